@@ -1,0 +1,17 @@
+/** One application error type, shared by every runtime: a stable code, an HTTP status and a cause. */
+export class AppError extends Error {
+  readonly code: string;
+  readonly status: number;
+  constructor(code: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'AppError';
+    this.code = code;
+    this.status = options.status ?? 500;
+  }
+}
+
+export function toErrorPayload(err: unknown): { code: string; message: string } {
+  if (err instanceof AppError) return { code: err.code, message: err.message };
+  if (err instanceof Error) return { code: 'internal', message: err.message };
+  return { code: 'internal', message: String(err) };
+}

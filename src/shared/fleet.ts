@@ -1,0 +1,53 @@
+/** Fleet domain types shared by the server, the desktop and the simulator. */
+
+export type EnergyType = 'fuel' | 'electric';
+
+/** A vehicle as registered (the registry; changes rarely). */
+export interface VehicleInfo {
+  id: string;
+  plate: string;
+  make: string;
+  model: string;
+  energyType: EnergyType;
+  homeZone: string;
+}
+
+/** The latest known live state of one vehicle, as the desktop and the server keep it. */
+export interface VehicleLive {
+  id: string;
+  lat: number;
+  lon: number;
+  speedKph: number;
+  headingDeg: number;
+  /** fuel or battery level, whichever the vehicle has (0–100) */
+  energyPct: number;
+  odometerKm: number;
+  ignition: boolean;
+  locked: boolean;
+  doorsClosed: boolean;
+  /** from the retained status / last will */
+  online: boolean;
+  /** device sequence number of the telemetry this state came from */
+  seq: number;
+  /** device clock (epoch ms) of that telemetry */
+  deviceTs: number;
+  /** when the receiver got it (epoch ms, receiver clock): the basis of "last seen" */
+  receivedAt: number;
+}
+
+/** What the map and the grid colour a vehicle by in the walking skeleton. */
+export type LiveDisplayState = 'moving' | 'parked' | 'offline';
+
+/** Below this speed a vehicle counts as standing still (GPS jitter). */
+export const MOVING_THRESHOLD_KPH = 2;
+
+export function liveDisplayState(v: Pick<VehicleLive, 'online' | 'speedKph'>): LiveDisplayState {
+  if (!v.online) return 'offline';
+  return v.speedKph >= MOVING_THRESHOLD_KPH ? 'moving' : 'parked';
+}
+
+export const DISPLAY_STATE_COLORS: Record<LiveDisplayState, string> = {
+  moving: '#1f9d55',
+  parked: '#2b6cb0',
+  offline: '#8a8f98',
+};
