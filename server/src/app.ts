@@ -1,0 +1,113 @@
+/**
+ * Composition root of the companion server: builds the platform (log, metrics, db, mqtt, http) and the
+ * components, and disposes them in reverse order. `startServer()` is what start.ts and the tests call.
+ */
+import type { Registry } from 'prom-client';
+import type { VehicleInfo } from '../../src/shared/fleet.js';
+import { startDevicesComponent } from './components/devices/index.js';
+import { startFleetComponent } from './components/fleet/index.js';
+import { redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
+import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
+import { createHttpServer, listenHttp } from './platform/http/index.js';
+import { createLogger, errorFields, type Logger } from './platform/log.js';
+import { createPlatformMetrics } from './platform/metrics.js';
+import { connectMqtt, startEmbeddedBroker } from './platform/mqtt/index.js';
+
+export interface ServerHandle {
+  config: ServerConfig;
+  /** http://127.0.0.1:port */
+  httpUrl: string;
+  /** mqtt://host:port of the broker in use (the embedded one, or MQTT_URL) */
+  mqttUrl: string;
+  log: Logger;
+  db: Db;
+  /** this instance's Prometheus registry */
+  metrics: Registry;
+  /** Upserts vehicles into the registry; ingestion accepts their ids once this resolves (tests). */
+  registerVehicles(vehicles: readonly VehicleInfo[]): Promise<void>;
+  /** Writes buffered live state to the database now (tests; stop() does it too). */
+  flushIngestion(): Promise<void>;
+  /** Disposes everything in reverse order of start; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** How long start waits for the broker before going on without it (/ready reports it until it connects). */
+const BROKER_WAIT_MS = 5_000;
+const READY_DB_TIMEOUT_MS = 1_000;
+
+type Disposer = { name: string; dispose: () => Promise<void> | void };
+
+/** Starts the server; `overrides` apply over the defaults (the environment is read by start.ts only). */
+export async function startServer(overrides: Partial<ServerConfig> = {}): Promise<ServerHandle> {
+  const config = resolveConfig(overrides);
+  const log = createLogger({ level: config.logLevel });
+  const disposers: Disposer[] = [];
+  const stopAll = () => disposeInReverse(disposers, log);
+  try {
+    const metrics = createPlatformMetrics();
+    const db = await openDatabase(config, log.child({ component: 'db' }), (seconds, ok) =>
+      metrics.dbQueryDuration.observe({ backend: config.databaseUrl ? 'postgres' : 'pglite', outcome: ok ? 'ok' : 'error' }, seconds),
+    );
+    disposers.push({ name: 'database', dispose: () => db.close() });
+
+    let mqttUrl = config.mqttUrl;
+    if (!mqttUrl) {
+      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, log: log.child({ component: 'broker' }) });
+      disposers.push({ name: 'embedded broker', dispose: () => broker.close() });
+      mqttUrl = broker.url;
+    }
+    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }) });
+    disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
+
+    const fleet = await startFleetComponent({ db, log, metrics: metrics.registry, heartbeatTimeoutS: config.heartbeatTimeoutS, seedVehicles: config.seedVehicles });
+    disposers.push({ name: 'fleet (final flush)', dispose: () => fleet.stop() });
+    const devices = startDevicesComponent({ mqtt, fleet, metrics: metrics.registry, log });
+    disposers.push({ name: 'device ingestion', dispose: () => devices.stop() });
+
+    const http = createHttpServer({
+      log: log.child({ component: 'http' }),
+      metrics,
+      readiness: {
+        database: () => pingDatabase(db, READY_DB_TIMEOUT_MS),
+        broker: async () => {
+          if (!mqtt.isReady()) throw new Error('not connected');
+        },
+      },
+    });
+    await fleet.registerRoutes(http, '/ops/v1');
+    const httpUrl = await listenHttp(http, config.host, config.port);
+    disposers.push({ name: 'http', dispose: () => http.close() });
+
+    if (!(await mqtt.waitUntilReady(BROKER_WAIT_MS))) log.warn('MQTT broker not reachable yet; serving without live ingestion until it is', { mqttUrl: redactUrl(mqttUrl) });
+    log.info('server started', { httpUrl, mqttUrl: redactUrl(mqttUrl), database: db.backend });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      config,
+      httpUrl,
+      mqttUrl,
+      log,
+      db,
+      metrics: metrics.registry,
+      registerVehicles: (vehicles) => fleet.registerVehicles(vehicles),
+      flushIngestion: () => fleet.flush(),
+      stop: () => (stopping ??= stopAll().then(() => log.info('server stopped'))),
+    };
+  } catch (err) {
+    log.error('server failed to start', errorFields(err));
+    await stopAll();
+    throw err;
+  }
+}
+
+async function disposeInReverse(disposers: Disposer[], log: Logger): Promise<void> {
+  while (disposers.length > 0) {
+    const { name, dispose } = disposers.pop()!;
+    try {
+      await dispose();
+    } catch (err) {
+      // Keep going: one stuck resource must not keep the others (and the process) alive.
+      log.error(`stopping ${name} failed`, errorFields(err));
+    }
+  }
+}

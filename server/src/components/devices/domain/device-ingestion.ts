@@ -1,0 +1,80 @@
+/**
+ * Ingestion of device messages (telemetry, status): decode, validate, hand valid ones to the fleet state.
+ * Anything malformed or out of order is dropped and counted — never a crash, never a state change
+ * (PRODUCT.md: "malformed input ... is dropped and counted").
+ */
+import { decodeStatus, decodeTelemetry, parseDeviceTopic, type DropReason, type Telemetry } from '../../../../../src/shared/device-protocol.js';
+import type { FleetComponent, TelemetrySample } from '../../fleet/index.js';
+
+/** `internal_error`: a bug on our side while handling a message (also dropped, never fatal). */
+export type IngestDropReason = DropReason | 'internal_error';
+/** The `channel` label: the topic's channel, or `unknown` when the topic is not a device topic. */
+export type ChannelLabel = 'telemetry' | 'status' | 'unknown' | string;
+
+export interface IngestionObserver {
+  received(channel: ChannelLabel): void;
+  dropped(channel: ChannelLabel, reason: IngestDropReason, context: { topic: string; detail?: string }): void;
+}
+
+export type IngestOutcome = { ok: true } | { ok: false; reason: IngestDropReason };
+
+type FleetPort = Pick<FleetComponent, 'isKnownVehicle' | 'recordTelemetry' | 'recordStatus'>;
+
+export class DeviceIngestion {
+  constructor(
+    private readonly fleet: FleetPort,
+    private readonly observer: IngestionObserver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** `retained`: the broker replayed a stored message on subscribe (not news from the device). */
+  handle(topic: string, payload: Uint8Array | string, retained: boolean): IngestOutcome {
+    const parsed = parseDeviceTopic(topic);
+    const channel = parsed?.channel ?? 'unknown';
+    this.observer.received(channel);
+    try {
+      if (!parsed || (parsed.channel !== 'telemetry' && parsed.channel !== 'status')) return this.drop(channel, 'bad_topic', topic);
+      // Before decoding: a flood from unknown ids costs a set lookup, not a JSON parse.
+      if (!this.fleet.isKnownVehicle(parsed.vehicleId)) return this.drop(channel, 'unknown_vehicle', topic);
+      return parsed.channel === 'telemetry' ? this.telemetry(parsed.vehicleId, topic, payload) : this.status(parsed.vehicleId, topic, payload, retained);
+    } catch (err) {
+      return this.drop(channel, 'internal_error', topic, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private telemetry(vehicleId: string, topic: string, payload: Uint8Array | string): IngestOutcome {
+    const decoded = decodeTelemetry(payload, vehicleId);
+    if (!decoded.ok) return this.drop('telemetry', decoded.reason, topic, decoded.detail);
+    const outcome = this.fleet.recordTelemetry(vehicleId, toSample(decoded.value), this.now());
+    return outcome === 'accepted' ? { ok: true } : this.drop('telemetry', outcome, topic, `seq=${decoded.value.seq}`);
+  }
+
+  private status(vehicleId: string, topic: string, payload: Uint8Array | string, retained: boolean): IngestOutcome {
+    const decoded = decodeStatus(payload);
+    if (!decoded.ok) return this.drop('status', decoded.reason, topic, decoded.detail);
+    this.fleet.recordStatus(vehicleId, decoded.value.state === 'online', this.now(), retained);
+    return { ok: true };
+  }
+
+  private drop(channel: ChannelLabel, reason: IngestDropReason, topic: string, detail?: string): IngestOutcome {
+    this.observer.dropped(channel, reason, detail === undefined ? { topic } : { topic, detail });
+    return { ok: false, reason };
+  }
+}
+
+export function toSample(t: Telemetry): TelemetrySample {
+  return {
+    seq: t.seq,
+    deviceTs: t.ts,
+    lat: t.lat,
+    lon: t.lon,
+    speedKph: t.speedKph,
+    headingDeg: t.headingDeg,
+    // decodeTelemetry guarantees exactly one of the two
+    energyPct: (t.fuelPct ?? t.batteryPct)!,
+    odometerKm: t.odometerKm,
+    ignition: t.ignition,
+    locked: t.locked,
+    doorsClosed: t.doorsClosed,
+  };
+}

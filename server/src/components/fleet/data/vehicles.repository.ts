@@ -1,0 +1,65 @@
+/** SQL for the vehicle registry (`vehicles`). */
+import type { EnergyType, VehicleInfo } from '../../../../../src/shared/fleet.js';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+
+interface VehicleRow {
+  id: string;
+  plate: string;
+  make: string;
+  model: string;
+  energy_type: EnergyType;
+  home_zone: string;
+}
+
+/** Rows per statement: keeps each upsert's parameter arrays and lock footprint bounded. */
+const UPSERT_CHUNK = 2_000;
+
+export class VehiclesRepository {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Inserts or updates by id; a row whose fields are unchanged is not touched (so re-seeding the same fleet
+   * does not bump updated_at or the replication sequence). Returns how many rows were inserted or changed.
+   */
+  async upsert(vehicles: readonly VehicleInfo[]): Promise<number> {
+    // Sorted by id: concurrent upserts then lock rows in the same order and cannot deadlock.
+    const sorted = [...vehicles].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    let changed = 0;
+    for (let i = 0; i < sorted.length; i += UPSERT_CHUNK) {
+      const chunk = sorted.slice(i, i + UPSERT_CHUNK);
+      changed += await this.db.transaction(async (tx) => {
+        await lockReplicationSequence(tx);
+        const result = await tx.query(
+          `insert into vehicles (id, plate, make, model, energy_type, home_zone)
+           select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+           on conflict (id) do update set
+             plate = excluded.plate, make = excluded.make, model = excluded.model,
+             energy_type = excluded.energy_type, home_zone = excluded.home_zone,
+             updated_at = now(), server_seq = nextval('replication_seq')
+           where (vehicles.plate, vehicles.make, vehicles.model, vehicles.energy_type, vehicles.home_zone)
+             is distinct from (excluded.plate, excluded.make, excluded.model, excluded.energy_type, excluded.home_zone)`,
+          [
+            chunk.map((v) => v.id),
+            chunk.map((v) => v.plate),
+            chunk.map((v) => v.make),
+            chunk.map((v) => v.model),
+            chunk.map((v) => v.energyType),
+            chunk.map((v) => v.homeZone),
+          ],
+        );
+        return result.rowCount;
+      });
+    }
+    return changed;
+  }
+
+  async list(): Promise<VehicleInfo[]> {
+    const { rows } = await this.db.query<VehicleRow>('select id, plate, make, model, energy_type, home_zone from vehicles order by id');
+    return rows.map((r) => ({ id: r.id, plate: r.plate, make: r.make, model: r.model, energyType: r.energy_type, homeZone: r.home_zone }));
+  }
+
+  async listIds(): Promise<string[]> {
+    const { rows } = await this.db.query<{ id: string }>('select id from vehicles');
+    return rows.map((r) => r.id);
+  }
+}

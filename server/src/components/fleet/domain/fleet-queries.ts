@@ -1,0 +1,21 @@
+/** Read use cases of the fleet component. */
+import type { VehicleInfo, VehicleLive } from '../../../../../src/shared/fleet.js';
+import type { VehicleStateRepository } from '../data/vehicle-state.repository.js';
+import { toVehicleLive } from './live-view.js';
+import type { VehicleRegistry } from './vehicle-registry.js';
+
+export interface FleetQueries {
+  listVehicles(): Promise<VehicleInfo[]>;
+  liveFleet(): Promise<VehicleLive[]>;
+}
+
+export function createFleetQueries(registry: VehicleRegistry, states: VehicleStateRepository, heartbeatTimeoutMs: number, now: () => number = Date.now): FleetQueries {
+  return {
+    listVehicles: () => registry.list(),
+    async liveFleet() {
+      const stored = await states.listLive();
+      const at = now();
+      return stored.map((s) => toVehicleLive(s, at, heartbeatTimeoutMs));
+    },
+  };
+}

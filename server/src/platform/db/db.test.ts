@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dbBackends } from '../../testing/backends.js';
+import { pgliteDataDir } from '../config.js';
+import { createLogger } from '../log.js';
+import { openPglite } from './pglite.js';
+import { openPostgres } from './postgres.js';
+import { migrate, readMigrations, type Db } from './index.js';
+
+const log = createLogger({ level: 'silent' });
+
+async function open(overrides: { databaseUrl?: string; dataDir: string }): Promise<Db> {
+  return overrides.databaseUrl ? openPostgres({ connectionString: overrides.databaseUrl, log }) : openPglite(pgliteDataDir(overrides));
+}
+
+describe.each(dbBackends())('database on $name', (backend) => {
+  let db: Db;
+  let cleanup: () => Promise<void>;
+  let overrides: { databaseUrl?: string; dataDir: string };
+
+  beforeAll(async () => {
+    ({ overrides, cleanup } = await backend.create());
+    db = await open(overrides);
+  });
+  afterAll(async () => {
+    await db?.close();
+    await cleanup?.();
+  });
+
+  it('applies every migration once and records it', async () => {
+    const files = await readMigrations();
+    expect(await migrate(db, log)).toEqual(files.map((m) => m.version));
+    expect(await migrate(db, log)).toEqual([]);
+    const { rows } = await db.query<{ version: string }>('select version from schema_migrations order by version');
+    expect(rows.map((r) => r.version)).toEqual(files.map((m) => m.version));
+  });
+
+  it('rolls a transaction back when its function throws', async () => {
+    await db.exec('create table if not exists tx_probe (id int primary key)');
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query('insert into tx_probe (id) values ($1)', [1]);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    expect((await db.query('select * from tx_probe')).rows).toEqual([]);
+    await db.transaction((tx) => tx.query('insert into tx_probe (id) values ($1)', [2]));
+    expect((await db.query<{ id: number }>('select id from tx_probe')).rows).toEqual([{ id: 2 }]);
+  });
+
+  it('passes array parameters to unnest alike on both backends', async () => {
+    const { rows } = await db.query<{ a: string; b: number; c: boolean }>('select * from unnest($1::text[], $2::float8[], $3::bool[]) as u(a, b, c)', [
+      ['x', 'y"\\,{}'],
+      [1.5, 2],
+      [true, false],
+    ]);
+    expect(rows).toEqual([
+      { a: 'x', b: 1.5, c: true },
+      { a: 'y"\\,{}', b: 2, c: false },
+    ]);
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('migrations on PostgreSQL, two instances at once', () => {
+  it('applies each migration exactly once (advisory lock)', async () => {
+    const [backend] = dbBackends().filter((b) => b.name === 'postgres');
+    const { overrides, cleanup } = await backend!.create();
+    const dbs = await Promise.all([open(overrides), open(overrides), open(overrides)]);
+    try {
+      const applied = await Promise.all(dbs.map((d) => migrate(d, log)));
+      const files = await readMigrations();
+      expect(applied.flat().sort()).toEqual(files.map((m) => m.version));
+    } finally {
+      await Promise.all(dbs.map((d) => d.close()));
+      await cleanup();
+    }
+  });
+});

@@ -1,0 +1,57 @@
+/**
+ * The database seam: one small interface over PGlite (embedded) and PostgreSQL (pg Pool). Both speak the same
+ * SQL; code above this line never knows which one it talks to.
+ */
+export type DbBackend = 'pglite' | 'postgres';
+
+export interface QueryResult<T> {
+  rows: T[];
+  /** rows inserted/updated/deleted (or returned, for a select) */
+  rowCount: number;
+}
+
+export interface Queryable {
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  /** Runs a script of one or more statements, without parameters (migrations). */
+  exec(sql: string): Promise<void>;
+}
+
+export interface Db extends Queryable {
+  readonly backend: DbBackend;
+  /**
+   * Runs `fn` in one transaction: COMMIT when it resolves, ROLLBACK when it throws. Inside `fn` use only `tx` —
+   * on PGlite (one connection) a call on the outer Db would wait for this transaction to end, i.e. forever.
+   */
+  transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Observes every statement's duration (metrics); kept out of the backends so both are measured alike. */
+export type QueryObserver = (seconds: number, ok: boolean) => void;
+
+export function observeQueries(db: Db, observe: QueryObserver): Db {
+  const timed = (q: Queryable): Queryable => ({
+    query: (sql, params) => time(observe, () => q.query(sql, params)),
+    exec: (sql) => time(observe, () => q.exec(sql)),
+  });
+  const outer = timed(db);
+  return {
+    backend: db.backend,
+    query: outer.query,
+    exec: outer.exec,
+    transaction: (fn) => db.transaction((tx) => fn(timed(tx))),
+    close: () => db.close(),
+  };
+}
+
+async function time<T>(observe: QueryObserver, run: () => Promise<T>): Promise<T> {
+  const started = performance.now();
+  let ok = false;
+  try {
+    const result = await run();
+    ok = true;
+    return result;
+  } finally {
+    observe((performance.now() - started) / 1000, ok);
+  }
+}

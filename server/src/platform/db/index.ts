@@ -1,0 +1,44 @@
+/** Opens the configured database (PostgreSQL when a URL is given, else PGlite) and brings its schema up to date. */
+import { pgliteDataDir, redactUrl, type ServerConfig } from '../config.js';
+import type { Logger } from '../log.js';
+import { observeQueries, type Db, type QueryObserver } from './db.js';
+import { migrate } from './migrate.js';
+import { openPglite } from './pglite.js';
+import { openPostgres } from './postgres.js';
+
+export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
+export { migrate, readMigrations } from './migrate.js';
+export { lockReplicationSequence } from './replication.js';
+
+export async function openDatabase(config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'>, log: Logger, observe?: QueryObserver): Promise<Db> {
+  let db: Db;
+  if (config.databaseUrl) {
+    log.info('opening PostgreSQL', { url: redactUrl(config.databaseUrl) });
+    db = await openPostgres({ connectionString: config.databaseUrl, log });
+  } else {
+    const dir = pgliteDataDir(config);
+    log.info('opening embedded PGlite', { dataDir: dir });
+    db = await openPglite(dir);
+  }
+  if (observe) db = observeQueries(db, observe);
+  try {
+    await migrate(db, log);
+  } catch (err) {
+    await db.close().catch(() => undefined);
+    throw err;
+  }
+  return db;
+}
+
+/** Resolves when `select 1` answers within `timeoutMs`; rejects otherwise (readiness probe). */
+export async function pingDatabase(db: Db, timeoutMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+  });
+  try {
+    await Promise.race([db.query('select 1'), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,31 @@
+/** Embedded PostgreSQL (PGlite, WebAssembly): persisted in a directory, or in memory for tests. */
+import { mkdir } from 'node:fs/promises';
+import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { IN_MEMORY_DATA_DIR } from '../config.js';
+import type { Db, Queryable, QueryResult } from './db.js';
+
+export async function openPglite(dataDir: string): Promise<Db> {
+  if (dataDir !== IN_MEMORY_DATA_DIR) await mkdir(dataDir, { recursive: true });
+  const pg = await PGlite.create(dataDir);
+  const outer = wrap(pg);
+  return {
+    backend: 'pglite',
+    ...outer,
+    // PGlite is one connection: its transaction() holds an internal mutex, so transactions (and queries
+    // outside them) are serialized for us — no interleaving of two callers' statements.
+    transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    close: () => pg.close(),
+  };
+}
+
+function wrap(target: PGlite | Transaction): Queryable {
+  return {
+    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
+      const result = await target.query<T>(sql, params as unknown[]);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
+    },
+    async exec(sql: string): Promise<void> {
+      await target.exec(sql);
+    },
+  };
+}

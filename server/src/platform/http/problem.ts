@@ -1,0 +1,48 @@
+/**
+ * Errors as RFC 9457 problem details (`application/problem+json`). `type` is a stable URN per error code, so
+ * clients branch on it (or on the `code` extension member), never on the human-readable `title`/`detail`.
+ */
+import { STATUS_CODES } from 'node:http';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { AppError } from '../../../../src/shared/errors.js';
+import { errorFields, type Logger } from '../log.js';
+
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  code: string;
+}
+
+export function problemType(code: string): string {
+  return `urn:fleetdesk:problem:${code}`;
+}
+
+export function problem(status: number, code: string, detail?: string, instance?: string): Problem {
+  return { type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, code, ...(detail ? { detail } : {}), ...(instance ? { instance } : {}) };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
+}
+
+/** Maps any thrown value to a problem; only 5xx are logged as errors, and their details never reach the client. */
+export function toProblem(err: unknown, request: FastifyRequest, log: Logger): Problem {
+  const instance = request.url;
+  if (err instanceof AppError) {
+    if (err.status >= 500) log.error('request failed', { reqId: request.id, code: err.code, ...errorFields(err) });
+    return problem(err.status, err.code, err.message, instance);
+  }
+  const fastifyErr = err as Partial<FastifyError>;
+  if (fastifyErr.validation) return problem(400, 'validation', fastifyErr.message, instance);
+  const status = fastifyErr.statusCode;
+  if (typeof status === 'number' && status >= 400 && status < 500) {
+    return problem(status, (fastifyErr.code ?? 'bad_request').toLowerCase(), fastifyErr.message, instance);
+  }
+  log.error('request failed', { reqId: request.id, method: request.method, url: request.url, ...errorFields(err) });
+  return problem(500, 'internal', 'An unexpected error occurred.', instance);
+}

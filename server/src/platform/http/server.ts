@@ -1,0 +1,95 @@
+/**
+ * The HTTP platform: Fastify with the TypeBox type provider (one schema per route gives validation, types and
+ * the OpenAPI document), problem+json errors, request metrics, and the operational endpoints
+ * /health (liveness), /ready (readiness) and /metrics (Prometheus).
+ */
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Logger } from '../log.js';
+import type { PlatformMetrics } from '../metrics.js';
+import { hostForUrl } from '../net.js';
+import { problem, sendProblem, toProblem } from './problem.js';
+
+export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
+
+/** A readiness check resolves when its dependency is usable and rejects with the reason otherwise. */
+export type ReadinessCheck = () => Promise<void>;
+
+export interface HttpServerOptions {
+  log: Logger;
+  metrics: PlatformMetrics;
+  readiness: Record<string, ReadinessCheck>;
+}
+
+export function createHttpServer(options: HttpServerOptions): HttpApp {
+  const { log, metrics } = options;
+  const app = Fastify({
+    loggerInstance: log.pino as FastifyBaseLogger,
+    // one debug line per request from onResponse instead of Fastify's two info lines
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request, log)));
+  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url)));
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route template, not the URL: label cardinality must not grow with ids in paths.
+    const route = request.routeOptions.url ?? 'unmatched';
+    const labels = { method: request.method, route, status_code: String(reply.statusCode) };
+    metrics.httpRequests.inc(labels);
+    metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
+    log.debug('request', { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+  });
+
+  registerOperationalRoutes(app, options);
+  return app;
+}
+
+const CheckResults = Type.Record(Type.String(), Type.String());
+
+function registerOperationalRoutes(app: HttpApp, { metrics, readiness }: HttpServerOptions): void {
+  app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+
+  app.get(
+    '/ready',
+    {
+      schema: {
+        response: {
+          200: Type.Object({ status: Type.Literal('ready'), checks: CheckResults }),
+          503: Type.Object({ status: Type.Literal('not_ready'), checks: CheckResults }),
+        },
+      },
+    },
+    async (_request, reply) => {
+      const checks = await runChecks(readiness);
+      const ready = Object.values(checks).every((c) => c === 'ok');
+      return ready ? reply.code(200).send({ status: 'ready', checks }) : reply.code(503).send({ status: 'not_ready', checks });
+    },
+  );
+
+  app.get('/metrics', async (_request, reply) => reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()));
+}
+
+async function runChecks(checks: Record<string, ReadinessCheck>): Promise<Record<string, string>> {
+  const entries = await Promise.all(
+    Object.entries(checks).map(async ([name, check]) => {
+      try {
+        await check();
+        return [name, 'ok'] as const;
+      } catch (err) {
+        return [name, err instanceof Error ? err.message : String(err)] as const;
+      }
+    }),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** Starts listening; returns the base URL (http://127.0.0.1:port when bound to a wildcard address). */
+export async function listenHttp(app: HttpApp, host: string, port: number): Promise<string> {
+  await app.listen({ host, port });
+  const address = app.server.address() as AddressInfo;
+  return `http://${hostForUrl(host)}:${address.port}`;
+}

@@ -1,0 +1,83 @@
+/**
+ * The one logger: pino underneath, `info(msg, fields)` on top so every call site reads the same way.
+ * JSON lines by default; pretty only when stdout is a terminal (a human is watching).
+ */
+import { pino, type Logger as PinoLogger } from 'pino';
+import pretty from 'pino-pretty';
+import type { LogLevel } from './config.js';
+
+export type LogFields = Record<string, unknown>;
+
+export interface Logger {
+  debug(msg: string, fields?: LogFields): void;
+  info(msg: string, fields?: LogFields): void;
+  warn(msg: string, fields?: LogFields): void;
+  error(msg: string, fields?: LogFields): void;
+  /** A logger whose lines all carry `fields` (component, vehicle, request context). */
+  child(fields: LogFields): Logger;
+  /** The pino instance, for libraries that take one (Fastify). */
+  readonly pino: PinoLogger;
+}
+
+export interface LoggerOptions {
+  level: LogLevel;
+  /** defaults to "stdout is a TTY" */
+  pretty?: boolean;
+}
+
+/** Field names whose values never reach a log line. */
+const REDACT_PATHS = ['password', 'token', 'authorization', 'secret', '*.password', '*.token', '*.authorization', '*.secret', 'req.headers.authorization', 'req.headers.cookie'];
+
+export function createLogger(options: LoggerOptions): Logger {
+  const usePretty = options.pretty ?? process.stdout.isTTY === true;
+  const base = { level: options.level, base: { service: 'fleetdesk-server' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
+  // pino-pretty as an in-process stream (not a transport): no worker thread to keep alive or shut down.
+  const instance = usePretty ? pino(base, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' })) : pino(base);
+  return wrap(instance);
+}
+
+function wrap(instance: PinoLogger): Logger {
+  return {
+    debug: (msg, fields) => instance.debug(fields ?? {}, msg),
+    info: (msg, fields) => instance.info(fields ?? {}, msg),
+    warn: (msg, fields) => instance.warn(fields ?? {}, msg),
+    error: (msg, fields) => instance.error(fields ?? {}, msg),
+    child: (fields) => wrap(instance.child(fields)),
+    pino: instance,
+  };
+}
+
+/** `err` field for a caught value: message and code, stack only for unexpected errors. */
+export function errorFields(err: unknown): LogFields {
+  if (err instanceof Error) {
+    const code = (err as { code?: unknown }).code;
+    return { err: { message: err.message, name: err.name, ...(code === undefined ? {} : { code }), stack: err.stack } };
+  }
+  return { err: { message: String(err) } };
+}
+
+/**
+ * Warns at most once per key per window and reports how many were suppressed in between — a flood of bad
+ * device messages must not turn into a flood of log lines.
+ */
+export class RateLimitedWarn {
+  private readonly windows = new Map<string, { openedAt: number; suppressed: number }>();
+
+  constructor(
+    private readonly log: Logger,
+    private readonly windowMs = 10_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  warn(key: string, msg: string, fields: LogFields = {}): void {
+    const now = this.now();
+    const window = this.windows.get(key);
+    if (window && now - window.openedAt < this.windowMs) {
+      window.suppressed += 1;
+      return;
+    }
+    const suppressed = window?.suppressed ?? 0;
+    this.windows.set(key, { openedAt: now, suppressed: 0 });
+    this.log.warn(msg, suppressed > 0 ? { ...fields, suppressed } : fields);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The server's own MQTT connection (to the embedded or an external broker): one mqtt.js client with a unique
+ * client id per instance, reconnecting with exponential backoff, re-subscribing on every (re)connect.
+ */
+import { randomUUID } from 'node:crypto';
+import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { errorFields, type Logger } from '../log.js';
+
+export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+export interface MqttConnection {
+  readonly clientId: string;
+  /** connected and every registered subscription acknowledged by the broker */
+  isReady(): boolean;
+  /** Registers topic filters (applied now if connected, and again after every reconnect). */
+  subscribe(filters: Record<string, { qos: 0 | 1 }>, handler: MessageHandler): void;
+  /** Resolves true once ready, or false after `timeoutMs`. */
+  waitUntilReady(timeoutMs: number): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface MqttConnectionOptions {
+  url: string;
+  log: Logger;
+  clientIdPrefix?: string;
+  /** first reconnect delay; doubles up to maxReconnectMs while the broker stays away */
+  minReconnectMs?: number;
+  maxReconnectMs?: number;
+}
+
+export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
+  const { log } = options;
+  const minReconnectMs = options.minReconnectMs ?? 500;
+  const maxReconnectMs = options.maxReconnectMs ?? 30_000;
+  const clientId = `${options.clientIdPrefix ?? 'fleetdesk-server'}-${randomUUID().slice(0, 8)}`;
+  const subscriptions: Array<{ filters: Record<string, { qos: 0 | 1 }>; handler: MessageHandler }> = [];
+  let subscribed = false;
+  // Bumped by every subscribe round: only the latest round may declare "ready" (an earlier one may cover
+  // fewer filters than are registered by now).
+  let round = 0;
+  let closing = false;
+  const readyWaiters = new Set<() => void>();
+
+  const client: MqttClient = mqtt.connect(options.url, {
+    clientId,
+    protocolVersion: 4, // the device protocol is MQTT 3.1.1 (ARCHITECTURE.md)
+    clean: true,
+    keepalive: 30,
+    connectTimeout: 5_000,
+    reconnectPeriod: minReconnectMs,
+    resubscribe: false, // we re-subscribe ourselves on 'connect', with our own handlers
+  });
+
+  const subscribeAll = async () => {
+    const mine = ++round;
+    subscribed = false;
+    try {
+      for (const { filters } of subscriptions) {
+        const granted = await client.subscribeAsync(filters);
+        const refused = granted.filter((g) => g.qos === 128);
+        if (refused.length > 0) throw new Error(`broker refused subscription ${refused.map((g) => g.topic).join(', ')}`);
+      }
+      if (mine !== round || !client.connected) return;
+      subscribed = true;
+      for (const wake of readyWaiters) wake();
+    } catch (err) {
+      if (!closing) log.error('mqtt subscribe failed', errorFields(err));
+    }
+  };
+
+  client.on('connect', () => {
+    client.options.reconnectPeriod = minReconnectMs;
+    log.info('mqtt connected', { clientId });
+    void subscribeAll();
+  });
+  client.on('close', () => {
+    subscribed = false;
+    if (closing) return;
+    // mqtt.js reads reconnectPeriod each time it schedules a reconnect: doubling it here gives backoff.
+    const next = Math.min(maxReconnectMs, Math.max(minReconnectMs, (client.options.reconnectPeriod ?? minReconnectMs) * 2));
+    client.options.reconnectPeriod = next;
+    log.warn('mqtt connection lost; reconnecting', { clientId, retryInMs: next });
+  });
+  client.on('error', (err) => log.warn('mqtt client error', { clientId, ...errorFields(err) }));
+  client.on('message', (topic, payload, packet) => {
+    for (const s of subscriptions) {
+      if (Object.keys(s.filters).some((f) => topicMatches(f, topic))) s.handler(topic, payload, packet);
+    }
+  });
+
+  return {
+    clientId,
+    isReady: () => client.connected && subscribed,
+    subscribe(filters, handler) {
+      subscriptions.push({ filters, handler });
+      if (client.connected) void subscribeAll();
+    },
+    waitUntilReady(timeoutMs) {
+      if (client.connected && subscribed) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const wake = () => {
+          clearTimeout(timer);
+          readyWaiters.delete(wake);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          readyWaiters.delete(wake);
+          resolve(false);
+        }, timeoutMs);
+        readyWaiters.add(wake);
+      });
+    },
+    async close() {
+      closing = true;
+      await client.endAsync();
+    },
+  };
+}
+
+/** MQTT topic-filter matching (`+` one level, `#` the rest). */
+export function topicMatches(filter: string, topic: string): boolean {
+  const f = filter.split('/');
+  const t = topic.split('/');
+  for (let i = 0; i < f.length; i++) {
+    if (f[i] === '#') return true;
+    if (i >= t.length) return false;
+    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  }
+  return f.length === t.length;
+}
