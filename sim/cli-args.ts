@@ -1,0 +1,92 @@
+/** Flags of `npm run sim`; parsing kept apart from index.ts so it is testable without starting anything. */
+import { parseArgs } from 'node:util';
+
+export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:18830';
+
+export interface CliOptions {
+  vehicles: number;
+  rate: number;
+  mqttUrl: string;
+  perConnection: number;
+  seed: number;
+  movingShare: number;
+}
+
+export type CliParse = { kind: 'run'; options: CliOptions } | { kind: 'help' } | { kind: 'error'; message: string };
+
+export const USAGE = `Usage: npm run sim -- [flags]
+
+Simulates in-car devices (device protocol v1 over MQTT) driving around the service area.
+
+  --vehicles N        vehicles to simulate, ids veh-00001… (default 200, max 99999)
+  --rate HZ           telemetry rate while moving, 0.1–50 (default 1); parked: every 10 s
+  --mqtt URL          broker (default $MQTT_URL, else ${DEFAULT_MQTT_URL}, the server's embedded broker)
+  --per-connection K  vehicles per MQTT connection (default 1 = one connection and last will per vehicle;
+                      use e.g. 100 for large fleets — multiplexed connections carry no last will)
+  --seed S            seed of all randomness, integer 0–4294967295 (default 1)
+  --moving-share F    fraction of vehicles driving at any time, 0–1 (default 0.6)
+  --help              this text
+`;
+
+export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        vehicles: { type: 'string' },
+        rate: { type: 'string' },
+        mqtt: { type: 'string' },
+        'per-connection': { type: 'string' },
+        seed: { type: 'string' },
+        'moving-share': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return { kind: 'error', message: (err as Error).message.split('\n')[0]! };
+  }
+  if (values.help) return { kind: 'help' };
+
+  const str = (name: string): string | undefined => values[name] as string | undefined;
+  const fail = (name: string, rule: string): CliParse => ({ kind: 'error', message: `--${name} must be ${rule} (got "${str(name)}")` });
+
+  const vehicles = parseInteger(str('vehicles') ?? '200');
+  if (vehicles === undefined || vehicles < 1 || vehicles > 99_999) return fail('vehicles', 'an integer from 1 to 99999');
+  const rate = parseNumber(str('rate') ?? '1');
+  if (rate === undefined || rate < 0.1 || rate > 50) return fail('rate', 'a number from 0.1 to 50 (Hz)');
+  const perConnection = parseInteger(str('per-connection') ?? '1');
+  if (perConnection === undefined || perConnection < 1 || perConnection > 99_999) return fail('per-connection', 'an integer from 1 to 99999');
+  const seed = parseInteger(str('seed') ?? '1');
+  if (seed === undefined || seed < 0 || seed > 0xffff_ffff) return fail('seed', 'an integer from 0 to 4294967295');
+  const movingShare = parseNumber(str('moving-share') ?? '0.6');
+  if (movingShare === undefined || movingShare < 0 || movingShare > 1) return fail('moving-share', 'a number from 0 to 1');
+
+  const mqttUrl = str('mqtt') ?? (env.MQTT_URL || DEFAULT_MQTT_URL);
+  if (!isBrokerUrl(mqttUrl)) {
+    return { kind: 'error', message: `--mqtt must be a broker URL like mqtt://host:1883 (mqtt, mqtts, ws, wss) (got "${mqttUrl}")` };
+  }
+  return { kind: 'run', options: { vehicles, rate, mqttUrl, perConnection, seed, movingShare } };
+}
+
+function parseInteger(s: string): number | undefined {
+  return /^\d+$/.test(s.trim()) ? Number(s) : undefined;
+}
+
+function parseNumber(s: string): number | undefined {
+  const t = s.trim();
+  if (t === '') return undefined;
+  const n = Number(t);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+function isBrokerUrl(s: string): boolean {
+  try {
+    const u = new URL(s);
+    return ['mqtt:', 'mqtts:', 'tcp:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname !== '';
+  } catch {
+    return false;
+  }
+}
