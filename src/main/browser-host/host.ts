@@ -1,0 +1,153 @@
+/**
+ * The browser console: the desktop services hosted in plain Node, the built renderer served on 127.0.0.1, and
+ * the DesktopApi carried over a WebSocket at CONSOLE_WS_PATH. Used where no Electron binary can run (build
+ * machines, end-to-end tests in real Chromium).
+ *
+ * Access control: a per-launch random token (in the URL fragment, so it never appears in HTTP request lines or
+ * logs) must be presented as `?token=` on the WebSocket upgrade, compared in constant time; and the upgrade's
+ * Origin must be the console's own origin, so another web page in the same browser cannot open the socket
+ * (cross-site WebSocket hijacking) even if it guessed the port.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer } from 'ws';
+import { CONSOLE_WS_PATH } from '../../shared/desktop-api.js';
+import { buildContentSecurityPolicy, originOf } from '../csp.js';
+import { createLogger, type Logger } from '../log.js';
+import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices, type DesktopServicesConfig } from '../services/desktop-services.js';
+import { serveStatic } from './static-files.js';
+import { WsApi } from './ws-api.js';
+
+export interface BrowserConsoleOptions {
+  /** the desktop services' config; `host` is always 'browser' here */
+  config: Omit<DesktopServicesConfig, 'host'>;
+  /** default 4320; 0 = random */
+  port?: number;
+  /** the console only ever binds to loopback */
+  host?: '127.0.0.1';
+  /** the built renderer (default `out/renderer` under the current directory) */
+  rendererDir?: string;
+  /** largest accepted WebSocket message (default 64 KiB; invokes are tiny) */
+  maxMessageBytes?: number;
+  logger?: Logger;
+}
+
+export interface BrowserConsole {
+  /** `http://127.0.0.1:PORT/#token=TOKEN` */
+  url: string;
+  port: number;
+  token: string;
+  services: DesktopServices;
+  stop(): Promise<void>;
+}
+
+export async function startBrowserConsole(options: BrowserConsoleOptions): Promise<BrowserConsole> {
+  const bindHost = options.host ?? '127.0.0.1';
+  const rendererDir = options.rendererDir ?? 'out/renderer';
+  const logger = options.logger ?? options.config.logger ?? createLogger('console');
+  const token = randomBytes(32).toString('hex');
+  const tokenDigest = sha256(token);
+
+  const services = createDesktopServices({ ...options.config, logger: options.config.logger ?? logger, host: 'browser' });
+  const tileUrl = options.config.tileUrl ?? DEFAULT_TILE_URL;
+
+  // Headers depend on the port, known only after listen(); filled in below before any request can arrive.
+  let origin = '';
+  let securityHeaders: Record<string, string> = {};
+
+  const server: Server = createServer((req, res) => {
+    serveStatic(rendererDir, req, res, securityHeaders).catch((err: unknown) => {
+      logger.error({ err }, 'static file error');
+      if (!res.headersSent) res.writeHead(500, securityHeaders);
+      res.end();
+    });
+  });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 64 * 1024 });
+  const api = new WsApi({ handlers: services.handlers, events: services.events, logger });
+
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    socket.on('error', () => socket.destroy());
+    const verdict = checkUpgrade(req, origin, tokenDigest);
+    if (verdict !== 200) {
+      rejectUpgrade(socket, verdict);
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => api.attach(ws));
+  });
+  server.on('clientError', (_err, socket) => socket.destroy());
+
+  const port = await listen(server, options.port ?? 4320, bindHost);
+  origin = `http://${bindHost}:${port}`;
+  securityHeaders = {
+    'content-security-policy': buildContentSecurityPolicy({
+      tileUrl,
+      connect: [`ws://${bindHost}:${port}`, originOf(options.config.serverUrl)],
+    }),
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'no-referrer',
+    'x-frame-options': 'DENY',
+    'cross-origin-opener-policy': 'same-origin',
+    'cross-origin-resource-policy': 'same-origin',
+  };
+
+  try {
+    await services.start();
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  logger.info({ port }, 'browser console listening');
+
+  let stopping: Promise<void> | null = null;
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      api.close();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      await services.stop();
+    })();
+    return stopping;
+  };
+
+  return { url: `${origin}/#token=${token}`, port, token, services, stop };
+}
+
+function checkUpgrade(req: IncomingMessage, origin: string, tokenDigest: Buffer): 200 | 401 | 403 | 404 {
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', 'http://localhost');
+  } catch {
+    return 404;
+  }
+  if (url.pathname !== CONSOLE_WS_PATH) return 404;
+  if (!origin || req.headers.origin !== origin) return 403;
+  const presented = url.searchParams.get('token');
+  // Hash both sides first: timingSafeEqual needs equal lengths, and the length itself must not leak.
+  if (presented === null || !timingSafeEqual(sha256(presented), tokenDigest)) return 401;
+  return 200;
+}
+
+function rejectUpgrade(socket: Duplex, status: 401 | 403 | 404): void {
+  const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status];
+  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}

@@ -1,0 +1,82 @@
+import { EventEmitter } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import type { DesktopEvent, DesktopEventMap, DesktopHandlers, FleetFrame } from '../../shared/desktop-api.js';
+import { silentLogger } from '../log.js';
+import type { DesktopEvents } from '../services/desktop-services.js';
+import { WsApi } from './ws-api.js';
+
+/** Just enough of a ws socket to observe what the API sends and to fake a slow reader. */
+class FakeSocket extends EventEmitter {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  sent: string[] = [];
+  terminated = false;
+  send(text: string): void {
+    this.sent.push(text);
+  }
+  terminate(): void {
+    this.terminated = true;
+    this.readyState = 3;
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  ping(): void {}
+}
+
+class Events implements DesktopEvents {
+  private readonly cbs = new Map<DesktopEvent, Set<(p: never) => void>>();
+  on<E extends DesktopEvent>(event: E, cb: (payload: DesktopEventMap[E]) => void) {
+    const set = this.cbs.get(event) ?? new Set();
+    this.cbs.set(event, set);
+    set.add(cb as (p: never) => void);
+    return () => void set.delete(cb as (p: never) => void);
+  }
+  emit<E extends DesktopEvent>(event: E, payload: DesktopEventMap[E]): void {
+    for (const cb of this.cbs.get(event) ?? []) (cb as (p: DesktopEventMap[E]) => void)(payload);
+  }
+  count(): number {
+    return [...this.cbs.values()].reduce((n, s) => n + s.size, 0);
+  }
+}
+
+const frame = (seq: number): FleetFrame => ({ seq, at: seq, upserts: [], registry: [] });
+const seqsSent = (s: FakeSocket) =>
+  s.sent.map((t) => JSON.parse(t) as { event: string; payload: { seq: number } }).filter((m) => m.event === 'fleet:frame').map((m) => m.payload.seq);
+
+describe('WsApi backpressure', () => {
+  it('skips frames for a slow client (the seq gap tells it to re-read the snapshot), keeps serving a fast one', () => {
+    const events = new Events();
+    const api = new WsApi({ handlers: {} as DesktopHandlers, events, logger: silentLogger(), frameSkipBytes: 1_000, terminateBytes: 10_000 });
+    const fast = new FakeSocket();
+    const slow = new FakeSocket();
+    api.attach(fast as unknown as WebSocket);
+    api.attach(slow as unknown as WebSocket);
+
+    events.emit('fleet:frame', frame(1));
+    slow.bufferedAmount = 5_000;
+    events.emit('fleet:frame', frame(2));
+    events.emit('fleet:frame', frame(3));
+    events.emit('connection:change', {
+      broker: { status: 'connected', since: 0, attempts: 0 },
+      server: { status: 'connected', since: 0, attempts: 0 },
+    });
+    slow.bufferedAmount = 0;
+    events.emit('fleet:frame', frame(4));
+
+    expect(seqsSent(fast)).toEqual([1, 2, 3, 4]);
+    expect(seqsSent(slow)).toEqual([1, 4]);
+    // connection changes are small and always delivered
+    expect(slow.sent.some((t) => t.includes('connection:change'))).toBe(true);
+
+    slow.bufferedAmount = 20_000;
+    events.emit('fleet:frame', frame(5));
+    expect(slow.terminated).toBe(true);
+    expect(seqsSent(fast)).toEqual([1, 2, 3, 4, 5]);
+
+    api.close();
+    expect(events.count()).toBe(0);
+  });
+});

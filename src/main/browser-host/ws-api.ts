@@ -1,0 +1,141 @@
+/**
+ * The DesktopApi over a WebSocket: `ConsoleClientMessage` invokes in, `ConsoleServerMessage` results and events
+ * out (src/shared/desktop-api.ts). Every incoming message is validated; nothing a client sends can crash the
+ * host. Events are serialised once and fanned out; a client that cannot keep up skips fleet frames (the seq
+ * gap makes its renderer re-read the snapshot) rather than growing our memory without bound.
+ */
+import type { WebSocket } from 'ws';
+import {
+  DESKTOP_EVENTS,
+  isDesktopChannel,
+  type ConsoleServerMessage,
+  type DesktopEvent,
+  type DesktopHandlers,
+  type Unsubscribe,
+} from '../../shared/desktop-api.js';
+import { toErrorPayload } from '../../shared/errors.js';
+import type { Logger } from '../log.js';
+import type { DesktopEvents } from '../services/desktop-services.js';
+
+export interface WsApiOptions {
+  handlers: DesktopHandlers;
+  events: DesktopEvents;
+  logger: Logger;
+  /** above this many buffered bytes a client skips fleet frames (default 4 MiB) */
+  frameSkipBytes?: number;
+  /** above this many buffered bytes a client is dropped altogether (default 64 MiB) */
+  terminateBytes?: number;
+  /** interval of ping/pong liveness checks (default 30 000 ms) */
+  pingIntervalMs?: number;
+}
+
+interface ClientState {
+  alive: boolean;
+  skippedFrames: number;
+}
+
+const MAX_ARGS = 16;
+
+export class WsApi {
+  private readonly clients = new Map<WebSocket, ClientState>();
+  private readonly unsubscribers: Unsubscribe[] = [];
+  private readonly pingTimer: NodeJS.Timeout;
+
+  constructor(private readonly options: WsApiOptions) {
+    for (const event of DESKTOP_EVENTS) {
+      this.unsubscribers.push(options.events.on(event, (payload) => this.broadcast(event, payload)));
+    }
+    this.pingTimer = setInterval(() => this.ping(), options.pingIntervalMs ?? 30_000);
+    this.pingTimer.unref();
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  attach(ws: WebSocket): void {
+    const state: ClientState = { alive: true, skippedFrames: 0 };
+    this.clients.set(ws, state);
+    ws.on('pong', () => {
+      state.alive = true;
+    });
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      void this.onMessage(ws, data.toString());
+    });
+    ws.on('error', (err) => this.options.logger.debug({ err: err.message }, 'console client socket error'));
+    ws.on('close', () => this.clients.delete(ws));
+  }
+
+  close(): void {
+    clearInterval(this.pingTimer);
+    for (const u of this.unsubscribers.splice(0)) u();
+    for (const ws of this.clients.keys()) ws.close(1001, 'console stopping');
+    this.clients.clear();
+  }
+
+  private async onMessage(ws: WebSocket, text: string): Promise<void> {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(text);
+    } catch {
+      // No id to answer to: ignore. The client's own timeout surfaces it.
+      this.options.logger.debug('console client sent invalid JSON; ignored');
+      return;
+    }
+    if (typeof msg !== 'object' || msg === null) return;
+    const { kind, id, channel, args } = msg as Record<string, unknown>;
+    if (kind !== 'invoke' || typeof id !== 'number' || !Number.isSafeInteger(id)) return;
+    if (!isDesktopChannel(channel)) {
+      this.send(ws, { kind: 'result', id, ok: false, error: { code: 'unknown_channel', message: `unknown channel: ${String(channel).slice(0, 64)}` } });
+      return;
+    }
+    if (args !== undefined && (!Array.isArray(args) || args.length > MAX_ARGS)) {
+      this.send(ws, { kind: 'result', id, ok: false, error: { code: 'bad_request', message: 'args must be an array' } });
+      return;
+    }
+    try {
+      const handler = this.options.handlers[channel] as (...a: unknown[]) => Promise<unknown>;
+      const result = await handler(...((args as unknown[] | undefined) ?? []));
+      this.send(ws, { kind: 'result', id, ok: true, result });
+    } catch (err) {
+      this.send(ws, { kind: 'result', id, ok: false, error: toErrorPayload(err) });
+    }
+  }
+
+  private broadcast(event: DesktopEvent, payload: unknown): void {
+    if (this.clients.size === 0) return;
+    const text = JSON.stringify({ kind: 'event', event, payload } satisfies ConsoleServerMessage);
+    const terminateBytes = this.options.terminateBytes ?? 64 * 1024 * 1024;
+    const skipBytes = this.options.frameSkipBytes ?? 4 * 1024 * 1024;
+    for (const [ws, state] of this.clients) {
+      if (ws.readyState !== ws.OPEN) continue;
+      if (ws.bufferedAmount > terminateBytes) {
+        this.options.logger.warn({ buffered: ws.bufferedAmount }, 'console client too slow; disconnected');
+        ws.terminate();
+        continue;
+      }
+      if (event === 'fleet:frame' && ws.bufferedAmount > skipBytes) {
+        state.skippedFrames += 1;
+        continue;
+      }
+      ws.send(text);
+    }
+  }
+
+  private send(ws: WebSocket, msg: ConsoleServerMessage): void {
+    if (ws.readyState !== ws.OPEN) return;
+    ws.send(JSON.stringify(msg));
+  }
+
+  private ping(): void {
+    for (const [ws, state] of this.clients) {
+      if (!state.alive) {
+        ws.terminate();
+        continue;
+      }
+      state.alive = false;
+      ws.ping();
+    }
+  }
+}

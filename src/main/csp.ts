@@ -1,0 +1,50 @@
+/**
+ * The renderer's Content-Security-Policy, built in one place for both hosts (Electron window, browser console)
+ * so they cannot drift. Inline styles are allowed because AG Grid and Leaflet set element styles; scripts are
+ * 'self' only (no inline, no eval).
+ */
+
+/** The img-src source for a `{z}/{x}/{y}` tile template (`{s}` subdomains become a wildcard); null for none. */
+export function tileSource(tileUrl: string): string | null {
+  if (!tileUrl) return null;
+  const hostPattern = /^(https?):\/\/([^/?#]+)/i.exec(tileUrl);
+  if (!hostPattern) return null;
+  const scheme = hostPattern[1]!.toLowerCase();
+  // '{s}.tile.example.org' → '*.tile.example.org'; any other placeholder in the host is unsupported here.
+  const host = hostPattern[2]!.replace(/^\{[a-z]+\}\./i, '*.');
+  if (/[{}\s;,'"]/.test(host)) return null;
+  return `${scheme}://${host}`;
+}
+
+/** The origin of an http(s) URL, or null. */
+export function originOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    return u.protocol === 'http:' || u.protocol === 'https:' ? u.origin : null;
+  } catch {
+    return null;
+  }
+}
+
+export interface CspOptions {
+  tileUrl: string;
+  /** extra connect-src sources besides 'self' (the companion server origin, the console's WebSocket) */
+  connect?: readonly (string | null | undefined)[];
+}
+
+export function buildContentSecurityPolicy(options: CspOptions): string {
+  const tiles = tileSource(options.tileUrl);
+  const connect = (options.connect ?? []).filter((s): s is string => !!s);
+  return [
+    "default-src 'self'",
+    `img-src 'self' data:${tiles ? ` ${tiles}` : ''}`,
+    "style-src 'self' 'unsafe-inline'",
+    "script-src 'self'",
+    `connect-src 'self'${connect.length ? ` ${[...new Set(connect)].join(' ')}` : ''}`,
+    "font-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+}

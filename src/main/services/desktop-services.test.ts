@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { DESKTOP_CHANNELS, type ConnectionState, type FleetFrame } from '../../shared/desktop-api.js';
+import { silentLogger } from '../log.js';
+import { startFakeServer, type FakeServer } from '../testing/fake-server.js';
+import { vehicleInfo, vehicleLive, waitFor } from '../testing/fixtures.js';
+import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices } from './desktop-services.js';
+
+describe('createDesktopServices', () => {
+  let services: DesktopServices | null = null;
+  let server: FakeServer | null = null;
+  afterEach(async () => {
+    await services?.stop();
+    await server?.close();
+    services = null;
+    server = null;
+  });
+
+  it('implements every channel; app:getInfo has defaults and the package version', async () => {
+    services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: 'http://127.0.0.1:1', host: 'electron', logger: silentLogger() });
+    expect(Object.keys(services.handlers).sort()).toEqual([...DESKTOP_CHANNELS].sort());
+    const info = await services.handlers['app:getInfo']();
+    expect(info).toMatchObject({ name: 'Fleetdesk', host: 'electron', serverUrl: 'http://127.0.0.1:1', tileUrl: DEFAULT_TILE_URL });
+    expect(info.tileAttribution).toContain('OpenStreetMap');
+    expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
+    expect(info.version).not.toBe('0.0.0');
+    expect(await services.handlers['fleet:getCounts']()).toEqual({ total: 0, byState: { moving: 0, parked: 0, offline: 0 }, dropped: {} });
+  });
+
+  it('no tiles when tileUrl is empty', async () => {
+    services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: 'http://127.0.0.1:1', host: 'browser', tileUrl: '', logger: silentLogger() });
+    expect(await services.handlers['app:getInfo']()).toMatchObject({ tileUrl: '', tileAttribution: '' });
+  });
+
+  it('seeds from the server, emits frames and connection changes; stop() unsubscribes everything', async () => {
+    server = await startFakeServer();
+    server.registry = [vehicleInfo('car-1')];
+    server.live = [vehicleLive('car-1', 4)];
+    services = createDesktopServices({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      serverUrl: server.url,
+      host: 'browser',
+      logger: silentLogger(),
+      frameIntervalMs: 20,
+      tuning: { brokerBackoff: { initialMs: 20, maxMs: 100 } },
+    });
+    const frames: FleetFrame[] = [];
+    const changes: ConnectionState[] = [];
+    services.events.on('fleet:frame', (f) => frames.push(f));
+    const off = services.events.on('connection:change', (c) => changes.push(c));
+    await services.start();
+    await waitFor(() => frames.some((f) => f.upserts.some((v) => v.id === 'car-1')), 'seed frame');
+    expect(frames.flatMap((f) => f.registry).map((r) => r.id)).toEqual(['car-1']);
+    const snap = await services.handlers['fleet:getSnapshot']();
+    expect(snap.seq).toBe(frames.at(-1)!.seq);
+    expect(snap.vehicles).toHaveLength(1);
+    await waitFor(() => changes.some((c) => c.server.status === 'connected'), 'server connected');
+    await waitFor(() => changes.some((c) => c.broker.status === 'reconnecting'), 'broker reconnecting (nothing listens on :1)');
+    const state = await services.handlers['connection:getState']();
+    expect(state.server.status).toBe('connected');
+    off();
+    const n = changes.length;
+    await services.stop();
+    expect(changes.length).toBe(n);
+    expect((await services.handlers['connection:getState']()).broker).toMatchObject({ status: 'offline', detail: 'stopped' });
+  });
+});

@@ -1,0 +1,199 @@
+/**
+ * Composition of the main-process services: broker feed → live fleet → frame coalescer, plus the server link,
+ * behind the `DesktopHandlers` map and a typed event source. Hosted identically by Electron (IPC) and by the
+ * browser console (WebSocket); neither host adds behaviour of its own.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type {
+  AppInfo,
+  ConnectionState,
+  DesktopEvent,
+  DesktopEventMap,
+  DesktopHandlers,
+  HostKind,
+  Unsubscribe,
+} from '../../shared/desktop-api.js';
+import { createLogger, type Logger } from '../log.js';
+import type { BackoffOptions } from './backoff.js';
+import { FrameCoalescer } from './frame-coalescer.js';
+import { LiveFleet } from './live-fleet.js';
+import { ServerLink } from './server-link.js';
+import { TelemetryFeed } from './telemetry-feed.js';
+
+export const DEFAULT_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
+export const DEFAULT_TILE_ATTRIBUTION = '© <a href="https://www.openstreetmap.org/copyright">OpenStreetMap</a> contributors';
+
+export interface DesktopServicesConfig {
+  mqttUrl: string;
+  serverUrl: string;
+  mqttUsername?: string;
+  mqttPassword?: string;
+  /** `{z}/{x}/{y}` template; '' = no tiles; default OpenStreetMap */
+  tileUrl?: string;
+  tileAttribution?: string;
+  host: HostKind;
+  /** min ms between fleet frames (default 100) */
+  frameIntervalMs?: number;
+  /** a silent vehicle turns offline after this (default 120 000 ms) */
+  heartbeatTimeoutMs?: number;
+  /** app version; default: read from package.json at runtime */
+  version?: string;
+  logger?: Logger;
+  /** knobs for tests and benchmarks; production uses the defaults */
+  tuning?: {
+    brokerBackoff?: BackoffOptions;
+    serverBackoff?: BackoffOptions;
+    serverRefreshMs?: number;
+    serverRequestTimeoutMs?: number;
+    mqttConnectTimeoutMs?: number;
+  };
+}
+
+/** A typed event source for `DesktopEventMap`; `on` returns its own unsubscribe. */
+export interface DesktopEvents {
+  on<E extends DesktopEvent>(event: E, cb: (payload: DesktopEventMap[E]) => void): Unsubscribe;
+}
+
+export interface DesktopServices {
+  handlers: DesktopHandlers;
+  events: DesktopEvents;
+  /** Starts the links in the background; resolves at once (does not wait for the broker or server). */
+  start(): Promise<void>;
+  /** Stops everything and disposes every socket, timer and listener. Idempotent. */
+  stop(): Promise<void>;
+}
+
+class TypedEmitter implements DesktopEvents {
+  private readonly listeners = new Map<DesktopEvent, Set<(payload: never) => void>>();
+
+  constructor(private readonly logger: Logger) {}
+
+  on<E extends DesktopEvent>(event: E, cb: (payload: DesktopEventMap[E]) => void): Unsubscribe {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    const entry = cb as (payload: never) => void;
+    set.add(entry);
+    return () => {
+      set.delete(entry);
+    };
+  }
+
+  emit<E extends DesktopEvent>(event: E, payload: DesktopEventMap[E]): void {
+    for (const cb of [...(this.listeners.get(event) ?? [])]) {
+      // One broken subscriber (e.g. a closed window) must not starve the others or break the producer.
+      try {
+        (cb as (p: DesktopEventMap[E]) => void)(payload);
+      } catch (err) {
+        this.logger.error({ err, event }, 'event listener failed');
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear();
+  }
+}
+
+export function createDesktopServices(config: DesktopServicesConfig): DesktopServices {
+  const logger = config.logger ?? createLogger('desktop');
+  const events = new TypedEmitter(logger);
+  const fleet = new LiveFleet(config.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: config.heartbeatTimeoutMs } : {});
+  const coalescer = new FrameCoalescer(fleet, (frame) => events.emit('fleet:frame', frame), {
+    ...(config.frameIntervalMs !== undefined ? { intervalMs: config.frameIntervalMs } : {}),
+  });
+  const unsubscribeFleet = fleet.onChange((c) => (c.kind === 'vehicle' ? coalescer.markVehicle(c.id) : coalescer.markRegistry(c.id)));
+
+  const connectionState = (): ConnectionState => ({ broker: feed.getLinkState(), server: server.getLinkState() });
+  let started = false;
+  const emitConnection = (): void => {
+    if (started) events.emit('connection:change', connectionState());
+  };
+
+  const tuning = config.tuning ?? {};
+  const feed = new TelemetryFeed({
+    mqttUrl: config.mqttUrl,
+    ...(config.mqttUsername !== undefined ? { username: config.mqttUsername } : {}),
+    ...(config.mqttPassword !== undefined ? { password: config.mqttPassword } : {}),
+    sink: {
+      telemetry: (id, t, at) => fleet.applyTelemetry(id, t, at),
+      status: (id, s, at) => fleet.applyStatus(id, s, at),
+    },
+    onLinkChange: emitConnection,
+    logger: logger.child({ component: 'telemetry-feed' }),
+    ...(tuning.brokerBackoff ? { backoff: tuning.brokerBackoff } : {}),
+    ...(tuning.mqttConnectTimeoutMs !== undefined ? { connectTimeoutMs: tuning.mqttConnectTimeoutMs } : {}),
+  });
+  const server = new ServerLink({
+    serverUrl: config.serverUrl,
+    onRegistry: (vehicles) => fleet.setRegistry(vehicles),
+    onSeed: (vehicles) => fleet.seed(vehicles),
+    onLinkChange: emitConnection,
+    logger: logger.child({ component: 'server-link' }),
+    ...(tuning.serverBackoff ? { backoff: tuning.serverBackoff } : {}),
+    ...(tuning.serverRefreshMs !== undefined ? { refreshIntervalMs: tuning.serverRefreshMs } : {}),
+    ...(tuning.serverRequestTimeoutMs !== undefined ? { requestTimeoutMs: tuning.serverRequestTimeoutMs } : {}),
+  });
+
+  const tileUrl = config.tileUrl ?? DEFAULT_TILE_URL;
+  const info: AppInfo = {
+    name: 'Fleetdesk',
+    version: config.version ?? readPackageVersion(),
+    host: config.host,
+    serverUrl: config.serverUrl,
+    tileUrl,
+    tileAttribution: config.tileAttribution ?? (tileUrl === DEFAULT_TILE_URL ? DEFAULT_TILE_ATTRIBUTION : ''),
+  };
+
+  const handlers: DesktopHandlers = {
+    'app:getInfo': async () => ({ ...info }),
+    'fleet:getSnapshot': async () => coalescer.getSnapshot(),
+    'fleet:getCounts': async () => ({ total: fleet.size, byState: fleet.countByState(), dropped: feed.getDropped() }),
+    'connection:getState': async () => connectionState(),
+  };
+
+  let stopping: Promise<void> | null = null;
+  return {
+    handlers,
+    events,
+    async start() {
+      if (started) return;
+      started = true;
+      fleet.start();
+      coalescer.start();
+      feed.start();
+      server.start();
+      logger.info({ host: config.host, serverUrl: config.serverUrl }, 'desktop services started');
+    },
+    stop() {
+      stopping ??= (async () => {
+        // Reverse order of start: producers first, so nothing is emitted into a half-stopped pipeline.
+        await Promise.allSettled([server.stop(), feed.stop()]);
+        coalescer.stop();
+        fleet.stop();
+        unsubscribeFleet();
+        started = false;
+        events.clear();
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Finds the app's package.json walking up from this module (src/main/services in dev, out/main when built). */
+function readPackageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i += 1) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: unknown; version?: unknown };
+      if (pkg.name === 'fleetdesk' && typeof pkg.version === 'string') return pkg.version;
+    } catch {
+      // not here; keep walking up
+    }
+    const parent = dirname(dir);
+    if (parent === dir) break;
+    dir = parent;
+  }
+  return '0.0.0';
+}

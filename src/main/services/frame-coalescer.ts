@@ -1,0 +1,115 @@
+/**
+ * Turns a stream of per-vehicle changes into at most one `FleetFrame` per interval (default 100 ms → ≤ 10/s):
+ * at 20 000 vehicles × 1 Hz, crossing IPC per message would swamp the renderer, and only the latest state of a
+ * vehicle matters. The first change after a quiet period goes out immediately (low latency); later ones wait
+ * for the interval to elapse.
+ *
+ * Consistency: `getSnapshot().seq` is the seq of the last emitted frame, and the snapshot holds the current
+ * state (which may already include changes still pending). A client that applies frames with seq > snapshot.seq
+ * on top of the snapshot converges to the right state, because upserts carry full latest states.
+ */
+import type { FleetFrame, FleetSnapshot } from '../../shared/desktop-api.js';
+import type { VehicleInfo, VehicleLive } from '../../shared/fleet.js';
+
+export interface FrameSource {
+  getVehicle(id: string): VehicleLive | undefined;
+  getRegistryEntry(id: string): VehicleInfo | undefined;
+  vehicles(): Iterable<VehicleLive>;
+  registryEntries(): Iterable<VehicleInfo>;
+}
+
+export interface FrameCoalescerOptions {
+  /** minimum ms between frames (default 100) */
+  intervalMs?: number;
+  now?: () => number;
+}
+
+export class FrameCoalescer {
+  private readonly pendingVehicles = new Set<string>();
+  private readonly pendingRegistry = new Set<string>();
+  private readonly intervalMs: number;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private lastEmitAt = Number.NEGATIVE_INFINITY;
+  private running = false;
+  private frameSeq = 0;
+
+  constructor(
+    private readonly source: FrameSource,
+    private readonly emit: (frame: FleetFrame) => void,
+    options: FrameCoalescerOptions = {},
+  ) {
+    this.intervalMs = Math.max(1, options.intervalMs ?? 100);
+    this.now = options.now ?? Date.now;
+  }
+
+  /** seq of the last emitted frame (0 before the first) */
+  get seq(): number {
+    return this.frameSeq;
+  }
+
+  start(): void {
+    this.running = true;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  markVehicle(id: string): void {
+    this.pendingVehicles.add(id);
+    this.schedule();
+  }
+
+  markRegistry(id: string): void {
+    this.pendingRegistry.add(id);
+    this.schedule();
+  }
+
+  getSnapshot(): FleetSnapshot {
+    return {
+      seq: this.frameSeq,
+      at: this.now(),
+      vehicles: Array.from(this.source.vehicles()),
+      registry: Array.from(this.source.registryEntries()),
+    };
+  }
+
+  /** Emits a frame now if anything is pending (used by the timer; public for tests). */
+  flush(): FleetFrame | null {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    const upserts: VehicleLive[] = [];
+    for (const id of this.pendingVehicles) {
+      const v = this.source.getVehicle(id);
+      if (v) upserts.push(v);
+    }
+    const registry: VehicleInfo[] = [];
+    for (const id of this.pendingRegistry) {
+      const r = this.source.getRegistryEntry(id);
+      if (r) registry.push(r);
+    }
+    this.pendingVehicles.clear();
+    this.pendingRegistry.clear();
+    if (upserts.length === 0 && registry.length === 0) return null;
+    const at = this.now();
+    this.lastEmitAt = at;
+    this.frameSeq += 1;
+    const frame: FleetFrame = { seq: this.frameSeq, at, upserts, registry };
+    this.emit(frame);
+    return frame;
+  }
+
+  private schedule(): void {
+    if (!this.running || this.timer) return;
+    if (this.pendingVehicles.size === 0 && this.pendingRegistry.size === 0) return;
+    const wait = Math.max(0, this.lastEmitAt + this.intervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * The desktop's HTTP link to the companion server (ops API v1):
+ * - `GET /ops/v1/vehicles` → `{ vehicles: VehicleInfo[] }`, at start and then every `refreshIntervalMs`;
+ * - `GET /ops/v1/fleet/live` → `{ vehicles: VehicleLive[] }`, once (until it succeeds), to seed cars that are
+ *   parked and publish rarely, so the map is not empty for their first 10 s.
+ * Every call has a timeout; failures retry with jittered exponential backoff and are reported as a LinkState.
+ * Responses are validated entry by entry: a bad entry is skipped, never passed on.
+ */
+import type { LinkState } from '../../shared/desktop-api.js';
+import type { VehicleInfo, VehicleLive } from '../../shared/fleet.js';
+import type { Logger } from '../log.js';
+import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { LinkStateTracker } from './link-state.js';
+import { isVehicleInfo, isVehicleLive } from './validate.js';
+
+export const VEHICLES_PATH = '/ops/v1/vehicles';
+export const FLEET_LIVE_PATH = '/ops/v1/fleet/live';
+
+export interface ServerLinkOptions {
+  serverUrl: string;
+  onRegistry: (vehicles: VehicleInfo[]) => void;
+  onSeed: (vehicles: VehicleLive[]) => void;
+  onLinkChange?: (state: LinkState) => void;
+  logger: Logger;
+  /** registry refresh period after a success (default 30 000 ms) */
+  refreshIntervalMs?: number;
+  /** per-request timeout (default 10 000 ms) */
+  requestTimeoutMs?: number;
+  backoff?: BackoffOptions;
+  /** consecutive failures after which the link reports `offline` rather than `reconnecting` (default 3) */
+  offlineAfterAttempts?: number;
+  fetch?: typeof fetch;
+  now?: () => number;
+}
+
+class HttpError extends Error {}
+
+export class ServerLink {
+  private readonly link: LinkStateTracker;
+  private readonly fetchImpl: typeof fetch;
+  private readonly now: () => number;
+  private timer: NodeJS.Timeout | null = null;
+  private abort: AbortController | null = null;
+  private running = false;
+  private seeded = false;
+  private attempts = 0;
+  private cycle: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: ServerLinkOptions) {
+    this.fetchImpl = options.fetch ?? fetch;
+    this.now = options.now ?? Date.now;
+    this.link = new LinkStateTracker((s) => options.onLinkChange?.(s), this.now);
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.abort = new AbortController();
+    this.link.set('connecting', { attempts: 0 });
+    this.cycle = this.runCycle();
+  }
+
+  async stop(): Promise<void> {
+    if (!this.running) return;
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.abort?.abort();
+    await this.cycle;
+    this.link.set('offline', { detail: 'stopped', attempts: 0 });
+  }
+
+  getLinkState(): LinkState {
+    return this.link.get();
+  }
+
+  /** Whether the live seed has been applied. */
+  isSeeded(): boolean {
+    return this.seeded;
+  }
+
+  private async runCycle(): Promise<void> {
+    if (!this.running) return;
+    try {
+      const vehicles = await this.getList(VEHICLES_PATH, isVehicleInfo);
+      if (!this.running) return;
+      this.options.onRegistry(vehicles);
+      if (!this.seeded) {
+        const live = await this.getList(FLEET_LIVE_PATH, isVehicleLive);
+        if (!this.running) return;
+        this.options.onSeed(live);
+        this.seeded = true;
+        this.options.logger.info({ registry: vehicles.length, seeded: live.length }, 'server seed applied');
+      }
+      this.attempts = 0;
+      this.link.ok(this.now());
+      this.link.set('connected', { attempts: 0 });
+      this.scheduleNext(this.options.refreshIntervalMs ?? 30_000);
+    } catch (err) {
+      if (!this.running) return;
+      this.attempts += 1;
+      const detail = describe(err);
+      const offlineAfter = this.options.offlineAfterAttempts ?? 3;
+      this.link.set(this.attempts >= offlineAfter ? 'offline' : 'reconnecting', { detail, attempts: this.attempts });
+      const delay = backoffDelay(this.attempts, this.options.backoff);
+      this.options.logger.warn({ detail, attempts: this.attempts, retryInMs: delay }, 'server link down');
+      this.scheduleNext(delay);
+    }
+  }
+
+  private scheduleNext(ms: number): void {
+    if (!this.running) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.cycle = this.runCycle();
+    }, ms);
+  }
+
+  private async getList<T>(path: string, isItem: (x: unknown) => x is T): Promise<T[]> {
+    const url = new URL(path, this.options.serverUrl).toString();
+    const signals = [AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)];
+    if (this.abort) signals.push(this.abort.signal);
+    const res = await this.fetchImpl(url, { headers: { accept: 'application/json' }, signal: AbortSignal.any(signals) });
+    if (!res.ok) {
+      await res.body?.cancel().catch(() => {});
+      throw new HttpError(`GET ${path}: HTTP ${res.status}`);
+    }
+    let body: unknown;
+    try {
+      body = await res.json();
+    } catch {
+      throw new HttpError(`GET ${path}: response is not JSON`);
+    }
+    const list = (body as { vehicles?: unknown } | null)?.vehicles;
+    if (!Array.isArray(list)) throw new HttpError(`GET ${path}: response has no "vehicles" array`);
+    const valid = list.filter(isItem);
+    if (valid.length !== list.length) {
+      this.options.logger.warn({ path, invalid: list.length - valid.length }, 'server sent invalid entries; skipped');
+    }
+    return valid;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof HttpError) return err.message;
+  if (err instanceof Error) {
+    if (err.name === 'TimeoutError') return 'request timed out';
+    // fetch wraps socket errors: "fetch failed" with the interesting part in the cause.
+    const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+    if (cause?.code) return `${err.message}: ${cause.code}`;
+    if (cause?.message) return `${err.message}: ${cause.message}`;
+    return err.message;
+  }
+  return String(err);
+}
