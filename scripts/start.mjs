@@ -1,0 +1,110 @@
+#!/usr/bin/env node
+// `npm start`: the whole product on embedded defaults — builds the desktop, starts the companion server
+// (embedded PGlite + Aedes), the device simulator and the desktop app. When the Electron binary is missing and
+// cannot be downloaded, says so in one line and opens the browser console instead. Ctrl-C stops everything.
+//
+// Environment: the server's and the desktop's own variables (README, "Configuration") pass through;
+// SIM_VEHICLES (default 200) sizes the simulated fleet; FLEETDESK_NO_BUILD=1 skips the build.
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const bin = (name) => join(root, 'node_modules', '.bin', name);
+const env = { ...process.env };
+const serverPort = env.PORT ?? '4310';
+const brokerPort = env.MQTT_PORT ?? '18830';
+const serverUrl = env.FLEETDESK_SERVER_URL ?? `http://127.0.0.1:${serverPort}`;
+const mqttUrl = env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
+const simVehicles = env.SIM_VEHICLES ?? '200';
+
+const children = [];
+let stopping = false;
+
+function start(name, cmd, args, extraEnv = {}) {
+  const child = spawn(cmd, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
+  children.push({ name, child });
+  child.on('exit', (code, signal) => {
+    if (!stopping) {
+      console.error(`[start] ${name} exited (${signal ?? code}); stopping everything`);
+      void stopAll(1);
+    }
+  });
+  return child;
+}
+
+async function stopAll(exitCode = 0) {
+  if (stopping) return;
+  stopping = true;
+  // reverse order: desktop, simulator, server (so the server flushes last)
+  for (const { name, child } of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    child.kill('SIGINT');
+    const exited = await new Promise((resolve) => {
+      const t = setTimeout(() => resolve(false), 10_000);
+      child.once('exit', () => {
+        clearTimeout(t);
+        resolve(true);
+      });
+    });
+    if (!exited) {
+      console.error(`[start] ${name} did not stop in 10 s; killing it`);
+      child.kill('SIGKILL');
+    }
+  }
+  process.exit(exitCode);
+}
+process.on('SIGINT', () => void stopAll(0));
+process.on('SIGTERM', () => void stopAll(0));
+
+async function waitReady(url, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    try {
+      const res = await fetch(`${url}/ready`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`server at ${url} not ready after ${timeoutMs / 1000} s`);
+}
+
+/** The Electron binary's path, or null when it is not installed and cannot be downloaded. */
+function electronBinary() {
+  const probe = "const p=require('electron');process.stdout.write('\\nELECTRON_PATH='+p)";
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8', timeout: 90_000 });
+  const match = /ELECTRON_PATH=(.+)$/.exec(r.stdout ?? '');
+  return r.status === 0 && match && existsSync(match[1]) ? match[1] : null;
+}
+
+if (env.FLEETDESK_NO_BUILD !== '1') {
+  console.log('[start] building the desktop app (electron-vite build)…');
+  const b = spawnSync(bin('electron-vite'), ['build'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+  if (b.status !== 0) {
+    console.error('[start] build failed');
+    process.exit(1);
+  }
+}
+
+start('server', bin('tsx'), ['server/src/start.ts']);
+try {
+  await waitReady(serverUrl, 60_000);
+} catch (err) {
+  console.error(`[start] ${err.message}`);
+  await stopAll(1);
+}
+console.log(`[start] server ready at ${serverUrl} (broker ${mqttUrl})`);
+
+start('simulator', bin('tsx'), ['sim/index.ts', '--vehicles', simVehicles, '--mqtt', mqttUrl]);
+
+const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };
+const electron = electronBinary();
+if (electron) {
+  console.log('[start] opening the Fleetdesk desktop app');
+  start('desktop', electron, ['.'], desktopEnv);
+} else {
+  console.log('[start] Electron binary not installed and cannot be downloaded here; opening the browser console instead');
+  start('console', bin('tsx'), ['src/main/browser-host/start.ts'], desktopEnv);
+}
