@@ -1,0 +1,54 @@
+/** Details of the selected vehicle, floating over the map; re-reads the store twice a second. */
+import { liveDisplayState } from '../../../shared/fleet.js';
+import type { FleetStore } from '../features/fleet-store';
+import { energyLabel, formatAgo, formatClock, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
+import { useNow } from './hooks';
+import type { SelectVehicle } from './selection';
+
+interface SelectedVehicleCardProps {
+  store: FleetStore;
+  id: string;
+  onSelect: SelectVehicle;
+}
+
+export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCardProps) {
+  const now = useNow(500);
+  const live = store.live.get(id);
+  const info = store.registry.get(id);
+  const state = live ? liveDisplayState(live) : 'offline';
+  const rows: Array<[string, string]> = [
+    ['Speed', formatSpeed(live?.speedKph)],
+    [energyLabel(info?.energyType), formatPercent(live?.energyPct)],
+    ['Ignition', live ? (live.ignition ? 'on' : 'off') : '—'],
+    ['Lock', live ? (live.locked ? 'locked' : 'unlocked') : '—'],
+    ['Doors', live ? (live.doorsClosed ? 'closed' : 'open') : '—'],
+    ['Odometer', live ? `${Math.round(live.odometerKm).toLocaleString()} km` : '—'],
+    ['Position', formatLatLon(live?.lat, live?.lon)],
+    ['Last seen', live ? `${formatAgo(live.receivedAt, now)} · ${formatClock(live.receivedAt)}` : 'never'],
+  ];
+  return (
+    <aside className="vehicle-card" data-testid="selected-vehicle" data-vehicle-id={id} aria-label="Selected vehicle">
+      <header className="vehicle-card-head">
+        <span className="vehicle-card-plate">{info?.plate ?? id}</span>
+        <span className={`state-pill state-${state}`}>{state}</span>
+        <button type="button" className="icon-button" aria-label="Close" title="Close (deselect)" onClick={() => onSelect(undefined, 'map')}>
+          ×
+        </button>
+      </header>
+      <div className="vehicle-card-sub">
+        {info ? `${info.make} ${info.model} · ${info.homeZone}` : 'not in the registry'} · <span className="muted">{id}</span>
+      </div>
+      <dl className="vehicle-card-rows">
+        {rows.map(([k, v]) => (
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd>{v}</dd>
+          </div>
+        ))}
+      </dl>
+      <button type="button" className="text-button" onClick={() => onSelect(id, 'search')}>
+        Center on map
+      </button>
+    </aside>
+  );
+}

@@ -1,0 +1,86 @@
+/** Low-rate React state derived from the bridge and the store (the only host/fleet data React re-renders on). */
+import { useEffect, useState } from 'react';
+import type { AppInfo, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
+import { getHostLink, onHostLinkChange } from '../bridge';
+import type { FleetStore } from '../features/fleet-store';
+
+export function useHostLink(): LinkState {
+  const [link, setLink] = useState<LinkState>(() => getHostLink());
+  useEffect(() => onHostLinkChange((s) => setLink({ ...s })), []);
+  return link;
+}
+
+export function useAppInfo(api: DesktopApi, hostLink: LinkState): AppInfo | undefined {
+  const [info, setInfo] = useState<AppInfo | undefined>(undefined);
+  const connected = hostLink.status === 'connected';
+  useEffect(() => {
+    if (info || !connected) return;
+    let cancelled = false;
+    api.app.getInfo().then(
+      (i) => !cancelled && setInfo(i),
+      (err: unknown) => console.warn('[app] getInfo failed; retrying on the next connection', err),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, info, connected]);
+  return info;
+}
+
+/** Broker/server health: read once, then pushed; re-read after the host link comes back (pushes were missed). */
+export function useConnectionState(api: DesktopApi, hostLink: LinkState): ConnectionState | undefined {
+  const [state, setState] = useState<ConnectionState | undefined>(undefined);
+  const connected = hostLink.status === 'connected';
+  useEffect(() => api.connection.onChange(setState), [api]);
+  useEffect(() => {
+    if (!connected) return;
+    let cancelled = false;
+    api.connection.getState().then(
+      (s) => !cancelled && setState(s),
+      (err: unknown) => console.warn('[app] connection.getState failed', err),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, connected]);
+  return state;
+}
+
+/**
+ * A value computed from the store, recomputed at most once per `intervalMs` after changes (trailing edge), so
+ * 10 frames/s of 20,000 vehicles cost React at most a couple of renders a second.
+ */
+export function useThrottledStoreValue<T>(store: FleetStore, select: () => T, equals: (a: T, b: T) => boolean, intervalMs = 500): T {
+  const [value, setValue] = useState<T>(select);
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let last = 0;
+    const update = () => {
+      timer = undefined;
+      last = Date.now();
+      const next = select();
+      setValue((prev) => (equals(prev, next) ? prev : next));
+    };
+    update();
+    const unsubscribe = store.subscribe(() => {
+      if (timer) return;
+      timer = setTimeout(update, Math.max(0, last + intervalMs - Date.now()));
+    });
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+    // `select`/`equals` are read once per subscription: pass module-level or memoised functions.
+  }, [store, intervalMs]);
+  return value;
+}
+
+/** Re-render every `ms` (for "x s ago" labels outside the grid). */
+export function useNow(ms = 1000): number {
+  const [now, setNow] = useState(() => Date.now());
+  useEffect(() => {
+    const t = setInterval(() => setNow(Date.now()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ConsoleClientMessage } from '../../../shared/desktop-api.js';
+import { createConsoleTransport, type ConsoleTransport } from './console-transport';
+
+/** Just enough of a browser WebSocket for the transport; tests drive open/message/close by hand. */
+class FakeSocket {
+  static readonly OPEN = 1;
+  static instances: FakeSocket[] = [];
+  readyState = 0;
+  sent: ConsoleClientMessage[] = [];
+  onopen: (() => void) | null = null;
+  onmessage: ((ev: { data: string }) => void) | null = null;
+  onclose: ((ev: { code: number; reason: string }) => void) | null = null;
+  onerror: (() => void) | null = null;
+  constructor(readonly url: string) {
+    FakeSocket.instances.push(this);
+  }
+  send(data: string) {
+    this.sent.push(JSON.parse(data) as ConsoleClientMessage);
+  }
+  close() {
+    this.drop(1000);
+  }
+  open() {
+    this.readyState = 1;
+    this.onopen?.();
+  }
+  receive(msg: unknown) {
+    this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  drop(code = 1006) {
+    this.readyState = 3;
+    this.onclose?.({ code, reason: '' });
+  }
+}
+
+let transport: ConsoleTransport | undefined;
+afterEach(() => {
+  transport?.dispose();
+  FakeSocket.instances = [];
+  vi.useRealTimers();
+});
+
+function make() {
+  transport = createConsoleTransport({ url: 'ws://h/desktop-api?token=t', WebSocketImpl: FakeSocket as unknown as typeof WebSocket, connectWaitMs: 1000 });
+  return transport;
+}
+
+describe('console transport', () => {
+  it('sends an invoke issued before the socket opens, and resolves it with the result', async () => {
+    const t = make();
+    const info = t.invoke('app:getInfo');
+    const ws = FakeSocket.instances[0]!;
+    ws.open();
+    expect(t.link().status).toBe('connected');
+    const sent = ws.sent[0]!;
+    expect(sent).toMatchObject({ kind: 'invoke', channel: 'app:getInfo', args: [] });
+    ws.receive({ kind: 'result', id: sent.id, ok: true, result: { name: 'Fleetdesk' } });
+    await expect(info).resolves.toEqual({ name: 'Fleetdesk' });
+  });
+
+  it('turns host errors into Errors with a code', async () => {
+    const t = make();
+    const ws = FakeSocket.instances[0]!;
+    ws.open();
+    const p = t.invoke('fleet:getSnapshot');
+    ws.receive({ kind: 'result', id: ws.sent[0]!.id, ok: false, error: { code: 'not-ready', message: 'fleet not loaded' } });
+    await expect(p).rejects.toMatchObject({ code: 'not-ready', message: 'fleet not loaded' });
+  });
+
+  it('rejects sent invokes when the link drops, then reconnects with backoff and keeps listeners', async () => {
+    vi.useFakeTimers();
+    const t = make();
+    const frames: unknown[] = [];
+    t.subscribe('fleet:frame', (f) => frames.push(f));
+    FakeSocket.instances[0]!.open();
+    const p = t.invoke('fleet:getSnapshot');
+    FakeSocket.instances[0]!.drop();
+    await expect(p).rejects.toMatchObject({ code: 'host-link-lost' });
+    expect(t.link()).toMatchObject({ status: 'reconnecting', attempts: 1 });
+    await vi.advanceTimersByTimeAsync(1000);
+    const ws2 = FakeSocket.instances[1]!;
+    ws2.open();
+    expect(t.link()).toMatchObject({ status: 'connected', attempts: 0 });
+    ws2.receive({ kind: 'event', event: 'fleet:frame', payload: { seq: 1 } });
+    expect(frames).toEqual([{ seq: 1 }]);
+  });
+});

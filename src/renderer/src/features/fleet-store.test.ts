@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import type { FleetFrame, FleetSnapshot, LinkState } from '../../../shared/desktop-api.js';
+import type { VehicleLive } from '../../../shared/fleet.js';
+import { FleetStore, type FleetChange } from './fleet-store';
+
+function vehicle(id: string, patch: Partial<VehicleLive> = {}): VehicleLive {
+  return { id, lat: 52.5, lon: 13.4, speedKph: 0, headingDeg: 0, energyPct: 50, odometerKm: 1, ignition: false, locked: true, doorsClosed: true, online: true, seq: 1, deviceTs: 0, receivedAt: 0, ...patch };
+}
+
+function harness(snapshots: Array<FleetSnapshot | Error>) {
+  let frameCb: ((f: FleetFrame) => void) | undefined;
+  let linkCb: ((s: LinkState) => void) | undefined;
+  let link: LinkState = { status: 'connected', since: 0, attempts: 0 };
+  let reads = 0;
+  const pending: Array<() => void> = [];
+  const store = new FleetStore({
+    fleet: {
+      getSnapshot: () =>
+        new Promise<FleetSnapshot>((resolve, reject) => {
+          const next = snapshots[Math.min(reads++, snapshots.length - 1)]!;
+          pending.push(() => (next instanceof Error ? reject(next) : resolve(next)));
+        }),
+      onFrame: (cb) => ((frameCb = cb), () => (frameCb = undefined)),
+    },
+    hostLink: () => link,
+    onHostLinkChange: (cb) => ((linkCb = cb), () => (linkCb = undefined)),
+  });
+  const changes: FleetChange[] = [];
+  store.subscribe((c) => changes.push(c));
+  return {
+    store,
+    changes,
+    reads: () => reads,
+    /** answer the oldest outstanding getSnapshot and let the store process it */
+    answer: async () => {
+      pending.shift()?.();
+      await new Promise((r) => setTimeout(r, 0));
+    },
+    frame: (seq: number, upserts: VehicleLive[] = []) => frameCb?.({ seq, at: 0, upserts, registry: [] }),
+    link: (status: LinkState['status']) => {
+      link = { status, since: 0, attempts: 0 };
+      linkCb?.(link);
+    },
+  };
+}
+
+describe('FleetStore', () => {
+  it('loads the snapshot, then applies contiguous frames as deltas', async () => {
+    const h = harness([{ seq: 10, at: 0, vehicles: [vehicle('a'), vehicle('b', { online: false })], registry: [] }]);
+    h.store.start();
+    await h.answer();
+    expect(h.store.counts()).toEqual({ total: 2, moving: 0, parked: 1, offline: 1 });
+    h.frame(11, [vehicle('a', { speedKph: 30 })]);
+    expect(h.store.seq).toBe(11);
+    expect(h.store.counts().moving).toBe(1);
+    expect(h.changes.map((c) => c.kind)).toEqual(['reset', 'delta']);
+  });
+
+  it('buffers frames during the first load and replays only those newer than the snapshot', async () => {
+    const h = harness([{ seq: 5, at: 0, vehicles: [vehicle('a')], registry: [] }]);
+    h.store.start();
+    h.frame(5, [vehicle('a', { speedKph: 99 })]); // already in the snapshot
+    h.frame(6, [vehicle('a', { speedKph: 20 })]);
+    await h.answer();
+    expect(h.store.seq).toBe(6);
+    expect(h.store.live.get('a')?.speedKph).toBe(20);
+  });
+
+  it('re-reads the snapshot on a gap in frame sequence', async () => {
+    const h = harness([
+      { seq: 1, at: 0, vehicles: [vehicle('a')], registry: [] },
+      { seq: 9, at: 0, vehicles: [vehicle('a'), vehicle('c')], registry: [] },
+    ]);
+    h.store.start();
+    await h.answer();
+    h.frame(2);
+    h.frame(4); // frame 3 lost
+    expect(h.reads()).toBe(2);
+    await h.answer();
+    expect(h.store.seq).toBe(9);
+    expect(h.store.live.has('c')).toBe(true);
+    expect(h.store.resyncCount).toBe(1);
+  });
+
+  it('re-reads the snapshot when the host link comes back', async () => {
+    const h = harness([{ seq: 1, at: 0, vehicles: [], registry: [] }]);
+    h.store.start();
+    await h.answer();
+    h.link('reconnecting');
+    h.link('connected');
+    expect(h.reads()).toBe(2);
+  });
+
+  it('does not read twice when the first read waits for the first connection', async () => {
+    const h = harness([{ seq: 1, at: 0, vehicles: [], registry: [] }]);
+    h.link('connecting');
+    h.store.start();
+    h.link('connected');
+    await h.answer();
+    expect(h.reads()).toBe(1);
+    expect(h.store.resyncCount).toBe(0);
+  });
+
+  it('reports a failed load and recovers on the next connection', async () => {
+    const h = harness([new Error('host-link-lost'), { seq: 3, at: 0, vehicles: [vehicle('a')], registry: [] }]);
+    h.link('reconnecting');
+    h.store.start();
+    await h.answer();
+    expect(h.store.status).toBe('error');
+    h.link('connected');
+    await h.answer();
+    expect(h.store.status).toBe('live');
+    expect(h.store.seq).toBe(3);
+  });
+});
