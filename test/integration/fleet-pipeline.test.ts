@@ -1,0 +1,132 @@
+/**
+ * The walking skeleton's data path across its three programs, with nothing mocked:
+ * simulator (real MQTT clients) → broker → server ingestion → database, and the same broker → desktop
+ * main-process services → frames. Runs on the embedded engines (PGlite + Aedes) always, and on PostgreSQL +
+ * the external broker (Mosquitto) when DATABASE_URL and MQTT_URL are set.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
+import { waitFor } from '../../server/src/testing/devices.js';
+import { startSimulation, type Simulation } from '../../sim/simulation.js';
+import { createDesktopServices, type DesktopServices } from '../../src/main/services/desktop-services.js';
+import type { FleetFrame } from '../../src/shared/desktop-api.js';
+import type { VehicleLive } from '../../src/shared/fleet.js';
+
+const VEHICLES = 20;
+
+interface Case {
+  name: string;
+  databaseUrl?: () => Promise<TestDatabase>;
+  mqttUrl?: string;
+}
+
+const cases: Case[] = [{ name: 'PGlite + embedded Aedes' }];
+if (process.env['DATABASE_URL'] && process.env['MQTT_URL']) {
+  const base = process.env['DATABASE_URL'];
+  cases.push({ name: 'PostgreSQL + external broker', databaseUrl: () => createTestDatabase(base), mqttUrl: process.env['MQTT_URL'] });
+}
+
+async function serverLive(server: ServerHandle): Promise<Map<string, VehicleLive>> {
+  const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`);
+  expect(res.status).toBe(200);
+  const body = (await res.json()) as { vehicles: VehicleLive[] };
+  return new Map(body.vehicles.map((v) => [v.id, v]));
+}
+
+describe.each(cases)('fleet pipeline on $name', (c) => {
+  let db: TestDatabase | undefined;
+  let server: ServerHandle;
+  let sim: Simulation;
+  let desktop: DesktopServices;
+  const frames: FleetFrame[] = [];
+
+  beforeAll(async () => {
+    db = await c.databaseUrl?.();
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir: 'memory://',
+      databaseUrl: db?.url,
+      mqttUrl: c.mqttUrl,
+      seedVehicles: 50,
+      logLevel: 'warn',
+    });
+    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: VEHICLES, rate: 2, movingShare: 0.8, seed: 7 });
+    desktop = createDesktopServices({ mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, host: 'browser', frameIntervalMs: 100 });
+    desktop.events.on('fleet:frame', (f) => frames.push(f));
+    await desktop.start();
+  });
+
+  afterAll(async () => {
+    await desktop?.stop();
+    await sim?.stop();
+    await server?.stop();
+    await db?.drop();
+  });
+
+  it('every simulated vehicle reaches the server database and the desktop', async () => {
+    await waitFor(async () => (await serverLive(server)).size >= VEHICLES, { timeoutMs: 20_000, what: 'server live state' });
+    await waitFor(async () => (await desktop.handlers['fleet:getSnapshot']()).vehicles.length >= VEHICLES, {
+      timeoutMs: 20_000,
+      what: 'desktop snapshot',
+    });
+    const live = await serverLive(server);
+    const snapshot = await desktop.handlers['fleet:getSnapshot']();
+    for (const id of sim.vehicleIds) {
+      const s = live.get(id);
+      expect(s, `server state of ${id}`).toBeDefined();
+      expect(s!.online).toBe(true);
+      expect(snapshot.vehicles.find((v) => v.id === id)?.online, `desktop state of ${id}`).toBe(true);
+    }
+    // the registry reached the desktop through the server link: plates are known
+    expect(snapshot.registry.find((r) => r.id === sim.vehicleIds[0])?.plate).toMatch(/^B-/);
+  });
+
+  it('positions move forward on both sides and never go backwards', async () => {
+    const before = await serverLive(server);
+    const desktopBefore = new Map((await desktop.handlers['fleet:getSnapshot']()).vehicles.map((v) => [v.id, v]));
+    await new Promise((r) => setTimeout(r, 3_000));
+    await server.flushIngestion();
+    const after = await serverLive(server);
+    const desktopAfter = new Map((await desktop.handlers['fleet:getSnapshot']()).vehicles.map((v) => [v.id, v]));
+    let moved = 0;
+    for (const id of sim.vehicleIds) {
+      expect(after.get(id)!.seq).toBeGreaterThanOrEqual(before.get(id)!.seq);
+      expect(desktopAfter.get(id)!.seq).toBeGreaterThanOrEqual(desktopBefore.get(id)!.seq);
+      const a = after.get(id)!;
+      const b = before.get(id)!;
+      if (a.lat !== b.lat || a.lon !== b.lon) moved++;
+    }
+    expect(moved, 'vehicles whose position changed in 3 s').toBeGreaterThan(0);
+    // the server's latest state equals what the simulator last sent for a vehicle, once settled
+    const id = sim.vehicleIds[0]!;
+    const sent = sim.snapshot(id).lastTelemetry!;
+    expect(after.get(id)!.seq).toBeLessThanOrEqual(sent.seq);
+  });
+
+  it('frames are coalesced to at most 10 per second', async () => {
+    const start = frames.length;
+    const t0 = Date.now();
+    await new Promise((r) => setTimeout(r, 2_000));
+    const perSecond = (frames.length - start) / ((Date.now() - t0) / 1000);
+    expect(perSecond).toBeGreaterThan(0);
+    expect(perSecond).toBeLessThanOrEqual(10.5);
+    for (let i = 1; i < frames.length; i++) expect(frames[i]!.seq).toBe(frames[i - 1]!.seq + 1);
+  });
+
+  it('a vehicle whose connection dies turns offline on the server and the desktop (last will)', async () => {
+    const victim = sim.vehicleIds[3]!;
+    sim.killConnection(victim);
+    await waitFor(async () => (await serverLive(server)).get(victim)?.online === false, { timeoutMs: 15_000, what: 'server offline' });
+    await waitFor(
+      async () => (await desktop.handlers['fleet:getSnapshot']()).vehicles.find((v) => v.id === victim)?.online === false,
+      { timeoutMs: 15_000, what: 'desktop offline' },
+    );
+    const counts = await desktop.handlers['fleet:getCounts']();
+    expect(counts.byState.offline).toBeGreaterThanOrEqual(1);
+    // the others stay online
+    const live = await serverLive(server);
+    expect(sim.vehicleIds.filter((id) => id !== victim).every((id) => live.get(id)?.online)).toBe(true);
+  });
+});
