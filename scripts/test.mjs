@@ -34,6 +34,7 @@ if (checks) {
     ['typecheck (node)', npx, ['tsc', '-p', 'tsconfig.node.json']],
     ['typecheck (web)', npx, ['tsc', '-p', 'tsconfig.web.json']],
     ['typecheck (server)', npx, ['tsc', '-p', 'tsconfig.server.json']],
+    ['typecheck (e2e)', npx, ['tsc', '-p', 'tsconfig.e2e.json']],
     ['lint', npx, ['eslint', '.', '--max-warnings', '0']],
     ['build (electron-vite)', npx, ['electron-vite', 'build']],
   ];

@@ -98,6 +98,73 @@ export const StatusSchema = Type.Object(
 );
 export type DeviceStatus = Static<typeof StatusSchema>;
 
+/** Device events, QoS 1. `seq` comes from the same per-device counter as telemetry (one ordering per device). */
+export const DEVICE_EVENT_TYPES = [
+  'door_opened',
+  'door_closed',
+  'ignition_on',
+  'ignition_off',
+  'crash_detected',
+  'battery_low',
+  'tamper',
+] as const;
+export type DeviceEventType = (typeof DEVICE_EVENT_TYPES)[number];
+
+export const DeviceEventSchema = Type.Object(
+  {
+    v: Type.Integer({ minimum: 1 }),
+    seq: Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER }),
+    ts: EpochMs,
+    vehicleId: Type.Optional(Type.String({ pattern: VEHICLE_ID_PATTERN })),
+    type: Type.Union(DEVICE_EVENT_TYPES.map((t) => Type.Literal(t))),
+    lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
+    lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
+    /** type-specific details, e.g. `{ "peakG": 4.2 }` for crash_detected; at most a few hundred bytes */
+    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+  },
+  { $id: 'fleet/v1/event', additionalProperties: true },
+);
+export type DeviceEvent = Static<typeof DeviceEventSchema>;
+
+/** Commands, server → device, QoS 1. */
+export const COMMAND_TYPES = ['lock', 'unlock', 'immobilize', 'release', 'locate', 'honk_flash'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+
+/** Command ids: 8–64 characters of `A–Z a–z 0–9 _ -` (the server uses UUIDs). */
+export const COMMAND_ID_PATTERN = '^[A-Za-z0-9_-]{8,64}$';
+
+export const DeviceCommandSchema = Type.Object(
+  {
+    v: Type.Integer({ minimum: 1 }),
+    commandId: Type.String({ pattern: COMMAND_ID_PATTERN }),
+    type: Type.Union(COMMAND_TYPES.map((t) => Type.Literal(t))),
+    issuedAt: EpochMs,
+    /** the device must not execute the command at or after this time (its own clock); it answers rejected_expired */
+    expiresAt: EpochMs,
+    params: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+  },
+  { $id: 'fleet/v1/command', additionalProperties: true },
+);
+export type DeviceCommand = Static<typeof DeviceCommandSchema>;
+
+export const COMMAND_RESULT_STATUSES = ['received', 'succeeded', 'failed', 'rejected_expired'] as const;
+export type CommandResultStatus = (typeof COMMAND_RESULT_STATUSES)[number];
+
+/** Device → server, QoS 1, linked to the command by `commandId`. */
+export const CommandResultSchema = Type.Object(
+  {
+    v: Type.Optional(Type.Integer({ minimum: 1 })),
+    commandId: Type.String({ pattern: COMMAND_ID_PATTERN }),
+    status: Type.Union(COMMAND_RESULT_STATUSES.map((t) => Type.Literal(t))),
+    reason: Type.Optional(Type.String({ maxLength: 500 })),
+    ts: EpochMs,
+    /** result details, e.g. `{ "lat": 52.5, "lon": 13.4 }` for locate */
+    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+  },
+  { $id: 'fleet/v1/command-result', additionalProperties: true },
+);
+export type CommandResult = Static<typeof CommandResultSchema>;
+
 // ---------------------------------------------------------------------------------------------- decoding
 
 /** Why a message was dropped; used as the `reason` label of the dropped-messages counters. */
@@ -147,34 +214,43 @@ function firstError(schema: TSchema, value: unknown): string {
 }
 
 export function decodeTelemetry(payload: Uint8Array | string, topicVehicleId: string): Decoded<Telemetry> {
-  const parsed = parseJson(payload);
-  if (!parsed.ok) return parsed;
-  const value = parsed.value;
-  if (!check(TelemetrySchema).Check(value)) {
-    return { ok: false, reason: 'schema', detail: firstError(TelemetrySchema, value) };
-  }
-  if (value.v > DEVICE_PROTOCOL_VERSION) return { ok: false, reason: 'unsupported_version', detail: `v=${value.v}` };
-  if ((value.fuelPct === undefined) === (value.batteryPct === undefined)) {
+  const decoded = decodeVersioned(TelemetrySchema, payload, topicVehicleId);
+  if (decoded.ok && (decoded.value.fuelPct === undefined) === (decoded.value.batteryPct === undefined)) {
     return { ok: false, reason: 'schema', detail: 'exactly one of fuelPct, batteryPct is required' };
   }
-  if (value.vehicleId !== undefined && value.vehicleId !== topicVehicleId) {
-    return { ok: false, reason: 'topic_mismatch', detail: `payload vehicleId ${value.vehicleId}` };
-  }
-  return { ok: true, value };
+  return decoded;
 }
 
 export function decodeStatus(payload: Uint8Array | string): Decoded<DeviceStatus> {
-  const parsed = parseJson(payload);
-  if (!parsed.ok) return parsed;
-  const value = parsed.value;
-  if (!check(StatusSchema).Check(value)) return { ok: false, reason: 'schema', detail: firstError(StatusSchema, value) };
-  if (value.v !== undefined && value.v > DEVICE_PROTOCOL_VERSION) {
-    return { ok: false, reason: 'unsupported_version', detail: `v=${value.v}` };
-  }
-  return { ok: true, value };
+  return decodeVersioned(StatusSchema, payload);
 }
 
 /** The status payloads a device publishes (online on connect, offline as last will or on clean shutdown). */
 export function statusPayload(state: DeviceStatus['state'], ts: number, reason?: string): string {
   return JSON.stringify(reason ? { v: DEVICE_PROTOCOL_VERSION, state, ts, reason } : { v: DEVICE_PROTOCOL_VERSION, state, ts });
+}
+
+function decodeVersioned<T extends TSchema>(schema: T, payload: Uint8Array | string, topicVehicleId?: string): Decoded<Static<T>> {
+  const parsed = parseJson(payload);
+  if (!parsed.ok) return parsed;
+  const value = parsed.value as Static<T> & { v?: number; vehicleId?: string };
+  if (!check(schema).Check(value)) return { ok: false, reason: 'schema', detail: firstError(schema, value) };
+  if (value.v !== undefined && value.v > DEVICE_PROTOCOL_VERSION) return { ok: false, reason: 'unsupported_version', detail: `v=${value.v}` };
+  if (topicVehicleId !== undefined && value.vehicleId !== undefined && value.vehicleId !== topicVehicleId) {
+    return { ok: false, reason: 'topic_mismatch', detail: `payload vehicleId ${value.vehicleId}` };
+  }
+  return { ok: true, value };
+}
+
+export function decodeDeviceEvent(payload: Uint8Array | string, topicVehicleId: string): Decoded<DeviceEvent> {
+  return decodeVersioned(DeviceEventSchema, payload, topicVehicleId);
+}
+
+/** Devices use this to validate what they receive; the server validates what it sends with the same schema. */
+export function decodeDeviceCommand(payload: Uint8Array | string): Decoded<DeviceCommand> {
+  return decodeVersioned(DeviceCommandSchema, payload);
+}
+
+export function decodeCommandResult(payload: Uint8Array | string): Decoded<CommandResult> {
+  return decodeVersioned(CommandResultSchema, payload);
 }
