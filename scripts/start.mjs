@@ -4,7 +4,7 @@
 // cannot be downloaded, says so in one line and opens the browser console instead. Ctrl-C stops everything.
 //
 // Environment: the server's and the desktop's own variables (README, "Configuration") pass through;
-// SIM_VEHICLES (default 200) sizes the simulated fleet; FLEETDESK_NO_BUILD=1 skips the build.
+// SIM_VEHICLES (default 200) sizes the simulated fleet (and, unless SEED_VEHICLES is set, the seeded registry); FLEETDESK_NO_BUILD=1 skips the build.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,12 +17,16 @@ const brokerPort = env.MQTT_PORT ?? '18830';
 const serverUrl = env.FLEETDESK_SERVER_URL ?? `http://127.0.0.1:${serverPort}`;
 const mqttUrl = env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
 const simVehicles = env.SIM_VEHICLES ?? '200';
+// The registry holds the simulated fleet (more only if asked), so the desk shows no never-seen cars as offline.
+env.SEED_VEHICLES ??= simVehicles;
 
 const children = [];
 let stopping = false;
 
 function start(name, cmd, args, extraEnv = {}) {
-  const child = spawn(cmd, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'] });
+  // Own process group: Ctrl-C reaches only this script, which then stops the children one by one in reverse
+  // order (desktop, simulator, server) so the simulator can still say goodbye to the broker and the server flushes.
+  const child = spawn(cmd, args, { cwd: root, env: { ...env, ...extraEnv }, stdio: ['ignore', 'inherit', 'inherit'], detached: true });
   children.push({ name, child });
   child.on('exit', (code, signal) => {
     if (!stopping) {
