@@ -8,6 +8,7 @@ import { startDevicesComponent } from './components/devices/index.js';
 import { startFleetComponent } from './components/fleet/index.js';
 import { redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
+import { DomainEvents } from './platform/domain-events.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';
 import { createPlatformMetrics } from './platform/metrics.js';
@@ -23,6 +24,8 @@ export interface ServerHandle {
   db: Db;
   /** this instance's Prometheus registry */
   metrics: Registry;
+  /** this instance's in-process domain events */
+  events: DomainEvents;
   /** Upserts vehicles into the registry; ingestion accepts their ids once this resolves (tests). */
   registerVehicles(vehicles: readonly VehicleInfo[]): Promise<void>;
   /** Writes buffered live state to the database now (tests; stop() does it too). */
@@ -45,6 +48,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const stopAll = () => disposeInReverse(disposers, log);
   try {
     const metrics = createPlatformMetrics();
+    const events = new DomainEvents(log.child({ component: 'events' }));
     const db = await openDatabase(config, log.child({ component: 'db' }), (seconds, ok) =>
       metrics.dbQueryDuration.observe({ backend: config.databaseUrl ? 'postgres' : 'pglite', outcome: ok ? 'ok' : 'error' }, seconds),
     );
@@ -89,6 +93,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       log,
       db,
       metrics: metrics.registry,
+      events,
       registerVehicles: (vehicles) => fleet.registerVehicles(vehicles),
       flushIngestion: () => fleet.flush(),
       stop: () => (stopping ??= stopAll().then(() => log.info('server stopped'))),
