@@ -2,36 +2,8 @@
 // between runtimes fails `npm test`, not a review.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importBoundaries from './eslint-rules/import-boundaries.js';
 import globals from 'globals';
-
-const runtimes = {
-  shared: 'src/shared',
-  main: 'src/main',
-  preload: 'src/preload',
-  renderer: 'src/renderer',
-  server: 'server',
-  sim: 'sim',
-};
-
-/** Each runtime may import only itself and src/shared. */
-const zones = Object.entries(runtimes).flatMap(([name, dir]) =>
-  Object.entries(runtimes)
-    .filter(([other]) => other !== name && other !== 'shared')
-    .map(([other, otherDir]) => ({
-      target: `./${dir}`,
-      from: `./${otherDir}`,
-      message: `${name} must not import ${other} (see ARCHITECTURE.md, "Dependency direction")`,
-    })),
-).concat(
-  Object.entries(runtimes)
-    .filter(([name]) => name !== 'shared')
-    .map(([name, dir]) => ({
-      target: './src/shared',
-      from: `./${dir}`,
-      message: `src/shared holds contracts only and must not import ${name}`,
-    })),
-);
 
 const nodeBuiltins = { group: ['node:*'], message: 'this code runs in a browser context: no Node built-ins' };
 
@@ -40,10 +12,10 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { 'import-x': importX },
+    plugins: { fleetdesk: { rules: { 'import-boundaries': importBoundaries } } },
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      'import-x/no-restricted-paths': ['error', { zones }],
+      'fleetdesk/import-boundaries': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',

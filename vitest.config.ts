@@ -11,7 +11,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'server/**/*.test.ts', 'sim/**/*.test.ts'],
+          include: ['src/**/*.test.ts', 'server/**/*.test.ts', 'sim/**/*.test.ts', 'eslint-rules/**/*.test.js'],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 60_000,
