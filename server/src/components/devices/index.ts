@@ -1,20 +1,26 @@
 /**
- * The devices component: ingestion of what in-car devices publish (commands come in a later issue). Reaches
- * the fleet state through the fleet component's index only.
+ * The devices component: ingestion of what in-car devices publish — telemetry and status (to the fleet state,
+ * reached through the fleet component's index only) and events (stored here, emitted as `vehicle.event`).
  */
 import { Counter, type Registry } from 'prom-client';
 import { RateLimitedWarn, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
+import type { Db } from '../../platform/db/index.js';
+import type { DomainEvents } from '../../platform/domain-events.js';
 import type { MqttConnection } from '../../platform/mqtt/index.js';
 import type { FleetComponent } from '../fleet/index.js';
 import { subscribeDeviceMessages } from './api/device-messages.js';
+import { VehicleEventsRepository } from './data/vehicle-events.repository.js';
 import { DeviceIngestion, type IngestionObserver } from './domain/device-ingestion.js';
+import { EventRecorder } from './domain/event-recorder.js';
 
 export type { IngestDropReason, IngestOutcome } from './domain/device-ingestion.js';
 
 export interface DevicesComponent {
-  /** Stops handling messages (the fleet component's stop() then writes what was accepted). */
-  stop(): void;
+  /** Writes buffered events now (and emits `vehicle.event` for the new ones). */
+  flush(): Promise<void>;
+  /** Stops handling messages and writes the pending events (the fleet component's stop() writes the state). */
+  stop(): Promise<void>;
 }
 
 export interface DevicesOptions {
@@ -22,16 +28,33 @@ export interface DevicesOptions {
   fleet: FleetComponent;
   metrics: Registry;
   log: Logger;
+  db: Db;
+  events: DomainEvents;
+  /** MQTT shared-subscription group for telemetry and events; '' = plain subscriptions (embedded broker) */
+  sharedGroup?: string;
+  eventFlushIntervalMs?: number;
 }
 
 export function startDevicesComponent(options: DevicesOptions): DevicesComponent {
   const log = options.log.child({ component: 'devices' });
   let stopped = false;
-  const ingestion = new DeviceIngestion(options.fleet, createObserver(options.metrics, log));
-  subscribeDeviceMessages(options.mqtt, ingestion, () => stopped);
+  const observer = createObserver(options.metrics, log);
+  const recorder = new EventRecorder(new VehicleEventsRepository(options.db), log, {
+    flushIntervalMs: options.eventFlushIntervalMs ?? 250,
+    maxBatch: 1_000,
+    capacity: 50_000,
+    onStored: (row) => options.events.emit('vehicle.event', { vehicleId: row.vehicleId, event: row.event, receivedAt: row.receivedAt }),
+    onDuplicate: (row) => observer.dropped('events', 'duplicate', { topic: `vehicle ${row.vehicleId}`, detail: `seq=${row.event.seq}` }),
+  });
+  const ingestion = new DeviceIngestion(options.fleet, observer, Date.now, recorder);
+  recorder.start();
+  subscribeDeviceMessages(options.mqtt, ingestion, () => stopped, options.sharedGroup ?? '');
+  if (options.sharedGroup) log.info('device telemetry and events through a shared subscription', { group: options.sharedGroup });
   return {
-    stop() {
+    flush: () => recorder.flush(),
+    async stop() {
       stopped = true;
+      await recorder.stop();
     },
   };
 }
@@ -49,7 +72,7 @@ function createObserver(metrics: Registry, log: Logger): IngestionObserver {
     labelNames: ['channel', 'reason'],
     registers: [metrics],
   });
-  for (const channel of ['telemetry', 'status']) received.inc({ channel }, 0); // series exist from the start
+  for (const channel of ['telemetry', 'status', 'events']) received.inc({ channel }, 0); // series exist from the start
   const dropLog = new RateLimitedWarn(log, 10_000);
   return {
     received: (channel) => received.inc({ channel }),

@@ -24,7 +24,7 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
   beforeAll(async () => {
     const created = await db.create();
     cleanupDb = created.cleanup;
-    server = await startServer({ ...created.overrides, ...broker.overrides, port: 0, seedVehicles: 0, logLevel: 'silent' });
+    server = await startServer({ ...created.overrides, ...broker.overrides, port: 0, seedVehicles: 0, logLevel: 'silent', mqttAuth: 'off' });
     vehicles = uniqueTestVehicles(6);
     await server.registerVehicles(vehicles);
   });

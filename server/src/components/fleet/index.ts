@@ -4,16 +4,20 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { demoFleet } from '../../../../src/shared/demo-fleet.js';
-import type { VehicleInfo } from '../../../../src/shared/fleet.js';
+import type { VehicleInfo, VehicleLive } from '../../../../src/shared/fleet.js';
 import type { Db } from '../../platform/db/index.js';
+import type { DomainEvents } from '../../platform/domain-events.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { fleetRoutes } from './api/fleet.routes.js';
+import { TelemetryHistoryRepository } from './data/telemetry-history.repository.js';
 import { VehicleStateRepository } from './data/vehicle-state.repository.js';
 import { VehiclesRepository } from './data/vehicles.repository.js';
 import { createFleetQueries } from './domain/fleet-queries.js';
+import { HistoryBuffer } from './domain/history-buffer.js';
 import { LiveStateBuffer, type RecordOutcome, type TelemetrySample } from './domain/live-state-buffer.js';
+import { OnlineTracker } from './domain/online-tracker.js';
 import { VehicleRegistry } from './domain/vehicle-registry.js';
 
 export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.js';
@@ -23,10 +27,18 @@ export interface FleetComponent {
   isKnownVehicle(vehicleId: string): boolean;
   /** Upserts vehicles by id; ingestion accepts their ids as soon as this resolves. */
   registerVehicles(vehicles: readonly VehicleInfo[]): Promise<void>;
+  /** Accepted telemetry becomes the latest state, goes to the history and is emitted as `vehicle.telemetry`. */
   recordTelemetry(vehicleId: string, sample: TelemetrySample, receivedAt: number): RecordOutcome;
-  recordStatus(vehicleId: string, online: boolean, receivedAt: number, retained: boolean): void;
-  /** Writes buffered live state now (also done every flush interval and on stop). */
+  /** `deviceTs`: the status message's own ts (tells a last will from a fresh offline status). */
+  recordStatus(vehicleId: string, online: boolean, receivedAt: number, retained: boolean, deviceTs?: number): void;
+  /** Writes buffered live state and history now (also done every flush interval and on stop). */
   flush(): Promise<void>;
+  /** Turns vehicles silent beyond the heartbeat timeout offline (also runs on a timer). */
+  sweepHeartbeats(now?: number): Promise<void>;
+  /** Ids of vehicles online now as stored (all instances): online and heard from within the heartbeat timeout. Command dispatch starts from this, then follows `vehicle.online`. */
+  onlineVehicleIds(): Promise<string[]>;
+  /** Creates history partitions ahead and drops expired ones (also at start and hourly). */
+  maintainHistory(now?: number): Promise<{ created: string[]; dropped: string[] }>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   stop(): Promise<void>;
@@ -36,12 +48,25 @@ export interface FleetOptions {
   db: Db;
   log: Logger;
   metrics: Registry;
+  events: DomainEvents;
   heartbeatTimeoutS: number;
+  clockSkewToleranceS: number;
+  telemetryRetentionDays: number;
   seedVehicles: number;
   flushIntervalMs?: number;
   maxBatch?: number;
   registryRefreshMs?: number;
+  /** history rows held in memory at most (beyond: dropped and counted) */
+  historyCapacity?: number;
+  historyChunkRows?: number;
+  /** how often the heartbeat sweep runs; default a quarter of the timeout, 200 ms–5 s */
+  heartbeatSweepMs?: number;
+  maintenanceIntervalMs?: number;
 }
+
+/** Partitions exist for today and this many following days. */
+const PARTITIONS_AHEAD_DAYS = 2;
+const DAY_MS = 86_400_000;
 
 export async function startFleetComponent(options: FleetOptions): Promise<FleetComponent> {
   const log = options.log.child({ component: 'fleet' });
@@ -50,15 +75,44 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
   const registry = new VehicleRegistry(vehicles, log);
   const heartbeatTimeoutMs = options.heartbeatTimeoutS * 1000;
 
-  const flushFailures = new Counter({
-    name: `${METRIC_PREFIX}live_state_flush_failures_total`,
-    help: 'Batches of live state that failed to write (retried on the next flush)',
-    registers: [options.metrics],
+  const history = new TelemetryHistoryRepository(options.db);
+  const { events } = options;
+  const m = createIngestMetrics(options.metrics);
+  const historyBuffer = new HistoryBuffer({
+    capacity: options.historyCapacity ?? 200_000,
+    chunkRows: options.historyChunkRows ?? 5_000,
+    onDropped: (n) => m.historyDropped.inc(n),
   });
-  const buffer = new LiveStateBuffer(states, log, {
+  const writer = {
+    writeBatch: (batch: Parameters<VehicleStateRepository['writeBatch']>[0]) => states.writeBatch(batch),
+    lastTelemetry: () => states.lastTelemetry(),
+    writeHistory: async (rows: Parameters<TelemetryHistoryRepository['insert']>[0]) => {
+      await history.insert(rows);
+      m.historyRows.inc(rows.length);
+    },
+  };
+  const buffer = new LiveStateBuffer(writer, log, {
     flushIntervalMs: options.flushIntervalMs ?? 250,
-    maxBatch: options.maxBatch ?? 500,
-    onFlushFailed: () => flushFailures.inc(),
+    maxBatch: options.maxBatch ?? 2_000,
+    clockSkewToleranceMs: options.clockSkewToleranceS * 1000,
+    seqResetSilenceMs: heartbeatTimeoutMs,
+    history: historyBuffer,
+    onFlushFailed: () => m.flushFailures.inc(),
+    onClockSkew: () => m.clockSkew.inc(),
+    onSeqReset: (vehicleId, from, to) => {
+      m.seqResets.inc();
+      log.info('device seq reset accepted', { vehicleId, from, to });
+    },
+    onCommitted: (rows) => m.stateRows.inc(rows.length),
+  });
+  const online = new OnlineTracker(heartbeatTimeoutMs, (change) => events.emit('vehicle.online', change));
+  new Gauge({
+    name: `${METRIC_PREFIX}telemetry_history_pending`,
+    help: 'Telemetry history rows waiting in memory for the next batch write',
+    registers: [options.metrics],
+    collect() {
+      this.set(historyBuffer.size);
+    },
   });
   registerStateGauges(options.metrics, states, buffer, registry, heartbeatTimeoutMs, log);
 
@@ -66,13 +120,49 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     const changed = await registry.register(demoFleet(options.seedVehicles));
     log.info('demo fleet seeded', { vehicles: options.seedVehicles, changed });
   }
+  const maintainHistory = async (now = Date.now()) => {
+    const result = await history.maintain(now, PARTITIONS_AHEAD_DAYS + 1, now - options.telemetryRetentionDays * DAY_MS);
+    if (result.created.length > 0 || result.dropped.length > 0) log.info('telemetry history partitions maintained', result);
+    return result;
+  };
+  let sweeping = false;
+  const sweepHeartbeats = async (now = Date.now()) => {
+    if (sweeping) return;
+    sweeping = true;
+    try {
+      const silent = online.silentSince(now);
+      if (silent.length === 0) return;
+      await buffer.flush(); // what is pending is newer than the database's received_at
+      const cutoff = now - heartbeatTimeoutMs;
+      const turned = await states.markSilentOffline(silent, cutoff);
+      online.timedOut(turned, cutoff, now);
+      const turnedIds = new Set(turned.map((r) => r.vehicleId));
+      const rest = silent.filter((id) => !turnedIds.has(id));
+      if (rest.length > 0) online.refresh(await states.onlineRows(rest));
+    } finally {
+      sweeping = false;
+    }
+  };
+
   await registry.start(options.registryRefreshMs ?? 30_000);
+  const timers: NodeJS.Timeout[] = [];
   try {
+    await maintainHistory(); // before the first flush: today's partition must exist
+    online.load(await states.onlineView());
     await buffer.start();
   } catch (err) {
     registry.stop(); // the composition root only disposes what started completely
     throw err;
   }
+  const sweepMs = options.heartbeatSweepMs ?? Math.max(200, Math.min(5_000, heartbeatTimeoutMs / 4));
+  timers.push(
+    setInterval(() => {
+      sweepHeartbeats().catch((err: unknown) => log.warn('heartbeat sweep failed; will retry', errorFields(err)));
+    }, sweepMs),
+    setInterval(() => {
+      maintainHistory().catch((err: unknown) => log.error('telemetry history maintenance failed; will retry', errorFields(err)));
+    }, options.maintenanceIntervalMs ?? 3_600_000),
+  );
   const queries = createFleetQueries(registry, states, heartbeatTimeoutMs);
 
   return {
@@ -80,16 +170,63 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     registerVehicles: async (list) => {
       await registry.register(list);
     },
-    recordTelemetry: (id, sample, receivedAt) => buffer.recordTelemetry(id, sample, receivedAt),
-    recordStatus: (id, online, receivedAt, retained) => buffer.recordStatus(id, online, receivedAt, retained),
+    recordTelemetry(id, sample, receivedAt) {
+      const { outcome, clockSkewMs } = buffer.judgeTelemetry(id, sample, receivedAt);
+      if (outcome !== 'accepted') return outcome;
+      online.telemetry(id, receivedAt, sample.deviceTs);
+      events.emit('vehicle.telemetry', { vehicleId: id, state: toLive(id, sample, receivedAt), clockSkewMs });
+      return outcome;
+    },
+    recordStatus(id, isOnline, receivedAt, retained, deviceTs = receivedAt) {
+      buffer.recordStatus(id, isOnline, receivedAt, retained);
+      online.status(id, isOnline, receivedAt, retained, deviceTs);
+    },
     flush: () => buffer.flush(),
+    sweepHeartbeats,
+    async onlineVehicleIds() {
+      const cutoff = Date.now() - heartbeatTimeoutMs;
+      return (await states.onlineView()).filter((r) => r.online && (r.receivedAt ?? 0) >= cutoff).map((r) => r.vehicleId);
+    },
+    maintainHistory,
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
     },
     async stop() {
+      for (const t of timers) clearInterval(t);
       registry.stop();
       await buffer.stop();
     },
+  };
+}
+
+function toLive(id: string, s: TelemetrySample, receivedAt: number): VehicleLive {
+  return {
+    id,
+    lat: s.lat,
+    lon: s.lon,
+    speedKph: s.speedKph,
+    headingDeg: s.headingDeg,
+    energyPct: s.energyPct,
+    odometerKm: s.odometerKm,
+    ignition: s.ignition,
+    locked: s.locked,
+    doorsClosed: s.doorsClosed,
+    online: true, // accepted telemetry proves a live connection
+    seq: s.seq,
+    deviceTs: s.deviceTs,
+    receivedAt,
+  };
+}
+
+function createIngestMetrics(metrics: Registry) {
+  const counter = (name: string, help: string) => new Counter({ name: `${METRIC_PREFIX}${name}`, help, registers: [metrics] });
+  return {
+    flushFailures: counter('live_state_flush_failures_total', 'Batches of live state or history that failed to write (retried on the next flush)'),
+    stateRows: counter('live_state_rows_written_total', 'Latest-state telemetry rows written (committed)'),
+    historyRows: counter('telemetry_history_rows_written_total', 'Telemetry history rows written (committed)'),
+    historyDropped: counter('telemetry_history_dropped_total', 'Telemetry history rows dropped because the in-memory buffer was full (database too slow or down)'),
+    clockSkew: counter('device_clock_skew_total', 'Telemetry accepted with a device clock further from the receive time than CLOCK_SKEW_TOLERANCE_S'),
+    seqResets: counter('device_seq_resets_total', 'Telemetry accepted as a device seq reset (reboot) although its seq was not above the last one'),
   };
 }
 

@@ -16,6 +16,11 @@ export interface MqttConnection {
   subscribe(filters: Record<string, { qos: 0 | 1 }>, handler: MessageHandler): void;
   /** Resolves true once ready, or false after `timeoutMs`. */
   waitUntilReady(timeoutMs: number): Promise<boolean>;
+  /**
+   * Publishes now and resolves on the broker's acknowledgement (QoS 1). Rejects at once when not connected:
+   * nothing is queued for a later reconnect, because commands carry an expiry (the caller decides what to resend).
+   */
+  publish(topic: string, payload: string | Buffer, options: { qos: 0 | 1; retain?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -23,6 +28,9 @@ export interface MqttConnectionOptions {
   url: string;
   log: Logger;
   clientIdPrefix?: string;
+  /** the server's broker account (a `service` account); absent = anonymous */
+  username?: string;
+  password?: string;
   /** first reconnect delay; doubles up to maxReconnectMs while the broker stays away */
   minReconnectMs?: number;
   maxReconnectMs?: number;
@@ -49,6 +57,8 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
     connectTimeout: 5_000,
     reconnectPeriod: minReconnectMs,
     resubscribe: false, // we re-subscribe ourselves on 'connect', with our own handlers
+    ...(options.username !== undefined ? { username: options.username } : {}),
+    ...(options.password !== undefined ? { password: options.password } : {}),
   });
 
   const subscribeAll = async () => {
@@ -110,6 +120,10 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
         readyWaiters.add(wake);
       });
     },
+    async publish(topic, payload, publishOptions) {
+      if (!client.connected || closing) throw new Error('mqtt not connected');
+      await client.publishAsync(topic, payload, { qos: publishOptions.qos, retain: publishOptions.retain ?? false });
+    },
     async close() {
       closing = true;
       await client.endAsync();
@@ -117,8 +131,16 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   };
 }
 
-/** MQTT topic-filter matching (`+` one level, `#` the rest). */
+/**
+ * MQTT topic-filter matching (`+` one level, `#` the rest). A shared-subscription filter
+ * `$share/<group>/<filter>` matches what `<filter>` matches: the broker delivers the plain topic.
+ */
 export function topicMatches(filter: string, topic: string): boolean {
+  if (filter.startsWith('$share/')) {
+    const groupEnd = filter.indexOf('/', '$share/'.length);
+    if (groupEnd < 0) return false;
+    filter = filter.slice(groupEnd + 1);
+  }
   const f = filter.split('/');
   const t = topic.split('/');
   for (let i = 0; i < f.length; i++) {

@@ -40,7 +40,7 @@ describe('DeviceIngestion', () => {
 
   it.each<[string, string, string | Buffer, IngestDropReason]>([
     ['bad topic', 'fleet/v1/vehicles/bad.id/telemetry', JSON.stringify(telemetry(1)), 'bad_topic'],
-    ['a channel ingestion does not take', deviceTopic('veh-1', 'events'), '{}', 'bad_topic'],
+    ['a channel ingestion does not take', deviceTopic('veh-1', 'command-results'), '{}', 'bad_topic'],
     ['unknown vehicle', deviceTopic('veh-404', 'telemetry'), JSON.stringify(telemetry(1)), 'unknown_vehicle'],
     ['not JSON', T, '{"v":1,', 'not_json'],
     ['not UTF-8', T, Buffer.from([0xff, 0xfe, 0x00]), 'not_json'],

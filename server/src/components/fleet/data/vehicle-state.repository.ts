@@ -17,6 +17,25 @@ export interface TelemetryStateRow {
   deviceTs: number;
   /** epoch ms, server clock */
   receivedAt: number;
+  /** device clock minus receive time of this telemetry (ms) */
+  clockSkewMs: number;
+  /** written as a seq reset (device rebooted): may replace a row with a higher seq (see LiveStateBuffer) */
+  seqReset?: boolean;
+}
+
+/** What the in-memory order guard needs to know about the last accepted telemetry of a vehicle. */
+export interface LastTelemetry {
+  seq: number;
+  deviceTs: number;
+  /** epoch ms */
+  receivedAt: number;
+}
+
+export interface OnlineRow {
+  vehicleId: string;
+  online: boolean;
+  /** epoch ms of the last message heard, null if never */
+  receivedAt: number | null;
 }
 
 export interface StatusStateRow {
@@ -32,7 +51,7 @@ export interface StateBatch {
 }
 
 /** A stored row with telemetry; same fields as written. */
-export type StoredLiveState = TelemetryStateRow;
+export type StoredLiveState = Omit<TelemetryStateRow, 'seqReset'>;
 
 interface LiveRow {
   vehicle_id: string;
@@ -49,6 +68,7 @@ interface LiveRow {
   seq: number;
   device_ts: number;
   received_at_ms: number;
+  clock_skew_ms: number | null;
 }
 
 export class VehicleStateRepository {
@@ -56,10 +76,17 @@ export class VehicleStateRepository {
 
   /** Writes one batch in one transaction: telemetry first, then status changes that came after it. */
   async writeBatch(batch: StateBatch): Promise<void> {
-    if (batch.telemetry.length === 0 && batch.statuses.length === 0) return;
+    const resets = batch.telemetry.filter((r) => r.seqReset === true);
+    const normal = resets.length === 0 ? batch.telemetry : batch.telemetry.filter((r) => r.seqReset !== true);
+    const statements: Array<(q: Queryable) => Promise<void>> = [];
+    if (normal.length > 0) statements.push((q) => upsertTelemetry(q, normal, false));
+    if (resets.length > 0) statements.push((q) => upsertTelemetry(q, resets, true));
+    if (batch.statuses.length > 0) statements.push((q) => upsertStatuses(q, batch.statuses));
+    if (statements.length === 0) return;
+    // A single statement is atomic by itself: no BEGIN/COMMIT round trips on the hot path.
+    if (statements.length === 1) return statements[0]!(this.db);
     await this.db.transaction(async (tx) => {
-      if (batch.telemetry.length > 0) await upsertTelemetry(tx, batch.telemetry);
-      if (batch.statuses.length > 0) await upsertStatuses(tx, batch.statuses);
+      for (const run of statements) await run(tx);
     });
   }
 
@@ -69,16 +96,52 @@ export class VehicleStateRepository {
       // Numbers cast to float8 so both backends return JS numbers (pg returns bigint as a string).
       `select vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked, doors_closed,
               online, seq::float8 as seq, device_ts::float8 as device_ts,
-              (extract(epoch from received_at) * 1000)::float8 as received_at_ms
+              (extract(epoch from received_at) * 1000)::float8 as received_at_ms, clock_skew_ms::float8 as clock_skew_ms
          from vehicle_state where seq is not null order by vehicle_id`,
     );
     return rows.map(fromLiveRow);
   }
 
-  /** The last stored device seq per vehicle: the in-memory guard against going backwards starts from here. */
-  async lastSeqs(): Promise<Map<string, number>> {
-    const { rows } = await this.db.query<{ vehicle_id: string; seq: number }>('select vehicle_id, seq::float8 as seq from vehicle_state where seq is not null');
-    return new Map(rows.map((r) => [r.vehicle_id, Number(r.seq)]));
+  /** The last stored telemetry per vehicle: the in-memory guard against going backwards starts from here. */
+  async lastTelemetry(): Promise<Map<string, LastTelemetry>> {
+    const { rows } = await this.db.query<{ vehicle_id: string; seq: number; device_ts: number; received_at_ms: number }>(
+      `select vehicle_id, seq::float8 as seq, device_ts::float8 as device_ts, (extract(epoch from received_at) * 1000)::float8 as received_at_ms
+         from vehicle_state where seq is not null`,
+    );
+    return new Map(rows.map((r) => [r.vehicle_id, { seq: Number(r.seq), deviceTs: Number(r.device_ts), receivedAt: Number(r.received_at_ms) }]));
+  }
+
+  /** The online flag and last-heard time of every vehicle with a state row (the in-memory online view starts here). */
+  async onlineView(): Promise<OnlineRow[]> {
+    const { rows } = await this.db.query<{ vehicle_id: string; online: boolean; received_at_ms: number | null }>(
+      'select vehicle_id, online, (extract(epoch from received_at) * 1000)::float8 as received_at_ms from vehicle_state',
+    );
+    return rows.map((r) => ({ vehicleId: r.vehicle_id, online: r.online, receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms) }));
+  }
+
+  /**
+   * Heartbeat timeout: marks offline those of `vehicleIds` that are online and not heard from since `cutoffMs`
+   * (by any instance: received_at is the newest over all writers). Returns the ids this call turned offline,
+   * so exactly one instance reports each change.
+   */
+  async markSilentOffline(vehicleIds: readonly string[], cutoffMs: number): Promise<OnlineRow[]> {
+    if (vehicleIds.length === 0) return [];
+    const { rows } = await this.db.query<{ vehicle_id: string; online: boolean; received_at_ms: number | null }>(
+      `update vehicle_state set online = false, updated_at = clock_timestamp()
+        where vehicle_id = any($1::text[]) and online and (received_at is null or received_at < to_timestamp($2::float8 / 1000.0))
+        returning vehicle_id, online, (extract(epoch from received_at) * 1000)::float8 as received_at_ms`,
+      [vehicleIds, cutoffMs],
+    );
+    return rows.map((r) => ({ vehicleId: r.vehicle_id, online: r.online, receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms) }));
+  }
+
+  async onlineRows(vehicleIds: readonly string[]): Promise<OnlineRow[]> {
+    if (vehicleIds.length === 0) return [];
+    const { rows } = await this.db.query<{ vehicle_id: string; online: boolean; received_at_ms: number | null }>(
+      'select vehicle_id, online, (extract(epoch from received_at) * 1000)::float8 as received_at_ms from vehicle_state where vehicle_id = any($1::text[])',
+      [vehicleIds],
+    );
+    return rows.map((r) => ({ vehicleId: r.vehicle_id, online: r.online, receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms) }));
   }
 
   /** Vehicles marked online and heard from since `sinceMs`. */
@@ -93,26 +156,29 @@ export class VehicleStateRepository {
 /**
  * One multi-row upsert from parallel arrays (unnest keeps the SQL text constant whatever the batch size).
  * The join drops rows for vehicles deleted meanwhile instead of failing the batch on the foreign key; the
- * WHERE clause makes the write monotonic in the device seq, whatever order batches commit in.
+ * WHERE clause makes the write monotonic in the device seq, whatever order batches commit in — except for rows
+ * written as a seq reset (`seqReset`), which may go below the stored seq but never behind the stored receive time.
+ * updated_at is the write's wall clock (clock_timestamp), so publish-to-commit latency can be read off the row.
  */
-async function upsertTelemetry(tx: Queryable, rows: TelemetryStateRow[]): Promise<void> {
+async function upsertTelemetry(tx: Queryable, rows: TelemetryStateRow[], seqReset: boolean): Promise<void> {
   await tx.query(
     `insert into vehicle_state (vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked,
-                                doors_closed, online, seq, device_ts, received_at, updated_at)
+                                doors_closed, online, seq, device_ts, received_at, clock_skew_ms, updated_at)
      select u.vehicle_id, u.lat, u.lon, u.speed_kph, u.heading_deg, u.energy_pct, u.odometer_km, u.ignition, u.locked,
-            u.doors_closed, u.online, u.seq, u.device_ts, to_timestamp(u.received_ms / 1000.0), now()
+            u.doors_closed, u.online, u.seq, u.device_ts, to_timestamp(u.received_ms / 1000.0), u.clock_skew_ms, clock_timestamp()
        from unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
-                   $8::bool[], $9::bool[], $10::bool[], $11::bool[], $12::bigint[], $13::bigint[], $14::float8[])
+                   $8::bool[], $9::bool[], $10::bool[], $11::bool[], $12::bigint[], $13::bigint[], $14::float8[], $15::bigint[])
             as u(vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked,
-                 doors_closed, online, seq, device_ts, received_ms)
+                 doors_closed, online, seq, device_ts, received_ms, clock_skew_ms)
        join vehicles v on v.id = u.vehicle_id
      on conflict (vehicle_id) do update set
        lat = excluded.lat, lon = excluded.lon, speed_kph = excluded.speed_kph, heading_deg = excluded.heading_deg,
        energy_pct = excluded.energy_pct, odometer_km = excluded.odometer_km, ignition = excluded.ignition,
        locked = excluded.locked, doors_closed = excluded.doors_closed, online = excluded.online,
-       seq = excluded.seq, device_ts = excluded.device_ts,
-       received_at = greatest(vehicle_state.received_at, excluded.received_at), updated_at = now()
-     where vehicle_state.seq is null or vehicle_state.seq < excluded.seq`,
+       seq = excluded.seq, device_ts = excluded.device_ts, clock_skew_ms = excluded.clock_skew_ms,
+       received_at = greatest(vehicle_state.received_at, excluded.received_at), updated_at = excluded.updated_at
+     where vehicle_state.seq is null or vehicle_state.seq < excluded.seq
+        or ($16::bool and (vehicle_state.received_at is null or vehicle_state.received_at <= excluded.received_at))`,
     [
       rows.map((r) => r.vehicleId),
       rows.map((r) => r.lat),
@@ -128,6 +194,8 @@ async function upsertTelemetry(tx: Queryable, rows: TelemetryStateRow[]): Promis
       rows.map((r) => r.seq),
       rows.map((r) => r.deviceTs),
       rows.map((r) => r.receivedAt),
+      rows.map((r) => Math.round(r.clockSkewMs)),
+      seqReset,
     ],
   );
 }
@@ -161,5 +229,6 @@ function fromLiveRow(r: LiveRow): StoredLiveState {
     seq: Number(r.seq),
     deviceTs: Number(r.device_ts),
     receivedAt: Number(r.received_at_ms),
+    clockSkewMs: Number(r.clock_skew_ms ?? 0),
   };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { StateBatch } from '../data/vehicle-state.repository.js';
 import type { Logger } from '../../../platform/log.js';
+import { HistoryBuffer } from './history-buffer.js';
 import { LiveStateBuffer, type TelemetrySample } from './live-state-buffer.js';
 
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent, pino: undefined as never };
@@ -17,7 +18,7 @@ function fakeRepo(initial: Map<string, number> = new Map()) {
     failTimes: (n: number) => {
       failNext = n;
     },
-    lastSeqs: async () => initial,
+    lastTelemetry: async () => new Map([...initial].map(([id, seq]) => [id, { seq, deviceTs: seq * 1000, receivedAt: 0 }])),
     writeBatch: async (batch: StateBatch) => {
       if (failNext > 0) {
         failNext -= 1;
@@ -29,7 +30,7 @@ function fakeRepo(initial: Map<string, number> = new Map()) {
 }
 
 function newBuffer(repo: ReturnType<typeof fakeRepo>, maxBatch = 500) {
-  return new LiveStateBuffer(repo, silent, { flushIntervalMs: 60_000, maxBatch });
+  return new LiveStateBuffer(repo, silent, { flushIntervalMs: 60_000, maxBatch, clockSkewToleranceMs: 300_000, seqResetSilenceMs: 120_000 });
 }
 
 describe('LiveStateBuffer', () => {
@@ -95,5 +96,67 @@ describe('LiveStateBuffer', () => {
       ]),
     );
     expect(buffer.pendingCount).toBe(0);
+  });
+
+  describe('device clocks and seq resets', () => {
+    const T0 = 1_790_000_000_000;
+    const at = (seq: number, deviceTs: number, lat = 52.5): TelemetrySample => ({ ...sample(seq, lat), deviceTs });
+
+    it('accepts a far-off clock but flags it, and stores the skew with the state and history', async () => {
+      const repo = fakeRepo();
+      const history: unknown[] = [];
+      const skewed: number[] = [];
+      const buffer = new LiveStateBuffer({ ...repo, writeHistory: async (rows) => void history.push(...rows) }, silent, {
+        flushIntervalMs: 60_000, maxBatch: 500, clockSkewToleranceMs: 300_000, seqResetSilenceMs: 120_000,
+        history: new HistoryBuffer({ capacity: 100, chunkRows: 10 }),
+        onClockSkew: (_id, ms) => skewed.push(ms),
+      });
+      expect(buffer.judgeTelemetry('a', at(1, T0 - 3_600_000), T0)).toEqual({ outcome: 'accepted', clockSkewMs: -3_600_000 });
+      expect(buffer.judgeTelemetry('a', at(2, T0 + 1_000), T0 + 1_000)).toEqual({ outcome: 'accepted', clockSkewMs: 0 });
+      expect(skewed).toEqual([-3_600_000]);
+      await buffer.flush();
+      expect(repo.batches[0]!.telemetry[0]).toMatchObject({ seq: 2, clockSkewMs: 0, receivedAt: T0 + 1_000 });
+      expect(history).toEqual([expect.objectContaining({ seq: 1, clockSkewMs: -3_600_000, receivedAt: T0 }), expect.objectContaining({ seq: 2 })]);
+    });
+
+    it('a skewed clock never moves state backwards: order is by seq, last seen by receive time', () => {
+      const buffer = newBuffer(fakeRepo());
+      expect(buffer.recordTelemetry('a', at(10, T0 + 86_400_000), T0)).toBe('accepted'); // clock a day ahead
+      expect(buffer.recordTelemetry('a', at(9, T0 + 86_500_000), T0 + 10)).toBe('stale'); // even newer device ts: still stale (skewed)
+      expect(buffer.recordTelemetry('a', at(10, T0 + 86_400_000), T0 + 20)).toBe('duplicate');
+    });
+
+    it('rule 1: a lower seq with a sane clock clearly ahead of the last one is a reset (reboot)', () => {
+      const resets: Array<[number, number]> = [];
+      const buffer = new LiveStateBuffer(fakeRepo(), silent, { flushIntervalMs: 60_000, maxBatch: 500, clockSkewToleranceMs: 300_000, seqResetSilenceMs: 120_000, onSeqReset: (_id, a, b) => resets.push([a, b]) });
+      expect(buffer.recordTelemetry('a', at(5000, T0), T0)).toBe('accepted');
+      expect(buffer.recordTelemetry('a', at(4999, T0 - 1_000), T0 + 5)).toBe('stale'); // reordered: older ts
+      expect(buffer.recordTelemetry('a', at(3, T0 + 30_000), T0 + 30_000)).toBe('stale'); // ahead, but not by the minimum
+      expect(buffer.recordTelemetry('a', at(1, T0 + 90_000), T0 + 90_000)).toBe('accepted'); // rebooted
+      expect(resets).toEqual([[5000, 1]]);
+      expect(buffer.recordTelemetry('a', at(2, T0 + 91_000), T0 + 91_000)).toBe('accepted');
+      // a late message from before the reboot: seq above the new counter, but older clock than the reset
+      expect(buffer.recordTelemetry('a', at(4999, T0 - 1_000), T0 + 92_000)).toBe('stale');
+      expect(buffer.recordTelemetry('a', at(3, T0 + 92_000), T0 + 92_000)).toBe('accepted');
+    });
+
+    it('rule 2: a device with a broken clock is accepted again after the silence period, not frozen forever', () => {
+      const buffer = newBuffer(fakeRepo());
+      expect(buffer.recordTelemetry('a', at(500, 0), T0)).toBe('accepted'); // clock at 1970
+      expect(buffer.recordTelemetry('a', at(1, 0), T0 + 60_000)).toBe('stale');
+      expect(buffer.recordTelemetry('a', at(1, 0), T0 + 121_000)).toBe('accepted');
+      expect(buffer.recordTelemetry('a', at(1, 0), T0 + 300_000)).toBe('duplicate'); // exact repeat
+    });
+
+    it('marks the written row as a reset so the SQL guard lets it below the stored seq', async () => {
+      const repo = fakeRepo();
+      const buffer = newBuffer(repo);
+      buffer.recordTelemetry('a', at(50, T0), T0);
+      await buffer.flush();
+      buffer.recordTelemetry('a', at(1, T0 + 120_000), T0 + 120_000);
+      buffer.recordTelemetry('a', at(2, T0 + 121_000), T0 + 121_000);
+      await buffer.flush();
+      expect(repo.batches[1]!.telemetry[0]).toMatchObject({ seq: 2, seqReset: true });
+    });
   });
 });

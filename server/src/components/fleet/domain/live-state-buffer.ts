@@ -7,9 +7,18 @@
  *
  * Order: a message whose device seq is not above the last accepted one is refused (duplicate/stale) here, and
  * the SQL upsert is monotonic in seq as well — state never moves backwards, whatever the delivery order.
+ * The one exception is a seq reset (a device that lost its counter in a reboot; see isSeqReset and
+ * docs/device-protocol.md), so that such a car is not frozen forever.
+ *
+ * Device clocks are never trusted for ordering or "last seen": both use the receive time. A clock further off
+ * than the tolerance is flagged (counted) and its skew stored with the state.
+ *
+ * Each accepted message also goes to the telemetry history buffer, written in the same flush cycle.
  */
 import { errorFields, type Logger } from '../../../platform/log.js';
-import type { StateBatch, StatusStateRow, TelemetryStateRow, VehicleStateRepository } from '../data/vehicle-state.repository.js';
+import type { HistoryRow } from '../data/telemetry-history.repository.js';
+import type { LastTelemetry, StateBatch, StatusStateRow, TelemetryStateRow, VehicleStateRepository } from '../data/vehicle-state.repository.js';
+import type { HistoryBuffer } from './history-buffer.js';
 
 /** One telemetry sample as the fleet domain sees it (decoded and validated by the devices component). */
 export interface TelemetrySample {
@@ -30,8 +39,11 @@ export interface TelemetrySample {
 
 export type RecordOutcome = 'accepted' | 'duplicate' | 'stale';
 
+/** A seq reset by rule 1 needs the device clock to have moved on by at least this much (a reboot takes a while). */
+export const SEQ_RESET_MIN_TS_ADVANCE_MS = 60_000;
+
 interface PendingState {
-  telemetry?: TelemetrySample & { receivedAt: number };
+  telemetry?: TelemetrySample & { receivedAt: number; clockSkewMs: number; seqReset: boolean };
   online?: boolean;
   /** a status message set `online` after this entry's telemetry (or there is no telemetry) */
   statusAfterTelemetry: boolean;
@@ -43,24 +55,36 @@ export interface LiveStateBufferOptions {
   flushIntervalMs: number;
   /** a flush starts early once this many vehicles are pending; also the rows per transaction */
   maxBatch: number;
+  /** |device ts − receive time| above this is flagged (still accepted) */
+  clockSkewToleranceMs: number;
+  /** rule 2 of a seq reset: nothing accepted from the device for this long (the heartbeat timeout) */
+  seqResetSilenceMs: number;
+  /** accepted messages also go here (history); absent = no history */
+  history?: HistoryBuffer;
   onFlushFailed?: () => void;
+  onClockSkew?: (vehicleId: string, skewMs: number) => void;
+  onSeqReset?: (vehicleId: string, fromSeq: number, toSeq: number) => void;
+  /** after a state batch committed (the benchmark and tests observe latency here) */
+  onCommitted?: (rows: readonly TelemetryStateRow[]) => void;
 }
 
+export type TelemetryVerdict = { outcome: RecordOutcome; clockSkewMs: number };
+
 export class LiveStateBuffer {
-  private readonly lastSeq = new Map<string, number>();
+  private readonly last = new Map<string, LastTelemetry & { preReset?: { seq: number; deviceTs: number } }>();
   private pending = new Map<string, PendingState>();
   private chain: Promise<void> = Promise.resolve();
   private flushQueued = false;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastSeqs'>,
+    private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastTelemetry'> & { writeHistory?: (rows: HistoryRow[]) => Promise<void> },
     private readonly log: Logger,
     private readonly options: LiveStateBufferOptions,
   ) {}
 
   async start(): Promise<void> {
-    for (const [id, seq] of await this.repo.lastSeqs()) this.lastSeq.set(id, seq);
+    for (const [id, last] of await this.repo.lastTelemetry()) this.last.set(id, last);
     this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs);
   }
 
@@ -76,18 +100,54 @@ export class LiveStateBuffer {
   }
 
   recordTelemetry(vehicleId: string, sample: TelemetrySample, receivedAt: number): RecordOutcome {
-    const last = this.lastSeq.get(vehicleId);
-    if (last !== undefined && sample.seq <= last) return sample.seq === last ? 'duplicate' : 'stale';
-    this.lastSeq.set(vehicleId, sample.seq);
+    return this.judgeTelemetry(vehicleId, sample, receivedAt).outcome;
+  }
+
+  /** Like recordTelemetry, and says how far the device clock is off (device ts − receive time, ms). */
+  judgeTelemetry(vehicleId: string, sample: TelemetrySample, receivedAt: number): TelemetryVerdict {
+    const clockSkewMs = sample.deviceTs - receivedAt;
+    const skewed = Math.abs(clockSkewMs) > this.options.clockSkewToleranceMs;
+    const last = this.last.get(vehicleId);
+    let seqReset = false;
+    let preReset = last?.preReset;
+    // After a reset, a late message from before the reboot (seq up to the old counter, older device clock)
+    // is stale although its seq is above the new counter.
+    if (preReset && sample.seq <= preReset.seq && sample.deviceTs < preReset.deviceTs) return { outcome: 'stale', clockSkewMs };
+    if (preReset && sample.seq > preReset.seq) preReset = undefined;
+    if (last !== undefined && sample.seq <= last.seq) {
+      if (!this.isSeqReset(last, sample, receivedAt, skewed)) return { outcome: sample.seq === last.seq ? 'duplicate' : 'stale', clockSkewMs };
+      seqReset = true;
+      preReset = { seq: Math.max(last.seq, preReset?.seq ?? 0), deviceTs: sample.deviceTs };
+      this.options.onSeqReset?.(vehicleId, last.seq, sample.seq);
+    }
+    if (skewed) this.options.onClockSkew?.(vehicleId, clockSkewMs);
+    this.last.set(vehicleId, preReset ? { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt, preReset } : { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt });
     const entry = this.entry(vehicleId);
-    entry.telemetry = { ...sample, receivedAt };
+    // A reset inside one flush window must still reach the database as a reset (the SQL guard checks it).
+    entry.telemetry = { ...sample, receivedAt, clockSkewMs, seqReset: seqReset || (entry.telemetry?.seqReset ?? false) };
+    this.options.history?.push(historyRow(vehicleId, sample, receivedAt, clockSkewMs));
     // Telemetry proves a live connection. A later offline status (last will) still wins: MQTT delivers a
     // connection's messages in order and the will only after that connection is gone.
     entry.online = true;
     entry.statusAfterTelemetry = false;
     entry.seenAt = Math.max(entry.seenAt ?? 0, receivedAt);
     if (this.pending.size >= this.options.maxBatch) void this.flush();
-    return 'accepted';
+    return { outcome: 'accepted', clockSkewMs };
+  }
+
+  /**
+   * A seq at or below the last accepted one is a seq reset (device rebooted and lost its counter), not a
+   * duplicate or a late message, when either
+   *  1. its device clock is sane (within the skew tolerance) and more than SEQ_RESET_MIN_TS_ADVANCE_MS ahead of
+   *     the last accepted message's device clock — a late or repeated message carries an older or equal ts; or
+   *  2. nothing was accepted from the device for seqResetSilenceMs (receive time): a device with a broken clock
+   *     that reboots is accepted again after one heartbeat timeout instead of never.
+   * An exact repeat (same seq and ts) is always a duplicate.
+   */
+  private isSeqReset(last: LastTelemetry, sample: TelemetrySample, receivedAt: number, skewed: boolean): boolean {
+    if (sample.seq === last.seq && sample.deviceTs === last.deviceTs) return false;
+    if (!skewed && sample.deviceTs - last.deviceTs > SEQ_RESET_MIN_TS_ADVANCE_MS) return true;
+    return receivedAt - last.receivedAt > this.options.seqResetSilenceMs;
   }
 
   /** `retained`: replayed by the broker on subscribe — it sets online/offline but says nothing about "last seen". */
@@ -124,17 +184,42 @@ export class LiveStateBuffer {
   }
 
   private async flushPending(): Promise<void> {
+    // History and latest state are independent writes: in parallel (two pool connections on PostgreSQL).
+    await Promise.all([this.flushHistory(), this.flushState()]);
+  }
+
+  private async flushState(): Promise<void> {
     if (this.pending.size === 0) return;
     const taken = [...this.pending];
     this.pending = new Map();
     for (let i = 0; i < taken.length; i += this.options.maxBatch) {
       const chunk = taken.slice(i, i + this.options.maxBatch);
       try {
-        await this.repo.writeBatch(toBatch(chunk));
+        const batch = toBatch(chunk);
+        await this.repo.writeBatch(batch);
+        this.options.onCommitted?.(batch.telemetry);
       } catch (err) {
         this.requeue(taken.slice(i));
         this.options.onFlushFailed?.();
         this.log.error('writing live state failed; will retry', { vehicles: taken.length - i, ...errorFields(err) });
+        return;
+      }
+    }
+  }
+
+  private async flushHistory(): Promise<void> {
+    const { history } = this.options;
+    const write = this.repo.writeHistory;
+    if (!history || !write) return;
+    // Only what is buffered now: under a constant inflow the loop must end so that the next flush can start.
+    for (let budget = history.size, rows = history.take(); rows.length > 0; rows = budget > 0 ? history.take() : []) {
+      budget -= rows.length;
+      try {
+        await write.call(this.repo, rows);
+      } catch (err) {
+        history.putBack(rows); // bounded: what does not fit is dropped and counted
+        this.options.onFlushFailed?.();
+        this.log.error('writing telemetry history failed; will retry', { rows: rows.length, ...errorFields(err) });
         return;
       }
     }
@@ -172,4 +257,8 @@ function toBatch(entries: Array<[string, PendingState]>): StateBatch {
     if (!entry.telemetry || entry.statusAfterTelemetry) statuses.push({ vehicleId, online, receivedAt: entry.seenAt ?? null });
   }
   return { telemetry, statuses };
+}
+
+function historyRow(vehicleId: string, s: TelemetrySample, receivedAt: number, clockSkewMs: number): HistoryRow {
+  return { vehicleId, seq: s.seq, deviceTs: s.deviceTs, receivedAt, lat: s.lat, lon: s.lon, speedKph: s.speedKph, headingDeg: s.headingDeg, energyPct: s.energyPct, odometerKm: s.odometerKm, ignition: s.ignition, locked: s.locked, doorsClosed: s.doorsClosed, clockSkewMs };
 }

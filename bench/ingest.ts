@@ -1,0 +1,234 @@
+/**
+ * `npm run bench:ingest` — device ingestion throughput against the local Mosquitto (MQTT_URL, default
+ * mqtt://127.0.0.1:1883) and PostgreSQL (DATABASE_URL's server, default postgres://postgres@127.0.0.1:5432/postgres;
+ * a fresh `fleetdesk_bench_<random>` database, dropped at the end). Loopback only; stops by itself (< 3 min).
+ *
+ * - The server runs as a child process (`tsx server/src/start.ts`, its own event loop — more honest than in
+ *   process), with 20,000 registered vehicles whose ids are unique to this run, and its own shared-subscription
+ *   group (so no other instance on the shared broker takes a share).
+ * - A separate publisher process (bench/ingest-publisher.ts, 4 connections) publishes telemetry at increasing
+ *   rates in steps of STEP_S seconds.
+ * - In this process a bare mqtt.js subscriber on the same wildcard counts what the broker delivers to one plain
+ *   client at the same offered rates: the ceiling.
+ * - Per step: offered rate, ingested rate (server's received counter delta, minus other runs' traffic dropped
+ *   as unknown_vehicle), persisted rates (state rows / history rows committed, from the server's counters),
+ *   end-to-end latency p50/p99 from publish (the payload's ts) to the latest-state row being written: read from
+ *   PostgreSQL as `updated_at − device_ts` of the rows written during the step (updated_at is the write's
+ *   clock_timestamp(), i.e. just before COMMIT; one sample per vehicle: its last message of the step), and the
+ *   ratio ingested / ceiling.
+ */
+import { fork, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import mqtt from 'mqtt';
+import pg from 'pg';
+import { SUBSCRIPTIONS } from '../src/shared/device-protocol.js';
+import { openDatabase } from '../server/src/platform/db/index.js';
+import { createLogger } from '../server/src/platform/log.js';
+import { createTestDatabase } from '../server/src/testing/test-databases.js';
+
+const MQTT_URL = process.env.MQTT_URL ?? 'mqtt://127.0.0.1:1883';
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const VEHICLES = 20_000;
+const RATES = (process.env.BENCH_RATES ?? '5000,10000,20000,30000').split(',').map(Number);
+const STEP_S = Number(process.env.BENCH_STEP_S ?? 10);
+/** the first seconds of a step are not used for latency (the previous step's backlog may still drain) */
+const WARMUP_S = 2;
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface StepResult {
+  offered: number;
+  ingested: number;
+  stateRows: number;
+  historyRows: number;
+  ceiling: number;
+  p50: number | null;
+  p99: number | null;
+}
+
+async function main(): Promise<void> {
+  const deadline = setTimeout(() => {
+    console.error('bench: took longer than 3 minutes; aborting');
+    process.exit(2);
+  }, 180_000);
+  const prefix = `b${randomBytes(3).toString('hex')}`;
+  const db = await createTestDatabase(DATABASE_URL, 'fleetdesk_bench');
+  const children: ChildProcess[] = [];
+  let bare: mqtt.MqttClient | undefined;
+  const client = new pg.Client({ connectionString: db.url });
+  try {
+    // Schema + fleet before the server starts: its registry then knows all 20,000 ids from the beginning.
+    const setup = await openDatabase({ databaseUrl: db.url, dataDir: 'memory://' }, createLogger({ level: 'silent' }));
+    await registerFleet(setup, prefix);
+    await setup.close();
+    const port = await freePort();
+    // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server's hot path
+    const serverArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'server/src/start.ts'];
+    const server = spawn(process.execPath, serverArgs, {
+      cwd: ROOT,
+      env: { ...process.env, DATABASE_URL: db.url, MQTT_URL, PORT: String(port), SEED_VEHICLES: '0', LOG_LEVEL: 'warn', MQTT_AUTH: 'off', MQTT_SHARED_GROUP: `${prefix}-ingest`, DATA_DIR: 'memory://' },
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push(server);
+    const httpUrl = `http://127.0.0.1:${port}`;
+    await waitReady(httpUrl);
+    await client.connect();
+    if ((await metrics(httpUrl)).get('fleetdesk_vehicles_registered') !== VEHICLES) throw new Error('bench: the server does not see the bench fleet');
+
+    const publisher = fork(`${ROOT}bench/ingest-publisher.ts`, [MQTT_URL, prefix, String(VEHICLES), '4'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    children.push(publisher);
+    await once(publisher, (m) => (m as { ready?: boolean }).ready === true);
+
+    bare = await mqtt.connectAsync(MQTT_URL, { clientId: `${prefix}-bare`, protocolVersion: 4, reconnectPeriod: 0 });
+    let bareCount = 0;
+    const mine = `fleet/v1/vehicles/${prefix}-`;
+    bare.on('message', (topic) => {
+      if (topic.startsWith(mine)) bareCount++;
+    });
+    await bare.subscribeAsync(SUBSCRIPTIONS.allTelemetry, { qos: 0 });
+
+    // Warm-up: every vehicle reports once, so the steps measure a fleet that is already online (the first
+    // telemetry of each car emits vehicle.online, on which other components do per-vehicle work).
+    const w0 = Date.now();
+    publisher.send({ rate: 5_000, durationMs: (VEHICLES / 5_000) * 1000 });
+    await once(publisher, (m) => typeof (m as { sent?: number }).sent === 'number');
+    await waitFor(async () => ((await metrics(httpUrl)).get('fleetdesk_live_state_rows_written_total') ?? 0) >= VEHICLES, 60_000);
+    await sleep(2_000);
+    console.log(`bench: warm-up done in ${((Date.now() - w0) / 1000).toFixed(1)} s (each of the ${VEHICLES} vehicles reported once)`);
+
+    console.log(`bench: server child process (PostgreSQL ${new URL(db.url).pathname.slice(1)}, broker ${MQTT_URL}), publisher process with 4 connections, ${STEP_S} s per step`);
+    console.log('offered/s  ingested/s  state rows/s  history rows/s  ceiling/s  ingested/ceiling  e2e p50 ms  e2e p99 ms');
+    const results: StepResult[] = [];
+    for (const rate of RATES) {
+      const m0 = await metrics(httpUrl);
+      const bare0 = bareCount;
+      const t0 = Date.now();
+      publisher.send({ rate, durationMs: STEP_S * 1000 });
+      const { sent } = (await once(publisher, (m) => typeof (m as { sent?: number }).sent === 'number')) as { sent: number };
+      await sleep(500); // what is in flight at the end of the step still counts for it
+      const t1 = Date.now();
+      const m1 = await metrics(httpUrl);
+      const secs = (t1 - t0) / 1000;
+      const delta = (name: string) => ((m1.get(name) ?? 0) - (m0.get(name) ?? 0)) / secs;
+      const lat = await latency(client, prefix, t0 + WARMUP_S * 1000, t1);
+      const r: StepResult = {
+        offered: sent / secs,
+        ingested: delta('fleetdesk_mqtt_messages_received_total{channel="telemetry"}') - delta('fleetdesk_mqtt_messages_dropped_total{channel="telemetry",reason="unknown_vehicle"}'),
+        stateRows: delta('fleetdesk_live_state_rows_written_total'),
+        historyRows: delta('fleetdesk_telemetry_history_rows_written_total'),
+        ceiling: (bareCount - bare0) / secs,
+        ...lat,
+      };
+      results.push(r);
+      console.log(
+        [r.offered, r.ingested, r.stateRows, r.historyRows, r.ceiling].map((n) => fmt(n).padStart(10)).join('  ') +
+          `  ${`${((100 * r.ingested) / Math.max(1, r.ceiling)).toFixed(1)}%`.padStart(16)}  ${String(r.p50 ?? '-').padStart(10)}  ${String(r.p99 ?? '-').padStart(10)}`,
+      );
+    }
+    publisher.send({ stop: true });
+    // sustained: the highest step where the server ingested and persisted (history) ≥ 95 % of what was offered
+    const kept = results.filter((r) => r.ingested >= 0.95 * r.offered && r.historyRows >= 0.95 * r.offered);
+    const best = kept.at(-1);
+    console.log(
+      best
+        ? `SUMMARY sustained ${fmt(best.ingested)} msg/s ingested, ${fmt(best.historyRows)} history rows/s, ${fmt(best.stateRows)} state rows/s; ${((100 * best.ingested) / Math.max(1, best.ceiling)).toFixed(1)}% of the bare-subscriber ceiling (${fmt(best.ceiling)} msg/s); e2e p50 ${best.p50} ms, p99 ${best.p99} ms`
+        : 'SUMMARY the server did not keep up with the lowest step',
+    );
+  } finally {
+    clearTimeout(deadline);
+    await bare?.endAsync().catch(() => undefined);
+    for (const c of children.reverse()) {
+      c.kill('SIGTERM');
+      await new Promise((r) => (c.exitCode !== null ? r(undefined) : c.once('exit', r)));
+    }
+    await client.end().catch(() => undefined);
+    await db.drop();
+  }
+}
+
+async function registerFleet(client: { query: (sql: string, params: unknown[]) => Promise<unknown> }, prefix: string): Promise<void> {
+  const ids = Array.from({ length: VEHICLES }, (_, i) => `${prefix}-${i}`);
+  await client.query(
+    `insert into vehicles (id, plate, make, model, energy_type, home_zone)
+     select id, 'B-' || id, 'Bench', 'EV', 'electric', 'bench' from unnest($1::text[]) as id`,
+    [ids],
+  );
+}
+
+async function latency(client: pg.Client, prefix: string, fromMs: number, toMs: number): Promise<{ p50: number | null; p99: number | null }> {
+  const { rows } = await client.query<{ p50: number | null; p99: number | null }>(
+    `select round(percentile_cont(0.5) within group (order by l))::float8 as p50, round(percentile_cont(0.99) within group (order by l))::float8 as p99
+       from (select extract(epoch from updated_at) * 1000 - device_ts as l from vehicle_state
+              where vehicle_id like $1 and updated_at >= to_timestamp($2 / 1000.0) and updated_at < to_timestamp($3 / 1000.0)) s`,
+    [`${prefix}-%`, fromMs, toMs],
+  );
+  return { p50: rows[0]?.p50 ?? null, p99: rows[0]?.p99 ?? null };
+}
+
+/** Prometheus text → `name{labels}` (labels as printed) and bare `name` → value (summed over labels). */
+async function metrics(httpUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${httpUrl}/metrics`)).text();
+  const map = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    const key = line.slice(0, space);
+    const value = Number(line.slice(space + 1));
+    map.set(key, value);
+    const bare = key.split('{')[0]!;
+    if (bare !== key) map.set(bare, (map.get(bare) ?? 0) + value);
+  }
+  return map;
+}
+
+async function waitReady(httpUrl: string): Promise<void> {
+  await waitFor(async () => {
+    try {
+      return (await fetch(`${httpUrl}/ready`)).status === 200;
+    } catch {
+      return false;
+    }
+  }, 60_000);
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out after ${timeoutMs} ms`);
+    await sleep(200);
+  }
+}
+
+function once(child: ChildProcess, match: (m: unknown) => boolean): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const onMessage = (m: unknown) => {
+      if (!match(m)) return;
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      resolve(m);
+    };
+    const onExit = (code: number | null) => reject(new Error(`bench: child exited (${code})`));
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const fmt = (n: number) => Math.round(n).toLocaleString('en');
+
+main().catch((err: unknown) => {
+  console.error(err instanceof Error ? err.message : err);
+  process.exit(1);
+});
