@@ -1,0 +1,94 @@
+/** SQL for the audit log (`audit_log`): append-only, replicated (server_seq), written inside the caller's transaction. */
+import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
+
+export interface AuditEntry {
+  /** staff id, `system`, or the vehicle id for transitions a device caused */
+  actor: string;
+  /** staff role, `system` or `device` */
+  role: string;
+  /** `<area>.<verb>`, e.g. `command.issued`, `command.cancelled` */
+  action: string;
+  targetType: string;
+  targetId: string;
+  reason?: string | null;
+  before?: unknown;
+  after?: unknown;
+  /** epoch ms; defaults to the database's transaction time */
+  at?: number;
+}
+
+export interface AuditRecord extends Required<Omit<AuditEntry, 'at' | 'reason'>> {
+  id: number;
+  at: number;
+  reason: string | null;
+}
+
+export interface AuditQuery {
+  targetType?: string;
+  targetId?: string;
+  /** only entries with a smaller id (paging backwards) */
+  beforeId?: number;
+  limit: number;
+}
+
+interface AuditRow {
+  id: number;
+  at_ms: number;
+  actor: string;
+  role: string;
+  action: string;
+  target_type: string;
+  target_id: string;
+  reason: string | null;
+  before: unknown;
+  after: unknown;
+}
+
+/**
+ * Appends one entry in the caller's transaction, so the entry commits if and only if the change does.
+ * Takes the replication lock (transaction-scoped and re-entrant): a caller that also writes replicated rows
+ * should take it first, before locking any row, so writers always lock in the same order.
+ */
+export async function recordAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
+  await lockReplicationSequence(tx);
+  await tx.query(
+    `insert into audit_log (at, actor, role, action, target_type, target_id, reason, before, after)
+     values (coalesce(to_timestamp($1::float8 / 1000), now()), $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb)`,
+    [
+      entry.at ?? null,
+      entry.actor,
+      entry.role,
+      entry.action,
+      entry.targetType,
+      entry.targetId,
+      entry.reason ?? null,
+      entry.before === undefined ? null : JSON.stringify(entry.before),
+      entry.after === undefined ? null : JSON.stringify(entry.after),
+    ],
+  );
+}
+
+/** Newest first. */
+export async function listAudit(db: Queryable, query: AuditQuery): Promise<AuditRecord[]> {
+  const { rows } = await db.query<AuditRow>(
+    `select id::float8 as id, floor(extract(epoch from at) * 1000)::float8 as at_ms, actor, role, action, target_type, target_id,
+            reason, before, after
+       from audit_log
+      where ($1::text is null or target_type = $1) and ($2::text is null or target_id = $2) and ($3::bigint is null or id < $3)
+      order by id desc
+      limit $4`,
+    [query.targetType ?? null, query.targetId ?? null, query.beforeId ?? null, query.limit],
+  );
+  return rows.map((r) => ({
+    id: r.id,
+    at: r.at_ms,
+    actor: r.actor,
+    role: r.role,
+    action: r.action,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    reason: r.reason,
+    before: r.before ?? null,
+    after: r.after ?? null,
+  }));
+}

@@ -1,0 +1,22 @@
+/**
+ * The audit component: who changed what, when and why. Every staff mutation (and every command transition)
+ * calls `recordAudit(tx, entry)` inside the transaction of the change itself; staff read it back at
+ * `GET /ops/v1/audit`. Other components reach it only through this file.
+ */
+import type { Db } from '../../platform/db/index.js';
+import type { HttpApp } from '../../platform/http/index.js';
+import { auditRoutes } from './api/audit.routes.js';
+
+export { recordAudit, listAudit, type AuditEntry, type AuditRecord, type AuditQuery } from './data/audit.repository.js';
+
+export interface AuditComponent {
+  registerRoutes(app: HttpApp, prefix: string): Promise<void>;
+}
+
+export function createAuditComponent(options: { db: Db }): AuditComponent {
+  return {
+    registerRoutes: async (app, prefix) => {
+      await app.register(auditRoutes(options.db), { prefix });
+    },
+  };
+}
