@@ -1,2 +1,9 @@
-export { startEmbeddedBroker, type EmbeddedBroker } from './broker.js';
+export {
+  startEmbeddedBroker,
+  type EmbeddedBroker,
+  type MqttAuthorizer,
+  type MqttConnectAttempt,
+  type MqttConnectDecision,
+  type MqttDenial,
+} from './broker.js';
 export { connectMqtt, topicMatches, type MqttConnection, type MessageHandler } from './client.js';
