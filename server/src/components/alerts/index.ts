@@ -1,0 +1,164 @@
+/**
+ * The alerts component: an in-memory alert engine fed by the domain event bus (vehicle.telemetry,
+ * vehicle.online, vehicle.event), an asynchronous writer that persists only alert changes, and the staff API
+ * under /ops/v1/alerts. Other components reach it only through this file.
+ *
+ * Rentals: `rentals` is the ActiveRentalLookup port; until the rentals component exists it defaults to
+ * NO_ACTIVE_RENTALS ("no vehicle is ever rented").
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { ServerConfig } from '../../platform/config.js';
+import type { Db } from '../../platform/db/index.js';
+import type { DomainEvents } from '../../platform/domain-events.js';
+import type { HttpApp } from '../../platform/http/index.js';
+import { errorFields, type Logger } from '../../platform/log.js';
+import { METRIC_PREFIX } from '../../platform/metrics.js';
+import { recordAudit } from '../audit/index.js';
+import { alertRoutes } from './api/alerts.routes.js';
+import { AlertsRepository } from './data/alerts.repository.js';
+import { NO_ACTIVE_RENTALS, type ActiveRentalLookup } from './domain/active-rental-lookup.js';
+import { AlertEngine, DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
+import { ALERT_KINDS, type Alert, type AlertKind } from './domain/alert-kinds.js';
+import { AlertLifecycle } from './domain/alert-lifecycle.js';
+import { AlertWriter } from './domain/alert-writer.js';
+import { createZoneGeometry, type OperatingZone } from './domain/zone-geometry.js';
+
+export type { ActiveRentalLookup } from './domain/active-rental-lookup.js';
+export { NO_ACTIVE_RENTALS } from './domain/active-rental-lookup.js';
+export { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
+export { ALERT_KINDS, ALERT_POLICIES, type Alert, type AlertKind, type AlertStatus } from './domain/alert-kinds.js';
+export type { OperatingZone } from './domain/zone-geometry.js';
+
+export interface AlertsOptions {
+  db: Db;
+  events: DomainEvents;
+  log: Logger;
+  metrics: Registry;
+  /** the operating zone for zone_exit (null: no zone alerts) */
+  zone: OperatingZone | null;
+  thresholds?: Partial<AlertThresholds>;
+  rentals?: ActiveRentalLookup;
+  /** how often dwell conditions (door open while parked, movement) are checked without new telemetry */
+  sweepIntervalMs?: number;
+  /** how often open alerts are re-read from the database (other instances, staff on other instances) */
+  reconcileIntervalMs?: number;
+  now?: () => number;
+}
+
+export interface AlertsComponent {
+  registerRoutes(app: HttpApp, prefix: string): Promise<void>;
+  /** Writes every queued alert change now (tests; stop() does it too). */
+  flush(): Promise<void>;
+  /** Runs the dwell sweep now (tests with an injected clock). */
+  sweep(): void;
+  /** Re-reads open alerts from the database now. */
+  reconcile(): Promise<void>;
+  /** The engine's view of a vehicle's open alerts (tests, diagnostics). */
+  openKinds(vehicleId: string): AlertKind[];
+  stop(): Promise<void>;
+}
+
+export async function startAlertsComponent(options: AlertsOptions): Promise<AlertsComponent> {
+  const log = options.log.child({ component: 'alerts' });
+  const now = options.now ?? Date.now;
+  const repo = new AlertsRepository(options.db);
+
+  const raised = new Counter({ name: `${METRIC_PREFIX}alerts_raised_total`, help: 'Alerts created (new rows), by kind', labelNames: ['kind'], registers: [options.metrics] });
+  const resolved = new Counter({ name: `${METRIC_PREFIX}alerts_resolved_total`, help: 'Alerts resolved, by kind and by whom (system | staff)', labelNames: ['kind', 'by'], registers: [options.metrics] });
+  const writeProblems = new Counter({ name: `${METRIC_PREFIX}alert_writes_failed_total`, help: 'Alert changes that failed to write: retried (retry) or dropped (overflow, rejected)', labelNames: ['outcome'], registers: [options.metrics] });
+  new Gauge({
+    name: `${METRIC_PREFIX}alerts_open`,
+    help: 'Alerts not resolved (open or acknowledged), by kind, as stored in the database',
+    labelNames: ['kind'],
+    registers: [options.metrics],
+    async collect() {
+      try {
+        const counts = await repo.countOpenByKind();
+        for (const kind of ALERT_KINDS) this.set({ kind }, counts.get(kind) ?? 0);
+      } catch (err) {
+        log.warn('counting open alerts failed', errorFields(err));
+      }
+    },
+  });
+
+  const writer = new AlertWriter(repo, log, {
+    onWritten: (op, result) => {
+      if (result.outcome === 'inserted') raised.inc({ kind: op.kind });
+      else if (result.outcome === 'resolved') resolved.inc({ kind: op.kind, by: 'system' });
+    },
+    onDropped: (reason) => writeProblems.inc({ outcome: reason }),
+    onRetry: () => writeProblems.inc({ outcome: 'retry' }),
+  });
+  const engine = new AlertEngine({
+    thresholds: { ...DEFAULT_ALERT_THRESHOLDS, ...options.thresholds },
+    zone: options.zone ? createZoneGeometry(options.zone) : null,
+    rentals: options.rentals ?? NO_ACTIVE_RENTALS,
+    sink: writer,
+    now,
+  });
+
+  // Dedup survives restarts: what is open in the database is open in memory before the first event.
+  engine.reconcile(await repo.openKeys(), now());
+
+  const lifecycle = new AlertLifecycle(repo, recordAudit, {
+    onResolved: (alert: Alert) => {
+      engine.forget(alert.vehicleId, alert.kind);
+      resolved.inc({ kind: alert.kind, by: 'staff' });
+    },
+  }, now);
+
+  const unsubscribe = [
+    options.events.on('vehicle.telemetry', ({ vehicleId, state }) => engine.onTelemetry(vehicleId, state)),
+    options.events.on('vehicle.online', ({ vehicleId, online, at, source }) => engine.onOnline(vehicleId, online, at, source)),
+    options.events.on('vehicle.event', ({ vehicleId, event, receivedAt }) => engine.onDeviceEvent(vehicleId, event, receivedAt)),
+  ];
+
+  let reconciling: Promise<void> | undefined;
+  const reconcile = (): Promise<void> =>
+    (reconciling ??= (async () => {
+      // Only from a quiet writer: a change still queued would look "resolved elsewhere" in the snapshot.
+      if (!writer.idle) return;
+      const snapshotAt = now();
+      engine.reconcile(await repo.openKeys(), snapshotAt);
+    })()
+      .catch((err: unknown) => log.warn('reconciling open alerts failed', errorFields(err)))
+      .finally(() => (reconciling = undefined)));
+
+  const sweepTimer = setInterval(() => engine.sweep(), options.sweepIntervalMs ?? 5_000);
+  const reconcileTimer = setInterval(() => void reconcile(), options.reconcileIntervalMs ?? 30_000);
+  sweepTimer.unref();
+  reconcileTimer.unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    registerRoutes: async (app, prefix) => {
+      await app.register(alertRoutes(lifecycle), { prefix });
+    },
+    flush: () => writer.flush(),
+    sweep: () => engine.sweep(),
+    reconcile,
+    openKinds: (vehicleId) => engine.openKinds(vehicleId),
+    stop: () =>
+      (stopping ??= (async () => {
+        for (const off of unsubscribe) off();
+        clearInterval(sweepTimer);
+        clearInterval(reconcileTimer);
+        await reconciling;
+        await writer.stop();
+      })()),
+  };
+}
+
+/** The engine's thresholds from the server configuration (ALERT_* variables, see server/README.md). */
+export function alertThresholds(config: Pick<ServerConfig, 'alertLowEnergyPct' | 'alertLowEnergyResolvePct' | 'alertDoorOpenParkedS' | 'alertMovementSpeedKph' | 'alertMovementDwellS' | 'alertZoneExitM' | 'alertZoneReturnM'>): AlertThresholds {
+  return {
+    ...DEFAULT_ALERT_THRESHOLDS,
+    lowEnergyPct: config.alertLowEnergyPct,
+    lowEnergyResolvePct: config.alertLowEnergyResolvePct,
+    doorOpenParkedS: config.alertDoorOpenParkedS,
+    movementSpeedKph: config.alertMovementSpeedKph,
+    movementDwellS: config.alertMovementDwellS,
+    zoneExitM: config.alertZoneExitM,
+    zoneReturnM: config.alertZoneReturnM,
+  };
+}
