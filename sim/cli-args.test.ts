@@ -5,7 +5,7 @@ describe('sim CLI flags', () => {
   it('has the documented defaults and takes MQTT_URL from the environment', () => {
     expect(parseCliArgs([], {})).toEqual({
       kind: 'run',
-      options: { vehicles: 200, rate: 1, mqttUrl: DEFAULT_MQTT_URL, perConnection: 1, seed: 1, movingShare: 0.6 },
+      options: { vehicles: 200, rate: 1, mqttUrl: DEFAULT_MQTT_URL, perConnection: 1, seed: 1, movingShare: 0.6, faults: {} },
     });
     expect(DEFAULT_MQTT_URL).toBe('mqtt://127.0.0.1:18830');
     const r = parseCliArgs([], { MQTT_URL: 'mqtt://broker:1883' });
@@ -14,12 +14,20 @@ describe('sim CLI flags', () => {
 
   it('parses every flag', () => {
     const r = parseCliArgs(
-      ['--vehicles', '20000', '--rate', '0.5', '--mqtt', 'ws://x:8080/mqtt', '--per-connection', '100', '--seed', '42', '--moving-share=0.3'],
+      ['--vehicles', '20000', '--rate', '0.5', '--mqtt', 'ws://x:8080/mqtt', '--per-connection', '100', '--seed', '42', '--moving-share=0.3', '--fault', 'duplicate=0.05', '--fault=command-delay=5000'],
       { MQTT_URL: 'mqtt://ignored:1' },
     );
     expect(r).toEqual({
       kind: 'run',
-      options: { vehicles: 20000, rate: 0.5, mqttUrl: 'ws://x:8080/mqtt', perConnection: 100, seed: 42, movingShare: 0.3 },
+      options: {
+        vehicles: 20000,
+        rate: 0.5,
+        mqttUrl: 'ws://x:8080/mqtt',
+        perConnection: 100,
+        seed: 42,
+        movingShare: 0.3,
+        faults: { duplicate: 0.05, commandDelayMs: 5000 },
+      },
     });
     expect(parseCliArgs(['--help'], {})).toEqual({ kind: 'help' });
   });
@@ -38,6 +46,9 @@ describe('sim CLI flags', () => {
     [['--bogus'], /Unknown option '--bogus'/],
     [['stray'], /positional/i],
     [['--vehicles'], /argument missing|--vehicles/],
+    [['--fault', 'duplicate=2'], /--fault duplicate must be a probability from 0 to 1/],
+    [['--fault', 'nonsense=1'], /--fault: unknown fault "nonsense"/],
+    [['--fault'], /argument missing|--fault/],
   ])('rejects %j with one clear line', (argv, message) => {
     const r = parseCliArgs(argv, {});
     expect(r.kind).toBe('error');

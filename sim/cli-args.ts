@@ -1,5 +1,6 @@
 /** Flags of `npm run sim`; parsing kept apart from index.ts so it is testable without starting anything. */
 import { parseArgs } from 'node:util';
+import { FAULT_SPECS, parseFaultSpecs, type FaultConfig } from './faults.js';
 
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:18830';
 
@@ -10,6 +11,10 @@ export interface CliOptions {
   perConnection: number;
   seed: number;
   movingShare: number;
+  /** from repeated `--fault name=value` (empty: no faults) */
+  faults: FaultConfig;
+  /** `--credentials FILE`: per-vehicle MQTT credentials (sim/credentials-file.ts) */
+  credentialsFile?: string;
 }
 
 export type CliParse = { kind: 'run'; options: CliOptions } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -25,11 +30,17 @@ Simulates in-car devices (device protocol v1 over MQTT) driving around the servi
                       use e.g. 100 for large fleets — multiplexed connections carry no last will)
   --seed S            seed of all randomness, integer 0–4294967295 (default 1)
   --moving-share F    fraction of vehicles driving at any time, 0–1 (default 0.6)
+  --fault NAME=VALUE  a fault on demand, repeatable (sim/README.md, "Faults"):
+${Object.entries(FAULT_SPECS)
+  .map(([name, rule]) => `                        ${name.padEnd(15)} ${rule.help}`)
+  .join('\n')}
+  --credentials FILE  per-vehicle MQTT credentials, JSON {"devices":{"<vehicle id>":"<secret>"}} (the server's
+                      $DATA_DIR/demo-credentials.json); only for --per-connection 1
   --help              this text
 `;
 
 export function parseCliArgs(argv: readonly string[], env: Readonly<Record<string, string | undefined>>): CliParse {
-  let values: Record<string, string | boolean | undefined>;
+  let values: Record<string, string | boolean | string[] | undefined>;
   try {
     ({ values } = parseArgs({
       args: [...argv],
@@ -42,6 +53,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'per-connection': { type: 'string' },
         seed: { type: 'string' },
         'moving-share': { type: 'string' },
+        fault: { type: 'string', multiple: true },
+        credentials: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -64,11 +77,15 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   const movingShare = parseNumber(str('moving-share') ?? '0.6');
   if (movingShare === undefined || movingShare < 0 || movingShare > 1) return fail('moving-share', 'a number from 0 to 1');
 
+  const faults = parseFaultSpecs((values.fault as string[] | undefined) ?? []);
+  if (!faults.ok) return { kind: 'error', message: faults.message };
+
   const mqttUrl = str('mqtt') ?? (env.MQTT_URL || DEFAULT_MQTT_URL);
   if (!isBrokerUrl(mqttUrl)) {
     return { kind: 'error', message: `--mqtt must be a broker URL like mqtt://host:1883 (mqtt, mqtts, ws, wss) (got "${mqttUrl}")` };
   }
-  return { kind: 'run', options: { vehicles, rate, mqttUrl, perConnection, seed, movingShare } };
+  const credentialsFile = str('credentials');
+  return { kind: 'run', options: { vehicles, rate, mqttUrl, perConnection, seed, movingShare, faults: faults.faults, ...(credentialsFile ? { credentialsFile } : {}) } };
 }
 
 function parseInteger(s: string): number | undefined {

@@ -4,6 +4,7 @@
  */
 import { DEFAULT_SERVICE_AREA } from '../src/shared/demo-fleet.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
+import { loadCredentialsFile } from './credentials-file.js';
 import { startSimulation, type Simulation, type SimulationLogger } from './simulation.js';
 
 const SUMMARY_EVERY_MS = 10_000;
@@ -37,6 +38,7 @@ async function main(): Promise<number> {
     perConnection: o.perConnection,
     seed: o.seed,
     area: DEFAULT_SERVICE_AREA.id,
+    ...(Object.keys(o.faults).length > 0 ? { faults: o.faults } : {}),
   });
 
   let sim: Simulation;
@@ -48,6 +50,8 @@ async function main(): Promise<number> {
       vehiclesPerConnection: o.perConnection,
       seed: o.seed,
       movingShare: o.movingShare,
+      faults: o.faults,
+      ...(o.credentialsFile ? { credentials: await loadCredentialsFile(o.credentialsFile) } : {}),
       logger,
     });
   } catch (err) {
@@ -69,6 +73,9 @@ async function main(): Promise<number> {
       cpu: `${Math.round(((cpu.user + cpu.system) / 1000 / (now - last.at)) * 100)}%`,
       maxLagMs: Math.round(s.maxLagMs),
       dropped: s.droppedWhileDisconnected,
+      events: s.events,
+      commands: s.commandsReceived,
+      ...(s.faults.duplicated + s.faults.reordered + s.faults.malformed > 0 ? { faults: s.faults } : {}),
     });
     last = { at: now, cpu: process.cpuUsage(), published: s.published };
   }, SUMMARY_EVERY_MS);

@@ -91,23 +91,27 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     await new Promise((r) => setTimeout(r, 1500));
     expect(sub.errors).toEqual([]);
 
+    // A subscriber arriving later gets the retained online status of every vehicle.
+    const late = await subscriber();
+    await until('retained statuses', () => late.messages.filter((m) => m.status && m.retain).length === 10);
+    expect(late.messages.filter((m) => m.status).every((m) => m.status!.state === 'online')).toBe(true);
+    for (const id of sim.vehicleIds) expect(sim.snapshot(id).connected).toBe(true);
+
+    // Stopped, and everything sent has arrived (the offline statuses come last on each connection): the
+    // snapshot is the state behind the last telemetry received.
+    await sim.stop();
+    await until('offline statuses', () => sub.messages.filter((m) => m.status?.state === 'offline').length === 10);
     for (const id of sim.vehicleIds) {
       const statuses = sub.messages.filter((m) => m.vehicleId === id && m.status);
       expect(statuses[0]?.status?.state).toBe('online');
       const telemetry = sub.messages.filter((m) => m.vehicleId === id && m.telemetry).map((m) => m.telemetry!);
       for (let i = 1; i < telemetry.length; i++) expect(telemetry[i]!.seq).toBeGreaterThan(telemetry[i - 1]!.seq);
-      // The snapshot is the state behind the last telemetry.
       const snap = sim.snapshot(id);
       expect(snap.seq).toBe(telemetry[telemetry.length - 1]!.seq);
-      expect(snap.connected).toBe(true);
+      expect(snap.lastTelemetry).toEqual(telemetry[telemetry.length - 1]);
       if (snap.state.phase !== 'parked') expect(telemetry.length).toBeGreaterThanOrEqual(5);
     }
-    expect(sim.stats().telemetry).toBeGreaterThanOrEqual(sub.messages.filter((m) => m.telemetry).length);
-
-    // A subscriber arriving later gets the retained online status of every vehicle.
-    const late = await subscriber();
-    await until('retained statuses', () => late.messages.filter((m) => m.status && m.retain).length === 10);
-    expect(late.messages.filter((m) => m.status).every((m) => m.status!.state === 'online')).toBe(true);
+    expect(sim.stats().telemetry).toBe(sub.messages.filter((m) => m.telemetry).length);
   });
 
   it('killConnection makes the broker publish the last will; restoreConnection brings the vehicle back', async () => {

@@ -4,7 +4,7 @@ import { DEFAULT_SERVICE_AREA, demoVehicle } from '../src/shared/demo-fleet.js';
 import { distanceToSegment, headingDelta, insideBounds, pointInPolygon } from './geo.js';
 import { createRng, deriveSeed } from './prng.js';
 import { buildStreetNetwork, otherEnd } from './street-network.js';
-import { createVehicle, DEFAULT_MODEL_PARAMS, step, toTelemetry, type VehicleState, type World } from './vehicle-model.js';
+import { createVehicle, DEFAULT_MODEL_PARAMS, step, toTelemetry, type ModelEvent, type VehicleState, type World } from './vehicle-model.js';
 
 const network = buildStreetNetwork(DEFAULT_SERVICE_AREA, { seed: 42 });
 const world: World = { network, params: DEFAULT_MODEL_PARAMS };
@@ -225,5 +225,93 @@ describe('vehicle model', () => {
     const [v] = fleet(1, 1);
     const telemetry = toTelemetry({ ...v!.state, headingDeg: 359.97 }, network, 1, 0);
     expect(telemetry.headingDeg).toBe(0);
+  });
+
+  it('reports door, ignition and low-energy events in order, consistent with the state, at any step size', () => {
+    const params = { ...DEFAULT_MODEL_PARAMS, movingShare: 0.5, fuelDrainPerKm: 1, batteryDrainPerKm: 1 };
+    const w: World = { network, params };
+    for (const dtMs of [200, 1000, 10_000]) {
+      const vehicles = fleet(30, 21, w);
+      const problems = new Set<string>();
+      let tripStarts = 0;
+      let lowEvents = 0;
+      for (const v of vehicles) {
+        let doorsClosed = v.state.doorsClosed;
+        let ignition = v.state.ignition;
+        const kinds: string[] = [];
+        for (let t = 0; t < (3 * 3_600_000) / dtMs; t++) {
+          const events: ModelEvent[] = [];
+          const prev = v.state;
+          v.state = step(prev, dtMs, v.rng, w, events);
+          let lastAt = 0;
+          for (const e of events) {
+            if (e.atMs < lastAt || e.atMs > dtMs + 1e-6) problems.add(`event offset ${e.atMs} out of order/range`);
+            lastAt = e.atMs;
+            kinds.push(e.type);
+            switch (e.type) {
+              case 'door_opened':
+                if (!doorsClosed) problems.add('door_opened while open');
+                doorsClosed = false;
+                break;
+              case 'door_closed':
+                if (doorsClosed) problems.add('door_closed while closed');
+                doorsClosed = true;
+                break;
+              case 'ignition_on':
+                if (ignition || !doorsClosed) problems.add('ignition_on while on or with doors open');
+                ignition = true;
+                break;
+              case 'ignition_off':
+                if (!ignition) problems.add('ignition_off while off');
+                ignition = false;
+                break;
+              case 'battery_low':
+                lowEvents++;
+                if (!(e.levelPct! < params.lowEnergyPct && prev.energyPct >= params.lowEnergyPct)) problems.add(`battery_low at ${e.levelPct}`);
+                break;
+            }
+          }
+          // Replaying the events gives exactly the new state.
+          if (doorsClosed !== v.state.doorsClosed || ignition !== v.state.ignition) problems.add(`events disagree with the state at dt=${dtMs}`);
+        }
+        // A trip starts: doors open, doors close, ignition on; it ends: ignition off, doors open, doors close.
+        const seq = kinds.filter((k) => k !== 'battery_low').join(',');
+        for (const m of seq.matchAll(/ignition_on/g)) {
+          tripStarts++;
+          if (m.index > 0 && !seq.slice(0, m.index).endsWith('door_opened,door_closed,')) problems.add('ignition_on not after door_opened, door_closed');
+        }
+        if (seq.includes('ignition_off,door_closed')) problems.add('ignition_off not followed by door_opened');
+      }
+      expect([...problems]).toEqual([]);
+      expect(tripStarts).toBeGreaterThan(50);
+      expect(lowEvents).toBeGreaterThan(0);
+    }
+  });
+
+  it('an immobilized car starts no trip; one on a trip brakes, switches off and stays parked until released', () => {
+    const w: World = { network, params: { ...DEFAULT_MODEL_PARAMS, movingShare: 0.9 } };
+    const vehicles = fleet(20, 31, w).map((v) => ({ ...v, state: { ...v.state, immobilized: true } }));
+    const driving = vehicles.filter((v) => v.state.phase === 'driving').length;
+    expect(driving).toBeGreaterThan(10);
+    for (let t = 0; t < 2 * 3600; t++) {
+      for (const v of vehicles) {
+        const prev = v.state;
+        v.state = step(prev, 1000, v.rng, w);
+        expect(v.state.speedMps).toBeLessThanOrEqual(prev.speedMps + 1e-9); // only ever slowing down
+        if (prev.phase === 'parked') expect(v.state.phase).toBe('parked');
+      }
+      if (t === 120) for (const v of vehicles) expect(v.state.ignition).toBe(false); // every car stopped within 2 min
+    }
+    // Released: trips resume.
+    let started = 0;
+    for (const v of vehicles) v.state = { ...v.state, immobilized: false };
+    for (let t = 0; t < 3600; t++) {
+      for (const v of vehicles) {
+        const prev = v.state;
+        v.state = step(prev, 1000, v.rng, w);
+        if (prev.phase === 'parked' && v.state.phase !== 'parked') started++;
+      }
+    }
+    expect(started).toBeGreaterThan(5);
   });
 });

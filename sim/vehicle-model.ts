@@ -14,6 +14,14 @@
  * Invariants (asserted by the tests): ignition on ⇒ unlocked; speed > 0 ⇒ ignition on and doors closed;
  * position always on a street of the network (hence inside the service area); heading = direction of travel;
  * odometer never decreases and grows by the distance driven.
+ *
+ * Remote commands (simulation.ts) act on the state between steps: `locked` (lock/unlock) and `immobilized`.
+ * An immobilized car starts no trip (its stay is extended), and a driving one ends its trip — it brakes to
+ * the kerb and switches the ignition off once stopped.
+ *
+ * Device events: `step` can report what changed inside it (door_opened, ignition_on, battery_low, …) with the
+ * offset into the step at which it happened, so events keep their order and time even when one step spans
+ * several phases.
  */
 import type { Telemetry } from '../src/shared/device-protocol.js';
 import { DEVICE_PROTOCOL_VERSION } from '../src/shared/device-protocol.js';
@@ -54,6 +62,17 @@ export interface VehicleState {
   readonly ignition: boolean;
   readonly locked: boolean;
   readonly doorsClosed: boolean;
+  /** set by the immobilize command, cleared by release: no trip starts, a trip in progress ends */
+  readonly immobilized: boolean;
+}
+
+/** A change inside one step, reported as a device event; `atMs` is the offset into the step. */
+export type ModelEventType = 'door_opened' | 'door_closed' | 'ignition_on' | 'ignition_off' | 'battery_low';
+export interface ModelEvent {
+  readonly type: ModelEventType;
+  readonly atMs: number;
+  /** battery_low: the level, % */
+  readonly levelPct?: number;
 }
 
 export interface ModelParams {
@@ -83,6 +102,8 @@ export interface ModelParams {
   criticalPct: number;
   /** integration step while driving */
   maxSubstepMs: number;
+  /** battery_low is reported when the fuel / battery level drops below this, % */
+  lowEnergyPct: number;
 }
 
 export const DEFAULT_MODEL_PARAMS: ModelParams = {
@@ -103,6 +124,7 @@ export const DEFAULT_MODEL_PARAMS: ModelParams = {
   refillBelowPct: 10,
   criticalPct: 2,
   maxSubstepMs: 250,
+  lowEnergyPct: 15,
 };
 
 export interface World {
@@ -147,6 +169,7 @@ export function createVehicle(vehicle: { id: string; energyType: EnergyType }, r
     ignition: false,
     locked: true,
     doorsClosed: true,
+    immobilized: false,
   };
   chooseNext(s, rng, world);
   placeOnEdge(s, network);
@@ -165,51 +188,79 @@ export function createVehicle(vehicle: { id: string; energyType: EnergyType }, r
 
 // ------------------------------------------------------------------------------------------------ stepping
 
+/** An immobilized car's next trip attempt is at least this far off (a zero stay would spin the step loop). */
+const IMMOBILIZED_RETRY_MS = 60_000;
+
+/** Where `step` reports events (absent: not collected, nothing allocated). */
+interface EventSink {
+  events: ModelEvent[];
+  /** ms into the step at the end of the slice being advanced */
+  at: number;
+}
+
+function emit(sink: EventSink | undefined, type: ModelEventType, levelPct?: number): void {
+  if (sink) sink.events.push(levelPct === undefined ? { type, atMs: sink.at } : { type, atMs: sink.at, levelPct });
+}
+
 /**
  * Advances one vehicle by `dtMs`. Returns a new state; the input is not modified. Deterministic: the result
- * depends only on the arguments (and on how many numbers it draws from `rng`).
+ * depends only on the arguments (and on how many numbers it draws from `rng`). With `events`, the changes
+ * that happened during the step are appended to it in order (collecting them draws nothing from `rng`).
  */
-export function step(state: VehicleState, dtMs: number, rng: Rng, world: World): VehicleState {
+export function step(state: VehicleState, dtMs: number, rng: Rng, world: World, events?: ModelEvent[]): VehicleState {
   const s: State = { ...state };
-  let remaining = Math.max(0, dtMs);
+  const total = Math.max(0, dtMs);
+  let remaining = total;
+  const sink: EventSink | undefined = events ? { events, at: 0 } : undefined;
   // Bounded so a corrupt dt can never spin forever; a day per call is far beyond any tick.
   for (let guard = 0; remaining > 0 && guard < 1_000_000; guard++) {
-    remaining -= advance(s, remaining, rng, world);
+    remaining -= advance(s, remaining, rng, world, sink, total - remaining);
   }
   return s;
 }
 
 /** One phase-aware slice of time; returns the milliseconds consumed (> 0). */
-function advance(s: State, availableMs: number, rng: Rng, world: World): number {
+function advance(s: State, availableMs: number, rng: Rng, world: World, sink: EventSink | undefined, elapsedMs: number): number {
   const { params } = world;
   switch (s.phase) {
     case 'parked': {
       const used = Math.min(availableMs, s.phaseRemainingMs);
       s.phaseRemainingMs -= used;
-      if (s.phaseRemainingMs <= 0) startBoarding(s, rng, params);
+      if (sink) sink.at = elapsedMs + used;
+      if (s.phaseRemainingMs <= 0) {
+        // An immobilized car starts no trip: the customer gives up and the car stays for another while.
+        if (s.immobilized) s.phaseRemainingMs = Math.max(IMMOBILIZED_RETRY_MS, parkedDurationMs(rng, params));
+        else startBoarding(s, rng, params, sink);
+      }
       return Math.max(used, 1e-6);
     }
     case 'boarding': {
       const used = Math.min(availableMs, s.phaseRemainingMs);
       s.phaseRemainingMs -= used;
-      if (s.phaseRemainingMs <= 0) startDriving(s, rng, world);
+      if (sink) sink.at = elapsedMs + used;
+      if (s.phaseRemainingMs <= 0) {
+        if (s.immobilized) startAlighting(s, rng, params, sink); // immobilized while getting in: get out again
+        else startDriving(s, rng, world, sink);
+      }
       return Math.max(used, 1e-6);
     }
     case 'alighting': {
       const used = Math.min(availableMs, s.phaseRemainingMs);
       s.phaseRemainingMs -= used;
-      if (s.phaseRemainingMs <= 0) park(s, rng, params);
+      if (sink) sink.at = elapsedMs + used;
+      if (s.phaseRemainingMs <= 0) park(s, rng, params, sink);
       return Math.max(used, 1e-6);
     }
     case 'driving': {
       const used = Math.min(availableMs, params.maxSubstepMs);
-      drive(s, used / 1000, rng, world);
+      if (sink) sink.at = elapsedMs + used;
+      drive(s, used / 1000, rng, world, sink);
       return used;
     }
   }
 }
 
-function startBoarding(s: State, rng: Rng, params: ModelParams): void {
+function startBoarding(s: State, rng: Rng, params: ModelParams, sink: EventSink | undefined): void {
   if (s.refillDue) {
     // Pretend the service crew refuelled / recharged the car during its stay.
     s.energyPct = uniform(rng, 85, 100);
@@ -219,9 +270,10 @@ function startBoarding(s: State, rng: Rng, params: ModelParams): void {
   s.phaseRemainingMs = uniform(rng, params.doorsOpenMinMs, params.doorsOpenMaxMs);
   s.locked = false;
   s.doorsClosed = false;
+  emit(sink, 'door_opened');
 }
 
-function startDriving(s: State, rng: Rng, world: World): void {
+function startDriving(s: State, rng: Rng, world: World, sink: EventSink | undefined): void {
   const { params } = world;
   s.phase = 'driving';
   s.phaseRemainingMs = uniform(rng, params.tripMinMs, params.tripMaxMs);
@@ -230,9 +282,13 @@ function startDriving(s: State, rng: Rng, world: World): void {
   s.ignition = true;
   s.speedMps = 0;
   s.waitRemainingMs = 0;
+  emit(sink, 'door_closed');
+  emit(sink, 'ignition_on');
 }
 
-function startAlighting(s: State, rng: Rng, params: ModelParams): void {
+function startAlighting(s: State, rng: Rng, params: ModelParams, sink: EventSink | undefined): void {
+  const wasOn = s.ignition;
+  const wasClosed = s.doorsClosed;
   s.phase = 'alighting';
   s.phaseRemainingMs = uniform(rng, params.doorsOpenMinMs, params.doorsOpenMaxMs);
   s.speedMps = 0;
@@ -240,13 +296,16 @@ function startAlighting(s: State, rng: Rng, params: ModelParams): void {
   s.ignition = false;
   s.doorsClosed = false;
   s.refillDue = s.energyPct < params.refillBelowPct;
+  if (wasOn) emit(sink, 'ignition_off');
+  if (wasClosed) emit(sink, 'door_opened');
 }
 
-function park(s: State, rng: Rng, params: ModelParams): void {
+function park(s: State, rng: Rng, params: ModelParams, sink: EventSink | undefined): void {
   s.phase = 'parked';
   s.phaseRemainingMs = parkedDurationMs(rng, params);
   s.doorsClosed = true;
   s.locked = true;
+  emit(sink, 'door_closed');
 }
 
 function clampShare(share: number): number {
@@ -264,15 +323,15 @@ export function parkedDurationMs(rng: Rng, params: ModelParams): number {
 
 // ------------------------------------------------------------------------------------------------ driving
 
-function drive(s: State, dtS: number, rng: Rng, world: World): void {
+function drive(s: State, dtS: number, rng: Rng, world: World, sink: EventSink | undefined): void {
   const { network, params } = world;
   s.phaseRemainingMs -= dtS * 1000;
-  const tripOver = s.phaseRemainingMs <= 0 || s.energyPct < params.criticalPct;
+  const tripOver = s.phaseRemainingMs <= 0 || s.energyPct < params.criticalPct || s.immobilized;
 
   if (s.waitRemainingMs > 0) {
     s.speedMps = 0;
     if (tripOver) {
-      startAlighting(s, rng, params);
+      startAlighting(s, rng, params, sink);
       return;
     }
     s.waitRemainingMs -= dtS * 1000;
@@ -321,10 +380,12 @@ function drive(s: State, dtS: number, rng: Rng, world: World): void {
 
   s.odometerKm += driven / 1000;
   const drain = s.energyType === 'electric' ? params.batteryDrainPerKm : params.fuelDrainPerKm;
+  const before = s.energyPct;
   s.energyPct = Math.max(0, s.energyPct - (drain * driven) / 1000);
+  if (before >= params.lowEnergyPct && s.energyPct < params.lowEnergyPct) emit(sink, 'battery_low', s.energyPct);
   placeOnEdge(s, network);
 
-  if (tripOver && s.speedMps === 0) startAlighting(s, rng, params);
+  if (tripOver && s.speedMps === 0) startAlighting(s, rng, params, sink);
 }
 
 /** The speed the driver aims for now: the limit, less whatever lets them slow down in time for the next node. */
