@@ -5,9 +5,13 @@
 //
 // Environment: the server's and the desktop's own variables (README, "Configuration") pass through;
 // SIM_VEHICLES (default 200) sizes the simulated fleet (and, unless SEED_VEHICLES is set, the seeded registry); FLEETDESK_NO_BUILD=1 skips the build.
+//
+// MQTT access control (MQTT_AUTH=required, the default): the server issues the demo fleet and a demo desktop
+// their own credentials in $DATA_DIR/demo-credentials.json (demo only); this script hands them to the simulator
+// (--credentials) and to the desktop (FLEETDESK_MQTT_USERNAME / FLEETDESK_MQTT_PASSWORD, unless already set).
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -101,9 +105,17 @@ try {
 }
 console.log(`[start] server ready at ${serverUrl} (broker ${mqttUrl})`);
 
-start('simulator', bin('tsx'), ['sim/index.ts', '--vehicles', simVehicles, '--mqtt', mqttUrl]);
+const dataDir = env.DATA_DIR ?? 'var/server';
+const credentialsFile = join(isAbsolute(dataDir) ? dataDir : join(root, dataDir), 'demo-credentials.json');
+const demoCredentials = existsSync(credentialsFile) && env.MQTT_AUTH !== 'off' ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : undefined;
+
+start('simulator', bin('tsx'), ['sim/index.ts', '--vehicles', simVehicles, '--mqtt', mqttUrl, ...(demoCredentials ? ['--credentials', credentialsFile] : [])]);
 
 const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };
+if (demoCredentials?.desktop && env.FLEETDESK_MQTT_USERNAME === undefined) {
+  desktopEnv.FLEETDESK_MQTT_USERNAME = demoCredentials.desktop.username;
+  desktopEnv.FLEETDESK_MQTT_PASSWORD = demoCredentials.desktop.password;
+}
 const electron = electronBinary();
 if (electron) {
   console.log('[start] opening the Fleetdesk desktop app');

@@ -10,7 +10,7 @@ import { startServer, type ServerHandle } from './app.js';
 import { connectDevice, telemetry, waitFor } from './testing/devices.js';
 import { metricValue } from './testing/metrics.js';
 
-const quiet = { port: 0, mqttPort: 0, logLevel: 'silent' as const, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined };
+const quiet = { port: 0, mqttPort: 0, logLevel: 'silent' as const, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined, mqttAuth: 'off' as const };
 
 async function getJson<T>(url: string): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(url);

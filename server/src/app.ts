@@ -3,10 +3,15 @@
  * components, and disposes them in reverse order. `startServer()` is what start.ts and the tests call.
  */
 import type { Registry } from 'prom-client';
+import { DEFAULT_SERVICE_AREA, demoVehicleId } from '../../src/shared/demo-fleet.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
+import { alertThresholds, startAlertsComponent } from './components/alerts/index.js';
+import { createAuditComponent } from './components/audit/index.js';
+import { startCommandsComponent, type CommandsComponent } from './components/commands/index.js';
+import { startDeviceIdentityComponent, type DemoCredentials } from './components/device-identity/index.js';
 import { startDevicesComponent } from './components/devices/index.js';
 import { startFleetComponent } from './components/fleet/index.js';
-import { redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
+import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
@@ -26,10 +31,19 @@ export interface ServerHandle {
   metrics: Registry;
   /** this instance's in-process domain events */
   events: DomainEvents;
+  /** the device-command lifecycle (issue, cancel, read, wait for the outcome) */
+  commands: CommandsComponent;
   /** Upserts vehicles into the registry; ingestion accepts their ids once this resolves (tests). */
   registerVehicles(vehicles: readonly VehicleInfo[]): Promise<void>;
+  /**
+   * MQTT credentials of the seeded demo fleet and a demo desktop account (also in
+   * `$DATA_DIR/demo-credentials.json`); undefined with MQTT_AUTH=off or no seeded fleet. Demo and tests only.
+   */
+  demoCredentials: DemoCredentials | undefined;
   /** Writes buffered live state to the database now (tests; stop() does it too). */
   flushIngestion(): Promise<void>;
+  /** Writes queued alert changes to the database now (tests; stop() does it too). */
+  flushAlerts(): Promise<void>;
   /** Disposes everything in reverse order of start; safe to call twice. */
   stop(): Promise<void>;
 }
@@ -54,18 +68,62 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     );
     disposers.push({ name: 'database', dispose: () => db.close() });
 
+    const identity = await startDeviceIdentityComponent({ db, log });
+    disposers.push({ name: 'device identity', dispose: () => identity.stop() });
     let mqttUrl = config.mqttUrl;
+    // On an external broker the server is whoever MQTT_USERNAME says; on the embedded one, an in-process account.
+    let mqttAccount = config.mqttUsername === undefined ? undefined : { username: config.mqttUsername, password: config.mqttPassword };
     if (!mqttUrl) {
-      const broker = await startEmbeddedBroker({ host: config.host, port: config.mqttPort, log: log.child({ component: 'broker' }) });
+      const enforce = config.mqttAuth === 'required';
+      const broker = await startEmbeddedBroker({
+        host: config.host,
+        port: config.mqttPort,
+        log: log.child({ component: 'broker' }),
+        ...(enforce ? { authorizer: identity.authorizer, metrics: metrics.registry } : {}),
+      });
       disposers.push({ name: 'embedded broker', dispose: () => broker.close() });
       mqttUrl = broker.url;
+      mqttAccount = enforce ? await identity.createLocalServiceAccount() : undefined;
     }
-    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }) });
+    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount });
     disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
 
-    const fleet = await startFleetComponent({ db, log, metrics: metrics.registry, heartbeatTimeoutS: config.heartbeatTimeoutS, seedVehicles: config.seedVehicles });
+    // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.
+    const alerts = await startAlertsComponent({ db, events, log, metrics: metrics.registry, zone: DEFAULT_SERVICE_AREA, thresholds: alertThresholds(config) });
+    disposers.push({ name: 'alerts (final write)', dispose: () => alerts.stop() });
+
+    const fleet = await startFleetComponent({
+      db,
+      log,
+      events,
+      metrics: metrics.registry,
+      heartbeatTimeoutS: config.heartbeatTimeoutS,
+      clockSkewToleranceS: config.clockSkewToleranceS,
+      telemetryRetentionDays: config.telemetryRetentionDays,
+      seedVehicles: config.seedVehicles,
+    });
     disposers.push({ name: 'fleet (final flush)', dispose: () => fleet.stop() });
-    const devices = startDevicesComponent({ mqtt, fleet, metrics: metrics.registry, log });
+    const demoCredentials =
+      config.mqttAuth === 'required' && config.seedVehicles > 0
+        ? await identity.ensureDemoCredentials(
+            Array.from({ length: config.seedVehicles }, (_, i) => demoVehicleId(i)),
+            config.dataDir === IN_MEMORY_DATA_DIR ? undefined : config.dataDir,
+          )
+        : undefined;
+    // Shared subscriptions only on an external broker (Aedes has no $share).
+    // Before ingestion, so it hears every `vehicle.online`; it reads the stored online view at start as well.
+    const commands = await startCommandsComponent({
+      db,
+      mqtt,
+      fleet,
+      events,
+      metrics: metrics.registry,
+      log,
+      sharedGroup: config.mqttUrl ? config.mqttSharedGroup : '',
+      timings: { resendMs: config.commandResendMs, resultGraceMs: config.commandResultGraceMs },
+    });
+    disposers.push({ name: 'commands', dispose: () => commands.stop() });
+    const devices = startDevicesComponent({ mqtt, fleet, metrics: metrics.registry, log, db, events, sharedGroup: config.mqttUrl ? config.mqttSharedGroup : '' });
     disposers.push({ name: 'device ingestion', dispose: () => devices.stop() });
 
     const http = createHttpServer({
@@ -79,6 +137,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       },
     });
     await fleet.registerRoutes(http, '/ops/v1');
+    await commands.registerRoutes(http, '/ops/v1');
+    await createAuditComponent({ db }).registerRoutes(http, '/ops/v1');
+    await alerts.registerRoutes(http, '/ops/v1');
+    await identity.registerRoutes(http, '/ops/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);
     disposers.push({ name: 'http', dispose: () => http.close() });
 
@@ -94,8 +156,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       db,
       metrics: metrics.registry,
       events,
+      commands,
+      demoCredentials,
       registerVehicles: (vehicles) => fleet.registerVehicles(vehicles),
-      flushIngestion: () => fleet.flush(),
+      flushAlerts: () => alerts.flush(),
+      flushIngestion: () => Promise.all([fleet.flush(), devices.flush()]).then(() => undefined),
       stop: () => (stopping ??= stopAll().then(() => log.info('server stopped'))),
     };
   } catch (err) {

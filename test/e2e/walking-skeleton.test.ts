@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { demoVehicle } from '../../src/shared/demo-fleet.js';
@@ -51,9 +52,9 @@ describe('walking skeleton in Chromium', () => {
     mkdirSync(shots, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-'));
     server = await startServer({ port: 0, mqttPort: 0, dataDir, databaseUrl: undefined, mqttUrl: undefined, seedVehicles: SEEDED, logLevel: 'warn' });
-    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: SIM_VEHICLES, rate: 1, movingShare: 0.7, seed: 11 });
+    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: SIM_VEHICLES, rate: 1, movingShare: 0.7, seed: 11, ...demoSimulatorCredentials(server) });
     // Default tile URL (OpenStreetMap): unreachable here, which is part of what this test proves harmless.
-    desk = await startBrowserConsole({ config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl }, port: 0, rendererDir: 'out/renderer' });
+    desk = await startBrowserConsole({ config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, ...demoDesktopCredentials(server) }, port: 0, rendererDir: 'out/renderer' });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
 import { waitFor } from '../../server/src/testing/devices.js';
+import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { createDesktopServices, type DesktopServices } from '../../src/main/services/desktop-services.js';
 import type { FleetFrame } from '../../src/shared/desktop-api.js';
@@ -52,8 +53,8 @@ describe.each(cases)('fleet pipeline on $name', (c) => {
       seedVehicles: 50,
       logLevel: 'warn',
     });
-    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: VEHICLES, rate: 2, movingShare: 0.8, seed: 7 });
-    desktop = createDesktopServices({ mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, host: 'browser', frameIntervalMs: 100 });
+    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: VEHICLES, rate: 2, movingShare: 0.8, seed: 7, ...demoSimulatorCredentials(server) });
+    desktop = createDesktopServices({ mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, host: 'browser', frameIntervalMs: 100, ...demoDesktopCredentials(server) });
     desktop.events.on('fleet:frame', (f) => frames.push(f));
     await desktop.start();
   });

@@ -3,7 +3,7 @@ import { ConfigError, DEFAULT_CONFIG, loadConfig, pgliteDataDir, resolveConfig }
 
 describe('loadConfig', () => {
   it('uses the documented defaults for an empty environment', () => {
-    expect(loadConfig({})).toEqual({ ...DEFAULT_CONFIG, databaseUrl: undefined, mqttUrl: undefined });
+    expect(loadConfig({})).toEqual({ ...DEFAULT_CONFIG, databaseUrl: undefined, mqttUrl: undefined, mqttSharedGroup: 'fleetdesk-ingest' });
     expect(DEFAULT_CONFIG).toMatchObject({ host: '127.0.0.1', port: 4310, dataDir: './var/server', mqttPort: 18830, seedVehicles: 1000, logLevel: 'info', heartbeatTimeoutS: 120 });
   });
 
@@ -18,6 +18,21 @@ describe('loadConfig', () => {
       SEED_VEHICLES: '20',
       LOG_LEVEL: 'DEBUG',
       HEARTBEAT_TIMEOUT_S: '30',
+      COMMAND_RESEND_MS: '2000',
+      COMMAND_RESULT_GRACE_MS: '0',
+      ALERT_LOW_ENERGY_PCT: '10',
+      ALERT_LOW_ENERGY_RESOLVE_PCT: '25',
+      ALERT_DOOR_OPEN_PARKED_S: '300',
+      ALERT_MOVEMENT_SPEED_KPH: '8',
+      ALERT_MOVEMENT_DWELL_S: '90',
+      ALERT_ZONE_EXIT_M: '75',
+      ALERT_ZONE_RETURN_M: '40',
+      CLOCK_SKEW_TOLERANCE_S: '60',
+      TELEMETRY_RETENTION_DAYS: '7',
+      MQTT_SHARED_GROUP: 'ingest-b',
+      MQTT_AUTH: 'OFF',
+      MQTT_USERNAME: 'service.server-1',
+      MQTT_PASSWORD: 's3cret',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -29,7 +44,33 @@ describe('loadConfig', () => {
       seedVehicles: 20,
       logLevel: 'debug',
       heartbeatTimeoutS: 30,
+      commandResendMs: 2000,
+      commandResultGraceMs: 0,
+      alertLowEnergyPct: 10,
+      alertLowEnergyResolvePct: 25,
+      alertDoorOpenParkedS: 300,
+      alertMovementSpeedKph: 8,
+      alertMovementDwellS: 90,
+      alertZoneExitM: 75,
+      alertZoneReturnM: 40,
+      clockSkewToleranceS: 60,
+      telemetryRetentionDays: 7,
+      mqttSharedGroup: 'ingest-b',
+      mqttAuth: 'off',
+      mqttUsername: 'service.server-1',
+      mqttPassword: 's3cret',
     });
+  });
+
+  it('requires MQTT auth by default and rejects unknown modes and a password without a user (never echoing it)', () => {
+    expect(loadConfig({}).mqttAuth).toBe('required');
+    expect(() => loadConfig({ MQTT_AUTH: 'maybe' })).toThrow('MQTT_AUTH must be one of required, off (got "maybe")');
+    expect(() => loadConfig({ MQTT_PASSWORD: 'hunter2' })).toThrow(/MQTT_PASSWORD is set but MQTT_USERNAME is not/);
+    expect(() => loadConfig({ MQTT_PASSWORD: 'hunter2' })).not.toThrow(/hunter2/);
+  });
+
+  it('turns shared subscriptions off with an empty MQTT_SHARED_GROUP', () => {
+    expect(loadConfig({ MQTT_SHARED_GROUP: '' }).mqttSharedGroup).toBe('');
   });
 
   it('treats empty values as unset', () => {
@@ -43,6 +84,11 @@ describe('loadConfig', () => {
     [{ MQTT_PORT: '-1' }, 'Invalid configuration: MQTT_PORT must be an integer 0–65535 (got "-1")'],
     [{ SEED_VEHICLES: 'lots' }, 'Invalid configuration: SEED_VEHICLES must be an integer 0–99999 (got "lots")'],
     [{ HEARTBEAT_TIMEOUT_S: '0' }, 'Invalid configuration: HEARTBEAT_TIMEOUT_S must be an integer 1–86400 (got "0")'],
+    [{ COMMAND_RESEND_MS: '50' }, 'Invalid configuration: COMMAND_RESEND_MS must be an integer 100–600000 (got "50")'],
+    [{ ALERT_LOW_ENERGY_PCT: '101' }, 'Invalid configuration: ALERT_LOW_ENERGY_PCT must be an integer 0–100 (got "101")'],
+    [{ ALERT_LOW_ENERGY_PCT: '30' }, 'Invalid configuration: ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)'],
+    [{ TELEMETRY_RETENTION_DAYS: '0' }, 'Invalid configuration: TELEMETRY_RETENTION_DAYS must be an integer 1–3650 (got "0")'],
+    [{ MQTT_SHARED_GROUP: 'a/b' }, 'Invalid configuration: MQTT_SHARED_GROUP must be 0–64 characters of A–Z a–z 0–9 _ - (got "a/b")'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
     [{ MQTT_URL: 'http://broker' }, 'Invalid configuration: MQTT_URL must use mqtt: or mqtts: or tcp: or ssl: or ws: or wss: (got "http:")'],
   ])('rejects %j with one clear line', (env, message) => {
