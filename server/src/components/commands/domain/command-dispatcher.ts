@@ -49,6 +49,8 @@ export interface DispatcherDeps {
 }
 
 const BATCH = 500;
+/** vehicles per query when many come online together (a fleet reconnecting after a broker restart) */
+const ONLINE_BATCH = 1000;
 
 export class CommandDispatcher {
   /** vehicle id → online, and when this instance learnt it (events win over an older refresh) */
@@ -61,6 +63,9 @@ export class CommandDispatcher {
   private unsubscribe: (() => void) | undefined;
   private ticking = false;
   private stopped = false;
+  /** vehicles that came online and whose open commands are still to be looked up (coalesced, see below) */
+  private readonly cameOnline = new Set<string>();
+  private cameOnlineScheduled = false;
 
   constructor(
     private readonly deps: DispatcherDeps,
@@ -70,7 +75,7 @@ export class CommandDispatcher {
   async start(): Promise<void> {
     this.unsubscribe = this.deps.events.on('vehicle.online', (e) => {
       this.online.set(e.vehicleId, { online: e.online, at: this.deps.now() });
-      if (e.online) this.track(this.dispatchVehicle(e.vehicleId));
+      if (e.online) this.vehicleCameOnline(e.vehicleId);
     });
     await this.refreshOnline();
     this.tickTimer = setInterval(() => this.track(this.tick()), this.timings.tickMs);
@@ -140,11 +145,33 @@ export class CommandDispatcher {
     }
   }
 
-  /** The vehicle came online: send its queued commands and resend its unfinished ones now. */
-  private async dispatchVehicle(vehicleId: string): Promise<void> {
-    const at = this.deps.now();
-    const open = await this.deps.repo.listDispatchable({ at, expiresAfter: at + this.timings.publishMarginMs, vehicleId, allSent: true, limit: BATCH });
-    for (const command of open) await this.dispatchOne(command, true);
+  /**
+   * The vehicle came online: send its queued commands and resend its unfinished ones now. Coalesced: when a
+   * whole fleet reconnects at once (20,000 `vehicle.online` events after a broker restart) one query per
+   * ONLINE_BATCH vehicles runs, not one per vehicle — a query per event exhausted the connection pool and
+   * starved every other request.
+   */
+  private vehicleCameOnline(vehicleId: string): void {
+    this.cameOnline.add(vehicleId);
+    if (this.cameOnlineScheduled) return;
+    this.cameOnlineScheduled = true;
+    setImmediate(() => this.track(this.dispatchCameOnline()));
+  }
+
+  private async dispatchCameOnline(): Promise<void> {
+    try {
+      while (this.cameOnline.size > 0 && !this.stopped) {
+        const vehicleIds = [...this.cameOnline].slice(0, ONLINE_BATCH);
+        for (const id of vehicleIds) this.cameOnline.delete(id);
+        const at = this.deps.now();
+        const open = await this.deps.repo.listDispatchable({ at, expiresAfter: at + this.timings.publishMarginMs, vehicleIds, allSent: true, limit: BATCH });
+        for (const command of open) await this.dispatchOne(command, true);
+      }
+    } finally {
+      this.cameOnlineScheduled = false;
+      // events that arrived after the loop's last check get their own run
+      if (this.cameOnline.size > 0 && !this.stopped) this.vehicleCameOnline([...this.cameOnline][0]!);
+    }
   }
 
   private async dispatchOne(command: CommandRecord, forceResend: boolean): Promise<void> {
