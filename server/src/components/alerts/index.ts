@@ -10,6 +10,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { ServerConfig } from '../../platform/config.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
+import type { Actor } from '../../platform/http/actor.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
@@ -53,6 +54,11 @@ export interface AlertsComponent {
   sweep(): void;
   /** Re-reads open alerts from the database now. */
   reconcile(): Promise<void>;
+  /** Staff use cases (the sync component's alert pushes go through these too): audited, 404/409 as AppError. */
+  getAlert(id: string): Promise<Alert>;
+  acknowledge(id: string, actor: Actor): Promise<Alert>;
+  assign(id: string, actor: Actor, assignee: string | null): Promise<Alert>;
+  resolve(id: string, actor: Actor, note: string): Promise<Alert>;
   /** The engine's view of a vehicle's open alerts (tests, diagnostics). */
   openKinds(vehicleId: string): AlertKind[];
   stop(): Promise<void>;
@@ -135,6 +141,10 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
       await app.register(alertRoutes(lifecycle), { prefix });
     },
     flush: () => writer.flush(),
+    getAlert: (id) => lifecycle.get(id),
+    acknowledge: (id, actor) => lifecycle.acknowledge(id, actor),
+    assign: (id, actor, assignee) => lifecycle.assign(id, actor, assignee),
+    resolve: (id, actor, note) => lifecycle.resolve(id, actor, note),
     sweep: () => engine.sweep(),
     reconcile,
     openKinds: (vehicleId) => engine.openKinds(vehicleId),

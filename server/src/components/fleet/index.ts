@@ -13,7 +13,11 @@ import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { fleetRoutes } from './api/fleet.routes.js';
 import { TelemetryHistoryRepository } from './data/telemetry-history.repository.js';
 import { VehicleStateRepository } from './data/vehicle-state.repository.js';
+import { VehicleSyncRepository } from './data/vehicle-sync.repository.js';
 import { VehiclesRepository } from './data/vehicles.repository.js';
+import type { ServiceState } from '../../../../src/shared/sync-protocol.js';
+import type { Actor } from '../../platform/http/actor.js';
+import { recordAudit } from '../audit/index.js';
 import { createFleetQueries } from './domain/fleet-queries.js';
 import { HistoryBuffer } from './domain/history-buffer.js';
 import { LiveStateBuffer, type RecordOutcome, type TelemetrySample } from './domain/live-state-buffer.js';
@@ -39,6 +43,12 @@ export interface FleetComponent {
   onlineVehicleIds(): Promise<string[]>;
   /** Creates history partitions ahead and drops expired ones (also at start and hourly). */
   maintainHistory(now?: number): Promise<{ created: string[]; dropped: string[] }>;
+  /**
+   * Use case: a vehicle's service state (available ↔ maintenance), audited; unchanged → no write. Unknown → 404.
+   */
+  setServiceState(vehicleId: string, state: ServiceState, actor: Actor, reason?: string | null): Promise<{ changed: boolean; serviceState: ServiceState }>;
+  /** Copies due live state into the replicated vehicle snapshot now (also on a timer); returns the rows copied. */
+  copySnapshot(): Promise<number>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   stop(): Promise<void>;
@@ -62,6 +72,12 @@ export interface FleetOptions {
   /** how often the heartbeat sweep runs; default a quarter of the timeout, 200 ms–5 s */
   heartbeatSweepMs?: number;
   maintenanceIntervalMs?: number;
+  /** replicated vehicle snapshot: how often the copy job runs (default 1 s) */
+  snapshotIntervalMs?: number;
+  /** … a vehicle's position/energy is copied at most this often (default 30 s; online changes at once) */
+  snapshotMinAgeS?: number;
+  /** … rows per run at most (default 700: ~700 rows/s with the default interval) */
+  snapshotBatch?: number;
 }
 
 /** Partitions exist for today and this many following days. */
@@ -164,6 +180,17 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     }, options.maintenanceIntervalMs ?? 3_600_000),
   );
   const queries = createFleetQueries(registry, states, heartbeatTimeoutMs);
+  const vehicleSync = new VehicleSyncRepository(options.db, recordAudit);
+  const snapshotMinAgeS = options.snapshotMinAgeS ?? 30;
+  const snapshotBatch = options.snapshotBatch ?? 700;
+  let snapshotRunning: Promise<number> | undefined;
+  const copySnapshot = (): Promise<number> =>
+    (snapshotRunning ??= vehicleSync.copySnapshot(snapshotMinAgeS, snapshotBatch).finally(() => (snapshotRunning = undefined)));
+  timers.push(
+    setInterval(() => {
+      copySnapshot().catch((err: unknown) => log.warn('vehicle snapshot copy failed; will retry', errorFields(err)));
+    }, options.snapshotIntervalMs ?? 1_000),
+  );
 
   return {
     isKnownVehicle: (id) => registry.has(id),
@@ -188,11 +215,14 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       return (await states.onlineView()).filter((r) => r.online && (r.receivedAt ?? 0) >= cutoff).map((r) => r.vehicleId);
     },
     maintainHistory,
+    setServiceState: (vehicleId, state, actor, reason = null) => vehicleSync.setServiceState(vehicleId, state, actor, reason),
+    copySnapshot,
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
     },
     async stop() {
       for (const t of timers) clearInterval(t);
+      await snapshotRunning?.catch(() => undefined);
       registry.stop();
       await buffer.stop();
     },

@@ -47,6 +47,27 @@ describe.each(dbBackends())('database on $name', (backend) => {
     expect((await db.query<{ id: number }>('select id from tx_probe')).rows).toEqual([{ id: 2 }]);
   });
 
+  it('delivers NOTIFY to listeners at commit only, and stops after unlisten', async () => {
+    const got: string[] = [];
+    const unlisten = await db.listen('probe_channel', (payload) => got.push(payload));
+    await db.transaction(async (tx) => {
+      await tx.query(`select pg_notify('probe_channel', 'in-tx')`);
+      await new Promise((r) => setTimeout(r, 50));
+      expect(got).toEqual([]); // not before COMMIT
+    });
+    await expect.poll(() => got, { timeout: 5_000 }).toEqual(['in-tx']);
+    await expect(
+      db.transaction(async (tx) => {
+        await tx.query(`select pg_notify('probe_channel', 'rolled-back')`);
+        throw new Error('abort');
+      }),
+    ).rejects.toThrow('abort');
+    await unlisten();
+    await db.query(`select pg_notify('probe_channel', 'after')`);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual(['in-tx']);
+  });
+
   it('passes array parameters to unnest alike on both backends', async () => {
     const { rows } = await db.query<{ a: string; b: number; c: boolean }>('select * from unnest($1::text[], $2::float8[], $3::bool[]) as u(a, b, c)', [
       ['x', 'y"\\,{}'],

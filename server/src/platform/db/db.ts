@@ -23,6 +23,13 @@ export interface Db extends Queryable {
    * on PGlite (one connection) a call on the outer Db would wait for this transaction to end, i.e. forever.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /**
+   * LISTEN on `channel`: `handler(payload)` for every NOTIFY committed by anyone (this process or another server
+   * instance). Resolves once listening; the returned function stops it. PGlite: in-process; PostgreSQL: one
+   * dedicated connection per Db, re-established after a failure (notifications sent meanwhile are lost, so
+   * listeners also poll now and then).
+   */
+  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -40,6 +47,7 @@ export function observeQueries(db: Db, observe: QueryObserver): Db {
     query: outer.query,
     exec: outer.exec,
     transaction: (fn) => db.transaction((tx) => fn(timed(tx))),
+    listen: (channel, handler) => db.listen(channel, handler),
     close: () => db.close(),
   };
 }

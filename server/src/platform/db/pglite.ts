@@ -14,6 +14,12 @@ export async function openPglite(dataDir: string): Promise<Db> {
     // PGlite is one connection: its transaction() holds an internal mutex, so transactions (and queries
     // outside them) are serialized for us — no interleaving of two callers' statements.
     transaction: (fn) => pg.transaction((tx) => fn(wrap(tx))),
+    async listen(channel, handler) {
+      const unlisten = await pg.listen(channel, handler);
+      return async () => {
+        if (!pg.closed) await unlisten();
+      };
+    },
     close: () => pg.close(),
   };
 }

@@ -25,6 +25,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   probe.release();
 
   const outer = wrap(pool);
+  const listener = new NotificationListener(options.connectionString, options.log);
   return {
     backend: 'postgres',
     ...outer,
@@ -45,8 +46,98 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         client.release(broken);
       }
     },
-    close: () => pool.end(),
+    listen: (channel, handler) => listener.listen(channel, handler),
+    async close() {
+      await listener.close();
+      await pool.end();
+    },
   };
+}
+
+/** One dedicated connection for LISTEN (a pooled one could be handed to someone else); reconnects after a failure. */
+class NotificationListener {
+  private client: pg.Client | undefined;
+  private connecting: Promise<pg.Client> | undefined;
+  private readonly handlers = new Map<string, Set<(payload: string) => void>>();
+  private retryTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly connectionString: string,
+    private readonly log: Logger,
+  ) {}
+
+  async listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>> {
+    if (this.closed) throw new Error('database closed');
+    let set = this.handlers.get(channel);
+    const first = !set;
+    if (!set) this.handlers.set(channel, (set = new Set()));
+    set.add(handler);
+    const client = await this.connect();
+    if (first) await client.query(`listen ${quoteIdent(channel)}`);
+    return async () => {
+      const current = this.handlers.get(channel);
+      if (!current?.delete(handler) || current.size > 0) return;
+      this.handlers.delete(channel);
+      if (this.client && !this.closed) await this.client.query(`unlisten ${quoteIdent(channel)}`).catch(() => undefined);
+    };
+  }
+
+  private connect(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    return (this.connecting ??= (async () => {
+      const client = new pg.Client({ connectionString: this.connectionString, application_name: 'fleetdesk-server-listen' });
+      client.on('notification', (msg) => {
+        for (const h of this.handlers.get(msg.channel) ?? []) h(msg.payload ?? '');
+      });
+      client.on('error', (err) => {
+        this.log.warn('PostgreSQL LISTEN connection failed; reconnecting', errorFields(err));
+        this.dropClient(client);
+      });
+      client.on('end', () => this.dropClient(client));
+      try {
+        await client.connect();
+        for (const channel of this.handlers.keys()) await client.query(`listen ${quoteIdent(channel)}`);
+      } catch (err) {
+        await client.end().catch(() => undefined);
+        throw err;
+      }
+      this.client = client;
+      return client;
+    })().finally(() => (this.connecting = undefined)));
+  }
+
+  private dropClient(client: pg.Client): void {
+    if (this.client !== client) return;
+    this.client = undefined;
+    client.end().catch(() => undefined);
+    if (this.closed || this.handlers.size === 0 || this.retryTimer) return;
+    const retry = () => {
+      this.retryTimer = undefined;
+      if (this.closed) return;
+      this.connect().catch((err: unknown) => {
+        this.log.warn('PostgreSQL LISTEN reconnect failed; retrying', errorFields(err));
+        this.retryTimer = setTimeout(retry, 1_000);
+        this.retryTimer.unref();
+      });
+    };
+    this.retryTimer = setTimeout(retry, 500);
+    this.retryTimer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    await this.connecting?.catch(() => undefined);
+    const client = this.client;
+    this.client = undefined;
+    this.handlers.clear();
+    await client?.end().catch(() => undefined);
+  }
+}
+
+function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
 }
 
 function wrap(target: pg.Pool | pg.PoolClient): Queryable {

@@ -1,0 +1,32 @@
+/**
+ * CORS for the desktop: the Electron renderer is a file:// page, so its requests carry `Origin: null`; the
+ * browser console goes through its own origin's proxy and needs none. Only origins in DESKTOP_ORIGINS get
+ * `Access-Control-Allow-Origin`, only under the given path prefixes, and preflights allow the x-fleetdesk-*
+ * identity headers. Security note (docs/sync-protocol.md): `null` is also the origin of sandboxed iframes and
+ * some redirects, so allowing it lets any such page on the operator's machine call the API with the headers it
+ * chooses — acceptable only while the staff API trusts headers on a loopback/VPN-bound port; with staff auth,
+ * the token (not the origin) is what grants access, and no cookies are used (no credentials mode).
+ */
+import type { FastifyInstance } from 'fastify';
+
+const ALLOWED_HEADERS = 'content-type, accept, last-event-id, x-fleetdesk-actor, x-fleetdesk-role';
+const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE, OPTIONS';
+
+export function registerDesktopCors(app: FastifyInstance, origins: readonly string[], prefixes: readonly string[]): void {
+  const allowed = new Set(origins);
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || !allowed.has(origin)) return;
+    const path = request.url.split('?')[0] ?? '';
+    if (!prefixes.some((p) => path === p || path.startsWith(`${p}/`))) return;
+    reply.header('access-control-allow-origin', origin);
+    reply.header('vary', 'Origin');
+    if (request.method === 'OPTIONS') {
+      reply.header('access-control-allow-methods', ALLOWED_METHODS);
+      reply.header('access-control-allow-headers', ALLOWED_HEADERS);
+      reply.header('access-control-max-age', '600');
+      return reply.code(204).send();
+    }
+    return undefined;
+  });
+}

@@ -1,0 +1,40 @@
+/** Pull, push and stream use cases of the sync component: role checks, retention check, then the data layer. */
+import { AppError } from '../../../../../src/shared/errors.js';
+import type { PushRow, SyncCollection, SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Actor } from '../../../platform/http/actor.js';
+import { currentSeq, pullCollection, purgedThrough, type PullPage } from '../data/collections.js';
+import { canRead, type PushHandler } from './push.js';
+
+export class SyncService {
+  constructor(
+    private readonly db: Db,
+    private readonly pushHandler: PushHandler,
+  ) {}
+
+  assertRead(collection: SyncCollection, actor: Actor): void {
+    if (!canRead(collection, actor.role)) throw new AppError('forbidden_role', `role ${actor.role} may not read ${collection}`, { status: 403 });
+  }
+
+  /** 410 `checkpoint_too_old` when tombstones after `checkpoint` may have been purged (the client must resync from 0). */
+  async assertCheckpoint(collection: SyncCollection, checkpoint: number): Promise<void> {
+    if (checkpoint === 0) return;
+    const purged = await purgedThrough(this.db, collection);
+    if (checkpoint < purged) {
+      throw new AppError('checkpoint_too_old', `checkpoint ${checkpoint} is older than the tombstone retention (purged through ${purged}); resync ${collection} from checkpoint 0`, { status: 410 });
+    }
+  }
+
+  async pull(collection: SyncCollection, checkpoint: number, limit: number): Promise<PullPage<SyncDocMap[SyncCollection]>> {
+    await this.assertCheckpoint(collection, checkpoint);
+    return pullCollection(this.db, collection, checkpoint, limit);
+  }
+
+  push(collection: SyncCollection, rows: Array<PushRow<SyncDocMap[SyncCollection]>>, actor: Actor): Promise<Array<SyncDocMap[SyncCollection]>> {
+    return this.pushHandler.push(collection, rows, actor);
+  }
+
+  currentSeq(): Promise<number> {
+    return currentSeq(this.db, lockReplicationSequence);
+  }
+}
