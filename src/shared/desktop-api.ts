@@ -21,6 +21,22 @@ export interface AppInfo {
   /** default map tiles; `{z}/{x}/{y}` template, '' for no tiles */
   tileUrl: string;
   tileAttribution: string;
+  /**
+   * Base URL the renderer's replica uses for `/sync/v1/...` (HTTP + SSE). Electron: the server URL. Browser
+   * console: the console's own origin, which proxies `/sync/v1/*` to the server (so connect-src 'self' covers it).
+   */
+  syncUrl: string;
+  /** who the operator is; sent as `x-fleetdesk-actor` / `x-fleetdesk-role` on sync requests */
+  operator: OperatorInfo;
+}
+
+export type OperatorRole = 'dispatcher' | 'support' | 'admin';
+export const OPERATOR_ROLES = ['dispatcher', 'support', 'admin'] as const satisfies readonly OperatorRole[];
+
+export interface OperatorInfo {
+  /** 1–100 characters of A–Z a–z 0–9 _ . @ - */
+  id: string;
+  role: OperatorRole;
 }
 
 /** A coalesced batch of live-state changes; at most 10 per second. */

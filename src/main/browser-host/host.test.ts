@@ -134,6 +134,8 @@ describe('browser console', () => {
           serverUrl: server.url,
           tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png',
           tileAttribution: '',
+          syncUrl: origin,
+          operator: { id: 'operator', role: 'dispatcher' },
         },
       });
 
@@ -238,6 +240,18 @@ describe('browser console', () => {
     const res = await rawGet(path);
     expect([400, 403, 404]).toContain(res.status);
     expect(res.body).not.toContain('TOP SECRET');
+  });
+
+  it('proxies /sync/v1/* to the server (same origin for the replica) and keeps other paths static', async () => {
+    const before = server.hits.get('/sync/v1/vehicles/pull') ?? 0;
+    const r = await rawGet('/sync/v1/vehicles/pull?limit=1');
+    expect(server.hits.get('/sync/v1/vehicles/pull')).toBe(before + 1); // reached the (fake) server
+    expect(r.status).toBe(404); // the fake server's answer, passed through
+    expect(r.headers['content-type']).toBe('application/json');
+    expect(r.headers['content-security-policy']).toContain("connect-src 'self'");
+    expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(0);
+    await rawGet('/ops/v1/alerts');
+    expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(0); // not proxied
   });
 
   it('answers a non-WebSocket path upgrade with 404 and other methods with 405', async () => {

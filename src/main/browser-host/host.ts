@@ -18,6 +18,7 @@ import { buildContentSecurityPolicy, originOf } from '../csp.js';
 import { createLogger, type Logger } from '../log.js';
 import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices, type DesktopServicesConfig } from '../services/desktop-services.js';
 import { serveStatic } from './static-files.js';
+import { createSyncProxy } from './sync-proxy.js';
 import { WsApi } from './ws-api.js';
 
 export interface BrowserConsoleOptions {
@@ -50,14 +51,23 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
   const token = randomBytes(32).toString('hex');
   const tokenDigest = sha256(token);
 
-  const services = createDesktopServices({ ...options.config, logger: options.config.logger ?? logger, host: 'browser' });
   const tileUrl = options.config.tileUrl ?? DEFAULT_TILE_URL;
 
   // Headers depend on the port, known only after listen(); filled in below before any request can arrive.
   let origin = '';
+  let allowedHosts: string[] = [];
   let securityHeaders: Record<string, string> = {};
 
+  // The replica's /sync/v1/* goes to the server through here (same origin for the renderer; see sync-proxy.ts).
+  const syncProxy = createSyncProxy({
+    serverUrl: options.config.serverUrl,
+    origin: () => origin,
+    allowedHosts: () => allowedHosts,
+    logger,
+  });
+
   const server: Server = createServer((req, res) => {
+    if (syncProxy.handle(req, res, securityHeaders)) return;
     serveStatic(rendererDir, req, res, securityHeaders).catch((err: unknown) => {
       logger.error({ err }, 'static file error');
       if (!res.headersSent) res.writeHead(500, securityHeaders);
@@ -65,24 +75,35 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
     });
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxMessageBytes ?? 64 * 1024 });
-  const api = new WsApi({ handlers: services.handlers, events: services.events, logger });
+  let api: WsApi | null = null;
 
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    const verdict = checkUpgrade(req, origin, tokenDigest);
+    const verdict = api ? checkUpgrade(req, origin, tokenDigest) : 404;
     if (verdict !== 200) {
       rejectUpgrade(socket, verdict);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => api.attach(ws));
+    wss.handleUpgrade(req, socket, head, (ws) => api?.attach(ws));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 
-  const port = await listen(server, options.port ?? 4320, bindHost);
+  let port: number;
+  try {
+    port = await listen(server, options.port ?? 4320, bindHost);
+  } catch (err) {
+    syncProxy.close();
+    throw err;
+  }
   origin = `http://${bindHost}:${port}`;
+  allowedHosts = [`${bindHost}:${port}`, `localhost:${port}`];
+  // The services need the console's origin (AppInfo.syncUrl), known only now.
+  const services = createDesktopServices({ ...options.config, logger: options.config.logger ?? logger, host: 'browser', syncUrl: origin });
+  api = new WsApi({ handlers: services.handlers, events: services.events, logger });
   securityHeaders = {
     'content-security-policy': buildContentSecurityPolicy({
       tileUrl,
+      // 'self' covers the /sync/v1 proxy; the server origin stays for anything the renderer reads directly.
       connect: [`ws://${bindHost}:${port}`, originOf(options.config.serverUrl)],
     }),
     'x-content-type-options': 'nosniff',
@@ -95,6 +116,7 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
   try {
     await services.start();
   } catch (err) {
+    syncProxy.close();
     server.close();
     throw err;
   }
@@ -103,7 +125,8 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      api.close();
+      api?.close();
+      syncProxy.close();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { loadDesktopConfig, toServicesConfig } from './config.js';
+import { defaultOperatorId, loadDesktopConfig, toServicesConfig } from './config.js';
 
 describe('loadDesktopConfig', () => {
   it('has working defaults', () => {
-    expect(loadDesktopConfig({})).toEqual({ serverUrl: 'http://127.0.0.1:4310', mqttUrl: 'mqtt://127.0.0.1:18830', consolePort: 4320 });
+    expect(loadDesktopConfig({})).toEqual({
+      serverUrl: 'http://127.0.0.1:4310',
+      mqttUrl: 'mqtt://127.0.0.1:18830',
+      consolePort: 4320,
+      operator: { id: defaultOperatorId(), role: 'dispatcher' },
+    });
+    expect(defaultOperatorId()).toMatch(/^[A-Za-z0-9_.@-]{1,100}$/);
   });
 
   it('reads every variable', () => {
@@ -14,6 +20,8 @@ describe('loadDesktopConfig', () => {
       FLEETDESK_MQTT_PASSWORD: 's3cret',
       FLEETDESK_TILE_URL: '',
       FLEETDESK_CONSOLE_PORT: '0',
+      FLEETDESK_OPERATOR_ID: 'anna.k@ops',
+      FLEETDESK_OPERATOR_ROLE: 'support',
     });
     expect(c).toEqual({
       serverUrl: 'https://ops.example.org',
@@ -22,6 +30,7 @@ describe('loadDesktopConfig', () => {
       mqttPassword: 's3cret',
       tileUrl: '',
       consolePort: 0,
+      operator: { id: 'anna.k@ops', role: 'support' },
     });
     expect(toServicesConfig(c)).toEqual({
       serverUrl: 'https://ops.example.org',
@@ -29,6 +38,7 @@ describe('loadDesktopConfig', () => {
       mqttUsername: 'desk',
       mqttPassword: 's3cret',
       tileUrl: '',
+      operator: { id: 'anna.k@ops', role: 'support' },
     });
   });
 
@@ -42,6 +52,10 @@ describe('loadDesktopConfig', () => {
     ['FLEETDESK_TILE_URL', 'https://tiles.example.org/tile.png'],
     ['FLEETDESK_TILE_URL', 'javascript:alert(1)/{z}/{x}/{y}'],
     ['FLEETDESK_MQTT_PASSWORD', 'secret-without-user'],
+    ['FLEETDESK_OPERATOR_ID', 'anna k'],
+    ['FLEETDESK_OPERATOR_ID', 'x'.repeat(101)],
+    ['FLEETDESK_OPERATOR_ROLE', 'system'],
+    ['FLEETDESK_OPERATOR_ROLE', 'Dispatcher'],
   ])('%s=%s → a one-line error naming the variable (and not echoing the value)', (name, value) => {
     let error: Error | null = null;
     try {

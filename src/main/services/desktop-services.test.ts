@@ -19,7 +19,14 @@ describe('createDesktopServices', () => {
     services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: 'http://127.0.0.1:1', host: 'electron', logger: silentLogger() });
     expect(Object.keys(services.handlers).sort()).toEqual([...DESKTOP_CHANNELS].sort());
     const info = await services.handlers['app:getInfo']();
-    expect(info).toMatchObject({ name: 'Fleetdesk', host: 'electron', serverUrl: 'http://127.0.0.1:1', tileUrl: DEFAULT_TILE_URL });
+    expect(info).toMatchObject({
+      name: 'Fleetdesk',
+      host: 'electron',
+      serverUrl: 'http://127.0.0.1:1',
+      syncUrl: 'http://127.0.0.1:1',
+      operator: { id: 'operator', role: 'dispatcher' },
+      tileUrl: DEFAULT_TILE_URL,
+    });
     expect(info.tileAttribution).toContain('OpenStreetMap');
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(info.version).not.toBe('0.0.0');

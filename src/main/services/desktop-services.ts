@@ -13,6 +13,7 @@ import type {
   DesktopEventMap,
   DesktopHandlers,
   HostKind,
+  OperatorInfo,
   Unsubscribe,
 } from '../../shared/desktop-api.js';
 import { createLogger, type Logger } from '../log.js';
@@ -34,6 +35,10 @@ export interface DesktopServicesConfig {
   tileUrl?: string;
   tileAttribution?: string;
   host: HostKind;
+  /** base URL for the renderer's `/sync/v1` requests (default: serverUrl; the browser console passes its origin) */
+  syncUrl?: string;
+  /** default { id: 'operator', role: 'dispatcher' } (the env config fills it from FLEETDESK_OPERATOR_*) */
+  operator?: OperatorInfo;
   /** min ms between fleet frames (default 100) */
   frameIntervalMs?: number;
   /** a silent vehicle turns offline after this (default 120 000 ms) */
@@ -144,10 +149,12 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
     serverUrl: config.serverUrl,
     tileUrl,
     tileAttribution: config.tileAttribution ?? (tileUrl === DEFAULT_TILE_URL ? DEFAULT_TILE_ATTRIBUTION : ''),
+    syncUrl: config.syncUrl ?? config.serverUrl,
+    operator: { ...(config.operator ?? { id: 'operator', role: 'dispatcher' }) },
   };
 
   const handlers: DesktopHandlers = {
-    'app:getInfo': async () => ({ ...info }),
+    'app:getInfo': async () => ({ ...info, operator: { ...info.operator } }),
     'fleet:getSnapshot': async () => coalescer.getSnapshot(),
     'fleet:getCounts': async () => ({ total: fleet.size, byState: fleet.countByState(), dropped: feed.getDropped() }),
     'connection:getState': async () => connectionState(),

@@ -1,0 +1,226 @@
+/**
+ * The browser console's reverse proxy for the replica: `/sync/v1/*` on the console's own origin is piped to the
+ * companion server, so the renderer's replica (HTTP + Server-Sent Events) stays same-origin (CSP connect-src
+ * 'self', no CORS on the server) and follows the console to whichever server it is configured for.
+ *
+ * Deliberately narrow: GET and POST only, only the sync path prefix (after rejecting dot segments, encoded
+ * slashes and backslashes), only `x-fleetdesk-actor`, `x-fleetdesk-role`, `content-type` and `accept` forwarded,
+ * a request-body size cap, and requests from another origin (Origin / Sec-Fetch-Site) or for another host name
+ * (DNS rebinding) refused. Responses are streamed through unbuffered (the SSE stream stays open as long as both
+ * ends do, no idle timeout); an unreachable server is a 502 problem+json.
+ */
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { SYNC_LIMITS, SYNC_PATH_PREFIX } from '../../shared/sync-protocol.js';
+import type { Logger } from '../log.js';
+
+export interface SyncProxyOptions {
+  /** the companion server's base URL (may carry a base path) */
+  serverUrl: string;
+  /** host names (with port) the console answers to, e.g. `127.0.0.1:4320`, `localhost:4320`; checked per request */
+  allowedHosts: () => readonly string[];
+  /** the console's own origin; a request carrying another Origin is refused */
+  origin: () => string;
+  /** largest forwarded request body (default: SYNC_LIMITS.maxPushBytes + 64 KiB, so the server gives the precise 413) */
+  maxBodyBytes?: number;
+  /** how long to wait for the server's response headers (default 30 s); the body (SSE) has no timeout */
+  responseHeadersTimeoutMs?: number;
+  logger: Logger;
+}
+
+export interface SyncProxy {
+  /** Handles the request if its path is under the sync prefix (returns true), else returns false and does nothing. */
+  handle(req: IncomingMessage, res: ServerResponse, securityHeaders: Record<string, string>): boolean;
+  /** Aborts every in-flight upstream request (open streams included) and frees pooled sockets. */
+  close(): void;
+}
+
+const FORWARDED_REQUEST_HEADERS = ['x-fleetdesk-actor', 'x-fleetdesk-role', 'content-type', 'accept'] as const;
+const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'retry-after', 'allow'] as const;
+
+export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
+  const upstream = new URL(options.serverUrl);
+  const isHttps = upstream.protocol === 'https:';
+  const basePath = upstream.pathname.replace(/\/+$/, '');
+  const agent = isHttps ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
+  const maxBody = options.maxBodyBytes ?? SYNC_LIMITS.maxPushBytes + 64 * 1024;
+  const headersTimeout = options.responseHeadersTimeoutMs ?? 30_000;
+  const inFlight = new Set<ClientRequest>();
+  let closed = false;
+
+  function handle(req: IncomingMessage, res: ServerResponse, securityHeaders: Record<string, string>): boolean {
+    const raw = req.url ?? '/';
+    const rawPath = raw.split('?', 1)[0] ?? '';
+    if (rawPath !== SYNC_PATH_PREFIX && !rawPath.startsWith(`${SYNC_PATH_PREFIX}/`)) return false;
+
+    const problem = (status: number, title: string, detail: string, extra: Record<string, string> = {}): void => {
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      const body = JSON.stringify({ type: 'about:blank', title, status, detail });
+      res.writeHead(status, { ...securityHeaders, ...extra, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.end(body);
+    };
+
+    if (closed) {
+      problem(503, 'Service Unavailable', 'the console is shutting down');
+      return true;
+    }
+    if (req.method !== 'GET' && req.method !== 'POST') {
+      problem(405, 'Method Not Allowed', 'the sync proxy forwards GET and POST only', { allow: 'GET, POST' });
+      req.resume();
+      return true;
+    }
+    // Dot segments (plain or encoded), encoded slashes, backslashes, NULs: refused rather than normalised, so the
+    // server can never be reached outside the sync prefix through the proxy.
+    if (/%2e|%2f|%5c|%00|\\/i.test(rawPath) || rawPath.split('/').some((s) => s === '.' || s === '..')) {
+      problem(400, 'Bad Request', 'malformed sync path');
+      req.resume();
+      return true;
+    }
+    const host = req.headers.host ?? '';
+    if (!options.allowedHosts().includes(host)) {
+      problem(403, 'Forbidden', 'unexpected Host header');
+      req.resume();
+      return true;
+    }
+    const origin = req.headers.origin;
+    const fetchSite = req.headers['sec-fetch-site'];
+    if ((origin !== undefined && origin !== options.origin()) || fetchSite === 'cross-site' || fetchSite === 'same-site') {
+      problem(403, 'Forbidden', 'cross-origin requests are not proxied');
+      req.resume();
+      return true;
+    }
+    const declaredLength = Number(req.headers['content-length'] ?? '0');
+    if (req.method === 'POST' && Number.isFinite(declaredLength) && declaredLength > maxBody) {
+      problem(413, 'Payload Too Large', `request body larger than ${maxBody} bytes`, { connection: 'close' });
+      req.resume();
+      return true;
+    }
+
+    const headers: Record<string, string> = {};
+    for (const name of FORWARDED_REQUEST_HEADERS) {
+      const v = req.headers[name];
+      if (typeof v === 'string') headers[name] = v;
+    }
+
+    const doRequest = isHttps ? httpsRequest : httpRequest;
+    const upstreamReq = doRequest({
+      protocol: upstream.protocol,
+      hostname: upstream.hostname,
+      port: upstream.port || (isHttps ? 443 : 80),
+      method: req.method,
+      path: basePath + raw,
+      headers,
+      agent,
+    });
+    inFlight.add(upstreamReq);
+    let finished = false;
+    const headersTimer = setTimeout(() => {
+      upstreamReq.destroy(new Error('no response headers from the server in time'));
+    }, headersTimeout);
+    const cleanup = (): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(headersTimer);
+      inFlight.delete(upstreamReq);
+    };
+
+    upstreamReq.on('response', (upstreamRes) => {
+      clearTimeout(headersTimer);
+      const out: Record<string, string> = { ...securityHeaders };
+      for (const name of FORWARDED_RESPONSE_HEADERS) {
+        const v = upstreamRes.headers[name];
+        if (typeof v === 'string') out[name] = v;
+      }
+      const isStream = (out['content-type'] ?? '').startsWith('text/event-stream');
+      if (isStream) {
+        out['cache-control'] = 'no-cache, no-transform';
+        out['x-accel-buffering'] = 'no';
+        // A long-lived stream: no socket idle timeout on the browser side either.
+        req.socket.setTimeout(0);
+        req.socket.setNoDelay(true);
+      }
+      res.writeHead(upstreamRes.statusCode ?? 502, out);
+      if (isStream) res.flushHeaders();
+      upstreamRes.on('data', (chunk: Buffer) => {
+        // write() per chunk, no buffering beyond the socket's; backpressure pauses the server side.
+        if (!res.write(chunk)) {
+          upstreamRes.pause();
+          res.once('drain', () => upstreamRes.resume());
+        }
+      });
+      upstreamRes.on('end', () => {
+        cleanup();
+        res.end();
+      });
+      // The server died mid-response (e.g. mid-stream): end the browser's response the same way, so its
+      // EventSource/fetch sees the stream break and reconnects.
+      upstreamRes.on('error', () => undefined);
+      upstreamRes.on('close', () => {
+        cleanup();
+        if (!upstreamRes.complete) res.destroy();
+      });
+    });
+    upstreamReq.on('error', (err) => {
+      const alreadyFinished = finished;
+      cleanup();
+      if (alreadyFinished) return; // we ended it ourselves (browser gone, body too large) and have answered
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+      options.logger.debug({ err: err.message }, 'sync proxy: server unreachable');
+      problem(502, 'Bad Gateway', 'the Fleetdesk server is unreachable', { 'retry-after': '2' });
+      req.resume();
+    });
+    // The browser went away (tab closed, stream cancelled): end the upstream request too.
+    res.on('close', () => {
+      if (!finished) {
+        cleanup();
+        upstreamReq.destroy();
+      }
+    });
+
+    if (req.method === 'GET') {
+      upstreamReq.end();
+      req.resume();
+    } else {
+      let seen = 0;
+      req.on('data', (chunk: Buffer) => {
+        seen += chunk.length;
+        if (seen > maxBody) {
+          req.removeAllListeners('data');
+          req.resume();
+          cleanup();
+          upstreamReq.destroy();
+          problem(413, 'Payload Too Large', `request body larger than ${maxBody} bytes`, { connection: 'close' });
+          return;
+        }
+        if (!upstreamReq.write(chunk)) {
+          req.pause();
+          upstreamReq.once('drain', () => req.resume());
+        }
+      });
+      req.on('end', () => {
+        if (seen <= maxBody) upstreamReq.end();
+      });
+      req.on('error', () => {
+        cleanup();
+        upstreamReq.destroy();
+      });
+    }
+    return true;
+  }
+
+  return {
+    handle,
+    close() {
+      closed = true;
+      for (const r of [...inFlight]) r.destroy();
+      inFlight.clear();
+      agent.destroy();
+    },
+  };
+}
