@@ -2,6 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
+import './features/replica/replica.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html must contain #root');

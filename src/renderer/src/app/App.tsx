@@ -10,6 +10,13 @@ import { createMapStats } from '../features/fleet-map/map-stats';
 import { FleetStore, type FleetCountsView } from '../features/fleet-store';
 import { StatusBar } from '../features/status-bar/StatusBar';
 import { VehicleGrid, type VehicleGridHandle } from '../features/vehicle-grid/VehicleGrid';
+import { AlertsPanel } from '../features/replica/AlertsPanel';
+import { ConflictsPanel } from '../features/replica/ConflictsPanel';
+import { SyncIndicator } from '../features/replica/SyncIndicator';
+import { TasksPanel } from '../features/replica/TasksPanel';
+import { useOpenReplica } from '../features/replica/useOpenReplica';
+import { replicaVehicles } from '../features/replica/vehicle-index';
+import { ReplicaContext, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
 import { useAppInfo, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
@@ -50,6 +57,12 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
     setSelection((prev) => ({ id, source, nonce: prev.nonce + 1 }));
   }, []);
 
+  const replica = useOpenReplica(appInfo);
+  const syncView = useSyncView(replica);
+  const [tab, setTab] = useState<PaneTab>('vehicles');
+  const plateOf = useCallback((id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id, [store]);
+  const selectFromPanel = useCallback((id: string) => select(id, 'search'), [select]);
+
   const [query, setQuery] = useState('');
   const [displayed, setDisplayed] = useState<number | undefined>(undefined);
 
@@ -76,6 +89,7 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
   }, [counts.total]);
 
   return (
+    <ReplicaContext.Provider value={replica}>
     <div className="app">
       <header className="top-bar">
         <div className="brand">
@@ -89,6 +103,7 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
         </div>
         <FleetCounts counts={counts} />
         <SearchBox value={query} onChange={setQuery} onSubmit={submitSearch} matches={query ? displayed : undefined} />
+        <SyncIndicator view={syncView} now={now} onRetry={() => replica?.replica.reSync()} />
         <div className="links" aria-label="Integration health">
           <LinkChip label="Broker" testId="link-broker" state={connection?.broker} />
           <LinkChip label="Server" testId="link-server" state={connection?.server} />
@@ -112,22 +127,45 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
             </section>
           }
           right={
-            <section className="grid-pane" aria-label="Vehicles">
-              <div className="pane-header">
-                <span className="pane-title">Vehicles</span>
+            <section className="grid-pane" aria-label="Operations">
+              <div className="pane-header pane-tabs" role="tablist">
+                {PANE_TABS.map(([id, label]) => (
+                  <button key={id} type="button" role="tab" aria-selected={tab === id} className={`pane-tab${tab === id ? ' pane-tab-active' : ''}`} data-testid={`tab-${id}`} onClick={() => setTab(id)}>
+                    {label}
+                    {id === 'conflicts' && syncView.conflicts > 0 ? (
+                      <span className="badge" data-testid="conflicts-badge">
+                        {syncView.conflicts}
+                      </span>
+                    ) : null}
+                  </button>
+                ))}
                 <span className="pane-meta">
-                  {displayed === undefined ? '' : query ? `${formatCount(displayed)} of ${formatCount(counts.total)}` : formatCount(displayed)}
+                  {tab !== 'vehicles' || displayed === undefined ? '' : query ? `${formatCount(displayed)} of ${formatCount(counts.total)}` : formatCount(displayed)}
                 </span>
               </div>
-              <VehicleGrid ref={gridRef} store={store} quickFilter={query} selection={selection} onSelect={select} onDisplayedCount={setDisplayed} />
+              <div className="pane-body" hidden={tab !== 'vehicles'}>
+                <VehicleGrid ref={gridRef} store={store} quickFilter={query} selection={selection} onSelect={select} onDisplayedCount={setDisplayed} />
+              </div>
+              {tab === 'alerts' ? <AlertsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
+              {tab === 'tasks' ? <TasksPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
+              {tab === 'conflicts' ? <ConflictsPanel now={now} /> : null}
             </section>
           }
         />
       </main>
       <StatusBar store={store} mapStats={mapStats} hostLink={hostLink} appInfo={appInfo} now={now} />
     </div>
+    </ReplicaContext.Provider>
   );
 }
+
+type PaneTab = 'vehicles' | 'alerts' | 'tasks' | 'conflicts';
+const PANE_TABS: ReadonlyArray<[PaneTab, string]> = [
+  ['vehicles', 'Vehicles'],
+  ['alerts', 'Alerts'],
+  ['tasks', 'Tasks'],
+  ['conflicts', 'Conflicts'],
+];
 
 function MapLegend() {
   return (

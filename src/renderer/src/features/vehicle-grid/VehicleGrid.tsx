@@ -8,7 +8,8 @@ import { AgGridReact } from 'ag-grid-react';
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
 import type { SelectVehicle, Selection } from '../../app/selection';
 import type { FleetStore } from '../fleet-store';
-import { LAST_SEEN_COL, columnDefs, defaultColDef } from './columns';
+import { replicaVehicles } from '../replica/vehicle-index';
+import { LAST_SEEN_COL, REPLICA_COLS, columnDefs, defaultColDef } from './columns';
 import { vehicleGridTheme } from './grid-theme';
 import { rowFor, type VehicleRow } from './vehicle-row';
 
@@ -99,8 +100,13 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
     const clock = setInterval(() => {
       if (!api.isDestroyed()) api.refreshCells({ columns: [LAST_SEEN_COL], force: true, suppressFlash: true });
     }, 1000);
+    // Replica vehicles changed (plate fallback, service state): re-read those columns on the rendered rows.
+    const unsubscribeReplica = replicaVehicles.subscribe(() => {
+      if (!api.isDestroyed()) api.refreshCells({ columns: REPLICA_COLS, force: true, suppressFlash: true });
+    });
     return () => {
       unsubscribe();
+      unsubscribeReplica();
       cancelAnimationFrame(frame);
       clearInterval(clock);
     };

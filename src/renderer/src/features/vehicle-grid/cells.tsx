@@ -7,7 +7,7 @@ import type { LiveDisplayState } from '../../../../shared/fleet.js';
 import { energyShort } from '../../lib/format';
 import type { VehicleRow } from './vehicle-row';
 
-export function StateCell({ value }: CustomCellRendererProps<VehicleRow, LiveDisplayState>) {
+export function StateCell({ value }: CustomCellRendererProps<VehicleRow, LiveDisplayState | 'maintenance'>) {
   if (!value) return null;
   return <span className={`state-pill state-${value}`}>{value}</span>;
 }

@@ -2,12 +2,15 @@
 import type { ColDef, ValueFormatterParams } from 'ag-grid-community';
 import { liveDisplayState } from '../../../../shared/fleet.js';
 import { formatAgo, formatLatLon } from '../../lib/format';
+import { replicaVehicles } from '../replica/vehicle-index';
 import { EnergyCell, StateCell } from './cells';
 import type { VehicleRow } from './vehicle-row';
 
 export const LAST_SEEN_COL = 'lastSeen';
 
-const STATE_RANK = { moving: 0, parked: 1, offline: 2 } as const;
+const STATE_RANK = { moving: 0, parked: 1, offline: 2, maintenance: 3 } as const;
+/** Columns that read the replica (refreshed when its vehicles change). */
+export const REPLICA_COLS = ['plate', 'state'];
 
 export const defaultColDef: ColDef<VehicleRow> = {
   sortable: true,
@@ -21,8 +24,8 @@ export const columnDefs: ColDef<VehicleRow>[] = [
   {
     colId: 'plate',
     headerName: 'Plate',
-    valueGetter: (p) => p.data?.info?.plate ?? p.data?.id,
-    getQuickFilterText: (p) => `${p.data?.info?.plate ?? ''} ${p.data?.id ?? ''}`,
+    valueGetter: (p) => p.data?.info?.plate ?? (p.data ? replicaVehicles.get(p.data.id)?.plate : undefined) ?? p.data?.id,
+    getQuickFilterText: (p) => `${p.data?.info?.plate ?? (p.data ? replicaVehicles.get(p.data.id)?.plate : '') ?? ''} ${p.data?.id ?? ''}`,
     cellClass: 'cell-plate',
     width: 104,
     pinned: 'left',
@@ -31,7 +34,8 @@ export const columnDefs: ColDef<VehicleRow>[] = [
   {
     colId: 'state',
     headerName: 'State',
-    valueGetter: (p) => (p.data?.live ? liveDisplayState(p.data.live) : 'offline'),
+    // Service state from the replica wins: a vehicle in maintenance is not available whatever it reports.
+    valueGetter: (p) => (p.data && replicaVehicles.get(p.data.id)?.serviceState === 'maintenance' ? 'maintenance' : p.data?.live ? liveDisplayState(p.data.live) : 'offline'),
     comparator: (a: keyof typeof STATE_RANK, b: keyof typeof STATE_RANK) => STATE_RANK[a] - STATE_RANK[b],
     cellRenderer: StateCell,
     width: 92,

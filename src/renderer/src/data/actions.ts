@@ -1,0 +1,127 @@
+/**
+ * The operator's edits, written to the replica (offline too) and pushed by the replication when online. Every
+ * write also records an outbox entry so the sync indicator can say how many local changes are waiting.
+ */
+import { EDITABLE, type AlertDoc, type NoteDoc, type RequestDoc, type ServiceState, type SyncCollection, type TaskDoc, type TaskKind } from '../../../shared/sync-protocol.js';
+import type { ConflictRecord } from './conflicts';
+import type { ReplicaDatabase } from './database';
+import type { Operator } from './replication';
+
+export const COMMAND_TYPES = ['lock', 'unlock', 'immobilize', 'release', 'locate', 'honk_flash'] as const;
+export type CommandType = (typeof COMMAND_TYPES)[number];
+export const REQUEST_TTL_MS = 10 * 60_000;
+
+export class ReplicaActions {
+  constructor(
+    private readonly db: ReplicaDatabase,
+    readonly operator: Operator,
+  ) {}
+
+  private async outbox(c: SyncCollection, docId: string): Promise<void> {
+    await this.db.outbox.upsert({ id: `${c}/${docId}`, collectionName: c, docId, at: Date.now() });
+  }
+
+  private coll<C extends SyncCollection>(c: C) {
+    const col = this.db.collections[c];
+    if (!col) throw new Error(`${c} is not available to the ${this.operator.role} role`);
+    return col;
+  }
+
+  private async patch<C extends 'alerts' | 'tasks' | 'vehicles'>(c: C, id: string, patch: Record<string, unknown>): Promise<void> {
+    const doc = await this.coll(c).findOne(id).exec();
+    if (!doc) throw new Error(`${c}/${id} is not in the replica`);
+    await doc.incrementalPatch(patch as never);
+    await this.outbox(c, id);
+  }
+
+  acknowledgeAlert(id: string): Promise<void> {
+    return this.patch('alerts', id, { status: 'acknowledged' satisfies AlertDoc['status'] });
+  }
+  assignAlertToMe(id: string): Promise<void> {
+    return this.patch('alerts', id, { assignee: this.operator.id });
+  }
+  resolveAlert(id: string, resolution: string): Promise<void> {
+    return this.patch('alerts', id, { status: 'resolved', resolution: resolution.trim() || null });
+  }
+  setServiceState(vehicleId: string, serviceState: ServiceState): Promise<void> {
+    return this.patch('vehicles', vehicleId, { serviceState });
+  }
+
+  async createTask(t: { vehicleId: string; kind: TaskKind; note?: string; alertId?: string | null; assignee?: string | null }): Promise<string> {
+    const now = Date.now();
+    const doc: TaskDoc = {
+      id: crypto.randomUUID(),
+      updatedAt: now,
+      vehicleId: t.vehicleId,
+      kind: t.kind,
+      status: t.assignee ? 'assigned' : 'open',
+      assignee: t.assignee ?? null,
+      note: t.note ?? '',
+      alertId: t.alertId ?? null,
+      createdBy: this.operator.id,
+      createdAt: now,
+      dueAt: null,
+      completedAt: null,
+    };
+    await this.coll('tasks').insert(doc);
+    await this.outbox('tasks', doc.id);
+    return doc.id;
+  }
+  assignTaskToMe(id: string): Promise<void> {
+    return this.patch('tasks', id, { assignee: this.operator.id, status: 'assigned' });
+  }
+  completeTask(id: string): Promise<void> {
+    return this.patch('tasks', id, { status: 'done' });
+  }
+
+  async addNote(targetType: NoteDoc['targetType'], targetId: string, text: string): Promise<void> {
+    const now = Date.now();
+    const doc: NoteDoc = { id: crypto.randomUUID(), updatedAt: now, targetType, targetId, text: text.trim(), author: this.operator.id, createdAt: now };
+    if (!doc.text) return;
+    await this.coll('notes').insert(doc);
+    await this.outbox('notes', doc.id);
+  }
+
+  /** A vehicle command as a request: executed by the server at most once (id = idempotency key), never after expiry. */
+  async requestCommand(vehicleId: string, type: CommandType, reason: string): Promise<string> {
+    const now = Date.now();
+    const doc: RequestDoc = {
+      id: crypto.randomUUID(),
+      updatedAt: now,
+      kind: 'vehicle_command',
+      payload: { vehicleId, type, reason: reason.trim(), ttlSeconds: REQUEST_TTL_MS / 1000 },
+      createdBy: this.operator.id,
+      createdAt: now,
+      expiresAt: now + REQUEST_TTL_MS,
+      status: 'pending',
+      result: null,
+    };
+    await this.coll('requests').insert(doc);
+    await this.outbox('requests', doc.id);
+    return doc.id;
+  }
+
+  /** Conflicts view: keep the server's version (dismiss). */
+  async dismissConflict(conflictId: string): Promise<void> {
+    const c = await this.db.conflicts.findOne(conflictId).exec();
+    await c?.incrementalPatch({ resolved: true });
+  }
+
+  /** Conflicts view: write my editable fields onto the current master (pushes again). */
+  async reapplyConflict(conflictId: string): Promise<void> {
+    const c = await this.db.conflicts.findOne(conflictId).exec();
+    if (!c) return;
+    const rec = c.toJSON() as ConflictRecord;
+    const coll = rec.collectionName;
+    const fields = EDITABLE[coll].fields as readonly string[];
+    const col = this.db.collections[coll];
+    const doc = col ? await col.findOne(rec.docId).exec() : null;
+    if (doc && fields.length) {
+      const patch: Record<string, unknown> = {};
+      for (const f of fields) patch[f] = rec.local[f] ?? null;
+      await doc.incrementalPatch(patch as never);
+      await this.outbox(coll, rec.docId);
+    }
+    await c.incrementalPatch({ resolved: true });
+  }
+}

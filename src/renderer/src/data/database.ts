@@ -1,0 +1,128 @@
+/**
+ * The desktop's offline replica: one RxDB database (Dexie/IndexedDB in the app) holding the sync collections of
+ * src/shared/sync-protocol.ts that the operator's role may read, plus two local-only collections:
+ * `conflicts` (never replicated; see conflicts.ts), `meta` (last successful sync time) and `outbox` (local
+ * changes not yet accepted by the server).
+ *
+ * Schema versions: every collection is created with `migrationStrategies` and the migration-schema plugin, so
+ * bumping a schema version migrates stored documents — including local edits not yet pushed — instead of
+ * dropping them (tested in database.test.ts).
+ */
+import { addRxPlugin, createRxDatabase, type MigrationStrategies, type RxCollection, type RxDatabase, type RxJsonSchema, type RxStorage } from 'rxdb';
+import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
+import { RX_SCHEMAS, SYNC_ACCESS, SYNC_COLLECTIONS, type SyncCollection, type SyncDocMap, type SyncRole } from '../../../shared/sync-protocol.js';
+import { createConflictHandler, type ConflictRecord } from './conflicts';
+
+addRxPlugin(RxDBMigrationSchemaPlugin);
+
+export interface MetaDoc {
+  id: string;
+  value: number;
+}
+
+/** A local change not yet accepted by the server (drives the "N local changes waiting" figure). */
+export interface OutboxDoc {
+  id: string;
+  collectionName: string;
+  docId: string;
+  at: number;
+}
+
+export type ReplicaCollections = { [C in SyncCollection]?: RxCollection<SyncDocMap[C]> } & {
+  conflicts: RxCollection<ConflictRecord>;
+  meta: RxCollection<MetaDoc>;
+  outbox: RxCollection<OutboxDoc>;
+};
+export type ReplicaDatabase = RxDatabase<ReplicaCollections>;
+
+/** Migration strategies per collection, keyed by the schema version they migrate TO. Empty at v0. */
+export const MIGRATIONS: { [C in SyncCollection]: MigrationStrategies } = {
+  vehicles: {},
+  alerts: {},
+  commands: {},
+  tasks: {},
+  notes: {},
+  zones: {},
+  requests: {},
+};
+
+const CONFLICTS_SCHEMA: RxJsonSchema<ConflictRecord> = {
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  properties: {
+    id: { type: 'string', maxLength: 300 },
+    collectionName: { type: 'string', maxLength: 40 },
+    docId: { type: 'string', maxLength: 100 },
+    local: { type: 'object' },
+    master: { type: 'object' },
+    reason: { type: 'string' },
+    at: { type: 'integer', minimum: 0, maximum: 8_640_000_000_000_000, multipleOf: 1 },
+    resolved: { type: 'boolean' },
+  },
+  required: ['id', 'collectionName', 'docId', 'local', 'master', 'reason', 'at', 'resolved'],
+};
+
+const META_SCHEMA: RxJsonSchema<MetaDoc> = {
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  properties: { id: { type: 'string', maxLength: 100 }, value: { type: 'number' } },
+  required: ['id', 'value'],
+};
+
+const OUTBOX_SCHEMA: RxJsonSchema<OutboxDoc> = {
+  version: 0,
+  primaryKey: 'id',
+  type: 'object',
+  properties: {
+    id: { type: 'string', maxLength: 200 },
+    collectionName: { type: 'string', maxLength: 40 },
+    docId: { type: 'string', maxLength: 100 },
+    at: { type: 'number' },
+  },
+  required: ['id', 'collectionName', 'docId', 'at'],
+};
+
+/** Collections this role may read (SYNC_ACCESS); the only ones created and replicated. */
+export function readableCollections(role: SyncRole): SyncCollection[] {
+  return SYNC_COLLECTIONS.filter((c) => SYNC_ACCESS[c].read.includes(role));
+}
+
+export interface OpenReplicaOptions {
+  name: string;
+  storage: RxStorage<unknown, unknown>;
+  role: SyncRole;
+  /** tests: replace a collection's schema / strategies (a later version) */
+  schemas?: Partial<Record<SyncCollection, object>>;
+  migrations?: Partial<Record<SyncCollection, MigrationStrategies>>;
+}
+
+export async function openReplicaDatabase(opts: OpenReplicaOptions): Promise<ReplicaDatabase> {
+  const db = await createRxDatabase<ReplicaCollections>({ name: opts.name, storage: opts.storage, multiInstance: false, closeDuplicates: true });
+  try {
+    const record = async (c: ConflictRecord) => {
+      await db.conflicts.insert(c);
+    };
+    const creators: Record<string, object> = {
+      conflicts: { schema: CONFLICTS_SCHEMA },
+      meta: { schema: META_SCHEMA },
+      outbox: { schema: OUTBOX_SCHEMA },
+    };
+    for (const c of readableCollections(opts.role)) {
+      creators[c] = {
+        schema: opts.schemas?.[c] ?? RX_SCHEMAS[c],
+        migrationStrategies: opts.migrations?.[c] ?? MIGRATIONS[c],
+        autoMigrate: true,
+        conflictHandler: createConflictHandler(c, record, async (docId) => {
+          await (await db.outbox.findOne(`${c}/${docId}`).exec())?.remove();
+        }),
+      };
+    }
+    await db.addCollections(creators as never);
+    return db;
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}

@@ -1,0 +1,35 @@
+/** React access to the replica: the open replica (context), live queries, the sync view. */
+import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import type { MangoQuery, RxCollection } from 'rxdb';
+import type { OpenReplica } from './open';
+import type { SyncView } from './sync-status';
+
+export const ReplicaContext = createContext<OpenReplica | undefined>(undefined);
+
+export function useReplica(): OpenReplica | undefined {
+  return useContext(ReplicaContext);
+}
+
+const NO_VIEW: SyncView = { status: 'connecting', lastSyncAt: undefined, pending: 0, progress: 0, detail: 'opening the local replica…', conflicts: 0 };
+
+export function useSyncView(r: OpenReplica | undefined): SyncView {
+  return useSyncExternalStore(
+    (cb) => (r ? r.replica.subscribe(cb) : () => undefined),
+    () => (r ? r.replica.view() : NO_VIEW),
+  );
+}
+
+/** Live result of a query on a replica collection (plain JSON docs); `key` must change when the query does. */
+export function useLiveQuery<T>(collection: RxCollection<T> | undefined, query: MangoQuery<T>, key: string): T[] {
+  const [docs, setDocs] = useState<T[]>([]);
+  useEffect(() => {
+    if (!collection) {
+      setDocs([]);
+      return;
+    }
+    const sub = collection.find(query).$.subscribe((res) => setDocs(res.map((d) => d.toJSON() as T)));
+    return () => sub.unsubscribe();
+    // the query is described by `key`
+  }, [collection, key]);
+  return docs;
+}

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { backoffDelay, openSseStream, SseParser } from './sse';
+
+describe('SseParser', () => {
+  it('parses events split across chunks, multi-line data, comments and CRLF', () => {
+    const p = new SseParser();
+    expect(p.push(': keep-alive\n\ndata: {"a"')).toEqual([]);
+    expect(p.push(':1}\n\nevent: x\r\ndata: one\r\ndata: two\r')).toEqual([{ event: 'message', data: '{"a":1}' }]);
+    expect(p.push('\n\r\n')).toEqual([{ event: 'x', data: 'one\ntwo' }]);
+    expect(p.push('id: 7\ndata:"RESYNC"\n\n')).toEqual([{ event: 'message', data: '"RESYNC"', id: '7' }]);
+  });
+  it('ignores events without data and unknown fields', () => {
+    const p = new SseParser();
+    expect(p.push('event: ping\n\nretry: 100\nfoo\ndata\n\n')).toEqual([{ event: 'message', data: '' }]);
+  });
+});
+
+describe('openSseStream', () => {
+  it('reconnects after a failure and reports every open', async () => {
+    let calls = 0;
+    const fetchImpl = (async () => {
+      calls++;
+      if (calls === 1) throw new TypeError('Failed to fetch');
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode('data: {"documents":[],"checkpoint":{"seq":3}}\n\n'));
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    }) as typeof fetch;
+    const opens: number[] = [];
+    const events: string[] = [];
+    const errors: string[] = [];
+    const s = openSseStream({ url: () => 'http://x/stream', headers: {}, fetchImpl, retryMs: 5, onOpen: () => opens.push(calls), onEvent: (e) => events.push(e.data), onError: (e) => errors.push(String(e)) });
+    await expect.poll(() => events.length).toBe(1);
+    s.close();
+    expect(errors[0]).toContain('Failed to fetch');
+    expect(opens).toEqual([2]);
+    expect(JSON.parse(events[0]!)).toEqual({ documents: [], checkpoint: { seq: 3 } });
+  });
+  it('backs off exponentially with a cap', () => {
+    expect(backoffDelay(0, 1000, 30_000, () => 0.5)).toBe(1000);
+    expect(backoffDelay(3, 1000, 30_000, () => 0.5)).toBe(8000);
+    expect(backoffDelay(10, 1000, 30_000, () => 0.5)).toBe(30_000);
+  });
+});

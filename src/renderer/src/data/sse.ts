@@ -1,0 +1,112 @@
+/**
+ * Server-Sent Events over `fetch` + ReadableStream (EventSource cannot send the operator headers).
+ * `SseParser` is the pure, incremental part (tested); `openSseStream` reconnects with backoff and tells the
+ * caller about every (re)connect so the replication can emit RESYNC.
+ */
+
+export interface SseEvent {
+  event: string;
+  data: string;
+  id?: string;
+}
+
+/** Incremental text/event-stream parser (WHATWG rules: `field: value` lines, blank line dispatches, `:` comments). */
+export class SseParser {
+  private buffer = '';
+  private data: string[] = [];
+  private event = '';
+  private id: string | undefined;
+
+  /** Feed a decoded chunk; returns the events it completed. */
+  push(chunk: string): SseEvent[] {
+    this.buffer += chunk;
+    const out: SseEvent[] = [];
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this.buffer);
+      if (!m) break;
+      // A lone '\r' at the very end may be the first half of '\r\n': wait for more.
+      if (m[0] === '\r' && m.index === this.buffer.length - 1) break;
+      const line = this.buffer.slice(0, m.index);
+      this.buffer = this.buffer.slice(m.index + m[0].length);
+      this.line(line, out);
+    }
+    return out;
+  }
+
+  private line(line: string, out: SseEvent[]): void {
+    if (line === '') {
+      if (this.data.length) out.push({ event: this.event || 'message', data: this.data.join('\n'), ...(this.id !== undefined ? { id: this.id } : {}) });
+      this.data = [];
+      this.event = '';
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'data') this.data.push(value);
+    else if (field === 'event') this.event = value;
+    else if (field === 'id' && !value.includes('\0')) this.id = value;
+  }
+}
+
+export interface SseStreamOptions {
+  /** URL to (re)connect to; called on each attempt so it can carry the latest checkpoint */
+  url: () => string;
+  headers: Record<string, string>;
+  onOpen: () => void;
+  onEvent: (e: SseEvent) => void;
+  onError: (err: unknown) => void;
+  /** first retry delay; doubles up to `maxRetryMs` */
+  retryMs?: number;
+  maxRetryMs?: number;
+  fetchImpl?: typeof fetch;
+}
+
+/** Backoff delay for attempt n (0-based): base·2ⁿ capped, ±20 % jitter. */
+export function backoffDelay(attempt: number, base: number, max: number, rand = Math.random): number {
+  const d = Math.min(max, base * 2 ** Math.min(attempt, 20));
+  return Math.round(d * (0.8 + 0.4 * rand()));
+}
+
+/** Keeps one SSE connection open until `close()`; reconnects with backoff. */
+export function openSseStream(opts: SseStreamOptions): { close(): void } {
+  const retryMs = opts.retryMs ?? 1000;
+  const maxRetryMs = opts.maxRetryMs ?? 30_000;
+  const doFetch = opts.fetchImpl ?? fetch.bind(globalThis);
+  let closed = false;
+  let controller: AbortController | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  let attempt = 0;
+
+  const connect = async () => {
+    controller = new AbortController();
+    try {
+      const res = await doFetch(opts.url(), { headers: { accept: 'text/event-stream', ...opts.headers }, signal: controller.signal, cache: 'no-store' });
+      if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
+      attempt = 0;
+      opts.onOpen();
+      const parser = new SseParser();
+      const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        for (const e of parser.push(value)) opts.onEvent(e);
+      }
+      if (!closed) throw new Error('stream: closed by the server');
+    } catch (err) {
+      if (closed) return;
+      opts.onError(err);
+      timer = setTimeout(() => void connect(), backoffDelay(attempt++, retryMs, maxRetryMs));
+    }
+  };
+  void connect();
+  return {
+    close() {
+      closed = true;
+      clearTimeout(timer);
+      controller?.abort();
+    },
+  };
+}

@@ -1,0 +1,129 @@
+/**
+ * The replica side of the selected-vehicle card: service state (available ↔ maintenance), a vehicle command sent
+ * as a `requests` doc with the matching `commands` doc's status as it replicates, a new task, and notes.
+ */
+import { useState } from 'react';
+import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../../../../shared/sync-protocol.js';
+import { COMMAND_TYPES, type CommandType } from '../../data/actions';
+import { useLiveQuery, useReplica } from '../../data/hooks';
+import { formatAgo } from '../../lib/format';
+
+const TASK_KINDS: TaskKind[] = ['cleaning', 'refuel', 'repair', 'inspection'];
+
+export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number }) {
+  const r = useReplica();
+  const [vehicle] = useLiveQuery<VehicleDoc>(r?.db.vehicles, { selector: { id: vehicleId } }, vehicleId);
+  // `payload` has no schema'd properties: filter the recent requests here instead of in the query.
+  const recent = useLiveQuery<RequestDoc>(r?.db.requests, { sort: [{ createdAt: 'desc' }], limit: 200 }, 'recent');
+  const requests = recent.filter((q) => q.payload.vehicleId === vehicleId).slice(0, 3);
+  const commands = useLiveQuery<CommandDoc>(r?.db.commands, { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 5 }, vehicleId);
+  const notes = useLiveQuery<NoteDoc>(r?.db.notes, { selector: { targetType: 'vehicle', targetId: vehicleId }, sort: [{ createdAt: 'desc' }], limit: 20 }, vehicleId);
+  const [cmd, setCmd] = useState<CommandType>('lock');
+  const [reason, setReason] = useState('');
+  const [note, setNote] = useState('');
+  const [taskKind, setTaskKind] = useState<TaskKind>('cleaning');
+  const [error, setError] = useState<string | undefined>(undefined);
+  if (!r) return <div className="vehicle-ops muted">Local replica not open yet…</div>;
+  const act = (p: Promise<unknown>) =>
+    void p.then(
+      () => setError(undefined),
+      (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
+    );
+  const service = vehicle?.serviceState;
+  const commandFor = (req: RequestDoc) => {
+    const commandId = typeof req.result?.commandId === 'string' ? req.result.commandId : undefined;
+    return commandId ? commands.find((c) => c.id === commandId) : undefined;
+  };
+  return (
+    <div className="vehicle-ops" data-testid="vehicle-ops">
+      <div className="ops-row">
+        <span className="ops-label">Service</span>
+        {vehicle ? (
+          <>
+            <span className={`service-pill service-${service}`} data-testid="service-state">
+              {service}
+            </span>
+            <button type="button" data-testid="toggle-service" onClick={() => act(r.actions.setServiceState(vehicleId, service === 'maintenance' ? 'available' : 'maintenance'))}>
+              {service === 'maintenance' ? 'Back to available' : 'To maintenance'}
+            </button>
+            <span className="muted" title="Registry data from the replica">
+              {formatAgo(vehicle.updatedAt, now)}
+            </span>
+          </>
+        ) : (
+          <span className="muted">not in the replica yet</span>
+        )}
+      </div>
+      <form
+        className="ops-row"
+        data-testid="command-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          if (!reason.trim()) return setError('a reason is required');
+          act(r.actions.requestCommand(vehicleId, cmd, reason).then(() => setReason('')));
+        }}
+      >
+        <span className="ops-label">Command</span>
+        <select value={cmd} onChange={(e) => setCmd(e.target.value as CommandType)} aria-label="Command">
+          {COMMAND_TYPES.map((t) => (
+            <option key={t} value={t}>
+              {t}
+            </option>
+          ))}
+        </select>
+        <input placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Command reason" />
+        <button type="submit">Send</button>
+      </form>
+      {requests.length ? (
+        <ul className="ops-list" data-testid="command-requests">
+          {requests.map((q) => {
+            const c = commandFor(q);
+            return (
+              <li key={q.id} data-request-id={q.id} data-request-status={q.status} data-command-status={c?.status ?? ''}>
+                {String(q.payload.type)} · request {q.status}
+                {c ? ` · command ${c.status}${c.lastResultReason ? ` (${c.lastResultReason})` : ''}` : q.status === 'pending' ? ' · waiting for the server' : ''}
+                {q.status === 'rejected' || q.status === 'failed' ? ` · ${String(q.result?.message ?? '')}` : ''}
+                <span className="muted"> · {formatAgo(q.createdAt, now)}</span>
+              </li>
+            );
+          })}
+        </ul>
+      ) : null}
+      <div className="ops-row">
+        <span className="ops-label">Task</span>
+        <select value={taskKind} onChange={(e) => setTaskKind(e.target.value as TaskKind)} aria-label="Task kind">
+          {TASK_KINDS.map((k) => (
+            <option key={k} value={k}>
+              {k}
+            </option>
+          ))}
+        </select>
+        <button type="button" data-testid="create-task" onClick={() => act(r.actions.createTask({ vehicleId, kind: taskKind }))}>
+          Create task
+        </button>
+      </div>
+      <form
+        className="ops-row"
+        data-testid="note-form"
+        onSubmit={(e) => {
+          e.preventDefault();
+          act(r.actions.addNote('vehicle', vehicleId, note).then(() => setNote('')));
+        }}
+      >
+        <span className="ops-label">Note</span>
+        <input placeholder="Add a note" value={note} onChange={(e) => setNote(e.target.value)} aria-label="Note" />
+        <button type="submit">Add</button>
+      </form>
+      {notes.length ? (
+        <ul className="ops-list" data-testid="vehicle-notes">
+          {notes.map((n) => (
+            <li key={n.id}>
+              {n.text} <span className="muted">— {n.author}, {formatAgo(n.createdAt, now)}</span>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      {error ? <div className="ops-error">{error}</div> : null}
+    </div>
+  );
+}
