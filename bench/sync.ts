@@ -1,0 +1,294 @@
+/**
+ * `npm run bench:sync` — the offline replica's two figures, in real Chromium, loopback only, < 3 min:
+ *
+ * 1. Initial sync: a server with 50,000 documents in one collection (`tasks`, inserted in SQL with server_seq — a live-streamed collection; `notes` is polled),
+ *    replicated into the renderer's own replica (src/renderer/src/data: RxDB + Dexie/IndexedDB, the app's
+ *    replication over HTTP + SSE through the browser console's /sync/v1 proxy) — seconds and docs/s — beside a
+ *    raw IndexedDB bulk put of the same 50,000 documents in the same browser, same run (the floor).
+ * 2. Change propagation: 1,000 tasks created through the staff API, one by one; per note, the time from just
+ *    before the server write to the document appearing in the open replica (insert event) — p50 / p95 / p99.
+ *
+ * The page is a minimal bundle (esbuild) of the replica modules, served with the console's sync proxy; IndexedDB
+ * is on disk (a persistent Chromium profile in a temp dir). Env: BENCH_DOCS (50000), BENCH_CHANGES (1000),
+ * BENCH_CHANGE_GAP_MS (10), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created).
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { build } from 'esbuild';
+import { chromium } from 'playwright-core';
+import { startServer, type ServerHandle } from '../server/src/app.js';
+import { createTestDatabase, type TestDatabase } from '../server/src/testing/test-databases.js';
+import { createSyncProxy } from '../src/main/browser-host/sync-proxy.js';
+import { silentLogger } from '../src/main/log.js';
+
+const DOCS = Number(process.env['BENCH_DOCS'] ?? 50_000);
+const CHANGES = Number(process.env['BENCH_CHANGES'] ?? 1_000);
+const GAP_MS = Number(process.env['BENCH_CHANGE_GAP_MS'] ?? 10);
+const DEADLINE_MS = 170_000;
+
+const root = resolve(import.meta.dirname, '..');
+
+/** The page's code: the app's replica modules + a raw IndexedDB floor, exposed as window.bench. */
+const PAGE_ENTRY = `
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { openReplicaDatabase } from './src/renderer/src/data/database';
+import { Replica } from './src/renderer/src/data/replication';
+
+const operator = { id: 'bench', role: 'dispatcher' };
+const headers = { 'x-fleetdesk-actor': operator.id, 'x-fleetdesk-role': operator.role };
+const now = () => performance.timeOrigin + performance.now();
+let floorDocs = [];
+let db, replica;
+const arrivals = new Map();
+
+window.bench = {
+  async loadFloorDocs() {
+    floorDocs = [];
+    let seq = 0;
+    for (;;) {
+      const res = await fetch('/sync/v1/tasks/pull?checkpoint=' + seq + '&limit=1000', { headers });
+      if (!res.ok) throw new Error('pull: HTTP ' + res.status);
+      const page = await res.json();
+      floorDocs.push(...page.documents);
+      if (page.documents.length === 0 || page.checkpoint.seq === seq) break;
+      seq = page.checkpoint.seq;
+    }
+    return floorDocs.length;
+  },
+  async rawFloor() {
+    const name = 'floor-' + Math.random().toString(36).slice(2);
+    const idb = await new Promise((resolve, reject) => {
+      const r = indexedDB.open(name, 1);
+      r.onupgradeneeded = () => r.result.createObjectStore('docs', { keyPath: 'id' });
+      r.onsuccess = () => resolve(r.result);
+      r.onerror = () => reject(r.error);
+    });
+    const t0 = performance.now();
+    await new Promise((resolve, reject) => {
+      const tx = idb.transaction('docs', 'readwrite', { durability: 'default' });
+      const store = tx.objectStore('docs');
+      for (const d of floorDocs) store.put(d);
+      tx.oncomplete = () => resolve();
+      tx.onerror = () => reject(tx.error);
+    });
+    const ms = performance.now() - t0;
+    idb.close();
+    indexedDB.deleteDatabase(name);
+    floorDocs = [];
+    return ms;
+  },
+  async initialSync(expected) {
+    const t0 = performance.now();
+    db = await openReplicaDatabase({ name: 'bench-' + Math.random().toString(36).slice(2), storage: getRxStorageDexie(), role: operator.role });
+    replica = new Replica(db, { syncUrl: location.origin, operator, retryMs: 1000 });
+    await replica.start();
+    for (;;) {
+      if (replica.view().status === 'synced') {
+        const n = await db.tasks.count().exec();
+        if (n >= expected) return { ms: performance.now() - t0, count: n };
+      }
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  },
+  watch() {
+    db.tasks.insert$.subscribe((e) => arrivals.set(e.documentId, now()));
+  },
+  arrivals(ids) {
+    return ids.map((id) => arrivals.get(id) ?? null);
+  },
+  arrivedCount() {
+    return arrivals.size;
+  },
+};
+window.benchReady = true;
+`;
+
+async function bundle(): Promise<string> {
+  const out = await build({
+    stdin: { contents: PAGE_ENTRY, resolveDir: root, loader: 'ts', sourcefile: 'bench-page.ts' },
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: 'chrome120',
+    minify: true,
+    write: false,
+    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"' },
+    logLevel: 'error',
+  });
+  return out.outputFiles[0]!.text;
+}
+
+async function startPageHost(serverUrl: string, script: string): Promise<{ url: string; close(): Promise<void> }> {
+  let origin = '';
+  let hosts: string[] = [];
+  const proxy = createSyncProxy({ serverUrl, origin: () => origin, allowedHosts: () => hosts, logger: silentLogger() });
+  const html = '<!doctype html><meta charset="utf-8"><title>sync bench</title><script type="module" src="/bench.js"></script>';
+  const http: Server = createServer((req, res) => {
+    if (proxy.handle(req, res, {})) return;
+    if (req.url === '/bench.js') {
+      res.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8' });
+      res.end(script);
+    } else if (req.url === '/' || req.url?.startsWith('/?')) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      res.end(html);
+    } else {
+      res.writeHead(404);
+      res.end();
+    }
+  });
+  await new Promise<void>((r) => http.listen(0, '127.0.0.1', () => r()));
+  const port = (http.address() as AddressInfo).port;
+  origin = `http://127.0.0.1:${port}`;
+  hosts = [`127.0.0.1:${port}`];
+  return {
+    url: `${origin}/`,
+    close: () =>
+      new Promise<void>((r) => {
+        proxy.close();
+        http.close(() => r());
+        http.closeAllConnections();
+      }),
+  };
+}
+
+async function seedTasks(server: ServerHandle, vehicleIds: string[], n: number): Promise<void> {
+  await server.db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(7346150002)');
+    await tx.query(
+      `insert into tasks (id, vehicle_id, kind, status, assignee, note, created_by, created_at, server_seq)
+       select 'bench-' || lpad(g::text, 6, '0'), ($2::text[])[(g % array_length($2::text[], 1)) + 1],
+              (array['cleaning', 'refuel', 'repair', 'inspection'])[(g % 4) + 1], 'open', null,
+              'Bench task ' || g || ': tyre pressure, interior, fuel card.', 'bench', now(), nextval('replication_seq')
+       from generate_series(1, $1::int) g`,
+      [n, vehicleIds],
+    );
+  });
+}
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+async function main(): Promise<void> {
+  const watchdog = setTimeout(() => {
+    console.error(`bench:sync: did not finish within ${DEADLINE_MS / 1000} s`);
+    process.exit(1);
+  }, DEADLINE_MS);
+  watchdog.unref();
+
+  const cleanups: Array<() => Promise<void> | void> = [];
+  try {
+    let pg: TestDatabase | undefined;
+    if (process.env['DATABASE_URL']) {
+      pg = await createTestDatabase(process.env['DATABASE_URL'], 'fleetdesk_bench');
+      cleanups.push(() => pg!.drop());
+    }
+    const server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      mqttAuth: 'off',
+      seedVehicles: 50,
+      logLevel: 'error',
+      dataDir: 'memory://',
+      databaseUrl: pg?.url,
+    });
+    cleanups.push(() => server.stop());
+    console.log(`bench:sync — ${DOCS} tasks, ${CHANGES} changes, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + Dexie (IndexedDB on disk)`);
+
+    let t = performance.now();
+    const vehicleIds = (await server.db.query<{ id: string }>('select id from vehicles order by id')).rows.map((r) => r.id);
+    await seedTasks(server, vehicleIds, DOCS);
+    console.log(`  seeded ${DOCS} tasks in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+
+    const script = await bundle();
+    const host = await startPageHost(server.httpUrl, script);
+    cleanups.push(() => host.close());
+
+    const profile = mkdtempSync(join(tmpdir(), 'fleetdesk-bench-chromium-'));
+    cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
+    const context = await chromium.launchPersistentContext(profile, {
+      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    });
+    cleanups.push(() => context.close());
+    const page = context.pages()[0] ?? (await context.newPage());
+    const errors: string[] = [];
+    page.on('pageerror', (e) => errors.push(e.message));
+    await page.goto(host.url);
+    await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 30_000 });
+
+    // 1. the floor: raw IndexedDB bulk put of the same documents
+    const loaded = await page.evaluate(() => (window as never as { bench: { loadFloorDocs(): Promise<number> } }).bench.loadFloorDocs());
+    if (loaded !== DOCS) throw new Error(`floor: loaded ${loaded} documents, expected ${DOCS}`);
+    const floorMs = await page.evaluate(() => (window as never as { bench: { rawFloor(): Promise<number> } }).bench.rawFloor());
+
+    // 1. initial sync through the app's replica
+    t = performance.now();
+    const sync = await page.evaluate(
+      (n) => (window as never as { bench: { initialSync(n: number): Promise<{ ms: number; count: number }> } }).bench.initialSync(n),
+      DOCS,
+    );
+    const syncWallS = (performance.now() - t) / 1000;
+
+    console.log('');
+    console.log('Initial sync of one collection into Chromium (IndexedDB)');
+    console.log(`  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s)`);
+    console.log(`  floor (raw IndexedDB bulk put, one transaction):         ${(floorMs / 1000).toFixed(2)} s  ${Math.round(DOCS / (floorMs / 1000))} docs/s`);
+    console.log(`  replica / floor: ${(sync.ms / floorMs).toFixed(1)}×   (target: < 15 s)`);
+
+    // 2. change propagation: server write → document in the open replica
+    await page.evaluate(() => (window as never as { bench: { watch(): void } }).bench.watch());
+    const written: Array<{ id: string; at: number }> = [];
+    const headers = { 'content-type': 'application/json', 'x-fleetdesk-actor': 'bench-writer', 'x-fleetdesk-role': 'dispatcher' };
+    for (let i = 0; i < CHANGES; i += 1) {
+      const id = `prop-${i.toString().padStart(5, '0')}`;
+      const at = performance.timeOrigin + performance.now();
+      const res = await fetch(`${server.httpUrl}/ops/v1/tasks`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify({ id, vehicleId: vehicleIds[i % vehicleIds.length], kind: 'cleaning', note: `propagation ${i}` }),
+      });
+      if (res.status !== 201 && res.status !== 200) throw new Error(`POST /ops/v1/tasks: HTTP ${res.status} ${await res.text()}`);
+      await res.arrayBuffer();
+      written.push({ id, at });
+      if (GAP_MS > 0) await new Promise((r) => setTimeout(r, GAP_MS));
+    }
+    const waitUntil = Date.now() + 30_000;
+    let arrivals: Array<number | null> = [];
+    for (;;) {
+      arrivals = await page.evaluate((ids) => (window as never as { bench: { arrivals(ids: string[]): Array<number | null> } }).bench.arrivals(ids), written.map((w) => w.id));
+      if (arrivals.every((a) => a !== null) || Date.now() > waitUntil) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const latencies = written.flatMap((w, i) => (arrivals[i] == null ? [] : [arrivals[i]! - w.at])).sort((a, b) => a - b);
+    const missing = written.length - latencies.length;
+    console.log('');
+    console.log(`Change propagation (staff API write → document in the open replica), ${CHANGES} tasks, one every ~${GAP_MS} ms + request time`);
+    console.log(
+      `  p50 ${pct(latencies, 50).toFixed(0)} ms   p95 ${pct(latencies, 95).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   max ${(latencies.at(-1) ?? NaN).toFixed(0)} ms${missing ? `   MISSING ${missing}` : ''}   (target: p99 < 500 ms)`,
+    );
+    if (errors.length) console.log(`  page errors: ${errors.slice(0, 3).join(' | ')}`);
+    if (missing) process.exitCode = 1;
+  } finally {
+    for (const c of cleanups.reverse()) {
+      try {
+        await c();
+      } catch (err) {
+        console.error('cleanup failed:', (err as Error).message);
+      }
+    }
+    clearTimeout(watchdog);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`bench:sync failed: ${(err as Error).stack ?? String(err)}`);
+  process.exitCode = 1;
+});

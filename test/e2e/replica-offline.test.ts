@@ -1,0 +1,203 @@
+/**
+ * The offline replica end to end in real Chromium: server (PGlite on a temp dir, on a fixed free port so the
+ * console's server URL stays valid across restarts) → browser console (its /sync/v1 proxy) → the built renderer
+ * with RxDB + Dexie (IndexedDB). Syncs; the server stops and the console restarts (same port, so same origin and
+ * IndexedDB, nothing in the host's memory); the reloaded page still shows vehicles and alerts from IndexedDB and
+ * says how old the data is; offline edits queue up (pending > 0); the same alert is changed
+ * through the staff API meanwhile; the server comes back on the same data → the edits arrive exactly as made,
+ * pending drops to 0 and the conflicting edit shows in the conflicts view. Screenshots go to test-results/.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
+import { silentLogger } from '../../src/main/log.js';
+import type { AlertDoc, TaskDoc } from '../../src/shared/sync-protocol.js';
+import { launchChromium } from '../support/chromium.js';
+
+const SEEDED = 20;
+const OPERATOR = 'e2e-op';
+const shots = join(process.cwd(), 'test-results');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function staff<T>(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${baseUrl}/ops/v1${path}`, {
+    method,
+    headers: { 'x-fleetdesk-actor': 'server-op', 'x-fleetdesk-role': 'dispatcher', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
+  server.events.emit('vehicle.event', { vehicleId, event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
+  await server.flushAlerts();
+  const list = await staff<{ alerts: AlertDoc[] }>(server.httpUrl, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
+  expect(list.body.alerts).toHaveLength(1);
+  return list.body.alerts[0]!;
+}
+
+const indicator = (page: Page, attr: string): Promise<string | null> => page.getByTestId('sync-indicator').getAttribute(attr);
+
+async function waitIndicator(page: Page, status: string, timeout = 60_000): Promise<void> {
+  try {
+    await page.waitForFunction((s) => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-status') === s, status, { timeout });
+  } catch (err) {
+    const title = await page.getByTestId('sync-indicator').getAttribute('title').catch(() => null);
+    throw new Error(`sync indicator never became ${status}; it says: ${title?.replace(/\n/g, ' | ') ?? '(no indicator)'}`, { cause: err });
+  }
+}
+
+async function openTab(page: Page, tab: 'vehicles' | 'alerts' | 'tasks' | 'conflicts'): Promise<void> {
+  await page.getByTestId(`tab-${tab}`).click();
+}
+
+describe('offline replica in Chromium', () => {
+  let dataDir: string;
+  let port: number;
+  let serverUrl: string;
+  let server: ServerHandle | undefined;
+  let desk: BrowserConsole;
+  let browser: Browser;
+  let page: Page;
+  let alertA: AlertDoc; // acknowledged offline (+ a task), nobody else touches it
+  let alertB: AlertDoc; // assigned offline in the console AND through the staff API → conflict
+  let vehicleIds: string[];
+  let plates: Map<string, string>;
+  const pageErrors: string[] = [];
+
+  let mqttUrl: string;
+  const startConsole = (consolePort: number): Promise<BrowserConsole> =>
+    startBrowserConsole({
+      config: { mqttUrl, serverUrl, operator: { id: OPERATOR, role: 'dispatcher' }, logger: silentLogger() },
+      port: consolePort,
+      rendererDir: 'out/renderer',
+      logger: silentLogger(),
+    });
+  const start = (): Promise<ServerHandle> =>
+    startServer({ port, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
+
+  beforeAll(async () => {
+    mkdirSync(shots, { recursive: true });
+    dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-replica-'));
+    port = await freePort();
+    serverUrl = `http://127.0.0.1:${port}`;
+    server = await start();
+    const vehicles = await staff<{ vehicles: Array<{ id: string; plate: string }> }>(serverUrl, 'GET', '/vehicles');
+    vehicleIds = vehicles.body.vehicles.map((v) => v.id).sort();
+    plates = new Map(vehicles.body.vehicles.map((v) => [v.id, v.plate]));
+    alertA = await raiseAlert(server, vehicleIds[0]!);
+    alertB = await raiseAlert(server, vehicleIds[1]!);
+    mqttUrl = server.mqttUrl;
+    desk = await startConsole(0);
+    browser = await launchChromium();
+    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    if (process.env['E2E_DEBUG']) page.on('console', (m) => console.log(`[page] ${m.type()} ${m.text().slice(0, 300)}`));
+    await page.goto(desk.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await desk?.stop();
+    await server?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('syncs the replica through the console proxy', async () => {
+    await waitIndicator(page, 'synced');
+    await openTab(page, 'alerts');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
+    expect(await page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`).getAttribute('data-status')).toBe('open');
+    await page.screenshot({ path: join(shots, 'e2e-replica-1-synced.png') });
+  });
+
+  it('with the server stopped and the console restarted, the page shows alerts and vehicle plates from IndexedDB and says how old they are', async () => {
+    await server!.stop();
+    server = undefined;
+    // The desktop restarts too (a fresh console on the same port = same origin, same IndexedDB): nothing is left
+    // in the host's memory, so whatever the page shows comes from the replica.
+    const consolePort = desk.port;
+    await desk.stop();
+    desk = await startConsole(consolePort);
+    // Only the #token fragment differs: leave the page first so this is a real reload, not a fragment change.
+    await page.goto('about:blank');
+    await page.goto(desk.url);
+    await waitIndicator(page, 'offline');
+    expect(await page.getByTestId('sync-indicator').innerText()).toMatch(/Offline.*data from/i);
+    expect(Number(await indicator(page, 'data-last-sync'))).toBeGreaterThan(0);
+    await openTab(page, 'alerts');
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
+    // The host knows no vehicle now (server down since before it started): the plates come from the replica's
+    // vehicles in IndexedDB. (The vehicle grid's rows still come from the host only — see the report.)
+    for (const a of [alertA, alertB]) {
+      const plate = plates.get(a.vehicleId)!;
+      await expect.poll(() => page.locator(`[data-testid="alerts-panel"] [data-alert-id="${a.id}"]`).innerText(), { timeout: 10_000 }).toContain(plate);
+    }
+    await page.screenshot({ path: join(shots, 'e2e-replica-2-offline-reloaded.png') });
+  });
+
+  it('queues offline edits (pending > 0) while the same alert is changed on the server', async () => {
+    const rowA = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`);
+    await rowA.getByRole('button', { name: 'Acknowledge' }).click();
+    await rowA.getByRole('button', { name: '+ Task' }).click();
+    const rowB = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertB.id}"]`);
+    await rowB.getByRole('button', { name: 'Assign to me' }).click();
+    await page.waitForFunction(() => Number(document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending')) >= 3, undefined, { timeout: 10_000 });
+    expect(await rowA.getAttribute('data-status')).toBe('acknowledged');
+    expect(await indicator(page, 'data-status')).toBe('offline');
+    await page.screenshot({ path: join(shots, 'e2e-replica-3-offline-edits.png') });
+
+    // Meanwhile, someone changes alert B through the staff API: a second server on the same data, on another
+    // port the console does not know, stopped again before the console's server comes back.
+    const other = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
+    try {
+      expect((await staff(other.httpUrl, 'POST', `/alerts/${alertB.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
+    } finally {
+      await other.stop();
+    }
+  });
+
+  it('server back on the same data: the edits arrive, pending goes to 0, the conflict shows in the conflicts view', async () => {
+    server = await start();
+    try {
+      await page.waitForFunction(() => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending') === '0', undefined, { timeout: 60_000 });
+    } catch (err) {
+      const title = await page.getByTestId('sync-indicator').getAttribute('title').catch(() => null);
+      const a = await staff<{ alerts: AlertDoc[] }>(serverUrl, 'GET', `/alerts?kind=crash`);
+      const summary = a.body.alerts.map((x) => `${x.id.slice(0, 8)}:${x.status}/${x.assignee ?? '-'}`).join(', ');
+      throw new Error(`pending never reached 0; indicator: ${title?.replace(/\n/g, ' | ')}; server alerts: ${summary}`, { cause: err });
+    }
+    await waitIndicator(page, 'synced');
+
+    const alerts = await staff<{ alerts: AlertDoc[] }>(serverUrl, 'GET', `/alerts?vehicleId=${alertA.vehicleId}&kind=crash`);
+    expect(alerts.body.alerts.find((a) => a.id === alertA.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: OPERATOR });
+    const tasks = await staff<{ tasks: TaskDoc[] }>(serverUrl, 'GET', `/tasks?vehicleId=${alertA.vehicleId}`);
+    expect(tasks.body.tasks.filter((t) => t.alertId === alertA.id)).toHaveLength(1);
+    expect(tasks.body.tasks.find((t) => t.alertId === alertA.id)).toMatchObject({ kind: 'repair', createdBy: OPERATOR });
+    const b = await staff<{ alerts: AlertDoc[] }>(serverUrl, 'GET', `/alerts?vehicleId=${alertB.vehicleId}&kind=crash`);
+    expect(b.body.alerts.find((a) => a.id === alertB.id)!.assignee).toBe('server-op');
+
+    await openTab(page, 'conflicts');
+    const conflict = page.locator(`[data-testid="conflicts-panel"] [data-doc-id="${alertB.id}"]`);
+    await conflict.first().waitFor({ timeout: 30_000 });
+    expect(await conflict.first().getAttribute('data-collection')).toBe('alerts');
+    expect(await page.getByTestId('conflicts-panel').locator(`[data-doc-id="${alertA.id}"]`).count()).toBe(0);
+    await page.screenshot({ path: join(shots, 'e2e-replica-4-conflict.png') });
+    expect(pageErrors).toEqual([]);
+  });
+});
