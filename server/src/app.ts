@@ -11,6 +11,8 @@ import { startCommandsComponent, type CommandsComponent } from './components/com
 import { startDeviceIdentityComponent, type DemoCredentials } from './components/device-identity/index.js';
 import { startDevicesComponent } from './components/devices/index.js';
 import { startFleetComponent } from './components/fleet/index.js';
+import { startOpsComponent } from './components/ops/index.js';
+import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
@@ -42,6 +44,10 @@ export interface ServerHandle {
   demoCredentials: DemoCredentials | undefined;
   /** Writes buffered live state to the database now (tests; stop() does it too). */
   flushIngestion(): Promise<void>;
+  /** the replica's sync component (tests: tombstone purge, open streams) */
+  sync: SyncComponent;
+  /** Copies due live state into the replicated vehicle snapshot now (tests; also every second). */
+  copyVehicleSnapshot(): Promise<number>;
   /** Writes queued alert changes to the database now (tests; stop() does it too). */
   flushAlerts(): Promise<void>;
   /** Disposes everything in reverse order of start; safe to call twice. */
@@ -126,6 +132,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const devices = startDevicesComponent({ mqtt, fleet, metrics: metrics.registry, log, db, events, sharedGroup: config.mqttUrl ? config.mqttSharedGroup : '' });
     disposers.push({ name: 'device ingestion', dispose: () => devices.stop() });
 
+    const ops = await startOpsComponent({ db, log, operatingZone: DEFAULT_SERVICE_AREA });
+    const sync = await startSyncComponent({ db, log, alerts, fleet, ops: ops.service, commands, tombstoneDays: config.syncTombstoneDays });
+    disposers.push({ name: 'sync', dispose: () => sync.stop() });
+
     const http = createHttpServer({
       log: log.child({ component: 'http' }),
       metrics,
@@ -136,11 +146,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         },
       },
     });
+    enableDesktopCors(http, config.desktopOrigins);
     await fleet.registerRoutes(http, '/ops/v1');
     await commands.registerRoutes(http, '/ops/v1');
     await createAuditComponent({ db }).registerRoutes(http, '/ops/v1');
     await alerts.registerRoutes(http, '/ops/v1');
     await identity.registerRoutes(http, '/ops/v1');
+    await ops.registerRoutes(http, '/ops/v1');
+    await sync.registerRoutes(http, '/sync/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);
     disposers.push({ name: 'http', dispose: () => http.close() });
 
@@ -158,6 +171,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       commands,
       demoCredentials,
+      sync,
+      copyVehicleSnapshot: () => fleet.copySnapshot(),
       registerVehicles: (vehicles) => fleet.registerVehicles(vehicles),
       flushAlerts: () => alerts.flush(),
       flushIngestion: () => Promise.all([fleet.flush(), devices.flush()]).then(() => undefined),

@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       MQTT_AUTH: 'OFF',
       MQTT_USERNAME: 'service.server-1',
       MQTT_PASSWORD: 's3cret',
+      SYNC_TOMBSTONE_DAYS: '90',
+      DESKTOP_ORIGINS: 'null, http://localhost:5173',
     });
     expect(config).toEqual({
       host: '0.0.0.0',
@@ -59,6 +61,8 @@ describe('loadConfig', () => {
       mqttAuth: 'off',
       mqttUsername: 'service.server-1',
       mqttPassword: 's3cret',
+      syncTombstoneDays: 90,
+      desktopOrigins: ['null', 'http://localhost:5173'],
     });
   });
 
@@ -88,6 +92,8 @@ describe('loadConfig', () => {
     [{ ALERT_LOW_ENERGY_PCT: '101' }, 'Invalid configuration: ALERT_LOW_ENERGY_PCT must be an integer 0–100 (got "101")'],
     [{ ALERT_LOW_ENERGY_PCT: '30' }, 'Invalid configuration: ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)'],
     [{ TELEMETRY_RETENTION_DAYS: '0' }, 'Invalid configuration: TELEMETRY_RETENTION_DAYS must be an integer 1–3650 (got "0")'],
+    [{ SYNC_TOMBSTONE_DAYS: '0' }, 'Invalid configuration: SYNC_TOMBSTONE_DAYS must be an integer 1–3650 (got "0")'],
+    [{ DESKTOP_ORIGINS: '*' }, 'Invalid configuration: DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "*")'],
     [{ MQTT_SHARED_GROUP: 'a/b' }, 'Invalid configuration: MQTT_SHARED_GROUP must be 0–64 characters of A–Z a–z 0–9 _ - (got "a/b")'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
     [{ MQTT_URL: 'http://broker' }, 'Invalid configuration: MQTT_URL must use mqtt: or mqtts: or tcp: or ssl: or ws: or wss: (got "http:")'],

@@ -61,6 +61,10 @@ export interface ServerConfig {
    * loadConfig (the environment) defaults it to `fleetdesk-ingest`.
    */
   mqttSharedGroup: string;
+  /** sync: tombstones (deleted replica documents) are kept this many days; a desktop offline longer resyncs fully */
+  syncTombstoneDays: number;
+  /** sync: CORS origins allowed on /sync and /ops (`null` = the Electron renderer's file:// page) */
+  desktopOrigins: readonly string[];
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -84,6 +88,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   clockSkewToleranceS: 300,
   telemetryRetentionDays: 30,
   mqttSharedGroup: '',
+  syncTombstoneDays: 30,
+  desktopOrigins: Object.freeze(['null']),
 });
 
 /** MQTT_SHARED_GROUP when the variable is not set at all (set but empty = off). */
@@ -129,6 +135,13 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     clockSkewToleranceS: parseInteger('CLOCK_SKEW_TOLERANCE_S', read('CLOCK_SKEW_TOLERANCE_S'), DEFAULT_CONFIG.clockSkewToleranceS, 1, 31_536_000),
     telemetryRetentionDays: parseInteger('TELEMETRY_RETENTION_DAYS', read('TELEMETRY_RETENTION_DAYS'), DEFAULT_CONFIG.telemetryRetentionDays, 1, 3_650),
     mqttSharedGroup: env.MQTT_SHARED_GROUP === undefined ? DEFAULT_ENV_SHARED_GROUP : env.MQTT_SHARED_GROUP.trim(),
+    syncTombstoneDays: parseInteger('SYNC_TOMBSTONE_DAYS', read('SYNC_TOMBSTONE_DAYS'), DEFAULT_CONFIG.syncTombstoneDays, 1, 3_650),
+    desktopOrigins:
+      env.DESKTOP_ORIGINS === undefined
+        ? DEFAULT_CONFIG.desktopOrigins
+        : env.DESKTOP_ORIGINS.split(',')
+            .map((o) => o.trim())
+            .filter((o) => o !== ''),
   });
 }
 
@@ -154,6 +167,12 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   checkInteger('ALERT_ZONE_RETURN_M', config.alertZoneReturnM, 0, 100_000);
   checkInteger('CLOCK_SKEW_TOLERANCE_S', config.clockSkewToleranceS, 1, 31_536_000);
   checkInteger('TELEMETRY_RETENTION_DAYS', config.telemetryRetentionDays, 1, 3_650);
+  checkInteger('SYNC_TOMBSTONE_DAYS', config.syncTombstoneDays, 1, 3_650);
+  for (const origin of config.desktopOrigins) {
+    if (origin === '*' || !(origin === 'null' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(origin))) {
+      throw new ConfigError(`DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "${origin}")`);
+    }
+  }
   if (!/^[A-Za-z0-9_-]{0,64}$/.test(config.mqttSharedGroup)) throw new ConfigError(`MQTT_SHARED_GROUP must be 0–64 characters of A–Z a–z 0–9 _ - (got "${config.mqttSharedGroup}")`);
   if (!config.host) throw new ConfigError('HOST must not be empty');
   if (!LOG_LEVELS.includes(config.logLevel)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${config.logLevel}")`);
