@@ -126,7 +126,7 @@ describe('offline replica in Chromium', () => {
     await page.screenshot({ path: join(shots, 'e2e-replica-1-synced.png') });
   });
 
-  it('with the server stopped and the console restarted, the page shows alerts and vehicle plates from IndexedDB and says how old they are', async () => {
+  it('with the server stopped and the console restarted, the page shows vehicles, alerts and plates from IndexedDB and says how old they are', async () => {
     await server!.stop();
     server = undefined;
     // The desktop restarts too (a fresh console on the same port = same origin, same IndexedDB): nothing is left
@@ -142,8 +142,9 @@ describe('offline replica in Chromium', () => {
     expect(Number(await indicator(page, 'data-last-sync'))).toBeGreaterThan(0);
     await openTab(page, 'alerts');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
-    // The host knows no vehicle now (server down since before it started): the plates come from the replica's
-    // vehicles in IndexedDB. (The vehicle grid's rows still come from the host only — see the report.)
+    // The host knows no vehicle now (server down since before it started): the grid's rows and the plates come
+    // from the replica's vehicles in IndexedDB.
+    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) >= n, SEEDED, { timeout: 30_000 });
     for (const a of [alertA, alertB]) {
       const plate = plates.get(a.vehicleId)!;
       await expect.poll(() => page.locator(`[data-testid="alerts-panel"] [data-alert-id="${a.id}"]`).innerText(), { timeout: 10_000 }).toContain(plate);

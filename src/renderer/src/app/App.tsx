@@ -15,7 +15,7 @@ import { ConflictsPanel } from '../features/replica/ConflictsPanel';
 import { SyncIndicator } from '../features/replica/SyncIndicator';
 import { TasksPanel } from '../features/replica/TasksPanel';
 import { useOpenReplica } from '../features/replica/useOpenReplica';
-import { replicaVehicles } from '../features/replica/vehicle-index';
+import { lastKnownFromReplica, replicaVehicles } from '../features/replica/vehicle-index';
 import { ReplicaContext, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
@@ -58,6 +58,22 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
   }, []);
 
   const replica = useOpenReplica(appInfo);
+  // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
+  useEffect(() => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const apply = () => {
+      timer = undefined;
+      store.setLastKnown([...replicaVehicles.all()].map(lastKnownFromReplica));
+    };
+    apply();
+    const unsubscribe = replicaVehicles.subscribe(() => {
+      timer ??= setTimeout(apply, 1_000); // at most once a second: the vehicles collection changes often
+    });
+    return () => {
+      unsubscribe();
+      clearTimeout(timer);
+    };
+  }, [store]);
   const syncView = useSyncView(replica);
   const [tab, setTab] = useState<PaneTab>('vehicles');
   const plateOf = useCallback((id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id, [store]);

@@ -112,4 +112,31 @@ describe('FleetStore', () => {
     expect(h.store.status).toBe('live');
     expect(h.store.seq).toBe(3);
   });
+
+  it('fills in last-known vehicles from the replica where the host has nothing newer, and keeps them across a snapshot re-read', async () => {
+    const h = harness([
+      { seq: 1, at: 0, vehicles: [vehicle('a', { receivedAt: 5_000 })], registry: [] },
+      { seq: 7, at: 0, vehicles: [], registry: [] },
+    ]);
+    h.store.start();
+    await h.answer();
+    const info = (id: string) => ({ id, plate: `P-${id}`, make: 'm', model: 'm', energyType: 'fuel' as const, homeZone: 'z' });
+    h.store.setLastKnown([
+      { info: info('a'), live: vehicle('a', { online: false, receivedAt: 1_000, lat: 1 }) }, // older than the host's: ignored
+      { info: info('b'), live: vehicle('b', { online: false, receivedAt: 2_000, lat: 2 }) }, // unknown to the host: shown
+      { info: info('c'), live: undefined }, // registry only
+    ]);
+    expect(h.store.live.get('a')!.receivedAt).toBe(5_000);
+    expect(h.store.live.get('b')!.lat).toBe(2);
+    expect(h.store.registry.get('c')!.plate).toBe('P-c');
+    expect(h.store.counts()).toEqual({ total: 3, moving: 0, parked: 1, offline: 2 });
+    const last = h.changes.at(-1)!;
+    expect(last.kind === 'delta' && last.upserts.map((v) => v.id)).toEqual(['b']);
+    // the host restarts with nothing (server down): the replica's vehicles stay on screen
+    h.link('reconnecting');
+    h.link('connected');
+    await h.answer();
+    expect([...h.store.live.keys()].sort()).toEqual(['a', 'b']);
+    expect(h.store.live.get('a')!.online).toBe(false);
+  });
 });

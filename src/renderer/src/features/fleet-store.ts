@@ -54,6 +54,12 @@ export class FleetStore {
 
   private readonly listeners = new Set<(change: FleetChange) => void>();
   private readonly disposers: Unsubscribe[] = [];
+  /**
+   * Last-known vehicles from the local replica (IndexedDB), for when the host has nothing newer: server and
+   * broker down, console restarted, desktop opened offline. Shown as offline with their age; live data from the
+   * host always wins, and a snapshot re-read keeps them for the vehicles the host does not know.
+   */
+  private lastKnown: ReadonlyArray<{ info: VehicleInfo; live: VehicleLive | undefined }> = [];
   private buffer: FleetFrame[] = [];
   private syncing = false;
   private syncAgain = false;
@@ -99,6 +105,30 @@ export class FleetStore {
     let unseen = 0;
     for (const id of this.registry.keys()) if (!this.live.has(id)) unseen++;
     return { total: this.live.size + unseen, moving: byState.moving, parked: byState.parked, offline: byState.offline + unseen };
+  }
+
+  /** Replaces the last-known fallback (see `lastKnown`) and applies it where the host has nothing newer. */
+  setLastKnown(entries: ReadonlyArray<{ info: VehicleInfo; live: VehicleLive | undefined }>): void {
+    this.lastKnown = entries;
+    const change = this.mergeLastKnown();
+    if (change.upserts.length > 0 || change.registry.length > 0) this.emit({ kind: 'delta', ...change });
+  }
+
+  private mergeLastKnown(): { upserts: VehicleLive[]; registry: VehicleInfo[] } {
+    const upserts: VehicleLive[] = [];
+    const registry: VehicleInfo[] = [];
+    for (const { info, live } of this.lastKnown) {
+      if (!this.registry.has(info.id)) {
+        this.registry.set(info.id, info);
+        registry.push(info);
+      }
+      const current = this.live.get(info.id);
+      if (live && (!current || current.receivedAt < live.receivedAt)) {
+        this.live.set(info.id, live);
+        upserts.push(live);
+      }
+    }
+    return { upserts, registry };
   }
 
   /** Every vehicle id the store knows (live or registered), for consumers that rebuild on `reset`. */
@@ -178,6 +208,7 @@ export class FleetStore {
     this.registry.clear();
     for (const v of snapshot.vehicles) this.live.set(v.id, v);
     for (const info of snapshot.registry) this.registry.set(info.id, info);
+    this.mergeLastKnown();
     this.seq = snapshot.seq;
     this.lastDataAt = Date.now();
     this.status = 'live';
