@@ -201,7 +201,8 @@ export class Replica {
       retryTime: this.config.retryMs ?? 5_000,
       waitForLeadership: false,
       pull: {
-        batchSize: SYNC_LIMITS.defaultPullLimit,
+        // the largest page the server serves: the initial sync of a big collection is bound by round trips
+        batchSize: SYNC_LIMITS.maxPullLimit,
         handler: async (checkpoint, batchSize) => {
           const seq = checkpoint?.seq ?? 0;
           lastSeq = Math.max(lastSeq, seq);
