@@ -2,25 +2,14 @@
  * SQL for the telemetry history (`telemetry_history`, range-partitioned by day on received_at, UTC):
  * multi-row inserts and partition maintenance (create ahead, drop after retention).
  */
+import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { Db } from '../../../platform/db/index.js';
 
-export interface HistoryRow {
+/** A row of `telemetry_history`: one accepted telemetry message (received_at, UTC, is the partition key). */
+export type HistoryRow = Omit<VehicleLive, 'id' | 'online'> & {
   vehicleId: string;
-  seq: number;
-  deviceTs: number;
-  /** epoch ms, server clock: the partition key */
-  receivedAt: number;
-  lat: number;
-  lon: number;
-  speedKph: number;
-  headingDeg: number;
-  energyPct: number;
-  odometerKm: number;
-  ignition: boolean;
-  locked: boolean;
-  doorsClosed: boolean;
   clockSkewMs: number;
-}
+};
 
 /** Held while partitions are created or dropped, so instances maintaining at the same time do not collide. */
 const PARTITION_LOCK_KEY = 7_346_150_003;

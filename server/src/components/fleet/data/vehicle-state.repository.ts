@@ -1,27 +1,15 @@
 /** SQL for the latest live state (`vehicle_state`): batched upserts that never move a row backwards. */
+import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { Db, Queryable } from '../../../platform/db/index.js';
 
-export interface TelemetryStateRow {
+/** A row of `vehicle_state` as written: the shared live state, keyed by vehicle, plus what only the server keeps. */
+export type TelemetryStateRow = Omit<VehicleLive, 'id'> & {
   vehicleId: string;
-  lat: number;
-  lon: number;
-  speedKph: number;
-  headingDeg: number;
-  energyPct: number;
-  odometerKm: number;
-  ignition: boolean;
-  locked: boolean;
-  doorsClosed: boolean;
-  online: boolean;
-  seq: number;
-  deviceTs: number;
-  /** epoch ms, server clock */
-  receivedAt: number;
   /** device clock minus receive time of this telemetry (ms) */
   clockSkewMs: number;
   /** written as a seq reset (device rebooted): may replace a row with a higher seq (see LiveStateBuffer) */
   seqReset?: boolean;
-}
+};
 
 /** What the in-memory order guard needs to know about the last accepted telemetry of a vehicle. */
 export interface LastTelemetry {

@@ -17,25 +17,15 @@
  */
 import { errorFields, type Logger } from '../../../platform/log.js';
 import type { HistoryRow } from '../data/telemetry-history.repository.js';
+import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { LastTelemetry, StateBatch, StatusStateRow, TelemetryStateRow, VehicleStateRepository } from '../data/vehicle-state.repository.js';
 import type { HistoryBuffer } from './history-buffer.js';
 
-/** One telemetry sample as the fleet domain sees it (decoded and validated by the devices component). */
-export interface TelemetrySample {
-  seq: number;
-  /** device clock, epoch ms */
-  deviceTs: number;
-  lat: number;
-  lon: number;
-  speedKph: number;
-  headingDeg: number;
-  /** fuel or battery, whichever the vehicle has */
-  energyPct: number;
-  odometerKm: number;
-  ignition: boolean;
-  locked: boolean;
-  doorsClosed: boolean;
-}
+/**
+ * One telemetry sample as the fleet domain sees it (decoded and validated by the devices component): the shared
+ * live state without what the receiver adds (id from the topic, online flag, receive time).
+ */
+export type TelemetrySample = Omit<VehicleLive, 'id' | 'online' | 'receivedAt'>;
 
 export type RecordOutcome = 'accepted' | 'duplicate' | 'stale';
 
