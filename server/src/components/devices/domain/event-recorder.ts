@@ -5,6 +5,7 @@
  * across restarts. Bounded: beyond `capacity` pending events new ones are dropped as `overload` (counted).
  */
 import type { DeviceEvent } from '../../../../../src/shared/device-protocol.js';
+import { SerialFlush } from '../../../platform/serial-flush.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { eventKey, type EventRow, type VehicleEventsRepository } from '../data/vehicle-events.repository.js';
 
@@ -21,9 +22,7 @@ export type EventRecordOutcome = 'queued' | 'duplicate' | 'overload';
 
 export class EventRecorder {
   private pending = new Map<string, EventRow>();
-  private chain: Promise<void> = Promise.resolve();
-  private flushQueued = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly flusher = new SerialFlush(() => this.flushPending());
 
   constructor(
     private readonly repo: Pick<VehicleEventsRepository, 'insertNew'>,
@@ -32,13 +31,11 @@ export class EventRecorder {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs);
+    this.flusher.every(this.options.flushIntervalMs);
   }
 
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
+    await this.flusher.stop();
   }
 
   get pendingCount(): number {
@@ -56,14 +53,7 @@ export class EventRecorder {
 
   /** Writes what is pending; never rejects (a failed batch stays pending and is retried). */
   flush(): Promise<void> {
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      this.chain = this.chain.then(() => {
-        this.flushQueued = false;
-        return this.flushPending();
-      });
-    }
-    return this.chain;
+    return this.flusher.request();
   }
 
   private async flushPending(): Promise<void> {

@@ -16,6 +16,7 @@
  * Each accepted message also goes to the telemetry history buffer, written in the same flush cycle.
  */
 import { errorFields, type Logger } from '../../../platform/log.js';
+import { SerialFlush } from '../../../platform/serial-flush.js';
 import type { HistoryRow } from '../data/telemetry-history.repository.js';
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { LastTelemetry, StateBatch, StatusStateRow, TelemetryStateRow, VehicleStateRepository } from '../data/vehicle-state.repository.js';
@@ -63,9 +64,7 @@ export type TelemetryVerdict = { outcome: RecordOutcome; clockSkewMs: number };
 export class LiveStateBuffer {
   private readonly last = new Map<string, LastTelemetry & { preReset?: { seq: number; deviceTs: number } }>();
   private pending = new Map<string, PendingState>();
-  private chain: Promise<void> = Promise.resolve();
-  private flushQueued = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly flusher = new SerialFlush(() => this.flushPending());
 
   constructor(
     private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastTelemetry'> & { writeHistory?: (rows: HistoryRow[]) => Promise<void> },
@@ -75,14 +74,12 @@ export class LiveStateBuffer {
 
   async start(): Promise<void> {
     for (const [id, last] of await this.repo.lastTelemetry()) this.last.set(id, last);
-    this.timer = setInterval(() => void this.flush(), this.options.flushIntervalMs);
+    this.flusher.every(this.options.flushIntervalMs);
   }
 
   /** Stops the timer and writes what is still pending. */
   async stop(): Promise<void> {
-    clearInterval(this.timer);
-    this.timer = undefined;
-    await this.flush();
+    await this.flusher.stop();
   }
 
   get pendingCount(): number {
@@ -154,14 +151,7 @@ export class LiveStateBuffer {
    * rejects: a failed batch goes back into the buffer (newer entries win) and is retried on the next tick.
    */
   flush(): Promise<void> {
-    if (!this.flushQueued) {
-      this.flushQueued = true;
-      this.chain = this.chain.then(() => {
-        this.flushQueued = false;
-        return this.flushPending();
-      });
-    }
-    return this.chain;
+    return this.flusher.request();
   }
 
   private entry(vehicleId: string): PendingState {
