@@ -20,6 +20,10 @@ export interface ServerConfig {
   port: number;
   /** PostgreSQL connection string; absent → embedded PGlite under dataDir */
   databaseUrl?: string;
+  /** PostgreSQL connections per server instance (DB_POOL_MAX) */
+  dbPoolMax: number;
+  /** how long a request may wait for a free connection before it is answered 503 database_busy (DB_POOL_WAIT_MS) */
+  dbPoolWaitMs: number;
   /** local state directory (PGlite lives in `<dataDir>/pglite`), or `memory://` for an in-memory PGlite */
   dataDir: string;
   /** external MQTT broker; absent → embedded Aedes on host:mqttPort */
@@ -63,8 +67,63 @@ export interface ServerConfig {
   mqttSharedGroup: string;
   /** sync: tombstones (deleted replica documents) are kept this many days; a desktop offline longer resyncs fully */
   syncTombstoneDays: number;
+  /** payments: the provider's base URL; absent → the sandbox provider started in-process on a random port */
+  paymentProviderUrl?: string;
+  /** payments: API key sent to the provider (`Authorization: Bearer …`) */
+  paymentProviderApiKey?: string;
+  /** payments: webhook signing secret shared with the provider (required with paymentProviderUrl) */
+  paymentWebhookSecret?: string;
+  /** payments: timeout of one provider call */
+  paymentCallTimeoutMs: number;
+  /** payments: first outbox retry after this (doubles per attempt, up to 5 min) */
+  paymentRetryBaseMs: number;
+  /** payments: attempts before an outbox operation is given up (`failed`, listed for staff) */
+  paymentMaxAttempts: number;
+  /** payments: reconciliation every this many seconds (0 = only on demand) */
+  paymentReconcileIntervalS: number;
+  /** payments, embedded sandbox: answer latency, % of tok_sandbox_flaky calls that fail, fault seed */
+  paymentSandboxLatencyMs: number;
+  paymentSandboxFlakyPct: number;
+  paymentSandboxSeed: string;
   /** sync: CORS origins allowed on /sync and /ops (`null` = the Electron renderer's file:// page) */
   desktopOrigins: readonly string[];
+  /** identity: HS256 secret for access tokens (≥ 32 characters); undefined = one generated once and kept in the database */
+  authSecret?: string;
+  /** identity: access-token lifetime (seconds) */
+  accessTokenTtlS: number;
+  /** identity: refresh-token lifetime (days, from its issue; every refresh rotates it) */
+  refreshTokenTtlDays: number;
+  /** identity: seed the documented demo staff accounts at start (turn off in production) */
+  seedDemoStaff: boolean;
+  /** identity: failed logins allowed per email / per client IP within loginWindowS before 429 */
+  loginMaxFailuresPerEmail: number;
+  loginMaxFailuresPerIp: number;
+  loginWindowS: number;
+  /** licence checks: a provider call taking longer counts as a provider failure (retried) */
+  licenceCheckTimeoutMs: number;
+  /** licence checks: first retry delay after a provider failure (doubles per attempt, up to 5 min) */
+  licenceRetryBaseMs: number;
+  /** licence checks, sandbox provider: answer latency and the share of calls (%) that fail like an outage */
+  licenceSandboxLatencyMs: number;
+  licenceSandboxFailurePct: number;
+  /** bookings: the free reservation hold (minutes), also the default hold; copied into every tariff at start */
+  reservationHoldMin: number;
+  /** bookings: the longest reservation hold a customer may ask for (the minutes beyond the free hold cost the tariff's fee) */
+  reservationMaxHoldMin: number;
+  /** bookings: minutes kept free before every booking (between two bookings; the returnBy of a rental before it) */
+  bookingBufferMin: number;
+  /** rentals: how long a start waits for the car to acknowledge the unlock before answering 504 (hold voided, reservation kept) */
+  rentalUnlockTimeoutMs: number;
+  /** rentals: how long an end waits for the lock's acknowledgement before answering (the rental ends either way) */
+  rentalLockTimeoutMs: number;
+  /** rentals: the payment hold's deadline at start (provider timeouts are retried until then) */
+  rentalHoldDeadlineMs: number;
+  /** rentals: telemetry older than this cannot prove where and how the car was left: ending is refused */
+  rentalEndTelemetryMaxAgeS: number;
+  /** public base URL of this API, no trailing slash (gbfs.json links, OpenAPI servers); absent → from each request's Host */
+  publicUrl?: string;
+  /** feeds: GBFS system_information.feed_contact_email */
+  gbfsContactEmail: string;
 }
 
 export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
@@ -76,6 +135,8 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   seedVehicles: 1000,
   logLevel: 'info',
   heartbeatTimeoutS: 120,
+  dbPoolMax: 10,
+  dbPoolWaitMs: 30_000,
   commandResendMs: 5_000,
   commandResultGraceMs: 10_000,
   alertLowEnergyPct: 15,
@@ -89,7 +150,32 @@ export const DEFAULT_CONFIG: Readonly<ServerConfig> = Object.freeze({
   telemetryRetentionDays: 30,
   mqttSharedGroup: '',
   syncTombstoneDays: 30,
+  paymentCallTimeoutMs: 5_000,
+  paymentRetryBaseMs: 1_000,
+  paymentMaxAttempts: 12,
+  paymentReconcileIntervalS: 3_600,
+  paymentSandboxLatencyMs: 20,
+  paymentSandboxFlakyPct: 30,
+  paymentSandboxSeed: 'fleetdesk',
   desktopOrigins: Object.freeze(['null']),
+  accessTokenTtlS: 900,
+  refreshTokenTtlDays: 30,
+  seedDemoStaff: true,
+  loginMaxFailuresPerEmail: 5,
+  loginMaxFailuresPerIp: 30,
+  loginWindowS: 900,
+  licenceCheckTimeoutMs: 5_000,
+  licenceRetryBaseMs: 1_000,
+  licenceSandboxLatencyMs: 500,
+  licenceSandboxFailurePct: 0,
+  reservationHoldMin: 15,
+  reservationMaxHoldMin: 60,
+  bookingBufferMin: 15,
+  rentalUnlockTimeoutMs: 15_000,
+  rentalLockTimeoutMs: 10_000,
+  rentalHoldDeadlineMs: 5_000,
+  rentalEndTelemetryMaxAgeS: 120,
+  gbfsContactEmail: 'gbfs@fleetdesk.example',
 });
 
 /** MQTT_SHARED_GROUP when the variable is not set at all (set but empty = off). */
@@ -114,6 +200,8 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     host: read('HOST') ?? DEFAULT_CONFIG.host,
     port: parseInteger('PORT', read('PORT'), DEFAULT_CONFIG.port, 0, 65535),
     databaseUrl: read('DATABASE_URL'),
+    dbPoolMax: parseInteger('DB_POOL_MAX', read('DB_POOL_MAX'), DEFAULT_CONFIG.dbPoolMax, 1, 1_000),
+    dbPoolWaitMs: parseInteger('DB_POOL_WAIT_MS', read('DB_POOL_WAIT_MS'), DEFAULT_CONFIG.dbPoolWaitMs, 100, 600_000),
     dataDir: read('DATA_DIR') ?? DEFAULT_CONFIG.dataDir,
     mqttUrl: read('MQTT_URL'),
     mqttPort: parseInteger('MQTT_PORT', read('MQTT_PORT'), DEFAULT_CONFIG.mqttPort, 0, 65535),
@@ -136,6 +224,36 @@ export function loadConfig(env: Env = process.env): ServerConfig {
     telemetryRetentionDays: parseInteger('TELEMETRY_RETENTION_DAYS', read('TELEMETRY_RETENTION_DAYS'), DEFAULT_CONFIG.telemetryRetentionDays, 1, 3_650),
     mqttSharedGroup: env.MQTT_SHARED_GROUP === undefined ? DEFAULT_ENV_SHARED_GROUP : env.MQTT_SHARED_GROUP.trim(),
     syncTombstoneDays: parseInteger('SYNC_TOMBSTONE_DAYS', read('SYNC_TOMBSTONE_DAYS'), DEFAULT_CONFIG.syncTombstoneDays, 1, 3_650),
+    paymentProviderUrl: read('PAYMENT_PROVIDER_URL'),
+    paymentProviderApiKey: read('PAYMENT_PROVIDER_API_KEY'),
+    paymentWebhookSecret: read('PAYMENT_WEBHOOK_SECRET'),
+    paymentCallTimeoutMs: parseInteger('PAYMENT_CALL_TIMEOUT_MS', read('PAYMENT_CALL_TIMEOUT_MS'), DEFAULT_CONFIG.paymentCallTimeoutMs, 50, 120_000),
+    paymentRetryBaseMs: parseInteger('PAYMENT_RETRY_BASE_MS', read('PAYMENT_RETRY_BASE_MS'), DEFAULT_CONFIG.paymentRetryBaseMs, 10, 600_000),
+    paymentMaxAttempts: parseInteger('PAYMENT_MAX_ATTEMPTS', read('PAYMENT_MAX_ATTEMPTS'), DEFAULT_CONFIG.paymentMaxAttempts, 1, 1_000),
+    paymentReconcileIntervalS: parseInteger('PAYMENT_RECONCILE_INTERVAL_S', read('PAYMENT_RECONCILE_INTERVAL_S'), DEFAULT_CONFIG.paymentReconcileIntervalS, 0, 604_800),
+    paymentSandboxLatencyMs: parseInteger('PAYMENT_SANDBOX_LATENCY_MS', read('PAYMENT_SANDBOX_LATENCY_MS'), DEFAULT_CONFIG.paymentSandboxLatencyMs, 0, 60_000),
+    paymentSandboxFlakyPct: parseInteger('PAYMENT_SANDBOX_FLAKY_PCT', read('PAYMENT_SANDBOX_FLAKY_PCT'), DEFAULT_CONFIG.paymentSandboxFlakyPct, 0, 100),
+    paymentSandboxSeed: read('PAYMENT_SANDBOX_SEED') ?? DEFAULT_CONFIG.paymentSandboxSeed,
+    authSecret: read('AUTH_SECRET'),
+    accessTokenTtlS: parseInteger('ACCESS_TOKEN_TTL_S', read('ACCESS_TOKEN_TTL_S'), DEFAULT_CONFIG.accessTokenTtlS, 10, 86_400),
+    refreshTokenTtlDays: parseInteger('REFRESH_TOKEN_TTL_DAYS', read('REFRESH_TOKEN_TTL_DAYS'), DEFAULT_CONFIG.refreshTokenTtlDays, 1, 365),
+    seedDemoStaff: parseBoolean('SEED_DEMO_STAFF', read('SEED_DEMO_STAFF'), DEFAULT_CONFIG.seedDemoStaff),
+    loginMaxFailuresPerEmail: parseInteger('LOGIN_MAX_FAILURES_PER_EMAIL', read('LOGIN_MAX_FAILURES_PER_EMAIL'), DEFAULT_CONFIG.loginMaxFailuresPerEmail, 1, 1_000),
+    loginMaxFailuresPerIp: parseInteger('LOGIN_MAX_FAILURES_PER_IP', read('LOGIN_MAX_FAILURES_PER_IP'), DEFAULT_CONFIG.loginMaxFailuresPerIp, 1, 100_000),
+    loginWindowS: parseInteger('LOGIN_WINDOW_S', read('LOGIN_WINDOW_S'), DEFAULT_CONFIG.loginWindowS, 1, 86_400),
+    licenceCheckTimeoutMs: parseInteger('LICENCE_CHECK_TIMEOUT_MS', read('LICENCE_CHECK_TIMEOUT_MS'), DEFAULT_CONFIG.licenceCheckTimeoutMs, 100, 120_000),
+    licenceRetryBaseMs: parseInteger('LICENCE_RETRY_BASE_MS', read('LICENCE_RETRY_BASE_MS'), DEFAULT_CONFIG.licenceRetryBaseMs, 10, 600_000),
+    licenceSandboxLatencyMs: parseInteger('LICENCE_SANDBOX_LATENCY_MS', read('LICENCE_SANDBOX_LATENCY_MS'), DEFAULT_CONFIG.licenceSandboxLatencyMs, 0, 60_000),
+    licenceSandboxFailurePct: parseInteger('LICENCE_SANDBOX_FAILURE_PCT', read('LICENCE_SANDBOX_FAILURE_PCT'), DEFAULT_CONFIG.licenceSandboxFailurePct, 0, 100),
+    reservationHoldMin: parseInteger('RESERVATION_HOLD_MIN', read('RESERVATION_HOLD_MIN'), DEFAULT_CONFIG.reservationHoldMin, 1, 120),
+    reservationMaxHoldMin: parseInteger('RESERVATION_MAX_HOLD_MIN', read('RESERVATION_MAX_HOLD_MIN'), DEFAULT_CONFIG.reservationMaxHoldMin, 1, 240),
+    bookingBufferMin: parseInteger('BOOKING_BUFFER_MIN', read('BOOKING_BUFFER_MIN'), DEFAULT_CONFIG.bookingBufferMin, 0, 240),
+    rentalUnlockTimeoutMs: parseInteger('RENTAL_UNLOCK_TIMEOUT_MS', read('RENTAL_UNLOCK_TIMEOUT_MS'), DEFAULT_CONFIG.rentalUnlockTimeoutMs, 1_000, 120_000),
+    rentalLockTimeoutMs: parseInteger('RENTAL_LOCK_TIMEOUT_MS', read('RENTAL_LOCK_TIMEOUT_MS'), DEFAULT_CONFIG.rentalLockTimeoutMs, 0, 120_000),
+    rentalHoldDeadlineMs: parseInteger('RENTAL_HOLD_DEADLINE_MS', read('RENTAL_HOLD_DEADLINE_MS'), DEFAULT_CONFIG.rentalHoldDeadlineMs, 500, 60_000),
+    rentalEndTelemetryMaxAgeS: parseInteger('RENTAL_END_TELEMETRY_MAX_AGE_S', read('RENTAL_END_TELEMETRY_MAX_AGE_S'), DEFAULT_CONFIG.rentalEndTelemetryMaxAgeS, 5, 3_600),
+    publicUrl: read('PUBLIC_URL'),
+    gbfsContactEmail: read('GBFS_CONTACT_EMAIL') ?? DEFAULT_CONFIG.gbfsContactEmail,
     desktopOrigins:
       env.DESKTOP_ORIGINS === undefined
         ? DEFAULT_CONFIG.desktopOrigins
@@ -155,6 +273,8 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   if (config.mqttPassword !== undefined && config.mqttUsername === undefined) throw new ConfigError('MQTT_PASSWORD is set but MQTT_USERNAME is not');
   checkInteger('SEED_VEHICLES', config.seedVehicles, 0, 99_999);
   checkInteger('HEARTBEAT_TIMEOUT_S', config.heartbeatTimeoutS, 1, 86_400);
+  checkInteger('DB_POOL_MAX', config.dbPoolMax, 1, 1_000);
+  checkInteger('DB_POOL_WAIT_MS', config.dbPoolWaitMs, 100, 600_000);
   checkInteger('COMMAND_RESEND_MS', config.commandResendMs, 100, 600_000);
   checkInteger('COMMAND_RESULT_GRACE_MS', config.commandResultGraceMs, 0, 3_600_000);
   checkInteger('ALERT_LOW_ENERGY_PCT', config.alertLowEnergyPct, 0, 100);
@@ -168,6 +288,41 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   checkInteger('CLOCK_SKEW_TOLERANCE_S', config.clockSkewToleranceS, 1, 31_536_000);
   checkInteger('TELEMETRY_RETENTION_DAYS', config.telemetryRetentionDays, 1, 3_650);
   checkInteger('SYNC_TOMBSTONE_DAYS', config.syncTombstoneDays, 1, 3_650);
+  checkInteger('PAYMENT_CALL_TIMEOUT_MS', config.paymentCallTimeoutMs, 50, 120_000);
+  checkInteger('PAYMENT_RETRY_BASE_MS', config.paymentRetryBaseMs, 10, 600_000);
+  checkInteger('PAYMENT_MAX_ATTEMPTS', config.paymentMaxAttempts, 1, 1_000);
+  checkInteger('PAYMENT_RECONCILE_INTERVAL_S', config.paymentReconcileIntervalS, 0, 604_800);
+  checkInteger('PAYMENT_SANDBOX_LATENCY_MS', config.paymentSandboxLatencyMs, 0, 60_000);
+  checkInteger('PAYMENT_SANDBOX_FLAKY_PCT', config.paymentSandboxFlakyPct, 0, 100);
+  if (config.paymentProviderUrl !== undefined) {
+    checkUrl('PAYMENT_PROVIDER_URL', config.paymentProviderUrl, ['http:', 'https:']);
+    // never echo the secret
+    if (!config.paymentWebhookSecret || config.paymentWebhookSecret.length < 16) throw new ConfigError('PAYMENT_WEBHOOK_SECRET (at least 16 characters) is required with PAYMENT_PROVIDER_URL');
+  }
+  // never echo the secret
+  if (config.authSecret !== undefined && config.authSecret.length < 32) throw new ConfigError('AUTH_SECRET must be at least 32 characters');
+  checkInteger('ACCESS_TOKEN_TTL_S', config.accessTokenTtlS, 10, 86_400);
+  checkInteger('REFRESH_TOKEN_TTL_DAYS', config.refreshTokenTtlDays, 1, 365);
+  checkInteger('LOGIN_MAX_FAILURES_PER_EMAIL', config.loginMaxFailuresPerEmail, 1, 1_000);
+  checkInteger('LOGIN_MAX_FAILURES_PER_IP', config.loginMaxFailuresPerIp, 1, 100_000);
+  checkInteger('LOGIN_WINDOW_S', config.loginWindowS, 1, 86_400);
+  checkInteger('LICENCE_CHECK_TIMEOUT_MS', config.licenceCheckTimeoutMs, 100, 120_000);
+  checkInteger('LICENCE_RETRY_BASE_MS', config.licenceRetryBaseMs, 10, 600_000);
+  checkInteger('LICENCE_SANDBOX_LATENCY_MS', config.licenceSandboxLatencyMs, 0, 60_000);
+  checkInteger('LICENCE_SANDBOX_FAILURE_PCT', config.licenceSandboxFailurePct, 0, 100);
+  checkInteger('RESERVATION_HOLD_MIN', config.reservationHoldMin, 1, 120);
+  checkInteger('RESERVATION_MAX_HOLD_MIN', config.reservationMaxHoldMin, 1, 240);
+  if (config.reservationMaxHoldMin < config.reservationHoldMin) throw new ConfigError('RESERVATION_MAX_HOLD_MIN must be at least RESERVATION_HOLD_MIN');
+  checkInteger('BOOKING_BUFFER_MIN', config.bookingBufferMin, 0, 240);
+  checkInteger('RENTAL_UNLOCK_TIMEOUT_MS', config.rentalUnlockTimeoutMs, 1_000, 120_000);
+  checkInteger('RENTAL_LOCK_TIMEOUT_MS', config.rentalLockTimeoutMs, 0, 120_000);
+  checkInteger('RENTAL_HOLD_DEADLINE_MS', config.rentalHoldDeadlineMs, 500, 60_000);
+  checkInteger('RENTAL_END_TELEMETRY_MAX_AGE_S', config.rentalEndTelemetryMaxAgeS, 5, 3_600);
+  if (config.publicUrl !== undefined) {
+    checkUrl('PUBLIC_URL', config.publicUrl, ['http:', 'https:']);
+    if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(config.publicUrl)) throw new ConfigError(`PUBLIC_URL must be scheme://host[:port][/path] without a trailing slash, query or fragment (got "${config.publicUrl}")`);
+  }
+  if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(config.gbfsContactEmail)) throw new ConfigError(`GBFS_CONTACT_EMAIL must be an email address (got "${config.gbfsContactEmail}")`);
   for (const origin of config.desktopOrigins) {
     if (origin === '*' || !(origin === 'null' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(origin))) {
       throw new ConfigError(`DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "${origin}")`);
@@ -218,6 +373,14 @@ function parseLogLevel(raw: string | undefined): LogLevel {
     throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
   }
   return level as LogLevel;
+}
+
+function parseBoolean(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined) return fallback;
+  const value = raw.toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(value)) return true;
+  if (['false', '0', 'no', 'off'].includes(value)) return false;
+  throw new ConfigError(`${name} must be true or false (got ${JSON.stringify(raw)})`);
 }
 
 function checkUrl(name: string, value: string, protocols: string[]): void {

@@ -22,6 +22,15 @@ export interface DomainEventMap {
   'vehicle.event': { vehicleId: string; event: DeviceEvent; receivedAt: number };
   /** A command changed state (queued → sent → received → succeeded | failed | expired | cancelled). */
   'command.transition': { commandId: string; vehicleId: string; type: CommandType; from: string | null; to: string; at: number };
+  /** A rental started (committed): the car is in use from now on. */
+  'rental.started': { rentalId: string; vehicleId: string; customerId: string; at: number };
+  /** A rental ended (committed). */
+  'rental.ended': { rentalId: string; vehicleId: string; customerId: string; at: number };
+  /**
+   * A reservation or booking was created or changed (cancelled, extended, expired, converted), committed by this
+   * instance; the availability index updates the vehicle at once (other instances see it at their next refresh).
+   */
+  'allocation.changed': { allocationId: string; kind: 'reservation' | 'booking' | 'rental'; vehicleId: string; customerId: string; status: string; at: number };
 }
 
 export type DomainEventName = keyof DomainEventMap;

@@ -13,6 +13,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
 import type { ServerConfig } from '../../platform/config.js';
 import type { DomainEventMap } from '../../platform/domain-events.js';
+import { staffHeaders } from '../../testing/auth.js';
 import { brokerBackends, dbBackends } from '../../testing/backends.js';
 import { connectCommandDevice, spyTopic } from '../../testing/command-device.js';
 import { uniqueTestVehicles, waitFor } from '../../testing/devices.js';
@@ -195,7 +196,7 @@ describe.runIf(process.env.DATABASE_URL)('two server instances on one PostgreSQL
 /** Both servers' fleet views (the dispatcher starts from this and follows vehicle.online). */
 async function onlineIn(server: ServerHandle, ids: string[]): Promise<boolean> {
   await server.flushIngestion();
-  const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`);
+  const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') });
   const body = (await res.json()) as { vehicles: Array<{ id: string; online: boolean }> };
   const { rows } = await server.db.query<{ vehicle_id: string }>('select vehicle_id from vehicle_state where online and vehicle_id = any($1::text[])', [ids]);
   return ids.every((id) => body.vehicles.some((v) => v.id === id && v.online) || rows.some((r) => r.vehicle_id === id));

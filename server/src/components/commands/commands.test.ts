@@ -8,6 +8,7 @@ import type { VehicleInfo } from '../../../../src/shared/fleet.js';
 import { startServer, type ServerHandle } from '../../app.js';
 import type { DomainEventMap } from '../../platform/domain-events.js';
 import { brokerBackends, dbBackends } from '../../testing/backends.js';
+import { staffHeaders } from '../../testing/auth.js';
 import { connectCommandDevice, spyTopic, type CommandDevice, type CommandDeviceOptions } from '../../testing/command-device.js';
 import { uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
@@ -88,7 +89,7 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
 
   async function isOnline(vehicleId: string): Promise<boolean> {
     await server.flushIngestion();
-    const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`);
+    const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await dispatcher() });
     const body = (await res.json()) as { vehicles: Array<{ id: string; online: boolean }> };
     return body.vehicles.some((v) => v.id === vehicleId && v.online) || onlineEvents.has(vehicleId);
   }
@@ -97,19 +98,23 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     server.events.on('vehicle.online', (e) => (e.online ? onlineEvents.add(e.vehicleId) : onlineEvents.delete(e.vehicleId)));
   });
 
-  async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-    const res = await fetch(`${server.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  /** a signed-in dispatcher (staff token), the default caller of these routes */
+  const dispatcher = () => staffHeaders(server, 'dispatcher');
+  const getAs = async (path: string, headers?: Record<string, string>) => fetch(`${server.httpUrl}${path}`, { headers: headers ?? (await dispatcher()) });
+
+  async function post(path: string, body: unknown, headers?: Record<string, string>) {
+    const res = await fetch(`${server.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(headers ?? (await dispatcher())) }, body: JSON.stringify(body) });
     return { status: res.status, type: res.headers.get('content-type'), location: res.headers.get('location'), body: (await res.json()) as Record<string, unknown> };
   }
 
-  async function issue(vehicleId: string, body: Record<string, unknown> = {}, headers: Record<string, string> = {}) {
+  async function issue(vehicleId: string, body: Record<string, unknown> = {}, headers?: Record<string, string>) {
     const res = await post(`/ops/v1/vehicles/${vehicleId}/commands`, { type: 'unlock', reason: 'customer locked out', ttlSeconds: 60, ...body }, headers);
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     return res.body as { commandId: string; status: string; expiresAt: number };
   }
 
   async function get(commandId: string): Promise<CommandJson> {
-    const res = await fetch(`${server.httpUrl}/ops/v1/commands/${commandId}`);
+    const res = await getAs(`/ops/v1/commands/${commandId}`);
     expect(res.status).toBe(200);
     return (await res.json()) as CommandJson;
   }
@@ -127,7 +132,7 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const v = vehicles[0]!.id;
     const d = await device(v);
     await online(v);
-    const res = await post(`/ops/v1/vehicles/${v}/commands`, { type: 'locate', reason: 'where is it?', ttlSeconds: 60 }, { 'x-fleetdesk-actor': 'alice', 'x-fleetdesk-role': 'support' });
+    const res = await post(`/ops/v1/vehicles/${v}/commands`, { type: 'locate', reason: 'where is it?', ttlSeconds: 60 }, await staffHeaders(server, 'admin', 'alice'));
     expect(res.status).toBe(202);
     const { commandId, expiresAt } = res.body as { commandId: string; expiresAt: number };
     expect(commandId).toMatch(/^[0-9a-f-]{36}$/);
@@ -135,7 +140,7 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
 
     const done = await until(commandId, 'succeeded');
     expect(path(done)).toEqual(['∅→queued', 'queued→sent', 'sent→received', 'received→succeeded']);
-    expect(done).toMatchObject({ vehicleId: v, type: 'locate', reason: 'where is it?', issuedBy: 'alice', issuedByRole: 'support', expiresAt, resultData: { lat: 52.5, lon: 13.4 } });
+    expect(done).toMatchObject({ vehicleId: v, type: 'locate', reason: 'where is it?', issuedBy: 'alice', issuedByRole: 'admin', expiresAt, resultData: { lat: 52.5, lon: 13.4 } });
     expect(done.expiresAt - done.createdAt).toBe(60_000);
     expect(done.sentAt).toBeGreaterThanOrEqual(done.createdAt);
     expect(done.receivedAt).toBeGreaterThanOrEqual(done.sentAt!);
@@ -147,10 +152,10 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     expect(decodeDeviceCommand(JSON.stringify(delivered)).ok).toBe(true);
     expect(delivered).toMatchObject({ v: 1, commandId, type: 'locate', issuedAt: done.createdAt, expiresAt });
 
-    const audit = await fetch(`${server.httpUrl}/ops/v1/audit?targetType=command&targetId=${commandId}`);
+    const audit = await getAs(`/ops/v1/audit?targetType=command&targetId=${commandId}`, await staffHeaders(server, 'support'));
     const entries = ((await audit.json()) as { entries: Array<{ action: string; actor: string; role: string; reason: string | null; before: unknown; after: unknown }> }).entries;
     expect(entries.map((e) => e.action).reverse()).toEqual(['command.issued', 'command.sent', 'command.received', 'command.succeeded']);
-    expect(entries.at(-1)).toMatchObject({ actor: 'alice', role: 'support', reason: 'where is it?', before: null });
+    expect(entries.at(-1)).toMatchObject({ actor: 'alice', role: 'admin', reason: 'where is it?', before: null });
     expect(entries[0]).toMatchObject({ actor: v, role: 'device', before: { status: 'received' }, after: { status: 'succeeded' } });
 
     expect(transitions.filter((t) => t.commandId === commandId).map((t) => t.to)).toEqual(['queued', 'sent', 'received', 'succeeded']);
@@ -238,7 +243,7 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const first = await issue(v, { commandId });
     const again = await issue(v, { commandId });
     expect(again).toEqual(first);
-    const list = await fetch(`${server.httpUrl}/ops/v1/vehicles/${v}/commands`);
+    const list = await getAs(`/ops/v1/vehicles/${v}/commands`);
     expect(((await list.json()) as { commands: CommandJson[] }).commands.map((c) => c.commandId)).toEqual([commandId]);
 
     const conflict = await post(`/ops/v1/vehicles/${v}/commands`, { type: 'lock', reason: 'customer locked out', ttlSeconds: 60, commandId });
@@ -253,7 +258,7 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const watch = await spy(v);
     const { commandId } = await issue(v);
     expect((await post(`/ops/v1/commands/${commandId}/cancel`, {})).status).toBe(400);
-    const cancelled = await post(`/ops/v1/commands/${commandId}/cancel`, { reason: 'issued by mistake' }, { 'x-fleetdesk-actor': 'bob' });
+    const cancelled = await post(`/ops/v1/commands/${commandId}/cancel`, { reason: 'issued by mistake' }, await staffHeaders(server, 'dispatcher', 'bob'));
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ commandId, status: 'cancelled' });
     const again = await post(`/ops/v1/commands/${commandId}/cancel`, { reason: 'twice' });
@@ -266,7 +271,7 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     expect(watch.messages).toEqual([]);
     const c = await get(commandId);
     expect(path(c)).toEqual(['∅→queued', 'queued→cancelled']);
-    const audit = await fetch(`${server.httpUrl}/ops/v1/audit?targetType=command&targetId=${commandId}&limit=1`);
+    const audit = await getAs(`/ops/v1/audit?targetType=command&targetId=${commandId}&limit=1`, await staffHeaders(server, 'support'));
     expect(((await audit.json()) as { entries: unknown[] }).entries).toEqual([expect.objectContaining({ action: 'command.cancelled', actor: 'bob', reason: 'issued by mistake' })]);
   });
 
@@ -285,7 +290,9 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
       [`/ops/v1/vehicles/${v}/commands`, { ...base, commandId: 'short' }, 400, 'validation'],
       [`/ops/v1/vehicles/${v}/commands`, { ...base, params: { nested: { a: 1 } } }, 400, 'validation'],
       [`/ops/v1/vehicles/${v}/commands`, { ...base, extra: true }, 400, 'validation'],
-      [`/ops/v1/vehicles/${v}/commands`, base, 400, 'bad_role', { 'x-fleetdesk-role': 'system' }],
+      // support agents may not command cars; no token at all is 401
+      [`/ops/v1/vehicles/${v}/commands`, base, 403, 'forbidden', await staffHeaders(server, 'support')],
+      [`/ops/v1/vehicles/${v}/commands`, base, 401, 'unauthorized', {}],
       [`/ops/v1/vehicles/bad%2Fid/commands`, base, 400, 'validation'],
       [`/ops/v1/commands/no-such-command/cancel`, { reason: 'x' }, 404, 'command_not_found'],
     ];
@@ -295,10 +302,10 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
       expect(res.type).toMatch(/^application\/problem\+json/);
       if (code) expect(res.body.code, `${p} ${JSON.stringify(body)}`).toBe(code);
     }
-    const missing = await fetch(`${server.httpUrl}/ops/v1/commands/no-such-command`);
+    const missing = await getAs(`/ops/v1/commands/no-such-command`);
     expect(missing.status).toBe(404);
     expect(((await missing.json()) as { code: string }).code).toBe('command_not_found');
-    expect(((await (await fetch(`${server.httpUrl}/ops/v1/vehicles/${v}/commands`)).json()) as { commands: unknown[] }).commands).toEqual([]);
+    expect(((await (await getAs(`/ops/v1/vehicles/${v}/commands`)).json()) as { commands: unknown[] }).commands).toEqual([]);
     // in-process callers (rentals) get the same rules
     await expect(server.commands.issueCommand({ vehicleId: v, type: 'lock', reason: '', ttlSeconds: 60, actor: { id: 'system', role: 'system' } })).rejects.toMatchObject({ code: 'invalid_command', status: 400 });
   });

@@ -5,12 +5,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../app.js';
+import { staffHeaders } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { telemetry, uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
 import { closed, connectAs, connectOutcome, subscribeGranted, waitUntil, type Account } from './test-support.js';
 
-const ADMIN = { 'x-fleetdesk-actor': 'ada', 'x-fleetdesk-role': 'admin' };
 const NOT_AUTHORIZED = /not authorized/i;
 
 describe.each(dbBackends())('device identity on the embedded broker ($name)', (backend) => {
@@ -22,15 +22,19 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
   let desktop: Account;
   let service: Account;
 
-  const post = (path: string, body?: unknown, headers: Record<string, string> = ADMIN) =>
-    fetch(`${server.httpUrl}/ops/v1${path}`, {
+  /** the admin `ada`, signed in */
+  const admin = () => staffHeaders(server, 'admin', 'ada');
+  const post = async (path: string, body?: unknown, as?: Record<string, string>) => {
+    const headers = as ?? (await admin());
+    return fetch(`${server.httpUrl}/ops/v1${path}`, {
       method: 'POST',
       ...(body === undefined ? { headers } : { headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
     });
-  const del = (path: string) => fetch(`${server.httpUrl}/ops/v1${path}`, { method: 'DELETE', headers: { 'x-fleetdesk-role': 'admin' } });
+  };
+  const del = async (path: string) => fetch(`${server.httpUrl}/ops/v1${path}`, { method: 'DELETE', headers: await admin() });
   const liveIds = async () => {
     await server.flushIngestion();
-    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`)).json()) as { vehicles: Array<{ id: string; seq: number }> };
+    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await admin() })).json()) as { vehicles: Array<{ id: string; seq: number }> };
     return new Map(body.vehicles.map((v) => [v.id, v.seq]));
   };
   const denied = (action: string, reason: string) => metricValue(server.metrics, 'fleetdesk_mqtt_auth_denied_total', { action, reason });
@@ -72,7 +76,7 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
   });
 
   it('answers bad provisioning requests with problems, not secrets', async () => {
-    const forbidden = await post(`/vehicles/${vehC!.id}/device-credentials`, undefined, { 'x-fleetdesk-role': 'dispatcher' });
+    const forbidden = await post(`/vehicles/${vehC!.id}/device-credentials`, undefined, await staffHeaders(server, 'dispatcher'));
     expect(forbidden.status).toBe(403);
     expect(forbidden.headers.get('content-type')).toContain('application/problem+json');
     expect((await post('/vehicles/no-such-car/device-credentials')).status).toBe(404);

@@ -11,13 +11,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../app.js';
+import { staffHeaders } from '../../testing/auth.js';
 import { telemetry, uniqueTestVehicles } from '../../testing/devices.js';
 import { CredentialsRepository } from './data/credentials.repository.js';
 import { writeMosquittoFiles } from './mosquitto.js';
 import { closed, connectAs, connectOutcome, subscribeGranted, waitUntil, type Account } from './test-support.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
-const ADMIN = { 'x-fleetdesk-role': 'admin' };
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -43,6 +43,7 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
   beforeAll(async () => {
     server = await startServer({ port: 0, mqttPort: 0, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined, seedVehicles: 0, logLevel: 'silent' });
     await server.registerVehicles([vehA!, vehB!]);
+    const ADMIN = await staffHeaders(server, 'admin');
     const issue = async (path: string, body?: unknown) => {
       const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
         method: 'POST',

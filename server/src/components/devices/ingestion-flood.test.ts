@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../../../src/shared/device-protocol.js';
 import type { VehicleInfo, VehicleLive } from '../../../../src/shared/fleet.js';
 import { startServer, type ServerHandle } from '../../app.js';
+import { staffHeaders } from '../../testing/auth.js';
 import { brokerBackends } from '../../testing/backends.js';
 import { connectDevice, telemetry, uniqueTestVehicles, waitFor, type TestDevice } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
@@ -53,7 +54,7 @@ describe.each(brokerBackends())('malformed flood on the $name broker', (broker) 
 
   async function liveAll(): Promise<VehicleLive[]> {
     await server.flushIngestion();
-    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`)).json()) as { vehicles: VehicleLive[] };
+    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') })).json()) as { vehicles: VehicleLive[] };
     return body.vehicles.filter((v) => vehicles.some((x) => x.id === v.id)).map((v) => ({ ...v, online: true })); // online is time-judged
   }
 

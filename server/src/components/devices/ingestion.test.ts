@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../../../src/shared/device-protocol.js';
 import type { VehicleInfo, VehicleLive } from '../../../../src/shared/fleet.js';
 import { startServer, type ServerHandle } from '../../app.js';
+import { staffHeaders } from '../../testing/auth.js';
 import { brokerBackends, dbBackends } from '../../testing/backends.js';
 import { clearRetained, connectDevice, telemetry, uniqueTestVehicles, waitFor, type TestDevice } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
@@ -44,7 +45,7 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
 
   async function live(vehicleId: string): Promise<VehicleLive | undefined> {
     await server.flushIngestion();
-    const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`);
+    const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { vehicles: VehicleLive[] };
     return body.vehicles.find((v) => v.id === vehicleId);

@@ -26,6 +26,19 @@ import { VehicleRegistry } from './domain/vehicle-registry.js';
 
 export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.js';
 
+/** Where a vehicle is and whether it can be used, as stored by any instance (bookings' availability index). */
+export interface VehiclePosition {
+  vehicleId: string;
+  lat: number;
+  lon: number;
+  energyPct: number | null;
+  /** online as judged now: last status online and heard from within the heartbeat timeout */
+  online: boolean;
+  /** epoch ms of the last message heard */
+  receivedAt: number;
+  serviceState: ServiceState;
+}
+
 export interface FleetComponent {
   /** Is this id in the registry? (in memory; every device message asks) */
   isKnownVehicle(vehicleId: string): boolean;
@@ -49,6 +62,12 @@ export interface FleetComponent {
   setServiceState(vehicleId: string, state: ServiceState, actor: Actor, reason?: string | null): Promise<{ changed: boolean; serviceState: ServiceState }>;
   /** Copies due live state into the replicated vehicle snapshot now (also on a timer); returns the rows copied. */
   copySnapshot(): Promise<number>;
+  /**
+   * Every vehicle with a known position: one lean read of the stored state (bookings refreshes availability with it
+   * every second). `changedSinceMs`: only vehicles whose state was written since then, plus every vehicle not in
+   * service (`maintenance`) — so a caller learns of a return to service by its absence.
+   */
+  vehiclePositions(changedSinceMs?: number): Promise<VehiclePosition[]>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   stop(): Promise<void>;
@@ -217,6 +236,20 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     maintainHistory,
     setServiceState: (vehicleId, state, actor, reason = null) => vehicleSync.setServiceState(vehicleId, state, actor, reason),
     copySnapshot,
+    async vehiclePositions(changedSinceMs) {
+      const { rows } = await options.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
+        `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
+           from vehicle_state s join vehicles v on v.id = s.vehicle_id
+          where s.lat is not null and s.lon is not null
+            and ($1::float8 is null or s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available')`,
+        [changedSinceMs ?? null],
+      );
+      const cutoff = Date.now() - heartbeatTimeoutMs;
+      return rows.map((r) => {
+        const receivedAt = r.received_ms === null ? 0 : Number(r.received_ms);
+        return { vehicleId: r.id, lat: r.lat, lon: r.lon, energyPct: r.energy_pct, online: r.online && receivedAt >= cutoff, receivedAt, serviceState: r.service_state };
+      });
+    },
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
     },

@@ -96,3 +96,31 @@ describe.runIf(process.env.DATABASE_URL)('migrations on PostgreSQL, two instance
     }
   });
 });
+
+describe.runIf(process.env.DATABASE_URL)('PostgreSQL pool exhausted', () => {
+  it('answers a caller who waited longer than waitMs with a 503 database_busy error, then serves again', async () => {
+    const [backend] = dbBackends().filter((b) => b.name === 'postgres');
+    const { overrides, cleanup } = await backend!.create();
+    const db = await openPostgres({ connectionString: overrides.databaseUrl!, log, max: 1, waitMs: 200 });
+    try {
+      let release!: () => void;
+      const held = new Promise<void>((resolve) => (release = resolve));
+      let started!: () => void;
+      const inside = new Promise<void>((resolve) => (started = resolve));
+      const holder = db.transaction(async (tx) => {
+        await tx.query('select 1');
+        started();
+        await held;
+      });
+      await inside;
+      await expect(db.query('select 1')).rejects.toMatchObject({ name: 'AppError', code: 'database_busy', status: 503 });
+      await expect(db.transaction(async (tx) => tx.query('select 1'))).rejects.toMatchObject({ code: 'database_busy', status: 503 });
+      release();
+      await holder;
+      expect((await db.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      await db.close();
+      await cleanup();
+    }
+  });
+});

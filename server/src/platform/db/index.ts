@@ -10,11 +10,11 @@ export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
 export { migrate, readMigrations } from './migrate.js';
 export { lockReplicationSequence } from './replication.js';
 
-export async function openDatabase(config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'>, log: Logger, observe?: QueryObserver): Promise<Db> {
+export async function openDatabase(config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<ServerConfig, 'dbPoolMax' | 'dbPoolWaitMs'>>, log: Logger, observe?: QueryObserver): Promise<Db> {
   let db: Db;
   if (config.databaseUrl) {
     log.info('opening PostgreSQL', { url: redactUrl(config.databaseUrl) });
-    db = await openPostgres({ connectionString: config.databaseUrl, log });
+    db = await openPostgres({ connectionString: config.databaseUrl, log, max: config.dbPoolMax, waitMs: config.dbPoolWaitMs });
   } else {
     const dir = pgliteDataDir(config);
     log.info('opening embedded PGlite', { dataDir: dir });

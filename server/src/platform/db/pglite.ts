@@ -1,12 +1,14 @@
 /** Embedded PostgreSQL (PGlite, WebAssembly): persisted in a directory, or in memory for tests. */
 import { mkdir } from 'node:fs/promises';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
+import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { IN_MEMORY_DATA_DIR } from '../config.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
 export async function openPglite(dataDir: string): Promise<Db> {
   if (dataDir !== IN_MEMORY_DATA_DIR) await mkdir(dataDir, { recursive: true });
-  const pg = await PGlite.create(dataDir);
+  // btree_gist: the allocations' exclusion constraint (no double booking) needs it, as on PostgreSQL.
+  const pg = await PGlite.create(dataDir, { extensions: { btree_gist } });
   const outer = wrap(pg);
   return {
     backend: 'pglite',

@@ -1,5 +1,6 @@
 /** PostgreSQL over a pg connection pool (production, integration tests). */
 import pg from 'pg';
+import { AppError } from '../../../../src/shared/errors.js';
 import { errorFields, type Logger } from '../log.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
@@ -8,13 +9,26 @@ export interface PostgresOptions {
   log: Logger;
   /** pool size; small by default — the server batches its writes */
   max?: number;
+  /** longest wait for a free connection; then the caller gets a 503 `database_busy` (default 30 s) */
+  waitMs?: number;
+}
+
+/**
+ * pg-pool's "no connection became free in time" (a burst larger than the pool can serve within waitMs). That is
+ * overload, not a bug: the client is told to retry (503 + Retry-After), and nothing was written.
+ */
+function poolBusy(err: unknown): unknown {
+  if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message)) {
+    return new AppError('database_busy', 'The server is too busy to answer now: retry in a moment', { status: 503, cause: err });
+  }
+  return err;
 }
 
 export async function openPostgres(options: PostgresOptions): Promise<Db> {
   const pool = new pg.Pool({
     connectionString: options.connectionString,
     max: options.max ?? 10,
-    connectionTimeoutMillis: 5_000,
+    connectionTimeoutMillis: options.waitMs ?? 30_000,
     idleTimeoutMillis: 30_000,
     application_name: 'fleetdesk-server',
   });
@@ -30,7 +44,9 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     backend: 'postgres',
     ...outer,
     async transaction(fn) {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw poolBusy(err);
+      });
       let broken = false;
       try {
         await client.query('BEGIN');
@@ -143,11 +159,15 @@ function quoteIdent(name: string): string {
 function wrap(target: pg.Pool | pg.PoolClient): Queryable {
   return {
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query(sql, params as unknown[]);
+      const result = await target.query(sql, params as unknown[]).catch((err: unknown) => {
+        throw poolBusy(err);
+      });
       return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
     },
     async exec(sql: string): Promise<void> {
-      await target.query(sql); // no parameters → simple query protocol, which allows several statements
+      await target.query(sql).catch((err: unknown) => {
+        throw poolBusy(err);
+      }); // no parameters → simple query protocol, which allows several statements
     },
   };
 }

@@ -27,6 +27,8 @@ export function problem(status: number, code: string, detail?: string, instance?
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  // 503 is always "try again shortly" here (database busy, a dependency down): say when
+  if (body.status === 503 && !reply.hasHeader('retry-after')) void reply.header('retry-after', '1');
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 

@@ -10,6 +10,7 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.js';
 import type { PlatformMetrics } from '../metrics.js';
 import { hostForUrl } from '../net.js';
+import { registerOpenApi, type OpenApiOptions } from './openapi.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -21,6 +22,8 @@ export interface HttpServerOptions {
   log: Logger;
   metrics: PlatformMetrics;
   readiness: Record<string, ReadinessCheck>;
+  /** the OpenAPI document's servers/version (GET /openapi.json, /docs) */
+  openApi?: OpenApiOptions;
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpApp {
@@ -44,7 +47,10 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
     log.debug('request', { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
   });
 
-  registerOperationalRoutes(app, options);
+  // Before any route: its onRoute hook documents every route registered afterwards. The operational routes go in
+  // a plugin so they queue behind it.
+  registerOpenApi(app, options.openApi);
+  void app.register(async (instance) => registerOperationalRoutes(instance, options));
   return app;
 }
 

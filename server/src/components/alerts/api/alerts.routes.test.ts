@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../../../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../../app.js';
+import { staffHeaders } from '../../../testing/auth.js';
 import { brokerBackends, dbBackends } from '../../../testing/backends.js';
 import { connectDevice, telemetry, uniqueTestVehicles, waitFor } from '../../../testing/devices.js';
 import type { Alert } from '../domain/alert-kinds.js';
@@ -15,7 +16,7 @@ const quiet = { port: 0, logLevel: 'silent' as const, seedVehicles: 0, mqttAuth:
 async function call<T = Alert>(server: ServerHandle, method: string, path: string, body?: unknown, actor = 'ana'): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
-    headers: { 'x-fleetdesk-actor': actor, 'x-fleetdesk-role': 'dispatcher', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...(await staffHeaders(server, 'dispatcher', actor)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as T };
@@ -107,8 +108,13 @@ describe.each(dbBackends())('alert staff API on $name', (backend) => {
       expect(res.status, `${method} ${path}`).toBe(400);
       expect(res.type).toMatch(/^application\/problem\+json/);
     }
-    const badActor = await fetch(`${server.httpUrl}/ops/v1/alerts/6f1c2f1e-0000-4000-8000-000000000000/acknowledge`, { method: 'POST', headers: { 'x-fleetdesk-actor': 'bad actor!' } });
-    expect(badActor.status).toBe(400);
+    // the old trusted identity headers grant nothing; a forged token neither
+    const acknowledge = `${server.httpUrl}/ops/v1/alerts/6f1c2f1e-0000-4000-8000-000000000000/acknowledge`;
+    const headerOnly = await fetch(acknowledge, { method: 'POST', headers: { 'x-fleetdesk-actor': 'mallory', 'x-fleetdesk-role': 'admin' } });
+    expect(headerOnly.status).toBe(401);
+    const forged = await fetch(acknowledge, { method: 'POST', headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5Iiwicm9sZSI6ImFkbWluIn0.' } });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
 });
 

@@ -30,7 +30,7 @@ export function auditRoutes(db: Queryable): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/audit',
-      { schema: { querystring: AuditQuerySchema, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }) } } },
+      { config: { auth: { staff: ['support', 'admin'] } }, schema: { querystring: AuditQuerySchema, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }) } } },
       async (request) => ({ entries: await listAudit(db, request.query) }),
     );
   };

@@ -1,0 +1,137 @@
+/**
+ * Processes pending licence checks from the database queue: claims due checks, asks the provider (with a
+ * timeout), writes the decision onto the customer (replicated: new server_seq) or schedules a retry with
+ * exponential backoff (base LICENCE_RETRY_BASE_MS, doubling, at most 5 min; retried until the provider answers).
+ * Polls every second and is woken at once by a submission on this instance; all state is in the database, so a
+ * restart or another instance resumes where this one stopped.
+ */
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import { errorFields, type Logger } from '../../../platform/log.js';
+import { METRIC_PREFIX } from '../../../platform/metrics.js';
+import { setLicenceOutcome } from '../data/customers.repository.js';
+import { claimDueChecks, failAttempt, finishCheck, type ClaimedCheck } from '../data/licence-checks.repository.js';
+import type { LicenceCheckProvider } from './licence-provider.js';
+
+export interface LicenceWorkerOptions {
+  db: Db;
+  provider: LicenceCheckProvider;
+  log: Logger;
+  metrics: Registry;
+  timeoutMs: number;
+  retryBaseMs: number;
+  pollIntervalMs?: number;
+  batchSize?: number;
+}
+
+const MAX_RETRY_MS = 300_000;
+
+export class LicenceWorker {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = false;
+  private readonly inFlight = new Set<AbortController>();
+  private readonly checks: Counter<'outcome'>;
+  private readonly providerUp: Gauge;
+
+  constructor(private readonly options: LicenceWorkerOptions) {
+    this.checks = new Counter({
+      name: `${METRIC_PREFIX}licence_checks_total`,
+      help: 'Licence check outcomes on this instance: verified, rejected, expired (no provider call), provider_error (retried)',
+      labelNames: ['outcome'],
+      registers: [options.metrics],
+    });
+    this.providerUp = new Gauge({ name: `${METRIC_PREFIX}licence_provider_up`, help: '1 when the last licence-provider call answered, 0 when it failed or timed out', registers: [options.metrics] });
+    this.providerUp.set(1);
+  }
+
+  /** counts a check that ended without a provider call (licence already expired at submission) */
+  countExpired(): void {
+    this.checks.inc({ outcome: 'expired' });
+  }
+
+  start(): void {
+    const interval = this.options.pollIntervalMs ?? 1_000;
+    this.timer = setInterval(() => this.kick(), interval);
+    this.timer.unref();
+    this.kick();
+  }
+
+  /** Runs a pass now (coalesced: a pass already running runs once more afterwards). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Processes every due check until none is left (tests). */
+  async drain(): Promise<void> {
+    while (this.running) await this.running;
+    this.kick();
+    while (this.running) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    // In-flight calls are abandoned: their claims lapse after the lease and another pass (or instance) retries.
+    for (const controller of this.inFlight) controller.abort();
+    await this.running?.catch(() => undefined);
+  }
+
+  private async loop(): Promise<void> {
+    do {
+      this.again = false;
+      try {
+        const claimed = await claimDueChecks(this.options.db, this.options.batchSize ?? 10, this.options.timeoutMs + 5_000);
+        if (claimed.length === 0) continue;
+        await Promise.all(claimed.map((check) => this.process(check)));
+        this.again = true;
+      } catch (err) {
+        if (!this.stopped) this.options.log.error('licence worker pass failed', errorFields(err));
+      }
+    } while (this.again && !this.stopped);
+  }
+
+  private async process(check: ClaimedCheck): Promise<void> {
+    const controller = new AbortController();
+    this.inFlight.add(controller);
+    const timer = setTimeout(() => controller.abort(), this.options.timeoutMs);
+    try {
+      const decision = await this.options.provider.check(
+        { checkId: check.id, number: check.number, country: check.country, expiresOn: check.expiresOn, holderName: check.customerName },
+        controller.signal,
+      );
+      if (decision.outcome !== 'verified' && decision.outcome !== 'rejected') throw new Error(`provider answered an unknown outcome`);
+      this.providerUp.set(1);
+      const reason = decision.outcome === 'rejected' ? (decision.reason ?? 'rejected by the licence provider').slice(0, 500) : null;
+      const applied = await this.options.db.transaction(async (tx) => {
+        await lockReplicationSequence(tx);
+        if (!(await finishCheck(tx, check, decision.outcome, reason))) return false;
+        await setLicenceOutcome(tx, check.customerId, decision.outcome, reason);
+        return true;
+      });
+      if (applied) {
+        this.checks.inc({ outcome: decision.outcome });
+        this.options.log.info('licence checked', { customerId: check.customerId, checkId: check.id, outcome: decision.outcome, attempt: check.attempt });
+      }
+    } catch (err) {
+      if (this.stopped) return;
+      this.providerUp.set(0);
+      this.checks.inc({ outcome: 'provider_error' });
+      const retryInMs = Math.min(MAX_RETRY_MS, this.options.retryBaseMs * 2 ** Math.min(20, check.attempt - 1));
+      const message = controller.signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
+      this.options.log.warn('licence provider failed; will retry', { checkId: check.id, attempt: check.attempt, retryInMs, error: message });
+      await failAttempt(this.options.db, check, message, retryInMs).catch((e: unknown) => this.options.log.error('recording a licence retry failed', errorFields(e)));
+    } finally {
+      clearTimeout(timer);
+      this.inFlight.delete(controller);
+    }
+  }
+}

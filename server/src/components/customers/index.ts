@@ -1,0 +1,95 @@
+/**
+ * The customers component: customer accounts (sign-up, login, profile), driver licences checked through the
+ * licence-check provider contract (domain/licence-provider.ts; the sandbox provider by default) by a durable
+ * worker, eligibility for other components, and the support agents' customer tools under /ops/v1/customers.
+ * Other components reach it only through this file.
+ *
+ *   registerRoutes(app, '/v1')     → the customer API (auth, /me, /me/driver-licence)
+ *   registerRoutes(app, '/ops/v1') → the staff routes (search, detail, block/unblock)
+ */
+import type { Registry } from 'prom-client';
+import type { AuthService } from '../../platform/auth/index.js';
+import type { ServerConfig } from '../../platform/config.js';
+import type { Db } from '../../platform/db/index.js';
+import type { HttpApp } from '../../platform/http/index.js';
+import type { Logger } from '../../platform/log.js';
+import { recordAudit } from '../audit/index.js';
+import { customerStaffRoutes } from './api/customers-staff.routes.js';
+import { customerRoutes } from './api/customers.routes.js';
+import { CustomerAccounts, type CustomerEligibility } from './domain/customer-accounts.js';
+import { CustomerSupport, type CustomerNotesPort, type CustomerRentalsPort } from './domain/customer-support.js';
+import type { LicenceCheckProvider } from './domain/licence-provider.js';
+import { LicenceWorker } from './domain/licence-worker.js';
+import { SandboxLicenceProvider } from './domain/sandbox-licence-provider.js';
+
+export type { CustomerEligibility, LicenceStatus } from './domain/customer-accounts.js';
+export type { CustomerNotesPort, CustomerRentalsPort } from './domain/customer-support.js';
+export { LicenceProviderError, type LicenceCheckDecision, type LicenceCheckProvider, type LicenceCheckRequest } from './domain/licence-provider.js';
+export { SandboxLicenceProvider } from './domain/sandbox-licence-provider.js';
+export { customerId as requestCustomerId } from './api/customers.routes.js';
+
+export interface CustomersComponent {
+  /** What bookings asks before a customer creates something: exists, blocked, licence status as of today. */
+  eligibility(customerId: string): Promise<CustomerEligibility>;
+  /** 404 `customer_not_found` / 403 `customer_blocked`, for routes that create something. */
+  assertActive(customerId: string): Promise<void>;
+  /** '/v1' → customer routes; '/ops/v1' (any prefix starting with /ops) → staff routes. */
+  registerRoutes(app: HttpApp, prefix: string): Promise<void>;
+  registerCustomerRoutes(app: HttpApp, prefix: string): Promise<void>;
+  registerStaffRoutes(app: HttpApp, prefix: string): Promise<void>;
+  /** Processes every due licence check now (tests). */
+  drainLicenceChecks(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export type LicenceSettings = Pick<ServerConfig, 'licenceCheckTimeoutMs' | 'licenceRetryBaseMs' | 'licenceSandboxLatencyMs' | 'licenceSandboxFailurePct'>;
+
+export interface CustomersOptions {
+  db: Db;
+  log: Logger;
+  metrics: Registry;
+  auth: AuthService;
+  licence: LicenceSettings;
+  /** the licence-check provider; default: the sandbox with the configured latency and failure rate */
+  licenceProvider?: LicenceCheckProvider;
+  /** rentals for the staff detail (bookings; may be wired after start: it is only called per request) */
+  rentals?: CustomerRentalsPort;
+  /** notes about customers for the staff detail (ops) */
+  notes?: CustomerNotesPort;
+  licencePollIntervalMs?: number;
+  now?: () => number;
+}
+
+export async function startCustomersComponent(options: CustomersOptions): Promise<CustomersComponent> {
+  const log = options.log.child({ component: 'customers' });
+  const provider = options.licenceProvider ?? new SandboxLicenceProvider({ latencyMs: options.licence.licenceSandboxLatencyMs, failurePct: options.licence.licenceSandboxFailurePct });
+  const worker = new LicenceWorker({
+    db: options.db,
+    provider,
+    log,
+    metrics: options.metrics,
+    timeoutMs: options.licence.licenceCheckTimeoutMs,
+    retryBaseMs: options.licence.licenceRetryBaseMs,
+    ...(options.licencePollIntervalMs === undefined ? {} : { pollIntervalMs: options.licencePollIntervalMs }),
+  });
+  const accounts = new CustomerAccounts(options.db, options.auth, log, () => worker.kick(), () => worker.countExpired(), options.now);
+  const support = new CustomerSupport(options.db, recordAudit, { rentals: options.rentals, notes: options.notes }, log, options.now);
+  worker.start();
+  log.info('customers started', { licenceProvider: provider.name });
+
+  const registerCustomerRoutes = async (app: HttpApp, prefix: string) => {
+    await app.register(customerRoutes(accounts), { prefix });
+  };
+  const registerStaffRoutes = async (app: HttpApp, prefix: string) => {
+    await app.register(customerStaffRoutes(support), { prefix });
+  };
+  return {
+    eligibility: (id) => accounts.eligibility(id),
+    assertActive: (id) => accounts.assertActive(id),
+    registerRoutes: (app, prefix) => (prefix.startsWith('/ops') ? registerStaffRoutes(app, prefix) : registerCustomerRoutes(app, prefix)),
+    registerCustomerRoutes,
+    registerStaffRoutes,
+    drainLicenceChecks: () => worker.drain(),
+    stop: () => worker.stop(),
+  };
+}

@@ -1,0 +1,121 @@
+/**
+ * Test helpers for signed-in callers (framework-free: server unit tests, test/integration and test/e2e use them).
+ *
+ * - `staffHeaders(server, role, id?)` → `{ authorization: 'Bearer …' }` of a staff member of that role, signed in
+ *   through the real login route (the account is upserted into the server's database first, so any id works and
+ *   shows up as the actor in audit entries).
+ * - `signUpCustomer(server, opts?)` → a new customer signed up and logged in through the public API.
+ */
+import { randomBytes } from 'node:crypto';
+import { argon2id } from 'hash-wasm';
+import type { ServerHandle } from '../app.js';
+import { ARGON2_PARAMS } from '../platform/auth/password.js';
+
+export type TestStaffRole = 'dispatcher' | 'support' | 'admin';
+
+const STAFF_TEST_PASSWORD = 'test-staff-password';
+let staffPasswordHash: Promise<string> | undefined;
+/** per server handle (a fresh database each): role|id → headers */
+const signedIn = new WeakMap<object, Map<string, Promise<Record<string, string>>>>();
+
+/** Headers for a signed-in staff member (`id` defaults to `test-<role>`); add content-type yourself for bodies. */
+export function staffHeaders(server: Pick<ServerHandle, 'httpUrl' | 'db'>, role: TestStaffRole, id: string = `test-${role}`): Promise<Record<string, string>> {
+  let cache = signedIn.get(server);
+  if (!cache) signedIn.set(server, (cache = new Map()));
+  const key = `${role}|${id}`;
+  let headers = cache.get(key);
+  if (!headers) {
+    headers = signInStaff(server, role, id);
+    cache.set(key, headers);
+    headers.catch(() => cache.delete(key));
+  }
+  return headers;
+}
+
+/** Upserts the account (this role, active, the test password) and logs in through POST /ops/v1/auth/login. */
+export async function signInStaff(server: Pick<ServerHandle, 'httpUrl' | 'db'>, role: TestStaffRole, id: string): Promise<Record<string, string>> {
+  staffPasswordHash ??= argon2id({ ...ARGON2_PARAMS, password: STAFF_TEST_PASSWORD, salt: randomBytes(16), outputType: 'encoded' });
+  const email = `${id.toLowerCase().replace(/@/g, '.')}@staff.test`;
+  await server.db.query(
+    `insert into staff_accounts (id, email, name, role, password_hash, active) values ($1, $2, $3, $4, $5, true)
+     on conflict (id) do update set role = excluded.role, active = true, password_hash = excluded.password_hash`,
+    [id, email, `Test ${role} ${id}`, role, await staffPasswordHash],
+  );
+  const login = await postJson(server.httpUrl, '/ops/v1/auth/login', { email, password: STAFF_TEST_PASSWORD });
+  if (login.status !== 200) throw new Error(`staff login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  return { authorization: `Bearer ${(login.body as { accessToken: string }).accessToken}` };
+}
+
+export interface SignUpOptions {
+  email?: string;
+  password?: string;
+  name?: string;
+  phone?: string;
+  /** submit a driver licence and wait until the (sandbox) provider has verified it */
+  verifiedLicence?: boolean;
+  /** add a payment method with this sandbox token (e.g. `tok_sandbox_ok`) through POST /v1/me/payment-methods */
+  paymentToken?: string;
+}
+
+export interface SignedUpCustomer {
+  customerId: string;
+  email: string;
+  password: string;
+  /** `{ authorization: 'Bearer …' }` */
+  headers: Record<string, string>;
+  accessToken: string;
+  refreshToken: string;
+}
+
+const LICENCE_WAIT_MS = 15_000;
+
+export async function signUpCustomer(server: Pick<ServerHandle, 'httpUrl'>, opts: SignUpOptions = {}): Promise<SignedUpCustomer> {
+  const suffix = randomBytes(6).toString('hex');
+  const email = opts.email ?? `customer-${suffix}@example.test`;
+  const password = opts.password ?? `pw-${suffix}-long-enough`;
+  const signup = await postJson(server.httpUrl, '/v1/auth/signup', { email, password, name: opts.name ?? `Test Customer ${suffix}`, phone: opts.phone ?? `+4930${parseInt(suffix.slice(0, 7), 16) % 10_000_000}` });
+  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
+  const customerId = (signup.body as { customerId: string }).customerId;
+  const login = await postJson(server.httpUrl, '/v1/auth/login', { email, password });
+  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  const { accessToken, refreshToken } = login.body as { accessToken: string; refreshToken: string };
+  const headers = { authorization: `Bearer ${accessToken}` };
+
+  if (opts.verifiedLicence) {
+    const expiresOn = new Date(Date.now() + 3 * 365 * 86_400_000).toISOString().slice(0, 10);
+    const put = await fetch(`${server.httpUrl}/v1/me/driver-licence`, {
+      method: 'PUT',
+      headers: { ...headers, 'content-type': 'application/json' },
+      body: JSON.stringify({ number: `B${suffix.toUpperCase()}`, country: 'DE', expiresOn }),
+    });
+    if (put.status !== 202) throw new Error(`licence submission failed: ${put.status} ${await put.text()}`);
+    await waitForLicence(server.httpUrl, headers, 'verified');
+  }
+  if (opts.paymentToken !== undefined) {
+    const pm = await postJson(server.httpUrl, '/v1/me/payment-methods', { token: opts.paymentToken }, headers);
+    if (pm.status !== 201) throw new Error(`adding payment method failed: ${pm.status} ${JSON.stringify(pm.body)}`);
+  }
+  return { customerId, email, password, headers, accessToken, refreshToken };
+}
+
+/** Polls GET /v1/me until the licence has `status` (throws on another final status or after a while). */
+export async function waitForLicence(httpUrl: string, headers: Record<string, string>, status: string, timeoutMs = LICENCE_WAIT_MS): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = 'none';
+  while (Date.now() < deadline) {
+    const res = await fetch(`${httpUrl}/v1/me`, { headers });
+    if (res.status !== 200) throw new Error(`GET /v1/me failed: ${res.status} ${await res.text()}`);
+    const me = (await res.json()) as { licence: { status: string } | null };
+    last = me.licence?.status ?? 'none';
+    if (last === status) return;
+    if (last !== 'pending') throw new Error(`licence ended ${last}, expected ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`licence still ${last} after ${timeoutMs} ms`);
+}
+
+async function postJson(httpUrl: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${httpUrl}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+}
