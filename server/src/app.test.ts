@@ -7,13 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { demoFleet } from '../../src/shared/demo-fleet.js';
 import type { VehicleInfo, VehicleLive } from '../../src/shared/fleet.js';
 import { startServer, type ServerHandle } from './app.js';
+import { staffHeaders } from './testing/auth.js';
 import { connectDevice, telemetry, waitFor } from './testing/devices.js';
 import { metricValue } from './testing/metrics.js';
 
 const quiet = { port: 0, mqttPort: 0, logLevel: 'silent' as const, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined, mqttAuth: 'off' as const };
 
-async function getJson<T>(url: string): Promise<{ status: number; type: string | null; body: T }> {
-  const res = await fetch(url);
+async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; body: T }> {
+  const res = await fetch(url, { headers });
   return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as T };
 }
 
@@ -32,10 +33,11 @@ describe('server endpoints', () => {
   });
 
   it('serves the seeded registry and the live fleet under /ops/v1', async () => {
-    const vehicles = await getJson<{ vehicles: VehicleInfo[] }>(`${server.httpUrl}/ops/v1/vehicles`);
+    const headers = await staffHeaders(server, 'dispatcher');
+    const vehicles = await getJson<{ vehicles: VehicleInfo[] }>(`${server.httpUrl}/ops/v1/vehicles`, headers);
     expect(vehicles.status).toBe(200);
     expect(vehicles.body.vehicles).toEqual(demoFleet(25));
-    const live = await getJson<{ vehicles: VehicleLive[] }>(`${server.httpUrl}/ops/v1/fleet/live`);
+    const live = await getJson<{ vehicles: VehicleLive[] }>(`${server.httpUrl}/ops/v1/fleet/live`, headers);
     expect(live).toMatchObject({ status: 200, body: { vehicles: [] } });
   });
 
@@ -119,9 +121,10 @@ describe('restart', () => {
 
     const second = await startServer({ ...quiet, dataDir, seedVehicles: 5 });
     try {
-      const live = await getJson<{ vehicles: VehicleLive[] }>(`${second.httpUrl}/ops/v1/fleet/live`);
+      const headers = await staffHeaders(second, 'dispatcher');
+      const live = await getJson<{ vehicles: VehicleLive[] }>(`${second.httpUrl}/ops/v1/fleet/live`, headers);
       expect(live.body.vehicles).toEqual([expect.objectContaining({ id, seq: 42, lat: 52.49 })]);
-      expect((await getJson<{ vehicles: VehicleInfo[] }>(`${second.httpUrl}/ops/v1/vehicles`)).body.vehicles).toHaveLength(5);
+      expect((await getJson<{ vehicles: VehicleInfo[] }>(`${second.httpUrl}/ops/v1/vehicles`, headers)).body.vehicles).toHaveLength(5);
       // the seq guard survives the restart too
       const device = await connectDevice(second.mqttUrl, id);
       await device.publishTelemetry(telemetry(41, { lat: 1 }));

@@ -5,18 +5,25 @@
 import type { Registry } from 'prom-client';
 import { DEFAULT_SERVICE_AREA, demoVehicleId } from '../../src/shared/demo-fleet.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
-import { alertThresholds, startAlertsComponent } from './components/alerts/index.js';
+import { alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
+import { startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
 import { createAuditComponent } from './components/audit/index.js';
+import { startCustomersComponent, type CustomerRentalsPort, type CustomersComponent } from './components/customers/index.js';
+import { startStaffComponent } from './components/staff/index.js';
 import { startCommandsComponent, type CommandsComponent } from './components/commands/index.js';
 import { startDeviceIdentityComponent, type DemoCredentials } from './components/device-identity/index.js';
 import { startDevicesComponent } from './components/devices/index.js';
+import { startFeedsComponent, type FeedsComponent } from './components/feeds/index.js';
 import { startFleetComponent } from './components/fleet/index.js';
 import { startOpsComponent } from './components/ops/index.js';
+import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
 import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
+import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
+import { installIdempotency } from './platform/http/idempotency.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';
 import { createPlatformMetrics } from './platform/metrics.js';
 import { connectMqtt, startEmbeddedBroker } from './platform/mqtt/index.js';
@@ -35,6 +42,14 @@ export interface ServerHandle {
   events: DomainEvents;
   /** the device-command lifecycle (issue, cancel, read, wait for the outcome) */
   commands: CommandsComponent;
+  /** reservations, bookings, rentals, availability (tests: refreshAvailability, sweepExpired) */
+  bookings: BookingsComponent;
+  /** customer accounts, licences (drainLicenceChecks in tests), eligibility */
+  customers: CustomersComponent;
+  /** payment methods, holds, the payments outbox (drainOutbox in tests), reconciliation, the provider in use */
+  payments: StartedPayments;
+  /** the GBFS feed (tests: publicVehicleId, settled) */
+  feeds: FeedsComponent;
   /** Upserts vehicles into the registry; ingestion accepts their ids once this resolves (tests). */
   registerVehicles(vehicles: readonly VehicleInfo[]): Promise<void>;
   /**
@@ -95,7 +110,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
 
     // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.
-    const alerts = await startAlertsComponent({ db, events, log, metrics: metrics.registry, zone: DEFAULT_SERVICE_AREA, thresholds: alertThresholds(config) });
+    // Bookings starts later (it needs fleet and customers): alerts ask its in-memory view of active rentals through this.
+    const activeRentals: { port?: ActiveRentalLookup } = {};
+    const rentals: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
+    const alerts = await startAlertsComponent({ db, events, log, metrics: metrics.registry, zone: DEFAULT_SERVICE_AREA, thresholds: alertThresholds(config), rentals });
     disposers.push({ name: 'alerts (final write)', dispose: () => alerts.stop() });
 
     const fleet = await startFleetComponent({
@@ -133,12 +151,93 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     disposers.push({ name: 'device ingestion', dispose: () => devices.stop() });
 
     const ops = await startOpsComponent({ db, log, operatingZone: DEFAULT_SERVICE_AREA });
-    const sync = await startSyncComponent({ db, log, alerts, fleet, ops: ops.service, commands, tombstoneDays: config.syncTombstoneDays });
+
+    const auth = await AuthService.create(
+      db,
+      {
+        secret: config.authSecret,
+        accessTokenTtlS: config.accessTokenTtlS,
+        refreshTokenTtlDays: config.refreshTokenTtlDays,
+        maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
+        maxFailuresPerIp: config.loginMaxFailuresPerIp,
+        windowS: config.loginWindowS,
+      },
+      (err) => log.warn('auth housekeeping failed', errorFields(err)),
+    );
+    disposers.push({ name: 'auth', dispose: () => auth.close() });
+    const staff = await startStaffComponent({ db, log, auth, seedDemoStaff: config.seedDemoStaff });
+    // Rentals for the support agents' customer detail: bookings starts after customers (it asks eligibility), so
+    // it plugs its port in here once started (`customerRentals.port = …`); until then, no rentals.
+    const customerRentals: { port: CustomerRentalsPort } = { port: { listForCustomer: async () => [] } };
+    const customers = await startCustomersComponent({
+      db,
+      log,
+      metrics: metrics.registry,
+      auth,
+      licence: config,
+      notes: ops.service,
+      rentals: { listForCustomer: (customerId, limit) => customerRentals.port.listForCustomer(customerId, limit) },
+    });
+    disposers.push({ name: 'customers', dispose: () => customers.stop() });
+    // Before bookings (rentals place holds and queue captures); without PAYMENT_PROVIDER_URL it starts the sandbox.
+    const payments = await startPaymentsComponent({
+      db,
+      log,
+      metrics: metrics.registry,
+      providerUrl: config.paymentProviderUrl,
+      providerApiKey: config.paymentProviderApiKey,
+      webhookSecret: config.paymentWebhookSecret,
+      callTimeoutMs: config.paymentCallTimeoutMs,
+      retryBaseMs: config.paymentRetryBaseMs,
+      maxAttempts: config.paymentMaxAttempts,
+      reconcileIntervalS: config.paymentReconcileIntervalS,
+      sandbox: { latencyMs: config.paymentSandboxLatencyMs, flakyRate: config.paymentSandboxFlakyPct / 100, seed: config.paymentSandboxSeed },
+      sandboxLedgerDir: config.dataDir === IN_MEMORY_DATA_DIR ? undefined : config.dataDir,
+    });
+    disposers.push({ name: 'payments', dispose: () => payments.stop() });
+    const bookings = await startBookingsComponent({
+      db,
+      log,
+      events,
+      metrics: metrics.registry,
+      fleet,
+      customers,
+      settings: { holdMin: config.reservationHoldMin, maxHoldMin: config.reservationMaxHoldMin, bufferMin: config.bookingBufferMin, heartbeatTimeoutS: config.heartbeatTimeoutS },
+      rentals: {
+        customers,
+        payments,
+        commands,
+        operatingZone: DEFAULT_SERVICE_AREA,
+        dataDir: config.dataDir,
+        settings: {
+          unlockTimeoutMs: config.rentalUnlockTimeoutMs,
+          lockTimeoutMs: config.rentalLockTimeoutMs,
+          holdDeadlineMs: config.rentalHoldDeadlineMs,
+          endTelemetryMaxAgeMs: config.rentalEndTelemetryMaxAgeS * 1000,
+        },
+      },
+    });
+    disposers.push({ name: 'bookings', dispose: () => bookings.stop() });
+    const feeds = await startFeedsComponent({
+      db,
+      log,
+      events,
+      vehicles: bookings,
+      operatingZone: DEFAULT_SERVICE_AREA,
+      publicUrl: config.publicUrl,
+      contactEmail: config.gbfsContactEmail,
+    });
+    disposers.push({ name: 'feeds', dispose: () => feeds.stop() });
+    activeRentals.port = bookings.activeRentals;
+    customerRentals.port = { listForCustomer: (customerId, limit) => bookings.listRentalsForCustomer(customerId, limit) };
+    // staffTokens: support requests from the desktop (refund, end rental, block) run through the staff routes as their creator
+    const sync = await startSyncComponent({ db, log, alerts, fleet, ops: ops.service, commands, staffTokens: auth.accessTokens, tombstoneDays: config.syncTombstoneDays });
     disposers.push({ name: 'sync', dispose: () => sync.stop() });
 
     const http = createHttpServer({
       log: log.child({ component: 'http' }),
       metrics,
+      openApi: { publicUrl: config.publicUrl },
       readiness: {
         database: () => pingDatabase(db, READY_DB_TIMEOUT_MS),
         broker: async () => {
@@ -147,6 +246,19 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       },
     });
     enableDesktopCors(http, config.desktopOrigins);
+    // Deny by default: before every route, after CORS (preflights carry no token).
+    installAuthHook(http, auth.accessTokens);
+    // Idempotency-Key on routes with config.idempotent: its hooks run after authentication (route level).
+    installIdempotency(http, { db, log, metrics: metrics.registry });
+    await feeds.registerRoutes(http);
+    await staff.registerRoutes(http, '/ops/v1');
+    await customers.registerRoutes(http, '/v1');
+    await customers.registerRoutes(http, '/ops/v1');
+    await bookings.registerRoutes(http, '/v1');
+    await bookings.registerRoutes(http, '/ops/v1');
+    await payments.registerRoutes(http, '/v1');
+    await payments.registerRoutes(http, '/ops/v1');
+    await payments.registerRoutes(http, '/webhooks');
     await fleet.registerRoutes(http, '/ops/v1');
     await commands.registerRoutes(http, '/ops/v1');
     await createAuditComponent({ db }).registerRoutes(http, '/ops/v1');
@@ -156,6 +268,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await sync.registerRoutes(http, '/sync/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);
     disposers.push({ name: 'http', dispose: () => http.close() });
+    payments.serverListening(httpUrl);
 
     if (!(await mqtt.waitUntilReady(BROKER_WAIT_MS))) log.warn('MQTT broker not reachable yet; serving without live ingestion until it is', { mqttUrl: redactUrl(mqttUrl) });
     log.info('server started', { httpUrl, mqttUrl: redactUrl(mqttUrl), database: db.backend });
@@ -170,6 +283,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics: metrics.registry,
       events,
       commands,
+      bookings,
+      customers,
+      payments,
+      feeds,
       demoCredentials,
       sync,
       copyVehicleSnapshot: () => fleet.copySnapshot(),

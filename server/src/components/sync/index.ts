@@ -8,16 +8,18 @@ import type { FastifyInstance } from 'fastify';
 import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
+import { AppError } from '../../../../src/shared/errors.js';
 import { recordAudit } from '../audit/index.js';
 import { registerDesktopCors } from './api/cors.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { purgeTombstones } from './data/collections.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
-import { RequestExecutor, type CommandsPort } from './domain/requests.js';
+import { RequestExecutor, type CommandsPort, type SupportPorts } from './domain/requests.js';
+import { staffApiSupportPorts, type InjectResponse } from './domain/staff-api-support.js';
 import { StreamHub } from './domain/stream-hub.js';
 import { SyncService } from './domain/sync-service.js';
 
-export { commandIdForRequest } from './domain/requests.js';
+export { commandIdForRequest, type SupportPorts } from './domain/requests.js';
 export { registerDesktopCors } from './api/cors.js';
 
 export interface SyncOptions {
@@ -27,6 +29,16 @@ export interface SyncOptions {
   fleet: PushPorts['fleet'];
   ops: PushPorts['ops'];
   commands: CommandsPort;
+  /**
+   * Short-lived staff tokens (platform/auth AccessTokens): the support requests from the desktop (refund, end a
+   * rental on behalf, block/unblock) run through the staff API's own routes as their creator
+   * (domain/staff-api-support.ts). Without it (or `support`), those requests are refused `unsupported`.
+   */
+  staffTokens?: { issue(principal: { kind: 'staff'; staffId: string; role: 'dispatcher' | 'support' | 'admin' }): Promise<{ token: string }> };
+  /** tests: other ports for the support requests (default: the staff API, see staffTokens) */
+  support?: () => SupportPorts;
+  /** pending requests whose execution failed on the server's side are retried this often (default 30 s) */
+  requestRetryMs?: number;
   /** tombstones older than this are purged (SYNC_TOMBSTONE_DAYS) */
   tombstoneDays: number;
   retentionIntervalMs?: number;
@@ -48,12 +60,24 @@ const DAY_MS = 86_400_000;
 export async function startSyncComponent(options: SyncOptions): Promise<SyncComponent> {
   const log = options.log.child({ component: 'sync' });
   const now = options.now ?? Date.now;
-  const requests = new RequestExecutor(options.db, options.commands, recordAudit, log, now);
+  // The app the routes are registered on: support requests call its staff routes in-process.
+  let injectTarget: FastifyInstance | undefined;
+  const tokens = options.staffTokens;
+  const staffApi: SupportPorts | undefined = tokens
+    ? staffApiSupportPorts({
+        inject: () => (injectTarget ? async (opts) => (await injectTarget!.inject(opts)) as unknown as InjectResponse : undefined),
+        issueToken: async (actor) => {
+          if (actor.role === 'system') throw new AppError('forbidden_role', 'support actions need a staff member', { status: 403 });
+          return (await tokens.issue({ kind: 'staff', staffId: actor.id, role: actor.role })).token;
+        },
+      })
+    : undefined;
+  const requests = new RequestExecutor(options.db, options.commands, options.support ?? (() => staffApi ?? {}), recordAudit, log, now);
   const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests });
   const service = new SyncService(options.db, pushHandler);
   const hub = new StreamHub({
     listen: (channel, handler) => options.db.listen(channel, handler),
-    pull: (collection, checkpoint, limit) => service.pull(collection, checkpoint, limit),
+    pull: (collection, checkpoint, limit, role) => service.pull(collection, checkpoint, limit, role),
     log,
     ...options.stream,
   });
@@ -71,14 +95,18 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
     purge().catch((err: unknown) => log.warn('purging sync tombstones failed; will retry', errorFields(err)));
   }, options.retentionIntervalMs ?? 3_600_000);
   retentionTimer.unref();
-  // A crash may have left requests pending between storing and executing them.
-  requests.executePending().catch((err: unknown) => log.warn('executing pending sync requests failed', errorFields(err)));
+  // A crash may have left requests pending between storing and executing them; a failing provider, too.
+  const retryPending = () => requests.executePending().catch((err: unknown) => log.warn('executing pending sync requests failed', errorFields(err)));
+  void retryPending();
+  const retryTimer = setInterval(() => void retryPending(), options.requestRetryMs ?? 30_000);
+  retryTimer.unref();
 
   let stopping: Promise<void> | undefined;
   return {
     registerRoutes: async (app, prefix) => {
       // Streams are hijacked responses: end them before the HTTP server waits for its connections to close.
       (app as unknown as FastifyInstance).addHook('preClose', async () => hub.stop());
+      injectTarget = app as unknown as FastifyInstance;
       await app.register(syncRoutes(service, hub), { prefix });
     },
     purgeTombstones: purge,
@@ -86,7 +114,9 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(retentionTimer);
+        clearInterval(retryTimer);
         await hub.stop();
+        await requests.settle();
       })()),
   };
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertDoc, NoteDoc, PullResponse, RequestDoc, SyncCollection, TaskDoc, VehicleDoc, ZoneDoc, CommandDoc } from '../../../../src/shared/sync-protocol.js';
 import { SYNC_LIMITS } from '../../../../src/shared/sync-protocol.js';
 import { startServer, type ServerHandle } from '../../app.js';
+import { signUpCustomer, staffHeaders } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { commandIdForRequest } from './index.js';
@@ -20,7 +21,7 @@ type Role = 'dispatcher' | 'support' | 'admin';
 async function http<T>(server: ServerHandle, method: string, path: string, body?: unknown, role: Role = 'dispatcher', actor = 'ana'): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
-    headers: { 'x-fleetdesk-actor': actor, 'x-fleetdesk-role': role, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...(await staffHeaders(server, role, actor)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
@@ -113,13 +114,15 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     expect(again.documents.map((d) => [d.id, d._deleted ?? false])).toEqual([[ids[2], false]]);
   });
 
-  it('answers bad pulls with problems: unknown collection 404, bad checkpoint 400, bad role 400', async () => {
+  it('answers bad pulls with problems: unknown collection 404, bad checkpoint 400, no staff token 401', async () => {
     expect((await http(server, 'GET', '/sync/v1/rockets/pull')).status).toBe(404);
     const bad = await http<{ code: string }>(server, 'GET', '/sync/v1/tasks/pull?checkpoint=-1');
     expect(bad.status).toBe(400);
     expect(bad.type).toMatch(/problem\+json/);
-    const res = await fetch(`${server.httpUrl}/sync/v1/tasks/pull`, { headers: { 'x-fleetdesk-role': 'hacker' } });
-    expect(res.status).toBe(400);
+    const res = await fetch(`${server.httpUrl}/sync/v1/tasks/pull`, { headers: { 'x-fleetdesk-role': 'admin' } });
+    expect(res.status).toBe(401);
+    const customer = await signUpCustomer(server);
+    expect((await fetch(`${server.httpUrl}/sync/v1/tasks/pull`, { headers: customer.headers })).status).toBe(401);
   });
 
   it('vehicles: the service state is pushed through the fleet use case (audited); other fields are refused, nothing stored', async () => {
@@ -310,7 +313,7 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
   it('streams new changes over SSE (after ?checkpoint= first), woken by NOTIFY', async () => {
     const { checkpoint } = await pullAll<TaskDoc>(server, 'tasks');
     await http(server, 'POST', '/ops/v1/tasks', { id: 'stream-before', vehicleId: v1, kind: 'cleaning' });
-    const stream = await openStream(`${server.httpUrl}/sync/v1/tasks/stream?checkpoint=${checkpoint}`);
+    const stream = await openStream(`${server.httpUrl}/sync/v1/tasks/stream?checkpoint=${checkpoint}`, await staffHeaders(server, 'dispatcher'));
     try {
       expect(stream.contentType).toMatch(/^text\/event-stream/);
       const first = await stream.next<PullResponse<TaskDoc>>();
@@ -329,11 +332,11 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
   it('answers CORS preflights for the desktop origin (null) only', async () => {
     const pre = await fetch(`${server.httpUrl}/sync/v1/tasks/push`, {
       method: 'OPTIONS',
-      headers: { origin: 'null', 'access-control-request-method': 'POST', 'access-control-request-headers': 'x-fleetdesk-role,content-type' },
+      headers: { origin: 'null', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
     });
     expect(pre.status).toBe(204);
     expect(pre.headers.get('access-control-allow-origin')).toBe('null');
-    expect(pre.headers.get('access-control-allow-headers')).toContain('x-fleetdesk-role');
+    expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
     const get = await fetch(`${server.httpUrl}/sync/v1/zones/pull`, { headers: { origin: 'null' } });
     expect(get.headers.get('access-control-allow-origin')).toBe('null');
     const evil = await fetch(`${server.httpUrl}/sync/v1/zones/pull`, { headers: { origin: 'https://evil.example' } });
@@ -392,7 +395,7 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
 describe('sync streams at shutdown', () => {
   it('ends every open stream when the server stops', async () => {
     const server = await startServer(quiet);
-    const stream = await openStream(`${server.httpUrl}/sync/v1/alerts/stream`);
+    const stream = await openStream(`${server.httpUrl}/sync/v1/alerts/stream`, await staffHeaders(server, 'dispatcher'));
     expect(server.sync.streamCount()).toBe(1);
     await server.stop();
     expect(server.sync.streamCount()).toBe(0);
@@ -411,7 +414,7 @@ describe.runIf(process.env.DATABASE_URL)('sync across two server instances on on
     try {
       const [vehicle] = uniqueTestVehicles(1);
       await a.registerVehicles([vehicle!]);
-      stream = await openStream(`${b.httpUrl}/sync/v1/tasks/stream`);
+      stream = await openStream(`${b.httpUrl}/sync/v1/tasks/stream`, await staffHeaders(b, 'dispatcher'));
       await new Promise((r) => setTimeout(r, 100));
       await http(a, 'POST', '/ops/v1/tasks', { id: 'cross-instance', vehicleId: vehicle!.id, kind: 'cleaning' });
       const msg = await stream.next<PullResponse<TaskDoc>>();

@@ -1,15 +1,14 @@
 /**
  * CORS for the desktop: the Electron renderer is a file:// page, so its requests carry `Origin: null`; the
  * browser console goes through its own origin's proxy and needs none. Only origins in DESKTOP_ORIGINS get
- * `Access-Control-Allow-Origin`, only under the given path prefixes, and preflights allow the x-fleetdesk-*
- * identity headers. Security note (docs/sync-protocol.md): `null` is also the origin of sandboxed iframes and
- * some redirects, so allowing it lets any such page on the operator's machine call the API with the headers it
- * chooses — acceptable only while the staff API trusts headers on a loopback/VPN-bound port; with staff auth,
- * the token (not the origin) is what grants access, and no cookies are used (no credentials mode).
+ * `Access-Control-Allow-Origin`, only under the given path prefixes, and preflights allow the bearer token
+ * (`authorization`). Security note (docs/sync-protocol.md): `null` is also the origin of sandboxed iframes and
+ * some redirects — harmless now that the staff token, not the origin, grants access (no cookies, no
+ * credentials mode: such a page has no token to send).
  */
 import type { FastifyInstance } from 'fastify';
 
-const ALLOWED_HEADERS = 'content-type, accept, last-event-id, x-fleetdesk-actor, x-fleetdesk-role';
+const ALLOWED_HEADERS = 'authorization, content-type, accept, last-event-id, idempotency-key';
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE, OPTIONS';
 
 export function registerDesktopCors(app: FastifyInstance, origins: readonly string[], prefixes: readonly string[]): void {

@@ -1,14 +1,17 @@
 /**
- * Replication endpoints (/sync/v1/:collection/{pull,push,stream}) — RxDB's replication protocol over HTTP + SSE.
- * Role from platform/http/actor.ts; a role without read access gets 403 on pull/stream, pushes from a role
- * without write access come back refused (`syncRejection.code = forbidden_role`). Prose: docs/sync-protocol.md.
+ * Replication endpoints — RxDB's replication protocol over HTTP + SSE: /sync/v1/:collection/{pull,push,stream}
+ * and the multiplexed /sync/v1/stream?collections=a,b (one connection for every collection). Signed-in staff
+ * only (the auth hook; actor and role from the staff token via platform/http/actor.ts); a role without read
+ * access gets 403 on pull/stream, pushes from a role without write access come back refused
+ * (`syncRejection.code = forbidden_role`). Prose: docs/sync-protocol.md.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
-import { isSyncCollection, SYNC_LIMITS, type PushRow, type SyncCollection, type SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
+import { isSyncCollection, SYNC_LIMITS, type PushRow, type SyncCollection, type SyncDocMap, type SyncRole } from '../../../../../src/shared/sync-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { problem, sendProblem } from '../../../platform/http/index.js';
+import { ANY_STAFF } from '../../../platform/http/route-config.js';
 import type { SyncService } from '../domain/sync-service.js';
 import type { StreamHub } from '../domain/stream-hub.js';
 
@@ -18,6 +21,13 @@ const PullQuery = Type.Object({
   limit: Type.Integer({ minimum: 1, maximum: SYNC_LIMITS.maxPullLimit, default: SYNC_LIMITS.defaultPullLimit }),
 });
 const StreamQuery = Type.Object({ checkpoint: Type.Optional(Type.Integer({ minimum: 0 })) });
+const MultiStreamQuery = Type.Object({
+  /** comma-separated collection names */
+  collections: Type.String({ minLength: 1, maxLength: 400 }),
+  /** optional comma-separated checkpoints, one per collection in the same order (empty = from now) */
+  checkpoints: Type.Optional(Type.String({ maxLength: 400 })),
+});
+const AUTH = { auth: ANY_STAFF };
 
 function collectionOf(raw: string): SyncCollection {
   if (!isSyncCollection(raw)) throw new AppError('unknown_collection', `No sync collection ${raw}`, { status: 404 });
@@ -26,16 +36,18 @@ function collectionOf(raw: string): SyncCollection {
 
 export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/:collection/pull', { schema: { params: CollectionParams, querystring: PullQuery } }, async (request) => {
+    app.get('/:collection/pull', { config: AUTH, schema: { params: CollectionParams, querystring: PullQuery } }, async (request) => {
       const collection = collectionOf(request.params.collection);
-      service.assertRead(collection, requestActor(request));
-      const page = await service.pull(collection, request.query.checkpoint, request.query.limit);
+      const actor = requestActor(request);
+      service.assertRead(collection, actor);
+      const page = await service.pull(collection, request.query.checkpoint, request.query.limit, actor.role as SyncRole);
       return { documents: page.documents, checkpoint: { seq: page.checkpoint } };
     });
 
     app.post(
       '/:collection/push',
       {
+        config: AUTH,
         schema: { params: CollectionParams },
         // a little above the limit so the handler can answer with its own problem; Fastify's 413 beyond
         bodyLimit: SYNC_LIMITS.maxPushBytes * 2,
@@ -62,17 +74,49 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       },
     );
 
-    app.get('/:collection/stream', { schema: { params: CollectionParams, querystring: StreamQuery } }, async (request, reply) => {
+    app.get('/:collection/stream', { config: AUTH, schema: { params: CollectionParams, querystring: StreamQuery } }, async (request, reply) => {
       const collection = collectionOf(request.params.collection);
-      service.assertRead(collection, requestActor(request));
+      const actor = requestActor(request);
+      service.assertRead(collection, actor);
       const checkpoint = request.query.checkpoint ?? (await service.currentSeq());
       if (request.query.checkpoint !== undefined) await service.assertCheckpoint(collection, checkpoint);
-      reply.hijack();
-      const headers: Record<string, string | number | string[]> = {};
-      for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
-      reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      reply.raw.write(': connected\n\n');
-      hub.open(collection, reply.raw, checkpoint);
+      startEventStream(reply);
+      hub.open([{ collection, checkpoint }], actor.role as SyncRole, reply.raw, false);
+    });
+
+    app.get('/stream', { config: AUTH, schema: { querystring: MultiStreamQuery } }, async (request, reply) => {
+      const names = request.query.collections.split(',');
+      const collections = names.map(collectionOf);
+      if (new Set(collections).size !== collections.length) throw new AppError('validation', 'a collection is listed twice', { status: 400 });
+      const raw = request.query.checkpoints;
+      const given = raw === undefined || raw === '' ? [] : raw.split(',');
+      if (given.length > 0 && given.length !== collections.length) {
+        throw new AppError('validation', 'checkpoints: one per collection, in the same order (or none)', { status: 400 });
+      }
+      const checkpoints = given.map((c) => {
+        if (!/^\d{1,16}$/.test(c)) throw new AppError('validation', `checkpoints: ${c.slice(0, 20)} is not a sequence number`, { status: 400 });
+        return Number(c);
+      });
+      const actor = requestActor(request);
+      for (const c of collections) service.assertRead(c, actor);
+      const now = checkpoints.length ? 0 : await service.currentSeq();
+      for (const [i, c] of collections.entries()) if (checkpoints.length) await service.assertCheckpoint(c, checkpoints[i]!);
+      startEventStream(reply);
+      hub.open(
+        collections.map((collection, i) => ({ collection, checkpoint: checkpoints.length ? checkpoints[i]! : now })),
+        actor.role as SyncRole,
+        reply.raw,
+        true,
+      );
     });
   };
+}
+
+/** Takes the response over for Server-Sent Events (keeping the headers hooks set, e.g. CORS). */
+function startEventStream(reply: FastifyReply): void {
+  reply.hijack();
+  const headers: Record<string, string | number | string[]> = {};
+  for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
+  reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  reply.raw.write(': connected\n\n');
 }

@@ -8,7 +8,9 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppError } from '../../../../../src/shared/errors.js';
 import {
+  canSeeCustomerData,
   EDITABLE,
+  REQUEST_ROLES,
   RX_SCHEMAS,
   SYNC_ACCESS,
   SYNC_COLLECTIONS,
@@ -16,6 +18,7 @@ import {
   type NoteDoc,
   type PushRow,
   type RequestDoc,
+  type RequestKind,
   type SyncCollection,
   type SyncDocMap,
   type SyncRejection,
@@ -55,6 +58,8 @@ const BUSINESS_FIELDS: { [C in SyncCollection]: readonly string[] } = {
   notes: ['targetType', 'targetId', 'text'],
   zones: [],
   requests: ['kind', 'payload', 'expiresAt'],
+  rentals: [],
+  customers: [],
 };
 
 /** Never compared: sync bookkeeping and server-managed on every change. */
@@ -99,6 +104,12 @@ export class PushHandler {
     if ((raw as { _deleted?: unknown })._deleted === true) return refuse('delete_not_allowed', `${collection} documents cannot be deleted from the desktop`);
     const validate = validators[collection];
     if (!validate(doc)) return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
+    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as SyncRole)) {
+      return refuse('forbidden_role', `role ${actor.role} may not write notes about customers`);
+    }
+    if (collection === 'requests' && !(REQUEST_ROLES[doc.kind as RequestKind] as readonly string[] | undefined)?.includes(actor.role)) {
+      return refuse('forbidden_role', `role ${actor.role} may not request ${String(doc.kind)}`);
+    }
     const assumed = row.assumedMasterState ? clean(row.assumedMasterState as unknown as Record<string, unknown>) : undefined;
 
     const master = (await getMaster(this.db, collection, id)) as unknown as Record<string, unknown> | undefined;
@@ -112,7 +123,11 @@ export class PushHandler {
       // A retry of something already applied: accept, change nothing (a pending request runs again, idempotently).
       if (sameFields(business, doc, master)) {
         if (business.length === 0 && !sameFields(editableAgnosticFields(doc), doc, master)) return refuse('forbidden_field', `${collection} documents are read-only`);
-        if (collection === 'requests') await this.ports.requests.execute(id, actor);
+        if (collection === 'requests') {
+          const run = this.ports.requests.execute(id, actor);
+          if ((doc as { kind?: unknown }).kind === 'vehicle_command') await run;
+          else run.catch(() => undefined); // logged by the executor; retried later
+        }
         return { kind: 'ok' };
       }
       if (!EDITABLE[collection].create && business.length === 0) return refuse('forbidden_field', `${collection} documents are read-only`);
@@ -145,7 +160,8 @@ export class PushHandler {
       case 'requests': {
         const r = doc as unknown as RequestDoc;
         if (r.status !== 'pending' || (r.result ?? null) !== null) throw new AppError('forbidden_field', 'a new request is pending with no result (server-managed)', { status: 403 });
-        await this.ports.requests.submit({ id: r.id, kind: r.kind, payload: r.payload, expiresAt: r.expiresAt }, actor);
+        // vehicle commands are quick (queued, not awaited): the desktop sees their outcome in this push's round
+        await this.ports.requests.submit({ id: r.id, kind: r.kind, payload: r.payload, expiresAt: r.expiresAt }, actor, r.kind !== 'vehicle_command');
         return;
       }
       default:

@@ -1,14 +1,19 @@
 /**
  * Server-Sent Events for the replica: one LISTEN (`fleetdesk_sync`, payload = collection) per server instance
- * wakes the streams of that collection; each stream then pulls what is new after its own checkpoint and sends
- * it as `{documents, checkpoint}`. Bursts are coalesced (one pull per stream per `minIntervalMs`); a comment
- * line every `heartbeatMs` keeps proxies from closing an idle stream; a slow safety poll covers a lost LISTEN
- * connection. A stream far behind gets page after page, each written only once the previous one drained. A
- * stream whose checkpoint is older than the tombstone retention gets `"RESYNC"` and is closed (its pull then
- * answers 410 `checkpoint_too_old`).
+ * wakes the streams that carry that collection; each stream then pulls what is new after its own checkpoint for
+ * that collection and sends it as `{documents, checkpoint}`.
+ *
+ * A stream carries one collection (`GET …/{collection}/stream`, untagged `data:` events) or several
+ * (`GET …/stream?collections=a,b`: one connection for the whole replica — browsers allow 6 HTTP/1.1 connections
+ * per origin — each event named after its collection with an `event:` line). Bursts are coalesced (one pull
+ * round per stream per `minIntervalMs`, covering every collection woken meanwhile); a comment line every
+ * `heartbeatMs` keeps proxies from closing an idle stream; a slow safety poll covers a lost LISTEN connection.
+ * A collection far behind gets page after page, each written only once the previous one drained. A collection
+ * whose checkpoint is older than the tombstone retention gets `"RESYNC"` and the stream is closed (the client's
+ * pull then answers 410 `checkpoint_too_old` and it resyncs; it reopens the stream with its new checkpoints).
  */
 import type { ServerResponse } from 'node:http';
-import type { SyncCollection } from '../../../../../src/shared/sync-protocol.js';
+import type { SyncCollection, SyncRole } from '../../../../../src/shared/sync-protocol.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 
 export const SYNC_CHANNEL = 'fleetdesk_sync';
@@ -16,7 +21,7 @@ export const SYNC_CHANNEL = 'fleetdesk_sync';
 export interface StreamHubOptions {
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   /** documents after `checkpoint` (at most `limit`), and the new checkpoint */
-  pull(collection: SyncCollection, checkpoint: number, limit: number): Promise<{ documents: unknown[]; checkpoint: number }>;
+  pull(collection: SyncCollection, checkpoint: number, limit: number, role: SyncRole): Promise<{ documents: unknown[]; checkpoint: number }>;
   log: Logger;
   minIntervalMs?: number;
   heartbeatMs?: number;
@@ -24,12 +29,19 @@ export interface StreamHubOptions {
   pageSize?: number;
 }
 
-interface Stream {
-  collection: SyncCollection;
-  res: ServerResponse;
+interface Feed {
   checkpoint: number;
-  running: boolean;
   dirty: boolean;
+}
+
+interface Stream {
+  feeds: Map<SyncCollection, Feed>;
+  /** the reader's role (what a pull may show it) */
+  role: SyncRole;
+  /** several collections on one connection: events carry `event: <collection>` */
+  tagged: boolean;
+  res: ServerResponse;
+  running: boolean;
   lastPullAt: number;
   timer: NodeJS.Timeout | undefined;
   closed: boolean;
@@ -54,7 +66,10 @@ export class StreamHub {
       for (const s of this.streams) write(s, ': ping\n\n');
     }, this.options.heartbeatMs ?? 15_000);
     this.safetyPoll = setInterval(() => {
-      for (const s of this.streams) this.schedule(s);
+      for (const s of this.streams) {
+        for (const f of s.feeds.values()) f.dirty = true;
+        this.schedule(s);
+      }
     }, this.options.safetyPollMs ?? 30_000);
     this.heartbeat.unref();
     this.safetyPoll.unref();
@@ -64,18 +79,35 @@ export class StreamHub {
     return this.streams.size;
   }
 
-  /** Takes over `res` (headers already written); sends everything after `checkpoint` first. */
-  open(collection: SyncCollection, res: ServerResponse, checkpoint: number): void {
-    const stream: Stream = { collection, res, checkpoint, running: false, dirty: false, lastPullAt: 0, timer: undefined, closed: false };
+  /**
+   * Takes over `res` (headers already written); sends everything after each collection's checkpoint first.
+   * `tagged`: name every event after its collection (the multiplexed stream).
+   */
+  open(feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>, role: SyncRole, res: ServerResponse, tagged: boolean): void {
+    const stream: Stream = {
+      feeds: new Map(feeds.map((f) => [f.collection, { checkpoint: f.checkpoint, dirty: true }])),
+      role,
+      tagged,
+      res,
+      running: false,
+      lastPullAt: 0,
+      timer: undefined,
+      closed: false,
+    };
     this.streams.add(stream);
     res.on('close', () => this.close(stream));
     res.on('error', () => this.close(stream));
     this.schedule(stream);
   }
 
-  /** Wakes every stream of a collection (a NOTIFY; also callable directly). */
+  /** Wakes every stream carrying a collection (a NOTIFY; also callable directly). */
   wake(collection: string): void {
-    for (const s of this.streams) if (s.collection === collection) this.schedule(s);
+    for (const s of this.streams) {
+      const feed = s.feeds.get(collection as SyncCollection);
+      if (!feed) continue;
+      feed.dirty = true;
+      this.schedule(s);
+    }
   }
 
   async stop(): Promise<void> {
@@ -90,12 +122,7 @@ export class StreamHub {
   }
 
   private schedule(s: Stream): void {
-    if (s.closed) return;
-    if (s.running) {
-      s.dirty = true;
-      return;
-    }
-    if (s.timer) return;
+    if (s.closed || s.running || s.timer) return; // a running round re-checks the dirty flags before it ends
     const wait = Math.max(0, s.lastPullAt + this.minIntervalMs - Date.now());
     s.timer = setTimeout(() => {
       s.timer = undefined;
@@ -106,37 +133,53 @@ export class StreamHub {
   private async run(s: Stream): Promise<void> {
     if (s.closed) return;
     s.running = true;
-    s.dirty = false;
     s.lastPullAt = Date.now();
+    let resync = false;
     try {
-      while (!s.closed) {
-        const page = await this.options.pull(s.collection, s.checkpoint, this.pageSize);
+      for (const [collection, feed] of s.feeds) {
         if (s.closed) break;
-        if (page.documents.length > 0) {
-          const flushed = write(s, `data: ${JSON.stringify({ documents: page.documents, checkpoint: { seq: page.checkpoint } })}\n\n`);
-          s.checkpoint = page.checkpoint;
-          if (!flushed) await drained(s.res);
+        if (!feed.dirty) continue;
+        feed.dirty = false;
+        try {
+          resync = await this.drain(s, collection, feed);
+        } catch (err) {
+          this.options.log.warn('sync stream pull failed; will retry', { collection, ...errorFields(err) });
+          feed.dirty = true;
         }
-        if (page.documents.length < this.pageSize) break;
-      }
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'checkpoint_too_old') {
-        write(s, 'data: "RESYNC"\n\n');
-        s.checkpoint = -1;
-      } else {
-        this.options.log.warn('sync stream pull failed; will retry', { collection: s.collection, ...errorFields(err) });
-        s.dirty = true;
+        if (resync) break;
       }
     } finally {
       s.running = false;
     }
-    if (s.checkpoint < 0) {
+    if (resync) {
       this.close(s);
       s.res.end();
       return;
     }
-    if (s.dirty) this.schedule(s);
+    // Changes that arrived during this round (or a failed pull) go in the next one, after the coalescing delay.
+    if ([...s.feeds.values()].some((f) => f.dirty)) this.schedule(s);
+  }
+
+  /** Sends one collection's changes page by page; true when its checkpoint is too old (RESYNC sent). */
+  private async drain(s: Stream, collection: SyncCollection, feed: Feed): Promise<boolean> {
+    const prefix = s.tagged ? `event: ${collection}\n` : '';
+    for (;;) {
+      let page: { documents: unknown[]; checkpoint: number };
+      try {
+        page = await this.options.pull(collection, feed.checkpoint, this.pageSize, s.role);
+      } catch (err) {
+        if ((err as { code?: string }).code !== 'checkpoint_too_old') throw err;
+        write(s, `${prefix}data: "RESYNC"\n\n`);
+        return true;
+      }
+      if (s.closed) return false;
+      if (page.documents.length > 0) {
+        const flushed = write(s, `${prefix}data: ${JSON.stringify({ documents: page.documents, checkpoint: { seq: page.checkpoint } })}\n\n`);
+        feed.checkpoint = page.checkpoint;
+        if (!flushed) await drained(s.res);
+      }
+      if (page.documents.length < this.pageSize) return false;
+    }
   }
 
   private close(s: Stream): void {

@@ -1,0 +1,373 @@
+/**
+ * SQL of `allocations` (009_bookings.sql): ONE table for reservations, bookings and rentals, whose exclusion
+ * constraint `allocations_no_overlap` guarantees that no two blocking claims on one vehicle overlap in time.
+ *
+ * Rules for every writer (reservations, bookings, rentals, staff):
+ * - call `lockReplicationSequence(tx)` FIRST in the transaction (before locking any row): the table is
+ *   replicated (`rentals` collection), every write takes `server_seq = nextval('replication_seq')`. The lock
+ *   also serializes allocation writers across instances, so the checks made inside such a transaction (one open
+ *   reservation per customer, the car free after a hold, no active rental) cannot race;
+ * - an overlapping insert/update fails with SQLSTATE 23P01 (`isExclusionViolation`) → answer 409;
+ * - times are epoch ms in and out (the caller's clock, stored exactly).
+ */
+import type { Queryable } from '../../../platform/db/index.js';
+
+/** Epoch ms (a parameter) as timestamptz, exactly. */
+const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
+/** timestamptz as epoch ms (float8: both drivers return a JS number); 'infinity' → null. */
+const ms = (expr: string) => `(case when ${expr} is null or ${expr} = 'infinity'::timestamptz then null else floor(extract(epoch from ${expr}) * 1000)::float8 end)`;
+
+export type AllocationKind = 'reservation' | 'booking' | 'rental';
+export type AllocationStatus = 'held' | 'confirmed' | 'active' | 'ended' | 'converted' | 'cancelled' | 'expired';
+/** Statuses that hold the car (the exclusion constraint's WHERE clause). */
+export const BLOCKING_STATUSES: readonly AllocationStatus[] = ['held', 'confirmed', 'active', 'ended'];
+/** Statuses of claims that are still open (not history). */
+export const OPEN_STATUSES: readonly AllocationStatus[] = ['held', 'confirmed', 'active'];
+
+/** SQLSTATE of a violated exclusion constraint (allocations_no_overlap), on both backends. */
+export const EXCLUSION_VIOLATION = '23P01';
+/** SQLSTATE of a violated unique index (one held reservation per customer, one active rental per vehicle). */
+export const UNIQUE_VIOLATION = '23505';
+
+export function isExclusionViolation(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === EXCLUSION_VIOLATION;
+}
+
+/** The unique index that failed, when `err` is a unique violation (`allocations_one_…`), else undefined. */
+export function uniqueViolation(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || (err as { code?: unknown }).code !== UNIQUE_VIOLATION) return undefined;
+  const e = err as { constraint?: unknown; message?: unknown };
+  if (typeof e.constraint === 'string') return e.constraint;
+  const m = typeof e.message === 'string' ? /"([^"]+)"/.exec(e.message) : null;
+  return m?.[1] ?? 'unknown';
+}
+
+export interface AllocationRecord {
+  id: string;
+  kind: AllocationKind;
+  status: AllocationStatus;
+  vehicleId: string;
+  customerId: string;
+  /** only when asked for (staff views) */
+  customerName?: string | null;
+  /** the blocked period [periodStart, periodEnd); periodEnd null = open-ended ('infinity') */
+  periodStart: number;
+  periodEnd: number | null;
+  /** reservation: created → expires; booking: the customer's window; null for rentals */
+  startsAt: number | null;
+  endsAt: number | null;
+  /** rentals */
+  startedAt: number | null;
+  endedAt: number | null;
+  returnBy: number | null;
+  /** a rental: the reservation/booking it started from */
+  sourceId: string | null;
+  /** a reservation/booking: the rental it turned into */
+  rentalId: string | null;
+  cancelReason: string | null;
+  cancelledBy: string | null;
+  totalCents: number | null;
+  currency: string | null;
+  createdAt: number;
+  updatedAt: number;
+  serverSeq: number;
+}
+
+interface AllocationDbRow {
+  id: string;
+  kind: AllocationKind;
+  status: AllocationStatus;
+  vehicle_id: string;
+  customer_id: string;
+  customer_name?: string | null;
+  period_start_ms: number;
+  period_end_ms: number | null;
+  starts_at_ms: number | null;
+  ends_at_ms: number | null;
+  started_at_ms: number | null;
+  ended_at_ms: number | null;
+  return_by_ms: number | null;
+  source_id: string | null;
+  rental_id: string | null;
+  cancel_reason: string | null;
+  cancelled_by: string | null;
+  total_cents: number | null;
+  currency: string | null;
+  created_at_ms: number;
+  updated_at_ms: number;
+  server_seq: number | string;
+}
+
+const COLUMNS = `a.id, a.kind, a.status, a.vehicle_id, a.customer_id,
+  ${ms('lower(a.period)')} as period_start_ms, ${ms('upper(a.period)')} as period_end_ms,
+  ${ms('a.starts_at')} as starts_at_ms, ${ms('a.ends_at')} as ends_at_ms,
+  ${ms('a.started_at')} as started_at_ms, ${ms('a.ended_at')} as ended_at_ms, ${ms('a.return_by')} as return_by_ms,
+  a.source_id, (select r.id from allocations r where r.source_id = a.id and r.kind = 'rental' order by r.created_at limit 1) as rental_id,
+  a.cancel_reason, a.cancelled_by, a.total_cents, a.currency,
+  ${ms('a.created_at')} as created_at_ms, ${ms('a.updated_at')} as updated_at_ms, a.server_seq::float8 as server_seq`;
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+function toRecord(r: AllocationDbRow): AllocationRecord {
+  return {
+    id: r.id,
+    kind: r.kind,
+    status: r.status,
+    vehicleId: r.vehicle_id,
+    customerId: r.customer_id,
+    ...(r.customer_name === undefined ? {} : { customerName: r.customer_name }),
+    periodStart: Number(r.period_start_ms),
+    periodEnd: num(r.period_end_ms),
+    startsAt: num(r.starts_at_ms),
+    endsAt: num(r.ends_at_ms),
+    startedAt: num(r.started_at_ms),
+    endedAt: num(r.ended_at_ms),
+    returnBy: num(r.return_by_ms),
+    sourceId: r.source_id,
+    rentalId: r.rental_id,
+    cancelReason: r.cancel_reason,
+    cancelledBy: r.cancelled_by,
+    totalCents: num(r.total_cents),
+    currency: r.currency,
+    createdAt: Number(r.created_at_ms),
+    updatedAt: Number(r.updated_at_ms),
+    serverSeq: Number(r.server_seq),
+  };
+}
+
+export interface NewClaim {
+  id: string;
+  kind: 'reservation' | 'booking';
+  vehicleId: string;
+  customerId: string;
+  /** the blocked period [periodStart, periodEnd) */
+  periodStart: number;
+  periodEnd: number;
+  /** the customer's window */
+  startsAt: number;
+  endsAt: number;
+  createdAt: number;
+}
+
+/**
+ * Inserts a reservation (`held`) or booking (`confirmed`) and returns it; 23P01 when the car is taken for (part
+ * of) the period.
+ */
+export async function insertClaim(tx: Queryable, c: NewClaim): Promise<AllocationRecord> {
+  const { rows } = await tx.query<AllocationDbRow>(
+    `insert into allocations as a (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at, server_seq)
+     values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, nextval('replication_seq'))
+     returning ${COLUMNS}`,
+    [c.id, c.kind, c.vehicleId, c.customerId, c.kind === 'reservation' ? 'held' : 'confirmed', c.periodStart, c.periodEnd, c.startsAt, c.endsAt, c.createdAt],
+  );
+  return toRecord(rows[0]!);
+}
+
+export interface ClaimChecks {
+  /** undefined: no such vehicle */
+  vehicle: VehicleUsability | undefined;
+  /** the customer's held reservations still running at `now` (after expiring their lapsed ones) */
+  openReservations: number;
+  /** the customer's confirmed bookings not yet over */
+  openBookings: number;
+  /** the vehicle has an active rental (whatever its period: an overrunning one still has the car) */
+  activeRental: boolean;
+  /** another open claim (held, confirmed, active) meets [from, until) */
+  conflict: boolean;
+}
+
+/**
+ * Everything a new claim is checked against, in ONE statement (it runs under the replication lock, which every
+ * allocation writer holds — fewer round trips there is more claims per second for the whole system). With
+ * `expireReservations`, the customer's lapsed held reservations are marked expired first (same statement).
+ */
+export async function claimChecks(
+  tx: Queryable,
+  input: { vehicleId: string; customerId: string; now: number; from: number; until: number; expireReservations: boolean },
+): Promise<ClaimChecks> {
+  const { rows } = await tx.query<{
+    found: boolean;
+    service_state: string | null;
+    online: boolean | null;
+    received_ms: number | null;
+    has_position: boolean | null;
+    open_reservations: number;
+    open_bookings: number;
+    active_rental: boolean;
+    conflict: boolean;
+  }>(
+    `with expired as (
+       update allocations set status = 'expired', updated_at = ${ts('$3')}, server_seq = nextval('replication_seq')
+        where $6::boolean and customer_id = $2 and kind = 'reservation' and status = 'held' and ends_at <= ${ts('$3')}
+          and (start_attempt_expires_at is null or start_attempt_expires_at <= ${ts('$3')})
+        returning id),
+     vehicle as (
+       select v.service_state, s.online, ${ms('s.received_at')} as received_ms, (s.lat is not null and s.lon is not null) as has_position
+         from vehicles v left join vehicle_state s on s.vehicle_id = v.id where v.id = $1)
+     -- (the subqueries see the rows as before \`expired\`: lapsed holds are left out by ends_at > now anyway)
+     select exists (select 1 from vehicle) as found,
+            (select service_state from vehicle) as service_state, (select online from vehicle) as online,
+            (select received_ms from vehicle) as received_ms, (select has_position from vehicle) as has_position,
+            (select count(*) from allocations where customer_id = $2 and kind = 'reservation' and status = 'held' and ends_at > ${ts('$3')})::int as open_reservations,
+            (select count(*) from allocations where customer_id = $2 and kind = 'booking' and status = 'confirmed' and ends_at > ${ts('$3')})::int as open_bookings,
+            exists (select 1 from allocations where vehicle_id = $1 and status = 'active') as active_rental,
+            exists (select 1 from allocations where vehicle_id = $1 and status in ('held', 'confirmed', 'active')
+                      and period && tstzrange(${ts('$4')}, ${ts('$5')}, '[)')) as conflict`,
+    [input.vehicleId, input.customerId, input.now, input.from, input.until, input.expireReservations],
+  );
+  const r = rows[0]!;
+  return {
+    vehicle: r.found
+      ? { serviceState: r.service_state ?? 'available', online: r.online === true, receivedAt: num(r.received_ms), hasPosition: r.has_position === true }
+      : undefined,
+    openReservations: Number(r.open_reservations),
+    openBookings: Number(r.open_bookings),
+    activeRental: r.active_rental === true,
+    conflict: r.conflict === true,
+  };
+}
+
+export interface AllocationScope {
+  /** only this customer's (another's → undefined: existence is not revealed) */
+  customerId?: string;
+  kind?: AllocationKind;
+  /** lock the row (inside a transaction that holds the replication lock) */
+  forUpdate?: boolean;
+  withCustomerName?: boolean;
+}
+
+export async function getAllocation(q: Queryable, id: string, scope: AllocationScope = {}): Promise<AllocationRecord | undefined> {
+  const name = scope.withCustomerName ? ', (select c.name from customers c where c.id = a.customer_id) as customer_name' : '';
+  const { rows } = await q.query<AllocationDbRow>(
+    `select ${COLUMNS}${name} from allocations a
+      where a.id = $1 and ($2::text is null or a.customer_id = $2) and ($3::text is null or a.kind = $3) ${scope.forUpdate ? 'for update of a' : ''}`,
+    [id, scope.customerId ?? null, scope.kind ?? null],
+  );
+  return rows[0] ? toRecord(rows[0]) : undefined;
+}
+
+export interface AllocationFilter {
+  customerId?: string;
+  vehicleId?: string;
+  kinds?: readonly AllocationKind[];
+  statuses?: readonly AllocationStatus[];
+  limit: number;
+  withCustomerName?: boolean;
+}
+
+/** Newest first (by the start of the blocked period, then creation). */
+export async function listAllocations(q: Queryable, f: AllocationFilter): Promise<AllocationRecord[]> {
+  const name = f.withCustomerName ? ', (select c.name from customers c where c.id = a.customer_id) as customer_name' : '';
+  const { rows } = await q.query<AllocationDbRow>(
+    `select ${COLUMNS}${name} from allocations a
+      where ($1::text is null or a.customer_id = $1) and ($2::text is null or a.vehicle_id = $2)
+        and ($3::text[] is null or a.kind = any($3::text[])) and ($4::text[] is null or a.status = any($4::text[]))
+      order by lower(a.period) desc, a.created_at desc, a.id limit $5`,
+    [f.customerId ?? null, f.vehicleId ?? null, f.kinds ? [...f.kinds] : null, f.statuses ? [...f.statuses] : null, f.limit],
+  );
+  return rows.map(toRecord);
+}
+
+/** Moves a row from one of `from` to `to` (cancel, expire); false when it was not in one of `from` (changed meanwhile). */
+export async function setStatus(
+  tx: Queryable,
+  id: string,
+  from: readonly AllocationStatus[],
+  to: AllocationStatus,
+  extra: { cancelReason?: string | null; cancelledBy?: string | null; at: number },
+): Promise<boolean> {
+  const result = await tx.query(
+    `update allocations set status = $3, cancel_reason = coalesce($4, cancel_reason), cancelled_by = coalesce($5, cancelled_by),
+            updated_at = ${ts('$6')}, server_seq = nextval('replication_seq')
+      where id = $1 and status = any($2::text[])`,
+    [id, [...from], to, extra.cancelReason ?? null, extra.cancelledBy ?? null, extra.at],
+  );
+  return result.rowCount === 1;
+}
+
+/** A booking's new end (staff extension): the period's upper bound moves with it; 23P01 on overlap. */
+export async function setBookingEnd(tx: Queryable, id: string, endsAt: number, at: number): Promise<boolean> {
+  const result = await tx.query(
+    `update allocations set ends_at = ${ts('$2')}, period = tstzrange(lower(period), ${ts('$2')}, '[)'),
+            updated_at = ${ts('$3')}, server_seq = nextval('replication_seq')
+      where id = $1 and kind = 'booking' and status = 'confirmed'`,
+    [id, endsAt, at],
+  );
+  return result.rowCount === 1;
+}
+
+export interface ExpiredClaim {
+  id: string;
+  kind: 'reservation' | 'booking';
+  vehicleId: string;
+  customerId: string;
+}
+
+/**
+ * Reservations whose hold ended and bookings whose window ended without a rental become `expired` (a
+ * reservation being started right now — live start lease — is left to the start attempt). `customerId`: only
+ * that customer's reservations.
+ */
+export async function expireDue(tx: Queryable, now: number, options: { customerId?: string; limit?: number } = {}): Promise<ExpiredClaim[]> {
+  const { rows } = await tx.query<{ id: string; kind: 'reservation' | 'booking'; vehicle_id: string; customer_id: string }>(
+    `update allocations set status = 'expired', updated_at = ${ts('$1')}, server_seq = nextval('replication_seq')
+      where id in (
+        select id from allocations
+         where ((kind = 'reservation' and status = 'held') or (kind = 'booking' and status = 'confirmed'))
+           and ends_at <= ${ts('$1')}
+           and (start_attempt_expires_at is null or start_attempt_expires_at <= ${ts('$1')})
+           and ($2::text is null or (customer_id = $2 and kind = 'reservation'))
+         order by ends_at limit $3)
+      returning id, kind, vehicle_id, customer_id`,
+    [now, options.customerId ?? null, options.limit ?? 1000],
+  );
+  return rows.map((r) => ({ id: r.id, kind: r.kind, vehicleId: r.vehicle_id, customerId: r.customer_id }));
+}
+
+/** Is anything due for expiry? (cheap check before taking the replication lock) */
+export async function hasDue(q: Queryable, now: number): Promise<boolean> {
+  const { rows } = await q.query(
+    `select 1 from allocations where ((kind = 'reservation' and status = 'held') or (kind = 'booking' and status = 'confirmed')) and ends_at <= ${ts('$1')} limit 1`,
+    [now],
+  );
+  return rows.length > 0;
+}
+
+export interface VehicleUsability {
+  serviceState: string;
+  online: boolean;
+  /** epoch ms of the last message heard, null if never */
+  receivedAt: number | null;
+  hasPosition: boolean;
+}
+
+export interface OpenClaimRow {
+  vehicleId: string;
+  kind: AllocationKind;
+  status: AllocationStatus;
+  periodStart: number;
+  periodEnd: number | null;
+}
+
+/**
+ * What holds cars now or soon (the availability index): active rentals, and reservations/bookings whose period
+ * meets [now, horizon). `vehicleId`: one car only.
+ */
+export async function openClaimsAround(q: Queryable, now: number, horizon: number, vehicleId?: string): Promise<OpenClaimRow[]> {
+  const { rows } = await q.query<{ vehicle_id: string; kind: AllocationKind; status: AllocationStatus; period_start_ms: number; period_end_ms: number | null }>(
+    `select vehicle_id, kind, status, ${ms('lower(period)')} as period_start_ms, ${ms('upper(period)')} as period_end_ms from allocations
+      where status in ('held', 'confirmed', 'active') and ($3::text is null or vehicle_id = $3)
+        and (status = 'active' or period && tstzrange(${ts('$1')}, ${ts('$2')}, '[)'))`,
+    [now, horizon, vehicleId ?? null],
+  );
+  return rows.map((r) => ({ vehicleId: r.vehicle_id, kind: r.kind, status: r.status, periodStart: Number(r.period_start_ms), periodEnd: num(r.period_end_ms) }));
+}
+
+/**
+ * TRANSITIONAL fallback until the customers component is wired into bookings (app.ts passes `customers`): the
+ * baseline `customers.status` column (007_identity.sql).
+ */
+export async function customerStatusFromTable(q: Queryable, customerId: string): Promise<{ exists: boolean; blocked: boolean }> {
+  const { rows } = await q.query<{ status: string }>('select status from customers where id = $1', [customerId]);
+  return { exists: rows.length > 0, blocked: rows[0]?.status === 'blocked' };
+}

@@ -1,0 +1,99 @@
+/**
+ * What reservations, bookings and staff actions share: the settings, the ports they use, who may create a claim,
+ * whether a car can be claimed, and how database refusals become 409 problems.
+ */
+import { AppError } from '../../../../../src/shared/errors.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
+import type { DomainEvents } from '../../../platform/domain-events.js';
+import { isExclusionViolation, uniqueViolation, type AllocationRecord, type VehicleUsability } from '../data/allocations.repository.js';
+
+export interface BookingSettings {
+  /** free reservation hold, also the default hold (RESERVATION_HOLD_MIN) */
+  holdMin: number;
+  /** longest hold a customer may ask for (RESERVATION_MAX_HOLD_MIN) */
+  maxHoldMin: number;
+  /** kept free before every booking (BOOKING_BUFFER_MIN) */
+  bufferMin: number;
+  /** a car silent for longer is offline */
+  heartbeatTimeoutMs: number;
+}
+
+/** A reservation must leave at least this much driving after its hold before the car's next claim. */
+export const RESERVATION_MIN_DRIVE_MIN = 15;
+export const BOOKING_MIN_MIN = 15;
+export const BOOKING_MAX_DAYS = 7;
+export const BOOKING_MAX_AHEAD_DAYS = 90;
+/** A booking may start this far in the past (clock skew between the app and us, a slow network). */
+export const BOOKING_PAST_TOLERANCE_MS = 60_000;
+/** Open (future or running) bookings per customer, so one account cannot hold the fleet. */
+export const MAX_OPEN_BOOKINGS = 10;
+
+export const MINUTE_MS = 60_000;
+export const DAY_MS = 86_400_000;
+
+export interface CustomerEligibilityPort {
+  eligibility(customerId: string): Promise<{ exists: boolean; blocked: boolean }>;
+}
+
+export interface ClaimDeps {
+  db: Db;
+  customers: CustomerEligibilityPort;
+  events: DomainEvents;
+  settings: BookingSettings;
+  now: () => number;
+}
+
+/** Creating anything needs an existing, unblocked customer (a verified licence is needed only to start a rental). */
+export async function assertMayCreate(customers: CustomerEligibilityPort, customerId: string): Promise<void> {
+  const e = await customers.eligibility(customerId);
+  if (!e.exists) throw new AppError('unauthorized', 'Unknown customer: sign in again', { status: 401 });
+  if (e.blocked) throw new AppError('customer_blocked', 'This account is blocked: contact support', { status: 403 });
+}
+
+export function vehicleUnavailable(vehicleId: string, why: string): AppError {
+  return new AppError('vehicle_unavailable', `Vehicle ${vehicleId} is not available: ${why}`, { status: 409 });
+}
+
+/**
+ * The car exists (404 otherwise), is not in maintenance, and — when it is claimed for now — is online (heard from
+ * within the heartbeat timeout; a car that never reported a position cannot be found by the customer either).
+ */
+export function checkVehicleClaimable(vehicleId: string, v: VehicleUsability | undefined, needsOnline: boolean, now: number, heartbeatTimeoutMs: number): void {
+  if (!v) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
+  if (v.serviceState !== 'available') throw vehicleUnavailable(vehicleId, 'it is in maintenance');
+  if (needsOnline && (!v.online || v.receivedAt === null || now - v.receivedAt > heartbeatTimeoutMs || !v.hasPosition)) {
+    throw vehicleUnavailable(vehicleId, 'it is offline');
+  }
+}
+
+/** Runs a claim-writing transaction; the database's refusals become 409 problems. */
+export async function claimTransaction<T>(db: Db, vehicleId: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction(fn);
+  } catch (err) {
+    if (isExclusionViolation(err)) throw vehicleUnavailable(vehicleId, 'it is taken for (part of) that time');
+    const unique = uniqueViolation(err);
+    if (unique === 'allocations_one_held_reservation_per_customer') throw reservationLimit();
+    if (unique === 'allocations_one_active_rental_per_vehicle') throw vehicleUnavailable(vehicleId, 'it is in a rental');
+    throw err;
+  }
+}
+
+export function reservationLimit(): AppError {
+  return new AppError('reservation_limit', 'You already hold a reservation: cancel it or start the rental first', { status: 409 });
+}
+
+/** After commit: tell this instance (the availability index listens) and whoever else is on the bus. */
+export function announce(deps: Pick<ClaimDeps, 'events' | 'now'>, a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'>): void {
+  deps.events.emit('allocation.changed', { allocationId: a.id, kind: a.kind, vehicleId: a.vehicleId, customerId: a.customerId, status: a.status, at: deps.now() });
+}
+
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** Parses an ISO-8601 instant from the API; anything else is a 400 problem. */
+export function parseInstant(value: string, field: string): number {
+  // Date.parse accepts many shapes; the schema already asked for date-time, this rejects what slips through.
+  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? Date.parse(value) : NaN;
+  if (!Number.isFinite(ms)) throw new AppError('invalid_date', `${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-06-01T10:00:00Z`, { status: 400 });
+  return ms;
+}

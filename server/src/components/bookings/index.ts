@@ -1,0 +1,202 @@
+/**
+ * The bookings component: vehicle types and tariffs, reservations, bookings, the in-memory availability index
+ * (search, GBFS, "is this car rented?" for alerts) and — from the rentals side — rentals, pricing at the end and
+ * damage reports. All claims on a car live in ONE table (`allocations`) whose exclusion constraint makes a double
+ * booking impossible across any number of instances (009_bookings.sql). Other components reach it only through
+ * this file.
+ *
+ * Routes: registerRoutes(app, '/v1') → customer reservations and bookings, public availability and vehicle types;
+ * registerRoutes(app, '/ops/v1') → staff views of a vehicle's claims, extend/cancel a booking.
+ */
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { Db } from '../../platform/db/index.js';
+import type { DomainEvents } from '../../platform/domain-events.js';
+import type { HttpApp } from '../../platform/http/index.js';
+import { errorFields, type Logger } from '../../platform/log.js';
+import { METRIC_PREFIX } from '../../platform/metrics.js';
+import type { ActiveRentalLookup } from '../alerts/index.js';
+import { recordAudit } from '../audit/index.js';
+import { availabilityRoutes } from './api/availability.routes.js';
+import { bookingRoutes } from './api/bookings.routes.js';
+import { reservationRoutes } from './api/reservations.routes.js';
+import { staffBookingRoutes } from './api/staff-bookings.routes.js';
+import { rentalCustomerRoutes, rentalStaffRoutes } from './api/rentals.routes.js';
+import { createRentals, type Rentals, type RentalsOptions } from './domain/rentals.js';
+import { customerStatusFromTable, listAllocations } from './data/allocations.repository.js';
+import { listVehicleTypesWithTariffs } from './data/vehicle-types.repository.js';
+import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
+import { ExpirySweeper } from './domain/bookings-expiry.js';
+import { RESERVATION_MIN_DRIVE_MIN, type BookingSettings, type ClaimDeps, type CustomerEligibilityPort } from './domain/bookings-rules.js';
+import { staffView, StaffBookings, type StaffAllocationView } from './domain/bookings-staff.js';
+import { Bookings } from './domain/bookings.js';
+import type { Tariff } from './domain/pricing.js';
+import { Reservations } from './domain/reservations.js';
+import { ensureVehicleTypes, prepareVehicleTypes, type VehicleTypeWithTariff } from './domain/vehicle-types.js';
+
+export { estimateHoldCents, estimateWindow, loadTariff, priceRental, rentalDays, reservationFeeCents } from './domain/pricing.js';
+export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from './domain/pricing.js';
+export {
+  BLOCKING_STATUSES,
+  EXCLUSION_VIOLATION,
+  UNIQUE_VIOLATION,
+  getAllocation,
+  isExclusionViolation,
+  listAllocations,
+  uniqueViolation,
+  type AllocationKind,
+  type AllocationRecord,
+  type AllocationStatus,
+} from './data/allocations.repository.js';
+export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
+export type { GbfsVehicle } from './domain/availability-service.js';
+export type { VehicleTypeWithTariff } from './domain/vehicle-types.js';
+
+export interface BookingsComponent {
+  /** alerts port: is the car in an active rental? (memory, O(1)) */
+  activeRentals: ActiveRentalLookup;
+  /** the customer's rentals, newest first (staff "customer 360") */
+  listRentalsForCustomer(customerId: string, limit: number): Promise<unknown[]>;
+  /** vehicle types with their tariff (GBFS vehicle_types / system_pricing_plans) */
+  vehicleTypes(): Promise<Array<{ id: string; name: string; make: string; model: string; propulsion: 'combustion' | 'electric'; maxRangeMeters: number; tariff: Tariff }>>;
+  /** in-memory availability (GBFS vehicle_status): every car not in a trip, with reserved/disabled flags */
+  availableVehicles(): ReadonlyArray<GbfsVehicle>;
+  registerRoutes(app: HttpApp, prefix: string): Promise<void>;
+  /** Re-reads every position and the claims into the availability index now (tests; changes also every second). */
+  refreshAvailability(): Promise<void>;
+  /** Expires due reservations and bookings now (tests; also every few seconds); returns how many. */
+  sweepExpired(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export interface BookingsOptions {
+  db: Db;
+  log: Logger;
+  events: DomainEvents;
+  metrics: Registry;
+  /** fleet component: positions, energy, liveness and service state of every car */
+  fleet: PositionsPort;
+  /** customers component (eligibility); TRANSITIONAL default: the customers table's status column */
+  customers?: CustomerEligibilityPort;
+  settings: Omit<BookingSettings, 'heartbeatTimeoutMs'> & { heartbeatTimeoutS: number };
+  availabilityRefreshMs?: number;
+  /** (rentals engineer) rentals: start/end/receipts/damage reports; without it, no rental routes (bookings-only tests) */
+  rentals?: Omit<RentalsOptions, 'db' | 'log' | 'events' | 'metrics' | 'now'>;
+  expirySweepMs?: number;
+  now?: () => number;
+}
+
+const VEHICLE_TYPES_CACHE_MS = 10_000;
+
+export async function startBookingsComponent(options: BookingsOptions): Promise<BookingsComponent> {
+  const log = options.log.child({ component: 'bookings' });
+  const { db, events } = options;
+  const now = options.now ?? Date.now;
+  const settings: BookingSettings = {
+    holdMin: options.settings.holdMin,
+    maxHoldMin: options.settings.maxHoldMin,
+    bufferMin: options.settings.bufferMin,
+    heartbeatTimeoutMs: options.settings.heartbeatTimeoutS * 1000,
+  };
+  const customers: CustomerEligibilityPort = options.customers ?? { eligibility: (id) => customerStatusFromTable(db, id) };
+
+  const typed = await prepareVehicleTypes(db, settings.holdMin);
+  if (typed.assigned > 0 || typed.tariffsUpdated > 0) log.info('vehicle types prepared', typed);
+
+  const m = createMetrics(options.metrics);
+  const availability = new AvailabilityService({
+    db,
+    positions: options.fleet,
+    log,
+    horizonMs: (settings.holdMin + RESERVATION_MIN_DRIVE_MIN) * 60_000,
+    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    refreshMs: options.availabilityRefreshMs,
+    now,
+    observeRefresh: (seconds) => m.refreshSeconds.observe(seconds),
+    beforeRefresh: async () => {
+      const assigned = await ensureVehicleTypes(db);
+      if (assigned > 0) log.info('vehicle types assigned to new vehicles', { assigned });
+      return assigned > 0;
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}vehicles_available`,
+    help: 'Vehicles a customer can reserve now, as this instance’s availability index sees them',
+    registers: [options.metrics],
+    collect() {
+      this.set(availability.availableCount);
+    },
+  });
+  await availability.start();
+
+  const unsubscribe = [
+    events.on('allocation.changed', (e) => {
+      if (e.status === 'held' || e.status === 'confirmed') m.created.inc({ kind: e.kind });
+      void availability.vehicleChanged(e.vehicleId);
+    }),
+    events.on('rental.started', (e) => void availability.vehicleChanged(e.vehicleId, { activeRental: true })),
+    events.on('rental.ended', (e) => void availability.vehicleChanged(e.vehicleId, { activeRental: false })),
+  ];
+
+  const deps: ClaimDeps = { db, customers, events, settings, now };
+  const reservations = new Reservations(deps);
+  const bookings = new Bookings(deps);
+  const staff = new StaffBookings(deps, recordAudit);
+  const sweeper = new ExpirySweeper(deps, log);
+  // (rentals engineer) the rentals factory: its routes are registered with the others below
+  const rentals: Rentals | undefined = options.rentals
+    ? await createRentals({ ...options.rentals, db, log, events, metrics: options.metrics, ...(options.now ? { now: options.now } : {}) })
+    : undefined;
+  sweeper.start(options.expirySweepMs ?? 5_000);
+
+  let typesCache: { at: number; value: Promise<VehicleTypeWithTariff[]> } | undefined;
+  const vehicleTypes = (): Promise<VehicleTypeWithTariff[]> => {
+    const at = now();
+    if (!typesCache || at - typesCache.at > VEHICLE_TYPES_CACHE_MS) {
+      const value = listVehicleTypesWithTariffs(db);
+      value.catch(() => (typesCache = undefined));
+      typesCache = { at, value };
+    }
+    return typesCache.value;
+  };
+
+  return {
+    activeRentals: { hasActiveRental: (vehicleId) => availability.hasActiveRental(vehicleId) },
+    async listRentalsForCustomer(customerId, limit): Promise<StaffAllocationView[]> {
+      const rows = await listAllocations(db, { customerId, kinds: ['rental'], limit, withCustomerName: true });
+      return rows.map((r) => staffView(r, true));
+    },
+    vehicleTypes,
+    availableVehicles: () => availability.gbfsVehicles(),
+    async registerRoutes(app, prefix) {
+      if (prefix.startsWith('/ops')) {
+        await app.register(staffBookingRoutes(staff), { prefix });
+        if (rentals) await app.register(rentalStaffRoutes(rentals), { prefix });
+        return;
+      }
+      await app.register(reservationRoutes(reservations, prefix), { prefix });
+      await app.register(bookingRoutes(bookings, prefix), { prefix });
+      await app.register(availabilityRoutes(availability, vehicleTypes), { prefix });
+      if (rentals) await app.register(rentalCustomerRoutes(rentals), { prefix });
+    },
+    refreshAvailability: () => availability.refresh(true),
+    sweepExpired: async () => (await sweeper.sweep()).length,
+    async stop() {
+      for (const off of unsubscribe) off();
+      await sweeper.stop();
+      await rentals?.stop();
+      await availability.stop().catch((err: unknown) => log.warn('stopping availability failed', errorFields(err)));
+    },
+  };
+}
+
+function createMetrics(metrics: Registry) {
+  return {
+    created: new Counter({ name: `${METRIC_PREFIX}allocations_created_total`, help: 'Reservations and bookings created by this instance', labelNames: ['kind'], registers: [metrics] }),
+    refreshSeconds: new Histogram({
+      name: `${METRIC_PREFIX}availability_refresh_seconds`,
+      help: 'Time to re-read positions and claims into the availability index',
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [metrics],
+    }),
+  };
+}
