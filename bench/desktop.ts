@@ -24,6 +24,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import type { Page } from 'playwright-core';
+import { DEMO_STAFF } from '../server/src/components/staff/index.js';
 import { startBrowserConsole, type BrowserConsole } from '../src/main/browser-host/host.js';
 import { demoVehicle, demoVehicleId } from '../src/shared/demo-fleet.js';
 import { deviceTopic } from '../src/shared/device-protocol.js';
@@ -163,7 +164,13 @@ async function panAndMeasure(page: Page): Promise<PanFigures> {
 }
 
 async function openConsole(server: { httpUrl: string; mqttUrl: string }, consolePortHost: { console?: BrowserConsole }): Promise<Page> {
-  consolePortHost.console = await startBrowserConsole({ config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '' }, port: 0, rendererDir: 'out/renderer' });
+  // signed in as the demo dispatcher (the server child seeds the demo staff): the registry comes from the staff API
+  const dispatcher = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
+  consolePortHost.console = await startBrowserConsole({
+    config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '', staffCredentials: { email: dispatcher.email, password: dispatcher.password } },
+    port: 0,
+    rendererDir: 'out/renderer',
+  });
   const browser = await launchChromium();
   const page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
   page.on('close', () => void browser.close());

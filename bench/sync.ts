@@ -1,18 +1,21 @@
 /**
  * `npm run bench:sync` — the offline replica's two figures, in real Chromium, loopback only, < 3 min:
  *
- * 1. Initial sync: a server with 50,000 documents in one collection (`tasks`, inserted in SQL with server_seq — a live-streamed collection; `notes` is polled),
+ * 1. Initial sync: a server with 50,000 documents in one collection (`tasks`, inserted in SQL with server_seq),
  *    replicated into the renderer's own replica (src/renderer/src/data: RxDB + Dexie/IndexedDB, the app's
  *    replication over HTTP + SSE through the browser console's /sync/v1 proxy) — seconds and docs/s — beside a
  *    raw IndexedDB bulk put of the same 50,000 documents in the same browser, same run (the floor).
  * 2. Change propagation: 1,000 tasks created through the staff API, one by one; per note, the time from just
  *    before the server write to the document appearing in the open replica (insert event) — p50 / p95 / p99.
+ * 3. Initial sync of 50,000 rentals (a read-only collection: no replication meta, see replication.ts) into a
+ *    fresh replica.
+ * Part 1 also prints where the time goes: the pulls alone, and RxDB's own bulk inserts alone.
  *
  * The page is a minimal bundle (esbuild) of the replica modules, served with the console's sync proxy; IndexedDB
  * is on disk (a persistent Chromium profile in a temp dir). Env: BENCH_DOCS (50000), BENCH_CHANGES (1000),
  * BENCH_CHANGE_GAP_MS (10), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
 import { chromium } from 'playwright-core';
 import { startServer, type ServerHandle } from '../server/src/app.js';
+import { staffHeaders } from '../server/src/testing/auth.js';
 import { createTestDatabase, type TestDatabase } from '../server/src/testing/test-databases.js';
 import { createSyncProxy } from '../src/main/browser-host/sync-proxy.js';
 import { silentLogger } from '../src/main/log.js';
@@ -28,7 +32,7 @@ import { silentLogger } from '../src/main/log.js';
 const DOCS = Number(process.env['BENCH_DOCS'] ?? 50_000);
 const CHANGES = Number(process.env['BENCH_CHANGES'] ?? 1_000);
 const GAP_MS = Number(process.env['BENCH_CHANGE_GAP_MS'] ?? 10);
-const DEADLINE_MS = 170_000;
+const DEADLINE_MS = 300_000;
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -39,25 +43,41 @@ import { openReplicaDatabase } from './src/renderer/src/data/database';
 import { Replica } from './src/renderer/src/data/replication';
 
 const operator = { id: 'bench', role: 'dispatcher' };
-const headers = { 'x-fleetdesk-actor': operator.id, 'x-fleetdesk-role': operator.role };
+// a staff access token handed in by the bench (the app gets it from its host the same way)
+let token = '';
+const headers = () => ({ authorization: 'Bearer ' + token });
 const now = () => performance.timeOrigin + performance.now();
 let floorDocs = [];
 let db, replica;
 const arrivals = new Map();
 
 window.bench = {
+  setToken(t) {
+    token = t;
+  },
   async loadFloorDocs() {
     floorDocs = [];
     let seq = 0;
+    const t0 = performance.now();
     for (;;) {
-      const res = await fetch('/sync/v1/tasks/pull?checkpoint=' + seq + '&limit=1000', { headers });
+      const res = await fetch('/sync/v1/tasks/pull?checkpoint=' + seq + '&limit=1000', { headers: headers() });
       if (!res.ok) throw new Error('pull: HTTP ' + res.status);
       const page = await res.json();
       floorDocs.push(...page.documents);
       if (page.documents.length === 0 || page.checkpoint.seq === seq) break;
       seq = page.checkpoint.seq;
     }
-    return floorDocs.length;
+    return { count: floorDocs.length, ms: performance.now() - t0 };
+  },
+  /** RxDB's own write path on Dexie, no replication: bulk inserts of the same documents, pages of 1,000. */
+  async rxdbWrite() {
+    const wdb = await openReplicaDatabase({ name: 'bench-w-' + Math.random().toString(36).slice(2), storage: getRxStorageDexie(), role: operator.role });
+    const t0 = performance.now();
+    for (let i = 0; i < floorDocs.length; i += 1000) await wdb.tasks.bulkInsert(floorDocs.slice(i, i + 1000));
+    const ms = performance.now() - t0;
+    await wdb.remove();
+    floorDocs = [];
+    return ms;
   },
   async rawFloor() {
     const name = 'floor-' + Math.random().toString(36).slice(2);
@@ -78,17 +98,21 @@ window.bench = {
     const ms = performance.now() - t0;
     idb.close();
     indexedDB.deleteDatabase(name);
-    floorDocs = [];
     return ms;
   },
-  async initialSync(expected) {
+  /** A fresh replica (all the dispatcher's collections) until it is synced and \`collection\` holds \`expected\` documents. */
+  async initialSync(expected, collection) {
+    if (replica) {
+      await replica.dispose();
+      await db.remove();
+    }
     const t0 = performance.now();
     db = await openReplicaDatabase({ name: 'bench-' + Math.random().toString(36).slice(2), storage: getRxStorageDexie(), role: operator.role });
-    replica = new Replica(db, { syncUrl: location.origin, operator, retryMs: 1000 });
+    replica = new Replica(db, { syncUrl: location.origin, operator, accessToken: async () => token, retryMs: 1000 });
     await replica.start();
     for (;;) {
       if (replica.view().status === 'synced') {
-        const n = await db.tasks.count().exec();
+        const n = await db[collection].count().exec();
         if (n >= expected) return { ms: performance.now() - t0, count: n };
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -114,9 +138,10 @@ async function bundle(): Promise<string> {
     format: 'esm',
     platform: 'browser',
     target: 'chrome120',
-    minify: true,
+    // BENCH_CPU_PROFILE: readable function names in the profile
+    minify: !process.env['BENCH_CPU_PROFILE'],
     write: false,
-    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"' },
+    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"'},
     logLevel: 'error',
   });
   return out.outputFiles[0]!.text;
@@ -169,6 +194,45 @@ async function seedTasks(server: ServerHandle, vehicleIds: string[], n: number):
   });
 }
 
+interface CpuProfile {
+  nodes: Array<{ id: number; callFrame: { functionName: string; url: string; lineNumber: number }; hitCount?: number }>;
+  samples?: number[];
+  timeDeltas?: number[];
+}
+
+/** Self time per function (from the sampled profile), highest first. */
+function printTopFunctions(profile: CpuProfile, n: number): void {
+  const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
+  const self = new Map<string, number>();
+  let total = 0;
+  profile.samples?.forEach((id, i) => {
+    const dt = (profile.timeDeltas?.[i] ?? 0) / 1000;
+    total += dt;
+    const f = byNode.get(id)!.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop() ?? ''}:${f.lineNumber + 1}`;
+    self.set(key, (self.get(key) ?? 0) + dt);
+  });
+  console.log(`  CPU profile of the page during the initial sync (${(total / 1000).toFixed(1)} s sampled), self time:`);
+  for (const [k, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`    ${ms.toFixed(0).padStart(7)} ms  ${(100 * ms / total).toFixed(1).padStart(5)} %  ${k}`);
+}
+
+/** `n` ended rentals of one customer, spread over the vehicles one hour apart (the no-overlap constraint holds). */
+async function seedRentals(server: ServerHandle, vehicleIds: string[], n: number): Promise<void> {
+  await server.db.transaction(async (tx) => {
+    await tx.query('select pg_advisory_xact_lock(7346150002)');
+    await tx.query(`insert into customers (id, email, name, phone, server_seq) values ('bench-customer', 'bench@example.test', 'Bench Customer', '+4930000', nextval('replication_seq')) on conflict do nothing`);
+    await tx.query(
+      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, ended_at, total_cents, currency, price, server_seq)
+       select 'bench-r-' || lpad(g::text, 6, '0'), 'rental', ($2::text[])[(g % array_length($2::text[], 1)) + 1], 'bench-customer', 'ended',
+              tstzrange(ts, ts + interval '42 minutes'), ts, ts + interval '42 minutes', 1218, 'EUR',
+              '{"currency":"EUR","lines":[{"code":"driving","description":"Driving","quantity":42,"unit":"minute","unitCents":29,"amountCents":1218}],"subtotalCents":1218,"totalCents":1218}'::jsonb,
+              nextval('replication_seq')
+       from generate_series(1, $1::int) g, lateral (select timestamptz '2020-01-01' + (g / array_length($2::text[], 1)) * interval '1 hour' as ts) x`,
+      [n, vehicleIds],
+    );
+  });
+}
+
 function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
@@ -199,7 +263,7 @@ async function main(): Promise<void> {
       databaseUrl: pg?.url,
     });
     cleanups.push(() => server.stop());
-    console.log(`bench:sync — ${DOCS} tasks, ${CHANGES} changes, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + Dexie (IndexedDB on disk)`);
+    console.log(`bench:sync — ${DOCS} tasks, ${CHANGES} changes, ${DOCS} rentals, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + Dexie (IndexedDB on disk)`);
 
     let t = performance.now();
     const vehicleIds = (await server.db.query<{ id: string }>('select id from vehicles order by id')).rows.map((r) => r.id);
@@ -223,30 +287,52 @@ async function main(): Promise<void> {
     page.on('pageerror', (e) => errors.push(e.message));
     await page.goto(host.url);
     await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 30_000 });
+    const readerToken = (await staffHeaders(server, 'dispatcher', 'bench'))['authorization']!.replace(/^Bearer /, '');
+    await page.evaluate((t) => (window as never as { bench: { setToken(t: string): void } }).bench.setToken(t), readerToken);
 
     // 1. the floor: raw IndexedDB bulk put of the same documents
-    const loaded = await page.evaluate(() => (window as never as { bench: { loadFloorDocs(): Promise<number> } }).bench.loadFloorDocs());
-    if (loaded !== DOCS) throw new Error(`floor: loaded ${loaded} documents, expected ${DOCS}`);
+    const loaded = await page.evaluate(() => (window as never as { bench: { loadFloorDocs(): Promise<{ count: number; ms: number }> } }).bench.loadFloorDocs());
+    if (loaded.count !== DOCS) throw new Error(`floor: loaded ${loaded.count} documents, expected ${DOCS}`);
     const floorMs = await page.evaluate(() => (window as never as { bench: { rawFloor(): Promise<number> } }).bench.rawFloor());
+    const rxdbMs = await page.evaluate(() => (window as never as { bench: { rxdbWrite(): Promise<number> } }).bench.rxdbWrite());
+
+    // BENCH_CPU_PROFILE=<file>: a CPU profile of the page during the initial sync (open it in Chrome DevTools)
+    const profileFile = process.env['BENCH_CPU_PROFILE'];
+    const cdp = profileFile ? await context.newCDPSession(page) : undefined;
+    if (cdp) {
+      await cdp.send('Profiler.enable');
+      await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
+      await cdp.send('Profiler.start');
+    }
 
     // 1. initial sync through the app's replica
     t = performance.now();
-    const sync = await page.evaluate(
-      (n) => (window as never as { bench: { initialSync(n: number): Promise<{ ms: number; count: number }> } }).bench.initialSync(n),
-      DOCS,
-    );
+    const initialSync = (n: number, collection: string) =>
+      page.evaluate(
+        ([n, c]) => (window as never as { bench: { initialSync(n: number, c: string): Promise<{ ms: number; count: number }> } }).bench.initialSync(n, c),
+        [n, collection] as [number, string],
+      );
+    const sync = await initialSync(DOCS, 'tasks');
     const syncWallS = (performance.now() - t) / 1000;
+    if (cdp && profileFile) {
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
+      writeFileSync(profileFile, JSON.stringify(profile));
+      printTopFunctions(profile, 25);
+    }
 
     console.log('');
-    console.log('Initial sync of one collection into Chromium (IndexedDB)');
+    console.log('Initial sync of one editable collection (tasks) into Chromium (IndexedDB)');
     console.log(`  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s)`);
     console.log(`  floor (raw IndexedDB bulk put, one transaction):         ${(floorMs / 1000).toFixed(2)} s  ${Math.round(DOCS / (floorMs / 1000))} docs/s`);
     console.log(`  replica / floor: ${(sync.ms / floorMs).toFixed(1)}×   (target: < 15 s)`);
+    console.log('  where the time goes (same documents, same page, each step alone):');
+    console.log(`    pull all pages through the proxy + JSON.parse, no writes: ${(loaded.ms / 1000).toFixed(2)} s`);
+    console.log(`    RxDB bulkInsert on Dexie, pages of 1,000, no replication:  ${(rxdbMs / 1000).toFixed(2)} s`);
 
     // 2. change propagation: server write → document in the open replica
     await page.evaluate(() => (window as never as { bench: { watch(): void } }).bench.watch());
     const written: Array<{ id: string; at: number }> = [];
-    const headers = { 'content-type': 'application/json', 'x-fleetdesk-actor': 'bench-writer', 'x-fleetdesk-role': 'dispatcher' };
+    const headers = { 'content-type': 'application/json', ...(await staffHeaders(server, 'dispatcher', 'bench-writer')) };
     for (let i = 0; i < CHANGES; i += 1) {
       const id = `prop-${i.toString().padStart(5, '0')}`;
       const at = performance.timeOrigin + performance.now();
@@ -274,6 +360,17 @@ async function main(): Promise<void> {
     console.log(
       `  p50 ${pct(latencies, 50).toFixed(0)} ms   p95 ${pct(latencies, 95).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   max ${(latencies.at(-1) ?? NaN).toFixed(0)} ms${missing ? `   MISSING ${missing}` : ''}   (target: p99 < 500 ms)`,
     );
+
+    // 3. the same for a read-only collection (rentals: the one that grows without bound): RxDB keeps no
+    // replication meta for it (no push), so it costs about one IndexedDB write per document instead of two
+    await server.db.query('truncate tasks');
+    t = performance.now();
+    await seedRentals(server, vehicleIds, DOCS);
+    console.log('');
+    console.log(`  seeded ${DOCS} rentals (ended, one customer) in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
+    const rentals = await initialSync(DOCS, 'rentals');
+    console.log('Initial sync of one read-only collection (rentals) into Chromium (IndexedDB)');
+    console.log(`  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(rentals.ms / 1000).toFixed(2)} s  ${Math.round(rentals.count / (rentals.ms / 1000))} docs/s  (${rentals.count} docs)   (target: < 15 s)`);
     if (errors.length) console.log(`  page errors: ${errors.slice(0, 3).join(' | ')}`);
     if (missing) process.exitCode = 1;
   } finally {

@@ -112,6 +112,12 @@ const demoCredentials = existsSync(credentialsFile) && env.MQTT_AUTH !== 'off' ?
 start('simulator', bin('tsx'), ['sim/index.ts', '--vehicles', simVehicles, '--mqtt', mqttUrl, ...(demoCredentials ? ['--credentials', credentialsFile] : [])]);
 
 const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };
+// Demo: the desktop signs in by itself as the seeded demo dispatcher (README, "Demo accounts"), unless told
+// otherwise; set FLEETDESK_STAFF_EMAIL= (empty) to get the sign-in screen instead.
+if (env.FLEETDESK_STAFF_EMAIL === undefined && env.SEED_DEMO_STAFF !== 'false') {
+  desktopEnv.FLEETDESK_STAFF_EMAIL = 'dispatcher@fleetdesk.local';
+  desktopEnv.FLEETDESK_STAFF_PASSWORD = 'demo-dispatcher-pass';
+}
 if (demoCredentials?.desktop && env.FLEETDESK_MQTT_USERNAME === undefined) {
   desktopEnv.FLEETDESK_MQTT_USERNAME = demoCredentials.desktop.username;
   desktopEnv.FLEETDESK_MQTT_PASSWORD = demoCredentials.desktop.password;

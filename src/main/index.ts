@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Unsubscribe } from '../shared/desktop-api.js';
 import { buildContentSecurityPolicy, originOf } from './csp.js';
 import { forwardEvents, registerIpcHandlers } from './electron/ipc.js';
+import { createSafeStorageVault } from './electron/session-vault.js';
 import {
   denyAllPermissions,
   installContentSecurityPolicy,
@@ -103,7 +104,8 @@ async function main(): Promise<void> {
   );
   denyAllPermissions();
 
-  services = createDesktopServices({ ...toServicesConfig(config), host: 'electron', version: app.getVersion(), logger });
+  const sessionVault = createSafeStorageVault(join(app.getPath('userData'), 'staff-session.bin'));
+  services = createDesktopServices({ ...toServicesConfig(config), host: 'electron', version: app.getVersion(), logger, ...(sessionVault ? { sessionVault } : {}) });
   disposers.push(registerIpcHandlers(services.handlers, isTrustedSender, logger));
   disposers.push(forwardEvents(services.events, () => mainWindow));
   await services.start();

@@ -22,21 +22,50 @@ export interface AppInfo {
   tileUrl: string;
   tileAttribution: string;
   /**
-   * Base URL the renderer's replica uses for `/sync/v1/...` (HTTP + SSE). Electron: the server URL. Browser
-   * console: the console's own origin, which proxies `/sync/v1/*` to the server (so connect-src 'self' covers it).
+   * Base URL the renderer uses for `/sync/v1/...` (the replica: HTTP + SSE) and the staff API reads under
+   * `/ops/v1/...`. Electron: the server URL. Browser console: the console's own origin, which proxies both to
+   * the server (so connect-src 'self' covers it).
    */
   syncUrl: string;
-  /** who the operator is; sent as `x-fleetdesk-actor` / `x-fleetdesk-role` on sync requests */
-  operator: OperatorInfo;
 }
 
 export type OperatorRole = 'dispatcher' | 'support' | 'admin';
 export const OPERATOR_ROLES = ['dispatcher', 'support', 'admin'] as const satisfies readonly OperatorRole[];
 
+/** The signed-in staff member (`GET /ops/v1/me`, the login answer's `staff`). */
 export interface OperatorInfo {
-  /** 1–100 characters of A–Z a–z 0–9 _ . @ - */
+  /** the staff id: the actor of every audit entry and replica edit */
   id: string;
+  name: string;
   role: OperatorRole;
+  email: string;
+}
+
+/**
+ * Staff sign-in, held by the host (Electron main process / console host): the password is used once and the
+ * refresh token never leaves the host. The renderer only ever gets short-lived access tokens.
+ * - `signed_out`: no session (show the sign-in screen; the replica may still open for the last operator);
+ * - `signed_in`: a session; `offline` when the last refresh could not reach the server (kept and retried —
+ *   the session is not lost because the server is down).
+ */
+export interface AuthState {
+  status: 'signed_out' | 'signed_in';
+  /** the signed-in operator (absent when signed out) */
+  operator?: OperatorInfo;
+  /** the server could not be reached for the last sign-in/refresh; retried in the background */
+  offline?: boolean;
+  /** why the last sign-in or refresh failed (e.g. the session expired), for the sign-in screen */
+  error?: string;
+  /** the host signs in by itself (FLEETDESK_STAFF_EMAIL/PASSWORD) when it can */
+  autoSignIn?: boolean;
+}
+
+/** A short-lived bearer token for the renderer's own server requests (sync, staff API reads). */
+export interface AccessToken {
+  token: string;
+  /** epoch ms (host clock); ask again before then */
+  expiresAt: number;
+  operator: OperatorInfo;
 }
 
 /** A coalesced batch of live-state changes; at most 10 per second. */
@@ -90,18 +119,34 @@ export interface DesktopInvokeMap {
   'fleet:getSnapshot': { args: []; result: FleetSnapshot };
   'fleet:getCounts': { args: []; result: FleetCounts };
   'connection:getState': { args: []; result: ConnectionState };
+  'auth:getState': { args: []; result: AuthState };
+  /** errors: `invalid_credentials`, `rate_limited`, `server_unreachable`, `bad_request` */
+  'auth:signIn': { args: [email: string, password: string]; result: AuthState };
+  'auth:signOut': { args: []; result: AuthState };
+  /** a valid access token (refreshed by the host when close to expiry); errors: `signed_out`, `server_unreachable` */
+  'auth:getAccessToken': { args: []; result: AccessToken };
 }
 
 export interface DesktopEventMap {
   'fleet:frame': FleetFrame;
   'connection:change': ConnectionState;
+  'auth:change': AuthState;
 }
 
 export type DesktopChannel = keyof DesktopInvokeMap;
 export type DesktopEvent = keyof DesktopEventMap;
 
-export const DESKTOP_CHANNELS = ['app:getInfo', 'fleet:getSnapshot', 'fleet:getCounts', 'connection:getState'] as const satisfies readonly DesktopChannel[];
-export const DESKTOP_EVENTS = ['fleet:frame', 'connection:change'] as const satisfies readonly DesktopEvent[];
+export const DESKTOP_CHANNELS = [
+  'app:getInfo',
+  'fleet:getSnapshot',
+  'fleet:getCounts',
+  'connection:getState',
+  'auth:getState',
+  'auth:signIn',
+  'auth:signOut',
+  'auth:getAccessToken',
+] as const satisfies readonly DesktopChannel[];
+export const DESKTOP_EVENTS = ['fleet:frame', 'connection:change', 'auth:change'] as const satisfies readonly DesktopEvent[];
 
 // Compile-time check that the lists above name every key of the maps.
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -136,6 +181,13 @@ export interface DesktopApi {
     getState(): Promise<ConnectionState>;
     onChange(cb: (state: ConnectionState) => void): Unsubscribe;
   };
+  auth: {
+    getState(): Promise<AuthState>;
+    signIn(email: string, password: string): Promise<AuthState>;
+    signOut(): Promise<AuthState>;
+    getAccessToken(): Promise<AccessToken>;
+    onChange(cb: (state: AuthState) => void): Unsubscribe;
+  };
 }
 
 /** Errors cross the boundary as `{code, message}`. */
@@ -161,6 +213,13 @@ export function createDesktopApi(t: DesktopTransport): DesktopApi {
     connection: {
       getState: () => t.invoke('connection:getState'),
       onChange: (cb) => t.subscribe('connection:change', cb),
+    },
+    auth: {
+      getState: () => t.invoke('auth:getState'),
+      signIn: (email, password) => t.invoke('auth:signIn', email, password),
+      signOut: () => t.invoke('auth:signOut'),
+      getAccessToken: () => t.invoke('auth:getAccessToken'),
+      onChange: (cb) => t.subscribe('auth:change', cb),
     },
   };
 }

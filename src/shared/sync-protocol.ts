@@ -17,7 +17,7 @@
 export const SYNC_PROTOCOL_VERSION = 1;
 export const SYNC_PATH_PREFIX = '/sync/v1';
 
-export const SYNC_COLLECTIONS = ['vehicles', 'alerts', 'commands', 'tasks', 'notes', 'zones', 'requests'] as const;
+export const SYNC_COLLECTIONS = ['vehicles', 'alerts', 'commands', 'tasks', 'notes', 'zones', 'requests', 'rentals', 'customers'] as const;
 export type SyncCollection = (typeof SYNC_COLLECTIONS)[number];
 export const isSyncCollection = (x: unknown): x is SyncCollection => typeof x === 'string' && (SYNC_COLLECTIONS as readonly string[]).includes(x);
 
@@ -127,19 +127,106 @@ export interface ZoneDoc extends SyncFields {
  * An action with external effects, written offline and executed by the server through the same domain use
  * cases as the staff API: at most once (the id is the idempotency key) and never after `expiresAt`.
  */
-export type RequestKind = 'vehicle_command';
+export const REQUEST_KINDS = ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer'] as const;
+export type RequestKind = (typeof REQUEST_KINDS)[number];
 export type RequestStatus = 'pending' | 'done' | 'failed' | 'expired' | 'rejected';
+
+/** Payload of each request kind (checked by the server; a bad one ends `rejected` with `invalid_payload`). */
+export interface RequestPayloads {
+  vehicle_command: { vehicleId: string; type: string; reason: string; ttlSeconds: number };
+  /** a full or partial refund of a rental's captured amount (never above captured − refunded) */
+  refund: { rentalId: string; amountCents: number; currency: string; reason: string };
+  /** end an active rental on the customer's behalf (the car is locked, the price captured); `overrideBlockers`: even outside the zone, doors open, … (audited) */
+  end_rental: { rentalId: string; reason: string; overrideBlockers?: boolean };
+  block_customer: { customerId: string; reason: string };
+  unblock_customer: { customerId: string; reason: string };
+}
+
+/** Who may submit each kind (the server also runs the staff API's own permission checks). */
+export const REQUEST_ROLES: { [K in RequestKind]: readonly SyncRole[] } = {
+  vehicle_command: ['dispatcher', 'support', 'admin'],
+  refund: ['support', 'admin'],
+  end_rental: ['support', 'admin'],
+  block_customer: ['support', 'admin'],
+  unblock_customer: ['support', 'admin'],
+};
+
 export interface RequestDoc extends SyncFields {
   kind: RequestKind;
-  /** for vehicle_command: { vehicleId, type, reason, ttlSeconds } */
+  /** `RequestPayloads[kind]` */
   payload: Record<string, unknown>;
   createdBy: string;
   createdAt: number;
   expiresAt: number;
   /** server-managed */
   status: RequestStatus;
-  /** server-managed: e.g. { commandId } or { code, message } */
+  /** server-managed: e.g. { commandId } / { refundId, … } on `done`, or { code, message } */
   result: Record<string, unknown> | null;
+}
+
+/**
+ * Read-only in the replica: reservations, bookings and rentals (one server table, `allocations`; mutations go
+ * through the staff API as `requests`: end_rental, refund). Times epoch ms.
+ */
+export type RentalKind = 'reservation' | 'booking' | 'rental';
+export type RentalStatus = 'held' | 'confirmed' | 'active' | 'ended' | 'converted' | 'cancelled' | 'expired';
+/** The price breakdown stored with an ended rental (the pricing domain's PriceBreakdown, as the server sends it). */
+export interface RentalPrice {
+  currency: string;
+  lines: Array<{ code: string; description: string; quantity: number; unit: string; unitCents: number; amountCents: number }>;
+  subtotalCents: number;
+  totalCents: number;
+  [extra: string]: unknown;
+}
+export interface RentalDoc extends SyncFields {
+  kind: RentalKind;
+  vehicleId: string;
+  customerId: string;
+  status: RentalStatus;
+  /** the period the allocation holds the car: start … end (null = open-ended: an active rental with nothing booked after it) */
+  startsAt: number;
+  endsAt: number | null;
+  /** the reservation or booking a rental started from */
+  sourceId: string | null;
+  startedAt: number | null;
+  endedAt: number | null;
+  /** an active rental must be back by then (the car's next booking) */
+  returnBy: number | null;
+  startOdometerKm: number | null;
+  endOdometerKm: number | null;
+  startLat: number | null;
+  startLon: number | null;
+  endLat: number | null;
+  endLon: number | null;
+  price: RentalPrice | null;
+  totalCents: number | null;
+  currency: string | null;
+  paymentId: string | null;
+  unlockCommandId: string | null;
+  lockCommandId: string | null;
+  cancelReason: string | null;
+  cancelledBy: string | null;
+  endedBy: string | null;
+  endReason: string | null;
+  createdAt: number;
+}
+
+export type CustomerStatus = 'active' | 'blocked';
+export type LicenceStatus = 'none' | 'pending' | 'verified' | 'rejected' | 'expired';
+/** Read-only in the replica; support and admin only (dispatchers get no personal data). Block/unblock: `requests`. */
+export interface CustomerDoc extends SyncFields {
+  email: string;
+  name: string;
+  phone: string;
+  status: CustomerStatus;
+  blockedReason: string | null;
+  blockedAt: number | null;
+  licenceStatus: LicenceStatus;
+  licenceNumber: string | null;
+  licenceCountry: string | null;
+  /** YYYY-MM-DD */
+  licenceExpiresOn: string | null;
+  createdAt: number;
 }
 
 export interface SyncDocMap {
@@ -150,6 +237,8 @@ export interface SyncDocMap {
   notes: NoteDoc;
   zones: ZoneDoc;
   requests: RequestDoc;
+  rentals: RentalDoc;
+  customers: CustomerDoc;
 }
 
 /**
@@ -164,6 +253,8 @@ export const EDITABLE: { [C in SyncCollection]: { create: boolean; fields: Reado
   notes: { create: true, fields: [] },
   zones: { create: false, fields: [] },
   requests: { create: true, fields: [] },
+  rentals: { create: false, fields: [] },
+  customers: { create: false, fields: [] },
 };
 
 /** Roles allowed to read (pull/stream) and write (push) each collection; deny by default. */
@@ -176,7 +267,15 @@ export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly SyncRole[]; 
   notes: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'support', 'admin'] },
   zones: { read: ['dispatcher', 'support', 'admin'], write: [] },
   requests: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'support', 'admin'] },
+  rentals: { read: ['dispatcher', 'support', 'admin'], write: [] },
+  customers: { read: ['support', 'admin'], write: [] },
 };
+
+/**
+ * Notes about customers are personal data: a role that may not read `customers` neither receives nor writes
+ * notes with `targetType: 'customer'` (the server filters its pulls and streams and refuses such pushes).
+ */
+export const canSeeCustomerData = (role: SyncRole): boolean => SYNC_ACCESS.customers.read.includes(role);
 
 // ---------------------------------------------------------------------------------------------- wire shapes
 
@@ -196,6 +295,14 @@ export type PushResponse<D> = D[];
 
 /** GET {prefix}/{collection}/stream → text/event-stream; each `data:` line is one of these */
 export type StreamMessage<D> = PullResponse<D> | 'RESYNC';
+
+/**
+ * GET {prefix}/stream?collections=a,b[&checkpoints=12,40] → ONE text/event-stream for several collections (a
+ * browser has 6 HTTP/1.1 connections per origin): every event is named after its collection (`event: a`) and
+ * carries a `StreamMessage` of that collection. `checkpoints`, one per collection in the same order, or none
+ * (= from now). A `"RESYNC"` of one collection closes the stream (reopen it after resyncing that collection).
+ */
+export const MULTI_STREAM_PATH = '/stream';
 
 export const SYNC_LIMITS = {
   maxPullLimit: 1000,
@@ -327,12 +434,12 @@ export const RX_SCHEMAS = {
     required: ['id', 'updatedAt', 'name', 'kind', 'polygon'],
   },
   requests: {
-    version: 0,
+    version: 1,
     primaryKey: 'id',
     type: 'object',
     properties: {
       ...base,
-      kind: { type: 'string', enum: ['vehicle_command'] },
+      kind: { type: 'string', enum: [...REQUEST_KINDS] },
       payload: { type: 'object' },
       createdBy: str(100),
       createdAt: ms,
@@ -342,5 +449,63 @@ export const RX_SCHEMAS = {
     },
     required: ['id', 'updatedAt', 'kind', 'payload', 'createdBy', 'createdAt', 'expiresAt', 'status'],
     indexes: ['status'],
+  },
+  rentals: {
+    version: 0,
+    primaryKey: 'id',
+    type: 'object',
+    properties: {
+      ...base,
+      kind: { type: 'string', enum: ['reservation', 'booking', 'rental'], maxLength: 20 },
+      vehicleId: str(100),
+      customerId: str(100),
+      status: { type: 'string', enum: ['held', 'confirmed', 'active', 'ended', 'converted', 'cancelled', 'expired'], maxLength: 20 },
+      startsAt: ms,
+      endsAt: nullableMs,
+      sourceId: nullableStr(100),
+      startedAt: nullableMs,
+      endedAt: nullableMs,
+      returnBy: nullableMs,
+      startOdometerKm: { type: ['number', 'null'] },
+      endOdometerKm: { type: ['number', 'null'] },
+      startLat: { type: ['number', 'null'] },
+      startLon: { type: ['number', 'null'] },
+      endLat: { type: ['number', 'null'] },
+      endLon: { type: ['number', 'null'] },
+      price: { type: ['object', 'null'] },
+      totalCents: { type: ['integer', 'null'] },
+      currency: nullableStr(3),
+      paymentId: nullableStr(200),
+      unlockCommandId: nullableStr(100),
+      lockCommandId: nullableStr(100),
+      cancelReason: nullableStr(2000),
+      cancelledBy: nullableStr(100),
+      endedBy: nullableStr(100),
+      endReason: nullableStr(2000),
+      createdAt: ms,
+    },
+    required: ['id', 'updatedAt', 'kind', 'vehicleId', 'customerId', 'status', 'startsAt', 'createdAt'],
+    indexes: ['vehicleId', 'customerId', 'status'],
+  },
+  customers: {
+    version: 0,
+    primaryKey: 'id',
+    type: 'object',
+    properties: {
+      ...base,
+      email: str(320),
+      name: str(200),
+      phone: str(50),
+      status: { type: 'string', enum: ['active', 'blocked'], maxLength: 20 },
+      blockedReason: nullableStr(2000),
+      blockedAt: nullableMs,
+      licenceStatus: { type: 'string', enum: ['none', 'pending', 'verified', 'rejected', 'expired'] },
+      licenceNumber: nullableStr(100),
+      licenceCountry: nullableStr(10),
+      licenceExpiresOn: nullableStr(10),
+      createdAt: ms,
+    },
+    required: ['id', 'updatedAt', 'email', 'name', 'phone', 'status', 'licenceStatus', 'createdAt'],
+    indexes: ['status', 'name'],
   },
 } as const satisfies { [C in SyncCollection]: { version: number; primaryKey: string; type: 'object'; properties: object; required: readonly string[]; indexes?: ReadonlyArray<string | readonly string[]> } };

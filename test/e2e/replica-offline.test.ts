@@ -5,7 +5,10 @@
  * IndexedDB, nothing in the host's memory); the reloaded page still shows vehicles and alerts from IndexedDB and
  * says how old the data is; offline edits queue up (pending > 0); the same alert is changed
  * through the staff API meanwhile; the server comes back on the same data → the edits arrive exactly as made,
- * pending drops to 0 and the conflicting edit shows in the conflicts view. Screenshots go to test-results/.
+ * pending drops to 0 and the conflicting edit shows in the conflicts view. The console signs in by itself as the
+ * demo dispatcher (FLEETDESK_STAFF_* in the config): restarted with the server down, it cannot — the page opens
+ * the last operator's local data, signed out — and it signs in again once the server is back. Screenshots go
+ * to test-results/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -14,13 +17,16 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
+import { staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import type { AlertDoc, TaskDoc } from '../../src/shared/sync-protocol.js';
 import { launchChromium } from '../support/chromium.js';
 
 const SEEDED = 20;
-const OPERATOR = 'e2e-op';
+const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
+const OPERATOR = DISPATCHER.id;
 const shots = join(process.cwd(), 'test-results');
 
 function freePort(): Promise<number> {
@@ -34,10 +40,10 @@ function freePort(): Promise<number> {
   });
 }
 
-async function staff<T>(baseUrl: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${baseUrl}/ops/v1${path}`, {
+async function staff<T>(server: ServerHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
+  const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
-    headers: { 'x-fleetdesk-actor': 'server-op', 'x-fleetdesk-role': 'dispatcher', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...(await staffHeaders(server, 'dispatcher', 'server-op')), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as T };
@@ -46,7 +52,7 @@ async function staff<T>(baseUrl: string, method: string, path: string, body?: un
 async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
   server.events.emit('vehicle.event', { vehicleId, event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
   await server.flushAlerts();
-  const list = await staff<{ alerts: AlertDoc[] }>(server.httpUrl, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
+  const list = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
   expect(list.body.alerts).toHaveLength(1);
   return list.body.alerts[0]!;
 }
@@ -83,7 +89,7 @@ describe('offline replica in Chromium', () => {
   let mqttUrl: string;
   const startConsole = (consolePort: number): Promise<BrowserConsole> =>
     startBrowserConsole({
-      config: { mqttUrl, serverUrl, operator: { id: OPERATOR, role: 'dispatcher' }, logger: silentLogger() },
+      config: { mqttUrl, serverUrl, staffCredentials: { email: DISPATCHER.email, password: DISPATCHER.password }, logger: silentLogger() },
       port: consolePort,
       rendererDir: 'out/renderer',
       logger: silentLogger(),
@@ -97,7 +103,7 @@ describe('offline replica in Chromium', () => {
     port = await freePort();
     serverUrl = `http://127.0.0.1:${port}`;
     server = await start();
-    const vehicles = await staff<{ vehicles: Array<{ id: string; plate: string }> }>(serverUrl, 'GET', '/vehicles');
+    const vehicles = await staff<{ vehicles: Array<{ id: string; plate: string }> }>(server, 'GET', '/vehicles');
     vehicleIds = vehicles.body.vehicles.map((v) => v.id).sort();
     plates = new Map(vehicles.body.vehicles.map((v) => [v.id, v.plate]));
     alertA = await raiseAlert(server, vehicleIds[0]!);
@@ -120,6 +126,8 @@ describe('offline replica in Chromium', () => {
 
   it('syncs the replica through the console proxy', async () => {
     await waitIndicator(page, 'synced');
+    expect(await page.getByTestId('operator-chip').getAttribute('data-operator-id')).toBe(OPERATOR);
+    expect(await page.getByTestId('operator-chip').getAttribute('data-state')).toBe('signed-in');
     await openTab(page, 'alerts');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
     expect(await page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`).getAttribute('data-status')).toBe('open');
@@ -139,6 +147,10 @@ describe('offline replica in Chromium', () => {
     await page.goto(desk.url);
     await waitIndicator(page, 'offline');
     expect(await page.getByTestId('sync-indicator').innerText()).toMatch(/Offline.*data from/i);
+    // the console could not sign in (server down): the last operator's local data, signed out
+    await page.getByTestId('signed-out-banner').waitFor({ timeout: 10_000 });
+    expect(await page.getByTestId('operator-chip').getAttribute('data-operator-id')).toBe(OPERATOR);
+    expect(await page.getByTestId('operator-chip').getAttribute('data-state')).toBe('signed-out');
     expect(Number(await indicator(page, 'data-last-sync'))).toBeGreaterThan(0);
     await openTab(page, 'alerts');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
@@ -167,7 +179,7 @@ describe('offline replica in Chromium', () => {
     // port the console does not know, stopped again before the console's server comes back.
     const other = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
     try {
-      expect((await staff(other.httpUrl, 'POST', `/alerts/${alertB.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
+      expect((await staff(other, 'POST', `/alerts/${alertB.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
     } finally {
       await other.stop();
     }
@@ -179,18 +191,21 @@ describe('offline replica in Chromium', () => {
       await page.waitForFunction(() => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending') === '0', undefined, { timeout: 60_000 });
     } catch (err) {
       const title = await page.getByTestId('sync-indicator').getAttribute('title').catch(() => null);
-      const a = await staff<{ alerts: AlertDoc[] }>(serverUrl, 'GET', `/alerts?kind=crash`);
+      const a = await staff<{ alerts: AlertDoc[] }>(server!, 'GET', `/alerts?kind=crash`);
       const summary = a.body.alerts.map((x) => `${x.id.slice(0, 8)}:${x.status}/${x.assignee ?? '-'}`).join(', ');
       throw new Error(`pending never reached 0; indicator: ${title?.replace(/\n/g, ' | ')}; server alerts: ${summary}`, { cause: err });
     }
     await waitIndicator(page, 'synced');
+    // signed in again by itself, as the same operator
+    expect(await page.getByTestId('operator-chip').getAttribute('data-state')).toBe('signed-in');
+    expect(await page.getByTestId('signed-out-banner').count()).toBe(0);
 
-    const alerts = await staff<{ alerts: AlertDoc[] }>(serverUrl, 'GET', `/alerts?vehicleId=${alertA.vehicleId}&kind=crash`);
+    const alerts = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${alertA.vehicleId}&kind=crash`);
     expect(alerts.body.alerts.find((a) => a.id === alertA.id)).toMatchObject({ status: 'acknowledged', acknowledgedBy: OPERATOR });
-    const tasks = await staff<{ tasks: TaskDoc[] }>(serverUrl, 'GET', `/tasks?vehicleId=${alertA.vehicleId}`);
+    const tasks = await staff<{ tasks: TaskDoc[] }>(server, 'GET', `/tasks?vehicleId=${alertA.vehicleId}`);
     expect(tasks.body.tasks.filter((t) => t.alertId === alertA.id)).toHaveLength(1);
     expect(tasks.body.tasks.find((t) => t.alertId === alertA.id)).toMatchObject({ kind: 'repair', createdBy: OPERATOR });
-    const b = await staff<{ alerts: AlertDoc[] }>(serverUrl, 'GET', `/alerts?vehicleId=${alertB.vehicleId}&kind=crash`);
+    const b = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${alertB.vehicleId}&kind=crash`);
     expect(b.body.alerts.find((a) => a.id === alertB.id)!.assignee).toBe('server-op');
 
     await openTab(page, 'conflicts');

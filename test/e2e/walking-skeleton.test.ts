@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
@@ -54,7 +55,13 @@ describe('walking skeleton in Chromium', () => {
     server = await startServer({ port: 0, mqttPort: 0, dataDir, databaseUrl: undefined, mqttUrl: undefined, seedVehicles: SEEDED, logLevel: 'warn' });
     sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: SIM_VEHICLES, rate: 1, movingShare: 0.7, seed: 11, ...demoSimulatorCredentials(server) });
     // Default tile URL (OpenStreetMap): unreachable here, which is part of what this test proves harmless.
-    desk = await startBrowserConsole({ config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, ...demoDesktopCredentials(server) }, port: 0, rendererDir: 'out/renderer' });
+    // signed in by itself as the demo dispatcher (as `npm start` does): the registry comes from the staff API
+    const dispatcher = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
+    desk = await startBrowserConsole({
+      config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, staffCredentials: { email: dispatcher.email, password: dispatcher.password }, ...demoDesktopCredentials(server) },
+      port: 0,
+      rendererDir: 'out/renderer',
+    });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));

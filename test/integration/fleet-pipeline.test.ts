@@ -11,6 +11,7 @@ import { waitFor } from '../../server/src/testing/devices.js';
 import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { createDesktopServices, type DesktopServices } from '../../src/main/services/desktop-services.js';
+import { staffHeaders } from '../../server/src/testing/auth.js';
 import type { FleetFrame } from '../../src/shared/desktop-api.js';
 import type { VehicleLive } from '../../src/shared/fleet.js';
 
@@ -29,7 +30,7 @@ if (process.env['DATABASE_URL'] && process.env['MQTT_URL']) {
 }
 
 async function serverLive(server: ServerHandle): Promise<Map<string, VehicleLive>> {
-  const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`);
+  const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') });
   expect(res.status).toBe(200);
   const body = (await res.json()) as { vehicles: VehicleLive[] };
   return new Map(body.vehicles.map((v) => [v.id, v]));
@@ -54,7 +55,15 @@ describe.each(cases)('fleet pipeline on $name', (c) => {
       logLevel: 'warn',
     });
     sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: VEHICLES, rate: 2, movingShare: 0.8, seed: 7, ...demoSimulatorCredentials(server) });
-    desktop = createDesktopServices({ mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, host: 'browser', frameIntervalMs: 100, ...demoDesktopCredentials(server) });
+    desktop = createDesktopServices({
+      mqttUrl: server.mqttUrl,
+      serverUrl: server.httpUrl,
+      host: 'browser',
+      frameIntervalMs: 100,
+      ...demoDesktopCredentials(server),
+      // the seeded demo dispatcher (README "Demo accounts"): the desktop signs in to read the registry
+      staffCredentials: { email: 'dispatcher@fleetdesk.local', password: 'demo-dispatcher-pass' },
+    });
     desktop.events.on('fleet:frame', (f) => frames.push(f));
     await desktop.start();
   });

@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { staffHeaders } from '../../server/src/testing/auth.js';
 import { createTestDatabase } from '../../server/src/testing/test-databases.js';
 import type { AlertDoc, PullResponse, SyncCollection, TaskDoc, VehicleDoc } from '../../src/shared/sync-protocol.js';
 import { eventually, startSyncClient, type SyncClient } from '../support/sync-client.js';
@@ -57,7 +58,7 @@ if (databaseUrl) {
 async function staff<T>(server: ServerHandle, method: string, path: string, body?: unknown, actor = 'ana'): Promise<{ status: number; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
-    headers: { 'x-fleetdesk-actor': actor, 'x-fleetdesk-role': 'dispatcher', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: { ...(await staffHeaders(server, 'dispatcher', actor)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as T };
@@ -68,7 +69,7 @@ async function serverDocs<D extends { id: string }>(server: ServerHandle, c: Syn
   const out = new Map<string, D>();
   let seq = 0;
   for (;;) {
-    const res = await fetch(`${server.httpUrl}/sync/v1/${c}/pull?checkpoint=${seq}&limit=1000`, { headers: { 'x-fleetdesk-actor': 'checker', 'x-fleetdesk-role': 'admin' } });
+    const res = await fetch(`${server.httpUrl}/sync/v1/${c}/pull?checkpoint=${seq}&limit=1000`, { headers: await staffHeaders(server, 'admin', 'checker') });
     expect(res.status).toBe(200);
     const page = (await res.json()) as PullResponse<D & { _deleted?: boolean }>;
     for (const d of page.documents) {
@@ -123,7 +124,8 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
   const clients: SyncClient[] = [];
 
   const client = async (baseUrl = () => server.httpUrl, actor = 'dispatch-1'): Promise<SyncClient> => {
-    const c = await startSyncClient({ baseUrl, actor, role: 'dispatcher', collections: COLLECTIONS });
+    // tokens from whichever server handle is current (a restarted one signs in again); valid on every instance
+    const c = await startSyncClient({ baseUrl, headers: () => staffHeaders(server, 'dispatcher', actor), role: 'dispatcher', collections: COLLECTIONS });
     clients.push(c);
     return c;
   };

@@ -1,7 +1,8 @@
 /**
  * Test support: the real RxDB client (memory storage, schema-validated with ajv) replicating the sync
  * collections of src/shared/sync-protocol.ts with a Fleetdesk server over HTTP + Server-Sent Events, the way the
- * desktop's renderer does (SSE over fetch, RESYNC on every (re)connect). Adds what tests need:
+ * desktop's renderer does (SSE over fetch, RESYNC on every (re)connect; a staff bearer token on every request;
+ * one stream per collection, or — `multiplexed` — one stream for all, as the app does). Adds what tests need:
  * a switchable base URL (restart a server, change instance), an "offline" switch that fails every request and
  * drops the stream, and a record of every conflict RxDB handed to the conflict handler.
  */
@@ -12,6 +13,7 @@ import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { Subject } from 'rxjs';
 import { openSse } from './sse-client.js';
 import {
+  MULTI_STREAM_PATH,
   RX_SCHEMAS,
   SYNC_PATH_PREFIX,
   type PullResponse,
@@ -33,8 +35,11 @@ export interface RecordedConflict {
 export interface SyncClientOptions {
   /** server base URL; a function so a test can point the client at a restarted server or another instance */
   baseUrl: () => string;
-  actor: string;
+  /** a signed-in staff member's headers (testing/auth.ts staffHeaders), asked per request: may change after a restart */
+  headers: () => Promise<Record<string, string>> | Record<string, string>;
   role: SyncRole;
+  /** one SSE stream for every collection (`/sync/v1/stream?collections=…`) instead of one per collection */
+  multiplexed?: boolean;
   collections: readonly SyncCollection[];
   /** RxDB retry delay after a failed pull/push (default 200 ms, tests want it short) */
   retryMs?: number;
@@ -104,7 +109,7 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
   const errors: unknown[] = [];
   const calls = { pull: 0, push: 0, streamOpen: 0 };
   let online = true;
-  const headers = { 'x-fleetdesk-actor': opts.actor, 'x-fleetdesk-role': opts.role };
+  const headers = async (): Promise<Record<string, string>> => ({ ...(await opts.headers()) });
 
   const db = await createRxDatabase({
     name: `sync-test-${Math.random().toString(36).slice(2)}`,
@@ -128,6 +133,15 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
     if (typeof seq === 'number' && seq > (lastSeq.get(c) ?? 0)) lastSeq.set(c, seq);
   };
 
+  const deliver = (c: SyncCollection, data: string): void => {
+    try {
+      const message = JSON.parse(data) as StreamMessage<AnyDoc>;
+      if (message !== 'RESYNC') seen(c, message.checkpoint?.seq);
+      subjects.get(c)!.next(message);
+    } catch (err) {
+      errors.push(err);
+    }
+  };
   const openStream = (c: SyncCollection): void => {
     const subject = subjects.get(c)!;
     streams.set(
@@ -142,17 +156,34 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
           // Whatever happened while disconnected is fetched by a normal pull.
           subject.next('RESYNC');
         },
-        onData: (data) => {
-          try {
-            const message = JSON.parse(data) as StreamMessage<AnyDoc>;
-            if (message !== 'RESYNC') seen(c, message.checkpoint?.seq);
-            subject.next(message);
-          } catch (err) {
-            errors.push(err);
-          }
+        onData: (data) => deliver(c, data),
+      }),
+    );
+  };
+  /** The multiplexed stream: one connection, events named after their collection. */
+  const openMultiplexed = (): void => {
+    const list = [...opts.collections];
+    streams.set(
+      list[0]!,
+      openSse({
+        url: () => `${opts.baseUrl()}${SYNC_PATH_PREFIX}${MULTI_STREAM_PATH}?collections=${list.join(',')}&checkpoints=${list.map((c) => lastSeq.get(c) ?? 0).join(',')}`,
+        headers,
+        retryMs: 100,
+        maxRetryMs: 500,
+        onOpen: () => {
+          calls.streamOpen += 1;
+          for (const c of list) subjects.get(c)!.next('RESYNC');
+        },
+        onData: (data, event) => {
+          if (!(list as string[]).includes(event)) return void errors.push(new Error(`stream event for an unknown collection: ${event}`));
+          deliver(event as SyncCollection, data);
         },
       }),
     );
+  };
+  const openStreams = (): void => {
+    if (opts.multiplexed) openMultiplexed();
+    else for (const c of opts.collections) openStream(c);
   };
 
   for (const c of opts.collections) {
@@ -169,7 +200,7 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
         async handler(checkpoint, batchSize) {
           if (!online) throw offlineError();
           calls.pull += 1;
-          const res = await fetch(url(c, 'pull', `?checkpoint=${checkpoint?.seq ?? 0}&limit=${batchSize}`), { headers: { ...headers, accept: 'application/json' } });
+          const res = await fetch(url(c, 'pull', `?checkpoint=${checkpoint?.seq ?? 0}&limit=${batchSize}`), { headers: { ...(await headers()), accept: 'application/json' } });
           if (!res.ok) throw new Error(`pull ${c}: HTTP ${res.status} ${await res.text()}`);
           const body = (await res.json()) as PullResponse<AnyDoc>;
           seen(c, body.checkpoint?.seq);
@@ -186,10 +217,11 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
             ...(r.assumedMasterState ? { assumedMasterState: toWire(r.assumedMasterState as AnyDoc) } : {}),
             newDocumentState: toWire(r.newDocumentState as AnyDoc),
           }));
+          const auth = await headers();
           const send = (): Promise<Response> =>
             fetch(url(c, 'push'), {
               method: 'POST',
-              headers: { ...headers, 'content-type': 'application/json', accept: 'application/json' },
+              headers: { ...auth, 'content-type': 'application/json', accept: 'application/json' },
               body: JSON.stringify(body),
             });
           const res = await (client.interceptPush ? client.interceptPush(send) : send());
@@ -200,8 +232,8 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
     });
     replication.error$.subscribe((err) => errors.push(err));
     replications.set(c, replication);
-    openStream(c);
   }
+  openStreams();
 
   let stopped = false;
   const client: SyncClient = {
@@ -219,7 +251,7 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
         for (const s of streams.values()) s.close();
         streams.clear();
       } else {
-        for (const c of opts.collections) openStream(c);
+        openStreams();
         for (const r of replications.values()) r.reSync();
       }
     },

@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import {
   CONSOLE_WS_PATH,
+  type AccessToken,
   type AppInfo,
+  type AuthState,
   type ConnectionState,
   type ConsoleServerMessage,
   type FleetCounts,
@@ -40,8 +42,10 @@ beforeAll(async () => {
   server = await startFakeServer();
   server.registry = [vehicleInfo('car-1'), vehicleInfo('car-2')];
   server.live = [vehicleLive('car-1', 5), vehicleLive('car-2', 5, { speedKph: 40 })];
+  server.requireAuth = true;
+  server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
   console_ = await startBrowserConsole({
-    config: { mqttUrl: broker.url, serverUrl: server.url, logger: silentLogger(), tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png', version: '9.9.9' },
+    config: { mqttUrl: broker.url, serverUrl: server.url, logger: silentLogger(), staffCredentials: { email: 'dana@ops.example', password: 'pw-dana' }, tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png', version: '9.9.9' },
     port: 0,
     rendererDir,
     logger: silentLogger(),
@@ -135,7 +139,6 @@ describe('browser console', () => {
           tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png',
           tileAttribution: '',
           syncUrl: origin,
-          operator: { id: 'operator', role: 'dispatcher' },
         },
       });
 
@@ -172,6 +175,15 @@ describe('browser console', () => {
 
       const counts = await client.invoke<FleetCounts>('fleet:getCounts');
       expect(counts.ok && counts.result).toMatchObject({ total: 2, byState: { moving: 2, parked: 0, offline: 0 } }); // car-1 now drives at 30 km/h
+
+      // the staff session lives in the host: the page gets its state and short-lived access tokens only
+      const auth = await client.invoke<AuthState>('auth:getState');
+      expect(auth).toMatchObject({ ok: true, result: { status: 'signed_in', autoSignIn: true, operator: { id: 'staff-dana', role: 'dispatcher' } } });
+      const token = await client.invoke<AccessToken>('auth:getAccessToken');
+      expect(token.ok && server.accessTokens.get(token.result.token)).toBe('staff-dana');
+      expect(JSON.stringify(client.messages)).not.toMatch(/rt-staff-dana|pw-dana/);
+      const wrong = await client.invoke('auth:signIn', ['dana@ops.example', 'nope']);
+      expect(wrong).toMatchObject({ ok: false, error: { code: 'invalid_credentials' } });
     } finally {
       (ws as WebSocket).close();
     }
@@ -242,16 +254,19 @@ describe('browser console', () => {
     expect(res.body).not.toContain('TOP SECRET');
   });
 
-  it('proxies /sync/v1/* to the server (same origin for the replica) and keeps other paths static', async () => {
+  it('proxies /sync/v1/* and staff API reads to the server (same origin for the renderer), never the sign-in routes', async () => {
     const before = server.hits.get('/sync/v1/vehicles/pull') ?? 0;
     const r = await rawGet('/sync/v1/vehicles/pull?limit=1');
     expect(server.hits.get('/sync/v1/vehicles/pull')).toBe(before + 1); // reached the (fake) server
-    expect(r.status).toBe(404); // the fake server's answer, passed through
+    expect(r.status).toBe(401); // the fake server's answer (no token sent here), passed through
     expect(r.headers['content-type']).toBe('application/json');
     expect(r.headers['content-security-policy']).toContain("connect-src 'self'");
     expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(0);
     await rawGet('/ops/v1/alerts');
-    expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(0); // not proxied
+    expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(1); // staff API reads are proxied
+    expect((await rawGet('/ops/v1/auth/refresh')).status).toBe(403);
+    expect(server.hits.get('/ops/v1/auth/refresh') ?? 0).toBe(0);
+    expect((await rawGet('/gbfs/v3/gbfs.json')).status).toBe(404); // anything else: static files only
   });
 
   it('answers a non-WebSocket path upgrade with 404 and other methods with 405', async () => {

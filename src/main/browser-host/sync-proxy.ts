@@ -1,13 +1,16 @@
 /**
- * The browser console's reverse proxy for the replica: `/sync/v1/*` on the console's own origin is piped to the
- * companion server, so the renderer's replica (HTTP + Server-Sent Events) stays same-origin (CSP connect-src
- * 'self', no CORS on the server) and follows the console to whichever server it is configured for.
+ * The browser console's reverse proxy for the renderer's own server requests: `/sync/v1/*` (the replica: HTTP +
+ * Server-Sent Events; GET and POST) and the staff API's reads `/ops/v1/*` (GET only; never `/ops/v1/auth/*` —
+ * sign-in and refresh tokens belong to the host) on the console's own origin are piped to the companion server,
+ * so the renderer stays same-origin (CSP connect-src 'self', no CORS on the server) and follows the console to
+ * whichever server it is configured for. The renderer authenticates with the short-lived access token the host
+ * gave it (`authorization`), exactly as the Electron renderer does against the server directly.
  *
- * Deliberately narrow: GET and POST only, only the sync path prefix (after rejecting dot segments, encoded
- * slashes and backslashes), only `x-fleetdesk-actor`, `x-fleetdesk-role`, `content-type` and `accept` forwarded,
- * a request-body size cap, and requests from another origin (Origin / Sec-Fetch-Site) or for another host name
- * (DNS rebinding) refused. Responses are streamed through unbuffered (the SSE stream stays open as long as both
- * ends do, no idle timeout); an unreachable server is a 502 problem+json.
+ * Deliberately narrow: only those prefixes and methods (after rejecting dot segments, encoded slashes and
+ * backslashes), only `authorization`, `content-type`, `accept` and `idempotency-key` forwarded, a request-body
+ * size cap, and requests from another origin (Origin / Sec-Fetch-Site) or for another host name (DNS rebinding)
+ * refused. Responses are streamed through unbuffered (the SSE stream stays open as long as both ends do, no idle
+ * timeout); an unreachable server is a 502 problem+json.
  */
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage, type ServerResponse } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -35,7 +38,11 @@ export interface SyncProxy {
   close(): void;
 }
 
-const FORWARDED_REQUEST_HEADERS = ['x-fleetdesk-actor', 'x-fleetdesk-role', 'content-type', 'accept'] as const;
+const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key'] as const;
+const OPS_PREFIX = '/ops/v1';
+const OPS_AUTH_PREFIX = '/ops/v1/auth';
+
+const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'retry-after', 'allow'] as const;
 
 export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
@@ -51,7 +58,8 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
   function handle(req: IncomingMessage, res: ServerResponse, securityHeaders: Record<string, string>): boolean {
     const raw = req.url ?? '/';
     const rawPath = raw.split('?', 1)[0] ?? '';
-    if (rawPath !== SYNC_PATH_PREFIX && !rawPath.startsWith(`${SYNC_PATH_PREFIX}/`)) return false;
+    const sync = under(rawPath, SYNC_PATH_PREFIX);
+    if (!sync && !under(rawPath, OPS_PREFIX)) return false;
 
     const problem = (status: number, title: string, detail: string, extra: Record<string, string> = {}): void => {
       if (res.headersSent) {
@@ -67,15 +75,21 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
       problem(503, 'Service Unavailable', 'the console is shutting down');
       return true;
     }
-    if (req.method !== 'GET' && req.method !== 'POST') {
-      problem(405, 'Method Not Allowed', 'the sync proxy forwards GET and POST only', { allow: 'GET, POST' });
+    const allow = sync ? 'GET, POST' : 'GET';
+    if (!allow.split(', ').includes(req.method ?? '')) {
+      problem(405, 'Method Not Allowed', `the console forwards ${allow} only here`, { allow });
       req.resume();
       return true;
     }
     // Dot segments (plain or encoded), encoded slashes, backslashes, NULs: refused rather than normalised, so the
     // server can never be reached outside the sync prefix through the proxy.
     if (/%2e|%2f|%5c|%00|\\/i.test(rawPath) || rawPath.split('/').some((s) => s === '.' || s === '..')) {
-      problem(400, 'Bad Request', 'malformed sync path');
+      problem(400, 'Bad Request', 'malformed path');
+      req.resume();
+      return true;
+    }
+    if (under(rawPath.toLowerCase(), OPS_AUTH_PREFIX)) {
+      problem(403, 'Forbidden', 'sign-in goes through the desktop host, not the page');
       req.resume();
       return true;
     }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { defaultOperatorId, loadDesktopConfig, toServicesConfig } from './config.js';
+import { loadDesktopConfig, toServicesConfig } from './config.js';
 
 describe('loadDesktopConfig', () => {
   it('has working defaults', () => {
@@ -7,9 +7,7 @@ describe('loadDesktopConfig', () => {
       serverUrl: 'http://127.0.0.1:4310',
       mqttUrl: 'mqtt://127.0.0.1:18830',
       consolePort: 4320,
-      operator: { id: defaultOperatorId(), role: 'dispatcher' },
     });
-    expect(defaultOperatorId()).toMatch(/^[A-Za-z0-9_.@-]{1,100}$/);
   });
 
   it('reads every variable', () => {
@@ -20,8 +18,8 @@ describe('loadDesktopConfig', () => {
       FLEETDESK_MQTT_PASSWORD: 's3cret',
       FLEETDESK_TILE_URL: '',
       FLEETDESK_CONSOLE_PORT: '0',
-      FLEETDESK_OPERATOR_ID: 'anna.k@ops',
-      FLEETDESK_OPERATOR_ROLE: 'support',
+      FLEETDESK_STAFF_EMAIL: 'anna.k@ops.example',
+      FLEETDESK_STAFF_PASSWORD: 'correct horse',
     });
     expect(c).toEqual({
       serverUrl: 'https://ops.example.org',
@@ -30,7 +28,7 @@ describe('loadDesktopConfig', () => {
       mqttPassword: 's3cret',
       tileUrl: '',
       consolePort: 0,
-      operator: { id: 'anna.k@ops', role: 'support' },
+      staffCredentials: { email: 'anna.k@ops.example', password: 'correct horse' },
     });
     expect(toServicesConfig(c)).toEqual({
       serverUrl: 'https://ops.example.org',
@@ -38,7 +36,7 @@ describe('loadDesktopConfig', () => {
       mqttUsername: 'desk',
       mqttPassword: 's3cret',
       tileUrl: '',
-      operator: { id: 'anna.k@ops', role: 'support' },
+      staffCredentials: { email: 'anna.k@ops.example', password: 'correct horse' },
     });
   });
 
@@ -52,10 +50,8 @@ describe('loadDesktopConfig', () => {
     ['FLEETDESK_TILE_URL', 'https://tiles.example.org/tile.png'],
     ['FLEETDESK_TILE_URL', 'javascript:alert(1)/{z}/{x}/{y}'],
     ['FLEETDESK_MQTT_PASSWORD', 'secret-without-user'],
-    ['FLEETDESK_OPERATOR_ID', 'anna k'],
-    ['FLEETDESK_OPERATOR_ID', 'x'.repeat(101)],
-    ['FLEETDESK_OPERATOR_ROLE', 'system'],
-    ['FLEETDESK_OPERATOR_ROLE', 'Dispatcher'],
+    ['FLEETDESK_STAFF_PASSWORD', 'password-without-email'],
+    ['FLEETDESK_STAFF_EMAIL', 'anna@ops.example'],
   ])('%s=%s → a one-line error naming the variable (and not echoing the value)', (name, value) => {
     let error: Error | null = null;
     try {
@@ -66,6 +62,6 @@ describe('loadDesktopConfig', () => {
     expect(error).toBeInstanceOf(Error);
     expect(error!.message).toContain(name);
     expect(error!.message).not.toContain('\n');
-    if (name === 'FLEETDESK_MQTT_PASSWORD') expect(error!.message).not.toContain(value);
+    if (name === 'FLEETDESK_MQTT_PASSWORD' || name === 'FLEETDESK_STAFF_PASSWORD') expect(error!.message).not.toContain(value);
   });
 });

@@ -3,8 +3,6 @@
  * message naming the variable, instead of as a connection error minutes later. Values are not echoed: URLs may
  * carry credentials.
  */
-import { userInfo } from 'node:os';
-import { OPERATOR_ROLES, type OperatorInfo, type OperatorRole } from '../../shared/desktop-api.js';
 import type { DesktopServicesConfig } from './desktop-services.js';
 
 export interface DesktopEnvConfig {
@@ -16,8 +14,11 @@ export interface DesktopEnvConfig {
   tileUrl?: string;
   /** browser console port; 0 = random */
   consolePort: number;
-  /** FLEETDESK_OPERATOR_ID (default: the OS user name, or `operator`) / FLEETDESK_OPERATOR_ROLE (default dispatcher) */
-  operator: OperatorInfo;
+  /**
+   * FLEETDESK_STAFF_EMAIL / FLEETDESK_STAFF_PASSWORD: the host signs in as this staff member by itself (demo,
+   * tests, kiosk set-ups); unset = the operator signs in on the sign-in screen.
+   */
+  staffCredentials?: { email: string; password: string };
 }
 
 export const DEFAULT_SERVER_URL = 'http://127.0.0.1:4310';
@@ -31,8 +32,14 @@ export function loadDesktopConfig(env: Env = process.env): DesktopEnvConfig {
     serverUrl: url(env, 'FLEETDESK_SERVER_URL', DEFAULT_SERVER_URL, ['http:', 'https:']),
     mqttUrl: url(env, 'FLEETDESK_MQTT_URL', DEFAULT_MQTT_URL, ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']),
     consolePort: port(env, 'FLEETDESK_CONSOLE_PORT', DEFAULT_CONSOLE_PORT),
-    operator: { id: operatorId(env, 'FLEETDESK_OPERATOR_ID'), role: operatorRole(env, 'FLEETDESK_OPERATOR_ROLE') },
   };
+  const email = env['FLEETDESK_STAFF_EMAIL']?.trim();
+  const staffPassword = env['FLEETDESK_STAFF_PASSWORD'];
+  if (email || staffPassword) {
+    if (!email || !staffPassword) throw new Error('FLEETDESK_STAFF_EMAIL and FLEETDESK_STAFF_PASSWORD must be set together');
+    if (!/^[^\s@]{1,200}@[^\s@]{1,200}$/.test(email)) throw new Error('FLEETDESK_STAFF_EMAIL is not an e-mail address');
+    config.staffCredentials = { email, password: staffPassword };
+  }
   const username = env['FLEETDESK_MQTT_USERNAME'];
   const password = env['FLEETDESK_MQTT_PASSWORD'];
   if (username !== undefined && username !== '') config.mqttUsername = username;
@@ -47,7 +54,8 @@ export function loadDesktopConfig(env: Env = process.env): DesktopEnvConfig {
 
 /** The services part of the config, for `createDesktopServices` / `startBrowserConsole`. */
 export function toServicesConfig(c: DesktopEnvConfig): Omit<DesktopServicesConfig, 'host'> {
-  const out: Omit<DesktopServicesConfig, 'host'> = { serverUrl: c.serverUrl, mqttUrl: c.mqttUrl, operator: { ...c.operator } };
+  const out: Omit<DesktopServicesConfig, 'host'> = { serverUrl: c.serverUrl, mqttUrl: c.mqttUrl };
+  if (c.staffCredentials) out.staffCredentials = { ...c.staffCredentials };
   if (c.mqttUsername !== undefined) out.mqttUsername = c.mqttUsername;
   if (c.mqttPassword !== undefined) out.mqttPassword = c.mqttPassword;
   if (c.tileUrl !== undefined) out.tileUrl = c.tileUrl;
@@ -69,34 +77,6 @@ function url(env: Env, name: string, fallback: string, protocols: string[]): str
   if (!parsed.hostname) throw new Error(`${name} has no host`);
   // Keep it as given (minus a trailing slash) so paths like http://host/base keep working with new URL(path, base).
   return raw.trim().replace(/\/+$/, '');
-}
-
-/** Same rule as the server's `x-fleetdesk-actor` (server/src/platform/http/actor.ts). */
-const OPERATOR_ID = /^[A-Za-z0-9_.@-]{1,100}$/;
-
-/** The OS user name when it is a valid operator id, else `operator`. */
-export function defaultOperatorId(): string {
-  try {
-    const name = userInfo().username;
-    return OPERATOR_ID.test(name) ? name : 'operator';
-  } catch {
-    return 'operator';
-  }
-}
-
-function operatorId(env: Env, name: string): string {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return defaultOperatorId();
-  if (!OPERATOR_ID.test(raw.trim())) throw new Error(`${name} must be 1–100 characters of A–Z a–z 0–9 _ . @ -`);
-  return raw.trim();
-}
-
-function operatorRole(env: Env, name: string): OperatorRole {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return 'dispatcher';
-  const role = raw.trim();
-  if (!(OPERATOR_ROLES as readonly string[]).includes(role)) throw new Error(`${name} must be one of ${OPERATOR_ROLES.join(', ')}`);
-  return role as OperatorRole;
 }
 
 function port(env: Env, name: string, fallback: number): number {

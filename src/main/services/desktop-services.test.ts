@@ -24,13 +24,36 @@ describe('createDesktopServices', () => {
       host: 'electron',
       serverUrl: 'http://127.0.0.1:1',
       syncUrl: 'http://127.0.0.1:1',
-      operator: { id: 'operator', role: 'dispatcher' },
       tileUrl: DEFAULT_TILE_URL,
     });
     expect(info.tileAttribution).toContain('OpenStreetMap');
     expect(info.version).toMatch(/^\d+\.\d+\.\d+/);
     expect(info.version).not.toBe('0.0.0');
     expect(await services.handlers['fleet:getCounts']()).toEqual({ total: 0, byState: { moving: 0, parked: 0, offline: 0 }, dropped: {} });
+    expect(await services.handlers['auth:getState']()).toEqual({ status: 'signed_out' });
+  });
+
+  it('the server link waits for a sign-in and then calls the ops API with the bearer token', async () => {
+    server = await startFakeServer();
+    server.requireAuth = true;
+    server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
+    server.registry = [vehicleInfo('car-1')];
+    services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: server.url, host: 'browser', logger: silentLogger(), frameIntervalMs: 20 });
+    const auth: string[] = [];
+    services.events.on('auth:change', (a) => auth.push(a.status));
+    await services.start();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(server.hits.get('/ops/v1/vehicles')).toBeUndefined();
+    expect((await services.handlers['connection:getState']()).server).toMatchObject({ status: 'offline', detail: 'not signed in' });
+    await expect(services.handlers['auth:signIn']('dana@ops.example', 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials' });
+    expect((await services.handlers['auth:signIn']('dana@ops.example', 'pw-dana')).operator).toMatchObject({ id: 'staff-dana', role: 'dispatcher' });
+    expect(auth).toContain('signed_in');
+    let connected = false;
+    services.events.on('connection:change', (c) => (connected ||= c.server.status === 'connected'));
+    await waitFor(() => connected, 'server link connected after sign-in');
+    expect(server.seenAuth.filter((h) => h.startsWith('Bearer at-staff-dana')).length).toBeGreaterThan(0);
+    const token = await services.handlers['auth:getAccessToken']();
+    expect(server.accessTokens.get(token.token)).toBe('staff-dana');
   });
 
   it('no tiles when tileUrl is empty', async () => {
@@ -42,9 +65,11 @@ describe('createDesktopServices', () => {
     server = await startFakeServer();
     server.registry = [vehicleInfo('car-1')];
     server.live = [vehicleLive('car-1', 4)];
+    server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
     services = createDesktopServices({
       mqttUrl: 'mqtt://127.0.0.1:1',
       serverUrl: server.url,
+      staffCredentials: { email: 'dana@ops.example', password: 'pw-dana' },
       host: 'browser',
       logger: silentLogger(),
       frameIntervalMs: 20,

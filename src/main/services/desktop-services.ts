@@ -6,21 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type {
-  AppInfo,
-  ConnectionState,
-  DesktopEvent,
-  DesktopEventMap,
-  DesktopHandlers,
-  HostKind,
-  OperatorInfo,
-  Unsubscribe,
-} from '../../shared/desktop-api.js';
+import type { AppInfo, ConnectionState, DesktopEvent, DesktopEventMap, DesktopHandlers, HostKind, Unsubscribe } from '../../shared/desktop-api.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import { FrameCoalescer } from './frame-coalescer.js';
 import { LiveFleet } from './live-fleet.js';
 import { ServerLink } from './server-link.js';
+import { StaffSession, type SessionVault } from './staff-session.js';
 import { TelemetryFeed } from './telemetry-feed.js';
 
 export const DEFAULT_TILE_URL = 'https://tile.openstreetmap.org/{z}/{x}/{y}.png';
@@ -37,8 +29,10 @@ export interface DesktopServicesConfig {
   host: HostKind;
   /** base URL for the renderer's `/sync/v1` requests (default: serverUrl; the browser console passes its origin) */
   syncUrl?: string;
-  /** default { id: 'operator', role: 'dispatcher' } (the env config fills it from FLEETDESK_OPERATOR_*) */
-  operator?: OperatorInfo;
+  /** demo / tests: sign in as this staff member by itself (FLEETDESK_STAFF_EMAIL / FLEETDESK_STAFF_PASSWORD) */
+  staffCredentials?: { email: string; password: string };
+  /** keeps the staff session across restarts (Electron: safeStorage); none = sign in again after a restart */
+  sessionVault?: SessionVault;
   /** min ms between fleet frames (default 100) */
   frameIntervalMs?: number;
   /** a silent vehicle turns offline after this (default 120 000 ms) */
@@ -53,6 +47,7 @@ export interface DesktopServicesConfig {
     serverRefreshMs?: number;
     serverRequestTimeoutMs?: number;
     mqttConnectTimeoutMs?: number;
+    authBackoff?: BackoffOptions;
   };
 }
 
@@ -130,8 +125,21 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
     ...(tuning.brokerBackoff ? { backoff: tuning.brokerBackoff } : {}),
     ...(tuning.mqttConnectTimeoutMs !== undefined ? { connectTimeoutMs: tuning.mqttConnectTimeoutMs } : {}),
   });
+  const session = new StaffSession({
+    serverUrl: config.serverUrl,
+    logger: logger.child({ component: 'staff-session' }),
+    ...(config.staffCredentials ? { autoSignIn: config.staffCredentials } : {}),
+    ...(config.sessionVault ? { vault: config.sessionVault } : {}),
+    ...(tuning.authBackoff ? { backoff: tuning.authBackoff } : {}),
+    onChange: (state) => {
+      events.emit('auth:change', state);
+      if (state.status === 'signed_in') server.kick();
+    },
+  });
   const server = new ServerLink({
     serverUrl: config.serverUrl,
+    authHeaders: () => session.authHeaders(),
+    onUnauthorized: () => session.invalidateAccessToken(),
     onRegistry: (vehicles) => fleet.setRegistry(vehicles),
     onSeed: (vehicles) => fleet.seed(vehicles),
     onLinkChange: emitConnection,
@@ -150,14 +158,17 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
     tileUrl,
     tileAttribution: config.tileAttribution ?? (tileUrl === DEFAULT_TILE_URL ? DEFAULT_TILE_ATTRIBUTION : ''),
     syncUrl: config.syncUrl ?? config.serverUrl,
-    operator: { ...(config.operator ?? { id: 'operator', role: 'dispatcher' }) },
   };
 
   const handlers: DesktopHandlers = {
-    'app:getInfo': async () => ({ ...info, operator: { ...info.operator } }),
+    'app:getInfo': async () => ({ ...info }),
     'fleet:getSnapshot': async () => coalescer.getSnapshot(),
     'fleet:getCounts': async () => ({ total: fleet.size, byState: fleet.countByState(), dropped: feed.getDropped() }),
     'connection:getState': async () => connectionState(),
+    'auth:getState': async () => session.state(),
+    'auth:signIn': async (email, password) => session.signIn(email, password),
+    'auth:signOut': async () => session.signOut(),
+    'auth:getAccessToken': async () => session.accessToken(),
   };
 
   let stopping: Promise<void> | null = null;
@@ -169,6 +180,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
       started = true;
       fleet.start();
       coalescer.start();
+      await session.start();
       feed.start();
       server.start();
       logger.info({ host: config.host, serverUrl: config.serverUrl }, 'desktop services started');
@@ -177,6 +189,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
       stopping ??= (async () => {
         // Reverse order of start: producers first, so nothing is emitted into a half-stopped pipeline.
         await Promise.allSettled([server.stop(), feed.stop()]);
+        session.stop();
         coalescer.stop();
         fleet.stop();
         unsubscribeFleet();

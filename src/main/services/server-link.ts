@@ -3,7 +3,8 @@
  * - `GET /ops/v1/vehicles` → `{ vehicles: VehicleInfo[] }`, at start and then every `refreshIntervalMs`;
  * - `GET /ops/v1/fleet/live` → `{ vehicles: VehicleLive[] }`, once (until it succeeds), to seed cars that are
  *   parked and publish rarely, so the map is not empty for their first 10 s.
- * Every call has a timeout; failures retry with jittered exponential backoff and are reported as a LinkState.
+ * Every call carries the signed-in staff member's bearer token and has a timeout; failures retry with jittered
+ * exponential backoff and are reported as a LinkState (signed out: `offline`, "not signed in", until kicked).
  * Responses are validated entry by entry: a bad entry is skipped, never passed on.
  */
 import type { LinkState } from '../../shared/desktop-api.js';
@@ -18,6 +19,10 @@ export const FLEET_LIVE_PATH = '/ops/v1/fleet/live';
 
 export interface ServerLinkOptions {
   serverUrl: string;
+  /** the signed-in staff member's `authorization` header; undefined = not signed in (the link waits for `kick()`) */
+  authHeaders?: () => Promise<Record<string, string> | undefined>;
+  /** the server refused our token (401): the session should refresh it */
+  onUnauthorized?: () => void;
   onRegistry: (vehicles: VehicleInfo[]) => void;
   onSeed: (vehicles: VehicleLive[]) => void;
   onLinkChange?: (state: LinkState) => void;
@@ -34,6 +39,7 @@ export interface ServerLinkOptions {
 }
 
 class HttpError extends Error {}
+class SignedOut extends Error {}
 
 export class ServerLink {
   private readonly link: LinkStateTracker;
@@ -74,6 +80,14 @@ export class ServerLink {
     return this.link.get();
   }
 
+  /** Try now (e.g. the operator just signed in) instead of waiting for the backoff timer. */
+  kick(): void {
+    if (!this.running || !this.timer) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.cycle = this.runCycle();
+  }
+
   /** Whether the live seed has been applied. */
   isSeeded(): boolean {
     return this.seeded;
@@ -98,6 +112,12 @@ export class ServerLink {
       this.scheduleNext(this.options.refreshIntervalMs ?? 30_000);
     } catch (err) {
       if (!this.running) return;
+      if (err instanceof SignedOut) {
+        // Nothing to retry until someone signs in (kick()); a slow timer in case the event is missed.
+        this.link.set('offline', { detail: 'not signed in', attempts: 0 });
+        this.scheduleNext(30_000);
+        return;
+      }
       this.attempts += 1;
       const detail = describe(err);
       const offlineAfter = this.options.offlineAfterAttempts ?? 3;
@@ -120,7 +140,10 @@ export class ServerLink {
     const url = new URL(path, this.options.serverUrl).toString();
     const signals = [AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)];
     if (this.abort) signals.push(this.abort.signal);
-    const res = await this.fetchImpl(url, { headers: { accept: 'application/json' }, signal: AbortSignal.any(signals) });
+    const auth = this.options.authHeaders ? await this.options.authHeaders() : {};
+    if (!auth) throw new SignedOut('not signed in');
+    const res = await this.fetchImpl(url, { headers: { accept: 'application/json', ...auth }, signal: AbortSignal.any(signals) });
+    if (res.status === 401) this.options.onUnauthorized?.();
     if (!res.ok) {
       await res.body?.cancel().catch(() => {});
       throw new HttpError(`GET ${path}: HTTP ${res.status}`);

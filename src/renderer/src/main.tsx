@@ -3,6 +3,8 @@ import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
 import './features/replica/replica.css';
+import './features/auth/auth.css';
+import './features/customers/customers.css';
 
 const root = document.getElementById('root');
 if (!root) throw new Error('index.html must contain #root');

@@ -1,7 +1,13 @@
 /**
- * The dispatcher's shell: top bar (counts, search, integration health), the live map and the vehicle grid side
- * by side, and a status bar. Owns the fleet store's lifetime and the low-rate UI state (selection, search,
- * link states); per-vehicle data flows store → map layer / grid without React.
+ * The operator's shell: top bar (counts, search, sync, integration health, the signed-in operator), the live map
+ * and the operations pane (vehicles, alerts, tasks, customers for support/admin, conflicts) side by side, and a
+ * status bar. Owns the fleet store's lifetime and the low-rate UI state (selection, search, link states, who is
+ * signed in); per-vehicle data flows store → map layer / grid without React.
+ *
+ * Sign-in: the host holds the staff session; with nobody known the sign-in screen shows. The last signed-in
+ * operator is remembered, so after a restart with the server down the desk opens on their local data (offline
+ * mode: edits queue up) and syncs again once they are signed in (the host's stored session, its auto sign-in,
+ * or the sign-in dialog).
  */
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { getDesktopApi, getHostLink, onHostLinkChange } from '../bridge';
@@ -15,11 +21,17 @@ import { ConflictsPanel } from '../features/replica/ConflictsPanel';
 import { SyncIndicator } from '../features/replica/SyncIndicator';
 import { TasksPanel } from '../features/replica/TasksPanel';
 import { useOpenReplica } from '../features/replica/useOpenReplica';
+import { CustomersPanel } from '../features/customers/CustomersPanel';
+import { OperatorChip } from '../features/auth/OperatorChip';
+import { SignInDialog, SignInScreen } from '../features/auth/SignIn';
+import { createTokenSource } from '../data/access-token';
+import { forgetIdentity, identityFrom, rememberedIdentity, rememberIdentity, type ReplicaIdentity } from '../data/open';
+import { canSeeCustomerData } from '../../../shared/sync-protocol.js';
 import { lastKnownFromReplica, replicaVehicles } from '../features/replica/vehicle-index';
 import { ReplicaContext, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
-import { useAppInfo, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
+import { useAppInfo, useAuthState, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
 import { LinkBanner } from './LinkBanner';
 import { LinkChip } from './LinkChip';
 import { SearchBox } from './SearchBox';
@@ -37,13 +49,52 @@ export function App() {
     setStore(s);
     return () => s.dispose();
   }, [api]);
+  const hostLink = useHostLink();
+  const appInfo = useAppInfo(api, hostLink);
+  const auth = useAuthState(api, hostLink);
+  const tokens = useMemo(() => createTokenSource(() => api.auth.getAccessToken()), [api]);
+  // The last signed-in operator (read once; replaced when someone signs in, cleared on sign-out).
+  const [remembered, setRemembered] = useState<ReplicaIdentity | undefined>(() => rememberedIdentity());
+  const signedIn = identityFrom(appInfo, auth);
+  const signedInKey = signedIn ? `${signedIn.syncUrl}|${signedIn.operator.id}|${signedIn.operator.role}|${signedIn.operator.name}` : '';
+  useEffect(() => {
+    if (!signedIn) return;
+    rememberIdentity(signedIn);
+    setRemembered(signedIn);
+    tokens.invalidate();
+  }, [signedInKey]);
+  // Signed in: that operator's replica. Signed out (or the host not answering yet): the last operator's, offline.
+  const identity = signedIn ?? (auth?.status === 'signed_in' ? undefined : remembered);
   if (!store) return null;
-  return <Desk api={api} store={store} />;
+  if (!identity) {
+    if (auth?.status !== 'signed_out') return <div className="boot muted">Connecting to the desktop host…</div>;
+    return <SignInScreen api={api} notice={auth.error} />;
+  }
+  const signOut = () => {
+    void api.auth.signOut().then(() => {
+      forgetIdentity();
+      setRemembered(undefined);
+    });
+  };
+  return <Desk api={api} store={store} identity={identity} signedIn={!!signedIn} authOffline={auth?.offline === true} authError={auth?.error} autoSignIn={auth?.autoSignIn === true} tokens={tokens} onSignOut={signOut} />;
 }
 
 const countsEqual = (a: FleetCountsView, b: FleetCountsView) => a.total === b.total && a.moving === b.moving && a.parked === b.parked && a.offline === b.offline;
 
-function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: FleetStore }) {
+interface DeskProps {
+  api: ReturnType<typeof getDesktopApi>;
+  store: FleetStore;
+  identity: ReplicaIdentity;
+  /** false: the operator's local data is open but nobody is signed in (offline mode) */
+  signedIn: boolean;
+  authOffline: boolean;
+  authError: string | undefined;
+  autoSignIn: boolean;
+  tokens: ReturnType<typeof createTokenSource>;
+  onSignOut: () => void;
+}
+
+function Desk({ api, store, identity, signedIn, authOffline, authError, autoSignIn, tokens, onSignOut }: DeskProps) {
   const hostLink = useHostLink();
   const appInfo = useAppInfo(api, hostLink);
   const connection = useConnectionState(api, hostLink);
@@ -57,7 +108,14 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
     setSelection((prev) => ({ id, source, nonce: prev.nonce + 1 }));
   }, []);
 
-  const replica = useOpenReplica(appInfo);
+  const replica = useOpenReplica(identity, tokens);
+  const [signInOpen, setSignInOpen] = useState(false);
+  // Signed in (again): sync now rather than at the next retry.
+  useEffect(() => {
+    if (signedIn) replica?.replica.reSync();
+  }, [signedIn, replica]);
+  const operator = identity.operator;
+  const supportDesk = canSeeCustomerData(operator.role);
   // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;
@@ -76,6 +134,12 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
   }, [store]);
   const syncView = useSyncView(replica);
   const [tab, setTab] = useState<PaneTab>('vehicles');
+  const tabs = PANE_TABS.filter(([id]) => id !== 'customers' || supportDesk);
+  const signOut = () => {
+    const waiting = syncView.pending;
+    if (waiting > 0 && !window.confirm(`${waiting} local change(s) have not reached the server yet. They stay on this computer and are sent when ${operator.name} signs in again. Sign out?`)) return;
+    onSignOut();
+  };
   const plateOf = useCallback((id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id, [store]);
   const selectFromPanel = useCallback((id: string) => select(id, 'search'), [select]);
 
@@ -124,7 +188,19 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
           <LinkChip label="Broker" testId="link-broker" state={connection?.broker} />
           <LinkChip label="Server" testId="link-server" state={connection?.server} />
         </div>
+        <OperatorChip operator={operator} signedIn={signedIn} offline={authOffline} onSignOut={signOut} onSignIn={() => setSignInOpen(true)} />
       </header>
+      {!signedIn ? (
+        <div className="signed-out-banner" data-testid="signed-out-banner">
+          <span>
+            Not signed in — showing {operator.name}&apos;s local data{autoSignIn ? '; signing in again as soon as the server answers' : ''}. Changes are kept and sent once {operator.name} is signed in again.
+          </span>
+          <button type="button" className="primary-button small" onClick={() => setSignInOpen(true)}>
+            Sign in
+          </button>
+        </div>
+      ) : null}
+      {signInOpen && !signedIn ? <SignInDialog api={api} email={operator.email} notice={authError} onSignedIn={() => setSignInOpen(false)} onCancel={() => setSignInOpen(false)} /> : null}
       <LinkBanner hostLink={hostLink} connection={connection} store={store} now={now} />
       <main className="workspace">
         <SplitPane
@@ -145,7 +221,7 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
           right={
             <section className="grid-pane" aria-label="Operations">
               <div className="pane-header pane-tabs" role="tablist">
-                {PANE_TABS.map(([id, label]) => (
+                {tabs.map(([id, label]) => (
                   <button key={id} type="button" role="tab" aria-selected={tab === id} className={`pane-tab${tab === id ? ' pane-tab-active' : ''}`} data-testid={`tab-${id}`} onClick={() => setTab(id)}>
                     {label}
                     {id === 'conflicts' && syncView.conflicts > 0 ? (
@@ -164,6 +240,7 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
               </div>
               {tab === 'alerts' ? <AlertsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
               {tab === 'tasks' ? <TasksPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
+              {tab === 'customers' && supportDesk ? <CustomersPanel now={now} plateOf={plateOf} onSelectVehicle={selectFromPanel} /> : null}
               {tab === 'conflicts' ? <ConflictsPanel now={now} /> : null}
             </section>
           }
@@ -175,11 +252,12 @@ function Desk({ api, store }: { api: ReturnType<typeof getDesktopApi>; store: Fl
   );
 }
 
-type PaneTab = 'vehicles' | 'alerts' | 'tasks' | 'conflicts';
+type PaneTab = 'vehicles' | 'alerts' | 'tasks' | 'customers' | 'conflicts';
 const PANE_TABS: ReadonlyArray<[PaneTab, string]> = [
   ['vehicles', 'Vehicles'],
   ['alerts', 'Alerts'],
   ['tasks', 'Tasks'],
+  ['customers', 'Customers'],
   ['conflicts', 'Conflicts'],
 ];
 

@@ -1,6 +1,6 @@
 /** Low-rate React state derived from the bridge and the store (the only host/fleet data React re-renders on). */
 import { useEffect, useState } from 'react';
-import type { AppInfo, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
+import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
 import type { FleetStore } from '../features/fleet-store';
 
@@ -83,4 +83,23 @@ export function useNow(ms = 1000): number {
     return () => clearInterval(t);
   }, [ms]);
   return now;
+}
+
+/** The host's staff session state: read once per host connection, then pushed (`auth:change`). */
+export function useAuthState(api: DesktopApi, hostLink: LinkState): AuthState | undefined {
+  const [state, setState] = useState<AuthState | undefined>(undefined);
+  const connected = hostLink.status === 'connected';
+  useEffect(() => api.auth.onChange(setState), [api]);
+  useEffect(() => {
+    if (!connected) return;
+    let cancelled = false;
+    api.auth.getState().then(
+      (s) => !cancelled && setState(s),
+      (err: unknown) => console.warn('[app] auth.getState failed', err),
+    );
+    return () => {
+      cancelled = true;
+    };
+  }, [api, connected]);
+  return state;
 }

@@ -2,7 +2,7 @@
  * The operator's edits, written to the replica (offline too) and pushed by the replication when online. Every
  * write also records an outbox entry so the sync indicator can say how many local changes are waiting.
  */
-import { EDITABLE, type AlertDoc, type NoteDoc, type RequestDoc, type ServiceState, type SyncCollection, type TaskDoc, type TaskKind } from '../../../shared/sync-protocol.js';
+import { EDITABLE, type AlertDoc, type NoteDoc, type RequestDoc, type RequestKind, type RequestPayloads, type ServiceState, type SyncCollection, type TaskDoc, type TaskKind } from '../../../shared/sync-protocol.js';
 import type { ConflictRecord } from './conflicts';
 import type { ReplicaDatabase } from './database';
 import type { Operator } from './replication';
@@ -10,6 +10,18 @@ import type { Operator } from './replication';
 export const COMMAND_TYPES = ['lock', 'unlock', 'immobilize', 'release', 'locate', 'honk_flash'] as const;
 export type CommandType = (typeof COMMAND_TYPES)[number];
 export const REQUEST_TTL_MS = 10 * 60_000;
+/**
+ * Support actions (refund, end a rental, block/unblock) queued offline run when the server gets them — but not
+ * after a shift: a refund typed in the morning must not surprise anyone days later.
+ */
+export const SUPPORT_REQUEST_TTL_MS = 8 * 3_600_000;
+
+function requireReason(reason: string): string {
+  const r = reason.trim();
+  if (!r) throw new Error('a reason is required');
+  if (r.length > 500) throw new Error('the reason is at most 500 characters');
+  return r;
+}
 
 export class ReplicaActions {
   constructor(
@@ -83,16 +95,35 @@ export class ReplicaActions {
   }
 
   /** A vehicle command as a request: executed by the server at most once (id = idempotency key), never after expiry. */
-  async requestCommand(vehicleId: string, type: CommandType, reason: string): Promise<string> {
+  requestCommand(vehicleId: string, type: CommandType, reason: string): Promise<string> {
+    return this.request('vehicle_command', { vehicleId, type, reason: reason.trim(), ttlSeconds: REQUEST_TTL_MS / 1000 }, REQUEST_TTL_MS);
+  }
+
+  /** A full or partial refund of a rental (minor units), with a reason; the server caps it at captured − refunded. */
+  async requestRefund(rentalId: string, amountCents: number, currency: string, reason: string): Promise<string> {
+    if (!Number.isInteger(amountCents) || amountCents <= 0) throw new Error('the amount must be positive');
+    return this.request('refund', { rentalId, amountCents, currency, reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+  }
+
+  /** End an active rental on the customer's behalf (the car is locked and the price captured by the server). */
+  async requestEndRental(rentalId: string, reason: string): Promise<string> {
+    return this.request('end_rental', { rentalId, reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+  }
+
+  async requestCustomerBlock(customerId: string, blocked: boolean, reason: string): Promise<string> {
+    return this.request(blocked ? 'block_customer' : 'unblock_customer', { customerId, reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+  }
+
+  private async request<K extends RequestKind>(kind: K, payload: RequestPayloads[K], ttlMs: number): Promise<string> {
     const now = Date.now();
     const doc: RequestDoc = {
       id: crypto.randomUUID(),
       updatedAt: now,
-      kind: 'vehicle_command',
-      payload: { vehicleId, type, reason: reason.trim(), ttlSeconds: REQUEST_TTL_MS / 1000 },
+      kind,
+      payload: payload as unknown as Record<string, unknown>,
       createdBy: this.operator.id,
       createdAt: now,
-      expiresAt: now + REQUEST_TTL_MS,
+      expiresAt: now + ttlMs,
       status: 'pending',
       result: null,
     };

@@ -43,7 +43,10 @@ export const MIGRATIONS: { [C in SyncCollection]: MigrationStrategies } = {
   tasks: {},
   notes: {},
   zones: {},
-  requests: {},
+  // v1: more request kinds (refund, end_rental, block/unblock_customer); v0 documents are valid v1 documents
+  requests: { 1: (doc: unknown) => doc },
+  rentals: {},
+  customers: {},
 };
 
 const CONFLICTS_SCHEMA: RxJsonSchema<ConflictRecord> = {

@@ -1,50 +1,78 @@
 /**
- * Opens the app's replica: Dexie (IndexedDB) storage, dev-mode + schema validation in dev builds only, and the
- * replication to `syncUrl` as the operator. The last sync config is remembered (localStorage) so the replica can
- * open from IndexedDB before — or without — the host answering.
+ * Opens the app's replica for an operator: Dexie (IndexedDB) storage, dev-mode + schema validation in dev builds
+ * only, and the replication to `syncUrl` with the operator's access tokens. The last signed-in operator is
+ * remembered (localStorage: server URL, staff id, name, role — no secret) so the replica opens from IndexedDB
+ * before the host answers, and with the server down after a restart (offline mode: edits queue up and are sent
+ * once the operator is signed in again).
  */
 import { addRxPlugin, type RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import { OPERATOR_ROLES, type AppInfo } from '../../../shared/desktop-api.js';
+import { OPERATOR_ROLES, type AppInfo, type AuthState, type OperatorInfo } from '../../../shared/desktop-api.js';
+import type { TokenSource } from './access-token';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type ReplicaDatabase } from './database';
-import { Replica, type ReplicationConfig } from './replication';
+import { Replica } from './replication';
 
 export interface OpenReplica {
   db: ReplicaDatabase;
   replica: Replica;
   actions: ReplicaActions;
+  identity: ReplicaIdentity;
+  /** a live read of the staff API (`/ops/v1…`) as this operator; rejects offline — the replica is what works then */
+  staffGet<T>(path: string, signal?: AbortSignal): Promise<T>;
   close(): Promise<void>;
 }
 
-const CONFIG_KEY = 'fleetdesk.replica.config';
-
-export function syncConfigFrom(info: Pick<AppInfo, 'syncUrl' | 'operator'> | undefined): ReplicationConfig | undefined {
-  if (!info?.syncUrl || !info.operator?.id || !OPERATOR_ROLES.includes(info.operator.role)) return undefined;
-  return { syncUrl: info.syncUrl, operator: { id: info.operator.id, role: info.operator.role } };
+/** Whose replica, against which server. */
+export interface ReplicaIdentity {
+  syncUrl: string;
+  operator: OperatorInfo;
 }
 
-export function rememberedSyncConfig(): ReplicationConfig | undefined {
+const IDENTITY_KEY = 'fleetdesk.replica.identity';
+
+function isOperator(o: unknown): o is OperatorInfo {
+  const x = o as Partial<OperatorInfo> | undefined;
+  return !!x && typeof x.id === 'string' && x.id !== '' && typeof x.name === 'string' && typeof x.email === 'string' && (OPERATOR_ROLES as readonly unknown[]).includes(x.role);
+}
+
+/** The signed-in operator's replica identity (undefined while signed out or before the host answered). */
+export function identityFrom(info: Pick<AppInfo, 'syncUrl'> | undefined, auth: AuthState | undefined): ReplicaIdentity | undefined {
+  if (!info?.syncUrl || auth?.status !== 'signed_in' || !isOperator(auth.operator)) return undefined;
+  return { syncUrl: info.syncUrl, operator: { ...auth.operator } };
+}
+
+export function rememberedIdentity(): ReplicaIdentity | undefined {
   try {
-    const raw = localStorage.getItem(CONFIG_KEY);
-    return raw ? syncConfigFrom(JSON.parse(raw) as AppInfo) : undefined;
+    const raw = localStorage.getItem(IDENTITY_KEY);
+    const parsed = raw ? (JSON.parse(raw) as Partial<ReplicaIdentity>) : undefined;
+    return parsed && typeof parsed.syncUrl === 'string' && isOperator(parsed.operator) ? { syncUrl: parsed.syncUrl, operator: parsed.operator } : undefined;
   } catch {
     return undefined;
   }
 }
 
-export function rememberSyncConfig(c: ReplicationConfig): void {
+export function rememberIdentity(i: ReplicaIdentity): void {
   try {
-    localStorage.setItem(CONFIG_KEY, JSON.stringify(c));
+    localStorage.setItem(IDENTITY_KEY, JSON.stringify(i));
   } catch {
     /* private mode: we just won't open before the host answers */
   }
 }
 
+/** After an explicit sign-out: the next start shows the sign-in screen (the local data stays for that operator). */
+export function forgetIdentity(): void {
+  try {
+    localStorage.removeItem(IDENTITY_KEY);
+  } catch {
+    /* nothing remembered */
+  }
+}
+
 /** One IndexedDB database per server + operator + role (RxDB names: lowercase, digits, `_`, `-`). */
-export function replicaDbName(c: ReplicationConfig): string {
+export function replicaDbName(i: ReplicaIdentity): string {
   let h = 0x811c9dc5;
-  for (const ch of `${c.syncUrl}|${c.operator.id}|${c.operator.role}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
+  for (const ch of `${i.syncUrl}|${i.operator.id}|${i.operator.role}`) h = Math.imul(h ^ ch.charCodeAt(0), 0x01000193) >>> 0;
   return `fleetdesk-replica-${h.toString(16).padStart(8, '0')}`;
 }
 
@@ -61,14 +89,29 @@ async function storage(): Promise<RxStorage<unknown, unknown>> {
   return (await devReady)(dexie);
 }
 
-export async function openReplica(config: ReplicationConfig): Promise<OpenReplica> {
-  const db = await openReplicaDatabase({ name: replicaDbName(config), storage: await storage(), role: config.operator.role });
-  const replica = new Replica(db, config);
+export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource): Promise<OpenReplica> {
+  const operator = { id: identity.operator.id, role: identity.operator.role };
+  const db = await openReplicaDatabase({ name: replicaDbName(identity), storage: await storage(), role: operator.role });
+  const replica = new Replica(db, { syncUrl: identity.syncUrl, operator, accessToken: () => tokens.get(operator.id), onUnauthorized: () => tokens.invalidate() });
   await replica.start();
+  const staffGet = async <T,>(path: string, signal?: AbortSignal): Promise<T> => {
+    if (!path.startsWith('/ops/v1/')) throw new Error(`not a staff API path: ${path}`);
+    const res = await fetch(`${identity.syncUrl.replace(/\/+$/, '')}${path}`, {
+      headers: { accept: 'application/json', authorization: `Bearer ${await tokens.get(operator.id)}` },
+      cache: 'no-store',
+      ...(signal ? { signal } : {}),
+    });
+    if (res.status === 401) tokens.invalidate();
+    const body = (await res.json().catch(() => undefined)) as (T & { detail?: string; title?: string }) | undefined;
+    if (!res.ok) throw new Error(body?.detail ?? body?.title ?? `HTTP ${res.status}`);
+    return body as T;
+  };
   return {
     db,
     replica,
-    actions: new ReplicaActions(db, config.operator),
+    identity,
+    staffGet,
+    actions: new ReplicaActions(db, operator),
     async close() {
       await replica.dispose();
       await db.close();

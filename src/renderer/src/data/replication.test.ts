@@ -1,4 +1,4 @@
-/** The replica against an in-memory fake of the sync endpoints (RxDB memory storage, no SSE: polled). */
+/** The replica against an in-memory fake of the sync endpoints (RxDB memory storage; the multiplexed SSE stream). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import type { AlertDoc, PushRow } from '../../../shared/sync-protocol.js';
@@ -13,12 +13,40 @@ function fakeServer() {
   let seq = 0;
   const docs = new Map<string, { doc: Doc; seq: number }>();
   const headers: Array<Record<string, string>> = [];
+  const streamUrls: string[] = [];
+  const streams = new Set<{ collections: string[]; ctrl: ReadableStreamDefaultController<Uint8Array> }>();
   let down = false;
-  const write = (c: string, doc: Doc) => docs.set(`${c}/${doc.id}`, { doc: { ...doc, updatedAt: Date.now() }, seq: ++seq });
+  const enc = new TextEncoder();
+  const write = (c: string, doc: Doc) => {
+    const entry = { doc: { ...doc, updatedAt: Date.now() }, seq: ++seq };
+    docs.set(`${c}/${doc.id}`, entry);
+    for (const s of streams) {
+      if (s.collections.includes(c)) s.ctrl.enqueue(enc.encode(`event: ${c}\ndata: ${JSON.stringify({ documents: [entry.doc], checkpoint: { seq: entry.seq } })}\n\n`));
+    }
+  };
   const fetchImpl = (async (input: string | URL, init?: RequestInit) => {
     if (down) throw new TypeError('Failed to fetch');
     headers.push({ ...(init?.headers as Record<string, string>) });
     const url = new URL(String(input));
+    if (url.pathname === '/sync/v1/stream') {
+      streamUrls.push(url.search);
+      const collections = (url.searchParams.get('collections') ?? '').split(',');
+      let entry: { collections: string[]; ctrl: ReadableStreamDefaultController<Uint8Array> } | undefined;
+      const body = new ReadableStream<Uint8Array>({
+        start(ctrl) {
+          entry = { collections, ctrl };
+          streams.add(entry);
+          ctrl.enqueue(enc.encode(': connected\n\n'));
+        },
+        cancel() {
+          if (entry) streams.delete(entry);
+        },
+      });
+      init?.signal?.addEventListener('abort', () => {
+        if (entry) streams.delete(entry);
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    }
     const [, , , c, verb] = url.pathname.split('/') as [string, string, string, string, string];
     if (verb === 'pull') {
       const after = Number(url.searchParams.get('checkpoint'));
@@ -42,7 +70,14 @@ function fakeServer() {
     }
     return new Response('not found', { status: 404 });
   }) as typeof fetch;
-  return { fetchImpl, write, docs, headers, setDown: (d: boolean) => (down = d) };
+  const setDown = (d: boolean) => {
+    down = d;
+    if (d) for (const s of [...streams]) {
+      s.ctrl.error(new TypeError('network down'));
+      streams.delete(s);
+    }
+  };
+  return { fetchImpl, write, docs, headers, streamUrls, openStreams: () => streams.size, setDown };
 }
 
 const alert: AlertDoc = {
@@ -73,7 +108,15 @@ async function setup() {
   const server = fakeServer();
   server.write('alerts', alert as unknown as Doc);
   const db: ReplicaDatabase = await openReplicaDatabase({ name: `r${Math.random().toString(36).slice(2)}`, storage: getRxStorageMemory(), role: 'dispatcher' });
-  const replica = new Replica(db, { syncUrl: 'http://sync.test/', operator: { id: 'op-1', role: 'dispatcher' }, fetchImpl: server.fetchImpl, streamed: [], pollMs: 50, retryMs: 50 });
+  let tokenCalls = 0;
+  const replica = new Replica(db, {
+    syncUrl: 'http://sync.test/',
+    operator: { id: 'op-1', role: 'dispatcher' },
+    accessToken: async () => `token-${++tokenCalls > 0 ? 'op-1' : ''}`,
+    fetchImpl: server.fetchImpl,
+    retryMs: 50,
+    streamGatherMs: 10,
+  });
   cleanup.push(async () => {
     await replica.dispose();
     await db.close();
@@ -84,14 +127,34 @@ async function setup() {
 }
 
 describe('Replica', () => {
-  it('pulls, pushes an edit with the operator headers and empties the outbox', async () => {
+  it('pulls, pushes an edit with the operator bearer token and empties the outbox', async () => {
     const { server, db, replica, actions } = await setup();
     expect((await db.alerts!.findOne('a1').exec())?.status).toBe('open');
     await actions.acknowledgeAlert('a1');
     await expect.poll(() => (server.docs.get('alerts/a1')?.doc.status as string | undefined), { timeout: 10_000 }).toBe('acknowledged');
     await expect.poll(() => replica.view().pending, { timeout: 10_000 }).toBe(0);
-    expect(server.headers.every((h) => h['x-fleetdesk-actor'] === 'op-1' && h['x-fleetdesk-role'] === 'dispatcher')).toBe(true);
+    expect(server.headers.length).toBeGreaterThan(0);
+    expect(server.headers.every((h) => h['authorization'] === 'Bearer token-op-1' && h['x-fleetdesk-actor'] === undefined)).toBe(true);
     expect(replica.view().lastSyncAt).toBeGreaterThan(0);
+  });
+
+  it('keeps every collection live over ONE multiplexed stream (a server write in any collection arrives without a pull)', async () => {
+    const { server, db, replica } = await setup();
+    await expect.poll(() => server.openStreams()).toBe(1);
+    const lastUrl = new URLSearchParams(server.streamUrls.at(-1)!);
+    expect(lastUrl.get('collections')!.split(',').sort()).toEqual([...replica.collections].sort());
+    expect(lastUrl.get('checkpoints')!.split(',')).toHaveLength(replica.collections.length);
+    const pullsBefore = server.headers.length;
+    server.write('zones', { id: 'z-live', name: 'Depot', kind: 'service', polygon: [[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]] });
+    server.write('notes', { id: 'n-live', targetType: 'vehicle', targetId: 'veh-1', text: 'checked tyres', author: 'op-2', createdAt: 5 });
+    server.write('rentals', { id: 'r-live', kind: 'rental', vehicleId: 'veh-1', customerId: 'c-1', status: 'active', startsAt: 10, endsAt: null, sourceId: null, startedAt: 10, endedAt: null, returnBy: null, startOdometerKm: null, endOdometerKm: null, startLat: null, startLon: null, endLat: null, endLon: null, price: null, totalCents: null, currency: null, paymentId: null, unlockCommandId: null, lockCommandId: null, cancelReason: null, cancelledBy: null, endedBy: null, endReason: null, createdAt: 10 });
+    await expect.poll(async () => (await db.zones!.findOne('z-live').exec())?.name, { timeout: 10_000 }).toBe('Depot');
+    await expect.poll(async () => (await db.notes!.findOne('n-live').exec())?.text, { timeout: 10_000 }).toBe('checked tyres');
+    await expect.poll(async () => (await db.rentals!.findOne('r-live').exec())?.status, { timeout: 10_000 }).toBe('active');
+    // nothing was pulled for them: they came over the stream
+    expect(server.headers.slice(pullsBefore)).toEqual([]);
+    expect(server.openStreams()).toBe(1);
+    expect(db.customers).toBeUndefined(); // a dispatcher's replica has no customers
   });
 
   it('queues edits while the server is down, then records a clash as a conflict and keeps the server version', async () => {

@@ -2,13 +2,15 @@
  * Replication of the replica's sync collections with the server (RxDB's protocol over HTTP + SSE):
  * pull  GET  {syncUrl}/sync/v1/{c}/pull?checkpoint=<seq>&limit=<n> → {documents, checkpoint}
  * push  POST {syncUrl}/sync/v1/{c}/push  [{assumedMasterState, newDocumentState}] → conflicting master states
- * live  GET  {syncUrl}/sync/v1/{c}/stream?checkpoint=<seq> (SSE via fetch; RESYNC emitted on every (re)connect)
- * Every request carries the operator identity headers. Health per collection feeds the sync indicator.
+ * live  GET  {syncUrl}/sync/v1/stream?collections=a,b&checkpoints=…  ONE SSE connection for every collection
+ *       (events named after their collection; RESYNC emitted to every collection on each (re)connect)
+ * Every request carries the signed-in operator's short-lived access token (from the host). Health per
+ * collection feeds the sync indicator.
  */
 import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
-import { SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection, type SyncRole } from '../../../shared/sync-protocol.js';
+import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection, type SyncRole } from '../../../shared/sync-protocol.js';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
 import { openSseStream } from './sse';
@@ -22,23 +24,24 @@ export interface Operator {
 export interface ReplicationConfig {
   syncUrl: string;
   operator: Operator;
+  /** the signed-in operator's bearer token (rejects while signed out / unrefreshable: requests then fail and retry) */
+  accessToken: () => Promise<string>;
+  /** the server refused a token (401): drop the cached one */
+  onUnauthorized?: () => void;
   fetchImpl?: typeof fetch;
   /** RxDB's retry delay after a failed pull/push */
   retryMs?: number;
-  /** collections kept live by an SSE stream; the others are re-pulled every `pollMs` (see STREAMED) */
-  streamed?: readonly SyncCollection[];
-  pollMs?: number;
+  /** how long to gather collections finishing their initial pull before (re)opening the stream with them */
+  streamGatherMs?: number;
 }
 
 /**
- * Chromium allows 6 HTTP/1.1 connections per origin and every SSE stream holds one for good: one stream per
- * collection (7) would leave none for pulls and pushes. So only the collections that change often or whose
- * changes the operator waits for are streamed; the quiet ones are re-pulled every POLL_MS. (A multiplexed
- * stream of all collections on one connection would remove this trade-off — a protocol addition.)
+ * Chromium allows 6 HTTP/1.1 connections per origin and an SSE stream holds one for good: every collection
+ * therefore streams over ONE multiplexed connection, leaving the others for pulls and pushes. A collection joins
+ * the stream once its initial pull is done (the stream then starts from the checkpoint that pull reached; a
+ * stream event must never move RxDB's checkpoint past documents its initial pull has not fetched yet): the
+ * stream is reopened with the grown set — at most once per collection at start, gathered over `streamGatherMs`.
  */
-export const STREAMED: readonly SyncCollection[] = ['vehicles', 'alerts', 'commands', 'tasks'];
-export const POLL_MS = 10_000;
-
 class HttpError extends Error {
   constructor(
     readonly status: number,
@@ -52,9 +55,21 @@ const LAST_SYNC_KEY = 'lastSyncAt';
 /** HTTP statuses that mean "the server is not reachable" (the console's proxy answers 502/503/504 then) */
 const UNREACHABLE = new Set([502, 503, 504]);
 
+const readOnly = (c: SyncCollection): boolean => !EDITABLE[c].create && EDITABLE[c].fields.length === 0;
+
+type StreamEvent = { documents: Record<string, unknown>[]; checkpoint: SyncCheckpoint } | 'RESYNC';
+
 export class Replica {
   readonly collections: SyncCollection[];
   private readonly states = new Map<SyncCollection, RxReplicationState<unknown, SyncCheckpoint>>();
+  private readonly subjects = new Map<SyncCollection, Subject<StreamEvent>>();
+  /** the highest checkpoint seen per collection (pull or stream): where the (re)opened stream starts */
+  private readonly lastSeq = new Map<SyncCollection, number>();
+  /** collections whose initial pull is done: carried by the stream */
+  private readonly live = new Set<SyncCollection>();
+  private stream: { close(): void; retryNow(): void } | undefined;
+  private streamSet = '';
+  private streamTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly health = new Map<SyncCollection, CollectionHealth>();
   private readonly listeners = new Set<() => void>();
   private readonly disposers: Array<() => void> = [];
@@ -104,13 +119,17 @@ export class Replica {
     return () => this.listeners.delete(cb);
   }
 
-  /** Ask every collection to pull now (e.g. after the operator clicked "retry"). */
+  /** Ask every collection to pull now and the stream to reconnect (the operator clicked "retry", signed in again). */
   reSync(): void {
     for (const s of this.states.values()) s.reSync();
+    this.stream?.retryNow();
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    clearTimeout(this.streamTimer);
+    this.stream?.close();
+    this.stream = undefined;
     for (const d of this.disposers.splice(0)) d();
     await Promise.all([...this.states.values()].map((s) => s.cancel()));
     this.states.clear();
@@ -145,18 +164,23 @@ export class Replica {
     this.patchHealth(c, { failure: { kind: network ? 'network' : 'server', message, at: Date.now() } });
   }
 
-  private headers(): Record<string, string> {
-    return { 'x-fleetdesk-actor': this.config.operator.id, 'x-fleetdesk-role': this.config.operator.role };
+  private async headers(): Promise<Record<string, string>> {
+    return { authorization: `Bearer ${await this.config.accessToken()}` };
   }
 
-  private url(c: SyncCollection, verb: 'pull' | 'push' | 'stream', query = ''): string {
-    return `${this.config.syncUrl.replace(/\/+$/, '')}${SYNC_PATH_PREFIX}/${c}/${verb}${query}`;
+  private base(): string {
+    return `${this.config.syncUrl.replace(/\/+$/, '')}${SYNC_PATH_PREFIX}`;
+  }
+
+  private url(c: SyncCollection, verb: 'pull' | 'push', query = ''): string {
+    return `${this.base()}/${c}/${verb}${query}`;
   }
 
   private async request<T>(c: SyncCollection, url: string, init: RequestInit = {}): Promise<T> {
     const doFetch = this.config.fetchImpl ?? fetch.bind(globalThis);
     try {
-      const res = await doFetch(url, { ...init, cache: 'no-store', headers: { ...this.headers(), ...(init.headers as Record<string, string> | undefined) } });
+      const res = await doFetch(url, { ...init, cache: 'no-store', headers: { ...(await this.headers()), ...(init.headers as Record<string, string> | undefined) } });
+      if (res.status === 401) this.config.onUnauthorized?.();
       if (!res.ok) {
         let detail = '';
         try {
@@ -179,21 +203,9 @@ export class Replica {
   private replicate(c: SyncCollection): void {
     const collection = this.db.collections[c] as RxCollection<Record<string, unknown>> | undefined;
     if (!collection) return;
-    const stream$ = new Subject<{ documents: Record<string, unknown>[]; checkpoint: SyncCheckpoint } | 'RESYNC'>();
-    let lastSeq = 0;
-    const streamed = (this.config.streamed ?? STREAMED).includes(c);
-    // Polled collections: re-pull shortly after a push to pick up what the server did with it (a request's result).
-    const followUps = new Set<ReturnType<typeof setTimeout>>();
-    const followUp = () => {
-      if (streamed || this.disposed) return;
-      for (const ms of [1_000, 3_000]) {
-        const t = setTimeout(() => {
-          followUps.delete(t);
-          if (!this.disposed) stream$.next('RESYNC');
-        }, ms);
-        followUps.add(t);
-      }
-    };
+    const stream$ = new Subject<StreamEvent>();
+    this.subjects.set(c, stream$);
+    const seen = (seq: number) => this.lastSeq.set(c, Math.max(this.lastSeq.get(c) ?? 0, seq));
     const state = replicateRxCollection<Record<string, unknown>, SyncCheckpoint>({
       collection,
       replicationIdentifier: `fleetdesk-sync-v1-${c}-${this.config.syncUrl}`,
@@ -205,54 +217,81 @@ export class Replica {
         batchSize: SYNC_LIMITS.maxPullLimit,
         handler: async (checkpoint, batchSize) => {
           const seq = checkpoint?.seq ?? 0;
-          lastSeq = Math.max(lastSeq, seq);
+          seen(seq);
           const res = await this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', `?checkpoint=${seq}&limit=${batchSize}`));
-          lastSeq = Math.max(lastSeq, res.checkpoint.seq);
+          seen(res.checkpoint.seq);
           return { documents: res.documents as never, checkpoint: res.checkpoint };
         },
         stream$: stream$.asObservable() as never,
       },
-      push: {
-        batchSize: 100,
-        handler: async (rows) => {
-          const conflicts = await this.request<never[]>(c, this.url(c, 'push'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) });
-          followUp();
-          return conflicts;
-        },
-      },
+      // Read-only collections get no push: RxDB then keeps no per-document replication meta for them (half the
+      // IndexedDB writes of their initial sync; nothing is ever pushed from them anyway).
+      ...(readOnly(c)
+        ? {}
+        : {
+            push: {
+              batchSize: 100,
+              handler: async (rows: unknown[]) => this.request<never[]>(c, this.url(c, 'push'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) }),
+            },
+          }),
     });
     this.states.set(c, state as never);
+    const subs = [
+      state.active$.subscribe((active) => this.patchHealth(c, { active })),
+      state.sent$.subscribe((sent) => void this.clearOutbox(c, sent as Record<string, unknown>)),
+    ];
+    // The collection joins the stream from the checkpoint its initial pull reached (RxDB resumes pulls from
+    // its stored one after a restart, so this is quick then).
+    state.awaitInitialReplication().then(
+      () => {
+        this.patchHealth(c, { initialDone: true });
+        if (this.disposed || state.isStopped()) return;
+        this.live.add(c);
+        this.scheduleStream();
+      },
+      () => undefined,
+    );
+    this.disposers.push(() => {
+      for (const s of subs) s.unsubscribe();
+      stream$.complete();
+    });
+  }
 
-    if (!streamed) {
-      this.patchHealth(c, { streamOpen: true });
-      const poll = setInterval(() => stream$.next('RESYNC'), this.config.pollMs ?? POLL_MS);
-      const subs = [
-        state.active$.subscribe((active) => this.patchHealth(c, { active })),
-        state.sent$.subscribe((sent) => void this.clearOutbox(c, sent as Record<string, unknown>)),
-      ];
-      this.initial(c, state);
-      this.disposers.push(() => {
-        clearInterval(poll);
-        for (const t of followUps) clearTimeout(t);
-        for (const s of subs) s.unsubscribe();
-        stream$.complete();
-      });
-      return;
-    }
+  /** (Re)opens the one stream with every live collection, a moment after the set grew (gathering joins). */
+  private scheduleStream(): void {
+    if (this.streamTimer || this.disposed) return;
+    this.streamTimer = setTimeout(() => {
+      this.streamTimer = undefined;
+      this.openStream();
+    }, this.config.streamGatherMs ?? 150);
+  }
 
-    let sse: { close(): void } | undefined;
-    const openStream = () =>
-      (sse = openSseStream({
-      url: () => this.url(c, 'stream', `?checkpoint=${lastSeq}`),
-      headers: this.headers(),
+  private openStream(): void {
+    const collections = this.collections.filter((c) => this.live.has(c));
+    const key = collections.join(',');
+    if (this.disposed || key === '' || key === this.streamSet) return;
+    this.stream?.close();
+    this.streamSet = key;
+    this.stream = openSseStream({
+      url: () => `${this.base()}${MULTI_STREAM_PATH}?collections=${key}&checkpoints=${collections.map((c) => this.lastSeq.get(c) ?? 0).join(',')}`,
+      headers: () => this.headers(),
+      ...(this.config.onUnauthorized ? { onUnauthorized: this.config.onUnauthorized } : {}),
       ...(this.config.fetchImpl ? { fetchImpl: this.config.fetchImpl } : {}),
       onOpen: () => {
-        this.patchHealth(c, { streamOpen: true });
-        this.ok(c);
-        // Whatever happened while we were disconnected: pull from our checkpoint.
-        stream$.next('RESYNC');
+        for (const c of collections) {
+          this.patchHealth(c, { streamOpen: true });
+          this.ok(c);
+          // Whatever happened while we were disconnected: pull from our checkpoint.
+          this.subjects.get(c)?.next('RESYNC');
+        }
       },
       onEvent: (e) => {
+        const c = e.event as SyncCollection;
+        const subject = collections.includes(c) ? this.subjects.get(c) : undefined;
+        if (!subject) {
+          console.warn(`[replica] dropped a stream event for ${e.event.slice(0, 40)}`);
+          return;
+        }
         let msg: unknown;
         try {
           msg = JSON.parse(e.data);
@@ -260,44 +299,21 @@ export class Replica {
           console.warn(`[replica] ${c}: dropped a malformed stream message`);
           return;
         }
-        if (msg === 'RESYNC') stream$.next('RESYNC');
+        if (msg === 'RESYNC') subject.next('RESYNC');
         else if (msg && typeof msg === 'object' && Array.isArray((msg as PullResponse<unknown>).documents) && typeof (msg as PullResponse<unknown>).checkpoint?.seq === 'number') {
           const m = msg as PullResponse<Record<string, unknown>>;
-          lastSeq = Math.max(lastSeq, m.checkpoint.seq);
+          this.lastSeq.set(c, Math.max(this.lastSeq.get(c) ?? 0, m.checkpoint.seq));
           this.ok(c);
-          stream$.next({ documents: m.documents, checkpoint: m.checkpoint });
+          subject.next({ documents: m.documents, checkpoint: m.checkpoint });
         } else console.warn(`[replica] ${c}: dropped an unexpected stream message`);
       },
       onError: (err) => {
-        this.patchHealth(c, { streamOpen: false });
-        this.fail(c, err);
+        for (const c of collections) {
+          this.patchHealth(c, { streamOpen: false });
+          this.fail(c, err);
+        }
       },
-    }));
-
-    const subs = [
-      state.active$.subscribe((active) => this.patchHealth(c, { active })),
-      state.sent$.subscribe((sent) => void this.clearOutbox(c, sent as Record<string, unknown>)),
-    ];
-    // The stream starts from the checkpoint the initial pull reached (RxDB resumes pulls from its stored one).
-    state.awaitInitialReplication().then(
-      () => {
-        this.patchHealth(c, { initialDone: true });
-        if (!this.disposed && !state.isStopped()) openStream();
-      },
-      () => undefined,
-    );
-    this.disposers.push(() => {
-      sse?.close();
-      for (const s of subs) s.unsubscribe();
-      stream$.complete();
     });
-  }
-
-  private initial(c: SyncCollection, state: RxReplicationState<Record<string, unknown>, SyncCheckpoint>): void {
-    state.awaitInitialReplication().then(
-      () => this.patchHealth(c, { initialDone: true }),
-      () => undefined,
-    );
   }
 
   /** A pushed document left the outbox once the server took it and the operator has not changed it since. */

@@ -1,5 +1,5 @@
 /**
- * Server-Sent Events over `fetch` + ReadableStream (EventSource cannot send the operator headers).
+ * Server-Sent Events over `fetch` + ReadableStream (EventSource cannot send the bearer token).
  * `SseParser` is the pure, incremental part (tested); `openSseStream` reconnects with backoff and tells the
  * caller about every (re)connect so the replication can emit RESYNC.
  */
@@ -52,9 +52,12 @@ export class SseParser {
 }
 
 export interface SseStreamOptions {
-  /** URL to (re)connect to; called on each attempt so it can carry the latest checkpoint */
+  /** URL to (re)connect to; called on each attempt so it can carry the latest checkpoints */
   url: () => string;
-  headers: Record<string, string>;
+  /** asked on each attempt (a fresh access token) */
+  headers: Record<string, string> | (() => Promise<Record<string, string>>);
+  /** the server answered 401 (the token was refused): called before the retry */
+  onUnauthorized?: () => void;
   onOpen: () => void;
   onEvent: (e: SseEvent) => void;
   onError: (err: unknown) => void;
@@ -70,8 +73,8 @@ export function backoffDelay(attempt: number, base: number, max: number, rand = 
   return Math.round(d * (0.8 + 0.4 * rand()));
 }
 
-/** Keeps one SSE connection open until `close()`; reconnects with backoff. */
-export function openSseStream(opts: SseStreamOptions): { close(): void } {
+/** Keeps one SSE connection open until `close()`; reconnects with backoff (or at once on `retryNow()`). */
+export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow(): void } {
   const retryMs = opts.retryMs ?? 1000;
   const maxRetryMs = opts.maxRetryMs ?? 30_000;
   const doFetch = opts.fetchImpl ?? fetch.bind(globalThis);
@@ -83,8 +86,14 @@ export function openSseStream(opts: SseStreamOptions): { close(): void } {
   const connect = async () => {
     controller = new AbortController();
     try {
-      const res = await doFetch(opts.url(), { headers: { accept: 'text/event-stream', ...opts.headers }, signal: controller.signal, cache: 'no-store' });
-      if (!res.ok || !res.body) throw new Error(`stream: HTTP ${res.status}`);
+      const headers = typeof opts.headers === 'function' ? await opts.headers() : opts.headers;
+      if (closed) return;
+      const res = await doFetch(opts.url(), { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal, cache: 'no-store' });
+      if (res.status === 401) opts.onUnauthorized?.();
+      if (!res.ok || !res.body) {
+        await res.body?.cancel().catch(() => undefined);
+        throw new Error(`stream: HTTP ${res.status}`);
+      }
       attempt = 0;
       opts.onOpen();
       const parser = new SseParser();
@@ -98,11 +107,21 @@ export function openSseStream(opts: SseStreamOptions): { close(): void } {
     } catch (err) {
       if (closed) return;
       opts.onError(err);
-      timer = setTimeout(() => void connect(), backoffDelay(attempt++, retryMs, maxRetryMs));
+      timer = setTimeout(() => {
+        timer = undefined;
+        void connect();
+      }, backoffDelay(attempt++, retryMs, maxRetryMs));
     }
   };
   void connect();
   return {
+    retryNow() {
+      if (closed || timer === undefined) return;
+      clearTimeout(timer);
+      timer = undefined;
+      attempt = 0;
+      void connect();
+    },
     close() {
       closed = true;
       clearTimeout(timer);

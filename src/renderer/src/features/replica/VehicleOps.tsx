@@ -7,6 +7,7 @@ import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../.
 import { COMMAND_TYPES, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { VehicleRentals } from './VehicleRentals';
 
 const TASK_KINDS: TaskKind[] = ['cleaning', 'refuel', 'repair', 'inspection'];
 
@@ -36,6 +37,7 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
   };
   return (
     <div className="vehicle-ops" data-testid="vehicle-ops">
+      <VehicleRentals vehicleId={vehicleId} now={now} />
       <div className="ops-row">
         <span className="ops-label">Service</span>
         {vehicle ? (

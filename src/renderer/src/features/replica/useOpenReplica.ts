@@ -1,28 +1,27 @@
-/** Opens the replica for the operator in AppInfo (or the remembered one, so it opens without the host). */
+/** Opens the replica of an operator (signed in, or the remembered one while signed out: offline mode). */
 import { useEffect, useState } from 'react';
-import type { AppInfo } from '../../../../shared/desktop-api.js';
-import { openReplica, rememberedSyncConfig, rememberSyncConfig, replicaDbName, syncConfigFrom, type OpenReplica } from '../../data/open';
+import type { TokenSource } from '../../data/access-token';
+import { openReplica, replicaDbName, type OpenReplica, type ReplicaIdentity } from '../../data/open';
+import { replicaCustomers } from './customer-index';
 import { replicaVehicles } from './vehicle-index';
 
-export function useOpenReplica(appInfo: AppInfo | undefined): OpenReplica | undefined {
+export function useOpenReplica(identity: ReplicaIdentity | undefined, tokens: TokenSource): OpenReplica | undefined {
   const [open, setOpen] = useState<OpenReplica | undefined>(undefined);
-  const fromHost = syncConfigFrom(appInfo);
-  const config = fromHost ?? rememberedSyncConfig();
-  const key = config ? `${replicaDbName(config)}|${config.syncUrl}` : '';
+  const key = identity ? `${replicaDbName(identity)}|${identity.syncUrl}` : '';
   useEffect(() => {
-    if (fromHost) rememberSyncConfig(fromHost);
-  }, [fromHost?.syncUrl, fromHost?.operator.id, fromHost?.operator.role]);
-  useEffect(() => {
-    if (!config) return;
+    if (!identity) return;
     let cancelled = false;
     let opened: OpenReplica | undefined;
     let unsubscribe: (() => void) | undefined;
-    openReplica(config).then(
+    openReplica(identity, tokens).then(
       (o) => {
         if (cancelled) return void o.close();
         opened = o;
-        const sub = o.db.vehicles?.find().$.subscribe((docs) => replicaVehicles.replace(docs.map((d) => d.toJSON() as never)));
-        unsubscribe = () => sub?.unsubscribe();
+        const subs = [
+          o.db.vehicles?.find().$.subscribe((docs) => replicaVehicles.replace(docs.map((d) => d.toJSON() as never))),
+          o.db.customers?.find().$.subscribe((docs) => replicaCustomers.replace(docs.map((d) => d.toJSON() as never))),
+        ];
+        unsubscribe = () => subs.forEach((s) => s?.unsubscribe());
         setOpen(o);
       },
       (err: unknown) => console.error('[replica] could not open the local replica', err),
@@ -30,10 +29,11 @@ export function useOpenReplica(appInfo: AppInfo | undefined): OpenReplica | unde
     return () => {
       cancelled = true;
       unsubscribe?.();
+      replicaCustomers.replace([]);
       setOpen(undefined);
       void opened?.close();
     };
-    // `key` identifies the config
-  }, [key]);
+    // `key` identifies the identity
+  }, [key, tokens]);
   return open;
 }

@@ -1,0 +1,181 @@
+/**
+ * One reservation, booking or rental of a customer: the car, the period, the receipt (the price breakdown stored
+ * with the rental), the money as the payments ledger sees it (a live read — only online), and the support
+ * actions: end an active rental on the customer's behalf, refund all or part of an ended one. Both are queued as
+ * `requests` (offline too) and their outcome shows below the card.
+ */
+import { useEffect, useState } from 'react';
+import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
+import { useReplica } from '../../data/hooks';
+import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
+import { RequestOutcome } from './RequestOutcome';
+
+interface RentalPayments {
+  held: number;
+  captured: number;
+  refunded: number;
+  currency: string;
+  status: string;
+}
+
+interface RentalCardProps {
+  rental: RentalDoc;
+  now: number;
+  plateOf: (vehicleId: string) => string;
+  onSelectVehicle?: (vehicleId: string) => void;
+  requests: RequestDoc[];
+  /** the vehicle card: no customer actions there */
+  compact?: boolean;
+}
+
+export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests, compact = false }: RentalCardProps) {
+  const r = useReplica();
+  const [mode, setMode] = useState<'none' | 'end' | 'refund'>('none');
+  const [reason, setReason] = useState('');
+  const [amount, setAmount] = useState('');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
+  const ended = x.kind === 'rental' && x.status === 'ended';
+  const canRefund = !compact && ended && (x.totalCents ?? 0) > 0;
+  const pendingEnd = requests.some((q) => q.kind === 'end_rental' && q.status === 'pending');
+  const refunds = requests.filter((q) => q.kind === 'refund');
+
+  // The ledger (captured/refunded) is not replicated: read it live when the card could refund.
+  const refundsDone = refunds.filter((q) => q.status === 'done').length;
+  useEffect(() => {
+    if (!canRefund || !r) return;
+    const abort = new AbortController();
+    r.staffGet<RentalPayments>(`/ops/v1/rentals/${encodeURIComponent(x.id)}/payments`, abort.signal).then(
+      (p) => setPayments(p),
+      () => !abort.signal.aborted && setPayments('offline'),
+    );
+    return () => abort.abort();
+  }, [r, x.id, canRefund, refundsDone]);
+
+  const refundable = payments && payments !== 'offline' ? Math.max(0, payments.captured - payments.refunded) : undefined;
+  const currency = x.currency ?? (payments && payments !== 'offline' ? payments.currency : 'EUR');
+  const submit = () => {
+    if (!r) return;
+    const done = () => {
+      setMode('none');
+      setReason('');
+      setAmount('');
+      setError(undefined);
+    };
+    const fail = (err: unknown) => setError(err instanceof Error ? err.message : String(err));
+    if (mode === 'end') r.actions.requestEndRental(x.id, reason).then(done, fail);
+    if (mode === 'refund') {
+      const cents = parseMoney(amount);
+      if (cents === undefined || cents <= 0) return setError('enter an amount, e.g. 12.50');
+      if (refundable !== undefined && cents > refundable) return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
+      r.actions.requestRefund(x.id, cents, currency, reason).then(done, fail);
+    }
+  };
+
+  const end = x.endedAt ?? x.endsAt;
+  return (
+    <article className={`rental-card rental-${x.kind} rental-status-${x.status}`} data-testid="rental-card" data-rental-id={x.id} data-kind={x.kind} data-status={x.status}>
+      <header className="rental-head">
+        <span className="rental-kind">{x.kind}</span>
+        <span className={`pill pill-rental-${x.status}`}>{x.status}</span>
+        {onSelectVehicle ? (
+          <button type="button" className="link-button" onClick={() => onSelectVehicle(x.vehicleId)}>
+            {plateOf(x.vehicleId)}
+          </button>
+        ) : (
+          <span>{plateOf(x.vehicleId)}</span>
+        )}
+        <span className="muted rental-when">
+          {formatDateTime(x.startedAt ?? x.startsAt)} → {end === null ? (x.status === 'active' ? 'open-ended' : '—') : formatDateTime(end)}
+          {x.status === 'active' && x.startedAt ? ` · ${formatDuration(now - x.startedAt)} so far` : x.startedAt && x.endedAt ? ` · ${formatDuration(x.endedAt - x.startedAt)}` : ''}
+        </span>
+        {x.totalCents !== null ? <span className="rental-total">{formatMoney(x.totalCents, x.currency)}</span> : null}
+      </header>
+      {x.status === 'active' && x.returnBy ? <div className="muted">must be back by {formatDateTime(x.returnBy)}</div> : null}
+      {x.endReason || x.endedBy ? (
+        <div className="muted">
+          ended{x.endedBy ? ` by ${x.endedBy}` : ''}
+          {x.endReason ? ` — ${x.endReason}` : ''}
+        </div>
+      ) : null}
+      {x.cancelReason ? <div className="muted">cancelled{x.cancelledBy ? ` by ${x.cancelledBy}` : ''} — {x.cancelReason}</div> : null}
+      {x.price && x.price.lines?.length ? (
+        <table className="receipt" data-testid="receipt">
+          <tbody>
+            {x.price.lines.map((l, i) => (
+              <tr key={i} className={l.amountCents < 0 ? 'receipt-discount' : ''}>
+                <td>{l.description || l.code}</td>
+                <td className="num muted">
+                  {l.quantity} {l.unit} × {formatMoney(l.unitCents, x.price!.currency)}
+                </td>
+                <td className="num">{formatMoney(l.amountCents, x.price!.currency)}</td>
+              </tr>
+            ))}
+            <tr className="receipt-total">
+              <td>Total</td>
+              <td />
+              <td className="num">{formatMoney(x.price.totalCents, x.price.currency)}</td>
+            </tr>
+          </tbody>
+        </table>
+      ) : null}
+      {canRefund ? (
+        <div className="muted rental-money" data-testid="rental-money">
+          {payments === undefined
+            ? 'reading the payments ledger…'
+            : payments === 'offline'
+              ? 'payments ledger unavailable (offline) — a refund is checked by the server when it runs'
+              : `captured ${formatMoney(payments.captured, payments.currency)} · refunded ${formatMoney(payments.refunded, payments.currency)} · ${payments.status}`}
+        </div>
+      ) : null}
+      {!compact && (x.status === 'active' || canRefund) ? (
+        <div className="rental-actions">
+          {x.status === 'active' && x.kind === 'rental' ? (
+            <button type="button" className="danger-button" disabled={pendingEnd} data-testid="end-rental" onClick={() => setMode(mode === 'end' ? 'none' : 'end')}>
+              {pendingEnd ? 'Ending…' : 'End on behalf'}
+            </button>
+          ) : null}
+          {canRefund ? (
+            <button type="button" data-testid="refund-rental" onClick={() => setMode(mode === 'refund' ? 'none' : 'refund')}>
+              Refund
+            </button>
+          ) : null}
+        </div>
+      ) : null}
+      {mode !== 'none' ? (
+        <form
+          className="ops-row rental-action-form"
+          data-testid={mode === 'end' ? 'end-rental-form' : 'refund-form'}
+          onSubmit={(e) => {
+            e.preventDefault();
+            submit();
+          }}
+        >
+          {mode === 'refund' ? (
+            <input
+              className="amount-input"
+              inputMode="decimal"
+              placeholder={refundable !== undefined ? `max ${(refundable / 100).toFixed(2)}` : 'amount'}
+              value={amount}
+              onChange={(e) => setAmount(e.target.value)}
+              aria-label="Refund amount"
+              data-testid="refund-amount"
+            />
+          ) : null}
+          <input placeholder="Reason (required)" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Reason" data-testid="action-reason" />
+          <button type="submit" data-testid="action-submit">
+            {mode === 'end' ? 'End rental' : `Refund${currency ? ` ${currency}` : ''}`}
+          </button>
+        </form>
+      ) : null}
+      {error ? <div className="ops-error">{error}</div> : null}
+      {requests.length ? (
+        <ul className="ops-list">
+          {requests.slice(0, 5).map((q) => (
+            <RequestOutcome key={q.id} request={q} now={now} />
+          ))}
+        </ul>
+      ) : null}
+    </article>
+  );
+}
