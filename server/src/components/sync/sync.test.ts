@@ -4,6 +4,7 @@
  * fields only; refusals (forbidden fields, role, schema, limits) storing nothing; retries; requests → commands
  * at most once and never after expiry; SSE streams; CORS; tombstone retention; commit order under concurrency.
  */
+import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AlertDoc, NoteDoc, PullResponse, RequestDoc, SyncCollection, TaskDoc, VehicleDoc, ZoneDoc, CommandDoc } from '../../../../src/shared/sync-protocol.js';
 import { SYNC_LIMITS } from '../../../../src/shared/sync-protocol.js';
@@ -389,6 +390,36 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     expect(rows).toHaveLength(120);
     const mine = [...client.values()].filter((d) => d.id.startsWith('order-'));
     expect(mine.map((d) => [d.id, d.status]).sort()).toEqual(rows.map((r) => [r.id, r.status]).sort());
+  });
+});
+
+describe('sync streams and token expiry', () => {
+  it('ends a stream when the access token that opened it expires, with a reauthenticate event', async () => {
+    const secret = 'stream-expiry-test-secret-0123456789abcdef';
+    const server = await startServer({ ...quiet, authSecret: secret });
+    try {
+      const exp = Math.floor(Date.now() / 1000) + 2;
+      const token = await new SignJWT({ role: 'dispatcher' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('fleetdesk')
+        .setAudience('fleetdesk:staff')
+        .setSubject('stream-expiry')
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(secret));
+      const stream = await openStream(`${server.httpUrl}/sync/v1/stream?collections=alerts,tasks`, { authorization: `Bearer ${token}` });
+      expect(server.sync.streamCount()).toBe(1);
+      const last = await stream.nextEvent<string>(8_000);
+      expect(last).toEqual({ event: 'reauthenticate', data: 'token expired' });
+      expect(Date.now()).toBeGreaterThanOrEqual(exp * 1000 - 50);
+      await expect(stream.ended).resolves.toBe(true);
+      expect(server.sync.streamCount()).toBe(0);
+      // the same token cannot open a new one
+      await expect(openStream(`${server.httpUrl}/sync/v1/stream?collections=alerts`, { authorization: `Bearer ${token}` })).rejects.toThrow(/answered 401/);
+      stream.close();
+    } finally {
+      await server.stop();
+    }
   });
 });
 

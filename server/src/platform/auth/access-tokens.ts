@@ -53,7 +53,7 @@ export class AccessTokens {
       if (kind === 'customer') return { kind: 'customer', customerId: sub };
       const role = payload.role;
       if (typeof role !== 'string' || !(STAFF_ROLES as readonly string[]).includes(role)) return null;
-      return { kind: 'staff', staffId: sub, role: role as StaffPrincipal['role'] };
+      return { kind: 'staff', staffId: sub, role: role as StaffPrincipal['role'], ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return null;
       throw err;

@@ -7,7 +7,13 @@ import type { StaffRole } from '../http/actor.js';
 export type Principal =
   | { kind: 'anonymous' }
   | { kind: 'customer'; customerId: string }
-  | { kind: 'staff'; staffId: string; role: Exclude<StaffRole, 'system'> };
+  | {
+      kind: 'staff';
+      staffId: string;
+      role: Exclude<StaffRole, 'system'>;
+      /** when the access token that proved it expires (epoch ms); long-lived streams end then */
+      expiresAt?: number;
+    };
 
 declare module 'fastify' {
   interface FastifyRequest {

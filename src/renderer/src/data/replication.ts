@@ -275,7 +275,7 @@ export class Replica {
     this.stream = openSseStream({
       url: () => `${this.base()}${MULTI_STREAM_PATH}?collections=${key}&checkpoints=${collections.map((c) => this.lastSeq.get(c) ?? 0).join(',')}`,
       headers: () => this.headers(),
-      ...(this.config.onUnauthorized ? { onUnauthorized: this.config.onUnauthorized } : {}),
+      ...(this.config.onUnauthorized ? { onUnauthorized: this.config.onUnauthorized, onReauthenticate: this.config.onUnauthorized } : {}),
       ...(this.config.fetchImpl ? { fetchImpl: this.config.fetchImpl } : {}),
       onOpen: () => {
         for (const c of collections) {

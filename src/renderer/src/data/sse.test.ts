@@ -38,6 +38,38 @@ describe('openSseStream', () => {
     expect(opens).toEqual([2]);
     expect(JSON.parse(events[0]!)).toEqual({ documents: [], checkpoint: { seq: 3 } });
   });
+  it('reconnects at once, reporting no failure, when the server ends the stream for an expired token', async () => {
+    let calls = 0;
+    const fetchImpl = (async () => {
+      const call = ++calls;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          c.enqueue(new TextEncoder().encode(`data: ${call}\n\n`));
+          // the first stream lives a little over a second, then its token expires
+          if (call === 1) setTimeout(() => (c.enqueue(new TextEncoder().encode('event: reauthenticate\ndata: "token expired"\n\n')), c.close()), 1_100);
+        },
+      });
+      return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });
+    }) as typeof fetch;
+    const events: string[] = [];
+    const errors: unknown[] = [];
+    let reauthenticated = 0;
+    const s = openSseStream({
+      url: () => 'http://x/stream',
+      headers: {},
+      fetchImpl,
+      retryMs: 60_000, // a backoff would outlast the test
+      onOpen: () => undefined,
+      onEvent: (e) => events.push(`${e.event}:${e.data}`),
+      onError: (e) => errors.push(e),
+      onReauthenticate: () => reauthenticated++,
+    });
+    await expect.poll(() => events.length, { timeout: 5_000 }).toBe(2);
+    s.close();
+    expect(events).toEqual(['message:1', 'message:2']);
+    expect(errors).toEqual([]);
+    expect(reauthenticated).toBe(1);
+  });
   it('backs off exponentially with a cap', () => {
     expect(backoffDelay(0, 1000, 30_000, () => 0.5)).toBe(1000);
     expect(backoffDelay(3, 1000, 30_000, () => 0.5)).toBe(8000);

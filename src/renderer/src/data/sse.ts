@@ -56,6 +56,8 @@ export interface SseStreamOptions {
   url: () => string;
   /** asked on each attempt (a fresh access token) */
   headers: Record<string, string> | (() => Promise<Record<string, string>>);
+  /** the server ended the stream because its token expired (reconnecting at once): drop the cached token */
+  onReauthenticate?: () => void;
   /** the server answered 401 (the token was refused): called before the retry */
   onUnauthorized?: () => void;
   onOpen: () => void;
@@ -72,6 +74,9 @@ export function backoffDelay(attempt: number, base: number, max: number, rand = 
   const d = Math.min(max, base * 2 ** Math.min(attempt, 20));
   return Math.round(d * (0.8 + 0.4 * rand()));
 }
+
+/** The server's last event on a stream whose access token expired (the stream ends after it). */
+export const REAUTHENTICATE_EVENT = 'reauthenticate';
 
 /** Keeps one SSE connection open until `close()`; reconnects with backoff (or at once on `retryNow()`). */
 export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow(): void } {
@@ -95,15 +100,29 @@ export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow
         throw new Error(`stream: HTTP ${res.status}`);
       }
       attempt = 0;
+      const openedAt = Date.now();
       opts.onOpen();
       const parser = new SseParser();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      // the server ends a stream when the token that opened it expires, announcing it: reconnect at once with a
+      // fresh token, without reporting a failure
+      let reauthenticate = false;
       for (;;) {
         const { done, value } = await reader.read();
         if (done) break;
-        for (const e of parser.push(value)) opts.onEvent(e);
+        for (const e of parser.push(value)) {
+          if (e.event === REAUTHENTICATE_EVENT) reauthenticate = true;
+          else opts.onEvent(e);
+        }
       }
-      if (!closed) throw new Error('stream: closed by the server');
+      if (closed) return;
+      if (reauthenticate) opts.onReauthenticate?.();
+      // (a stream that expired at once — a clock far off, a stale token handed out again — backs off instead)
+      if (reauthenticate && Date.now() - openedAt > 1_000) {
+        void connect();
+        return;
+      }
+      throw new Error('stream: closed by the server');
     } catch (err) {
       if (closed) return;
       opts.onError(err);

@@ -6,7 +6,7 @@
  * (`syncRejection.code = forbidden_role`). Prose: docs/sync-protocol.md.
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { isSyncCollection, SYNC_LIMITS, type PushRow, type SyncCollection, type SyncDocMap, type SyncRole } from '../../../../../src/shared/sync-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
@@ -81,7 +81,7 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       const checkpoint = request.query.checkpoint ?? (await service.currentSeq());
       if (request.query.checkpoint !== undefined) await service.assertCheckpoint(collection, checkpoint);
       startEventStream(reply);
-      hub.open([{ collection, checkpoint }], actor.role as SyncRole, reply.raw, false);
+      hub.open([{ collection, checkpoint }], actor.role as SyncRole, reply.raw, false, tokenExpiry(request));
     });
 
     app.get('/stream', { config: AUTH, schema: { querystring: MultiStreamQuery } }, async (request, reply) => {
@@ -107,9 +107,16 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
         actor.role as SyncRole,
         reply.raw,
         true,
+        tokenExpiry(request),
       );
     });
   };
+}
+
+/** When the caller's access token expires (a stream must not outlive it). */
+function tokenExpiry(request: FastifyRequest): number | undefined {
+  const p = request.principal;
+  return p.kind === 'staff' ? p.expiresAt : undefined;
 }
 
 /** Takes the response over for Server-Sent Events (keeping the headers hooks set, e.g. CORS). */

@@ -44,6 +44,8 @@ interface Stream {
   running: boolean;
   lastPullAt: number;
   timer: NodeJS.Timeout | undefined;
+  /** ends the stream when the reader's access token expires */
+  expiry: NodeJS.Timeout | undefined;
   closed: boolean;
 }
 
@@ -81,9 +83,11 @@ export class StreamHub {
 
   /**
    * Takes over `res` (headers already written); sends everything after each collection's checkpoint first.
-   * `tagged`: name every event after its collection (the multiplexed stream).
+   * `tagged`: name every event after its collection (the multiplexed stream). `until` (epoch ms): when the
+   * reader's access token expires — the stream then ends with a `reauthenticate` event, and the client reconnects
+   * with a fresh token (so a disabled account or a downgraded role stops receiving within one token lifetime).
    */
-  open(feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>, role: SyncRole, res: ServerResponse, tagged: boolean): void {
+  open(feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>, role: SyncRole, res: ServerResponse, tagged: boolean, until?: number): void {
     const stream: Stream = {
       feeds: new Map(feeds.map((f) => [f.collection, { checkpoint: f.checkpoint, dirty: true }])),
       role,
@@ -92,9 +96,15 @@ export class StreamHub {
       running: false,
       lastPullAt: 0,
       timer: undefined,
+      expiry: undefined,
       closed: false,
     };
     this.streams.add(stream);
+    if (until !== undefined) {
+      // (setTimeout's limit is ~24.8 days; a token lives minutes)
+      stream.expiry = setTimeout(() => this.expire(stream), Math.min(Math.max(0, until - Date.now()), 2_147_000_000));
+      stream.expiry.unref();
+    }
     res.on('close', () => this.close(stream));
     res.on('error', () => this.close(stream));
     this.schedule(stream);
@@ -186,7 +196,16 @@ export class StreamHub {
     if (s.closed) return;
     s.closed = true;
     clearTimeout(s.timer);
+    clearTimeout(s.expiry);
     this.streams.delete(s);
+  }
+
+  /** The reader's token expired: tell it why, end the stream (a round in flight stops at its next write). */
+  private expire(s: Stream): void {
+    if (s.closed) return;
+    write(s, 'event: reauthenticate\ndata: "token expired"\n\n');
+    this.close(s);
+    s.res.end();
   }
 }
 
