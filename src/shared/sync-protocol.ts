@@ -127,7 +127,7 @@ export interface ZoneDoc extends SyncFields {
  * An action with external effects, written offline and executed by the server through the same domain use
  * cases as the staff API: at most once (the id is the idempotency key) and never after `expiresAt`.
  */
-export const REQUEST_KINDS = ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer'] as const;
+export const REQUEST_KINDS = ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer', 'extend_booking', 'cancel_booking'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 export type RequestStatus = 'pending' | 'done' | 'failed' | 'expired' | 'rejected';
 
@@ -140,6 +140,10 @@ export interface RequestPayloads {
   end_rental: { rentalId: string; reason: string; overrideBlockers?: boolean };
   block_customer: { customerId: string; reason: string };
   unblock_customer: { customerId: string; reason: string };
+  /** move a confirmed booking's end later; `endsAt` ISO-8601 with a zone (`Z` or `±hh:mm`); refused when the car is taken then */
+  extend_booking: { bookingId: string; endsAt: string; reason: string };
+  /** cancel a confirmed booking on the customer's behalf */
+  cancel_booking: { bookingId: string; reason: string };
 }
 
 /** Who may submit each kind (the server also runs the staff API's own permission checks). */
@@ -149,6 +153,8 @@ export const REQUEST_ROLES: { [K in RequestKind]: readonly SyncRole[] } = {
   end_rental: ['support', 'admin'],
   block_customer: ['support', 'admin'],
   unblock_customer: ['support', 'admin'],
+  extend_booking: ['support', 'admin'],
+  cancel_booking: ['support', 'admin'],
 };
 
 export interface RequestDoc extends SyncFields {
@@ -166,7 +172,7 @@ export interface RequestDoc extends SyncFields {
 
 /**
  * Read-only in the replica: reservations, bookings and rentals (one server table, `allocations`; mutations go
- * through the staff API as `requests`: end_rental, refund). Times epoch ms.
+ * through the staff API as `requests`: end_rental, refund, extend_booking, cancel_booking). Times epoch ms.
  */
 export type RentalKind = 'reservation' | 'booking' | 'rental';
 export type RentalStatus = 'held' | 'confirmed' | 'active' | 'ended' | 'converted' | 'cancelled' | 'expired';
@@ -434,7 +440,8 @@ export const RX_SCHEMAS = {
     required: ['id', 'updatedAt', 'name', 'kind', 'polygon'],
   },
   requests: {
-    version: 1,
+    // v1: refund, end_rental, block/unblock_customer; v2: extend_booking, cancel_booking (identity migrations)
+    version: 2,
     primaryKey: 'id',
     type: 'object',
     properties: {

@@ -10,6 +10,8 @@
  *   reason (a `request` run by the server through the staff route: the outcome and the new status show), refund
  *   part of a captured rental (the ledger read live caps the amount; the refund runs through the payments route);
  *   the vehicle card shows the car's current rental and next booking;
+ * - bookings: the support agent extends a booking (done; the staff API reads the new end), tries to extend it into
+ *   the car's next booking (refused with the domain's reason) and cancels that next booking (done; cancelled);
  * - a dispatcher (after signing out) gets no Customers tab and no customer data in the replica.
  * Screenshots go to test-results/.
  */
@@ -227,6 +229,73 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     expect(await page.getByTestId('current-rental').innerText()).toContain('Greta Lindqvist');
     expect(await page.getByTestId('vehicle-rentals').getAttribute('data-upcoming')).toBe('1');
     await page.screenshot({ path: join(shots, 'e2e-support-3-vehicle-rental.png') });
+  });
+
+  it('bookings: extend one (done), an extension into the next booking refused, cancel the next one (done); the staff API agrees', async () => {
+    // two bookings of Greta's on one car, back to back (the second's period starts 15 min early: the buffer)
+    await allocation({ id: 'e2e-booking-extend', kind: 'booking', vehicle_id: vehicleIds[3], customer_id: greta, status: 'confirmed', period: '[2031-07-01 09:45:00+00,2031-07-01 12:00:00+00)', starts_at: '2031-07-01T10:00:00Z', ends_at: '2031-07-01T12:00:00Z' });
+    await allocation({ id: 'e2e-booking-cancel', kind: 'booking', vehicle_id: vehicleIds[3], customer_id: greta, status: 'confirmed', period: '[2031-07-01 13:45:00+00,2031-07-01 16:00:00+00)', starts_at: '2031-07-01T14:00:00Z', ends_at: '2031-07-01T16:00:00Z' });
+    const booking = async (id: string) => {
+      const res = await fetch(`${server.httpUrl}/ops/v1/bookings/${id}`, { headers: await staffHeaders(server, 'support', 'e2e-support') });
+      expect(res.status).toBe(200);
+      return (await res.json()) as { status: string; endsAt: string; cancelReason: string | null; cancelledBy: string | null };
+    };
+    // the datetime-local input takes the operator's local time: ask the page how it writes an instant
+    const localInput = (iso: string) =>
+      page.evaluate((ms) => {
+        const d = new Date(ms);
+        const p = (n: number) => String(n).padStart(2, '0');
+        return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
+      }, Date.parse(iso));
+    const outcome = (bookingId: string, kind: string, status: string) =>
+      page.waitForFunction(([b, k, s]) => !!document.querySelector(`[data-rental-id="${b}"] [data-request-kind="${k}"][data-request-status="${s}"]`), [bookingId, kind, status], { timeout: 30_000 });
+
+    await page.getByTestId('tab-customers').click();
+    await page.getByTestId('customer-search').fill('5550 1234');
+    await page.locator(`[data-testid="customer-results"] [data-customer-id="${greta}"]`).click();
+    const extendCard = page.locator('[data-rental-id="e2e-booking-extend"]');
+    const cancelCard = page.locator('[data-rental-id="e2e-booking-cancel"]');
+    await cancelCard.waitFor({ timeout: 20_000 });
+    expect(await extendCard.getAttribute('data-status')).toBe('confirmed');
+
+    // extend to 13:00 UTC: a request run through the staff route; done on the card, the new end in the staff API
+    await extendCard.getByTestId('extend-booking').click();
+    await extendCard.getByTestId('extend-ends-at').fill(await localInput('2031-07-01T13:00:00Z'));
+    await extendCard.getByTestId('action-reason').fill('customer running late');
+    await extendCard.getByTestId('action-submit').click();
+    await outcome('e2e-booking-extend', 'extend_booking', 'done');
+    expect(await extendCard.locator('[data-request-kind="extend_booking"]').innerText()).toMatch(/Extend booking to .* done/);
+    expect(await booking('e2e-booking-extend')).toMatchObject({ status: 'confirmed', endsAt: '2031-07-01T13:00:00.000Z' });
+
+    // into the next booking (15:00 UTC): refused with the domain's reason, shown on the card
+    await extendCard.getByTestId('extend-booking').click();
+    await extendCard.getByTestId('extend-ends-at').fill(await localInput('2031-07-01T15:00:00Z'));
+    await extendCard.getByTestId('action-reason').fill('wants the afternoon too');
+    await extendCard.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'e2e-support-booking-form.png') });
+    await extendCard.getByTestId('action-submit').click();
+    await outcome('e2e-booking-extend', 'extend_booking', 'rejected');
+    expect(await extendCard.locator('[data-request-kind="extend_booking"][data-request-status="rejected"]').innerText()).toMatch(/refused — .*taken/);
+    expect((await booking('e2e-booking-extend')).endsAt).toBe('2031-07-01T13:00:00.000Z');
+
+    // cancel the next booking with a reason: done; the card turns cancelled and offers no more actions
+    await cancelCard.getByTestId('cancel-booking').click();
+    await cancelCard.getByTestId('action-reason').fill('customer called to cancel');
+    await cancelCard.getByTestId('action-submit').click();
+    await outcome('e2e-booking-cancel', 'cancel_booking', 'done');
+    await page.waitForFunction(() => document.querySelector('[data-rental-id="e2e-booking-cancel"]')?.getAttribute('data-status') === 'cancelled', undefined, { timeout: 20_000 });
+    expect(await cancelCard.getByTestId('cancel-booking').count()).toBe(0);
+    expect(await cancelCard.innerText()).toContain('customer called to cancel');
+    expect(await booking('e2e-booking-cancel')).toMatchObject({ status: 'cancelled', cancelReason: 'customer called to cancel', cancelledBy: SUPPORT.id });
+    const audited = await server.db.query<{ action: string; actor: string; reason: string }>(
+      `select action, actor, reason from audit_log where target_id in ('e2e-booking-extend', 'e2e-booking-cancel') and action like 'booking.%' order by id`,
+    );
+    expect(audited.rows).toEqual([
+      { action: 'booking.extended', actor: SUPPORT.id, reason: 'customer running late' },
+      { action: 'booking.cancelled', actor: SUPPORT.id, reason: 'customer called to cancel' },
+    ]);
+    await extendCard.scrollIntoViewIfNeeded();
+    await page.screenshot({ path: join(shots, 'e2e-support-booking.png') });
   });
 
   it('a dispatcher gets no Customers tab and no customer data', async () => {

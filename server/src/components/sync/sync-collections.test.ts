@@ -2,7 +2,8 @@
  * The replica's newer parts through the whole server (PGlite always, PostgreSQL when DATABASE_URL is set):
  * the `rentals` (allocations) and `customers` collections — read-only, tombstones, role access (dispatchers get
  * no personal data: no customers, no notes about customers) —, the ONE multiplexed stream that carries every
- * collection, and support requests (refund, end rental, block/unblock) executed once through their ports.
+ * collection, and support requests (refund, end rental, block/unblock, extend/cancel a booking) executed once
+ * through their ports.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CustomerDoc, NoteDoc, PullResponse, RentalDoc, RequestDoc, SyncCollection, VehicleDoc } from '../../../../src/shared/sync-protocol.js';
@@ -291,6 +292,93 @@ describe.each(dbBackends())('replica collections, multiplexed stream and support
     expect(audited.rows).toEqual([{ actor: 'sue-real', role: 'support' }]);
     await waitFor(async () => ((await outcome('req-refund-real'))?.status === 'rejected' ? true : undefined), { what: 'refund request refused' });
     expect((await outcome('req-refund-real'))!.result).toMatchObject({ code: expect.stringMatching(/not_found|not_captured/) });
+  });
+
+  it('booking requests through the real staff routes: extend and cancel done as their creator (audited with the reason), an extend into the next booking refused with the domain’s code', async () => {
+    // v3's only other claim is the ended rt-done (2030): two bookings of one car, back to back, and one on v1
+    await allocation({ id: 'bk-ext', kind: 'booking', vehicle_id: v3, customer_id: customerId, status: 'confirmed', period: '[2032-02-01 09:45:00+00,2032-02-01 12:00:00+00)', starts_at: '2032-02-01T10:00:00Z', ends_at: '2032-02-01T12:00:00Z' });
+    await allocation({ id: 'bk-next', kind: 'booking', vehicle_id: v3, customer_id: customerId, status: 'confirmed', period: '[2032-02-01 13:45:00+00,2032-02-01 16:00:00+00)', starts_at: '2032-02-01T14:00:00Z', ends_at: '2032-02-01T16:00:00Z' });
+    const base = { updatedAt: 0, createdBy: 'x', createdAt: Date.now(), expiresAt: Date.now() + 60_000, status: 'pending' as const, result: null };
+    const request = (id: string, kind: 'extend_booking' | 'cancel_booking', payload: Record<string, unknown>): RequestDoc => ({ ...base, id, kind, payload });
+    const push = async (doc: RequestDoc, role: Role = 'support') => (await http<RequestDoc[]>(server, 'POST', '/sync/v1/requests/push', [{ newDocumentState: doc }], role, role === 'support' ? 'sue-bk' : `${role}-1`)).body;
+    const verdict = (id: string) =>
+      waitFor(
+        async () => {
+          const doc = (await pullAll<RequestDoc>(server, 'requests', 'support')).docs.get(id);
+          return doc && doc.status !== 'pending' ? doc : undefined;
+        },
+        { what: `request ${id} judged` },
+      );
+    const booking = async (id: string) =>
+      (
+        await server.db.query<{ status: string; ends_ms: number; upper_ms: number; cancel_reason: string | null; cancelled_by: string | null }>(
+          `select status, (extract(epoch from ends_at) * 1000)::float8 as ends_ms, (extract(epoch from upper(period)) * 1000)::float8 as upper_ms, cancel_reason, cancelled_by from allocations where id = $1`,
+          [id],
+        )
+      ).rows[0]!;
+    const audits = async (action: string, id: string) =>
+      (await server.db.query<{ actor: string; role: string; reason: string | null }>(`select actor, role, reason from audit_log where action = $1 and target_id = $2 order by id`, [action, id])).rows;
+
+    // extend: the end given with another zone (14:30+01:00 = 13:30Z), done, the booking's window and period follow
+    const extend = request('req-bk-extend', 'extend_booking', { bookingId: 'bk-ext', endsAt: '2032-02-01T14:30:00+01:00', reason: 'customer stuck in traffic' });
+    expect(await push(extend)).toEqual([]);
+    expect(await verdict('req-bk-extend')).toMatchObject({ status: 'done', createdBy: 'sue-bk', result: { bookingId: 'bk-ext', status: 'confirmed', endsAt: '2032-02-01T13:30:00.000Z' } });
+    expect(await booking('bk-ext')).toMatchObject({ status: 'confirmed', ends_ms: ms('2032-02-01T13:30:00Z'), upper_ms: ms('2032-02-01T13:30:00Z') });
+    expect(await audits('booking.extended', 'bk-ext')).toEqual([{ actor: 'sue-bk', role: 'support', reason: 'customer stuck in traffic' }]);
+    expect((await pullAll<RentalDoc>(server, 'rentals', 'support')).docs.get('bk-ext')).toMatchObject({ endsAt: ms('2032-02-01T13:30:00Z') });
+
+    // into the car's next booking: refused with the domain's code and message, nothing changed
+    expect(await push(request('req-bk-overlap', 'extend_booking', { bookingId: 'bk-ext', endsAt: '2032-02-01T15:00:00Z', reason: 'wants it longer' }))).toEqual([]);
+    const overlap = await verdict('req-bk-overlap');
+    expect(overlap).toMatchObject({ status: 'rejected', result: { code: 'vehicle_unavailable' } });
+    expect(String(overlap.result!.message)).toMatch(/taken/);
+    expect((await booking('bk-ext')).ends_ms).toBe(ms('2032-02-01T13:30:00Z'));
+    expect(await audits('booking.extended', 'bk-ext')).toHaveLength(1);
+
+    // cancel: done, cancelled by its creator with the reason
+    const cancel = request('req-bk-cancel', 'cancel_booking', { bookingId: 'bk-next', reason: 'customer called: plans changed' });
+    expect(await push(cancel)).toEqual([]);
+    expect(await verdict('req-bk-cancel')).toMatchObject({ status: 'done', result: { bookingId: 'bk-next', status: 'cancelled' } });
+    expect(await booking('bk-next')).toMatchObject({ status: 'cancelled', cancel_reason: 'customer called: plans changed', cancelled_by: 'sue-bk' });
+    expect(await audits('booking.cancelled', 'bk-next')).toEqual([{ actor: 'sue-bk', role: 'support', reason: 'customer called: plans changed' }]);
+    // a cancelled booking is no longer extendable (the domain says why)
+    expect(await push(request('req-bk-late', 'extend_booking', { bookingId: 'bk-next', endsAt: '2032-02-01T17:00:00Z', reason: 'too late' }))).toEqual([]);
+    expect(await verdict('req-bk-late')).toMatchObject({ status: 'rejected', result: { code: 'booking_not_extendable', message: expect.stringContaining('cancelled') } });
+
+    // a crash between the use case's commit and recording the outcome leaves them pending: run again, they are
+    // done (the booking already is as asked), and nothing is done twice
+    await server.db.query(`update sync_requests set status = 'pending', result = null where id in ('req-bk-extend', 'req-bk-cancel')`);
+    expect(await push(extend)).toEqual([]);
+    expect(await push(cancel)).toEqual([]);
+    expect(await verdict('req-bk-extend')).toMatchObject({ status: 'done', result: { bookingId: 'bk-ext', endsAt: '2032-02-01T13:30:00.000Z' } });
+    expect(await verdict('req-bk-cancel')).toMatchObject({ status: 'done', result: { bookingId: 'bk-next', status: 'cancelled' } });
+    expect(await audits('booking.extended', 'bk-ext')).toHaveLength(1);
+    expect(await audits('booking.cancelled', 'bk-next')).toHaveLength(1);
+
+    // bad payloads: rejected invalid_payload with what is wrong, the booking untouched
+    const bad: Array<[string, RequestDoc, RegExp]> = [
+      ['req-bk-nozone', request('req-bk-nozone', 'extend_booking', { bookingId: 'bk-ext', endsAt: '2032-02-01 13:45', reason: 'r' }), /endsAt must be an ISO-8601 date-time with a time zone/],
+      ['req-bk-notadate', request('req-bk-notadate', 'extend_booking', { bookingId: 'bk-ext', endsAt: 1_970_000_000_000, reason: 'r' }), /endsAt must be an ISO-8601/],
+      ['req-bk-noreason', request('req-bk-noreason', 'extend_booking', { bookingId: 'bk-ext', endsAt: '2032-02-01T13:40:00Z', reason: '   ' }), /reason must be 1–500 characters/],
+      ['req-bk-badid', request('req-bk-badid', 'cancel_booking', { bookingId: 'bk ext; drop', reason: 'r' }), /bookingId must be a booking id/],
+      ['req-bk-noid', request('req-bk-noid', 'cancel_booking', { reason: 'r' }), /bookingId must be a booking id/],
+    ];
+    for (const [id, doc, message] of bad) {
+      expect(await push(doc)).toEqual([]);
+      expect(await verdict(id), id).toMatchObject({ status: 'rejected', result: { code: 'invalid_payload', message: expect.stringMatching(message) } });
+    }
+    expect(await booking('bk-ext')).toMatchObject({ status: 'confirmed', ends_ms: ms('2032-02-01T13:30:00Z') });
+
+    // a dispatcher may do neither: refused at the push, nothing stored
+    await allocation({ id: 'bk-disp', kind: 'booking', vehicle_id: v1, customer_id: customerId, status: 'confirmed', period: '[2032-03-01 09:45:00+00,2032-03-01 12:00:00+00)', starts_at: '2032-03-01T10:00:00Z', ends_at: '2032-03-01T12:00:00Z' });
+    for (const doc of [
+      request('req-bk-disp-extend', 'extend_booking', { bookingId: 'bk-disp', endsAt: '2032-03-01T13:00:00Z', reason: 'dispatcher tries' }),
+      request('req-bk-disp-cancel', 'cancel_booking', { bookingId: 'bk-disp', reason: 'dispatcher tries' }),
+    ]) {
+      expect((await push(doc, 'dispatcher'))[0]).toMatchObject({ id: doc.id, _deleted: true, syncRejection: { code: 'forbidden_role', message: expect.stringContaining(doc.kind) } });
+    }
+    expect((await server.db.query(`select 1 from sync_requests where id like 'req-bk-disp-%'`)).rows).toEqual([]);
+    expect(await booking('bk-disp')).toMatchObject({ status: 'confirmed', ends_ms: ms('2032-03-01T12:00:00Z') });
   });
 
   it('support requests run once through their port (request id = idempotency key), as their creator; refused, expired, retried', async () => {

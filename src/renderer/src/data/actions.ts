@@ -11,7 +11,7 @@ export const COMMAND_TYPES = ['lock', 'unlock', 'immobilize', 'release', 'locate
 export type CommandType = (typeof COMMAND_TYPES)[number];
 export const REQUEST_TTL_MS = 10 * 60_000;
 /**
- * Support actions (refund, end a rental, block/unblock) queued offline run when the server gets them — but not
+ * Support actions (refund, end a rental, block/unblock, extend/cancel a booking) queued offline run when the server gets them — but not
  * after a shift: a refund typed in the morning must not surprise anyone days later.
  */
 export const SUPPORT_REQUEST_TTL_MS = 8 * 3_600_000;
@@ -112,6 +112,17 @@ export class ReplicaActions {
 
   async requestCustomerBlock(customerId: string, blocked: boolean, reason: string): Promise<string> {
     return this.request(blocked ? 'block_customer' : 'unblock_customer', { customerId, reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+  }
+
+  /** Move a confirmed booking's end later (epoch ms; sent as ISO-8601 UTC). The server refuses it when the car is taken then. */
+  async requestExtendBooking(bookingId: string, endsAtMs: number, reason: string): Promise<string> {
+    if (!Number.isFinite(endsAtMs)) throw new Error('enter the new end date and time');
+    return this.request('extend_booking', { bookingId, endsAt: new Date(endsAtMs).toISOString(), reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+  }
+
+  /** Cancel a confirmed booking on the customer's behalf. */
+  async requestCancelBooking(bookingId: string, reason: string): Promise<string> {
+    return this.request('cancel_booking', { bookingId, reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
   }
 
   private async request<K extends RequestKind>(kind: K, payload: RequestPayloads[K], ttlMs: number): Promise<string> {

@@ -44,7 +44,7 @@ export const MIGRATIONS: { [C in SyncCollection]: MigrationStrategies } = {
   notes: {},
   zones: {},
   // v1: more request kinds (refund, end_rental, block/unblock_customer); v0 documents are valid v1 documents
-  requests: { 1: (doc: unknown) => doc },
+  requests: { 1: (doc: unknown) => doc, 2: (doc: unknown) => doc /* v2: extend_booking, cancel_booking */ },
   rentals: {},
   customers: {},
 };

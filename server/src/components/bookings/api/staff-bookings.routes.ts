@@ -43,7 +43,7 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
     app.post(
       '/bookings/:id/extend',
       {
-        config: { auth: SUPPORT },
+        config: { auth: SUPPORT, idempotent: true },
         schema: { tags, summary: 'Move a booking’s end later (409 when the car is taken then)', params: IdParams, body: ExtendBody, response: { 200: StaffAllocation, 400: Problem, 404: Problem, 409: Problem } },
       },
       async (request) => staff.extend(request.params.id, request.body.endsAt, request.body.reason, supportActor(requestActor(request))),
@@ -51,7 +51,7 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
     app.post(
       '/bookings/:id/cancel',
       {
-        config: { auth: SUPPORT },
+        config: { auth: SUPPORT, idempotent: true },
         schema: { tags, summary: 'Cancel a reservation or booking on the customer’s behalf', params: IdParams, body: CancelBody, response: { 200: StaffAllocation, 404: Problem, 409: Problem } },
       },
       async (request) => staff.cancel(request.params.id, request.body.reason, supportActor(requestActor(request))),

@@ -6,8 +6,8 @@
  *
  * - `vehicle_command` → commands.issueCommand with the command id derived from the request id (issuing is
  *   idempotent by command id).
- * - `refund`, `end_rental`, `block_customer`, `unblock_customer` → the support ports (payments, bookings,
- *   customers), called with `idempotencyKey` = the request id; every port must be idempotent by that key (a
+ * - `refund`, `end_rental`, `block_customer`, `unblock_customer`, `extend_booking`, `cancel_booking` → the support
+ *   ports (payments, bookings, customers), called with `idempotencyKey` = the request id; every port must be idempotent by that key (a
  *   retry after a crash between the use case's commit and recording the outcome must not refund twice).
  * A use case that fails on the server's side (5xx: e.g. the payment provider is down) leaves the request
  * `pending` with the failure in `result.lastError` (the desktop shows it) and is retried every
@@ -38,6 +38,10 @@ export interface SupportPorts {
   refund?(input: { rentalId: string; amountCents: number; currency: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
   endRental?(input: { rentalId: string; reason: string; overrideBlockers: boolean; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
   setCustomerBlocked?(input: { customerId: string; blocked: boolean; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
+  /** a confirmed booking gets a later end (bookings' staff `extend`); `endsAt` ISO-8601 with a zone */
+  extendBooking?(input: { bookingId: string; endsAt: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
+  /** a confirmed booking is cancelled on the customer's behalf (bookings' staff `cancel`) */
+  cancelBooking?(input: { bookingId: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
 }
 
 const MIN_TTL_S = 5;
@@ -178,6 +182,14 @@ export class RequestExecutor {
         const r = await ports.setCustomerBlocked({ customerId: payload.customerId as string, blocked: kind === 'block_customer', reason, actor, idempotencyKey: id });
         return { status: 'done', result: summary(r) };
       }
+      case 'extend_booking': {
+        if (!ports.extendBooking) return unsupported('extending a booking');
+        return { status: 'done', result: summary(await ports.extendBooking({ bookingId: payload.bookingId as string, endsAt: payload.endsAt as string, reason, actor, idempotencyKey: id })) };
+      }
+      case 'cancel_booking': {
+        if (!ports.cancelBooking) return unsupported('cancelling a booking');
+        return { status: 'done', result: summary(await ports.cancelBooking({ bookingId: payload.bookingId as string, reason, actor, idempotencyKey: id })) };
+      }
     }
   }
 
@@ -225,6 +237,8 @@ function summary(r: Record<string, unknown>): Record<string, unknown> {
 }
 
 const ID = /^[A-Za-z0-9_.:@-]{1,100}$/;
+/** An instant as the staff API takes it: ISO-8601 date-time with seconds optional and a zone (`Z` or ±hh:mm). */
+const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 const reasonOk = (r: unknown): boolean => typeof r === 'string' && r.trim() !== '' && r.length <= 500;
 
 /** What is wrong with a request's payload, or undefined. */
@@ -249,6 +263,15 @@ export function checkPayload(kind: RequestKind, p: Payload): string | undefined 
     case 'block_customer':
     case 'unblock_customer':
       if (typeof p.customerId !== 'string' || !ID.test(p.customerId)) return 'payload.customerId must be a customer id';
+      return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
+    case 'extend_booking':
+      if (typeof p.bookingId !== 'string' || !ID.test(p.bookingId)) return 'payload.bookingId must be a booking id';
+      if (typeof p.endsAt !== 'string' || !INSTANT.test(p.endsAt) || !Number.isFinite(Date.parse(p.endsAt))) {
+        return 'payload.endsAt must be an ISO-8601 date-time with a time zone, e.g. 2025-06-01T10:00:00Z';
+      }
+      return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
+    case 'cancel_booking':
+      if (typeof p.bookingId !== 'string' || !ID.test(p.bookingId)) return 'payload.bookingId must be a booking id';
       return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
   }
 }

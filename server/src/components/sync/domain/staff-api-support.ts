@@ -8,10 +8,17 @@
  *   refund            POST /ops/v1/rentals/{id}/refunds   {amountCents, reason}             (payments)
  *   end_rental        POST /ops/v1/rentals/{id}/end       {reason, overrideBlockers?}       (bookings/rentals)
  *   block / unblock   POST /ops/v1/customers/{id}/block|unblock {reason}                    (customers)
+ *   extend_booking    POST /ops/v1/bookings/{id}/extend   {endsAt, reason}                  (bookings, staff extend)
+ *   cancel_booking    POST /ops/v1/bookings/{id}/cancel   {reason}                          (bookings, staff cancel)
  *
  * The token is minted here for that staff member and role (short-lived, never leaves the process): the
  * request was authorised when it was pushed with their own token. Answers: 2xx → done (a small summary),
  * 4xx → refused with the route's problem code and detail, 5xx → a server-side failure (kept pending, retried).
+ *
+ * The booking routes honour the `Idempotency-Key` (the request id) like the others, but a key's stored answer
+ * can be missing after a crash between the use case's commit and storing it: a run again is then answered
+ * `not_an_extension` / `not_cancellable`, and the port reads the booking and answers done when it already is as
+ * asked (extend: it ends at exactly `endsAt`; cancel: cancelled by this staff member with this reason).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { Actor } from '../../../platform/http/actor.js';
@@ -23,7 +30,7 @@ export interface InjectResponse {
 }
 export interface StaffApiDeps {
   /** Fastify's inject on the server's own routes (undefined until the routes are registered) */
-  inject: () => ((opts: { method: 'POST'; url: string; headers: Record<string, string>; payload: string }) => Promise<InjectResponse>) | undefined;
+  inject: () => ((opts: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; payload?: string }) => Promise<InjectResponse>) | undefined;
   /** a short-lived staff token for this actor */
   issueToken(actor: Actor): Promise<string>;
   /** where the staff API lives (default /ops/v1) */
@@ -32,16 +39,21 @@ export interface StaffApiDeps {
 
 export function staffApiSupportPorts(deps: StaffApiDeps): SupportPorts {
   const prefix = deps.prefix ?? '/ops/v1';
-  const call = async (actor: Actor, path: string, body: Record<string, unknown>, idempotencyKey: string): Promise<Record<string, unknown>> => {
+  /** POST with a body and an Idempotency-Key; without `body`, a GET (a read, no key). */
+  const call = async (actor: Actor, path: string, body?: Record<string, unknown>, idempotencyKey?: string): Promise<Record<string, unknown>> => {
     const inject = deps.inject();
     if (!inject) throw new AppError('not_ready', 'the staff API is not up yet', { status: 503 });
     const token = await deps.issueToken(actor);
-    const res = await inject({
-      method: 'POST',
-      url: `${prefix}${path}`,
-      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', 'idempotency-key': idempotencyKey },
-      payload: JSON.stringify(body),
-    });
+    const res = await inject(
+      body === undefined
+        ? { method: 'GET', url: `${prefix}${path}`, headers: { authorization: `Bearer ${token}` } }
+        : {
+            method: 'POST',
+            url: `${prefix}${path}`,
+            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+            payload: JSON.stringify(body),
+          },
+    );
     let json: Record<string, unknown> = {};
     try {
       json = res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {};
@@ -65,7 +77,33 @@ export function staffApiSupportPorts(deps: StaffApiDeps): SupportPorts {
         'currency',
       ]),
     setCustomerBlocked: async (i) => pick(await call(i.actor, `/customers/${id(i.customerId)}/${i.blocked ? 'block' : 'unblock'}`, { reason: i.reason }, i.idempotencyKey), ['customerId', 'status']),
+    extendBooking: async (i) => {
+      try {
+        return bookingSummary(await call(i.actor, `/bookings/${id(i.bookingId)}/extend`, { endsAt: i.endsAt, reason: i.reason }, i.idempotencyKey));
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'not_an_extension')) throw err;
+        const now = await call(i.actor, `/bookings/${id(i.bookingId)}`);
+        if (now.status === 'confirmed' && typeof now.endsAt === 'string' && Date.parse(now.endsAt) === Date.parse(i.endsAt)) return { ...bookingSummary(now), note: 'the booking already ends then' };
+        throw err;
+      }
+    },
+    cancelBooking: async (i) => {
+      try {
+        return bookingSummary(await call(i.actor, `/bookings/${id(i.bookingId)}/cancel`, { reason: i.reason }, i.idempotencyKey));
+      } catch (err) {
+        if (!(err instanceof AppError && err.code === 'not_cancellable')) throw err;
+        const now = await call(i.actor, `/bookings/${id(i.bookingId)}`);
+        if (now.status === 'cancelled' && now.cancelledBy === i.actor.id && now.cancelReason === i.reason) return { ...bookingSummary(now), note: 'already cancelled (by the same staff member, with the same reason)' };
+        throw err;
+      }
+    },
   };
+}
+
+/** The staff API's booking view, kept small: which booking, its status and end. */
+function bookingSummary(body: Record<string, unknown>): Record<string, unknown> {
+  const { id, ...rest } = pick(body, ['id', 'kind', 'status', 'endsAt']);
+  return { bookingId: id, ...rest };
 }
 
 /** What the desktop shows of the answer (it replicates to every desktop: keep it small). */

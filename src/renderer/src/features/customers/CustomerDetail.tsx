@@ -1,6 +1,6 @@
 /**
  * Customer 360 from the replica (offline too): profile, licence, block/unblock with a reason, rentals with their
- * receipts and the support actions (end on behalf, refund), notes. Actions are `requests` (executed once by the
+ * receipts and the support actions (end on behalf, refund, extend or cancel a booking), notes. Actions are `requests` (executed once by the
  * server, never after their expiry): their outcome shows under "Requests" as it replicates back.
  */
 import { useState } from 'react';
@@ -24,7 +24,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
   const notes = useLiveQuery<NoteDoc>(r?.db.notes, { selector: { targetType: 'customer', targetId: customerId }, sort: [{ createdAt: 'desc' }], limit: 50 }, customerId);
   const recent = useLiveQuery<RequestDoc>(r?.db.requests, { sort: [{ createdAt: 'desc' }], limit: 300 }, 'recent-requests');
   const rentalIds = new Set(rentals.map((x) => x.id));
-  const requests = recent.filter((q) => q.payload.customerId === customerId || rentalIds.has(String(q.payload.rentalId))).slice(0, 10);
+  const requests = recent.filter((q) => q.payload.customerId === customerId || rentalIds.has(String(q.payload.rentalId ?? q.payload.bookingId))).slice(0, 10);
   const [blockReason, setBlockReason] = useState('');
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
@@ -109,7 +109,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
         {rentals.length === 0 ? <div className="muted">No reservations, bookings or rentals.</div> : null}
         <div className="rental-list" data-testid="customer-rentals">
           {rentals.map((x) => (
-            <RentalCard key={x.id} rental={x} now={now} plateOf={plateOf} onSelectVehicle={onSelectVehicle} requests={recent.filter((q) => q.payload.rentalId === x.id)} />
+            <RentalCard key={x.id} rental={x} now={now} plateOf={plateOf} onSelectVehicle={onSelectVehicle} requests={recent.filter((q) => (q.payload.rentalId ?? q.payload.bookingId) === x.id)} />
           ))}
         </div>
       </section>

@@ -1,13 +1,15 @@
 /**
  * One reservation, booking or rental of a customer: the car, the period, the receipt (the price breakdown stored
  * with the rental), the money as the payments ledger sees it (a live read — only online), and the support
- * actions: end an active rental on the customer's behalf, refund all or part of an ended one. Both are queued as
- * `requests` (offline too) and their outcome shows below the card.
+ * actions: end an active rental on the customer's behalf, refund all or part of an ended one, extend or cancel a
+ * confirmed booking that is not over. All are queued as `requests` (offline too) and their outcome shows below
+ * the card.
  */
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
+import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
 import { RequestOutcome } from './RequestOutcome';
 
 interface RentalPayments {
@@ -28,17 +30,29 @@ interface RentalCardProps {
   compact?: boolean;
 }
 
+const FORM_TEST_ID = { end: 'end-rental-form', refund: 'refund-form', extend: 'extend-booking-form', cancel: 'cancel-booking-form' } as const;
+const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = { end: 'End rental', extend: 'Extend booking', cancel: 'Confirm cancellation' };
+
 export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests, compact = false }: RentalCardProps) {
   const r = useReplica();
-  const [mode, setMode] = useState<'none' | 'end' | 'refund'>('none');
+  const [mode, setMode] = useState<'none' | 'end' | 'refund' | 'extend' | 'cancel'>('none');
   const [reason, setReason] = useState('');
   const [amount, setAmount] = useState('');
+  const [newEnd, setNewEnd] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
   const ended = x.kind === 'rental' && x.status === 'ended';
   const canRefund = !compact && ended && (x.totalCents ?? 0) > 0;
   const pendingEnd = requests.some((q) => q.kind === 'end_rental' && q.status === 'pending');
   const refunds = requests.filter((q) => q.kind === 'refund');
+  const openBooking = !compact && isOpenBooking(x, now);
+  const pendingExtend = requests.some((q) => q.kind === 'extend_booking' && q.status === 'pending');
+  const pendingCancel = requests.some((q) => q.kind === 'cancel_booking' && q.status === 'pending');
+  const toggle = (m: 'end' | 'refund' | 'extend' | 'cancel') => {
+    setError(undefined);
+    if (m === 'extend' && mode !== 'extend') setNewEnd(x.endsAt === null ? '' : toLocalInput(x.endsAt + 3_600_000));
+    setMode(mode === m ? 'none' : m);
+  };
 
   // The ledger (captured/refunded) is not replicated: read it live when the card could refund.
   const refundsDone = refunds.filter((q) => q.status === 'done').length;
@@ -60,6 +74,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       setMode('none');
       setReason('');
       setAmount('');
+      setNewEnd('');
       setError(undefined);
     };
     const fail = (err: unknown) => setError(err instanceof Error ? err.message : String(err));
@@ -70,6 +85,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       if (refundable !== undefined && cents > refundable) return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
       r.actions.requestRefund(x.id, cents, currency, reason).then(done, fail);
     }
+    if (mode === 'extend') {
+      const endsAt = fromLocalInput(newEnd);
+      const problem = extensionProblem(x.endsAt, endsAt);
+      if (problem) return setError(problem);
+      r.actions.requestExtendBooking(x.id, endsAt!, reason).then(done, fail);
+    }
+    if (mode === 'cancel') r.actions.requestCancelBooking(x.id, reason).then(done, fail);
   };
 
   const end = x.endedAt ?? x.endsAt;
@@ -128,24 +150,34 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               : `captured ${formatMoney(payments.captured, payments.currency)} · refunded ${formatMoney(payments.refunded, payments.currency)} · ${payments.status}`}
         </div>
       ) : null}
-      {!compact && (x.status === 'active' || canRefund) ? (
+      {!compact && (x.status === 'active' || canRefund || openBooking) ? (
         <div className="rental-actions">
           {x.status === 'active' && x.kind === 'rental' ? (
-            <button type="button" className="danger-button" disabled={pendingEnd} data-testid="end-rental" onClick={() => setMode(mode === 'end' ? 'none' : 'end')}>
+            <button type="button" className="danger-button" disabled={pendingEnd} data-testid="end-rental" onClick={() => toggle('end')}>
               {pendingEnd ? 'Ending…' : 'End on behalf'}
             </button>
           ) : null}
           {canRefund ? (
-            <button type="button" data-testid="refund-rental" onClick={() => setMode(mode === 'refund' ? 'none' : 'refund')}>
+            <button type="button" data-testid="refund-rental" onClick={() => toggle('refund')}>
               Refund
             </button>
+          ) : null}
+          {openBooking ? (
+            <>
+              <button type="button" disabled={pendingExtend || pendingCancel} data-testid="extend-booking" onClick={() => toggle('extend')}>
+                {pendingExtend ? 'Extending…' : 'Extend'}
+              </button>
+              <button type="button" className="danger-button" disabled={pendingCancel} data-testid="cancel-booking" onClick={() => toggle('cancel')}>
+                {pendingCancel ? 'Cancelling…' : 'Cancel booking'}
+              </button>
+            </>
           ) : null}
         </div>
       ) : null}
       {mode !== 'none' ? (
         <form
           className="ops-row rental-action-form"
-          data-testid={mode === 'end' ? 'end-rental-form' : 'refund-form'}
+          data-testid={FORM_TEST_ID[mode]}
           onSubmit={(e) => {
             e.preventDefault();
             submit();
@@ -162,9 +194,24 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               data-testid="refund-amount"
             />
           ) : null}
+          {mode === 'extend' ? (
+            <label className="booking-end-field">
+              <span className="muted">new end</span>
+              <input
+                type="datetime-local"
+                className="datetime-input"
+                step={60}
+                min={x.endsAt === null ? undefined : toLocalInput(x.endsAt)}
+                value={newEnd}
+                onChange={(e) => setNewEnd(e.target.value)}
+                aria-label="New end"
+                data-testid="extend-ends-at"
+              />
+            </label>
+          ) : null}
           <input placeholder="Reason (required)" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Reason" data-testid="action-reason" />
           <button type="submit" data-testid="action-submit">
-            {mode === 'end' ? 'End rental' : `Refund${currency ? ` ${currency}` : ''}`}
+            {SUBMIT_LABEL[mode] ?? `Refund${currency ? ` ${currency}` : ''}`}
           </button>
         </form>
       ) : null}

@@ -1,6 +1,6 @@
 /** One support request and what became of it: waiting (and why, while the server retries), done, refused, expired. */
 import type { RequestDoc } from '../../../../shared/sync-protocol.js';
-import { formatAgo, formatMoney } from '../../lib/format';
+import { formatAgo, formatDateTime, formatMoney } from '../../lib/format';
 
 const LABEL: Record<RequestDoc['kind'], string> = {
   vehicle_command: 'Command',
@@ -8,12 +8,15 @@ const LABEL: Record<RequestDoc['kind'], string> = {
   end_rental: 'End rental',
   block_customer: 'Block',
   unblock_customer: 'Unblock',
+  extend_booking: 'Extend booking',
+  cancel_booking: 'Cancel booking',
 };
 
 export function describeRequest(q: RequestDoc): string {
   const p = q.payload;
   if (q.kind === 'refund') return `${LABEL.refund} ${formatMoney(Number(p.amountCents), String(p.currency ?? 'EUR'))}`;
   if (q.kind === 'vehicle_command') return `${LABEL.vehicle_command} ${String(p.type)}`;
+  if (q.kind === 'extend_booking') return `${LABEL.extend_booking} to ${formatDateTime(Date.parse(String(p.endsAt)))}`;
   return LABEL[q.kind] ?? q.kind;
 }
 
