@@ -7,13 +7,15 @@
  *    raw IndexedDB bulk put of the same 50,000 documents in the same browser, same run (the floor).
  * 2. Change propagation: 1,000 tasks created through the staff API, one by one; per note, the time from just
  *    before the server write to the document appearing in the open replica (insert event) — p50 / p95 / p99.
- * 3. Initial sync of 50,000 rentals (a read-only collection: no replication meta, see replication.ts) into a
- *    fresh replica.
+ * 3. Initial sync of 50,000 rentals (a read-only collection) into a fresh replica.
+ * A fresh replica fills an empty collection by bootstrap (src/renderer/src/data/bootstrap.ts), then RxDB's
+ * replication carries on from there; both initial syncs measure that path.
  * Part 1 also prints where the time goes: the pulls alone, and RxDB's own bulk inserts alone.
  *
  * The page is a minimal bundle (esbuild) of the replica modules, served with the console's sync proxy; IndexedDB
  * is on disk (a persistent Chromium profile in a temp dir). Env: BENCH_DOCS (50000), BENCH_CHANGES (1000),
- * BENCH_CHANGE_GAP_MS (10), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created).
+ * BENCH_CHANGE_GAP_MS (10), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created), BENCH_DEBUG=1
+ * (the page's console, and the replica's state every 500 ms during an initial sync).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -110,7 +112,12 @@ window.bench = {
     db = await openReplicaDatabase({ name: 'bench-' + Math.random().toString(36).slice(2), storage: getRxStorageDexie(), role: operator.role });
     replica = new Replica(db, { syncUrl: location.origin, operator, accessToken: async () => token, retryMs: 1000 });
     await replica.start();
+    let lastLog = 0;
     for (;;) {
+      if (window.benchDebug && performance.now() - lastLog > 500) {
+        lastLog = performance.now();
+        console.log('t=' + Math.round(performance.now() - t0) + ' ' + JSON.stringify(replica.view()) + ' ' + JSON.stringify([...replica.health.entries()].filter(([, h]) => !h.initialDone)) + ' n=' + (await db[collection].count().exec()));
+      }
       if (replica.view().status === 'synced') {
         const n = await db[collection].count().exec();
         if (n >= expected) return { ms: performance.now() - t0, count: n };
@@ -285,6 +292,10 @@ async function main(): Promise<void> {
     const page = context.pages()[0] ?? (await context.newPage());
     const errors: string[] = [];
     page.on('pageerror', (e) => errors.push(e.message));
+    if (process.env['BENCH_DEBUG']) {
+      page.on('console', (m) => console.log('  [page]', m.type(), m.text().slice(0, 300)));
+      await page.addInitScript(() => ((window as unknown as { benchDebug: boolean }).benchDebug = true));
+    }
     await page.goto(host.url);
     await page.waitForFunction(() => (window as unknown as { benchReady?: boolean }).benchReady === true, undefined, { timeout: 30_000 });
     const readerToken = (await staffHeaders(server, 'dispatcher', 'bench'))['authorization']!.replace(/^Bearer /, '');

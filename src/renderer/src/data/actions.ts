@@ -23,14 +23,45 @@ function requireReason(reason: string): string {
   return r;
 }
 
+/** A stored document as the server's master state: without RxDB's `_meta`, `_rev`, `_attachments`. */
+function masterShape(doc: Record<string, unknown>): Record<string, unknown> {
+  const { _meta, _rev, _attachments, ...rest } = doc;
+  void _meta;
+  void _rev;
+  void _attachments;
+  return { ...rest, _deleted: !!rest._deleted };
+}
+
 export class ReplicaActions {
   constructor(
     private readonly db: ReplicaDatabase,
     readonly operator: Operator,
   ) {}
 
-  private async outbox(c: SyncCollection, docId: string): Promise<void> {
-    await this.db.outbox.upsert({ id: `${c}/${docId}`, collectionName: c, docId, at: Date.now() });
+  /**
+   * Records a local change BEFORE it is written (a push never sees a change without its entry). `before`: the
+   * document as it is now, kept as the entry's `base` while the entry lives (replication.ts pushes against it when
+   * RxDB has no assumed master state). Returns an undo for a write that then failed.
+   */
+  private async outbox(c: SyncCollection, docId: string, before?: Record<string, unknown>): Promise<() => Promise<void>> {
+    const id = `${c}/${docId}`;
+    const existing = await this.db.outbox.findOne(id).exec();
+    const base = existing ? existing.toJSON().base : before;
+    const entry = await this.db.outbox.upsert({ id, collectionName: c, docId, at: Date.now(), ...(base ? { base: { ...base } } : {}) });
+    return async () => {
+      if (!existing) await entry.remove().catch(() => undefined);
+    };
+  }
+
+  /** Runs a local write after recording it in the outbox; undoes the record when the write fails. */
+  private async recorded(c: SyncCollection, docId: string, write: () => Promise<unknown>, before?: Record<string, unknown>): Promise<void> {
+    const undo = await this.outbox(c, docId, before);
+    try {
+      await write();
+    } catch (err) {
+      await undo();
+      throw err;
+    }
   }
 
   private coll<C extends SyncCollection>(c: C) {
@@ -42,8 +73,7 @@ export class ReplicaActions {
   private async patch<C extends 'alerts' | 'tasks' | 'vehicles'>(c: C, id: string, patch: Record<string, unknown>): Promise<void> {
     const doc = await this.coll(c).findOne(id).exec();
     if (!doc) throw new Error(`${c}/${id} is not in the replica`);
-    await doc.incrementalPatch(patch as never);
-    await this.outbox(c, id);
+    await this.recorded(c, id, () => doc.incrementalPatch(patch as never), masterShape(doc.toJSON(true) as Record<string, unknown>));
   }
 
   acknowledgeAlert(id: string): Promise<void> {
@@ -75,8 +105,7 @@ export class ReplicaActions {
       dueAt: null,
       completedAt: null,
     };
-    await this.coll('tasks').insert(doc);
-    await this.outbox('tasks', doc.id);
+    await this.recorded('tasks', doc.id, () => this.coll('tasks').insert(doc));
     return doc.id;
   }
   assignTaskToMe(id: string): Promise<void> {
@@ -90,8 +119,7 @@ export class ReplicaActions {
     const now = Date.now();
     const doc: NoteDoc = { id: crypto.randomUUID(), updatedAt: now, targetType, targetId, text: text.trim(), author: this.operator.id, createdAt: now };
     if (!doc.text) return;
-    await this.coll('notes').insert(doc);
-    await this.outbox('notes', doc.id);
+    await this.recorded('notes', doc.id, () => this.coll('notes').insert(doc));
   }
 
   /** A vehicle command as a request: executed by the server at most once (id = idempotency key), never after expiry. */
@@ -138,8 +166,7 @@ export class ReplicaActions {
       status: 'pending',
       result: null,
     };
-    await this.coll('requests').insert(doc);
-    await this.outbox('requests', doc.id);
+    await this.recorded('requests', doc.id, () => this.coll('requests').insert(doc));
     return doc.id;
   }
 
@@ -161,8 +188,7 @@ export class ReplicaActions {
     if (doc && fields.length) {
       const patch: Record<string, unknown> = {};
       for (const f of fields) patch[f] = rec.local[f] ?? null;
-      await doc.incrementalPatch(patch as never);
-      await this.outbox(coll, rec.docId);
+      await this.recorded(coll, rec.docId, () => doc.incrementalPatch(patch as never), masterShape(doc.toJSON(true) as Record<string, unknown>));
     }
     await c.incrementalPatch({ resolved: true });
   }

@@ -18,6 +18,8 @@ addRxPlugin(RxDBMigrationSchemaPlugin);
 export interface MetaDoc {
   id: string;
   value: number;
+  /** v1: structured state (a collection's bootstrap, bootstrap.ts) */
+  data?: Record<string, unknown>;
 }
 
 /** A local change not yet accepted by the server (drives the "N local changes waiting" figure). */
@@ -26,6 +28,11 @@ export interface OutboxDoc {
   collectionName: string;
   docId: string;
   at: number;
+  /**
+   * v1: the document as it was before the first local change not yet accepted (no `_meta`/`_rev`). The push sends
+   * it as the assumed master state when RxDB has none (a document that arrived by bootstrap, bootstrap.ts).
+   */
+  base?: Record<string, unknown>;
 }
 
 export type ReplicaCollections = { [C in SyncCollection]?: RxCollection<SyncDocMap[C]> } & {
@@ -67,15 +74,15 @@ const CONFLICTS_SCHEMA: RxJsonSchema<ConflictRecord> = {
 };
 
 const META_SCHEMA: RxJsonSchema<MetaDoc> = {
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
-  properties: { id: { type: 'string', maxLength: 100 }, value: { type: 'number' } },
+  properties: { id: { type: 'string', maxLength: 100 }, value: { type: 'number' }, data: { type: 'object' } },
   required: ['id', 'value'],
 };
 
 const OUTBOX_SCHEMA: RxJsonSchema<OutboxDoc> = {
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   properties: {
@@ -83,6 +90,7 @@ const OUTBOX_SCHEMA: RxJsonSchema<OutboxDoc> = {
     collectionName: { type: 'string', maxLength: 40 },
     docId: { type: 'string', maxLength: 100 },
     at: { type: 'number' },
+    base: { type: 'object' },
   },
   required: ['id', 'collectionName', 'docId', 'at'],
 };
@@ -109,8 +117,9 @@ export async function openReplicaDatabase(opts: OpenReplicaOptions): Promise<Rep
     };
     const creators: Record<string, object> = {
       conflicts: { schema: CONFLICTS_SCHEMA },
-      meta: { schema: META_SCHEMA },
-      outbox: { schema: OUTBOX_SCHEMA },
+      // v1 of both only adds an optional field: v0 documents are valid v1 documents (unsynced edits kept)
+      meta: { schema: META_SCHEMA, migrationStrategies: { 1: (doc: unknown) => doc }, autoMigrate: true },
+      outbox: { schema: OUTBOX_SCHEMA, migrationStrategies: { 1: (doc: unknown) => doc }, autoMigrate: true },
     };
     for (const c of readableCollections(opts.role)) {
       creators[c] = {

@@ -16,6 +16,9 @@ function fakeServer() {
   const streamUrls: string[] = [];
   const streams = new Set<{ collections: string[]; ctrl: ReadableStreamDefaultController<Uint8Array> }>();
   let down = false;
+  /** pulls answered before the server goes down by itself (a bootstrap cut off mid-way) */
+  const pullsLeft = new Map<string, number>();
+  const pushes: Array<{ collection: string; rows: PushRow<Doc>[] }> = [];
   const enc = new TextEncoder();
   const write = (c: string, doc: Doc) => {
     const entry = { doc: { ...doc, updatedAt: Date.now() }, seq: ++seq };
@@ -49,6 +52,12 @@ function fakeServer() {
     }
     const [, , , c, verb] = url.pathname.split('/') as [string, string, string, string, string];
     if (verb === 'pull') {
+      const left = pullsLeft.get(c) ?? Infinity;
+      pullsLeft.set(c, left - 1);
+      if (left <= 0) {
+        down = true;
+        throw new TypeError('Failed to fetch');
+      }
       const after = Number(url.searchParams.get('checkpoint'));
       const rows = [...docs.entries()].filter(([k, v]) => k.startsWith(`${c}/`) && v.seq > after).sort((a, b) => a[1].seq - b[1].seq);
       const limited = rows.slice(0, Number(url.searchParams.get('limit')));
@@ -56,7 +65,9 @@ function fakeServer() {
     }
     if (verb === 'push') {
       const conflicts: Doc[] = [];
-      for (const row of JSON.parse(String(init?.body)) as PushRow<Doc>[]) {
+      const rows = JSON.parse(String(init?.body)) as PushRow<Doc>[];
+      pushes.push({ collection: c, rows });
+      for (const row of rows) {
         const cur = docs.get(`${c}/${row.newDocumentState.id}`)?.doc;
         const { updatedAt: _a, _deleted: _c, ...assumed } = (row.assumedMasterState ?? {}) as Doc;
         const { updatedAt: _b, _deleted: _d, ...current } = (cur ?? {}) as Doc;
@@ -77,7 +88,9 @@ function fakeServer() {
       streams.delete(s);
     }
   };
-  return { fetchImpl, write, docs, headers, streamUrls, openStreams: () => streams.size, setDown };
+  const remove = (c: string, id: string) => write(c, { ...docs.get(`${c}/${id}`)!.doc, _deleted: true });
+  const pullsThenDown = (c: string, n: number) => pullsLeft.set(c, n);
+  return { fetchImpl, write, remove, docs, headers, pushes, streamUrls, openStreams: () => streams.size, setDown, pullsThenDown };
 }
 
 const alert: AlertDoc = {
@@ -104,9 +117,9 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup() {
+async function setup(prepare: (server: ReturnType<typeof fakeServer>) => void = (server) => server.write('alerts', alert as unknown as Doc), waitSynced = true) {
   const server = fakeServer();
-  server.write('alerts', alert as unknown as Doc);
+  prepare(server);
   const db: ReplicaDatabase = await openReplicaDatabase({ name: `r${Math.random().toString(36).slice(2)}`, storage: getRxStorageMemory(), role: 'dispatcher' });
   let tokenCalls = 0;
   const replica = new Replica(db, {
@@ -122,7 +135,7 @@ async function setup() {
     await db.close();
   });
   await replica.start();
-  await expect.poll(() => replica.view().status, { timeout: 10_000 }).toBe('synced');
+  if (waitSynced) await expect.poll(() => replica.view().status, { timeout: 10_000 }).toBe('synced');
   return { server, db, replica, actions: new ReplicaActions(db, replica.operator) };
 }
 
@@ -175,5 +188,62 @@ describe('Replica', () => {
     await actions.reapplyConflict(c!.id);
     await expect.poll(() => server.docs.get('alerts/a1')?.doc.assignee, { timeout: 10_000 }).toBe('op-1');
     await expect.poll(() => replica.view().conflicts).toBe(0);
+  });
+
+  describe('first sync of an empty collection by bootstrap', () => {
+    const many = (server: ReturnType<typeof fakeServer>, n: number) => {
+      for (let i = 0; i < n; i++) server.write('alerts', { ...(alert as unknown as Doc), id: `a${String(i).padStart(5, '0')}` });
+    };
+
+    it('fills the collection page by page, never pushes what it pulled, and pushes the first edit against the state the operator saw', async () => {
+      const { server, db, actions } = await setup((s) => many(s, 2_300));
+      expect(await db.alerts!.count().exec()).toBe(2_300);
+      const boot = await db.meta.findOne('bootstrap:alerts').exec();
+      expect(boot?.toJSON().data).toMatchObject({ done: true, docs: 2_300 });
+      expect(server.pushes).toEqual([]);
+      // an edit of a bootstrapped document: RxDB has no assumed master for it, the outbox's base stands in
+      await actions.acknowledgeAlert('a00042');
+      await expect.poll(() => server.docs.get('alerts/a00042')?.doc.status, { timeout: 10_000 }).toBe('acknowledged');
+      const rows = server.pushes.flatMap((p) => p.rows);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.assumedMasterState).toMatchObject({ id: 'a00042', status: 'open', assignee: null });
+      expect(rows[0]!.newDocumentState).toMatchObject({ id: 'a00042', status: 'acknowledged' });
+    });
+
+    it('applies later server changes to bootstrapped documents (live and after a restart)', async () => {
+      const { server, db } = await setup((s) => many(s, 1_500));
+      server.write('alerts', { ...server.docs.get('alerts/a00007')!.doc, assignee: 'op-9' });
+      server.remove('alerts', 'a00008');
+      await expect.poll(async () => (await db.alerts!.findOne('a00007').exec())?.assignee, { timeout: 10_000 }).toBe('op-9');
+      await expect.poll(async () => (await db.alerts!.findOne('a00008').exec()) === null, { timeout: 10_000 }).toBe(true);
+      expect(await db.alerts!.count().exec()).toBe(1_499);
+      expect(server.pushes).toEqual([]);
+    });
+
+    it('resumes a bootstrap cut off mid-way: documents changed or deleted meanwhile end as on the server, nothing twice', async () => {
+      const { server, db, replica } = await setup((s) => {
+        many(s, 2_500);
+        s.pullsThenDown('alerts', 1); // the first page arrives, then the server is gone
+      }, false);
+      await expect.poll(async () => (await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['docs'], { timeout: 10_000 }).toBe(1_000);
+      expect((await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['done']).toBe(false);
+      // meanwhile on the server: a document of the first page changes, another is deleted, one is added
+      server.write('alerts', { ...server.docs.get('alerts/a00003')!.doc, severity: 'critical' });
+      server.remove('alerts', 'a00004');
+      server.write('alerts', { ...(alert as unknown as Doc), id: 'late' });
+      server.pullsThenDown('alerts', Infinity);
+      server.setDown(false);
+      replica.reSync();
+      await expect.poll(() => replica.view().status, { timeout: 20_000 }).toBe('synced');
+      expect((await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data).toMatchObject({ done: true });
+      const local = new Map((await db.alerts!.find().exec()).map((d) => [d.id, d.toJSON()]));
+      const remote = [...server.docs.entries()].filter(([k, v]) => k.startsWith('alerts/') && !v.doc._deleted);
+      expect(local.size).toBe(remote.length);
+      expect(local.size).toBe(2_500);
+      for (const [, v] of remote) expect(local.get(v.doc.id)).toMatchObject({ severity: v.doc.severity, status: v.doc.status });
+      expect(local.get('a00003')?.severity).toBe('critical');
+      expect(local.has('a00004')).toBe(false);
+      expect(server.pushes).toEqual([]);
+    });
   });
 });

@@ -11,9 +11,10 @@ import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
 import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection, type SyncRole } from '../../../shared/sync-protocol.js';
+import { bootstrapCollection, canBootstrap, readBootstrap, rxdbNow, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
-import { openSseStream } from './sse';
+import { backoffDelay, openSseStream } from './sse';
 import { foldStatus, type CollectionHealth, type SyncView } from './sync-status';
 
 export interface Operator {
@@ -33,6 +34,8 @@ export interface ReplicationConfig {
   retryMs?: number;
   /** how long to gather collections finishing their initial pull before (re)opening the stream with them */
   streamGatherMs?: number;
+  /** first sync of an empty collection by bootstrap (bootstrap.ts); default true */
+  bootstrap?: boolean;
 }
 
 /**
@@ -57,6 +60,12 @@ const UNREACHABLE = new Set([502, 503, 504]);
 
 const readOnly = (c: SyncCollection): boolean => !EDITABLE[c].create && EDITABLE[c].fields.length === 0;
 
+/** A row RxDB hands the push handler. */
+interface PushRowOut {
+  assumedMasterState?: Record<string, unknown>;
+  newDocumentState: Record<string, unknown>;
+}
+
 type StreamEvent = { documents: Record<string, unknown>[]; checkpoint: SyncCheckpoint } | 'RESYNC';
 
 export class Replica {
@@ -79,6 +88,10 @@ export class Replica {
   private conflicts = 0;
   private viewCache: SyncView | undefined;
   private disposed = false;
+  /** collections whose documents arrived (partly) by bootstrap: their pushes may lack an assumed master state */
+  private readonly bootstrapped = new Set<SyncCollection>();
+  /** pushed rows dropped: no assumed master state and no local change recorded (a bootstrapped document) */
+  droppedPushRows = 0;
 
   constructor(
     readonly db: ReplicaDatabase,
@@ -102,7 +115,14 @@ export class Replica {
       () => pendingSub.unsubscribe(),
       () => conflictSub.unsubscribe(),
     );
-    for (const c of this.collections) if (!this.disposed) this.replicate(c);
+    for (const c of this.collections) {
+      if (!this.disposed) {
+        this.replicate(c).catch((err: unknown) => {
+          console.error(`[replica] ${c}: replication could not start`, err);
+          this.fail(c, err);
+        });
+      }
+    }
   }
 
   view(): SyncView {
@@ -200,21 +220,59 @@ export class Replica {
     }
   }
 
-  private replicate(c: SyncCollection): void {
+  /**
+   * A collection never synced here and empty is first filled by bootstrap (resumed if it was cut off), retried
+   * with backoff while the server cannot be reached; RxDB's replication then starts where it ended.
+   */
+  private async bootstrap(c: SyncCollection, collection: RxCollection<Record<string, unknown>>, identifier: string): Promise<BootstrapState | undefined> {
+    let state = await readBootstrap(this.db, c);
+    if (this.config.bootstrap === false && !state) return undefined;
+    if (!state) {
+      const startedAt = rxdbNow();
+      if (!(await canBootstrap(this.db, collection))) return undefined;
+      state = { seq: 0, fork: { id: '', lwt: startedAt - 1 }, docs: 0, done: false };
+    }
+    this.bootstrapped.add(c);
+    for (let attempt = 0; !state.done && !this.disposed; attempt++) {
+      this.patchHealth(c, { active: true });
+      try {
+        state = await bootstrapCollection({
+          from: state,
+          db: this.db,
+          collection,
+          replicationIdentifier: identifier,
+          pageSize: SYNC_LIMITS.maxPullLimit,
+          fetchPage: (seq, limit) => this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', `?checkpoint=${seq}&limit=${limit}`)),
+          cancelled: () => this.disposed,
+        });
+      } catch (err) {
+        if (attempt === 0) console.warn(`[replica] ${c}: first sync interrupted, retrying`, err);
+        state = (await readBootstrap(this.db, c)) ?? state;
+        await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.config.retryMs ?? 5_000, 30_000)));
+      }
+    }
+    return state;
+  }
+
+  private async replicate(c: SyncCollection): Promise<void> {
     const collection = this.db.collections[c] as RxCollection<Record<string, unknown>> | undefined;
     if (!collection) return;
+    const identifier = `fleetdesk-sync-v1-${c}-${this.config.syncUrl}`;
+    const boot = await this.bootstrap(c, collection, identifier);
+    if (this.disposed) return;
     const stream$ = new Subject<StreamEvent>();
     this.subjects.set(c, stream$);
     const seen = (seq: number) => this.lastSeq.set(c, Math.max(this.lastSeq.get(c) ?? 0, seq));
     const state = replicateRxCollection<Record<string, unknown>, SyncCheckpoint>({
       collection,
-      replicationIdentifier: `fleetdesk-sync-v1-${c}-${this.config.syncUrl}`,
+      replicationIdentifier: identifier,
       live: true,
       retryTime: this.config.retryMs ?? 5_000,
       waitForLeadership: false,
       pull: {
         // the largest page the server serves: the initial sync of a big collection is bound by round trips
         batchSize: SYNC_LIMITS.maxPullLimit,
+        ...(boot ? { initialCheckpoint: { seq: boot.seq } } : {}),
         handler: async (checkpoint, batchSize) => {
           const seq = checkpoint?.seq ?? 0;
           seen(seq);
@@ -224,14 +282,33 @@ export class Replica {
         },
         stream$: stream$.asObservable() as never,
       },
-      // Read-only collections get no push: RxDB then keeps no per-document replication meta for them (half the
-      // IndexedDB writes of their initial sync; nothing is ever pushed from them anyway).
+      // Read-only collections that were never bootstrapped get no push: RxDB then keeps no per-document replication
+      // meta for them (half the IndexedDB writes of an initial sync by replication). A bootstrapped one gets a push
+      // that never sends anything, only for its initial checkpoint: RxDB's upstream looks at every local document
+      // after its checkpoint, even without a push (50,000 bootstrapped documents: minutes of reads), and RxDB takes
+      // the upstream's initial checkpoint only from a push config. (Its later downstream writes then keep meta.)
       ...(readOnly(c)
-        ? {}
+        ? boot
+          ? {
+              push: {
+                batchSize: 1_000,
+                initialCheckpoint: boot.fork,
+                handler: async (rows: PushRowOut[]) => {
+                  if (rows.length > 0) console.warn(`[replica] ${c} is read-only: ${rows.length} local changes not pushed`);
+                  return [];
+                },
+              },
+            }
+          : {}
         : {
             push: {
               batchSize: 100,
-              handler: async (rows: unknown[]) => this.request<never[]>(c, this.url(c, 'push'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(rows) }),
+              ...(boot ? { initialCheckpoint: boot.fork } : {}),
+              handler: async (rows: PushRowOut[]) => {
+                const send = await this.withAssumedMasters(c, rows);
+                if (send.length === 0) return [];
+                return this.request<never[]>(c, this.url(c, 'push'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(send) });
+              },
             },
           }),
     });
@@ -314,6 +391,33 @@ export class Replica {
         }
       },
     });
+  }
+
+  /**
+   * RxDB keeps no assumed master state for a bootstrapped document it has not written itself: the first local change
+   * of one is pushed against the state the operator changed (its outbox entry's `base`). A row without either is
+   * not a local change (the outbox is written before every local write, actions.ts): it is not sent.
+   */
+  private async withAssumedMasters(c: SyncCollection, rows: PushRowOut[]): Promise<PushRowOut[]> {
+    if (!this.bootstrapped.has(c) || rows.every((r) => r.assumedMasterState)) return rows;
+    const ids = rows.filter((r) => !r.assumedMasterState).map((r) => `${c}/${String(r.newDocumentState.id)}`);
+    const entries = await this.db.outbox.findByIds(ids).exec();
+    const out: PushRowOut[] = [];
+    for (const r of rows) {
+      if (r.assumedMasterState) {
+        out.push(r);
+        continue;
+      }
+      const entry = entries.get(`${c}/${String(r.newDocumentState.id)}`);
+      if (!entry) {
+        this.droppedPushRows++;
+        console.warn(`[replica] ${c}/${String(r.newDocumentState.id)}: not pushed (no local change recorded)`);
+        continue;
+      }
+      const base = entry.toJSON().base;
+      out.push(base ? { ...r, assumedMasterState: { ...base } } : r);
+    }
+    return out;
   }
 
   /** A pushed document left the outbox once the server took it and the operator has not changed it since. */
