@@ -1,5 +1,6 @@
 /**
- * The offline replica end to end in real Chromium: server (PGlite on a temp dir, on a fixed free port so the
+ * The offline replica end to end in real Chromium: server (PGlite on a temp dir — and, with DATABASE_URL, again on a
+ * fresh PostgreSQL database — on a fixed free port so the
  * console's server URL stays valid across restarts) → browser console (its /sync/v1 proxy) → the built renderer
  * with RxDB + Dexie (IndexedDB). Syncs; the server stops and the console restarts (same port, so same origin and
  * IndexedDB, nothing in the host's memory); the reloaded page still shows vehicles and alerts from IndexedDB and
@@ -19,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
+import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import type { AlertDoc, TaskDoc } from '../../src/shared/sync-protocol.js';
@@ -72,8 +74,16 @@ async function openTab(page: Page, tab: 'vehicles' | 'alerts' | 'tasks' | 'confl
   await page.getByTestId(`tab-${tab}`).click();
 }
 
-describe('offline replica in Chromium', () => {
+/** PGlite (the embedded default) always; the local PostgreSQL too when DATABASE_URL is set (a fresh database). */
+const BACKENDS: Array<{ name: string; suffix: string; pg: boolean }> = [
+  { name: 'PGlite', suffix: '', pg: false },
+  ...(process.env['DATABASE_URL'] ? [{ name: 'PostgreSQL', suffix: '-pg', pg: true }] : []),
+];
+
+describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffix, pg }) => {
   let dataDir: string;
+  let pgDb: TestDatabase | undefined;
+  let databaseUrl: string | undefined;
   let port: number;
   let serverUrl: string;
   let server: ServerHandle | undefined;
@@ -95,11 +105,15 @@ describe('offline replica in Chromium', () => {
       logger: silentLogger(),
     });
   const start = (): Promise<ServerHandle> =>
-    startServer({ port, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
+    startServer({ port, mqttPort: 0, mqttUrl: undefined, databaseUrl, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-replica-'));
+    if (pg) {
+      pgDb = await createTestDatabase(process.env['DATABASE_URL']!);
+      databaseUrl = pgDb.url;
+    }
     port = await freePort();
     serverUrl = `http://127.0.0.1:${port}`;
     server = await start();
@@ -122,6 +136,7 @@ describe('offline replica in Chromium', () => {
     await desk?.stop();
     await server?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await pgDb?.drop();
   });
 
   it('syncs the replica through the console proxy', async () => {
@@ -131,7 +146,7 @@ describe('offline replica in Chromium', () => {
     await openTab(page, 'alerts');
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
     expect(await page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`).getAttribute('data-status')).toBe('open');
-    await page.screenshot({ path: join(shots, 'e2e-replica-1-synced.png') });
+    await page.screenshot({ path: join(shots, `e2e-replica-1-synced${suffix}.png`) });
   });
 
   it('with the server stopped and the console restarted, the page shows vehicles, alerts and plates from IndexedDB and says how old they are', async () => {
@@ -161,7 +176,7 @@ describe('offline replica in Chromium', () => {
       const plate = plates.get(a.vehicleId)!;
       await expect.poll(() => page.locator(`[data-testid="alerts-panel"] [data-alert-id="${a.id}"]`).innerText(), { timeout: 10_000 }).toContain(plate);
     }
-    await page.screenshot({ path: join(shots, 'e2e-replica-2-offline-reloaded.png') });
+    await page.screenshot({ path: join(shots, `e2e-replica-2-offline-reloaded${suffix}.png`) });
   });
 
   it('queues offline edits (pending > 0) while the same alert is changed on the server', async () => {
@@ -173,11 +188,11 @@ describe('offline replica in Chromium', () => {
     await page.waitForFunction(() => Number(document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending')) >= 3, undefined, { timeout: 10_000 });
     expect(await rowA.getAttribute('data-status')).toBe('acknowledged');
     expect(await indicator(page, 'data-status')).toBe('offline');
-    await page.screenshot({ path: join(shots, 'e2e-replica-3-offline-edits.png') });
+    await page.screenshot({ path: join(shots, `e2e-replica-3-offline-edits${suffix}.png`) });
 
     // Meanwhile, someone changes alert B through the staff API: a second server on the same data, on another
     // port the console does not know, stopped again before the console's server comes back.
-    const other = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
+    const other = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
     try {
       expect((await staff(other, 'POST', `/alerts/${alertB.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
     } finally {
@@ -213,7 +228,7 @@ describe('offline replica in Chromium', () => {
     await conflict.first().waitFor({ timeout: 30_000 });
     expect(await conflict.first().getAttribute('data-collection')).toBe('alerts');
     expect(await page.getByTestId('conflicts-panel').locator(`[data-doc-id="${alertA.id}"]`).count()).toBe(0);
-    await page.screenshot({ path: join(shots, 'e2e-replica-4-conflict.png') });
+    await page.screenshot({ path: join(shots, `e2e-replica-4-conflict${suffix}.png`) });
     expect(pageErrors).toEqual([]);
   });
 });
