@@ -3,6 +3,7 @@
  * whether a car can be claimed, and how database refusals become 409 problems.
  */
 import { AppError } from '../../../../../src/shared/errors.js';
+import { parseIsoInstant } from '../../../../../src/shared/instant.js';
 import type { Db, Queryable } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
 import { isExclusionViolation, uniqueViolation, type AllocationRecord, type VehicleUsability } from '../data/allocations.repository.js';
@@ -93,7 +94,7 @@ export const iso = (ms: number | null): string | null => (ms === null ? null : n
 /** Parses an ISO-8601 instant from the API; anything else is a 400 problem. */
 export function parseInstant(value: string, field: string): number {
   // Date.parse accepts many shapes; the schema already asked for date-time, this rejects what slips through.
-  const ms = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i.test(value) ? Date.parse(value) : NaN;
+  const ms = parseIsoInstant(value);
   if (!Number.isFinite(ms)) throw new AppError('invalid_date', `${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-06-01T10:00:00Z`, { status: 400 });
   return ms;
 }

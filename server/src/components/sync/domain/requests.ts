@@ -16,6 +16,7 @@
 import { createHash } from 'node:crypto';
 import { COMMAND_TYPES, type CommandType } from '../../../../../src/shared/device-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
+import { parseIsoInstant } from '../../../../../src/shared/instant.js';
 import { REQUEST_KINDS, type RequestDoc, type RequestKind, type RequestStatus } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import { SYSTEM_ACTOR, type Actor, type StaffRole } from '../../../platform/http/actor.js';
@@ -237,8 +238,6 @@ function summary(r: Record<string, unknown>): Record<string, unknown> {
 }
 
 const ID = /^[A-Za-z0-9_.:@-]{1,100}$/;
-/** An instant as the staff API takes it: ISO-8601 date-time with seconds optional and a zone (`Z` or ±hh:mm). */
-const INSTANT = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/i;
 const reasonOk = (r: unknown): boolean => typeof r === 'string' && r.trim() !== '' && r.length <= 500;
 
 /** What is wrong with a request's payload, or undefined. */
@@ -266,7 +265,7 @@ export function checkPayload(kind: RequestKind, p: Payload): string | undefined 
       return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
     case 'extend_booking':
       if (typeof p.bookingId !== 'string' || !ID.test(p.bookingId)) return 'payload.bookingId must be a booking id';
-      if (typeof p.endsAt !== 'string' || !INSTANT.test(p.endsAt) || !Number.isFinite(Date.parse(p.endsAt))) {
+      if (typeof p.endsAt !== 'string' || !Number.isFinite(parseIsoInstant(p.endsAt))) {
         return 'payload.endsAt must be an ISO-8601 date-time with a time zone, e.g. 2025-06-01T10:00:00Z';
       }
       return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
