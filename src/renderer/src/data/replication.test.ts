@@ -117,7 +117,7 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(prepare: (server: ReturnType<typeof fakeServer>) => void = (server) => server.write('alerts', alert as unknown as Doc), waitSynced = true) {
+async function setup(prepare: (server: ReturnType<typeof fakeServer>) => void = (server) => server.write('alerts', alert as unknown as Doc), waitSynced = true, retryMs = 50) {
   const server = fakeServer();
   prepare(server);
   const db: ReplicaDatabase = await openReplicaDatabase({ name: `r${Math.random().toString(36).slice(2)}`, storage: getRxStorageMemory(), role: 'dispatcher' });
@@ -127,7 +127,7 @@ async function setup(prepare: (server: ReturnType<typeof fakeServer>) => void = 
     operator: { id: 'op-1', role: 'dispatcher' },
     accessToken: async () => `token-${++tokenCalls > 0 ? 'op-1' : ''}`,
     fetchImpl: server.fetchImpl,
-    retryMs: 50,
+    retryMs,
     streamGatherMs: 10,
   });
   cleanup.push(async () => {
@@ -221,10 +221,14 @@ describe('Replica', () => {
     });
 
     it('resumes a bootstrap cut off mid-way: documents changed or deleted meanwhile end as on the server, nothing twice', async () => {
-      const { server, db, replica } = await setup((s) => {
-        many(s, 2_500);
-        s.pullsThenDown('alerts', 1); // the first page arrives, then the server is gone
-      }, false);
+      const { server, db, replica } = await setup(
+        (s) => {
+          many(s, 2_500);
+          s.pullsThenDown('alerts', 1); // the first page arrives, then the server is gone
+        },
+        false,
+        60_000, // a retry would come only after a minute: the operator's "retry" (reSync) must not wait for it
+      );
       await expect.poll(async () => (await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['docs'], { timeout: 10_000 }).toBe(1_000);
       expect((await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['done']).toBe(false);
       // meanwhile on the server: a document of the first page changes, another is deleted, one is added

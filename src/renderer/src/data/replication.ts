@@ -92,6 +92,8 @@ export class Replica {
   private readonly bootstrapped = new Set<SyncCollection>();
   /** pushed rows dropped: no assumed master state and no local change recorded (a bootstrapped document) */
   droppedPushRows = 0;
+  /** bootstraps waiting to retry: woken by reSync() and dispose() */
+  private readonly bootstrapWaits = new Set<() => void>();
 
   constructor(
     readonly db: ReplicaDatabase,
@@ -141,12 +143,14 @@ export class Replica {
 
   /** Ask every collection to pull now and the stream to reconnect (the operator clicked "retry", signed in again). */
   reSync(): void {
+    for (const wake of [...this.bootstrapWaits]) wake();
     for (const s of this.states.values()) s.reSync();
     this.stream?.retryNow();
   }
 
   async dispose(): Promise<void> {
     this.disposed = true;
+    for (const wake of [...this.bootstrapWaits]) wake();
     clearTimeout(this.streamTimer);
     this.stream?.close();
     this.stream = undefined;
@@ -248,7 +252,15 @@ export class Replica {
       } catch (err) {
         if (attempt === 0) console.warn(`[replica] ${c}: first sync interrupted, retrying`, err);
         state = (await readBootstrap(this.db, c)) ?? state;
-        await new Promise((r) => setTimeout(r, backoffDelay(attempt, this.config.retryMs ?? 5_000, 30_000)));
+        await new Promise<void>((resolve) => {
+          const wake = () => {
+            clearTimeout(timer);
+            this.bootstrapWaits.delete(wake);
+            resolve();
+          };
+          const timer = setTimeout(wake, backoffDelay(attempt, this.config.retryMs ?? 5_000, 30_000));
+          this.bootstrapWaits.add(wake);
+        });
       }
     }
     return state;
