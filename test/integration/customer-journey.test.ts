@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/demo-fleet.js';
 import type { Telemetry } from '../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { insertClaimRow } from '../../server/src/components/bookings/bookings.test-helpers.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { dbBackends } from '../../server/src/testing/backends.js';
 import { connectCommandDevice, type CommandDevice } from '../../server/src/testing/command-device.js';
@@ -277,6 +278,50 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     car.device.behaviour = 'succeed';
     const again = await call<{ status: string }>(server, 'POST', '/v1/rentals', customer.headers, { reservationId });
     expect(again.status, JSON.stringify(again.body)).toBe(201);
+  });
+
+  it('voids the hold of a start the server never finished (crash between hold and rental), and nothing else', async () => {
+    const customer = await signUpCustomer(server, { verifiedLicence: true, paymentToken: 'tok_sandbox_ok' });
+    const method = (await server.payments.defaultPaymentMethod(customer.customerId))!;
+    const DAY = 86_400_000;
+    // bookings far ahead (no other test's car time is touched), each with a start attempt on it
+    const booking = async (daysAhead: number): Promise<string> => {
+      const id = `bkg_${randomUUID()}`;
+      await insertClaimRow(server, { id, kind: 'booking', vehicleId: cars[0]!.vehicleId, customerId: customer.customerId, status: 'confirmed', from: Date.now() + daysAhead * DAY, to: Date.now() + daysAhead * DAY + 3_600_000 });
+      return id;
+    };
+    const hold = async (sourceId: string | null, leaseOffsetMs: number): Promise<{ rentalId: string; paymentId: string }> => {
+      const rentalId = randomUUID();
+      if (sourceId) {
+        await server.db.query(`update allocations set start_attempt_id = $2, start_attempt_expires_at = now() + $3 * interval '1 millisecond' where id = $1`, [sourceId, rentalId, leaseOffsetMs]);
+      }
+      const h = await server.payments.authorizeHold(
+        { rentalId, customerId: customer.customerId, paymentMethodId: method.paymentMethodId, amountCents: 5_000, currency: 'EUR', idempotencyKey: `rental-hold-${rentalId}` },
+        10_000,
+      );
+      expect(h.status).toBe('authorized');
+      await server.db.query(`update payments set created_at = now() - interval '1 hour' where id = $1`, [h.paymentId]);
+      return { rentalId, paymentId: h.paymentId };
+    };
+    // a start cut off by a crash: its claim expired a minute ago, its hold an hour old
+    const deadSource = await booking(20);
+    const dead = await hold(deadSource, -60_000);
+    // a slow start still within its lease, and a hold whose rental exists (an ended one): both left alone
+    const slowSource = await booking(21);
+    const slow = await hold(slowSource, 120_000);
+    const live = await hold(null, 0);
+    await insertClaimRow(server, { id: live.rentalId, kind: 'rental', vehicleId: cars[0]!.vehicleId, customerId: customer.customerId, status: 'ended', from: Date.now() - 2 * 3_600_000, to: Date.now() - 3_600_000 });
+
+    expect(await server.bookings.sweepAbandonedHolds()).toBe(1);
+    expect(await server.bookings.sweepAbandonedHolds()).toBe(0); // once
+    await server.payments.drainOutbox();
+    expect((await server.payments.rentalPayments(dead.rentalId)).status).toBe('voided');
+    expect((await server.payments.rentalPayments(slow.rentalId)).status).toBe('authorized');
+    expect((await server.payments.rentalPayments(live.rentalId)).status).toBe('authorized');
+    // the dead attempt's claim is gone (a late wake-up cannot convert the booking); the slow one keeps its claim
+    const { rows } = await server.db.query<{ id: string; start_attempt_id: string | null; status: string }>(`select id, start_attempt_id, status from allocations where id = any($1::text[]) order by id`, [[deadSource, slowSource]]);
+    expect(rows.find((r) => r.id === deadSource)).toMatchObject({ start_attempt_id: null, status: 'confirmed' });
+    expect(rows.find((r) => r.id === slowSource)).toMatchObject({ start_attempt_id: slow.rentalId, status: 'confirmed' });
   });
 
   it('refuses to start without a verified licence or a payment method, and with a declined card', async () => {

@@ -65,6 +65,8 @@ export interface BookingsComponent {
   refreshAvailability(): Promise<void>;
   /** Expires due reservations and bookings now (tests; also every few seconds); returns how many. */
   sweepExpired(): Promise<number>;
+  /** Voids holds of rental starts that never finished (also every minute); returns how many. */
+  sweepAbandonedHolds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -180,6 +182,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     },
     refreshAvailability: () => availability.refresh(true),
     sweepExpired: async () => (await sweeper.sweep()).length,
+    sweepAbandonedHolds: async () => (rentals ? rentals.sweepAbandonedHolds() : 0),
     async stop() {
       for (const off of unsubscribe) off();
       await sweeper.stop();

@@ -46,6 +46,8 @@ export interface PaymentsComponent {
   enqueueVoid(tx: Queryable, input: { rentalId: string; paymentId: string; reason: string }): Promise<void>;
   /** What has happened to a rental's money (database only: works while the provider is down). */
   rentalPayments(rentalId: string): Promise<RentalPayments>;
+  /** Holds still authorized (neither captured nor voided) placed more than `olderThanMs` ago, oldest first. */
+  staleHolds(olderThanMs: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>>;
   reconcile(): Promise<ReconciliationReport>;
   /** Runs the outbox until no operation is open, ignoring backoff delays (tests). */
   drainOutbox(): Promise<void>;
@@ -217,6 +219,7 @@ export async function startPaymentsComponent(options: PaymentsOptions): Promise<
       enqueueCapture: (tx, input) => service.enqueueCapture(tx, input),
       enqueueVoid: (tx, input) => service.enqueueVoid(tx, input),
       rentalPayments: (rentalId) => service.rentalPayments(rentalId),
+      staleHolds: (olderThanMs, limit) => service.staleHolds(olderThanMs, limit),
       reconcile: runReconciliation,
       drainOutbox: () => worker.drain(),
       providerHealth: () => health.view(),

@@ -256,6 +256,21 @@ export class RentalsRepository {
     });
   }
 
+  /**
+   * For the abandoned-start sweep, inside its transaction (replication lock held): false when `attemptId` became a
+   * rental (any status) or is a start still within its lease; otherwise clears any expired claim it left on its
+   * reservation or booking — a start that wakes up later can no longer convert it — and answers true.
+   */
+  async abandonStartAttempt(tx: Queryable, attemptId: string, now: number): Promise<boolean> {
+    const { rows } = await tx.query<{ id: string }>(
+      `select id from allocations where id = $1 or (start_attempt_id = $1 and start_attempt_expires_at > ${ts('$2')}) limit 1`,
+      [attemptId, now],
+    );
+    if (rows.length > 0) return false;
+    await tx.query('update allocations set start_attempt_id = null, start_attempt_expires_at = null where start_attempt_id = $1', [attemptId]);
+    return true;
+  }
+
   /** Gives the lease back (the attempt failed; the reservation stays as it was). Inside the caller's transaction. */
   async releaseStartSource(tx: Queryable, id: string, attemptId: string): Promise<void> {
     await lockReplicationSequence(tx);

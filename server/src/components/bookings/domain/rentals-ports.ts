@@ -32,6 +32,8 @@ export interface RentalPaymentsPort {
   enqueueCapture(tx: Queryable, input: { rentalId: string; paymentId: string; amountCents: number; currency: string }): Promise<void>;
   enqueueVoid(tx: Queryable, input: { rentalId: string; paymentId: string; reason: string }): Promise<void>;
   rentalPayments(rentalId: string): Promise<RentalPaymentsSummary>;
+  /** holds still authorized after `olderThanMs` (the abandoned-start sweep; optional for stand-ins) */
+  staleHolds?(olderThanMs: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>>;
 }
 
 /** commands component (server/src/components/commands/index.ts) */

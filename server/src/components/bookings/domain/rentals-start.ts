@@ -38,6 +38,36 @@ const COMMIT_ATTEMPTS = 2;
 
 type UnlockOutcome = { ok: true; command: CommandRecord } | { ok: false; command: CommandRecord | null; failure: 'unlock_timeout' | 'unlock_failed' };
 
+/** A hold older than a start's whole lease by this much, with no rental behind it, was abandoned. */
+const ABANDONED_HOLD_GRACE_MS = 60_000;
+
+/**
+ * Holds left behind by starts that never finished — the server stopped between the hold and the rental's commit
+ * or its undo — are voided through the payments outbox (the customer's card is not blocked for days). A hold
+ * counts as abandoned once it is older than a start's lease (hold deadline + unlock wait + margin) plus a grace,
+ * no rental carries its id and no live start attempt does; its expired claim on the reservation is cleared in the
+ * same transaction, so a start that wakes up late cannot convert the reservation with a voided hold.
+ */
+export async function sweepAbandonedHolds(ctx: RentalsContext, limit = 200): Promise<number> {
+  if (!ctx.payments.staleHolds) return 0;
+  const olderThan = ctx.settings.holdDeadlineMs + ctx.settings.unlockTimeoutMs + LEASE_MARGIN_MS + ABANDONED_HOLD_GRACE_MS;
+  const stale = await ctx.payments.staleHolds(olderThan, limit);
+  let voided = 0;
+  for (const hold of stale) {
+    const abandoned = await ctx.repo.database.transaction(async (tx) => {
+      await lockReplicationSequence(tx);
+      if (!(await ctx.repo.abandonStartAttempt(tx, hold.rentalId, ctx.now()))) return false;
+      await ctx.payments.enqueueVoid(tx, { rentalId: hold.rentalId, paymentId: hold.paymentId, reason: 'abandoned rental start: the server stopped before the rental began' });
+      return true;
+    });
+    if (abandoned) {
+      voided++;
+      ctx.log.warn('voiding the hold of an abandoned rental start', { rentalId: hold.rentalId, paymentId: hold.paymentId });
+    }
+  }
+  return voided;
+}
+
 export async function startRental(ctx: RentalsContext, input: RentalStartInput): Promise<RentalStarted> {
   const { repo, log } = ctx;
   const kind = input.reservationId !== undefined ? 'reservation' : 'booking';

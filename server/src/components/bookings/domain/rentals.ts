@@ -12,7 +12,7 @@ import type { ServiceArea } from '../../../../../src/shared/demo-fleet.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
-import type { Logger } from '../../../platform/log.js';
+import { errorFields, type Logger } from '../../../platform/log.js';
 import { listAudit, type AuditRecord } from '../../audit/index.js';
 import type { CommandWithTransitions } from '../../commands/index.js';
 import { RentalsRepository, type RentalFilter } from '../data/rentals.repository.js';
@@ -35,7 +35,7 @@ import {
 import { createDamageReport, damageReportView, DamageReportStore, removeDir, type DamageReportPart, type DamageReportView } from './rentals-damage-reports.js';
 import { endRental, type RentalEnded, type RentalEnder } from './rentals-end.js';
 import type { RentalCommandsPort, RentalCustomersPort, RentalPaymentsPort, RentalPaymentsSummary, RentalPricingPort, RentalTelemetryPort } from './rentals-ports.js';
-import { startRental, type RentalStarted, type RentalStartInput } from './rentals-start.js';
+import { startRental, sweepAbandonedHolds, type RentalStarted, type RentalStartInput } from './rentals-start.js';
 
 export type { RentalEnded, RentalEnder, LockReport } from './rentals-end.js';
 export { RentalEndBlockedError } from './rentals-end.js';
@@ -67,6 +67,8 @@ export interface RentalsOptions {
   /** defaults to the stored telemetry (vehicle_state, telemetry_history, zones) */
   telemetry?: RentalTelemetryPort;
   now?: () => number;
+  /** how often holds of abandoned starts are looked for (default 60 s; 0 = never, tests call sweepAbandonedHolds) */
+  abandonedHoldSweepMs?: number;
 }
 
 export interface StaffRentalDetail {
@@ -93,6 +95,8 @@ export interface Rentals {
   listForStaff(filter: RentalFilter): Promise<StaffRentalView[]>;
   staffDetail(rentalId: string): Promise<StaffRentalDetail>;
   createDamageReport(a: { rentalId: string; customerId: string; parts: AsyncIterable<DamageReportPart> }): Promise<DamageReportView>;
+  /** voids the holds of starts that never finished (runs by itself every `abandonedHoldSweepMs`); how many */
+  sweepAbandonedHolds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -128,6 +132,16 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
   };
 
   const notFound = (rentalId: string) => new AppError('rental_not_found', `no rental ${rentalId}`, { status: 404 });
+
+  let sweeping: Promise<number> | undefined;
+  const sweep = (): Promise<number> =>
+    (sweeping ??= sweepAbandonedHolds(ctx).finally(() => (sweeping = undefined)));
+  const sweepMs = options.abandonedHoldSweepMs ?? 60_000;
+  const sweepTimer =
+    sweepMs > 0
+      ? setInterval(() => void sweep().catch((err: unknown) => log.warn('abandoned-hold sweep failed', errorFields(err))), sweepMs)
+      : undefined;
+  sweepTimer?.unref();
 
   return {
     start: (input) => startRental(ctx, input),
@@ -170,7 +184,10 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
       };
     },
     createDamageReport: (a) => createDamageReport(ctx, store, a),
+    sweepAbandonedHolds: sweep,
     async stop() {
+      clearInterval(sweepTimer);
+      await sweeping?.catch(() => undefined);
       if (tempRoot) await removeDir(tempRoot).catch(() => undefined);
     },
   };
