@@ -26,7 +26,7 @@
  * surfaced as a conflict). Tombstones of documents never written are skipped.
  */
 import { now, type RxCollection, type RxStorageInstance } from 'rxdb';
-import type { PullResponse, SyncCheckpoint } from '../../../shared/sync-protocol.js';
+import type { PullResponse } from '../../../shared/sync-protocol.js';
 import type { ReplicaDatabase } from './database';
 
 /** RxDB's fork checkpoint on Dexie and memory storages: the newest write by (`_meta.lwt`, primary key). */
@@ -54,9 +54,17 @@ export async function readBootstrap(db: ReplicaDatabase, collection: string): Pr
   return data && typeof data.seq === 'number' ? data : undefined;
 }
 
-/** May this collection start a bootstrap? Only when it never did, is empty (deleted documents included) and nothing of it waits in the outbox. */
-export async function canBootstrap(db: ReplicaDatabase, collection: RxCollection): Promise<boolean> {
-  if (await readBootstrap(db, collection.name)) return false;
+/**
+ * A new bootstrap of a collection that never had one (readBootstrap said so), or undefined when it may not start:
+ * the collection must be empty (deleted documents included) with nothing of it waiting in the outbox. T0 is read
+ * before looking, so a local write made meanwhile comes after the push checkpoint.
+ */
+export async function newBootstrap(db: ReplicaDatabase, collection: RxCollection): Promise<BootstrapState | undefined> {
+  const startedAt = now();
+  return (await isEmpty(db, collection)) ? { seq: 0, fork: { id: '', lwt: startedAt - 1 }, docs: 0, done: false } : undefined;
+}
+
+async function isEmpty(db: ReplicaDatabase, collection: RxCollection): Promise<boolean> {
   const outbox = await db.outbox.findOne({ selector: { collectionName: collection.name } }).exec();
   if (outbox) return false;
   // (the storage's count includes no deleted documents: ask for any document by the changes index instead)
@@ -66,8 +74,8 @@ export async function canBootstrap(db: ReplicaDatabase, collection: RxCollection
 }
 
 export interface BootstrapOptions {
-  /** a new bootstrap: RxDB's clock (`now()`) read before `canBootstrap` said yes; or the state of one to resume */
-  from: { startedAt: number } | BootstrapState;
+  /** a new bootstrap (newBootstrap) or the stored state of one to resume (readBootstrap) */
+  from: BootstrapState;
   db: ReplicaDatabase;
   collection: RxCollection;
   /** the identifier given to replicateRxCollection (RxDB hashes 'rxdbreplication' + it) */
@@ -77,7 +85,6 @@ export interface BootstrapOptions {
   pageSize: number;
   /** stop early (the replica is being disposed) */
   cancelled: () => boolean;
-  onProgress?: (docs: number) => void;
 }
 
 export async function bootstrapCollection(opts: BootstrapOptions): Promise<BootstrapState> {
@@ -86,7 +93,7 @@ export async function bootstrapCollection(opts: BootstrapOptions): Promise<Boots
   // the raw storage instance: RxDB's wrapper would replace `_meta` and `_rev` of an insert with its own
   const wrapped = collection.storageInstance as RxStorageInstance<Record<string, unknown>, unknown, unknown> & { originalStorageInstance?: RxStorageInstance<Record<string, unknown>, unknown, unknown> };
   const storage = wrapped.originalStorageInstance ?? wrapped;
-  const state: BootstrapState = 'seq' in opts.from ? { ...opts.from } : { seq: 0, fork: { id: '', lwt: opts.from.startedAt - 1 }, docs: 0, done: false };
+  const state: BootstrapState = { ...opts.from };
   if (state.done) return state;
   const lwt = state.fork.lwt - 1;
   const save = () => db.meta.upsert({ id: bootstrapKey(collection.name), value: state.seq, data: { ...state } });
@@ -162,7 +169,6 @@ export async function bootstrapCollection(opts: BootstrapOptions): Promise<Boots
     state.seq = Math.max(state.seq, page.checkpoint.seq);
     state.done = !fetching && fetchError === undefined && buffer.length === 0;
     await save();
-    opts.onProgress?.(state.docs);
   }
   await fetcher;
   if (fetchError !== undefined && !opts.cancelled()) throw fetchError;
@@ -182,12 +188,4 @@ const revisionHeight = (rev: unknown): number => Number.parseInt(String(rev), 10
 function untouched(doc: Record<string, unknown>, hash: string): boolean {
   const o = (doc._meta as { o?: { _rev?: number; hash?: string } } | undefined)?.o;
   return !!o && o.hash === hash && o._rev === revisionHeight(doc._rev);
-}
-
-/** RxDB's clock, read before deciding to bootstrap (BootstrapOptions.startedAt). */
-export const rxdbNow = (): number => now();
-
-/** RxDB's checkpoint objects for a finished or interrupted bootstrap. */
-export function initialCheckpoints(b: BootstrapState): { pull: SyncCheckpoint; push: ForkCheckpoint } {
-  return { pull: { seq: b.seq }, push: b.fork };
 }

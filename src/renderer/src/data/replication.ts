@@ -11,7 +11,7 @@ import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
 import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection, type SyncRole } from '../../../shared/sync-protocol.js';
-import { bootstrapCollection, canBootstrap, readBootstrap, rxdbNow, type BootstrapState } from './bootstrap';
+import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
 import { backoffDelay, openSseStream } from './sse';
@@ -34,8 +34,6 @@ export interface ReplicationConfig {
   retryMs?: number;
   /** how long to gather collections finishing their initial pull before (re)opening the stream with them */
   streamGatherMs?: number;
-  /** first sync of an empty collection by bootstrap (bootstrap.ts); default true */
-  bootstrap?: boolean;
 }
 
 /**
@@ -229,13 +227,8 @@ export class Replica {
    * with backoff while the server cannot be reached; RxDB's replication then starts where it ended.
    */
   private async bootstrap(c: SyncCollection, collection: RxCollection<Record<string, unknown>>, identifier: string): Promise<BootstrapState | undefined> {
-    let state = await readBootstrap(this.db, c);
-    if (this.config.bootstrap === false && !state) return undefined;
-    if (!state) {
-      const startedAt = rxdbNow();
-      if (!(await canBootstrap(this.db, collection))) return undefined;
-      state = { seq: 0, fork: { id: '', lwt: startedAt - 1 }, docs: 0, done: false };
-    }
+    let state = (await readBootstrap(this.db, c)) ?? (await newBootstrap(this.db, collection));
+    if (!state) return undefined;
     this.bootstrapped.add(c);
     for (let attempt = 0; !state.done && !this.disposed; attempt++) {
       this.patchHealth(c, { active: true });
