@@ -7,7 +7,7 @@
 import type { Queryable } from '../../../platform/db/index.js';
 import type { CommandRecord, CommandWithTransitions, IssueCommandInput, IssueCommandResult } from '../../commands/index.js';
 import type { CustomerEligibility } from '../../customers/index.js';
-import type { HoldOutcome, PaymentMethodSummary, RentalPayments } from '../../payments/index.js';
+import type { HoldOutcome, PaymentMethodSummary, PaymentsComponent, RentalPayments } from '../../payments/index.js';
 import type { PriceBreakdown, RentalUsage, Tariff } from './pricing.js';
 import type { EndZone, LatestVehicleState } from './rentals-end-blockers.js';
 import type { UsageSample } from './rentals-usage.js';
@@ -20,21 +20,12 @@ export interface RentalCustomersPort {
   eligibility(customerId: string): Promise<CustomerEligibility>;
 }
 
-/** payments component: its own types, so the port cannot drift from the component */
+/** payments component: the part of its contract a rental uses, taken from the contract itself (it cannot drift) */
 export type { HoldOutcome, PaymentMethodSummary };
 export type RentalPaymentsSummary = RentalPayments;
-export interface RentalPaymentsPort {
-  defaultPaymentMethod(customerId: string): Promise<PaymentMethodSummary | null>;
-  authorizeHold(
-    input: { rentalId: string; customerId: string; paymentMethodId: string; amountCents: number; currency: string; idempotencyKey: string },
-    deadlineMs: number,
-  ): Promise<HoldOutcome>;
-  enqueueCapture(tx: Queryable, input: { rentalId: string; paymentId: string; amountCents: number; currency: string }): Promise<void>;
-  enqueueVoid(tx: Queryable, input: { rentalId: string; paymentId: string; reason: string }): Promise<void>;
-  rentalPayments(rentalId: string): Promise<RentalPaymentsSummary>;
-  /** holds still authorized after `olderThanMs` (the abandoned-start sweep; optional for stand-ins) */
-  staleHolds?(olderThanMs: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>>;
-}
+export type RentalPaymentsPort = Pick<PaymentsComponent, 'defaultPaymentMethod' | 'authorizeHold' | 'enqueueCapture' | 'enqueueVoid' | 'rentalPayments'> &
+  /** the abandoned-start sweep (optional for stand-ins) */
+  Partial<Pick<PaymentsComponent, 'staleHolds'>>;
 
 /** commands component (server/src/components/commands/index.ts) */
 export interface RentalCommandsPort {

@@ -183,6 +183,15 @@ export async function paymentsForRental(q: Queryable, rentalId: string, options:
   return rows.map(toPayment);
 }
 
+/** Holds still authorized (neither captured nor voided) that were placed before `before` (epoch ms), oldest first. */
+export async function listStaleHolds(q: Queryable, before: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>> {
+  const { rows } = await q.query<{ id: string; rental_id: string }>(
+    `select id, rental_id from payments where status = 'authorized' and created_at < to_timestamp($1::double precision / 1000) order by created_at limit $2`,
+    [before, limit],
+  );
+  return rows.map((r) => ({ paymentId: r.id, rentalId: r.rental_id }));
+}
+
 /** Payments in id order after `afterId` (reconciliation pages through all of them). */
 export async function listPayments(q: Queryable, afterId: string | null, limit: number): Promise<PaymentRecord[]> {
   const { rows } = await q.query<Row>(`select ${PAYMENT_COLUMNS} from payments where ($1::text is null or id > $1) order by id limit $2`, [afterId, limit]);

@@ -20,6 +20,7 @@ import {
   insertPaymentMethod,
   listActiveMethods,
   listOperations,
+  listStaleHolds,
   operationsForPayments,
   paymentsForRental,
   pendingRefundCents,
@@ -425,13 +426,8 @@ export class PaymentsService {
 
   // ---- reads (database only) ----------------------------------------------------------------------------------
 
-  async staleHolds(olderThanMs: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>> {
-    const { rows } = await this.deps.db.query<{ id: string; rental_id: string }>(
-      `select id, rental_id from payments where status = 'authorized' and created_at < to_timestamp($1::double precision / 1000)
-        order by created_at limit $2`,
-      [this.deps.now() - olderThanMs, limit],
-    );
-    return rows.map((r) => ({ paymentId: r.id, rentalId: r.rental_id }));
+  staleHolds(olderThanMs: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>> {
+    return listStaleHolds(this.deps.db, this.deps.now() - olderThanMs, limit);
   }
 
   async rentalPayments(rentalId: string): Promise<RentalPayments> {
