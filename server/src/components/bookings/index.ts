@@ -29,7 +29,6 @@ import { ExpirySweeper } from './domain/bookings-expiry.js';
 import { RESERVATION_MIN_DRIVE_MIN, type BookingSettings, type ClaimDeps, type CustomerEligibilityPort } from './domain/bookings-rules.js';
 import { staffView, StaffBookings, type StaffAllocationView } from './domain/bookings-staff.js';
 import { Bookings } from './domain/bookings.js';
-import type { Tariff } from './domain/pricing.js';
 import { Reservations } from './domain/reservations.js';
 import { ensureVehicleTypes, prepareVehicleTypes, type VehicleTypeWithTariff } from './domain/vehicle-types.js';
 
@@ -57,7 +56,7 @@ export interface BookingsComponent {
   /** the customer's rentals, newest first (staff "customer 360") */
   listRentalsForCustomer(customerId: string, limit: number): Promise<unknown[]>;
   /** vehicle types with their tariff (GBFS vehicle_types / system_pricing_plans) */
-  vehicleTypes(): Promise<Array<{ id: string; name: string; make: string; model: string; propulsion: 'combustion' | 'electric'; maxRangeMeters: number; tariff: Tariff }>>;
+  vehicleTypes(): Promise<VehicleTypeWithTariff[]>;
   /** in-memory availability (GBFS vehicle_status): every car not in a trip, with reserved/disabled flags */
   availableVehicles(): ReadonlyArray<GbfsVehicle>;
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;

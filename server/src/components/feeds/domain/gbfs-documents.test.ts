@@ -9,7 +9,7 @@ const type: FeedVehicleType = {
   model: 'ID.3',
   propulsion: 'electric',
   maxRangeMeters: 420_000,
-  tariff: { currency: 'EUR', perMinuteDrivingCents: 29, perMinuteParkedCents: 9, includedKm: 200, perKmCents: 29, dailyCapCents: 7_900, freeHoldMinutes: 15, reservationFeePerMinuteCents: 9 },
+  tariff: { vehicleTypeId: 'vw-id3', currency: 'EUR', perMinuteDrivingCents: 29, perMinuteParkedCents: 9, includedKm: 200, perKmCents: 29, dailyCapCents: 7_900, freeHoldMinutes: 15, reservationFeePerMinuteCents: 9 },
 };
 
 describe('GBFS documents', () => {

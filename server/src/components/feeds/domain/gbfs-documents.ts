@@ -4,6 +4,7 @@
  * add caching and URLs. Times are RFC 3339 (3.0 replaced POSIX timestamps); prices in currency units (EUR), as
  * GBFS wants them, converted from our integer cents.
  */
+import type { GbfsVehicle, VehicleTypeWithTariff } from '../../bookings/index.js';
 import type { ZoneRow } from '../data/feeds.repository.js';
 
 export const GBFS_VERSION = '3.0';
@@ -31,37 +32,9 @@ export interface GbfsEnvelope<T> {
   data: T;
 }
 
-/** Structurally what the bookings component gives (BookingsComponent.vehicleTypes / availableVehicles). */
-export interface FeedVehicleType {
-  id: string;
-  name: string;
-  make: string;
-  model: string;
-  propulsion: 'combustion' | 'electric';
-  maxRangeMeters: number;
-  tariff: {
-    currency: string;
-    perMinuteDrivingCents: number;
-    perMinuteParkedCents: number;
-    includedKm: number;
-    perKmCents: number;
-    dailyCapCents: number;
-    freeHoldMinutes: number;
-    reservationFeePerMinuteCents: number;
-  };
-}
-
-export interface FeedVehicle {
-  vehicleId: string;
-  vehicleTypeId: string;
-  lat: number;
-  lon: number;
-  energyPct: number | null;
-  rangeMeters: number;
-  reserved: boolean;
-  disabled: boolean;
-  lastReportedAt: number;
-}
+/** What the bookings component gives (BookingsComponent.vehicleTypes / availableVehicles). */
+export type FeedVehicleType = VehicleTypeWithTariff;
+export type FeedVehicle = GbfsVehicle;
 
 export interface SystemSettings {
   systemId: string;
