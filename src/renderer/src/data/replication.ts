@@ -92,6 +92,8 @@ export class Replica {
   droppedPushRows = 0;
   /** bootstraps waiting to retry: woken by reSync() and dispose() */
   private readonly bootstrapWaits = new Set<() => void>();
+  /** reSync() calls so far: a bootstrap attempt that fails after one was asked for retries without waiting */
+  private reSyncs = 0;
 
   constructor(
     readonly db: ReplicaDatabase,
@@ -141,6 +143,7 @@ export class Replica {
 
   /** Ask every collection to pull now and the stream to reconnect (the operator clicked "retry", signed in again). */
   reSync(): void {
+    this.reSyncs++;
     for (const wake of [...this.bootstrapWaits]) wake();
     for (const s of this.states.values()) s.reSync();
     this.stream?.retryNow();
@@ -232,6 +235,7 @@ export class Replica {
     this.bootstrapped.add(c);
     for (let attempt = 0; !state.done && !this.disposed; attempt++) {
       this.patchHealth(c, { active: true });
+      const reSyncsBefore = this.reSyncs;
       try {
         state = await bootstrapCollection({
           from: state,
@@ -245,6 +249,7 @@ export class Replica {
       } catch (err) {
         if (attempt === 0) console.warn(`[replica] ${c}: first sync interrupted, retrying`, err);
         state = (await readBootstrap(this.db, c)) ?? state;
+        if (this.reSyncs !== reSyncsBefore) continue; // the operator asked for a retry while this attempt ran
         await new Promise<void>((resolve) => {
           const wake = () => {
             clearTimeout(timer);
