@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     console.log(`bench: seeded ${fmt(VEHICLES)} vehicles and ${fmt(customerIds.length)} customers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
 
     const port = await freePort();
-    // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server
+    // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=var/profiles` to profile the server
     const serverArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'server/src/start.ts'];
     const server = track(spawn(process.execPath, serverArgs, {
       cwd: ROOT,

@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     await registerFleet(setup, prefix);
     await setup.close();
     const port = await freePort();
-    // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile the server's hot path
+    // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=var/profiles` to profile the server's hot path
     const serverArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'server/src/start.ts'];
     const server = spawn(process.execPath, serverArgs, {
       cwd: ROOT,

@@ -17,7 +17,7 @@
  * BENCH_CHANGE_GAP_MS (10), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created), BENCH_DEBUG=1
  * (the page's console, and the replica's state every 500 ms during an initial sync).
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -208,6 +208,13 @@ interface CpuProfile {
 }
 
 /** Self time per function (from the sampled profile), highest first. */
+/** Where a bench writes a profile: var/profiles/ (git-ignored), one new file per run. */
+function benchProfilePath(name: string): string {
+  const dir = join(root, 'var', 'profiles');
+  mkdirSync(dir, { recursive: true });
+  return join(dir, `${name}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+}
+
 function printTopFunctions(profile: CpuProfile, n: number): void {
   const byNode = new Map(profile.nodes.map((node) => [node.id, node]));
   const self = new Map<string, number>();
@@ -307,8 +314,9 @@ async function main(): Promise<void> {
     const floorMs = await page.evaluate(() => (window as never as { bench: { rawFloor(): Promise<number> } }).bench.rawFloor());
     const rxdbMs = await page.evaluate(() => (window as never as { bench: { rxdbWrite(): Promise<number> } }).bench.rxdbWrite());
 
-    // BENCH_CPU_PROFILE=<file>: a CPU profile of the page during the initial sync (open it in Chrome DevTools)
-    const profileFile = process.env['BENCH_CPU_PROFILE'];
+    // BENCH_CPU_PROFILE=1: a CPU profile of the page during the initial sync (open it in Chrome DevTools), written
+    // under the git-ignored var/profiles/ — never at the repository root, whatever the variable holds
+    const profileFile = process.env['BENCH_CPU_PROFILE'] ? benchProfilePath('sync-tasks') : undefined;
     const cdp = profileFile ? await context.newCDPSession(page) : undefined;
     if (cdp) {
       await cdp.send('Profiler.enable');
@@ -328,6 +336,7 @@ async function main(): Promise<void> {
     if (cdp && profileFile) {
       const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
       writeFileSync(profileFile, JSON.stringify(profile));
+      console.log(`CPU profile written to ${profileFile}`);
       printTopFunctions(profile, 25);
     }
 
