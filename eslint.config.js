@@ -3,6 +3,8 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import importBoundaries from './eslint-rules/import-boundaries.js';
+import serverLayers from './eslint-rules/server-layers.js';
+import serverSqlInData from './eslint-rules/server-sql-in-data.js';
 import globals from 'globals';
 
 const nodeBuiltins = { group: ['node:*'], message: 'this code runs in a browser context: no Node built-ins' };
@@ -12,13 +14,39 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { fleetdesk: { rules: { 'import-boundaries': importBoundaries } } },
+    plugins: { fleetdesk: { rules: { 'import-boundaries': importBoundaries, 'server-layers': serverLayers, 'server-sql-in-data': serverSqlInData } } },
     languageOptions: { globals: { ...globals.node } },
     rules: {
       'fleetdesk/import-boundaries': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-console': 'off',
+    },
+  },
+  {
+    // The server's own layering (components through index.ts; api → domain → data) and its SQL kept in data/.
+    files: ['server/src/**/*.ts'],
+    ignores: [
+      // TEMPORARY, removed by the lead after the merge: these components are being split/rewritten on other
+      // branches (bookings → bookings/rentals/pricing; sync), which make them comply.
+      'server/src/components/bookings/bookings.test-helpers.ts',
+      'server/src/components/bookings/data/rentals.repository.ts',
+      'server/src/components/bookings/data/vehicle-types.repository.ts',
+      'server/src/components/sync/domain/requests.ts',
+      // TEMPORARY on this branch: fixed in the next commits.
+      'server/src/components/alerts/data/alerts.repository.ts',
+      'server/src/components/audit/api/audit.routes.ts',
+      'server/src/components/commands/api/commands.schema.ts',
+      'server/src/components/device-identity/data/credentials.repository.ts',
+      'server/src/components/devices/data/vehicle-events.repository.test.ts',
+      'server/src/components/fleet/index.ts',
+      'server/src/components/payments/api/payments.schema.ts',
+      'server/src/components/payments/data/http-payment-provider.ts',
+      'server/src/components/payments/payments.test-helpers.ts',
+    ],
+    rules: {
+      'fleetdesk/server-layers': 'error',
+      'fleetdesk/server-sql-in-data': 'error',
     },
   },
   {
