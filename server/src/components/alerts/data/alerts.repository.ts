@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../../../platform/db/index.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
-import type { Alert, AlertKind, AlertSeverity, AlertStatus } from '../domain/alert-kinds.js';
+import type { Alert, AlertKind, AlertSeverity, AlertStatus } from '../model.js';
 
 export interface RaiseRow {
   vehicleId: string;

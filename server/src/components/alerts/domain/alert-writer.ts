@@ -8,7 +8,7 @@
 import { errorFields, type Logger } from '../../../platform/log.js';
 import type { WriteOutcome, WriteRow } from '../data/alerts.repository.js';
 import type { AlertOp, AlertOpSink } from './alert-engine.js';
-import { ALERT_POLICIES } from './alert-kinds.js';
+import { ALERT_POLICIES } from './alert-policies.js';
 
 export interface AlertStore {
   write(rows: readonly WriteRow[]): Promise<WriteOutcome[]>;
