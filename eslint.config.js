@@ -34,14 +34,9 @@ export default tseslint.config(
       'server/src/components/bookings/data/vehicle-types.repository.ts',
       'server/src/components/sync/domain/requests.ts',
       // TEMPORARY on this branch: fixed in the next commits.
-      'server/src/components/audit/api/audit.routes.ts',
-      'server/src/components/commands/api/commands.schema.ts',
       'server/src/components/device-identity/data/credentials.repository.ts',
       'server/src/components/devices/data/vehicle-events.repository.test.ts',
       'server/src/components/fleet/index.ts',
-      'server/src/components/payments/api/payments.schema.ts',
-      'server/src/components/payments/data/http-payment-provider.ts',
-      'server/src/components/payments/payments.test-helpers.ts',
     ],
     rules: {
       'fleetdesk/server-layers': 'error',
