@@ -237,18 +237,9 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     setServiceState: (vehicleId, state, actor, reason = null) => vehicleSync.setServiceState(vehicleId, state, actor, reason),
     copySnapshot,
     async vehiclePositions(changedSinceMs) {
-      const { rows } = await options.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
-        `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
-           from vehicle_state s join vehicles v on v.id = s.vehicle_id
-          where s.lat is not null and s.lon is not null
-            and ($1::float8 is null or s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available')`,
-        [changedSinceMs ?? null],
-      );
+      const stored = await states.positions(changedSinceMs);
       const cutoff = Date.now() - heartbeatTimeoutMs;
-      return rows.map((r) => {
-        const receivedAt = r.received_ms === null ? 0 : Number(r.received_ms);
-        return { vehicleId: r.id, lat: r.lat, lon: r.lon, energyPct: r.energy_pct, online: r.online && receivedAt >= cutoff, receivedAt, serviceState: r.service_state };
-      });
+      return stored.map((p) => ({ ...p, online: p.online && p.receivedAt >= cutoff }));
     },
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });

@@ -1,5 +1,6 @@
 /** SQL for the latest live state (`vehicle_state`): batched upserts that never move a row backwards. */
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
+import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
 import type { Db, Queryable } from '../../../platform/db/index.js';
 
 /** A row of `vehicle_state` as written: the shared live state, keyed by vehicle, plus what only the server keeps. */
@@ -24,6 +25,18 @@ export interface OnlineRow {
   online: boolean;
   /** epoch ms of the last message heard, null if never */
   receivedAt: number | null;
+}
+
+/** A vehicle's stored position with its service state; `online` is the stored flag, not yet judged by the heartbeat. */
+export interface StoredPosition {
+  vehicleId: string;
+  lat: number;
+  lon: number;
+  energyPct: number | null;
+  online: boolean;
+  /** epoch ms of the last message heard (0: never) */
+  receivedAt: number;
+  serviceState: ServiceState;
 }
 
 export interface StatusStateRow {
@@ -97,6 +110,29 @@ export class VehicleStateRepository {
          from vehicle_state where seq is not null`,
     );
     return new Map(rows.map((r) => [r.vehicle_id, { seq: Number(r.seq), deviceTs: Number(r.device_ts), receivedAt: Number(r.received_at_ms) }]));
+  }
+
+  /**
+   * Every vehicle with a known position. `changedSinceMs`: only those whose state was written since then, plus
+   * every vehicle not in service (`maintenance`).
+   */
+  async positions(changedSinceMs?: number): Promise<StoredPosition[]> {
+    const { rows } = await this.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
+      `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
+         from vehicle_state s join vehicles v on v.id = s.vehicle_id
+        where s.lat is not null and s.lon is not null
+          and ($1::float8 is null or s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available')`,
+      [changedSinceMs ?? null],
+    );
+    return rows.map((r) => ({
+      vehicleId: r.id,
+      lat: r.lat,
+      lon: r.lon,
+      energyPct: r.energy_pct,
+      online: r.online,
+      receivedAt: r.received_ms === null ? 0 : Number(r.received_ms),
+      serviceState: r.service_state,
+    }));
   }
 
   /** The online flag and last-heard time of every vehicle with a state row (the in-memory online view starts here). */
