@@ -88,6 +88,12 @@ function toAlert(r: AlertRowDb): Alert {
   };
 }
 
+/** Data exceptions and integrity violations (SQLSTATE classes 22, 23): retrying the same statement cannot succeed. */
+export function isRejectedByDatabase(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23)/.test(code);
+}
+
 export class AlertsRepository {
   constructor(private readonly db: Db) {}
 
