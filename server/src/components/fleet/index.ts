@@ -23,21 +23,11 @@ import { HistoryBuffer } from './domain/history-buffer.js';
 import { LiveStateBuffer, type RecordOutcome, type TelemetrySample } from './domain/live-state-buffer.js';
 import { OnlineTracker } from './domain/online-tracker.js';
 import { VehicleRegistry } from './domain/vehicle-registry.js';
+import type { VehiclePosition } from './model.js';
 
 export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.js';
 
-/** Where a vehicle is and whether it can be used, as stored by any instance (bookings' availability index). */
-export interface VehiclePosition {
-  vehicleId: string;
-  lat: number;
-  lon: number;
-  energyPct: number | null;
-  /** online as judged now: last status online and heard from within the heartbeat timeout */
-  online: boolean;
-  /** epoch ms of the last message heard */
-  receivedAt: number;
-  serviceState: ServiceState;
-}
+export type { VehiclePosition } from './model.js';
 
 export interface FleetComponent {
   /** Is this id in the registry? (in memory; every device message asks) */

@@ -2,6 +2,7 @@
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
 import type { Db, Queryable } from '../../../platform/db/index.js';
+import type { VehiclePosition } from '../model.js';
 
 /** A row of `vehicle_state` as written: the shared live state, keyed by vehicle, plus what only the server keeps. */
 export type TelemetryStateRow = Omit<VehicleLive, 'id'> & {
@@ -25,18 +26,6 @@ export interface OnlineRow {
   online: boolean;
   /** epoch ms of the last message heard, null if never */
   receivedAt: number | null;
-}
-
-/** A vehicle's stored position with its service state; `online` is the stored flag, not yet judged by the heartbeat. */
-export interface StoredPosition {
-  vehicleId: string;
-  lat: number;
-  lon: number;
-  energyPct: number | null;
-  online: boolean;
-  /** epoch ms of the last message heard (0: never) */
-  receivedAt: number;
-  serviceState: ServiceState;
 }
 
 export interface StatusStateRow {
@@ -114,9 +103,10 @@ export class VehicleStateRepository {
 
   /**
    * Every vehicle with a known position. `changedSinceMs`: only those whose state was written since then, plus
-   * every vehicle not in service (`maintenance`).
+   * every vehicle not in service (`maintenance`). `online` is the stored flag (the component still judges it by the
+   * heartbeat timeout); `receivedAt` 0: never heard.
    */
-  async positions(changedSinceMs?: number): Promise<StoredPosition[]> {
+  async positions(changedSinceMs?: number): Promise<VehiclePosition[]> {
     const { rows } = await this.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
       `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
          from vehicle_state s join vehicles v on v.id = s.vehicle_id
