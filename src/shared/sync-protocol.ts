@@ -15,6 +15,7 @@
  */
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { OperatorRole } from './operator-role.js';
 import { looseObject, nullable, opaqueObject, rxCollectionSchema, stringEnum, type RxCollectionSchema } from './rx-collection-schema.js';
 
 export const SYNC_PROTOCOL_VERSION = 1;
@@ -176,7 +177,7 @@ export interface RequestPayloads {
 }
 
 /** Who may submit each kind (the server also runs the staff API's own permission checks). */
-export const REQUEST_ROLES: { [K in RequestKind]: readonly SyncRole[] } = {
+export const REQUEST_ROLES: { [K in RequestKind]: readonly OperatorRole[] } = {
   vehicle_command: ['dispatcher', 'support', 'admin'],
   refund: ['support', 'admin'],
   end_rental: ['support', 'admin'],
@@ -304,8 +305,7 @@ export const EDITABLE: { [C in SyncCollection]: { create: boolean; fields: Reado
 };
 
 /** Roles allowed to read (pull/stream) and write (push) each collection; deny by default. */
-export type SyncRole = 'dispatcher' | 'support' | 'admin';
-export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly SyncRole[]; write: readonly SyncRole[] } } = {
+export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly OperatorRole[]; write: readonly OperatorRole[] } } = {
   vehicles: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
   alerts: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
   commands: { read: ['dispatcher', 'support', 'admin'], write: [] },
@@ -321,7 +321,7 @@ export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly SyncRole[]; 
  * Notes about customers are personal data: a role that may not read `customers` neither receives nor writes
  * notes with `targetType: 'customer'` (the server filters its pulls and streams and refuses such pushes).
  */
-export const canSeeCustomerData = (role: SyncRole): boolean => SYNC_ACCESS.customers.read.includes(role);
+export const canSeeCustomerData = (role: OperatorRole): boolean => SYNC_ACCESS.customers.read.includes(role);
 
 // ---------------------------------------------------------------------------------------------- wire shapes
 

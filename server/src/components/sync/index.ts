@@ -9,6 +9,7 @@ import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { AppError } from '../../../../src/shared/errors.js';
+import type { OperatorRole } from '../../../../src/shared/operator-role.js';
 import { recordAudit } from '../audit/index.js';
 import { registerDesktopCors } from './api/cors.js';
 import { syncRoutes } from './api/sync.routes.js';
@@ -34,7 +35,7 @@ export interface SyncOptions {
    * rental on behalf, block/unblock) run through the staff API's own routes as their creator
    * (domain/staff-api-support.ts). Without it (or `support`), those requests are refused `unsupported`.
    */
-  staffTokens?: { issue(principal: { kind: 'staff'; staffId: string; role: 'dispatcher' | 'support' | 'admin' }): Promise<{ token: string }> };
+  staffTokens?: { issue(principal: { kind: 'staff'; staffId: string; role: OperatorRole }): Promise<{ token: string }> };
   /** tests: other ports for the support requests (default: the staff API, see staffTokens) */
   support?: () => SupportPorts;
   /** pending requests whose execution failed on the server's side are retried this often (default 30 s) */

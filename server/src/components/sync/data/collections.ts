@@ -3,7 +3,8 @@
  * kept in a tombstone's `to_jsonb(row)`) becomes the document of src/shared/sync-protocol.ts, and the pull query
  * (rows and tombstones written strictly after a checkpoint, in server_seq order).
  */
-import { canSeeCustomerData, type SyncCollection, type SyncDocMap, type SyncRole } from '../../../../../src/shared/sync-protocol.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import { canSeeCustomerData, type SyncCollection, type SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
 import type { Queryable } from '../../../platform/db/index.js';
 
 type Row = Record<string, unknown>;
@@ -246,7 +247,7 @@ export const COLLECTION_SQL: { [C in SyncCollection]: CollectionSql<SyncDocMap[C
  * Per-role row filters of a pull, on the live row (`t`) and on a tombstone's last state (`row`): notes about
  * customers are personal data, hidden from roles that may not read customers (SYNC_ACCESS).
  */
-function roleFilter(collection: SyncCollection, role: SyncRole | undefined): { live: string; dead: string } {
+function roleFilter(collection: SyncCollection, role: OperatorRole | undefined): { live: string; dead: string } {
   if (collection === 'notes' && role !== undefined && !canSeeCustomerData(role)) {
     return { live: `t.target_type <> 'customer'`, dead: `coalesce(row ->> 'target_type', '') <> 'customer'` };
   }
@@ -263,7 +264,7 @@ export interface PullPage<D> {
  * Documents and tombstones with server_seq > `after`, in server_seq order, at most `limit`; `role` hides what the
  * role may not see (see roleFilter; the checkpoint then still moves past the hidden rows of this snapshot).
  */
-export async function pullCollection<C extends SyncCollection>(q: Queryable, collection: C, after: number, limit: number, role?: SyncRole): Promise<PullPage<SyncDocMap[C]>> {
+export async function pullCollection<C extends SyncCollection>(q: Queryable, collection: C, after: number, limit: number, role?: OperatorRole): Promise<PullPage<SyncDocMap[C]>> {
   const sql = COLLECTION_SQL[collection] as CollectionSql<SyncDocMap[C]>;
   const filter = roleFilter(collection, role);
   // One statement = one snapshot: rows and tombstones are read consistently (two statements could skip a

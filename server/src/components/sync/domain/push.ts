@@ -7,6 +7,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppError } from '../../../../../src/shared/errors.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
 import {
   canSeeCustomerData,
   EDITABLE,
@@ -22,7 +23,6 @@ import {
   type SyncCollection,
   type SyncDocMap,
   type SyncRejection,
-  type SyncRole,
   type TaskDoc,
   type VehicleDoc,
 } from '../../../../../src/shared/sync-protocol.js';
@@ -69,10 +69,10 @@ const ajv = new Ajv({ strict: false, allErrors: false });
 const validators = Object.fromEntries(SYNC_COLLECTIONS.map((c) => [c, ajv.compile(RX_SCHEMAS[c])])) as Record<SyncCollection, ValidateFunction>;
 
 export function canRead(collection: SyncCollection, role: string): boolean {
-  return (SYNC_ACCESS[collection].read as readonly string[]).includes(role as SyncRole);
+  return (SYNC_ACCESS[collection].read as readonly string[]).includes(role as OperatorRole);
 }
 export function canWrite(collection: SyncCollection, role: string): boolean {
-  return (SYNC_ACCESS[collection].write as readonly string[]).includes(role as SyncRole);
+  return (SYNC_ACCESS[collection].write as readonly string[]).includes(role as OperatorRole);
 }
 
 export type PushOutcome = { kind: 'ok' } | { kind: 'conflict'; master: AnyDoc } | { kind: 'refused'; master: AnyDoc };
@@ -104,7 +104,7 @@ export class PushHandler {
     if ((raw as { _deleted?: unknown })._deleted === true) return refuse('delete_not_allowed', `${collection} documents cannot be deleted from the desktop`);
     const validate = validators[collection];
     if (!validate(doc)) return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
-    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as SyncRole)) {
+    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as OperatorRole)) {
       return refuse('forbidden_role', `role ${actor.role} may not write notes about customers`);
     }
     if (collection === 'requests' && !(REQUEST_ROLES[doc.kind as RequestKind] as readonly string[] | undefined)?.includes(actor.role)) {

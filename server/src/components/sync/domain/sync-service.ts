@@ -1,6 +1,7 @@
 /** Pull, push and stream use cases of the sync component: role checks, retention check, then the data layer. */
 import { AppError } from '../../../../../src/shared/errors.js';
-import type { PushRow, SyncCollection, SyncDocMap, SyncRole } from '../../../../../src/shared/sync-protocol.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import type { PushRow, SyncCollection, SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { currentSeq, pullCollection, purgedThrough, type PullPage } from '../data/collections.js';
@@ -26,7 +27,7 @@ export class SyncService {
   }
 
   /** `role` filters what the role may not see (notes about customers: see SYNC_ACCESS / canSeeCustomerData). */
-  async pull(collection: SyncCollection, checkpoint: number, limit: number, role: SyncRole): Promise<PullPage<SyncDocMap[SyncCollection]>> {
+  async pull(collection: SyncCollection, checkpoint: number, limit: number, role: OperatorRole): Promise<PullPage<SyncDocMap[SyncCollection]>> {
     await this.assertCheckpoint(collection, checkpoint);
     return pullCollection(this.db, collection, checkpoint, limit, role);
   }
