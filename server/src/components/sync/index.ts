@@ -13,7 +13,8 @@ import type { OperatorRole } from '../../../../src/shared/operator-role.js';
 import { recordAudit } from '../audit/index.js';
 import { registerDesktopCors } from './api/cors.js';
 import { syncRoutes } from './api/sync.routes.js';
-import { purgeTombstones } from './data/collections.js';
+import { purgeTombstones, type SyncTables } from './data/collections.js';
+import { requestDocs } from './data/request-docs.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
 import { RequestExecutor, type CommandsPort, type SupportPorts } from './domain/requests.js';
 import { staffApiSupportPorts, type InjectResponse } from './domain/staff-api-support.js';
@@ -26,6 +27,11 @@ export { registerDesktopCors } from './api/cors.js';
 export interface SyncOptions {
   db: Db;
   log: Logger;
+  /**
+   * The replicated tables of the other components, each described (table, row → document) by the component that
+   * owns it and exported through its index.ts; `requests` is the sync component's own.
+   */
+  tables: Omit<SyncTables, 'requests'>;
   alerts: PushPorts['alerts'];
   fleet: PushPorts['fleet'];
   ops: PushPorts['ops'];
@@ -74,8 +80,9 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
       })
     : undefined;
   const requests = new RequestExecutor(options.db, options.commands, options.support ?? (() => staffApi ?? {}), recordAudit, log, now);
-  const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests });
-  const service = new SyncService(options.db, pushHandler);
+  const tables: SyncTables = { ...options.tables, requests: requestDocs };
+  const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests }, tables);
+  const service = new SyncService(options.db, pushHandler, tables);
   const hub = new StreamHub({
     listen: (channel, handler) => options.db.listen(channel, handler),
     pull: (collection, checkpoint, limit, role) => service.pull(collection, checkpoint, limit, role),
@@ -87,7 +94,7 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
   const purge = async (at = now()): Promise<number> => {
     const n = await options.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      return purgeTombstones(tx, at - options.tombstoneDays * DAY_MS);
+      return purgeTombstones(tx, tables, at - options.tombstoneDays * DAY_MS);
     });
     if (n > 0) log.info('sync tombstones purged', { count: n, olderThanDays: options.tombstoneDays });
     return n;

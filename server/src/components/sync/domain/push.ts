@@ -28,7 +28,7 @@ import {
 } from '../../../../../src/shared/sync-protocol.js';
 import type { Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { getMaster } from '../data/collections.js';
+import { getMaster, type SyncTables } from '../data/collections.js';
 import type { RequestExecutor } from './requests.js';
 
 type AnyDoc = SyncDocMap[SyncCollection];
@@ -81,6 +81,7 @@ export class PushHandler {
   constructor(
     private readonly db: Queryable,
     private readonly ports: PushPorts,
+    private readonly tables: SyncTables,
   ) {}
 
   /** Returns the master states to answer with ([] when every row was applied). */
@@ -112,7 +113,7 @@ export class PushHandler {
     }
     const assumed = row.assumedMasterState ? clean(row.assumedMasterState as unknown as Record<string, unknown>) : undefined;
 
-    const master = (await getMaster(this.db, collection, id)) as unknown as Record<string, unknown> | undefined;
+    const master = (await getMaster<AnyDoc>(this.db, this.tables[collection], id)) as unknown as Record<string, unknown> | undefined;
     const business = BUSINESS_FIELDS[collection];
     try {
       if (!master) {
@@ -199,7 +200,7 @@ export class PushHandler {
 
   /** The master state to answer a refused row with; a document that does not exist comes back deleted. */
   private async refusal(collection: SyncCollection, id: string | undefined, raw: unknown, rejection: SyncRejection): Promise<AnyDoc> {
-    const master = id ? await getMaster(this.db, collection, id).catch(() => undefined) : undefined;
+    const master = id ? await getMaster<AnyDoc>(this.db, this.tables[collection], id).catch(() => undefined) : undefined;
     if (master) return { ...master, syncRejection: rejection };
     const base = raw && typeof raw === 'object' ? clean(raw as Record<string, unknown>) : {};
     return { ...base, id: id ?? '', updatedAt: typeof base.updatedAt === 'number' ? base.updatedAt : 0, _deleted: true, syncRejection: rejection } as unknown as AnyDoc;
