@@ -17,11 +17,12 @@ import { startFeedsComponent, type FeedsComponent } from './components/feeds/ind
 import { startFleetComponent, vehicleDocs } from './components/fleet/index.js';
 import { noteDocs, startOpsComponent, taskDocs, zoneDocs } from './components/ops/index.js';
 import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
-import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
+import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
+import { enableDesktopCors } from './platform/http/desktop-cors.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';

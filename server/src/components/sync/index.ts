@@ -11,18 +11,16 @@ import { errorFields, type Logger } from '../../platform/log.js';
 import { AppError } from '../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../src/shared/operator-role.js';
 import { recordAudit } from '../audit/index.js';
-import { registerDesktopCors } from './api/cors.js';
 import { syncRoutes } from './api/sync.routes.js';
 import { purgeTombstones, type SyncTables } from './data/collections.js';
 import { requestDocs } from './data/request-docs.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
 import { RequestExecutor, type CommandsPort, type SupportPorts } from './domain/requests.js';
-import { staffApiSupportPorts, type InjectResponse } from './domain/staff-api-support.js';
+import { supportPortsViaStaffApi, type InjectResponse } from './domain/support-requests-via-staff-api.js';
 import { StreamHub } from './domain/stream-hub.js';
 import { SyncService } from './domain/sync-service.js';
 
 export { commandIdForRequest, type SupportPorts } from './domain/requests.js';
-export { registerDesktopCors } from './api/cors.js';
 
 export interface SyncOptions {
   db: Db;
@@ -39,7 +37,7 @@ export interface SyncOptions {
   /**
    * Short-lived staff tokens (platform/auth AccessTokens): the support requests from the desktop (refund, end a
    * rental on behalf, block/unblock) run through the staff API's own routes as their creator
-   * (domain/staff-api-support.ts). Without it (or `support`), those requests are refused `unsupported`.
+   * (domain/support-requests-via-staff-api.ts). Without it (or `support`), those requests are refused `unsupported`.
    */
   staffTokens?: { issue(principal: { kind: 'staff'; staffId: string; role: OperatorRole }): Promise<{ token: string }> };
   /** tests: other ports for the support requests (default: the staff API, see staffTokens) */
@@ -71,7 +69,7 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
   let injectTarget: FastifyInstance | undefined;
   const tokens = options.staffTokens;
   const staffApi: SupportPorts | undefined = tokens
-    ? staffApiSupportPorts({
+    ? supportPortsViaStaffApi({
         inject: () => (injectTarget ? async (opts) => (await injectTarget!.inject(opts)) as unknown as InjectResponse : undefined),
         issueToken: async (actor) => {
           if (actor.role === 'system') throw new AppError('forbidden_role', 'support actions need a staff member', { status: 403 });
@@ -127,9 +125,4 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
         await requests.settle();
       })()),
   };
-}
-
-/** CORS for the desktop's file:// renderer (DESKTOP_ORIGINS) on the given prefixes; call before registering routes. */
-export function enableDesktopCors(app: HttpApp, origins: readonly string[], prefixes: readonly string[] = ['/sync', '/ops']): void {
-  registerDesktopCors(app as unknown as FastifyInstance, origins, prefixes);
 }
