@@ -5,23 +5,24 @@
 import type { Registry } from 'prom-client';
 import { DEFAULT_SERVICE_AREA, demoVehicleId } from '../../src/shared/demo-fleet.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
-import { alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
-import { startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
+import { alertDocs, alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
+import { allocationDocs, startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
 import { createAuditComponent } from './components/audit/index.js';
-import { startCustomersComponent, type CustomerRentalsPort, type CustomersComponent } from './components/customers/index.js';
+import { customerDocs, startCustomersComponent, type CustomerRentalsPort, type CustomersComponent } from './components/customers/index.js';
 import { startStaffComponent } from './components/staff/index.js';
-import { startCommandsComponent, type CommandsComponent } from './components/commands/index.js';
+import { commandDocs, startCommandsComponent, type CommandsComponent } from './components/commands/index.js';
 import { startDeviceIdentityComponent, type DemoCredentials } from './components/device-identity/index.js';
 import { startDevicesComponent } from './components/devices/index.js';
 import { startFeedsComponent, type FeedsComponent } from './components/feeds/index.js';
-import { startFleetComponent } from './components/fleet/index.js';
-import { startOpsComponent } from './components/ops/index.js';
+import { startFleetComponent, vehicleDocs } from './components/fleet/index.js';
+import { noteDocs, startOpsComponent, taskDocs, zoneDocs } from './components/ops/index.js';
 import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
-import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
+import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
+import { enableDesktopCors } from './platform/http/desktop-cors.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';
@@ -231,7 +232,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     activeRentals.port = bookings.activeRentals;
     customerRentals.port = { listForCustomer: (customerId, limit) => bookings.listRentalsForCustomer(customerId, limit) };
     // staffTokens: support requests from the desktop (refund, end rental, block) run through the staff routes as their creator
-    const sync = await startSyncComponent({ db, log, alerts, fleet, ops: ops.service, commands, staffTokens: auth.accessTokens, tombstoneDays: config.syncTombstoneDays });
+    // the replicated tables, each described by the component that owns it
+    const syncTables = { vehicles: vehicleDocs, alerts: alertDocs, commands: commandDocs, tasks: taskDocs, notes: noteDocs, zones: zoneDocs, rentals: allocationDocs, customers: customerDocs };
+    const sync = await startSyncComponent({ db, log, tables: syncTables, alerts, fleet, ops: ops.service, commands, staffTokens: auth.accessTokens, tombstoneDays: config.syncTombstoneDays });
     disposers.push({ name: 'sync', dispose: () => sync.stop() });
 
     const http = createHttpServer({

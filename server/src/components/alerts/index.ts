@@ -30,6 +30,7 @@ export { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-e
 export { ALERT_POLICIES } from './domain/alert-policies.js';
 export { ALERT_KINDS, type Alert, type AlertKind, type AlertStatus } from './model.js';
 export type { OperatingZone } from './domain/zone-geometry.js';
+export { alertDocs } from './data/alert-docs.js';
 
 export interface AlertsOptions {
   db: Db;

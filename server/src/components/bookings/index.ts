@@ -49,6 +49,7 @@ export {
 export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
 export type { GbfsVehicle } from './domain/availability-service.js';
 export type { VehicleTypeWithTariff } from './domain/vehicle-types.js';
+export { allocationDocs } from './data/allocation-docs.js';
 
 export interface BookingsComponent {
   /** alerts port: is the car in an active rental? (memory, O(1)) */

@@ -23,6 +23,7 @@ import { CommandTransitions, type CommandsObserver } from './domain/command-tran
 export type { CommandRecord, CommandStatus, CommandParams, TransitionRecord } from './model.js';
 export type { IssueCommandInput, IssueCommandResult, CommandWithTransitions } from './domain/command-service.js';
 export { isTerminal } from './model.js';
+export { commandDocs } from './data/command-docs.js';
 
 export interface CommandsComponent {
   issueCommand(input: IssueCommandInput): Promise<IssueCommandResult>;

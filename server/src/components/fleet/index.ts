@@ -26,6 +26,7 @@ import { VehicleRegistry } from './domain/vehicle-registry.js';
 import type { VehiclePosition } from './model.js';
 
 export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.js';
+export { vehicleDocs } from './data/vehicle-docs.js';
 
 export type { VehiclePosition } from './model.js';
 
