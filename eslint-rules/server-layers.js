@@ -1,6 +1,7 @@
 // ESLint rule: the server's own layering (ARCHITECTURE.md, "Dependency direction"), beside the runtime boundaries of
 // import-boundaries.js. Under server/src:
-// - a component (components/<name>/) is reached from outside only through its index.ts;
+// - a component (components/<name>/) is reached from outside (another component, app.ts, testing/, …) only through
+//   its index.ts;
 // - inside a component, api → domain → data, never back and never skipping domain (api must not import data);
 //   model.ts (the component's shared entity types) is importable from every layer and imports none of them;
 //   index.ts and the other files at the component's root (its wiring and entry points, e.g. a CLI) may import
@@ -43,7 +44,7 @@ export default {
     docs: { description: "enforce the server's layering: components through index.ts, api → domain → data inside one" },
     schema: [],
     messages: {
-      deepImport: 'component {{from}} reaches {{to}} only through its index.ts, not {{source}}',
+      deepImport: '{{from}} reaches component {{to}} only through its index.ts, not {{source}}',
       backImport: 'inside a component, api → domain → data (model.ts below all, index.ts above all): {{fromPart}} must not import {{toPart}} ({{source}})',
       skipLayer: 'api must not import data ({{source}}): go through the domain, or move shared types/constants to model.ts',
       platformImportsComponent: 'platform/ sits below the components and must not import {{source}}',
@@ -69,14 +70,18 @@ export default {
         if (to.area === 'component' || (APP.test(toRel) && !test)) report('platformImportsComponent');
         return;
       }
-      if (from.area !== 'component') return;
+      const throughIndex = to.area !== 'component' || /^index(\.[jt]s)?$/.test(to.rest);
+      if (from.area === 'other') {
+        if (!throughIndex) report('deepImport', { from: fromRel.slice(SERVER_SRC.length + 1), to: to.component });
+        return;
+      }
       if (APP.test(toRel)) {
         if (!test) report('helperImportsApp');
         return;
       }
       if (to.area !== 'component') return;
       if (to.component !== from.component) {
-        if (!/^index(\.[jt]s)?$/.test(to.rest)) report('deepImport', { from: from.component, to: to.component });
+        if (!throughIndex) report('deepImport', { from: `component ${from.component}`, to: to.component });
         return;
       }
       if (test || from.part === 'root') return;
@@ -84,7 +89,7 @@ export default {
       const fromIdx = from.part === 'model' ? LAYERS.length : LAYERS.indexOf(from.part);
       const toIdx = to.part === 'root' ? -1 : LAYERS.indexOf(to.part);
       if (toIdx < fromIdx) report('backImport', { fromPart: from.part, toPart: to.part === 'root' ? to.rest : to.part });
-      else if (toIdx - fromIdx > 1 && from.part === 'api') report('skipLayer');
+      else if (from.part === 'api' && to.part === 'data') report('skipLayer');
     }
     return {
       ImportDeclaration: (node) => check(node, node.source.value),

@@ -34,6 +34,7 @@ tester.run('server-layers', rule, {
     // server test support lives in testing/ and may import app.ts
     { filename: `${c}/../testing/x.ts`, code: "import type { ServerHandle } from '../app.js';" },
     { filename: `${c}/../app.ts`, code: "import { a } from './components/a/index.js';" },
+    { filename: `${c}/../testing/payments.ts`, code: "import type { P } from '../components/payments/index.js';" },
     // not the server
     { filename: `${process.cwd()}/sim/x.ts`, code: "import { y } from '../server/src/components/a/domain/y.js';" },
   ],
@@ -41,6 +42,8 @@ tester.run('server-layers', rule, {
     { filename: `${c}/a/x.ts`, code: "import { y } from '../b/domain/y.js';", errors: [{ messageId: 'deepImport' }] },
     { filename: `${c}/a/domain/x.ts`, code: "export { y } from '../../b/model.js';", errors: [{ messageId: 'deepImport' }] },
     { filename: `${c}/a/a.test.ts`, code: "import { y } from '../b/data/y.repository.js';", errors: [{ messageId: 'deepImport' }] },
+    { filename: `${c}/../app.ts`, code: "import { y } from './components/a/domain/y.js';", errors: [{ messageId: 'deepImport' }] },
+    { filename: `${c}/../testing/x.ts`, code: "import { y } from '../components/a/a.test-helpers.js';", errors: [{ messageId: 'deepImport' }] },
     { filename: `${c}/a/data/x.repository.ts`, code: "import type { Y } from '../domain/y.js';", errors: [{ messageId: 'backImport' }] },
     { filename: `${c}/a/data/x.repository.ts`, code: "import { y } from '../api/y.schema.js';", errors: [{ messageId: 'backImport' }] },
     { filename: `${c}/a/domain/x.ts`, code: "const m = import('../api/y.routes.js');", errors: [{ messageId: 'backImport' }] },
