@@ -2,7 +2,7 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
-import './features/replica/replica.css';
+import './features/panels/panels.css';
 import './features/auth/auth.css';
 import './features/customers/customers.css';
 

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
-import type { FleetStore } from '../features/fleet-store';
+import type { FleetStore } from '../data/fleet-store';
 
 export function useHostLink(): LinkState {
   const [link, setLink] = useState<LinkState>(() => getHostLink());

@@ -3,7 +3,7 @@
  * e-mail, phone or licence number in the replica (offline too), and the customer's detail.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { replicaCustomers } from '../replica/customer-index';
+import { replicaCustomers } from '../../data/customer-index';
 import { CustomerDetail } from './CustomerDetail';
 
 interface CustomersPanelProps {

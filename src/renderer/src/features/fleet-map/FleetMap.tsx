@@ -9,7 +9,7 @@ import { MapContainer, Polygon, TileLayer, useMap } from 'react-leaflet';
 import type { LatLngBoundsExpression, LatLngExpression } from 'leaflet';
 import { DEFAULT_SERVICE_AREA } from '../../../../shared/demo-fleet.js';
 import type { SelectVehicle, Selection } from '../../app/selection';
-import type { FleetStore } from '../fleet-store';
+import type { FleetStore } from '../../data/fleet-store';
 import { FleetLayer } from './FleetLayer';
 import type { MapStats } from './map-stats';
 import './fleet-map.css';

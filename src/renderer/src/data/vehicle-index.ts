@@ -2,8 +2,8 @@
  * The replica's vehicles (registry + service state) by id, for the parts of the UI that render outside React
  * (the grid's value getters): plate when the live registry lacks it, "maintenance" on the State column.
  */
-import type { VehicleInfo, VehicleLive } from '../../../../shared/fleet.js';
-import type { VehicleDoc } from '../../../../shared/sync-protocol.js';
+import type { VehicleInfo, VehicleLive } from '../../../shared/fleet.js';
+import type { VehicleDoc } from '../../../shared/sync-protocol.js';
 
 const byId = new Map<string, VehicleDoc>();
 const listeners = new Set<() => void>();
