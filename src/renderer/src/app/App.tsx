@@ -27,7 +27,8 @@ import { SignInDialog, SignInScreen } from '../features/auth/SignIn';
 import { createTokenSource } from '../data/access-token';
 import { forgetIdentity, identityFrom, rememberedIdentity, rememberIdentity, type ReplicaIdentity } from '../data/open';
 import { canSeeCustomerData } from '../../../shared/sync-protocol.js';
-import { lastKnownFromReplica, replicaVehicles } from '../data/vehicle-index';
+import { replicaVehicles } from '../data/vehicle-index';
+import { useReplicaLastKnown } from '../data/use-replica-fleet';
 import { ReplicaContext, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
@@ -117,21 +118,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   const operator = identity.operator;
   const supportDesk = canSeeCustomerData(operator.role);
   // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const apply = () => {
-      timer = undefined;
-      store.setLastKnown([...replicaVehicles.all()].map(lastKnownFromReplica));
-    };
-    apply();
-    const unsubscribe = replicaVehicles.subscribe(() => {
-      timer ??= setTimeout(apply, 1_000); // at most once a second: the vehicles collection changes often
-    });
-    return () => {
-      unsubscribe();
-      clearTimeout(timer);
-    };
-  }, [store]);
+  useReplicaLastKnown(store);
   const syncView = useSyncView(replica);
   const [tab, setTab] = useState<PaneTab>('vehicles');
   const tabs = PANE_TABS.filter(([id]) => id !== 'customers' || supportDesk);
