@@ -3,6 +3,7 @@ import { useState } from 'react';
 import type { AlertDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { panelAction } from '../panels/panel-action';
 
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
@@ -13,7 +14,7 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: { plateOf: (id: s
   const sorted = [...alerts].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.openedAt - a.openedAt);
   const [resolving, setResolving] = useState<string | undefined>(undefined);
   const [note, setNote] = useState('');
-  const act = (p: Promise<unknown> | undefined) => void p?.catch((err: unknown) => console.error('[alerts] action failed', err));
+  const act = panelAction('alerts');
   return (
     <div className="replica-panel" data-testid="alerts-panel" data-count={sorted.length}>
       <div className="panel-toolbar">

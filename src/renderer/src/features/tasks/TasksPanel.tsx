@@ -3,12 +3,13 @@ import { useState } from 'react';
 import type { TaskDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { panelAction } from '../panels/panel-action';
 
 export function TasksPanel({ plateOf, now, onSelectVehicle }: { plateOf: (id: string) => string; now: number; onSelectVehicle: (id: string) => void }) {
   const r = useReplica();
   const [showDone, setShowDone] = useState(false);
   const tasks = useLiveQuery<TaskDoc>(r?.db.tasks, showDone ? { sort: [{ createdAt: 'desc' }], limit: 300 } : { selector: { status: { $in: ['open', 'assigned'] } }, sort: [{ createdAt: 'desc' }], limit: 300 }, String(showDone));
-  const act = (p: Promise<unknown> | undefined) => void p?.catch((err: unknown) => console.error('[tasks] action failed', err));
+  const act = panelAction('tasks');
   return (
     <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>
       <div className="panel-toolbar">
