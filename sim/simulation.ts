@@ -45,7 +45,8 @@ import {
   type DeviceEventType,
   type Telemetry,
 } from '../src/shared/device-protocol.js';
-import { DEFAULT_SERVICE_AREA, demoVehicle, type ServiceArea } from '../src/shared/demo-fleet.js';
+import { demoVehicle } from '../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA, type ServiceArea } from '../src/shared/service-area.js';
 import {
   assertCommandPolicy,
   DEFAULT_COMMAND_POLICY,

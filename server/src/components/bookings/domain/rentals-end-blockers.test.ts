@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/service-area.js';
 import { insidePolygon, judgeEndBlockers, type LatestVehicleState } from './rentals-end-blockers.js';
 
 const zone = { id: DEFAULT_SERVICE_AREA.id, polygon: DEFAULT_SERVICE_AREA.polygon };

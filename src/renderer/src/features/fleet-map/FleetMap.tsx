@@ -7,7 +7,7 @@ import 'leaflet/dist/leaflet.css';
 import { useEffect, useMemo } from 'react';
 import { MapContainer, Polygon, TileLayer, useMap } from 'react-leaflet';
 import type { LatLngBoundsExpression, LatLngExpression } from 'leaflet';
-import { DEFAULT_SERVICE_AREA } from '../../../../shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../shared/service-area.js';
 import type { SelectVehicle, Selection } from '../../app/selection';
 import type { FleetStore } from '../../data/fleet-store';
 import { FleetLayer } from './FleetLayer';
