@@ -175,7 +175,9 @@ export async function connectAll(connections: readonly DeviceConnection[], mqttU
   if (timedOut || up < connections.length) {
     const lastError = connections.find((c) => c.lastError)?.lastError ?? 'no answer';
     for (const c of connections) c.forceClose();
-    throw new Error(`simulator: only ${up} of ${connections.length} MQTT connections to ${mqttUrl} came up within ${timeoutMs} ms (${lastError})`);
+    throw new Error(
+      `simulator: only ${up} of ${connections.length} MQTT connections to ${mqttUrl} came up within ${timeoutMs} ms (${lastError})`,
+    );
   }
 }
 
@@ -183,7 +185,12 @@ export async function connectAll(connections: readonly DeviceConnection[], mqttU
  * Clean close of every connection: the retained `offline` status (`offline`, the same payload for all) for each
  * vehicle still speaking, then DISCONNECT; connections still open after a few seconds are closed hard.
  */
-export async function closeAll(connections: readonly DeviceConnection[], offline: string, counters: SimCounters, logger: SimulationLogger): Promise<void> {
+export async function closeAll(
+  connections: readonly DeviceConnection[],
+  offline: string,
+  counters: SimCounters,
+  logger: SimulationLogger,
+): Promise<void> {
   let timeoutHandle: NodeJS.Timeout | undefined;
   const closing = Promise.allSettled(
     connections.map(async (c) => {

@@ -44,7 +44,14 @@ export interface SimVehicle {
   unsentResults: OutgoingMessage[] | undefined;
 }
 
-export function createSimVehicle(index: number, id: string, rng: Rng, conn: DeviceConnection, state: VehicleState, seqStart: number): SimVehicle {
+export function createSimVehicle(
+  index: number,
+  id: string,
+  rng: Rng,
+  conn: DeviceConnection,
+  state: VehicleState,
+  seqStart: number,
+): SimVehicle {
   return {
     index,
     id,

@@ -243,7 +243,16 @@ class SimulationImpl implements Simulation {
       const info = demoVehicle(first + i);
       if (i % perConnection === 0) {
         const clientId = connectionClientId(info.id, perConnection, Math.min(perConnection, options.vehicles - i));
-        conn = new DeviceConnection(clientId, options.mqttUrl, options.credentials, this.deviceNow, this.onConnect, onError, this.responder.handle, this.logger);
+        conn = new DeviceConnection(
+          clientId,
+          options.mqttUrl,
+          options.credentials,
+          this.deviceNow,
+          this.onConnect,
+          onError,
+          this.responder.handle,
+          this.logger,
+        );
         this.connections.push(conn);
       }
       const rng = createRng(deriveSeed(seed, first + i));
