@@ -4,15 +4,10 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import { replicaCustomers } from '../../data/customer-index';
+import type { VehiclePanelProps } from '../panels/VehicleLink';
 import { CustomerDetail } from './CustomerDetail';
 
-interface CustomersPanelProps {
-  now: number;
-  plateOf: (vehicleId: string) => string;
-  onSelectVehicle: (vehicleId: string) => void;
-}
-
-export function CustomersPanel({ now, plateOf, onSelectVehicle }: CustomersPanelProps) {
+export function CustomersPanel({ now, plateOf, onSelectVehicle }: VehiclePanelProps) {
   const [query, setQuery] = useState('');
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const [version, setVersion] = useState(0);
