@@ -17,6 +17,7 @@ import { startFeedsComponent, type FeedsComponent } from './components/feeds/ind
 import { startFleetComponent } from './components/fleet/index.js';
 import { startOpsComponent } from './components/ops/index.js';
 import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
+import { startPricingComponent, type PricingComponent } from './components/pricing/index.js';
 import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
@@ -44,6 +45,8 @@ export interface ServerHandle {
   commands: CommandsComponent;
   /** reservations, bookings, rentals, availability (tests: refreshAvailability, sweepExpired) */
   bookings: BookingsComponent;
+  /** vehicle types and tariffs */
+  pricing: PricingComponent;
   /** customer accounts, licences (drainLicenceChecks in tests), eligibility */
   customers: CustomersComponent;
   /** payment methods, holds, the payments outbox (drainOutbox in tests), reconciliation, the provider in use */
@@ -195,12 +198,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       sandboxLedgerDir: config.dataDir === IN_MEMORY_DATA_DIR ? undefined : config.dataDir,
     });
     disposers.push({ name: 'payments', dispose: () => payments.stop() });
+    const pricing = await startPricingComponent({ db, log, freeHoldMinutes: config.reservationHoldMin });
     const bookings = await startBookingsComponent({
       db,
       log,
       events,
       metrics: metrics.registry,
       fleet,
+      pricing,
       customers,
       settings: { holdMin: config.reservationHoldMin, maxHoldMin: config.reservationMaxHoldMin, bufferMin: config.bookingBufferMin, heartbeatTimeoutS: config.heartbeatTimeoutS },
       rentals: {
@@ -222,7 +227,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       db,
       log,
       events,
-      vehicles: bookings,
+      vehicles: { vehicleTypes: () => pricing.vehicleTypes(), availableVehicles: () => bookings.availableVehicles() },
       operatingZone: DEFAULT_SERVICE_AREA,
       publicUrl: config.publicUrl,
       contactEmail: config.gbfsContactEmail,
@@ -284,6 +289,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       commands,
       bookings,
+      pricing,
       customers,
       payments,
       feeds,

@@ -1,7 +1,7 @@
 /**
- * The bookings component: vehicle types and tariffs, reservations, bookings, the in-memory availability index
- * (search, GBFS, "is this car rented?" for alerts) and — from the rentals side — rentals, pricing at the end and
- * damage reports. All claims on a car live in ONE table (`allocations`) whose exclusion constraint makes a double
+ * The bookings component: reservations, bookings, the in-memory availability index (search, GBFS, "is this car
+ * rented?" for alerts) and — from the rentals side — rentals, their end and damage reports. Vehicle types,
+ * tariffs and prices are the pricing component's. All claims on a car live in ONE table (`allocations`) whose exclusion constraint makes a double
  * booking impossible across any number of instances (009_bookings.sql). Other components reach it only through
  * this file.
  *
@@ -16,6 +16,7 @@ import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
 import type { ActiveRentalLookup } from '../alerts/index.js';
 import { recordAudit } from '../audit/index.js';
+import type { PricingComponent } from '../pricing/index.js';
 import { availabilityRoutes } from './api/availability.routes.js';
 import { bookingRoutes } from './api/bookings.routes.js';
 import { reservationRoutes } from './api/reservations.routes.js';
@@ -23,17 +24,13 @@ import { staffBookingRoutes } from './api/staff-bookings.routes.js';
 import { rentalCustomerRoutes, rentalStaffRoutes } from './api/rentals.routes.js';
 import { createRentals, type Rentals, type RentalsOptions } from './domain/rentals.js';
 import { customerStatusFromTable, listAllocations } from './data/allocations.repository.js';
-import { listVehicleTypesWithTariffs } from './data/vehicle-types.repository.js';
 import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
 import { ExpirySweeper } from './domain/bookings-expiry.js';
 import { RESERVATION_MIN_DRIVE_MIN, type BookingSettings, type ClaimDeps, type CustomerEligibilityPort } from './domain/bookings-rules.js';
 import { staffView, StaffBookings, type StaffAllocationView } from './domain/bookings-staff.js';
 import { Bookings } from './domain/bookings.js';
 import { Reservations } from './domain/reservations.js';
-import { ensureVehicleTypes, prepareVehicleTypes, type VehicleTypeWithTariff } from './domain/vehicle-types.js';
 
-export { estimateHoldCents, estimateWindow, loadTariff, priceRental, rentalDays, reservationFeeCents } from './domain/pricing.js';
-export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from './domain/pricing.js';
 export {
   BLOCKING_STATUSES,
   EXCLUSION_VIOLATION,
@@ -48,15 +45,12 @@ export {
 } from './data/allocations.repository.js';
 export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
 export type { GbfsVehicle } from './domain/availability-service.js';
-export type { VehicleTypeWithTariff } from './domain/vehicle-types.js';
 
 export interface BookingsComponent {
   /** alerts port: is the car in an active rental? (memory, O(1)) */
   activeRentals: ActiveRentalLookup;
   /** the customer's rentals, newest first (staff "customer 360") */
   listRentalsForCustomer(customerId: string, limit: number): Promise<unknown[]>;
-  /** vehicle types with their tariff (GBFS vehicle_types / system_pricing_plans) */
-  vehicleTypes(): Promise<VehicleTypeWithTariff[]>;
   /** in-memory availability (GBFS vehicle_status): every car not in a trip, with reserved/disabled flags */
   availableVehicles(): ReadonlyArray<GbfsVehicle>;
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
@@ -76,6 +70,8 @@ export interface BookingsOptions {
   metrics: Registry;
   /** fleet component: positions, energy, liveness and service state of every car */
   fleet: PositionsPort;
+  /** pricing component: vehicle types (availability index, the public list of types) */
+  pricing: Pick<PricingComponent, 'vehicleTypes' | 'readVehicleTypes' | 'ensureVehicleTypes'>;
   /** customers component (eligibility); TRANSITIONAL default: the customers table's status column */
   customers?: CustomerEligibilityPort;
   settings: Omit<BookingSettings, 'heartbeatTimeoutMs'> & { heartbeatTimeoutS: number };
@@ -85,8 +81,6 @@ export interface BookingsOptions {
   expirySweepMs?: number;
   now?: () => number;
 }
-
-const VEHICLE_TYPES_CACHE_MS = 10_000;
 
 export async function startBookingsComponent(options: BookingsOptions): Promise<BookingsComponent> {
   const log = options.log.child({ component: 'bookings' });
@@ -100,13 +94,11 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
   };
   const customers: CustomerEligibilityPort = options.customers ?? { eligibility: (id) => customerStatusFromTable(db, id) };
 
-  const typed = await prepareVehicleTypes(db, settings.holdMin);
-  if (typed.assigned > 0 || typed.tariffsUpdated > 0) log.info('vehicle types prepared', typed);
-
   const m = createMetrics(options.metrics);
   const availability = new AvailabilityService({
     db,
     positions: options.fleet,
+    vehicleTypes: options.pricing,
     log,
     horizonMs: (settings.holdMin + RESERVATION_MIN_DRIVE_MIN) * 60_000,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
@@ -114,7 +106,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     now,
     observeRefresh: (seconds) => m.refreshSeconds.observe(seconds),
     beforeRefresh: async () => {
-      const assigned = await ensureVehicleTypes(db);
+      const assigned = await options.pricing.ensureVehicleTypes();
       if (assigned > 0) log.info('vehicle types assigned to new vehicles', { assigned });
       return assigned > 0;
     },
@@ -149,24 +141,12 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     : undefined;
   sweeper.start(options.expirySweepMs ?? 5_000);
 
-  let typesCache: { at: number; value: Promise<VehicleTypeWithTariff[]> } | undefined;
-  const vehicleTypes = (): Promise<VehicleTypeWithTariff[]> => {
-    const at = now();
-    if (!typesCache || at - typesCache.at > VEHICLE_TYPES_CACHE_MS) {
-      const value = listVehicleTypesWithTariffs(db);
-      value.catch(() => (typesCache = undefined));
-      typesCache = { at, value };
-    }
-    return typesCache.value;
-  };
-
   return {
     activeRentals: { hasActiveRental: (vehicleId) => availability.hasActiveRental(vehicleId) },
     async listRentalsForCustomer(customerId, limit): Promise<StaffAllocationView[]> {
       const rows = await listAllocations(db, { customerId, kinds: ['rental'], limit, withCustomerName: true });
       return rows.map((r) => staffView(r, true));
     },
-    vehicleTypes,
     availableVehicles: () => availability.gbfsVehicles(),
     async registerRoutes(app, prefix) {
       if (prefix.startsWith('/ops')) {
@@ -176,7 +156,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
       }
       await app.register(reservationRoutes(reservations, prefix), { prefix });
       await app.register(bookingRoutes(bookings, prefix), { prefix });
-      await app.register(availabilityRoutes(availability, vehicleTypes), { prefix });
+      await app.register(availabilityRoutes(availability, () => options.pricing.vehicleTypes()), { prefix });
       if (rentals) await app.register(rentalCustomerRoutes(rentals), { prefix });
     },
     refreshAvailability: () => availability.refresh(true),

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
+import { estimateWindow, loadTariff, type PriceBreakdown } from '../../pricing/index.js';
 import { claimChecks, getAllocation, insertClaim, listAllocations, setStatus, type AllocationRecord, type AllocationStatus } from '../data/allocations.repository.js';
 import {
   announce,
@@ -29,7 +30,6 @@ import {
   vehicleUnavailable,
   type ClaimDeps,
 } from './bookings-rules.js';
-import { estimateWindow, loadTariff, type PriceBreakdown } from './pricing.js';
 
 export type BookingStatus = Extract<AllocationStatus, 'confirmed' | 'converted' | 'cancelled' | 'expired'>;
 

@@ -8,11 +8,11 @@ import type { Queryable } from '../../../platform/db/index.js';
 import type { CommandRecord, CommandWithTransitions, IssueCommandInput, IssueCommandResult } from '../../commands/index.js';
 import type { CustomerEligibility } from '../../customers/index.js';
 import type { HoldOutcome, PaymentMethodSummary, PaymentsComponent, RentalPayments } from '../../payments/index.js';
-import type { PriceBreakdown, RentalUsage, Tariff } from './pricing.js';
+import type { PriceBreakdown, RentalUsage, Tariff } from '../../pricing/index.js';
 import type { EndZone, LatestVehicleState } from './rentals-end-blockers.js';
 import type { UsageSample } from './rentals-usage.js';
 
-export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from './pricing.js';
+export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from '../../pricing/index.js';
 
 /** customers component: only what a rental needs from it */
 export type { CustomerEligibility };
@@ -36,7 +36,7 @@ export interface RentalCommandsPort {
   waitForTerminal(commandId: string, timeoutMs: number): Promise<CommandRecord>;
 }
 
-/** pricing (bookings-core, domain/pricing.ts): pure functions plus the tariff lookup */
+/** pricing component: pure functions plus the tariff lookup */
 export interface RentalPricingPort {
   loadTariff(db: Queryable, vehicleId: string): Promise<Tariff>;
   estimateHoldCents(tariff: Tariff): number;

@@ -15,8 +15,8 @@ import type { DomainEvents } from '../../../platform/domain-events.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { listAudit, type AuditRecord } from '../../audit/index.js';
 import type { CommandWithTransitions } from '../../commands/index.js';
+import { estimateHoldCents, loadTariff, priceRental } from '../../pricing/index.js';
 import { RentalsRepository, type RentalFilter } from '../data/rentals.repository.js';
-import { estimateHoldCents, loadTariff, priceRental } from './pricing.js';
 import {
   buildReceipt,
   createRentalMetrics,

@@ -8,6 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
+import { loadTariff, reservationFeeCents, type Tariff } from '../../pricing/index.js';
 import { claimChecks, getAllocation, insertClaim, listAllocations, setStatus, type AllocationRecord, type AllocationStatus } from '../data/allocations.repository.js';
 import {
   announce,
@@ -21,7 +22,6 @@ import {
   vehicleUnavailable,
   type ClaimDeps,
 } from './bookings-rules.js';
-import { loadTariff, reservationFeeCents, type Tariff } from './pricing.js';
 
 export type ReservationStatus = Extract<AllocationStatus, 'held' | 'converted' | 'cancelled' | 'expired'>;
 
