@@ -1,9 +1,10 @@
 /**
- * The bookings component: reservations, bookings, the in-memory availability index (search, GBFS, "is this car
- * rented?" for alerts) and — from the rentals side — rentals, their end and damage reports. Vehicle types,
- * tariffs and prices are the pricing component's. All claims on a car live in ONE table (`allocations`) whose exclusion constraint makes a double
- * booking impossible across any number of instances (009_bookings.sql). Other components reach it only through
- * this file.
+ * The bookings component: the claims on a car — reservations, bookings — and the in-memory availability index
+ * (search, GBFS, "is this car rented?" for alerts). All claims on a car, rentals included, live in ONE table
+ * (`allocations`) whose exclusion constraint makes a double booking impossible across any number of instances
+ * (009_bookings.sql); the rentals component writes its rows through the claim API exported here (`rentalClaims`,
+ * every step in the caller's transaction). Vehicle types, tariffs and prices are the pricing component's. Other
+ * components reach it only through this file.
  *
  * Routes: registerRoutes(app, '/v1') → customer reservations and bookings, public availability and vehicle types;
  * registerRoutes(app, '/ops/v1') → staff views of a vehicle's claims, extend/cancel a booking.
@@ -21,8 +22,6 @@ import { availabilityRoutes } from './api/availability.routes.js';
 import { bookingRoutes } from './api/bookings.routes.js';
 import { reservationRoutes } from './api/reservations.routes.js';
 import { staffBookingRoutes } from './api/staff-bookings.routes.js';
-import { rentalCustomerRoutes, rentalStaffRoutes } from './api/rentals.routes.js';
-import { createRentals, type Rentals, type RentalsOptions } from './domain/rentals.js';
 import { customerStatusFromTable, listAllocations } from './data/allocations.repository.js';
 import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
 import { ExpirySweeper } from './domain/bookings-expiry.js';
@@ -43,6 +42,7 @@ export {
   type AllocationRecord,
   type AllocationStatus,
 } from './data/allocations.repository.js';
+export { rentalClaims, type NewRental, type RentalClaims, type RentalEnd, type RentalFilter, type RentalRow, type SourceKind, type StartSource } from './data/rental-claims.repository.js';
 export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
 export type { GbfsVehicle } from './domain/availability-service.js';
 
@@ -58,8 +58,6 @@ export interface BookingsComponent {
   refreshAvailability(): Promise<void>;
   /** Expires due reservations and bookings now (tests; also every few seconds); returns how many. */
   sweepExpired(): Promise<number>;
-  /** Voids holds of rental starts that never finished (also every minute); returns how many. */
-  sweepAbandonedHolds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -76,8 +74,6 @@ export interface BookingsOptions {
   customers?: CustomerEligibilityPort;
   settings: Omit<BookingSettings, 'heartbeatTimeoutMs'> & { heartbeatTimeoutS: number };
   availabilityRefreshMs?: number;
-  /** (rentals engineer) rentals: start/end/receipts/damage reports; without it, no rental routes (bookings-only tests) */
-  rentals?: Omit<RentalsOptions, 'db' | 'log' | 'events' | 'metrics' | 'now'>;
   expirySweepMs?: number;
   now?: () => number;
 }
@@ -135,10 +131,6 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
   const bookings = new Bookings(deps);
   const staff = new StaffBookings(deps, recordAudit);
   const sweeper = new ExpirySweeper(deps, log);
-  // (rentals engineer) the rentals factory: its routes are registered with the others below
-  const rentals: Rentals | undefined = options.rentals
-    ? await createRentals({ ...options.rentals, db, log, events, metrics: options.metrics, ...(options.now ? { now: options.now } : {}) })
-    : undefined;
   sweeper.start(options.expirySweepMs ?? 5_000);
 
   return {
@@ -151,21 +143,17 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     async registerRoutes(app, prefix) {
       if (prefix.startsWith('/ops')) {
         await app.register(staffBookingRoutes(staff), { prefix });
-        if (rentals) await app.register(rentalStaffRoutes(rentals), { prefix });
         return;
       }
       await app.register(reservationRoutes(reservations, prefix), { prefix });
       await app.register(bookingRoutes(bookings, prefix), { prefix });
       await app.register(availabilityRoutes(availability, () => options.pricing.vehicleTypes()), { prefix });
-      if (rentals) await app.register(rentalCustomerRoutes(rentals), { prefix });
     },
     refreshAvailability: () => availability.refresh(true),
     sweepExpired: async () => (await sweeper.sweep()).length,
-    sweepAbandonedHolds: async () => (rentals ? rentals.sweepAbandonedHolds() : 0),
     async stop() {
       for (const off of unsubscribe) off();
       await sweeper.stop();
-      await rentals?.stop();
       await availability.stop().catch((err: unknown) => log.warn('stopping availability failed', errorFields(err)));
     },
   };
