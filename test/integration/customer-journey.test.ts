@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/demo-fleet.js';
 import type { Telemetry } from '../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { insertClaimRow } from '../../server/src/components/bookings/bookings.test-helpers.js';
+import { insertClaimRow } from '../../server/src/testing/bookings.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { dbBackends } from '../../server/src/testing/backends.js';
 import { connectCommandDevice, type CommandDevice } from '../../server/src/testing/command-device.js';

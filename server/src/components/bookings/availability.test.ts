@@ -9,7 +9,7 @@ import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { connectDevice, telemetry } from '../../testing/devices.js';
-import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from './bookings.test-helpers.js';
+import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from '../../testing/bookings.js';
 import { distanceMeters } from './domain/availability.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;

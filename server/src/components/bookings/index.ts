@@ -30,19 +30,20 @@ import { staffView, StaffBookings, type StaffAllocationView } from './domain/boo
 import { Bookings } from './domain/bookings.js';
 import { Reservations } from './domain/reservations.js';
 
+export { getAllocation, listAllocations } from './data/allocations.repository.js';
+export { rentalClaims, type RentalClaims } from './data/rental-claims.repository.js';
 export {
   BLOCKING_STATUSES,
-  EXCLUSION_VIOLATION,
-  UNIQUE_VIOLATION,
-  getAllocation,
-  isExclusionViolation,
-  listAllocations,
-  uniqueViolation,
   type AllocationKind,
   type AllocationRecord,
   type AllocationStatus,
-} from './data/allocations.repository.js';
-export { rentalClaims, type NewRental, type RentalClaims, type RentalEnd, type RentalFilter, type RentalRow, type SourceKind, type StartSource } from './data/rental-claims.repository.js';
+  type NewRental,
+  type RentalEnd,
+  type RentalFilter,
+  type RentalRow,
+  type SourceKind,
+  type StartSource,
+} from './model.js';
 export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
 export type { GbfsVehicle } from './domain/availability-service.js';
 

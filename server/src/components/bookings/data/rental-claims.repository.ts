@@ -8,94 +8,11 @@
  * transaction holds the replication lock (taken first; `releaseStartSource` takes it itself).
  */
 import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
+import type { NewRental, RentalEnd, RentalFilter, RentalRow, SourceKind, StartSource } from '../model.js';
+import { EXCLUSION_VIOLATION, num, ts, UNIQUE_VIOLATION } from './allocations.repository.js';
 
-/** Epoch ms (an integer parameter) as timestamptz, exactly. */
-const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
-/** timestamptz as epoch ms (float8: both drivers return a JS number). */
+/** timestamptz as epoch ms (float8: both drivers return a JS number); the rental columns are never 'infinity'. */
 const ms = (expr: string) => `floor(extract(epoch from ${expr}) * 1000)::float8`;
-
-export type SourceKind = 'reservation' | 'booking';
-
-export interface StartSource {
-  id: string;
-  kind: SourceKind;
-  vehicleId: string;
-  customerId: string;
-  status: string;
-  /** starts_at: reservation created / the customer's booked start (lower(period) of a booking is earlier: buffer) */
-  startsAt: number;
-  /** ends_at: reservation hold ends / booking ends */
-  endsAt: number;
-  startAttemptId: string | null;
-  startAttemptExpiresAt: number | null;
-  /** the rental this source was converted into (when converted) */
-  rentalId: string | null;
-}
-
-export interface RentalRow {
-  id: string;
-  customerId: string;
-  vehicleId: string;
-  status: 'active' | 'ended';
-  sourceId: string | null;
-  sourceKind: SourceKind | null;
-  /** lower(period) of the source: when the reservation began holding the car */
-  sourceStartsAt: number | null;
-  startedAt: number;
-  endedAt: number | null;
-  returnBy: number | null;
-  startOdometerKm: number | null;
-  endOdometerKm: number | null;
-  startLat: number | null;
-  startLon: number | null;
-  endLat: number | null;
-  endLon: number | null;
-  paymentId: string | null;
-  unlockCommandId: string | null;
-  lockCommandId: string | null;
-  price: unknown;
-  totalCents: number | null;
-  currency: string | null;
-  endedBy: string | null;
-  endReason: string | null;
-  updatedAt: number;
-}
-
-export interface NewRental {
-  id: string;
-  customerId: string;
-  vehicleId: string;
-  sourceId: string;
-  startedAt: number;
-  returnBy: number | null;
-  startOdometerKm: number | null;
-  startLat: number | null;
-  startLon: number | null;
-  paymentId: string;
-  unlockCommandId: string;
-  currency: string;
-}
-
-export interface RentalEnd {
-  id: string;
-  endedAt: number;
-  endOdometerKm: number | null;
-  endLat: number | null;
-  endLon: number | null;
-  price: unknown;
-  totalCents: number;
-  currency: string;
-  endedBy: string;
-  endReason: string | null;
-  lockCommandId: string;
-}
-
-export interface RentalFilter {
-  customerId?: string;
-  vehicleId?: string;
-  status?: 'active' | 'ended';
-  limit: number;
-}
 
 interface RentalDbRow {
   id: string;
@@ -133,8 +50,6 @@ const RENTAL_COLUMNS = `
   ${ms('a.updated_at')} as updated_at_ms`;
 const RENTAL_FROM = `allocations a left join allocations s on s.id = a.source_id`;
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
 function toRental(r: RentalDbRow): RentalRow {
   return {
     id: r.id,
@@ -171,7 +86,7 @@ function toRental(r: RentalDbRow): RentalRow {
  */
 export function isAllocationConflict(err: unknown): boolean {
   const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
-  return code === '23P01' || code === '23505';
+  return code === EXCLUSION_VIOLATION || code === UNIQUE_VIOLATION;
 }
 
 
