@@ -70,7 +70,7 @@ export interface BookingsOptions {
   /** fleet component: positions, energy, liveness and service state of every car */
   fleet: PositionsPort;
   /** pricing component: vehicle types (availability index, the public list of types) */
-  pricing: Pick<PricingComponent, 'vehicleTypes' | 'readVehicleTypes' | 'ensureVehicleTypes'>;
+  pricing: PricingComponent;
   /** customers component (eligibility); TRANSITIONAL default: the customers table's status column */
   customers?: CustomerEligibilityPort;
   settings: Omit<BookingSettings, 'heartbeatTimeoutMs'> & { heartbeatTimeoutS: number };
