@@ -7,6 +7,7 @@
  *   `createDesktopApi` (used by both the preload and the browser bridge).
  */
 import type { LiveDisplayState, VehicleInfo, VehicleLive } from './fleet.js';
+import type { OperatorRole } from './operator-role.js';
 
 export type Unsubscribe = () => void;
 
@@ -28,9 +29,6 @@ export interface AppInfo {
    */
   syncUrl: string;
 }
-
-export type OperatorRole = 'dispatcher' | 'support' | 'admin';
-export const OPERATOR_ROLES = ['dispatcher', 'support', 'admin'] as const satisfies readonly OperatorRole[];
 
 /** The signed-in staff member (`GET /ops/v1/me`, the login answer's `staff`). */
 export interface OperatorInfo {

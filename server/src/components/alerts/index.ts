@@ -29,6 +29,7 @@ export { NO_ACTIVE_RENTALS } from './domain/active-rental-lookup.js';
 export { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
 export { ALERT_KINDS, ALERT_POLICIES, type Alert, type AlertKind, type AlertStatus } from './domain/alert-kinds.js';
 export type { OperatingZone } from './domain/zone-geometry.js';
+export { alertDocs } from './data/alert-docs.js';
 
 export interface AlertsOptions {
   db: Db;

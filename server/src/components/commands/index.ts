@@ -22,6 +22,7 @@ import { CommandTransitions, type CommandsObserver } from './domain/command-tran
 export type { CommandRecord, CommandStatus, CommandParams, TransitionRecord } from './data/commands.repository.js';
 export type { IssueCommandInput, IssueCommandResult, CommandWithTransitions } from './domain/command-service.js';
 export { isTerminal } from './domain/command-lifecycle.js';
+export { commandDocs } from './data/command-docs.js';
 
 export interface CommandsComponent {
   issueCommand(input: IssueCommandInput): Promise<IssueCommandResult>;

@@ -25,6 +25,7 @@ import { OnlineTracker } from './domain/online-tracker.js';
 import { VehicleRegistry } from './domain/vehicle-registry.js';
 
 export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.js';
+export { vehicleDocs } from './data/vehicle-docs.js';
 
 /** Where a vehicle is and whether it can be used, as stored by any instance (bookings' availability index). */
 export interface VehiclePosition {

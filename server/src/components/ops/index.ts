@@ -15,6 +15,7 @@ import { OpsService } from './domain/ops-service.js';
 
 export type { CreateNoteInput, CreateTaskInput, TaskPatch } from './domain/ops-service.js';
 export { OpsService } from './domain/ops-service.js';
+export { noteDocs, taskDocs, zoneDocs } from './data/ops-docs.js';
 
 export interface OpsComponent {
   service: OpsService;

@@ -1,8 +1,8 @@
 /**
- * The rentals part of the bookings component: start, end, reads, receipts, damage reports and the staff view.
- * `createRentals(options)` is the factory the bookings index wires (api/rentals.routes.ts registers the HTTP
- * routes over the returned object). Other components reach it only through the bookings index. "Which cars are
- * rented now" (alerts) is the availability index's, fed by the `rental.started` / `rental.ended` events emitted here.
+ * The rentals use cases in one object: start, end, reads, receipts, damage reports and the staff view.
+ * `createRentals(options)` is the factory the rentals index wires (api/rentals.routes.ts registers the HTTP routes
+ * over the returned object). "Which cars are rented now" (alerts) is the bookings availability index's, fed by
+ * the `rental.started` / `rental.ended` events emitted here.
  */
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -14,9 +14,10 @@ import type { Db } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { listAudit, type AuditRecord } from '../../audit/index.js';
+import { rentalClaims, type RentalFilter } from '../../bookings/index.js';
 import type { CommandWithTransitions } from '../../commands/index.js';
-import { RentalsRepository, type RentalFilter } from '../data/rentals.repository.js';
-import { estimateHoldCents, loadTariff, priceRental } from './pricing.js';
+import { estimateHoldCents, loadTariff, priceRental } from '../../pricing/index.js';
+import { RentalsRepository } from '../data/rentals.repository.js';
 import {
   buildReceipt,
   createRentalMetrics,
@@ -34,7 +35,7 @@ import {
 } from './rentals-context.js';
 import { createDamageReport, damageReportView, DamageReportStore, removeDir, type DamageReportPart, type DamageReportView } from './rentals-damage-reports.js';
 import { endRental, type RentalEnded, type RentalEnder } from './rentals-end.js';
-import type { RentalCommandsPort, RentalCustomersPort, RentalPaymentsPort, RentalPaymentsSummary, RentalPricingPort, RentalTelemetryPort } from './rentals-ports.js';
+import type { RentalClaimsPort, RentalCommandsPort, RentalCustomersPort, RentalPaymentsPort, RentalPaymentsSummary, RentalPricingPort, RentalTelemetryPort } from './rentals-ports.js';
 import { startRental, sweepAbandonedHolds, type RentalStarted, type RentalStartInput } from './rentals-start.js';
 
 export type { RentalEnded, RentalEnder, LockReport } from './rentals-end.js';
@@ -62,7 +63,9 @@ export interface RentalsOptions {
   settings?: Partial<RentalSettings>;
   events?: DomainEvents;
   metrics?: Registry;
-  /** defaults to the pricing domain (tests may price differently) */
+  /** defaults to the bookings component's claim API (the allocations table) */
+  claims?: RentalClaimsPort;
+  /** defaults to the pricing component (tests may price differently) */
   pricing?: RentalPricingPort;
   /** defaults to the stored telemetry (vehicle_state, telemetry_history, zones) */
   telemetry?: RentalTelemetryPort;
@@ -103,6 +106,7 @@ export interface Rentals {
 export async function createRentals(options: RentalsOptions): Promise<Rentals> {
   const log = options.log.child({ component: 'rentals' });
   const repo = new RentalsRepository(options.db);
+  const claims = options.claims ?? rentalClaims;
   let tempRoot: string | undefined;
   let rootPromise: Promise<string> | undefined;
   const root = () =>
@@ -114,6 +118,7 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
 
   const ctx: RentalsContext = {
     repo,
+    claims,
     customers: options.customers,
     payments: options.payments,
     commands: options.commands,
@@ -147,29 +152,29 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
     start: (input) => startRental(ctx, input),
     end: (rentalId, by) => endRental(ctx, rentalId, by),
     async getForCustomer(customerId, rentalId) {
-      const row = await repo.getRental(rentalId, { customerId });
+      const row = await claims.getRental(options.db, rentalId, { customerId });
       if (!row) throw notFound(rentalId);
       const receipt = row.status === 'ended' ? buildReceipt(row, await paymentsSummary(ctx, row.id)) : null;
       return { rental: rentalView(row), receipt };
     },
     async listForCustomerOwn(customerId, filter) {
-      return (await repo.listRentals({ customerId, status: filter.status, limit: filter.limit })).map(rentalView);
+      return (await claims.listRentals(options.db, { customerId, status: filter.status, limit: filter.limit })).map(rentalView);
     },
     async receiptForCustomer(customerId, rentalId) {
-      const row = await repo.getRental(rentalId, { customerId });
+      const row = await claims.getRental(options.db, rentalId, { customerId });
       if (!row) throw notFound(rentalId);
       const receipt = buildReceipt(row, await paymentsSummary(ctx, row.id));
       if (!receipt) throw new AppError('rental_not_ended', `rental ${rentalId} is still active: the receipt comes when it ends`, { status: 409 });
       return receipt;
     },
     async listRentalsForCustomer(customerId, limit) {
-      return (await repo.listRentals({ customerId, limit })).map(staffRentalView);
+      return (await claims.listRentals(options.db, { customerId, limit })).map(staffRentalView);
     },
     async listForStaff(filter) {
-      return (await repo.listRentals(filter)).map(staffRentalView);
+      return (await claims.listRentals(options.db, filter)).map(staffRentalView);
     },
     async staffDetail(rentalId) {
-      const row = await repo.getRental(rentalId, {});
+      const row = await claims.getRental(options.db, rentalId, {});
       if (!row) throw notFound(rentalId);
       const payments = await paymentsSummary(ctx, row.id);
       const commandIds = [row.unlockCommandId, row.lockCommandId].filter((id): id is string => id !== null);

@@ -8,10 +8,12 @@ import type { DomainEvents } from '../../../platform/domain-events.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import type { Logger } from '../../../platform/log.js';
 import { METRIC_PREFIX } from '../../../platform/metrics.js';
-import type { RentalRow, RentalsRepository } from '../data/rentals.repository.js';
-import type { EndZone } from './rentals-end-blockers.js';
+import type { RentalRow } from '../../bookings/index.js';
+import type { RentalsRepository } from '../data/rentals.repository.js';
+import type { EndZone } from '../model.js';
 import type {
   PriceBreakdown,
+  RentalClaimsPort,
   RentalCommandsPort,
   RentalCustomersPort,
   RentalPaymentsPort,
@@ -75,6 +77,7 @@ export function createRentalMetrics(registry: Registry | undefined): RentalMetri
 
 export interface RentalsContext {
   repo: RentalsRepository;
+  claims: RentalClaimsPort;
   customers: RentalCustomersPort;
   payments: RentalPaymentsPort;
   commands: RentalCommandsPort;

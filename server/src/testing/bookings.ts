@@ -1,10 +1,10 @@
 /**
- * Helpers for the bookings tests: a quiet server, HTTP calls that return status + problem type + body, and cars
- * placed on the map by writing their stored live state (what ingestion would write), so positions, liveness and
- * maintenance are exact and no timing is involved.
+ * Helpers for the bookings tests and the integration tests that claim cars: a quiet server, HTTP calls that
+ * return status + problem type + body, and cars placed on the map by writing their stored live state (what
+ * ingestion would write), so positions, liveness and maintenance are exact and no timing is involved.
  */
 import { expect } from 'vitest';
-import type { ServerHandle } from '../../app.js';
+import type { ServerHandle } from '../app.js';
 
 /** Device auth has its own tests; these servers run with an open embedded broker and the given demo fleet. */
 export const QUIET = { port: 0, logLevel: 'silent' as const, mqttAuth: 'off' as const, mqttUrl: undefined, mqttPort: 0 };

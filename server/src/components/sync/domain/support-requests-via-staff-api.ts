@@ -37,7 +37,7 @@ export interface StaffApiDeps {
   prefix?: string;
 }
 
-export function staffApiSupportPorts(deps: StaffApiDeps): SupportPorts {
+export function supportPortsViaStaffApi(deps: StaffApiDeps): SupportPorts {
   const prefix = deps.prefix ?? '/ops/v1';
   /** POST with a body and an Idempotency-Key; without `body`, a GET (a read, no key). */
   const call = async (actor: Actor, path: string, body?: Record<string, unknown>, idempotencyKey?: string): Promise<Record<string, unknown>> => {

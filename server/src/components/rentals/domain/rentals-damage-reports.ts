@@ -66,7 +66,7 @@ export async function createDamageReport(
   store: DamageReportStore,
   a: { rentalId: string; customerId: string; parts: AsyncIterable<DamageReportPart> },
 ): Promise<DamageReportView> {
-  const rental = await ctx.repo.getRental(a.rentalId, { customerId: a.customerId });
+  const rental = await ctx.claims.getRental(ctx.repo.database, a.rentalId, { customerId: a.customerId });
   if (!rental) {
     // the request body must still be drained, or the client waits on a half-read upload
     await drain(a.parts);

@@ -6,12 +6,13 @@
  * some redirects — harmless now that the staff token, not the origin, grants access (no cookies, no
  * credentials mode: such a page has no token to send).
  */
-import type { FastifyInstance } from 'fastify';
+import type { HttpApp } from './server.js';
 
 const ALLOWED_HEADERS = 'authorization, content-type, accept, last-event-id, idempotency-key';
 const ALLOWED_METHODS = 'GET, POST, PATCH, DELETE, OPTIONS';
 
-export function registerDesktopCors(app: FastifyInstance, origins: readonly string[], prefixes: readonly string[]): void {
+/** CORS for the desktop's file:// renderer (DESKTOP_ORIGINS) on the given prefixes; call before registering routes. */
+export function enableDesktopCors(app: HttpApp, origins: readonly string[], prefixes: readonly string[] = ['/sync', '/ops']): void {
   const allowed = new Set(origins);
   app.addHook('onRequest', async (request, reply) => {
     const origin = request.headers.origin;

@@ -16,7 +16,7 @@ import { lockReplicationSequence } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { errorFields } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
-import type { RentalRow } from '../data/rentals.repository.js';
+import type { RentalRow } from '../../bookings/index.js';
 import {
   buildReceipt,
   customerCommandActor,
@@ -58,9 +58,9 @@ export class RentalEndBlockedError extends AppError {
 }
 
 export async function endRental(ctx: RentalsContext, rentalId: string, by: RentalEnder): Promise<RentalEnded> {
-  const { repo } = ctx;
+  const { repo, claims } = ctx;
   const scope = by.kind === 'customer' ? { customerId: by.customerId } : {};
-  const rental = await repo.getRental(rentalId, scope);
+  const rental = await claims.getRental(repo.database, rentalId, scope);
   if (!rental) throw new AppError('rental_not_found', `no rental ${rentalId}`, { status: 404 });
   if (rental.status === 'ended') return alreadyEnded(ctx, rental);
 
@@ -101,7 +101,7 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
 
   const ended = await repo.database.transaction(async (tx) => {
     await lockReplicationSequence(tx);
-    const row = await repo.endRental(tx, {
+    const row = await claims.endRental(tx, {
       id: rental.id,
       endedAt: now,
       endOdometerKm: state?.odometerKm ?? null,
@@ -136,7 +136,7 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
     return row;
   });
   // ended concurrently by someone else: answer what they stored
-  if (!ended) return alreadyEnded(ctx, (await repo.getRental(rental.id, {}))!);
+  if (!ended) return alreadyEnded(ctx, (await claims.getRental(repo.database, rental.id, {}))!);
 
   ctx.metrics.ended.inc({ by: by.kind });
   ctx.events?.emit('allocation.changed', { allocationId: rental.id, kind: 'rental', vehicleId: rental.vehicleId, customerId: rental.customerId, status: 'ended', at: now });

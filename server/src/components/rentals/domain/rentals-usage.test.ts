@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { measureUsage, type UsageSample } from './rentals-usage.js';
+import type { UsageSample } from '../model.js';
+import { measureUsage } from './rentals-usage.js';
 
 const T0 = 1_750_000_000_000;
 const MIN = 60_000;

@@ -17,8 +17,7 @@ import { createLogger } from '../../../platform/log.js';
 import { dbBackends } from '../../../testing/backends.js';
 import { listAudit } from '../../audit/index.js';
 import type { CommandWithTransitions, IssueCommandInput } from '../../commands/index.js';
-import type { LatestVehicleState } from './rentals-end-blockers.js';
-import type { UsageSample } from './rentals-usage.js';
+import type { LatestVehicleState, UsageSample } from '../model.js';
 import {
   createRentals,
   RentalEndBlockedError,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/service-area.js';
-import { insidePolygon, judgeEndBlockers, type LatestVehicleState } from './rentals-end-blockers.js';
+import type { LatestVehicleState } from '../model.js';
+import { insidePolygon, judgeEndBlockers } from './rentals-end-blockers.js';
 
 const zone = { id: DEFAULT_SERVICE_AREA.id, polygon: DEFAULT_SERVICE_AREA.polygon };
 const NOW = 1_750_000_000_000;

@@ -1,18 +1,18 @@
 /**
  * What the rental use cases need from the rest of the server, as narrow interfaces (ports): the customers,
- * payments and commands components (reached through their index.ts by the composition), pricing, and the
+ * payments, commands, bookings (claims) and pricing components (reached through their index.ts), and the
  * vehicle's telemetry. Keeping them narrow lets the orchestration be tested with in-memory stand-ins and lets
  * each owner change everything behind their interface.
  */
 import type { Queryable } from '../../../platform/db/index.js';
+import type { RentalClaims } from '../../bookings/index.js';
 import type { CommandRecord, CommandWithTransitions, IssueCommandInput, IssueCommandResult } from '../../commands/index.js';
 import type { CustomerEligibility } from '../../customers/index.js';
 import type { HoldOutcome, PaymentMethodSummary, PaymentsComponent, RentalPayments } from '../../payments/index.js';
-import type { PriceBreakdown, RentalUsage, Tariff } from './pricing.js';
-import type { EndZone, LatestVehicleState } from './rentals-end-blockers.js';
-import type { UsageSample } from './rentals-usage.js';
+import type { PriceBreakdown, RentalUsage, Tariff } from '../../pricing/index.js';
+import type { EndZone, LatestVehicleState, UsageSample } from '../model.js';
 
-export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from './pricing.js';
+export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from '../../pricing/index.js';
 
 /** customers component: only what a rental needs from it */
 export type { CustomerEligibility };
@@ -36,7 +36,10 @@ export interface RentalCommandsPort {
   waitForTerminal(commandId: string, timeoutMs: number): Promise<CommandRecord>;
 }
 
-/** pricing (bookings-core, domain/pricing.ts): pure functions plus the tariff lookup */
+/** bookings component: the rental rows of the allocations table and the conversion of their source (its claim API) */
+export type RentalClaimsPort = RentalClaims;
+
+/** pricing component: pure functions plus the tariff lookup */
 export interface RentalPricingPort {
   loadTariff(db: Queryable, vehicleId: string): Promise<Tariff>;
   estimateHoldCents(tariff: Tariff): number;

@@ -15,8 +15,8 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { errorFields } from '../../../platform/log.js';
+import type { StartSource } from '../../bookings/index.js';
 import type { CommandRecord } from '../../commands/index.js';
-import { isAllocationConflict, type StartSource } from '../data/rentals.repository.js';
 import { customerCommandActor, type RentalsContext } from './rentals-context.js';
 
 export type RentalStartInput = { customerId: string } & ({ reservationId: string; bookingId?: undefined } | { bookingId: string; reservationId?: undefined });
@@ -56,7 +56,7 @@ export async function sweepAbandonedHolds(ctx: RentalsContext, limit = 200): Pro
   for (const hold of stale) {
     const abandoned = await ctx.repo.database.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      if (!(await ctx.repo.abandonStartAttempt(tx, hold.rentalId, ctx.now()))) return false;
+      if (!(await ctx.claims.abandonStartAttempt(tx, hold.rentalId, ctx.now()))) return false;
       await ctx.payments.enqueueVoid(tx, { rentalId: hold.rentalId, paymentId: hold.paymentId, reason: 'abandoned rental start: the server stopped before the rental began' });
       return true;
     });
@@ -69,24 +69,28 @@ export async function sweepAbandonedHolds(ctx: RentalsContext, limit = 200): Pro
 }
 
 export async function startRental(ctx: RentalsContext, input: RentalStartInput): Promise<RentalStarted> {
-  const { repo, log } = ctx;
+  const { repo, claims, log } = ctx;
   const kind = input.reservationId !== undefined ? 'reservation' : 'booking';
   const sourceId = (input.reservationId ?? input.bookingId)!;
   const now = ctx.now();
 
-  const source = await repo.findStartSource(input.customerId, kind, sourceId);
+  const source = await claims.findStartSource(repo.database, input.customerId, kind, sourceId);
   if (!source) throw new AppError(`${kind}_not_found`, `no ${kind} ${sourceId}`, { status: 404 });
   checkStartable(ctx, source, now);
   await checkCustomer(ctx, input.customerId);
   const method = await ctx.payments.defaultPaymentMethod(input.customerId);
   if (!method) throw new AppError('payment_method_required', 'add a payment method before starting a rental (POST /v1/me/payment-methods)', { status: 402 });
   const tariff = await ctx.pricing.loadTariff(repo.database, source.vehicleId);
-  const next = await repo.nextAllocationStart(repo.database, source.vehicleId, now, source.id);
+  const next = await claims.nextAllocationStart(repo.database, source.vehicleId, now, source.id);
   checkReturnWindow(ctx, next, now);
 
   const rentalId = randomUUID();
   const leaseUntil = now + ctx.settings.holdDeadlineMs + ctx.settings.unlockTimeoutMs + LEASE_MARGIN_MS;
-  if (!(await repo.claimStartSource(source.id, rentalId, now, leaseUntil))) {
+  const leased = await repo.database.transaction(async (tx) => {
+    await lockReplicationSequence(tx);
+    return claims.claimStartSource(tx, source.id, rentalId, now, leaseUntil);
+  });
+  if (!leased) {
     throw new AppError('rental_start_in_progress', `${kind} ${source.id} is being started by another request (or no longer startable); try again shortly`, { status: 409 });
   }
   const slog = log.child({ rentalId, vehicleId: source.vehicleId, sourceId: source.id });
@@ -154,13 +158,13 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     try {
       committed = await ctx.repo.database.transaction(async (tx) => {
         await lockReplicationSequence(tx);
-        if (!(await repo.convertSource(tx, source.id, rentalId))) return null;
-        const returnBy = await repo.nextAllocationStart(tx, source.vehicleId, startedAt, null);
+        if (!(await claims.convertSource(tx, source.id, rentalId))) return null;
+        const returnBy = await claims.nextAllocationStart(tx, source.vehicleId, startedAt, null);
         if (returnBy !== null && returnBy <= startedAt) {
           conflict = 'the car is booked by someone else from now on';
           throw new ReturnWindowGone();
         }
-        await repo.insertRental(tx, {
+        await claims.insertRental(tx, {
           id: rentalId,
           customerId: input.customerId,
           vehicleId: source.vehicleId,
@@ -179,7 +183,7 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
       if (!committed) break;
     } catch (err) {
       if (err instanceof ReturnWindowGone) break;
-      if (isAllocationConflict(err)) {
+      if (claims.isAllocationConflict(err)) {
         conflict = 'another reservation, booking or rental of the car overlaps';
         continue;
       }
@@ -297,7 +301,7 @@ async function undoStart(
     await ctx.repo.database.transaction(async (tx) => {
       await lockReplicationSequence(tx);
       await ctx.payments.enqueueVoid(tx, { rentalId: a.rentalId, paymentId: a.paymentId, reason: `rental start failed: ${a.why}` });
-      await ctx.repo.releaseStartSource(tx, a.source.id, a.rentalId);
+      await ctx.claims.releaseStartSource(tx, a.source.id, a.rentalId);
     });
   } catch (err) {
     // the lease expires by itself; the hold would stay until the provider drops it — say so loudly
@@ -307,5 +311,5 @@ async function undoStart(
 }
 
 async function releaseQuietly(ctx: RentalsContext, sourceId: string, attemptId: string): Promise<void> {
-  await ctx.repo.database.transaction((tx) => ctx.repo.releaseStartSource(tx, sourceId, attemptId)).catch((err: unknown) => ctx.log.warn('releasing a rental start lease failed', errorFields(err)));
+  await ctx.repo.database.transaction((tx) => ctx.claims.releaseStartSource(tx, sourceId, attemptId)).catch((err: unknown) => ctx.log.warn('releasing a rental start lease failed', errorFields(err)));
 }

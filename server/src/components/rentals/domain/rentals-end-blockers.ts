@@ -4,26 +4,7 @@
  * telemetry must be fresh enough to believe. Pure; the caller reads the state and the zones.
  */
 
-/** GeoJSON order `[lon, lat]`; the ring may be closed (first = last) or not. */
-export type LonLat = readonly [number, number];
-
-export interface EndZone {
-  id: string;
-  polygon: readonly LonLat[];
-}
-
-/** The vehicle's latest telemetry as stored (vehicle_state). */
-export interface LatestVehicleState {
-  lat: number;
-  lon: number;
-  speedKph: number;
-  ignition: boolean;
-  doorsClosed: boolean;
-  locked: boolean;
-  odometerKm: number;
-  /** epoch ms when the server received this telemetry */
-  telemetryAt: number;
-}
+import type { EndZone, LatestVehicleState, LonLat } from '../model.js';
 
 export const END_BLOCKER_CODES = ['no_fresh_telemetry', 'outside_operating_zone', 'doors_open', 'ignition_on', 'vehicle_moving'] as const;
 export type EndBlockerCode = (typeof END_BLOCKER_CODES)[number];

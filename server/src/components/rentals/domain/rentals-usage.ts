@@ -12,13 +12,7 @@
  *   the samples; never negative (a replaced telematics unit may restart its odometer).
  */
 
-export interface UsageSample {
-  /** epoch ms, server receive time */
-  at: number;
-  speedKph: number;
-  ignition: boolean;
-  odometerKm: number;
-}
+import type { UsageSample } from '../model.js';
 
 export interface MeasureUsageInput {
   startedAt: number;

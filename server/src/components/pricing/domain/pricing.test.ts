@@ -1,6 +1,7 @@
 /** Pricing: every rule of domain/pricing.ts, with figures worked out by hand. */
 import { describe, expect, it } from 'vitest';
-import { estimateHoldCents, estimateWindow, priceRental, rentalDays, reservationFeeCents, type RentalUsage, type Tariff } from './pricing.js';
+import type { RentalUsage, Tariff } from '../model.js';
+import { estimateHoldCents, estimateWindow, priceRental, rentalDays, reservationFeeCents } from './pricing.js';
 import { deriveVehicleType, slugify } from './vehicle-types.js';
 
 const TARIFF: Tariff = {

@@ -1,10 +1,10 @@
 /**
  * SQL of vehicle types and tariffs (009_bookings.sql) and of `vehicles.vehicle_type_id`, the one registry column
- * the bookings component owns. Types and tariffs are not replicated rows (no server_seq).
+ * the pricing component owns. Types and tariffs are not replicated rows (no server_seq).
  */
 import type { EnergyType } from '../../../../../src/shared/fleet.js';
 import type { Queryable } from '../../../platform/db/index.js';
-import type { Tariff } from '../domain/pricing.js';
+import type { Tariff } from '../model.js';
 
 export interface VehicleTypeRow {
   id: string;

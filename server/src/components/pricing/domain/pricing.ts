@@ -1,6 +1,6 @@
 /**
  * Pricing: pure functions from a tariff and a rental's measured usage to a price breakdown in integer minor units
- * (cents) of the tariff's currency — plus `loadTariff`, the one lookup (vehicle → its type's tariff).
+ * (cents) of the tariff's currency. The tariff lookup (vehicle → its type's tariff) is `loadTariff` in vehicle-types.ts.
  *
  * Rules (all amounts integers; every line is quantity × unit price, so a receipt can be checked by hand):
  * - minutes are billed per started minute: the rental's minutes (driving + parked) are rounded up to a whole
@@ -12,50 +12,7 @@
  *   started minute, at `reservationFeePerMinuteCents` — charged with the rental it turned into;
  * - subtotalCents = the sum of the positive lines, totalCents = subtotal + the cap line.
  */
-import { AppError } from '../../../../../src/shared/errors.js';
-import type { Queryable } from '../../../platform/db/index.js';
-import { readTariffForVehicle } from '../data/vehicle-types.repository.js';
-import { ensureVehicleTypeOf } from './vehicle-types.js';
-
-export interface Tariff {
-  vehicleTypeId: string;
-  currency: string;
-  perMinuteDrivingCents: number;
-  perMinuteParkedCents: number;
-  includedKm: number;
-  perKmCents: number;
-  dailyCapCents: number;
-  freeHoldMinutes: number;
-  reservationFeePerMinuteCents: number;
-}
-
-export interface RentalUsage {
-  startedAt: number;
-  endedAt: number;
-  drivingMinutes: number;
-  parkedMinutes: number;
-  distanceKm: number;
-  /** minutes held by the reservation before the rental started */
-  reservationMinutes: number;
-}
-
-export interface PriceLine {
-  code: 'driving' | 'parked' | 'distance' | 'reservation_fee' | 'daily_cap';
-  description: string;
-  quantity: number;
-  unit: 'minute' | 'km' | 'day';
-  unitCents: number;
-  /** negative for the cap discount */
-  amountCents: number;
-}
-
-export interface PriceBreakdown {
-  currency: string;
-  lines: PriceLine[];
-  subtotalCents: number;
-  totalCents: number;
-  tariff: Tariff;
-}
+import type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from '../model.js';
 
 const DAY_MS = 86_400_000;
 /** Float noise (e.g. 15.000000001 minutes from ms arithmetic) must not bill a whole extra unit. */
@@ -164,17 +121,4 @@ export function estimateWindow(tariff: Tariff, startsAt: number, endsAt: number)
 /** The fee for holding a reservation `holdMinutes` long (0 within the free hold). */
 export function reservationFeeCents(tariff: Tariff, holdMinutes: number): number {
   return Math.max(0, startedUnits(holdMinutes) - tariff.freeHoldMinutes) * tariff.reservationFeePerMinuteCents;
-}
-
-/**
- * The tariff of the vehicle's type (vehicles.vehicle_type_id). A vehicle registered since the last type pass is
- * given its type here (idempotent upserts), so a brand-new car can be priced at once. Unknown vehicle → 404.
- */
-export async function loadTariff(db: Queryable, vehicleId: string): Promise<Tariff> {
-  const tariff = await readTariffForVehicle(db, vehicleId);
-  if (tariff) return tariff;
-  if (!(await ensureVehicleTypeOf(db, vehicleId))) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
-  const assigned = await readTariffForVehicle(db, vehicleId);
-  if (!assigned) throw new AppError('tariff_missing', `No tariff for the type of vehicle ${vehicleId}`, { status: 500 });
-  return assigned;
 }

@@ -2,7 +2,8 @@
  * Vehicle types: derived from the registry (make, model, energy type → a slug id such as
  * `volkswagen-id-3-electric`), each with a propulsion, a maximum range and a tariff. Types and tariffs are
  * created when first needed and never overwritten (a tariff changed in the database stays as changed), except the
- * free reservation hold, a platform setting (RESERVATION_HOLD_MIN) copied into every tariff at start.
+ * free reservation hold, a platform setting (RESERVATION_HOLD_MIN) copied into every tariff at start. Also the
+ * tariff lookup (`loadTariff`: vehicle → its type's tariff, typing a brand-new vehicle on the way).
  *
  * Tariffs (EUR, cents), plausible for a German free-floating service in 2025:
  *
@@ -14,33 +15,20 @@
  * Maximum ranges (WLTP-ish, km): ID.3 420, Zoe 390, i3 300, Golf 750, Corsa 650, 500 550, Yaris Hybrid 800,
  * Cooper 600; unknown models 300 (electric) / 600 (combustion).
  */
+import { AppError } from '../../../../../src/shared/errors.js';
 import type { EnergyType } from '../../../../../src/shared/fleet.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import {
   assignVehicleTypes,
   insertVehicleTypesIfAbsent,
+  readTariffForVehicle,
   readVehicleRegistryFields,
   setFreeHoldMinutes,
   untypedVehicleModels,
   type TariffRow,
   type VehicleTypeRow,
 } from '../data/vehicle-types.repository.js';
-import type { Tariff } from './pricing.js';
-
-export type Propulsion = 'combustion' | 'electric';
-
-export interface VehicleType {
-  id: string;
-  name: string;
-  make: string;
-  model: string;
-  propulsion: Propulsion;
-  maxRangeMeters: number;
-}
-
-export interface VehicleTypeWithTariff extends VehicleType {
-  tariff: Tariff;
-}
+import type { Propulsion, Tariff, VehicleTypeWithTariff } from '../model.js';
 
 type TariffFigures = Omit<Tariff, 'vehicleTypeId' | 'freeHoldMinutes'>;
 
@@ -144,4 +132,17 @@ export async function prepareVehicleTypes(db: Db, freeHoldMinutes: number): Prom
   const assigned = await ensureVehicleTypes(db, freeHoldMinutes);
   const tariffsUpdated = await setFreeHoldMinutes(db, freeHoldMinutes);
   return { assigned, tariffsUpdated };
+}
+
+/**
+ * The tariff of the vehicle's type (vehicles.vehicle_type_id). A vehicle registered since the last type pass is
+ * given its type here (idempotent upserts), so a brand-new car can be priced at once. Unknown vehicle → 404.
+ */
+export async function loadTariff(db: Queryable, vehicleId: string): Promise<Tariff> {
+  const tariff = await readTariffForVehicle(db, vehicleId);
+  if (tariff) return tariff;
+  if (!(await ensureVehicleTypeOf(db, vehicleId))) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
+  const assigned = await readTariffForVehicle(db, vehicleId);
+  if (!assigned) throw new AppError('tariff_missing', `No tariff for the type of vehicle ${vehicleId}`, { status: 500 });
+  return assigned;
 }
