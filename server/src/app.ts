@@ -3,7 +3,8 @@
  * components, and disposes them in reverse order. `startServer()` is what start.ts and the tests call.
  */
 import type { Registry } from 'prom-client';
-import { DEFAULT_SERVICE_AREA, demoVehicleId } from '../../src/shared/demo-fleet.js';
+import { demoVehicleId } from '../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
 import { alertDocs, alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
 import { allocationDocs, startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';

@@ -10,7 +10,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
 import type { Telemetry } from '../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { insertClaimRow } from '../../server/src/testing/bookings.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/service-area.js';
 import type { LatestVehicleState } from '../model.js';
 import { insidePolygon, judgeEndBlockers } from './rentals-end-blockers.js';
 

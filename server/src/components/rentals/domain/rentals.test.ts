@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandType } from '../../../../../src/shared/device-protocol.js';
-import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/service-area.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { openDatabase, type Db, type Queryable } from '../../../platform/db/index.js';
 import { DomainEvents, type DomainEventMap } from '../../../platform/domain-events.js';

@@ -8,7 +8,7 @@ import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
 import type { Registry } from 'prom-client';
-import type { ServiceArea } from '../../../../../src/shared/demo-fleet.js';
+import type { ServiceArea } from '../../../../../src/shared/service-area.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';

@@ -3,12 +3,14 @@ import { useState } from 'react';
 import type { TaskDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { panelAction } from '../panels/panel-action';
+import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
 
-export function TasksPanel({ plateOf, now, onSelectVehicle }: { plateOf: (id: string) => string; now: number; onSelectVehicle: (id: string) => void }) {
+export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps) {
   const r = useReplica();
   const [showDone, setShowDone] = useState(false);
   const tasks = useLiveQuery<TaskDoc>(r?.db.tasks, showDone ? { sort: [{ createdAt: 'desc' }], limit: 300 } : { selector: { status: { $in: ['open', 'assigned'] } }, sort: [{ createdAt: 'desc' }], limit: 300 }, String(showDone));
-  const act = (p: Promise<unknown> | undefined) => void p?.catch((err: unknown) => console.error('[tasks] action failed', err));
+  const act = panelAction('tasks');
   return (
     <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>
       <div className="panel-toolbar">
@@ -35,9 +37,7 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: { plateOf: (id: st
             <tr key={t.id} data-task-id={t.id} data-status={t.status}>
               <td>{t.kind}</td>
               <td>
-                <button type="button" className="link-button" onClick={() => onSelectVehicle(t.vehicleId)}>
-                  {plateOf(t.vehicleId)}
-                </button>
+                <VehicleLink vehicleId={t.vehicleId} plateOf={plateOf} onSelect={onSelectVehicle} />
               </td>
               <td>{t.status}</td>
               <td>{t.assignee ?? <span className="muted">—</span>}</td>

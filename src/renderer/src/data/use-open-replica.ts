@@ -1,7 +1,7 @@
 /** Opens the replica of an operator (signed in, or the remembered one while signed out: offline mode). */
 import { useEffect, useState } from 'react';
-import type { TokenSource } from '../../data/access-token';
-import { openReplica, replicaDbName, type OpenReplica, type ReplicaIdentity } from '../../data/open';
+import type { TokenSource } from './access-token';
+import { openReplica, replicaDbName, type OpenReplica, type ReplicaIdentity } from './open';
 import { replicaCustomers } from './customer-index';
 import { replicaVehicles } from './vehicle-index';
 

@@ -5,7 +5,7 @@
 import type { RentalDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatDateTime, formatDuration } from '../../lib/format';
-import { replicaCustomers } from './customer-index';
+import { replicaCustomers } from '../../data/customer-index';
 
 const UPCOMING = new Set(['held', 'confirmed']);
 

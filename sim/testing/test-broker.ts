@@ -1,7 +1,6 @@
 /**
- * Test support for the simulator's MQTT tests: an in-process Aedes broker on a random port and a "server"
- * client (a real mqtt.js client) that records everything the devices send, decoded with the shared decoders,
- * and can send commands. Not imported by the simulator itself.
+ * An in-process Aedes broker on a random port and a "server" client (a real mqtt.js client) that records
+ * everything the devices send, decoded with the shared decoders, and can send commands. See README.md.
  */
 import net, { type AddressInfo } from 'node:net';
 import { Aedes } from 'aedes';
@@ -21,7 +20,7 @@ import {
   type DeviceStatus,
   type DropReason,
   type Telemetry,
-} from '../src/shared/device-protocol.js';
+} from '../../src/shared/device-protocol.js';
 
 export interface TestBroker {
   url: string;
@@ -53,6 +52,8 @@ export async function startTestBroker(): Promise<TestBroker> {
 export interface Received {
   vehicleId: string;
   channel: string;
+  /** the retain flag as delivered: set for retained messages a subscriber gets on subscribing */
+  retain: boolean;
   at: number;
   raw: Buffer;
   telemetry?: Telemetry;
@@ -82,10 +83,10 @@ let commandCounter = 0;
 export async function serverClient(url: string, vehicleIds?: readonly string[]): Promise<ServerClient> {
   const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
   const messages: Received[] = [];
-  client.on('message', (topic, payload) => {
+  client.on('message', (topic, payload, packet) => {
     const parsed = parseDeviceTopic(topic);
     if (!parsed) return;
-    const r: Received = { vehicleId: parsed.vehicleId, channel: parsed.channel, at: Date.now(), raw: payload };
+    const r: Received = { vehicleId: parsed.vehicleId, channel: parsed.channel, retain: packet.retain, at: Date.now(), raw: payload };
     const decoded =
       parsed.channel === 'telemetry'
         ? decodeTelemetry(payload, parsed.vehicleId)

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { CustomerDoc } from '../../../../shared/sync-protocol.js';
+import type { CustomerDoc } from '../../../shared/sync-protocol.js';
 import { searchCustomers } from './customer-index';
 
 const customer = (id: string, over: Partial<CustomerDoc>): CustomerDoc => ({

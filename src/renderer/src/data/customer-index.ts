@@ -2,7 +2,7 @@
  * The replica's customers (support and admin only) in memory, searchable by name, e-mail, phone or licence
  * number — offline too. Phone numbers match on their digits (`+49 30 1234` finds `030 1234…` by `301234`).
  */
-import type { CustomerDoc } from '../../../../shared/sync-protocol.js';
+import type { CustomerDoc } from '../../../shared/sync-protocol.js';
 
 interface Entry {
   doc: CustomerDoc;

@@ -3,13 +3,14 @@ import { EDITABLE } from '../../../../shared/sync-protocol.js';
 import type { ConflictRecord } from '../../data/conflicts';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { panelAction } from '../panels/panel-action';
 
 const show = (v: unknown) => (v === null || v === undefined ? '—' : typeof v === 'object' ? JSON.stringify(v) : String(v));
 
 export function ConflictsPanel({ now }: { now: number }) {
   const r = useReplica();
   const conflicts = useLiveQuery<ConflictRecord>(r?.db.conflicts, { selector: { resolved: false }, sort: [{ at: 'desc' }] }, 'open');
-  const act = (p: Promise<unknown> | undefined) => void p?.catch((err: unknown) => console.error('[conflicts] action failed', err));
+  const act = panelAction('conflicts');
   return (
     <div className="replica-panel" data-testid="conflicts-panel" data-count={conflicts.length}>
       {conflicts.length === 0 ? <div className="panel-empty">No conflicts: every local change reached the server or is waiting to.</div> : null}

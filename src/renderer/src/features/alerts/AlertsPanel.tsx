@@ -3,17 +3,19 @@ import { useState } from 'react';
 import type { AlertDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { panelAction } from '../panels/panel-action';
+import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
 
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 
-export function AlertsPanel({ plateOf, now, onSelectVehicle }: { plateOf: (id: string) => string; now: number; onSelectVehicle: (id: string) => void }) {
+export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps) {
   const r = useReplica();
   const [showResolved, setShowResolved] = useState(false);
   const alerts = useLiveQuery<AlertDoc>(r?.db.alerts, showResolved ? { sort: [{ openedAt: 'desc' }], limit: 300 } : { selector: { status: { $ne: 'resolved' } }, sort: [{ openedAt: 'desc' }], limit: 300 }, String(showResolved));
   const sorted = [...alerts].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.openedAt - a.openedAt);
   const [resolving, setResolving] = useState<string | undefined>(undefined);
   const [note, setNote] = useState('');
-  const act = (p: Promise<unknown> | undefined) => void p?.catch((err: unknown) => console.error('[alerts] action failed', err));
+  const act = panelAction('alerts');
   return (
     <div className="replica-panel" data-testid="alerts-panel" data-count={sorted.length}>
       <div className="panel-toolbar">
@@ -42,9 +44,7 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: { plateOf: (id: s
               </td>
               <td>{a.kind}{a.occurrences > 1 ? <span className="muted"> ×{a.occurrences}</span> : null}</td>
               <td>
-                <button type="button" className="link-button" onClick={() => onSelectVehicle(a.vehicleId)}>
-                  {plateOf(a.vehicleId)}
-                </button>
+                <VehicleLink vehicleId={a.vehicleId} plateOf={plateOf} onSelect={onSelectVehicle} />
               </td>
               <td>{a.status}</td>
               <td title={new Date(a.openedAt).toLocaleString()}>{formatAgo(a.openedAt, now)}</td>
