@@ -4,7 +4,7 @@
  * at start when absent). Staff API under /ops/v1; the sync component pushes through the same use cases.
  * Other components reach it only through this file.
  */
-import type { ServiceArea } from '../../../../src/shared/demo-fleet.js';
+import type { ServiceArea } from '../../../../src/shared/service-area.js';
 import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
