@@ -26,13 +26,16 @@ export default tseslint.config(
   {
     // The server's own layering (components through index.ts; api → domain → data) and its SQL kept in data/.
     files: ['server/src/**/*.ts'],
-    // TEMPORARY, for the lead to remove once the sync component complies: its requests use case still runs its
-    // own SQL (server-sql-in-data), to move into a sync/data/ repository.
-    ignores: ['server/src/components/sync/domain/requests.ts'],
     rules: {
       'fleetdesk/server-layers': 'error',
       'fleetdesk/server-sql-in-data': 'error',
     },
+  },
+  {
+    // TEMPORARY, for the lead to remove once the sync component complies: its requests use case still runs its
+    // own SQL, to move into a sync/data/ repository.
+    files: ['server/src/components/sync/domain/requests.ts'],
+    rules: { 'fleetdesk/server-sql-in-data': 'off' },
   },
   {
     files: ['src/shared/**/*.ts'],
