@@ -3,7 +3,7 @@
  * Terminal states never change again. Which device result moves a command where, and the resend backoff.
  */
 import type { CommandResultStatus } from '../../../../../src/shared/device-protocol.js';
-import { TERMINAL_STATUSES, type CommandStatus, type TerminalStatus } from '../data/commands.repository.js';
+import type { CommandStatus } from '../model.js';
 
 export type Target = Exclude<CommandStatus, 'queued'>;
 
@@ -18,10 +18,6 @@ export const ALLOWED_FROM: Readonly<Record<Target, readonly CommandStatus[]>> = 
   // a sent command can still be cancelled: the server stops resending it (the device may already have it)
   cancelled: ['queued', 'sent'],
 };
-
-export function isTerminal(status: CommandStatus): status is TerminalStatus {
-  return (TERMINAL_STATUSES as readonly string[]).includes(status);
-}
 
 export function canTransition(from: CommandStatus, to: Target): boolean {
   return ALLOWED_FROM[to].includes(from);

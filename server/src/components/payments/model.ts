@@ -1,9 +1,17 @@
 /**
- * The payment-provider contract: what Fleetdesk needs from any card processor (the sandbox, or a real one
- * behind an adapter). Every money-moving call carries an idempotency key, and the provider must answer a
- * repeated key with the first answer — also when the first answer was lost in a timeout. Holds carry our own
- * reference (the payment id) so a hold whose authorization went unanswered can still be found and voided.
+ * The payments component's shared types: the statuses and kinds of payments and their operations, and the
+ * payment-provider contract — what Fleetdesk needs from any card processor (the sandbox, or a real one behind an
+ * adapter such as data/http-payment-provider.ts). Every money-moving call carries an idempotency key, and the
+ * provider must answer a repeated key with the first answer — also when the first answer was lost in a timeout.
+ * Holds carry our own reference (the payment id) so a hold whose authorization went unanswered can still be found
+ * and voided.
  */
+
+export type PaymentStatus = 'authorizing' | 'authorized' | 'declined' | 'capture_pending' | 'captured' | 'void_pending' | 'voided' | 'failed';
+export type OperationKind = 'authorize' | 'capture' | 'void' | 'refund';
+export type OperationStatus = 'pending' | 'in_flight' | 'succeeded' | 'failed';
+export const OPERATION_STATUSES: readonly OperationStatus[] = ['pending', 'in_flight', 'succeeded', 'failed'];
+export const OPERATION_KINDS: readonly OperationKind[] = ['authorize', 'capture', 'void', 'refund'];
 
 export interface ProviderPaymentMethod {
   id: string;

@@ -1,4 +1,7 @@
-/** Helpers for the access-control tests (embedded Aedes and a test-owned Mosquitto). */
+/**
+ * MQTT test clients for the broker access-control tests (embedded Aedes and a test-owned Mosquitto): connect as an
+ * account, read the broker's refusal or granted QoS, wait for a close. Kept here with the other server test support.
+ */
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 
 export interface Account {

@@ -1,4 +1,4 @@
-/** The alert kinds the engine raises, their severity, and whether the engine may resolve them by itself. */
+/** The alerts component's shared entity types: the alert kinds, statuses and severities, and a stored alert (every layer imports these). */
 
 export const ALERT_KINDS = ['device_offline', 'low_energy', 'door_open_parked', 'movement_without_rental', 'zone_exit', 'crash', 'tamper'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
@@ -8,22 +8,6 @@ export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
-
-export interface AlertKindPolicy {
-  severity: AlertSeverity;
-  /** true: the engine resolves the alert (actor `system`) when the condition clears; false: staff resolve it */
-  autoResolve: boolean;
-}
-
-export const ALERT_POLICIES: Readonly<Record<AlertKind, AlertKindPolicy>> = Object.freeze({
-  device_offline: { severity: 'warning', autoResolve: true },
-  low_energy: { severity: 'info', autoResolve: true },
-  door_open_parked: { severity: 'warning', autoResolve: true },
-  movement_without_rental: { severity: 'critical', autoResolve: false },
-  zone_exit: { severity: 'warning', autoResolve: true },
-  crash: { severity: 'critical', autoResolve: false },
-  tamper: { severity: 'critical', autoResolve: false },
-});
 
 export function isAlertKind(value: string): value is AlertKind {
   return (ALERT_KINDS as readonly string[]).includes(value);

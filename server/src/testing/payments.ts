@@ -1,9 +1,9 @@
-/** Shared set-up of the payments tests: a quiet server, customers with payment methods, the provider's ledger. */
+/** Shared set-up of the payments tests (server unit tests and test/integration): a quiet server, customers with payment methods, the provider's ledger. */
 import { randomUUID } from 'node:crypto';
-import type { ServerHandle } from '../../app.js';
-import type { ServerConfig } from '../../platform/config.js';
-import { signUpCustomer } from '../../testing/auth.js';
-import type { PaymentProvider, ProviderHold } from './index.js';
+import type { ServerHandle } from '../app.js';
+import type { PaymentProvider, ProviderHold } from '../components/payments/index.js';
+import type { ServerConfig } from '../platform/config.js';
+import { signUpCustomer } from './auth.js';
 
 /** Short provider timeouts (a sandbox timeout lasts until the client gives up; 1 s leaves room for a loaded machine), fast retries, no periodic jobs. */
 export const QUIET_PAYMENTS: Partial<ServerConfig> = {
