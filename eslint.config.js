@@ -32,12 +32,6 @@ export default tseslint.config(
     },
   },
   {
-    // TEMPORARY, for the lead to remove once the sync component complies: its requests use case still runs its
-    // own SQL, to move into a sync/data/ repository.
-    files: ['server/src/components/sync/domain/requests.ts'],
-    rules: { 'fleetdesk/server-sql-in-data': 'off' },
-  },
-  {
     files: ['src/shared/**/*.ts'],
     rules: {
       'no-restricted-imports': [

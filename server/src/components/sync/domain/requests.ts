@@ -22,6 +22,7 @@ import { REQUEST_KINDS, type RequestDoc, type RequestKind, type RequestStatus } 
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import { SYSTEM_ACTOR, type Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
+import { finishRequest, getRequest, insertPendingRequest, listPendingRequests, noteRequestFailure } from '../data/requests.repository.js';
 
 export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
 
@@ -76,13 +77,16 @@ export class RequestExecutor {
   async submit(doc: Pick<RequestDoc, 'id' | 'kind' | 'payload' | 'expiresAt'>, actor: Actor, background = false): Promise<void> {
     await this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      const inserted = await tx.query(
-        `insert into sync_requests (id, kind, payload, created_by, created_role, created_at, expires_at, status, result, server_seq)
-         values ($1, $2, $3::jsonb, $4, $5, to_timestamp($6::float8 / 1000), to_timestamp($7::float8 / 1000), 'pending', null, nextval('replication_seq'))
-         on conflict (id) do nothing`,
-        [doc.id, doc.kind, JSON.stringify(doc.payload), actor.id, actor.role, this.now(), doc.expiresAt],
-      );
-      if (inserted.rowCount > 0) {
+      const inserted = await insertPendingRequest(tx, {
+        id: doc.id,
+        kind: doc.kind,
+        payload: doc.payload,
+        createdBy: actor.id,
+        createdRole: actor.role,
+        createdAtMs: this.now(),
+        expiresAtMs: doc.expiresAt,
+      });
+      if (inserted) {
         await this.audit(tx, { actor: actor.id, role: actor.role, action: 'request.created', targetType: 'request', targetId: doc.id, after: { kind: doc.kind, payload: doc.payload, expiresAt: doc.expiresAt } });
       }
     });
@@ -111,9 +115,7 @@ export class RequestExecutor {
 
   /** Executes every pending request as its creator (at start: a crash may have left some; then periodically). */
   async executePending(): Promise<number> {
-    const { rows } = await this.db.query<{ id: string; created_by: string; created_role: string | null }>(
-      `select id, created_by, created_role from sync_requests where status = 'pending' order by created_at limit 1000`,
-    );
+    const rows = await listPendingRequests(this.db);
     for (const r of rows) {
       const role = OPERATOR_ROLES.find((x) => x === r.created_role);
       await this.execute(r.id, role ? { id: r.created_by, role } : SYSTEM_ACTOR);
@@ -122,11 +124,7 @@ export class RequestExecutor {
   }
 
   private async run(id: string, actor: Actor): Promise<void> {
-    const { rows } = await this.db.query<{ kind: string; payload: unknown; expires_ms: number; status: RequestStatus }>(
-      `select kind, payload, (extract(epoch from expires_at) * 1000)::float8 as expires_ms, status from sync_requests where id = $1`,
-      [id],
-    );
-    const req = rows[0];
+    const req = await getRequest(this.db, id);
     if (!req || req.status !== 'pending') return;
     const payload = (typeof req.payload === 'string' ? JSON.parse(req.payload) : req.payload) as Payload;
     const kind = req.kind as RequestKind;
@@ -206,11 +204,7 @@ export class RequestExecutor {
   private async finish(id: string, status: RequestStatus, result: Record<string, unknown>, actor: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      const updated = await tx.query(
-        `update sync_requests set status = $2, result = $3::jsonb, server_seq = nextval('replication_seq'), updated_at = now() where id = $1 and status = 'pending'`,
-        [id, status, JSON.stringify(result)],
-      );
-      if (updated.rowCount > 0) await this.audit(tx, { actor: actor.id, role: actor.role, action: `request.${status}`, targetType: 'request', targetId: id, after: { status, result } });
+      if (await finishRequest(tx, id, status, result)) await this.audit(tx, { actor: actor.id, role: actor.role, action: `request.${status}`, targetType: 'request', targetId: id, after: { status, result } });
     });
   }
 
@@ -218,11 +212,7 @@ export class RequestExecutor {
   private async noteFailure(id: string, lastError: { code: string; message: string }): Promise<void> {
     await this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      await tx.query(
-        `update sync_requests set result = $2::jsonb, server_seq = nextval('replication_seq'), updated_at = now()
-         where id = $1 and status = 'pending' and result is distinct from $2::jsonb`,
-        [id, JSON.stringify({ lastError })],
-      );
+      await noteRequestFailure(tx, id, lastError);
     });
   }
 }
