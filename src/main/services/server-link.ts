@@ -10,7 +10,7 @@
 import type { LinkState } from '../../shared/desktop-api.js';
 import type { VehicleInfo, VehicleLive } from '../../shared/fleet.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 import { LinkStateTracker } from './link-state.js';
 import { isVehicleInfo, isVehicleLive } from './validate.js';
 
@@ -122,7 +122,7 @@ export class ServerLink {
       const detail = describe(err);
       const offlineAfter = this.options.offlineAfterAttempts ?? 3;
       this.link.set(this.attempts >= offlineAfter ? 'offline' : 'reconnecting', { detail, attempts: this.attempts });
-      const delay = backoffDelay(this.attempts, this.options.backoff);
+      const delay = desktopRetryDelay(this.attempts, this.options.backoff);
       this.options.logger.warn({ detail, attempts: this.attempts, retryInMs: delay }, 'server link down');
       this.scheduleNext(delay);
     }

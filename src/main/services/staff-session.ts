@@ -15,7 +15,7 @@
 import { OPERATOR_ROLES, type AccessToken, type AuthState, type OperatorInfo, type OperatorRole } from '../../shared/desktop-api.js';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 
 export const LOGIN_PATH = '/ops/v1/auth/login';
 export const REFRESH_PATH = '/ops/v1/auth/refresh';
@@ -197,7 +197,7 @@ export class StaffSession {
       if (err instanceof Unreachable) {
         this.setOffline(true);
         this.attempts += 1;
-        this.schedule(backoffDelay(this.attempts, this.options.backoff));
+        this.schedule(desktopRetryDelay(this.attempts, this.options.backoff));
         return;
       }
       // The server refused the refresh token: this session is over.
@@ -264,7 +264,7 @@ export class StaffSession {
         return;
       }
       this.attempts += 1;
-      this.schedule(backoffDelay(this.attempts, this.options.backoff));
+      this.schedule(desktopRetryDelay(this.attempts, this.options.backoff));
     }
   }
 

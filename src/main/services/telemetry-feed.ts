@@ -20,7 +20,7 @@ import {
 } from '../../shared/device-protocol.js';
 import type { LinkState } from '../../shared/desktop-api.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 import { LinkStateTracker } from './link-state.js';
 
 /** Where valid messages go. A returned reason means "not applied" (e.g. an old seq) and is counted as a drop. */
@@ -143,7 +143,7 @@ export class TelemetryFeed {
     this.attempts += 1;
     const offlineAfter = this.options.offlineAfterAttempts ?? 3;
     this.link.set(this.attempts >= offlineAfter ? 'offline' : 'reconnecting', { detail, attempts: this.attempts });
-    const delay = backoffDelay(this.attempts, this.options.backoff);
+    const delay = desktopRetryDelay(this.attempts, this.options.backoff);
     this.options.logger.warn({ detail, attempts: this.attempts, retryInMs: delay }, 'broker link down');
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;

@@ -10,11 +10,12 @@
 import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
+import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../shared/backoff.js';
 import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection, type SyncRole } from '../../../shared/sync-protocol.js';
 import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
-import { backoffDelay, openSseStream } from './sse';
+import { openSseStream } from './sse';
 import { foldStatus, type CollectionHealth, type SyncView } from './sync-status';
 
 export interface Operator {
@@ -256,7 +257,7 @@ export class Replica {
             this.bootstrapWaits.delete(wake);
             resolve();
           };
-          const timer = setTimeout(wake, backoffDelay(attempt, this.config.retryMs ?? 5_000, 30_000));
+          const timer = setTimeout(wake, backoffDelay(attempt + 1, { initialMs: this.config.retryMs ?? 5_000, maxMs: 30_000, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }));
           this.bootstrapWaits.add(wake);
         });
       }

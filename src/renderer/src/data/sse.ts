@@ -3,6 +3,7 @@
  * `SseParser` is the pure, incremental part (tested); `openSseStream` reconnects with backoff and tells the
  * caller about every (re)connect so the replication can emit RESYNC.
  */
+import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../shared/backoff.js';
 
 export interface SseEvent {
   event: string;
@@ -69,12 +70,6 @@ export interface SseStreamOptions {
   fetchImpl?: typeof fetch;
 }
 
-/** Backoff delay for attempt n (0-based): base·2ⁿ capped, ±20 % jitter. */
-export function backoffDelay(attempt: number, base: number, max: number, rand = Math.random): number {
-  const d = Math.min(max, base * 2 ** Math.min(attempt, 20));
-  return Math.round(d * (0.8 + 0.4 * rand()));
-}
-
 /** The server's last event on a stream whose access token expired (the stream ends after it). */
 export const REAUTHENTICATE_EVENT = 'reauthenticate';
 
@@ -129,7 +124,7 @@ export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow
       timer = setTimeout(() => {
         timer = undefined;
         void connect();
-      }, backoffDelay(attempt++, retryMs, maxRetryMs));
+      }, backoffDelay(++attempt, { initialMs: retryMs, maxMs: maxRetryMs, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }));
     }
   };
   void connect();

@@ -6,6 +6,7 @@
  * restart or another instance resumes where this one stopped.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { METRIC_PREFIX } from '../../../platform/metrics.js';
@@ -125,7 +126,7 @@ export class LicenceWorker {
       if (this.stopped) return;
       this.providerUp.set(0);
       this.checks.inc({ outcome: 'provider_error' });
-      const retryInMs = Math.min(MAX_RETRY_MS, this.options.retryBaseMs * 2 ** Math.min(20, check.attempt - 1));
+      const retryInMs = backoffDelay(check.attempt, { initialMs: this.options.retryBaseMs, maxMs: MAX_RETRY_MS, maxExponent: 20 });
       const message = controller.signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
       this.options.log.warn('licence provider failed; will retry', { checkId: check.id, attempt: check.attempt, retryInMs, error: message });
       await failAttempt(this.options.db, check, message, retryInMs).catch((e: unknown) => this.options.log.error('recording a licence retry failed', errorFields(e)));

@@ -9,6 +9,7 @@
  * it already did). Authorizations are placed by authorizeHold itself; the worker only rescues the ones whose
  * caller vanished without a definite answer (their hold, if any, is voided: no orphan holds).
  */
+import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../../../src/shared/backoff.js';
 import type { Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import {
@@ -159,7 +160,8 @@ export class OutboxWorker {
       const message = err instanceof Error ? err.message : String(err);
       if (!isUnavailable(err) && !(err instanceof ProviderError)) this.log.error('payment operation crashed', { operationId: op.id, ...errorFields(err) });
       if (isUnavailable(err) && op.attempts < this.settings.maxAttempts) {
-        const delay = backoffMs(op.attempts, this.settings.retryBaseMs, this.settings.maxDelayMs);
+        // ±20 % so that retries of many operations do not arrive together
+        const delay = backoffDelay(op.attempts, { initialMs: this.settings.retryBaseMs, maxMs: this.settings.maxDelayMs, jitter: PLUS_MINUS_20_PERCENT });
         await rescheduleOperation(this.db, op.id, op.attempts, delay, message);
         return;
       }
@@ -235,12 +237,6 @@ export class OutboxWorker {
     if (hold.status === 'captured') return { kind: 'failed', error: `hold ${hold.id} is already captured: cannot void` };
     return { kind: 'voided', hold }; // voided by someone, or declined: nothing is held either way
   }
-}
-
-/** base · 2^(attempt−1), capped, ±20 % jitter so retries of many operations do not arrive together. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(raw * (0.8 + Math.random() * 0.4));
 }
 
 function sleep(ms: number): Promise<void> {
