@@ -5,6 +5,7 @@
 import type { Registry } from 'prom-client';
 import { DEFAULT_SERVICE_AREA, demoVehicleId } from '../../src/shared/demo-fleet.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
+import { redactUrl } from '../../src/shared/redact-url.js';
 import { alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
 import { startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
 import { createAuditComponent } from './components/audit/index.js';
@@ -18,7 +19,7 @@ import { startFleetComponent } from './components/fleet/index.js';
 import { startOpsComponent } from './components/ops/index.js';
 import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
 import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
-import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
+import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';

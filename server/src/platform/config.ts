@@ -395,14 +395,3 @@ function checkUrl(name: string, value: string, protocols: string[]): void {
     throw new ConfigError(`${name} must use ${protocols.join(' or ')} (got "${url.protocol}")`);
   }
 }
-
-/** A connection string safe for logs: the password is replaced. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '***';
-    return url.toString();
-  } catch {
-    return '(unparseable url)';
-  }
-}

@@ -19,6 +19,7 @@ import {
   type Telemetry,
 } from '../../shared/device-protocol.js';
 import type { LinkState } from '../../shared/desktop-api.js';
+import { redactUrl } from '../../shared/redact-url.js';
 import type { Logger } from '../log.js';
 import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 import { LinkStateTracker } from './link-state.js';
@@ -192,15 +193,4 @@ function endClient(client: MqttClient): Promise<void> {
   client.removeAllListeners();
   client.on('error', () => {});
   return new Promise((resolve) => client.end(true, {}, () => resolve()));
-}
-
-/** For logs: never print credentials embedded in a URL. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
 }
