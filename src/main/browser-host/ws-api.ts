@@ -8,12 +8,12 @@ import type { WebSocket } from 'ws';
 import {
   DESKTOP_EVENTS,
   isDesktopChannel,
+  replyTo,
   type ConsoleServerMessage,
   type DesktopEvent,
   type DesktopHandlers,
   type Unsubscribe,
 } from '../../shared/desktop-api.js';
-import { toErrorPayload } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
 
@@ -94,13 +94,7 @@ export class WsApi {
       this.send(ws, { kind: 'result', id, ok: false, error: { code: 'bad_request', message: 'args must be an array' } });
       return;
     }
-    try {
-      const handler = this.options.handlers[channel] as (...a: unknown[]) => Promise<unknown>;
-      const result = await handler(...((args as unknown[] | undefined) ?? []));
-      this.send(ws, { kind: 'result', id, ok: true, result });
-    } catch (err) {
-      this.send(ws, { kind: 'result', id, ok: false, error: toErrorPayload(err) });
-    }
+    this.send(ws, { kind: 'result', id, ...(await replyTo(this.options.handlers, channel, (args as unknown[] | undefined) ?? [])) });
   }
 
   private broadcast(event: DesktopEvent, payload: unknown): void {
