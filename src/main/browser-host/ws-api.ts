@@ -63,7 +63,7 @@ export class WsApi {
       if (isBinary) return;
       void this.onMessage(ws, data.toString());
     });
-    ws.on('error', (err) => this.options.logger.debug({ err: err.message }, 'console client socket error'));
+    ws.on('error', (err) => this.options.logger.debug('console client socket error', { err: err.message }));
     ws.on('close', () => this.clients.delete(ws));
   }
 
@@ -105,7 +105,7 @@ export class WsApi {
     for (const [ws, state] of this.clients) {
       if (ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > terminateBytes) {
-        this.options.logger.warn({ buffered: ws.bufferedAmount }, 'console client too slow; disconnected');
+        this.options.logger.warn('console client too slow; disconnected', { buffered: ws.bufferedAmount });
         ws.terminate();
         continue;
       }

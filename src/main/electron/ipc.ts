@@ -16,7 +16,7 @@ export function registerIpcHandlers(
   for (const channel of DESKTOP_CHANNELS) {
     ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<DesktopReply> => {
       if (!isDesktopChannel(channel) || !isTrustedSender(event)) {
-        logger.warn({ channel, url: event.senderFrame?.url }, 'IPC from an untrusted sender refused');
+        logger.warn('IPC from an untrusted sender refused', { channel, url: event.senderFrame?.url });
         return { ok: false, error: { code: 'forbidden', message: 'sender not allowed' } };
       }
       return replyTo(handlers, channel, args);

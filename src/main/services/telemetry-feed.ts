@@ -131,7 +131,7 @@ export class TelemetryFeed {
           this.attempts = 0;
           this.link.ok(this.now());
           this.link.set('connected', { attempts: 0 });
-          this.options.logger.info({ url: redactUrl(mqttUrl) }, 'broker connected');
+          this.options.logger.info('broker connected', { url: redactUrl(mqttUrl) });
         },
       );
     });
@@ -145,7 +145,7 @@ export class TelemetryFeed {
     const offlineAfter = this.options.offlineAfterAttempts ?? 3;
     this.link.set(this.attempts >= offlineAfter ? 'offline' : 'reconnecting', { detail, attempts: this.attempts });
     const delay = desktopRetryDelay(this.attempts, this.options.backoff);
-    this.options.logger.warn({ detail, attempts: this.attempts, retryInMs: delay }, 'broker link down');
+    this.options.logger.warn('broker link down', { detail, attempts: this.attempts, retryInMs: delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.running) return;
@@ -182,7 +182,7 @@ export class TelemetryFeed {
       }
       return 'bad_topic';
     } catch (err) {
-      this.options.logger.error({ err, topic }, 'telemetry sink failed');
+      this.options.logger.error('telemetry sink failed', { err, topic });
       return 'internal';
     }
   }
