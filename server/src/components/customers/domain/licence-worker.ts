@@ -10,6 +10,7 @@ import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { METRIC_PREFIX } from '../../../platform/metrics.js';
+import { WorkerLoop } from '../../../platform/worker-loop.js';
 import { setLicenceOutcome } from '../data/customers.repository.js';
 import { claimDueChecks, failAttempt, finishCheck, type ClaimedCheck } from '../data/licence-checks.repository.js';
 import type { LicenceCheckProvider } from './licence-provider.js';
@@ -28,10 +29,7 @@ export interface LicenceWorkerOptions {
 const MAX_RETRY_MS = 300_000;
 
 export class LicenceWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: WorkerLoop;
   private readonly inFlight = new Set<AbortController>();
   private readonly checks: Counter<'outcome'>;
   private readonly providerUp: Gauge;
@@ -45,6 +43,12 @@ export class LicenceWorker {
     });
     this.providerUp = new Gauge({ name: `${METRIC_PREFIX}licence_provider_up`, help: '1 when the last licence-provider call answered, 0 when it failed or timed out', registers: [options.metrics] });
     this.providerUp.set(1);
+    this.loop = new WorkerLoop(
+      () => this.pass(),
+      (err) => {
+        if (!this.loop.stopped) this.options.log.error('licence worker pass failed', errorFields(err));
+      },
+    );
   }
 
   /** counts a check that ended without a provider call (licence already expired at submission) */
@@ -53,51 +57,32 @@ export class LicenceWorker {
   }
 
   start(): void {
-    const interval = this.options.pollIntervalMs ?? 1_000;
-    this.timer = setInterval(() => this.kick(), interval);
-    this.timer.unref();
-    this.kick();
+    this.loop.start(this.options.pollIntervalMs ?? 1_000);
   }
 
   /** Runs a pass now (coalesced: a pass already running runs once more afterwards). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
+    this.loop.kick();
   }
 
   /** Processes every due check until none is left (tests). */
-  async drain(): Promise<void> {
-    while (this.running) await this.running;
-    this.kick();
-    while (this.running) await this.running;
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    const ended = this.loop.stop();
     // In-flight calls are abandoned: their claims lapse after the lease and another pass (or instance) retries.
     for (const controller of this.inFlight) controller.abort();
-    await this.running?.catch(() => undefined);
+    await ended;
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        const claimed = await claimDueChecks(this.options.db, this.options.batchSize ?? 10, this.options.timeoutMs + 5_000);
-        if (claimed.length === 0) continue;
-        await Promise.all(claimed.map((check) => this.process(check)));
-        this.again = true;
-      } catch (err) {
-        if (!this.stopped) this.options.log.error('licence worker pass failed', errorFields(err));
-      }
-    } while (this.again && !this.stopped);
+  /** One batch of due checks; true when there was one (then the loop goes again at once). */
+  private async pass(): Promise<boolean> {
+    const claimed = await claimDueChecks(this.options.db, this.options.batchSize ?? 10, this.options.timeoutMs + 5_000);
+    if (claimed.length === 0) return false;
+    await Promise.all(claimed.map((check) => this.process(check)));
+    return true;
   }
 
   private async process(check: ClaimedCheck): Promise<void> {
@@ -123,7 +108,7 @@ export class LicenceWorker {
         this.options.log.info('licence checked', { customerId: check.customerId, checkId: check.id, outcome: decision.outcome, attempt: check.attempt });
       }
     } catch (err) {
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       this.providerUp.set(0);
       this.checks.inc({ outcome: 'provider_error' });
       const retryInMs = backoffDelay(check.attempt, { initialMs: this.options.retryBaseMs, maxMs: MAX_RETRY_MS, maxExponent: 20 });

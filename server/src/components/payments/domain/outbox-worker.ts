@@ -12,6 +12,7 @@
 import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../../../src/shared/backoff.js';
 import type { Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
+import { WorkerLoop } from '../../../platform/worker-loop.js';
 import {
   claimAbandonedAuthorizations,
   claimDueOperations,
@@ -47,12 +48,10 @@ export interface OutboxObserver {
 
 export class OutboxWorker {
   private readonly abort = new AbortController();
-  private running: Promise<void> | undefined;
+  /** background passes: one at a time per instance, another right after if asked meanwhile */
+  private readonly loop: WorkerLoop;
   /** every pass under way (background and drain), awaited by stop() */
   private readonly passes = new Set<Promise<void>>();
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -60,7 +59,12 @@ export class OutboxWorker {
     private readonly settings: OutboxSettings,
     private readonly observer: OutboxObserver,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new WorkerLoop(
+      () => this.pass(false),
+      (err) => this.log.error('payments outbox pass failed', errorFields(err)),
+    );
+  }
 
   /** The lease of a claim: the longest an execution may take (a void by reference makes up to three calls). */
   get leaseMs(): number {
@@ -68,34 +72,19 @@ export class OutboxWorker {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.settings.pollMs);
-    this.timer.unref();
-    this.kick();
+    this.loop.start(this.settings.pollMs);
   }
 
   /** Runs a pass soon (coalesced: one pass at a time per instance, another right after if asked meanwhile). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass(false)
-      .catch((err: unknown) => this.log.error('payments outbox pass failed', errorFields(err)))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   /** Until no operation is open: every pending one now, ignoring backoff delays (tests, scripts). */
   async drain(timeoutMs = 300_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.stopped) throw new Error('payments outbox stopped');
+      if (this.loop.stopped) throw new Error('payments outbox stopped');
       await this.pass(true);
       const open = await countOpenOperations(this.db);
       if (open === 0) return;
@@ -106,10 +95,9 @@ export class OutboxWorker {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    const ended = this.loop.stop();
     this.abort.abort(); // in-flight calls end now; their operations go back to pending (see runOne)
-    await Promise.allSettled([...this.passes]);
+    await Promise.allSettled([...this.passes, ended]);
   }
 
   private pass(ignoreBackoff: boolean): Promise<void> {
@@ -133,7 +121,7 @@ export class OutboxWorker {
     let op: OperationRecord | undefined = first;
     while (op) {
       await this.runOne(op);
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       [op] = await this.claim(1, ignoreBackoff);
     }
   }
@@ -152,7 +140,7 @@ export class OutboxWorker {
     try {
       result = await this.execute(op);
     } catch (err) {
-      if (this.stopped) {
+      if (this.loop.stopped) {
         // Shutting down: hand the operation back at once instead of waiting for the lease.
         await rescheduleOperation(this.db, op.id, op.attempts, 0, 'interrupted by shutdown').catch(() => undefined);
         return;
