@@ -15,7 +15,7 @@ import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullRe
 import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
-import { openSseStream } from './sse';
+import { openSseStream } from '../../../shared/sse.js';
 import { foldStatus, type CollectionHealth, type SyncView } from './sync-status';
 
 export interface Operator {

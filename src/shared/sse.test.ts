@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { openSseStream, SseParser } from './sse';
+import { openSseStream, SseParser } from './sse.js';
 
 describe('SseParser', () => {
   it('parses events split across chunks, multi-line data, comments and CRLF', () => {
