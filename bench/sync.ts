@@ -28,6 +28,7 @@ import { chromium } from 'playwright-core';
 import { startServer, type ServerHandle } from '../server/src/app.js';
 import { staffHeaders } from '../server/src/testing/auth.js';
 import { createTestDatabase, type TestDatabase } from '../server/src/testing/test-databases.js';
+import { CHROMIUM_ARGS, chromiumExecutablePath } from '../test/support/chromium.js';
 import { createSyncProxy } from '../src/main/browser-host/sync-proxy.js';
 import { silentLogger } from '../src/main/log.js';
 
@@ -291,9 +292,9 @@ async function main(): Promise<void> {
     const profile = mkdtempSync(join(tmpdir(), 'fleetdesk-bench-chromium-'));
     cleanups.push(() => rmSync(profile, { recursive: true, force: true }));
     const context = await chromium.launchPersistentContext(profile, {
-      executablePath: process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium',
+      executablePath: await chromiumExecutablePath(),
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: CHROMIUM_ARGS,
     });
     cleanups.push(() => context.close());
     const page = context.pages()[0] ?? (await context.newPage());

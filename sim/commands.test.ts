@@ -1,26 +1,11 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startSimulation, type Simulation, type SimulationOptions } from './simulation.js';
+import { describe, expect, it } from 'vitest';
+import { startSimulation } from './simulation.js';
 import { demoVehicleId } from '../src/shared/demo-fleet.js';
-import { cleanUpSharedBroker, serverClient, sleep, startTestBroker, until, type ServerClient, type TestBroker } from './test-broker.js';
+import { useSimHarness } from './testing/harness.js';
+import { cleanUpSharedBroker, serverClient, sleep, until, type ServerClient } from './testing/test-broker.js';
 
-let tb: TestBroker;
-const cleanups: Array<() => Promise<void>> = [];
-
-beforeEach(async () => {
-  tb = await startTestBroker();
-});
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-  await tb.close();
-});
-
-async function setup(options: Partial<SimulationOptions> & { vehicles: number }): Promise<{ sim: Simulation; server: ServerClient }> {
-  const server = await serverClient(tb.url);
-  cleanups.push(() => server.close());
-  const sim = await startSimulation({ mqttUrl: tb.url, seed: 7, rate: 5, commandPolicy: { executionDelayMs: [50, 120] }, ...options });
-  cleanups.push(() => sim.stop());
-  return { sim, server };
-}
+const h = useSimHarness({ seed: 7, rate: 5, commandPolicy: { executionDelayMs: [50, 120] } });
+const { setup, cleanups } = h;
 
 const statuses = (server: ServerClient, commandId: string): string[] => server.results(commandId).map((r) => r.status);
 
@@ -161,7 +146,7 @@ describe('simulated devices answer commands per the protocol (in-process Aedes)'
     const { sim, server } = await setup({ vehicles: 2, ...PARKED });
     const id = 'veh-00001';
     sim.killConnection(id);
-    await until('broker saw the death', () => tb.clientEvents.includes(`-${id}`));
+    await until('broker saw the death', () => h.broker().clientEvents.includes(`-${id}`));
     const unlock = await server.sendCommand(id, 'unlock');
     await sleep(500);
     expect(statuses(server, unlock)).toEqual([]);
@@ -175,7 +160,7 @@ describe('simulated devices answer commands per the protocol (in-process Aedes)'
     // Gone silently (clean DISCONNECT, no offline status): the same, and no `offline` is ever published.
     const mark = server.messages.length;
     await sim.goOffline(id, { lastWill: false });
-    await until('broker saw the disconnect', () => tb.clientEvents.filter((e) => e === `-${id}`).length === 2);
+    await until('broker saw the disconnect', () => h.broker().clientEvents.filter((e) => e === `-${id}`).length === 2);
     const lock = await server.sendCommand(id, 'lock');
     await sleep(500);
     expect(statuses(server, lock)).toEqual([]);

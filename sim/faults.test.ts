@@ -1,9 +1,9 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decodeDeviceEvent, decodeTelemetry, deviceTopic, type DeviceEvent, type Telemetry } from '../src/shared/device-protocol.js';
 import { corrupt, MALFORMED_EXPECTED_REASON, MALFORMED_KINDS, parseFaultSpecs, reorderFault } from './faults.js';
 import type { OutgoingMessage } from './publish-pipeline.js';
-import { startSimulation, type Simulation, type SimulationOptions } from './simulation.js';
-import { serverClient, sleep, startTestBroker, until, type Received, type ServerClient, type TestBroker } from './test-broker.js';
+import { useSimHarness } from './testing/harness.js';
+import { sleep, until, type Received } from './testing/test-broker.js';
 
 const telemetry: Telemetry = {
   v: 1,
@@ -97,23 +97,8 @@ describe('fault building blocks', () => {
 
 // ------------------------------------------------------------------------------------------------ over MQTT
 
-let tb: TestBroker;
-const cleanups: Array<() => Promise<void>> = [];
-beforeEach(async () => {
-  tb = await startTestBroker();
-});
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-  await tb.close();
-});
-
-async function setup(options: Partial<SimulationOptions> & { vehicles: number }): Promise<{ sim: Simulation; server: ServerClient }> {
-  const server = await serverClient(tb.url);
-  cleanups.push(() => server.close());
-  const sim = await startSimulation({ mqttUrl: tb.url, seed: 11, rate: 10, movingShare: 1, ...options });
-  cleanups.push(() => sim.stop());
-  return { sim, server };
-}
+const h = useSimHarness({ seed: 11, rate: 10, movingShare: 1 });
+const { setup } = h;
 
 const seqOf = (m: Received): number | undefined => m.telemetry?.seq ?? m.event?.seq;
 
@@ -192,7 +177,7 @@ describe('faults on demand, observed by a subscriber (in-process Aedes)', () => 
     await sim.goOffline('veh-00001', { lastWill: true });
     await sim.goOffline('veh-00002', { lastWill: false });
     await until('will', () => server.of('veh-00001').some((m) => m.status?.state === 'offline'));
-    await until('disconnect seen', () => tb.clientEvents.includes('-veh-00002'));
+    await until('disconnect seen', () => h.broker().clientEvents.includes('-veh-00002'));
     const mark = server.messages.length;
     await sleep(500);
     expect(server.messages.slice(mark)).toEqual([]);

@@ -15,7 +15,7 @@
  */
 import type { DeviceChannel, DropReason } from '../src/shared/device-protocol.js';
 import type { Rng } from './prng.js';
-import type { OutgoingMessage, PublishMiddleware } from './publish-pipeline.js';
+import type { OutgoingMessage, PublishMiddleware, PublishPipeline } from './publish-pipeline.js';
 
 export interface FaultConfig {
   /** probability that a message is sent twice */
@@ -203,6 +203,111 @@ export function assertCommandPolicy(p: Partial<CommandPolicy>): void {
     const v = p[key];
     if (v !== undefined && !(v >= 0 && v <= 1)) throw new RangeError(`${key} must be 0…1 (got ${v})`);
   }
+}
+
+// ------------------------------------------------------------------------------------------------ device clocks
+
+/** A device clock's deviation from the real clock: offset + drift × hours since it was set. */
+export interface ClockSkew {
+  offsetMs: number;
+  driftMsPerHour?: number;
+}
+
+/** A clock skew as installed: drift counts from `since` (real clock, epoch ms). */
+export interface InstalledSkew {
+  offsetMs: number;
+  driftMsPerHour: number;
+  since: number;
+}
+
+export function installSkew(skew: ClockSkew | undefined, since: number): InstalledSkew | undefined {
+  if (skew && !(Number.isFinite(skew.offsetMs) && Number.isFinite(skew.driftMsPerHour ?? 0))) {
+    throw new RangeError(`clock skew must be finite ms (got ${JSON.stringify(skew)})`);
+  }
+  return skew ? { offsetMs: skew.offsetMs, driftMsPerHour: skew.driftMsPerHour ?? 0, since } : undefined;
+}
+
+/** The device clock at real time `realTs`: the real clock plus the skew (none: the real clock). */
+export function skewedTime(skew: InstalledSkew | undefined, realTs: number): number {
+  if (!skew) return realTs;
+  return realTs + skew.offsetMs + (skew.driftMsPerHour * (realTs - skew.since)) / 3_600_000;
+}
+
+// ------------------------------------------------------------------------------------------------ installed faults
+
+export const DEFAULT_CRASH_PER_HOUR = 0.001;
+
+export function assertFaultConfig(f: FaultConfig): void {
+  for (const key of ['duplicate', 'reorder', 'malformed', 'commandFail', 'commandIgnore'] as const) {
+    const p = f[key];
+    if (p !== undefined && !(p >= 0 && p <= 1)) throw new RangeError(`faults.${key} must be a probability 0…1 (got ${p})`);
+  }
+  if (f.commandDelayMs !== undefined) assertCommandPolicy({ executionDelayMs: f.commandDelayMs });
+  if (f.crashPerHour !== undefined && !(f.crashPerHour >= 0 && f.crashPerHour <= 3600)) {
+    throw new RangeError(`faults.crashPerHour must be 0…3600 (got ${f.crashPerHour})`);
+  }
+  for (const key of ['skewMs', 'driftMsPerHour'] as const) {
+    const ms = f[key];
+    if (ms !== undefined && !Number.isFinite(ms)) throw new RangeError(`faults.${key} must be a finite number of ms (got ${ms})`);
+  }
+}
+
+/**
+ * The faults a running simulation has installed from a FaultConfig: the message middlewares in its pipeline,
+ * the fleet-wide clock skew and the crash rate. (The command faults become the command policy:
+ * `commandPolicyWithFaults`.) One seeded fault stream, apart from the vehicles' streams.
+ */
+export class InstalledFaults {
+  fleetSkew: InstalledSkew | undefined;
+  crashPerMs = DEFAULT_CRASH_PER_HOUR / 3_600_000;
+  readonly counters: FaultCounters = { duplicated: 0, reordered: 0, malformed: 0 };
+  private removeMiddlewares: () => void = () => {};
+
+  constructor(
+    private readonly pipeline: Pick<PublishPipeline, 'use'>,
+    private readonly rng: Rng,
+  ) {}
+
+  /** Replaces what an earlier call installed ({} removes it all); throws a RangeError for a bad value, changing nothing. */
+  set(f: FaultConfig, now: number): void {
+    assertFaultConfig(f);
+    this.removeMessageFaults();
+    const removers: Array<() => void> = [];
+    const rng = this.rng;
+    const counters = this.counters;
+    // Order: corrupt, then duplicate (a duplicate of a corrupted message is equally corrupted), then reorder.
+    if (f.malformed) removers.push(this.pipeline.use(malformedMiddleware({ probability: f.malformed, rng, counters })));
+    if (f.duplicate) removers.push(this.pipeline.use(duplicateMiddleware({ probability: f.duplicate, rng, counters })));
+    if (f.reorder) {
+      const reorder = reorderFault({ probability: f.reorder, rng, counters });
+      const remove = this.pipeline.use(reorder.middleware);
+      removers.push(() => {
+        remove();
+        reorder.flush();
+      });
+    }
+    this.removeMiddlewares = () => {
+      for (const r of removers) r();
+      this.removeMiddlewares = () => {};
+    };
+    this.fleetSkew = f.skewMs || f.driftMsPerHour ? { offsetMs: f.skewMs ?? 0, driftMsPerHour: f.driftMsPerHour ?? 0, since: now } : undefined;
+    this.crashPerMs = (f.crashPerHour ?? DEFAULT_CRASH_PER_HOUR) / 3_600_000;
+  }
+
+  /** Takes the message middlewares out (a held-back reordered message is sent); the clock and crash settings stay. */
+  removeMessageFaults(): void {
+    this.removeMiddlewares();
+  }
+}
+
+/** The fleet-wide command policy under `f`: its command faults over the configured policy (`configured`), else the default. */
+export function commandPolicyWithFaults(current: CommandPolicy, f: FaultConfig, configured: Partial<CommandPolicy> | undefined): CommandPolicy {
+  return {
+    ...current,
+    failProbability: f.commandFail ?? configured?.failProbability ?? DEFAULT_COMMAND_POLICY.failProbability,
+    ignoreProbability: f.commandIgnore ?? configured?.ignoreProbability ?? DEFAULT_COMMAND_POLICY.ignoreProbability,
+    executionDelayMs: f.commandDelayMs ?? configured?.executionDelayMs ?? DEFAULT_COMMAND_POLICY.executionDelayMs,
+  };
 }
 
 // ------------------------------------------------------------------------------------------------ CLI specs

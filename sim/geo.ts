@@ -3,7 +3,7 @@
  * (metres east/north). Over ~10 km the error is far below GPS noise, and it keeps the movement model in
  * plain metres.
  */
-import type { LatLon } from '../src/shared/demo-fleet.js';
+import type { LatLon } from '../src/shared/service-area.js';
 
 const METRES_PER_DEG_LAT = 110_574;
 const METRES_PER_DEG_LON_AT_EQUATOR = 111_320;

@@ -2,7 +2,7 @@
  * `npm run sim -- --vehicles 500 --rate 1` — the device simulator CLI. Flags: sim/README.md or --help.
  * Logs one summary line every 10 s; SIGINT/SIGTERM stop it cleanly (offline status per vehicle, then exit 0).
  */
-import { DEFAULT_SERVICE_AREA } from '../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { loadCredentialsFile } from './credentials-file.js';
 import { startSimulation, type Simulation, type SimulationLogger } from './simulation.js';

@@ -1,81 +1,16 @@
 import net, { type AddressInfo } from 'node:net';
-import { Aedes } from 'aedes';
-import mqtt, { type MqttClient } from 'mqtt';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { decodeStatus, decodeTelemetry, parseDeviceTopic, SUBSCRIPTIONS, type DeviceStatus, type Telemetry } from '../src/shared/device-protocol.js';
+import { describe, expect, it } from 'vitest';
 import { demoVehicleId } from '../src/shared/demo-fleet.js';
-import { startSimulation, type Simulation } from './simulation.js';
+import { startSimulation } from './simulation.js';
+import { useSimHarness } from './testing/harness.js';
+import { until, type Received, type ServerClient } from './testing/test-broker.js';
 
-interface Received {
-  vehicleId: string;
-  channel: string;
-  retain: boolean;
-  telemetry?: Telemetry;
-  status?: DeviceStatus;
-  at: number;
-}
+const h = useSimHarness({ seed: 7 });
+const { start, cleanups } = h;
 
-let broker: Aedes;
-let server: net.Server;
-let url: string;
-const clientEvents: string[] = [];
-
-// A fresh broker per test: retained statuses of one test must not leak into the next.
-beforeEach(async () => {
-  clientEvents.length = 0;
-  broker = await Aedes.createBroker();
-  broker.on('client', (c) => clientEvents.push(`+${c.id}`));
-  broker.on('clientDisconnect', (c) => clientEvents.push(`-${c.id}`));
-  server = net.createServer(broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  while (cleanups.length > 0) await cleanups.pop()!();
-  await new Promise<void>((resolve) => broker.close(() => resolve()));
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-});
-
-/** A real mqtt.js subscriber that decodes everything with the shared decoders (any failure fails the test). */
-async function subscriber(): Promise<{ messages: Received[]; client: MqttClient; errors: string[] }> {
-  const client = await mqtt.connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0 });
-  const messages: Received[] = [];
-  const errors: string[] = [];
-  client.on('message', (topic, payload, packet) => {
-    const parsed = parseDeviceTopic(topic);
-    if (!parsed) return void errors.push(`bad topic ${topic}`);
-    const r: Received = { vehicleId: parsed.vehicleId, channel: parsed.channel, retain: packet.retain, at: Date.now() };
-    if (parsed.channel === 'telemetry') {
-      const d = decodeTelemetry(payload, parsed.vehicleId);
-      if (!d.ok) return void errors.push(`${d.reason} ${d.detail ?? ''}`);
-      r.telemetry = d.value;
-    } else if (parsed.channel === 'status') {
-      const d = decodeStatus(payload);
-      if (!d.ok) return void errors.push(`${d.reason} ${d.detail ?? ''}`);
-      r.status = d.value;
-    }
-    messages.push(r);
-  });
-  await client.subscribeAsync([SUBSCRIPTIONS.allTelemetry, SUBSCRIPTIONS.allStatus], { qos: 1 });
-  cleanups.push(() => client.endAsync());
-  return { messages, client, errors };
-}
-
-async function until(what: string, predicate: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-async function start(options: Partial<Parameters<typeof startSimulation>[0]> & { vehicles: number }): Promise<Simulation> {
-  const sim = await startSimulation({ mqttUrl: url, seed: 7, ...options });
-  cleanups.push(() => sim.stop());
-  return sim;
-}
+/** A real mqtt.js subscriber that decodes everything with the shared decoders (a failure shows in decodeErrors). */
+const subscriber = (): Promise<ServerClient> => h.server();
+const decodeErrors = (sub: ServerClient): string[] => sub.messages.filter((m) => m.dropReason).map((m) => `${m.dropReason} ${m.channel}`);
 
 const ids = (n: number): string[] => Array.from({ length: n }, (_, i) => demoVehicleId(i));
 
@@ -89,7 +24,7 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     // Every vehicle reports; moving ones several times a second.
     await until('telemetry from all 10 vehicles', () => new Set(sub.messages.filter((m) => m.telemetry).map((m) => m.vehicleId)).size === 10);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(sub.errors).toEqual([]);
+    expect(decodeErrors(sub)).toEqual([]);
 
     // A subscriber arriving later gets the retained online status of every vehicle.
     const late = await subscriber();
@@ -140,7 +75,7 @@ describe('simulation over MQTT (in-process Aedes)', () => {
   it('stop() publishes retained offline for every vehicle, disconnects and leaves no handles behind', async () => {
     const handlesBefore = countHandles();
     const sub = await subscriber();
-    const sim = await startSimulation({ mqttUrl: url, vehicles: 10, rate: 5, seed: 3 });
+    const sim = await startSimulation({ mqttUrl: h.broker().url, vehicles: 10, rate: 5, seed: 3 });
     await until('telemetry', () => sub.messages.some((m) => m.telemetry));
 
     await sim.stop();
@@ -168,21 +103,21 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     const sub = await subscriber();
     const sim = await start({ vehicles: 10, rate: 5, vehiclesPerConnection: 4 });
     // 10 vehicles over connections of 4, 4 and 2.
-    expect(clientEvents.filter((e) => e.startsWith('+sim-'))).toEqual(expect.arrayContaining(['+sim-veh-00001-n4', '+sim-veh-00005-n4', '+sim-veh-00009-n2']));
+    expect(h.broker().clientEvents.filter((e) => e.startsWith('+sim-'))).toEqual(expect.arrayContaining(['+sim-veh-00001-n4', '+sim-veh-00005-n4', '+sim-veh-00009-n2']));
     expect(sim.stats()).toMatchObject({ connections: 3, connectionsUp: 3, connected: 10 });
     await until('telemetry from all', () => new Set(sub.messages.filter((m) => m.telemetry).map((m) => m.vehicleId)).size === 10);
     expect(new Set(sub.messages.filter((m) => m.status?.state === 'online').map((m) => m.vehicleId)).size).toBe(10);
 
     // Killing a multiplexed connection silences its vehicles without any offline status (documented caveat).
     sim.killConnection('veh-00002');
-    await until('broker noticed', () => clientEvents.includes('-sim-veh-00001-n4'));
+    await until('broker noticed', () => h.broker().clientEvents.includes('-sim-veh-00001-n4'));
     await new Promise((r) => setTimeout(r, 300));
     expect(sub.messages.some((m) => m.status?.state === 'offline')).toBe(false);
     expect(sim.stats()).toMatchObject({ connectionsUp: 2, connected: 6 });
 
     await sim.stop();
     await until('offline for the live vehicles', () => sub.messages.filter((m) => m.status?.state === 'offline').length === 6);
-    expect(sub.errors).toEqual([]);
+    expect(decodeErrors(sub)).toEqual([]);
   });
 
   it('spreads the publish times of a tick instead of bursting', async () => {
@@ -222,9 +157,9 @@ describe('simulation over MQTT (in-process Aedes)', () => {
   });
 
   it('rejects bad options before connecting', async () => {
-    await expect(startSimulation({ mqttUrl: url, vehicles: 0 })).rejects.toThrow(/vehicles/);
-    await expect(startSimulation({ mqttUrl: url, vehicles: 5, rate: 0 })).rejects.toThrow(/rate/);
-    await expect(startSimulation({ mqttUrl: url, vehicles: 5, vehiclesPerConnection: 1.5 })).rejects.toThrow(/vehiclesPerConnection/);
+    await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 0 })).rejects.toThrow(/vehicles/);
+    await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, rate: 0 })).rejects.toThrow(/rate/);
+    await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, vehiclesPerConnection: 1.5 })).rejects.toThrow(/vehiclesPerConnection/);
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA, type ServiceArea } from '../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA, type ServiceArea } from '../src/shared/service-area.js';
 import { insideBounds, pointInPolygon } from './geo.js';
 import { buildStreetNetwork, otherEnd } from './street-network.js';
 

@@ -7,7 +7,7 @@
  * is sampled to lie inside too, so a vehicle that only ever drives along streets can never leave the area.
  * Built once per simulation; deterministic for a given area and seed.
  */
-import type { ServiceArea } from '../src/shared/demo-fleet.js';
+import type { ServiceArea } from '../src/shared/service-area.js';
 import { LocalProjection, distanceToRing, headingOf, insideBounds, pointInPolygon, type Point } from './geo.js';
 import { createRng, uniform, type Rng } from './prng.js';
 

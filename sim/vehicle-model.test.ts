@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeTelemetry } from '../src/shared/device-protocol.js';
-import { DEFAULT_SERVICE_AREA, demoVehicle } from '../src/shared/demo-fleet.js';
+import { demoVehicle } from '../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { distanceToSegment, headingDelta, insideBounds, pointInPolygon } from './geo.js';
 import { createRng, deriveSeed } from './prng.js';
 import { buildStreetNetwork, otherEnd } from './street-network.js';

@@ -3,26 +3,30 @@
  * components, and disposes them in reverse order. `startServer()` is what start.ts and the tests call.
  */
 import type { Registry } from 'prom-client';
-import { DEFAULT_SERVICE_AREA, demoVehicleId } from '../../src/shared/demo-fleet.js';
+import { demoVehicleId } from '../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
 import { redactUrl } from '../../src/shared/redact-url.js';
-import { alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
-import { startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
+import { alertDocs, alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
+import { allocationDocs, startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
 import { createAuditComponent } from './components/audit/index.js';
-import { startCustomersComponent, type CustomerRentalsPort, type CustomersComponent } from './components/customers/index.js';
+import { customerDocs, startCustomersComponent, type CustomerRentalsPort, type CustomersComponent } from './components/customers/index.js';
 import { startStaffComponent } from './components/staff/index.js';
-import { startCommandsComponent, type CommandsComponent } from './components/commands/index.js';
+import { commandDocs, startCommandsComponent, type CommandsComponent } from './components/commands/index.js';
 import { startDeviceIdentityComponent, type DemoCredentials } from './components/device-identity/index.js';
 import { startDevicesComponent } from './components/devices/index.js';
 import { startFeedsComponent, type FeedsComponent } from './components/feeds/index.js';
-import { startFleetComponent } from './components/fleet/index.js';
-import { startOpsComponent } from './components/ops/index.js';
+import { startFleetComponent, vehicleDocs } from './components/fleet/index.js';
+import { noteDocs, startOpsComponent, taskDocs, zoneDocs } from './components/ops/index.js';
 import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
-import { enableDesktopCors, startSyncComponent, type SyncComponent } from './components/sync/index.js';
+import { startPricingComponent, type PricingComponent } from './components/pricing/index.js';
+import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
+import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
+import { enableDesktopCors } from './platform/http/desktop-cors.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';
@@ -43,8 +47,12 @@ export interface ServerHandle {
   events: DomainEvents;
   /** the device-command lifecycle (issue, cancel, read, wait for the outcome) */
   commands: CommandsComponent;
-  /** reservations, bookings, rentals, availability (tests: refreshAvailability, sweepExpired) */
+  /** reservations, bookings, availability (tests: refreshAvailability, sweepExpired) */
   bookings: BookingsComponent;
+  /** rentals: start, end, receipts, damage reports (tests: sweepAbandonedHolds) */
+  rentals: RentalsComponent;
+  /** vehicle types and tariffs */
+  pricing: PricingComponent;
   /** customer accounts, licences (drainLicenceChecks in tests), eligibility */
   customers: CustomersComponent;
   /** payment methods, holds, the payments outbox (drainOutbox in tests), reconciliation, the provider in use */
@@ -113,8 +121,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.
     // Bookings starts later (it needs fleet and customers): alerts ask its in-memory view of active rentals through this.
     const activeRentals: { port?: ActiveRentalLookup } = {};
-    const rentals: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
-    const alerts = await startAlertsComponent({ db, events, log, metrics: metrics.registry, zone: DEFAULT_SERVICE_AREA, thresholds: alertThresholds(config), rentals });
+    const rentalLookup: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
+    const alerts = await startAlertsComponent({ db, events, log, metrics: metrics.registry, zone: DEFAULT_SERVICE_AREA, thresholds: alertThresholds(config), rentals: rentalLookup });
     disposers.push({ name: 'alerts (final write)', dispose: () => alerts.stop() });
 
     const fleet = await startFleetComponent({
@@ -196,34 +204,42 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       sandboxLedgerDir: config.dataDir === IN_MEMORY_DATA_DIR ? undefined : config.dataDir,
     });
     disposers.push({ name: 'payments', dispose: () => payments.stop() });
+    const pricing = await startPricingComponent({ db, log, freeHoldMinutes: config.reservationHoldMin });
     const bookings = await startBookingsComponent({
       db,
       log,
       events,
       metrics: metrics.registry,
       fleet,
+      pricing,
       customers,
       settings: { holdMin: config.reservationHoldMin, maxHoldMin: config.reservationMaxHoldMin, bufferMin: config.bookingBufferMin, heartbeatTimeoutS: config.heartbeatTimeoutS },
-      rentals: {
-        customers,
-        payments,
-        commands,
-        operatingZone: DEFAULT_SERVICE_AREA,
-        dataDir: config.dataDir,
-        settings: {
-          unlockTimeoutMs: config.rentalUnlockTimeoutMs,
-          lockTimeoutMs: config.rentalLockTimeoutMs,
-          holdDeadlineMs: config.rentalHoldDeadlineMs,
-          endTelemetryMaxAgeMs: config.rentalEndTelemetryMaxAgeS * 1000,
-        },
-      },
     });
     disposers.push({ name: 'bookings', dispose: () => bookings.stop() });
+    // After bookings: its availability index hears the rentals' `rental.started` / `rental.ended` events.
+    const rentals = await startRentalsComponent({
+      db,
+      log,
+      events,
+      metrics: metrics.registry,
+      customers,
+      payments,
+      commands,
+      operatingZone: DEFAULT_SERVICE_AREA,
+      dataDir: config.dataDir,
+      settings: {
+        unlockTimeoutMs: config.rentalUnlockTimeoutMs,
+        lockTimeoutMs: config.rentalLockTimeoutMs,
+        holdDeadlineMs: config.rentalHoldDeadlineMs,
+        endTelemetryMaxAgeMs: config.rentalEndTelemetryMaxAgeS * 1000,
+      },
+    });
+    disposers.push({ name: 'rentals', dispose: () => rentals.stop() });
     const feeds = await startFeedsComponent({
       db,
       log,
       events,
-      vehicles: bookings,
+      vehicles: { vehicleTypes: () => pricing.vehicleTypes(), availableVehicles: () => bookings.availableVehicles() },
       operatingZone: DEFAULT_SERVICE_AREA,
       publicUrl: config.publicUrl,
       contactEmail: config.gbfsContactEmail,
@@ -232,7 +248,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     activeRentals.port = bookings.activeRentals;
     customerRentals.port = { listForCustomer: (customerId, limit) => bookings.listRentalsForCustomer(customerId, limit) };
     // staffTokens: support requests from the desktop (refund, end rental, block) run through the staff routes as their creator
-    const sync = await startSyncComponent({ db, log, alerts, fleet, ops: ops.service, commands, staffTokens: auth.accessTokens, tombstoneDays: config.syncTombstoneDays });
+    // the replicated tables, each described by the component that owns it
+    const syncTables = { vehicles: vehicleDocs, alerts: alertDocs, commands: commandDocs, tasks: taskDocs, notes: noteDocs, zones: zoneDocs, rentals: allocationDocs, customers: customerDocs };
+    const sync = await startSyncComponent({ db, log, tables: syncTables, alerts, fleet, ops: ops.service, commands, staffTokens: auth.accessTokens, tombstoneDays: config.syncTombstoneDays });
     disposers.push({ name: 'sync', dispose: () => sync.stop() });
 
     const http = createHttpServer({
@@ -256,7 +274,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await customers.registerRoutes(http, '/v1');
     await customers.registerRoutes(http, '/ops/v1');
     await bookings.registerRoutes(http, '/v1');
+    await rentals.registerRoutes(http, '/v1');
     await bookings.registerRoutes(http, '/ops/v1');
+    await rentals.registerRoutes(http, '/ops/v1');
     await payments.registerRoutes(http, '/v1');
     await payments.registerRoutes(http, '/ops/v1');
     await payments.registerRoutes(http, '/webhooks');
@@ -285,6 +305,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       commands,
       bookings,
+      rentals,
+      pricing,
       customers,
       payments,
       feeds,

@@ -1,46 +1,9 @@
 /**
- * The documented default service area and demo fleet. The server seeds its registry from this and the
- * simulator drives the same ids, so `npm start` works with no set-up. Deterministic: the same n gives the
- * same fleet on every machine.
+ * The demo fleet. The server seeds its registry from this and the simulator drives the same ids, so `npm start`
+ * works with no set-up. Deterministic: the same n gives the same fleet on every machine. (The area the fleet
+ * operates in is `service-area.ts`.)
  */
 import type { EnergyType, VehicleInfo } from './fleet.js';
-
-export interface LatLon {
-  lat: number;
-  lon: number;
-}
-
-export interface ServiceArea {
-  id: string;
-  name: string;
-  center: LatLon;
-  /** [south-west, north-east] */
-  bounds: [LatLon, LatLon];
-  /** operating-zone outline (closed ring, lon/lat order as GeoJSON) */
-  polygon: Array<[number, number]>;
-}
-
-/** Berlin's inner city: Mitte, Kreuzberg, Friedrichshain, Prenzlauer Berg, Moabit. */
-export const DEFAULT_SERVICE_AREA: ServiceArea = {
-  id: 'berlin-inner',
-  name: 'Berlin — inner city',
-  center: { lat: 52.515, lon: 13.405 },
-  bounds: [
-    { lat: 52.488, lon: 13.335 },
-    { lat: 52.545, lon: 13.465 },
-  ],
-  polygon: [
-    [13.335, 52.5],
-    [13.36, 52.488],
-    [13.43, 52.488],
-    [13.465, 52.5],
-    [13.465, 52.535],
-    [13.43, 52.545],
-    [13.36, 52.545],
-    [13.335, 52.53],
-    [13.335, 52.5],
-  ],
-};
 
 const MODELS: Array<{ make: string; model: string; energyType: EnergyType }> = [
   { make: 'Volkswagen', model: 'ID.3', energyType: 'electric' },

@@ -8,6 +8,7 @@
  */
 import { toErrorPayload, type ErrorPayload } from './errors.js';
 import type { LiveDisplayState, VehicleInfo, VehicleLive } from './fleet.js';
+import type { OperatorRole } from './operator-role.js';
 
 export type Unsubscribe = () => void;
 
@@ -29,9 +30,6 @@ export interface AppInfo {
    */
   syncUrl: string;
 }
-
-export type OperatorRole = 'dispatcher' | 'support' | 'admin';
-export const OPERATOR_ROLES = ['dispatcher', 'support', 'admin'] as const satisfies readonly OperatorRole[];
 
 /** The signed-in staff member (`GET /ops/v1/me`, the login answer's `staff`). */
 export interface OperatorInfo {

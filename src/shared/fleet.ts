@@ -72,9 +72,3 @@ export function liveDisplayState(v: Pick<VehicleLive, 'online' | 'speedKph'>): L
   if (!v.online) return 'offline';
   return v.speedKph >= MOVING_THRESHOLD_KPH ? 'moving' : 'parked';
 }
-
-export const DISPLAY_STATE_COLORS: Record<LiveDisplayState, string> = {
-  moving: '#1f9d55',
-  parked: '#2b6cb0',
-  offline: '#8a8f98',
-};

@@ -14,6 +14,10 @@
  *   fields starting with `_` other than its own, hence the name.)
  */
 
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import type { OperatorRole } from './operator-role.js';
+import { looseObject, nullable, opaqueObject, rxCollectionSchema, stringEnum, type RxCollectionSchema } from './rx-collection-schema.js';
+
 export const SYNC_PROTOCOL_VERSION = 1;
 export const SYNC_PATH_PREFIX = '/sync/v1';
 
@@ -26,102 +30,126 @@ export interface SyncCheckpoint {
   seq: number;
 }
 
+// ---------------------------------------------------------------------------------------------- documents
+// One TypeBox object per document: its TS type (`Static`) and, with rxCollectionSchema, its RxDB JSON schema.
+
+const str = (maxLength: number) => Type.String({ maxLength });
+/** epoch ms */
+const ms = Type.Integer({ minimum: 0, maximum: 8_640_000_000_000_000, multipleOf: 1 });
+const nullableMs = nullable(Type.Integer());
+const nullableNumber = nullable(Type.Number());
+
+const rejectionFields = Type.Object({ code: str(100), message: str(1000) });
 /** Present on a master state the server returns for a refused push (never stored). */
-export interface SyncRejection {
-  code: string;
-  message: string;
-}
+export type SyncRejection = Static<typeof rejectionFields>;
 
-interface SyncFields {
-  id: string;
+const syncFields = {
+  id: str(100),
   /** server time of the last change, epoch ms (server-managed) */
-  updatedAt: number;
-  _deleted?: boolean;
-  syncRejection?: SyncRejection;
-}
+  updatedAt: ms,
+  syncRejection: Type.Optional(looseObject(rejectionFields)),
+};
+/** A document as RxDB hands it over: `_deleted` is RxDB's own field, not in the schema. */
+type SyncDoc<S extends TSchema> = Static<S> & { _deleted?: boolean };
 
-export type ServiceState = 'available' | 'maintenance';
+const serviceState = stringEnum(['available', 'maintenance'], { maxLength: 20 });
+export type ServiceState = Static<typeof serviceState>;
 
-export interface VehicleDoc extends SyncFields {
-  plate: string;
-  make: string;
-  model: string;
-  energyType: 'fuel' | 'electric';
-  homeZone: string;
+export const VehicleDocSchema = Type.Object({
+  ...syncFields,
+  plate: str(20),
+  make: str(60),
+  model: str(60),
+  energyType: stringEnum(['fuel', 'electric']),
+  homeZone: str(60),
   /** operator-editable: available ↔ maintenance */
-  serviceState: ServiceState;
+  serviceState,
   /** coarse last-known state (server-managed; at most every 30 s or on a state change) */
-  lat: number | null;
-  lon: number | null;
-  online: boolean;
-  energyPct: number | null;
-  lastSeenAt: number | null;
-}
+  lat: nullableNumber,
+  lon: nullableNumber,
+  online: Type.Boolean(),
+  energyPct: nullableNumber,
+  lastSeenAt: nullableMs,
+});
+export type VehicleDoc = SyncDoc<typeof VehicleDocSchema>;
 
-export type AlertStatus = 'open' | 'acknowledged' | 'resolved';
-export interface AlertDoc extends SyncFields {
-  vehicleId: string;
-  kind: string;
-  severity: 'info' | 'warning' | 'critical';
+const alertStatus = stringEnum(['open', 'acknowledged', 'resolved'], { maxLength: 20 });
+export type AlertStatus = Static<typeof alertStatus>;
+export const AlertDocSchema = Type.Object({
+  ...syncFields,
+  vehicleId: str(100),
+  kind: str(40),
+  severity: stringEnum(['info', 'warning', 'critical']),
   /** operator-editable: open → acknowledged → resolved */
-  status: AlertStatus;
+  status: alertStatus,
   /** operator-editable */
-  assignee: string | null;
+  assignee: nullable(str(100)),
   /** operator-editable when resolving */
-  resolution: string | null;
-  openedAt: number;
-  lastSeenAt: number;
-  occurrences: number;
-  acknowledgedBy: string | null;
-  acknowledgedAt: number | null;
-  resolvedBy: string | null;
-  resolvedAt: number | null;
-}
+  resolution: nullable(str(1000)),
+  openedAt: ms,
+  lastSeenAt: ms,
+  occurrences: Type.Integer({ minimum: 0 }),
+  acknowledgedBy: nullable(str(100)),
+  acknowledgedAt: nullableMs,
+  resolvedBy: nullable(str(100)),
+  resolvedAt: nullableMs,
+});
+export type AlertDoc = SyncDoc<typeof AlertDocSchema>;
 
 /** Read-only in the replica: commands are requested through `requests`. */
-export interface CommandDoc extends SyncFields {
-  vehicleId: string;
-  type: string;
-  status: string;
-  reason: string;
-  issuedBy: string;
-  createdAt: number;
-  expiresAt: number;
-  finishedAt: number | null;
-  lastResultReason: string | null;
-}
+export const CommandDocSchema = Type.Object({
+  ...syncFields,
+  vehicleId: str(100),
+  type: str(30),
+  status: str(20),
+  reason: str(500),
+  issuedBy: str(100),
+  createdAt: ms,
+  expiresAt: ms,
+  finishedAt: nullableMs,
+  lastResultReason: nullable(str(500)),
+});
+export type CommandDoc = SyncDoc<typeof CommandDocSchema>;
 
-export type TaskKind = 'cleaning' | 'refuel' | 'repair' | 'inspection';
-export type TaskStatus = 'open' | 'assigned' | 'done' | 'cancelled';
-export interface TaskDoc extends SyncFields {
-  vehicleId: string;
-  kind: TaskKind;
-  status: TaskStatus;
-  assignee: string | null;
-  note: string;
+const taskKind = stringEnum(['cleaning', 'refuel', 'repair', 'inspection']);
+const taskStatus = stringEnum(['open', 'assigned', 'done', 'cancelled'], { maxLength: 20 });
+export type TaskKind = Static<typeof taskKind>;
+export type TaskStatus = Static<typeof taskStatus>;
+export const TaskDocSchema = Type.Object({
+  ...syncFields,
+  vehicleId: str(100),
+  kind: taskKind,
+  status: taskStatus,
+  assignee: nullable(str(100)),
+  note: str(2000),
   /** the alert this task answers, if any */
-  alertId: string | null;
-  createdBy: string;
-  createdAt: number;
-  dueAt: number | null;
-  completedAt: number | null;
-}
+  alertId: nullable(str(100)),
+  createdBy: str(100),
+  createdAt: ms,
+  dueAt: nullableMs,
+  completedAt: nullableMs,
+});
+export type TaskDoc = SyncDoc<typeof TaskDocSchema>;
 
-export interface NoteDoc extends SyncFields {
-  targetType: 'vehicle' | 'alert' | 'customer' | 'rental';
-  targetId: string;
-  text: string;
-  author: string;
-  createdAt: number;
-}
+export const NoteDocSchema = Type.Object({
+  ...syncFields,
+  targetType: stringEnum(['vehicle', 'alert', 'customer', 'rental'], { maxLength: 20 }),
+  targetId: str(100),
+  text: str(4000),
+  author: str(100),
+  createdAt: ms,
+});
+export type NoteDoc = SyncDoc<typeof NoteDocSchema>;
 
 /** Read-only in the replica (admins edit zones through the staff API). */
-export interface ZoneDoc extends SyncFields {
-  name: string;
-  kind: 'operating' | 'no_parking' | 'service';
+export const ZoneDocSchema = Type.Object({
+  ...syncFields,
+  name: str(100),
+  kind: stringEnum(['operating', 'no_parking', 'service']),
   /** closed ring, [lon, lat] pairs (GeoJSON order) */
-  polygon: number[][];
-}
+  polygon: Type.Array(Type.Array(Type.Number())),
+});
+export type ZoneDoc = SyncDoc<typeof ZoneDocSchema>;
 
 /**
  * An action with external effects, written offline and executed by the server through the same domain use
@@ -129,7 +157,9 @@ export interface ZoneDoc extends SyncFields {
  */
 export const REQUEST_KINDS = ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer', 'extend_booking', 'cancel_booking'] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
-export type RequestStatus = 'pending' | 'done' | 'failed' | 'expired' | 'rejected';
+const requestStatus = stringEnum(['pending', 'done', 'failed', 'expired', 'rejected'], { maxLength: 20 });
+export type RequestStatus = Static<typeof requestStatus>;
+
 
 /** Payload of each request kind (checked by the server; a bad one ends `rejected` with `invalid_payload`). */
 export interface RequestPayloads {
@@ -147,7 +177,7 @@ export interface RequestPayloads {
 }
 
 /** Who may submit each kind (the server also runs the staff API's own permission checks). */
-export const REQUEST_ROLES: { [K in RequestKind]: readonly SyncRole[] } = {
+export const REQUEST_ROLES: { [K in RequestKind]: readonly OperatorRole[] } = {
   vehicle_command: ['dispatcher', 'support', 'admin'],
   refund: ['support', 'admin'],
   end_rental: ['support', 'admin'],
@@ -157,25 +187,30 @@ export const REQUEST_ROLES: { [K in RequestKind]: readonly SyncRole[] } = {
   cancel_booking: ['support', 'admin'],
 };
 
-export interface RequestDoc extends SyncFields {
-  kind: RequestKind;
+
+export const RequestDocSchema = Type.Object({
+  ...syncFields,
+  kind: stringEnum(REQUEST_KINDS),
   /** `RequestPayloads[kind]` */
-  payload: Record<string, unknown>;
-  createdBy: string;
-  createdAt: number;
-  expiresAt: number;
+  payload: opaqueObject<Record<string, unknown>>(),
+  createdBy: str(100),
+  createdAt: ms,
+  expiresAt: ms,
   /** server-managed */
-  status: RequestStatus;
+  status: requestStatus,
   /** server-managed: e.g. { commandId } / { refundId, … } on `done`, or { code, message } */
-  result: Record<string, unknown> | null;
-}
+  result: nullable(opaqueObject<Record<string, unknown>>()),
+});
+export type RequestDoc = SyncDoc<typeof RequestDocSchema>;
 
 /**
  * Read-only in the replica: reservations, bookings and rentals (one server table, `allocations`; mutations go
  * through the staff API as `requests`: end_rental, refund, extend_booking, cancel_booking). Times epoch ms.
  */
-export type RentalKind = 'reservation' | 'booking' | 'rental';
-export type RentalStatus = 'held' | 'confirmed' | 'active' | 'ended' | 'converted' | 'cancelled' | 'expired';
+const rentalKind = stringEnum(['reservation', 'booking', 'rental'], { maxLength: 20 });
+const rentalStatus = stringEnum(['held', 'confirmed', 'active', 'ended', 'converted', 'cancelled', 'expired'], { maxLength: 20 });
+export type RentalKind = Static<typeof rentalKind>;
+export type RentalStatus = Static<typeof rentalStatus>;
 /** The price breakdown stored with an ended rental (the pricing domain's PriceBreakdown, as the server sends it). */
 export interface RentalPrice {
   currency: string;
@@ -184,56 +219,62 @@ export interface RentalPrice {
   totalCents: number;
   [extra: string]: unknown;
 }
-export interface RentalDoc extends SyncFields {
-  kind: RentalKind;
-  vehicleId: string;
-  customerId: string;
-  status: RentalStatus;
+export const RentalDocSchema = Type.Object({
+  ...syncFields,
+  kind: rentalKind,
+  vehicleId: str(100),
+  customerId: str(100),
+  status: rentalStatus,
   /** the period the allocation holds the car: start … end (null = open-ended: an active rental with nothing booked after it) */
-  startsAt: number;
-  endsAt: number | null;
+  startsAt: ms,
+  endsAt: nullableMs,
   /** the reservation or booking a rental started from */
-  sourceId: string | null;
-  startedAt: number | null;
-  endedAt: number | null;
+  sourceId: nullable(str(100)),
+  startedAt: nullableMs,
+  endedAt: nullableMs,
   /** an active rental must be back by then (the car's next booking) */
-  returnBy: number | null;
-  startOdometerKm: number | null;
-  endOdometerKm: number | null;
-  startLat: number | null;
-  startLon: number | null;
-  endLat: number | null;
-  endLon: number | null;
-  price: RentalPrice | null;
-  totalCents: number | null;
-  currency: string | null;
-  paymentId: string | null;
-  unlockCommandId: string | null;
-  lockCommandId: string | null;
-  cancelReason: string | null;
-  cancelledBy: string | null;
-  endedBy: string | null;
-  endReason: string | null;
-  createdAt: number;
-}
+  returnBy: nullableMs,
+  startOdometerKm: nullableNumber,
+  endOdometerKm: nullableNumber,
+  startLat: nullableNumber,
+  startLon: nullableNumber,
+  endLat: nullableNumber,
+  endLon: nullableNumber,
+  price: nullable(opaqueObject<RentalPrice>()),
+  totalCents: nullable(Type.Integer()),
+  currency: nullable(str(3)),
+  paymentId: nullable(str(200)),
+  unlockCommandId: nullable(str(100)),
+  lockCommandId: nullable(str(100)),
+  cancelReason: nullable(str(2000)),
+  cancelledBy: nullable(str(100)),
+  endedBy: nullable(str(100)),
+  endReason: nullable(str(2000)),
+  createdAt: ms,
+});
+export type RentalDoc = SyncDoc<typeof RentalDocSchema>;
 
-export type CustomerStatus = 'active' | 'blocked';
-export type LicenceStatus = 'none' | 'pending' | 'verified' | 'rejected' | 'expired';
+const customerStatus = stringEnum(['active', 'blocked'], { maxLength: 20 });
+const licenceStatus = stringEnum(['none', 'pending', 'verified', 'rejected', 'expired']);
+export type CustomerStatus = Static<typeof customerStatus>;
+export type LicenceStatus = Static<typeof licenceStatus>;
 /** Read-only in the replica; support and admin only (dispatchers get no personal data). Block/unblock: `requests`. */
-export interface CustomerDoc extends SyncFields {
-  email: string;
-  name: string;
-  phone: string;
-  status: CustomerStatus;
-  blockedReason: string | null;
-  blockedAt: number | null;
-  licenceStatus: LicenceStatus;
-  licenceNumber: string | null;
-  licenceCountry: string | null;
+export const CustomerDocSchema = Type.Object({
+  ...syncFields,
+  email: str(320),
+  name: str(200),
+  phone: str(50),
+  status: customerStatus,
+  blockedReason: nullable(str(2000)),
+  blockedAt: nullableMs,
+  licenceStatus,
+  licenceNumber: nullable(str(100)),
+  licenceCountry: nullable(str(10)),
   /** YYYY-MM-DD */
-  licenceExpiresOn: string | null;
-  createdAt: number;
-}
+  licenceExpiresOn: nullable(str(10)),
+  createdAt: ms,
+});
+export type CustomerDoc = SyncDoc<typeof CustomerDocSchema>;
 
 export interface SyncDocMap {
   vehicles: VehicleDoc;
@@ -264,8 +305,7 @@ export const EDITABLE: { [C in SyncCollection]: { create: boolean; fields: Reado
 };
 
 /** Roles allowed to read (pull/stream) and write (push) each collection; deny by default. */
-export type SyncRole = 'dispatcher' | 'support' | 'admin';
-export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly SyncRole[]; write: readonly SyncRole[] } } = {
+export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly OperatorRole[]; write: readonly OperatorRole[] } } = {
   vehicles: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
   alerts: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
   commands: { read: ['dispatcher', 'support', 'admin'], write: [] },
@@ -281,7 +321,7 @@ export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly SyncRole[]; 
  * Notes about customers are personal data: a role that may not read `customers` neither receives nor writes
  * notes with `targetType: 'customer'` (the server filters its pulls and streams and refuses such pushes).
  */
-export const canSeeCustomerData = (role: SyncRole): boolean => SYNC_ACCESS.customers.read.includes(role);
+export const canSeeCustomerData = (role: OperatorRole): boolean => SYNC_ACCESS.customers.read.includes(role);
 
 // ---------------------------------------------------------------------------------------------- wire shapes
 
@@ -319,200 +359,16 @@ export const SYNC_LIMITS = {
 
 // ---------------------------------------------------------------------------------------------- RxDB schemas
 
-const id = { type: 'string', maxLength: 100 } as const;
-const ms = { type: 'integer', minimum: 0, maximum: 8_640_000_000_000_000, multipleOf: 1 } as const;
-const nullableMs = { type: ['integer', 'null'] } as const;
-const str = (maxLength: number) => ({ type: 'string', maxLength }) as const;
-const nullableStr = (maxLength: number) => ({ type: ['string', 'null'], maxLength }) as const;
-const rejection = { type: 'object', properties: { code: str(100), message: str(1000) } } as const;
-const base = { id, updatedAt: ms, syncRejection: rejection } as const;
-
-/** RxDB JSON schemas (version 0 of each collection). Bump `version` and add a migration strategy on change. */
-export const RX_SCHEMAS = {
-  vehicles: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      plate: str(20),
-      make: str(60),
-      model: str(60),
-      energyType: { type: 'string', enum: ['fuel', 'electric'] },
-      homeZone: str(60),
-      serviceState: { type: 'string', enum: ['available', 'maintenance'], maxLength: 20 },
-      lat: { type: ['number', 'null'] },
-      lon: { type: ['number', 'null'] },
-      online: { type: 'boolean' },
-      energyPct: { type: ['number', 'null'] },
-      lastSeenAt: nullableMs,
-    },
-    required: ['id', 'updatedAt', 'plate', 'make', 'model', 'energyType', 'homeZone', 'serviceState', 'online'],
-    indexes: ['plate', 'serviceState'],
-  },
-  alerts: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      vehicleId: str(100),
-      kind: str(40),
-      severity: { type: 'string', enum: ['info', 'warning', 'critical'] },
-      status: { type: 'string', enum: ['open', 'acknowledged', 'resolved'], maxLength: 20 },
-      assignee: nullableStr(100),
-      resolution: nullableStr(1000),
-      openedAt: ms,
-      lastSeenAt: ms,
-      occurrences: { type: 'integer', minimum: 0 },
-      acknowledgedBy: nullableStr(100),
-      acknowledgedAt: nullableMs,
-      resolvedBy: nullableStr(100),
-      resolvedAt: nullableMs,
-    },
-    required: ['id', 'updatedAt', 'vehicleId', 'kind', 'severity', 'status', 'openedAt', 'lastSeenAt', 'occurrences'],
-    indexes: ['status', 'vehicleId'],
-  },
-  commands: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      vehicleId: str(100),
-      type: str(30),
-      status: str(20),
-      reason: str(500),
-      issuedBy: str(100),
-      createdAt: ms,
-      expiresAt: ms,
-      finishedAt: nullableMs,
-      lastResultReason: nullableStr(500),
-    },
-    required: ['id', 'updatedAt', 'vehicleId', 'type', 'status', 'reason', 'issuedBy', 'createdAt', 'expiresAt'],
-    indexes: ['vehicleId'],
-  },
-  tasks: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      vehicleId: str(100),
-      kind: { type: 'string', enum: ['cleaning', 'refuel', 'repair', 'inspection'] },
-      status: { type: 'string', enum: ['open', 'assigned', 'done', 'cancelled'], maxLength: 20 },
-      assignee: nullableStr(100),
-      note: str(2000),
-      alertId: nullableStr(100),
-      createdBy: str(100),
-      createdAt: ms,
-      dueAt: nullableMs,
-      completedAt: nullableMs,
-    },
-    required: ['id', 'updatedAt', 'vehicleId', 'kind', 'status', 'note', 'createdBy', 'createdAt'],
-    indexes: ['status', 'vehicleId'],
-  },
-  notes: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      targetType: { type: 'string', enum: ['vehicle', 'alert', 'customer', 'rental'], maxLength: 20 },
-      targetId: str(100),
-      text: str(4000),
-      author: str(100),
-      createdAt: ms,
-    },
-    required: ['id', 'updatedAt', 'targetType', 'targetId', 'text', 'author', 'createdAt'],
-    indexes: [['targetType', 'targetId']],
-  },
-  zones: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      name: str(100),
-      kind: { type: 'string', enum: ['operating', 'no_parking', 'service'] },
-      polygon: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
-    },
-    required: ['id', 'updatedAt', 'name', 'kind', 'polygon'],
-  },
-  requests: {
-    // v1: refund, end_rental, block/unblock_customer; v2: extend_booking, cancel_booking (identity migrations)
-    version: 2,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      kind: { type: 'string', enum: [...REQUEST_KINDS] },
-      payload: { type: 'object' },
-      createdBy: str(100),
-      createdAt: ms,
-      expiresAt: ms,
-      status: { type: 'string', enum: ['pending', 'done', 'failed', 'expired', 'rejected'], maxLength: 20 },
-      result: { type: ['object', 'null'] },
-    },
-    required: ['id', 'updatedAt', 'kind', 'payload', 'createdBy', 'createdAt', 'expiresAt', 'status'],
-    indexes: ['status'],
-  },
-  rentals: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      kind: { type: 'string', enum: ['reservation', 'booking', 'rental'], maxLength: 20 },
-      vehicleId: str(100),
-      customerId: str(100),
-      status: { type: 'string', enum: ['held', 'confirmed', 'active', 'ended', 'converted', 'cancelled', 'expired'], maxLength: 20 },
-      startsAt: ms,
-      endsAt: nullableMs,
-      sourceId: nullableStr(100),
-      startedAt: nullableMs,
-      endedAt: nullableMs,
-      returnBy: nullableMs,
-      startOdometerKm: { type: ['number', 'null'] },
-      endOdometerKm: { type: ['number', 'null'] },
-      startLat: { type: ['number', 'null'] },
-      startLon: { type: ['number', 'null'] },
-      endLat: { type: ['number', 'null'] },
-      endLon: { type: ['number', 'null'] },
-      price: { type: ['object', 'null'] },
-      totalCents: { type: ['integer', 'null'] },
-      currency: nullableStr(3),
-      paymentId: nullableStr(200),
-      unlockCommandId: nullableStr(100),
-      lockCommandId: nullableStr(100),
-      cancelReason: nullableStr(2000),
-      cancelledBy: nullableStr(100),
-      endedBy: nullableStr(100),
-      endReason: nullableStr(2000),
-      createdAt: ms,
-    },
-    required: ['id', 'updatedAt', 'kind', 'vehicleId', 'customerId', 'status', 'startsAt', 'createdAt'],
-    indexes: ['vehicleId', 'customerId', 'status'],
-  },
-  customers: {
-    version: 0,
-    primaryKey: 'id',
-    type: 'object',
-    properties: {
-      ...base,
-      email: str(320),
-      name: str(200),
-      phone: str(50),
-      status: { type: 'string', enum: ['active', 'blocked'], maxLength: 20 },
-      blockedReason: nullableStr(2000),
-      blockedAt: nullableMs,
-      licenceStatus: { type: 'string', enum: ['none', 'pending', 'verified', 'rejected', 'expired'] },
-      licenceNumber: nullableStr(100),
-      licenceCountry: nullableStr(10),
-      licenceExpiresOn: nullableStr(10),
-      createdAt: ms,
-    },
-    required: ['id', 'updatedAt', 'email', 'name', 'phone', 'status', 'licenceStatus', 'createdAt'],
-    indexes: ['status', 'name'],
-  },
-} as const satisfies { [C in SyncCollection]: { version: number; primaryKey: string; type: 'object'; properties: object; required: readonly string[]; indexes?: ReadonlyArray<string | readonly string[]> } };
+/** RxDB JSON schemas of the documents above. Bump `version` and add a migration strategy (MIGRATIONS) on change. */
+export const RX_SCHEMAS: { [C in SyncCollection]: RxCollectionSchema } = {
+  vehicles: rxCollectionSchema(VehicleDocSchema, { version: 0, indexes: ['plate', 'serviceState'] }),
+  alerts: rxCollectionSchema(AlertDocSchema, { version: 0, indexes: ['status', 'vehicleId'] }),
+  commands: rxCollectionSchema(CommandDocSchema, { version: 0, indexes: ['vehicleId'] }),
+  tasks: rxCollectionSchema(TaskDocSchema, { version: 0, indexes: ['status', 'vehicleId'] }),
+  notes: rxCollectionSchema(NoteDocSchema, { version: 0, indexes: [['targetType', 'targetId']] }),
+  zones: rxCollectionSchema(ZoneDocSchema, { version: 0 }),
+  // v1: refund, end_rental, block/unblock_customer; v2: extend_booking, cancel_booking (identity migrations)
+  requests: rxCollectionSchema(RequestDocSchema, { version: 2, indexes: ['status'] }),
+  rentals: rxCollectionSchema(RentalDocSchema, { version: 0, indexes: ['vehicleId', 'customerId', 'status'] }),
+  customers: rxCollectionSchema(CustomerDocSchema, { version: 0, indexes: ['status', 'name'] }),
+};

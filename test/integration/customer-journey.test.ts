@@ -10,10 +10,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
 import type { Telemetry } from '../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { insertClaimRow } from '../../server/src/components/bookings/bookings.test-helpers.js';
+import { insertClaimRow } from '../../server/src/testing/bookings.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { dbBackends } from '../../server/src/testing/backends.js';
 import { connectCommandDevice, type CommandDevice } from '../../server/src/testing/command-device.js';
@@ -312,8 +312,8 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     const live = await hold(null, 0);
     await insertClaimRow(server, { id: live.rentalId, kind: 'rental', vehicleId: cars[0]!.vehicleId, customerId: customer.customerId, status: 'ended', from: Date.now() - 2 * 3_600_000, to: Date.now() - 3_600_000 });
 
-    expect(await server.bookings.sweepAbandonedHolds()).toBe(1);
-    expect(await server.bookings.sweepAbandonedHolds()).toBe(0); // once
+    expect(await server.rentals.sweepAbandonedHolds()).toBe(1);
+    expect(await server.rentals.sweepAbandonedHolds()).toBe(0); // once
     await server.payments.drainOutbox();
     expect((await server.payments.rentalPayments(dead.rentalId)).status).toBe('voided');
     expect((await server.payments.rentalPayments(slow.rentalId)).status).toBe('authorized');

@@ -14,7 +14,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { placeVehicle } from '../../server/src/components/bookings/bookings.test-helpers.js';
+import { placeVehicle } from '../../server/src/testing/bookings.js';
 import { IN_MEMORY_DATA_DIR } from '../../server/src/platform/config.js';
 import { signUpCustomer, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';

@@ -10,7 +10,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { inBatches, providerLedger } from '../../server/src/components/payments/payments.test-helpers.js';
+import { inBatches, providerLedger } from '../../server/src/testing/payments.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { dbBackends } from '../../server/src/testing/backends.js';
 import { waitFor } from '../../server/src/testing/devices.js';

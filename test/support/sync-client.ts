@@ -11,6 +11,7 @@ import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/rep
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { Subject } from 'rxjs';
+import type { OperatorRole } from '../../src/shared/operator-role.js';
 import { openSseStream } from '../../src/shared/sse.js';
 import {
   MULTI_STREAM_PATH,
@@ -22,7 +23,6 @@ import {
   type SyncCheckpoint,
   type SyncCollection,
   type SyncDocMap,
-  type SyncRole,
 } from '../../src/shared/sync-protocol.js';
 
 type AnyDoc = SyncDocMap[SyncCollection];
@@ -37,7 +37,7 @@ export interface SyncClientOptions {
   baseUrl: () => string;
   /** a signed-in staff member's headers (testing/auth.ts staffHeaders), asked per request: may change after a restart */
   headers: () => Promise<Record<string, string>> | Record<string, string>;
-  role: SyncRole;
+  role: OperatorRole;
   /** one SSE stream for every collection (`/sync/v1/stream?collections=…`) instead of one per collection */
   multiplexed?: boolean;
   collections: readonly SyncCollection[];

@@ -12,7 +12,8 @@
  * sign-in credentials are tried, if any). A `vault` (Electron: the OS keychain via safeStorage) keeps the
  * refresh token across restarts, so the desktop opens signed in even with the server down.
  */
-import { OPERATOR_ROLES, type AccessToken, type AuthState, type OperatorInfo, type OperatorRole } from '../../shared/desktop-api.js';
+import type { AccessToken, AuthState, OperatorInfo } from '../../shared/desktop-api.js';
+import { OPERATOR_ROLES, type OperatorRole } from '../../shared/operator-role.js';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
 import { desktopRetryDelay, type BackoffOptions } from './backoff.js';

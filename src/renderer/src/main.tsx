@@ -2,7 +2,11 @@ import { StrictMode } from 'react';
 import { createRoot } from 'react-dom/client';
 import { App } from './app/App';
 import './app/app.css';
-import './features/replica/replica.css';
+import './features/sync/sync.css';
+import './features/panels/panels.css';
+import './features/alerts/alerts.css';
+import './features/conflicts/conflicts.css';
+import './features/vehicle-ops/vehicle-ops.css';
 import './features/auth/auth.css';
 import './features/customers/customers.css';
 

@@ -4,7 +4,7 @@
  */
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../src/shared/service-area.js';
 import type { DeviceEvent } from '../../../../src/shared/device-protocol.js';
 import { openDatabase, type Db } from '../../platform/db/index.js';
 import { DomainEvents } from '../../platform/domain-events.js';

@@ -19,7 +19,7 @@ import { alertRoutes } from './api/alerts.routes.js';
 import { AlertsRepository } from './data/alerts.repository.js';
 import { NO_ACTIVE_RENTALS, type ActiveRentalLookup } from './domain/active-rental-lookup.js';
 import { AlertEngine, DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
-import { ALERT_KINDS, type Alert, type AlertKind } from './domain/alert-kinds.js';
+import { ALERT_KINDS, type Alert, type AlertKind } from './model.js';
 import { AlertLifecycle } from './domain/alert-lifecycle.js';
 import { AlertWriter } from './domain/alert-writer.js';
 import { createZoneGeometry, type OperatingZone } from './domain/zone-geometry.js';
@@ -27,8 +27,10 @@ import { createZoneGeometry, type OperatingZone } from './domain/zone-geometry.j
 export type { ActiveRentalLookup } from './domain/active-rental-lookup.js';
 export { NO_ACTIVE_RENTALS } from './domain/active-rental-lookup.js';
 export { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
-export { ALERT_KINDS, ALERT_POLICIES, type Alert, type AlertKind, type AlertStatus } from './domain/alert-kinds.js';
+export { ALERT_POLICIES } from './domain/alert-policies.js';
+export { ALERT_KINDS, type Alert, type AlertKind, type AlertStatus } from './model.js';
 export type { OperatingZone } from './domain/zone-geometry.js';
+export { alertDocs } from './data/alert-docs.js';
 
 export interface AlertsOptions {
   db: Db;

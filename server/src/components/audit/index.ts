@@ -6,8 +6,10 @@
 import type { Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { auditRoutes } from './api/audit.routes.js';
+import { listAudit } from './data/audit.repository.js';
 
-export { recordAudit, listAudit, type AuditEntry, type AuditRecord, type AuditQuery } from './data/audit.repository.js';
+export { recordAudit, listAudit } from './data/audit.repository.js';
+export type { AuditEntry, AuditRecord, AuditQuery } from './model.js';
 
 export interface AuditComponent {
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
@@ -16,7 +18,7 @@ export interface AuditComponent {
 export function createAuditComponent(options: { db: Db }): AuditComponent {
   return {
     registerRoutes: async (app, prefix) => {
-      await app.register(auditRoutes(options.db), { prefix });
+      await app.register(auditRoutes((query) => listAudit(options.db, query)), { prefix });
     },
   };
 }

@@ -9,7 +9,7 @@ import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { connectDevice, telemetry } from '../../testing/devices.js';
-import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from './bookings.test-helpers.js';
+import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from '../../testing/bookings.js';
 import { distanceMeters } from './domain/availability.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;
@@ -153,7 +153,7 @@ describe.each(dbBackends())('availability on $name', (backend) => {
       maxRangeMeters: 550_000,
       tariff: { currency: 'EUR', perMinuteDrivingCents: 26, perMinuteParkedCents: 9, includedKm: 200, perKmCents: 29, dailyCapCents: 6_900, freeHoldMinutes: 15, reservationFeePerMinuteCents: 9 },
     });
-    expect((await server.bookings.vehicleTypes()).length).toBe(8);
+    expect((await server.pricing.vehicleTypes()).length).toBe(8);
 
     await server.registerVehicles([{ id: 'late-car-1', plate: 'B-LT 1', make: 'Tesla', model: 'Model 3', energyType: 'electric', homeZone: 'mitte' }]);
     await placeVehicle(server, 'late-car-1', { lat: 52.4, lon: 13.3, energyPct: 90 });

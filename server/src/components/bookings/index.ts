@@ -1,9 +1,10 @@
 /**
- * The bookings component: vehicle types and tariffs, reservations, bookings, the in-memory availability index
- * (search, GBFS, "is this car rented?" for alerts) and — from the rentals side — rentals, pricing at the end and
- * damage reports. All claims on a car live in ONE table (`allocations`) whose exclusion constraint makes a double
- * booking impossible across any number of instances (009_bookings.sql). Other components reach it only through
- * this file.
+ * The bookings component: the claims on a car — reservations, bookings — and the in-memory availability index
+ * (search, GBFS, "is this car rented?" for alerts). All claims on a car, rentals included, live in ONE table
+ * (`allocations`) whose exclusion constraint makes a double booking impossible across any number of instances
+ * (009_bookings.sql); the rentals component writes its rows through the claim API exported here (`rentalClaims`,
+ * every step in the caller's transaction). Vehicle types, tariffs and prices are the pricing component's. Other
+ * components reach it only through this file.
  *
  * Routes: registerRoutes(app, '/v1') → customer reservations and bookings, public availability and vehicle types;
  * registerRoutes(app, '/ops/v1') → staff views of a vehicle's claims, extend/cancel a booking.
@@ -16,47 +17,42 @@ import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
 import type { ActiveRentalLookup } from '../alerts/index.js';
 import { recordAudit } from '../audit/index.js';
+import type { PricingComponent } from '../pricing/index.js';
 import { availabilityRoutes } from './api/availability.routes.js';
 import { bookingRoutes } from './api/bookings.routes.js';
 import { reservationRoutes } from './api/reservations.routes.js';
 import { staffBookingRoutes } from './api/staff-bookings.routes.js';
-import { rentalCustomerRoutes, rentalStaffRoutes } from './api/rentals.routes.js';
-import { createRentals, type Rentals, type RentalsOptions } from './domain/rentals.js';
 import { customerStatusFromTable, listAllocations } from './data/allocations.repository.js';
-import { listVehicleTypesWithTariffs } from './data/vehicle-types.repository.js';
 import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
 import { ExpirySweeper } from './domain/bookings-expiry.js';
 import { RESERVATION_MIN_DRIVE_MIN, type BookingSettings, type ClaimDeps, type CustomerEligibilityPort } from './domain/bookings-rules.js';
 import { staffView, StaffBookings, type StaffAllocationView } from './domain/bookings-staff.js';
 import { Bookings } from './domain/bookings.js';
 import { Reservations } from './domain/reservations.js';
-import { ensureVehicleTypes, prepareVehicleTypes, type VehicleTypeWithTariff } from './domain/vehicle-types.js';
 
-export { estimateHoldCents, estimateWindow, loadTariff, priceRental, rentalDays, reservationFeeCents } from './domain/pricing.js';
-export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from './domain/pricing.js';
+export { getAllocation, listAllocations } from './data/allocations.repository.js';
+export { rentalClaims, type RentalClaims } from './data/rental-claims.repository.js';
 export {
   BLOCKING_STATUSES,
-  EXCLUSION_VIOLATION,
-  UNIQUE_VIOLATION,
-  getAllocation,
-  isExclusionViolation,
-  listAllocations,
-  uniqueViolation,
   type AllocationKind,
   type AllocationRecord,
   type AllocationStatus,
-} from './data/allocations.repository.js';
+  type NewRental,
+  type RentalEnd,
+  type RentalFilter,
+  type RentalRow,
+  type SourceKind,
+  type StartSource,
+} from './model.js';
 export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
 export type { GbfsVehicle } from './domain/availability-service.js';
-export type { VehicleTypeWithTariff } from './domain/vehicle-types.js';
+export { allocationDocs } from './data/allocation-docs.js';
 
 export interface BookingsComponent {
   /** alerts port: is the car in an active rental? (memory, O(1)) */
   activeRentals: ActiveRentalLookup;
   /** the customer's rentals, newest first (staff "customer 360") */
   listRentalsForCustomer(customerId: string, limit: number): Promise<unknown[]>;
-  /** vehicle types with their tariff (GBFS vehicle_types / system_pricing_plans) */
-  vehicleTypes(): Promise<VehicleTypeWithTariff[]>;
   /** in-memory availability (GBFS vehicle_status): every car not in a trip, with reserved/disabled flags */
   availableVehicles(): ReadonlyArray<GbfsVehicle>;
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
@@ -64,8 +60,6 @@ export interface BookingsComponent {
   refreshAvailability(): Promise<void>;
   /** Expires due reservations and bookings now (tests; also every few seconds); returns how many. */
   sweepExpired(): Promise<number>;
-  /** Voids holds of rental starts that never finished (also every minute); returns how many. */
-  sweepAbandonedHolds(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -76,17 +70,15 @@ export interface BookingsOptions {
   metrics: Registry;
   /** fleet component: positions, energy, liveness and service state of every car */
   fleet: PositionsPort;
+  /** pricing component: vehicle types (availability index, the public list of types) */
+  pricing: PricingComponent;
   /** customers component (eligibility); TRANSITIONAL default: the customers table's status column */
   customers?: CustomerEligibilityPort;
   settings: Omit<BookingSettings, 'heartbeatTimeoutMs'> & { heartbeatTimeoutS: number };
   availabilityRefreshMs?: number;
-  /** (rentals engineer) rentals: start/end/receipts/damage reports; without it, no rental routes (bookings-only tests) */
-  rentals?: Omit<RentalsOptions, 'db' | 'log' | 'events' | 'metrics' | 'now'>;
   expirySweepMs?: number;
   now?: () => number;
 }
-
-const VEHICLE_TYPES_CACHE_MS = 10_000;
 
 export async function startBookingsComponent(options: BookingsOptions): Promise<BookingsComponent> {
   const log = options.log.child({ component: 'bookings' });
@@ -100,13 +92,11 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
   };
   const customers: CustomerEligibilityPort = options.customers ?? { eligibility: (id) => customerStatusFromTable(db, id) };
 
-  const typed = await prepareVehicleTypes(db, settings.holdMin);
-  if (typed.assigned > 0 || typed.tariffsUpdated > 0) log.info('vehicle types prepared', typed);
-
   const m = createMetrics(options.metrics);
   const availability = new AvailabilityService({
     db,
     positions: options.fleet,
+    vehicleTypes: options.pricing,
     log,
     horizonMs: (settings.holdMin + RESERVATION_MIN_DRIVE_MIN) * 60_000,
     heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
@@ -114,7 +104,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     now,
     observeRefresh: (seconds) => m.refreshSeconds.observe(seconds),
     beforeRefresh: async () => {
-      const assigned = await ensureVehicleTypes(db);
+      const assigned = await options.pricing.ensureVehicleTypes();
       if (assigned > 0) log.info('vehicle types assigned to new vehicles', { assigned });
       return assigned > 0;
     },
@@ -143,22 +133,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
   const bookings = new Bookings(deps);
   const staff = new StaffBookings(deps, recordAudit);
   const sweeper = new ExpirySweeper(deps, log);
-  // (rentals engineer) the rentals factory: its routes are registered with the others below
-  const rentals: Rentals | undefined = options.rentals
-    ? await createRentals({ ...options.rentals, db, log, events, metrics: options.metrics, ...(options.now ? { now: options.now } : {}) })
-    : undefined;
   sweeper.start(options.expirySweepMs ?? 5_000);
-
-  let typesCache: { at: number; value: Promise<VehicleTypeWithTariff[]> } | undefined;
-  const vehicleTypes = (): Promise<VehicleTypeWithTariff[]> => {
-    const at = now();
-    if (!typesCache || at - typesCache.at > VEHICLE_TYPES_CACHE_MS) {
-      const value = listVehicleTypesWithTariffs(db);
-      value.catch(() => (typesCache = undefined));
-      typesCache = { at, value };
-    }
-    return typesCache.value;
-  };
 
   return {
     activeRentals: { hasActiveRental: (vehicleId) => availability.hasActiveRental(vehicleId) },
@@ -166,26 +141,21 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
       const rows = await listAllocations(db, { customerId, kinds: ['rental'], limit, withCustomerName: true });
       return rows.map((r) => staffView(r, true));
     },
-    vehicleTypes,
     availableVehicles: () => availability.gbfsVehicles(),
     async registerRoutes(app, prefix) {
       if (prefix.startsWith('/ops')) {
         await app.register(staffBookingRoutes(staff), { prefix });
-        if (rentals) await app.register(rentalStaffRoutes(rentals), { prefix });
         return;
       }
       await app.register(reservationRoutes(reservations, prefix), { prefix });
       await app.register(bookingRoutes(bookings, prefix), { prefix });
-      await app.register(availabilityRoutes(availability, vehicleTypes), { prefix });
-      if (rentals) await app.register(rentalCustomerRoutes(rentals), { prefix });
+      await app.register(availabilityRoutes(availability, () => options.pricing.vehicleTypes()), { prefix });
     },
     refreshAvailability: () => availability.refresh(true),
     sweepExpired: async () => (await sweeper.sweep()).length,
-    sweepAbandonedHolds: async () => (rentals ? rentals.sweepAbandonedHolds() : 0),
     async stop() {
       for (const off of unsubscribe) off();
       await sweeper.stop();
-      await rentals?.stop();
       await availability.stop().catch((err: unknown) => log.warn('stopping availability failed', errorFields(err)));
     },
   };

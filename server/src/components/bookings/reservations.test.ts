@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
-import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from './bookings.test-helpers.js';
+import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from '../../testing/bookings.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
-import { call, expectProblem, insertClaimRow, MIN, placeVehicle, QUIET } from './bookings.test-helpers.js';
+import { call, expectProblem, insertClaimRow, MIN, placeVehicle, QUIET } from '../../testing/bookings.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;
 const HOUR = 60 * MIN;

@@ -13,15 +13,17 @@ import { METRIC_PREFIX } from '../../platform/metrics.js';
 import type { MqttConnection } from '../../platform/mqtt/index.js';
 import { subscribeCommandResults } from './api/command-results.handler.js';
 import { commandRoutes } from './api/commands.routes.js';
-import { CommandsRepository, TERMINAL_STATUSES, type CommandRecord } from './data/commands.repository.js';
+import { CommandsRepository } from './data/commands.repository.js';
+import { TERMINAL_STATUSES, type CommandRecord } from './model.js';
 import { CommandDispatcher, type DispatcherTimings } from './domain/command-dispatcher.js';
 import { CommandResultProcessor } from './domain/command-results.js';
 import { CommandService, type CommandWithTransitions, type IssueCommandInput, type IssueCommandResult } from './domain/command-service.js';
 import { CommandTransitions, type CommandsObserver } from './domain/command-transitions.js';
 
-export type { CommandRecord, CommandStatus, CommandParams, TransitionRecord } from './data/commands.repository.js';
+export type { CommandRecord, CommandStatus, CommandParams, TransitionRecord } from './model.js';
 export type { IssueCommandInput, IssueCommandResult, CommandWithTransitions } from './domain/command-service.js';
-export { isTerminal } from './domain/command-lifecycle.js';
+export { isTerminal } from './model.js';
+export { commandDocs } from './data/command-docs.js';
 
 export interface CommandsComponent {
   issueCommand(input: IssueCommandInput): Promise<IssueCommandResult>;

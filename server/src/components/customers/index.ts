@@ -27,6 +27,7 @@ export type { CustomerNotesPort, CustomerRentalsPort } from './domain/customer-s
 export { LicenceProviderError, type LicenceCheckDecision, type LicenceCheckProvider, type LicenceCheckRequest } from './domain/licence-provider.js';
 export { SandboxLicenceProvider } from './domain/sandbox-licence-provider.js';
 export { customerId as requestCustomerId } from './api/customers.routes.js';
+export { customerDocs } from './data/customer-docs.js';
 
 export interface CustomersComponent {
   /** What bookings asks before a customer creates something: exists, blocked, licence status as of today. */

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoVehicleId } from '../../../../src/shared/demo-fleet.js';
 import { startServer, type ServerHandle } from '../../app.js';
-import { connectOutcome } from './test-support.js';
+import { connectOutcome } from '../../testing/mqtt-clients.js';
 
 describe('demo credentials', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-demo-creds-'));

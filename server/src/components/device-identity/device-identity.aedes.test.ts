@@ -9,7 +9,7 @@ import { staffHeaders } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { telemetry, uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
-import { closed, connectAs, connectOutcome, subscribeGranted, waitUntil, type Account } from './test-support.js';
+import { closed, connectAs, connectOutcome, subscribeGranted, waitUntil, type Account } from '../../testing/mqtt-clients.js';
 
 const NOT_AUTHORIZED = /not authorized/i;
 

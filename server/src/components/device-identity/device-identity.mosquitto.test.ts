@@ -15,7 +15,7 @@ import { staffHeaders } from '../../testing/auth.js';
 import { telemetry, uniqueTestVehicles } from '../../testing/devices.js';
 import { CredentialsRepository } from './data/credentials.repository.js';
 import { writeMosquittoFiles } from './mosquitto.js';
-import { closed, connectAs, connectOutcome, subscribeGranted, waitUntil, type Account } from './test-support.js';
+import { closed, connectAs, connectOutcome, subscribeGranted, waitUntil, type Account } from '../../testing/mqtt-clients.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 

@@ -19,7 +19,8 @@ import { CredentialProvisioning, type IssuedCredential } from './domain/provisio
 
 export type { DemoCredentials } from './data/demo-credentials.file.js';
 export type { IssuedCredential } from './domain/provisioning.js';
-export { ACCESS_RULES, canPublish, canSubscribe, type MqttRole } from './domain/access-rules.js';
+export { ACCESS_RULES, canPublish, canSubscribe } from './domain/access-rules.js';
+export type { MqttRole } from './model.js';
 
 export interface DeviceIdentityComponent {
   /** what the embedded broker asks on CONNECT, PUBLISH and SUBSCRIBE */

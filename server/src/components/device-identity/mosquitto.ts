@@ -7,8 +7,8 @@
  */
 import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CredentialRecord } from './data/credentials.repository.js';
-import { ACCESS_RULES, MQTT_ROLES, type MqttRole, type RoleRules } from './domain/access-rules.js';
+import { ACCESS_RULES, type RoleRules } from './domain/access-rules.js';
+import { MQTT_ROLES, type CredentialRecord, type MqttRole } from './model.js';
 
 export const PASSWORD_FILE = 'passwd';
 export const ACL_FILE = 'acl';

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import addFormatsPlugin from 'ajv-formats';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../src/shared/service-area.js';
 import { startServer, type ServerHandle } from '../../app.js';
 import { DomainEvents } from '../../platform/domain-events.js';
 import { dbBackends } from '../../testing/backends.js';

@@ -5,7 +5,7 @@
  * zones table (DEFAULT_SERVICE_AREA when it has none). Public vehicle ids rotate after every rental
  * (`rental.ended`), consistently across instances. Other components reach it only through this file.
  */
-import type { ServiceArea } from '../../../../src/shared/demo-fleet.js';
+import type { ServiceArea } from '../../../../src/shared/service-area.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
 import type { HttpApp } from '../../platform/http/index.js';

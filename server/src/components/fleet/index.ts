@@ -23,21 +23,12 @@ import { HistoryBuffer } from './domain/history-buffer.js';
 import { LiveStateBuffer, type RecordOutcome, type TelemetrySample } from './domain/live-state-buffer.js';
 import { OnlineTracker } from './domain/online-tracker.js';
 import { VehicleRegistry } from './domain/vehicle-registry.js';
+import type { VehiclePosition } from './model.js';
 
 export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.js';
+export { vehicleDocs } from './data/vehicle-docs.js';
 
-/** Where a vehicle is and whether it can be used, as stored by any instance (bookings' availability index). */
-export interface VehiclePosition {
-  vehicleId: string;
-  lat: number;
-  lon: number;
-  energyPct: number | null;
-  /** online as judged now: last status online and heard from within the heartbeat timeout */
-  online: boolean;
-  /** epoch ms of the last message heard */
-  receivedAt: number;
-  serviceState: ServiceState;
-}
+export type { VehiclePosition } from './model.js';
 
 export interface FleetComponent {
   /** Is this id in the registry? (in memory; every device message asks) */
@@ -237,18 +228,9 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     setServiceState: (vehicleId, state, actor, reason = null) => vehicleSync.setServiceState(vehicleId, state, actor, reason),
     copySnapshot,
     async vehiclePositions(changedSinceMs) {
-      const { rows } = await options.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
-        `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
-           from vehicle_state s join vehicles v on v.id = s.vehicle_id
-          where s.lat is not null and s.lon is not null
-            and ($1::float8 is null or s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available')`,
-        [changedSinceMs ?? null],
-      );
+      const stored = await states.positions(changedSinceMs);
       const cutoff = Date.now() - heartbeatTimeoutMs;
-      return rows.map((r) => {
-        const receivedAt = r.received_ms === null ? 0 : Number(r.received_ms);
-        return { vehicleId: r.id, lat: r.lat, lon: r.lon, energyPct: r.energy_pct, online: r.online && receivedAt >= cutoff, receivedAt, serviceState: r.service_state };
-      });
+      return stored.map((p) => ({ ...p, online: p.online && p.receivedAt >= cutoff }));
     },
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });

@@ -4,7 +4,7 @@
  * at start when absent). Staff API under /ops/v1; the sync component pushes through the same use cases.
  * Other components reach it only through this file.
  */
-import type { ServiceArea } from '../../../../src/shared/demo-fleet.js';
+import type { ServiceArea } from '../../../../src/shared/service-area.js';
 import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
@@ -15,6 +15,7 @@ import { OpsService } from './domain/ops-service.js';
 
 export type { CreateNoteInput, CreateTaskInput, TaskPatch } from './domain/ops-service.js';
 export { OpsService } from './domain/ops-service.js';
+export { noteDocs, taskDocs, zoneDocs } from './data/ops-docs.js';
 
 export interface OpsComponent {
   service: OpsService;

@@ -1,7 +1,7 @@
 /**
  * The payments component: payment methods, rental holds, captures/voids/refunds through an outbox with retries
  * under fixed idempotency keys, signed provider webhooks, reconciliation, and the provider's health. Behind the
- * payment-provider contract (domain/payment-provider.ts); without PAYMENT_PROVIDER_URL it starts the sandbox
+ * payment-provider contract (model.ts); without PAYMENT_PROVIDER_URL it starts the sandbox
  * provider in-process on a random port (a real HTTP service all the same, so network faults are real).
  * Other components reach it only through this file.
  */
@@ -16,19 +16,19 @@ import { startPaymentSandbox, type PaymentSandbox, type SandboxSettings } from '
 import { paymentMethodRoutes } from './api/payment-methods.routes.js';
 import { staffPaymentRoutes } from './api/staff-payments.routes.js';
 import { webhookRoutes } from './api/webhooks.routes.js';
-import { countOperationsByStatus, OPERATION_KINDS, OPERATION_STATUSES } from './data/payments.repository.js';
+import { countOperationsByStatus } from './data/payments.repository.js';
 import { HttpPaymentProvider } from './data/http-payment-provider.js';
 import { OutboxWorker } from './domain/outbox-worker.js';
-import type { PaymentProvider } from './domain/payment-provider.js';
+import { OPERATION_KINDS, OPERATION_STATUSES, type PaymentProvider } from './model.js';
 import { PaymentsService, type HoldOutcome, type PaymentMethodSummary, type RentalPayments } from './domain/payments-service.js';
 import { ProviderHealth, type ProviderHealthView } from './domain/provider-health.js';
 import { reconcile, type ReconciliationReport } from './domain/reconciliation.js';
 
 export type { HoldOutcome, HoldRequest, PaymentMethodSummary, RentalPayments, RefundView, OperationView } from './domain/payments-service.js';
 export type { ReconciliationReport, Mismatch } from './domain/reconciliation.js';
-export type { PaymentProvider, ProviderHold, ProviderWebhookEvent } from './domain/payment-provider.js';
+export type { PaymentProvider, ProviderHold, ProviderWebhookEvent } from './model.js';
 export type { ProviderHealthView } from './domain/provider-health.js';
-export { ProviderError } from './domain/payment-provider.js';
+export { ProviderError } from './model.js';
 export { HttpPaymentProvider } from './data/http-payment-provider.js';
 export { signatureHeader, verifySignature, WEBHOOK_SIGNATURE_HEADER, WEBHOOK_TOLERANCE_S } from './domain/webhook-signature.js';
 

@@ -16,7 +16,7 @@ import { startPaymentSandbox, type PaymentSandbox } from '../../sandbox/payment-
 import { dbBackends } from '../../testing/backends.js';
 import { metricValue } from '../../testing/metrics.js';
 import type { ProviderHold } from './index.js';
-import { customerWithMethod, holdRequest, inBatches, paymentIdOf, providerLedger, QUIET_PAYMENTS, type TestCustomer } from './payments.test-helpers.js';
+import { customerWithMethod, holdRequest, inBatches, paymentIdOf, providerLedger, QUIET_PAYMENTS, type TestCustomer } from '../../testing/payments.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

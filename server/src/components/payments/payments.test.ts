@@ -12,7 +12,7 @@ import { staffHeaders } from '../../testing/auth.js';
 import { waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
 import { signatureHeader } from './index.js';
-import { customerWithMethod, holdRequest, json, paymentIdOf, providerLedger, QUIET_PAYMENTS, type TestCustomer } from './payments.test-helpers.js';
+import { customerWithMethod, holdRequest, json, paymentIdOf, providerLedger, QUIET_PAYMENTS, type TestCustomer } from '../../testing/payments.js';
 
 const WEBHOOK_SECRET = 'whsec_payments_test_0123456789';
 const PROBLEM = 'application/problem+json';

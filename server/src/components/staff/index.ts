@@ -12,7 +12,7 @@ import { staffRoutes } from './api/staff.routes.js';
 import { StaffAccounts } from './domain/staff-accounts.js';
 
 export { DEMO_STAFF } from './domain/staff-accounts.js';
-export type { StaffAccount, StaffAccountRole } from './data/staff.repository.js';
+export type { StaffAccount, StaffAccountRole } from './model.js';
 
 export interface StaffComponent {
   accounts: StaffAccounts;

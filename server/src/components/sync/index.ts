@@ -9,22 +9,27 @@ import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { AppError } from '../../../../src/shared/errors.js';
+import type { OperatorRole } from '../../../../src/shared/operator-role.js';
 import { recordAudit } from '../audit/index.js';
-import { registerDesktopCors } from './api/cors.js';
 import { syncRoutes } from './api/sync.routes.js';
-import { purgeTombstones } from './data/collections.js';
+import { purgeTombstones, type SyncTables } from './data/collections.js';
+import { requestDocs } from './data/request-docs.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
 import { RequestExecutor, type CommandsPort, type SupportPorts } from './domain/requests.js';
-import { staffApiSupportPorts, type InjectResponse } from './domain/staff-api-support.js';
+import { supportPortsViaStaffApi, type InjectResponse } from './domain/support-requests-via-staff-api.js';
 import { StreamHub } from './domain/stream-hub.js';
 import { SyncService } from './domain/sync-service.js';
 
 export { commandIdForRequest, type SupportPorts } from './domain/requests.js';
-export { registerDesktopCors } from './api/cors.js';
 
 export interface SyncOptions {
   db: Db;
   log: Logger;
+  /**
+   * The replicated tables of the other components, each described (table, row → document) by the component that
+   * owns it and exported through its index.ts; `requests` is the sync component's own.
+   */
+  tables: Omit<SyncTables, 'requests'>;
   alerts: PushPorts['alerts'];
   fleet: PushPorts['fleet'];
   ops: PushPorts['ops'];
@@ -32,9 +37,9 @@ export interface SyncOptions {
   /**
    * Short-lived staff tokens (platform/auth AccessTokens): the support requests from the desktop (refund, end a
    * rental on behalf, block/unblock) run through the staff API's own routes as their creator
-   * (domain/staff-api-support.ts). Without it (or `support`), those requests are refused `unsupported`.
+   * (domain/support-requests-via-staff-api.ts). Without it (or `support`), those requests are refused `unsupported`.
    */
-  staffTokens?: { issue(principal: { kind: 'staff'; staffId: string; role: 'dispatcher' | 'support' | 'admin' }): Promise<{ token: string }> };
+  staffTokens?: { issue(principal: { kind: 'staff'; staffId: string; role: OperatorRole }): Promise<{ token: string }> };
   /** tests: other ports for the support requests (default: the staff API, see staffTokens) */
   support?: () => SupportPorts;
   /** pending requests whose execution failed on the server's side are retried this often (default 30 s) */
@@ -64,7 +69,7 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
   let injectTarget: FastifyInstance | undefined;
   const tokens = options.staffTokens;
   const staffApi: SupportPorts | undefined = tokens
-    ? staffApiSupportPorts({
+    ? supportPortsViaStaffApi({
         inject: () => (injectTarget ? async (opts) => (await injectTarget!.inject(opts)) as unknown as InjectResponse : undefined),
         issueToken: async (actor) => {
           if (actor.role === 'system') throw new AppError('forbidden_role', 'support actions need a staff member', { status: 403 });
@@ -73,8 +78,9 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
       })
     : undefined;
   const requests = new RequestExecutor(options.db, options.commands, options.support ?? (() => staffApi ?? {}), recordAudit, log, now);
-  const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests });
-  const service = new SyncService(options.db, pushHandler);
+  const tables: SyncTables = { ...options.tables, requests: requestDocs };
+  const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests }, tables);
+  const service = new SyncService(options.db, pushHandler, tables);
   const hub = new StreamHub({
     listen: (channel, handler) => options.db.listen(channel, handler),
     pull: (collection, checkpoint, limit, role) => service.pull(collection, checkpoint, limit, role),
@@ -86,7 +92,7 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
   const purge = async (at = now()): Promise<number> => {
     const n = await options.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      return purgeTombstones(tx, at - options.tombstoneDays * DAY_MS);
+      return purgeTombstones(tx, tables, at - options.tombstoneDays * DAY_MS);
     });
     if (n > 0) log.info('sync tombstones purged', { count: n, olderThanDays: options.tombstoneDays });
     return n;
@@ -119,9 +125,4 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
         await requests.settle();
       })()),
   };
-}
-
-/** CORS for the desktop's file:// renderer (DESKTOP_ORIGINS) on the given prefixes; call before registering routes. */
-export function enableDesktopCors(app: HttpApp, origins: readonly string[], prefixes: readonly string[] = ['/sync', '/ops']): void {
-  registerDesktopCors(app as unknown as FastifyInstance, origins, prefixes);
 }

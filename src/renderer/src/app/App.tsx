@@ -13,21 +13,22 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { getDesktopApi, getHostLink, onHostLinkChange } from '../bridge';
 import { FleetMap } from '../features/fleet-map/FleetMap';
 import { createMapStats } from '../features/fleet-map/map-stats';
-import { FleetStore, type FleetCountsView } from '../features/fleet-store';
+import { FleetStore, type FleetCountsView } from '../data/fleet-store';
 import { StatusBar } from '../features/status-bar/StatusBar';
 import { VehicleGrid, type VehicleGridHandle } from '../features/vehicle-grid/VehicleGrid';
-import { AlertsPanel } from '../features/replica/AlertsPanel';
-import { ConflictsPanel } from '../features/replica/ConflictsPanel';
-import { SyncIndicator } from '../features/replica/SyncIndicator';
-import { TasksPanel } from '../features/replica/TasksPanel';
-import { useOpenReplica } from '../features/replica/useOpenReplica';
+import { AlertsPanel } from '../features/alerts/AlertsPanel';
+import { ConflictsPanel } from '../features/conflicts/ConflictsPanel';
+import { SyncIndicator } from '../features/sync/SyncIndicator';
+import { TasksPanel } from '../features/tasks/TasksPanel';
+import { useOpenReplica } from '../data/use-open-replica';
 import { CustomersPanel } from '../features/customers/CustomersPanel';
 import { OperatorChip } from '../features/auth/OperatorChip';
 import { SignInDialog, SignInScreen } from '../features/auth/SignIn';
 import { createTokenSource } from '../data/access-token';
 import { forgetIdentity, identityFrom, rememberedIdentity, rememberIdentity, type ReplicaIdentity } from '../data/open';
 import { canSeeCustomerData } from '../../../shared/sync-protocol.js';
-import { lastKnownFromReplica, replicaVehicles } from '../features/replica/vehicle-index';
+import { replicaVehicles } from '../data/vehicle-index';
+import { useReplicaLastKnown } from '../data/use-replica-fleet';
 import { ReplicaContext, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
@@ -117,21 +118,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   const operator = identity.operator;
   const supportDesk = canSeeCustomerData(operator.role);
   // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
-  useEffect(() => {
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const apply = () => {
-      timer = undefined;
-      store.setLastKnown([...replicaVehicles.all()].map(lastKnownFromReplica));
-    };
-    apply();
-    const unsubscribe = replicaVehicles.subscribe(() => {
-      timer ??= setTimeout(apply, 1_000); // at most once a second: the vehicles collection changes often
-    });
-    return () => {
-      unsubscribe();
-      clearTimeout(timer);
-    };
-  }, [store]);
+  useReplicaLastKnown(store);
   const syncView = useSyncView(replica);
   const [tab, setTab] = useState<PaneTab>('vehicles');
   const tabs = PANE_TABS.filter(([id]) => id !== 'customers' || supportDesk);

@@ -1,6 +1,6 @@
 /** Fleet counts by display state. The numbers are plain digits (tests read them) with a data-value twin. */
-import { DISPLAY_STATE_COLORS } from '../../../shared/fleet.js';
-import type { FleetCountsView } from '../features/fleet-store';
+import { DISPLAY_STATE_COLORS } from '../features/fleet-map/colours';
+import type { FleetCountsView } from '../data/fleet-store';
 
 interface CountProps {
   label: string;

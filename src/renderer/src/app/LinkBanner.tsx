@@ -4,7 +4,7 @@
  * keep showing the last known state underneath.
  */
 import type { ConnectionState, LinkState } from '../../../shared/desktop-api.js';
-import type { FleetStore } from '../features/fleet-store';
+import type { FleetStore } from '../data/fleet-store';
 import { formatAgo } from '../lib/format';
 
 interface LinkBannerProps {

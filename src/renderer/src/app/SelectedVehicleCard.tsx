@@ -1,8 +1,8 @@
 /** Details of the selected vehicle, floating over the map; re-reads the store twice a second. */
 import { liveDisplayState } from '../../../shared/fleet.js';
-import type { FleetStore } from '../features/fleet-store';
-import { VehicleOps } from '../features/replica/VehicleOps';
-import { replicaVehicles } from '../features/replica/vehicle-index';
+import type { FleetStore } from '../data/fleet-store';
+import { VehicleOps } from '../features/vehicle-ops/VehicleOps';
+import { replicaVehicles } from '../data/vehicle-index';
 import { energyLabel, formatAgo, formatClock, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
 import { useNow } from './hooks';
 import type { SelectVehicle } from './selection';

@@ -2,7 +2,7 @@
 import { useEffect, useState } from 'react';
 import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
-import type { FleetStore } from '../features/fleet-store';
+import type { FleetStore } from '../data/fleet-store';
 
 export function useHostLink(): LinkState {
   const [link, setLink] = useState<LinkState>(() => getHostLink());
@@ -29,21 +29,7 @@ export function useAppInfo(api: DesktopApi, hostLink: LinkState): AppInfo | unde
 
 /** Broker/server health: read once, then pushed; re-read after the host link comes back (pushes were missed). */
 export function useConnectionState(api: DesktopApi, hostLink: LinkState): ConnectionState | undefined {
-  const [state, setState] = useState<ConnectionState | undefined>(undefined);
-  const connected = hostLink.status === 'connected';
-  useEffect(() => api.connection.onChange(setState), [api]);
-  useEffect(() => {
-    if (!connected) return;
-    let cancelled = false;
-    api.connection.getState().then(
-      (s) => !cancelled && setState(s),
-      (err: unknown) => console.warn('[app] connection.getState failed', err),
-    );
-    return () => {
-      cancelled = true;
-    };
-  }, [api, connected]);
-  return state;
+  return usePushedHostState(api, hostLink, (cb) => api.connection.onChange(cb), () => api.connection.getState(), 'connection.getState');
 }
 
 /**
@@ -87,15 +73,29 @@ export function useNow(ms = 1000): number {
 
 /** The host's staff session state: read once per host connection, then pushed (`auth:change`). */
 export function useAuthState(api: DesktopApi, hostLink: LinkState): AuthState | undefined {
-  const [state, setState] = useState<AuthState | undefined>(undefined);
+  return usePushedHostState(api, hostLink, (cb) => api.auth.onChange(cb), () => api.auth.getState(), 'auth.getState');
+}
+
+/**
+ * State the host pushes: subscribed once per `api`, and read once per host connection (pushes sent while the link
+ * was down were missed). `onChange` and `read` are taken with `api`: pass functions of it.
+ */
+function usePushedHostState<T>(
+  api: DesktopApi,
+  hostLink: LinkState,
+  onChange: (cb: (state: T) => void) => () => void,
+  read: () => Promise<T>,
+  what: string,
+): T | undefined {
+  const [state, setState] = useState<T | undefined>(undefined);
   const connected = hostLink.status === 'connected';
-  useEffect(() => api.auth.onChange(setState), [api]);
+  useEffect(() => onChange(setState), [api]);
   useEffect(() => {
     if (!connected) return;
     let cancelled = false;
-    api.auth.getState().then(
+    read().then(
       (s) => !cancelled && setState(s),
-      (err: unknown) => console.warn('[app] auth.getState failed', err),
+      (err: unknown) => console.warn(`[app] ${what} failed`, err),
     );
     return () => {
       cancelled = true;

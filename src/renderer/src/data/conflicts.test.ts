@@ -1,25 +1,9 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { AlertDoc } from '../../../shared/sync-protocol.js';
+import { alertDoc } from '../testing/fixtures';
 import { createConflictHandler, decideConflict, docsEqual } from './conflicts';
 
-const alert: AlertDoc & { _deleted: boolean } = {
-  _deleted: false,
-  id: 'a1',
-  updatedAt: 1,
-  vehicleId: 'v1',
-  kind: 'low_battery',
-  severity: 'warning',
-  status: 'open',
-  assignee: null,
-  resolution: null,
-  openedAt: 1,
-  lastSeenAt: 1,
-  occurrences: 1,
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  resolvedBy: null,
-  resolvedAt: null,
-};
+const alert = { _deleted: false, ...alertDoc({ vehicleId: 'v1' }) };
 
 describe('conflict rule', () => {
   it('takes the master when only server-managed fields changed', () => {

@@ -10,7 +10,8 @@
  */
 import { addRxPlugin, createRxDatabase, type MigrationStrategies, type RxCollection, type RxDatabase, type RxJsonSchema, type RxStorage } from 'rxdb';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
-import { RX_SCHEMAS, SYNC_ACCESS, SYNC_COLLECTIONS, type SyncCollection, type SyncDocMap, type SyncRole } from '../../../shared/sync-protocol.js';
+import type { OperatorRole } from '../../../shared/operator-role.js';
+import { RX_SCHEMAS, SYNC_ACCESS, SYNC_COLLECTIONS, type SyncCollection, type SyncDocMap } from '../../../shared/sync-protocol.js';
 import { createConflictHandler, type ConflictRecord } from './conflicts';
 
 addRxPlugin(RxDBMigrationSchemaPlugin);
@@ -96,14 +97,14 @@ const OUTBOX_SCHEMA: RxJsonSchema<OutboxDoc> = {
 };
 
 /** Collections this role may read (SYNC_ACCESS); the only ones created and replicated. */
-export function readableCollections(role: SyncRole): SyncCollection[] {
+export function readableCollections(role: OperatorRole): SyncCollection[] {
   return SYNC_COLLECTIONS.filter((c) => SYNC_ACCESS[c].read.includes(role));
 }
 
 export interface OpenReplicaOptions {
   name: string;
   storage: RxStorage<unknown, unknown>;
-  role: SyncRole;
+  role: OperatorRole;
   /** tests: replace a collection's schema / strategies (a later version) */
   schemas?: Partial<Record<SyncCollection, object>>;
   migrations?: Partial<Record<SyncCollection, MigrationStrategies>>;

@@ -7,7 +7,8 @@
  */
 import { addRxPlugin, type RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
-import { OPERATOR_ROLES, type AppInfo, type AuthState, type OperatorInfo } from '../../../shared/desktop-api.js';
+import type { AppInfo, AuthState, OperatorInfo } from '../../../shared/desktop-api.js';
+import { OPERATOR_ROLES } from '../../../shared/operator-role.js';
 import type { TokenSource } from './access-token';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type ReplicaDatabase } from './database';

@@ -1,7 +1,8 @@
 /** The replica against an in-memory fake of the sync endpoints (RxDB memory storage; the multiplexed SSE stream). */
 import { afterEach, describe, expect, it } from 'vitest';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
-import type { AlertDoc, PushRow } from '../../../shared/sync-protocol.js';
+import type { PushRow } from '../../../shared/sync-protocol.js';
+import { alertDoc } from '../testing/fixtures';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type ReplicaDatabase } from './database';
 import { Replica } from './replication';
@@ -90,23 +91,7 @@ function fakeServer() {
   return { fetchImpl, write, remove, docs, headers, pushes, streamUrls, openStreams: () => streams.size, setDown, pullsThenDown };
 }
 
-const alert: AlertDoc = {
-  id: 'a1',
-  updatedAt: 1,
-  vehicleId: 'veh-1',
-  kind: 'low_battery',
-  severity: 'warning',
-  status: 'open',
-  assignee: null,
-  resolution: null,
-  openedAt: 1,
-  lastSeenAt: 1,
-  occurrences: 1,
-  acknowledgedBy: null,
-  acknowledgedAt: null,
-  resolvedBy: null,
-  resolvedAt: null,
-};
+const alert = alertDoc();
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -11,7 +11,8 @@ import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
 import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../shared/backoff.js';
-import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection, type SyncRole } from '../../../shared/sync-protocol.js';
+import type { OperatorRole } from '../../../shared/operator-role.js';
+import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection } from '../../../shared/sync-protocol.js';
 import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
@@ -20,7 +21,7 @@ import { foldStatus, type CollectionHealth, type SyncView } from './sync-status'
 
 export interface Operator {
   id: string;
-  role: SyncRole;
+  role: OperatorRole;
 }
 
 export interface ReplicationConfig {

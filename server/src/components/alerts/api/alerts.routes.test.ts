@@ -8,7 +8,7 @@ import { startServer, type ServerHandle } from '../../../app.js';
 import { staffHeaders } from '../../../testing/auth.js';
 import { brokerBackends, dbBackends } from '../../../testing/backends.js';
 import { connectDevice, telemetry, uniqueTestVehicles, waitFor } from '../../../testing/devices.js';
-import type { Alert } from '../domain/alert-kinds.js';
+import type { Alert } from '../model.js';
 
 // Device access control has its own tests (device-identity); here devices connect anonymously.
 const quiet = { port: 0, logLevel: 'silent' as const, seedVehicles: 0, mqttAuth: 'off' as const };

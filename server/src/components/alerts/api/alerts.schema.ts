@@ -1,6 +1,6 @@
 /** HTTP schemas of the alert routes; the compile-time check below keeps AlertSchema equal to the domain type. */
 import { Type, type Static } from '@fastify/type-provider-typebox';
-import { ALERT_KINDS, ALERT_SEVERITIES, ALERT_STATUSES, type Alert } from '../domain/alert-kinds.js';
+import { ALERT_KINDS, ALERT_SEVERITIES, ALERT_STATUSES, type Alert } from '../model.js';
 
 /** A string enum (typed as the union of its values). */
 const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../../../platform/db/index.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
-import type { Alert, AlertKind, AlertSeverity, AlertStatus } from '../domain/alert-kinds.js';
+import type { Alert, AlertKind, AlertSeverity, AlertStatus } from '../model.js';
 
 export interface RaiseRow {
   vehicleId: string;
@@ -86,6 +86,12 @@ function toAlert(r: AlertRowDb): Alert {
     serverSeq: r.server_seq,
     updatedAt: Math.round(r.updated_ms),
   };
+}
+
+/** Data exceptions and integrity violations (SQLSTATE classes 22, 23): retrying the same statement cannot succeed. */
+export function isRejectedByDatabase(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && /^(22|23)/.test(code);
 }
 
 export class AlertsRepository {

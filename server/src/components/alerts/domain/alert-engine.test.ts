@@ -1,6 +1,6 @@
 /** The engine alone (no database): which changes it submits for which inputs. */
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/service-area.js';
 import type { DeviceEvent } from '../../../../../src/shared/device-protocol.js';
 import { AlertEngine, DEFAULT_ALERT_THRESHOLDS, type AlertOp } from './alert-engine.js';
 import { createZoneGeometry } from './zone-geometry.js';

@@ -11,7 +11,8 @@
 import type { DeviceEvent } from '../../../../../src/shared/device-protocol.js';
 import { MOVING_THRESHOLD_KPH, type VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { ActiveRentalLookup } from './active-rental-lookup.js';
-import { ALERT_KINDS, ALERT_POLICIES, type AlertKind } from './alert-kinds.js';
+import { ALERT_KINDS, type AlertKind } from '../model.js';
+import { ALERT_POLICIES } from './alert-policies.js';
 import type { ZoneGeometry } from './zone-geometry.js';
 
 export interface AlertThresholds {

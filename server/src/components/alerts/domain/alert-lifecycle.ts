@@ -7,7 +7,7 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import type { Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { getForUpdate, updateByStaff, type AlertFilter, type AlertsRepository, type StaffUpdate } from '../data/alerts.repository.js';
-import type { Alert } from './alert-kinds.js';
+import type { Alert } from '../model.js';
 
 /** What an audit entry needs (the audit component's `recordAudit` fits). */
 export interface AlertAuditEntry {

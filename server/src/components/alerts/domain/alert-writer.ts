@@ -7,9 +7,9 @@
  */
 import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
-import type { WriteOutcome, WriteRow } from '../data/alerts.repository.js';
+import { isRejectedByDatabase, type WriteOutcome, type WriteRow } from '../data/alerts.repository.js';
 import type { AlertOp, AlertOpSink } from './alert-engine.js';
-import { ALERT_POLICIES } from './alert-kinds.js';
+import { ALERT_POLICIES } from './alert-policies.js';
 
 export interface AlertStore {
   write(rows: readonly WriteRow[]): Promise<WriteOutcome[]>;
@@ -169,10 +169,4 @@ function toRow(op: AlertOp): WriteRow {
     return { op: 'raise', vehicleId: op.vehicleId, kind: op.kind, severity: ALERT_POLICIES[op.kind].severity, at: op.at, details: op.details, countOccurrence: op.retrigger };
   }
   return { op: 'resolve', vehicleId: op.vehicleId, kind: op.kind, at: op.at, resolvedBy: 'system', resolution: `auto: ${op.reason}` };
-}
-
-/** Data exceptions and integrity violations: retrying the same statement cannot succeed. */
-function isRejectedByDatabase(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^(22|23)/.test(code);
 }

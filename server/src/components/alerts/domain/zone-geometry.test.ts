@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/demo-fleet.js';
+import { DEFAULT_SERVICE_AREA } from '../../../../../src/shared/service-area.js';
 import { createZoneGeometry } from './zone-geometry.js';
 
 const M_PER_DEG_LAT = 6_371_008.8 * (Math.PI / 180);

@@ -1,7 +1,6 @@
 /** `GET /ops/v1/audit?targetType=&targetId=&limit=&beforeId=` — newest first. Unauthenticated until staff auth lands. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { Queryable } from '../../../platform/db/index.js';
-import { listAudit } from '../data/audit.repository.js';
+import type { AuditQuery, AuditRecord } from '../model.js';
 
 const AuditEntrySchema = Type.Object({
   id: Type.Integer(),
@@ -26,12 +25,13 @@ const AuditQuerySchema = Type.Object(
   { additionalProperties: false },
 );
 
-export function auditRoutes(db: Queryable): FastifyPluginAsyncTypebox {
+/** `list` reads the log (wired by index.ts: the component has no domain logic between route and repository). */
+export function auditRoutes(list: (query: AuditQuery) => Promise<AuditRecord[]>): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/audit',
       { config: { auth: { staff: ['support', 'admin'] } }, schema: { querystring: AuditQuerySchema, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }) } } },
-      async (request) => ({ entries: await listAudit(db, request.query) }),
+      async (request) => ({ entries: await list(request.query) }),
     );
   };
 }

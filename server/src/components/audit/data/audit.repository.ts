@@ -1,35 +1,6 @@
 /** SQL for the audit log (`audit_log`): append-only, replicated (server_seq), written inside the caller's transaction. */
 import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
-
-export interface AuditEntry {
-  /** staff id, `system`, or the vehicle id for transitions a device caused */
-  actor: string;
-  /** staff role, `system` or `device` */
-  role: string;
-  /** `<area>.<verb>`, e.g. `command.issued`, `command.cancelled` */
-  action: string;
-  targetType: string;
-  targetId: string;
-  reason?: string | null;
-  before?: unknown;
-  after?: unknown;
-  /** epoch ms; defaults to the database's transaction time */
-  at?: number;
-}
-
-export interface AuditRecord extends Required<Omit<AuditEntry, 'at' | 'reason'>> {
-  id: number;
-  at: number;
-  reason: string | null;
-}
-
-export interface AuditQuery {
-  targetType?: string;
-  targetId?: string;
-  /** only entries with a smaller id (paging backwards) */
-  beforeId?: number;
-  limit: number;
-}
+import type { AuditEntry, AuditQuery, AuditRecord } from '../model.js';
 
 interface AuditRow {
   id: number;

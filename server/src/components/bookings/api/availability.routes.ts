@@ -6,8 +6,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply } from 'fastify';
 import { AppError } from '../../../../../src/shared/errors.js';
+import type { VehicleTypeWithTariff } from '../../pricing/index.js';
 import type { AvailabilityService } from '../domain/availability-service.js';
-import type { VehicleTypeWithTariff } from '../domain/vehicle-types.js';
 import { AvailabilityQuery, AvailabilityResult, VehicleTypesResult } from './availability.schema.js';
 import { Problem } from './bookings.schema.js';
 

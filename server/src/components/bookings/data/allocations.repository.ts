@@ -10,19 +10,13 @@
  * - an overlapping insert/update fails with SQLSTATE 23P01 (`isExclusionViolation`) → answer 409;
  * - times are epoch ms in and out (the caller's clock, stored exactly).
  */
-import type { Queryable } from '../../../platform/db/index.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
+import { reservationLimit, vehicleUnavailable, type AllocationKind, type AllocationRecord, type AllocationStatus, type VehicleUsability } from '../model.js';
 
 /** Epoch ms (a parameter) as timestamptz, exactly. */
-const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
+export const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
 /** timestamptz as epoch ms (float8: both drivers return a JS number); 'infinity' → null. */
 const ms = (expr: string) => `(case when ${expr} is null or ${expr} = 'infinity'::timestamptz then null else floor(extract(epoch from ${expr}) * 1000)::float8 end)`;
-
-export type AllocationKind = 'reservation' | 'booking' | 'rental';
-export type AllocationStatus = 'held' | 'confirmed' | 'active' | 'ended' | 'converted' | 'cancelled' | 'expired';
-/** Statuses that hold the car (the exclusion constraint's WHERE clause). */
-export const BLOCKING_STATUSES: readonly AllocationStatus[] = ['held', 'confirmed', 'active', 'ended'];
-/** Statuses of claims that are still open (not history). */
-export const OPEN_STATUSES: readonly AllocationStatus[] = ['held', 'confirmed', 'active'];
 
 /** SQLSTATE of a violated exclusion constraint (allocations_no_overlap), on both backends. */
 export const EXCLUSION_VIOLATION = '23P01';
@@ -42,35 +36,17 @@ export function uniqueViolation(err: unknown): string | undefined {
   return m?.[1] ?? 'unknown';
 }
 
-export interface AllocationRecord {
-  id: string;
-  kind: AllocationKind;
-  status: AllocationStatus;
-  vehicleId: string;
-  customerId: string;
-  /** only when asked for (staff views) */
-  customerName?: string | null;
-  /** the blocked period [periodStart, periodEnd); periodEnd null = open-ended ('infinity') */
-  periodStart: number;
-  periodEnd: number | null;
-  /** reservation: created → expires; booking: the customer's window; null for rentals */
-  startsAt: number | null;
-  endsAt: number | null;
-  /** rentals */
-  startedAt: number | null;
-  endedAt: number | null;
-  returnBy: number | null;
-  /** a rental: the reservation/booking it started from */
-  sourceId: string | null;
-  /** a reservation/booking: the rental it turned into */
-  rentalId: string | null;
-  cancelReason: string | null;
-  cancelledBy: string | null;
-  totalCents: number | null;
-  currency: string | null;
-  createdAt: number;
-  updatedAt: number;
-  serverSeq: number;
+/** Runs a claim-writing transaction; the database's refusals (constraint by constraint) become 409 problems. */
+export async function claimTransaction<T>(db: Db, vehicleId: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
+  try {
+    return await db.transaction(fn);
+  } catch (err) {
+    if (isExclusionViolation(err)) throw vehicleUnavailable(vehicleId, 'it is taken for (part of) that time');
+    const unique = uniqueViolation(err);
+    if (unique === 'allocations_one_held_reservation_per_customer') throw reservationLimit();
+    if (unique === 'allocations_one_active_rental_per_vehicle') throw vehicleUnavailable(vehicleId, 'it is in a rental');
+    throw err;
+  }
 }
 
 interface AllocationDbRow {
@@ -106,7 +82,7 @@ const COLUMNS = `a.id, a.kind, a.status, a.vehicle_id, a.customer_id,
   a.cancel_reason, a.cancelled_by, a.total_cents, a.currency,
   ${ms('a.created_at')} as created_at_ms, ${ms('a.updated_at')} as updated_at_ms, a.server_seq::float8 as server_seq`;
 
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+export const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 function toRecord(r: AllocationDbRow): AllocationRecord {
   return {
@@ -331,14 +307,6 @@ export async function hasDue(q: Queryable, now: number): Promise<boolean> {
     [now],
   );
   return rows.length > 0;
-}
-
-export interface VehicleUsability {
-  serviceState: string;
-  online: boolean;
-  /** epoch ms of the last message heard, null if never */
-  receivedAt: number | null;
-  hasPosition: boolean;
 }
 
 export interface OpenClaimRow {

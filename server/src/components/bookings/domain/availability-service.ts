@@ -12,10 +12,9 @@
  */
 import type { Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
+import type { VehicleType } from '../../pricing/index.js';
 import { openClaimsAround, type OpenClaimRow } from '../data/allocations.repository.js';
-import { listVehicleTypesWithTariffs, vehicleTypeAssignments } from '../data/vehicle-types.repository.js';
 import { AvailabilityGrid, entryJson, isSearchable, type AvailabilityEntry, type SearchHit } from './availability.js';
-import type { VehicleType } from './vehicle-types.js';
 
 export interface VehiclePositionInput {
   vehicleId: string;
@@ -32,9 +31,15 @@ export interface PositionsPort {
   vehiclePositions(changedSinceMs?: number): Promise<VehiclePositionInput[]>;
 }
 
+/** pricing component: the vehicle types and which type each car has */
+export interface VehicleTypesPort {
+  readVehicleTypes(): Promise<{ types: VehicleType[]; typeOf: Map<string, string> }>;
+}
+
 export interface AvailabilityServiceOptions {
   db: Db;
   positions: PositionsPort;
+  vehicleTypes: VehicleTypesPort;
   log: Logger;
   /** how far ahead a reservation/booking makes a car unavailable now (ms) */
   horizonMs: number;
@@ -137,8 +142,8 @@ export class AvailabilityService {
       let everything = full;
       const typed = (await this.o.beforeRefresh?.()) ?? false;
       if (full || typed || startedAt - this.typesLoadedAt >= (this.o.typesRefreshMs ?? 30_000)) {
-        const [typeRows, assignments] = await Promise.all([listVehicleTypesWithTariffs(this.o.db), vehicleTypeAssignments(this.o.db)]);
-        const types = new Map<string, VehicleType>(typeRows.map(({ tariff: _t, ...t }) => [t.id, t]));
+        const { types: typeRows, typeOf: assignments } = await this.o.vehicleTypes.readVehicleTypes();
+        const types = new Map<string, VehicleType>(typeRows.map((t) => [t.id, t]));
         if (JSON.stringify([...types]) !== JSON.stringify([...this.types])) everything = true;
         for (const [id, t] of assignments) if (this.typeOf.get(id) !== t) dirty.add(id);
         for (const id of this.typeOf.keys()) if (!assignments.has(id)) dirty.add(id);

@@ -1,12 +1,12 @@
 /**
  * What reservations, bookings and staff actions share: the settings, the ports they use, who may create a claim,
- * whether a car can be claimed, and how database refusals become 409 problems.
+ * whether a car can be claimed, (how database refusals become 409 problems is data/allocations.repository.ts's claimTransaction).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import { parseIsoInstant } from '../../../../../src/shared/instant.js';
-import type { Db, Queryable } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
-import { isExclusionViolation, uniqueViolation, type AllocationRecord, type VehicleUsability } from '../data/allocations.repository.js';
+import { vehicleUnavailable, type AllocationRecord, type VehicleUsability } from '../model.js';
 
 export interface BookingSettings {
   /** free reservation hold, also the default hold (RESERVATION_HOLD_MIN) */
@@ -51,10 +51,6 @@ export async function assertMayCreate(customers: CustomerEligibilityPort, custom
   if (e.blocked) throw new AppError('customer_blocked', 'This account is blocked: contact support', { status: 403 });
 }
 
-export function vehicleUnavailable(vehicleId: string, why: string): AppError {
-  return new AppError('vehicle_unavailable', `Vehicle ${vehicleId} is not available: ${why}`, { status: 409 });
-}
-
 /**
  * The car exists (404 otherwise), is not in maintenance, and — when it is claimed for now — is online (heard from
  * within the heartbeat timeout; a car that never reported a position cannot be found by the customer either).
@@ -65,23 +61,6 @@ export function checkVehicleClaimable(vehicleId: string, v: VehicleUsability | u
   if (needsOnline && (!v.online || v.receivedAt === null || now - v.receivedAt > heartbeatTimeoutMs || !v.hasPosition)) {
     throw vehicleUnavailable(vehicleId, 'it is offline');
   }
-}
-
-/** Runs a claim-writing transaction; the database's refusals become 409 problems. */
-export async function claimTransaction<T>(db: Db, vehicleId: string, fn: (tx: Queryable) => Promise<T>): Promise<T> {
-  try {
-    return await db.transaction(fn);
-  } catch (err) {
-    if (isExclusionViolation(err)) throw vehicleUnavailable(vehicleId, 'it is taken for (part of) that time');
-    const unique = uniqueViolation(err);
-    if (unique === 'allocations_one_held_reservation_per_customer') throw reservationLimit();
-    if (unique === 'allocations_one_active_rental_per_vehicle') throw vehicleUnavailable(vehicleId, 'it is in a rental');
-    throw err;
-  }
-}
-
-export function reservationLimit(): AppError {
-  return new AppError('reservation_limit', 'You already hold a reservation: cancel it or start the rental first', { status: 409 });
 }
 
 /** After commit: tell this instance (the availability index listens) and whoever else is on the bus. */

@@ -6,8 +6,9 @@
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { getAllocation, listAllocations, setBookingEnd, setStatus, type AllocationKind, type AllocationRecord, type AllocationStatus } from '../data/allocations.repository.js';
-import { announce, BOOKING_MAX_DAYS, claimTransaction, DAY_MS, iso, parseInstant, type ClaimDeps } from './bookings-rules.js';
+import { claimTransaction, getAllocation, listAllocations, setBookingEnd, setStatus } from '../data/allocations.repository.js';
+import type { AllocationKind, AllocationRecord, AllocationStatus } from '../model.js';
+import { announce, BOOKING_MAX_DAYS, DAY_MS, iso, parseInstant, type ClaimDeps } from './bookings-rules.js';
 import { checkWindowMs } from './bookings.js';
 
 export type RecordAudit = (

@@ -11,7 +11,9 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
-import { claimChecks, getAllocation, insertClaim, listAllocations, setStatus, type AllocationRecord, type AllocationStatus } from '../data/allocations.repository.js';
+import { estimateWindow, loadTariff, type PriceBreakdown } from '../../pricing/index.js';
+import { claimChecks, claimTransaction, getAllocation, insertClaim, listAllocations, setStatus } from '../data/allocations.repository.js';
+import { vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
 import {
   announce,
   assertMayCreate,
@@ -20,16 +22,13 @@ import {
   BOOKING_MAX_DAYS,
   BOOKING_MIN_MIN,
   BOOKING_PAST_TOLERANCE_MS,
-  claimTransaction,
   DAY_MS,
   iso,
   MAX_OPEN_BOOKINGS,
   MINUTE_MS,
   parseInstant,
-  vehicleUnavailable,
   type ClaimDeps,
 } from './bookings-rules.js';
-import { estimateWindow, loadTariff, type PriceBreakdown } from './pricing.js';
 
 export type BookingStatus = Extract<AllocationStatus, 'confirmed' | 'converted' | 'cancelled' | 'expired'>;
 

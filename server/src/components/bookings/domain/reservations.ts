@@ -8,20 +8,10 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence } from '../../../platform/db/index.js';
-import { claimChecks, getAllocation, insertClaim, listAllocations, setStatus, type AllocationRecord, type AllocationStatus } from '../data/allocations.repository.js';
-import {
-  announce,
-  assertMayCreate,
-  checkVehicleClaimable,
-  claimTransaction,
-  iso,
-  MINUTE_MS,
-  RESERVATION_MIN_DRIVE_MIN,
-  reservationLimit,
-  vehicleUnavailable,
-  type ClaimDeps,
-} from './bookings-rules.js';
-import { loadTariff, reservationFeeCents, type Tariff } from './pricing.js';
+import { loadTariff, reservationFeeCents, type Tariff } from '../../pricing/index.js';
+import { claimChecks, claimTransaction, getAllocation, insertClaim, listAllocations, setStatus } from '../data/allocations.repository.js';
+import { reservationLimit, vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
+import { announce, assertMayCreate, checkVehicleClaimable, iso, MINUTE_MS, RESERVATION_MIN_DRIVE_MIN, type ClaimDeps } from './bookings-rules.js';
 
 export type ReservationStatus = Extract<AllocationStatus, 'held' | 'converted' | 'cancelled' | 'expired'>;
 

@@ -1,7 +1,7 @@
 /** HTTP schemas of the command routes (TypeBox: validation, static types and the OpenAPI document). */
 import { Type } from '@fastify/type-provider-typebox';
 import { COMMAND_ID_PATTERN, COMMAND_TYPES, VEHICLE_ID_PATTERN } from '../../../../../src/shared/device-protocol.js';
-import { COMMAND_STATUSES } from '../data/commands.repository.js';
+import { COMMAND_STATUSES } from '../model.js';
 import { MAX_PARAMS, MAX_REASON_LENGTH, MAX_TTL_SECONDS, MIN_TTL_SECONDS } from '../domain/command-service.js';
 
 const CommandTypeSchema = Type.Enum(COMMAND_TYPES);

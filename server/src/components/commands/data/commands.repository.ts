@@ -7,44 +7,7 @@
 import type { CommandType } from '../../../../../src/shared/device-protocol.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import { recordAudit } from '../../audit/index.js';
-
-export const COMMAND_STATUSES = ['queued', 'sent', 'received', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
-export type CommandStatus = (typeof COMMAND_STATUSES)[number];
-export type TerminalStatus = 'succeeded' | 'failed' | 'expired' | 'cancelled';
-export const TERMINAL_STATUSES: readonly TerminalStatus[] = ['succeeded', 'failed', 'expired', 'cancelled'];
-export const OPEN_STATUSES: readonly CommandStatus[] = ['queued', 'sent', 'received'];
-
-export type CommandParams = Record<string, string | number | boolean>;
-
-export interface CommandRecord {
-  commandId: string;
-  vehicleId: string;
-  type: CommandType;
-  params: CommandParams;
-  status: CommandStatus;
-  reason: string;
-  issuedBy: string;
-  issuedByRole: string;
-  ttlSeconds: number;
-  /** epoch ms */
-  createdAt: number;
-  expiresAt: number;
-  sentAt: number | null;
-  receivedAt: number | null;
-  finishedAt: number | null;
-  lastResultReason: string | null;
-  resultData: Record<string, unknown> | null;
-  sendAttempts: number;
-  nextAttemptAt: number | null;
-}
-
-export interface TransitionRecord {
-  from: CommandStatus | null;
-  to: CommandStatus;
-  /** epoch ms */
-  at: number;
-  detail: string | null;
-}
+import { isTerminal, type CommandParams, type CommandRecord, type CommandStatus, type TransitionRecord } from '../model.js';
 
 export interface NewCommand {
   commandId: string;
@@ -147,8 +110,6 @@ function fromRow(r: CommandRow): CommandRecord {
     nextAttemptAt: r.next_attempt_at_ms,
   };
 }
-
-const isTerminal = (s: CommandStatus) => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
 /** What the audit log keeps of a command at creation. */
 function auditSnapshot(c: CommandRecord): Record<string, unknown> {

@@ -16,7 +16,8 @@ import { deviceTopic, decodeDeviceCommand, DEVICE_PROTOCOL_VERSION, type DeviceC
 import type { DomainEvents } from '../../../platform/domain-events.js';
 import { SYSTEM_ACTOR } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
-import type { CommandRecord, CommandsRepository } from '../data/commands.repository.js';
+import type { CommandsRepository } from '../data/commands.repository.js';
+import type { CommandRecord } from '../model.js';
 import { resendDelayMs } from './command-lifecycle.js';
 import type { CommandsObserver, CommandTransitions } from './command-transitions.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { COMMAND_STATUSES, TERMINAL_STATUSES } from '../data/commands.repository.js';
-import { ALLOWED_FROM, canTransition, isTerminal, resendDelayMs, resultTarget } from './command-lifecycle.js';
+import { COMMAND_STATUSES, isTerminal, TERMINAL_STATUSES } from '../model.js';
+import { ALLOWED_FROM, canTransition, resendDelayMs, resultTarget } from './command-lifecycle.js';
 
 describe('command lifecycle rules', () => {
   it('never leaves a terminal state', () => {

@@ -4,7 +4,7 @@
  */
 import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import type { CommandResultStatus } from '../../../../../src/shared/device-protocol.js';
-import { TERMINAL_STATUSES, type CommandStatus, type TerminalStatus } from '../data/commands.repository.js';
+import type { CommandStatus } from '../model.js';
 
 export type Target = Exclude<CommandStatus, 'queued'>;
 
@@ -19,10 +19,6 @@ export const ALLOWED_FROM: Readonly<Record<Target, readonly CommandStatus[]>> = 
   // a sent command can still be cancelled: the server stops resending it (the device may already have it)
   cancelled: ['queued', 'sent'],
 };
-
-export function isTerminal(status: CommandStatus): status is TerminalStatus {
-  return (TERMINAL_STATUSES as readonly string[]).includes(status);
-}
 
 export function canTransition(from: CommandStatus, to: Target): boolean {
   return ALLOWED_FROM[to].includes(from);

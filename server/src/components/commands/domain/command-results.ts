@@ -6,8 +6,9 @@
  */
 import type { CommandResult } from '../../../../../src/shared/device-protocol.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
-import type { CommandRecord, CommandsRepository } from '../data/commands.repository.js';
-import { ALLOWED_FROM, canTransition, isTerminal, resultTarget } from './command-lifecycle.js';
+import type { CommandsRepository } from '../data/commands.repository.js';
+import { isTerminal, type CommandRecord } from '../model.js';
+import { ALLOWED_FROM, canTransition, resultTarget } from './command-lifecycle.js';
 import type { CommandsObserver, CommandTransitions, ResultDropReason } from './command-transitions.js';
 
 export type ResultOutcome = { applied: true; command: CommandRecord } | { applied: false; reason: ResultDropReason };

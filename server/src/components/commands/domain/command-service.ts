@@ -4,9 +4,10 @@ import { COMMAND_ID_PATTERN, COMMAND_TYPES, type CommandType } from '../../../..
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { UnknownVehicleError, type CommandParams, type CommandRecord, type CommandsRepository, type TransitionRecord } from '../data/commands.repository.js';
+import { UnknownVehicleError, type CommandsRepository } from '../data/commands.repository.js';
+import { isTerminal, type CommandParams, type CommandRecord, type TransitionRecord } from '../model.js';
 import type { CommandDispatcher } from './command-dispatcher.js';
-import { ALLOWED_FROM, isTerminal } from './command-lifecycle.js';
+import { ALLOWED_FROM } from './command-lifecycle.js';
 import type { CommandsObserver, CommandTransitions } from './command-transitions.js';
 
 export const MIN_TTL_SECONDS = 5;

@@ -1,7 +1,8 @@
 /** Applies a transition (guarded, in one transaction with its transition row and audit entry), then tells the others. */
 import type { CommandType } from '../../../../../src/shared/device-protocol.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
-import type { CommandRecord, CommandsRepository, CommandStatus, TransitionSpec } from '../data/commands.repository.js';
+import type { CommandsRepository, TransitionSpec } from '../data/commands.repository.js';
+import type { CommandRecord, CommandStatus } from '../model.js';
 
 /** What the component's metrics learn from the domain (kept free of prom-client here). */
 export interface CommandsObserver {

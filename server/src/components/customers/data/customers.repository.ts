@@ -3,29 +3,7 @@
  * lock the caller took first) and their password credentials (a separate table: never replicated, never logged).
  */
 import type { Queryable } from '../../../platform/db/index.js';
-
-export type CustomerStatus = 'active' | 'blocked';
-export type StoredLicenceStatus = 'none' | 'pending' | 'verified' | 'rejected' | 'expired';
-
-export interface CustomerRecord {
-  id: string;
-  email: string;
-  name: string;
-  phone: string;
-  status: CustomerStatus;
-  blockedReason: string | null;
-  licence: {
-    status: StoredLicenceStatus;
-    number: string | null;
-    country: string | null;
-    /** YYYY-MM-DD */
-    expiresOn: string | null;
-    reason: string | null;
-    checkedAt: string | null;
-  };
-  createdAt: string;
-  updatedAt: string;
-}
+import type { CustomerRecord, CustomerStatus, StoredLicenceStatus } from '../model.js';
 
 interface CustomerRow {
   id: string;

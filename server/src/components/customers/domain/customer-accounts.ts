@@ -8,7 +8,8 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import type { AuthService, Session } from '../../../platform/auth/index.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/log.js';
-import { customerExists, findCustomerCredentials, getCustomer, insertCustomer, setLicence, type CustomerRecord } from '../data/customers.repository.js';
+import { customerExists, findCustomerCredentials, getCustomer, insertCustomer, setLicence } from '../data/customers.repository.js';
+import type { CustomerRecord } from '../model.js';
 import { insertCheck } from '../data/licence-checks.repository.js';
 import { isIsoCountry } from './iso-countries.js';
 

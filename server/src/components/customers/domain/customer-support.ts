@@ -7,7 +7,8 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
-import { getCustomer, searchCustomers, setCustomerStatus, type CustomerRecord } from '../data/customers.repository.js';
+import { getCustomer, searchCustomers, setCustomerStatus } from '../data/customers.repository.js';
+import type { CustomerRecord } from '../model.js';
 import { effectiveLicenceStatus, todayUtc, type LicenceStatus } from './customer-accounts.js';
 
 export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;

@@ -1,15 +1,6 @@
 /** SQL for `mqtt_credentials`. Hashes only: a secret never reaches this file. */
 import type { Db, Queryable } from '../../../platform/db/index.js';
-import type { MqttRole } from '../domain/access-rules.js';
-
-export interface CredentialRecord {
-  username: string;
-  role: MqttRole;
-  vehicleId: string | null;
-  secretHash: string;
-  brokerHash: string;
-  disabled: boolean;
-}
+import type { CredentialRecord, MqttRole } from '../model.js';
 
 export interface NewCredential {
   username: string;
@@ -30,6 +21,9 @@ interface Row {
 
 const COLUMNS = 'username, role, vehicle_id, secret_hash, broker_hash, disabled_at is not null as disabled';
 const CHUNK = 1_000;
+
+/** The transaction was refused because an account names a vehicle the registry does not have (a foreign key). */
+export const isUnknownVehicle = (err: unknown): boolean => (err as { code?: unknown }).code === '23503';
 
 export class CredentialsRepository {
   constructor(private readonly db: Db) {}

@@ -9,9 +9,7 @@
  * `%u` pattern can never name a real vehicle for them.
  */
 import { isVehicleId, TOPIC_PREFIX, type DeviceChannel } from '../../../../../src/shared/device-protocol.js';
-
-export const MQTT_ROLES = ['device', 'desktop', 'service'] as const;
-export type MqttRole = (typeof MQTT_ROLES)[number];
+import type { MqttRole } from '../model.js';
 
 export interface RoleRules {
   /** topics this role may publish to (and use as its last will) */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '../../../platform/log.js';
-import type { CredentialRecord, CredentialsRepository } from '../data/credentials.repository.js';
+import type { CredentialsRepository } from '../data/credentials.repository.js';
+import type { CredentialRecord } from '../model.js';
 import { CredentialCache } from './credential-cache.js';
 import { generateSecret, hashSecret } from './secrets.js';
 

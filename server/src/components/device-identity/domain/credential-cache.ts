@@ -8,7 +8,8 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import { errorFields, type Logger } from '../../../platform/log.js';
-import type { CredentialRecord, CredentialsRepository } from '../data/credentials.repository.js';
+import type { CredentialsRepository } from '../data/credentials.repository.js';
+import type { CredentialRecord } from '../model.js';
 import type { MqttPrincipal } from './access-rules.js';
 import { secretDigest, verifySecret } from './secrets.js';
 

@@ -8,8 +8,9 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
-import type { CredentialRecord, CredentialsRepository, NewCredential } from '../data/credentials.repository.js';
-import { isValidUsername, type MqttRole } from './access-rules.js';
+import { isUnknownVehicle, type CredentialsRepository, type NewCredential } from '../data/credentials.repository.js';
+import type { CredentialRecord, MqttRole } from '../model.js';
+import { isValidUsername } from './access-rules.js';
 import type { CredentialCache } from './credential-cache.js';
 import { generateSecret, hashSecret, mosquittoHash } from './secrets.js';
 
@@ -138,7 +139,7 @@ export class CredentialProvisioning {
         return result;
       });
     } catch (err) {
-      if ((err as { code?: unknown }).code === '23503') {
+      if (isUnknownVehicle(err)) {
         throw new AppError('vehicle_not_found', 'no such vehicle in the registry', { status: 404, cause: err });
       }
       throw err;

@@ -4,7 +4,6 @@ import type { DeviceEvent } from '../../../../../src/shared/device-protocol.js';
 import { openDatabase, type Db } from '../../../platform/db/index.js';
 import { createLogger } from '../../../platform/log.js';
 import { dbBackends } from '../../../testing/backends.js';
-import { VehiclesRepository } from '../../fleet/data/vehicles.repository.js';
 import { eventKey, VehicleEventsRepository } from './vehicle-events.repository.js';
 
 const log = createLogger({ level: 'silent' });
@@ -19,7 +18,10 @@ describe.each(dbBackends())('vehicle events on $name', (backend) => {
     cleanup = created.cleanup;
     db = await openDatabase(created.overrides, log);
     events = new VehicleEventsRepository(db);
-    await new VehiclesRepository(db).upsert(demoFleet(2));
+    // fixture rows for the events' foreign key (the fleet component is not under test, nor reachable but through its index.ts)
+    for (const v of demoFleet(2)) {
+      await db.query('insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $2, $3, $4, $5, $6)', [v.id, v.plate, v.make, v.model, v.energyType, v.homeZone]);
+    }
   });
   afterAll(async () => {
     await db?.close();

@@ -4,7 +4,8 @@
  * add caching and URLs. Times are RFC 3339 (3.0 replaced POSIX timestamps); prices in currency units (EUR), as
  * GBFS wants them, converted from our integer cents.
  */
-import type { GbfsVehicle, VehicleTypeWithTariff } from '../../bookings/index.js';
+import type { GbfsVehicle } from '../../bookings/index.js';
+import type { VehicleTypeWithTariff } from '../../pricing/index.js';
 import type { ZoneRow } from '../data/feeds.repository.js';
 
 export const GBFS_VERSION = '3.0';

@@ -21,7 +21,7 @@ import {
 } from './gbfs-documents.js';
 import type { VehicleIdRotation } from './vehicle-id-rotation.js';
 
-/** What the feed needs from the bookings component (BookingsComponent satisfies it). */
+/** What the feed needs from the bookings (available vehicles) and pricing (vehicle types) components. */
 export interface FeedVehicleSource {
   vehicleTypes(): Promise<ReadonlyArray<FeedVehicleType>>;
   availableVehicles(): ReadonlyArray<FeedVehicle>;

@@ -1,6 +1,8 @@
 /** SQL for the latest live state (`vehicle_state`): batched upserts that never move a row backwards. */
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
+import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
 import type { Db, Queryable } from '../../../platform/db/index.js';
+import type { VehiclePosition } from '../model.js';
 
 /** A row of `vehicle_state` as written: the shared live state, keyed by vehicle, plus what only the server keeps. */
 export type TelemetryStateRow = Omit<VehicleLive, 'id'> & {
@@ -97,6 +99,30 @@ export class VehicleStateRepository {
          from vehicle_state where seq is not null`,
     );
     return new Map(rows.map((r) => [r.vehicle_id, { seq: Number(r.seq), deviceTs: Number(r.device_ts), receivedAt: Number(r.received_at_ms) }]));
+  }
+
+  /**
+   * Every vehicle with a known position. `changedSinceMs`: only those whose state was written since then, plus
+   * every vehicle not in service (`maintenance`). `online` is the stored flag (the component still judges it by the
+   * heartbeat timeout); `receivedAt` 0: never heard.
+   */
+  async positions(changedSinceMs?: number): Promise<VehiclePosition[]> {
+    const { rows } = await this.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
+      `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
+         from vehicle_state s join vehicles v on v.id = s.vehicle_id
+        where s.lat is not null and s.lon is not null
+          and ($1::float8 is null or s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available')`,
+      [changedSinceMs ?? null],
+    );
+    return rows.map((r) => ({
+      vehicleId: r.id,
+      lat: r.lat,
+      lon: r.lon,
+      energyPct: r.energy_pct,
+      online: r.online,
+      receivedAt: r.received_ms === null ? 0 : Number(r.received_ms),
+      serviceState: r.service_state,
+    }));
   }
 
   /** The online flag and last-heard time of every vehicle with a state row (the in-memory online view starts here). */

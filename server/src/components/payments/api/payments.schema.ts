@@ -1,6 +1,6 @@
 /** HTTP schemas of the payments routes (TypeBox: validation, static types and the OpenAPI document). */
 import { Type } from '@fastify/type-provider-typebox';
-import { OPERATION_KINDS, OPERATION_STATUSES, type OperationKind, type OperationStatus } from '../data/payments.repository.js';
+import { OPERATION_KINDS, OPERATION_STATUSES, type OperationKind, type OperationStatus } from '../model.js';
 
 const oneOf = <T extends string>(values: readonly T[], description?: string) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 const IsoTime = Type.String({ format: 'date-time' });

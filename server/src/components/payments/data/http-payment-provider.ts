@@ -14,7 +14,7 @@ import {
   type ProviderMovement,
   type ProviderOperation,
   type ProviderPaymentMethod,
-} from '../domain/payment-provider.js';
+} from '../model.js';
 
 export interface HttpPaymentProviderOptions {
   baseUrl: string;

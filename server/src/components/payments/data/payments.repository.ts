@@ -4,12 +4,8 @@
  * or a second server instance race to record the same outcome, exactly one of them does.
  */
 import type { Queryable } from '../../../platform/db/index.js';
+import type { OperationKind, OperationStatus, PaymentStatus } from '../model.js';
 
-export type PaymentStatus = 'authorizing' | 'authorized' | 'declined' | 'capture_pending' | 'captured' | 'void_pending' | 'voided' | 'failed';
-export type OperationKind = 'authorize' | 'capture' | 'void' | 'refund';
-export type OperationStatus = 'pending' | 'in_flight' | 'succeeded' | 'failed';
-export const OPERATION_STATUSES: readonly OperationStatus[] = ['pending', 'in_flight', 'succeeded', 'failed'];
-export const OPERATION_KINDS: readonly OperationKind[] = ['authorize', 'capture', 'void', 'refund'];
 
 export interface PaymentMethodRecord {
   id: string;
@@ -121,6 +117,23 @@ function toOperation(r: Row): OperationRecord {
     updatedAt: Number(r.updated_ms),
     completedAt: r.completed_ms === null || r.completed_ms === undefined ? null : Number(r.completed_ms),
   };
+}
+
+// ---- refused writes: SQLSTATEs and constraint names stay in this file ---------------------------------------
+
+const sqlState = (err: unknown): unknown => (err as { code?: unknown }).code;
+
+/** insertPaymentMethod refused: the customer does not exist (its only foreign key). */
+export const isUnknownCustomer = (err: unknown): boolean => sqlState(err) === '23503';
+
+/** A unique key refused the row: the same method, payment or idempotency key is already stored. */
+export const isDuplicate = (err: unknown): boolean => sqlState(err) === '23505';
+
+/** insertPayment refused: the rental already has a live hold (payments_live_rental_idx). */
+export function isLiveHoldConflict(err: unknown): boolean {
+  if (!isDuplicate(err)) return false;
+  const e = err as { constraint?: string; message?: string };
+  return `${e.constraint ?? ''} ${e.message ?? ''}`.includes('payments_live_rental_idx');
 }
 
 // ---- payment methods ------------------------------------------------------------------------------------------

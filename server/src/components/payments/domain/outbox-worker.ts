@@ -24,7 +24,7 @@ import {
   type OperationRecord,
 } from '../data/payments.repository.js';
 import { abandonAuthorization } from './authorization.js';
-import { isUnavailable, ProviderError, type PaymentProvider, type ProviderHold } from './payment-provider.js';
+import { isUnavailable, ProviderError, type PaymentProvider, type ProviderHold } from '../model.js';
 import { settleOperation, type OperationResult } from './settlement.js';
 
 export interface OutboxSettings {

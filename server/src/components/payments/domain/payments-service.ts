@@ -19,6 +19,9 @@ import {
   insertOperation,
   insertPayment,
   insertPaymentMethod,
+  isDuplicate,
+  isLiveHoldConflict,
+  isUnknownCustomer,
   listActiveMethods,
   listOperations,
   listStaleHolds,
@@ -28,14 +31,12 @@ import {
   recordAttemptError,
   removeMethod,
   updatePayment,
-  type OperationKind,
   type OperationRecord,
-  type OperationStatus,
   type PaymentMethodRecord,
   type PaymentRecord,
 } from '../data/payments.repository.js';
+import { isUnavailable, ProviderError, type OperationKind, type OperationStatus, type PaymentProvider } from '../model.js';
 import { abandonAuthorization, newId, operationKey } from './authorization.js';
-import { isUnavailable, ProviderError, type PaymentProvider } from './payment-provider.js';
 import { settleOperation } from './settlement.js';
 
 export interface PaymentMethodSummary {
@@ -160,9 +161,8 @@ export class PaymentsService {
     try {
       return await insertPaymentMethod(db, { id: newId('pm'), customerId, providerMethodId: method.id, brand: method.brand.slice(0, 40), last4: method.last4 });
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === '23503') throw new AppError('customer_not_found', 'No such customer.', { status: 404 });
-      if (code === '23505') {
+      if (isUnknownCustomer(err)) throw new AppError('customer_not_found', 'No such customer.', { status: 404 });
+      if (isDuplicate(err)) {
         // the same request again (same provider method): hand back what the first one stored
         const existing = (await listActiveMethods(db, customerId, 1000)).find((m) => m.providerMethodId === method.id);
         if (existing) return existing;
@@ -284,10 +284,8 @@ export class PaymentsService {
           return { payment, op: operation, providerMethodId: method.providerMethodId };
         });
       } catch (err) {
-        const e = err as { code?: string; constraint?: string; message?: string };
-        if (e.code !== '23505') throw err;
-        const where = `${e.constraint ?? ''} ${e.message ?? ''}`;
-        if (where.includes('payments_live_rental_idx')) throw new AppError('payment_hold_exists', 'This rental already has a payment hold.', { status: 409 });
+        if (!isDuplicate(err)) throw err;
+        if (isLiveHoldConflict(err)) throw new AppError('payment_hold_exists', 'This rental already has a payment hold.', { status: 409 });
         // a parallel call with the same key won the insert: join it (next round reads it)
       }
     }

@@ -2,7 +2,7 @@
  * The provider's health as the desk sees it: down after a failed probe or a run of calls without any answer,
  * up again at the first answer. Only observed, never asked on a read path.
  */
-import type { CallOutcome } from './payment-provider.js';
+import type { CallOutcome } from '../model.js';
 
 /** consecutive unanswered calls that mark the provider down (one flaky card must not) */
 const DOWN_AFTER_FAILURES = 5;

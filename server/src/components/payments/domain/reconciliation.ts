@@ -8,7 +8,7 @@ import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { Db } from '../../../platform/db/index.js';
 import { getPayment, listPayments, paymentIdsWithOpenOperations, type PaymentRecord } from '../data/payments.repository.js';
-import { isUnavailable, type PaymentProvider, type ProviderHold } from './payment-provider.js';
+import { isUnavailable, type PaymentProvider, type ProviderHold } from '../model.js';
 
 export interface Mismatch {
   paymentId: string;

@@ -6,7 +6,7 @@
 import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
 import { recordAudit } from '../../audit/index.js';
 import { finishOperation, getPayment, updatePayment, type OperationRecord } from '../data/payments.repository.js';
-import type { ProviderHold } from './payment-provider.js';
+import type { ProviderHold } from '../model.js';
 
 export type OperationResult =
   /** authorize answered: the hold is `authorized` or `declined` */

@@ -5,8 +5,8 @@
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
-import { findOperationByKey, insertWebhookEvent, setWebhookOutcome, type OperationKind } from '../data/payments.repository.js';
-import type { ProviderHold, ProviderWebhookEvent } from './payment-provider.js';
+import { findOperationByKey, insertWebhookEvent, setWebhookOutcome } from '../data/payments.repository.js';
+import type { OperationKind, ProviderHold, ProviderWebhookEvent } from '../model.js';
 import { settleOperation, type OperationResult } from './settlement.js';
 import { verifySignature } from './webhook-signature.js';
 

@@ -1,16 +1,6 @@
 /** SQL for staff accounts (`staff_accounts`). Emails are unique case-insensitively. */
 import type { Queryable } from '../../../platform/db/index.js';
-
-export type StaffAccountRole = 'dispatcher' | 'support' | 'admin';
-
-export interface StaffAccount {
-  id: string;
-  email: string;
-  name: string;
-  role: StaffAccountRole;
-  active: boolean;
-  createdAt: string;
-}
+import type { StaffAccount, StaffAccountRole } from '../model.js';
 
 export interface StaffAccountWithHash extends StaffAccount {
   passwordHash: string;

@@ -9,7 +9,8 @@ import type { AuthService, Session } from '../../../platform/auth/auth-service.j
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import type { Logger } from '../../../platform/log.js';
-import { findStaffByEmail, findStaffById, insertStaff, listStaff, updateStaff, withoutHash, type StaffAccount, type StaffAccountRole } from '../data/staff.repository.js';
+import { findStaffByEmail, findStaffById, insertStaff, listStaff, updateStaff, withoutHash } from '../data/staff.repository.js';
+import type { StaffAccount, StaffAccountRole } from '../model.js';
 
 export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
 

@@ -7,7 +7,8 @@
  */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isSyncCollection, SYNC_LIMITS, type PushRow, type SyncCollection, type SyncDocMap, type SyncRole } from '../../../../../src/shared/sync-protocol.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import { isSyncCollection, SYNC_LIMITS, type PushRow, type SyncCollection, type SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { problem, sendProblem } from '../../../platform/http/index.js';
@@ -40,7 +41,7 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       const collection = collectionOf(request.params.collection);
       const actor = requestActor(request);
       service.assertRead(collection, actor);
-      const page = await service.pull(collection, request.query.checkpoint, request.query.limit, actor.role as SyncRole);
+      const page = await service.pull(collection, request.query.checkpoint, request.query.limit, actor.role as OperatorRole);
       return { documents: page.documents, checkpoint: { seq: page.checkpoint } };
     });
 
@@ -81,7 +82,7 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       const checkpoint = request.query.checkpoint ?? (await service.currentSeq());
       if (request.query.checkpoint !== undefined) await service.assertCheckpoint(collection, checkpoint);
       startEventStream(reply);
-      hub.open([{ collection, checkpoint }], actor.role as SyncRole, reply.raw, false, tokenExpiry(request));
+      hub.open([{ collection, checkpoint }], actor.role as OperatorRole, reply.raw, false, tokenExpiry(request));
     });
 
     app.get('/stream', { config: AUTH, schema: { querystring: MultiStreamQuery } }, async (request, reply) => {
@@ -104,7 +105,7 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       startEventStream(reply);
       hub.open(
         collections.map((collection, i) => ({ collection, checkpoint: checkpoints.length ? checkpoints[i]! : now })),
-        actor.role as SyncRole,
+        actor.role as OperatorRole,
         reply.raw,
         true,
         tokenExpiry(request),

@@ -7,6 +7,7 @@
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppError } from '../../../../../src/shared/errors.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
 import {
   canSeeCustomerData,
   EDITABLE,
@@ -22,13 +23,12 @@ import {
   type SyncCollection,
   type SyncDocMap,
   type SyncRejection,
-  type SyncRole,
   type TaskDoc,
   type VehicleDoc,
 } from '../../../../../src/shared/sync-protocol.js';
 import type { Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { getMaster } from '../data/collections.js';
+import { getMaster, type SyncTables } from '../data/collections.js';
 import type { RequestExecutor } from './requests.js';
 
 type AnyDoc = SyncDocMap[SyncCollection];
@@ -69,10 +69,10 @@ const ajv = new Ajv({ strict: false, allErrors: false });
 const validators = Object.fromEntries(SYNC_COLLECTIONS.map((c) => [c, ajv.compile(RX_SCHEMAS[c])])) as Record<SyncCollection, ValidateFunction>;
 
 export function canRead(collection: SyncCollection, role: string): boolean {
-  return (SYNC_ACCESS[collection].read as readonly string[]).includes(role as SyncRole);
+  return (SYNC_ACCESS[collection].read as readonly string[]).includes(role as OperatorRole);
 }
 export function canWrite(collection: SyncCollection, role: string): boolean {
-  return (SYNC_ACCESS[collection].write as readonly string[]).includes(role as SyncRole);
+  return (SYNC_ACCESS[collection].write as readonly string[]).includes(role as OperatorRole);
 }
 
 export type PushOutcome = { kind: 'ok' } | { kind: 'conflict'; master: AnyDoc } | { kind: 'refused'; master: AnyDoc };
@@ -81,6 +81,7 @@ export class PushHandler {
   constructor(
     private readonly db: Queryable,
     private readonly ports: PushPorts,
+    private readonly tables: SyncTables,
   ) {}
 
   /** Returns the master states to answer with ([] when every row was applied). */
@@ -104,7 +105,7 @@ export class PushHandler {
     if ((raw as { _deleted?: unknown })._deleted === true) return refuse('delete_not_allowed', `${collection} documents cannot be deleted from the desktop`);
     const validate = validators[collection];
     if (!validate(doc)) return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
-    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as SyncRole)) {
+    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as OperatorRole)) {
       return refuse('forbidden_role', `role ${actor.role} may not write notes about customers`);
     }
     if (collection === 'requests' && !(REQUEST_ROLES[doc.kind as RequestKind] as readonly string[] | undefined)?.includes(actor.role)) {
@@ -112,7 +113,7 @@ export class PushHandler {
     }
     const assumed = row.assumedMasterState ? clean(row.assumedMasterState as unknown as Record<string, unknown>) : undefined;
 
-    const master = (await getMaster(this.db, collection, id)) as unknown as Record<string, unknown> | undefined;
+    const master = (await getMaster<AnyDoc>(this.db, this.tables[collection], id)) as unknown as Record<string, unknown> | undefined;
     const business = BUSINESS_FIELDS[collection];
     try {
       if (!master) {
@@ -199,7 +200,7 @@ export class PushHandler {
 
   /** The master state to answer a refused row with; a document that does not exist comes back deleted. */
   private async refusal(collection: SyncCollection, id: string | undefined, raw: unknown, rejection: SyncRejection): Promise<AnyDoc> {
-    const master = id ? await getMaster(this.db, collection, id).catch(() => undefined) : undefined;
+    const master = id ? await getMaster<AnyDoc>(this.db, this.tables[collection], id).catch(() => undefined) : undefined;
     if (master) return { ...master, syncRejection: rejection };
     const base = raw && typeof raw === 'object' ? clean(raw as Record<string, unknown>) : {};
     return { ...base, id: id ?? '', updatedAt: typeof base.updatedAt === 'number' ? base.updatedAt : 0, _deleted: true, syncRejection: rejection } as unknown as AnyDoc;

@@ -17,9 +17,10 @@ import { createHash } from 'node:crypto';
 import { COMMAND_TYPES, type CommandType } from '../../../../../src/shared/device-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { parseIsoInstant } from '../../../../../src/shared/instant.js';
+import { OPERATOR_ROLES } from '../../../../../src/shared/operator-role.js';
 import { REQUEST_KINDS, type RequestDoc, type RequestKind, type RequestStatus } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
-import { SYSTEM_ACTOR, type Actor, type StaffRole } from '../../../platform/http/actor.js';
+import { SYSTEM_ACTOR, type Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 
 export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
@@ -46,8 +47,6 @@ export interface SupportPorts {
 }
 
 const MIN_TTL_S = 5;
-const STAFF_ROLES: readonly StaffRole[] = ['dispatcher', 'support', 'admin'];
-
 /** Deterministic command id for a request (idempotency key → command id; fits COMMAND_ID_PATTERN). */
 export function commandIdForRequest(requestId: string): string {
   return `rq-${createHash('sha256').update(requestId).digest('base64url').slice(0, 40)}`;
@@ -116,7 +115,7 @@ export class RequestExecutor {
       `select id, created_by, created_role from sync_requests where status = 'pending' order by created_at limit 1000`,
     );
     for (const r of rows) {
-      const role = STAFF_ROLES.find((x) => x === r.created_role);
+      const role = OPERATOR_ROLES.find((x) => x === r.created_role);
       await this.execute(r.id, role ? { id: r.created_by, role } : SYSTEM_ACTOR);
     }
     return rows.length;

@@ -13,7 +13,8 @@
  * pull then answers 410 `checkpoint_too_old` and it resyncs; it reopens the stream with its new checkpoints).
  */
 import type { ServerResponse } from 'node:http';
-import type { SyncCollection, SyncRole } from '../../../../../src/shared/sync-protocol.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import type { SyncCollection } from '../../../../../src/shared/sync-protocol.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 
 export const SYNC_CHANNEL = 'fleetdesk_sync';
@@ -21,7 +22,7 @@ export const SYNC_CHANNEL = 'fleetdesk_sync';
 export interface StreamHubOptions {
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   /** documents after `checkpoint` (at most `limit`), and the new checkpoint */
-  pull(collection: SyncCollection, checkpoint: number, limit: number, role: SyncRole): Promise<{ documents: unknown[]; checkpoint: number }>;
+  pull(collection: SyncCollection, checkpoint: number, limit: number, role: OperatorRole): Promise<{ documents: unknown[]; checkpoint: number }>;
   log: Logger;
   minIntervalMs?: number;
   heartbeatMs?: number;
@@ -37,7 +38,7 @@ interface Feed {
 interface Stream {
   feeds: Map<SyncCollection, Feed>;
   /** the reader's role (what a pull may show it) */
-  role: SyncRole;
+  role: OperatorRole;
   /** several collections on one connection: events carry `event: <collection>` */
   tagged: boolean;
   res: ServerResponse;
@@ -87,7 +88,7 @@ export class StreamHub {
    * reader's access token expires — the stream then ends with a `reauthenticate` event, and the client reconnects
    * with a fresh token (so a disabled account or a downgraded role stops receiving within one token lifetime).
    */
-  open(feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>, role: SyncRole, res: ServerResponse, tagged: boolean, until?: number): void {
+  open(feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>, role: OperatorRole, res: ServerResponse, tagged: boolean, until?: number): void {
     const stream: Stream = {
       feeds: new Map(feeds.map((f) => [f.collection, { checkpoint: f.checkpoint, dirty: true }])),
       role,

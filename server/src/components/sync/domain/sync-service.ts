@@ -1,15 +1,17 @@
 /** Pull, push and stream use cases of the sync component: role checks, retention check, then the data layer. */
 import { AppError } from '../../../../../src/shared/errors.js';
-import type { PushRow, SyncCollection, SyncDocMap, SyncRole } from '../../../../../src/shared/sync-protocol.js';
+import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import type { PushRow, SyncCollection, SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { currentSeq, pullCollection, purgedThrough, type PullPage } from '../data/collections.js';
+import { currentSeq, pullCollection, purgedThrough, type PullPage, type SyncTables } from '../data/collections.js';
 import { canRead, type PushHandler } from './push.js';
 
 export class SyncService {
   constructor(
     private readonly db: Db,
     private readonly pushHandler: PushHandler,
+    private readonly tables: SyncTables,
   ) {}
 
   assertRead(collection: SyncCollection, actor: Actor): void {
@@ -26,9 +28,9 @@ export class SyncService {
   }
 
   /** `role` filters what the role may not see (notes about customers: see SYNC_ACCESS / canSeeCustomerData). */
-  async pull(collection: SyncCollection, checkpoint: number, limit: number, role: SyncRole): Promise<PullPage<SyncDocMap[SyncCollection]>> {
+  async pull(collection: SyncCollection, checkpoint: number, limit: number, role: OperatorRole): Promise<PullPage<SyncDocMap[SyncCollection]>> {
     await this.assertCheckpoint(collection, checkpoint);
-    return pullCollection(this.db, collection, checkpoint, limit, role);
+    return pullCollection(this.db, this.tables[collection], collection, checkpoint, limit, role);
   }
 
   push(collection: SyncCollection, rows: Array<PushRow<SyncDocMap[SyncCollection]>>, actor: Actor): Promise<Array<SyncDocMap[SyncCollection]>> {

@@ -3,16 +3,11 @@
  * e-mail, phone or licence number in the replica (offline too), and the customer's detail.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { replicaCustomers } from '../replica/customer-index';
+import { replicaCustomers } from '../../data/customer-index';
+import type { VehiclePanelProps } from '../panels/VehicleLink';
 import { CustomerDetail } from './CustomerDetail';
 
-interface CustomersPanelProps {
-  now: number;
-  plateOf: (vehicleId: string) => string;
-  onSelectVehicle: (vehicleId: string) => void;
-}
-
-export function CustomersPanel({ now, plateOf, onSelectVehicle }: CustomersPanelProps) {
+export function CustomersPanel({ now, plateOf, onSelectVehicle }: VehiclePanelProps) {
   const [query, setQuery] = useState('');
   const [selected, setSelected] = useState<string | undefined>(undefined);
   const [version, setVersion] = useState(0);

@@ -10,6 +10,7 @@ import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js'
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
 import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
+import { VehicleLink } from '../panels/VehicleLink';
 import { RequestOutcome } from './RequestOutcome';
 
 interface RentalPayments {
@@ -101,9 +102,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
         <span className="rental-kind">{x.kind}</span>
         <span className={`pill pill-rental-${x.status}`}>{x.status}</span>
         {onSelectVehicle ? (
-          <button type="button" className="link-button" onClick={() => onSelectVehicle(x.vehicleId)}>
-            {plateOf(x.vehicleId)}
-          </button>
+          <VehicleLink vehicleId={x.vehicleId} plateOf={plateOf} onSelect={onSelectVehicle} />
         ) : (
           <span>{plateOf(x.vehicleId)}</span>
         )}

@@ -7,7 +7,7 @@ import L from 'leaflet';
 import { useEffect, useRef } from 'react';
 import { useMap } from 'react-leaflet';
 import type { SelectVehicle, Selection } from '../../app/selection';
-import type { FleetStore } from '../fleet-store';
+import type { FleetStore } from '../../data/fleet-store';
 import { FleetCanvasLayer, type HoverTarget } from './fleet-canvas-layer';
 import type { MapStats } from './map-stats';
 import { clusterTooltipContent, vehicleTooltipContent } from './vehicle-tooltip';

@@ -10,7 +10,7 @@
  * non-transparent pixels: opaque ones are copied as one 32-bit word, edge pixels are alpha-blended.
  * One stamp per state and radius, plus one per 10° heading bucket for moving vehicles (the heading tick).
  */
-import { DISPLAY_STATE_COLORS } from '../../../../shared/fleet.js';
+import { DISPLAY_STATE_COLORS } from './colours';
 import { MOVING_CODE, STATE_ORDER } from './vehicle-points';
 
 export const HEADING_BUCKETS = 36;

@@ -6,7 +6,7 @@ import type { AppInfo, LinkState } from '../../../../shared/desktop-api.js';
 import { LinkChip } from '../../app/LinkChip';
 import { formatAgo, formatCount } from '../../lib/format';
 import type { MapStats } from '../fleet-map/map-stats';
-import type { FleetStore } from '../fleet-store';
+import type { FleetStore } from '../../data/fleet-store';
 
 interface StatusBarProps {
   store: FleetStore;

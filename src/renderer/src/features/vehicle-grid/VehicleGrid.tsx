@@ -7,8 +7,8 @@ import { AllCommunityModule, ModuleRegistry, type GridApi, type GridReadyEvent, 
 import { AgGridReact } from 'ag-grid-react';
 import { useCallback, useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
 import type { SelectVehicle, Selection } from '../../app/selection';
-import type { FleetStore } from '../fleet-store';
-import { replicaVehicles } from '../replica/vehicle-index';
+import type { FleetStore } from '../../data/fleet-store';
+import { replicaVehicles } from '../../data/vehicle-index';
 import { LAST_SEEN_COL, REPLICA_COLS, columnDefs, defaultColDef } from './columns';
 import { vehicleGridTheme } from './grid-theme';
 import { rowFor, type VehicleRow } from './vehicle-row';

@@ -2,7 +2,7 @@
 import type { ColDef, ValueFormatterParams } from 'ag-grid-community';
 import { liveDisplayState } from '../../../../shared/fleet.js';
 import { formatAgo, formatLatLon } from '../../lib/format';
-import { replicaVehicles } from '../replica/vehicle-index';
+import { replicaVehicles } from '../../data/vehicle-index';
 import { EnergyCell, StateCell } from './cells';
 import type { VehicleRow } from './vehicle-row';
 

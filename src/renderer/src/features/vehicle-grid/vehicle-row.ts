@@ -1,6 +1,6 @@
 /** One grid row: a vehicle's registry entry and latest live state, either of which may be missing. */
 import type { VehicleInfo, VehicleLive } from '../../../../shared/fleet.js';
-import type { FleetStore } from '../fleet-store';
+import type { FleetStore } from '../../data/fleet-store';
 
 export interface VehicleRow {
   id: string;

@@ -1,0 +1,64 @@
+/** Field tasks (cleaning, refuel, repair, inspection) from the replica: assign to me, complete. */
+import { useState } from 'react';
+import type { TaskDoc } from '../../../../shared/sync-protocol.js';
+import { useLiveQuery, useReplica } from '../../data/hooks';
+import { formatAgo } from '../../lib/format';
+import { panelAction } from '../panels/panel-action';
+import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
+
+export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps) {
+  const r = useReplica();
+  const [showDone, setShowDone] = useState(false);
+  const tasks = useLiveQuery<TaskDoc>(r?.db.tasks, showDone ? { sort: [{ createdAt: 'desc' }], limit: 300 } : { selector: { status: { $in: ['open', 'assigned'] } }, sort: [{ createdAt: 'desc' }], limit: 300 }, String(showDone));
+  const act = panelAction('tasks');
+  return (
+    <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>
+      <div className="panel-toolbar">
+        <label>
+          <input type="checkbox" checked={showDone} onChange={(e) => setShowDone(e.target.checked)} /> show done
+        </label>
+        <span className="muted">Create tasks from a vehicle card or an alert.</span>
+      </div>
+      {tasks.length === 0 ? <div className="panel-empty">No open tasks.</div> : null}
+      <table className="replica-table">
+        <thead>
+          <tr>
+            <th>Kind</th>
+            <th>Vehicle</th>
+            <th>Status</th>
+            <th>Assignee</th>
+            <th>Note</th>
+            <th>Created</th>
+            <th />
+          </tr>
+        </thead>
+        <tbody>
+          {tasks.map((t) => (
+            <tr key={t.id} data-task-id={t.id} data-status={t.status}>
+              <td>{t.kind}</td>
+              <td>
+                <VehicleLink vehicleId={t.vehicleId} plateOf={plateOf} onSelect={onSelectVehicle} />
+              </td>
+              <td>{t.status}</td>
+              <td>{t.assignee ?? <span className="muted">—</span>}</td>
+              <td className="cell-note">{t.note}</td>
+              <td>{formatAgo(t.createdAt, now)}</td>
+              <td className="row-actions">
+                {t.status === 'open' || (t.status === 'assigned' && t.assignee !== r?.actions.operator.id) ? (
+                  <button type="button" onClick={() => act(r?.actions.assignTaskToMe(t.id))}>
+                    Assign to me
+                  </button>
+                ) : null}
+                {t.status === 'open' || t.status === 'assigned' ? (
+                  <button type="button" onClick={() => act(r?.actions.completeTask(t.id))}>
+                    Complete
+                  </button>
+                ) : null}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
