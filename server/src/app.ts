@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { demoVehicleId } from '../../src/shared/demo-fleet.js';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
+import { redactUrl } from '../../src/shared/redact-url.js';
 import { alertDocs, alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
 import { allocationDocs, startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
 import { createAuditComponent } from './components/audit/index.js';
@@ -21,7 +22,7 @@ import { startPaymentsComponent, type StartedPayments } from './components/payme
 import { startPricingComponent, type PricingComponent } from './components/pricing/index.js';
 import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
-import { IN_MEMORY_DATA_DIR, redactUrl, resolveConfig, type ServerConfig } from './platform/config.js';
+import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';

@@ -131,7 +131,7 @@ app.on('will-quit', (event) => {
   services = null;
   const force = setTimeout(() => app.exit(0), 5_000);
   s.stop()
-    .catch((err: unknown) => logger.error({ err }, 'services stop failed'))
+    .catch((err: unknown) => logger.error('services stop failed', { err }))
     .finally(() => {
       clearTimeout(force);
       app.quit();
@@ -139,7 +139,7 @@ app.on('will-quit', (event) => {
 });
 
 main().catch((err: unknown) => {
-  logger.error({ err }, 'startup failed');
+  logger.error('startup failed', { err });
   dialog.showErrorBox('Fleetdesk failed to start', (err as Error).message ?? String(err));
   app.exit(1);
 });

@@ -10,18 +10,16 @@ import {
   isDesktopEvent,
   type DesktopApi,
   type DesktopError,
+  type DesktopReply,
   type DesktopTransport,
 } from '../shared/desktop-api.js';
-
-/** Mirrors src/main/electron/ipc.ts (the preload may not import src/main). */
-type IpcEnvelope = { ok: true; result: unknown } | { ok: false; error: DesktopError };
 
 const transport: DesktopTransport = {
   async invoke(channel, ...args) {
     if (!isDesktopChannel(channel)) throw { code: 'unknown_channel', message: `unknown channel: ${String(channel)}` } satisfies DesktopError;
-    let reply: IpcEnvelope;
+    let reply: DesktopReply;
     try {
-      reply = (await ipcRenderer.invoke(channel, ...args)) as IpcEnvelope;
+      reply = (await ipcRenderer.invoke(channel, ...args)) as DesktopReply;
     } catch (err) {
       throw { code: 'ipc_failed', message: err instanceof Error ? err.message : String(err) } satisfies DesktopError;
     }

@@ -6,6 +6,7 @@
  * - `DesktopApi` — the object the renderer sees, grouped by area, built from a transport by
  *   `createDesktopApi` (used by both the preload and the browser bridge).
  */
+import { toErrorPayload, type ErrorPayload } from './errors.js';
 import type { LiveDisplayState, VehicleInfo, VehicleLive } from './fleet.js';
 import type { OperatorRole } from './operator-role.js';
 
@@ -189,9 +190,22 @@ export interface DesktopApi {
 }
 
 /** Errors cross the boundary as `{code, message}`. */
-export interface DesktopError {
-  code: string;
-  message: string;
+export type DesktopError = ErrorPayload;
+
+/**
+ * The one envelope of an invoke's answer, over Electron IPC and the console's WebSocket alike: the result, or the
+ * error as `{code, message}` (a thrown error would cross IPC as a bare message string, losing its code).
+ */
+export type DesktopReply = { ok: true; result: unknown } | { ok: false; error: DesktopError };
+
+/** Runs a channel's handler and puts its outcome in the envelope (both hosts). */
+export async function replyTo(handlers: DesktopHandlers, channel: DesktopChannel, args: unknown[]): Promise<DesktopReply> {
+  try {
+    const handler = handlers[channel] as (...a: unknown[]) => Promise<unknown>;
+    return { ok: true, result: await handler(...args) };
+  } catch (err) {
+    return { ok: false, error: toErrorPayload(err) };
+  }
 }
 
 /** The two primitives a host transport must offer; everything else is built on them. */
@@ -226,10 +240,7 @@ export function createDesktopApi(t: DesktopTransport): DesktopApi {
 
 /** Messages over the browser console's WebSocket (JSON). */
 export type ConsoleClientMessage = { kind: 'invoke'; id: number; channel: DesktopChannel; args: unknown[] };
-export type ConsoleServerMessage =
-  | { kind: 'result'; id: number; ok: true; result: unknown }
-  | { kind: 'result'; id: number; ok: false; error: DesktopError }
-  | { kind: 'event'; event: DesktopEvent; payload: unknown };
+export type ConsoleServerMessage = ({ kind: 'result'; id: number } & DesktopReply) | { kind: 'event'; event: DesktopEvent; payload: unknown };
 
 /** Path of the console's WebSocket endpoint; the per-launch token goes in the `token` query parameter. */
 export const CONSOLE_WS_PATH = '/desktop-api';

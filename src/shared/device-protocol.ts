@@ -7,6 +7,7 @@
  */
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TelemetrySample } from './fleet.js';
 
 export const DEVICE_PROTOCOL_VERSION = 1;
 export const TOPIC_PREFIX = 'fleet/v1/vehicles';
@@ -85,6 +86,23 @@ export const TelemetrySchema = Type.Object(
   { $id: 'fleet/v1/telemetry', additionalProperties: true },
 );
 export type Telemetry = Static<typeof TelemetrySchema>;
+
+/** The live-state fields of a telemetry message (decodeTelemetry guarantees exactly one of fuelPct / batteryPct). */
+export function telemetrySample(t: Telemetry): TelemetrySample {
+  return {
+    seq: t.seq,
+    deviceTs: t.ts,
+    lat: t.lat,
+    lon: t.lon,
+    speedKph: t.speedKph,
+    headingDeg: t.headingDeg,
+    energyPct: t.fuelPct ?? t.batteryPct ?? 0,
+    odometerKm: t.odometerKm,
+    ignition: t.ignition,
+    locked: t.locked,
+    doorsClosed: t.doorsClosed,
+  };
+}
 
 /** Retained; the device's MQTT last will publishes `{ state: "offline" }` on this topic. */
 export const StatusSchema = Type.Object(

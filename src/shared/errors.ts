@@ -10,7 +10,13 @@ export class AppError extends Error {
   }
 }
 
-export function toErrorPayload(err: unknown): { code: string; message: string } {
+/** How an error crosses a process boundary (IPC, the console's WebSocket). */
+export interface ErrorPayload {
+  code: string;
+  message: string;
+}
+
+export function toErrorPayload(err: unknown): ErrorPayload {
   if (err instanceof AppError) return { code: err.code, message: err.message };
   if (err instanceof Error) return { code: 'internal', message: err.message };
   return { code: 'internal', message: String(err) };

@@ -35,6 +35,33 @@ export interface VehicleLive {
   receivedAt: number;
 }
 
+/** The live-state fields one telemetry message carries: VehicleLive without what the receiver adds. */
+export type TelemetrySample = Omit<VehicleLive, 'id' | 'online' | 'receivedAt'>;
+
+/**
+ * The one mapping onto the VehicleLive contract (server ingestion, desktop live fleet and its seed from the server):
+ * exactly the contract's fields are copied, so extras a source carries never pass on. Accepted telemetry proves a live
+ * connection, hence online unless told otherwise.
+ */
+export function vehicleLive(id: string, s: TelemetrySample, receivedAt: number, online = true): VehicleLive {
+  return {
+    id,
+    lat: s.lat,
+    lon: s.lon,
+    speedKph: s.speedKph,
+    headingDeg: s.headingDeg,
+    energyPct: s.energyPct,
+    odometerKm: s.odometerKm,
+    ignition: s.ignition,
+    locked: s.locked,
+    doorsClosed: s.doorsClosed,
+    online,
+    seq: s.seq,
+    deviceTs: s.deviceTs,
+    receivedAt,
+  };
+}
+
 /** What the map and the grid colour a vehicle by in the walking skeleton. */
 export type LiveDisplayState = 'moving' | 'parked' | 'offline';
 

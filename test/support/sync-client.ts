@@ -11,8 +11,8 @@ import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/rep
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import { wrappedValidateAjvStorage } from 'rxdb/plugins/validate-ajv';
 import { Subject } from 'rxjs';
-import { openSse } from './sse-client.js';
 import type { OperatorRole } from '../../src/shared/operator-role.js';
+import { openSseStream } from '../../src/shared/sse.js';
 import {
   MULTI_STREAM_PATH,
   RX_SCHEMAS,
@@ -146,7 +146,7 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
     const subject = subjects.get(c)!;
     streams.set(
       c,
-      openSse({
+      openSseStream({
         url: () => url(c, 'stream', `?checkpoint=${lastSeq.get(c) ?? 0}`),
         headers,
         retryMs: 100,
@@ -156,7 +156,8 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
           // Whatever happened while disconnected is fetched by a normal pull.
           subject.next('RESYNC');
         },
-        onData: (data) => deliver(c, data),
+        onEvent: (e) => deliver(c, e.data),
+        onError: () => undefined, // it retries
       }),
     );
   };
@@ -165,7 +166,7 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
     const list = [...opts.collections];
     streams.set(
       list[0]!,
-      openSse({
+      openSseStream({
         url: () => `${opts.baseUrl()}${SYNC_PATH_PREFIX}${MULTI_STREAM_PATH}?collections=${list.join(',')}&checkpoints=${list.map((c) => lastSeq.get(c) ?? 0).join(',')}`,
         headers,
         retryMs: 100,
@@ -174,10 +175,11 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
           calls.streamOpen += 1;
           for (const c of list) subjects.get(c)!.next('RESYNC');
         },
-        onData: (data, event) => {
+        onEvent: ({ event, data }) => {
           if (!(list as string[]).includes(event)) return void errors.push(new Error(`stream event for an unknown collection: ${event}`));
           deliver(event as SyncCollection, data);
         },
+        onError: () => undefined, // it retries
       }),
     );
   };

@@ -1,23 +1,17 @@
 /**
- * The one logger: pino underneath, `info(msg, fields)` on top so every call site reads the same way.
+ * The server's logger: pino underneath, `info(msg, fields)` on top (src/shared/logger.ts) so every call site — here,
+ * in the desktop's main process and in the simulator — reads the same way.
  * JSON lines by default; pretty only when stdout is a terminal (a human is watching).
  */
 import { pino, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
+import { withMessageFirst, type LogFields, type PinoBackedLogger } from '../../../src/shared/logger.js';
 import type { LogLevel } from './config.js';
 
-export type LogFields = Record<string, unknown>;
+export type { LogFields };
 
-export interface Logger {
-  debug(msg: string, fields?: LogFields): void;
-  info(msg: string, fields?: LogFields): void;
-  warn(msg: string, fields?: LogFields): void;
-  error(msg: string, fields?: LogFields): void;
-  /** A logger whose lines all carry `fields` (component, vehicle, request context). */
-  child(fields: LogFields): Logger;
-  /** The pino instance, for libraries that take one (Fastify). */
-  readonly pino: PinoLogger;
-}
+/** The shared Logger, with its pino instance for libraries that take one (Fastify). */
+export type Logger = PinoBackedLogger<PinoLogger>;
 
 export interface LoggerOptions {
   level: LogLevel;
@@ -33,18 +27,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const base = { level: options.level, base: { service: 'fleetdesk-server' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   // pino-pretty as an in-process stream (not a transport): no worker thread to keep alive or shut down.
   const instance = usePretty ? pino(base, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' })) : pino(base);
-  return wrap(instance);
-}
-
-function wrap(instance: PinoLogger): Logger {
-  return {
-    debug: (msg, fields) => instance.debug(fields ?? {}, msg),
-    info: (msg, fields) => instance.info(fields ?? {}, msg),
-    warn: (msg, fields) => instance.warn(fields ?? {}, msg),
-    error: (msg, fields) => instance.error(fields ?? {}, msg),
-    child: (fields) => wrap(instance.child(fields)),
-    pino: instance,
-  };
+  return withMessageFirst(instance);
 }
 
 /** `err` field for a caught value: message and code, stack only for unexpected errors. */

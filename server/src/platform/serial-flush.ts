@@ -23,6 +23,15 @@ export class SerialFlush {
     return this.chain;
   }
 
+  /** Resolves once no write is running or queued (including writes queued while waiting). */
+  async settled(): Promise<void> {
+    let chain: Promise<void>;
+    do {
+      chain = this.chain;
+      await chain;
+    } while (chain !== this.chain);
+  }
+
   /** Flushes every `intervalMs` until stop(). */
   every(intervalMs: number): void {
     this.timer = setInterval(() => void this.request(), intervalMs);

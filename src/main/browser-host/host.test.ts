@@ -12,6 +12,7 @@ import {
   type AuthState,
   type ConnectionState,
   type ConsoleServerMessage,
+  type DesktopError,
   type FleetCounts,
   type FleetFrame,
   type FleetSnapshot,
@@ -93,7 +94,7 @@ class Client {
   constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => this.messages.push(JSON.parse(String(data)) as ConsoleServerMessage));
   }
-  async invoke<T>(channel: string, args: unknown[] = []): Promise<{ ok: true; result: T } | { ok: false; error: { code: string; message: string } }> {
+  async invoke<T>(channel: string, args: unknown[] = []): Promise<{ ok: true; result: T } | { ok: false; error: DesktopError }> {
     const id = this.nextId++;
     this.ws.send(JSON.stringify({ kind: 'invoke', id, channel, args }));
     await waitFor(() => this.messages.some((m) => m.kind === 'result' && m.id === id), `result ${id}`);

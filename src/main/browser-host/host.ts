@@ -69,7 +69,7 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
   const server: Server = createServer((req, res) => {
     if (syncProxy.handle(req, res, securityHeaders)) return;
     serveStatic(rendererDir, req, res, securityHeaders).catch((err: unknown) => {
-      logger.error({ err }, 'static file error');
+      logger.error('static file error', { err });
       if (!res.headersSent) res.writeHead(500, securityHeaders);
       res.end();
     });
@@ -120,7 +120,7 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
     server.close();
     throw err;
   }
-  logger.info({ port }, 'browser console listening');
+  logger.info('browser console listening', { port });
 
   let stopping: Promise<void> | null = null;
   const stop = (): Promise<void> => {

@@ -25,7 +25,7 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     if (stopping) return;
     stopping = true;
-    logger.info({ signal }, 'stopping console');
+    logger.info('stopping console', { signal });
     // A hung stop must not keep the process alive forever.
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
@@ -35,7 +35,7 @@ async function main(): Promise<void> {
         process.exitCode = 0;
       },
       (err: unknown) => {
-        logger.error({ err }, 'console stop failed');
+        logger.error('console stop failed', { err });
         process.exitCode = 1;
       },
     );

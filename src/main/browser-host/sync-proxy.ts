@@ -185,7 +185,7 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
         res.destroy();
         return;
       }
-      options.logger.debug({ err: err.message }, 'sync proxy: server unreachable');
+      options.logger.debug('sync proxy: server unreachable', { err: err.message });
       problem(502, 'Bad Gateway', 'the Fleetdesk server is unreachable', { 'retry-after': '2' });
       req.resume();
     });

@@ -8,12 +8,12 @@ import type { WebSocket } from 'ws';
 import {
   DESKTOP_EVENTS,
   isDesktopChannel,
+  replyTo,
   type ConsoleServerMessage,
   type DesktopEvent,
   type DesktopHandlers,
   type Unsubscribe,
 } from '../../shared/desktop-api.js';
-import { toErrorPayload } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
 
@@ -63,7 +63,7 @@ export class WsApi {
       if (isBinary) return;
       void this.onMessage(ws, data.toString());
     });
-    ws.on('error', (err) => this.options.logger.debug({ err: err.message }, 'console client socket error'));
+    ws.on('error', (err) => this.options.logger.debug('console client socket error', { err: err.message }));
     ws.on('close', () => this.clients.delete(ws));
   }
 
@@ -94,13 +94,7 @@ export class WsApi {
       this.send(ws, { kind: 'result', id, ok: false, error: { code: 'bad_request', message: 'args must be an array' } });
       return;
     }
-    try {
-      const handler = this.options.handlers[channel] as (...a: unknown[]) => Promise<unknown>;
-      const result = await handler(...((args as unknown[] | undefined) ?? []));
-      this.send(ws, { kind: 'result', id, ok: true, result });
-    } catch (err) {
-      this.send(ws, { kind: 'result', id, ok: false, error: toErrorPayload(err) });
-    }
+    this.send(ws, { kind: 'result', id, ...(await replyTo(this.options.handlers, channel, (args as unknown[] | undefined) ?? [])) });
   }
 
   private broadcast(event: DesktopEvent, payload: unknown): void {
@@ -111,7 +105,7 @@ export class WsApi {
     for (const [ws, state] of this.clients) {
       if (ws.readyState !== ws.OPEN) continue;
       if (ws.bufferedAmount > terminateBytes) {
-        this.options.logger.warn({ buffered: ws.bufferedAmount }, 'console client too slow; disconnected');
+        this.options.logger.warn('console client too slow; disconnected', { buffered: ws.bufferedAmount });
         ws.terminate();
         continue;
       }

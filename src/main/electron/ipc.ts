@@ -1,17 +1,12 @@
 /**
  * The DesktopApi over Electron IPC: one `ipcMain.handle` per channel from the shared handler map, with the
- * channel and the sender frame checked on every message, and errors returned as `{code, message}` in an
- * envelope (a thrown error would cross IPC as a bare message string, losing its code). Events go only to
- * our window.
+ * channel and the sender frame checked on every message, and errors returned as `{code, message}` in the
+ * shared envelope (DesktopReply). Events go only to our window.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import { DESKTOP_CHANNELS, DESKTOP_EVENTS, isDesktopChannel, type DesktopHandlers, type Unsubscribe } from '../../shared/desktop-api.js';
-import { toErrorPayload } from '../../shared/errors.js';
+import { DESKTOP_CHANNELS, DESKTOP_EVENTS, isDesktopChannel, replyTo, type DesktopHandlers, type DesktopReply, type Unsubscribe } from '../../shared/desktop-api.js';
 import type { Logger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
-
-/** What an invoke resolves to in the preload (mirrored there; the preload cannot import src/main). */
-export type IpcEnvelope = { ok: true; result: unknown } | { ok: false; error: { code: string; message: string } };
 
 export function registerIpcHandlers(
   handlers: DesktopHandlers,
@@ -19,17 +14,12 @@ export function registerIpcHandlers(
   logger: Logger,
 ): Unsubscribe {
   for (const channel of DESKTOP_CHANNELS) {
-    ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<IpcEnvelope> => {
+    ipcMain.handle(channel, async (event, ...args: unknown[]): Promise<DesktopReply> => {
       if (!isDesktopChannel(channel) || !isTrustedSender(event)) {
-        logger.warn({ channel, url: event.senderFrame?.url }, 'IPC from an untrusted sender refused');
+        logger.warn('IPC from an untrusted sender refused', { channel, url: event.senderFrame?.url });
         return { ok: false, error: { code: 'forbidden', message: 'sender not allowed' } };
       }
-      try {
-        const handler = handlers[channel] as (...a: unknown[]) => Promise<unknown>;
-        return { ok: true, result: await handler(...args) };
-      } catch (err) {
-        return { ok: false, error: toErrorPayload(err) };
-      }
+      return replyTo(handlers, channel, args);
     });
   }
   return () => {

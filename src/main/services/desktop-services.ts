@@ -86,7 +86,7 @@ class TypedEmitter implements DesktopEvents {
       try {
         (cb as (p: DesktopEventMap[E]) => void)(payload);
       } catch (err) {
-        this.logger.error({ err, event }, 'event listener failed');
+        this.logger.error('event listener failed', { err, event });
       }
     }
   }
@@ -183,7 +183,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
       await session.start();
       feed.start();
       server.start();
-      logger.info({ host: config.host, serverUrl: config.serverUrl }, 'desktop services started');
+      logger.info('desktop services started', { host: config.host, serverUrl: config.serverUrl });
     },
     stop() {
       stopping ??= (async () => {

@@ -13,9 +13,9 @@
  *
  * State objects are replaced, never mutated, so a frame holding a reference never changes under it.
  */
-import type { DeviceStatus, DropReason, Telemetry } from '../../shared/device-protocol.js';
+import { telemetrySample, type DeviceStatus, type DropReason, type Telemetry } from '../../shared/device-protocol.js';
 import type { Unsubscribe } from '../../shared/desktop-api.js';
-import { liveDisplayState, type LiveDisplayState, type VehicleInfo, type VehicleLive } from '../../shared/fleet.js';
+import { liveDisplayState, vehicleLive, type LiveDisplayState, type VehicleInfo, type VehicleLive } from '../../shared/fleet.js';
 
 export interface LiveFleetOptions {
   /** a vehicle with no message for this long turns offline (default 120 000 ms) */
@@ -77,22 +77,7 @@ export class LiveFleet {
     }
     this.pendingOnline.delete(id);
     this.lastHeardAt.set(id, receivedAt);
-    this.set({
-      id,
-      lat: t.lat,
-      lon: t.lon,
-      speedKph: t.speedKph,
-      headingDeg: t.headingDeg,
-      energyPct: t.fuelPct ?? t.batteryPct ?? 0,
-      odometerKm: t.odometerKm,
-      ignition: t.ignition,
-      locked: t.locked,
-      doorsClosed: t.doorsClosed,
-      online: true,
-      seq: t.seq,
-      deviceTs: t.ts,
-      receivedAt,
-    });
+    this.set(vehicleLive(id, telemetrySample(t), receivedAt));
     return null;
   }
 
@@ -121,7 +106,8 @@ export class LiveFleet {
       // A status we heard ourselves is fresher than the server's view of it.
       const online = pending ?? v.online;
       this.lastHeardAt.set(v.id, Math.max(receivedAt, this.lastHeardAt.get(v.id) ?? 0));
-      this.set({ ...pickVehicleLive(v), online, receivedAt });
+      // only the contract's fields: a seed from the server may carry extras we must not pass on
+      this.set(vehicleLive(v.id, v, receivedAt, online));
       applied += 1;
     }
     return applied;
@@ -186,26 +172,6 @@ export class LiveFleet {
   private emit(change: LiveFleetChange): void {
     for (const l of this.listeners) l(change);
   }
-}
-
-/** Copies only the contract's fields: a seed from the server may carry extras we must not pass on. */
-function pickVehicleLive(v: VehicleLive): VehicleLive {
-  return {
-    id: v.id,
-    lat: v.lat,
-    lon: v.lon,
-    speedKph: v.speedKph,
-    headingDeg: v.headingDeg,
-    energyPct: v.energyPct,
-    odometerKm: v.odometerKm,
-    ignition: v.ignition,
-    locked: v.locked,
-    doorsClosed: v.doorsClosed,
-    online: v.online,
-    seq: v.seq,
-    deviceTs: v.deviceTs,
-    receivedAt: v.receivedAt,
-  };
 }
 
 function sameInfo(a: VehicleInfo, b: VehicleInfo): boolean {

@@ -10,7 +10,7 @@
 import type { LinkState } from '../../shared/desktop-api.js';
 import type { VehicleInfo, VehicleLive } from '../../shared/fleet.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 import { LinkStateTracker } from './link-state.js';
 import { isVehicleInfo, isVehicleLive } from './validate.js';
 
@@ -104,7 +104,7 @@ export class ServerLink {
         if (!this.running) return;
         this.options.onSeed(live);
         this.seeded = true;
-        this.options.logger.info({ registry: vehicles.length, seeded: live.length }, 'server seed applied');
+        this.options.logger.info('server seed applied', { registry: vehicles.length, seeded: live.length });
       }
       this.attempts = 0;
       this.link.ok(this.now());
@@ -122,8 +122,8 @@ export class ServerLink {
       const detail = describe(err);
       const offlineAfter = this.options.offlineAfterAttempts ?? 3;
       this.link.set(this.attempts >= offlineAfter ? 'offline' : 'reconnecting', { detail, attempts: this.attempts });
-      const delay = backoffDelay(this.attempts, this.options.backoff);
-      this.options.logger.warn({ detail, attempts: this.attempts, retryInMs: delay }, 'server link down');
+      const delay = desktopRetryDelay(this.attempts, this.options.backoff);
+      this.options.logger.warn('server link down', { detail, attempts: this.attempts, retryInMs: delay });
       this.scheduleNext(delay);
     }
   }
@@ -158,7 +158,7 @@ export class ServerLink {
     if (!Array.isArray(list)) throw new HttpError(`GET ${path}: response has no "vehicles" array`);
     const valid = list.filter(isItem);
     if (valid.length !== list.length) {
-      this.options.logger.warn({ path, invalid: list.length - valid.length }, 'server sent invalid entries; skipped');
+      this.options.logger.warn('server sent invalid entries; skipped', { path, invalid: list.length - valid.length });
     }
     return valid;
   }

@@ -16,7 +16,7 @@ import type { AccessToken, AuthState, OperatorInfo } from '../../shared/desktop-
 import { OPERATOR_ROLES, type OperatorRole } from '../../shared/operator-role.js';
 import { AppError } from '../../shared/errors.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 
 export const LOGIN_PATH = '/ops/v1/auth/login';
 export const REFRESH_PATH = '/ops/v1/auth/refresh';
@@ -83,7 +83,7 @@ export class StaffSession {
     if (this.running) return;
     this.running = true;
     const stored = await this.options.vault?.load().catch((err: unknown) => {
-      this.options.logger.warn({ err: (err as Error).message }, 'could not read the stored staff session; signing in again');
+      this.options.logger.warn('could not read the stored staff session; signing in again', { err: (err as Error).message });
       return undefined;
     });
     if (stored && isOperator(stored.operator) && typeof stored.refreshToken === 'string' && !this.session) {
@@ -125,7 +125,7 @@ export class StaffSession {
     }
     if (generation !== this.generation) throw new AppError('superseded', 'another sign-in or sign-out happened meanwhile', { status: 409 });
     this.adopt(body, email.trim());
-    this.options.logger.info({ staffId: this.session!.operator.id, role: this.session!.operator.role }, 'staff signed in');
+    this.options.logger.info('staff signed in', { staffId: this.session!.operator.id, role: this.session!.operator.role });
     return this.state();
   }
 
@@ -198,11 +198,11 @@ export class StaffSession {
       if (err instanceof Unreachable) {
         this.setOffline(true);
         this.attempts += 1;
-        this.schedule(backoffDelay(this.attempts, this.options.backoff));
+        this.schedule(desktopRetryDelay(this.attempts, this.options.backoff));
         return;
       }
       // The server refused the refresh token: this session is over.
-      this.options.logger.info({ staffId: s.operator.id, reason: (err as Error).message }, 'staff session ended by the server');
+      this.options.logger.info('staff session ended by the server', { staffId: s.operator.id, reason: (err as Error).message });
       this.session = undefined;
       this.offline = false;
       this.error = 'Your session has expired — sign in again.';
@@ -232,7 +232,7 @@ export class StaffSession {
     this.offline = false;
     this.error = undefined;
     this.attempts = 0;
-    if (changed) void this.options.vault?.save({ refreshToken, operator }).catch((err: unknown) => this.options.logger.warn({ err: (err as Error).message }, 'could not store the staff session'));
+    if (changed) void this.options.vault?.save({ refreshToken, operator }).catch((err: unknown) => this.options.logger.warn('could not store the staff session', { err: (err as Error).message }));
     if (changed || wasOffline || hadError) this.emit();
     // Refresh ahead of expiry, so the renderer's requests never wait for it.
     this.schedule(Math.max(1_000, lifetimeMs - Math.min(this.options.refreshMarginMs ?? 60_000, lifetimeMs / 5) - 1_000));
@@ -265,7 +265,7 @@ export class StaffSession {
         return;
       }
       this.attempts += 1;
-      this.schedule(backoffDelay(this.attempts, this.options.backoff));
+      this.schedule(desktopRetryDelay(this.attempts, this.options.backoff));
     }
   }
 
@@ -279,7 +279,7 @@ export class StaffSession {
     try {
       this.options.onChange?.(this.state());
     } catch (err) {
-      this.options.logger.error({ err }, 'auth listener failed');
+      this.options.logger.error('auth listener failed', { err });
     }
   }
 

@@ -19,8 +19,9 @@ import {
   type Telemetry,
 } from '../../shared/device-protocol.js';
 import type { LinkState } from '../../shared/desktop-api.js';
+import { redactUrl } from '../../shared/redact-url.js';
 import type { Logger } from '../log.js';
-import { backoffDelay, type BackoffOptions } from './backoff.js';
+import { desktopRetryDelay, type BackoffOptions } from './backoff.js';
 import { LinkStateTracker } from './link-state.js';
 
 /** Where valid messages go. A returned reason means "not applied" (e.g. an old seq) and is counted as a drop. */
@@ -130,7 +131,7 @@ export class TelemetryFeed {
           this.attempts = 0;
           this.link.ok(this.now());
           this.link.set('connected', { attempts: 0 });
-          this.options.logger.info({ url: redactUrl(mqttUrl) }, 'broker connected');
+          this.options.logger.info('broker connected', { url: redactUrl(mqttUrl) });
         },
       );
     });
@@ -143,8 +144,8 @@ export class TelemetryFeed {
     this.attempts += 1;
     const offlineAfter = this.options.offlineAfterAttempts ?? 3;
     this.link.set(this.attempts >= offlineAfter ? 'offline' : 'reconnecting', { detail, attempts: this.attempts });
-    const delay = backoffDelay(this.attempts, this.options.backoff);
-    this.options.logger.warn({ detail, attempts: this.attempts, retryInMs: delay }, 'broker link down');
+    const delay = desktopRetryDelay(this.attempts, this.options.backoff);
+    this.options.logger.warn('broker link down', { detail, attempts: this.attempts, retryInMs: delay });
     this.retryTimer = setTimeout(() => {
       this.retryTimer = null;
       if (!this.running) return;
@@ -181,7 +182,7 @@ export class TelemetryFeed {
       }
       return 'bad_topic';
     } catch (err) {
-      this.options.logger.error({ err, topic }, 'telemetry sink failed');
+      this.options.logger.error('telemetry sink failed', { err, topic });
       return 'internal';
     }
   }
@@ -192,15 +193,4 @@ function endClient(client: MqttClient): Promise<void> {
   client.removeAllListeners();
   client.on('error', () => {});
   return new Promise((resolve) => client.end(true, {}, () => resolve()));
-}
-
-/** For logs: never print credentials embedded in a URL. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return '(invalid url)';
-  }
 }

@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { demoFleet } from '../../../../src/shared/demo-fleet.js';
-import type { VehicleInfo, VehicleLive } from '../../../../src/shared/fleet.js';
+import { vehicleLive, type VehicleInfo } from '../../../../src/shared/fleet.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
 import type { HttpApp } from '../../platform/http/index.js';
@@ -211,7 +211,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       const { outcome, clockSkewMs } = buffer.judgeTelemetry(id, sample, receivedAt);
       if (outcome !== 'accepted') return outcome;
       online.telemetry(id, receivedAt, sample.deviceTs);
-      events.emit('vehicle.telemetry', { vehicleId: id, state: toLive(id, sample, receivedAt), clockSkewMs });
+      events.emit('vehicle.telemetry', { vehicleId: id, state: vehicleLive(id, sample, receivedAt), clockSkewMs });
       return outcome;
     },
     recordStatus(id, isOnline, receivedAt, retained, deviceTs = receivedAt) {
@@ -241,25 +241,6 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       registry.stop();
       await buffer.stop();
     },
-  };
-}
-
-function toLive(id: string, s: TelemetrySample, receivedAt: number): VehicleLive {
-  return {
-    id,
-    lat: s.lat,
-    lon: s.lon,
-    speedKph: s.speedKph,
-    headingDeg: s.headingDeg,
-    energyPct: s.energyPct,
-    odometerKm: s.odometerKm,
-    ignition: s.ignition,
-    locked: s.locked,
-    doorsClosed: s.doorsClosed,
-    online: true, // accepted telemetry proves a live connection
-    seq: s.seq,
-    deviceTs: s.deviceTs,
-    receivedAt,
   };
 }
 

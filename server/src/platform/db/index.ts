@@ -1,5 +1,6 @@
 /** Opens the configured database (PostgreSQL when a URL is given, else PGlite) and brings its schema up to date. */
-import { pgliteDataDir, redactUrl, type ServerConfig } from '../config.js';
+import { redactUrl } from '../../../../src/shared/redact-url.js';
+import { pgliteDataDir, type ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { observeQueries, type Db, type QueryObserver } from './db.js';
 import { migrate } from './migrate.js';

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import mqtt, { type IPublishPacket, type MqttClient } from 'mqtt';
+import { backoffDelay } from '../../../../src/shared/backoff.js';
 import { errorFields, type Logger } from '../log.js';
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
@@ -47,6 +48,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   // fewer filters than are registered by now).
   let round = 0;
   let closing = false;
+  let lostSinceConnected = 0;
   const readyWaiters = new Set<() => void>();
 
   const client: MqttClient = mqtt.connect(options.url, {
@@ -79,6 +81,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   };
 
   client.on('connect', () => {
+    lostSinceConnected = 0;
     client.options.reconnectPeriod = minReconnectMs;
     log.info('mqtt connected', { clientId });
     void subscribeAll();
@@ -86,8 +89,9 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   client.on('close', () => {
     subscribed = false;
     if (closing) return;
-    // mqtt.js reads reconnectPeriod each time it schedules a reconnect: doubling it here gives backoff.
-    const next = Math.min(maxReconnectMs, Math.max(minReconnectMs, (client.options.reconnectPeriod ?? minReconnectMs) * 2));
+    // mqtt.js reads reconnectPeriod each time it schedules a reconnect: setting it here gives backoff (min·2ⁿ).
+    lostSinceConnected++;
+    const next = backoffDelay(lostSinceConnected + 1, { initialMs: minReconnectMs, maxMs: maxReconnectMs, maxExponent: 30 });
     client.options.reconnectPeriod = next;
     log.warn('mqtt connection lost; reconnecting', { clientId, retryInMs: next });
   });

@@ -4,6 +4,7 @@
  * backoff until the receiver answers 2xx (receivers must dedupe by event id: the same event may arrive twice).
  */
 import { createHmac } from 'node:crypto';
+import { backoffDelay } from '../../../../src/shared/backoff.js';
 import { newId, type LedgerEvent } from './sandbox-ledger.js';
 
 export const SIGNATURE_HEADER = 'provider-signature';
@@ -88,7 +89,7 @@ export class WebhookSender {
         const retry = setTimeout(() => {
           this.timers.delete(retry);
           this.deliver(body, attempt + 1);
-        }, FIRST_RETRY_MS * 2 ** (attempt - 1));
+        }, backoffDelay(attempt, { initialMs: FIRST_RETRY_MS, maxMs: Infinity }));
         this.timers.add(retry);
       })
       .finally(() => {

@@ -22,6 +22,7 @@ import type {
   LinkState,
   Unsubscribe,
 } from '../../../shared/desktop-api.js';
+import { backoffDelay, EQUAL_JITTER } from '../../../shared/backoff.js';
 import { isDesktopEvent } from '../../../shared/desktop-api.js';
 import { AppError } from '../../../shared/errors.js';
 
@@ -125,8 +126,7 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
     if (disposed) return;
     const attempts = state.attempts + 1;
     setLink({ status: 'reconnecting', attempts, detail });
-    const base = Math.min(BACKOFF_MAX_MS, BACKOFF_MIN_MS * 2 ** Math.min(attempts - 1, 10));
-    const delay = base / 2 + Math.random() * (base / 2);
+    const delay = backoffDelay(attempts, { initialMs: BACKOFF_MIN_MS, maxMs: BACKOFF_MAX_MS, maxExponent: 10, jitter: EQUAL_JITTER });
     reconnectTimer = setTimeout(connect, delay);
   }
 

@@ -10,12 +10,13 @@
 import type { RxCollection } from 'rxdb';
 import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/replication';
 import { Subject } from 'rxjs';
+import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../shared/backoff.js';
 import type { OperatorRole } from '../../../shared/operator-role.js';
 import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection } from '../../../shared/sync-protocol.js';
 import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
-import { backoffDelay, openSseStream } from './sse';
+import { openSseStream } from '../../../shared/sse.js';
 import { foldStatus, type CollectionHealth, type SyncView } from './sync-status';
 
 export interface Operator {
@@ -257,7 +258,7 @@ export class Replica {
             this.bootstrapWaits.delete(wake);
             resolve();
           };
-          const timer = setTimeout(wake, backoffDelay(attempt, this.config.retryMs ?? 5_000, 30_000));
+          const timer = setTimeout(wake, backoffDelay(attempt + 1, { initialMs: this.config.retryMs ?? 5_000, maxMs: 30_000, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }));
           this.bootstrapWaits.add(wake);
         });
       }

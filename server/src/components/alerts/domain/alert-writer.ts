@@ -5,6 +5,7 @@
  * is dropped, logged and counted instead of blocking the queue forever. The queue is bounded: past `maxQueued`
  * the oldest op is dropped and counted (the periodic reconcile repairs what a lost op left behind).
  */
+import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { isRejectedByDatabase, type WriteOutcome, type WriteRow } from '../data/alerts.repository.js';
 import type { AlertOp, AlertOpSink } from './alert-engine.js';
@@ -126,7 +127,7 @@ export class AlertWriter implements AlertOpSink {
           }
           this.failures++;
           this.options.onRetry?.();
-          const delay = Math.min(this.retryMaxMs, this.retryBaseMs * 2 ** Math.min(this.failures - 1, 16));
+          const delay = backoffDelay(this.failures, { initialMs: this.retryBaseMs, maxMs: this.retryMaxMs, maxExponent: 16 });
           if (this.failures === 1 || this.failures % 20 === 0) this.log.warn('writing alert changes failed; retrying', { ...errorFields(err), pending: this.pending, retryInMs: delay });
           if (this.stopped && this.failures > 3) return; // stop() reports what is lost
           this.retryTimer = setTimeout(() => void this.drain(), delay);

@@ -2,6 +2,7 @@
  * The command state machine: `queued → sent → received → succeeded | failed | expired`, plus `cancelled`.
  * Terminal states never change again. Which device result moves a command where, and the resend backoff.
  */
+import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import type { CommandResultStatus } from '../../../../../src/shared/device-protocol.js';
 import type { CommandStatus } from '../model.js';
 
@@ -39,5 +40,5 @@ export function resultTarget(status: CommandResultStatus): Target {
 
 /** Delay before resend number `attempt` (1 = the first resend): base, doubling, capped. */
 export function resendDelayMs(baseMs: number, attempt: number, maxMs: number): number {
-  return Math.min(maxMs, baseMs * 2 ** Math.max(0, Math.min(attempt - 1, 20)));
+  return backoffDelay(attempt, { initialMs: baseMs, maxMs, maxExponent: 20 });
 }

@@ -6,9 +6,11 @@
  * restart or another instance resumes where this one stopped.
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { METRIC_PREFIX } from '../../../platform/metrics.js';
+import { WorkerLoop } from '../../../platform/worker-loop.js';
 import { setLicenceOutcome } from '../data/customers.repository.js';
 import { claimDueChecks, failAttempt, finishCheck, type ClaimedCheck } from '../data/licence-checks.repository.js';
 import type { LicenceCheckProvider } from './licence-provider.js';
@@ -27,10 +29,7 @@ export interface LicenceWorkerOptions {
 const MAX_RETRY_MS = 300_000;
 
 export class LicenceWorker {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private again = false;
-  private stopped = false;
+  private readonly loop: WorkerLoop;
   private readonly inFlight = new Set<AbortController>();
   private readonly checks: Counter<'outcome'>;
   private readonly providerUp: Gauge;
@@ -44,6 +43,12 @@ export class LicenceWorker {
     });
     this.providerUp = new Gauge({ name: `${METRIC_PREFIX}licence_provider_up`, help: '1 when the last licence-provider call answered, 0 when it failed or timed out', registers: [options.metrics] });
     this.providerUp.set(1);
+    this.loop = new WorkerLoop(
+      () => this.pass(),
+      (err) => {
+        if (!this.loop.stopped) this.options.log.error('licence worker pass failed', errorFields(err));
+      },
+    );
   }
 
   /** counts a check that ended without a provider call (licence already expired at submission) */
@@ -52,51 +57,32 @@ export class LicenceWorker {
   }
 
   start(): void {
-    const interval = this.options.pollIntervalMs ?? 1_000;
-    this.timer = setInterval(() => this.kick(), interval);
-    this.timer.unref();
-    this.kick();
+    this.loop.start(this.options.pollIntervalMs ?? 1_000);
   }
 
   /** Runs a pass now (coalesced: a pass already running runs once more afterwards). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.loop().finally(() => {
-      this.running = undefined;
-    });
+    this.loop.kick();
   }
 
   /** Processes every due check until none is left (tests). */
-  async drain(): Promise<void> {
-    while (this.running) await this.running;
-    this.kick();
-    while (this.running) await this.running;
+  drain(): Promise<void> {
+    return this.loop.drain();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    const ended = this.loop.stop();
     // In-flight calls are abandoned: their claims lapse after the lease and another pass (or instance) retries.
     for (const controller of this.inFlight) controller.abort();
-    await this.running?.catch(() => undefined);
+    await ended;
   }
 
-  private async loop(): Promise<void> {
-    do {
-      this.again = false;
-      try {
-        const claimed = await claimDueChecks(this.options.db, this.options.batchSize ?? 10, this.options.timeoutMs + 5_000);
-        if (claimed.length === 0) continue;
-        await Promise.all(claimed.map((check) => this.process(check)));
-        this.again = true;
-      } catch (err) {
-        if (!this.stopped) this.options.log.error('licence worker pass failed', errorFields(err));
-      }
-    } while (this.again && !this.stopped);
+  /** One batch of due checks; true when there was one (then the loop goes again at once). */
+  private async pass(): Promise<boolean> {
+    const claimed = await claimDueChecks(this.options.db, this.options.batchSize ?? 10, this.options.timeoutMs + 5_000);
+    if (claimed.length === 0) return false;
+    await Promise.all(claimed.map((check) => this.process(check)));
+    return true;
   }
 
   private async process(check: ClaimedCheck): Promise<void> {
@@ -122,10 +108,10 @@ export class LicenceWorker {
         this.options.log.info('licence checked', { customerId: check.customerId, checkId: check.id, outcome: decision.outcome, attempt: check.attempt });
       }
     } catch (err) {
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       this.providerUp.set(0);
       this.checks.inc({ outcome: 'provider_error' });
-      const retryInMs = Math.min(MAX_RETRY_MS, this.options.retryBaseMs * 2 ** Math.min(20, check.attempt - 1));
+      const retryInMs = backoffDelay(check.attempt, { initialMs: this.options.retryBaseMs, maxMs: MAX_RETRY_MS, maxExponent: 20 });
       const message = controller.signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
       this.options.log.warn('licence provider failed; will retry', { checkId: check.id, attempt: check.attempt, retryInMs, error: message });
       await failAttempt(this.options.db, check, message, retryInMs).catch((e: unknown) => this.options.log.error('recording a licence retry failed', errorFields(e)));

@@ -9,11 +9,11 @@ import {
   decodeStatus,
   decodeTelemetry,
   parseDeviceTopic,
+  telemetrySample,
   type DeviceEvent,
   type DropReason,
-  type Telemetry,
 } from '../../../../../src/shared/device-protocol.js';
-import type { FleetComponent, TelemetrySample } from '../../fleet/index.js';
+import type { FleetComponent } from '../../fleet/index.js';
 import type { EventRecordOutcome } from './event-recorder.js';
 
 /**
@@ -66,7 +66,7 @@ export class DeviceIngestion {
   private telemetry(vehicleId: string, topic: string, payload: Uint8Array | string): IngestOutcome {
     const decoded = decodeTelemetry(payload, vehicleId);
     if (!decoded.ok) return this.drop('telemetry', decoded.reason, topic, decoded.detail);
-    const outcome = this.fleet.recordTelemetry(vehicleId, toSample(decoded.value), this.now());
+    const outcome = this.fleet.recordTelemetry(vehicleId, telemetrySample(decoded.value), this.now());
     return outcome === 'accepted' ? { ok: true } : this.drop('telemetry', outcome, topic, `seq=${decoded.value.seq}`);
   }
 
@@ -89,21 +89,4 @@ export class DeviceIngestion {
     this.observer.dropped(channel, reason, detail === undefined ? { topic } : { topic, detail });
     return { ok: false, reason };
   }
-}
-
-export function toSample(t: Telemetry): TelemetrySample {
-  return {
-    seq: t.seq,
-    deviceTs: t.ts,
-    lat: t.lat,
-    lon: t.lon,
-    speedKph: t.speedKph,
-    headingDeg: t.headingDeg,
-    // decodeTelemetry guarantees exactly one of the two
-    energyPct: (t.fuelPct ?? t.batteryPct)!,
-    odometerKm: t.odometerKm,
-    ignition: t.ignition,
-    locked: t.locked,
-    doorsClosed: t.doorsClosed,
-  };
 }

@@ -18,7 +18,7 @@
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { SerialFlush } from '../../../platform/serial-flush.js';
 import type { HistoryRow } from '../data/telemetry-history.repository.js';
-import type { VehicleLive } from '../../../../../src/shared/fleet.js';
+import type { TelemetrySample } from '../../../../../src/shared/fleet.js';
 import type { LastTelemetry, StateBatch, StatusStateRow, TelemetryStateRow, VehicleStateRepository } from '../data/vehicle-state.repository.js';
 import type { HistoryBuffer } from './history-buffer.js';
 
@@ -26,7 +26,7 @@ import type { HistoryBuffer } from './history-buffer.js';
  * One telemetry sample as the fleet domain sees it (decoded and validated by the devices component): the shared
  * live state without what the receiver adds (id from the topic, online flag, receive time).
  */
-export type TelemetrySample = Omit<VehicleLive, 'id' | 'online' | 'receivedAt'>;
+export type { TelemetrySample };
 
 export type RecordOutcome = 'accepted' | 'duplicate' | 'stale';
 

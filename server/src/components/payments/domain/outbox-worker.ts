@@ -9,8 +9,10 @@
  * it already did). Authorizations are placed by authorizeHold itself; the worker only rescues the ones whose
  * caller vanished without a definite answer (their hold, if any, is voided: no orphan holds).
  */
+import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../../../src/shared/backoff.js';
 import type { Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
+import { WorkerLoop } from '../../../platform/worker-loop.js';
 import {
   claimAbandonedAuthorizations,
   claimDueOperations,
@@ -46,12 +48,10 @@ export interface OutboxObserver {
 
 export class OutboxWorker {
   private readonly abort = new AbortController();
-  private running: Promise<void> | undefined;
+  /** background passes: one at a time per instance, another right after if asked meanwhile */
+  private readonly loop: WorkerLoop;
   /** every pass under way (background and drain), awaited by stop() */
   private readonly passes = new Set<Promise<void>>();
-  private again = false;
-  private timer: NodeJS.Timeout | undefined;
-  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -59,7 +59,12 @@ export class OutboxWorker {
     private readonly settings: OutboxSettings,
     private readonly observer: OutboxObserver,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.loop = new WorkerLoop(
+      () => this.pass(false),
+      (err) => this.log.error('payments outbox pass failed', errorFields(err)),
+    );
+  }
 
   /** The lease of a claim: the longest an execution may take (a void by reference makes up to three calls). */
   get leaseMs(): number {
@@ -67,34 +72,19 @@ export class OutboxWorker {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.kick(), this.settings.pollMs);
-    this.timer.unref();
-    this.kick();
+    this.loop.start(this.settings.pollMs);
   }
 
   /** Runs a pass soon (coalesced: one pass at a time per instance, another right after if asked meanwhile). */
   kick(): void {
-    if (this.stopped) return;
-    if (this.running) {
-      this.again = true;
-      return;
-    }
-    this.running = this.pass(false)
-      .catch((err: unknown) => this.log.error('payments outbox pass failed', errorFields(err)))
-      .finally(() => {
-        this.running = undefined;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.kick();
   }
 
   /** Until no operation is open: every pending one now, ignoring backoff delays (tests, scripts). */
   async drain(timeoutMs = 300_000): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (this.stopped) throw new Error('payments outbox stopped');
+      if (this.loop.stopped) throw new Error('payments outbox stopped');
       await this.pass(true);
       const open = await countOpenOperations(this.db);
       if (open === 0) return;
@@ -105,10 +95,9 @@ export class OutboxWorker {
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    clearInterval(this.timer);
+    const ended = this.loop.stop();
     this.abort.abort(); // in-flight calls end now; their operations go back to pending (see runOne)
-    await Promise.allSettled([...this.passes]);
+    await Promise.allSettled([...this.passes, ended]);
   }
 
   private pass(ignoreBackoff: boolean): Promise<void> {
@@ -132,7 +121,7 @@ export class OutboxWorker {
     let op: OperationRecord | undefined = first;
     while (op) {
       await this.runOne(op);
-      if (this.stopped) return;
+      if (this.loop.stopped) return;
       [op] = await this.claim(1, ignoreBackoff);
     }
   }
@@ -151,7 +140,7 @@ export class OutboxWorker {
     try {
       result = await this.execute(op);
     } catch (err) {
-      if (this.stopped) {
+      if (this.loop.stopped) {
         // Shutting down: hand the operation back at once instead of waiting for the lease.
         await rescheduleOperation(this.db, op.id, op.attempts, 0, 'interrupted by shutdown').catch(() => undefined);
         return;
@@ -159,7 +148,8 @@ export class OutboxWorker {
       const message = err instanceof Error ? err.message : String(err);
       if (!isUnavailable(err) && !(err instanceof ProviderError)) this.log.error('payment operation crashed', { operationId: op.id, ...errorFields(err) });
       if (isUnavailable(err) && op.attempts < this.settings.maxAttempts) {
-        const delay = backoffMs(op.attempts, this.settings.retryBaseMs, this.settings.maxDelayMs);
+        // ±20 % so that retries of many operations do not arrive together
+        const delay = backoffDelay(op.attempts, { initialMs: this.settings.retryBaseMs, maxMs: this.settings.maxDelayMs, jitter: PLUS_MINUS_20_PERCENT });
         await rescheduleOperation(this.db, op.id, op.attempts, delay, message);
         return;
       }
@@ -235,12 +225,6 @@ export class OutboxWorker {
     if (hold.status === 'captured') return { kind: 'failed', error: `hold ${hold.id} is already captured: cannot void` };
     return { kind: 'voided', hold }; // voided by someone, or declined: nothing is held either way
   }
-}
-
-/** base · 2^(attempt−1), capped, ±20 % jitter so retries of many operations do not arrive together. */
-export function backoffMs(attempt: number, baseMs: number, maxMs: number): number {
-  const raw = Math.min(maxMs, baseMs * 2 ** Math.max(0, attempt - 1));
-  return Math.round(raw * (0.8 + Math.random() * 0.4));
 }
 
 function sleep(ms: number): Promise<void> {

@@ -3,6 +3,7 @@
  * deadline), captures and voids queued in the caller's transaction, staff refunds, and what a rental's money did.
  * Reads never call the provider: a provider outage cannot block them.
  */
+import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
@@ -151,7 +152,7 @@ export class PaymentsService {
         if (this.deps.now() + 50 >= deadline) {
           throw new AppError('payment_provider_unavailable', 'The payment provider is not answering; please try again shortly.', { status: 503, cause: err });
         }
-        await sleep(Math.min(50 * 2 ** attempt, deadline - this.deps.now()));
+        await sleep(backoffDelay(attempt + 1, { initialMs: 50, maxMs: deadline - this.deps.now() }));
       }
     }
   }
@@ -220,7 +221,7 @@ export class PaymentsService {
         // a parallel call with the same key (or the worker, once the claim ran out) may have settled it meanwhile
         const current = await getPayment(this.deps.db, payment.id);
         if (current && current.status !== 'authorizing') return this.holdOutcome(payment.id);
-        await sleep(Math.min(25 * 2 ** Math.min(attempt, 5), Math.max(0, deadlineAt - this.deps.now() - 20)));
+        await sleep(backoffDelay(attempt + 1, { initialMs: 25, maxMs: Math.max(0, deadlineAt - this.deps.now() - 20), maxExponent: 5 }));
       }
     }
 

@@ -4,6 +4,7 @@
  * second time against fresh data from both sides before it is reported, because the two snapshots are taken
  * at different moments and an operation may complete in between.
  */
+import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { Db } from '../../../platform/db/index.js';
 import { getPayment, listPayments, paymentIdsWithOpenOperations, type PaymentRecord } from '../data/payments.repository.js';
@@ -128,7 +129,7 @@ async function withRetries<T>(fn: () => Promise<T>, attempts: number): Promise<T
     } catch (err) {
       if (!isUnavailable(err)) throw err;
       if (i >= attempts) throw new AppError('payment_provider_unavailable', 'The payment provider is not answering; reconciliation could not run.', { status: 503, cause: err });
-      await new Promise((r) => setTimeout(r, 100 * 2 ** i));
+      await new Promise((r) => setTimeout(r, backoffDelay(i + 1, { initialMs: 100, maxMs: Infinity })));
     }
   }
 }

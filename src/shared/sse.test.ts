@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { backoffDelay, openSseStream, SseParser } from './sse';
+import { openSseStream, SseParser } from './sse.js';
 
 describe('SseParser', () => {
   it('parses events split across chunks, multi-line data, comments and CRLF', () => {
@@ -69,10 +69,5 @@ describe('openSseStream', () => {
     expect(events).toEqual(['message:1', 'message:2']);
     expect(errors).toEqual([]);
     expect(reauthenticated).toBe(1);
-  });
-  it('backs off exponentially with a cap', () => {
-    expect(backoffDelay(0, 1000, 30_000, () => 0.5)).toBe(1000);
-    expect(backoffDelay(3, 1000, 30_000, () => 0.5)).toBe(8000);
-    expect(backoffDelay(10, 1000, 30_000, () => 0.5)).toBe(30_000);
   });
 });

@@ -1,8 +1,11 @@
 /**
- * Server-Sent Events over `fetch` + ReadableStream (EventSource cannot send the bearer token).
+ * Server-Sent Events over `fetch` + ReadableStream (EventSource cannot send the bearer token): the sync stream's
+ * client, used by the renderer's replica and by the Node test client that replicates the same way
+ * (test/support/sync-client.ts). Only WHATWG fetch and streams, which browsers and Node both have.
  * `SseParser` is the pure, incremental part (tested); `openSseStream` reconnects with backoff and tells the
  * caller about every (re)connect so the replication can emit RESYNC.
  */
+import { backoffDelay, PLUS_MINUS_20_PERCENT } from './backoff.js';
 
 export interface SseEvent {
   event: string;
@@ -69,12 +72,6 @@ export interface SseStreamOptions {
   fetchImpl?: typeof fetch;
 }
 
-/** Backoff delay for attempt n (0-based): base·2ⁿ capped, ±20 % jitter. */
-export function backoffDelay(attempt: number, base: number, max: number, rand = Math.random): number {
-  const d = Math.min(max, base * 2 ** Math.min(attempt, 20));
-  return Math.round(d * (0.8 + 0.4 * rand()));
-}
-
 /** The server's last event on a stream whose access token expired (the stream ends after it). */
 export const REAUTHENTICATE_EVENT = 'reauthenticate';
 
@@ -93,7 +90,9 @@ export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow
     try {
       const headers = typeof opts.headers === 'function' ? await opts.headers() : opts.headers;
       if (closed) return;
-      const res = await doFetch(opts.url(), { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal, cache: 'no-store' });
+      // `cache` keeps a browser from answering from its HTTP cache; Node's fetch has none (nor the option in its types)
+      const init = { headers: { accept: 'text/event-stream', ...headers }, signal: controller.signal, cache: 'no-store' as const };
+      const res = await doFetch(opts.url(), init);
       if (res.status === 401) opts.onUnauthorized?.();
       if (!res.ok || !res.body) {
         await res.body?.cancel().catch(() => undefined);
@@ -129,7 +128,7 @@ export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow
       timer = setTimeout(() => {
         timer = undefined;
         void connect();
-      }, backoffDelay(attempt++, retryMs, maxRetryMs));
+      }, backoffDelay(++attempt, { initialMs: retryMs, maxMs: maxRetryMs, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }));
     }
   };
   void connect();
