@@ -14,7 +14,9 @@ export default tseslint.config(
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    plugins: { fleetdesk: { rules: { 'import-boundaries': importBoundaries, 'server-layers': serverLayers, 'server-sql-in-data': serverSqlInData } } },
+    plugins: {
+      fleetdesk: { rules: { 'import-boundaries': importBoundaries, 'server-layers': serverLayers, 'server-sql-in-data': serverSqlInData } },
+    },
     languageOptions: { globals: { ...globals.node } },
     rules: {
       'fleetdesk/import-boundaries': 'error',
@@ -42,7 +44,9 @@ export default tseslint.config(
             { name: 'react', message: 'src/shared is runtime-neutral' },
             { name: 'react-dom', message: 'src/shared is runtime-neutral' },
           ],
-          patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'crypto', 'net', 'http'], message: 'src/shared is runtime-neutral: no Node built-ins' }],
+          patterns: [
+            { group: ['node:*', 'fs', 'path', 'os', 'crypto', 'net', 'http'], message: 'src/shared is runtime-neutral: no Node built-ins' },
+          ],
         },
       ],
     },
@@ -51,7 +55,13 @@ export default tseslint.config(
     files: ['src/renderer/**/*.{ts,tsx}'],
     languageOptions: { globals: { ...globals.browser } },
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'the renderer reaches the host only through src/renderer/bridge' }], patterns: [nodeBuiltins] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [{ name: 'electron', message: 'the renderer reaches the host only through src/renderer/bridge' }],
+          patterns: [nodeBuiltins],
+        },
+      ],
     },
   },
   {
@@ -59,7 +69,10 @@ export default tseslint.config(
     files: ['src/main/**/*.ts', 'server/**/*.ts', 'sim/**/*.ts'],
     ignores: ['src/main/index.ts', 'src/main/electron/**'],
     rules: {
-      'no-restricted-imports': ['error', { paths: [{ name: 'electron', message: 'only src/main/index.ts and src/main/electron/ may import electron' }] }],
+      'no-restricted-imports': [
+        'error',
+        { paths: [{ name: 'electron', message: 'only src/main/index.ts and src/main/electron/ may import electron' }] },
+      ],
     },
   },
 );

@@ -78,29 +78,40 @@ async function main(): Promise<void> {
     const customerIds = await seedCustomers(setup, 2 * RESERVATIONS);
     await setup.close();
     const tokens = new AccessTokens(new TextEncoder().encode(authSecret), 3_600);
-    const bearer = await Promise.all(customerIds.map(async (customerId) => `Bearer ${(await tokens.issue({ kind: 'customer', customerId })).token}`));
-    console.log(`bench: seeded ${fmt(VEHICLES)} vehicles and ${fmt(customerIds.length)} customers in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    const bearer = await Promise.all(
+      customerIds.map(async (customerId) => `Bearer ${(await tokens.issue({ kind: 'customer', customerId })).token}`),
+    );
+    console.log(
+      `bench: seeded ${fmt(VEHICLES)} vehicles and ${fmt(customerIds.length)} customers in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+    );
 
     const port = await freePort();
     // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=var/profiles` to profile the server
-    const serverArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'server/src/start.ts'];
-    const server = track(spawn(process.execPath, serverArgs, {
-      cwd: ROOT,
-      env: {
-        ...process.env,
-        DATABASE_URL: db.url,
-        PORT: String(port),
-        MQTT_URL: '',
-        MQTT_PORT: String(await freePort()),
-        MQTT_AUTH: 'off',
-        SEED_VEHICLES: '0',
-        LOG_LEVEL: 'warn',
-        DATA_DIR: 'memory://',
-        AUTH_SECRET: authSecret,
-        HEARTBEAT_TIMEOUT_S: '3600',
-      },
-      stdio: ['ignore', 'inherit', 'inherit'],
-    }));
+    const serverArgs = [
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      'server/src/start.ts',
+    ];
+    const server = track(
+      spawn(process.execPath, serverArgs, {
+        cwd: ROOT,
+        env: {
+          ...process.env,
+          DATABASE_URL: db.url,
+          PORT: String(port),
+          MQTT_URL: '',
+          MQTT_PORT: String(await freePort()),
+          MQTT_AUTH: 'off',
+          SEED_VEHICLES: '0',
+          LOG_LEVEL: 'warn',
+          DATA_DIR: 'memory://',
+          AUTH_SECRET: authSecret,
+          HEARTBEAT_TIMEOUT_S: '3600',
+        },
+        stdio: ['ignore', 'inherit', 'inherit'],
+      }),
+    );
     children.push(server);
     const httpUrl = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${httpUrl}/ready`).catch(() => undefined))?.status === 200, 90_000, 'server ready');
@@ -108,7 +119,12 @@ async function main(): Promise<void> {
 
     const searchPaths = searchQueries(512);
     const sample = await (await fetch(`${httpUrl}${searchPaths[0]}`)).text();
-    const bare = track(fork(fileURLToPath(import.meta.url), ['baseline-server'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+    const bare = track(
+      fork(fileURLToPath(import.meta.url), ['baseline-server'], {
+        execArgv: ['--import', 'tsx'],
+        stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      }),
+    );
     children.push(bare);
     bare.send({ body: JSON.parse(sample) as unknown });
     const barePort = await new Promise<number>((resolve, reject) => {
@@ -116,17 +132,25 @@ async function main(): Promise<void> {
       bare.once('exit', (code) => reject(new Error(`bench: baseline server exited (${code})`)));
     });
     const bareUrl = `http://127.0.0.1:${barePort}`;
-    console.log(`bench: search answer ${fmt(sample.length)} bytes (${(JSON.parse(sample) as { vehicles: unknown[] }).vehicles.length} cars); server child pid ${server.pid}, baseline child pid ${bare.pid}; autocannon in pid ${process.pid}, ${CONNECTIONS} connections, ${DURATION_S} s per run`);
+    console.log(
+      `bench: search answer ${fmt(sample.length)} bytes (${(JSON.parse(sample) as { vehicles: unknown[] }).vehicles.length} cars); server child pid ${server.pid}, baseline child pid ${bare.pid}; autocannon in pid ${process.pid}, ${CONNECTIONS} connections, ${DURATION_S} s per run`,
+    );
 
-    console.log(`bench: ${cpus().length} cores, load average ${loadLine()} before the runs (other work on the machine skews every figure, the baseline too)`);
+    console.log(
+      `bench: ${cpus().length} cores, load average ${loadLine()} before the runs (other work on the machine skews every figure, the baseline too)`,
+    );
     const getRequests = searchPaths.map((path) => ({ method: 'GET' as const, path }));
     // warm-up (JIT, connection pools, caches), not reported
     await load(bareUrl, { requests: getRequests, duration: 2 });
     await load(httpUrl, { requests: getRequests, duration: 3 });
 
     const results: Figures[] = [];
-    results.push(await measured('bare node:http GET (baseline)', bare.pid, () => load(bareUrl, { requests: getRequests, duration: DURATION_S })));
-    results.push(await measured('GET /v1/vehicles/available', server.pid, () => load(httpUrl, { requests: getRequests, duration: DURATION_S })));
+    results.push(
+      await measured('bare node:http GET (baseline)', bare.pid, () => load(bareUrl, { requests: getRequests, duration: DURATION_S })),
+    );
+    results.push(
+      await measured('GET /v1/vehicles/available', server.pid, () => load(httpUrl, { requests: getRequests, duration: DURATION_S })),
+    );
 
     const vehicleIds = Array.from({ length: VEHICLES }, (_, i) => demoVehicleId(i));
     let next = 0;
@@ -147,14 +171,32 @@ async function main(): Promise<void> {
         };
       },
     });
-    const barePost = { method: 'POST' as const, path: '/reservations', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ vehicleId: vehicleIds[0] }) };
-    results.push(await measured('bare node:http POST (baseline)', bare.pid, () => load(bareUrl, { requests: [barePost], duration: DURATION_S, connections: RESERVATION_CONNECTIONS })));
-    results.push(await measured('POST /v1/reservations', server.pid, () => load(httpUrl, { requests: [reservation(false)], amount: RESERVATIONS, connections: RESERVATION_CONNECTIONS })));
+    const barePost = {
+      method: 'POST' as const,
+      path: '/reservations',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ vehicleId: vehicleIds[0] }),
+    };
     results.push(
-      await measured('POST /v1/reservations + Idempotency-Key', server.pid, () => load(httpUrl, { requests: [reservation(true)], amount: RESERVATIONS, connections: RESERVATION_CONNECTIONS })),
+      await measured('bare node:http POST (baseline)', bare.pid, () =>
+        load(bareUrl, { requests: [barePost], duration: DURATION_S, connections: RESERVATION_CONNECTIONS }),
+      ),
+    );
+    results.push(
+      await measured('POST /v1/reservations', server.pid, () =>
+        load(httpUrl, { requests: [reservation(false)], amount: RESERVATIONS, connections: RESERVATION_CONNECTIONS }),
+      ),
+    );
+    results.push(
+      await measured('POST /v1/reservations + Idempotency-Key', server.pid, () =>
+        load(httpUrl, { requests: [reservation(true)], amount: RESERVATIONS, connections: RESERVATION_CONNECTIONS }),
+      ),
     );
 
-    const { rows } = await queryOnce(db.url, `select count(*)::int as n, count(distinct vehicle_id)::int as cars, count(distinct customer_id)::int as customers from allocations where kind = 'reservation' and status = 'held'`);
+    const { rows } = await queryOnce(
+      db.url,
+      `select count(*)::int as n, count(distinct vehicle_id)::int as cars, count(distinct customer_id)::int as customers from allocations where kind = 'reservation' and status = 'held'`,
+    );
     print(results, rows[0] as { n: number; cars: number; customers: number });
     console.log(`bench: load average ${loadLine()} after the runs`);
   } finally {
@@ -181,7 +223,9 @@ function print(results: Figures[], held: { n: number; cars: number; customers: n
       `server CPU per search:         ${search.cpuMs.toFixed(3)} ms (bare: ${bareGet.cpuMs.toFixed(3)} ms) → at most ~${fmt(1000 / search.cpuMs)} searches/s on one dedicated core (bare ~${fmt(1000 / bareGet.cpuMs)}/s)`,
     );
   }
-  console.log(`reservations / bare POST:      ${(reserve.rps / barePost.rps).toFixed(3)} (with Idempotency-Key: ${(reserveKeyed.rps / barePost.rps).toFixed(3)})`);
+  console.log(
+    `reservations / bare POST:      ${(reserve.rps / barePost.rps).toFixed(3)} (with Idempotency-Key: ${(reserveKeyed.rps / barePost.rps).toFixed(3)})`,
+  );
   console.log(`reservations held afterwards:  ${fmt(held.n)} (${fmt(held.cars)} distinct cars, ${fmt(held.customers)} distinct customers)`);
   const okRps = search.rps >= TARGET_RPS;
   const okP99 = search.p99 < TARGET_P99_MS;
@@ -209,7 +253,19 @@ async function seedFleet(db: Db): Promise<void> {
       const [lon, lat] = randomPointInZone(random);
       const outcome = fleet.recordTelemetry(
         demoVehicleId(i),
-        { lat, lon, speedKph: 0, headingDeg: 0, energyPct: 20 + Math.floor(random() * 81), odometerKm: 10_000 + i, ignition: false, locked: true, doorsClosed: true, seq: 1, deviceTs: now },
+        {
+          lat,
+          lon,
+          speedKph: 0,
+          headingDeg: 0,
+          energyPct: 20 + Math.floor(random() * 81),
+          odometerKm: 10_000 + i,
+          ignition: false,
+          locked: true,
+          doorsClosed: true,
+          seq: 1,
+          deviceTs: now,
+        },
         now,
       );
       if (outcome !== 'accepted') throw new Error(`bench: seeding telemetry for ${demoVehicleId(i)} was ${outcome}`);
@@ -388,7 +444,10 @@ function baselineServer(): void {
   });
 }
 
-const loadLine = () => loadavg().map((l) => l.toFixed(2)).join(' / ');
+const loadLine = () =>
+  loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' / ');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fmt = (n: number) => Math.round(n).toLocaleString('en');
 

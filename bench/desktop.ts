@@ -103,7 +103,10 @@ async function startServerChild(seedVehicles: number): Promise<ServerChild> {
   const httpUrl = `http://127.0.0.1:${http}`;
   const deadline = Date.now() + 120_000;
   for (;;) {
-    const ok = await fetch(`${httpUrl}/ready`).then((r) => r.ok, () => false);
+    const ok = await fetch(`${httpUrl}/ready`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (Date.now() > deadline || child.proc.exitCode !== null) throw new Error('server child did not become ready');
     await new Promise((r) => setTimeout(r, 300));
@@ -167,7 +170,12 @@ async function openConsole(server: { httpUrl: string; mqttUrl: string }, console
   // signed in as the demo dispatcher (the server child seeds the demo staff): the registry comes from the staff API
   const dispatcher = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
   consolePortHost.console = await startBrowserConsole({
-    config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '', staffCredentials: { email: dispatcher.email, password: dispatcher.password } },
+    config: {
+      mqttUrl: server.mqttUrl,
+      serverUrl: server.httpUrl,
+      tileUrl: '',
+      staffCredentials: { email: dispatcher.email, password: dispatcher.password },
+    },
     port: 0,
     rendererDir: 'out/renderer',
   });
@@ -214,9 +222,13 @@ async function main(): Promise<void> {
     });
     console.log(`bench:desktop: ${VEHICLES} simulated vehicles connected in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     const page = await openConsole(server, host);
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="fleet-map"]')?.getAttribute('data-total-vehicles')) >= n, VEHICLES, {
-      timeout: 60_000,
-    });
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid="fleet-map"]')?.getAttribute('data-total-vehicles')) >= n,
+      VEHICLES,
+      {
+        timeout: 60_000,
+      },
+    );
     // Zoom 13 over the centre: every vehicle drawn individually (the expensive case), none clustered.
     const loaded = await panAndMeasure(page);
     await page.screenshot({ path: join(shots, 'bench-desktop-20k.png') });
@@ -231,7 +243,20 @@ async function main(): Promise<void> {
       const sentAt = Date.now();
       await probe.publishAsync(
         deviceTopic(probeId, 'telemetry'),
-        JSON.stringify({ v: 1, seq: seq++, ts: sentAt, lat, lon: 13.4, speedKph: 20, headingDeg: 0, fuelPct: 50, odometerKm: 1, ignition: true, locked: false, doorsClosed: true }),
+        JSON.stringify({
+          v: 1,
+          seq: seq++,
+          ts: sentAt,
+          lat,
+          lon: 13.4,
+          speedKph: 20,
+          headingDeg: 0,
+          fuelPct: 50,
+          odometerKm: 1,
+          ignition: true,
+          locked: false,
+          doorsClosed: true,
+        }),
         { qos: 0 },
       );
       const seenAt = (await page.evaluate(`(async () => {
@@ -257,7 +282,9 @@ async function main(): Promise<void> {
         `${label.padEnd(24)} ${f(pct(m.frames, 50))} ${f(pct(m.frames, 95))} ${f(pct(m.frames, 99))}            ${f(pct(m.draws, 50))} ${f(pct(m.draws, 95))} ${f(pct(m.draws, 99))}     ${m.frames.length}`,
       );
     }
-    console.log(`publish → on screen (grid cell), ${latencies.length}/${LATENCY_SAMPLES} samples: p50 ${f(pct(latencies, 50))} ms, p99 ${f(pct(latencies, 99))} ms`);
+    console.log(
+      `publish → on screen (grid cell), ${latencies.length}/${LATENCY_SAMPLES} samples: p50 ${f(pct(latencies, 50))} ms, p99 ${f(pct(latencies, 99))} ms`,
+    );
     console.log(
       `SUMMARY loaded frame p95 ${pct(loaded.frames, 95).toFixed(1)} ms (baseline ${pct(baseline.frames, 95).toFixed(1)} ms, ratio ${(pct(loaded.frames, 95) / pct(baseline.frames, 95)).toFixed(2)}), draw p95 ${pct(loaded.draws, 95).toFixed(1)} ms; publish→screen p99 ${pct(latencies, 99).toFixed(0)} ms`,
     );

@@ -64,19 +64,38 @@ async function main(): Promise<void> {
     await setup.close();
     const port = await freePort();
     // BENCH_SERVER_NODE_ARGS: e.g. `--cpu-prof --cpu-prof-dir=var/profiles` to profile the server's hot path
-    const serverArgs = [...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []), '--import', 'tsx', 'server/src/start.ts'];
+    const serverArgs = [
+      ...(process.env.BENCH_SERVER_NODE_ARGS?.split(' ').filter(Boolean) ?? []),
+      '--import',
+      'tsx',
+      'server/src/start.ts',
+    ];
     const server = spawn(process.execPath, serverArgs, {
       cwd: ROOT,
-      env: { ...process.env, DATABASE_URL: db.url, MQTT_URL, PORT: String(port), SEED_VEHICLES: '0', LOG_LEVEL: 'warn', MQTT_AUTH: 'off', MQTT_SHARED_GROUP: `${prefix}-ingest`, DATA_DIR: 'memory://' },
+      env: {
+        ...process.env,
+        DATABASE_URL: db.url,
+        MQTT_URL,
+        PORT: String(port),
+        SEED_VEHICLES: '0',
+        LOG_LEVEL: 'warn',
+        MQTT_AUTH: 'off',
+        MQTT_SHARED_GROUP: `${prefix}-ingest`,
+        DATA_DIR: 'memory://',
+      },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     children.push(server);
     const httpUrl = `http://127.0.0.1:${port}`;
     await waitReady(httpUrl);
     await client.connect();
-    if ((await metrics(httpUrl)).get('fleetdesk_vehicles_registered') !== VEHICLES) throw new Error('bench: the server does not see the bench fleet');
+    if ((await metrics(httpUrl)).get('fleetdesk_vehicles_registered') !== VEHICLES)
+      throw new Error('bench: the server does not see the bench fleet');
 
-    const publisher = fork(`${ROOT}bench/ingest-publisher.ts`, [MQTT_URL, prefix, String(VEHICLES), '4'], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const publisher = fork(`${ROOT}bench/ingest-publisher.ts`, [MQTT_URL, prefix, String(VEHICLES), '4'], {
+      execArgv: ['--import', 'tsx'],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
     children.push(publisher);
     await once(publisher, (m) => (m as { ready?: boolean }).ready === true);
 
@@ -97,7 +116,9 @@ async function main(): Promise<void> {
     await sleep(2_000);
     console.log(`bench: warm-up done in ${((Date.now() - w0) / 1000).toFixed(1)} s (each of the ${VEHICLES} vehicles reported once)`);
 
-    console.log(`bench: server child process (PostgreSQL ${new URL(db.url).pathname.slice(1)}, broker ${MQTT_URL}), publisher process with 4 connections, ${STEP_S} s per step`);
+    console.log(
+      `bench: server child process (PostgreSQL ${new URL(db.url).pathname.slice(1)}, broker ${MQTT_URL}), publisher process with 4 connections, ${STEP_S} s per step`,
+    );
     console.log('offered/s  ingested/s  state rows/s  history rows/s  ceiling/s  ingested/ceiling  e2e p50 ms  e2e p99 ms');
     const results: StepResult[] = [];
     for (const rate of RATES) {
@@ -114,7 +135,9 @@ async function main(): Promise<void> {
       const lat = await latency(client, prefix, t0 + WARMUP_S * 1000, t1);
       const r: StepResult = {
         offered: sent / secs,
-        ingested: delta('fleetdesk_mqtt_messages_received_total{channel="telemetry"}') - delta('fleetdesk_mqtt_messages_dropped_total{channel="telemetry",reason="unknown_vehicle"}'),
+        ingested:
+          delta('fleetdesk_mqtt_messages_received_total{channel="telemetry"}') -
+          delta('fleetdesk_mqtt_messages_dropped_total{channel="telemetry",reason="unknown_vehicle"}'),
         stateRows: delta('fleetdesk_live_state_rows_written_total'),
         historyRows: delta('fleetdesk_telemetry_history_rows_written_total'),
         ceiling: (bareCount - bare0) / secs,
@@ -156,7 +179,12 @@ async function registerFleet(client: { query: (sql: string, params: unknown[]) =
   );
 }
 
-async function latency(client: pg.Client, prefix: string, fromMs: number, toMs: number): Promise<{ p50: number | null; p99: number | null }> {
+async function latency(
+  client: pg.Client,
+  prefix: string,
+  fromMs: number,
+  toMs: number,
+): Promise<{ p50: number | null; p99: number | null }> {
   const { rows } = await client.query<{ p50: number | null; p99: number | null }>(
     `select round(percentile_cont(0.5) within group (order by l))::float8 as p50, round(percentile_cont(0.99) within group (order by l))::float8 as p99
        from (select extract(epoch from updated_at) * 1000 - device_ts as l from vehicle_state

@@ -149,7 +149,7 @@ async function bundle(): Promise<string> {
     // BENCH_CPU_PROFILE: readable function names in the profile
     minify: !process.env['BENCH_CPU_PROFILE'],
     write: false,
-    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"'},
+    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"' },
     logLevel: 'error',
   });
   return out.outputFiles[0]!.text;
@@ -228,14 +228,17 @@ function printTopFunctions(profile: CpuProfile, n: number): void {
     self.set(key, (self.get(key) ?? 0) + dt);
   });
   console.log(`  CPU profile of the page during the initial sync (${(total / 1000).toFixed(1)} s sampled), self time:`);
-  for (const [k, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n)) console.log(`    ${ms.toFixed(0).padStart(7)} ms  ${(100 * ms / total).toFixed(1).padStart(5)} %  ${k}`);
+  for (const [k, ms] of [...self.entries()].sort((a, b) => b[1] - a[1]).slice(0, n))
+    console.log(`    ${ms.toFixed(0).padStart(7)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)} %  ${k}`);
 }
 
 /** `n` ended rentals of one customer, spread over the vehicles one hour apart (the no-overlap constraint holds). */
 async function seedRentals(server: ServerHandle, vehicleIds: string[], n: number): Promise<void> {
   await server.db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7346150002)');
-    await tx.query(`insert into customers (id, email, name, phone, server_seq) values ('bench-customer', 'bench@example.test', 'Bench Customer', '+4930000', nextval('replication_seq')) on conflict do nothing`);
+    await tx.query(
+      `insert into customers (id, email, name, phone, server_seq) values ('bench-customer', 'bench@example.test', 'Bench Customer', '+4930000', nextval('replication_seq')) on conflict do nothing`,
+    );
     await tx.query(
       `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, ended_at, total_cents, currency, price, server_seq)
        select 'bench-r-' || lpad(g::text, 6, '0'), 'rental', ($2::text[])[(g % array_length($2::text[], 1)) + 1], 'bench-customer', 'ended',
@@ -278,7 +281,9 @@ async function main(): Promise<void> {
       databaseUrl: pg?.url,
     });
     cleanups.push(() => server.stop());
-    console.log(`bench:sync — ${DOCS} tasks, ${CHANGES} changes, ${DOCS} rentals, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + Dexie (IndexedDB on disk)`);
+    console.log(
+      `bench:sync — ${DOCS} tasks, ${CHANGES} changes, ${DOCS} rentals, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + Dexie (IndexedDB on disk)`,
+    );
 
     let t = performance.now();
     const vehicleIds = (await server.db.query<{ id: string }>('select id from vehicles order by id')).rows.map((r) => r.id);
@@ -310,7 +315,9 @@ async function main(): Promise<void> {
     await page.evaluate((t) => (window as never as { bench: { setToken(t: string): void } }).bench.setToken(t), readerToken);
 
     // 1. the floor: raw IndexedDB bulk put of the same documents
-    const loaded = await page.evaluate(() => (window as never as { bench: { loadFloorDocs(): Promise<{ count: number; ms: number }> } }).bench.loadFloorDocs());
+    const loaded = await page.evaluate(() =>
+      (window as never as { bench: { loadFloorDocs(): Promise<{ count: number; ms: number }> } }).bench.loadFloorDocs(),
+    );
     if (loaded.count !== DOCS) throw new Error(`floor: loaded ${loaded.count} documents, expected ${DOCS}`);
     const floorMs = await page.evaluate(() => (window as never as { bench: { rawFloor(): Promise<number> } }).bench.rawFloor());
     const rxdbMs = await page.evaluate(() => (window as never as { bench: { rxdbWrite(): Promise<number> } }).bench.rxdbWrite());
@@ -329,7 +336,11 @@ async function main(): Promise<void> {
     t = performance.now();
     const initialSync = (n: number, collection: string) =>
       page.evaluate(
-        ([n, c]) => (window as never as { bench: { initialSync(n: number, c: string): Promise<{ ms: number; count: number }> } }).bench.initialSync(n, c),
+        ([n, c]) =>
+          (window as never as { bench: { initialSync(n: number, c: string): Promise<{ ms: number; count: number }> } }).bench.initialSync(
+            n,
+            c,
+          ),
         [n, collection] as [number, string],
       );
     const sync = await initialSync(DOCS, 'tasks');
@@ -343,8 +354,12 @@ async function main(): Promise<void> {
 
     console.log('');
     console.log('Initial sync of one editable collection (tasks) into Chromium (IndexedDB)');
-    console.log(`  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s)`);
-    console.log(`  floor (raw IndexedDB bulk put, one transaction):         ${(floorMs / 1000).toFixed(2)} s  ${Math.round(DOCS / (floorMs / 1000))} docs/s`);
+    console.log(
+      `  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s)`,
+    );
+    console.log(
+      `  floor (raw IndexedDB bulk put, one transaction):         ${(floorMs / 1000).toFixed(2)} s  ${Math.round(DOCS / (floorMs / 1000))} docs/s`,
+    );
     console.log(`  replica / floor: ${(sync.ms / floorMs).toFixed(1)}×   (target: < 15 s)`);
     console.log('  where the time goes (same documents, same page, each step alone):');
     console.log(`    pull all pages through the proxy + JSON.parse, no writes: ${(loaded.ms / 1000).toFixed(2)} s`);
@@ -370,14 +385,19 @@ async function main(): Promise<void> {
     const waitUntil = Date.now() + 30_000;
     let arrivals: Array<number | null> = [];
     for (;;) {
-      arrivals = await page.evaluate((ids) => (window as never as { bench: { arrivals(ids: string[]): Array<number | null> } }).bench.arrivals(ids), written.map((w) => w.id));
+      arrivals = await page.evaluate(
+        (ids) => (window as never as { bench: { arrivals(ids: string[]): Array<number | null> } }).bench.arrivals(ids),
+        written.map((w) => w.id),
+      );
       if (arrivals.every((a) => a !== null) || Date.now() > waitUntil) break;
       await new Promise((r) => setTimeout(r, 200));
     }
     const latencies = written.flatMap((w, i) => (arrivals[i] == null ? [] : [arrivals[i]! - w.at])).sort((a, b) => a - b);
     const missing = written.length - latencies.length;
     console.log('');
-    console.log(`Change propagation (staff API write → document in the open replica), ${CHANGES} tasks, one every ~${GAP_MS} ms + request time`);
+    console.log(
+      `Change propagation (staff API write → document in the open replica), ${CHANGES} tasks, one every ~${GAP_MS} ms + request time`,
+    );
     console.log(
       `  p50 ${pct(latencies, 50).toFixed(0)} ms   p95 ${pct(latencies, 95).toFixed(0)} ms   p99 ${pct(latencies, 99).toFixed(0)} ms   max ${(latencies.at(-1) ?? NaN).toFixed(0)} ms${missing ? `   MISSING ${missing}` : ''}   (target: p99 < 500 ms)`,
     );
@@ -391,7 +411,9 @@ async function main(): Promise<void> {
     console.log(`  seeded ${DOCS} rentals (ended, one customer) in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const rentals = await initialSync(DOCS, 'rentals');
     console.log('Initial sync of one read-only collection (rentals) into Chromium (IndexedDB)');
-    console.log(`  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(rentals.ms / 1000).toFixed(2)} s  ${Math.round(rentals.count / (rentals.ms / 1000))} docs/s  (${rentals.count} docs)   (target: < 15 s)`);
+    console.log(
+      `  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(rentals.ms / 1000).toFixed(2)} s  ${Math.round(rentals.count / (rentals.ms / 1000))} docs/s  (${rentals.count} docs)   (target: < 15 s)`,
+    );
     if (errors.length) console.log(`  page errors: ${errors.slice(0, 3).join(' | ')}`);
     if (missing) process.exitCode = 1;
   } finally {

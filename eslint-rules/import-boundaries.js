@@ -25,7 +25,8 @@ export default {
     docs: { description: 'enforce the runtime import boundaries of ARCHITECTURE.md' },
     schema: [],
     messages: {
-      crossRuntime: '{{from}} must not import {{to}} ({{source}}): runtimes share code only through src/shared (ARCHITECTURE.md, "Dependency direction")',
+      crossRuntime:
+        '{{from}} must not import {{to}} ({{source}}): runtimes share code only through src/shared (ARCHITECTURE.md, "Dependency direction")',
       sharedImportsRuntime: 'src/shared holds contracts only and must not import {{to}} ({{source}})',
     },
   },

@@ -17,8 +17,16 @@ tester.run('import-boundaries', rule, {
     { filename: `${root}/test/e2e/x.test.ts`, code: "import x from '../../server/src/app.js';" },
   ],
   invalid: [
-    { filename: `${root}/src/main/services/a.ts`, code: "import x from '../../../server/src/app.js';", errors: [{ messageId: 'crossRuntime' }] },
-    { filename: `${root}/src/renderer/src/a.ts`, code: "export * from '../../main/services/a.js';", errors: [{ messageId: 'crossRuntime' }] },
+    {
+      filename: `${root}/src/main/services/a.ts`,
+      code: "import x from '../../../server/src/app.js';",
+      errors: [{ messageId: 'crossRuntime' }],
+    },
+    {
+      filename: `${root}/src/renderer/src/a.ts`,
+      code: "export * from '../../main/services/a.js';",
+      errors: [{ messageId: 'crossRuntime' }],
+    },
     { filename: `${root}/server/src/a.ts`, code: "const m = import('../../sim/simulation.js');", errors: [{ messageId: 'crossRuntime' }] },
     { filename: `${root}/src/shared/a.ts`, code: "import x from '../main/index.js';", errors: [{ messageId: 'sharedImportsRuntime' }] },
     { filename: `${root}/sim/a.ts`, code: "export { y } from '../src/preload/index.js';", errors: [{ messageId: 'crossRuntime' }] },

@@ -45,7 +45,8 @@ export default {
     schema: [],
     messages: {
       deepImport: '{{from}} reaches component {{to}} only through its index.ts, not {{source}}',
-      backImport: 'inside a component, api → domain → data (model.ts below all, index.ts above all): {{fromPart}} must not import {{toPart}} ({{source}})',
+      backImport:
+        'inside a component, api → domain → data (model.ts below all, index.ts above all): {{fromPart}} must not import {{toPart}} ({{source}})',
       skipLayer: 'api must not import data ({{source}}): go through the domain, or move shared types/constants to model.ts',
       platformImportsComponent: 'platform/ sits below the components and must not import {{source}}',
       helperImportsApp: 'test support inside a component must not import app.ts ({{source}}): move it to server/src/testing/',

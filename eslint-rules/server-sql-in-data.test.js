@@ -27,8 +27,16 @@ tester.run('server-sql-in-data', rule, {
   invalid: [
     { filename: `${s}/components/a/index.ts`, code: query, errors: [{ messageId: 'rawSql' }] },
     { filename: `${s}/components/a/domain/a.ts`, code: 'export const f = (tx, SQL) => tx.query(SQL);', errors: [{ messageId: 'rawSql' }] },
-    { filename: `${s}/components/a/api/a.routes.ts`, code: "export const f = (db) => db['query']('select 1');", errors: [{ messageId: 'rawSql' }] },
-    { filename: `${s}/components/a/domain/a.ts`, code: "export const f = (db) => db.exec('delete from t');", errors: [{ messageId: 'rawSql' }] },
+    {
+      filename: `${s}/components/a/api/a.routes.ts`,
+      code: "export const f = (db) => db['query']('select 1');",
+      errors: [{ messageId: 'rawSql' }],
+    },
+    {
+      filename: `${s}/components/a/domain/a.ts`,
+      code: "export const f = (db) => db.exec('delete from t');",
+      errors: [{ messageId: 'rawSql' }],
+    },
     { filename: `${s}/app.ts`, code: query, errors: [{ messageId: 'rawSql' }] },
   ],
 });

@@ -107,9 +107,17 @@ console.log(`[start] server ready at ${serverUrl} (broker ${mqttUrl})`);
 
 const dataDir = env.DATA_DIR ?? 'var/server';
 const credentialsFile = join(isAbsolute(dataDir) ? dataDir : join(root, dataDir), 'demo-credentials.json');
-const demoCredentials = existsSync(credentialsFile) && env.MQTT_AUTH !== 'off' ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : undefined;
+const demoCredentials =
+  existsSync(credentialsFile) && env.MQTT_AUTH !== 'off' ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : undefined;
 
-start('simulator', bin('tsx'), ['sim/index.ts', '--vehicles', simVehicles, '--mqtt', mqttUrl, ...(demoCredentials ? ['--credentials', credentialsFile] : [])]);
+start('simulator', bin('tsx'), [
+  'sim/index.ts',
+  '--vehicles',
+  simVehicles,
+  '--mqtt',
+  mqttUrl,
+  ...(demoCredentials ? ['--credentials', credentialsFile] : []),
+]);
 
 const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };
 // Demo: the desktop signs in by itself as the seeded demo dispatcher (README, "Demo accounts"), unless told

@@ -45,7 +45,15 @@ const totals = { passed: 0, failed: 0, skipped: 0 };
 for (const project of projects) {
   const out = join(resultsDir, `vitest-${project}.json`);
   rmSync(out, { force: true });
-  const ok = run(`tests (${project})`, npx, ['vitest', 'run', '--project', project, '--reporter=default', '--reporter=json', `--outputFile.json=${out}`]);
+  const ok = run(`tests (${project})`, npx, [
+    'vitest',
+    'run',
+    '--project',
+    project,
+    '--reporter=default',
+    '--reporter=json',
+    `--outputFile.json=${out}`,
+  ]);
   try {
     const report = JSON.parse(readFileSync(out, 'utf8'));
     totals.passed += report.numPassedTests;

@@ -14,7 +14,22 @@ describe('sim CLI flags', () => {
 
   it('parses every flag', () => {
     const r = parseCliArgs(
-      ['--vehicles', '20000', '--rate', '0.5', '--mqtt', 'ws://x:8080/mqtt', '--per-connection', '100', '--seed', '42', '--moving-share=0.3', '--fault', 'duplicate=0.05', '--fault=command-delay=5000'],
+      [
+        '--vehicles',
+        '20000',
+        '--rate',
+        '0.5',
+        '--mqtt',
+        'ws://x:8080/mqtt',
+        '--per-connection',
+        '100',
+        '--seed',
+        '42',
+        '--moving-share=0.3',
+        '--fault',
+        'duplicate=0.05',
+        '--fault=command-delay=5000',
+      ],
       { MQTT_URL: 'mqtt://ignored:1' },
     );
     expect(r).toEqual({

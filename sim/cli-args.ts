@@ -71,7 +71,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   const rate = parseNumber(str('rate') ?? '1');
   if (rate === undefined || rate < 0.1 || rate > 50) return fail('rate', 'a number from 0.1 to 50 (Hz)');
   const perConnection = parseInteger(str('per-connection') ?? '1');
-  if (perConnection === undefined || perConnection < 1 || perConnection > 99_999) return fail('per-connection', 'an integer from 1 to 99999');
+  if (perConnection === undefined || perConnection < 1 || perConnection > 99_999)
+    return fail('per-connection', 'an integer from 1 to 99999');
   const seed = parseInteger(str('seed') ?? '1');
   if (seed === undefined || seed < 0 || seed > 0xffff_ffff) return fail('seed', 'an integer from 0 to 4294967295');
   const movingShare = parseNumber(str('moving-share') ?? '0.6');
@@ -85,7 +86,19 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     return { kind: 'error', message: `--mqtt must be a broker URL like mqtt://host:1883 (mqtt, mqtts, ws, wss) (got "${mqttUrl}")` };
   }
   const credentialsFile = str('credentials');
-  return { kind: 'run', options: { vehicles, rate, mqttUrl, perConnection, seed, movingShare, faults: faults.faults, ...(credentialsFile ? { credentialsFile } : {}) } };
+  return {
+    kind: 'run',
+    options: {
+      vehicles,
+      rate,
+      mqttUrl,
+      perConnection,
+      seed,
+      movingShare,
+      faults: faults.faults,
+      ...(credentialsFile ? { credentialsFile } : {}),
+    },
+  };
 }
 
 function parseInteger(s: string): number | undefined {

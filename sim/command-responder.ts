@@ -128,7 +128,13 @@ export class CommandResponder {
     if (cmd.expiresAt <= now) {
       // Expired while waiting to execute: still never executed after the expiry.
       this.o.counters.commandsExpired++;
-      this.answer(v, rec, cmd.commandId, 'rejected_expired', `expired before execution at ${cmd.expiresAt}, device clock ${Math.floor(now)}`);
+      this.answer(
+        v,
+        rec,
+        cmd.commandId,
+        'rejected_expired',
+        `expired before execution at ${cmd.expiresAt}, device clock ${Math.floor(now)}`,
+      );
       return;
     }
     if (policy.failProbability > 0 && this.o.faultRng() < policy.failProbability) {

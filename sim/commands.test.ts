@@ -12,7 +12,10 @@ const statuses = (server: ServerClient, commandId: string): string[] => server.r
 /** Parked for good: locked, doors closed, ignition off. */
 const PARKED = { movingShare: 0 } as const;
 /** Every car ends its trip within a second and stands with the doors open for an hour. */
-const DOORS_OPEN = { movingShare: 1, model: { tripMinMs: 1, tripMaxMs: 2, brakeMps2: 60, doorsOpenMinMs: 3_600_000, doorsOpenMaxMs: 3_600_000 } };
+const DOORS_OPEN = {
+  movingShare: 1,
+  model: { tripMinMs: 1, tripMaxMs: 2, brakeMps2: 60, doorsOpenMinMs: 3_600_000, doorsOpenMaxMs: 3_600_000 },
+};
 
 describe('simulated devices answer commands per the protocol (in-process Aedes)', () => {
   it('answers received at once, then succeeded after the execution delay; lock/unlock change the reported state', async () => {
@@ -109,9 +112,15 @@ describe('simulated devices answer commands per the protocol (in-process Aedes)'
 
   it('answers an undecodable command failed when its id is readable, and ignores garbage without crashing', async () => {
     const { sim, server } = await setup({ vehicles: 1, ...PARKED });
-    await server.sendRaw('veh-00001', JSON.stringify({ v: 1, commandId: 'bad-cmd-0001', type: 'self_destruct', issuedAt: 1, expiresAt: 2 }));
+    await server.sendRaw(
+      'veh-00001',
+      JSON.stringify({ v: 1, commandId: 'bad-cmd-0001', type: 'self_destruct', issuedAt: 1, expiresAt: 2 }),
+    );
     await server.sendRaw('veh-00001', 'not json at all');
-    await server.sendRaw('veh-00001', JSON.stringify({ v: 99, commandId: 'future-0001', type: 'lock', issuedAt: 1, expiresAt: Date.now() + 60_000 }));
+    await server.sendRaw(
+      'veh-00001',
+      JSON.stringify({ v: 99, commandId: 'future-0001', type: 'lock', issuedAt: 1, expiresAt: Date.now() + 60_000 }),
+    );
     await until('two failures', () => server.messages.filter((m) => m.result?.status === 'failed').length === 2);
     expect(server.results('bad-cmd-0001')).toMatchObject([{ status: 'failed', reason: expect.stringMatching(/^invalid_command: schema/) }]);
     expect(server.results('future-0001')).toMatchObject([{ status: 'failed', reason: expect.stringMatching(/unsupported_version/) }]);

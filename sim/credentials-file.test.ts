@@ -18,7 +18,10 @@ describe('--credentials FILE', () => {
 
   it('gives a one-vehicle connection its vehicle id and secret; multiplexed and unknown ones nothing', async () => {
     const file = join(dir, 'c.json');
-    writeFileSync(file, JSON.stringify({ devices: { 'veh-00001': 's1', 'veh-00002': 's2' }, desktop: { username: 'desktop.demo', password: 'd' } }));
+    writeFileSync(
+      file,
+      JSON.stringify({ devices: { 'veh-00001': 's1', 'veh-00002': 's2' }, desktop: { username: 'desktop.demo', password: 'd' } }),
+    );
     const provider = await loadCredentialsFile(file);
     expect(provider('veh-00001', ['veh-00001'])).toEqual({ username: 'veh-00001', password: 's1' });
     expect(provider('sim-veh-00001-n2', ['veh-00001', 'veh-00002'])).toBeUndefined();

@@ -15,7 +15,9 @@ export async function loadCredentialsFile(path: string): Promise<CredentialsProv
     throw new Error(`--credentials ${path}: ${(err as Error).message}`, { cause: err });
   }
   if (!devices || typeof devices !== 'object') throw new Error(`--credentials ${path}: no "devices" object`);
-  const secrets = new Map(Object.entries(devices as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const secrets = new Map(
+    Object.entries(devices as Record<string, unknown>).filter((e): e is [string, string] => typeof e[1] === 'string'),
+  );
   return (_clientId, vehicleIds) => {
     const id = vehicleIds.length === 1 ? vehicleIds[0]! : undefined;
     const password = id === undefined ? undefined : secrets.get(id);

@@ -60,7 +60,17 @@ describe('fault building blocks', () => {
 
   it('parses --fault specs and rejects bad ones with one clear line', () => {
     expect(
-      parseFaultSpecs(['duplicate=0.05', 'reorder=0.02', 'malformed=0.01', 'skew=-120000', 'drift=60000', 'command-fail=0.2', 'command-ignore=0.1', 'command-delay=5000', 'crash=0.5']),
+      parseFaultSpecs([
+        'duplicate=0.05',
+        'reorder=0.02',
+        'malformed=0.01',
+        'skew=-120000',
+        'drift=60000',
+        'command-fail=0.2',
+        'command-ignore=0.1',
+        'command-delay=5000',
+        'crash=0.5',
+      ]),
     ).toEqual({
       ok: true,
       faults: {
@@ -133,7 +143,10 @@ describe('faults on demand, observed by a subscriber (in-process Aedes)', () => 
     await sleep(200);
     let outOfOrder = 0;
     for (const id of sim.vehicleIds) {
-      const seqs = server.of(id).map(seqOf).filter((s): s is number => s !== undefined);
+      const seqs = server
+        .of(id)
+        .map(seqOf)
+        .filter((s): s is number => s !== undefined);
       for (let i = 1; i < seqs.length; i++) if (seqs[i]! < seqs[i - 1]!) outOfOrder++;
       // Every seq from the first to the last arrived (telemetry and events share the counter): nothing lost.
       const sorted = [...seqs].sort((a, b) => a - b);
@@ -213,7 +226,9 @@ describe('device events (in-process Aedes)', () => {
         const t = telemetry.find((x) => x.seq > e.seq);
         if (!t) continue;
         const door = e.type === 'door_opened' || e.type === 'door_closed';
-        const between = events.some((o) => o.seq > e.seq && o.seq < t.seq && (door ? o.type.startsWith('door') : o.type.startsWith('ignition')));
+        const between = events.some(
+          (o) => o.seq > e.seq && o.seq < t.seq && (door ? o.type.startsWith('door') : o.type.startsWith('ignition')),
+        );
         if (between) continue;
         if (e.type === 'door_opened') expect(t.doorsClosed).toBe(false);
         if (e.type === 'door_closed') expect(t.doorsClosed).toBe(true);
@@ -229,8 +244,14 @@ describe('device events (in-process Aedes)', () => {
     const tamper = sim.triggerEvent('veh-00001', 'tamper', { sensor: 'obd_port' });
     const crash = sim.triggerEvent('veh-00002', 'crash_detected', { peakG: 6.5 });
     expect(tamper).toMatchObject({ type: 'tamper', data: { sensor: 'obd_port' } });
-    await until('both arrive', () => server.messages.filter((m) => m.event?.type === 'tamper' || m.event?.data?.peakG === 6.5).length === 2);
-    expect(server.of('veh-00002').find((m) => m.event?.seq === crash!.seq)!.event).toMatchObject({ type: 'crash_detected', data: { peakG: 6.5 } });
+    await until(
+      'both arrive',
+      () => server.messages.filter((m) => m.event?.type === 'tamper' || m.event?.data?.peakG === 6.5).length === 2,
+    );
+    expect(server.of('veh-00002').find((m) => m.event?.seq === crash!.seq)!.event).toMatchObject({
+      type: 'crash_detected',
+      data: { peakG: 6.5 },
+    });
     // At 3600/h a driving car crashes about once a second; the crashed car ends its trip.
     await until('random crashes', () => server.messages.filter((m) => m.event?.type === 'crash_detected').length >= 3, 10_000);
     for (const m of server.messages.filter((x) => x.event?.type === 'crash_detected')) {

@@ -290,7 +290,8 @@ export class InstalledFaults {
       for (const r of removers) r();
       this.removeMiddlewares = () => {};
     };
-    this.fleetSkew = f.skewMs || f.driftMsPerHour ? { offsetMs: f.skewMs ?? 0, driftMsPerHour: f.driftMsPerHour ?? 0, since: now } : undefined;
+    this.fleetSkew =
+      f.skewMs || f.driftMsPerHour ? { offsetMs: f.skewMs ?? 0, driftMsPerHour: f.driftMsPerHour ?? 0, since: now } : undefined;
     this.crashPerMs = (f.crashPerHour ?? DEFAULT_CRASH_PER_HOUR) / 3_600_000;
   }
 
@@ -301,7 +302,11 @@ export class InstalledFaults {
 }
 
 /** The fleet-wide command policy under `f`: its command faults over the configured policy (`configured`), else the default. */
-export function commandPolicyWithFaults(current: CommandPolicy, f: FaultConfig, configured: Partial<CommandPolicy> | undefined): CommandPolicy {
+export function commandPolicyWithFaults(
+  current: CommandPolicy,
+  f: FaultConfig,
+  configured: Partial<CommandPolicy> | undefined,
+): CommandPolicy {
   return {
     ...current,
     failProbability: f.commandFail ?? configured?.failProbability ?? DEFAULT_COMMAND_POLICY.failProbability,
@@ -341,7 +346,10 @@ export function parseFaultSpecs(specs: readonly string[]): { ok: true; faults: F
     if (!rule) return { ok: false, message: `--fault: unknown fault "${name}" (known: ${Object.keys(FAULT_SPECS).join(', ')})` };
     const raw = eq < 0 ? '' : spec.slice(eq + 1).trim();
     const n = raw === '' ? NaN : Number(raw);
-    const fail = (rule: string): { ok: false; message: string } => ({ ok: false, message: `--fault ${name} must be ${rule} (got "${raw}")` });
+    const fail = (rule: string): { ok: false; message: string } => ({
+      ok: false,
+      message: `--fault ${name} must be ${rule} (got "${raw}")`,
+    });
     switch (rule.kind) {
       case 'probability':
         if (!(n >= 0 && n <= 1)) return fail('a probability from 0 to 1, e.g. ' + name + '=0.05');

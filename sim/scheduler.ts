@@ -114,7 +114,10 @@ export class FleetScheduler {
       if (events.length > 0) {
         for (const e of events) {
           // Stamped with when it happened inside the step; published before this tick's telemetry.
-          const data = e.levelPct === undefined ? undefined : { levelPct: Math.round(e.levelPct * 10) / 10, energy: v.state.energyType === 'electric' ? 'battery' : 'fuel' };
+          const data =
+            e.levelPct === undefined
+              ? undefined
+              : { levelPct: Math.round(e.levelPct * 10) / 10, energy: v.state.energyType === 'electric' ? 'battery' : 'fuel' };
           if (up) this.publishEvent(v, e.type, ts - (dt - e.atMs), data);
           else counters.droppedWhileDisconnected++;
         }

@@ -22,7 +22,10 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     expect(sim.stats().connected).toBe(10);
 
     // Every vehicle reports; moving ones several times a second.
-    await until('telemetry from all 10 vehicles', () => new Set(sub.messages.filter((m) => m.telemetry).map((m) => m.vehicleId)).size === 10);
+    await until(
+      'telemetry from all 10 vehicles',
+      () => new Set(sub.messages.filter((m) => m.telemetry).map((m) => m.vehicleId)).size === 10,
+    );
     await new Promise((r) => setTimeout(r, 1500));
     expect(decodeErrors(sub)).toEqual([]);
 
@@ -67,7 +70,9 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     expect(sub.messages.slice(silentFrom).some((m) => m.vehicleId === 'veh-00003')).toBe(false);
 
     await sim.restoreConnection('veh-00003');
-    await until('online again', () => sub.messages.slice(silentFrom).some((m) => m.vehicleId === 'veh-00003' && m.status?.state === 'online'));
+    await until('online again', () =>
+      sub.messages.slice(silentFrom).some((m) => m.vehicleId === 'veh-00003' && m.status?.state === 'online'),
+    );
     await until('telemetry again', () => sub.messages.slice(silentFrom).some((m) => m.vehicleId === 'veh-00003' && m.telemetry));
     expect(sim.stats().connected).toBe(10);
   });
@@ -89,10 +94,14 @@ describe('simulation over MQTT (in-process Aedes)', () => {
 
     await sub.client.endAsync();
     cleanups.length = 0;
-    await until('sockets and timers released', () => {
-      const h = countHandles();
-      return h.sockets <= handlesBefore.sockets && h.timers <= handlesBefore.timers;
-    }, 3_000);
+    await until(
+      'sockets and timers released',
+      () => {
+        const h = countHandles();
+        return h.sockets <= handlesBefore.sockets && h.timers <= handlesBefore.timers;
+      },
+      3_000,
+    );
     // Retained offline stays for late subscribers: a clean stop does not look like a live vehicle.
     const late = await subscriber();
     await until('retained offline', () => late.messages.filter((m) => m.status && m.retain).length === 10);
@@ -103,7 +112,9 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     const sub = await subscriber();
     const sim = await start({ vehicles: 10, rate: 5, vehiclesPerConnection: 4 });
     // 10 vehicles over connections of 4, 4 and 2.
-    expect(h.broker().clientEvents.filter((e) => e.startsWith('+sim-'))).toEqual(expect.arrayContaining(['+sim-veh-00001-n4', '+sim-veh-00005-n4', '+sim-veh-00009-n2']));
+    expect(h.broker().clientEvents.filter((e) => e.startsWith('+sim-'))).toEqual(
+      expect.arrayContaining(['+sim-veh-00001-n4', '+sim-veh-00005-n4', '+sim-veh-00009-n2']),
+    );
     expect(sim.stats()).toMatchObject({ connections: 3, connectionsUp: 3, connected: 10 });
     await until('telemetry from all', () => new Set(sub.messages.filter((m) => m.telemetry).map((m) => m.vehicleId)).size === 10);
     expect(new Set(sub.messages.filter((m) => m.status?.state === 'online').map((m) => m.vehicleId)).size).toBe(10);
@@ -159,7 +170,9 @@ describe('simulation over MQTT (in-process Aedes)', () => {
   it('rejects bad options before connecting', async () => {
     await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 0 })).rejects.toThrow(/vehicles/);
     await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, rate: 0 })).rejects.toThrow(/rate/);
-    await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, vehiclesPerConnection: 1.5 })).rejects.toThrow(/vehiclesPerConnection/);
+    await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, vehiclesPerConnection: 1.5 })).rejects.toThrow(
+      /vehiclesPerConnection/,
+    );
   });
 });
 

@@ -159,7 +159,11 @@ export interface Simulation {
    * Publishes an on-demand device event: `crash_detected` (data.peakG, random 2.5–8 g unless given; a
    * driving car then ends its trip) or `tamper`. Returns the event, or undefined when the vehicle is offline.
    */
-  triggerEvent(vehicleId: string, type: 'crash_detected' | 'tamper', data?: Record<string, string | number | boolean>): DeviceEvent | undefined;
+  triggerEvent(
+    vehicleId: string,
+    type: 'crash_detected' | 'tamper',
+    data?: Record<string, string | number | boolean>,
+  ): DeviceEvent | undefined;
 }
 
 export async function startSimulation(options: SimulationOptions): Promise<Simulation> {
@@ -355,7 +359,9 @@ class SimulationImpl implements Simulation {
     const multiplexed = v.conn.vehicles.length > 1;
     if (options.lastWill) {
       if (multiplexed) {
-        throw new Error(`simulator: ${vehicleId} shares a multiplexed connection, which has no last will; use vehiclesPerConnection 1 (or lastWill: false)`);
+        throw new Error(
+          `simulator: ${vehicleId} shares a multiplexed connection, which has no last will; use vehiclesPerConnection 1 (or lastWill: false)`,
+        );
       }
       v.conn.kill();
       return;
@@ -388,7 +394,11 @@ class SimulationImpl implements Simulation {
     }
   }
 
-  triggerEvent(vehicleId: string, type: 'crash_detected' | 'tamper', data?: Record<string, string | number | boolean>): DeviceEvent | undefined {
+  triggerEvent(
+    vehicleId: string,
+    type: 'crash_detected' | 'tamper',
+    data?: Record<string, string | number | boolean>,
+  ): DeviceEvent | undefined {
     const v = this.vehicle(vehicleId);
     if (this.stopping || !v.conn.connected || v.silenced) return undefined;
     const ts = this.deviceNow(v);
@@ -410,7 +420,14 @@ class SimulationImpl implements Simulation {
   snapshot(vehicleId: string): VehicleSnapshot {
     const v = this.vehicle(vehicleId);
     const { lat, lon } = this.network.projection.toLatLon(v.state.x, v.state.y);
-    return { state: v.state, lat, lon, seq: v.lastTelemetry ? v.lastTelemetry.seq : -1, lastTelemetry: v.lastTelemetry, connected: v.conn.connected && !v.silenced };
+    return {
+      state: v.state,
+      lat,
+      lon,
+      seq: v.lastTelemetry ? v.lastTelemetry.seq : -1,
+      lastTelemetry: v.lastTelemetry,
+      connected: v.conn.connected && !v.silenced,
+    };
   }
 
   use(middleware: PublishMiddleware): () => void {

@@ -23,8 +23,9 @@ describe('street network', () => {
     // Grid streets run along two perpendicular directions (up to the intersections' jitter); arterials cut
     // across them at roughly 45°. Angles compared modulo 90°.
     const rad = Math.PI / 180;
-    const axis = Math.atan2(sum(grid.map((e) => Math.sin(4 * e.headingAB * rad))), sum(grid.map((e) => Math.cos(4 * e.headingAB * rad)))) / 4 / rad;
-    const offAxis = (h: number): number => Math.abs((((h - axis) % 90) + 135) % 90 - 45);
+    const axis =
+      Math.atan2(sum(grid.map((e) => Math.sin(4 * e.headingAB * rad))), sum(grid.map((e) => Math.cos(4 * e.headingAB * rad)))) / 4 / rad;
+    const offAxis = (h: number): number => Math.abs(((((h - axis) % 90) + 135) % 90) - 45);
     for (const e of grid) expect(offAxis(e.headingAB)).toBeLessThan(15);
     for (const e of arterials) expect(offAxis(e.headingAB)).toBeGreaterThan(20);
   });
@@ -92,7 +93,15 @@ describe('street network', () => {
       const b = small.nodes[e.b]!;
       for (let t = 0; t <= 1; t += 0.05) expect(pointInPolygon({ x: a.x + (b.x - a.x) * t, y: a.y + (b.y - a.y) * t }, lRing)).toBe(true);
     }
-    const tiny: ServiceArea = { ...lShape, polygon: [[11.58, 48.14], [11.5801, 48.14], [11.5801, 48.1401], [11.58, 48.14]] };
+    const tiny: ServiceArea = {
+      ...lShape,
+      polygon: [
+        [11.58, 48.14],
+        [11.5801, 48.14],
+        [11.5801, 48.1401],
+        [11.58, 48.14],
+      ],
+    };
     expect(() => buildStreetNetwork(tiny)).toThrow(/too small/);
   });
 });

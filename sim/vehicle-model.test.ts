@@ -36,7 +36,8 @@ function violations(s: VehicleState): string[] {
   if (s.speedMps < 0 || s.speedMps * 3.6 > 55) out.push(`implausible speed ${s.speedMps * 3.6}`);
   if (s.energyPct < 0 || s.energyPct > 100) out.push('energy out of range');
   if (s.phase === 'parked' && (s.speedMps !== 0 || s.ignition || !s.locked || !s.doorsClosed)) out.push('parked but not parked');
-  if ((s.phase === 'boarding' || s.phase === 'alighting') && (s.doorsClosed || s.locked || s.speedMps !== 0)) out.push('doors not open while getting in/out');
+  if ((s.phase === 'boarding' || s.phase === 'alighting') && (s.doorsClosed || s.locked || s.speedMps !== 0))
+    out.push('doors not open while getting in/out');
   return out;
 }
 
@@ -65,7 +66,8 @@ describe('vehicle model', () => {
         if (odo < moved - 0.01 || odo > 16) problems.add(`${next.id}: odometer grew ${odo} m for ${moved} m moved`);
         // Plausible acceleration / braking.
         if (Math.abs(next.speedMps - prev.speedMps) > DEFAULT_MODEL_PARAMS.maxBrakeMps2 + 0.01) problems.add(`${next.id}: speed jump`);
-        if (prev.phase === 'parked' && (next.x !== prev.x || next.y !== prev.y) && next.phase === 'parked') problems.add('parked car moved');
+        if (prev.phase === 'parked' && (next.x !== prev.x || next.y !== prev.y) && next.phase === 'parked')
+          problems.add('parked car moved');
         if (next.edge !== prev.edge || next.fromNode !== prev.fromNode) {
           edgeChanges++;
           // The new street starts where the old one ended: the vehicle turned at an intersection.
@@ -215,7 +217,18 @@ describe('vehicle model', () => {
         expect(decoded.value.batteryPct !== undefined).toBe(electric);
         expect(decoded.value.fuelPct !== undefined).toBe(!electric);
         expect(Object.keys(telemetry)).toEqual([
-          'v', 'seq', 'ts', 'lat', 'lon', 'speedKph', 'headingDeg', electric ? 'batteryPct' : 'fuelPct', 'odometerKm', 'ignition', 'locked', 'doorsClosed',
+          'v',
+          'seq',
+          'ts',
+          'lat',
+          'lon',
+          'speedKph',
+          'headingDeg',
+          electric ? 'batteryPct' : 'fuelPct',
+          'odometerKm',
+          'ignition',
+          'locked',
+          'doorsClosed',
         ]);
         expect(insideBounds(telemetry, DEFAULT_SERVICE_AREA.bounds)).toBe(true);
       }
@@ -268,18 +281,21 @@ describe('vehicle model', () => {
                 break;
               case 'battery_low':
                 lowEvents++;
-                if (!(e.levelPct! < params.lowEnergyPct && prev.energyPct >= params.lowEnergyPct)) problems.add(`battery_low at ${e.levelPct}`);
+                if (!(e.levelPct! < params.lowEnergyPct && prev.energyPct >= params.lowEnergyPct))
+                  problems.add(`battery_low at ${e.levelPct}`);
                 break;
             }
           }
           // Replaying the events gives exactly the new state.
-          if (doorsClosed !== v.state.doorsClosed || ignition !== v.state.ignition) problems.add(`events disagree with the state at dt=${dtMs}`);
+          if (doorsClosed !== v.state.doorsClosed || ignition !== v.state.ignition)
+            problems.add(`events disagree with the state at dt=${dtMs}`);
         }
         // A trip starts: doors open, doors close, ignition on; it ends: ignition off, doors open, doors close.
         const seq = kinds.filter((k) => k !== 'battery_low').join(',');
         for (const m of seq.matchAll(/ignition_on/g)) {
           tripStarts++;
-          if (m.index > 0 && !seq.slice(0, m.index).endsWith('door_opened,door_closed,')) problems.add('ignition_on not after door_opened, door_closed');
+          if (m.index > 0 && !seq.slice(0, m.index).endsWith('door_opened,door_closed,'))
+            problems.add('ignition_on not after door_opened, door_closed');
         }
         if (seq.includes('ignition_off,door_closed')) problems.add('ignition_off not followed by door_opened');
       }

@@ -239,7 +239,8 @@ function advance(s: State, availableMs: number, rng: Rng, world: World, sink: Ev
       s.phaseRemainingMs -= used;
       if (sink) sink.at = elapsedMs + used;
       if (s.phaseRemainingMs <= 0) {
-        if (s.immobilized) startAlighting(s, rng, params, sink); // immobilized while getting in: get out again
+        if (s.immobilized)
+          startAlighting(s, rng, params, sink); // immobilized while getting in: get out again
         else startDriving(s, rng, world, sink);
       }
       return Math.max(used, 1e-6);

@@ -11,7 +11,15 @@ import { staffHeaders } from './testing/auth.js';
 import { connectDevice, telemetry, waitFor } from './testing/devices.js';
 import { metricValue } from './testing/metrics.js';
 
-const quiet = { port: 0, mqttPort: 0, logLevel: 'silent' as const, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined, mqttAuth: 'off' as const };
+const quiet = {
+  port: 0,
+  mqttPort: 0,
+  logLevel: 'silent' as const,
+  dataDir: 'memory://',
+  databaseUrl: undefined,
+  mqttUrl: undefined,
+  mqttAuth: 'off' as const,
+};
 
 async function getJson<T>(url: string, headers: Record<string, string> = {}): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(url, { headers });
@@ -29,7 +37,10 @@ describe('server endpoints', () => {
     expect(server.httpUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(server.mqttUrl).toMatch(/^mqtt:\/\/127\.0\.0\.1:\d+$/);
     expect(await getJson(`${server.httpUrl}/health`)).toMatchObject({ status: 200, body: { status: 'ok' } });
-    expect(await getJson(`${server.httpUrl}/ready`)).toMatchObject({ status: 200, body: { status: 'ready', checks: { database: 'ok', broker: 'ok' } } });
+    expect(await getJson(`${server.httpUrl}/ready`)).toMatchObject({
+      status: 200,
+      body: { status: 'ready', checks: { database: 'ok', broker: 'ok' } },
+    });
   });
 
   it('serves the seeded registry and the live fleet under /ops/v1', async () => {
@@ -113,7 +124,9 @@ describe('restart', () => {
     try {
       const device = await connectDevice(first.mqttUrl, id);
       await device.publishTelemetry(telemetry(42, { lat: 52.49 }));
-      await waitFor(async () => (await metricValue(first.metrics, 'fleetdesk_mqtt_messages_received_total', { channel: 'telemetry' })) === 1);
+      await waitFor(
+        async () => (await metricValue(first.metrics, 'fleetdesk_mqtt_messages_received_total', { channel: 'telemetry' })) === 1,
+      );
       await device.close();
     } finally {
       await first.stop(); // the final flush writes the pending state

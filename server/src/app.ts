@@ -122,7 +122,15 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     // Bookings starts later (it needs fleet and customers): alerts ask its in-memory view of active rentals through this.
     const activeRentals: { port?: ActiveRentalLookup } = {};
     const rentalLookup: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
-    const alerts = await startAlertsComponent({ db, events, log, metrics: metrics.registry, zone: DEFAULT_SERVICE_AREA, thresholds: alertThresholds(config), rentals: rentalLookup });
+    const alerts = await startAlertsComponent({
+      db,
+      events,
+      log,
+      metrics: metrics.registry,
+      zone: DEFAULT_SERVICE_AREA,
+      thresholds: alertThresholds(config),
+      rentals: rentalLookup,
+    });
     disposers.push({ name: 'alerts (final write)', dispose: () => alerts.stop() });
 
     const fleet = await startFleetComponent({
@@ -156,7 +164,15 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       timings: { resendMs: config.commandResendMs, resultGraceMs: config.commandResultGraceMs },
     });
     disposers.push({ name: 'commands', dispose: () => commands.stop() });
-    const devices = startDevicesComponent({ mqtt, fleet, metrics: metrics.registry, log, db, events, sharedGroup: config.mqttUrl ? config.mqttSharedGroup : '' });
+    const devices = startDevicesComponent({
+      mqtt,
+      fleet,
+      metrics: metrics.registry,
+      log,
+      db,
+      events,
+      sharedGroup: config.mqttUrl ? config.mqttSharedGroup : '',
+    });
     disposers.push({ name: 'device ingestion', dispose: () => devices.stop() });
 
     const ops = await startOpsComponent({ db, log, operatingZone: DEFAULT_SERVICE_AREA });
@@ -200,7 +216,11 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       retryBaseMs: config.paymentRetryBaseMs,
       maxAttempts: config.paymentMaxAttempts,
       reconcileIntervalS: config.paymentReconcileIntervalS,
-      sandbox: { latencyMs: config.paymentSandboxLatencyMs, flakyRate: config.paymentSandboxFlakyPct / 100, seed: config.paymentSandboxSeed },
+      sandbox: {
+        latencyMs: config.paymentSandboxLatencyMs,
+        flakyRate: config.paymentSandboxFlakyPct / 100,
+        seed: config.paymentSandboxSeed,
+      },
       sandboxLedgerDir: config.dataDir === IN_MEMORY_DATA_DIR ? undefined : config.dataDir,
     });
     disposers.push({ name: 'payments', dispose: () => payments.stop() });
@@ -213,7 +233,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       fleet,
       pricing,
       customers,
-      settings: { holdMin: config.reservationHoldMin, maxHoldMin: config.reservationMaxHoldMin, bufferMin: config.bookingBufferMin, heartbeatTimeoutS: config.heartbeatTimeoutS },
+      settings: {
+        holdMin: config.reservationHoldMin,
+        maxHoldMin: config.reservationMaxHoldMin,
+        bufferMin: config.bookingBufferMin,
+        heartbeatTimeoutS: config.heartbeatTimeoutS,
+      },
     });
     disposers.push({ name: 'bookings', dispose: () => bookings.stop() });
     // After bookings: its availability index hears the rentals' `rental.started` / `rental.ended` events.
@@ -249,8 +274,27 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     customerRentals.port = { listForCustomer: (customerId, limit) => bookings.listRentalsForCustomer(customerId, limit) };
     // staffTokens: support requests from the desktop (refund, end rental, block) run through the staff routes as their creator
     // the replicated tables, each described by the component that owns it
-    const syncTables = { vehicles: vehicleDocs, alerts: alertDocs, commands: commandDocs, tasks: taskDocs, notes: noteDocs, zones: zoneDocs, rentals: allocationDocs, customers: customerDocs };
-    const sync = await startSyncComponent({ db, log, tables: syncTables, alerts, fleet, ops: ops.service, commands, staffTokens: auth.accessTokens, tombstoneDays: config.syncTombstoneDays });
+    const syncTables = {
+      vehicles: vehicleDocs,
+      alerts: alertDocs,
+      commands: commandDocs,
+      tasks: taskDocs,
+      notes: noteDocs,
+      zones: zoneDocs,
+      rentals: allocationDocs,
+      customers: customerDocs,
+    };
+    const sync = await startSyncComponent({
+      db,
+      log,
+      tables: syncTables,
+      alerts,
+      fleet,
+      ops: ops.service,
+      commands,
+      staffTokens: auth.accessTokens,
+      tombstoneDays: config.syncTombstoneDays,
+    });
     disposers.push({ name: 'sync', dispose: () => sync.stop() });
 
     const http = createHttpServer({
@@ -291,7 +335,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     disposers.push({ name: 'http', dispose: () => http.close() });
     payments.serverListening(httpUrl);
 
-    if (!(await mqtt.waitUntilReady(BROKER_WAIT_MS))) log.warn('MQTT broker not reachable yet; serving without live ingestion until it is', { mqttUrl: redactUrl(mqttUrl) });
+    if (!(await mqtt.waitUntilReady(BROKER_WAIT_MS)))
+      log.warn('MQTT broker not reachable yet; serving without live ingestion until it is', { mqttUrl: redactUrl(mqttUrl) });
     log.info('server started', { httpUrl, mqttUrl: redactUrl(mqttUrl), database: db.backend });
 
     let stopping: Promise<void> | undefined;

@@ -69,7 +69,11 @@ export interface ServerClient {
   messages: Received[];
   of(vehicleId: string): Received[];
   results(commandId: string): CommandResult[];
-  sendCommand(vehicleId: string, type: CommandType, opts?: { commandId?: string; ttlMs?: number; expiresAt?: number; issuedAt?: number }): Promise<string>;
+  sendCommand(
+    vehicleId: string,
+    type: CommandType,
+    opts?: { commandId?: string; ttlMs?: number; expiresAt?: number; issuedAt?: number },
+  ): Promise<string>;
   sendRaw(vehicleId: string, payload: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -118,7 +122,13 @@ export async function serverClient(url: string, vehicleIds?: readonly string[]):
     sendCommand: async (vehicleId, type, opts = {}) => {
       const commandId = opts.commandId ?? `cmd-${process.pid}-${++commandCounter}-${Date.now()}`;
       const issuedAt = opts.issuedAt ?? Date.now();
-      const body = { v: DEVICE_PROTOCOL_VERSION, commandId, type, issuedAt, expiresAt: opts.expiresAt ?? issuedAt + (opts.ttlMs ?? 60_000) };
+      const body = {
+        v: DEVICE_PROTOCOL_VERSION,
+        commandId,
+        type,
+        issuedAt,
+        expiresAt: opts.expiresAt ?? issuedAt + (opts.ttlMs ?? 60_000),
+      };
       await client.publishAsync(deviceTopic(vehicleId, 'commands'), JSON.stringify(body), { qos: 1 });
       return commandId;
     },

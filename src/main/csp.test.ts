@@ -11,7 +11,10 @@ describe('CSP', () => {
   });
 
   it('is strict: self scripts only, inline styles, the tile host in img-src, extra connect sources', () => {
-    const csp = buildContentSecurityPolicy({ tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png', connect: ['ws://127.0.0.1:4320', null] });
+    const csp = buildContentSecurityPolicy({
+      tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
+      connect: ['ws://127.0.0.1:4320', null],
+    });
     expect(csp.split('; ')).toEqual([
       "default-src 'self'",
       "img-src 'self' data: https://tile.openstreetmap.org",

@@ -25,7 +25,8 @@ const here = dirname(fileURLToPath(import.meta.url)); // out/main
 const logger = createLogger('main');
 
 const devUrl = process.env['ELECTRON_RENDERER_URL'];
-const location: RendererLocation = devUrl && !app.isPackaged ? { kind: 'dev', url: devUrl } : { kind: 'file', path: join(here, '../renderer/index.html') };
+const location: RendererLocation =
+  devUrl && !app.isPackaged ? { kind: 'dev', url: devUrl } : { kind: 'file', path: join(here, '../renderer/index.html') };
 
 let mainWindow: BrowserWindow | null = null;
 let services: DesktopServices | null = null;
@@ -105,7 +106,13 @@ async function main(): Promise<void> {
   denyAllPermissions();
 
   const sessionVault = createSafeStorageVault(join(app.getPath('userData'), 'staff-session.bin'));
-  services = createDesktopServices({ ...toServicesConfig(config), host: 'electron', version: app.getVersion(), logger, ...(sessionVault ? { sessionVault } : {}) });
+  services = createDesktopServices({
+    ...toServicesConfig(config),
+    host: 'electron',
+    version: app.getVersion(),
+    logger,
+    ...(sessionVault ? { sessionVault } : {}),
+  });
   disposers.push(registerIpcHandlers(services.handlers, isTrustedSender, logger));
   disposers.push(forwardEvents(services.events, () => mainWindow));
   await services.start();

@@ -16,7 +16,8 @@ import {
 
 const transport: DesktopTransport = {
   async invoke(channel, ...args) {
-    if (!isDesktopChannel(channel)) throw { code: 'unknown_channel', message: `unknown channel: ${String(channel)}` } satisfies DesktopError;
+    if (!isDesktopChannel(channel))
+      throw { code: 'unknown_channel', message: `unknown channel: ${String(channel)}` } satisfies DesktopError;
     let reply: DesktopReply;
     try {
       reply = (await ipcRenderer.invoke(channel, ...args)) as DesktopReply;

@@ -3,7 +3,9 @@ import { backoffDelay, EQUAL_JITTER, PLUS_MINUS_20_PERCENT } from './backoff.js'
 
 describe('backoffDelay', () => {
   it('doubles from the initial delay up to the cap', () => {
-    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, { initialMs: 5_000, maxMs: 60_000 }))).toEqual([5_000, 10_000, 20_000, 40_000, 60_000, 60_000]);
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, { initialMs: 5_000, maxMs: 60_000 }))).toEqual([
+      5_000, 10_000, 20_000, 40_000, 60_000, 60_000,
+    ]);
     expect(backoffDelay(1_000, { initialMs: 5_000, maxMs: 60_000 })).toBe(60_000);
     expect(backoffDelay(0, { initialMs: 5_000, maxMs: 60_000 })).toBe(5_000);
     expect(backoffDelay(4, { initialMs: 100, maxMs: Infinity, factor: 3 })).toBe(2_700);

@@ -240,7 +240,8 @@ export function createDesktopApi(t: DesktopTransport): DesktopApi {
 
 /** Messages over the browser console's WebSocket (JSON). */
 export type ConsoleClientMessage = { kind: 'invoke'; id: number; channel: DesktopChannel; args: unknown[] };
-export type ConsoleServerMessage = ({ kind: 'result'; id: number } & DesktopReply) | { kind: 'event'; event: DesktopEvent; payload: unknown };
+export type ConsoleServerMessage =
+  ({ kind: 'result'; id: number } & DesktopReply) | { kind: 'event'; event: DesktopEvent; payload: unknown };
 
 /** Path of the console's WebSocket endpoint; the per-launch token goes in the `token` query parameter. */
 export const CONSOLE_WS_PATH = '/desktop-api';

@@ -138,7 +138,9 @@ export const DeviceEventSchema = Type.Object(
     lat: Type.Optional(Type.Number({ minimum: -90, maximum: 90 })),
     lon: Type.Optional(Type.Number({ minimum: -180, maximum: 180 })),
     /** type-specific details, e.g. `{ "peakG": 4.2 }` for crash_detected; at most a few hundred bytes */
-    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+    data: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()])),
+    ),
   },
   { $id: 'fleet/v1/event', additionalProperties: true },
 );
@@ -159,7 +161,9 @@ export const DeviceCommandSchema = Type.Object(
     issuedAt: EpochMs,
     /** the device must not execute the command at or after this time (its own clock); it answers rejected_expired */
     expiresAt: EpochMs,
-    params: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+    params: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()])),
+    ),
   },
   { $id: 'fleet/v1/command', additionalProperties: true },
 );
@@ -177,7 +181,9 @@ export const CommandResultSchema = Type.Object(
     reason: Type.Optional(Type.String({ maxLength: 500 })),
     ts: EpochMs,
     /** result details, e.g. `{ "lat": 52.5, "lon": 13.4 }` for locate */
-    data: Type.Optional(Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]))),
+    data: Type.Optional(
+      Type.Record(Type.String({ maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()])),
+    ),
   },
   { $id: 'fleet/v1/command-result', additionalProperties: true },
 );
@@ -187,15 +193,7 @@ export type CommandResult = Static<typeof CommandResultSchema>;
 
 /** Why a message was dropped; used as the `reason` label of the dropped-messages counters. */
 export type DropReason =
-  | 'bad_topic'
-  | 'too_large'
-  | 'not_json'
-  | 'schema'
-  | 'unsupported_version'
-  | 'topic_mismatch'
-  | 'unknown_vehicle'
-  | 'duplicate'
-  | 'stale';
+  'bad_topic' | 'too_large' | 'not_json' | 'schema' | 'unsupported_version' | 'topic_mismatch' | 'unknown_vehicle' | 'duplicate' | 'stale';
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: DropReason; detail?: string };
 
@@ -253,7 +251,8 @@ function decodeVersioned<T extends TSchema>(schema: T, payload: Uint8Array | str
   if (!parsed.ok) return parsed;
   const value = parsed.value as Static<T> & { v?: number; vehicleId?: string };
   if (!check(schema).Check(value)) return { ok: false, reason: 'schema', detail: firstError(schema, value) };
-  if (value.v !== undefined && value.v > DEVICE_PROTOCOL_VERSION) return { ok: false, reason: 'unsupported_version', detail: `v=${value.v}` };
+  if (value.v !== undefined && value.v > DEVICE_PROTOCOL_VERSION)
+    return { ok: false, reason: 'unsupported_version', detail: `v=${value.v}` };
   if (topicVehicleId !== undefined && value.vehicleId !== undefined && value.vehicleId !== topicVehicleId) {
     return { ok: false, reason: 'topic_mismatch', detail: `payload vehicleId ${value.vehicleId}` };
   }

@@ -40,7 +40,10 @@ const isNullable = (s: TSchema): boolean => Array.isArray(s.type) && (s.type as 
  * property order), plus RxDB's `version`, `primaryKey: 'id'` and `indexes`. Plain JSON (TypeBox's symbols dropped):
  * RxDB hashes it to recognise the stored collection.
  */
-export function rxCollectionSchema(doc: TObject, options: { version: number; indexes?: ReadonlyArray<string | readonly string[]> }): RxCollectionSchema {
+export function rxCollectionSchema(
+  doc: TObject,
+  options: { version: number; indexes?: ReadonlyArray<string | readonly string[]> },
+): RxCollectionSchema {
   const plain = JSON.parse(JSON.stringify(doc)) as { properties: Record<string, object>; required?: string[] };
   const required = Object.keys(doc.properties).filter((k) => (doc.required ?? []).includes(k) && !isNullable(doc.properties[k]!));
   return {

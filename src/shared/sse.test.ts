@@ -31,7 +31,15 @@ describe('openSseStream', () => {
     const opens: number[] = [];
     const events: string[] = [];
     const errors: string[] = [];
-    const s = openSseStream({ url: () => 'http://x/stream', headers: {}, fetchImpl, retryMs: 5, onOpen: () => opens.push(calls), onEvent: (e) => events.push(e.data), onError: (e) => errors.push(String(e)) });
+    const s = openSseStream({
+      url: () => 'http://x/stream',
+      headers: {},
+      fetchImpl,
+      retryMs: 5,
+      onOpen: () => opens.push(calls),
+      onEvent: (e) => events.push(e.data),
+      onError: (e) => errors.push(String(e)),
+    });
     await expect.poll(() => events.length).toBe(1);
     s.close();
     expect(errors[0]).toContain('Failed to fetch');
@@ -46,7 +54,8 @@ describe('openSseStream', () => {
         start(c) {
           c.enqueue(new TextEncoder().encode(`data: ${call}\n\n`));
           // the first stream lives a little over a second, then its token expires
-          if (call === 1) setTimeout(() => (c.enqueue(new TextEncoder().encode('event: reauthenticate\ndata: "token expired"\n\n')), c.close()), 1_100);
+          if (call === 1)
+            setTimeout(() => (c.enqueue(new TextEncoder().encode('event: reauthenticate\ndata: "token expired"\n\n')), c.close()), 1_100);
         },
       });
       return new Response(body, { status: 200, headers: { 'content-type': 'text/event-stream' } });

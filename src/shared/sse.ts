@@ -38,7 +38,8 @@ export class SseParser {
 
   private line(line: string, out: SseEvent[]): void {
     if (line === '') {
-      if (this.data.length) out.push({ event: this.event || 'message', data: this.data.join('\n'), ...(this.id !== undefined ? { id: this.id } : {}) });
+      if (this.data.length)
+        out.push({ event: this.event || 'message', data: this.data.join('\n'), ...(this.id !== undefined ? { id: this.id } : {}) });
       this.data = [];
       this.event = '';
       return;
@@ -125,10 +126,13 @@ export function openSseStream(opts: SseStreamOptions): { close(): void; retryNow
     } catch (err) {
       if (closed) return;
       opts.onError(err);
-      timer = setTimeout(() => {
-        timer = undefined;
-        void connect();
-      }, backoffDelay(++attempt, { initialMs: retryMs, maxMs: maxRetryMs, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }));
+      timer = setTimeout(
+        () => {
+          timer = undefined;
+          void connect();
+        },
+        backoffDelay(++attempt, { initialMs: retryMs, maxMs: maxRetryMs, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }),
+      );
     }
   };
   void connect();

@@ -23,7 +23,8 @@ export const SYNC_PATH_PREFIX = '/sync/v1';
 
 export const SYNC_COLLECTIONS = ['vehicles', 'alerts', 'commands', 'tasks', 'notes', 'zones', 'requests', 'rentals', 'customers'] as const;
 export type SyncCollection = (typeof SYNC_COLLECTIONS)[number];
-export const isSyncCollection = (x: unknown): x is SyncCollection => typeof x === 'string' && (SYNC_COLLECTIONS as readonly string[]).includes(x);
+export const isSyncCollection = (x: unknown): x is SyncCollection =>
+  typeof x === 'string' && (SYNC_COLLECTIONS as readonly string[]).includes(x);
 
 /** Checkpoint: the highest server sequence number the client has (0 = nothing yet). */
 export interface SyncCheckpoint {
@@ -155,11 +156,18 @@ export type ZoneDoc = SyncDoc<typeof ZoneDocSchema>;
  * An action with external effects, written offline and executed by the server through the same domain use
  * cases as the staff API: at most once (the id is the idempotency key) and never after `expiresAt`.
  */
-export const REQUEST_KINDS = ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer', 'extend_booking', 'cancel_booking'] as const;
+export const REQUEST_KINDS = [
+  'vehicle_command',
+  'refund',
+  'end_rental',
+  'block_customer',
+  'unblock_customer',
+  'extend_booking',
+  'cancel_booking',
+] as const;
 export type RequestKind = (typeof REQUEST_KINDS)[number];
 const requestStatus = stringEnum(['pending', 'done', 'failed', 'expired', 'rejected'], { maxLength: 20 });
 export type RequestStatus = Static<typeof requestStatus>;
-
 
 /** Payload of each request kind (checked by the server; a bad one ends `rejected` with `invalid_payload`). */
 export interface RequestPayloads {
@@ -186,7 +194,6 @@ export const REQUEST_ROLES: { [K in RequestKind]: readonly OperatorRole[] } = {
   extend_booking: ['support', 'admin'],
   cancel_booking: ['support', 'admin'],
 };
-
 
 export const RequestDocSchema = Type.Object({
   ...syncFields,

@@ -34,7 +34,9 @@ const SUPPORT = DEMO_STAFF.find((s) => s.role === 'support')!;
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
 
 async function waitAttr(page: Page, testId: string, attr: string, value: string, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(([t, a, v]) => document.querySelector(`[data-testid="${t}"]`)?.getAttribute(a!) === v, [testId, attr, value], { timeout });
+  await page.waitForFunction(([t, a, v]) => document.querySelector(`[data-testid="${t}"]`)?.getAttribute(a!) === v, [testId, attr, value], {
+    timeout,
+  });
 }
 
 describe('support desk in Chromium: sign-in, one multiplexed stream, the support flow, a dispatcher without customers', () => {
@@ -51,7 +53,10 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
   async function staff(method: string, path: string, body?: unknown, role: 'dispatcher' | 'support' = 'dispatcher'): Promise<number> {
     const res = await fetch(`${server.httpUrl}${path}`, {
       method,
-      headers: { ...(await staffHeaders(server, role, `e2e-${role}`)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: {
+        ...(await staffHeaders(server, role, `e2e-${role}`)),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     await res.arrayBuffer();
@@ -72,13 +77,32 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-support-'));
-    server = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      databaseUrl: undefined,
+      dataDir,
+      mqttAuth: 'off',
+      seedVehicles: SEEDED,
+      logLevel: 'warn',
+    });
     vehicleIds = (await server.db.query<{ id: string }>('select id from vehicles order by id')).rows.map((r) => r.id);
-    greta = (await signUpCustomer(server, { name: 'Greta Lindqvist', phone: '+49 30 5550 1234', paymentToken: 'tok_sandbox_ok' })).customerId;
+    greta = (await signUpCustomer(server, { name: 'Greta Lindqvist', phone: '+49 30 5550 1234', paymentToken: 'tok_sandbox_ok' }))
+      .customerId;
     await signUpCustomer(server, { name: 'Jonas Becker', phone: '+49 40 777 0000' });
     const started = new Date(Date.now() - 25 * 60_000).toISOString();
     // an active rental that must be back before the car's next booking (made during the test)
-    await allocation({ id: 'e2e-rental-active', kind: 'rental', vehicle_id: vehicleIds[0], customer_id: greta, status: 'active', period: `[${started},2031-06-01 09:45:00+00)`, started_at: started, return_by: '2031-06-01T09:45:00Z' });
+    await allocation({
+      id: 'e2e-rental-active',
+      kind: 'rental',
+      vehicle_id: vehicleIds[0],
+      customer_id: greta,
+      status: 'active',
+      period: `[${started},2031-06-01 09:45:00+00)`,
+      started_at: started,
+      return_by: '2031-06-01T09:45:00Z',
+    });
     await allocation({
       id: 'e2e-rental-ended',
       kind: 'rental',
@@ -103,12 +127,29 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     });
     // the ended rental's money, through the payments component's contract: a hold, then the price captured
     const method = (await server.payments.defaultPaymentMethod(greta))!;
-    const hold = await server.payments.authorizeHold({ rentalId: 'e2e-rental-ended', customerId: greta, paymentMethodId: method.paymentMethodId, amountCents: 3000, currency: 'EUR', idempotencyKey: 'e2e-hold-1' }, 20_000);
+    const hold = await server.payments.authorizeHold(
+      {
+        rentalId: 'e2e-rental-ended',
+        customerId: greta,
+        paymentMethodId: method.paymentMethodId,
+        amountCents: 3000,
+        currency: 'EUR',
+        idempotencyKey: 'e2e-hold-1',
+      },
+      20_000,
+    );
     if (hold.status !== 'authorized') throw new Error(`hold: ${JSON.stringify(hold)}`);
-    await server.db.transaction((tx) => server.payments.enqueueCapture(tx, { rentalId: 'e2e-rental-ended', paymentId: hold.paymentId, amountCents: 1468, currency: 'EUR' }));
+    await server.db.transaction((tx) =>
+      server.payments.enqueueCapture(tx, { rentalId: 'e2e-rental-ended', paymentId: hold.paymentId, amountCents: 1468, currency: 'EUR' }),
+    );
     await server.payments.drainOutbox();
     // no auto sign-in: the page signs in
-    desk = await startBrowserConsole({ config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '', logger: silentLogger() }, port: 0, rendererDir: 'out/renderer', logger: silentLogger() });
+    desk = await startBrowserConsole({
+      config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '', logger: silentLogger() },
+      port: 0,
+      rendererDir: 'out/renderer',
+      logger: silentLogger(),
+    });
     browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
     page.on('pageerror', (err) => pageErrors.push(err.message));
@@ -147,25 +188,62 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     const streams = () => requests.filter((r) => r.startsWith('GET /sync/v1/stream?'));
     await expect.poll(() => streams().length, { timeout: 20_000 }).toBeGreaterThan(0);
     const last = new URLSearchParams(streams().at(-1)!.split('?')[1]);
-    expect(last.get('collections')!.split(',').sort()).toEqual(['alerts', 'commands', 'customers', 'notes', 'rentals', 'requests', 'tasks', 'vehicles', 'zones']);
+    expect(last.get('collections')!.split(',').sort()).toEqual([
+      'alerts',
+      'commands',
+      'customers',
+      'notes',
+      'rentals',
+      'requests',
+      'tasks',
+      'vehicles',
+      'zones',
+    ]);
     expect(requests.filter((r) => /^GET \/sync\/v1\/[a-z]+\/stream/.test(r))).toEqual([]); // no per-collection streams
     const before = requests.length;
 
     // changes in several collections, from other staff members
-    server.events.emit('vehicle.event', { vehicleId: vehicleIds[2]!, event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
+    server.events.emit('vehicle.event', {
+      vehicleId: vehicleIds[2]!,
+      event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
+      receivedAt: Date.now(),
+    });
     await server.flushAlerts();
-    expect(await staff('POST', '/ops/v1/tasks', { id: 'e2e-live-task', vehicleId: vehicleIds[2], kind: 'repair', note: 'live over the stream' })).toBe(201);
-    expect(await staff('POST', '/ops/v1/notes', { targetType: 'customer', targetId: greta, text: 'called about a parking ticket' }, 'support')).toBe(201);
+    expect(
+      await staff('POST', '/ops/v1/tasks', { id: 'e2e-live-task', vehicleId: vehicleIds[2], kind: 'repair', note: 'live over the stream' }),
+    ).toBe(201);
+    expect(
+      await staff('POST', '/ops/v1/notes', { targetType: 'customer', targetId: greta, text: 'called about a parking ticket' }, 'support'),
+    ).toBe(201);
     await signUpCustomer(server, { name: 'Live Stream Customer', phone: '+49 89 123 4567' });
-    await allocation({ id: 'e2e-booking-live', kind: 'booking', vehicle_id: vehicleIds[0], customer_id: greta, status: 'confirmed', period: '[2031-06-01 09:45:00+00,2031-06-01 12:00:00+00)', starts_at: '2031-06-01T10:00:00Z', ends_at: '2031-06-01T12:00:00Z' });
+    await allocation({
+      id: 'e2e-booking-live',
+      kind: 'booking',
+      vehicle_id: vehicleIds[0],
+      customer_id: greta,
+      status: 'confirmed',
+      period: '[2031-06-01 09:45:00+00,2031-06-01 12:00:00+00)',
+      starts_at: '2031-06-01T10:00:00Z',
+      ends_at: '2031-06-01T12:00:00Z',
+    });
 
     await page.getByTestId('tab-alerts').click();
-    await page.waitForFunction(() => !!document.querySelector('[data-testid="alerts-panel"] tr[data-alert-id]') && document.querySelector('[data-testid="alerts-panel"]')!.textContent!.includes('crash'), undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () =>
+        !!document.querySelector('[data-testid="alerts-panel"] tr[data-alert-id]') &&
+        document.querySelector('[data-testid="alerts-panel"]')!.textContent!.includes('crash'),
+      undefined,
+      { timeout: 20_000 },
+    );
     await page.getByTestId('tab-tasks').click();
     await page.waitForFunction(() => document.body.textContent!.includes('live over the stream'), undefined, { timeout: 20_000 });
     await page.getByTestId('tab-customers').click();
     await page.getByTestId('customer-search').fill('Live Stream');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="customer-results"]')?.getAttribute('data-count')) === 1, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="customer-results"]')?.getAttribute('data-count')) === 1,
+      undefined,
+      { timeout: 20_000 },
+    );
     // none of it was pulled: it all came over the one stream
     expect(requests.slice(before).filter((r) => r.includes('/pull'))).toEqual([]);
     expect(requests.slice(before).filter((r) => r.startsWith('GET /sync/v1/stream'))).toEqual([]);
@@ -173,12 +251,20 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
 
   it('support flow: find the customer by phone, rentals with the receipt, block with a reason, a partial refund (and one too large refused)', async () => {
     await page.getByTestId('customer-search').fill('5550 1234');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="customer-results"]')?.getAttribute('data-count')) === 1, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="customer-results"]')?.getAttribute('data-count')) === 1,
+      undefined,
+      { timeout: 10_000 },
+    );
     await page.locator(`[data-testid="customer-results"] [data-customer-id="${greta}"]`).click();
     const detail = page.getByTestId('customer-detail');
     await detail.waitFor();
     expect(await detail.getAttribute('data-status')).toBe('active');
-    await page.waitForFunction(() => document.querySelectorAll('[data-testid="customer-rentals"] [data-testid="rental-card"]').length >= 3, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => document.querySelectorAll('[data-testid="customer-rentals"] [data-testid="rental-card"]').length >= 3,
+      undefined,
+      { timeout: 20_000 },
+    );
     expect(await page.locator('[data-rental-id="e2e-rental-active"]').getAttribute('data-status')).toBe('active');
     const receipt = page.locator('[data-rental-id="e2e-rental-ended"] [data-testid="receipt"]');
     expect(await receipt.innerText()).toMatch(/Driving[\s\S]*Parked[\s\S]*Total/);
@@ -188,15 +274,32 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await page.getByTestId('block-reason').fill('chargeback fraud suspected');
     await page.getByTestId('block-submit').click();
     await waitAttr(page, 'customer-detail', 'data-status', 'blocked', 30_000);
-    await page.waitForFunction(() => document.querySelector('[data-testid="customer-requests"] [data-request-kind="block_customer"]')?.getAttribute('data-request-status') === 'done', undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () =>
+        document
+          .querySelector('[data-testid="customer-requests"] [data-request-kind="block_customer"]')
+          ?.getAttribute('data-request-status') === 'done',
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await page.getByTestId('customer-detail').innerText()).toContain('chargeback fraud suspected');
-    const audited = await server.db.query<{ actor: string }>(`select actor from audit_log where action = 'customer.blocked' and target_id = $1`, [greta]);
+    const audited = await server.db.query<{ actor: string }>(
+      `select actor from audit_log where action = 'customer.blocked' and target_id = $1`,
+      [greta],
+    );
     expect(audited.rows.map((r) => r.actor)).toEqual([SUPPORT.id]);
 
     // a partial refund: the payments ledger (read live) shows what was captured; the refund is a request run
     // through the payments route, and its outcome shows on the card
     const ended = page.locator('[data-rental-id="e2e-rental-ended"]');
-    await page.waitForFunction(() => /captured €14\.68/.test(document.querySelector('[data-rental-id="e2e-rental-ended"] [data-testid="rental-money"]')?.textContent ?? ''), undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () =>
+        /captured €14\.68/.test(
+          document.querySelector('[data-rental-id="e2e-rental-ended"] [data-testid="rental-money"]')?.textContent ?? '',
+        ),
+      undefined,
+      { timeout: 20_000 },
+    );
     await ended.getByTestId('refund-rental').click();
     await ended.getByTestId('refund-amount').fill('20');
     await ended.getByTestId('action-reason').fill('goodwill');
@@ -206,7 +309,14 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await ended.getByTestId('action-reason').fill('car was not clean');
     await ended.getByTestId('action-submit').click();
     try {
-      await page.waitForFunction(() => document.querySelector('[data-rental-id="e2e-rental-ended"] [data-request-kind="refund"]')?.getAttribute('data-request-status') === 'done', undefined, { timeout: 30_000 });
+      await page.waitForFunction(
+        () =>
+          document
+            .querySelector('[data-rental-id="e2e-rental-ended"] [data-request-kind="refund"]')
+            ?.getAttribute('data-request-status') === 'done',
+        undefined,
+        { timeout: 30_000 },
+      );
     } catch (err) {
       const rows = await server.db.query(`select kind, status, result from sync_requests where kind = 'refund'`);
       throw new Error(`refund request not done; on the server: ${JSON.stringify(rows.rows)}`, { cause: err });
@@ -222,7 +332,11 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await page.getByTestId('tab-vehicles').click();
     const plate = (await server.db.query<{ plate: string }>('select plate from vehicles where id = $1', [vehicleIds[0]])).rows[0]!.plate;
     await page.getByTestId('vehicle-search').fill(plate);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1,
+      undefined,
+      { timeout: 20_000 },
+    );
     await page.getByTestId('vehicle-search').press('Enter');
     await page.getByTestId('vehicle-rentals').waitFor({ timeout: 10_000 });
     await waitAttr(page, 'vehicle-rentals', 'data-current', 'e2e-rental-active', 20_000);
@@ -233,8 +347,26 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
 
   it('bookings: extend one (done), an extension into the next booking refused, cancel the next one (done); the staff API agrees', async () => {
     // two bookings of Greta's on one car, back to back (the second's period starts 15 min early: the buffer)
-    await allocation({ id: 'e2e-booking-extend', kind: 'booking', vehicle_id: vehicleIds[3], customer_id: greta, status: 'confirmed', period: '[2031-07-01 09:45:00+00,2031-07-01 12:00:00+00)', starts_at: '2031-07-01T10:00:00Z', ends_at: '2031-07-01T12:00:00Z' });
-    await allocation({ id: 'e2e-booking-cancel', kind: 'booking', vehicle_id: vehicleIds[3], customer_id: greta, status: 'confirmed', period: '[2031-07-01 13:45:00+00,2031-07-01 16:00:00+00)', starts_at: '2031-07-01T14:00:00Z', ends_at: '2031-07-01T16:00:00Z' });
+    await allocation({
+      id: 'e2e-booking-extend',
+      kind: 'booking',
+      vehicle_id: vehicleIds[3],
+      customer_id: greta,
+      status: 'confirmed',
+      period: '[2031-07-01 09:45:00+00,2031-07-01 12:00:00+00)',
+      starts_at: '2031-07-01T10:00:00Z',
+      ends_at: '2031-07-01T12:00:00Z',
+    });
+    await allocation({
+      id: 'e2e-booking-cancel',
+      kind: 'booking',
+      vehicle_id: vehicleIds[3],
+      customer_id: greta,
+      status: 'confirmed',
+      period: '[2031-07-01 13:45:00+00,2031-07-01 16:00:00+00)',
+      starts_at: '2031-07-01T14:00:00Z',
+      ends_at: '2031-07-01T16:00:00Z',
+    });
     const booking = async (id: string) => {
       const res = await fetch(`${server.httpUrl}/ops/v1/bookings/${id}`, { headers: await staffHeaders(server, 'support', 'e2e-support') });
       expect(res.status).toBe(200);
@@ -248,7 +380,11 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
         return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())}T${p(d.getHours())}:${p(d.getMinutes())}`;
       }, Date.parse(iso));
     const outcome = (bookingId: string, kind: string, status: string) =>
-      page.waitForFunction(([b, k, s]) => !!document.querySelector(`[data-rental-id="${b}"] [data-request-kind="${k}"][data-request-status="${s}"]`), [bookingId, kind, status], { timeout: 30_000 });
+      page.waitForFunction(
+        ([b, k, s]) => !!document.querySelector(`[data-rental-id="${b}"] [data-request-kind="${k}"][data-request-status="${s}"]`),
+        [bookingId, kind, status],
+        { timeout: 30_000 },
+      );
 
     await page.getByTestId('tab-customers').click();
     await page.getByTestId('customer-search').fill('5550 1234');
@@ -275,7 +411,9 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await page.screenshot({ path: join(shots, 'e2e-support-booking-form.png') });
     await extendCard.getByTestId('action-submit').click();
     await outcome('e2e-booking-extend', 'extend_booking', 'rejected');
-    expect(await extendCard.locator('[data-request-kind="extend_booking"][data-request-status="rejected"]').innerText()).toMatch(/refused — .*taken/);
+    expect(await extendCard.locator('[data-request-kind="extend_booking"][data-request-status="rejected"]').innerText()).toMatch(
+      /refused — .*taken/,
+    );
     expect((await booking('e2e-booking-extend')).endsAt).toBe('2031-07-01T13:00:00.000Z');
 
     // cancel the next booking with a reason: done; the card turns cancelled and offers no more actions
@@ -283,10 +421,18 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await cancelCard.getByTestId('action-reason').fill('customer called to cancel');
     await cancelCard.getByTestId('action-submit').click();
     await outcome('e2e-booking-cancel', 'cancel_booking', 'done');
-    await page.waitForFunction(() => document.querySelector('[data-rental-id="e2e-booking-cancel"]')?.getAttribute('data-status') === 'cancelled', undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-rental-id="e2e-booking-cancel"]')?.getAttribute('data-status') === 'cancelled',
+      undefined,
+      { timeout: 20_000 },
+    );
     expect(await cancelCard.getByTestId('cancel-booking').count()).toBe(0);
     expect(await cancelCard.innerText()).toContain('customer called to cancel');
-    expect(await booking('e2e-booking-cancel')).toMatchObject({ status: 'cancelled', cancelReason: 'customer called to cancel', cancelledBy: SUPPORT.id });
+    expect(await booking('e2e-booking-cancel')).toMatchObject({
+      status: 'cancelled',
+      cancelReason: 'customer called to cancel',
+      cancelledBy: SUPPORT.id,
+    });
     const audited = await server.db.query<{ action: string; actor: string; reason: string }>(
       `select action, actor, reason from audit_log where target_id in ('e2e-booking-extend', 'e2e-booking-cancel') and action like 'booking.%' order by id`,
     );
@@ -317,7 +463,11 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     // the vehicle card names no customer for a dispatcher
     const plate = (await server.db.query<{ plate: string }>('select plate from vehicles where id = $1', [vehicleIds[0]])).rows[0]!.plate;
     await page.getByTestId('vehicle-search').fill(plate);
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1,
+      undefined,
+      { timeout: 20_000 },
+    );
     await page.getByTestId('vehicle-search').press('Enter');
     await waitAttr(page, 'vehicle-rentals', 'data-current', 'e2e-rental-active', 20_000);
     expect(await page.getByTestId('current-rental').innerText()).not.toContain('Greta');

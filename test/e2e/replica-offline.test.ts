@@ -45,14 +45,21 @@ function freePort(): Promise<number> {
 async function staff<T>(server: ServerHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
-    headers: { ...(await staffHeaders(server, 'dispatcher', 'server-op')), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(await staffHeaders(server, 'dispatcher', 'server-op')),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as T };
 }
 
 async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
-  server.events.emit('vehicle.event', { vehicleId, event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
+  server.events.emit('vehicle.event', {
+    vehicleId,
+    event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
+    receivedAt: Date.now(),
+  });
   await server.flushAlerts();
   const list = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
   expect(list.body.alerts).toHaveLength(1);
@@ -63,9 +70,14 @@ const indicator = (page: Page, attr: string): Promise<string | null> => page.get
 
 async function waitIndicator(page: Page, status: string, timeout = 60_000): Promise<void> {
   try {
-    await page.waitForFunction((s) => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-status') === s, status, { timeout });
+    await page.waitForFunction((s) => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-status') === s, status, {
+      timeout,
+    });
   } catch (err) {
-    const title = await page.getByTestId('sync-indicator').getAttribute('title').catch(() => null);
+    const title = await page
+      .getByTestId('sync-indicator')
+      .getAttribute('title')
+      .catch(() => null);
     throw new Error(`sync indicator never became ${status}; it says: ${title?.replace(/\n/g, ' | ') ?? '(no indicator)'}`, { cause: err });
   }
 }
@@ -144,7 +156,11 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     expect(await page.getByTestId('operator-chip').getAttribute('data-operator-id')).toBe(OPERATOR);
     expect(await page.getByTestId('operator-chip').getAttribute('data-state')).toBe('signed-in');
     await openTab(page, 'alerts');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2,
+      undefined,
+      { timeout: 30_000 },
+    );
     expect(await page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`).getAttribute('data-status')).toBe('open');
     await page.screenshot({ path: join(shots, `e2e-replica-1-synced${suffix}.png`) });
   });
@@ -168,13 +184,23 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     expect(await page.getByTestId('operator-chip').getAttribute('data-state')).toBe('signed-out');
     expect(Number(await indicator(page, 'data-last-sync'))).toBeGreaterThan(0);
     await openTab(page, 'alerts');
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2, undefined, { timeout: 30_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="alerts-panel"]')?.getAttribute('data-count')) >= 2,
+      undefined,
+      { timeout: 30_000 },
+    );
     // The host knows no vehicle now (server down since before it started): the grid's rows and the plates come
     // from the replica's vehicles in IndexedDB.
-    await page.waitForFunction((n) => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) >= n, SEEDED, { timeout: 30_000 });
+    await page.waitForFunction(
+      (n) => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) >= n,
+      SEEDED,
+      { timeout: 30_000 },
+    );
     for (const a of [alertA, alertB]) {
       const plate = plates.get(a.vehicleId)!;
-      await expect.poll(() => page.locator(`[data-testid="alerts-panel"] [data-alert-id="${a.id}"]`).innerText(), { timeout: 10_000 }).toContain(plate);
+      await expect
+        .poll(() => page.locator(`[data-testid="alerts-panel"] [data-alert-id="${a.id}"]`).innerText(), { timeout: 10_000 })
+        .toContain(plate);
     }
     await page.screenshot({ path: join(shots, `e2e-replica-2-offline-reloaded${suffix}.png`) });
   });
@@ -185,14 +211,27 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     await rowA.getByRole('button', { name: '+ Task' }).click();
     const rowB = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertB.id}"]`);
     await rowB.getByRole('button', { name: 'Assign to me' }).click();
-    await page.waitForFunction(() => Number(document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending')) >= 3, undefined, { timeout: 10_000 });
+    await page.waitForFunction(
+      () => Number(document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending')) >= 3,
+      undefined,
+      { timeout: 10_000 },
+    );
     expect(await rowA.getAttribute('data-status')).toBe('acknowledged');
     expect(await indicator(page, 'data-status')).toBe('offline');
     await page.screenshot({ path: join(shots, `e2e-replica-3-offline-edits${suffix}.png`) });
 
     // Meanwhile, someone changes alert B through the staff API: a second server on the same data, on another
     // port the console does not know, stopped again before the console's server comes back.
-    const other = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl, dataDir, mqttAuth: 'off', seedVehicles: SEEDED, logLevel: 'warn' });
+    const other = await startServer({
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      databaseUrl,
+      dataDir,
+      mqttAuth: 'off',
+      seedVehicles: SEEDED,
+      logLevel: 'warn',
+    });
     try {
       expect((await staff(other, 'POST', `/alerts/${alertB.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
     } finally {
@@ -203,9 +242,16 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
   it('server back on the same data: the edits arrive, pending goes to 0, the conflict shows in the conflicts view', async () => {
     server = await start();
     try {
-      await page.waitForFunction(() => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending') === '0', undefined, { timeout: 60_000 });
+      await page.waitForFunction(
+        () => document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending') === '0',
+        undefined,
+        { timeout: 60_000 },
+      );
     } catch (err) {
-      const title = await page.getByTestId('sync-indicator').getAttribute('title').catch(() => null);
+      const title = await page
+        .getByTestId('sync-indicator')
+        .getAttribute('title')
+        .catch(() => null);
       const a = await staff<{ alerts: AlertDoc[] }>(server!, 'GET', `/alerts?kind=crash`);
       const summary = a.body.alerts.map((x) => `${x.id.slice(0, 8)}:${x.status}/${x.assignee ?? '-'}`).join(', ');
       throw new Error(`pending never reached 0; indicator: ${title?.replace(/\n/g, ' | ')}; server alerts: ${summary}`, { cause: err });

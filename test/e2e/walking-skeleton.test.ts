@@ -31,9 +31,13 @@ async function numberAttr(page: Page, selector: string, attr: string): Promise<n
 async function search(page: Page, text: string): Promise<void> {
   const box = page.getByTestId('vehicle-search');
   await box.fill(text);
-  await page.waitForFunction((n) => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === n, 1, {
-    timeout: 10_000,
-  });
+  await page.waitForFunction(
+    (n) => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === n,
+    1,
+    {
+      timeout: 10_000,
+    },
+  );
 }
 
 async function cellText(page: Page, vehicleId: string, colId: string): Promise<string> {
@@ -52,13 +56,33 @@ describe('walking skeleton in Chromium', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-'));
-    server = await startServer({ port: 0, mqttPort: 0, dataDir, databaseUrl: undefined, mqttUrl: undefined, seedVehicles: SEEDED, logLevel: 'warn' });
-    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: SIM_VEHICLES, rate: 1, movingShare: 0.7, seed: 11, ...demoSimulatorCredentials(server) });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir,
+      databaseUrl: undefined,
+      mqttUrl: undefined,
+      seedVehicles: SEEDED,
+      logLevel: 'warn',
+    });
+    sim = await startSimulation({
+      mqttUrl: server.mqttUrl,
+      vehicles: SIM_VEHICLES,
+      rate: 1,
+      movingShare: 0.7,
+      seed: 11,
+      ...demoSimulatorCredentials(server),
+    });
     // Default tile URL (OpenStreetMap): unreachable here, which is part of what this test proves harmless.
     // signed in by itself as the demo dispatcher (as `npm start` does): the registry comes from the staff API
     const dispatcher = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
     desk = await startBrowserConsole({
-      config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, staffCredentials: { email: dispatcher.email, password: dispatcher.password }, ...demoDesktopCredentials(server) },
+      config: {
+        mqttUrl: server.mqttUrl,
+        serverUrl: server.httpUrl,
+        staffCredentials: { email: dispatcher.email, password: dispatcher.password },
+        ...demoDesktopCredentials(server),
+      },
       port: 0,
       rendererDir: 'out/renderer',
     });
@@ -135,7 +159,9 @@ describe('walking skeleton in Chromium', () => {
     expect((await cellText(page, victim, 'state')).toLowerCase()).not.toContain('offline');
     sim.killConnection(victim);
     await expect.poll(async () => (await cellText(page, victim, 'state')).toLowerCase(), { timeout: 20_000 }).toContain('offline');
-    await expect.poll(() => numberAttr(page, '[data-testid="count-offline"]', 'data-value'), { timeout: 5_000 }).toBeGreaterThan(offlineBefore);
+    await expect
+      .poll(() => numberAttr(page, '[data-testid="count-offline"]', 'data-value'), { timeout: 5_000 })
+      .toBeGreaterThan(offlineBefore);
     // selecting it pans the map to the vehicle and shows its card
     await page.getByTestId('vehicle-search').press('Enter');
     await expect.poll(() => page.getByTestId('selected-vehicle').getAttribute('data-vehicle-id'), { timeout: 5_000 }).toBe(victim);

@@ -27,7 +27,13 @@ interface Res<T = Record<string, unknown>> {
   body: T;
 }
 
-async function call<T = Record<string, unknown>>(server: ServerHandle, method: string, path: string, headers: Record<string, string> = {}, body?: unknown): Promise<Res<T>> {
+async function call<T = Record<string, unknown>>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  headers: Record<string, string> = {},
+  body?: unknown,
+): Promise<Res<T>> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -52,7 +58,17 @@ function expectProblem(res: Res, status: number, code: string): void {
 /** A simulated car: its telemetry (seq, odometer, position kept between samples) and its command handling. */
 class Car {
   private seq = 0;
-  state: Omit<Telemetry, 'v' | 'seq' | 'ts'> = { lat: CENTER.lat, lon: CENTER.lon, speedKph: 0, headingDeg: 90, batteryPct: 80, odometerKm: 1000, ignition: false, locked: true, doorsClosed: true };
+  state: Omit<Telemetry, 'v' | 'seq' | 'ts'> = {
+    lat: CENTER.lat,
+    lon: CENTER.lon,
+    speedKph: 0,
+    headingDeg: 90,
+    batteryPct: 80,
+    odometerKm: 1000,
+    ignition: false,
+    locked: true,
+    doorsClosed: true,
+  };
   constructor(
     readonly vehicleId: string,
     readonly telemetry: TestDevice,
@@ -132,7 +148,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     // search nearby: the car shows up once its telemetry is in the availability index
     const found = await waitFor(
       async () => {
-        const res = await call<{ vehicles: Array<{ vehicleId: string; distanceM: number }> }>(server, 'GET', `/v1/vehicles/available?lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=2000&limit=50`, customer.headers);
+        const res = await call<{ vehicles: Array<{ vehicleId: string; distanceM: number }> }>(
+          server,
+          'GET',
+          `/v1/vehicles/available?lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=2000&limit=50`,
+          customer.headers,
+        );
         expect(res.status).toBe(200);
         return res.body.vehicles.find((v) => v.vehicleId === car.vehicleId);
       },
@@ -144,23 +165,35 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
 
     // start: hold placed, unlock acknowledged by the car
     const key = randomUUID();
-    const start = await call<{ rentalId: string; status: string; vehicleId: string; returnBy: string | null; unlock: { commandId: string; status: string }; payment: { holdCents: number } }>(
-      server,
-      'POST',
-      '/v1/rentals',
-      { ...customer.headers, 'idempotency-key': key },
-      { reservationId },
-    );
+    const start = await call<{
+      rentalId: string;
+      status: string;
+      vehicleId: string;
+      returnBy: string | null;
+      unlock: { commandId: string; status: string };
+      payment: { holdCents: number };
+    }>(server, 'POST', '/v1/rentals', { ...customer.headers, 'idempotency-key': key }, { reservationId });
     expect(start.status, JSON.stringify(start.body)).toBe(201);
     expect(start.body).toMatchObject({ status: 'active', vehicleId: car.vehicleId, returnBy: null, unlock: { status: 'succeeded' } });
     expect(start.body.payment.holdCents).toBeGreaterThan(0);
     expect(car.device.deliveries.filter((d) => d.type === 'unlock').map((d) => d.commandId)).toEqual([start.body.unlock.commandId]);
     const rentalId = start.body.rentalId;
     // the same request again (a client retry) is replayed, not executed twice
-    const replay = await call<{ rentalId: string }>(server, 'POST', '/v1/rentals', { ...customer.headers, 'idempotency-key': key }, { reservationId });
+    const replay = await call<{ rentalId: string }>(
+      server,
+      'POST',
+      '/v1/rentals',
+      { ...customer.headers, 'idempotency-key': key },
+      { reservationId },
+    );
     expect(replay.body.rentalId).toBe(rentalId);
     expect(car.device.deliveries.filter((d) => d.type === 'unlock')).toHaveLength(1);
-    const reservation = await call<{ status: string; rentalId: string | null }>(server, 'GET', `/v1/reservations/${reservationId}`, customer.headers);
+    const reservation = await call<{ status: string; rentalId: string | null }>(
+      server,
+      'GET',
+      `/v1/reservations/${reservationId}`,
+      customer.headers,
+    );
     expect(reservation.body).toMatchObject({ status: 'converted', rentalId });
 
     // a short drive: unlocked, ignition on, moving east inside the zone, 12.5 km on the odometer
@@ -169,7 +202,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     // stopped outside the zone with a door open and the engine running: ending is refused, every reason listed
     await car.report({ speedKph: 0, lat: 52.6, lon: 13.5, doorsClosed: false });
     await car.settled(server, support);
-    const blocked = await call<{ blockers: Array<{ code: string; message: string }> }>(server, 'POST', `/v1/rentals/${rentalId}/end`, customer.headers);
+    const blocked = await call<{ blockers: Array<{ code: string; message: string }> }>(
+      server,
+      'POST',
+      `/v1/rentals/${rentalId}/end`,
+      customer.headers,
+    );
     expectProblem(blocked, 409, 'rental_end_blocked');
     expect(blocked.body.blockers.map((b) => b.code)).toEqual(['outside_operating_zone', 'doors_open', 'ignition_on']);
 
@@ -179,7 +217,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     const end = await call<{
       rental: { status: string; end: { odometerKm: number } };
       price: { usage: { distanceKm: number; drivingMinutes: number }; totalCents: number };
-      receipt: { lines: Array<{ code: string; quantity: number; unitCents: number; amountCents: number }>; totalCents: number; subtotalCents: number; currency: string };
+      receipt: {
+        lines: Array<{ code: string; quantity: number; unitCents: number; amountCents: number }>;
+        totalCents: number;
+        subtotalCents: number;
+        currency: string;
+      };
       lock: { status: string; acknowledged: boolean };
     }>(server, 'POST', `/v1/rentals/${rentalId}/end`, { ...customer.headers, 'idempotency-key': randomUUID() });
     expect(end.status, JSON.stringify(end.body)).toBe(200);
@@ -201,7 +244,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     // the receipt, once the capture went through the outbox
     const captured = await waitFor(
       async () => {
-        const res = await call<{ totalCents: number; payment: { status: string; capturedCents: number } | null }>(server, 'GET', `/v1/rentals/${rentalId}/receipt`, customer.headers);
+        const res = await call<{ totalCents: number; payment: { status: string; capturedCents: number } | null }>(
+          server,
+          'GET',
+          `/v1/rentals/${rentalId}/receipt`,
+          customer.headers,
+        );
         expect(res.status).toBe(200);
         return res.body.payment?.status === 'captured' ? res.body : undefined;
       },
@@ -212,7 +260,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     // history and detail: own only
     const list = await call<{ rentals: Array<{ rentalId: string }> }>(server, 'GET', '/v1/rentals', customer.headers);
     expect(list.body.rentals.map((r) => r.rentalId)).toEqual([rentalId]);
-    const detail = await call<{ rental: { status: string }; receipt: { totalCents: number } }>(server, 'GET', `/v1/rentals/${rentalId}`, customer.headers);
+    const detail = await call<{ rental: { status: string }; receipt: { totalCents: number } }>(
+      server,
+      'GET',
+      `/v1/rentals/${rentalId}`,
+      customer.headers,
+    );
     expect(detail.body).toMatchObject({ rental: { status: 'ended' }, receipt: { totalCents: receipt.totalCents } });
     const stranger = await signUpCustomer(server);
     expectProblem(await call(server, 'GET', `/v1/rentals/${rentalId}`, stranger.headers), 404, 'rental_not_found');
@@ -222,16 +275,20 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
 
     // support refunds part of it (payments engineer's route); the rental's payments summary shows it
     const refundCents = Math.floor(receipt.totalCents / 2);
-    const refund = await call(server, 'POST', `/ops/v1/rentals/${rentalId}/refunds`, { ...support, 'idempotency-key': randomUUID() }, { amountCents: refundCents, reason: 'goodwill: dirty seats' });
+    const refund = await call(
+      server,
+      'POST',
+      `/ops/v1/rentals/${rentalId}/refunds`,
+      { ...support, 'idempotency-key': randomUUID() },
+      { amountCents: refundCents, reason: 'goodwill: dirty seats' },
+    );
     expect(refund.status, JSON.stringify(refund.body)).toBeLessThan(300);
     const staffView = await waitFor(
       async () => {
-        const res = await call<{ payments: { refunded: number; captured: number } | null; evidence: { commands: Array<{ type: string; status: string }>; audit: Array<{ action: string }> } }>(
-          server,
-          'GET',
-          `/ops/v1/rentals/${rentalId}`,
-          support,
-        );
+        const res = await call<{
+          payments: { refunded: number; captured: number } | null;
+          evidence: { commands: Array<{ type: string; status: string }>; audit: Array<{ action: string }> };
+        }>(server, 'GET', `/ops/v1/rentals/${rentalId}`, support);
         expect(res.status).toBe(200);
         return res.body.payments?.refunded === refundCents ? res.body : undefined;
       },
@@ -243,7 +300,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
       ['unlock', 'succeeded'],
     ]);
     expect(staffView.evidence.audit.map((a) => a.action)).toContain('rental.ended');
-    const customerReceipt = await call<{ payment: { refundedCents: number } }>(server, 'GET', `/v1/rentals/${rentalId}/receipt`, customer.headers);
+    const customerReceipt = await call<{ payment: { refundedCents: number } }>(
+      server,
+      'GET',
+      `/v1/rentals/${rentalId}/receipt`,
+      customer.headers,
+    );
     expect(customerReceipt.body.payment.refundedCents).toBe(refundCents);
   });
 
@@ -261,7 +323,12 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     expect((await call<{ rentals: unknown[] }>(server, 'GET', '/v1/rentals', customer.headers)).body.rentals).toEqual([]);
 
     // the unlock was cancelled, a lock sent in case it runs late, the hold voided (what staff see)
-    const commands = await call<{ commands: Array<{ commandId: string; type: string; status: string }> }>(server, 'GET', `/ops/v1/vehicles/${car.vehicleId}/commands`, support);
+    const commands = await call<{ commands: Array<{ commandId: string; type: string; status: string }> }>(
+      server,
+      'GET',
+      `/ops/v1/vehicles/${car.vehicleId}/commands`,
+      support,
+    );
     const unlock = commands.body.commands.find((c) => c.type === 'unlock')!;
     expect(unlock.status).toBe('cancelled');
     const attemptId = unlock.commandId.slice('unlock-'.length);
@@ -287,16 +354,34 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     // bookings far ahead (no other test's car time is touched), each with a start attempt on it
     const booking = async (daysAhead: number): Promise<string> => {
       const id = `bkg_${randomUUID()}`;
-      await insertClaimRow(server, { id, kind: 'booking', vehicleId: cars[0]!.vehicleId, customerId: customer.customerId, status: 'confirmed', from: Date.now() + daysAhead * DAY, to: Date.now() + daysAhead * DAY + 3_600_000 });
+      await insertClaimRow(server, {
+        id,
+        kind: 'booking',
+        vehicleId: cars[0]!.vehicleId,
+        customerId: customer.customerId,
+        status: 'confirmed',
+        from: Date.now() + daysAhead * DAY,
+        to: Date.now() + daysAhead * DAY + 3_600_000,
+      });
       return id;
     };
     const hold = async (sourceId: string | null, leaseOffsetMs: number): Promise<{ rentalId: string; paymentId: string }> => {
       const rentalId = randomUUID();
       if (sourceId) {
-        await server.db.query(`update allocations set start_attempt_id = $2, start_attempt_expires_at = now() + $3 * interval '1 millisecond' where id = $1`, [sourceId, rentalId, leaseOffsetMs]);
+        await server.db.query(
+          `update allocations set start_attempt_id = $2, start_attempt_expires_at = now() + $3 * interval '1 millisecond' where id = $1`,
+          [sourceId, rentalId, leaseOffsetMs],
+        );
       }
       const h = await server.payments.authorizeHold(
-        { rentalId, customerId: customer.customerId, paymentMethodId: method.paymentMethodId, amountCents: 5_000, currency: 'EUR', idempotencyKey: `rental-hold-${rentalId}` },
+        {
+          rentalId,
+          customerId: customer.customerId,
+          paymentMethodId: method.paymentMethodId,
+          amountCents: 5_000,
+          currency: 'EUR',
+          idempotencyKey: `rental-hold-${rentalId}`,
+        },
         10_000,
       );
       expect(h.status).toBe('authorized');
@@ -310,7 +395,15 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     const slowSource = await booking(21);
     const slow = await hold(slowSource, 120_000);
     const live = await hold(null, 0);
-    await insertClaimRow(server, { id: live.rentalId, kind: 'rental', vehicleId: cars[0]!.vehicleId, customerId: customer.customerId, status: 'ended', from: Date.now() - 2 * 3_600_000, to: Date.now() - 3_600_000 });
+    await insertClaimRow(server, {
+      id: live.rentalId,
+      kind: 'rental',
+      vehicleId: cars[0]!.vehicleId,
+      customerId: customer.customerId,
+      status: 'ended',
+      from: Date.now() - 2 * 3_600_000,
+      to: Date.now() - 3_600_000,
+    });
 
     expect(await server.rentals.sweepAbandonedHolds()).toBe(1);
     expect(await server.rentals.sweepAbandonedHolds()).toBe(0); // once
@@ -319,7 +412,10 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     expect((await server.payments.rentalPayments(slow.rentalId)).status).toBe('authorized');
     expect((await server.payments.rentalPayments(live.rentalId)).status).toBe('authorized');
     // the dead attempt's claim is gone (a late wake-up cannot convert the booking); the slow one keeps its claim
-    const { rows } = await server.db.query<{ id: string; start_attempt_id: string | null; status: string }>(`select id, start_attempt_id, status from allocations where id = any($1::text[]) order by id`, [[deadSource, slowSource]]);
+    const { rows } = await server.db.query<{ id: string; start_attempt_id: string | null; status: string }>(
+      `select id, start_attempt_id, status from allocations where id = any($1::text[]) order by id`,
+      [[deadSource, slowSource]],
+    );
     expect(rows.find((r) => r.id === deadSource)).toMatchObject({ start_attempt_id: null, status: 'confirmed' });
     expect(rows.find((r) => r.id === slowSource)).toMatchObject({ start_attempt_id: slow.rentalId, status: 'confirmed' });
   });

@@ -56,7 +56,11 @@ function plan(customers: SignedUpCustomer[], now: number): Attempt[] {
       attempts.push({
         clique: `reserve:${CAR(5)}`,
         path: '/v1/bookings',
-        body: { vehicleId: CAR(5), startsAt: new Date(startsAt).toISOString(), endsAt: new Date(now + (40 + (k % 30)) * MIN).toISOString() },
+        body: {
+          vehicleId: CAR(5),
+          startsAt: new Date(startsAt).toISOString(),
+          endsAt: new Date(now + (40 + (k % 30)) * MIN).toISOString(),
+        },
         customer,
         instance: k % 2,
       });
@@ -82,9 +86,18 @@ async function fire(instances: ServerHandle[], attempts: Attempt[]): Promise<Out
   return Promise.all(
     attempts.map(async (a) => {
       const server = instances[a.instance % instances.length]!;
-      const res = await fetch(`${server.httpUrl}${a.path}`, { method: 'POST', headers: { ...a.customer.headers, 'content-type': 'application/json' }, body: JSON.stringify(a.body) });
+      const res = await fetch(`${server.httpUrl}${a.path}`, {
+        method: 'POST',
+        headers: { ...a.customer.headers, 'content-type': 'application/json' },
+        body: JSON.stringify(a.body),
+      });
       const text = await res.text();
-      return { ...a, status: res.status, contentType: res.headers.get('content-type'), response: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+      return {
+        ...a,
+        status: res.status,
+        contentType: res.headers.get('content-type'),
+        response: (text ? JSON.parse(text) : {}) as Record<string, unknown>,
+      };
     }),
   );
 }
@@ -101,7 +114,11 @@ async function overlappingPairs(server: ServerHandle): Promise<unknown[]> {
 
 function checkOutcomes(outcomes: Outcome[], instances: number): void {
   // no 5xx, no unexpected answers: winners 201, losers 409 vehicle_unavailable problems
-  const unexpected = outcomes.filter((o) => o.status !== 201 && !(o.status === 409 && o.response.code === 'vehicle_unavailable' && /^application\/problem\+json/.test(o.contentType ?? '')));
+  const unexpected = outcomes.filter(
+    (o) =>
+      o.status !== 201 &&
+      !(o.status === 409 && o.response.code === 'vehicle_unavailable' && /^application\/problem\+json/.test(o.contentType ?? '')),
+  );
   expect(unexpected.map((o) => ({ clique: o.clique, status: o.status, body: o.response }))).toEqual([]);
   const byClique = new Map<string, Outcome[]>();
   for (const o of outcomes) byClique.set(o.clique, [...(byClique.get(o.clique) ?? []), o]);
@@ -128,39 +145,43 @@ async function prepare(server: ServerHandle): Promise<SignedUpCustomer[]> {
   for (let i = 1; i <= 5; i++) await placeVehicle(server, CAR(i), { lat: 52.52, lon: 13.4 + i * 0.001 });
   const customers: SignedUpCustomer[] = [];
   // a few at a time: sign-up hashes passwords (argon2id) on a small machine
-  for (let i = 0; i < CUSTOMERS; i += 8) customers.push(...(await Promise.all(Array.from({ length: Math.min(8, CUSTOMERS - i) }, () => signUpCustomer(server)))));
+  for (let i = 0; i < CUSTOMERS; i += 8)
+    customers.push(...(await Promise.all(Array.from({ length: Math.min(8, CUSTOMERS - i) }, () => signUpCustomer(server)))));
   return customers;
 }
 
 const databaseUrl = process.env['DATABASE_URL'];
 
-describe.skipIf(!databaseUrl)('double booking across two server instances on one PostgreSQL database (skipped: set DATABASE_URL to run it)', () => {
-  let db: TestDatabase;
-  const instances: ServerHandle[] = [];
-  let customers: SignedUpCustomer[];
+describe.skipIf(!databaseUrl)(
+  'double booking across two server instances on one PostgreSQL database (skipped: set DATABASE_URL to run it)',
+  () => {
+    let db: TestDatabase;
+    const instances: ServerHandle[] = [];
+    let customers: SignedUpCustomer[];
 
-  beforeAll(async () => {
-    db = await createTestDatabase(databaseUrl!);
-    // one after the other: the first creates the schema
-    instances.push(await startServer({ ...QUIET, databaseUrl: db.url, dataDir: IN_MEMORY_DATA_DIR }));
-    instances.push(await startServer({ ...QUIET, databaseUrl: db.url, dataDir: IN_MEMORY_DATA_DIR }));
-    customers = await prepare(instances[0]!);
-  });
-  afterAll(async () => {
-    for (const s of instances.reverse()) await s.stop();
-    await db?.drop();
-  });
+    beforeAll(async () => {
+      db = await createTestDatabase(databaseUrl!);
+      // one after the other: the first creates the schema
+      instances.push(await startServer({ ...QUIET, databaseUrl: db.url, dataDir: IN_MEMORY_DATA_DIR }));
+      instances.push(await startServer({ ...QUIET, databaseUrl: db.url, dataDir: IN_MEMORY_DATA_DIR }));
+      customers = await prepare(instances[0]!);
+    });
+    afterAll(async () => {
+      for (const s of instances.reverse()) await s.stop();
+      await db?.drop();
+    });
 
-  it('240 concurrent reservations and bookings: exactly one winner per overlap, every loser 409, no overlap in the database', async () => {
-    const attempts = plan(customers, Date.now());
-    expect(attempts.length).toBeGreaterThanOrEqual(200);
-    const outcomes = await fire(instances, attempts);
-    checkOutcomes(outcomes, 2);
-    await checkDatabase(instances[1]!, outcomes);
-    // winners came from both instances
-    expect(new Set(outcomes.filter((o) => o.status === 201).map((o) => o.instance)).size).toBe(2);
-  });
-});
+    it('240 concurrent reservations and bookings: exactly one winner per overlap, every loser 409, no overlap in the database', async () => {
+      const attempts = plan(customers, Date.now());
+      expect(attempts.length).toBeGreaterThanOrEqual(200);
+      const outcomes = await fire(instances, attempts);
+      checkOutcomes(outcomes, 2);
+      await checkDatabase(instances[1]!, outcomes);
+      // winners came from both instances
+      expect(new Set(outcomes.filter((o) => o.status === 201).map((o) => o.instance)).size).toBe(2);
+    });
+  },
+);
 
 describe('double booking on one PGlite instance (the embedded engine)', () => {
   let server: ServerHandle;

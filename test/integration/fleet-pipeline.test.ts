@@ -54,7 +54,14 @@ describe.each(cases)('fleet pipeline on $name', (c) => {
       seedVehicles: 50,
       logLevel: 'warn',
     });
-    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: VEHICLES, rate: 2, movingShare: 0.8, seed: 7, ...demoSimulatorCredentials(server) });
+    sim = await startSimulation({
+      mqttUrl: server.mqttUrl,
+      vehicles: VEHICLES,
+      rate: 2,
+      movingShare: 0.8,
+      seed: 7,
+      ...demoSimulatorCredentials(server),
+    });
     desktop = createDesktopServices({
       mqttUrl: server.mqttUrl,
       serverUrl: server.httpUrl,
@@ -129,10 +136,10 @@ describe.each(cases)('fleet pipeline on $name', (c) => {
     const victim = sim.vehicleIds[3]!;
     sim.killConnection(victim);
     await waitFor(async () => (await serverLive(server)).get(victim)?.online === false, { timeoutMs: 15_000, what: 'server offline' });
-    await waitFor(
-      async () => (await desktop.handlers['fleet:getSnapshot']()).vehicles.find((v) => v.id === victim)?.online === false,
-      { timeoutMs: 15_000, what: 'desktop offline' },
-    );
+    await waitFor(async () => (await desktop.handlers['fleet:getSnapshot']()).vehicles.find((v) => v.id === victim)?.online === false, {
+      timeoutMs: 15_000,
+      what: 'desktop offline',
+    });
     const counts = await desktop.handlers['fleet:getCounts']();
     expect(counts.byState.offline).toBeGreaterThanOrEqual(1);
     // the others stay online

@@ -25,7 +25,13 @@ interface Res<T = Record<string, unknown>> {
   body: T;
 }
 
-async function call<T = Record<string, unknown>>(server: ServerHandle, method: string, path: string, headers: Record<string, string>, body?: unknown): Promise<Res<T>> {
+async function call<T = Record<string, unknown>>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: unknown,
+): Promise<Res<T>> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
     headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
@@ -63,7 +69,14 @@ describe.each(dbBackends())('payments under provider faults on $name', (backend)
       rentalLockTimeoutMs: 10_000,
     });
     // 200 parked cars that answer their commands (the simulator drives the seeded demo ids)
-    sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: RENTALS, vehiclesPerConnection: 50, movingShare: 0, seed: 11, heartbeatMs: 5_000 });
+    sim = await startSimulation({
+      mqttUrl: server.mqttUrl,
+      vehicles: RENTALS,
+      vehiclesPerConnection: 50,
+      movingShare: 0,
+      seed: 11,
+      heartbeatMs: 5_000,
+    });
     const support = await staffHeaders(server, 'support');
     await waitFor(
       async () => {
@@ -108,10 +121,14 @@ describe.each(dbBackends())('payments under provider faults on $name', (backend)
     const rentals: Array<{ rentalId: string; customer: SignedUpCustomer; paymentId: string }> = [];
     await inBatches(customers, CUSTOMERS, async (customer, c) => {
       for (let k = c; k < vehicleIds.length; k += CUSTOMERS) {
-        const reserved = await call<{ reservationId: string }>(server, 'POST', '/v1/reservations', customer.headers, { vehicleId: vehicleIds[k] });
+        const reserved = await call<{ reservationId: string }>(server, 'POST', '/v1/reservations', customer.headers, {
+          vehicleId: vehicleIds[k],
+        });
         expect(reserved.status, JSON.stringify(reserved.body)).toBe(201);
         for (let attempt = 1; ; attempt++) {
-          const start = await call<{ rentalId: string; payment: { paymentId: string } }>(server, 'POST', '/v1/rentals', customer.headers, { reservationId: reserved.body.reservationId });
+          const start = await call<{ rentalId: string; payment: { paymentId: string } }>(server, 'POST', '/v1/rentals', customer.headers, {
+            reservationId: reserved.body.reservationId,
+          });
           count(start.status);
           if (start.status === 201) {
             rentals.push({ rentalId: start.body.rentalId, customer, paymentId: start.body.payment.paymentId });
@@ -126,7 +143,12 @@ describe.each(dbBackends())('payments under provider faults on $name', (backend)
 
     // every rental ends, in parallel batches; the captures go through the outbox against the flaky provider
     const ended = await inBatches(rentals, END_BATCH, async (r) => {
-      const res = await call<{ receipt: { totalCents: number }; lock: { acknowledged: boolean } }>(server, 'POST', `/v1/rentals/${r.rentalId}/end`, r.customer.headers);
+      const res = await call<{ receipt: { totalCents: number }; lock: { acknowledged: boolean } }>(
+        server,
+        'POST',
+        `/v1/rentals/${r.rentalId}/end`,
+        r.customer.headers,
+      );
       expect(res.status, JSON.stringify(res.body)).toBe(200);
       return { ...r, totalCents: res.body.receipt.totalCents };
     });
@@ -152,7 +174,12 @@ describe.each(dbBackends())('payments under provider faults on $name', (backend)
 
     // our ledger agrees, per rental and in the reconciliation against the provider
     for (const r of ended.slice(0, 20)) {
-      const receipt = await call<{ payment: { status: string; capturedCents: number } }>(server, 'GET', `/v1/rentals/${r.rentalId}/receipt`, r.customer.headers);
+      const receipt = await call<{ payment: { status: string; capturedCents: number } }>(
+        server,
+        'GET',
+        `/v1/rentals/${r.rentalId}/receipt`,
+        r.customer.headers,
+      );
       expect(receipt.body.payment).toMatchObject({ status: 'captured', capturedCents: r.totalCents });
     }
     const admin = await staffHeaders(server, 'admin');
@@ -164,6 +191,8 @@ describe.each(dbBackends())('payments under provider faults on $name', (backend)
     const { webhooks: _webhooks, ...stats } = server.payments.sandbox!.stats();
     expect(stats.injectedErrors).toBeGreaterThan(0);
     expect(stats.timeoutsApplied + stats.timeoutsLost).toBeGreaterThan(0);
-    console.log(`payments-faults (${backend.name}): starts by status ${JSON.stringify(Object.fromEntries(startStatuses))}, sandbox ${JSON.stringify(stats)}`);
+    console.log(
+      `payments-faults (${backend.name}): starts by status ${JSON.stringify(Object.fromEntries(startStatuses))}, sandbox ${JSON.stringify(stats)}`,
+    );
   }, 600_000);
 });

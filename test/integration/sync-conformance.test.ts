@@ -55,10 +55,19 @@ if (databaseUrl) {
   });
 }
 
-async function staff<T>(server: ServerHandle, method: string, path: string, body?: unknown, actor = 'ana'): Promise<{ status: number; body: T }> {
+async function staff<T>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  body?: unknown,
+  actor = 'ana',
+): Promise<{ status: number; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
-    headers: { ...(await staffHeaders(server, 'dispatcher', actor)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(await staffHeaders(server, 'dispatcher', actor)),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, body: (await res.json()) as T };
@@ -69,7 +78,9 @@ async function serverDocs<D extends { id: string }>(server: ServerHandle, c: Syn
   const out = new Map<string, D>();
   let seq = 0;
   for (;;) {
-    const res = await fetch(`${server.httpUrl}/sync/v1/${c}/pull?checkpoint=${seq}&limit=1000`, { headers: await staffHeaders(server, 'admin', 'checker') });
+    const res = await fetch(`${server.httpUrl}/sync/v1/${c}/pull?checkpoint=${seq}&limit=1000`, {
+      headers: await staffHeaders(server, 'admin', 'checker'),
+    });
     expect(res.status).toBe(200);
     const page = (await res.json()) as PullResponse<D & { _deleted?: boolean }>;
     for (const d of page.documents) {
@@ -88,7 +99,11 @@ async function clientDocs<D>(client: SyncClient, c: SyncCollection): Promise<Map
 
 /** A crash alert on a vehicle, raised through the server's own alert engine. */
 async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
-  server.events.emit('vehicle.event', { vehicleId, event: { v: 1, seq: Date.now(), ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
+  server.events.emit('vehicle.event', {
+    vehicleId,
+    event: { v: 1, seq: Date.now(), ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
+    receivedAt: Date.now(),
+  });
   await server.flushAlerts();
   const list = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
   expect(list.status).toBe(200);
@@ -97,7 +112,10 @@ async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<Aler
 }
 
 async function auditCount(server: ServerHandle, action: string, targetId: string): Promise<number> {
-  const r = await server.db.query<{ n: number }>('select count(*)::int as n from audit_log where action = $1 and target_id = $2', [action, targetId]);
+  const r = await server.db.query<{ n: number }>('select count(*)::int as n from audit_log where action = $1 and target_id = $2', [
+    action,
+    targetId,
+  ]);
   return r.rows[0]!.n;
 }
 
@@ -125,7 +143,12 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
 
   const client = async (baseUrl = () => server.httpUrl, actor = 'dispatch-1'): Promise<SyncClient> => {
     // tokens from whichever server handle is current (a restarted one signs in again); valid on every instance
-    const c = await startSyncClient({ baseUrl, headers: () => staffHeaders(server, 'dispatcher', actor), role: 'dispatcher', collections: COLLECTIONS });
+    const c = await startSyncClient({
+      baseUrl,
+      headers: () => staffHeaders(server, 'dispatcher', actor),
+      role: 'dispatcher',
+      collections: COLLECTIONS,
+    });
     clients.push(c);
     return c;
   };
@@ -155,7 +178,8 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     const vehicles = await clientDocs<VehicleDoc>(c, 'vehicles');
     expect([...vehicles.keys()].sort()).toEqual(vehicleIds);
     const serverVehicles = await serverDocs<VehicleDoc>(server, 'vehicles');
-    for (const [id, v] of vehicles) expect(v).toMatchObject({ plate: serverVehicles.get(id)!.plate, serviceState: serverVehicles.get(id)!.serviceState });
+    for (const [id, v] of vehicles)
+      expect(v).toMatchObject({ plate: serverVehicles.get(id)!.plate, serviceState: serverVehicles.get(id)!.serviceState });
     const zones = await clientDocs(c, 'zones');
     const dbZones = await server.db.query<{ id: string }>('select id from zones order by id');
     expect(dbZones.rows.length).toBeGreaterThan(0);
@@ -175,10 +199,20 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     await eventually(async () => (await c.collection('alerts').findOne(alert.id).exec()) !== null, 'new alert in the replica');
     const ack = await staff<AlertDoc>(server, 'POST', `/alerts/${alert.id}/acknowledge`);
     expect(ack.status).toBe(200);
-    await eventually(async () => (await c.collection('alerts').findOne(alert.id).exec())?.status === 'acknowledged', 'acknowledged in the replica');
-    const created = await staff<TaskDoc>(server, 'POST', '/tasks', { vehicleId: vehicleIds[1], kind: 'refuel', note: 'from the staff API' });
+    await eventually(
+      async () => (await c.collection('alerts').findOne(alert.id).exec())?.status === 'acknowledged',
+      'acknowledged in the replica',
+    );
+    const created = await staff<TaskDoc>(server, 'POST', '/tasks', {
+      vehicleId: vehicleIds[1],
+      kind: 'refuel',
+      note: 'from the staff API',
+    });
     expect(created.status).toBe(201);
-    await eventually(async () => (await c.collection('tasks').findOne(created.body.id).exec())?.note === 'from the staff API', 'task in the replica');
+    await eventually(
+      async () => (await c.collection('tasks').findOne(created.body.id).exec())?.note === 'from the staff API',
+      'task in the replica',
+    );
     // Everything came over the SSE stream, not by polling.
     expect(c.calls.pull).toBe(pullsBefore);
     const doc = (await c.collection('alerts').findOne(alert.id).exec())!.toJSON() as AlertDoc;
@@ -197,14 +231,23 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
 
     const onServer = await staff<TaskDoc>(server, 'GET', `/tasks/${t.id}`);
     expect(onServer.status).toBe(200);
-    expect(onServer.body).toMatchObject({ vehicleId: vehicleIds[2], kind: 'cleaning', status: 'open', note: 'wipe the seats', createdBy: 'dispatch-2' });
+    expect(onServer.body).toMatchObject({
+      vehicleId: vehicleIds[2],
+      kind: 'cleaning',
+      status: 'open',
+      note: 'wipe the seats',
+      createdBy: 'dispatch-2',
+    });
     const serverAlert = (await serverDocs<AlertDoc>(server, 'alerts')).get(alert.id)!;
     expect(serverAlert).toMatchObject({ status: 'acknowledged', acknowledgedBy: 'dispatch-2' });
     expect((await serverDocs<VehicleDoc>(server, 'vehicles')).get(vehicleIds[2]!)!.serviceState).toBe('maintenance');
     expect(await auditCount(server, 'alert.acknowledge', alert.id)).toBe(1);
     expect(c.conflicts).toEqual([]);
     // the server-managed fields it filled in come back to the replica
-    await eventually(async () => (await c.collection('alerts').findOne(alert.id).exec())?.acknowledgedBy === 'dispatch-2', 'acknowledgedBy in the replica');
+    await eventually(
+      async () => (await c.collection('alerts').findOne(alert.id).exec())?.acknowledgedBy === 'dispatch-2',
+      'acknowledgedBy in the replica',
+    );
 
     // put the vehicle back for the other tests
     await (await c.collection('vehicles').findOne(vehicleIds[2]!).exec())!.incrementalPatch({ serviceState: 'available' });
@@ -225,7 +268,10 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     expect(conflict.collection).toBe('alerts');
     expect(conflict.input.realMasterState).toMatchObject({ id: alert.id, assignee: 'server-op' });
     expect(conflict.input.newDocumentState).toMatchObject({ assignee: 'offline-op' });
-    await eventually(async () => (await c.collection('alerts').findOne(alert.id).exec())?.assignee === 'server-op', 'replica took the master');
+    await eventually(
+      async () => (await c.collection('alerts').findOne(alert.id).exec())?.assignee === 'server-op',
+      'replica took the master',
+    );
     expect((await serverDocs<AlertDoc>(server, 'alerts')).get(alert.id)!.assignee).toBe('server-op');
   });
 
@@ -298,7 +344,10 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     await c.awaitInSync();
     await eventually(async () => {
       for (const coll of ['tasks', 'alerts', 'vehicles'] as const) {
-        const [s, l] = await Promise.all([serverDocs<{ id: string; updatedAt: number }>(server, coll), clientDocs<{ id: string; updatedAt: number }>(c, coll)]);
+        const [s, l] = await Promise.all([
+          serverDocs<{ id: string; updatedAt: number }>(server, coll),
+          clientDocs<{ id: string; updatedAt: number }>(c, coll),
+        ]);
         if (s.size !== l.size) return false;
         for (const [id, d] of s) if (JSON.stringify(strip(d)) !== JSON.stringify(strip(l.get(id)))) return false;
       }
@@ -321,22 +370,32 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     expect(c.conflicts.filter((x) => x.input.newDocumentState.id !== a1.id)).toEqual([]);
   });
 
-  it.runIf(backend.name === 'postgres')('two server instances on one PostgreSQL: a change through A reaches a client streaming from B', async () => {
-    const b = await startServer({ ...quiet, ...overrides, dataDir: await mkdtemp(join(tmpdir(), 'fleetdesk-sync-b-')) });
-    try {
-      const c = await client(() => b.httpUrl);
-      await c.awaitInSync();
-      await eventually(() => c.calls.streamOpen >= COLLECTIONS.length, 'streams open on B');
-      await c.awaitInSync();
-      const pullsBefore = c.calls.pull;
-      const viaA = await staff<TaskDoc>(server, 'POST', '/tasks', { vehicleId: vehicleIds[0], kind: 'inspection', note: 'written through A' });
-      expect(viaA.status).toBe(201);
-      await eventually(async () => (await c.collection('tasks').findOne(viaA.body.id).exec())?.note === 'written through A', 'A → B stream');
-      expect(c.calls.pull).toBe(pullsBefore);
-    } finally {
-      await b.stop();
-    }
-  });
+  it.runIf(backend.name === 'postgres')(
+    'two server instances on one PostgreSQL: a change through A reaches a client streaming from B',
+    async () => {
+      const b = await startServer({ ...quiet, ...overrides, dataDir: await mkdtemp(join(tmpdir(), 'fleetdesk-sync-b-')) });
+      try {
+        const c = await client(() => b.httpUrl);
+        await c.awaitInSync();
+        await eventually(() => c.calls.streamOpen >= COLLECTIONS.length, 'streams open on B');
+        await c.awaitInSync();
+        const pullsBefore = c.calls.pull;
+        const viaA = await staff<TaskDoc>(server, 'POST', '/tasks', {
+          vehicleId: vehicleIds[0],
+          kind: 'inspection',
+          note: 'written through A',
+        });
+        expect(viaA.status).toBe(201);
+        await eventually(
+          async () => (await c.collection('tasks').findOne(viaA.body.id).exec())?.note === 'written through A',
+          'A → B stream',
+        );
+        expect(c.calls.pull).toBe(pullsBefore);
+      } finally {
+        await b.stop();
+      }
+    },
+  );
 });
 
 /** Compares documents without RxDB's internal fields. */

@@ -31,7 +31,8 @@ export function chromiumExecutablePath(): Promise<string> {
 async function resolveChromium(): Promise<string> {
   const configured = process.env['CHROMIUM_PATH'];
   if (configured) {
-    if (!existsSync(configured)) throw new Error(`CHROMIUM_PATH=${configured} does not exist: install Chromium there or unset CHROMIUM_PATH`);
+    if (!existsSync(configured))
+      throw new Error(`CHROMIUM_PATH=${configured} does not exist: install Chromium there or unset CHROMIUM_PATH`);
     return configured;
   }
   const system = SYSTEM_CHROMIUMS.find((p) => existsSync(p));

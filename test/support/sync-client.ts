@@ -117,7 +117,8 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
     multiInstance: false,
   });
   const creators: Record<string, object> = {};
-  for (const c of opts.collections) creators[c] = { schema: RX_SCHEMAS[c], conflictHandler: recordingConflictHandler(c, (x) => conflicts.push(x)) };
+  for (const c of opts.collections)
+    creators[c] = { schema: RX_SCHEMAS[c], conflictHandler: recordingConflictHandler(c, (x) => conflicts.push(x)) };
   await db.addCollections(creators as never);
 
   const replications = new Map<SyncCollection, RxReplicationState<AnyDoc, SyncCheckpoint>>();
@@ -167,7 +168,8 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
     streams.set(
       list[0]!,
       openSseStream({
-        url: () => `${opts.baseUrl()}${SYNC_PATH_PREFIX}${MULTI_STREAM_PATH}?collections=${list.join(',')}&checkpoints=${list.map((c) => lastSeq.get(c) ?? 0).join(',')}`,
+        url: () =>
+          `${opts.baseUrl()}${SYNC_PATH_PREFIX}${MULTI_STREAM_PATH}?collections=${list.join(',')}&checkpoints=${list.map((c) => lastSeq.get(c) ?? 0).join(',')}`,
         headers,
         retryMs: 100,
         maxRetryMs: 500,
@@ -202,7 +204,9 @@ export async function startSyncClient(opts: SyncClientOptions): Promise<SyncClie
         async handler(checkpoint, batchSize) {
           if (!online) throw offlineError();
           calls.pull += 1;
-          const res = await fetch(url(c, 'pull', `?checkpoint=${checkpoint?.seq ?? 0}&limit=${batchSize}`), { headers: { ...(await headers()), accept: 'application/json' } });
+          const res = await fetch(url(c, 'pull', `?checkpoint=${checkpoint?.seq ?? 0}&limit=${batchSize}`), {
+            headers: { ...(await headers()), accept: 'application/json' },
+          });
           if (!res.ok) throw new Error(`pull ${c}: HTTP ${res.status} ${await res.text()}`);
           const body = (await res.json()) as PullResponse<AnyDoc>;
           seen(c, body.checkpoint?.seq);

@@ -4,7 +4,15 @@ import { ConfigError, DEFAULT_CONFIG, loadConfig, pgliteDataDir, resolveConfig }
 describe('loadConfig', () => {
   it('uses the documented defaults for an empty environment', () => {
     expect(loadConfig({})).toEqual({ ...DEFAULT_CONFIG, databaseUrl: undefined, mqttUrl: undefined, mqttSharedGroup: 'fleetdesk-ingest' });
-    expect(DEFAULT_CONFIG).toMatchObject({ host: '127.0.0.1', port: 4310, dataDir: './var/server', mqttPort: 18830, seedVehicles: 1000, logLevel: 'info', heartbeatTimeoutS: 120 });
+    expect(DEFAULT_CONFIG).toMatchObject({
+      host: '127.0.0.1',
+      port: 4310,
+      dataDir: './var/server',
+      mqttPort: 18830,
+      seedVehicles: 1000,
+      logLevel: 'info',
+      heartbeatTimeoutS: 120,
+    });
   });
 
   it('reads every variable', () => {
@@ -154,13 +162,22 @@ describe('loadConfig', () => {
     [{ HEARTBEAT_TIMEOUT_S: '0' }, 'Invalid configuration: HEARTBEAT_TIMEOUT_S must be an integer 1–86400 (got "0")'],
     [{ COMMAND_RESEND_MS: '50' }, 'Invalid configuration: COMMAND_RESEND_MS must be an integer 100–600000 (got "50")'],
     [{ ALERT_LOW_ENERGY_PCT: '101' }, 'Invalid configuration: ALERT_LOW_ENERGY_PCT must be an integer 0–100 (got "101")'],
-    [{ ALERT_LOW_ENERGY_PCT: '30' }, 'Invalid configuration: ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)'],
+    [
+      { ALERT_LOW_ENERGY_PCT: '30' },
+      'Invalid configuration: ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)',
+    ],
     [{ TELEMETRY_RETENTION_DAYS: '0' }, 'Invalid configuration: TELEMETRY_RETENTION_DAYS must be an integer 1–3650 (got "0")'],
     [{ SYNC_TOMBSTONE_DAYS: '0' }, 'Invalid configuration: SYNC_TOMBSTONE_DAYS must be an integer 1–3650 (got "0")'],
-    [{ DESKTOP_ORIGINS: '*' }, 'Invalid configuration: DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "*")'],
+    [
+      { DESKTOP_ORIGINS: '*' },
+      'Invalid configuration: DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "*")',
+    ],
     [{ MQTT_SHARED_GROUP: 'a/b' }, 'Invalid configuration: MQTT_SHARED_GROUP must be 0–64 characters of A–Z a–z 0–9 _ - (got "a/b")'],
     [{ LOG_LEVEL: 'loud' }, 'Invalid configuration: LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")'],
-    [{ MQTT_URL: 'http://broker' }, 'Invalid configuration: MQTT_URL must use mqtt: or mqtts: or tcp: or ssl: or ws: or wss: (got "http:")'],
+    [
+      { MQTT_URL: 'http://broker' },
+      'Invalid configuration: MQTT_URL must use mqtt: or mqtts: or tcp: or ssl: or ws: or wss: (got "http:")',
+    ],
   ])('rejects %j with one clear line', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

@@ -35,7 +35,13 @@ type Defaulted<T> = Setting<T> & { default: T; optional?: undefined };
 type Optional<T> = Setting<T> & { default?: undefined; optional: true };
 
 function integer(env: string, defaultValue: number, min: number, max: number, doc: string): Defaulted<number> {
-  return { env, doc, default: defaultValue, parse: (raw) => parseInteger(env, raw, min, max), check: (value) => checkInteger(env, value, min, max) };
+  return {
+    env,
+    doc,
+    default: defaultValue,
+    parse: (raw) => parseInteger(env, raw, min, max),
+    check: (value) => checkInteger(env, value, min, max),
+  };
 }
 
 function text(env: string, defaultValue: string, doc: string, check?: (value: string) => void): Defaulted<string> {
@@ -53,7 +59,8 @@ function oneOf<T extends string>(env: string, values: readonly T[], defaultValue
     default: defaultValue,
     parse: (raw) => raw.toLowerCase() as T,
     check: (value) => {
-      if (!(values as readonly string[]).includes(value)) throw new ConfigError(`${env} must be one of ${values.join(', ')} (got "${value}")`);
+      if (!(values as readonly string[]).includes(value))
+        throw new ConfigError(`${env} must be one of ${values.join(', ')} (got "${value}")`);
     },
   };
 }
@@ -71,38 +78,104 @@ const SETTINGS = {
     if (!value) throw new ConfigError('HOST must not be empty');
   }),
   port: integer('PORT', 4310, 0, 65535, 'HTTP port; 0 = a random free port'),
-  databaseUrl: optionalText('DATABASE_URL', 'PostgreSQL connection string; absent → embedded PGlite under dataDir', (value) => checkUrl('DATABASE_URL', value, ['postgres:', 'postgresql:'])),
+  databaseUrl: optionalText('DATABASE_URL', 'PostgreSQL connection string; absent → embedded PGlite under dataDir', (value) =>
+    checkUrl('DATABASE_URL', value, ['postgres:', 'postgresql:']),
+  ),
   dbPoolMax: integer('DB_POOL_MAX', 10, 1, 1_000, 'PostgreSQL connections per server instance'),
-  dbPoolWaitMs: integer('DB_POOL_WAIT_MS', 30_000, 100, 600_000, 'how long a request may wait for a free connection before it is answered 503 database_busy'),
-  dataDir: text('DATA_DIR', './var/server', 'local state directory (PGlite lives in `<dataDir>/pglite`), or `memory://` for an in-memory PGlite', (value) => {
-    if (!value) throw new ConfigError('DATA_DIR must not be empty');
-  }),
-  mqttUrl: optionalText('MQTT_URL', 'external MQTT broker; absent → embedded Aedes on host:mqttPort', (value) => checkUrl('MQTT_URL', value, MQTT_URL_PROTOCOLS)),
+  dbPoolWaitMs: integer(
+    'DB_POOL_WAIT_MS',
+    30_000,
+    100,
+    600_000,
+    'how long a request may wait for a free connection before it is answered 503 database_busy',
+  ),
+  dataDir: text(
+    'DATA_DIR',
+    './var/server',
+    'local state directory (PGlite lives in `<dataDir>/pglite`), or `memory://` for an in-memory PGlite',
+    (value) => {
+      if (!value) throw new ConfigError('DATA_DIR must not be empty');
+    },
+  ),
+  mqttUrl: optionalText('MQTT_URL', 'external MQTT broker; absent → embedded Aedes on host:mqttPort', (value) =>
+    checkUrl('MQTT_URL', value, MQTT_URL_PROTOCOLS),
+  ),
   mqttPort: integer('MQTT_PORT', 18830, 0, 65535, 'port of the embedded broker; 0 = a random free port'),
-  mqttAuth: oneOf<MqttAuthMode>('MQTT_AUTH', MQTT_AUTH_MODES, 'required', '`required`: the embedded broker enforces per-client credentials and topic rules; `off`: open (development only)'),
-  mqttUsername: optionalText('MQTT_USERNAME', "the server's own broker account on an external broker (a `service` account); the embedded one needs none"),
+  mqttAuth: oneOf<MqttAuthMode>(
+    'MQTT_AUTH',
+    MQTT_AUTH_MODES,
+    'required',
+    '`required`: the embedded broker enforces per-client credentials and topic rules; `off`: open (development only)',
+  ),
+  mqttUsername: optionalText(
+    'MQTT_USERNAME',
+    "the server's own broker account on an external broker (a `service` account); the embedded one needs none",
+  ),
   mqttPassword: optionalText('MQTT_PASSWORD', 'the password of that account'),
   seedVehicles: integer('SEED_VEHICLES', 1000, 0, 99_999, 'size of the demo fleet upserted into the registry at start (0 = none)'),
   logLevel: {
     ...oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info', 'pino log level'),
     parse: (raw: string): LogLevel => {
       const level = raw.toLowerCase();
-      if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
+      if (!(LOG_LEVELS as readonly string[]).includes(level))
+        throw new ConfigError(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${raw}")`);
       return level as LogLevel;
     },
   },
   heartbeatTimeoutS: integer('HEARTBEAT_TIMEOUT_S', 120, 1, 86_400, 'a vehicle with no message for this long counts as offline'),
-  commandResendMs: integer('COMMAND_RESEND_MS', 5_000, 100, 600_000, 'commands: first resend of a command the vehicle has not acknowledged (doubles per attempt, up to 60 s)'),
-  commandResultGraceMs: integer('COMMAND_RESULT_GRACE_MS', 10_000, 0, 3_600_000, 'commands: a `received` command without a result expires this long after its expiry'),
+  commandResendMs: integer(
+    'COMMAND_RESEND_MS',
+    5_000,
+    100,
+    600_000,
+    'commands: first resend of a command the vehicle has not acknowledged (doubles per attempt, up to 60 s)',
+  ),
+  commandResultGraceMs: integer(
+    'COMMAND_RESULT_GRACE_MS',
+    10_000,
+    0,
+    3_600_000,
+    'commands: a `received` command without a result expires this long after its expiry',
+  ),
   alertLowEnergyPct: integer('ALERT_LOW_ENERGY_PCT', 15, 0, 100, 'alerts: low_energy below this fuel/battery %'),
-  alertLowEnergyResolvePct: integer('ALERT_LOW_ENERGY_RESOLVE_PCT', 20, 0, 100, 'alerts: low_energy resolved at or above this % (at least ALERT_LOW_ENERGY_PCT)'),
-  alertDoorOpenParkedS: integer('ALERT_DOOR_OPEN_PARKED_S', 120, 0, 86_400, 'alerts: door_open_parked after doors open/unlocked while parked for this long'),
-  alertMovementSpeedKph: integer('ALERT_MOVEMENT_SPEED_KPH', 5, 0, 300, 'alerts: movement_without_rental when faster than this, or ignition on, for ALERT_MOVEMENT_DWELL_S'),
+  alertLowEnergyResolvePct: integer(
+    'ALERT_LOW_ENERGY_RESOLVE_PCT',
+    20,
+    0,
+    100,
+    'alerts: low_energy resolved at or above this % (at least ALERT_LOW_ENERGY_PCT)',
+  ),
+  alertDoorOpenParkedS: integer(
+    'ALERT_DOOR_OPEN_PARKED_S',
+    120,
+    0,
+    86_400,
+    'alerts: door_open_parked after doors open/unlocked while parked for this long',
+  ),
+  alertMovementSpeedKph: integer(
+    'ALERT_MOVEMENT_SPEED_KPH',
+    5,
+    0,
+    300,
+    'alerts: movement_without_rental when faster than this, or ignition on, for ALERT_MOVEMENT_DWELL_S',
+  ),
   alertMovementDwellS: integer('ALERT_MOVEMENT_DWELL_S', 60, 0, 86_400, 'alerts: how long the movement must last'),
   alertZoneExitM: integer('ALERT_ZONE_EXIT_M', 50, 0, 100_000, 'alerts: zone_exit when more than this far outside (2 samples)'),
   alertZoneReturnM: integer('ALERT_ZONE_RETURN_M', 50, 0, 100_000, 'alerts: zone_exit resolved when this far back inside'),
-  clockSkewToleranceS: integer('CLOCK_SKEW_TOLERANCE_S', 300, 1, 31_536_000, 'device clock more than this far from the receive time: accepted but flagged (counted, skew stored)'),
-  telemetryRetentionDays: integer('TELEMETRY_RETENTION_DAYS', 30, 1, 3_650, 'telemetry history partitions (days) older than this are dropped'),
+  clockSkewToleranceS: integer(
+    'CLOCK_SKEW_TOLERANCE_S',
+    300,
+    1,
+    31_536_000,
+    'device clock more than this far from the receive time: accepted but flagged (counted, skew stored)',
+  ),
+  telemetryRetentionDays: integer(
+    'TELEMETRY_RETENTION_DAYS',
+    30,
+    1,
+    3_650,
+    'telemetry history partitions (days) older than this are dropped',
+  ),
   mqttSharedGroup: {
     env: 'MQTT_SHARED_GROUP',
     doc:
@@ -112,47 +185,172 @@ const SETTINGS = {
     // set but empty = off; not set at all = the environment's default
     fromEnv: (value: string | undefined) => (value === undefined ? DEFAULT_ENV_SHARED_GROUP : value.trim()),
     check: (value: string) => {
-      if (!/^[A-Za-z0-9_-]{0,64}$/.test(value)) throw new ConfigError(`MQTT_SHARED_GROUP must be 0–64 characters of A–Z a–z 0–9 _ - (got "${value}")`);
+      if (!/^[A-Za-z0-9_-]{0,64}$/.test(value))
+        throw new ConfigError(`MQTT_SHARED_GROUP must be 0–64 characters of A–Z a–z 0–9 _ - (got "${value}")`);
     },
   } satisfies Defaulted<string>,
-  syncTombstoneDays: integer('SYNC_TOMBSTONE_DAYS', 30, 1, 3_650, 'sync: tombstones (deleted replica documents) are kept this many days; a desktop offline longer resyncs fully'),
-  paymentProviderUrl: optionalText("PAYMENT_PROVIDER_URL", "payments: the provider's base URL; absent → the sandbox provider started in-process on a random port", (value) =>
-    checkUrl('PAYMENT_PROVIDER_URL', value, HTTP_PROTOCOLS),
+  syncTombstoneDays: integer(
+    'SYNC_TOMBSTONE_DAYS',
+    30,
+    1,
+    3_650,
+    'sync: tombstones (deleted replica documents) are kept this many days; a desktop offline longer resyncs fully',
+  ),
+  paymentProviderUrl: optionalText(
+    'PAYMENT_PROVIDER_URL',
+    "payments: the provider's base URL; absent → the sandbox provider started in-process on a random port",
+    (value) => checkUrl('PAYMENT_PROVIDER_URL', value, HTTP_PROTOCOLS),
   ),
   paymentProviderApiKey: optionalText('PAYMENT_PROVIDER_API_KEY', 'payments: API key sent to the provider (`Authorization: Bearer …`)'),
-  paymentWebhookSecret: optionalText('PAYMENT_WEBHOOK_SECRET', 'payments: webhook signing secret shared with the provider (required with PAYMENT_PROVIDER_URL)'),
+  paymentWebhookSecret: optionalText(
+    'PAYMENT_WEBHOOK_SECRET',
+    'payments: webhook signing secret shared with the provider (required with PAYMENT_PROVIDER_URL)',
+  ),
   paymentCallTimeoutMs: integer('PAYMENT_CALL_TIMEOUT_MS', 5_000, 50, 120_000, 'payments: timeout of one provider call'),
-  paymentRetryBaseMs: integer('PAYMENT_RETRY_BASE_MS', 1_000, 10, 600_000, 'payments: first outbox retry after this (doubles per attempt, up to 5 min)'),
-  paymentMaxAttempts: integer('PAYMENT_MAX_ATTEMPTS', 12, 1, 1_000, 'payments: attempts before an outbox operation is given up (`failed`, listed for staff)'),
-  paymentReconcileIntervalS: integer('PAYMENT_RECONCILE_INTERVAL_S', 3_600, 0, 604_800, 'payments: reconciliation every this many seconds (0 = only on demand)'),
+  paymentRetryBaseMs: integer(
+    'PAYMENT_RETRY_BASE_MS',
+    1_000,
+    10,
+    600_000,
+    'payments: first outbox retry after this (doubles per attempt, up to 5 min)',
+  ),
+  paymentMaxAttempts: integer(
+    'PAYMENT_MAX_ATTEMPTS',
+    12,
+    1,
+    1_000,
+    'payments: attempts before an outbox operation is given up (`failed`, listed for staff)',
+  ),
+  paymentReconcileIntervalS: integer(
+    'PAYMENT_RECONCILE_INTERVAL_S',
+    3_600,
+    0,
+    604_800,
+    'payments: reconciliation every this many seconds (0 = only on demand)',
+  ),
   paymentSandboxLatencyMs: integer('PAYMENT_SANDBOX_LATENCY_MS', 20, 0, 60_000, 'payments, embedded sandbox: answer latency'),
-  paymentSandboxFlakyPct: integer('PAYMENT_SANDBOX_FLAKY_PCT', 30, 0, 100, 'payments, embedded sandbox: % of tok_sandbox_flaky calls that fail'),
+  paymentSandboxFlakyPct: integer(
+    'PAYMENT_SANDBOX_FLAKY_PCT',
+    30,
+    0,
+    100,
+    'payments, embedded sandbox: % of tok_sandbox_flaky calls that fail',
+  ),
   paymentSandboxSeed: text('PAYMENT_SANDBOX_SEED', 'fleetdesk', 'payments, embedded sandbox: fault seed'),
-  authSecret: optionalText('AUTH_SECRET', 'identity: HS256 secret for access tokens (≥ 32 characters); absent = one generated once and kept in the database', (value) => {
-    // never echo the secret
-    if (value.length < 32) throw new ConfigError('AUTH_SECRET must be at least 32 characters');
-  }),
+  authSecret: optionalText(
+    'AUTH_SECRET',
+    'identity: HS256 secret for access tokens (≥ 32 characters); absent = one generated once and kept in the database',
+    (value) => {
+      // never echo the secret
+      if (value.length < 32) throw new ConfigError('AUTH_SECRET must be at least 32 characters');
+    },
+  ),
   accessTokenTtlS: integer('ACCESS_TOKEN_TTL_S', 900, 10, 86_400, 'identity: access-token lifetime (seconds)'),
-  refreshTokenTtlDays: integer('REFRESH_TOKEN_TTL_DAYS', 30, 1, 365, 'identity: refresh-token lifetime (days, from its issue; every refresh rotates it)'),
+  refreshTokenTtlDays: integer(
+    'REFRESH_TOKEN_TTL_DAYS',
+    30,
+    1,
+    365,
+    'identity: refresh-token lifetime (days, from its issue; every refresh rotates it)',
+  ),
   seedDemoStaff: boolean('SEED_DEMO_STAFF', true, 'identity: seed the documented demo staff accounts at start (turn off in production)'),
-  loginMaxFailuresPerEmail: integer('LOGIN_MAX_FAILURES_PER_EMAIL', 5, 1, 1_000, 'identity: failed logins allowed per email within LOGIN_WINDOW_S before 429'),
-  loginMaxFailuresPerIp: integer('LOGIN_MAX_FAILURES_PER_IP', 30, 1, 100_000, 'identity: failed logins allowed per client IP within LOGIN_WINDOW_S before 429'),
+  loginMaxFailuresPerEmail: integer(
+    'LOGIN_MAX_FAILURES_PER_EMAIL',
+    5,
+    1,
+    1_000,
+    'identity: failed logins allowed per email within LOGIN_WINDOW_S before 429',
+  ),
+  loginMaxFailuresPerIp: integer(
+    'LOGIN_MAX_FAILURES_PER_IP',
+    30,
+    1,
+    100_000,
+    'identity: failed logins allowed per client IP within LOGIN_WINDOW_S before 429',
+  ),
   loginWindowS: integer('LOGIN_WINDOW_S', 900, 1, 86_400, 'identity: the window of those counts (seconds)'),
-  licenceCheckTimeoutMs: integer('LICENCE_CHECK_TIMEOUT_MS', 5_000, 100, 120_000, 'licence checks: a provider call taking longer counts as a provider failure (retried)'),
-  licenceRetryBaseMs: integer('LICENCE_RETRY_BASE_MS', 1_000, 10, 600_000, 'licence checks: first retry delay after a provider failure (doubles per attempt, up to 5 min)'),
+  licenceCheckTimeoutMs: integer(
+    'LICENCE_CHECK_TIMEOUT_MS',
+    5_000,
+    100,
+    120_000,
+    'licence checks: a provider call taking longer counts as a provider failure (retried)',
+  ),
+  licenceRetryBaseMs: integer(
+    'LICENCE_RETRY_BASE_MS',
+    1_000,
+    10,
+    600_000,
+    'licence checks: first retry delay after a provider failure (doubles per attempt, up to 5 min)',
+  ),
   licenceSandboxLatencyMs: integer('LICENCE_SANDBOX_LATENCY_MS', 500, 0, 60_000, 'licence checks, sandbox provider: answer latency'),
-  licenceSandboxFailurePct: integer('LICENCE_SANDBOX_FAILURE_PCT', 0, 0, 100, 'licence checks, sandbox provider: the share of calls (%) that fail like an outage'),
-  reservationHoldMin: integer('RESERVATION_HOLD_MIN', 15, 1, 120, 'bookings: the free reservation hold (minutes), also the default hold; copied into every tariff at start'),
-  reservationMaxHoldMin: integer('RESERVATION_MAX_HOLD_MIN', 60, 1, 240, "bookings: the longest reservation hold a customer may ask for (the minutes beyond the free hold cost the tariff's fee)"),
-  bookingBufferMin: integer('BOOKING_BUFFER_MIN', 15, 0, 240, 'bookings: minutes kept free before every booking (between two bookings; the returnBy of a rental before it)'),
-  rentalUnlockTimeoutMs: integer('RENTAL_UNLOCK_TIMEOUT_MS', 15_000, 1_000, 120_000, 'rentals: how long a start waits for the car to acknowledge the unlock before answering 504 (hold voided, reservation kept)'),
-  rentalLockTimeoutMs: integer('RENTAL_LOCK_TIMEOUT_MS', 10_000, 0, 120_000, "rentals: how long an end waits for the lock's acknowledgement before answering (the rental ends either way)"),
-  rentalHoldDeadlineMs: integer('RENTAL_HOLD_DEADLINE_MS', 5_000, 500, 60_000, "rentals: the payment hold's deadline at start (provider timeouts are retried until then)"),
-  rentalEndTelemetryMaxAgeS: integer('RENTAL_END_TELEMETRY_MAX_AGE_S', 120, 5, 3_600, 'rentals: telemetry older than this cannot prove where and how the car was left: ending is refused'),
-  publicUrl: optionalText('PUBLIC_URL', "public base URL of this API, no trailing slash (gbfs.json links, OpenAPI servers); absent → from each request's Host", (value) => {
-    checkUrl('PUBLIC_URL', value, HTTP_PROTOCOLS);
-    if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(value)) throw new ConfigError(`PUBLIC_URL must be scheme://host[:port][/path] without a trailing slash, query or fragment (got "${value}")`);
-  }),
+  licenceSandboxFailurePct: integer(
+    'LICENCE_SANDBOX_FAILURE_PCT',
+    0,
+    0,
+    100,
+    'licence checks, sandbox provider: the share of calls (%) that fail like an outage',
+  ),
+  reservationHoldMin: integer(
+    'RESERVATION_HOLD_MIN',
+    15,
+    1,
+    120,
+    'bookings: the free reservation hold (minutes), also the default hold; copied into every tariff at start',
+  ),
+  reservationMaxHoldMin: integer(
+    'RESERVATION_MAX_HOLD_MIN',
+    60,
+    1,
+    240,
+    "bookings: the longest reservation hold a customer may ask for (the minutes beyond the free hold cost the tariff's fee)",
+  ),
+  bookingBufferMin: integer(
+    'BOOKING_BUFFER_MIN',
+    15,
+    0,
+    240,
+    'bookings: minutes kept free before every booking (between two bookings; the returnBy of a rental before it)',
+  ),
+  rentalUnlockTimeoutMs: integer(
+    'RENTAL_UNLOCK_TIMEOUT_MS',
+    15_000,
+    1_000,
+    120_000,
+    'rentals: how long a start waits for the car to acknowledge the unlock before answering 504 (hold voided, reservation kept)',
+  ),
+  rentalLockTimeoutMs: integer(
+    'RENTAL_LOCK_TIMEOUT_MS',
+    10_000,
+    0,
+    120_000,
+    "rentals: how long an end waits for the lock's acknowledgement before answering (the rental ends either way)",
+  ),
+  rentalHoldDeadlineMs: integer(
+    'RENTAL_HOLD_DEADLINE_MS',
+    5_000,
+    500,
+    60_000,
+    "rentals: the payment hold's deadline at start (provider timeouts are retried until then)",
+  ),
+  rentalEndTelemetryMaxAgeS: integer(
+    'RENTAL_END_TELEMETRY_MAX_AGE_S',
+    120,
+    5,
+    3_600,
+    'rentals: telemetry older than this cannot prove where and how the car was left: ending is refused',
+  ),
+  publicUrl: optionalText(
+    'PUBLIC_URL',
+    "public base URL of this API, no trailing slash (gbfs.json links, OpenAPI servers); absent → from each request's Host",
+    (value) => {
+      checkUrl('PUBLIC_URL', value, HTTP_PROTOCOLS);
+      if (!/^https?:\/\/[^/?#\s]+(\/[^?#\s]*[^/?#\s])?$/.test(value))
+        throw new ConfigError(
+          `PUBLIC_URL must be scheme://host[:port][/path] without a trailing slash, query or fragment (got "${value}")`,
+        );
+    },
+  ),
   gbfsContactEmail: text('GBFS_CONTACT_EMAIL', 'gbfs@fleetdesk.example', 'feeds: GBFS system_information.feed_contact_email', (value) => {
     if (!/^[^\s@]+@[^\s@]+\.[^\s@]+$/.test(value)) throw new ConfigError(`GBFS_CONTACT_EMAIL must be an email address (got "${value}")`);
   }),
@@ -171,7 +369,9 @@ const SETTINGS = {
     check: (origins: readonly string[]) => {
       for (const origin of origins) {
         if (origin === '*' || !(origin === 'null' || /^[a-z][a-z0-9+.-]*:\/\/[^/\s]+$/i.test(origin))) {
-          throw new ConfigError(`DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "${origin}")`);
+          throw new ConfigError(
+            `DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "${origin}")`,
+          );
         }
       }
     },
@@ -184,7 +384,9 @@ type OptionalKey = { [K in keyof Settings]: Settings[K] extends { optional: true
 type Flatten<T> = { [K in keyof T]: T[K] };
 
 /** The validated server configuration: one field per setting of the table above (see each setting's `doc`). */
-export type ServerConfig = Flatten<{ [K in Exclude<keyof Settings, OptionalKey>]: ValueOf<Settings[K]> } & { [K in OptionalKey]?: ValueOf<Settings[K]> }>;
+export type ServerConfig = Flatten<
+  { [K in Exclude<keyof Settings, OptionalKey>]: ValueOf<Settings[K]> } & { [K in OptionalKey]?: ValueOf<Settings[K]> }
+>;
 
 const SETTING_KEYS = Object.keys(SETTINGS) as Array<keyof ServerConfig>;
 const setting = (key: keyof ServerConfig): Setting<unknown> => SETTINGS[key] as Setting<unknown>;
@@ -230,13 +432,16 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   }
   // rules between settings
   // never echo the password
-  if (config.mqttPassword !== undefined && config.mqttUsername === undefined) throw new ConfigError('MQTT_PASSWORD is set but MQTT_USERNAME is not');
-  if (config.alertLowEnergyResolvePct < config.alertLowEnergyPct) throw new ConfigError('ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)');
+  if (config.mqttPassword !== undefined && config.mqttUsername === undefined)
+    throw new ConfigError('MQTT_PASSWORD is set but MQTT_USERNAME is not');
+  if (config.alertLowEnergyResolvePct < config.alertLowEnergyPct)
+    throw new ConfigError('ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)');
   // never echo the secret
   if (config.paymentProviderUrl !== undefined && (!config.paymentWebhookSecret || config.paymentWebhookSecret.length < 16)) {
     throw new ConfigError('PAYMENT_WEBHOOK_SECRET (at least 16 characters) is required with PAYMENT_PROVIDER_URL');
   }
-  if (config.reservationMaxHoldMin < config.reservationHoldMin) throw new ConfigError('RESERVATION_MAX_HOLD_MIN must be at least RESERVATION_HOLD_MIN');
+  if (config.reservationMaxHoldMin < config.reservationHoldMin)
+    throw new ConfigError('RESERVATION_MAX_HOLD_MIN must be at least RESERVATION_HOLD_MIN');
   return config;
 }
 

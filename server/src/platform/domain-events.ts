@@ -30,7 +30,14 @@ export interface DomainEventMap {
    * A reservation or booking was created or changed (cancelled, extended, expired, converted), committed by this
    * instance; the availability index updates the vehicle at once (other instances see it at their next refresh).
    */
-  'allocation.changed': { allocationId: string; kind: 'reservation' | 'booking' | 'rental'; vehicleId: string; customerId: string; status: string; at: number };
+  'allocation.changed': {
+    allocationId: string;
+    kind: 'reservation' | 'booking' | 'rental';
+    vehicleId: string;
+    customerId: string;
+    status: string;
+    at: number;
+  };
 }
 
 export type DomainEventName = keyof DomainEventMap;

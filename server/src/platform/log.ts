@@ -20,7 +20,18 @@ export interface LoggerOptions {
 }
 
 /** Field names whose values never reach a log line. */
-const REDACT_PATHS = ['password', 'token', 'authorization', 'secret', '*.password', '*.token', '*.authorization', '*.secret', 'req.headers.authorization', 'req.headers.cookie'];
+const REDACT_PATHS = [
+  'password',
+  'token',
+  'authorization',
+  'secret',
+  '*.password',
+  '*.token',
+  '*.authorization',
+  '*.secret',
+  'req.headers.authorization',
+  'req.headers.cookie',
+];
 
 export function createLogger(options: LoggerOptions): Logger {
   const usePretty = options.pretty ?? process.stdout.isTTY === true;

@@ -9,18 +9,21 @@ describe('WorkerLoop', () => {
     let running = 0;
     let maxRunning = 0;
     let work = 2;
-    const loop = new WorkerLoop(async () => {
-      passes++;
-      running++;
-      maxRunning = Math.max(maxRunning, running);
-      await tick(10);
-      running--;
-      if (work > 0) {
-        work--;
-        return true;
-      }
-      return false;
-    }, () => undefined);
+    const loop = new WorkerLoop(
+      async () => {
+        passes++;
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await tick(10);
+        running--;
+        if (work > 0) {
+          work--;
+          return true;
+        }
+        return false;
+      },
+      () => undefined,
+    );
     loop.kick();
     loop.kick();
     loop.kick();
@@ -34,10 +37,13 @@ describe('WorkerLoop', () => {
   it('reports a failed pass and runs no pass after stop', async () => {
     const errors: unknown[] = [];
     let passes = 0;
-    const loop = new WorkerLoop(async () => {
-      passes++;
-      throw new Error('down');
-    }, (err) => errors.push(err));
+    const loop = new WorkerLoop(
+      async () => {
+        passes++;
+        throw new Error('down');
+      },
+      (err) => errors.push(err),
+    );
     loop.start(5);
     await tick(30);
     await loop.stop();

@@ -19,7 +19,11 @@ let staffPasswordHash: Promise<string> | undefined;
 const signedIn = new WeakMap<object, Map<string, Promise<Record<string, string>>>>();
 
 /** Headers for a signed-in staff member (`id` defaults to `test-<role>`); add content-type yourself for bodies. */
-export function staffHeaders(server: Pick<ServerHandle, 'httpUrl' | 'db'>, role: TestStaffRole, id: string = `test-${role}`): Promise<Record<string, string>> {
+export function staffHeaders(
+  server: Pick<ServerHandle, 'httpUrl' | 'db'>,
+  role: TestStaffRole,
+  id: string = `test-${role}`,
+): Promise<Record<string, string>> {
   let cache = signedIn.get(server);
   if (!cache) signedIn.set(server, (cache = new Map()));
   const key = `${role}|${id}`;
@@ -33,7 +37,11 @@ export function staffHeaders(server: Pick<ServerHandle, 'httpUrl' | 'db'>, role:
 }
 
 /** Upserts the account (this role, active, the test password) and logs in through POST /ops/v1/auth/login. */
-export async function signInStaff(server: Pick<ServerHandle, 'httpUrl' | 'db'>, role: TestStaffRole, id: string): Promise<Record<string, string>> {
+export async function signInStaff(
+  server: Pick<ServerHandle, 'httpUrl' | 'db'>,
+  role: TestStaffRole,
+  id: string,
+): Promise<Record<string, string>> {
   staffPasswordHash ??= argon2id({ ...ARGON2_PARAMS, password: STAFF_TEST_PASSWORD, salt: randomBytes(16), outputType: 'encoded' });
   const email = `${id.toLowerCase().replace(/@/g, '.')}@staff.test`;
   await server.db.query(
@@ -73,7 +81,12 @@ export async function signUpCustomer(server: Pick<ServerHandle, 'httpUrl'>, opts
   const suffix = randomBytes(6).toString('hex');
   const email = opts.email ?? `customer-${suffix}@example.test`;
   const password = opts.password ?? `pw-${suffix}-long-enough`;
-  const signup = await postJson(server.httpUrl, '/v1/auth/signup', { email, password, name: opts.name ?? `Test Customer ${suffix}`, phone: opts.phone ?? `+4930${parseInt(suffix.slice(0, 7), 16) % 10_000_000}` });
+  const signup = await postJson(server.httpUrl, '/v1/auth/signup', {
+    email,
+    password,
+    name: opts.name ?? `Test Customer ${suffix}`,
+    phone: opts.phone ?? `+4930${parseInt(suffix.slice(0, 7), 16) % 10_000_000}`,
+  });
   if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
   const customerId = (signup.body as { customerId: string }).customerId;
   const login = await postJson(server.httpUrl, '/v1/auth/login', { email, password });
@@ -99,7 +112,12 @@ export async function signUpCustomer(server: Pick<ServerHandle, 'httpUrl'>, opts
 }
 
 /** Polls GET /v1/me until the licence has `status` (throws on another final status or after a while). */
-export async function waitForLicence(httpUrl: string, headers: Record<string, string>, status: string, timeoutMs = LICENCE_WAIT_MS): Promise<void> {
+export async function waitForLicence(
+  httpUrl: string,
+  headers: Record<string, string>,
+  status: string,
+  timeoutMs = LICENCE_WAIT_MS,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'none';
   while (Date.now() < deadline) {
@@ -114,8 +132,17 @@ export async function waitForLicence(httpUrl: string, headers: Record<string, st
   throw new Error(`licence still ${last} after ${timeoutMs} ms`);
 }
 
-async function postJson(httpUrl: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
-  const res = await fetch(`${httpUrl}${path}`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+async function postJson(
+  httpUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(`${httpUrl}${path}`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   const text = await res.text();
   return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
 }

@@ -65,8 +65,15 @@ export async function placeVehicle(server: Pick<ServerHandle, 'db'>, vehicleId: 
   );
 }
 
-export async function setServiceState(server: Pick<ServerHandle, 'db'>, vehicleId: string, state: 'available' | 'maintenance'): Promise<void> {
-  await server.db.query(`update vehicles set service_state = $2, server_seq = nextval('replication_seq'), updated_at = now() where id = $1`, [vehicleId, state]);
+export async function setServiceState(
+  server: Pick<ServerHandle, 'db'>,
+  vehicleId: string,
+  state: 'available' | 'maintenance',
+): Promise<void> {
+  await server.db.query(
+    `update vehicles set service_state = $2, server_seq = nextval('replication_seq'), updated_at = now() where id = $1`,
+    [vehicleId, state],
+  );
 }
 
 /**
@@ -75,7 +82,15 @@ export async function setServiceState(server: Pick<ServerHandle, 'db'>, vehicleI
  */
 export async function insertClaimRow(
   server: Pick<ServerHandle, 'db'>,
-  row: { id: string; kind: 'reservation' | 'booking' | 'rental'; vehicleId: string; customerId: string; status: string; from: number; to: number | null },
+  row: {
+    id: string;
+    kind: 'reservation' | 'booking' | 'rental';
+    vehicleId: string;
+    customerId: string;
+    status: string;
+    from: number;
+    to: number | null;
+  },
 ): Promise<void> {
   await server.db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7346150002)');
@@ -96,11 +111,10 @@ export async function insertClaimRow(
 export async function insertCustomerRow(server: Pick<ServerHandle, 'db'>, id: string): Promise<void> {
   await server.db.transaction(async (tx) => {
     await tx.query('select pg_advisory_xact_lock(7346150002)');
-    await tx.query(`insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, '+49301234567', nextval('replication_seq')) on conflict (id) do nothing`, [
-      id,
-      `${id}@example.test`,
-      `Direct ${id}`,
-    ]);
+    await tx.query(
+      `insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, '+49301234567', nextval('replication_seq')) on conflict (id) do nothing`,
+      [id, `${id}@example.test`, `Direct ${id}`],
+    );
   });
 }
 

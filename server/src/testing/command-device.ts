@@ -6,7 +6,13 @@
  */
 import { randomBytes } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
-import { decodeDeviceCommand, deviceTopic, statusPayload, type CommandResultStatus, type DeviceCommand } from '../../../src/shared/device-protocol.js';
+import {
+  decodeDeviceCommand,
+  deviceTopic,
+  statusPayload,
+  type CommandResultStatus,
+  type DeviceCommand,
+} from '../../../src/shared/device-protocol.js';
 
 export type CommandBehaviour = 'succeed' | 'fail' | 'ack-only' | 'ignore' | 'reject-expired';
 
@@ -35,7 +41,11 @@ export interface CommandDeviceOptions {
   password?: string;
 }
 
-export async function connectCommandDevice(brokerUrl: string, vehicleId: string, options: CommandDeviceOptions = {}): Promise<CommandDevice> {
+export async function connectCommandDevice(
+  brokerUrl: string,
+  vehicleId: string,
+  options: CommandDeviceOptions = {},
+): Promise<CommandDevice> {
   const commandsTopic = deviceTopic(vehicleId, 'commands');
   const resultsTopic = deviceTopic(vehicleId, 'command-results');
   const statusTopic = deviceTopic(vehicleId, 'status');
@@ -71,13 +81,15 @@ export async function connectCommandDevice(brokerUrl: string, vehicleId: string,
       // clear what we retained and end the session for good (a shared broker keeps neither)
       if (client.connected) await client.publishAsync(statusTopic, '', { qos: 1, retain: true }).catch(() => undefined);
       await client.endAsync(!client.connected);
-      const cleaner = await mqtt.connectAsync(brokerUrl, {
-        clientId: vehicleId,
-        protocolVersion: 4,
-        clean: true,
-        reconnectPeriod: 0,
-        ...(options.username ? { username: options.username, password: options.password } : {}),
-      }).catch(() => undefined);
+      const cleaner = await mqtt
+        .connectAsync(brokerUrl, {
+          clientId: vehicleId,
+          protocolVersion: 4,
+          clean: true,
+          reconnectPeriod: 0,
+          ...(options.username ? { username: options.username, password: options.password } : {}),
+        })
+        .catch(() => undefined);
       await cleaner?.endAsync();
     },
   };
@@ -117,13 +129,19 @@ async function respond(device: CommandDevice, command: DeviceCommand): Promise<v
     return;
   }
   await device.answer(command.commandId, 'received');
-  if (device.behaviour === 'succeed') await device.answer(command.commandId, 'succeeded', undefined, command.type === 'locate' ? { lat: 52.5, lon: 13.4 } : undefined);
+  if (device.behaviour === 'succeed')
+    await device.answer(command.commandId, 'succeeded', undefined, command.type === 'locate' ? { lat: 52.5, lon: 13.4 } : undefined);
   if (device.behaviour === 'fail') await device.answer(command.commandId, 'failed', 'door jammed');
 }
 
 /** Subscribes a separate client to `topic` and collects every payload (asserting that nothing arrives). */
 export async function spyTopic(brokerUrl: string, topic: string): Promise<{ messages: string[]; close(): Promise<void> }> {
-  const client = await mqtt.connectAsync(brokerUrl, { clientId: `spy-${randomBytes(4).toString('hex')}`, protocolVersion: 4, reconnectPeriod: 200, connectTimeout: 5_000 });
+  const client = await mqtt.connectAsync(brokerUrl, {
+    clientId: `spy-${randomBytes(4).toString('hex')}`,
+    protocolVersion: 4,
+    reconnectPeriod: 200,
+    connectTimeout: 5_000,
+  });
   const messages: string[] = [];
   client.on('message', (t, payload) => {
     if (t === topic) messages.push(payload.toString());

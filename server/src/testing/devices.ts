@@ -51,7 +51,11 @@ export async function connectDevice(brokerUrl: string, vehicleId: string, option
     protocolVersion: 4,
     reconnectPeriod: 0,
     connectTimeout: 5_000,
-    ...(options.will ? { will: { topic: statusTopic, payload: Buffer.from(statusPayload('offline', Date.now(), 'connection lost')), qos: 1, retain: true } } : {}),
+    ...(options.will
+      ? {
+          will: { topic: statusTopic, payload: Buffer.from(statusPayload('offline', Date.now(), 'connection lost')), qos: 1, retain: true },
+        }
+      : {}),
   };
   const client = await mqtt.connectAsync(brokerUrl, clientOptions);
   return {
@@ -84,7 +88,10 @@ export async function clearRetained(brokerUrl: string, topics: string[]): Promis
 }
 
 /** Polls `check` until it returns a truthy value or `timeoutMs` passes (then throws with the last value). */
-export async function waitFor<T>(check: () => Promise<T> | T, { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {}): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  check: () => Promise<T> | T,
+  { timeoutMs = 10_000, intervalMs = 50, what = 'condition' } = {},
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: T | undefined;
   for (;;) {

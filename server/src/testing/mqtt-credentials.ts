@@ -10,7 +10,9 @@ export interface DeviceCredentials {
  * The simulator's `credentials` option for the server's demo fleet: a one-vehicle connection authenticates as
  * that vehicle; {} (anonymous) when the server issued none (MQTT_AUTH=off).
  */
-export function demoSimulatorCredentials(server: ServerHandle): { credentials?: (clientId: string, vehicleIds: readonly string[]) => DeviceCredentials | undefined } {
+export function demoSimulatorCredentials(server: ServerHandle): {
+  credentials?: (clientId: string, vehicleIds: readonly string[]) => DeviceCredentials | undefined;
+} {
   const creds = server.demoCredentials;
   if (!creds) return {};
   return {

@@ -44,7 +44,14 @@ export async function customerWithMethod(server: ServerHandle, token: string): P
 }
 
 export function holdRequest(customer: TestCustomer, amountCents = 5_000, rentalId = `rental-${randomUUID()}`) {
-  return { rentalId, customerId: customer.customerId, paymentMethodId: customer.paymentMethodId, amountCents, currency: 'EUR', idempotencyKey: `start-${rentalId}` };
+  return {
+    rentalId,
+    customerId: customer.customerId,
+    paymentMethodId: customer.paymentMethodId,
+    amountCents,
+    currency: 'EUR',
+    idempotencyKey: `start-${rentalId}`,
+  };
 }
 
 /** The provider's whole ledger, through the contract (not the sandbox's internals). */
@@ -82,5 +89,9 @@ export async function inBatches<T, R>(items: readonly T[], limit: number, fn: (i
 
 export async function json(res: Response): Promise<{ status: number; type: string | null; body: Record<string, unknown> }> {
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }

@@ -24,7 +24,8 @@ export async function createTestDatabase(baseUrl: string, prefix = 'fleetdesk_te
   return {
     url: url.toString(),
     name,
-    drop: () => withMaintenanceClient(baseUrl, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
+    drop: () =>
+      withMaintenanceClient(baseUrl, (client) => client.query(`drop database if exists ${name} with (force)`)).then(() => undefined),
   };
 }
 

@@ -34,7 +34,10 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'fleetdesk-console-'));
   const rendererDir = join(dir, 'renderer');
   await mkdir(join(rendererDir, 'assets'), { recursive: true });
-  await writeFile(join(rendererDir, 'index.html'), '<!doctype html><title>Fleetdesk</title><script type="module" src="./assets/app.js"></script>');
+  await writeFile(
+    join(rendererDir, 'index.html'),
+    '<!doctype html><title>Fleetdesk</title><script type="module" src="./assets/app.js"></script>',
+  );
   await writeFile(join(rendererDir, 'assets', 'app.js'), 'console.log("app")');
   await writeFile(join(rendererDir, 'assets', 'app.css'), 'body{}');
   await writeFile(join(dir, 'secret.txt'), 'TOP SECRET');
@@ -46,7 +49,14 @@ beforeAll(async () => {
   server.requireAuth = true;
   server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
   console_ = await startBrowserConsole({
-    config: { mqttUrl: broker.url, serverUrl: server.url, logger: silentLogger(), staffCredentials: { email: 'dana@ops.example', password: 'pw-dana' }, tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png', version: '9.9.9' },
+    config: {
+      mqttUrl: broker.url,
+      serverUrl: server.url,
+      logger: silentLogger(),
+      staffCredentials: { email: 'dana@ops.example', password: 'pw-dana' },
+      tileUrl: 'https://{s}.tiles.example.org/{z}/{x}/{y}.png',
+      version: '9.9.9',
+    },
     port: 0,
     rendererDir,
     logger: silentLogger(),
@@ -78,7 +88,10 @@ function rawGet(path: string): Promise<{ status: number; headers: Record<string,
 /** Connects and resolves with the socket, or with the HTTP status of a rejected upgrade. */
 function connect(query: string, headers: { origin?: string } = { origin: '' }): Promise<WebSocket | number> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${console_.port}${CONSOLE_WS_PATH}${query}`, headers.origin === undefined ? {} : { origin: headers.origin || origin });
+    const ws = new WebSocket(
+      `ws://127.0.0.1:${console_.port}${CONSOLE_WS_PATH}${query}`,
+      headers.origin === undefined ? {} : { origin: headers.origin || origin },
+    );
     ws.once('open', () => resolve(ws));
     ws.once('unexpected-response', (_req, res) => {
       resolve(res.statusCode ?? 0);
@@ -179,7 +192,10 @@ describe('browser console', () => {
 
       // the staff session lives in the host: the page gets its state and short-lived access tokens only
       const auth = await client.invoke<AuthState>('auth:getState');
-      expect(auth).toMatchObject({ ok: true, result: { status: 'signed_in', autoSignIn: true, operator: { id: 'staff-dana', role: 'dispatcher' } } });
+      expect(auth).toMatchObject({
+        ok: true,
+        result: { status: 'signed_in', autoSignIn: true, operator: { id: 'staff-dana', role: 'dispatcher' } },
+      });
       const token = await client.invoke<AccessToken>('auth:getAccessToken');
       expect(token.ok && server.accessTokens.get(token.result.token)).toBe('staff-dana');
       expect(JSON.stringify(client.messages)).not.toMatch(/rt-staff-dana|pw-dana/);
@@ -262,9 +278,9 @@ describe('browser console', () => {
     expect(r.status).toBe(401); // the fake server's answer (no token sent here), passed through
     expect(r.headers['content-type']).toBe('application/json');
     expect(r.headers['content-security-policy']).toContain("connect-src 'self'");
-    expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(0);
+    expect(server.hits.get('/ops/v1/alerts') ?? 0).toBe(0);
     await rawGet('/ops/v1/alerts');
-    expect((server.hits.get('/ops/v1/alerts') ?? 0)).toBe(1); // staff API reads are proxied
+    expect(server.hits.get('/ops/v1/alerts') ?? 0).toBe(1); // staff API reads are proxied
     expect((await rawGet('/ops/v1/auth/refresh')).status).toBe(403);
     expect(server.hits.get('/ops/v1/auth/refresh') ?? 0).toBe(0);
     expect((await rawGet('/gbfs/v3/gbfs.json')).status).toBe(404); // anything else: static files only

@@ -157,7 +157,9 @@ function checkUpgrade(req: IncomingMessage, origin: string, tokenDigest: Buffer)
 
 function rejectUpgrade(socket: Duplex, status: 401 | 403 | 404): void {
   const text = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found' }[status];
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`,
+  );
 }
 
 function sha256(s: string): Buffer {

@@ -18,7 +18,12 @@ async function main(): Promise<void> {
   }
   const logger = createLogger('console');
   const rendererDir = fileURLToPath(new URL('../../../out/renderer/', import.meta.url));
-  const consoleHost = await startBrowserConsole({ config: { ...toServicesConfig(config), logger }, port: config.consolePort, rendererDir, logger });
+  const consoleHost = await startBrowserConsole({
+    config: { ...toServicesConfig(config), logger },
+    port: config.consolePort,
+    rendererDir,
+    logger,
+  });
   console.log(`Fleetdesk console: ${consoleHost.url}`);
 
   let stopping = false;

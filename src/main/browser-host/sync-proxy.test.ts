@@ -91,7 +91,13 @@ interface Reply {
   body: string;
 }
 
-function send(opts: { method?: string; path: string; headers?: Record<string, string>; body?: string | Buffer; chunked?: boolean }): Promise<Reply> {
+function send(opts: {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  chunked?: boolean;
+}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...(opts.headers ?? {}) };
     const req = request({ host: '127.0.0.1', port: frontPort, method: opts.method ?? 'GET', path: opts.path, headers }, (res) => {
@@ -138,7 +144,8 @@ describe('browser console sync proxy', () => {
     expect(seen[0]!.method).toBe('GET');
     expect(h['authorization']).toBe('Bearer short-lived');
     expect(h['accept']).toBe('application/json');
-    for (const name of ['cookie', 'x-fleetdesk-actor', 'x-fleetdesk-role', 'x-forwarded-for', 'x-other', 'origin']) expect(h[name]).toBeUndefined();
+    for (const name of ['cookie', 'x-fleetdesk-actor', 'x-fleetdesk-role', 'x-forwarded-for', 'x-other', 'origin'])
+      expect(h[name]).toBeUndefined();
   });
 
   it('forwards a POST body (plain and chunked) and refuses one over the cap with 413, forwarding nothing', async () => {
@@ -147,17 +154,34 @@ describe('browser console sync proxy', () => {
     const plain = await send({ method: 'POST', path: '/sync/v1/tasks/push', headers: { 'content-type': 'application/json' }, body });
     expect(plain.status).toBe(200);
     expect(JSON.parse(plain.body).body).toBe(body);
-    const chunked = await send({ method: 'POST', path: '/sync/v1/tasks/push', headers: { 'content-type': 'application/json' }, body, chunked: true });
+    const chunked = await send({
+      method: 'POST',
+      path: '/sync/v1/tasks/push',
+      headers: { 'content-type': 'application/json' },
+      body,
+      chunked: true,
+    });
     expect(JSON.parse(chunked.body).body).toBe(body);
     expect(seen.at(-1)!.headers['content-type']).toBe('application/json');
     seen.length = 0;
 
     const big = 'x'.repeat(5000);
-    const declared = await send({ method: 'POST', path: '/sync/v1/tasks/push', headers: { 'content-type': 'application/json' }, body: big });
+    const declared = await send({
+      method: 'POST',
+      path: '/sync/v1/tasks/push',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+    });
     expect(declared.status).toBe(413);
     expect(declared.headers['content-type']).toBe('application/problem+json');
     expect(JSON.parse(declared.body)).toMatchObject({ status: 413 });
-    const streamed = await send({ method: 'POST', path: '/sync/v1/tasks/push', headers: { 'content-type': 'application/json' }, body: big, chunked: true });
+    const streamed = await send({
+      method: 'POST',
+      path: '/sync/v1/tasks/push',
+      headers: { 'content-type': 'application/json' },
+      body: big,
+      chunked: true,
+    });
     expect(streamed.status).toBe(413);
     expect(seen.filter((s) => s.body.length > 1000)).toEqual([]);
   });
@@ -172,7 +196,8 @@ describe('browser console sync proxy', () => {
     // the staff API: reads only, never the sign-in routes (the host holds the credentials)
     expect((await send({ path: '/ops/v1/customers?q=anna', headers: { authorization: 'Bearer t' } })).status).toBe(200);
     expect(seen.at(-1)).toMatchObject({ url: '/base/ops/v1/customers?q=anna', method: 'GET' });
-    for (const method of ['POST', 'PATCH', 'DELETE']) expect((await send({ method, path: '/ops/v1/alerts/a1/acknowledge' })).status, method).toBe(405);
+    for (const method of ['POST', 'PATCH', 'DELETE'])
+      expect((await send({ method, path: '/ops/v1/alerts/a1/acknowledge' })).status, method).toBe(405);
     for (const path of ['/ops/v1/auth/login', '/ops/v1/auth/refresh', '/ops/v1/AUTH/refresh', '/ops/v1/auth']) {
       expect((await send({ path })).status, path).toBe(403);
     }
@@ -182,7 +207,13 @@ describe('browser console sync proxy', () => {
       const r = await send({ path });
       expect(r.body, path).toBe('static');
     }
-    for (const path of ['/sync/v1/../ops/v1/alerts', '/sync/v1/%2e%2e/ops/v1/alerts', '/sync/v1/tasks%2f..%2f..%2fops', '/sync/v1/./tasks/pull', '/sync/v1/x\\..\\y']) {
+    for (const path of [
+      '/sync/v1/../ops/v1/alerts',
+      '/sync/v1/%2e%2e/ops/v1/alerts',
+      '/sync/v1/tasks%2f..%2f..%2fops',
+      '/sync/v1/./tasks/pull',
+      '/sync/v1/x\\..\\y',
+    ]) {
       const r = await send({ path });
       expect(r.status, path).toBe(400);
       expect(r.headers['content-type']).toBe('application/problem+json');
@@ -203,14 +234,17 @@ describe('browser console sync proxy', () => {
     let contentType: string | undefined;
     let ended = false;
     const before = streamClosed;
-    const req = request({ host: '127.0.0.1', port: frontPort, path: '/sync/v1/alerts/stream', headers: { accept: 'text/event-stream' } }, (res) => {
-      status = res.statusCode ?? 0;
-      contentType = res.headers['content-type'];
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => received.push(c));
-      res.on('end', () => (ended = true));
-      res.on('error', () => undefined);
-    });
+    const req = request(
+      { host: '127.0.0.1', port: frontPort, path: '/sync/v1/alerts/stream', headers: { accept: 'text/event-stream' } },
+      (res) => {
+        status = res.statusCode ?? 0;
+        contentType = res.headers['content-type'];
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => received.push(c));
+        res.on('end', () => (ended = true));
+        res.on('error', () => undefined);
+      },
+    );
     req.on('error', () => undefined);
     req.end();
     await waitFor(() => received.join('').includes('"seq":0'), 'first event');

@@ -67,7 +67,13 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
         return;
       }
       const body = JSON.stringify({ type: 'about:blank', title, status, detail });
-      res.writeHead(status, { ...securityHeaders, ...extra, 'content-type': 'application/problem+json', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+      res.writeHead(status, {
+        ...securityHeaders,
+        ...extra,
+        'content-type': 'application/problem+json',
+        'content-length': Buffer.byteLength(body),
+        'cache-control': 'no-store',
+      });
       res.end(body);
     };
 

@@ -44,12 +44,21 @@ class Events implements DesktopEvents {
 
 const frame = (seq: number): FleetFrame => ({ seq, at: seq, upserts: [], registry: [] });
 const seqsSent = (s: FakeSocket) =>
-  s.sent.map((t) => JSON.parse(t) as { event: string; payload: { seq: number } }).filter((m) => m.event === 'fleet:frame').map((m) => m.payload.seq);
+  s.sent
+    .map((t) => JSON.parse(t) as { event: string; payload: { seq: number } })
+    .filter((m) => m.event === 'fleet:frame')
+    .map((m) => m.payload.seq);
 
 describe('WsApi backpressure', () => {
   it('skips frames for a slow client (the seq gap tells it to re-read the snapshot), keeps serving a fast one', () => {
     const events = new Events();
-    const api = new WsApi({ handlers: {} as DesktopHandlers, events, logger: silentLogger(), frameSkipBytes: 1_000, terminateBytes: 10_000 });
+    const api = new WsApi({
+      handlers: {} as DesktopHandlers,
+      events,
+      logger: silentLogger(),
+      frameSkipBytes: 1_000,
+      terminateBytes: 10_000,
+    });
     const fast = new FakeSocket();
     const slow = new FakeSocket();
     api.attach(fast as unknown as WebSocket);

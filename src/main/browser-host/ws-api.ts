@@ -87,7 +87,12 @@ export class WsApi {
     const { kind, id, channel, args } = msg as Record<string, unknown>;
     if (kind !== 'invoke' || typeof id !== 'number' || !Number.isSafeInteger(id)) return;
     if (!isDesktopChannel(channel)) {
-      this.send(ws, { kind: 'result', id, ok: false, error: { code: 'unknown_channel', message: `unknown channel: ${String(channel).slice(0, 64)}` } });
+      this.send(ws, {
+        kind: 'result',
+        id,
+        ok: false,
+        error: { code: 'unknown_channel', message: `unknown channel: ${String(channel).slice(0, 64)}` },
+      });
       return;
     }
     if (args !== undefined && (!Array.isArray(args) || args.length > MAX_ARGS)) {

@@ -4,7 +4,15 @@
  * shared envelope (DesktopReply). Events go only to our window.
  */
 import { ipcMain, type BrowserWindow, type IpcMainInvokeEvent } from 'electron';
-import { DESKTOP_CHANNELS, DESKTOP_EVENTS, isDesktopChannel, replyTo, type DesktopHandlers, type DesktopReply, type Unsubscribe } from '../../shared/desktop-api.js';
+import {
+  DESKTOP_CHANNELS,
+  DESKTOP_EVENTS,
+  isDesktopChannel,
+  replyTo,
+  type DesktopHandlers,
+  type DesktopReply,
+  type Unsubscribe,
+} from '../../shared/desktop-api.js';
 import type { Logger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
 

@@ -95,7 +95,9 @@ function tileTemplate(raw: string): string {
   try {
     parsed = new URL(t.replace(/\{[a-z]+\}/g, 'x'));
   } catch {
-    throw new Error('FLEETDESK_TILE_URL is not a valid URL template (expected e.g. https://tile.example.org/{z}/{x}/{y}.png, or empty for no tiles)');
+    throw new Error(
+      'FLEETDESK_TILE_URL is not a valid URL template (expected e.g. https://tile.example.org/{z}/{x}/{y}.png, or empty for no tiles)',
+    );
   }
   if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw new Error('FLEETDESK_TILE_URL must be an http(s) URL template');
   if (!t.includes('{z}') || !t.includes('{x}') || !t.includes('{y}')) {

@@ -16,7 +16,12 @@ describe('createDesktopServices', () => {
   });
 
   it('implements every channel; app:getInfo has defaults and the package version', async () => {
-    services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: 'http://127.0.0.1:1', host: 'electron', logger: silentLogger() });
+    services = createDesktopServices({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      serverUrl: 'http://127.0.0.1:1',
+      host: 'electron',
+      logger: silentLogger(),
+    });
     expect(Object.keys(services.handlers).sort()).toEqual([...DESKTOP_CHANNELS].sort());
     const info = await services.handlers['app:getInfo']();
     expect(info).toMatchObject({
@@ -38,7 +43,13 @@ describe('createDesktopServices', () => {
     server.requireAuth = true;
     server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
     server.registry = [vehicleInfo('car-1')];
-    services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: server.url, host: 'browser', logger: silentLogger(), frameIntervalMs: 20 });
+    services = createDesktopServices({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      serverUrl: server.url,
+      host: 'browser',
+      logger: silentLogger(),
+      frameIntervalMs: 20,
+    });
     const auth: string[] = [];
     services.events.on('auth:change', (a) => auth.push(a.status));
     await services.start();
@@ -46,7 +57,10 @@ describe('createDesktopServices', () => {
     expect(server.hits.get('/ops/v1/vehicles')).toBeUndefined();
     expect((await services.handlers['connection:getState']()).server).toMatchObject({ status: 'offline', detail: 'not signed in' });
     await expect(services.handlers['auth:signIn']('dana@ops.example', 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials' });
-    expect((await services.handlers['auth:signIn']('dana@ops.example', 'pw-dana')).operator).toMatchObject({ id: 'staff-dana', role: 'dispatcher' });
+    expect((await services.handlers['auth:signIn']('dana@ops.example', 'pw-dana')).operator).toMatchObject({
+      id: 'staff-dana',
+      role: 'dispatcher',
+    });
     expect(auth).toContain('signed_in');
     let connected = false;
     services.events.on('connection:change', (c) => (connected ||= c.server.status === 'connected'));
@@ -57,7 +71,13 @@ describe('createDesktopServices', () => {
   });
 
   it('no tiles when tileUrl is empty', async () => {
-    services = createDesktopServices({ mqttUrl: 'mqtt://127.0.0.1:1', serverUrl: 'http://127.0.0.1:1', host: 'browser', tileUrl: '', logger: silentLogger() });
+    services = createDesktopServices({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      serverUrl: 'http://127.0.0.1:1',
+      host: 'browser',
+      tileUrl: '',
+      logger: silentLogger(),
+    });
     expect(await services.handlers['app:getInfo']()).toMatchObject({ tileUrl: '', tileAttribution: '' });
   });
 

@@ -6,7 +6,15 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { AppInfo, ConnectionState, DesktopEvent, DesktopEventMap, DesktopHandlers, HostKind, Unsubscribe } from '../../shared/desktop-api.js';
+import type {
+  AppInfo,
+  ConnectionState,
+  DesktopEvent,
+  DesktopEventMap,
+  DesktopHandlers,
+  HostKind,
+  Unsubscribe,
+} from '../../shared/desktop-api.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
 import { FrameCoalescer } from './frame-coalescer.js';

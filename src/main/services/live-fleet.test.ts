@@ -11,7 +11,14 @@ describe('LiveFleet', () => {
     const fleet = new LiveFleet({ now: () => 5_000 });
     expect(fleet.applyTelemetry('car-1', telemetry(1, { fuelPct: 42 }))).toBeNull();
     expect(fleet.applyTelemetry('car-2', telemetry(1, { fuelPct: undefined, batteryPct: 77 }), 6_000)).toBeNull();
-    expect(fleet.getVehicle('car-1')).toMatchObject({ id: 'car-1', energyPct: 42, online: true, seq: 1, receivedAt: 5_000, deviceTs: telemetry(1).ts });
+    expect(fleet.getVehicle('car-1')).toMatchObject({
+      id: 'car-1',
+      energyPct: 42,
+      online: true,
+      seq: 1,
+      receivedAt: 5_000,
+      deviceTs: telemetry(1).ts,
+    });
     expect(fleet.getVehicle('car-2')).toMatchObject({ energyPct: 77, receivedAt: 6_000 });
   });
 

@@ -51,7 +51,11 @@ describe('ServerLink', () => {
 
   it('skips invalid entries and treats a response without the list as a failure', async () => {
     server = await startFakeServer();
-    server.registry = [vehicleInfo('car-1'), { id: 'bad/id' } as unknown as VehicleInfo, vehicleInfo('car-2', { energyType: 'steam' as never })];
+    server.registry = [
+      vehicleInfo('car-1'),
+      { id: 'bad/id' } as unknown as VehicleInfo,
+      vehicleInfo('car-2', { energyType: 'steam' as never }),
+    ];
     server.live = [vehicleLive('car-1', 3), vehicleLive('car-2', 3, { lat: 123 })];
     const started = startLink(server.url);
     link = started.link;

@@ -29,7 +29,13 @@ describe('StaffSession', () => {
 
   const make = (opts: Partial<ConstructorParameters<typeof StaffSession>[0]> = {}) => {
     const changes: AuthState[] = [];
-    const s = new StaffSession({ serverUrl: server!.url, logger: silentLogger(), backoff: { initialMs: 20, maxMs: 50 }, onChange: (st) => changes.push(st), ...opts });
+    const s = new StaffSession({
+      serverUrl: server!.url,
+      logger: silentLogger(),
+      backoff: { initialMs: 20, maxMs: 50 },
+      onChange: (st) => changes.push(st),
+      ...opts,
+    });
     sessions.push(s);
     return { s, changes };
   };
@@ -45,7 +51,10 @@ describe('StaffSession', () => {
     await expect(s.signIn('anna@ops.example', 'wrong')).rejects.toMatchObject({ code: 'invalid_credentials' });
     await expect(s.signIn('not-an-email', 'x')).rejects.toMatchObject({ code: 'bad_request' });
     const state = await s.signIn('anna@ops.example', 'pw-anna');
-    expect(state).toEqual({ status: 'signed_in', operator: { id: 'staff-anna', name: 'Anna K', role: 'support', email: 'anna@ops.example' } });
+    expect(state).toEqual({
+      status: 'signed_in',
+      operator: { id: 'staff-anna', name: 'Anna K', role: 'support', email: 'anna@ops.example' },
+    });
     expect(JSON.stringify(state)).not.toContain('rt-');
     const token = await s.accessToken();
     expect(server.accessTokens.get(token.token)).toBe('staff-anna');

@@ -109,7 +109,13 @@ export class StaffSession {
   }
 
   async signIn(email: string, password: string): Promise<AuthState> {
-    if (typeof email !== 'string' || typeof password !== 'string' || !EMAIL.test(email.trim()) || password.length === 0 || password.length > 1000) {
+    if (
+      typeof email !== 'string' ||
+      typeof password !== 'string' ||
+      !EMAIL.test(email.trim()) ||
+      password.length === 0 ||
+      password.length > 1000
+    ) {
       throw new AppError('bad_request', 'enter your e-mail address and password', { status: 400 });
     }
     const generation = ++this.generation;
@@ -119,7 +125,9 @@ export class StaffSession {
     } catch (err) {
       if (err instanceof Unreachable) {
         this.setOffline(true);
-        throw new AppError('server_unreachable', `the Fleetdesk server is unreachable (${err.message}); try again when it is back`, { status: 503 });
+        throw new AppError('server_unreachable', `the Fleetdesk server is unreachable (${err.message}); try again when it is back`, {
+          status: 503,
+        });
       }
       throw err;
     }
@@ -215,13 +223,19 @@ export class StaffSession {
   private adopt(body: LoginAnswer, email: string, previous?: Session): void {
     const token = typeof body?.accessToken === 'string' ? body.accessToken : undefined;
     const expiresIn = Number(body?.expiresIn);
-    if (!token || !Number.isFinite(expiresIn) || expiresIn <= 0) throw new AppError('bad_answer', 'the server sent no usable access token', { status: 502 });
+    if (!token || !Number.isFinite(expiresIn) || expiresIn <= 0)
+      throw new AppError('bad_answer', 'the server sent no usable access token', { status: 502 });
     const staff = body.staff ?? previous?.operator;
     const role = (staff as { role?: unknown } | undefined)?.role;
     if (!staff || typeof staff.id !== 'string' || !(OPERATOR_ROLES as readonly unknown[]).includes(role)) {
       throw new AppError('bad_answer', 'the server sent no staff identity', { status: 502 });
     }
-    const operator: OperatorInfo = { id: staff.id, name: typeof staff.name === 'string' && staff.name ? staff.name : staff.id, role: role as OperatorRole, email };
+    const operator: OperatorInfo = {
+      id: staff.id,
+      name: typeof staff.name === 'string' && staff.name ? staff.name : staff.id,
+      role: role as OperatorRole,
+      email,
+    };
     const refreshToken = typeof body.refreshToken === 'string' && body.refreshToken ? body.refreshToken : previous?.refreshToken;
     if (!refreshToken) throw new AppError('bad_answer', 'the server sent no refresh token', { status: 502 });
     const lifetimeMs = expiresIn * 1000;
@@ -232,7 +246,10 @@ export class StaffSession {
     this.offline = false;
     this.error = undefined;
     this.attempts = 0;
-    if (changed) void this.options.vault?.save({ refreshToken, operator }).catch((err: unknown) => this.options.logger.warn('could not store the staff session', { err: (err as Error).message }));
+    if (changed)
+      void this.options.vault
+        ?.save({ refreshToken, operator })
+        .catch((err: unknown) => this.options.logger.warn('could not store the staff session', { err: (err as Error).message }));
     if (changed || wasOffline || hadError) this.emit();
     // Refresh ahead of expiry, so the renderer's requests never wait for it.
     this.schedule(Math.max(1_000, lifetimeMs - Math.min(this.options.refreshMarginMs ?? 60_000, lifetimeMs / 5) - 1_000));
@@ -306,7 +323,14 @@ export class StaffSession {
     if (res.status >= 500) throw new Unreachable(`HTTP ${res.status}`);
     if (!res.ok) {
       const problem = (json ?? {}) as { code?: unknown; detail?: unknown; title?: unknown };
-      const code = res.status === 429 ? 'rate_limited' : res.status === 401 ? 'invalid_credentials' : typeof problem.code === 'string' ? problem.code : `http_${res.status}`;
+      const code =
+        res.status === 429
+          ? 'rate_limited'
+          : res.status === 401
+            ? 'invalid_credentials'
+            : typeof problem.code === 'string'
+              ? problem.code
+              : `http_${res.status}`;
       const message =
         res.status === 401
           ? 'wrong e-mail address or password'
@@ -332,7 +356,13 @@ interface LoginAnswer {
 
 function isOperator(x: unknown): x is OperatorInfo {
   const o = x as Partial<OperatorInfo> | undefined;
-  return !!o && typeof o.id === 'string' && typeof o.name === 'string' && typeof o.email === 'string' && (OPERATOR_ROLES as readonly unknown[]).includes(o.role);
+  return (
+    !!o &&
+    typeof o.id === 'string' &&
+    typeof o.name === 'string' &&
+    typeof o.email === 'string' &&
+    (OPERATOR_ROLES as readonly unknown[]).includes(o.role)
+  );
 }
 
 function sameOperator(a: OperatorInfo, b: OperatorInfo): boolean {

@@ -119,21 +119,18 @@ export class TelemetryFeed {
     };
 
     client.on('connect', () => {
-      client.subscribe(
-        { [SUBSCRIPTIONS.allTelemetry]: { qos: 0 }, [SUBSCRIPTIONS.allStatus]: { qos: 1 } },
-        (err, granted) => {
-          if (this.client !== client) return;
-          const refused = granted?.find((g) => g.qos === 128);
-          if (err || refused) {
-            fail(`subscribe failed: ${err ? err.message : `refused ${refused!.topic}`}`);
-            return;
-          }
-          this.attempts = 0;
-          this.link.ok(this.now());
-          this.link.set('connected', { attempts: 0 });
-          this.options.logger.info('broker connected', { url: redactUrl(mqttUrl) });
-        },
-      );
+      client.subscribe({ [SUBSCRIPTIONS.allTelemetry]: { qos: 0 }, [SUBSCRIPTIONS.allStatus]: { qos: 1 } }, (err, granted) => {
+        if (this.client !== client) return;
+        const refused = granted?.find((g) => g.qos === 128);
+        if (err || refused) {
+          fail(`subscribe failed: ${err ? err.message : `refused ${refused!.topic}`}`);
+          return;
+        }
+        this.attempts = 0;
+        this.link.ok(this.now());
+        this.link.set('connected', { attempts: 0 });
+        this.options.logger.info('broker connected', { url: redactUrl(mqttUrl) });
+      });
     });
     client.on('message', (topic, payload) => this.onMessage(topic, payload));
     client.on('error', (err) => fail(err.message || String(err)));

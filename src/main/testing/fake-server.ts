@@ -95,7 +95,8 @@ export async function startFakeServer(port = 0): Promise<FakeServer> {
       return;
     }
     if (req.method === 'GET') state.seenAuth.push(req.headers.authorization ?? '');
-    if (state.requireAuth && !state.accessTokens.has((req.headers.authorization ?? '').replace(/^Bearer /, ''))) return json(401, { code: 'unauthorized', title: 'Unauthorized' });
+    if (state.requireAuth && !state.accessTokens.has((req.headers.authorization ?? '').replace(/^Bearer /, '')))
+      return json(401, { code: 'unauthorized', title: 'Unauthorized' });
     if (req.method === 'GET' && path === '/ops/v1/vehicles') return json(200, { vehicles: state.registry });
     if (req.method === 'GET' && path === '/ops/v1/fleet/live') return json(200, { vehicles: state.live });
     return json(404, { title: 'not found' });

@@ -46,12 +46,24 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
   async function start(options: { db?: Db; now?: () => number } = {}) {
     const events = new DomainEvents(log);
     const metrics = new Registry();
-    const alerts = await startAlertsComponent({ db: options.db ?? db, events, log, metrics, zone: DEFAULT_SERVICE_AREA, ...(options.now ? { now: options.now } : {}) });
+    const alerts = await startAlertsComponent({
+      db: options.db ?? db,
+      events,
+      log,
+      metrics,
+      zone: DEFAULT_SERVICE_AREA,
+      ...(options.now ? { now: options.now } : {}),
+    });
     return { events, metrics, alerts };
   }
   const vehicle = () => `alerts-${backend.name}-${++run}-${Math.random().toString(36).slice(2, 8)}`;
   const rows = async (vehicleId: string) =>
-    (await db.query<Row>('select id::text as id, kind, status, occurrences, resolved_by, resolution, server_seq::text as server_seq from alerts where vehicle_id = $1 order by alerts.server_seq', [vehicleId])).rows;
+    (
+      await db.query<Row>(
+        'select id::text as id, kind, status, occurrences, resolved_by, resolution, server_seq::text as server_seq from alerts where vehicle_id = $1 order by alerts.server_seq',
+        [vehicleId],
+      )
+    ).rows;
   const crash = (seq: number): DeviceEvent => ({ v: 1, seq, ts: 1_700_000_000_000, type: 'crash_detected' });
 
   it('a condition persisting over 1,000 samples → one alert; a new start → one more occurrence, same row', async () => {
@@ -64,7 +76,8 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
     expect(await rows(id)).toMatchObject([{ kind: 'movement_without_rental', status: 'open', occurrences: 1 }]);
     // stops, then drives off again: still one open alert, counted twice
     events.emit('vehicle.telemetry', { vehicleId: id, state: sample(1_001_000, { id }), clockSkewMs: 0 });
-    for (let t = 1_002_000; t < 1_100_000; t += 1000) events.emit('vehicle.telemetry', { vehicleId: id, state: sample(t, { id, speedKph: 40, ignition: true }), clockSkewMs: 0 });
+    for (let t = 1_002_000; t < 1_100_000; t += 1000)
+      events.emit('vehicle.telemetry', { vehicleId: id, state: sample(t, { id, speedKph: 40, ignition: true }), clockSkewMs: 0 });
     await alerts.flush();
     expect(await rows(id)).toMatchObject([{ kind: 'movement_without_rental', status: 'open', occurrences: 2 }]);
     expect(await metricValue(metrics, 'fleetdesk_alerts_raised_total', { kind: 'movement_without_rental' })).toBe(1);
@@ -76,7 +89,8 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
     const { events, alerts, metrics } = await start();
     const id = vehicle();
     let t = 0;
-    const at = (m: number) => events.emit('vehicle.telemetry', { vehicleId: id, state: sample((t += 1000), { id, lon: westEdge(m) }), clockSkewMs: 0 });
+    const at = (m: number) =>
+      events.emit('vehicle.telemetry', { vehicleId: id, state: sample((t += 1000), { id, lon: westEdge(m) }), clockSkewMs: 0 });
     for (let i = 0; i < 400; i++) at(i % 2 === 0 ? 20 : -20);
     await alerts.flush();
     expect(await rows(id)).toEqual([]);
@@ -87,7 +101,9 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
     expect(await rows(id)).toMatchObject([{ kind: 'zone_exit', status: 'open', occurrences: 1 }]);
     at(-100);
     await alerts.flush();
-    expect(await rows(id)).toMatchObject([{ kind: 'zone_exit', status: 'resolved', resolved_by: 'system', resolution: 'auto: back inside the operating zone' }]);
+    expect(await rows(id)).toMatchObject([
+      { kind: 'zone_exit', status: 'resolved', resolved_by: 'system', resolution: 'auto: back inside the operating zone' },
+    ]);
     expect(await metricValue(metrics, 'fleetdesk_alerts_resolved_total', { kind: 'zone_exit', by: 'system' })).toBe(1);
     await alerts.stop();
   });
@@ -111,7 +127,8 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
     const { events, alerts } = await start();
     const id = vehicle();
     let t = 0;
-    for (const pct of [50, 14, 12, 16, 19, 13]) events.emit('vehicle.telemetry', { vehicleId: id, state: sample((t += 1000), { id, energyPct: pct }), clockSkewMs: 0 });
+    for (const pct of [50, 14, 12, 16, 19, 13])
+      events.emit('vehicle.telemetry', { vehicleId: id, state: sample((t += 1000), { id, energyPct: pct }), clockSkewMs: 0 });
     events.emit('vehicle.event', { vehicleId: id, event: crash(7), receivedAt: (t += 1000) });
     events.emit('vehicle.event', { vehicleId: id, event: crash(8), receivedAt: (t += 1000) });
     await alerts.flush();
@@ -150,10 +167,18 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
 
     const second = await start();
     expect(second.alerts.openKinds(id).sort()).toEqual(['device_offline', 'low_energy']);
-    for (let i = 0; i < 50; i++) second.events.emit('vehicle.telemetry', { vehicleId: id, state: sample(2000 + i, { id, energyPct: 5, online: false }), clockSkewMs: 0 });
+    for (let i = 0; i < 50; i++)
+      second.events.emit('vehicle.telemetry', {
+        vehicleId: id,
+        state: sample(2000 + i, { id, energyPct: 5, online: false }),
+        clockSkewMs: 0,
+      });
     second.events.emit('vehicle.online', { vehicleId: id, online: false, at: 3000, source: 'heartbeat_timeout' });
     await second.alerts.flush();
-    expect((await rows(id)).map((r) => `${r.kind}:${r.status}:${r.occurrences}`).sort()).toEqual(['device_offline:open:1', 'low_energy:open:1']);
+    expect((await rows(id)).map((r) => `${r.kind}:${r.status}:${r.occurrences}`).sort()).toEqual([
+      'device_offline:open:1',
+      'low_energy:open:1',
+    ]);
     second.events.emit('vehicle.online', { vehicleId: id, online: true, at: 4000, source: 'status' });
     second.events.emit('vehicle.telemetry', { vehicleId: id, state: sample(5000, { id, energyPct: 60 }), clockSkewMs: 0 });
     await second.alerts.flush();
@@ -198,7 +223,10 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
   it('the database refuses a second open alert per (vehicle, kind) even to a direct insert', async () => {
     const id = vehicle();
     const insert = () =>
-      db.query(`insert into alerts (id, vehicle_id, kind, severity, details, first_seen_at, last_seen_at, server_seq) values (gen_random_uuid(), $1, 'tamper', 'critical', '{}', now(), now(), nextval('replication_seq'))`, [id]);
+      db.query(
+        `insert into alerts (id, vehicle_id, kind, severity, details, first_seen_at, last_seen_at, server_seq) values (gen_random_uuid(), $1, 'tamper', 'critical', '{}', now(), now(), nextval('replication_seq'))`,
+        [id],
+      );
     await insert();
     await expect(insert()).rejects.toThrow(/alerts_one_open_per_vehicle_kind|duplicate key/);
   });

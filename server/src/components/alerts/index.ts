@@ -71,9 +71,24 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
   const now = options.now ?? Date.now;
   const repo = new AlertsRepository(options.db);
 
-  const raised = new Counter({ name: `${METRIC_PREFIX}alerts_raised_total`, help: 'Alerts created (new rows), by kind', labelNames: ['kind'], registers: [options.metrics] });
-  const resolved = new Counter({ name: `${METRIC_PREFIX}alerts_resolved_total`, help: 'Alerts resolved, by kind and by whom (system | staff)', labelNames: ['kind', 'by'], registers: [options.metrics] });
-  const writeProblems = new Counter({ name: `${METRIC_PREFIX}alert_writes_failed_total`, help: 'Alert changes that failed to write: retried (retry) or dropped (overflow, rejected)', labelNames: ['outcome'], registers: [options.metrics] });
+  const raised = new Counter({
+    name: `${METRIC_PREFIX}alerts_raised_total`,
+    help: 'Alerts created (new rows), by kind',
+    labelNames: ['kind'],
+    registers: [options.metrics],
+  });
+  const resolved = new Counter({
+    name: `${METRIC_PREFIX}alerts_resolved_total`,
+    help: 'Alerts resolved, by kind and by whom (system | staff)',
+    labelNames: ['kind', 'by'],
+    registers: [options.metrics],
+  });
+  const writeProblems = new Counter({
+    name: `${METRIC_PREFIX}alert_writes_failed_total`,
+    help: 'Alert changes that failed to write: retried (retry) or dropped (overflow, rejected)',
+    labelNames: ['outcome'],
+    registers: [options.metrics],
+  });
   new Gauge({
     name: `${METRIC_PREFIX}alerts_open`,
     help: 'Alerts not resolved (open or acknowledged), by kind, as stored in the database',
@@ -108,12 +123,17 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
   // Dedup survives restarts: what is open in the database is open in memory before the first event.
   engine.reconcile(await repo.openKeys(), now());
 
-  const lifecycle = new AlertLifecycle(repo, recordAudit, {
-    onResolved: (alert: Alert) => {
-      engine.forget(alert.vehicleId, alert.kind);
-      resolved.inc({ kind: alert.kind, by: 'staff' });
+  const lifecycle = new AlertLifecycle(
+    repo,
+    recordAudit,
+    {
+      onResolved: (alert: Alert) => {
+        engine.forget(alert.vehicleId, alert.kind);
+        resolved.inc({ kind: alert.kind, by: 'staff' });
+      },
     },
-  }, now);
+    now,
+  );
 
   const unsubscribe = [
     options.events.on('vehicle.telemetry', ({ vehicleId, state }) => engine.onTelemetry(vehicleId, state)),
@@ -162,7 +182,18 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
 }
 
 /** The engine's thresholds from the server configuration (ALERT_* variables, see server/README.md). */
-export function alertThresholds(config: Pick<ServerConfig, 'alertLowEnergyPct' | 'alertLowEnergyResolvePct' | 'alertDoorOpenParkedS' | 'alertMovementSpeedKph' | 'alertMovementDwellS' | 'alertZoneExitM' | 'alertZoneReturnM'>): AlertThresholds {
+export function alertThresholds(
+  config: Pick<
+    ServerConfig,
+    | 'alertLowEnergyPct'
+    | 'alertLowEnergyResolvePct'
+    | 'alertDoorOpenParkedS'
+    | 'alertMovementSpeedKph'
+    | 'alertMovementDwellS'
+    | 'alertZoneExitM'
+    | 'alertZoneReturnM'
+  >,
+): AlertThresholds {
   return {
     ...DEFAULT_ALERT_THRESHOLDS,
     lowEnergyPct: config.alertLowEnergyPct,

@@ -1,6 +1,14 @@
 /** The alerts component's shared entity types: the alert kinds, statuses and severities, and a stored alert (every layer imports these). */
 
-export const ALERT_KINDS = ['device_offline', 'low_energy', 'door_open_parked', 'movement_without_rental', 'zone_exit', 'crash', 'tamper'] as const;
+export const ALERT_KINDS = [
+  'device_offline',
+  'low_energy',
+  'door_open_parked',
+  'movement_without_rental',
+  'zone_exit',
+  'crash',
+  'tamper',
+] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;

@@ -21,7 +21,14 @@ describe.each(dbBackends())('audit log on $name', (backend) => {
   it('writes inside the caller transaction: nothing remains when the change rolls back', async () => {
     await expect(
       db.transaction(async (tx) => {
-        await recordAudit(tx, { actor: 'alice', role: 'admin', action: 'thing.changed', targetType: 'thing', targetId: 'rolled-back', reason: 'test' });
+        await recordAudit(tx, {
+          actor: 'alice',
+          role: 'admin',
+          action: 'thing.changed',
+          targetType: 'thing',
+          targetId: 'rolled-back',
+          reason: 'test',
+        });
         throw new Error('the change failed');
       }),
     ).rejects.toThrow('the change failed');
@@ -30,9 +37,34 @@ describe.each(dbBackends())('audit log on $name', (backend) => {
 
   it('lists entries for one target, newest first, with before/after and a replication sequence', async () => {
     await db.transaction(async (tx) => {
-      await recordAudit(tx, { actor: 'alice', role: 'admin', action: 'thing.created', targetType: 'thing', targetId: 't1', before: null, after: { n: 1 }, at: 1_700_000_000_123 });
-      await recordAudit(tx, { actor: 'bob', role: 'support', action: 'thing.changed', targetType: 'thing', targetId: 't1', reason: 'fix', before: { n: 1 }, after: { n: 2 } });
-      await recordAudit(tx, { actor: 'bob', role: 'support', action: 'thing.changed', targetType: 'thing', targetId: 't2', after: { n: 9 } });
+      await recordAudit(tx, {
+        actor: 'alice',
+        role: 'admin',
+        action: 'thing.created',
+        targetType: 'thing',
+        targetId: 't1',
+        before: null,
+        after: { n: 1 },
+        at: 1_700_000_000_123,
+      });
+      await recordAudit(tx, {
+        actor: 'bob',
+        role: 'support',
+        action: 'thing.changed',
+        targetType: 'thing',
+        targetId: 't1',
+        reason: 'fix',
+        before: { n: 1 },
+        after: { n: 2 },
+      });
+      await recordAudit(tx, {
+        actor: 'bob',
+        role: 'support',
+        action: 'thing.changed',
+        targetType: 'thing',
+        targetId: 't2',
+        after: { n: 9 },
+      });
     });
     const entries = await listAudit(db, { targetType: 'thing', targetId: 't1', limit: 10 });
     expect(entries.map((e) => e.action)).toEqual(['thing.changed', 'thing.created']);
@@ -40,7 +72,9 @@ describe.each(dbBackends())('audit log on $name', (backend) => {
     expect(entries[1]).toMatchObject({ at: 1_700_000_000_123, before: null, reason: null });
     expect(await listAudit(db, { targetType: 'thing', limit: 1 })).toHaveLength(1);
     expect(await listAudit(db, { targetType: 'thing', beforeId: entries[0]!.id, limit: 10 })).toEqual([entries[1]]);
-    const { rows } = await db.query<{ n: number }>("select count(distinct server_seq)::float8 as n from audit_log where target_type = 'thing'");
+    const { rows } = await db.query<{ n: number }>(
+      "select count(distinct server_seq)::float8 as n from audit_log where target_type = 'thing'",
+    );
     expect(rows[0]!.n).toBe(3);
   });
 });

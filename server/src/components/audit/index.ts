@@ -18,7 +18,10 @@ export interface AuditComponent {
 export function createAuditComponent(options: { db: Db }): AuditComponent {
   return {
     registerRoutes: async (app, prefix) => {
-      await app.register(auditRoutes((query) => listAudit(options.db, query)), { prefix });
+      await app.register(
+        auditRoutes((query) => listAudit(options.db, query)),
+        { prefix },
+      );
     },
   };
 }

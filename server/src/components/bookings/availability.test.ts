@@ -9,7 +9,16 @@ import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { connectDevice, telemetry } from '../../testing/devices.js';
-import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from '../../testing/bookings.js';
+import {
+  call,
+  expectProblem,
+  insertClaimRow,
+  insertCustomerRow,
+  MIN,
+  placeVehicle,
+  QUIET,
+  setServiceState,
+} from '../../testing/bookings.js';
 import { distanceMeters } from './domain/availability.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;
@@ -56,7 +65,19 @@ describe.each(dbBackends())('availability on $name', (backend) => {
     expect(Date.parse(res.body.asOf)).toBeGreaterThan(0);
     // exactly the documented fields (the answer is assembled from prepared JSON, not by the schema's serializer)
     for (const v of res.body.vehicles) {
-      expect(Object.keys(v).sort()).toEqual(['distanceM', 'energyPct', 'lastReportedAt', 'lat', 'lon', 'make', 'model', 'propulsion', 'rangeMeters', 'vehicleId', 'vehicleTypeId']);
+      expect(Object.keys(v).sort()).toEqual([
+        'distanceM',
+        'energyPct',
+        'lastReportedAt',
+        'lat',
+        'lon',
+        'make',
+        'model',
+        'propulsion',
+        'rangeMeters',
+        'vehicleId',
+        'vehicleTypeId',
+      ]);
     }
     return res.body.vehicles;
   };
@@ -65,7 +86,14 @@ describe.each(dbBackends())('availability on $name', (backend) => {
   it('finds the nearest first with distance, type, energy and range — without signing in', async () => {
     const found = await search(`lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=5000&limit=5`);
     expect(ids(found)).toEqual([CAR(1), CAR(2), CAR(3), CAR(4), CAR(5)]);
-    expect(found[0]).toMatchObject({ vehicleTypeId: 'volkswagen-id-3-electric', make: 'Volkswagen', model: 'ID.3', propulsion: 'electric', energyPct: 51, rangeMeters: Math.round(420_000 * 0.51) });
+    expect(found[0]).toMatchObject({
+      vehicleTypeId: 'volkswagen-id-3-electric',
+      make: 'Volkswagen',
+      model: 'ID.3',
+      propulsion: 'electric',
+      energyPct: 51,
+      rangeMeters: Math.round(420_000 * 0.51),
+    });
     expect(found[1]).toMatchObject({ vehicleTypeId: 'renault-zoe-electric', rangeMeters: Math.round(390_000 * 0.52) });
     expect(found[3]).toMatchObject({ vehicleTypeId: 'volkswagen-golf-combustion', propulsion: 'combustion' });
     for (const v of found) {
@@ -90,13 +118,39 @@ describe.each(dbBackends())('availability on $name', (backend) => {
     const res = await call(server, 'POST', '/v1/reservations', { headers: ana.headers, body: { vehicleId: CAR(1) } });
     expect(res.status).toBe(201);
     // no refresh: this instance's own reservation updates the index as soon as it committed
-    await expect.poll(async () => ids(await search(`lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=5000&limit=3`)), { timeout: 5_000 }).toEqual([CAR(2), CAR(3), CAR(4)]);
+    await expect
+      .poll(async () => ids(await search(`lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=5000&limit=3`)), { timeout: 5_000 })
+      .toEqual([CAR(2), CAR(3), CAR(4)]);
 
     const now = Date.now();
     // written "by another instance": visible after the next refresh
-    await insertClaimRow(server, { id: 'av-booking-soon', kind: 'booking', vehicleId: CAR(2), customerId: 'direct-customer', status: 'confirmed', from: now + 10 * MIN, to: now + 60 * MIN });
-    await insertClaimRow(server, { id: 'av-booking-later', kind: 'booking', vehicleId: CAR(3), customerId: 'direct-customer', status: 'confirmed', from: now + 180 * MIN, to: now + 240 * MIN });
-    await insertClaimRow(server, { id: 'av-rental', kind: 'rental', vehicleId: CAR(4), customerId: 'direct-customer', status: 'active', from: now - 30 * MIN, to: null });
+    await insertClaimRow(server, {
+      id: 'av-booking-soon',
+      kind: 'booking',
+      vehicleId: CAR(2),
+      customerId: 'direct-customer',
+      status: 'confirmed',
+      from: now + 10 * MIN,
+      to: now + 60 * MIN,
+    });
+    await insertClaimRow(server, {
+      id: 'av-booking-later',
+      kind: 'booking',
+      vehicleId: CAR(3),
+      customerId: 'direct-customer',
+      status: 'confirmed',
+      from: now + 180 * MIN,
+      to: now + 240 * MIN,
+    });
+    await insertClaimRow(server, {
+      id: 'av-rental',
+      kind: 'rental',
+      vehicleId: CAR(4),
+      customerId: 'direct-customer',
+      status: 'active',
+      from: now - 30 * MIN,
+      to: null,
+    });
     await setServiceState(server, CAR(5), 'maintenance');
     await placeVehicle(server, CAR(6), { lat: CENTER.lat + 6 * 0.0009, lon: CENTER.lon, online: false });
     await placeVehicle(server, CAR(7), { lat: CENTER.lat + 7 * 0.0009, lon: CENTER.lon, receivedAt: Date.now() - 3 * 3_600_000 }); // silent
@@ -120,23 +174,39 @@ describe.each(dbBackends())('availability on $name', (backend) => {
 
     // cancelling brings the car back at once
     await call(server, 'DELETE', `/v1/reservations/${res.body.reservationId as string}`, { headers: ana.headers });
-    await expect.poll(async () => ids(await search(`lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=5000&limit=2`)), { timeout: 5_000 }).toEqual([CAR(1), CAR(3)]);
+    await expect
+      .poll(async () => ids(await search(`lat=${CENTER.lat}&lon=${CENTER.lon}&radiusM=5000&limit=2`)), { timeout: 5_000 })
+      .toEqual([CAR(1), CAR(3)]);
   });
 
   it('rental.started / rental.ended on the bus update the active-rental lookup at once', async () => {
     // as the rentals code does it: the row committed, then the event
-    await insertClaimRow(server, { id: 'evt-rental', kind: 'rental', vehicleId: CAR(9), customerId: 'direct-customer', status: 'active', from: Date.now() - MIN, to: null });
+    await insertClaimRow(server, {
+      id: 'evt-rental',
+      kind: 'rental',
+      vehicleId: CAR(9),
+      customerId: 'direct-customer',
+      status: 'active',
+      from: Date.now() - MIN,
+      to: null,
+    });
     server.events.emit('rental.started', { rentalId: 'evt-rental', vehicleId: CAR(9), customerId: 'direct-customer', at: Date.now() });
     expect(server.bookings.activeRentals.hasActiveRental(CAR(9))).toBe(true);
     expect(ids(await search(`lat=${CENTER.lat + 9 * 0.0009}&lon=${CENTER.lon}&radiusM=10`))).toEqual([]);
-    await server.db.query(`update allocations set status = 'ended', ended_at = now(), period = tstzrange(lower(period), now(), '[)') where id = 'evt-rental'`);
+    await server.db.query(
+      `update allocations set status = 'ended', ended_at = now(), period = tstzrange(lower(period), now(), '[)') where id = 'evt-rental'`,
+    );
     server.events.emit('rental.ended', { rentalId: 'evt-rental', vehicleId: CAR(9), customerId: 'direct-customer', at: Date.now() });
     expect(server.bookings.activeRentals.hasActiveRental(CAR(9))).toBe(false);
-    await expect.poll(async () => ids(await search(`lat=${CENTER.lat + 9 * 0.0009}&lon=${CENTER.lon}&radiusM=10`)), { timeout: 5_000 }).toEqual([CAR(9)]);
+    await expect
+      .poll(async () => ids(await search(`lat=${CENTER.lat + 9 * 0.0009}&lon=${CENTER.lon}&radiusM=10`)), { timeout: 5_000 })
+      .toEqual([CAR(9)]);
   });
 
   it('lists vehicle types with tariffs; a car registered later gets its type and becomes searchable', async () => {
-    const types = await call<{ vehicleTypes: Array<{ id: string; propulsion: string; maxRangeMeters: number; tariff: Record<string, unknown> }> }>(server, 'GET', '/v1/vehicle-types');
+    const types = await call<{
+      vehicleTypes: Array<{ id: string; propulsion: string; maxRangeMeters: number; tariff: Record<string, unknown> }>;
+    }>(server, 'GET', '/v1/vehicle-types');
     expect(types.status).toBe(200);
     expect(types.body.vehicleTypes.map((t) => t.id)).toEqual([
       'bmw-i3-electric',
@@ -151,29 +221,51 @@ describe.each(dbBackends())('availability on $name', (backend) => {
     expect(types.body.vehicleTypes.find((t) => t.id === 'fiat-500-combustion')).toMatchObject({
       propulsion: 'combustion',
       maxRangeMeters: 550_000,
-      tariff: { currency: 'EUR', perMinuteDrivingCents: 26, perMinuteParkedCents: 9, includedKm: 200, perKmCents: 29, dailyCapCents: 6_900, freeHoldMinutes: 15, reservationFeePerMinuteCents: 9 },
+      tariff: {
+        currency: 'EUR',
+        perMinuteDrivingCents: 26,
+        perMinuteParkedCents: 9,
+        includedKm: 200,
+        perKmCents: 29,
+        dailyCapCents: 6_900,
+        freeHoldMinutes: 15,
+        reservationFeePerMinuteCents: 9,
+      },
     });
     expect((await server.pricing.vehicleTypes()).length).toBe(8);
 
-    await server.registerVehicles([{ id: 'late-car-1', plate: 'B-LT 1', make: 'Tesla', model: 'Model 3', energyType: 'electric', homeZone: 'mitte' }]);
+    await server.registerVehicles([
+      { id: 'late-car-1', plate: 'B-LT 1', make: 'Tesla', model: 'Model 3', energyType: 'electric', homeZone: 'mitte' },
+    ]);
     await placeVehicle(server, 'late-car-1', { lat: 52.4, lon: 13.3, energyPct: 90 });
     await server.bookings.refreshAvailability();
     const found = await search('lat=52.4&lon=13.3&radiusM=100');
-    expect(found).toEqual([expect.objectContaining({ vehicleId: 'late-car-1', vehicleTypeId: 'tesla-model-3-electric', rangeMeters: 270_000 })]);
+    expect(found).toEqual([
+      expect.objectContaining({ vehicleId: 'late-car-1', vehicleTypeId: 'tesla-model-3-electric', rangeMeters: 270_000 }),
+    ]);
     // a registry change of its model re-derives the type
-    await server.registerVehicles([{ id: 'late-car-1', plate: 'B-LT 1', make: 'Tesla', model: 'Model Y', energyType: 'electric', homeZone: 'mitte' }]);
+    await server.registerVehicles([
+      { id: 'late-car-1', plate: 'B-LT 1', make: 'Tesla', model: 'Model Y', energyType: 'electric', homeZone: 'mitte' },
+    ]);
     await server.bookings.refreshAvailability();
     expect((await search('lat=52.4&lon=13.3&radiusM=100'))[0]).toMatchObject({ vehicleTypeId: 'tesla-model-y-electric', model: 'Model Y' });
     // reservable right away, priced with its type's tariff
     const c = await signUpCustomer(server);
-    expect(await call(server, 'POST', '/v1/reservations', { headers: c.headers, body: { vehicleId: 'late-car-1', holdMinutes: 20 } })).toMatchObject({ status: 201, body: { maxFeeCents: 5 * 9 } });
+    expect(
+      await call(server, 'POST', '/v1/reservations', { headers: c.headers, body: { vehicleId: 'late-car-1', holdMinutes: 20 } }),
+    ).toMatchObject({ status: 201, body: { maxFeeCents: 5 * 9 } });
   });
 
   it('a car is found where its device last reported (MQTT telemetry → ingestion → index)', async () => {
-    await server.registerVehicles([{ id: 'mqtt-car-1', plate: 'B-MQ 1', make: 'Renault', model: 'Zoe', energyType: 'electric', homeZone: 'mitte' }]);
+    await server.registerVehicles([
+      { id: 'mqtt-car-1', plate: 'B-MQ 1', make: 'Renault', model: 'Zoe', energyType: 'electric', homeZone: 'mitte' },
+    ]);
     const device = await connectDevice(server.mqttUrl, 'mqtt-car-1');
     try {
-      await device.publishTelemetry(telemetry(1, { ts: Date.now(), lat: 52.6, lon: 13.2, speedKph: 0, ignition: false, batteryPct: 40 }), 1);
+      await device.publishTelemetry(
+        telemetry(1, { ts: Date.now(), lat: 52.6, lon: 13.2, speedKph: 0, ignition: false, batteryPct: 40 }),
+        1,
+      );
       await expect
         .poll(
           async () => {
@@ -191,10 +283,14 @@ describe.each(dbBackends())('availability on $name', (backend) => {
   });
 
   it('without an explicit refresh: a written position shows within seconds, a car falls out when it goes silent', async () => {
-    await server.registerVehicles([{ id: 'timer-car-1', plate: 'B-TM 1', make: 'Fiat', model: '500', energyType: 'fuel', homeZone: 'mitte' }]);
+    await server.registerVehicles([
+      { id: 'timer-car-1', plate: 'B-TM 1', make: 'Fiat', model: '500', energyType: 'fuel', homeZone: 'mitte' },
+    ]);
     // heard from 117 s ago: online for 3 more seconds (heartbeat timeout 120 s), no row changes after this write
     await placeVehicle(server, 'timer-car-1', { lat: 52.3, lon: 13.1, receivedAt: Date.now() - 117_000 });
-    await expect.poll(async () => ids(await search('lat=52.3&lon=13.1&radiusM=50')), { timeout: 10_000, interval: 200 }).toEqual(['timer-car-1']);
+    await expect
+      .poll(async () => ids(await search('lat=52.3&lon=13.1&radiusM=50')), { timeout: 10_000, interval: 200 })
+      .toEqual(['timer-car-1']);
     await expect.poll(async () => ids(await search('lat=52.3&lon=13.1&radiusM=50')), { timeout: 15_000, interval: 200 }).toEqual([]);
     expect(server.bookings.availableVehicles().find((v) => v.vehicleId === 'timer-car-1')).toMatchObject({ disabled: true });
     // maintenance and back, seen by the timer's partial reads

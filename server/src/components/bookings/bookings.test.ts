@@ -8,7 +8,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
-import { call, expectProblem, insertClaimRow, insertCustomerRow, isoIn, MIN, placeVehicle, QUIET, setServiceState } from '../../testing/bookings.js';
+import {
+  call,
+  expectProblem,
+  insertClaimRow,
+  insertCustomerRow,
+  isoIn,
+  MIN,
+  placeVehicle,
+  QUIET,
+  setServiceState,
+} from '../../testing/bookings.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;
 const HOUR = 60 * MIN;
@@ -37,24 +47,42 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
     await cleanup?.();
   });
 
-  const book = (who: SignedUpCustomer, vehicleId: string, startsAt: string, endsAt: string) => call(server, 'POST', '/v1/bookings', { headers: who.headers, body: { vehicleId, startsAt, endsAt } });
+  const book = (who: SignedUpCustomer, vehicleId: string, startsAt: string, endsAt: string) =>
+    call(server, 'POST', '/v1/bookings', { headers: who.headers, body: { vehicleId, startsAt, endsAt } });
   const idOf = (res: { body: Record<string, unknown> }) => res.body.bookingId as string;
 
   it('book → read → list → cancel, with an estimate; another customer sees nothing', async () => {
     const res = await book(ana, CAR(1), at(0), at(2 * HOUR));
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ vehicleId: CAR(1), status: 'confirmed', startsAt: at(0), endsAt: at(2 * HOUR), rentalId: null, cancelReason: null });
+    expect(res.body).toMatchObject({
+      vehicleId: CAR(1),
+      status: 'confirmed',
+      startsAt: at(0),
+      endsAt: at(2 * HOUR),
+      rentalId: null,
+      cancelReason: null,
+    });
     // Volkswagen ID.3 (compact): 120 min × 29 ¢, under the 79 € cap
     expect(res.body.estimate).toMatchObject({ currency: 'EUR', amountCents: 120 * 29 });
     const id = idOf(res);
     expect(id).toMatch(/^bkg_/);
 
-    expect(await call(server, 'GET', `/v1/bookings/${id}`, { headers: ana.headers })).toMatchObject({ status: 200, body: { bookingId: id, status: 'confirmed' } });
-    expect((await call<{ bookings: Array<{ bookingId: string }> }>(server, 'GET', '/v1/bookings', { headers: ana.headers })).body.bookings.map((b) => b.bookingId)).toEqual([id]);
+    expect(await call(server, 'GET', `/v1/bookings/${id}`, { headers: ana.headers })).toMatchObject({
+      status: 200,
+      body: { bookingId: id, status: 'confirmed' },
+    });
+    expect(
+      (await call<{ bookings: Array<{ bookingId: string }> }>(server, 'GET', '/v1/bookings', { headers: ana.headers })).body.bookings.map(
+        (b) => b.bookingId,
+      ),
+    ).toEqual([id]);
     expectProblem(await call(server, 'GET', `/v1/bookings/${id}`, { headers: ben.headers }), 404, 'booking_not_found');
     expectProblem(await call(server, 'DELETE', `/v1/bookings/${id}`, { headers: ben.headers }), 404, 'booking_not_found');
 
-    expect(await call(server, 'DELETE', `/v1/bookings/${id}`, { headers: ana.headers })).toMatchObject({ status: 200, body: { status: 'cancelled', cancelReason: 'cancelled by the customer' } });
+    expect(await call(server, 'DELETE', `/v1/bookings/${id}`, { headers: ana.headers })).toMatchObject({
+      status: 200,
+      body: { status: 'cancelled', cancelReason: 'cancelled by the customer' },
+    });
     expect((await call(server, 'DELETE', `/v1/bookings/${id}`, { headers: ana.headers })).status).toBe(200);
     // the window is free again
     expect((await book(ben, CAR(1), at(0), at(2 * HOUR))).status).toBe(201);
@@ -64,7 +92,9 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
     // veh-00002 is a Renault Zoe (city class: 26 ¢/min, 69 € cap)
     const res = await book(ana, CAR(2), at(3 * DAY), at(3 * DAY + 10 * HOUR));
     expect(res.body.estimate).toMatchObject({ amountCents: 6_900 });
-    expect((res.body.estimate as { lines: Array<{ code: string; amountCents: number }> }).lines).toContainEqual(expect.objectContaining({ code: 'daily_cap', amountCents: 6_900 - 600 * 26 }));
+    expect((res.body.estimate as { lines: Array<{ code: string; amountCents: number }> }).lines).toContainEqual(
+      expect.objectContaining({ code: 'daily_cap', amountCents: 6_900 - 600 * 26 }),
+    );
   });
 
   it('overlapping windows are refused, and so is a window starting within the buffer after another', async () => {
@@ -86,10 +116,26 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
     const now = Date.now();
     const c = await signUpCustomer(server);
     // an open-ended active rental blocks every later booking of the car, however far ahead
-    await insertClaimRow(server, { id: 'b-rental-open', kind: 'rental', vehicleId: CAR(5), customerId: 'direct-customer', status: 'active', from: now - HOUR, to: null });
+    await insertClaimRow(server, {
+      id: 'b-rental-open',
+      kind: 'rental',
+      vehicleId: CAR(5),
+      customerId: 'direct-customer',
+      status: 'active',
+      from: now - HOUR,
+      to: null,
+    });
     expectProblem(await book(c, CAR(5), at(30 * DAY), at(30 * DAY + HOUR)), 409, 'vehicle_unavailable');
     // a rental capped by a booking (returnBy) leaves the car bookable after that booking
-    await insertClaimRow(server, { id: 'b-rental-capped', kind: 'rental', vehicleId: CAR(6), customerId: 'direct-customer', status: 'active', from: now - HOUR, to: now + 3 * HOUR });
+    await insertClaimRow(server, {
+      id: 'b-rental-capped',
+      kind: 'rental',
+      vehicleId: CAR(6),
+      customerId: 'direct-customer',
+      status: 'active',
+      from: now - HOUR,
+      to: now + 3 * HOUR,
+    });
     expectProblem(await book(c, CAR(6), isoIn(2 * HOUR, now), isoIn(4 * HOUR, now)), 409, 'vehicle_unavailable');
     expect((await book(c, CAR(6), isoIn(4 * HOUR, now), isoIn(5 * HOUR, now))).status).toBe(201);
     // a held reservation: a booking overlapping its hold (buffer included) is refused, a later one is fine
@@ -116,7 +162,10 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
     const now = Date.now();
     const soon = await book(ben, CAR(11), isoIn(5 * MIN, now), isoIn(HOUR, now));
     expect(soon.status).toBe(201);
-    const row = await server.db.query<{ lower_ms: number }>(`select extract(epoch from lower(period)) * 1000 as lower_ms from allocations where id = $1`, [idOf(soon)]);
+    const row = await server.db.query<{ lower_ms: number }>(
+      `select extract(epoch from lower(period)) * 1000 as lower_ms from allocations where id = $1`,
+      [idOf(soon)],
+    );
     expect(Number(row.rows[0]!.lower_ms)).toBeGreaterThanOrEqual(now - 1000);
   });
 
@@ -157,11 +206,21 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
     // the minimum and maximum themselves are fine; a minute in the past is tolerated
     expect((await book(c, CAR(12), at(20 * DAY), at(20 * DAY + 15 * MIN))).status).toBe(201);
     expect((await book(c, CAR(12), at(21 * DAY), at(28 * DAY))).status).toBe(201);
-    for (const body of [{}, { vehicleId: CAR(1) }, { vehicleId: CAR(1), startsAt: at(0) }, { vehicleId: CAR(1), startsAt: 5, endsAt: 6 }, { vehicleId: CAR(1), startsAt: at(0), endsAt: 'x'.repeat(100) }]) {
+    for (const body of [
+      {},
+      { vehicleId: CAR(1) },
+      { vehicleId: CAR(1), startsAt: at(0) },
+      { vehicleId: CAR(1), startsAt: 5, endsAt: 6 },
+      { vehicleId: CAR(1), startsAt: at(0), endsAt: 'x'.repeat(100) },
+    ]) {
       expectProblem(await call(server, 'POST', '/v1/bookings', { headers: c.headers, body }), 400);
     }
     expectProblem(await call(server, 'POST', '/v1/bookings', { headers: c.headers, rawBody: 'not json' }), 400);
-    expectProblem(await call(server, 'POST', '/v1/bookings', { body: { vehicleId: CAR(1), startsAt: at(0), endsAt: at(HOUR) } }), 401, 'unauthorized');
+    expectProblem(
+      await call(server, 'POST', '/v1/bookings', { body: { vehicleId: CAR(1), startsAt: at(0), endsAt: at(HOUR) } }),
+      401,
+      'unauthorized',
+    );
     expectProblem(await call(server, 'GET', '/v1/bookings?limit=1000', { headers: c.headers }), 400);
     expectProblem(await call(server, 'GET', '/v1/bookings/bkg_nope', { headers: c.headers }), 404, 'booking_not_found');
   });

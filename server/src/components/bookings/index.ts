@@ -149,7 +149,10 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
       }
       await app.register(reservationRoutes(reservations, prefix), { prefix });
       await app.register(bookingRoutes(bookings, prefix), { prefix });
-      await app.register(availabilityRoutes(availability, () => options.pricing.vehicleTypes()), { prefix });
+      await app.register(
+        availabilityRoutes(availability, () => options.pricing.vehicleTypes()),
+        { prefix },
+      );
     },
     refreshAvailability: () => availability.refresh(true),
     sweepExpired: async () => (await sweeper.sweep()).length,
@@ -163,7 +166,12 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
 
 function createMetrics(metrics: Registry) {
   return {
-    created: new Counter({ name: `${METRIC_PREFIX}allocations_created_total`, help: 'Reservations and bookings created by this instance', labelNames: ['kind'], registers: [metrics] }),
+    created: new Counter({
+      name: `${METRIC_PREFIX}allocations_created_total`,
+      help: 'Reservations and bookings created by this instance',
+      labelNames: ['kind'],
+      registers: [metrics],
+    }),
     refreshSeconds: new Histogram({
       name: `${METRIC_PREFIX}availability_refresh_seconds`,
       help: 'Time to re-read positions and claims into the availability index',

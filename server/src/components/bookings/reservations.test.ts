@@ -8,7 +8,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
-import { call, expectProblem, insertClaimRow, insertCustomerRow, MIN, placeVehicle, QUIET, setServiceState } from '../../testing/bookings.js';
+import {
+  call,
+  expectProblem,
+  insertClaimRow,
+  insertCustomerRow,
+  MIN,
+  placeVehicle,
+  QUIET,
+  setServiceState,
+} from '../../testing/bookings.js';
 
 const CAR = (n: number) => `veh-${String(n).padStart(5, '0')}`;
 
@@ -38,7 +47,16 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
     const res = await reserve(ana, { vehicleId: CAR(1) });
     expect(res.status).toBe(201);
     const r = res.body as Record<string, unknown> & { reservationId: string; expiresAt: string; createdAt: string };
-    expect(r).toMatchObject({ vehicleId: CAR(1), status: 'held', holdMinutes: 15, freeHoldMinutes: 15, currency: 'EUR', feePerMinuteAfterFreeHoldCents: 9, maxFeeCents: 0, rentalId: null });
+    expect(r).toMatchObject({
+      vehicleId: CAR(1),
+      status: 'held',
+      holdMinutes: 15,
+      freeHoldMinutes: 15,
+      currency: 'EUR',
+      feePerMinuteAfterFreeHoldCents: 9,
+      maxFeeCents: 0,
+      rentalId: null,
+    });
     expect(r.reservationId).toMatch(/^res_/);
     const created = Date.parse(r.createdAt);
     expect(created).toBeGreaterThanOrEqual(before - 1000);
@@ -47,21 +65,35 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
 
     const got = await call(server, 'GET', `/v1/reservations/${r.reservationId}`, { headers: ana.headers });
     expect(got).toMatchObject({ status: 200, body: { reservationId: r.reservationId, status: 'held', expiresAt: r.expiresAt } });
-    const list = await call<{ reservations: Array<{ reservationId: string }> }>(server, 'GET', '/v1/reservations', { headers: ana.headers });
+    const list = await call<{ reservations: Array<{ reservationId: string }> }>(server, 'GET', '/v1/reservations', {
+      headers: ana.headers,
+    });
     expect(list.body.reservations.map((x) => x.reservationId)).toEqual([r.reservationId]);
 
     // another customer sees nothing of it
     expectProblem(await call(server, 'GET', `/v1/reservations/${r.reservationId}`, { headers: ben.headers }), 404, 'reservation_not_found');
-    expectProblem(await call(server, 'DELETE', `/v1/reservations/${r.reservationId}`, { headers: ben.headers }), 404, 'reservation_not_found');
-    expect((await call<{ reservations: unknown[] }>(server, 'GET', '/v1/reservations', { headers: ben.headers })).body.reservations).toEqual([]);
+    expectProblem(
+      await call(server, 'DELETE', `/v1/reservations/${r.reservationId}`, { headers: ben.headers }),
+      404,
+      'reservation_not_found',
+    );
+    expect(
+      (await call<{ reservations: unknown[] }>(server, 'GET', '/v1/reservations', { headers: ben.headers })).body.reservations,
+    ).toEqual([]);
 
     const cancelled = await call(server, 'DELETE', `/v1/reservations/${r.reservationId}`, { headers: ana.headers });
     expect(cancelled).toMatchObject({ status: 200, body: { reservationId: r.reservationId, status: 'cancelled' } });
-    expect(await call(server, 'DELETE', `/v1/reservations/${r.reservationId}`, { headers: ana.headers })).toMatchObject({ status: 200, body: { status: 'cancelled' } });
+    expect(await call(server, 'DELETE', `/v1/reservations/${r.reservationId}`, { headers: ana.headers })).toMatchObject({
+      status: 200,
+      body: { status: 'cancelled' },
+    });
 
     // the car is free again, for someone else
     expect((await reserve(ben, { vehicleId: CAR(1) })).status).toBe(201);
-    const row = await server.db.query<{ status: string; server_seq: string }>('select status, server_seq::text from allocations where id = $1', [r.reservationId]);
+    const row = await server.db.query<{ status: string; server_seq: string }>(
+      'select status, server_seq::text from allocations where id = $1',
+      [r.reservationId],
+    );
     expect(row.rows[0]?.status).toBe('cancelled');
   });
 
@@ -91,7 +123,17 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
     expectProblem(await reserve(c, { vehicleId: CAR(6) }), 409, 'vehicle_unavailable');
     // straight into the table: the exclusion constraint says no
     const now = Date.now();
-    await expect(insertClaimRow(server, { id: 'direct-overlap', kind: 'booking', vehicleId: CAR(6), customerId: 'direct-customer', status: 'confirmed', from: now + 5 * MIN, to: now + 60 * MIN })).rejects.toMatchObject({
+    await expect(
+      insertClaimRow(server, {
+        id: 'direct-overlap',
+        kind: 'booking',
+        vehicleId: CAR(6),
+        customerId: 'direct-customer',
+        status: 'confirmed',
+        from: now + 5 * MIN,
+        to: now + 60 * MIN,
+      }),
+    ).rejects.toMatchObject({
       code: '23P01',
     });
   });
@@ -108,23 +150,57 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
     expectProblem(await reserve(c, { vehicleId: CAR(10) }), 409, 'vehicle_unavailable');
     expectProblem(await reserve(c, { vehicleId: 'veh-99999' }), 404, 'vehicle_not_found');
     // nothing was written for any of them
-    const { rows } = await server.db.query<{ n: number }>('select count(*)::int as n from allocations where customer_id = $1', [c.customerId]);
+    const { rows } = await server.db.query<{ n: number }>('select count(*)::int as n from allocations where customer_id = $1', [
+      c.customerId,
+    ]);
     expect(rows[0]?.n).toBe(0);
   });
 
   it('refuses a car with an active rental (open-ended, or overrunning its return time) and one booked too soon after the hold', async () => {
     const c = await signUpCustomer(server);
     const now = Date.now();
-    await insertClaimRow(server, { id: 'rental-open', kind: 'rental', vehicleId: CAR(11), customerId: 'direct-customer', status: 'active', from: now - 30 * MIN, to: null });
+    await insertClaimRow(server, {
+      id: 'rental-open',
+      kind: 'rental',
+      vehicleId: CAR(11),
+      customerId: 'direct-customer',
+      status: 'active',
+      from: now - 30 * MIN,
+      to: null,
+    });
     expectProblem(await reserve(c, { vehicleId: CAR(11) }), 409, 'vehicle_unavailable');
     // overrunning: its period ended 5 minutes ago, but the car has not come back
-    await insertClaimRow(server, { id: 'rental-late', kind: 'rental', vehicleId: CAR(12), customerId: 'direct-customer', status: 'active', from: now - 90 * MIN, to: now - 5 * MIN });
+    await insertClaimRow(server, {
+      id: 'rental-late',
+      kind: 'rental',
+      vehicleId: CAR(12),
+      customerId: 'direct-customer',
+      status: 'active',
+      from: now - 90 * MIN,
+      to: now - 5 * MIN,
+    });
     expectProblem(await reserve(c, { vehicleId: CAR(12) }), 409, 'vehicle_unavailable');
     // a booking whose buffer starts 25 min from now: 15 min hold + 15 min minimum drive do not fit
-    await insertClaimRow(server, { id: 'booking-soon', kind: 'booking', vehicleId: CAR(13), customerId: 'direct-customer', status: 'confirmed', from: now + 25 * MIN, to: now + 120 * MIN });
+    await insertClaimRow(server, {
+      id: 'booking-soon',
+      kind: 'booking',
+      vehicleId: CAR(13),
+      customerId: 'direct-customer',
+      status: 'confirmed',
+      from: now + 25 * MIN,
+      to: now + 120 * MIN,
+    });
     expectProblem(await reserve(c, { vehicleId: CAR(13) }), 409, 'vehicle_unavailable');
     // one starting in 2 h leaves room
-    await insertClaimRow(server, { id: 'booking-later', kind: 'booking', vehicleId: CAR(14), customerId: 'direct-customer', status: 'confirmed', from: now + 120 * MIN, to: now + 240 * MIN });
+    await insertClaimRow(server, {
+      id: 'booking-later',
+      kind: 'booking',
+      vehicleId: CAR(14),
+      customerId: 'direct-customer',
+      status: 'confirmed',
+      from: now + 120 * MIN,
+      to: now + 240 * MIN,
+    });
     expect((await reserve(c, { vehicleId: CAR(14) })).status).toBe(201);
   });
 
@@ -162,9 +238,13 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   it('a blocked customer cannot reserve (403 customer_blocked); unblocked, they can', async () => {
     const c = await signUpCustomer(server);
     const support = await staffHeaders(server, 'support');
-    expect((await call(server, 'POST', `/ops/v1/customers/${c.customerId}/block`, { headers: support, body: { reason: 'chargeback' } })).status).toBe(200);
+    expect(
+      (await call(server, 'POST', `/ops/v1/customers/${c.customerId}/block`, { headers: support, body: { reason: 'chargeback' } })).status,
+    ).toBe(200);
     expectProblem(await reserve(c, { vehicleId: CAR(18) }), 403, 'customer_blocked');
-    expect((await call(server, 'POST', `/ops/v1/customers/${c.customerId}/unblock`, { headers: support, body: { reason: 'resolved' } })).status).toBe(200);
+    expect(
+      (await call(server, 'POST', `/ops/v1/customers/${c.customerId}/unblock`, { headers: support, body: { reason: 'resolved' } })).status,
+    ).toBe(200);
     expect((await reserve(c, { vehicleId: CAR(18) })).status).toBe(201);
   });
 
@@ -175,13 +255,24 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
     // (the platform's validator coerces scalars — `{ vehicleId: 42 }` is the unknown vehicle "42" — and drops unknown
     // properties; both stay 4xx-or-harmless)
     expectProblem(await reserve(c, { vehicleId: 42 }), 404, 'vehicle_not_found');
-    for (const body of [{}, { vehicleId: '' }, { vehicleId: null }, { vehicleId: [CAR(19), CAR(18)] }, { vehicleId: 'x'.repeat(101) }, { vehicleId: CAR(19), holdMinutes: 'ten' }, { vehicleId: CAR(19), holdMinutes: 1.5 }]) {
+    for (const body of [
+      {},
+      { vehicleId: '' },
+      { vehicleId: null },
+      { vehicleId: [CAR(19), CAR(18)] },
+      { vehicleId: 'x'.repeat(101) },
+      { vehicleId: CAR(19), holdMinutes: 'ten' },
+      { vehicleId: CAR(19), holdMinutes: 1.5 },
+    ]) {
       const res = await reserve(c, body);
       expect(res.status, JSON.stringify(body)).toBe(400);
       expectProblem(res, 400);
     }
     expectProblem(await call(server, 'POST', '/v1/reservations', { headers: c.headers, rawBody: '{"vehicleId":' }), 400);
-    expectProblem(await call(server, 'POST', '/v1/reservations', { headers: c.headers, rawBody: JSON.stringify({ vehicleId: 'x'.repeat(2_000_000) }) }), 413);
+    expectProblem(
+      await call(server, 'POST', '/v1/reservations', { headers: c.headers, rawBody: JSON.stringify({ vehicleId: 'x'.repeat(2_000_000) }) }),
+      413,
+    );
     expectProblem(await call(server, 'GET', '/v1/reservations?limit=0', { headers: c.headers }), 400);
     expectProblem(await call(server, 'GET', '/v1/reservations?status=nope', { headers: c.headers }), 400);
     // Fastify's path-parameter limit (100 characters) answers before any handler (plain JSON, not a problem: platform)
@@ -190,7 +281,9 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('every reservation write took a fresh server_seq (replicated as the rentals collection)', async () => {
-    const { rows } = await server.db.query<{ n: number; distinct_seq: number }>('select count(*)::int as n, count(distinct server_seq)::int as distinct_seq from allocations');
+    const { rows } = await server.db.query<{ n: number; distinct_seq: number }>(
+      'select count(*)::int as n, count(distinct server_seq)::int as distinct_seq from allocations',
+    );
     expect(rows[0]!.n).toBeGreaterThan(5);
     expect(rows[0]!.distinct_seq).toBe(rows[0]!.n);
   });

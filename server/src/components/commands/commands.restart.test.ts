@@ -23,7 +23,14 @@ import type { CommandRecord } from './index.js';
 
 const MOSQUITTO = '/usr/sbin/mosquitto';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const quiet: Partial<ServerConfig> = { port: 0, seedVehicles: 0, logLevel: 'silent', mqttAuth: 'off', commandResendMs: 300, commandResultGraceMs: 1_000 };
+const quiet: Partial<ServerConfig> = {
+  port: 0,
+  seedVehicles: 0,
+  logLevel: 'silent',
+  mqttAuth: 'off',
+  commandResendMs: 300,
+  commandResultGraceMs: 1_000,
+};
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -39,11 +46,14 @@ const FULL = ['∅→queued', 'queued→sent', 'sent→received', 'received→su
 async function until(server: ServerHandle, commandId: string, status: CommandRecord['status'], timeoutMs = 15_000) {
   let last: CommandRecord | undefined;
   try {
-    return await waitFor(async () => {
-      const c = await server.commands.getCommand(commandId);
-      last = c;
-      return c.status === status ? c : undefined;
-    }, { what: `${commandId} ${status}`, timeoutMs });
+    return await waitFor(
+      async () => {
+        const c = await server.commands.getCommand(commandId);
+        last = c;
+        return c.status === status ? c : undefined;
+      },
+      { what: `${commandId} ${status}`, timeoutMs },
+    );
   } catch (err) {
     throw new Error(`${(err as Error).message}; last seen: ${JSON.stringify(last)}`, { cause: err });
   }
@@ -56,7 +66,9 @@ afterEach(async () => {
   while (cleanups.length > 0) await Promise.race([cleanups.pop()!().catch(() => undefined), sleep(10_000)]);
 });
 
-const restartCases = dbBackends().flatMap((db) => brokerBackends().map((broker) => ({ backend: db, broker, name: `${db.name} + ${broker.name} broker` })));
+const restartCases = dbBackends().flatMap((db) =>
+  brokerBackends().map((broker) => ({ backend: db, broker, name: `${db.name} + ${broker.name} broker` })),
+);
 
 describe.each(restartCases)('server restart mid-command on $name', ({ backend, broker }) => {
   it('brings a sent command and an expiring queued one to terminal states after a restart', async () => {
@@ -65,7 +77,12 @@ describe.each(restartCases)('server restart mid-command on $name', ({ backend, b
     const dataDir = backend.name === 'pglite' ? await mkdtemp(join(tmpdir(), 'fleetdesk-cmd-restart-')) : overrides.dataDir;
     if (backend.name === 'pglite') cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     // an embedded broker restarts with the server, on the same port (the harder case: its sessions are gone too)
-    const config = { ...quiet, ...overrides, dataDir, ...(broker.name === 'embedded' ? { mqttUrl: undefined, mqttPort: await freePort() } : broker.overrides) };
+    const config = {
+      ...quiet,
+      ...overrides,
+      dataDir,
+      ...(broker.name === 'embedded' ? { mqttUrl: undefined, mqttPort: await freePort() } : broker.overrides),
+    };
 
     let server = await startServer(config);
     cleanups.push(() => server.stop());
@@ -74,8 +91,20 @@ describe.each(restartCases)('server restart mid-command on $name', ({ backend, b
 
     const device = await connectCommandDevice(server.mqttUrl, car!.id, { ignoreFirstDeliveries: 1_000 }); // holds it, answers nothing yet
     cleanups.push(() => device.close());
-    const sent = await server.commands.issueCommand({ vehicleId: car!.id, type: 'unlock', reason: 'rental start', ttlSeconds: 60, actor: { id: 'system', role: 'system' } });
-    const queued = await server.commands.issueCommand({ vehicleId: parked!.id, type: 'lock', reason: 'night lock', ttlSeconds: 5, actor: { id: 'ops', role: 'dispatcher' } });
+    const sent = await server.commands.issueCommand({
+      vehicleId: car!.id,
+      type: 'unlock',
+      reason: 'rental start',
+      ttlSeconds: 60,
+      actor: { id: 'system', role: 'system' },
+    });
+    const queued = await server.commands.issueCommand({
+      vehicleId: parked!.id,
+      type: 'lock',
+      reason: 'night lock',
+      ttlSeconds: 5,
+      actor: { id: 'ops', role: 'dispatcher' },
+    });
     await until(server, sent.command.commandId, 'sent');
     await waitFor(() => device.deliveries.some((d) => d.commandId === sent.command.commandId), { what: 'delivery before the restart' });
     expect((await server.commands.getCommand(queued.command.commandId)).status).toBe('queued');
@@ -119,12 +148,27 @@ describe.skipIf(!existsSync(MOSQUITTO))('broker restart mid-command (own Mosquit
     await server.registerVehicles([a!, b!]);
     const deviceA = await connectCommandDevice(server.mqttUrl, a!.id, { ignoreFirstDeliveries: 1_000 });
     const deviceB = await connectCommandDevice(server.mqttUrl, b!.id, { behaviour: 'ack-only' });
-    cleanups.push(() => deviceA.close(), () => deviceB.close());
+    cleanups.push(
+      () => deviceA.close(),
+      () => deviceB.close(),
+    );
     await waitFor(() => onlineIn(server, [a!.id, b!.id]), { what: 'both online' });
 
     const actor = { id: 'ops', role: 'dispatcher' } as const;
-    const unanswered = await server.commands.issueCommand({ vehicleId: a!.id, type: 'immobilize', reason: 'theft report', ttlSeconds: 60, actor });
-    const inProgress = await server.commands.issueCommand({ vehicleId: b!.id, type: 'unlock', reason: 'rental start', ttlSeconds: 60, actor });
+    const unanswered = await server.commands.issueCommand({
+      vehicleId: a!.id,
+      type: 'immobilize',
+      reason: 'theft report',
+      ttlSeconds: 60,
+      actor,
+    });
+    const inProgress = await server.commands.issueCommand({
+      vehicleId: b!.id,
+      type: 'unlock',
+      reason: 'rental start',
+      ttlSeconds: 60,
+      actor,
+    });
     await until(server, unanswered.command.commandId, 'sent');
     await waitFor(() => deviceA.deliveries.length > 0, { what: 'delivery to A' });
     await until(server, inProgress.command.commandId, 'received');
@@ -134,7 +178,13 @@ describe.skipIf(!existsSync(MOSQUITTO))('broker restart mid-command (own Mosquit
     deviceA.ignoreFirstDeliveries = 0;
     // B finishes while the broker is down: its client queues the result until it reconnects
     void deviceB.answer(inProgress.command.commandId, 'succeeded').catch(() => undefined);
-    const duringOutage = await server.commands.issueCommand({ vehicleId: a!.id, type: 'honk_flash', reason: 'find the car', ttlSeconds: 60, actor });
+    const duringOutage = await server.commands.issueCommand({
+      vehicleId: a!.id,
+      type: 'honk_flash',
+      reason: 'find the car',
+      ttlSeconds: 60,
+      actor,
+    });
     await sleep(1_000);
     expect((await server.commands.getCommand(duringOutage.command.commandId)).status).toBe('queued'); // never "sent" into a dead broker
     broker = await startMosquitto(conf, port);
@@ -166,24 +216,52 @@ describe.runIf(process.env.DATABASE_URL)('two server instances on one PostgreSQL
 
     const actor = { id: 'ops', role: 'dispatcher' } as const;
     const delivered = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? one : two).commands.issueCommand({ vehicleId: car!.id, type: 'honk_flash', reason: `test ${i}`, ttlSeconds: 60, actor })),
+      Array.from({ length: 10 }, (_, i) =>
+        (i % 2 === 0 ? one : two).commands.issueCommand({
+          vehicleId: car!.id,
+          type: 'honk_flash',
+          reason: `test ${i}`,
+          ttlSeconds: 60,
+          actor,
+        }),
+      ),
     );
     const expiring = await Promise.all(
-      Array.from({ length: 4 }, (_, i) => (i % 2 === 0 ? one : two).commands.issueCommand({ vehicleId: offline!.id, type: 'lock', reason: `test ${i}`, ttlSeconds: 5, actor })),
+      Array.from({ length: 4 }, (_, i) =>
+        (i % 2 === 0 ? one : two).commands.issueCommand({
+          vehicleId: offline!.id,
+          type: 'lock',
+          reason: `test ${i}`,
+          ttlSeconds: 5,
+          actor,
+        }),
+      ),
     );
     for (const { command } of delivered) expect(path(await until(one, command.commandId, 'succeeded'))).toEqual(FULL);
-    for (const { command } of expiring) expect(path(await until(two, command.commandId, 'expired', 15_000))).toEqual(['∅→queued', 'queued→expired']);
+    for (const { command } of expiring)
+      expect(path(await until(two, command.commandId, 'expired', 15_000))).toEqual(['∅→queued', 'queued→expired']);
     await Promise.all([one.commands.settle(), two.commands.settle()]);
 
     for (const { command } of delivered) {
-      expect(events.filter((e) => e.commandId === command.commandId).map((e) => e.to).sort()).toEqual(['queued', 'received', 'sent', 'succeeded']);
+      expect(
+        events
+          .filter((e) => e.commandId === command.commandId)
+          .map((e) => e.to)
+          .sort(),
+      ).toEqual(['queued', 'received', 'sent', 'succeeded']);
     }
     for (const { command } of expiring) {
-      expect(events.filter((e) => e.commandId === command.commandId).map((e) => e.to).sort()).toEqual(['expired', 'queued']);
+      expect(
+        events
+          .filter((e) => e.commandId === command.commandId)
+          .map((e) => e.to)
+          .sort(),
+      ).toEqual(['expired', 'queued']);
     }
-    const { rows } = await one.db.query<{ n: number }>(`select count(*)::float8 as n from audit_log where target_type = 'command' and target_id = any($1::text[])`, [
-      [...delivered, ...expiring].map((r) => r.command.commandId),
-    ]);
+    const { rows } = await one.db.query<{ n: number }>(
+      `select count(*)::float8 as n from audit_log where target_type = 'command' and target_id = any($1::text[])`,
+      [[...delivered, ...expiring].map((r) => r.command.commandId)],
+    );
     expect(rows[0]!.n).toBe(10 * 4 + 4 * 2);
     // both instances hear every result (no shared subscription on the embedded broker): the loser of each race drops it
     const dropped = async (s: ServerHandle) =>
@@ -198,17 +276,27 @@ async function onlineIn(server: ServerHandle, ids: string[]): Promise<boolean> {
   await server.flushIngestion();
   const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') });
   const body = (await res.json()) as { vehicles: Array<{ id: string; online: boolean }> };
-  const { rows } = await server.db.query<{ vehicle_id: string }>('select vehicle_id from vehicle_state where online and vehicle_id = any($1::text[])', [ids]);
+  const { rows } = await server.db.query<{ vehicle_id: string }>(
+    'select vehicle_id from vehicle_state where online and vehicle_id = any($1::text[])',
+    [ids],
+  );
   return ids.every((id) => body.vehicles.some((v) => v.id === id && v.online) || rows.some((r) => r.vehicle_id === id));
 }
 
 async function startMosquitto(conf: string, port: number): Promise<ChildProcess> {
   const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-  await waitFor(() => new Promise<boolean>((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    socket.once('connect', () => { socket.destroy(); resolve(true); });
-    socket.once('error', () => resolve(false));
-  }), { what: `mosquitto on ${port}`, timeoutMs: 10_000 });
+  await waitFor(
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    { what: `mosquitto on ${port}`, timeoutMs: 10_000 },
+  );
   return child;
 }
 

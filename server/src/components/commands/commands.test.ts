@@ -100,15 +100,29 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
 
   /** a signed-in dispatcher (staff token), the default caller of these routes */
   const dispatcher = () => staffHeaders(server, 'dispatcher');
-  const getAs = async (path: string, headers?: Record<string, string>) => fetch(`${server.httpUrl}${path}`, { headers: headers ?? (await dispatcher()) });
+  const getAs = async (path: string, headers?: Record<string, string>) =>
+    fetch(`${server.httpUrl}${path}`, { headers: headers ?? (await dispatcher()) });
 
   async function post(path: string, body: unknown, headers?: Record<string, string>) {
-    const res = await fetch(`${server.httpUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(headers ?? (await dispatcher())) }, body: JSON.stringify(body) });
-    return { status: res.status, type: res.headers.get('content-type'), location: res.headers.get('location'), body: (await res.json()) as Record<string, unknown> };
+    const res = await fetch(`${server.httpUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(headers ?? (await dispatcher())) },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      type: res.headers.get('content-type'),
+      location: res.headers.get('location'),
+      body: (await res.json()) as Record<string, unknown>,
+    };
   }
 
   async function issue(vehicleId: string, body: Record<string, unknown> = {}, headers?: Record<string, string>) {
-    const res = await post(`/ops/v1/vehicles/${vehicleId}/commands`, { type: 'unlock', reason: 'customer locked out', ttlSeconds: 60, ...body }, headers);
+    const res = await post(
+      `/ops/v1/vehicles/${vehicleId}/commands`,
+      { type: 'unlock', reason: 'customer locked out', ttlSeconds: 60, ...body },
+      headers,
+    );
     expect(res.status, JSON.stringify(res.body)).toBe(202);
     return res.body as { commandId: string; status: string; expiresAt: number };
   }
@@ -120,10 +134,13 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
   }
 
   async function until(commandId: string, status: string, timeoutMs = 10_000): Promise<CommandJson> {
-    return waitFor(async () => {
-      const c = await get(commandId);
-      return c.status === status ? c : undefined;
-    }, { what: `${commandId} ${status}`, timeoutMs });
+    return waitFor(
+      async () => {
+        const c = await get(commandId);
+        return c.status === status ? c : undefined;
+      },
+      { what: `${commandId} ${status}`, timeoutMs },
+    );
   }
 
   const path = (c: CommandJson) => c.transitions.map((t) => `${t.from ?? '∅'}→${t.to}`);
@@ -132,7 +149,11 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const v = vehicles[0]!.id;
     const d = await device(v);
     await online(v);
-    const res = await post(`/ops/v1/vehicles/${v}/commands`, { type: 'locate', reason: 'where is it?', ttlSeconds: 60 }, await staffHeaders(server, 'admin', 'alice'));
+    const res = await post(
+      `/ops/v1/vehicles/${v}/commands`,
+      { type: 'locate', reason: 'where is it?', ttlSeconds: 60 },
+      await staffHeaders(server, 'admin', 'alice'),
+    );
     expect(res.status).toBe(202);
     const { commandId, expiresAt } = res.body as { commandId: string; expiresAt: number };
     expect(commandId).toMatch(/^[0-9a-f-]{36}$/);
@@ -140,7 +161,15 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
 
     const done = await until(commandId, 'succeeded');
     expect(path(done)).toEqual(['∅→queued', 'queued→sent', 'sent→received', 'received→succeeded']);
-    expect(done).toMatchObject({ vehicleId: v, type: 'locate', reason: 'where is it?', issuedBy: 'alice', issuedByRole: 'admin', expiresAt, resultData: { lat: 52.5, lon: 13.4 } });
+    expect(done).toMatchObject({
+      vehicleId: v,
+      type: 'locate',
+      reason: 'where is it?',
+      issuedBy: 'alice',
+      issuedByRole: 'admin',
+      expiresAt,
+      resultData: { lat: 52.5, lon: 13.4 },
+    });
     expect(done.expiresAt - done.createdAt).toBe(60_000);
     expect(done.sentAt).toBeGreaterThanOrEqual(done.createdAt);
     expect(done.receivedAt).toBeGreaterThanOrEqual(done.sentAt!);
@@ -153,7 +182,11 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     expect(delivered).toMatchObject({ v: 1, commandId, type: 'locate', issuedAt: done.createdAt, expiresAt });
 
     const audit = await getAs(`/ops/v1/audit?targetType=command&targetId=${commandId}`, await staffHeaders(server, 'support'));
-    const entries = ((await audit.json()) as { entries: Array<{ action: string; actor: string; role: string; reason: string | null; before: unknown; after: unknown }> }).entries;
+    const entries = (
+      (await audit.json()) as {
+        entries: Array<{ action: string; actor: string; role: string; reason: string | null; before: unknown; after: unknown }>;
+      }
+    ).entries;
     expect(entries.map((e) => e.action).reverse()).toEqual(['command.issued', 'command.sent', 'command.received', 'command.succeeded']);
     expect(entries.at(-1)).toMatchObject({ actor: 'alice', role: 'admin', reason: 'where is it?', before: null });
     expect(entries[0]).toMatchObject({ actor: v, role: 'device', before: { status: 'received' }, after: { status: 'succeeded' } });
@@ -246,7 +279,12 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const list = await getAs(`/ops/v1/vehicles/${v}/commands`);
     expect(((await list.json()) as { commands: CommandJson[] }).commands.map((c) => c.commandId)).toEqual([commandId]);
 
-    const conflict = await post(`/ops/v1/vehicles/${v}/commands`, { type: 'lock', reason: 'customer locked out', ttlSeconds: 60, commandId });
+    const conflict = await post(`/ops/v1/vehicles/${v}/commands`, {
+      type: 'lock',
+      reason: 'customer locked out',
+      ttlSeconds: 60,
+      commandId,
+    });
     expect(conflict.status).toBe(409);
     expect(conflict.type).toMatch(/^application\/problem\+json/);
     expect(conflict.body).toMatchObject({ code: 'command_id_conflict', type: 'urn:fleetdesk:problem:command_id_conflict' });
@@ -258,7 +296,11 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const watch = await spy(v);
     const { commandId } = await issue(v);
     expect((await post(`/ops/v1/commands/${commandId}/cancel`, {})).status).toBe(400);
-    const cancelled = await post(`/ops/v1/commands/${commandId}/cancel`, { reason: 'issued by mistake' }, await staffHeaders(server, 'dispatcher', 'bob'));
+    const cancelled = await post(
+      `/ops/v1/commands/${commandId}/cancel`,
+      { reason: 'issued by mistake' },
+      await staffHeaders(server, 'dispatcher', 'bob'),
+    );
     expect(cancelled.status).toBe(200);
     expect(cancelled.body).toMatchObject({ commandId, status: 'cancelled' });
     const again = await post(`/ops/v1/commands/${commandId}/cancel`, { reason: 'twice' });
@@ -272,7 +314,9 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const c = await get(commandId);
     expect(path(c)).toEqual(['∅→queued', 'queued→cancelled']);
     const audit = await getAs(`/ops/v1/audit?targetType=command&targetId=${commandId}&limit=1`, await staffHeaders(server, 'support'));
-    expect(((await audit.json()) as { entries: unknown[] }).entries).toEqual([expect.objectContaining({ action: 'command.cancelled', actor: 'bob', reason: 'issued by mistake' })]);
+    expect(((await audit.json()) as { entries: unknown[] }).entries).toEqual([
+      expect.objectContaining({ action: 'command.cancelled', actor: 'bob', reason: 'issued by mistake' }),
+    ]);
   });
 
   it('answers bad input with 4xx problem+json', async () => {
@@ -307,7 +351,9 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     expect(((await missing.json()) as { code: string }).code).toBe('command_not_found');
     expect(((await (await getAs(`/ops/v1/vehicles/${v}/commands`)).json()) as { commands: unknown[] }).commands).toEqual([]);
     // in-process callers (rentals) get the same rules
-    await expect(server.commands.issueCommand({ vehicleId: v, type: 'lock', reason: '', ttlSeconds: 60, actor: { id: 'system', role: 'system' } })).rejects.toMatchObject({ code: 'invalid_command', status: 400 });
+    await expect(
+      server.commands.issueCommand({ vehicleId: v, type: 'lock', reason: '', ttlSeconds: 60, actor: { id: 'system', role: 'system' } }),
+    ).rejects.toMatchObject({ code: 'invalid_command', status: 400 });
   });
 
   it('drops and counts results for unknown commands, other vehicles, bad payloads and finished commands', async () => {
@@ -319,7 +365,14 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     const { commandId } = await issue(v);
     const before = await until(commandId, 'succeeded');
     const count = (reason: string) => metricValue(server.metrics, DROPPED, { reason });
-    const was = { unknown: await count('unknown_command'), wrong: await count('wrong_vehicle'), after: await count('after_terminal'), schema: await count('schema'), json: await count('not_json'), dup: await count('duplicate') };
+    const was = {
+      unknown: await count('unknown_command'),
+      wrong: await count('wrong_vehicle'),
+      after: await count('after_terminal'),
+      schema: await count('schema'),
+      json: await count('not_json'),
+      dup: await count('duplicate'),
+    };
 
     await d.answer('no-such-command-123', 'succeeded');
     await intruder.answer(commandId, 'failed', 'not mine'); // on its own topic, for v's command
@@ -328,7 +381,11 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     await d.publishRawResult('{"commandId":');
     await d.publishRawResult(JSON.stringify({ commandId, status: 'exploded', ts: 1 }));
 
-    await waitFor(async () => (await count('schema')) > was.schema && (await count('not_json')) > was.json && (await count('after_terminal')) > was.after, { what: 'drops counted' });
+    await waitFor(
+      async () =>
+        (await count('schema')) > was.schema && (await count('not_json')) > was.json && (await count('after_terminal')) > was.after,
+      { what: 'drops counted' },
+    );
     await server.commands.settle();
     expect(await count('unknown_command')).toBe(was.unknown + 1);
     expect(await count('wrong_vehicle')).toBe(was.wrong + 1);

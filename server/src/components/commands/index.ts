@@ -76,7 +76,10 @@ export async function startCommandsComponent(options: CommandsOptions): Promise<
       events: options.events,
       observer,
       log,
-      broker: { isReady: () => options.mqtt.isReady(), publish: (topic, payload) => options.mqtt.publish(topic, payload, { qos: 1, retain: false }) },
+      broker: {
+        isReady: () => options.mqtt.isReady(),
+        publish: (topic, payload) => options.mqtt.publish(topic, payload, { qos: 1, retain: false }),
+      },
       onlineVehicleIds: () => options.fleet.onlineVehicleIds(),
       now,
     },
@@ -113,7 +116,12 @@ export async function startCommandsComponent(options: CommandsOptions): Promise<
 }
 
 function createObserver(metrics: Registry, repo: CommandsRepository, log: Logger): CommandsObserver {
-  const issued = new Counter({ name: `${METRIC_PREFIX}commands_issued_total`, help: 'Commands issued, by type', labelNames: ['type'], registers: [metrics] });
+  const issued = new Counter({
+    name: `${METRIC_PREFIX}commands_issued_total`,
+    help: 'Commands issued, by type',
+    labelNames: ['type'],
+    registers: [metrics],
+  });
   const finished = new Counter({
     name: `${METRIC_PREFIX}commands_finished_total`,
     help: 'Commands that reached a terminal state (on this instance), by status',
@@ -133,7 +141,11 @@ function createObserver(metrics: Registry, repo: CommandsRepository, log: Logger
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 3600, 21600, 86400],
     registers: [metrics],
   });
-  const resultsReceived = new Counter({ name: `${METRIC_PREFIX}command_results_received_total`, help: 'Command results received from devices', registers: [metrics] });
+  const resultsReceived = new Counter({
+    name: `${METRIC_PREFIX}command_results_received_total`,
+    help: 'Command results received from devices',
+    registers: [metrics],
+  });
   const resultsDropped = new Counter({
     name: `${METRIC_PREFIX}command_results_dropped_total`,
     help: 'Command results dropped (malformed, unknown command, wrong vehicle, repeated, after a terminal state), by reason',

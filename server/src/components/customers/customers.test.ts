@@ -15,7 +15,15 @@ import { dbBackends } from '../../testing/backends.js';
 import { waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
 
-const quiet = { port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off' as const, logLevel: 'silent' as const, seedVehicles: 0, seedDemoStaff: false };
+const quiet = {
+  port: 0,
+  mqttPort: 0,
+  mqttUrl: undefined,
+  mqttAuth: 'off' as const,
+  logLevel: 'silent' as const,
+  seedVehicles: 0,
+  seedDemoStaff: false,
+};
 const fast = { licenceSandboxLatencyMs: 20, licenceRetryBaseMs: 50, licenceCheckTimeoutMs: 300 };
 
 interface Res<T = Record<string, unknown>> {
@@ -25,14 +33,25 @@ interface Res<T = Record<string, unknown>> {
   body: T;
 }
 
-async function call<T = Record<string, unknown>>(server: ServerHandle, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Res<T>> {
+async function call<T = Record<string, unknown>>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<Res<T>> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), headers: res.headers, body: (text === '' ? null : JSON.parse(text)) as T };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    headers: res.headers,
+    body: (text === '' ? null : JSON.parse(text)) as T,
+  };
 }
 
 const daysFromToday = (days: number) => new Date(Date.now() + days * 86_400_000).toISOString().slice(0, 10);
@@ -51,14 +70,29 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
   });
 
   it('signs up (201), logs in, reads /v1/me; emails are unique case-insensitively (409 email_taken)', async () => {
-    const signup = await call(server, 'POST', '/v1/auth/signup', { email: 'Ada.Lovelace@Example.test', password: 'analytical-engine', name: 'Ada Lovelace', phone: '+44 20 7946 0018' });
+    const signup = await call(server, 'POST', '/v1/auth/signup', {
+      email: 'Ada.Lovelace@Example.test',
+      password: 'analytical-engine',
+      name: 'Ada Lovelace',
+      phone: '+44 20 7946 0018',
+    });
     expect(signup.status).toBe(201);
     expect(signup.body).toEqual({ customerId: expect.any(String), email: 'Ada.Lovelace@Example.test', name: 'Ada Lovelace' });
-    const dup = await call(server, 'POST', '/v1/auth/signup', { email: 'ada.lovelace@example.TEST', password: 'another-password', name: 'Imposter', phone: '+4930123456' });
+    const dup = await call(server, 'POST', '/v1/auth/signup', {
+      email: 'ada.lovelace@example.TEST',
+      password: 'another-password',
+      name: 'Imposter',
+      phone: '+4930123456',
+    });
     expect(dup).toMatchObject({ status: 409, body: { code: 'email_taken' } });
     expect(dup.type).toMatch(/^application\/problem\+json/);
 
-    const login = await call<{ accessToken: string; refreshToken: string; expiresIn: number; tokenType: string }>(server, 'POST', '/v1/auth/login', { email: 'ADA.lovelace@example.test', password: 'analytical-engine' });
+    const login = await call<{ accessToken: string; refreshToken: string; expiresIn: number; tokenType: string }>(
+      server,
+      'POST',
+      '/v1/auth/login',
+      { email: 'ADA.lovelace@example.test', password: 'analytical-engine' },
+    );
     expect(login.status).toBe(200);
     expect(login.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900, tokenType: 'Bearer' });
     expect(login.headers.get('cache-control')).toBe('no-store');
@@ -74,18 +108,28 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
       licence: { status: 'none', numberLast4: null, country: null, expiresOn: null, checkedAt: null, reason: null },
     });
     // only hashes are stored: argon2id (PHC) for the password, sha256 for the refresh token
-    const { rows } = await server.db.query<{ password_hash: string }>('select password_hash from customer_credentials where customer_id = $1', [signup.body.customerId]);
+    const { rows } = await server.db.query<{ password_hash: string }>(
+      'select password_hash from customer_credentials where customer_id = $1',
+      [signup.body.customerId],
+    );
     expect(rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
-    const stored = await server.db.query('select 1 from refresh_tokens where token_hash = $1 or token_hash = $2', [login.body.refreshToken, login.body.accessToken]);
+    const stored = await server.db.query('select 1 from refresh_tokens where token_hash = $1 or token_hash = $2', [
+      login.body.refreshToken,
+      login.body.accessToken,
+    ]);
     expect(stored.rows).toHaveLength(0);
   });
 
   it('refresh rotates the token; reusing a rotated one revokes the whole family; logout ends a session', async () => {
     const c = await signUpCustomer(server);
-    const first = await call<{ accessToken: string; refreshToken: string }>(server, 'POST', '/v1/auth/refresh', { refreshToken: c.refreshToken });
+    const first = await call<{ accessToken: string; refreshToken: string }>(server, 'POST', '/v1/auth/refresh', {
+      refreshToken: c.refreshToken,
+    });
     expect(first.status).toBe(200);
     expect(first.body.refreshToken).not.toBe(c.refreshToken);
-    expect((await call(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${first.body.accessToken}` })).body).toMatchObject({ customerId: c.customerId });
+    expect((await call(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${first.body.accessToken}` })).body).toMatchObject({
+      customerId: c.customerId,
+    });
     const second = await call<{ refreshToken: string }>(server, 'POST', '/v1/auth/refresh', { refreshToken: first.body.refreshToken });
     expect(second.status).toBe(200);
 
@@ -118,18 +162,25 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
 
   it('rate-limits logins per email: after 5 failures even the right password gets 429 too_many_attempts with Retry-After', async () => {
     const c = await signUpCustomer(server);
-    for (let i = 0; i < 5; i++) expect((await call(server, 'POST', '/v1/auth/login', { email: c.email, password: `wrong-password-${i}` })).status).toBe(401);
+    for (let i = 0; i < 5; i++)
+      expect((await call(server, 'POST', '/v1/auth/login', { email: c.email, password: `wrong-password-${i}` })).status).toBe(401);
     const blocked = await call(server, 'POST', '/v1/auth/login', { email: c.email.toUpperCase(), password: c.password });
     expect(blocked).toMatchObject({ status: 429, body: { code: 'too_many_attempts' } });
     const retryAfter = Number(blocked.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThan(0);
     expect(retryAfter).toBeLessThanOrEqual(900);
     // the counter lives in the database (shared by every instance)
-    const { rows } = await server.db.query<{ failures: number }>('select failures from login_throttle where key = $1', [`customer:email:${c.email.toLowerCase()}`]);
+    const { rows } = await server.db.query<{ failures: number }>('select failures from login_throttle where key = $1', [
+      `customer:email:${c.email.toLowerCase()}`,
+    ]);
     expect(rows[0]!.failures).toBe(5);
     // another account is unaffected; the window passing (moved back here) lets the customer in again
-    expect((await call(server, 'POST', '/v1/auth/login', { email: (await signUpCustomer(server)).email, password: 'wrong-but-allowed' })).status).toBe(401);
-    await server.db.query(`update login_throttle set window_start_at = now() - interval '16 minutes' where key = $1`, [`customer:email:${c.email.toLowerCase()}`]);
+    expect(
+      (await call(server, 'POST', '/v1/auth/login', { email: (await signUpCustomer(server)).email, password: 'wrong-but-allowed' })).status,
+    ).toBe(401);
+    await server.db.query(`update login_throttle set window_start_at = now() - interval '16 minutes' where key = $1`, [
+      `customer:email:${c.email.toLowerCase()}`,
+    ]);
     expect((await call(server, 'POST', '/v1/auth/login', { email: c.email, password: c.password })).status).toBe(200);
   });
 
@@ -137,7 +188,10 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     await server.db.query('delete from login_throttle');
     try {
       const c = await signUpCustomer(server);
-      for (let i = 0; i < 12; i++) expect((await call(server, 'POST', '/v1/auth/login', { email: `spray-${i}@example.test`, password: 'password123' })).status).toBe(401);
+      for (let i = 0; i < 12; i++)
+        expect((await call(server, 'POST', '/v1/auth/login', { email: `spray-${i}@example.test`, password: 'password123' })).status).toBe(
+          401,
+        );
       const res = await call(server, 'POST', '/v1/auth/login', { email: c.email, password: c.password });
       expect(res).toMatchObject({ status: 429, body: { code: 'too_many_attempts' } });
       expect(Number(res.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -149,52 +203,116 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
   it('driver licence: the sandbox verifies it; GET /v1/me shows it (last 4 digits only)', async () => {
     const c = await signUpCustomer(server);
     const before = await metricValue(server.metrics, 'fleetdesk_licence_checks_total', { outcome: 'verified' });
-    const put = await call(server, 'PUT', '/v1/me/driver-licence', { number: 'b072 rt3 9x41', country: 'de', expiresOn: daysFromToday(700) }, c.headers);
+    const put = await call(
+      server,
+      'PUT',
+      '/v1/me/driver-licence',
+      { number: 'b072 rt3 9x41', country: 'de', expiresOn: daysFromToday(700) },
+      c.headers,
+    );
     expect(put).toMatchObject({ status: 202, body: { status: 'pending' } });
     await waitForLicence(server.httpUrl, c.headers, 'verified');
     const me = await call<{ licence: Record<string, unknown> }>(server, 'GET', '/v1/me', undefined, c.headers);
-    expect(me.body.licence).toEqual({ status: 'verified', numberLast4: '9X41', country: 'DE', expiresOn: daysFromToday(700), checkedAt: expect.any(String), reason: null });
-    expect(await server.customers.eligibility(c.customerId)).toEqual({ customerId: c.customerId, exists: true, blocked: false, licenceStatus: 'verified' });
+    expect(me.body.licence).toEqual({
+      status: 'verified',
+      numberLast4: '9X41',
+      country: 'DE',
+      expiresOn: daysFromToday(700),
+      checkedAt: expect.any(String),
+      reason: null,
+    });
+    expect(await server.customers.eligibility(c.customerId)).toEqual({
+      customerId: c.customerId,
+      exists: true,
+      blocked: false,
+      licenceStatus: 'verified',
+    });
     expect(await metricValue(server.metrics, 'fleetdesk_licence_checks_total', { outcome: 'verified' })).toBe(before + 1);
     expect(await metricValue(server.metrics, 'fleetdesk_licence_provider_up')).toBe(1);
 
     // a verified licence whose expiry date has passed reads expired (time moved in the database)
     await server.db.query(`update customers set licence_expires_on = current_date - 1 where id = $1`, [c.customerId]);
     expect((await server.customers.eligibility(c.customerId)).licenceStatus).toBe('expired');
-    expect((await call<{ licence: { status: string } }>(server, 'GET', '/v1/me', undefined, c.headers)).body.licence.status).toBe('expired');
+    expect((await call<{ licence: { status: string } }>(server, 'GET', '/v1/me', undefined, c.headers)).body.licence.status).toBe(
+      'expired',
+    );
   });
 
   it('driver licence: numbers starting with REJECT are rejected with a reason; a past expiry date is expired without a provider call', async () => {
     const c = await signUpCustomer(server);
-    expect((await call(server, 'PUT', '/v1/me/driver-licence', { number: 'REJECT-0042', country: 'FR', expiresOn: daysFromToday(365) }, c.headers)).status).toBe(202);
+    expect(
+      (
+        await call(
+          server,
+          'PUT',
+          '/v1/me/driver-licence',
+          { number: 'REJECT-0042', country: 'FR', expiresOn: daysFromToday(365) },
+          c.headers,
+        )
+      ).status,
+    ).toBe(202);
     await waitForLicence(server.httpUrl, c.headers, 'rejected');
     const me = await call<{ licence: { status: string; reason: string } }>(server, 'GET', '/v1/me', undefined, c.headers);
     expect(me.body.licence.reason).toMatch(/REJECT/);
     expect((await server.customers.eligibility(c.customerId)).licenceStatus).toBe('rejected');
 
     const expiredBefore = await metricValue(server.metrics, 'fleetdesk_licence_checks_total', { outcome: 'expired' });
-    const put = await call(server, 'PUT', '/v1/me/driver-licence', { number: 'OLD12345', country: 'AT', expiresOn: daysFromToday(-1) }, c.headers);
+    const put = await call(
+      server,
+      'PUT',
+      '/v1/me/driver-licence',
+      { number: 'OLD12345', country: 'AT', expiresOn: daysFromToday(-1) },
+      c.headers,
+    );
     expect(put).toMatchObject({ status: 202, body: { status: 'expired' } });
-    const { rows } = await server.db.query<{ status: string; attempts: number }>('select status, attempts from licence_checks where customer_id = $1 order by id desc limit 1', [c.customerId]);
+    const { rows } = await server.db.query<{ status: string; attempts: number }>(
+      'select status, attempts from licence_checks where customer_id = $1 order by id desc limit 1',
+      [c.customerId],
+    );
     expect(rows[0]).toEqual({ status: 'expired', attempts: 0 });
-    expect((await call<{ licence: { status: string } }>(server, 'GET', '/v1/me', undefined, c.headers)).body.licence.status).toBe('expired');
+    expect((await call<{ licence: { status: string } }>(server, 'GET', '/v1/me', undefined, c.headers)).body.licence.status).toBe(
+      'expired',
+    );
     expect(await metricValue(server.metrics, 'fleetdesk_licence_checks_total', { outcome: 'expired' })).toBe(expiredBefore + 1);
   });
 
   it('support finds customers by name, email, phone and licence number; the detail has notes and rentals', async () => {
     const c = await signUpCustomer(server, { name: 'Grace Hopper', phone: '+1 (555) 010-4242', verifiedLicence: true });
     const support = await staffHeaders(server, 'support', 'sam');
-    const { rows } = await server.db.query<{ licence_number: string }>('select licence_number from customers where id = $1', [c.customerId]);
+    const { rows } = await server.db.query<{ licence_number: string }>('select licence_number from customers where id = $1', [
+      c.customerId,
+    ]);
     const licence = rows[0]!.licence_number;
     for (const q of ['grace hop', c.email.toUpperCase().slice(0, 14), '555010424', '(555) 010', licence.toLowerCase()]) {
-      const res = await call<{ customers: Array<{ customerId: string }> }>(server, 'GET', `/ops/v1/customers?q=${encodeURIComponent(q)}`, undefined, support);
+      const res = await call<{ customers: Array<{ customerId: string }> }>(
+        server,
+        'GET',
+        `/ops/v1/customers?q=${encodeURIComponent(q)}`,
+        undefined,
+        support,
+      );
       expect(res.status, q).toBe(200);
-      expect(res.body.customers.map((x) => x.customerId), q).toContain(c.customerId);
+      expect(
+        res.body.customers.map((x) => x.customerId),
+        q,
+      ).toContain(c.customerId);
     }
-    const none = await call<{ customers: unknown[] }>(server, 'GET', `/ops/v1/customers?q=${encodeURIComponent('%_\\')}`, undefined, support);
+    const none = await call<{ customers: unknown[] }>(
+      server,
+      'GET',
+      `/ops/v1/customers?q=${encodeURIComponent('%_\\')}`,
+      undefined,
+      support,
+    );
     expect(none.body.customers).toEqual([]);
 
-    const note = await call(server, 'POST', '/ops/v1/notes', { targetType: 'customer', targetId: c.customerId, text: 'called about a scratch' }, support);
+    const note = await call(
+      server,
+      'POST',
+      '/ops/v1/notes',
+      { targetType: 'customer', targetId: c.customerId, text: 'called about a scratch' },
+      support,
+    );
     expect(note.status).toBe(201);
     const detail = await call<Record<string, unknown>>(server, 'GET', `/ops/v1/customers/${c.customerId}`, undefined, support);
     expect(detail.status).toBe(200);
@@ -213,7 +331,8 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
   it('block/unblock: audited with reason and before/after, new server_seq; a blocked customer reads /v1/me but cannot create (403 customer_blocked)', async () => {
     const c = await signUpCustomer(server);
     const admin = await staffHeaders(server, 'admin', 'root-ann');
-    const seq = async () => (await server.db.query<{ s: string }>('select server_seq::text as s from customers where id = $1', [c.customerId])).rows[0]!.s;
+    const seq = async () =>
+      (await server.db.query<{ s: string }>('select server_seq::text as s from customers where id = $1', [c.customerId])).rows[0]!.s;
     const seqBefore = await seq();
     const blocked = await call(server, 'POST', `/ops/v1/customers/${c.customerId}/block`, { reason: 'chargeback fraud' }, admin);
     expect(blocked).toMatchObject({ status: 200, body: { status: 'blocked', blockedReason: 'chargeback fraud' } });
@@ -224,18 +343,46 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     expect(await server.customers.eligibility(c.customerId)).toMatchObject({ blocked: true });
     expect((await call(server, 'POST', '/v1/auth/login', { email: c.email, password: c.password })).status).toBe(200);
     expect((await call(server, 'GET', '/v1/me', undefined, c.headers)).body).toMatchObject({ status: 'blocked' });
-    const put = await call(server, 'PUT', '/v1/me/driver-licence', { number: 'B1234567', country: 'DE', expiresOn: daysFromToday(30) }, c.headers);
+    const put = await call(
+      server,
+      'PUT',
+      '/v1/me/driver-licence',
+      { number: 'B1234567', country: 'DE', expiresOn: daysFromToday(30) },
+      c.headers,
+    );
     expect(put).toMatchObject({ status: 403, body: { code: 'customer_blocked' } });
     await expect(server.customers.assertActive(c.customerId)).rejects.toMatchObject({ code: 'customer_blocked', status: 403 });
 
-    expect((await call(server, 'POST', `/ops/v1/customers/${c.customerId}/unblock`, { reason: 'bank confirmed' }, await staffHeaders(server, 'support', 'sam')))).toMatchObject({ status: 200, body: { status: 'active', blockedReason: null } });
+    expect(
+      await call(
+        server,
+        'POST',
+        `/ops/v1/customers/${c.customerId}/unblock`,
+        { reason: 'bank confirmed' },
+        await staffHeaders(server, 'support', 'sam'),
+      ),
+    ).toMatchObject({ status: 200, body: { status: 'active', blockedReason: null } });
     const audit = await server.db.query<{ actor: string; role: string; action: string; reason: string; before: unknown; after: unknown }>(
       `select actor, role, action, reason, before, after from audit_log where target_type = 'customer' and target_id = $1 order by id`,
       [c.customerId],
     );
     expect(audit.rows).toEqual([
-      { actor: 'root-ann', role: 'admin', action: 'customer.blocked', reason: 'chargeback fraud', before: { status: 'active', blockedReason: null }, after: { status: 'blocked', blockedReason: 'chargeback fraud' } },
-      { actor: 'sam', role: 'support', action: 'customer.unblocked', reason: 'bank confirmed', before: { status: 'blocked', blockedReason: 'chargeback fraud' }, after: { status: 'active', blockedReason: null } },
+      {
+        actor: 'root-ann',
+        role: 'admin',
+        action: 'customer.blocked',
+        reason: 'chargeback fraud',
+        before: { status: 'active', blockedReason: null },
+        after: { status: 'blocked', blockedReason: 'chargeback fraud' },
+      },
+      {
+        actor: 'sam',
+        role: 'support',
+        action: 'customer.unblocked',
+        reason: 'bank confirmed',
+        before: { status: 'blocked', blockedReason: 'chargeback fraud' },
+        after: { status: 'active', blockedReason: null },
+      },
     ]);
     await expect(server.customers.assertActive(c.customerId)).resolves.toBeUndefined();
   });
@@ -254,7 +401,10 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     // customers never reach staff routes; dispatchers are refused personal data
     expect((await call(server, 'GET', `/ops/v1/customers/${b.customerId}`, undefined, a.headers)).status).toBe(401);
     expect((await call(server, 'GET', '/ops/v1/customers?q=a', undefined, await staffHeaders(server, 'dispatcher'))).status).toBe(403);
-    expect((await call(server, 'POST', `/ops/v1/customers/${b.customerId}/block`, { reason: 'x' }, await staffHeaders(server, 'dispatcher'))).status).toBe(403);
+    expect(
+      (await call(server, 'POST', `/ops/v1/customers/${b.customerId}/block`, { reason: 'x' }, await staffHeaders(server, 'dispatcher')))
+        .status,
+    ).toBe(403);
   });
 
   it('answers bad input with 4xx problem+json, never 5xx', async () => {
@@ -308,7 +458,10 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     // Fastify's plain JSON, not problem+json: frameworkErrors is not mapped in platform/http/server.ts — reported.)
     expect((await call(server, 'GET', `/ops/v1/customers/${'x'.repeat(101)}`, undefined, support)).status).toBe(414);
     // nothing of the above changed the customer
-    expect((await call(server, 'GET', '/v1/me', undefined, c.headers)).body).toMatchObject({ status: 'active', licence: { status: 'none' } });
+    expect((await call(server, 'GET', '/v1/me', undefined, c.headers)).body).toMatchObject({
+      status: 'active',
+      licence: { status: 'none' },
+    });
   });
 });
 
@@ -324,21 +477,40 @@ describe.each(dbBackends())('licence provider failures on $name', (backend) => {
     const created = await backend.create();
     cleanup = created.cleanup;
     // PGlite on disk so the second server sees the first one's queue
-    if (created.overrides.dataDir === IN_MEMORY_DATA_DIR && !created.overrides.databaseUrl) dataDir = await mkdtemp(join(tmpdir(), 'fleetdesk-licence-'));
+    if (created.overrides.dataDir === IN_MEMORY_DATA_DIR && !created.overrides.databaseUrl)
+      dataDir = await mkdtemp(join(tmpdir(), 'fleetdesk-licence-'));
     const overrides = { ...quiet, ...created.overrides, ...(dataDir ? { dataDir } : {}), ...fast };
 
     let customer: Awaited<ReturnType<typeof signUpCustomer>>;
     const down = await startServer({ ...overrides, licenceSandboxFailurePct: 100, licenceCheckTimeoutMs: 150 });
     try {
       customer = await signUpCustomer(down);
-      expect((await call(down, 'PUT', '/v1/me/driver-licence', { number: 'D9876543', country: 'NL', expiresOn: daysFromToday(400) }, customer.headers)).status).toBe(202);
-      await waitFor(async () => (await metricValue(down.metrics, 'fleetdesk_licence_checks_total', { outcome: 'provider_error' })) >= 3, { what: 'three failed attempts', timeoutMs: 20_000 });
-      const { rows } = await down.db.query<{ status: string; attempts: number; last_error: string | null }>('select status, attempts, last_error from licence_checks where customer_id = $1', [customer.customerId]);
+      expect(
+        (
+          await call(
+            down,
+            'PUT',
+            '/v1/me/driver-licence',
+            { number: 'D9876543', country: 'NL', expiresOn: daysFromToday(400) },
+            customer.headers,
+          )
+        ).status,
+      ).toBe(202);
+      await waitFor(async () => (await metricValue(down.metrics, 'fleetdesk_licence_checks_total', { outcome: 'provider_error' })) >= 3, {
+        what: 'three failed attempts',
+        timeoutMs: 20_000,
+      });
+      const { rows } = await down.db.query<{ status: string; attempts: number; last_error: string | null }>(
+        'select status, attempts, last_error from licence_checks where customer_id = $1',
+        [customer.customerId],
+      );
       expect(rows[0]!.status).toBe('pending');
       expect(rows[0]!.attempts).toBeGreaterThanOrEqual(3);
       expect(rows[0]!.last_error).toMatch(/sandbox|no answer/);
       expect(await metricValue(down.metrics, 'fleetdesk_licence_provider_up')).toBe(0);
-      expect((await call<{ licence: { status: string } }>(down, 'GET', '/v1/me', undefined, customer.headers)).body.licence.status).toBe('pending');
+      expect((await call<{ licence: { status: string } }>(down, 'GET', '/v1/me', undefined, customer.headers)).body.licence.status).toBe(
+        'pending',
+      );
     } finally {
       await down.stop();
     }
@@ -347,7 +519,10 @@ describe.each(dbBackends())('licence provider failures on $name', (backend) => {
     try {
       // the signing secret is in the database: the token from before the restart still works
       await waitForLicence(up.httpUrl, customer.headers, 'verified', 20_000);
-      const { rows } = await up.db.query<{ status: string; attempts: number }>('select status, attempts from licence_checks where customer_id = $1', [customer.customerId]);
+      const { rows } = await up.db.query<{ status: string; attempts: number }>(
+        'select status, attempts from licence_checks where customer_id = $1',
+        [customer.customerId],
+      );
       expect(rows).toHaveLength(1);
       expect(rows[0]!.status).toBe('verified');
       expect(rows[0]!.attempts).toBeGreaterThanOrEqual(4);

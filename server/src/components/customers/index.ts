@@ -24,7 +24,12 @@ import { SandboxLicenceProvider } from './domain/sandbox-licence-provider.js';
 
 export type { CustomerEligibility, LicenceStatus } from './domain/customer-accounts.js';
 export type { CustomerNotesPort, CustomerRentalsPort } from './domain/customer-support.js';
-export { LicenceProviderError, type LicenceCheckDecision, type LicenceCheckProvider, type LicenceCheckRequest } from './domain/licence-provider.js';
+export {
+  LicenceProviderError,
+  type LicenceCheckDecision,
+  type LicenceCheckProvider,
+  type LicenceCheckRequest,
+} from './domain/licence-provider.js';
 export { SandboxLicenceProvider } from './domain/sandbox-licence-provider.js';
 export { customerId as requestCustomerId } from './api/customers.routes.js';
 export { customerDocs } from './data/customer-docs.js';
@@ -43,7 +48,10 @@ export interface CustomersComponent {
   stop(): Promise<void>;
 }
 
-export type LicenceSettings = Pick<ServerConfig, 'licenceCheckTimeoutMs' | 'licenceRetryBaseMs' | 'licenceSandboxLatencyMs' | 'licenceSandboxFailurePct'>;
+export type LicenceSettings = Pick<
+  ServerConfig,
+  'licenceCheckTimeoutMs' | 'licenceRetryBaseMs' | 'licenceSandboxLatencyMs' | 'licenceSandboxFailurePct'
+>;
 
 export interface CustomersOptions {
   db: Db;
@@ -63,7 +71,12 @@ export interface CustomersOptions {
 
 export async function startCustomersComponent(options: CustomersOptions): Promise<CustomersComponent> {
   const log = options.log.child({ component: 'customers' });
-  const provider = options.licenceProvider ?? new SandboxLicenceProvider({ latencyMs: options.licence.licenceSandboxLatencyMs, failurePct: options.licence.licenceSandboxFailurePct });
+  const provider =
+    options.licenceProvider ??
+    new SandboxLicenceProvider({
+      latencyMs: options.licence.licenceSandboxLatencyMs,
+      failurePct: options.licence.licenceSandboxFailurePct,
+    });
   const worker = new LicenceWorker({
     db: options.db,
     provider,
@@ -73,7 +86,14 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
     retryBaseMs: options.licence.licenceRetryBaseMs,
     ...(options.licencePollIntervalMs === undefined ? {} : { pollIntervalMs: options.licencePollIntervalMs }),
   });
-  const accounts = new CustomerAccounts(options.db, options.auth, log, () => worker.kick(), () => worker.countExpired(), options.now);
+  const accounts = new CustomerAccounts(
+    options.db,
+    options.auth,
+    log,
+    () => worker.kick(),
+    () => worker.countExpired(),
+    options.now,
+  );
   const support = new CustomerSupport(options.db, recordAudit, { rentals: options.rentals, notes: options.notes }, log, options.now);
   worker.start();
   log.info('customers started', { licenceProvider: provider.name });

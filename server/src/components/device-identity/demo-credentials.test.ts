@@ -17,7 +17,15 @@ describe('demo credentials', () => {
 
   it('are issued on first start, kept in $DATA_DIR/demo-credentials.json (0600), and reused on restart', async () => {
     const file = join(dataDir, 'demo-credentials.json');
-    server = await startServer({ port: 0, mqttPort: 0, dataDir, databaseUrl: undefined, mqttUrl: undefined, seedVehicles: 3, logLevel: 'silent' });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir,
+      databaseUrl: undefined,
+      mqttUrl: undefined,
+      seedVehicles: 3,
+      logLevel: 'silent',
+    });
     const first = server.demoCredentials!;
     expect(Object.keys(first.devices)).toEqual([0, 1, 2].map(demoVehicleId));
     expect(first.desktop.username).toBe('desktop.demo');
@@ -28,7 +36,15 @@ describe('demo credentials', () => {
     expect(await connectOutcome(server.mqttUrl, first.desktop, { clientId: 'fleetdesk-desktop-demo' })).toBe('connected');
     await server.stop();
 
-    server = await startServer({ port: 0, mqttPort: 0, dataDir, databaseUrl: undefined, mqttUrl: undefined, seedVehicles: 4, logLevel: 'silent' });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir,
+      databaseUrl: undefined,
+      mqttUrl: undefined,
+      seedVehicles: 4,
+      logLevel: 'silent',
+    });
     const second = server.demoCredentials!;
     // the three existing secrets still verify and are kept; the fourth vehicle gets new ones
     expect(second.devices).toMatchObject(first.devices);
@@ -39,7 +55,16 @@ describe('demo credentials', () => {
   });
 
   it('are not issued with MQTT_AUTH=off', async () => {
-    const open = await startServer({ port: 0, mqttPort: 0, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined, seedVehicles: 2, mqttAuth: 'off', logLevel: 'silent' });
+    const open = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir: 'memory://',
+      databaseUrl: undefined,
+      mqttUrl: undefined,
+      seedVehicles: 2,
+      mqttAuth: 'off',
+      logLevel: 'silent',
+    });
     try {
       expect(open.demoCredentials).toBeUndefined();
       expect(await connectOutcome(open.mqttUrl, undefined)).toBe('connected');

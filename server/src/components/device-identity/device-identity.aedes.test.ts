@@ -34,7 +34,9 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
   const del = async (path: string) => fetch(`${server.httpUrl}/ops/v1${path}`, { method: 'DELETE', headers: await admin() });
   const liveIds = async () => {
     await server.flushIngestion();
-    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await admin() })).json()) as { vehicles: Array<{ id: string; seq: number }> };
+    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await admin() })).json()) as {
+      vehicles: Array<{ id: string; seq: number }>;
+    };
     return new Map(body.vehicles.map((v) => [v.id, v.seq]));
   };
   const denied = (action: string, reason: string) => metricValue(server.metrics, 'fleetdesk_mqtt_auth_denied_total', { action, reason });
@@ -66,12 +68,18 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
     expect(devA.username).toBe(vehA!.id);
     expect(Buffer.from(devA.password, 'base64url')).toHaveLength(32);
     expect(desktop.username).toMatch(/^desktop\.[0-9a-f]{12}$/);
-    const { rows } = await server.db.query<{ secret_hash: string; broker_hash: string; role: string }>('select secret_hash, broker_hash, role from mqtt_credentials where username = $1', [devA.username]);
+    const { rows } = await server.db.query<{ secret_hash: string; broker_hash: string; role: string }>(
+      'select secret_hash, broker_hash, role from mqtt_credentials where username = $1',
+      [devA.username],
+    );
     expect(rows[0]!.role).toBe('device');
     expect(rows[0]!.secret_hash).toMatch(/^\$scrypt\$/);
     expect(rows[0]!.broker_hash).toMatch(/^\$7\$/);
     expect(JSON.stringify(rows)).not.toContain(devA.password);
-    const audit = await server.db.query<{ actor: string; action: string }>(`select actor, action from audit_log where target_type = 'mqtt_credentials' and target_id = $1`, [devA.username]);
+    const audit = await server.db.query<{ actor: string; action: string }>(
+      `select actor, action from audit_log where target_type = 'mqtt_credentials' and target_id = $1`,
+      [devA.username],
+    );
     expect(audit.rows).toEqual([{ actor: 'ada', action: 'mqtt_credentials.issued' }]);
   });
 
@@ -91,8 +99,12 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
     const before = await denied('connect', 'anonymous');
     expect(await connectOutcome(url, undefined, { clientId: devA.username })).toMatch(NOT_AUTHORIZED);
     expect(await denied('connect', 'anonymous')).toBe(before + 1);
-    expect(await connectOutcome(url, { username: 'veh-nobody', password: devA.password }, { clientId: 'veh-nobody' })).toMatch(NOT_AUTHORIZED);
-    expect(await connectOutcome(url, { username: devA.username, password: devB.password }, { clientId: devA.username })).toMatch(NOT_AUTHORIZED);
+    expect(await connectOutcome(url, { username: 'veh-nobody', password: devA.password }, { clientId: 'veh-nobody' })).toMatch(
+      NOT_AUTHORIZED,
+    );
+    expect(await connectOutcome(url, { username: devA.username, password: devB.password }, { clientId: devA.username })).toMatch(
+      NOT_AUTHORIZED,
+    );
     expect(await denied('connect', 'bad_password')).toBeGreaterThanOrEqual(1);
     // valid credentials, but the client id of another car (which would kick that car's session)
     expect(await connectOutcome(url, devA, { clientId: devB.username })).toMatch(NOT_AUTHORIZED);
@@ -100,11 +112,18 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
     // a desktop may choose its client id, but not a device's
     expect(await connectOutcome(url, desktop, { clientId: devB.username })).toMatch(NOT_AUTHORIZED);
     // a last will on another car's status topic
-    const will = { topic: deviceTopic(devB.username, 'status'), payload: Buffer.from('{"state":"offline","ts":1}'), qos: 1 as const, retain: true };
+    const will = {
+      topic: deviceTopic(devB.username, 'status'),
+      payload: Buffer.from('{"state":"offline","ts":1}'),
+      qos: 1 as const,
+      retain: true,
+    };
     expect(await connectOutcome(url, devA, { clientId: devA.username, will })).toMatch(NOT_AUTHORIZED);
     expect(await denied('connect', 'will')).toBe(1);
     // the real thing connects
-    expect(await connectOutcome(url, devA, { clientId: devA.username, will: { ...will, topic: deviceTopic(devA.username, 'status') } })).toBe('connected');
+    expect(
+      await connectOutcome(url, devA, { clientId: devA.username, will: { ...will, topic: deviceTopic(devA.username, 'status') } }),
+    ).toBe('connected');
   });
 
   it('a rogue device cannot publish as another car: dropped, counted, and it stays connected', async () => {
@@ -117,7 +136,10 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
       await rogue.client.publishAsync(deviceTopic(devB.username, 'status'), '{"state":"online","ts":1}', { qos: 1, retain: true });
       // a message of its own after the forged ones: once it arrives, the forged ones would have too
       await rogue.client.publishAsync(deviceTopic(devA.username, 'telemetry'), JSON.stringify(telemetry(5)), { qos: 1 });
-      await waitUntil(() => watcher.received.some((m) => m.topic === deviceTopic(devA.username, 'telemetry')), 'own telemetry at the watcher');
+      await waitUntil(
+        () => watcher.received.some((m) => m.topic === deviceTopic(devA.username, 'telemetry')),
+        'own telemetry at the watcher',
+      );
       expect(watcher.received.map((m) => m.topic)).toEqual([deviceTopic(devA.username, 'telemetry')]);
       expect(await denied('publish', 'topic')).toBe(before + 2);
       expect(rogue.client.connected).toBe(true);
@@ -166,7 +188,8 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
     const desk = await connectAs(server.mqttUrl, desktop, { clientId: 'fleetdesk-desktop-ro' });
     const car = await connectAs(server.mqttUrl, devB, { clientId: devB.username });
     try {
-      for (const c of ['telemetry', 'status', 'events'] as const) expect(await subscribeGranted(desk.client, `fleet/v1/vehicles/+/${c}`), c).toBe(1);
+      for (const c of ['telemetry', 'status', 'events'] as const)
+        expect(await subscribeGranted(desk.client, `fleet/v1/vehicles/+/${c}`), c).toBe(1);
       expect(await subscribeGranted(desk.client, 'fleet/v1/vehicles/+/commands')).toBe(128);
       expect(await subscribeGranted(desk.client, 'fleet/v1/vehicles/+/command-results')).toBe(128);
       const before = await denied('publish', 'topic');
@@ -184,7 +207,7 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
   });
 
   it('rotation and revocation end open sessions and refuse the old secret', async () => {
-    const creds = await (await post(`/vehicles/${vehC!.id}/device-credentials`)).json() as Account;
+    const creds = (await (await post(`/vehicles/${vehC!.id}/device-credentials`)).json()) as Account;
     const car = await connectAs(server.mqttUrl, creds, { clientId: creds.username });
     const rotatedRes = await post(`/vehicles/${vehC!.id}/device-credentials`);
     expect(rotatedRes.status).toBe(201);
@@ -198,7 +221,10 @@ describe.each(dbBackends())('device identity on the embedded broker ($name)', (b
     expect(await closed(again.client)).toBe(true);
     expect(await connectOutcome(server.mqttUrl, rotated, { clientId: rotated.username })).toMatch(NOT_AUTHORIZED);
     expect(await denied('connect', 'disabled')).toBe(1);
-    const audit = await server.db.query<{ action: string }>(`select action from audit_log where target_type = 'mqtt_credentials' and target_id = $1 order by id`, [vehC!.id]);
+    const audit = await server.db.query<{ action: string }>(
+      `select action from audit_log where target_type = 'mqtt_credentials' and target_id = $1 order by id`,
+      [vehC!.id],
+    );
     expect(audit.rows.map((r) => r.action)).toEqual(['mqtt_credentials.issued', 'mqtt_credentials.rotated', 'mqtt_credentials.revoked']);
     await Promise.all([car.close(), again.close()]);
   });

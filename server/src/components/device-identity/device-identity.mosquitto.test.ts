@@ -41,13 +41,23 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
   let service2: Account;
 
   beforeAll(async () => {
-    server = await startServer({ port: 0, mqttPort: 0, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: undefined, seedVehicles: 0, logLevel: 'silent' });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir: 'memory://',
+      databaseUrl: undefined,
+      mqttUrl: undefined,
+      seedVehicles: 0,
+      logLevel: 'silent',
+    });
     await server.registerVehicles([vehA!, vehB!]);
     const ADMIN = await staffHeaders(server, 'admin');
     const issue = async (path: string, body?: unknown) => {
       const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
         method: 'POST',
-        ...(body === undefined ? { headers: ADMIN } : { headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+        ...(body === undefined
+          ? { headers: ADMIN }
+          : { headers: { ...ADMIN, 'content-type': 'application/json' }, body: JSON.stringify(body) }),
       });
       expect(res.status).toBe(201);
       return (await res.json()) as Account;
@@ -59,7 +69,9 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
     service2 = await issue('/mqtt-accounts', { role: 'service' });
     // a revoked account must not reach the password file
     const revoked = await issue('/mqtt-accounts', { role: 'desktop' });
-    expect((await fetch(`${server.httpUrl}/ops/v1/mqtt-accounts/${revoked.username}`, { method: 'DELETE', headers: ADMIN })).status).toBe(204);
+    expect((await fetch(`${server.httpUrl}/ops/v1/mqtt-accounts/${revoked.username}`, { method: 'DELETE', headers: ADMIN })).status).toBe(
+      204,
+    );
 
     dir = mkdtempSync(join(tmpdir(), 'fleetdesk-mosquitto-'));
     const files = await writeMosquittoFiles(dir, await new CredentialsRepository(server.db).listAll());
@@ -201,7 +213,8 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
       expect(await subscribeGranted(s1.client, filter)).toBe(1);
       expect(await subscribeGranted(s2.client, filter)).toBe(1);
       const n = 20;
-      for (let seq = 1; seq <= n; seq++) await car.client.publishAsync(deviceTopic(devA.username, 'telemetry'), JSON.stringify(telemetry(seq)), { qos: 1 });
+      for (let seq = 1; seq <= n; seq++)
+        await car.client.publishAsync(deviceTopic(devA.username, 'telemetry'), JSON.stringify(telemetry(seq)), { qos: 1 });
       await waitUntil(() => s1.received.length + s2.received.length >= n, 'all shared deliveries');
       await new Promise((r) => setTimeout(r, 100));
       const seqs = [...s1.received, ...s2.received].map((m) => JSON.parse(m.payload).seq as number).sort((a, b) => a - b);

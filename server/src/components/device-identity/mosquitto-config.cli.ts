@@ -15,7 +15,9 @@ import { writeMosquittoFiles } from './mosquitto.js';
 async function main(): Promise<number> {
   let out: string | undefined;
   try {
-    ({ values: { out } } = parseArgs({ args: process.argv.slice(2), options: { out: { type: 'string' } }, strict: true }));
+    ({
+      values: { out },
+    } = parseArgs({ args: process.argv.slice(2), options: { out: { type: 'string' } }, strict: true }));
   } catch (err) {
     console.error(`mqtt:mosquitto-config: ${(err as Error).message} (usage: --out DIR)`);
     return 2;

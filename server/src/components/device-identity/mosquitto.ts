@@ -22,7 +22,12 @@ export function mosquittoPasswordFile(records: readonly CredentialRecord[]): str
 }
 
 export function mosquittoAclFile(records: readonly CredentialRecord[]): string {
-  const out: string[] = [HEADER, '', '# Devices (username = vehicle id = client id): their own topics only.', ...aclLines('pattern', ACCESS_RULES.device)];
+  const out: string[] = [
+    HEADER,
+    '',
+    '# Devices (username = vehicle id = client id): their own topics only.',
+    ...aclLines('pattern', ACCESS_RULES.device),
+  ];
   for (const role of MQTT_ROLES) {
     if (role === 'device') continue;
     const accounts = records.filter((r) => r.role === role && !r.disabled);
@@ -34,7 +39,10 @@ export function mosquittoAclFile(records: readonly CredentialRecord[]): string {
 }
 
 /** Writes both files into `dir` (mode 0600, each replaced atomically); returns their paths. */
-export async function writeMosquittoFiles(dir: string, records: readonly CredentialRecord[]): Promise<{ passwordFile: string; aclFile: string }> {
+export async function writeMosquittoFiles(
+  dir: string,
+  records: readonly CredentialRecord[],
+): Promise<{ passwordFile: string; aclFile: string }> {
   await mkdir(dir, { recursive: true });
   const passwordFile = join(dir, PASSWORD_FILE);
   const aclFile = join(dir, ACL_FILE);

@@ -43,7 +43,15 @@ describe.each(brokerBackends())('malformed flood on the $name broker', (broker) 
   const devices: TestDevice[] = [];
 
   beforeAll(async () => {
-    server = await startServer({ databaseUrl: undefined, dataDir: 'memory://', ...broker.overrides, port: 0, seedVehicles: 0, logLevel: 'silent', mqttAuth: 'off' });
+    server = await startServer({
+      databaseUrl: undefined,
+      dataDir: 'memory://',
+      ...broker.overrides,
+      port: 0,
+      seedVehicles: 0,
+      logLevel: 'silent',
+      mqttAuth: 'off',
+    });
     vehicles = uniqueTestVehicles(3);
     await server.registerVehicles(vehicles);
   });
@@ -54,21 +62,30 @@ describe.each(brokerBackends())('malformed flood on the $name broker', (broker) 
 
   async function liveAll(): Promise<VehicleLive[]> {
     await server.flushIngestion();
-    const body = (await (await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') })).json()) as { vehicles: VehicleLive[] };
+    const body = (await (
+      await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') })
+    ).json()) as { vehicles: VehicleLive[] };
     return body.vehicles.filter((v) => vehicles.some((x) => x.id === v.id)).map((v) => ({ ...v, online: true })); // online is time-judged
   }
 
   it(`drops and counts ${N.toLocaleString('en')} malformed messages, changes no state, stays up`, { timeout: 180_000 }, async () => {
     for (let i = 0; i < 4; i++) devices.push(await connectDevice(server.mqttUrl, `${vehicles[0]!.id}-pub${i}`));
-    for (const v of vehicles.slice(0, 2)) await devices[0]!.client.publishAsync(deviceTopic(v.id, 'telemetry'), JSON.stringify(telemetry(100, { lat: 52.4 })));
+    for (const v of vehicles.slice(0, 2))
+      await devices[0]!.client.publishAsync(deviceTopic(v.id, 'telemetry'), JSON.stringify(telemetry(100, { lat: 52.4 })));
     const baseline = await waitFor(async () => ((await liveAll()).length === 2 ? liveAll() : undefined), { what: 'baseline state' });
 
     const bad = badMessages(vehicles);
     const expected = new Map<string, number>();
     const receivedBefore = await metricValue(server.metrics, RECEIVED);
     const droppedBefore = new Map<string, number>();
-    for (const m of bad) droppedBefore.set(`${m.channel}/${m.reason}`, await metricValue(server.metrics, DROPPED, { channel: m.channel, reason: m.reason }));
-    const tooLarge = { topic: deviceTopic(vehicles[0]!.id, 'telemetry'), payload: 'x'.repeat(20 * 1024), channel: 'telemetry', reason: 'too_large' };
+    for (const m of bad)
+      droppedBefore.set(`${m.channel}/${m.reason}`, await metricValue(server.metrics, DROPPED, { channel: m.channel, reason: m.reason }));
+    const tooLarge = {
+      topic: deviceTopic(vehicles[0]!.id, 'telemetry'),
+      payload: 'x'.repeat(20 * 1024),
+      channel: 'telemetry',
+      reason: 'too_large',
+    };
     droppedBefore.set('telemetry/too_large', await metricValue(server.metrics, DROPPED, { channel: 'telemetry', reason: 'too_large' }));
 
     for (let i = 0; i < N; i++) {
@@ -76,10 +93,15 @@ describe.each(brokerBackends())('malformed flood on the $name broker', (broker) 
       const key = `${m.channel}/${m.reason}`;
       expected.set(key, (expected.get(key) ?? 0) + 1);
       const client = devices[i % devices.length]!.client;
-      if (i % 500 === 0) await client.publishAsync(m.topic, m.payload, { qos: 0 }); // let the socket drain now and then
+      if (i % 500 === 0)
+        await client.publishAsync(m.topic, m.payload, { qos: 0 }); // let the socket drain now and then
       else client.publish(m.topic, m.payload, { qos: 0 });
     }
-    await waitFor(async () => (await metricValue(server.metrics, RECEIVED)) >= receivedBefore + N, { what: `${N} messages received`, timeoutMs: 150_000, intervalMs: 250 });
+    await waitFor(async () => (await metricValue(server.metrics, RECEIVED)) >= receivedBefore + N, {
+      what: `${N} messages received`,
+      timeoutMs: 150_000,
+      intervalMs: 250,
+    });
 
     let total = 0;
     for (const [key, count] of expected) {

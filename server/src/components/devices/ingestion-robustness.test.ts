@@ -26,7 +26,15 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
   beforeAll(async () => {
     const created = await db.create();
     cleanupDb = created.cleanup;
-    server = await startServer({ ...created.overrides, ...broker.overrides, port: 0, seedVehicles: 0, logLevel: 'silent', mqttAuth: 'off', heartbeatTimeoutS: 2 });
+    server = await startServer({
+      ...created.overrides,
+      ...broker.overrides,
+      port: 0,
+      seedVehicles: 0,
+      logLevel: 'silent',
+      mqttAuth: 'off',
+      heartbeatTimeoutS: 2,
+    });
     vehicles = uniqueTestVehicles(6);
     await server.registerVehicles(vehicles);
     for (const name of ['vehicle.telemetry', 'vehicle.online', 'vehicle.event'] as const) {
@@ -40,7 +48,11 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
     for (const off of offs) off();
     await Promise.all(devices.map((d) => d.close().catch(() => undefined)));
     await server?.stop();
-    if (broker.name === 'external' && vehicles) await clearRetained(server.mqttUrl, vehicles.map((v) => deviceTopic(v.id, 'status')));
+    if (broker.name === 'external' && vehicles)
+      await clearRetained(
+        server.mqttUrl,
+        vehicles.map((v) => deviceTopic(v.id, 'status')),
+      );
     await cleanupDb?.();
   });
 
@@ -56,7 +68,15 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
       'select seq::float8 as seq, lat, online, clock_skew_ms::float8 as clock_skew_ms, (extract(epoch from received_at) * 1000)::float8 as received_at_ms from vehicle_state where vehicle_id = $1',
       [vehicleId],
     );
-    return rows[0] && { seq: Number(rows[0].seq), lat: rows[0].lat, online: rows[0].online, clockSkewMs: Number(rows[0].clock_skew_ms), receivedAt: Number(rows[0].received_at_ms) };
+    return (
+      rows[0] && {
+        seq: Number(rows[0].seq),
+        lat: rows[0].lat,
+        online: rows[0].online,
+        clockSkewMs: Number(rows[0].clock_skew_ms),
+        receivedAt: Number(rows[0].received_at_ms),
+      }
+    );
   }
 
   it('stores a QoS 1 event once under redelivery and emits vehicle.event once', async () => {
@@ -74,10 +94,19 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
     await d.client.publishAsync(topic, '{"v":1,"seq":43,"ts":1,"type":"exploded"}', { qos: 1 });
     await waitFor(async () => (await dropped('duplicate', 'events')) >= dupBefore + 2, { what: 'two duplicates counted' });
     await server.flushIngestion();
-    const { rows } = await server.db.query<{ seq: number; type: string; data: unknown }>('select seq::float8 as seq, type, data from vehicle_events where vehicle_id = $1 order by seq', [id]);
-    expect(rows.map((r) => [Number(r.seq), r.type, r.data])).toEqual([[41, 'crash_detected', { peakG: 5.1 }], [42, 'door_opened', null]]);
+    const { rows } = await server.db.query<{ seq: number; type: string; data: unknown }>(
+      'select seq::float8 as seq, type, data from vehicle_events where vehicle_id = $1 order by seq',
+      [id],
+    );
+    expect(rows.map((r) => [Number(r.seq), r.type, r.data])).toEqual([
+      [41, 'crash_detected', { peakG: 5.1 }],
+      [42, 'door_opened', null],
+    ]);
     const emitted = seen['vehicle.event']!.filter((e) => e.vehicleId === id);
-    expect(emitted.map((e) => [e.event.seq, e.event.type])).toEqual([[41, 'crash_detected'], [42, 'door_opened']]);
+    expect(emitted.map((e) => [e.event.seq, e.event.type])).toEqual([
+      [41, 'crash_detected'],
+      [42, 'door_opened'],
+    ]);
     expect(await dropped('duplicate', 'events')).toBe(dupBefore + 2);
     expect(await dropped('schema', 'events')).toBeGreaterThanOrEqual(1);
   });
@@ -119,7 +148,10 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
     await d.publishTelemetry(telemetry(4, { ts: now + 1_000, lat: 52.4 }));
     await waitFor(async () => (await stateRow(id))?.seq === 4, { what: 'state after the reset' });
     expect(await stateRow(id)).toMatchObject({ seq: 4, lat: 52.4 });
-    const { rows } = await server.db.query<{ seq: number }>('select seq::float8 as seq from telemetry_history where vehicle_id = $1 order by seq', [id]);
+    const { rows } = await server.db.query<{ seq: number }>(
+      'select seq::float8 as seq from telemetry_history where vehicle_id = $1 order by seq',
+      [id],
+    );
     expect(rows.map((r) => Number(r.seq))).toEqual([3, 4, 90_000]); // the late pre-reboot message is not history
   });
 
@@ -130,13 +162,20 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
     await waitFor(() => seen['vehicle.online']!.find((e) => e.vehicleId === id && e.online), { what: 'online event' });
     expect(seen['vehicle.online']!.find((e) => e.vehicleId === id)).toMatchObject({ online: true, source: 'telemetry' });
     // silent from now on: after the 2 s timeout the job (not a read-time computation) turns it offline
-    const offline = await waitFor(() => seen['vehicle.online']!.find((e) => e.vehicleId === id && !e.online), { what: 'offline event', timeoutMs: 8_000 });
+    const offline = await waitFor(() => seen['vehicle.online']!.find((e) => e.vehicleId === id && !e.online), {
+      what: 'offline event',
+      timeoutMs: 8_000,
+    });
     expect(offline.source).toBe('heartbeat_timeout');
     const { rows } = await server.db.query<{ online: boolean }>('select online from vehicle_state where vehicle_id = $1', [id]);
     expect(rows[0]!.online).toBe(false);
     await d.publishTelemetry(telemetry(2));
     await waitFor(() => seen['vehicle.online']!.filter((e) => e.vehicleId === id).length === 3, { what: 'online again' });
-    expect(seen['vehicle.online']!.filter((e) => e.vehicleId === id).map((e) => [e.online, e.source])).toEqual([[true, 'telemetry'], [false, 'heartbeat_timeout'], [true, 'telemetry']]);
+    expect(seen['vehicle.online']!.filter((e) => e.vehicleId === id).map((e) => [e.online, e.source])).toEqual([
+      [true, 'telemetry'],
+      [false, 'heartbeat_timeout'],
+      [true, 'telemetry'],
+    ]);
   });
 
   it('reports a status offline and online as vehicle.online with source status', async () => {
@@ -145,6 +184,9 @@ describe.each(cases)('ingestion robustness on $name', ({ db, broker }) => {
     await d.publishStatus('online');
     await d.publishStatus('offline');
     await waitFor(() => seen['vehicle.online']!.filter((e) => e.vehicleId === id).length === 2, { what: 'two online changes' });
-    expect(seen['vehicle.online']!.filter((e) => e.vehicleId === id).map((e) => [e.online, e.source])).toEqual([[true, 'status'], [false, 'status']]);
+    expect(seen['vehicle.online']!.filter((e) => e.vehicleId === id).map((e) => [e.online, e.source])).toEqual([
+      [true, 'status'],
+      [false, 'status'],
+    ]);
   });
 });

@@ -25,7 +25,14 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
   beforeAll(async () => {
     const created = await db.create();
     cleanupDb = created.cleanup;
-    server = await startServer({ ...created.overrides, ...broker.overrides, port: 0, seedVehicles: 0, logLevel: 'silent', mqttAuth: 'off' });
+    server = await startServer({
+      ...created.overrides,
+      ...broker.overrides,
+      port: 0,
+      seedVehicles: 0,
+      logLevel: 'silent',
+      mqttAuth: 'off',
+    });
     vehicles = uniqueTestVehicles(6);
     await server.registerVehicles(vehicles);
   });
@@ -33,7 +40,11 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
   afterAll(async () => {
     await Promise.all(devices.map((d) => d.close().catch(() => undefined)));
     await server?.stop();
-    if (broker.name === 'external' && vehicles) await clearRetained(server.mqttUrl, vehicles.map((v) => deviceTopic(v.id, 'status')));
+    if (broker.name === 'external' && vehicles)
+      await clearRetained(
+        server.mqttUrl,
+        vehicles.map((v) => deviceTopic(v.id, 'status')),
+      );
     await cleanupDb?.();
   });
 
@@ -59,7 +70,16 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
     const d = await device(id);
     await d.publishTelemetry(telemetry(1, { lat: 52.52, lon: 13.41, batteryPct: 77, speedKph: 33 }));
     const state = await waitFor(() => live(id), { what: 'state row' });
-    expect(state).toMatchObject({ id, lat: 52.52, lon: 13.41, energyPct: 77, speedKph: 33, seq: 1, deviceTs: telemetry(1).ts, online: true });
+    expect(state).toMatchObject({
+      id,
+      lat: 52.52,
+      lon: 13.41,
+      energyPct: 77,
+      speedKph: 33,
+      seq: 1,
+      deviceTs: telemetry(1).ts,
+      online: true,
+    });
     expect(Math.abs(state.receivedAt - Date.now())).toBeLessThan(10_000);
   });
 
@@ -105,7 +125,10 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
     const N = 2_000;
     for (let i = 0; i < N; i++) await bad[i % bad.length]!();
 
-    await waitFor(async () => (await received('telemetry')) + (await received('status')) >= receivedBefore + N, { what: `${N} messages received`, timeoutMs: 20_000 });
+    await waitFor(async () => (await received('telemetry')) + (await received('status')) >= receivedBefore + N, {
+      what: `${N} messages received`,
+      timeoutMs: 20_000,
+    });
     expect(await metricValue(server.metrics, DROPPED)).toBe(droppedBefore + N);
     for (const reason of ['not_json', 'schema', 'topic_mismatch', 'unsupported_version', 'too_large', 'stale', 'unknown_vehicle']) {
       expect(await dropped(reason), reason).toBeGreaterThan(0);
@@ -122,10 +145,13 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
     await d.publishTelemetry(telemetry(1));
     await waitFor(async () => (await live(id))?.online === true, { what: 'online' });
     d.dropConnection();
-    const state = await waitFor(async () => {
-      const s = await live(id);
-      return s?.online === false ? s : undefined;
-    }, { what: 'offline after last will' });
+    const state = await waitFor(
+      async () => {
+        const s = await live(id);
+        return s?.online === false ? s : undefined;
+      },
+      { what: 'offline after last will' },
+    );
     expect(state.seq).toBe(1); // the will changed liveness only
   });
 
@@ -139,6 +165,8 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
     const second = await device(id, { will: true });
     await second.publishStatus('online');
     await second.publishTelemetry(telemetry(2));
-    expect(await waitFor(async () => ((await live(id))?.online === true ? live(id) : undefined), { what: 'online again' })).toMatchObject({ seq: 2 });
+    expect(await waitFor(async () => ((await live(id))?.online === true ? live(id) : undefined), { what: 'online again' })).toMatchObject({
+      seq: 2,
+    });
   });
 });

@@ -36,7 +36,17 @@ describe.skipIf(!DATABASE_URL || !MQTT_URL)('two instances with a shared subscri
     // A group unique to this run: other runs on the shared broker must not take our messages.
     const group = `fd-test-${randomBytes(4).toString('hex')}`;
     for (let i = 0; i < 2; i++) {
-      servers.push(await startServer({ databaseUrl: database.url, mqttUrl: MQTT_URL, port: 0, seedVehicles: 0, logLevel: 'silent', mqttAuth: 'off', mqttSharedGroup: group }));
+      servers.push(
+        await startServer({
+          databaseUrl: database.url,
+          mqttUrl: MQTT_URL,
+          port: 0,
+          seedVehicles: 0,
+          logLevel: 'silent',
+          mqttAuth: 'off',
+          mqttSharedGroup: group,
+        }),
+      );
     }
     vehicles = uniqueTestVehicles(20);
     for (const s of servers) await s.registerVehicles(vehicles);
@@ -51,7 +61,9 @@ describe.skipIf(!DATABASE_URL || !MQTT_URL)('two instances with a shared subscri
     // every message has a new seq, so a message processed by both instances would be counted twice).
     const ours = new Set(vehicles.map((v) => v.id));
     const counts = servers.map(() => 0);
-    const offs = servers.map((s, i) => s.events.on('vehicle.telemetry', (e) => void (ours.has(e.vehicleId) && (counts[i] = counts[i]! + 1))));
+    const offs = servers.map((s, i) =>
+      s.events.on('vehicle.telemetry', (e) => void (ours.has(e.vehicleId) && (counts[i] = counts[i]! + 1))),
+    );
     const receivedBefore = await Promise.all(servers.map((s) => metricValue(s.metrics, RECEIVED, { channel: 'telemetry' })));
     const N = 4_000;
     const perVehicle = N / vehicles.length;
@@ -84,9 +96,16 @@ describe.skipIf(!DATABASE_URL || !MQTT_URL)('two instances with a shared subscri
     expect(rows).toHaveLength(vehicles.length);
     for (const r of rows) {
       const i = vehicles.findIndex((v) => v.id === r.vehicle_id);
-      expect({ id: r.vehicle_id, seq: Number(r.seq), lat: r.lat }).toEqual({ id: r.vehicle_id, seq: perVehicle, lat: 50 + i / 100 + perVehicle / 1e6 });
+      expect({ id: r.vehicle_id, seq: Number(r.seq), lat: r.lat }).toEqual({
+        id: r.vehicle_id,
+        seq: perVehicle,
+        lat: 50 + i / 100 + perVehicle / 1e6,
+      });
     }
-    const history = await servers[0]!.db.query<{ n: number }>('select count(*)::float8 as n from telemetry_history where vehicle_id = any($1::text[])', [vehicles.map((v) => v.id)]);
+    const history = await servers[0]!.db.query<{ n: number }>(
+      'select count(*)::float8 as n from telemetry_history where vehicle_id = any($1::text[])',
+      [vehicles.map((v) => v.id)],
+    );
     expect(Number(history.rows[0]!.n)).toBe(N); // each message stored once in the history too
   });
 });

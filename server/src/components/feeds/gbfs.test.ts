@@ -71,7 +71,15 @@ describe.each(dbBackends())('GBFS 3.0 feed ($name)', (backend) => {
   beforeAll(async () => {
     const created = await backend.create();
     cleanup = created.cleanup;
-    server = await startServer({ ...created.overrides, port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off', logLevel: 'silent', seedVehicles: 6 });
+    server = await startServer({
+      ...created.overrides,
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      mqttAuth: 'off',
+      logLevel: 'silent',
+      seedVehicles: 6,
+    });
     const { rows } = await server.db.query<{ id: string }>('select id from vehicles order by id');
     vehicleIds = rows.map((r) => r.id);
     const { center } = DEFAULT_SERVICE_AREA;
@@ -92,7 +100,15 @@ describe.each(dbBackends())('GBFS 3.0 feed ($name)', (backend) => {
     expect(discovery.status).toBe(200);
     expect(discovery.headers.get('content-type')).toMatch(/^application\/json/);
     const feeds = discovery.body.data.feeds as Array<{ name: string; url: string }>;
-    expect(feeds.map((f) => f.name).sort()).toEqual(['gbfs', 'gbfs_versions', 'geofencing_zones', 'system_information', 'system_pricing_plans', 'vehicle_status', 'vehicle_types']);
+    expect(feeds.map((f) => f.name).sort()).toEqual([
+      'gbfs',
+      'gbfs_versions',
+      'geofencing_zones',
+      'system_information',
+      'system_pricing_plans',
+      'vehicle_status',
+      'vehicle_types',
+    ]);
 
     const files = new Map<string, Feed>();
     const errors: Record<string, unknown> = {};
@@ -114,8 +130,12 @@ describe.each(dbBackends())('GBFS 3.0 feed ($name)', (backend) => {
     }
 
     // Consistency across files (the schemas cannot check references).
-    const types = (files.get('vehicle_types')!.data.vehicle_types as Array<{ vehicle_type_id: string; default_pricing_plan_id: string }>).map((t) => t.vehicle_type_id);
-    const plans = (files.get('system_pricing_plans')!.data.plans as Array<{ plan_id: string; per_min_pricing: Array<{ rate: number }> }>).map((p) => p.plan_id);
+    const types = (
+      files.get('vehicle_types')!.data.vehicle_types as Array<{ vehicle_type_id: string; default_pricing_plan_id: string }>
+    ).map((t) => t.vehicle_type_id);
+    const plans = (
+      files.get('system_pricing_plans')!.data.plans as Array<{ plan_id: string; per_min_pricing: Array<{ rate: number }> }>
+    ).map((p) => p.plan_id);
     const vehicles = files.get('vehicle_status')!.data.vehicles as StatusVehicle[];
     expect(vehicles).toHaveLength(vehicleIds.length);
     for (const v of vehicles) {
@@ -127,7 +147,15 @@ describe.each(dbBackends())('GBFS 3.0 feed ($name)', (backend) => {
     expect(vehicles.map((v) => v.current_fuel_percent).sort()).toEqual([0.15, 0.3, 0.45, 0.6, 0.75, 0.9]);
     expect(new Set(vehicles.map((v) => v.vehicle_id)).size).toBe(vehicles.length);
 
-    const zones = files.get('geofencing_zones')!.data as { geofencing_zones: { features: Array<{ properties: { rules: Array<{ ride_end_allowed: boolean }> }; geometry: { type: string; coordinates: number[][][][] } }> }; global_rules: Array<{ ride_end_allowed: boolean }> };
+    const zones = files.get('geofencing_zones')!.data as {
+      geofencing_zones: {
+        features: Array<{
+          properties: { rules: Array<{ ride_end_allowed: boolean }> };
+          geometry: { type: string; coordinates: number[][][][] };
+        }>;
+      };
+      global_rules: Array<{ ride_end_allowed: boolean }>;
+    };
     const operating = zones.geofencing_zones.features.find((f) => f.properties.rules[0]?.ride_end_allowed === true);
     expect(operating?.geometry.type).toBe('MultiPolygon');
     expect(operating?.geometry.coordinates[0]?.[0]?.length).toBe(DEFAULT_SERVICE_AREA.polygon.length);
@@ -147,7 +175,8 @@ describe.each(dbBackends())('GBFS 3.0 feed ($name)', (backend) => {
       contactEmail: 'gbfs@example.org',
     });
     others.push(peer);
-    const statusIds = async () => ((await getJson(`${server.httpUrl}/gbfs/v3/vehicle_status.json`)).body.data.vehicles as StatusVehicle[]).map((v) => v.vehicle_id);
+    const statusIds = async () =>
+      ((await getJson(`${server.httpUrl}/gbfs/v3/vehicle_status.json`)).body.data.vehicles as StatusVehicle[]).map((v) => v.vehicle_id);
 
     const before = server.feeds.publicVehicleId(vehicleId);
     expect(peer.publicVehicleId(vehicleId)).toBe(before);
@@ -185,14 +214,18 @@ describe.each(dbBackends())('GBFS 3.0 feed ($name)', (backend) => {
     await server.feeds.settled();
     const third = server.feeds.publicVehicleId(vehicleId);
     expect(new Set([before, after, third]).size).toBe(3);
-    const { rows } = await server.db.query<{ rotation: number }>('select rotation from gbfs_vehicle_rotations where vehicle_id = $1', [vehicleId]);
+    const { rows } = await server.db.query<{ rotation: number }>('select rotation from gbfs_vehicle_rotations where vehicle_id = $1', [
+      vehicleId,
+    ]);
     expect(rows[0]?.rotation).toBe(2);
   });
 
   it('answers the feed without authentication and documents it in the OpenAPI document as public', async () => {
     const res = await fetch(`${server.httpUrl}/gbfs/v3/system_information.json`, { headers: { authorization: 'Bearer nonsense' } });
     expect(res.status).toBe(200);
-    const doc = (await (await fetch(`${server.httpUrl}/openapi.json`)).json()) as { paths: Record<string, { get?: { security?: unknown[]; tags?: string[] } }> };
+    const doc = (await (await fetch(`${server.httpUrl}/openapi.json`)).json()) as {
+      paths: Record<string, { get?: { security?: unknown[]; tags?: string[] } }>;
+    };
     expect(doc.paths['/gbfs/v3/vehicle_status.json']?.get).toMatchObject({ security: [], tags: ['gbfs'] });
   });
 });

@@ -50,7 +50,12 @@ export interface FleetComponent {
   /**
    * Use case: a vehicle's service state (available ↔ maintenance), audited; unchanged → no write. Unknown → 404.
    */
-  setServiceState(vehicleId: string, state: ServiceState, actor: Actor, reason?: string | null): Promise<{ changed: boolean; serviceState: ServiceState }>;
+  setServiceState(
+    vehicleId: string,
+    state: ServiceState,
+    actor: Actor,
+    reason?: string | null,
+  ): Promise<{ changed: boolean; serviceState: ServiceState }>;
   /** Copies due live state into the replicated vehicle snapshot now (also on a timer); returns the rows copied. */
   copySnapshot(): Promise<number>;
   /**
@@ -247,12 +252,24 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
 function createIngestMetrics(metrics: Registry) {
   const counter = (name: string, help: string) => new Counter({ name: `${METRIC_PREFIX}${name}`, help, registers: [metrics] });
   return {
-    flushFailures: counter('live_state_flush_failures_total', 'Batches of live state or history that failed to write (retried on the next flush)'),
+    flushFailures: counter(
+      'live_state_flush_failures_total',
+      'Batches of live state or history that failed to write (retried on the next flush)',
+    ),
     stateRows: counter('live_state_rows_written_total', 'Latest-state telemetry rows written (committed)'),
     historyRows: counter('telemetry_history_rows_written_total', 'Telemetry history rows written (committed)'),
-    historyDropped: counter('telemetry_history_dropped_total', 'Telemetry history rows dropped because the in-memory buffer was full (database too slow or down)'),
-    clockSkew: counter('device_clock_skew_total', 'Telemetry accepted with a device clock further from the receive time than CLOCK_SKEW_TOLERANCE_S'),
-    seqResets: counter('device_seq_resets_total', 'Telemetry accepted as a device seq reset (reboot) although its seq was not above the last one'),
+    historyDropped: counter(
+      'telemetry_history_dropped_total',
+      'Telemetry history rows dropped because the in-memory buffer was full (database too slow or down)',
+    ),
+    clockSkew: counter(
+      'device_clock_skew_total',
+      'Telemetry accepted with a device clock further from the receive time than CLOCK_SKEW_TOLERANCE_S',
+    ),
+    seqResets: counter(
+      'device_seq_resets_total',
+      'Telemetry accepted as a device seq reset (reboot) although its seq was not above the last one',
+    ),
   };
 }
 

@@ -24,7 +24,14 @@ import { PaymentsService, type HoldOutcome, type PaymentMethodSummary, type Rent
 import { ProviderHealth, type ProviderHealthView } from './domain/provider-health.js';
 import { reconcile, type ReconciliationReport } from './domain/reconciliation.js';
 
-export type { HoldOutcome, HoldRequest, PaymentMethodSummary, RentalPayments, RefundView, OperationView } from './domain/payments-service.js';
+export type {
+  HoldOutcome,
+  HoldRequest,
+  PaymentMethodSummary,
+  RentalPayments,
+  RefundView,
+  OperationView,
+} from './domain/payments-service.js';
 export type { ReconciliationReport, Mismatch } from './domain/reconciliation.js';
 export type { PaymentProvider, ProviderHold, ProviderWebhookEvent } from './model.js';
 export type { ProviderHealthView } from './domain/provider-health.js';
@@ -163,14 +170,22 @@ export async function startPaymentsComponent(options: PaymentsOptions): Promise<
       { failed: (op) => metrics.failed.inc({ kind: op.kind }), settled: (op) => metrics.settled.inc({ kind: op.kind }) },
       log,
     );
-    const service = new PaymentsService({ db: options.db, provider, log, callTimeoutMs: options.callTimeoutMs, kickOutbox: () => worker.kick(), now });
+    const service = new PaymentsService({
+      db: options.db,
+      provider,
+      log,
+      callTimeoutMs: options.callTimeoutMs,
+      kickOutbox: () => worker.kick(),
+      now,
+    });
 
     const runReconciliation = async (): Promise<ReconciliationReport> => {
       try {
         const report = await reconcile(options.db, provider, options.callTimeoutMs, now);
         metrics.mismatches.set(report.mismatches.length);
         metrics.reconciliations.inc({ outcome: report.mismatches.length === 0 ? 'clean' : 'mismatches' });
-        if (report.mismatches.length > 0) log.warn('payment reconciliation found mismatches', { count: report.mismatches.length, first: report.mismatches.slice(0, 5) });
+        if (report.mismatches.length > 0)
+          log.warn('payment reconciliation found mismatches', { count: report.mismatches.length, first: report.mismatches.slice(0, 5) });
         else log.info('payment reconciliation clean', { checked: report.checked, inProgress: report.inProgress });
         return report;
       } catch (err) {
@@ -208,7 +223,11 @@ export async function startPaymentsComponent(options: PaymentsOptions): Promise<
     }
     for (const t of timers) t.unref();
 
-    log.info('payments started', { provider: sandbox ? 'embedded sandbox' : 'external', callTimeoutMs: options.callTimeoutMs, maxAttempts: options.maxAttempts });
+    log.info('payments started', {
+      provider: sandbox ? 'embedded sandbox' : 'external',
+      callTimeoutMs: options.callTimeoutMs,
+      maxAttempts: options.maxAttempts,
+    });
     let stopping: Promise<void> | undefined;
     return {
       providerUrl,
@@ -228,9 +247,15 @@ export async function startPaymentsComponent(options: PaymentsOptions): Promise<
       },
       async registerRoutes(app, prefix) {
         if (prefix === '/v1') await app.register(paymentMethodRoutes(service), { prefix });
-        else if (prefix === '/ops/v1') await app.register(staffPaymentRoutes({ service, reconcile: runReconciliation, providerHealth: () => health.view() }, prefix), { prefix });
+        else if (prefix === '/ops/v1')
+          await app.register(staffPaymentRoutes({ service, reconcile: runReconciliation, providerHealth: () => health.view() }, prefix), {
+            prefix,
+          });
         else if (prefix === '/webhooks') {
-          await app.register(webhookRoutes({ db: options.db, secret: webhookSecret, log, now, received: (outcome) => metrics.webhooks.inc({ outcome }) }), { prefix });
+          await app.register(
+            webhookRoutes({ db: options.db, secret: webhookSecret, log, now, received: (outcome) => metrics.webhooks.inc({ outcome }) }),
+            { prefix },
+          );
         } else throw new Error(`payments has no routes for ${prefix} (use /v1, /ops/v1 or /webhooks)`);
       },
       stop: () => (stopping ??= stopAll()),
@@ -242,8 +267,18 @@ export async function startPaymentsComponent(options: PaymentsOptions): Promise<
 }
 
 function createMetrics(registry: Registry, db: Db, log: Logger) {
-  const failed = new Counter({ name: `${METRIC_PREFIX}payment_operations_failed_total`, help: 'Payment operations the outbox gave up on (or the provider refused), by kind', labelNames: ['kind'], registers: [registry] });
-  const settled = new Counter({ name: `${METRIC_PREFIX}payment_operations_settled_total`, help: 'Payment operations completed by this instance’s outbox, by kind', labelNames: ['kind'], registers: [registry] });
+  const failed = new Counter({
+    name: `${METRIC_PREFIX}payment_operations_failed_total`,
+    help: 'Payment operations the outbox gave up on (or the provider refused), by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
+  const settled = new Counter({
+    name: `${METRIC_PREFIX}payment_operations_settled_total`,
+    help: 'Payment operations completed by this instance’s outbox, by kind',
+    labelNames: ['kind'],
+    registers: [registry],
+  });
   for (const kind of OPERATION_KINDS) {
     failed.inc({ kind }, 0);
     settled.inc({ kind }, 0);
@@ -278,8 +313,22 @@ function createMetrics(registry: Registry, db: Db, log: Logger) {
       buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
       registers: [registry],
     }),
-    mismatches: new Gauge({ name: `${METRIC_PREFIX}payment_reconciliation_mismatches`, help: 'Mismatches found by the last reconciliation run on this instance', registers: [registry] }),
-    reconciliations: new Counter({ name: `${METRIC_PREFIX}payment_reconciliations_total`, help: 'Reconciliation runs, by outcome (clean, mismatches, error)', labelNames: ['outcome'], registers: [registry] }),
-    webhooks: new Counter({ name: `${METRIC_PREFIX}payment_webhooks_total`, help: 'Provider webhooks received, by outcome', labelNames: ['outcome'], registers: [registry] }),
+    mismatches: new Gauge({
+      name: `${METRIC_PREFIX}payment_reconciliation_mismatches`,
+      help: 'Mismatches found by the last reconciliation run on this instance',
+      registers: [registry],
+    }),
+    reconciliations: new Counter({
+      name: `${METRIC_PREFIX}payment_reconciliations_total`,
+      help: 'Reconciliation runs, by outcome (clean, mismatches, error)',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    webhooks: new Counter({
+      name: `${METRIC_PREFIX}payment_webhooks_total`,
+      help: 'Provider webhooks received, by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
   };
 }

@@ -7,7 +7,8 @@
  * and voided.
  */
 
-export type PaymentStatus = 'authorizing' | 'authorized' | 'declined' | 'capture_pending' | 'captured' | 'void_pending' | 'voided' | 'failed';
+export type PaymentStatus =
+  'authorizing' | 'authorized' | 'declined' | 'capture_pending' | 'captured' | 'void_pending' | 'voided' | 'failed';
 export type OperationKind = 'authorize' | 'capture' | 'void' | 'refund';
 export type OperationStatus = 'pending' | 'in_flight' | 'succeeded' | 'failed';
 export const OPERATION_STATUSES: readonly OperationStatus[] = ['pending', 'in_flight', 'succeeded', 'failed'];
@@ -54,7 +55,11 @@ export interface PaymentProvider {
   /** A reusable payment method from a client-side token. */
   tokenize(token: string, idempotencyKey: string, options?: CallOptions): Promise<ProviderPaymentMethod>;
   /** Places a hold; a decline is an answer (status `declined`), not an error. */
-  authorize(input: { paymentMethodId: string; amountCents: number; currency: string; reference: string }, idempotencyKey: string, options?: CallOptions): Promise<ProviderHold>;
+  authorize(
+    input: { paymentMethodId: string; amountCents: number; currency: string; reference: string },
+    idempotencyKey: string,
+    options?: CallOptions,
+  ): Promise<ProviderHold>;
   /** Holds placed with our reference (to find a hold whose authorization went unanswered). */
   findHoldsByReference(reference: string, options?: CallOptions): Promise<ProviderHold[]>;
   getHold(holdId: string, options?: CallOptions): Promise<ProviderHold>;
@@ -62,7 +67,12 @@ export interface PaymentProvider {
   capture(holdId: string, amountCents: number, idempotencyKey: string, options?: CallOptions): Promise<ProviderHold>;
   void(holdId: string, idempotencyKey: string, options?: CallOptions): Promise<ProviderHold>;
   /** Refunds up to captured − already refunded. */
-  refund(holdId: string, amountCents: number, idempotencyKey: string, options?: CallOptions): Promise<{ refund: ProviderMovement; hold: ProviderHold }>;
+  refund(
+    holdId: string,
+    amountCents: number,
+    idempotencyKey: string,
+    options?: CallOptions,
+  ): Promise<{ refund: ProviderMovement; hold: ProviderHold }>;
   /** The provider's ledger in its own order, one page at a time (reconciliation). */
   listLedger(cursor: string | null, limit: number, options?: CallOptions): Promise<{ holds: ProviderHold[]; nextCursor: string | null }>;
   health(options?: CallOptions): Promise<void>;
@@ -87,7 +97,8 @@ export class ProviderError extends Error {
 export const isUnavailable = (err: unknown): boolean => err instanceof ProviderError && err.kind === 'unavailable';
 
 /** Provider operations, as labelled in metrics. */
-export type ProviderOperation = 'tokenize' | 'authorize' | 'find_holds' | 'get_hold' | 'capture' | 'void' | 'refund' | 'list_ledger' | 'health';
+export type ProviderOperation =
+  'tokenize' | 'authorize' | 'find_holds' | 'get_hold' | 'capture' | 'void' | 'refund' | 'list_ledger' | 'health';
 export type CallOutcome = 'ok' | 'declined' | 'rejected' | 'timeout' | 'server_error' | 'network_error' | 'in_progress';
 
 /** Told about every call (metrics, provider health). */

@@ -16,14 +16,27 @@ import { startPaymentSandbox, type PaymentSandbox } from '../../sandbox/payment-
 import { dbBackends } from '../../testing/backends.js';
 import { metricValue } from '../../testing/metrics.js';
 import type { ProviderHold } from './index.js';
-import { customerWithMethod, holdRequest, inBatches, paymentIdOf, providerLedger, QUIET_PAYMENTS, type TestCustomer } from '../../testing/payments.js';
+import {
+  customerWithMethod,
+  holdRequest,
+  inBatches,
+  paymentIdOf,
+  providerLedger,
+  QUIET_PAYMENTS,
+  type TestCustomer,
+} from '../../testing/payments.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Every capture queued the way rentals do it: one transaction per rental end. */
-async function enqueueCaptures(server: ServerHandle, rentals: ReadonlyArray<{ rentalId: string; paymentId: string; amountCents: number }>): Promise<void> {
+async function enqueueCaptures(
+  server: ServerHandle,
+  rentals: ReadonlyArray<{ rentalId: string; paymentId: string; amountCents: number }>,
+): Promise<void> {
   await inBatches(rentals, 10, (r) =>
-    server.db.transaction((tx) => server.payments.enqueueCapture(tx, { rentalId: r.rentalId, paymentId: r.paymentId, amountCents: r.amountCents, currency: 'EUR' })),
+    server.db.transaction((tx) =>
+      server.payments.enqueueCapture(tx, { rentalId: r.rentalId, paymentId: r.paymentId, amountCents: r.amountCents, currency: 'EUR' }),
+    ),
   );
 }
 
@@ -34,18 +47,29 @@ function expectOneCaptureEach(ledger: readonly ProviderHold[], rentals: Readonly
   const wrong = rentals
     .map((r) => ({ r, holds: byReference.get(r.paymentId) ?? [] }))
     .filter(({ r, holds }) => holds.length !== 1 || holds[0]!.captures.length !== 1 || holds[0]!.capturedCents !== r.amountCents)
-    .map(({ r, holds }) => ({ paymentId: r.paymentId, holds: holds.map((h) => ({ status: h.status, captures: h.captures.length, capturedCents: h.capturedCents })) }));
+    .map(({ r, holds }) => ({
+      paymentId: r.paymentId,
+      holds: holds.map((h) => ({ status: h.status, captures: h.captures.length, capturedCents: h.capturedCents })),
+    }));
   expect(wrong).toEqual([]);
 }
 
-async function placeHolds(server: ServerHandle, customer: TestCustomer, count: number): Promise<Array<{ rentalId: string; paymentId: string; amountCents: number }>> {
-  return inBatches(Array.from({ length: count }, (_, i) => i), 10, async (i) => {
-    const amountCents = 1_000 + i;
-    const req = holdRequest(customer, 5_000);
-    const outcome = await server.payments.authorizeHold(req, 20_000);
-    expect(outcome.status).toBe('authorized');
-    return { rentalId: req.rentalId, paymentId: outcome.paymentId, amountCents };
-  });
+async function placeHolds(
+  server: ServerHandle,
+  customer: TestCustomer,
+  count: number,
+): Promise<Array<{ rentalId: string; paymentId: string; amountCents: number }>> {
+  return inBatches(
+    Array.from({ length: count }, (_, i) => i),
+    10,
+    async (i) => {
+      const amountCents = 1_000 + i;
+      const req = holdRequest(customer, 5_000);
+      const outcome = await server.payments.authorizeHold(req, 20_000);
+      expect(outcome.status).toBe('authorized');
+      return { rentalId: req.rentalId, paymentId: outcome.paymentId, amountCents };
+    },
+  );
 }
 
 describe.each(dbBackends())('payments outbox under provider faults on $name', (backend) => {
@@ -56,7 +80,12 @@ describe.each(dbBackends())('payments outbox under provider faults on $name', (b
     const created = await backend.create();
     cleanup = created.cleanup;
     // tok_sandbox_flaky: ~30% of the calls on the card time out (half of those applied, answer lost) or answer 5xx
-    server = await startServer({ ...QUIET_PAYMENTS, ...created.overrides, paymentSandboxFlakyPct: 30, paymentSandboxSeed: `outbox-${backend.name}` });
+    server = await startServer({
+      ...QUIET_PAYMENTS,
+      ...created.overrides,
+      paymentSandboxFlakyPct: 30,
+      paymentSandboxSeed: `outbox-${backend.name}`,
+    });
   });
   afterAll(async () => {
     await server?.stop();
@@ -81,7 +110,9 @@ describe.each(dbBackends())('payments outbox under provider faults on $name', (b
     expect(stats.replays).toBeGreaterThan(0);
     const retried = views.flatMap((v) => v.operations).filter((o) => o.kind === 'capture' && o.attempts > 1);
     expect(retried.length).toBeGreaterThan(0);
-    expect(await metricValue(server.metrics, 'fleetdesk_payment_provider_calls_total', { operation: 'capture', outcome: 'timeout' })).toBeGreaterThan(0);
+    expect(
+      await metricValue(server.metrics, 'fleetdesk_payment_provider_calls_total', { operation: 'capture', outcome: 'timeout' }),
+    ).toBeGreaterThan(0);
 
     const report = await server.payments.reconcile();
     expect(report.mismatches).toEqual([]);
@@ -131,7 +162,10 @@ describe.each(dbBackends())('payments outbox across server instances on $name', 
   });
 
   async function externalSandbox(): Promise<PaymentSandbox> {
-    const sandbox = await startPaymentSandbox({ apiKey: API_KEY, settings: { latencyMs: 40, flakyRate: 0.3, seed: `instances-${backend.name}` } });
+    const sandbox = await startPaymentSandbox({
+      apiKey: API_KEY,
+      settings: { latencyMs: 40, flakyRate: 0.3, seed: `instances-${backend.name}` },
+    });
     cleanups.push(() => sandbox.close());
     return sandbox;
   }
@@ -158,7 +192,14 @@ describe.each(dbBackends())('payments outbox across server instances on $name', 
     const dataDir = backend.name === 'pglite' ? await mkdtemp(join(tmpdir(), 'fleetdesk-payments-restart-')) : overrides.dataDir;
     if (backend.name === 'pglite') cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
     const sandbox = await externalSandbox();
-    const config: Partial<ServerConfig> = { ...QUIET_PAYMENTS, ...overrides, dataDir, paymentProviderUrl: sandbox.url, paymentProviderApiKey: API_KEY, paymentWebhookSecret: SECRET };
+    const config: Partial<ServerConfig> = {
+      ...QUIET_PAYMENTS,
+      ...overrides,
+      dataDir,
+      paymentProviderUrl: sandbox.url,
+      paymentProviderApiKey: API_KEY,
+      paymentWebhookSecret: SECRET,
+    };
 
     const first = await start(config, sandbox);
     const flaky = await flakyCustomer(first, sandbox);
@@ -192,30 +233,42 @@ describe.each(dbBackends())('payments outbox across server instances on $name', 
     expect((await second.payments.reconcile()).mismatches).toEqual([]);
   }, 180_000);
 
-  it.skipIf(backend.name !== 'postgres')('two server instances drain one outbox: each operation executed once', async () => {
-    const { overrides, cleanup } = await backend.create();
-    cleanups.push(cleanup);
-    const sandbox = await externalSandbox();
-    const config: Partial<ServerConfig> = { ...QUIET_PAYMENTS, ...overrides, paymentProviderUrl: sandbox.url, paymentProviderApiKey: API_KEY, paymentWebhookSecret: SECRET };
-    const a = await start(config, sandbox);
-    const b = await startServer(config);
-    cleanups.push(() => b.stop());
-    const flaky = await flakyCustomer(a, sandbox);
-    const rentals = await placeHolds(a, flaky, 80);
-    await enqueueCaptures(b, rentals);
-    await Promise.all([a.payments.drainOutbox(), b.payments.drainOutbox()]);
+  it.skipIf(backend.name !== 'postgres')(
+    'two server instances drain one outbox: each operation executed once',
+    async () => {
+      const { overrides, cleanup } = await backend.create();
+      cleanups.push(cleanup);
+      const sandbox = await externalSandbox();
+      const config: Partial<ServerConfig> = {
+        ...QUIET_PAYMENTS,
+        ...overrides,
+        paymentProviderUrl: sandbox.url,
+        paymentProviderApiKey: API_KEY,
+        paymentWebhookSecret: SECRET,
+      };
+      const a = await start(config, sandbox);
+      const b = await startServer(config);
+      cleanups.push(() => b.stop());
+      const flaky = await flakyCustomer(a, sandbox);
+      const rentals = await placeHolds(a, flaky, 80);
+      await enqueueCaptures(b, rentals);
+      await Promise.all([a.payments.drainOutbox(), b.payments.drainOutbox()]);
 
-    expectOneCaptureEach(await providerLedger(a.payments.provider), rentals);
-    const settledA = await metricValue(a.metrics, 'fleetdesk_payment_operations_settled_total', { kind: 'capture' });
-    const settledB = await metricValue(b.metrics, 'fleetdesk_payment_operations_settled_total', { kind: 'capture' });
-    const webhookApplied = (await metricValue(a.metrics, 'fleetdesk_payment_webhooks_total', { outcome: 'applied' })) + (await metricValue(b.metrics, 'fleetdesk_payment_webhooks_total', { outcome: 'applied' }));
-    // every capture recorded exactly once: by one instance's worker, or by a webhook
-    expect(settledA + settledB + webhookApplied).toBeGreaterThanOrEqual(80);
-    expect(settledA + settledB).toBeLessThanOrEqual(80);
-    expect(settledA).toBeGreaterThan(0);
-    expect(settledB).toBeGreaterThan(0);
-    expect((await b.payments.reconcile()).mismatches).toEqual([]);
-  }, 180_000);
+      expectOneCaptureEach(await providerLedger(a.payments.provider), rentals);
+      const settledA = await metricValue(a.metrics, 'fleetdesk_payment_operations_settled_total', { kind: 'capture' });
+      const settledB = await metricValue(b.metrics, 'fleetdesk_payment_operations_settled_total', { kind: 'capture' });
+      const webhookApplied =
+        (await metricValue(a.metrics, 'fleetdesk_payment_webhooks_total', { outcome: 'applied' })) +
+        (await metricValue(b.metrics, 'fleetdesk_payment_webhooks_total', { outcome: 'applied' }));
+      // every capture recorded exactly once: by one instance's worker, or by a webhook
+      expect(settledA + settledB + webhookApplied).toBeGreaterThanOrEqual(80);
+      expect(settledA + settledB).toBeLessThanOrEqual(80);
+      expect(settledA).toBeGreaterThan(0);
+      expect(settledB).toBeGreaterThan(0);
+      expect((await b.payments.reconcile()).mismatches).toEqual([]);
+    },
+    180_000,
+  );
 
   async function waitForSettled(server: ServerHandle, atLeast: number): Promise<number> {
     const deadline = Date.now() + 30_000;
@@ -230,7 +283,9 @@ describe.each(dbBackends())('payments outbox across server instances on $name', 
     // read straight from the database the stopped server left behind
     const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir! }, createLogger({ level: 'silent' }));
     try {
-      const { rows } = await db.query<{ n: number }>(`select count(*)::float8 as n from payment_operations where status in ('pending', 'in_flight')`);
+      const { rows } = await db.query<{ n: number }>(
+        `select count(*)::float8 as n from payment_operations where status in ('pending', 'in_flight')`,
+      );
       return Number(rows[0]!.n);
     } finally {
       await db.close();

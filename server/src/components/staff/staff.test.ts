@@ -12,14 +12,25 @@ import { DEMO_STAFF } from './index.js';
 
 const quiet = { port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off' as const, logLevel: 'silent' as const, seedVehicles: 0 };
 
-async function call<T = Record<string, unknown>>(server: ServerHandle, method: string, path: string, body?: unknown, headers: Record<string, string> = {}) {
+async function call<T = Record<string, unknown>>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+) {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
     headers: { ...headers, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await res.text();
-  return { status: res.status, type: res.headers.get('content-type'), headers: res.headers, body: (text === '' ? null : JSON.parse(text)) as T };
+  return {
+    status: res.status,
+    type: res.headers.get('content-type'),
+    headers: res.headers,
+    body: (text === '' ? null : JSON.parse(text)) as T,
+  };
 }
 
 interface StaffLogin {
@@ -52,14 +63,25 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
       ['admin@fleetdesk.local', 'demo-admin-pass', 'admin'],
     ]);
     for (const demo of DEMO_STAFF) {
-      const login = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: demo.email.toUpperCase(), password: demo.password });
+      const login = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+        email: demo.email.toUpperCase(),
+        password: demo.password,
+      });
       expect(login.status).toBe(200);
-      expect(login.body).toEqual({ accessToken: expect.any(String), refreshToken: expect.any(String), expiresIn: 900, tokenType: 'Bearer', staff: { id: demo.id, name: demo.name, role: demo.role } });
+      expect(login.body).toEqual({
+        accessToken: expect.any(String),
+        refreshToken: expect.any(String),
+        expiresIn: 900,
+        tokenType: 'Bearer',
+        staff: { id: demo.id, name: demo.name, role: demo.role },
+      });
       const me = await call(server, 'GET', '/ops/v1/me', undefined, bearer(login.body.accessToken));
       expect(me.body).toMatchObject({ id: demo.id, email: demo.email, role: demo.role, active: true });
     }
     // exactly the three (two instances seeding at once: see the PostgreSQL test below)
-    const { rows } = await server.db.query<{ n: number }>(`select count(*)::int as n from staff_accounts where email like '%@fleetdesk.local'`);
+    const { rows } = await server.db.query<{ n: number }>(
+      `select count(*)::int as n from staff_accounts where email like '%@fleetdesk.local'`,
+    );
     expect(rows[0]!.n).toBe(3);
   });
 
@@ -67,7 +89,8 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     const wrong = await call(server, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: 'guess-guess' });
     const unknown = await call(server, 'POST', '/ops/v1/auth/login', { email: 'ghost@fleetdesk.local', password: 'guess-guess' });
     for (const res of [wrong, unknown]) expect(res).toMatchObject({ status: 401, body: { code: 'invalid_credentials' } });
-    for (let i = 0; i < 4; i++) await call(server, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: `guess-${i}` });
+    for (let i = 0; i < 4; i++)
+      await call(server, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: `guess-${i}` });
     const limited = await call(server, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: 'demo-support-pass' });
     expect(limited).toMatchObject({ status: 429, body: { code: 'too_many_attempts' } });
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
@@ -78,36 +101,89 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
   });
 
   it('refresh rotates; reuse of a rotated token revokes the family; logout ends the session', async () => {
-    const login = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: 'dispatcher@fleetdesk.local', password: 'demo-dispatcher-pass' });
+    const login = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'dispatcher@fleetdesk.local',
+      password: 'demo-dispatcher-pass',
+    });
     const next = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: login.body.refreshToken });
     expect(next.status).toBe(200);
-    expect((await call(server, 'GET', '/ops/v1/me', undefined, bearer(next.body.accessToken))).body).toMatchObject({ id: 'demo-dispatcher' });
+    expect((await call(server, 'GET', '/ops/v1/me', undefined, bearer(next.body.accessToken))).body).toMatchObject({
+      id: 'demo-dispatcher',
+    });
     expect((await call(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: login.body.refreshToken })).status).toBe(401);
     expect((await call(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: next.body.refreshToken })).status).toBe(401);
-    const again = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: 'dispatcher@fleetdesk.local', password: 'demo-dispatcher-pass' });
+    const again = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'dispatcher@fleetdesk.local',
+      password: 'demo-dispatcher-pass',
+    });
     expect((await call(server, 'POST', '/ops/v1/auth/logout', { refreshToken: again.body.refreshToken })).status).toBe(204);
     expect((await call(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: again.body.refreshToken })).status).toBe(401);
     // a staff refresh token does not work on the customer API
-    const third = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: 'dispatcher@fleetdesk.local', password: 'demo-dispatcher-pass' });
+    const third = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'dispatcher@fleetdesk.local',
+      password: 'demo-dispatcher-pass',
+    });
     expect((await call(server, 'POST', '/v1/auth/refresh', { refreshToken: third.body.refreshToken })).status).toBe(401);
   });
 
   it('admins create accounts (audited, 409 on a taken email); the new member logs in; others may not create', async () => {
     const admin = await staffHeaders(server, 'admin', 'ada');
-    const created = await call(server, 'POST', '/ops/v1/staff', { email: 'Ben@Fleetdesk.Example', name: 'Ben', role: 'support', password: 'bens-long-password' }, admin);
+    const created = await call(
+      server,
+      'POST',
+      '/ops/v1/staff',
+      { email: 'Ben@Fleetdesk.Example', name: 'Ben', role: 'support', password: 'bens-long-password' },
+      admin,
+    );
     expect(created.status).toBe(201);
-    expect(created.body).toEqual({ id: expect.stringMatching(/^staff-/), email: 'Ben@Fleetdesk.Example', name: 'Ben', role: 'support', active: true, createdAt: expect.any(String) });
+    expect(created.body).toEqual({
+      id: expect.stringMatching(/^staff-/),
+      email: 'Ben@Fleetdesk.Example',
+      name: 'Ben',
+      role: 'support',
+      active: true,
+      createdAt: expect.any(String),
+    });
     expect(JSON.stringify(created.body)).not.toMatch(/argon|password/i);
-    const dup = await call(server, 'POST', '/ops/v1/staff', { email: 'ben@fleetdesk.example', name: 'Ben 2', role: 'admin', password: 'bens-long-password' }, admin);
+    const dup = await call(
+      server,
+      'POST',
+      '/ops/v1/staff',
+      { email: 'ben@fleetdesk.example', name: 'Ben 2', role: 'admin', password: 'bens-long-password' },
+      admin,
+    );
     expect(dup).toMatchObject({ status: 409, body: { code: 'email_taken' } });
-    const audit = await server.db.query<{ actor: string; role: string; action: string; after: Record<string, unknown> }>(`select actor, role, action, after from audit_log where target_type = 'staff' and target_id = $1`, [created.body.id]);
-    expect(audit.rows).toEqual([{ actor: 'ada', role: 'admin', action: 'staff.created', after: expect.objectContaining({ email: 'Ben@Fleetdesk.Example', role: 'support' }) }]);
+    const audit = await server.db.query<{ actor: string; role: string; action: string; after: Record<string, unknown> }>(
+      `select actor, role, action, after from audit_log where target_type = 'staff' and target_id = $1`,
+      [created.body.id],
+    );
+    expect(audit.rows).toEqual([
+      {
+        actor: 'ada',
+        role: 'admin',
+        action: 'staff.created',
+        after: expect.objectContaining({ email: 'Ben@Fleetdesk.Example', role: 'support' }),
+      },
+    ]);
     expect(JSON.stringify(audit.rows)).not.toMatch(/argon2/);
 
-    const ben = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: 'ben@fleetdesk.example', password: 'bens-long-password' });
+    const ben = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'ben@fleetdesk.example',
+      password: 'bens-long-password',
+    });
     expect(ben.body.staff).toEqual({ id: created.body.id, name: 'Ben', role: 'support' });
     for (const role of ['dispatcher', 'support'] as const) {
-      expect((await call(server, 'POST', '/ops/v1/staff', { email: `x-${role}@x.example`, name: 'X', role: 'admin', password: 'long-enough-pw' }, await staffHeaders(server, role))).status).toBe(403);
+      expect(
+        (
+          await call(
+            server,
+            'POST',
+            '/ops/v1/staff',
+            { email: `x-${role}@x.example`, name: 'X', role: 'admin', password: 'long-enough-pw' },
+            await staffHeaders(server, role),
+          )
+        ).status,
+      ).toBe(403);
     }
     const list = await call<{ staff: Array<{ id: string }> }>(server, 'GET', '/ops/v1/staff', undefined, admin);
     expect(list.body.staff.map((s) => s.id)).toContain(created.body.id);
@@ -115,24 +191,41 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
 
   it('a role change takes effect at the next login and ends refresh; deactivation refuses login and refresh', async () => {
     const admin = await staffHeaders(server, 'admin', 'ada');
-    const created = await call<{ id: string }>(server, 'POST', '/ops/v1/staff', { email: 'cleo@fleetdesk.example', name: 'Cleo', role: 'dispatcher', password: 'cleos-long-password' }, admin);
-    const login = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: 'cleo@fleetdesk.example', password: 'cleos-long-password' });
+    const created = await call<{ id: string }>(
+      server,
+      'POST',
+      '/ops/v1/staff',
+      { email: 'cleo@fleetdesk.example', name: 'Cleo', role: 'dispatcher', password: 'cleos-long-password' },
+      admin,
+    );
+    const login = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'cleo@fleetdesk.example',
+      password: 'cleos-long-password',
+    });
     expect((await call(server, 'GET', '/ops/v1/customers', undefined, bearer(login.body.accessToken))).status).toBe(403);
 
     const promoted = await call(server, 'PATCH', `/ops/v1/staff/${created.body.id}`, { role: 'support' }, admin);
     expect(promoted).toMatchObject({ status: 200, body: { role: 'support' } });
     expect((await call(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: login.body.refreshToken })).status).toBe(401);
-    const relogin = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', { email: 'cleo@fleetdesk.example', password: 'cleos-long-password' });
+    const relogin = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'cleo@fleetdesk.example',
+      password: 'cleos-long-password',
+    });
     expect(relogin.body.staff.role).toBe('support');
     expect((await call(server, 'GET', '/ops/v1/customers', undefined, bearer(relogin.body.accessToken))).status).toBe(200);
 
     expect((await call(server, 'PATCH', `/ops/v1/staff/${created.body.id}`, { active: false }, admin)).status).toBe(200);
     expect((await call(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: relogin.body.refreshToken })).status).toBe(401);
-    expect((await call(server, 'POST', '/ops/v1/auth/login', { email: 'cleo@fleetdesk.example', password: 'cleos-long-password' })).status).toBe(401);
+    expect(
+      (await call(server, 'POST', '/ops/v1/auth/login', { email: 'cleo@fleetdesk.example', password: 'cleos-long-password' })).status,
+    ).toBe(401);
     // admins cannot lock themselves out
     expect((await call(server, 'PATCH', '/ops/v1/staff/ada', { active: false }, admin)).status).toBe(409);
     expect((await call(server, 'PATCH', '/ops/v1/staff/nobody', { name: 'x' }, admin)).status).toBe(404);
-    const audit = await server.db.query<{ action: string }>(`select action from audit_log where target_type = 'staff' and target_id = $1 order by id`, [created.body.id]);
+    const audit = await server.db.query<{ action: string }>(
+      `select action from audit_log where target_type = 'staff' and target_id = $1 order by id`,
+      [created.body.id],
+    );
     expect(audit.rows.map((r) => r.action)).toEqual(['staff.created', 'staff.updated', 'staff.updated']);
   });
 
@@ -143,7 +236,14 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     expect(key.length).toBe(32);
     const now = Math.floor(Date.now() / 1000);
     const token = (k: Uint8Array, exp: number) =>
-      new SignJWT({ role: 'admin' }).setProtectedHeader({ alg: 'HS256' }).setIssuer('fleetdesk').setAudience('fleetdesk:staff').setSubject('demo-admin').setIssuedAt(now - 60).setExpirationTime(exp).sign(k);
+      new SignJWT({ role: 'admin' })
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('fleetdesk')
+        .setAudience('fleetdesk:staff')
+        .setSubject('demo-admin')
+        .setIssuedAt(now - 60)
+        .setExpirationTime(exp)
+        .sign(k);
     expect((await call(server, 'GET', '/ops/v1/me', undefined, bearer(await token(key, now + 60)))).status).toBe(200);
     expect((await call(server, 'GET', '/ops/v1/me', undefined, bearer(await token(key, now - 1)))).status).toBe(401);
     expect((await call(server, 'GET', '/ops/v1/me', undefined, bearer(await token(Buffer.alloc(32, 7), now + 60)))).status).toBe(401);
@@ -179,7 +279,9 @@ describe('SEED_DEMO_STAFF=false', () => {
     try {
       const { rows } = await server.db.query('select id from staff_accounts');
       expect(rows).toEqual([]);
-      expect((await call(server, 'POST', '/ops/v1/auth/login', { email: 'admin@fleetdesk.local', password: 'demo-admin-pass' })).status).toBe(401);
+      expect(
+        (await call(server, 'POST', '/ops/v1/auth/login', { email: 'admin@fleetdesk.local', password: 'demo-admin-pass' })).status,
+      ).toBe(401);
     } finally {
       await server.stop();
     }
@@ -193,12 +295,19 @@ describe.runIf(process.env.DATABASE_URL)('two instances on one PostgreSQL', () =
     const a = await startServer({ ...quiet, ...overrides });
     const b = await startServer({ ...quiet, ...overrides });
     try {
-      const login = await call<StaffLogin>(a, 'POST', '/ops/v1/auth/login', { email: 'admin@fleetdesk.local', password: 'demo-admin-pass' });
-      expect((await call(b, 'GET', '/ops/v1/me', undefined, { authorization: `Bearer ${login.body.accessToken}` })).body).toMatchObject({ id: 'demo-admin' });
+      const login = await call<StaffLogin>(a, 'POST', '/ops/v1/auth/login', {
+        email: 'admin@fleetdesk.local',
+        password: 'demo-admin-pass',
+      });
+      expect((await call(b, 'GET', '/ops/v1/me', undefined, { authorization: `Bearer ${login.body.accessToken}` })).body).toMatchObject({
+        id: 'demo-admin',
+      });
       expect((await call(b, 'POST', '/ops/v1/auth/refresh', { refreshToken: login.body.refreshToken })).status).toBe(200);
       for (let i = 0; i < 3; i++) await call(a, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: `nope-${i}` });
       for (let i = 0; i < 2; i++) await call(b, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: `nope-${i}` });
-      expect((await call(a, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: 'demo-support-pass' })).status).toBe(429);
+      expect(
+        (await call(a, 'POST', '/ops/v1/auth/login', { email: 'support@fleetdesk.local', password: 'demo-support-pass' })).status,
+      ).toBe(429);
       const { rows } = await a.db.query<{ n: number }>('select count(*)::int as n from staff_accounts');
       expect(rows[0]!.n).toBe(3);
     } finally {

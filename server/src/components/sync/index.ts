@@ -102,7 +102,8 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
   }, options.retentionIntervalMs ?? 3_600_000);
   retentionTimer.unref();
   // A crash may have left requests pending between storing and executing them; a failing provider, too.
-  const retryPending = () => requests.executePending().catch((err: unknown) => log.warn('executing pending sync requests failed', errorFields(err)));
+  const retryPending = () =>
+    requests.executePending().catch((err: unknown) => log.warn('executing pending sync requests failed', errorFields(err)));
   void retryPending();
   const retryTimer = setInterval(() => void retryPending(), options.requestRetryMs ?? 30_000);
   retryTimer.unref();

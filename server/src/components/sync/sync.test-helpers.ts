@@ -35,7 +35,11 @@ export async function openStream(url: string, headers: Record<string, string>): 
             .map((l) => l.slice(5).trimStart())
             .join('\n');
           if (data === '') continue;
-          const name = lines.find((l) => l.startsWith('event:'))?.slice(6).trim() || 'message';
+          const name =
+            lines
+              .find((l) => l.startsWith('event:'))
+              ?.slice(6)
+              .trim() || 'message';
           const parsed = { event: name, data: JSON.parse(data) as unknown };
           const waiter = waiters.shift();
           if (waiter) waiter(parsed);

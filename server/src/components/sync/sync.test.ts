@@ -6,7 +6,17 @@
  */
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AlertDoc, NoteDoc, PullResponse, RequestDoc, SyncCollection, TaskDoc, VehicleDoc, ZoneDoc, CommandDoc } from '../../../../src/shared/sync-protocol.js';
+import type {
+  AlertDoc,
+  NoteDoc,
+  PullResponse,
+  RequestDoc,
+  SyncCollection,
+  TaskDoc,
+  VehicleDoc,
+  ZoneDoc,
+  CommandDoc,
+} from '../../../../src/shared/sync-protocol.js';
 import { SYNC_LIMITS } from '../../../../src/shared/sync-protocol.js';
 import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders } from '../../testing/auth.js';
@@ -19,7 +29,14 @@ const quiet = { port: 0, logLevel: 'silent' as const, seedVehicles: 0, mqttAuth:
 
 type Role = 'dispatcher' | 'support' | 'admin';
 
-async function http<T>(server: ServerHandle, method: string, path: string, body?: unknown, role: Role = 'dispatcher', actor = 'ana'): Promise<{ status: number; type: string | null; body: T }> {
+async function http<T>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  body?: unknown,
+  role: Role = 'dispatcher',
+  actor = 'ana',
+): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(`${server.httpUrl}${path}`, {
     method,
     headers: { ...(await staffHeaders(server, role, actor)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -29,14 +46,31 @@ async function http<T>(server: ServerHandle, method: string, path: string, body?
   return { status: res.status, type: res.headers.get('content-type'), body: (text ? JSON.parse(text) : undefined) as T };
 }
 
-async function pull<D>(server: ServerHandle, collection: SyncCollection, checkpoint = 0, limit = 1000, role: Role = 'dispatcher'): Promise<PullResponse<D>> {
-  const res = await http<PullResponse<D>>(server, 'GET', `/sync/v1/${collection}/pull?checkpoint=${checkpoint}&limit=${limit}`, undefined, role);
+async function pull<D>(
+  server: ServerHandle,
+  collection: SyncCollection,
+  checkpoint = 0,
+  limit = 1000,
+  role: Role = 'dispatcher',
+): Promise<PullResponse<D>> {
+  const res = await http<PullResponse<D>>(
+    server,
+    'GET',
+    `/sync/v1/${collection}/pull?checkpoint=${checkpoint}&limit=${limit}`,
+    undefined,
+    role,
+  );
   expect(res.status).toBe(200);
   return res.body;
 }
 
 /** Everything after `checkpoint`, page by page. */
-async function pullAll<D extends { id: string }>(server: ServerHandle, collection: SyncCollection, checkpoint = 0, limit = 1000): Promise<{ docs: Map<string, D>; checkpoint: number }> {
+async function pullAll<D extends { id: string }>(
+  server: ServerHandle,
+  collection: SyncCollection,
+  checkpoint = 0,
+  limit = 1000,
+): Promise<{ docs: Map<string, D>; checkpoint: number }> {
   const docs = new Map<string, D>();
   for (;;) {
     const page = await pull<D>(server, collection, checkpoint, limit);
@@ -58,7 +92,21 @@ async function masterOf<D extends { id: string }>(server: ServerHandle, collecti
 }
 
 function newTask(id: string, vehicleId: string, over: Partial<TaskDoc> = {}): TaskDoc {
-  return { id, updatedAt: 0, vehicleId, kind: 'cleaning', status: 'open', assignee: null, note: 'seats dirty', alertId: null, createdBy: 'ana', createdAt: Date.now(), dueAt: null, completedAt: null, ...over };
+  return {
+    id,
+    updatedAt: 0,
+    vehicleId,
+    kind: 'cleaning',
+    status: 'open',
+    assignee: null,
+    note: 'seats dirty',
+    alertId: null,
+    createdBy: 'ana',
+    createdAt: Date.now(),
+    dueAt: null,
+    completedAt: null,
+    ...over,
+  };
 }
 
 async function count(server: ServerHandle, sql: string, params: unknown[] = []): Promise<number> {
@@ -129,20 +177,36 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
   it('vehicles: the service state is pushed through the fleet use case (audited); other fields are refused, nothing stored', async () => {
     const master = await masterOf<VehicleDoc>(server, 'vehicles', v2);
     expect(master).toMatchObject({ serviceState: 'available', online: false, lat: null });
-    expect((await push(server, 'vehicles', [{ assumedMasterState: master, newDocumentState: { ...master, serviceState: 'maintenance' } }])).body).toEqual([]);
+    expect(
+      (await push(server, 'vehicles', [{ assumedMasterState: master, newDocumentState: { ...master, serviceState: 'maintenance' } }])).body,
+    ).toEqual([]);
     const after = await masterOf<VehicleDoc>(server, 'vehicles', v2);
     expect(after.serviceState).toBe('maintenance');
-    expect(await count(server, `select 1 from audit_log where action = 'vehicle.service_state' and target_id = $1 and actor = 'ana'`, [v2])).toBe(1);
+    expect(
+      await count(server, `select 1 from audit_log where action = 'vehicle.service_state' and target_id = $1 and actor = 'ana'`, [v2]),
+    ).toBe(1);
 
-    const forbidden = await push<VehicleDoc>(server, 'vehicles', [{ assumedMasterState: after, newDocumentState: { ...after, serviceState: 'available', plate: 'HACK-1' } }]);
+    const forbidden = await push<VehicleDoc>(server, 'vehicles', [
+      { assumedMasterState: after, newDocumentState: { ...after, serviceState: 'available', plate: 'HACK-1' } },
+    ]);
     expect(forbidden.status).toBe(200);
     expect(forbidden.body).toHaveLength(1);
-    expect(forbidden.body[0]).toMatchObject({ id: v2, plate: after.plate, serviceState: 'maintenance', syncRejection: { code: 'forbidden_field' } });
+    expect(forbidden.body[0]).toMatchObject({
+      id: v2,
+      plate: after.plate,
+      serviceState: 'maintenance',
+      syncRejection: { code: 'forbidden_field' },
+    });
     expect(forbidden.body[0]!.syncRejection!.message).toContain('plate');
     expect(await masterOf<VehicleDoc>(server, 'vehicles', v2)).toMatchObject({ plate: after.plate, serviceState: 'maintenance' });
 
     // another role may not write vehicles: refused, not stored
-    const support = await push<VehicleDoc>(server, 'vehicles', [{ assumedMasterState: after, newDocumentState: { ...after, serviceState: 'available' } }], 'support');
+    const support = await push<VehicleDoc>(
+      server,
+      'vehicles',
+      [{ assumedMasterState: after, newDocumentState: { ...after, serviceState: 'available' } }],
+      'support',
+    );
     expect(support.body[0]).toMatchObject({ id: v2, serviceState: 'maintenance', syncRejection: { code: 'forbidden_role' } });
   });
 
@@ -155,7 +219,13 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     );
     expect(await server.copyVehicleSnapshot()).toBeGreaterThanOrEqual(1);
     const page = await pull<VehicleDoc>(server, 'vehicles', before);
-    expect(page.documents.find((d) => d.id === v3)).toMatchObject({ online: true, lat: 52.5, lon: 13.4, energyPct: 77, lastSeenAt: expect.any(Number) });
+    expect(page.documents.find((d) => d.id === v3)).toMatchObject({
+      online: true,
+      lat: 52.5,
+      lon: 13.4,
+      energyPct: 77,
+      lastSeenAt: expect.any(Number),
+    });
     // a position change within 30 s waits; nothing is copied again
     await server.db.query(`update vehicle_state set lat = 52.51, received_at = now() where vehicle_id = $1`, [v3]);
     expect(await server.copyVehicleSnapshot()).toBe(0);
@@ -166,9 +236,17 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
   });
 
   async function crashAlert(vehicleId: string): Promise<AlertDoc> {
-    server.events.emit('vehicle.event', { vehicleId, event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
+    server.events.emit('vehicle.event', {
+      vehicleId,
+      event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
+      receivedAt: Date.now(),
+    });
     await server.flushAlerts();
-    return waitFor(async () => [...(await pullAll<AlertDoc>(server, 'alerts')).docs.values()].find((a) => a.vehicleId === vehicleId && a.status !== 'resolved'), { what: 'alert' });
+    return waitFor(
+      async () =>
+        [...(await pullAll<AlertDoc>(server, 'alerts')).docs.values()].find((a) => a.vehicleId === vehicleId && a.status !== 'resolved'),
+      { what: 'alert' },
+    );
   }
 
   it('alerts: acknowledge/assign/resolve through the lifecycle; conflicts on business fields only; retries are no-ops', async () => {
@@ -188,12 +266,20 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     expect((await push(server, 'alerts', [{ assumedMasterState: master, newDocumentState: resolve }])).body).toEqual([]);
     master = await masterOf<AlertDoc>(server, 'alerts', alert.id);
     expect(master).toMatchObject({ status: 'resolved', resolution: 'towed', resolvedBy: 'ana', occurrences: 2 });
-    expect(await count(server, `select 1 from audit_log where target_id = $1 and action in ('alert.acknowledge', 'alert.assign', 'alert.resolve')`, [alert.id])).toBe(3);
+    expect(
+      await count(
+        server,
+        `select 1 from audit_log where target_id = $1 and action in ('alert.acknowledge', 'alert.assign', 'alert.resolve')`,
+        [alert.id],
+      ),
+    ).toBe(3);
 
     // a business-field conflict: someone else assigned meanwhile → the master comes back, nothing stored
     const other = await crashAlert(v2);
     await http(server, 'POST', `/ops/v1/alerts/${other.id}/assign`, { assignee: 'carl' });
-    const conflict = await push<AlertDoc>(server, 'alerts', [{ assumedMasterState: other, newDocumentState: { ...other, assignee: 'dora' } }]);
+    const conflict = await push<AlertDoc>(server, 'alerts', [
+      { assumedMasterState: other, newDocumentState: { ...other, assignee: 'dora' } },
+    ]);
     expect(conflict.body).toHaveLength(1);
     expect(conflict.body[0]).toMatchObject({ id: other.id, assignee: 'carl' });
     expect(conflict.body[0]!.syncRejection).toBeUndefined();
@@ -237,16 +323,32 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
   it('tasks and notes through the staff routes too', async () => {
     const created = await http<TaskDoc>(server, 'POST', '/ops/v1/tasks', { vehicleId: v2, kind: 'repair', note: 'mirror' });
     expect(created.status).toBe(201);
-    expect((await http<TaskDoc>(server, 'PATCH', `/ops/v1/tasks/${created.body.id}`, { status: 'assigned' })).body).toMatchObject({ code: 'assignee_required' });
-    expect((await http<TaskDoc>(server, 'PATCH', `/ops/v1/tasks/${created.body.id}`, { status: 'cancelled' })).body).toMatchObject({ status: 'cancelled' });
-    expect((await http<{ tasks: TaskDoc[] }>(server, 'GET', `/ops/v1/tasks?vehicleId=${v2}`)).body.tasks.map((t) => t.id)).toContain(created.body.id);
+    expect((await http<TaskDoc>(server, 'PATCH', `/ops/v1/tasks/${created.body.id}`, { status: 'assigned' })).body).toMatchObject({
+      code: 'assignee_required',
+    });
+    expect((await http<TaskDoc>(server, 'PATCH', `/ops/v1/tasks/${created.body.id}`, { status: 'cancelled' })).body).toMatchObject({
+      status: 'cancelled',
+    });
+    expect((await http<{ tasks: TaskDoc[] }>(server, 'GET', `/ops/v1/tasks?vehicleId=${v2}`)).body.tasks.map((t) => t.id)).toContain(
+      created.body.id,
+    );
     const note = await http<NoteDoc>(server, 'POST', '/ops/v1/notes', { targetType: 'vehicle', targetId: v2, text: 'scratch left door' });
     expect(note.status).toBe(201);
-    expect((await http<{ notes: NoteDoc[] }>(server, 'GET', `/ops/v1/notes?targetType=vehicle&targetId=${v2}`)).body.notes).toEqual([note.body]);
+    expect((await http<{ notes: NoteDoc[] }>(server, 'GET', `/ops/v1/notes?targetType=vehicle&targetId=${v2}`)).body.notes).toEqual([
+      note.body,
+    ]);
   });
 
   it('notes: create-only and immutable; a retried create is a no-op', async () => {
-    const note: NoteDoc = { id: 'note-1', updatedAt: 0, targetType: 'vehicle', targetId: v1, text: 'smells of smoke', author: 'ana', createdAt: Date.now() };
+    const note: NoteDoc = {
+      id: 'note-1',
+      updatedAt: 0,
+      targetType: 'vehicle',
+      targetId: v1,
+      text: 'smells of smoke',
+      author: 'ana',
+      createdAt: Date.now(),
+    };
     expect((await push(server, 'notes', [{ newDocumentState: note }], 'support', 'sue')).body).toEqual([]);
     expect((await push(server, 'notes', [{ newDocumentState: note }], 'support', 'sue')).body).toEqual([]);
     const master = await masterOf<NoteDoc>(server, 'notes', 'note-1');
@@ -292,9 +394,14 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
 
     const invalid: RequestDoc = { ...req, id: 'req-bad-1', payload: { vehicleId: v2, type: 'self_destruct', reason: 'x', ttlSeconds: 60 } };
     expect((await push(server, 'requests', [{ newDocumentState: invalid }])).body).toEqual([]);
-    expect(await masterOf<RequestDoc>(server, 'requests', invalid.id)).toMatchObject({ status: 'rejected', result: { code: 'invalid_payload' } });
+    expect(await masterOf<RequestDoc>(server, 'requests', invalid.id)).toMatchObject({
+      status: 'rejected',
+      result: { code: 'invalid_payload' },
+    });
     // commands are read-only in the replica
-    expect((await push<CommandDoc>(server, 'commands', [{ newDocumentState: cmd }])).body[0]).toMatchObject({ syncRejection: { code: 'forbidden_role' } });
+    expect((await push<CommandDoc>(server, 'commands', [{ newDocumentState: cmd }])).body[0]).toMatchObject({
+      syncRejection: { code: 'forbidden_role' },
+    });
   });
 
   it('refuses oversized pushes as a whole with a 413 problem and stores nothing', async () => {
@@ -314,7 +421,10 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
   it('streams new changes over SSE (after ?checkpoint= first), woken by NOTIFY', async () => {
     const { checkpoint } = await pullAll<TaskDoc>(server, 'tasks');
     await http(server, 'POST', '/ops/v1/tasks', { id: 'stream-before', vehicleId: v1, kind: 'cleaning' });
-    const stream = await openStream(`${server.httpUrl}/sync/v1/tasks/stream?checkpoint=${checkpoint}`, await staffHeaders(server, 'dispatcher'));
+    const stream = await openStream(
+      `${server.httpUrl}/sync/v1/tasks/stream?checkpoint=${checkpoint}`,
+      await staffHeaders(server, 'dispatcher'),
+    );
     try {
       expect(stream.contentType).toMatch(/^text\/event-stream/);
       const first = await stream.next<PullResponse<TaskDoc>>();
@@ -415,7 +525,9 @@ describe('sync streams and token expiry', () => {
       await expect(stream.ended).resolves.toBe(true);
       expect(server.sync.streamCount()).toBe(0);
       // the same token cannot open a new one
-      await expect(openStream(`${server.httpUrl}/sync/v1/stream?collections=alerts`, { authorization: `Bearer ${token}` })).rejects.toThrow(/answered 401/);
+      await expect(openStream(`${server.httpUrl}/sync/v1/stream?collections=alerts`, { authorization: `Bearer ${token}` })).rejects.toThrow(
+        /answered 401/,
+      );
       stream.close();
     } finally {
       await server.stop();

@@ -47,13 +47,23 @@ export class AccessTokens {
   async verify(token: string, kind: 'staff'): Promise<StaffPrincipal | null>;
   async verify(token: string, kind: AccountKind): Promise<CustomerPrincipal | StaffPrincipal | null> {
     try {
-      const { payload } = await jwtVerify(token, this.key, { issuer: ISSUER, audience: AUDIENCE[kind], algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] });
+      const { payload } = await jwtVerify(token, this.key, {
+        issuer: ISSUER,
+        audience: AUDIENCE[kind],
+        algorithms: ['HS256'],
+        requiredClaims: ['sub', 'exp'],
+      });
       const sub = payload.sub;
       if (typeof sub !== 'string' || sub === '') return null;
       if (kind === 'customer') return { kind: 'customer', customerId: sub };
       const role = payload.role;
       if (typeof role !== 'string' || !(STAFF_ROLES as readonly string[]).includes(role)) return null;
-      return { kind: 'staff', staffId: sub, role: role as StaffPrincipal['role'], ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}) };
+      return {
+        kind: 'staff',
+        staffId: sub,
+        role: role as StaffPrincipal['role'],
+        ...(typeof payload.exp === 'number' ? { expiresAt: payload.exp * 1000 } : {}),
+      };
     } catch (err) {
       if (err instanceof joseErrors.JOSEError) return null;
       throw err;
@@ -64,7 +74,10 @@ export class AccessTokens {
 /** AUTH_SECRET (UTF-8) when set; else the shared generated secret from the database (created by the first instance). */
 export async function loadSigningKey(db: Queryable, configured: string | undefined): Promise<Uint8Array> {
   if (configured !== undefined) return new TextEncoder().encode(configured);
-  await db.query('insert into auth_secrets (name, secret) values ($1, $2) on conflict (name) do nothing', [SECRET_NAME, randomBytes(32).toString('base64')]);
+  await db.query('insert into auth_secrets (name, secret) values ($1, $2) on conflict (name) do nothing', [
+    SECRET_NAME,
+    randomBytes(32).toString('base64'),
+  ]);
   const { rows } = await db.query<{ secret: string }>('select secret from auth_secrets where name = $1', [SECRET_NAME]);
   return Buffer.from(rows[0]!.secret, 'base64');
 }

@@ -34,14 +34,28 @@ describe('auth hook', () => {
   afterAll(() => app.close());
 
   const call = async (method: 'GET' | 'POST', url: string, token?: string) => {
-    const res = await app.inject({ method, url, headers: token === undefined ? {} : { authorization: token.startsWith('Bearer') || token === '' ? token : `Bearer ${token}` } });
-    return { status: res.statusCode, body: res.json() as Record<string, unknown>, challenge: res.headers['www-authenticate'], type: res.headers['content-type'] };
+    const res = await app.inject({
+      method,
+      url,
+      headers: token === undefined ? {} : { authorization: token.startsWith('Bearer') || token === '' ? token : `Bearer ${token}` },
+    });
+    return {
+      status: res.statusCode,
+      body: res.json() as Record<string, unknown>,
+      challenge: res.headers['www-authenticate'],
+      type: res.headers['content-type'],
+    };
   };
   const customer = () => tokens.issue({ kind: 'customer', customerId: 'cus-1' }).then((t) => t.token);
-  const staff = (role: 'dispatcher' | 'support' | 'admin') => tokens.issue({ kind: 'staff', staffId: `st-${role}`, role }).then((t) => t.token);
+  const staff = (role: 'dispatcher' | 'support' | 'admin') =>
+    tokens.issue({ kind: 'staff', staffId: `st-${role}`, role }).then((t) => t.token);
 
   it('closes every route under /v1, /ops/v1, /sync/v1 that declares no rule (403 route_not_permitted), whoever calls', async () => {
-    for (const [method, url] of [['GET', '/v1/undeclared'], ['GET', '/ops/v1/undeclared'], ['POST', '/sync/v1/undeclared']] as const) {
+    for (const [method, url] of [
+      ['GET', '/v1/undeclared'],
+      ['GET', '/ops/v1/undeclared'],
+      ['POST', '/sync/v1/undeclared'],
+    ] as const) {
       for (const token of [undefined, await customer(), await staff('admin')]) {
         const res = await call(method, url, token);
         expect(res.status, `${method} ${url}`).toBe(403);
@@ -74,7 +88,10 @@ describe('auth hook', () => {
 
   it('staff routes take staff tokens of the listed roles: others 403 forbidden, customers and strangers 401', async () => {
     for (const role of ['dispatcher', 'support', 'admin'] as const) {
-      expect(await call('GET', '/ops/v1/fleet', await staff(role))).toMatchObject({ status: 200, body: { kind: 'staff', staffId: `st-${role}`, role } });
+      expect(await call('GET', '/ops/v1/fleet', await staff(role))).toMatchObject({
+        status: 200,
+        body: { kind: 'staff', staffId: `st-${role}`, role },
+      });
       expect((await call('POST', '/ops/v1/admin-only', await staff(role))).status).toBe(role === 'admin' ? 200 : 403);
     }
     expect((await call('POST', '/ops/v1/admin-only', await staff('support'))).body).toMatchObject({ code: 'forbidden' });
@@ -85,7 +102,14 @@ describe('auth hook', () => {
   it('refuses malformed, forged, expired, unsigned and foreign tokens with 401 invalid_token', async () => {
     const now = Math.floor(Date.now() / 1000);
     const sign = (claims: Record<string, unknown>, k: Uint8Array = key, aud = 'fleetdesk:staff', exp = now + 600) =>
-      new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setIssuer('fleetdesk').setAudience(aud).setSubject('mallory').setIssuedAt(now - 10).setExpirationTime(exp).sign(k);
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256' })
+        .setIssuer('fleetdesk')
+        .setAudience(aud)
+        .setSubject('mallory')
+        .setIssuedAt(now - 10)
+        .setExpirationTime(exp)
+        .sign(k);
     const valid = await staff('admin');
     const [h, p, s] = valid.split('.');
     const payload = JSON.parse(Buffer.from(p!, 'base64url').toString()) as Record<string, unknown>;
@@ -112,7 +136,10 @@ describe('auth hook', () => {
       expect(res.headers['www-authenticate']).toMatch(/^Bearer realm="fleetdesk"/);
     }
     // the same construction with the right key, audience and time is accepted (the list above fails for its defect only)
-    expect((await app.inject({ method: 'GET', url: '/ops/v1/fleet', headers: { authorization: `Bearer ${await sign({ role: 'admin' })}` } })).statusCode).toBe(200);
+    expect(
+      (await app.inject({ method: 'GET', url: '/ops/v1/fleet', headers: { authorization: `Bearer ${await sign({ role: 'admin' })}` } }))
+        .statusCode,
+    ).toBe(200);
   });
 
   it('404 stays 404 (no route, no auth answer)', async () => {

@@ -33,12 +33,21 @@ export function installAuthHook(app: FastifyInstance, tokens: AccessTokens): voi
     const route = request.routeOptions.url;
     if (route === undefined || !isProtectedPath(route)) return undefined;
     const auth = request.routeOptions.config.auth;
-    if (auth === undefined) return sendProblem(reply, problem(403, 'route_not_permitted', 'This route declares no access rule; it is closed to everyone', request.url));
+    if (auth === undefined)
+      return sendProblem(
+        reply,
+        problem(403, 'route_not_permitted', 'This route declares no access rule; it is closed to everyone', request.url),
+      );
     return authorize(request, reply, auth, tokens);
   });
 }
 
-async function authorize(request: FastifyRequest, reply: FastifyReply, auth: RouteAuth, tokens: AccessTokens): Promise<FastifyReply | undefined> {
+async function authorize(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  auth: RouteAuth,
+  tokens: AccessTokens,
+): Promise<FastifyReply | undefined> {
   if (auth === 'public') return undefined;
   const token = bearerToken(request);
   if (token === undefined) return unauthorized(request, reply, token);
@@ -52,7 +61,10 @@ async function authorize(request: FastifyRequest, reply: FastifyReply, auth: Rou
   if (!principal) return unauthorized(request, reply, token);
   request.principal = principal;
   if (!auth.staff.includes(principal.role)) {
-    return sendProblem(reply, problem(403, 'forbidden', `This action needs one of the roles ${auth.staff.join(', ')}; you are ${principal.role}`, request.url));
+    return sendProblem(
+      reply,
+      problem(403, 'forbidden', `This action needs one of the roles ${auth.staff.join(', ')}; you are ${principal.role}`, request.url),
+    );
   }
   return undefined;
 }
@@ -68,7 +80,10 @@ function bearerToken(request: FastifyRequest): string | undefined {
 function unauthorized(request: FastifyRequest, reply: FastifyReply, token: string | undefined): FastifyReply {
   // RFC 6750 §3: no error code when no credentials were sent; invalid_token when they were wrong.
   reply.header('www-authenticate', token === undefined ? REALM : `${REALM}, error="invalid_token"`);
-  const detail = token === undefined ? 'Sign in: this route needs an access token (Authorization: Bearer …)' : 'The access token is missing, malformed, expired or not valid for this API';
+  const detail =
+    token === undefined
+      ? 'Sign in: this route needs an access token (Authorization: Bearer …)'
+      : 'The access token is missing, malformed, expired or not valid for this API';
   return sendProblem(reply, problem(401, 'unauthorized', detail, request.url));
 }
 

@@ -56,8 +56,16 @@ export class AuthService {
   /** `onHousekeepingError` hears about housekeeping failures (expired refresh tokens and login windows are purged hourly). */
   static async create(db: Db, settings: AuthSettings, onHousekeepingError?: (err: unknown) => void): Promise<AuthService> {
     const key = await loadSigningKey(db, settings.secret);
-    const service = new AuthService(new PasswordHasher(), new AccessTokens(key, settings.accessTokenTtlS), new RefreshTokens(db, settings.refreshTokenTtlDays), new LoginThrottle(db, settings));
-    service.housekeeping = setInterval(() => void service.purgeExpired().catch((err: unknown) => onHousekeepingError?.(err)), HOUSEKEEPING_MS);
+    const service = new AuthService(
+      new PasswordHasher(),
+      new AccessTokens(key, settings.accessTokenTtlS),
+      new RefreshTokens(db, settings.refreshTokenTtlDays),
+      new LoginThrottle(db, settings),
+    );
+    service.housekeeping = setInterval(
+      () => void service.purgeExpired().catch((err: unknown) => onHousekeepingError?.(err)),
+      HOUSEKEEPING_MS,
+    );
     service.housekeeping.unref();
     return service;
   }
@@ -66,7 +74,13 @@ export class AuthService {
    * Checks email + password; resolves with the account or throws 401 `invalid_credentials` / 429
    * `too_many_attempts`. An unknown email costs the same time as a known one (a dummy verification).
    */
-  async passwordLogin<A extends PasswordAccount>(scope: AccountKind, email: string, password: string, ip: string, find: (email: string) => Promise<A | null>): Promise<A> {
+  async passwordLogin<A extends PasswordAccount>(
+    scope: AccountKind,
+    email: string,
+    password: string,
+    ip: string,
+    find: (email: string) => Promise<A | null>,
+  ): Promise<A> {
     const wait = await this.throttle.retryAfterS(scope, email, ip);
     if (wait > 0) throw new TooManyAttemptsError(wait);
     const account = await find(email);
@@ -89,14 +103,21 @@ export class AuthService {
    * Rotates the refresh token; `reload` re-reads the account in the same transaction (null = no longer allowed:
    * the family is revoked). 401 `invalid_refresh_token` for anything else, reuse included.
    */
-  async refreshSession(kind: AccountKind, refreshToken: string, reload: (tx: Queryable, subjectId: string) => Promise<SignedInPrincipal | null>): Promise<Session> {
+  async refreshSession(
+    kind: AccountKind,
+    refreshToken: string,
+    reload: (tx: Queryable, subjectId: string) => Promise<SignedInPrincipal | null>,
+  ): Promise<Session> {
     let principal: SignedInPrincipal | null = null;
     const outcome = await this.refreshTokens.rotate(kind, refreshToken, async (tx, subjectId) => {
       principal = await reload(tx, subjectId);
       return principal !== null;
     });
     if (!outcome.ok || principal === null) {
-      const detail = !outcome.ok && outcome.reason === 'reused' ? 'This refresh token was already used; every session of its family is now revoked' : 'The refresh token is not valid';
+      const detail =
+        !outcome.ok && outcome.reason === 'reused'
+          ? 'This refresh token was already used; every session of its family is now revoked'
+          : 'The refresh token is not valid';
       throw new AppError('invalid_refresh_token', detail, { status: 401 });
     }
     const { token, expiresIn } = await this.accessTokens.issue(principal);

@@ -51,7 +51,9 @@ export class LoginThrottle {
 
   /** Drops windows that have passed (housekeeping). */
   async purgeExpired(): Promise<number> {
-    const { rowCount } = await this.db.query(`delete from login_throttle where window_start_at + make_interval(secs => $1::int) <= now()`, [this.limits.windowS]);
+    const { rowCount } = await this.db.query(`delete from login_throttle where window_start_at + make_interval(secs => $1::int) <= now()`, [
+      this.limits.windowS,
+    ]);
     return rowCount;
   }
 }

@@ -70,7 +70,15 @@ const MATRIX: ReadonlyArray<[string, string, unknown, readonly Caller[]]> = [
 ];
 
 /** Open to everyone (they are how one gets a token). */
-const PUBLIC = new Set(['POST /v1/auth/signup', 'POST /v1/auth/login', 'POST /v1/auth/refresh', 'POST /v1/auth/logout', 'POST /ops/v1/auth/login', 'POST /ops/v1/auth/refresh', 'POST /ops/v1/auth/logout']);
+const PUBLIC = new Set([
+  'POST /v1/auth/signup',
+  'POST /v1/auth/login',
+  'POST /v1/auth/refresh',
+  'POST /v1/auth/logout',
+  'POST /ops/v1/auth/login',
+  'POST /ops/v1/auth/refresh',
+  'POST /ops/v1/auth/logout',
+]);
 
 describe.each(dbBackends())('permission matrix on $name', (backend) => {
   let server: ServerHandle;
@@ -79,7 +87,16 @@ describe.each(dbBackends())('permission matrix on $name', (backend) => {
   beforeAll(async () => {
     const created = await backend.create();
     cleanup = created.cleanup;
-    server = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off', logLevel: 'silent', seedVehicles: 1, seedDemoStaff: false, ...created.overrides });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      mqttAuth: 'off',
+      logLevel: 'silent',
+      seedVehicles: 1,
+      seedDemoStaff: false,
+      ...created.overrides,
+    });
     headers.anonymous = {};
     headers.customer = (await signUpCustomer(server)).headers;
     for (const role of ['dispatcher', 'support', 'admin'] as const) headers[role] = await staffHeaders(server, role);
@@ -89,7 +106,12 @@ describe.each(dbBackends())('permission matrix on $name', (backend) => {
     await cleanup?.();
   });
 
-  async function call(caller: Caller, method: string, path: string, body: unknown): Promise<{ status: number; type: string | null; code: unknown }> {
+  async function call(
+    caller: Caller,
+    method: string,
+    path: string,
+    body: unknown,
+  ): Promise<{ status: number; type: string | null; code: unknown }> {
     const res = await fetch(`${server.httpUrl}${path}`, {
       method,
       headers: { ...headers[caller], ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
@@ -125,11 +147,26 @@ describe.each(dbBackends())('permission matrix on $name', (backend) => {
   });
 
   it('sync collections keep their own rules with the token role (SYNC_ACCESS): support may not push tasks', async () => {
-    const task = { id: 'matrix-task', vehicleId: 'veh-00001', kind: 'cleaning', status: 'open', assignee: null, note: '', alertId: null, createdBy: 'x', createdAt: 1, dueAt: null, completedAt: null, updatedAt: 1 };
+    const task = {
+      id: 'matrix-task',
+      vehicleId: 'veh-00001',
+      kind: 'cleaning',
+      status: 'open',
+      assignee: null,
+      note: '',
+      alertId: null,
+      createdBy: 'x',
+      createdAt: 1,
+      dueAt: null,
+      completedAt: null,
+      updatedAt: 1,
+    };
     const push = async (caller: Caller) =>
-      fetch(`${server.httpUrl}/sync/v1/tasks/push`, { method: 'POST', headers: { ...headers[caller], 'content-type': 'application/json' }, body: JSON.stringify([{ newDocumentState: task }]) }).then(
-        async (r) => ({ status: r.status, body: (await r.json()) as Array<Record<string, unknown>> }),
-      );
+      fetch(`${server.httpUrl}/sync/v1/tasks/push`, {
+        method: 'POST',
+        headers: { ...headers[caller], 'content-type': 'application/json' },
+        body: JSON.stringify([{ newDocumentState: task }]),
+      }).then(async (r) => ({ status: r.status, body: (await r.json()) as Array<Record<string, unknown>> }));
     const refused = await push('support');
     expect(refused.status).toBe(200);
     expect(refused.body).toHaveLength(1);
@@ -137,11 +174,15 @@ describe.each(dbBackends())('permission matrix on $name', (backend) => {
     const { rows } = await server.db.query('select 1 from tasks where id = $1', ['matrix-task']);
     expect(rows).toHaveLength(0);
     expect((await push('dispatcher')).body).toEqual([]);
-    expect((await server.db.query('select created_by from tasks where id = $1', ['matrix-task'])).rows).toEqual([{ created_by: 'test-dispatcher' }]);
+    expect((await server.db.query('select created_by from tasks where id = $1', ['matrix-task'])).rows).toEqual([
+      { created_by: 'test-dispatcher' },
+    ]);
   });
 
   it('no operation in the OpenAPI document under /v1, /ops/v1 or /sync/v1 serves an anonymous caller unless declared public', async () => {
-    const doc = (await (await fetch(`${server.httpUrl}/openapi.json`)).json()) as { paths: Record<string, Record<string, { security?: unknown[] }>> };
+    const doc = (await (await fetch(`${server.httpUrl}/openapi.json`)).json()) as {
+      paths: Record<string, Record<string, { security?: unknown[] }>>;
+    };
     const operations = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
         .filter(([m]) => ['get', 'post', 'put', 'patch', 'delete'].includes(m))
@@ -158,7 +199,8 @@ describe.each(dbBackends())('permission matrix on $name', (backend) => {
       // fill path parameters with a harmless value; no body: an anonymous caller must be refused before validation
       const path = template.replace(/\{[^}]+\}/g, 'x');
       const res = await call('anonymous', method, path, undefined);
-      if (res.status !== 401 && !(res.status === 403 && res.code === 'route_not_permitted')) served.push(`${method} ${template} → ${res.status}`);
+      if (res.status !== 401 && !(res.status === 403 && res.code === 'route_not_permitted'))
+        served.push(`${method} ${template} → ${res.status}`);
     }
     expect(served).toEqual([]);
   });

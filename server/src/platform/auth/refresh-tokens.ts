@@ -9,8 +9,7 @@ import type { Db, Queryable } from '../db/index.js';
 import type { AccountKind } from './access-tokens.js';
 
 export type RotateOutcome =
-  | { ok: true; subjectId: string; token: string }
-  | { ok: false; reason: 'unknown' | 'expired' | 'reused' | 'revoked' | 'wrong_kind' };
+  { ok: true; subjectId: string; token: string } | { ok: false; reason: 'unknown' | 'expired' | 'reused' | 'revoked' | 'wrong_kind' };
 
 const TOKEN_BYTES = 32;
 
@@ -33,10 +32,21 @@ export class RefreshTokens {
    * Exchanges `token` for a new one in the same family. `stillAllowed(subjectId)` re-checks the account (inactive
    * staff, deleted customers) inside the same transaction; a refusal revokes the family.
    */
-  async rotate(kind: AccountKind, token: string, stillAllowed: (tx: Queryable, subjectId: string) => Promise<boolean>): Promise<RotateOutcome> {
+  async rotate(
+    kind: AccountKind,
+    token: string,
+    stillAllowed: (tx: Queryable, subjectId: string) => Promise<boolean>,
+  ): Promise<RotateOutcome> {
     const hash = hashRefreshToken(token);
     return this.db.transaction(async (tx) => {
-      const { rows } = await tx.query<{ family_id: string; subject_kind: string; subject_id: string; expired: boolean; rotated: boolean; revoked: boolean }>(
+      const { rows } = await tx.query<{
+        family_id: string;
+        subject_kind: string;
+        subject_id: string;
+        expired: boolean;
+        rotated: boolean;
+        revoked: boolean;
+      }>(
         `select family_id, subject_kind, subject_id, expires_at <= now() as expired, rotated_at is not null as rotated, revoked_at is not null as revoked
            from refresh_tokens where token_hash = $1 for update`,
         [hash],
@@ -71,7 +81,10 @@ export class RefreshTokens {
 
   /** Ends every session of an account (e.g. a deactivated staff member). */
   async revokeSubject(tx: Queryable, kind: AccountKind, subjectId: string): Promise<void> {
-    await tx.query('update refresh_tokens set revoked_at = now() where subject_kind = $1 and subject_id = $2 and revoked_at is null', [kind, subjectId]);
+    await tx.query('update refresh_tokens set revoked_at = now() where subject_kind = $1 and subject_id = $2 and revoked_at is null', [
+      kind,
+      subjectId,
+    ]);
   }
 
   /** Drops tokens expired for more than a day (housekeeping). */

@@ -69,11 +69,14 @@ describe.each(dbBackends())('database on $name', (backend) => {
   });
 
   it('passes array parameters to unnest alike on both backends', async () => {
-    const { rows } = await db.query<{ a: string; b: number; c: boolean }>('select * from unnest($1::text[], $2::float8[], $3::bool[]) as u(a, b, c)', [
-      ['x', 'y"\\,{}'],
-      [1.5, 2],
-      [true, false],
-    ]);
+    const { rows } = await db.query<{ a: string; b: number; c: boolean }>(
+      'select * from unnest($1::text[], $2::float8[], $3::bool[]) as u(a, b, c)',
+      [
+        ['x', 'y"\\,{}'],
+        [1.5, 2],
+        [true, false],
+      ],
+    );
     expect(rows).toEqual([
       { a: 'x', b: 1.5, c: true },
       { a: 'y"\\,{}', b: 2, c: false },

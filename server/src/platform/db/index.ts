@@ -11,7 +11,11 @@ export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
 export { migrate, readMigrations } from './migrate.js';
 export { lockReplicationSequence } from './replication.js';
 
-export async function openDatabase(config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<ServerConfig, 'dbPoolMax' | 'dbPoolWaitMs'>>, log: Logger, observe?: QueryObserver): Promise<Db> {
+export async function openDatabase(
+  config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<ServerConfig, 'dbPoolMax' | 'dbPoolWaitMs'>>,
+  log: Logger,
+  observe?: QueryObserver,
+): Promise<Db> {
   let db: Db;
   if (config.databaseUrl) {
     log.info('opening PostgreSQL', { url: redactUrl(config.databaseUrl) });

@@ -64,12 +64,19 @@ async function applyOne(db: Db, migration: Migration, log: Logger): Promise<bool
     if (rows[0]) {
       if (rows[0].checksum !== migration.checksum) {
         // Editing an applied migration does nothing on existing databases; say so loudly instead of silently.
-        log.warn('applied migration file has changed since it ran; add a new migration instead', { version: migration.version, name: migration.name });
+        log.warn('applied migration file has changed since it ran; add a new migration instead', {
+          version: migration.version,
+          name: migration.name,
+        });
       }
       return false;
     }
     await tx.exec(migration.sql);
-    await tx.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [migration.version, migration.name, migration.checksum]);
+    await tx.query('insert into schema_migrations (version, name, checksum) values ($1, $2, $3)', [
+      migration.version,
+      migration.name,
+      migration.checksum,
+    ]);
     return true;
   });
 }

@@ -39,7 +39,8 @@ async function startInstance(db: Db, h: Harness): Promise<Instance> {
   app.decorateRequest('principal', null as never);
   app.addHook('onRequest', async (request) => {
     const customer = request.headers['x-test-customer'];
-    request.principal = typeof customer === 'string' ? ({ kind: 'customer', customerId: customer } satisfies Principal) : { kind: 'anonymous' };
+    request.principal =
+      typeof customer === 'string' ? ({ kind: 'customer', customerId: customer } satisfies Principal) : { kind: 'anonymous' };
   });
   installIdempotency(app, { db, log, metrics: metrics.registry, purgeIntervalMs: 0 });
   await app.register(
@@ -50,7 +51,11 @@ async function startInstance(db: Db, h: Harness): Promise<Instance> {
           config: { auth: 'customer', idempotent: true },
           schema: {
             params: Type.Object({ shop: Type.String() }),
-            body: Type.Object({ item: Type.String(), qty: Type.Integer(), note: Type.Optional(Type.Object({ a: Type.Integer(), b: Type.Integer() })) }),
+            body: Type.Object({
+              item: Type.String(),
+              qty: Type.Integer(),
+              note: Type.Optional(Type.Object({ a: Type.Integer(), b: Type.Integer() })),
+            }),
           },
         },
         async (request, reply) => {
@@ -58,19 +63,30 @@ async function startInstance(db: Db, h: Harness): Promise<Instance> {
           h.entered?.();
           if (h.gate) await h.gate;
           const orderId = randomUUID();
-          return reply.code(201).header('location', `/v1/test/orders/${orderId}`).send({ orderId, shop: (request.params as { shop: string }).shop, ...(request.body as object) });
+          return reply
+            .code(201)
+            .header('location', `/v1/test/orders/${orderId}`)
+            .send({ orderId, shop: (request.params as { shop: string }).shop, ...(request.body as object) });
         },
       );
-      v1.post('/test/declines', { config: { auth: 'customer', idempotent: true }, schema: { body: Type.Object({ n: Type.Integer() }) } }, async () => {
-        h.executions++;
-        throw new AppError('payment_declined', 'declined', { status: 402 });
-      });
-      v1.post('/test/flaky', { config: { auth: 'customer', idempotent: true }, schema: { body: Type.Object({ n: Type.Integer() }) } }, async (_request, reply) => {
-        h.flakyCalls++;
-        if (h.flakyCalls === 1) throw new AppError('provider_down', 'try again', { status: 503 });
-        if (h.flakyCalls === 2) throw new Error('boom'); // an unexpected 500
-        return reply.code(201).send({ call: h.flakyCalls });
-      });
+      v1.post(
+        '/test/declines',
+        { config: { auth: 'customer', idempotent: true }, schema: { body: Type.Object({ n: Type.Integer() }) } },
+        async () => {
+          h.executions++;
+          throw new AppError('payment_declined', 'declined', { status: 402 });
+        },
+      );
+      v1.post(
+        '/test/flaky',
+        { config: { auth: 'customer', idempotent: true }, schema: { body: Type.Object({ n: Type.Integer() }) } },
+        async (_request, reply) => {
+          h.flakyCalls++;
+          if (h.flakyCalls === 1) throw new AppError('provider_down', 'try again', { status: 503 });
+          if (h.flakyCalls === 2) throw new Error('boom'); // an unexpected 500
+          return reply.code(201).send({ call: h.flakyCalls });
+        },
+      );
       v1.post('/test/plain', { config: { auth: 'customer' } }, async () => ({ executions: ++h.executions }));
     },
     { prefix: '/v1' },
@@ -186,7 +202,11 @@ describe.each(dbBackends())('Idempotency-Key ($name)', (backend) => {
     const otherBody = await post(b, order, { item: 'tea', qty: 2 }, { 'idempotency-key': key });
     expect(otherBody.status).toBe(422);
     expect(otherBody.headers.get('content-type')).toContain('application/problem+json');
-    expect(otherBody.body).toMatchObject({ status: 422, code: 'idempotency_key_reuse', type: 'urn:fleetdesk:problem:idempotency_key_reuse' });
+    expect(otherBody.body).toMatchObject({
+      status: 422,
+      code: 'idempotency_key_reuse',
+      type: 'urn:fleetdesk:problem:idempotency_key_reuse',
+    });
     const otherShop = await post(a, '/v1/test/shops/paris/orders', { item: 'tea', qty: 1 }, { 'idempotency-key': key });
     expect(otherShop.status).toBe(422);
     expect(h.executions).toBe(before);
@@ -295,7 +315,10 @@ describe.each(dbBackends())('Idempotency-Key ($name)', (backend) => {
     const stuck = post(a, order, body, { 'idempotency-key': key });
     await held.entered;
     // As if instance A died: its lock runs out (moved into the past instead of waiting 60 s).
-    const moved = await db.query(`update idempotency_keys set locked_until = now() - interval '1 second' where key = $1 and state = 'in_flight'`, [key]);
+    const moved = await db.query(
+      `update idempotency_keys set locked_until = now() - interval '1 second' where key = $1 and state = 'in_flight'`,
+      [key],
+    );
     expect(moved.rowCount).toBe(1);
     // a different request under the same key is still a reuse, stopped or not
     expect((await post(b, order, { item: 'lamp', qty: 9 }, { 'idempotency-key': key })).status).toBe(422);
@@ -346,7 +369,15 @@ describe.each(dbBackends())('Idempotency-Key on a real route ($name)', (backend)
   beforeAll(async () => {
     const created = await backend.create();
     cleanup = created.cleanup;
-    server = await startServer({ ...created.overrides, port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off', logLevel: 'silent', seedVehicles: 3 });
+    server = await startServer({
+      ...created.overrides,
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      mqttAuth: 'off',
+      logLevel: 'silent',
+      seedVehicles: 3,
+    });
     cars = (await server.db.query<{ id: string }>('select id from vehicles order by id')).rows.map((r) => r.id);
     for (const [i, id] of cars.entries()) {
       await server.db.query(
@@ -370,7 +401,11 @@ describe.each(dbBackends())('Idempotency-Key on a real route ($name)', (backend)
     const bob = await signUpCustomer(server);
     const key = randomUUID();
     const reserve = async (headers: Record<string, string>, vehicleId: string) => {
-      const res = await fetch(`${server.httpUrl}/v1/reservations`, { method: 'POST', headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ vehicleId }) });
+      const res = await fetch(`${server.httpUrl}/v1/reservations`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ vehicleId }),
+      });
       return { status: res.status, replayed: res.headers.get('idempotent-replayed'), body: (await res.json()) as Record<string, unknown> };
     };
     const first = await reserve(alice.headers, cars[0]!);
@@ -383,10 +418,17 @@ describe.each(dbBackends())('Idempotency-Key on a real route ($name)', (backend)
     const bobs = await reserve(bob.headers, cars[0]!);
     expect(bobs.status).toBe(409);
     expect(bobs.replayed).toBeNull();
-    const { rows } = await server.db.query<{ n: number }>(`select count(*)::int as n from allocations where kind = 'reservation' and customer_id = $1`, [alice.customerId]);
+    const { rows } = await server.db.query<{ n: number }>(
+      `select count(*)::int as n from allocations where kind = 'reservation' and customer_id = $1`,
+      [alice.customerId],
+    );
     expect(rows[0]?.n).toBe(1);
     // without a token the key is never looked at: 401 first
-    const anonymous = await fetch(`${server.httpUrl}/v1/reservations`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ vehicleId: cars[0] }) });
+    const anonymous = await fetch(`${server.httpUrl}/v1/reservations`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': key },
+      body: JSON.stringify({ vehicleId: cars[0] }),
+    });
     expect(anonymous.status).toBe(401);
   });
 });

@@ -93,14 +93,24 @@ export function installIdempotency(app: HttpApp, options: IdempotencyOptions): v
     if (raw === undefined) return;
     if (typeof raw !== 'string' || !KEY_SYNTAX.test(raw)) {
       count('invalid_key');
-      return sendProblem(reply, problem(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1–255 printable ASCII characters.', request.url));
+      return sendProblem(
+        reply,
+        problem(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1–255 printable ASCII characters.', request.url),
+      );
     }
     const scope = requestScope(request);
     const fingerprint = requestFingerprint(request);
     const token = randomUUID();
     // Two attempts: the row we conflicted with may be released (5xx) or purged before we read it.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const { rows: claimed } = await db.query<{ lock_token: string; taken_over: boolean }>(CLAIM_SQL, [scope, raw, fingerprint, token, lockTtlMs, retentionMs]);
+      const { rows: claimed } = await db.query<{ lock_token: string; taken_over: boolean }>(CLAIM_SQL, [
+        scope,
+        raw,
+        fingerprint,
+        token,
+        lockTtlMs,
+        retentionMs,
+      ]);
       if (claimed[0]?.lock_token === token) {
         claims.set(request, { scope, key: raw, token });
         count(claimed[0].taken_over ? 'lock_taken_over' : 'executed');
@@ -116,7 +126,10 @@ export function installIdempotency(app: HttpApp, options: IdempotencyOptions): v
       if (!row) continue;
       if (row.fingerprint !== fingerprint) {
         count('key_reuse');
-        return sendProblem(reply, problem(422, 'idempotency_key_reuse', 'This Idempotency-Key was already used with a different request.', request.url));
+        return sendProblem(
+          reply,
+          problem(422, 'idempotency_key_reuse', 'This Idempotency-Key was already used with a different request.', request.url),
+        );
       }
       if (row.state === 'done') {
         count('replayed');
@@ -125,11 +138,22 @@ export function installIdempotency(app: HttpApp, options: IdempotencyOptions): v
       // in flight (its lock may have expired a moment ago: the next retry takes it over)
       count('in_flight');
       reply.header('retry-after', '1');
-      return sendProblem(reply, problem(409, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is still being processed; retry later.', request.url));
+      return sendProblem(
+        reply,
+        problem(
+          409,
+          'idempotency_request_in_flight',
+          'A request with this Idempotency-Key is still being processed; retry later.',
+          request.url,
+        ),
+      );
     }
     count('in_flight');
     reply.header('retry-after', '1');
-    return sendProblem(reply, problem(409, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is changing state; retry.', request.url));
+    return sendProblem(
+      reply,
+      problem(409, 'idempotency_request_in_flight', 'A request with this Idempotency-Key is changing state; retry.', request.url),
+    );
   };
 
   const onSend: onSendHookHandler = async (request, reply, payload) => {
@@ -141,7 +165,11 @@ export function installIdempotency(app: HttpApp, options: IdempotencyOptions): v
       const body = payloadText(payload);
       if (status >= 500 || status === 429 || body === undefined) {
         // Not a result worth keeping: let the client's retry execute again.
-        await db.query('delete from idempotency_keys where scope = $1 and key = $2 and lock_token = $3', [claim.scope, claim.key, claim.token]);
+        await db.query('delete from idempotency_keys where scope = $1 and key = $2 and lock_token = $3', [
+          claim.scope,
+          claim.key,
+          claim.token,
+        ]);
         count('released');
         return payload;
       }
@@ -211,7 +239,8 @@ function requestScope(request: FastifyRequest): string {
   // A route that requires a caller but has none means the auth hook did not run first: refuse rather than let
   // every caller share one key space.
   const auth = request.routeOptions.config.auth;
-  if (auth !== undefined && auth !== 'public') throw new Error('idempotency: no principal on an authenticated route (is the auth hook installed?)');
+  if (auth !== undefined && auth !== 'public')
+    throw new Error('idempotency: no principal on an authenticated route (is the auth hook installed?)');
   return `anonymous ${route}`;
 }
 

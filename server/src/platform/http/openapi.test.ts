@@ -56,7 +56,8 @@ function resolvePointer(doc: Json, ref: string): unknown {
 
 function deref<T>(doc: Json, node: unknown): T {
   let current = node;
-  for (let i = 0; i < 10 && current && typeof current === 'object' && typeof (current as Json).$ref === 'string'; i++) current = resolvePointer(doc, (current as Json).$ref as string);
+  for (let i = 0; i < 10 && current && typeof current === 'object' && typeof (current as Json).$ref === 'string'; i++)
+    current = resolvePointer(doc, (current as Json).$ref as string);
   return current as T;
 }
 
@@ -66,9 +67,11 @@ function structuralProblems(doc: Json): string[] {
   const fail = (where: string, what: string) => problems.push(`${where}: ${what}`);
   if (doc.openapi !== '3.1.0') fail('openapi', `is ${String(doc.openapi)}`);
   const info = doc.info as Json | undefined;
-  if (typeof info?.title !== 'string' || info.title === '' || typeof info.version !== 'string' || info.version === '') fail('info', 'title and version are required strings');
+  if (typeof info?.title !== 'string' || info.title === '' || typeof info.version !== 'string' || info.version === '')
+    fail('info', 'title and version are required strings');
   const servers = doc.servers as Json[] | undefined;
-  if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s.url !== 'string')) fail('servers', 'need at least one {url}');
+  if (!Array.isArray(servers) || servers.length === 0 || servers.some((s) => typeof s.url !== 'string'))
+    fail('servers', 'need at least one {url}');
   const components = (doc.components ?? {}) as Json;
   const schemes = (components.securitySchemes ?? {}) as Json;
   const paths = doc.paths as Record<string, Json> | undefined;
@@ -141,7 +144,15 @@ describe.each(dbBackends())('OpenAPI document and docs page ($name)', (backend) 
   beforeAll(async () => {
     const created = await backend.create();
     cleanup = created.cleanup;
-    server = await startServer({ ...created.overrides, port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off', logLevel: 'silent', seedVehicles: 0 });
+    server = await startServer({
+      ...created.overrides,
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      mqttAuth: 'off',
+      logLevel: 'silent',
+      seedVehicles: 0,
+    });
     const res = await fetch(`${server.httpUrl}/openapi.json`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^application\/json/);
@@ -158,7 +169,9 @@ describe.each(dbBackends())('OpenAPI document and docs page ($name)', (backend) 
     const components = doc.components as Json;
     expect(Object.keys(components.securitySchemes as Json).sort()).toEqual(['customerBearer', 'staffBearer']);
     expect(components.schemas).toHaveProperty('Problem');
-    expect(deref<Json>(doc, (components.responses as Json).Problem)).toMatchObject({ content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } } });
+    expect(deref<Json>(doc, (components.responses as Json).Problem)).toMatchObject({
+      content: { 'application/problem+json': { schema: { $ref: '#/components/schemas/Problem' } } },
+    });
     expect((doc.tags as Json[]).map((t) => t.name)).toEqual(expect.arrayContaining(['gbfs', 'rentals', 'staff']));
   });
 
@@ -194,9 +207,9 @@ describe.each(dbBackends())('OpenAPI document and docs page ($name)', (backend) 
     const op = operation;
     expect(op('post', '/v1/auth/login')?.security).toEqual([]);
     expect(op('get', '/v1/me')?.security).toEqual([{ customerBearer: [] }]);
-    const notIdempotent = IDEMPOTENT.filter(([m, p]) => !((op(m, p)?.parameters as Json[] | undefined) ?? []).some((x) => x.$ref === '#/components/parameters/IdempotencyKey')).map(
-      ([m, p]) => `${m.toUpperCase()} ${p}`,
-    );
+    const notIdempotent = IDEMPOTENT.filter(
+      ([m, p]) => !((op(m, p)?.parameters as Json[] | undefined) ?? []).some((x) => x.$ref === '#/components/parameters/IdempotencyKey'),
+    ).map(([m, p]) => `${m.toUpperCase()} ${p}`);
     expect(notIdempotent).toEqual([]);
     // the public feed and the operational endpoints are there too
     expect(op('get', '/gbfs/v3/gbfs.json')?.security).toEqual([]);

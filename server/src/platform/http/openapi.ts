@@ -34,7 +34,11 @@ export const PROBLEM_SCHEMA = {
   description: 'RFC 9457 problem details. Branch on `type` (or `code`), never on `title`/`detail`.',
   required: ['type', 'title', 'status', 'code'],
   properties: {
-    type: { type: 'string', description: 'stable URN of the error: `urn:fleetdesk:problem:<code>`', examples: ['urn:fleetdesk:problem:validation'] },
+    type: {
+      type: 'string',
+      description: 'stable URN of the error: `urn:fleetdesk:problem:<code>`',
+      examples: ['urn:fleetdesk:problem:validation'],
+    },
     title: { type: 'string', description: 'the HTTP status text' },
     status: { type: 'integer', minimum: 400, maximum: 599 },
     detail: { type: 'string', description: 'human-readable explanation of this occurrence' },
@@ -87,12 +91,24 @@ export function registerOpenApi(app: HttpApp, options: OpenApiOptions = {}): voi
         description:
           'Customer API (`/v1`), staff API (`/ops/v1`), GBFS 3.0 feed (`/gbfs/v3`). JSON; errors are `application/problem+json` (RFC 9457) with a stable `type`. POSTs that create a booking, a rental or money movement accept an `Idempotency-Key` header (Stripe semantics).',
       },
-      servers: [{ url: options.publicUrl ?? '/', description: options.publicUrl ? 'this deployment' : 'the server that served this document' }],
+      servers: [
+        { url: options.publicUrl ?? '/', description: options.publicUrl ? 'this deployment' : 'the server that served this document' },
+      ],
       tags: TAGS,
       components: {
         securitySchemes: {
-          customerBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Customer access token from `POST /v1/auth/login` (short-lived; renew with `POST /v1/auth/refresh`).' },
-          staffBearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'Staff access token from `POST /ops/v1/auth/login`; the operation lists the roles it admits in `x-staff-roles`.' },
+          customerBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'Customer access token from `POST /v1/auth/login` (short-lived; renew with `POST /v1/auth/refresh`).',
+          },
+          staffBearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: 'Staff access token from `POST /ops/v1/auth/login`; the operation lists the roles it admits in `x-staff-roles`.',
+          },
         },
         schemas: { Problem: PROBLEM_SCHEMA },
         parameters: {
@@ -110,12 +126,17 @@ export function registerOpenApi(app: HttpApp, options: OpenApiOptions = {}): voi
           BadRequest: problemRef('Invalid input (`validation`, `idempotency_key_invalid`, …)'),
           Unauthorized: problemRef('Missing or invalid access token'),
           Forbidden: problemRef('Signed in, but not allowed (role, blocked customer)'),
-          IdempotencyInFlight: problemRef('`idempotency_request_in_flight`: a request with this Idempotency-Key is still running (see Retry-After), or another conflict'),
+          IdempotencyInFlight: problemRef(
+            '`idempotency_request_in_flight`: a request with this Idempotency-Key is still running (see Retry-After), or another conflict',
+          ),
           IdempotencyKeyReuse: problemRef('`idempotency_key_reuse`: the Idempotency-Key was used with a different request'),
         },
       },
     },
-    transform: ({ schema, url, route }: { schema: unknown; url: string; route: RouteOptions }) => ({ schema: describeRoute(schema as Json | undefined, url, route), url }),
+    transform: ({ schema, url, route }: { schema: unknown; url: string; route: RouteOptions }) => ({
+      schema: describeRoute(schema as Json | undefined, url, route),
+      url,
+    }),
     transformObject: ({ openapiObject }: { openapiObject: OpenApiDocument }) => addSharedParts(openapiObject),
   };
   void app.register(swagger, swaggerOptions as unknown as SwaggerOptions);

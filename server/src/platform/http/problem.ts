@@ -23,7 +23,14 @@ export function problemType(code: string): string {
 }
 
 export function problem(status: number, code: string, detail?: string, instance?: string): Problem {
-  return { type: problemType(code), title: STATUS_CODES[status] ?? 'Error', status, code, ...(detail ? { detail } : {}), ...(instance ? { instance } : {}) };
+  return {
+    type: problemType(code),
+    title: STATUS_CODES[status] ?? 'Error',
+    status,
+    code,
+    ...(detail ? { detail } : {}),
+    ...(instance ? { instance } : {}),
+  };
 }
 
 export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {

@@ -36,7 +36,9 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request, log)));
-  app.setNotFoundHandler((request, reply) => sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url)));
+  app.setNotFoundHandler((request, reply) =>
+    sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url)),
+  );
 
   app.addHook('onResponse', async (request, reply) => {
     // The route template, not the URL: label cardinality must not grow with ids in paths.
@@ -44,7 +46,13 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
     const labels = { method: request.method, route, status_code: String(reply.statusCode) };
     metrics.httpRequests.inc(labels);
     metrics.httpDuration.observe(labels, reply.elapsedTime / 1000);
-    log.debug('request', { reqId: request.id, method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) });
+    log.debug('request', {
+      reqId: request.id,
+      method: request.method,
+      url: request.url,
+      status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime),
+    });
   });
 
   // Before any route: its onRoute hook documents every route registered afterwards. The operational routes go in
@@ -57,7 +65,9 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
 const CheckResults = Type.Record(Type.String(), Type.String());
 
 function registerOperationalRoutes(app: HttpApp, { metrics, readiness }: HttpServerOptions): void {
-  app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({ status: 'ok' as const }));
+  app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
+    status: 'ok' as const,
+  }));
 
   app.get(
     '/ready',

@@ -127,7 +127,10 @@ function installAccessControl(aedes: Aedes, authorizer: MqttAuthorizer, metrics:
         done(null, true);
       },
       (err: unknown) => {
-        log.warn('mqtt authentication failed unexpectedly', { clientId: client.id, error: err instanceof Error ? err.message : String(err) });
+        log.warn('mqtt authentication failed unexpectedly', {
+          clientId: client.id,
+          error: err instanceof Error ? err.message : String(err),
+        });
         refuse('error');
       },
     );
@@ -137,7 +140,8 @@ function installAccessControl(aedes: Aedes, authorizer: MqttAuthorizer, metrics:
     // client is null only for wills the broker publishes on its own behalf (already checked at CONNECT)
     if (!client) return callback(null);
     const principal = principals.get(client);
-    const denial = principal === undefined ? { reason: 'unauthenticated', disconnect: true } : authorizer.authorizePublish(principal, packet.topic);
+    const denial =
+      principal === undefined ? { reason: 'unauthenticated', disconnect: true } : authorizer.authorizePublish(principal, packet.topic);
     if (!denial) return callback(null);
     denied.inc({ action: 'publish', reason: denial.reason });
     log.debug('mqtt publish denied', { clientId: client.id, topic: packet.topic, reason: denial.reason });

@@ -10,7 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { HttpPaymentProvider, ProviderError, verifySignature, WEBHOOK_SIGNATURE_HEADER, type ProviderHold } from '../../components/payments/index.js';
+import {
+  HttpPaymentProvider,
+  ProviderError,
+  verifySignature,
+  WEBHOOK_SIGNATURE_HEADER,
+  type ProviderHold,
+} from '../../components/payments/index.js';
 import { startPaymentSandbox, type PaymentSandbox, type PaymentSandboxOptions } from './index.js';
 
 const API_KEY = 'sk_sandbox_contract_test';
@@ -19,7 +25,10 @@ afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!().catch(() => undefined);
 });
 
-async function sandboxAndClient(options: PaymentSandboxOptions = {}, timeoutMs = 2_000): Promise<{ sandbox: PaymentSandbox; provider: HttpPaymentProvider }> {
+async function sandboxAndClient(
+  options: PaymentSandboxOptions = {},
+  timeoutMs = 2_000,
+): Promise<{ sandbox: PaymentSandbox; provider: HttpPaymentProvider }> {
   const sandbox = await startPaymentSandbox({ apiKey: API_KEY, ...options, settings: { latencyMs: 0, ...options.settings } });
   cleanups.push(() => sandbox.close());
   return { sandbox, provider: new HttpPaymentProvider({ baseUrl: sandbox.url, apiKey: API_KEY, timeoutMs }) };
@@ -50,11 +59,19 @@ describe('sandbox payment provider (contract)', () => {
     expect(await provider.tokenize('tok_sandbox_flaky', key())).toMatchObject({ brand: 'mastercard', last4: '4444' });
     expect(await rejection(provider.tokenize('tok_visa', key()))).toMatchObject({ kind: 'rejected', code: 'token_invalid', status: 400 });
 
-    const noKey = await fetch(`${sandbox.url}/v1/payment_methods`, { method: 'POST', headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' }, body: '{"token":"tok_sandbox_ok"}' });
+    const noKey = await fetch(`${sandbox.url}/v1/payment_methods`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      body: '{"token":"tok_sandbox_ok"}',
+    });
     expect(noKey.status).toBe(400);
     expect(await noKey.json()).toMatchObject({ error: { code: 'idempotency_key_missing' } });
     const wrongApiKey = new HttpPaymentProvider({ baseUrl: sandbox.url, apiKey: 'sk_wrong', timeoutMs: 2_000 });
-    expect(await rejection(wrongApiKey.tokenize('tok_sandbox_ok', key()))).toMatchObject({ kind: 'rejected', code: 'unauthorized', status: 401 });
+    expect(await rejection(wrongApiKey.tokenize('tok_sandbox_ok', key()))).toMatchObject({
+      kind: 'rejected',
+      code: 'unauthorized',
+      status: 401,
+    });
   });
 
   it('authorizes on tok_sandbox_ok, declines every hold on tok_sandbox_decline, and answers a repeated key with the first answer', async () => {
@@ -67,7 +84,10 @@ describe('sandbox payment provider (contract)', () => {
     const again = await provider.authorize(input, k);
     expect(again.id).toBe(first.id);
     expect(sandbox.stats().replays).toBe(1);
-    expect(await rejection(provider.authorize({ ...input, amountCents: 1 }, k))).toMatchObject({ kind: 'rejected', code: 'idempotency_key_reused' });
+    expect(await rejection(provider.authorize({ ...input, amountCents: 1 }, k))).toMatchObject({
+      kind: 'rejected',
+      code: 'idempotency_key_reused',
+    });
     expect(await provider.findHoldsByReference('pay_ref_1')).toHaveLength(1);
 
     const decline = await provider.tokenize('tok_sandbox_decline', key());
@@ -75,11 +95,15 @@ describe('sandbox payment provider (contract)', () => {
       const hold = await provider.authorize({ paymentMethodId: decline.id, amountCents: 100, currency: 'EUR', reference: `d${i}` }, key());
       expect(hold).toMatchObject({ status: 'declined', declineCode: 'card_declined' });
     }
-    expect(await rejection(provider.authorize({ paymentMethodId: 'pm_unknown', amountCents: 100, currency: 'EUR', reference: 'x' }, key()))).toMatchObject({
+    expect(
+      await rejection(provider.authorize({ paymentMethodId: 'pm_unknown', amountCents: 100, currency: 'EUR', reference: 'x' }, key())),
+    ).toMatchObject({
       kind: 'rejected',
       code: 'payment_method_not_found',
     });
-    expect(await rejection(provider.authorize({ paymentMethodId: ok.id, amountCents: 0, currency: 'EUR', reference: 'x' }, key()))).toMatchObject({ code: 'parameter_invalid' });
+    expect(
+      await rejection(provider.authorize({ paymentMethodId: ok.id, amountCents: 0, currency: 'EUR', reference: 'x' }, key())),
+    ).toMatchObject({ code: 'parameter_invalid' });
   });
 
   it('captures at most the hold, once; the same capture key replays; no capture after a void, no void after a capture', async () => {
@@ -165,7 +189,10 @@ describe('sandbox payment provider (contract)', () => {
     sandbox.updateSettings({ errorRate: 0, latencyMs: 300 });
     expect(await provider.findHoldsByReference('pay_5xx')).toEqual([]);
     const k = key();
-    const [a, b] = await Promise.allSettled([provider.authorize(input, k), new Promise((r) => setTimeout(r, 50)).then(() => provider.authorize(input, k))]);
+    const [a, b] = await Promise.allSettled([
+      provider.authorize(input, k),
+      new Promise((r) => setTimeout(r, 50)).then(() => provider.authorize(input, k)),
+    ]);
     expect(a.status).toBe('fulfilled');
     expect(b.status).toBe('rejected');
     expect((b as PromiseRejectedResult).reason).toMatchObject({ kind: 'unavailable', code: 'request_in_progress' });
@@ -206,7 +233,9 @@ describe('sandbox payment provider (contract)', () => {
     await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise((resolve) => receiver.close(resolve)));
     const secret = 'whsec_contract_test_secret';
-    const { sandbox, provider } = await sandboxAndClient({ webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret } });
+    const { sandbox, provider } = await sandboxAndClient({
+      webhook: { url: `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`, secret },
+    });
     const k = key();
     const hold = await holdOn(provider, 'tok_sandbox_ok', 700);
     await provider.capture(hold.id, 700, k);
@@ -219,7 +248,10 @@ describe('sandbox payment provider (contract)', () => {
       return JSON.parse(r.body) as { id: string; type: string; data: { idempotencyKey: string; hold: ProviderHold } };
     });
     expect(events.map((e) => e.type).sort()).toEqual(['hold.authorized', 'hold.captured']);
-    expect(events.find((e) => e.type === 'hold.captured')!.data).toMatchObject({ idempotencyKey: k, hold: { id: hold.id, capturedCents: 700 } });
+    expect(events.find((e) => e.type === 'hold.captured')!.data).toMatchObject({
+      idempotencyKey: k,
+      hold: { id: hold.id, capturedCents: 700 },
+    });
     expect(sandbox.stats().webhooks.failedAttempts).toBeGreaterThanOrEqual(1);
   });
 

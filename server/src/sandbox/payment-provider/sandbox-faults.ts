@@ -50,10 +50,12 @@ export function checkSettings(patch: Record<string, unknown>): Partial<SandboxSe
       if (typeof value !== 'number' || !(value >= 0 && value <= 1)) throw new Error(`${key} must be a number 0–1`);
       out[key as (typeof RATE_FIELDS)[number]] = value;
     } else if ((MS_FIELDS as readonly string[]).includes(key)) {
-      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 600_000) throw new Error(`${key} must be an integer 0–600000 (ms)`);
+      if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > 600_000)
+        throw new Error(`${key} must be an integer 0–600000 (ms)`);
       out[key as (typeof MS_FIELDS)[number]] = value;
     } else if (key === 'seed') {
-      if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length > 200) throw new Error('seed must be a string or a number');
+      if ((typeof value !== 'string' && typeof value !== 'number') || String(value).length > 200)
+        throw new Error('seed must be a string or a number');
       out.seed = String(value);
     } else {
       throw new Error(`unknown setting ${key}`);

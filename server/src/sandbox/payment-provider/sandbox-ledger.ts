@@ -109,10 +109,21 @@ export class SandboxLedger {
 
   createPaymentMethod(token: unknown): SandboxPaymentMethod {
     if (typeof token !== 'string' || !Object.hasOwn(SANDBOX_TOKENS, token)) {
-      throw new SandboxError(400, 'invalid_request_error', 'token_invalid', 'unknown token (sandbox tokens: tok_sandbox_ok, tok_sandbox_decline, tok_sandbox_flaky)');
+      throw new SandboxError(
+        400,
+        'invalid_request_error',
+        'token_invalid',
+        'unknown token (sandbox tokens: tok_sandbox_ok, tok_sandbox_decline, tok_sandbox_flaky)',
+      );
     }
     const card = SANDBOX_TOKENS[token]!;
-    const method: SandboxPaymentMethod = { id: newId('pm'), behaviour: card.behaviour, brand: card.brand, last4: card.last4, createdAt: this.iso() };
+    const method: SandboxPaymentMethod = {
+      id: newId('pm'),
+      behaviour: card.behaviour,
+      brand: card.brand,
+      last4: card.last4,
+      createdAt: this.iso(),
+    };
     this.methods.set(method.id, method);
     return method;
   }
@@ -134,7 +145,11 @@ export class SandboxLedger {
   }
 
   /** `declined` is decided by the caller (method behaviour + decline rate). */
-  authorize(input: { paymentMethodId: unknown; amountCents: unknown; currency: unknown; reference: unknown }, idempotencyKey: string, declined: boolean): { hold: SandboxHold; event: LedgerEvent } {
+  authorize(
+    input: { paymentMethodId: unknown; amountCents: unknown; currency: unknown; reference: unknown },
+    idempotencyKey: string,
+    declined: boolean,
+  ): { hold: SandboxHold; event: LedgerEvent } {
     const paymentMethodId = requireString(input.paymentMethodId, 'paymentMethodId', 100);
     const amountCents = requireAmount(input.amountCents, 'amountCents');
     const currency = requireCurrency(input.currency);
@@ -168,7 +183,12 @@ export class SandboxLedger {
     const amountCents = input.amountCents === undefined ? hold.amountCents : requireAmount(input.amountCents, 'amountCents');
     this.requireAuthorized(hold);
     if (amountCents > hold.amountCents) {
-      throw new SandboxError(400, 'invalid_request_error', 'amount_too_large', `capture of ${amountCents} exceeds the hold of ${hold.amountCents}`);
+      throw new SandboxError(
+        400,
+        'invalid_request_error',
+        'amount_too_large',
+        `capture of ${amountCents} exceeds the hold of ${hold.amountCents}`,
+      );
     }
     hold.captures.push({ id: newId('cap'), amountCents, idempotencyKey, createdAt: this.iso() });
     hold.capturedCents = amountCents;
@@ -185,13 +205,23 @@ export class SandboxLedger {
     return { hold, event: { type: 'hold.voided', hold, idempotencyKey } };
   }
 
-  refund(holdId: string, input: { amountCents?: unknown }, idempotencyKey: string): { hold: SandboxHold; refund: SandboxMovement; event: LedgerEvent } {
+  refund(
+    holdId: string,
+    input: { amountCents?: unknown },
+    idempotencyKey: string,
+  ): { hold: SandboxHold; refund: SandboxMovement; event: LedgerEvent } {
     const hold = this.hold(holdId);
-    if (hold.status !== 'captured') throw new SandboxError(409, 'invalid_request_error', 'hold_not_captured', `hold ${hold.id} is ${hold.status}: nothing to refund`);
+    if (hold.status !== 'captured')
+      throw new SandboxError(409, 'invalid_request_error', 'hold_not_captured', `hold ${hold.id} is ${hold.status}: nothing to refund`);
     const refundable = hold.capturedCents - hold.refundedCents;
     const amountCents = input.amountCents === undefined ? refundable : requireAmount(input.amountCents, 'amountCents');
     if (amountCents > refundable) {
-      throw new SandboxError(400, 'invalid_request_error', 'amount_too_large', `refund of ${amountCents} exceeds the ${refundable} still refundable`);
+      throw new SandboxError(
+        400,
+        'invalid_request_error',
+        'amount_too_large',
+        `refund of ${amountCents} exceeds the ${refundable} still refundable`,
+      );
     }
     const refund: SandboxMovement = { id: newId('re'), amountCents, idempotencyKey, createdAt: this.iso() };
     hold.refunds.push(refund);
@@ -208,13 +238,20 @@ export class SandboxLedger {
   }
 
   private requireAuthorized(hold: SandboxHold): void {
-    if (hold.status === 'captured') throw new SandboxError(409, 'invalid_request_error', 'hold_already_captured', `hold ${hold.id} is already captured`);
+    if (hold.status === 'captured')
+      throw new SandboxError(409, 'invalid_request_error', 'hold_already_captured', `hold ${hold.id} is already captured`);
     if (hold.status === 'voided') throw new SandboxError(409, 'invalid_request_error', 'hold_voided', `hold ${hold.id} is voided`);
     if (hold.status === 'declined') throw new SandboxError(409, 'invalid_request_error', 'hold_declined', `hold ${hold.id} was declined`);
   }
 
   snapshot(): LedgerSnapshot {
-    return { version: 1, seq: this.seq, methods: [...this.methods.values()], holds: [...this.holds.values()], answers: [...this.answers.entries()] };
+    return {
+      version: 1,
+      seq: this.seq,
+      methods: [...this.methods.values()],
+      holds: [...this.holds.values()],
+      answers: [...this.answers.entries()],
+    };
   }
 
   restore(snapshot: LedgerSnapshot): void {
@@ -230,7 +267,8 @@ export class SandboxLedger {
 }
 
 function requireString(value: unknown, name: string, max: number): string {
-  if (typeof value !== 'string' || value.length === 0 || value.length > max) throw new SandboxError(400, 'invalid_request_error', 'parameter_invalid', `${name} must be a string of 1–${max} characters`);
+  if (typeof value !== 'string' || value.length === 0 || value.length > max)
+    throw new SandboxError(400, 'invalid_request_error', 'parameter_invalid', `${name} must be a string of 1–${max} characters`);
   return value;
 }
 
@@ -242,6 +280,7 @@ function requireAmount(value: unknown, name: string): number {
 }
 
 function requireCurrency(value: unknown): string {
-  if (typeof value !== 'string' || !/^[A-Z]{3}$/.test(value)) throw new SandboxError(400, 'invalid_request_error', 'parameter_invalid', 'currency must be an ISO 4217 code such as EUR');
+  if (typeof value !== 'string' || !/^[A-Z]{3}$/.test(value))
+    throw new SandboxError(400, 'invalid_request_error', 'parameter_invalid', 'currency must be an ISO 4217 code such as EUR');
   return value;
 }

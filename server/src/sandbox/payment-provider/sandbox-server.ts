@@ -97,7 +97,9 @@ export async function startPaymentSandbox(options: PaymentSandboxOptions = {}): 
   const save = () => {
     if (!options.ledgerFile) return;
     const file = options.ledgerFile;
-    saving = saving.then(() => saveLedger(ledger.snapshot(), file)).catch((err: unknown) => log('saving the sandbox ledger failed', { reason: String(err) }));
+    saving = saving
+      .then(() => saveLedger(ledger.snapshot(), file))
+      .catch((err: unknown) => log('saving the sandbox ledger failed', { reason: String(err) }));
   };
   const scheduleSave = () => {
     if (options.ledgerFile && !saveTimer) {
@@ -162,7 +164,12 @@ export async function startPaymentSandbox(options: PaymentSandboxOptions = {}): 
         return { status: 200, body: { holds: ledger.holdsByReference(reference).map(publicHold) } };
       },
     },
-    { method: 'GET', pattern: /^\/v1\/holds\/([^/]+)$/, flaky: ([id]) => holdFlaky(id), run: ([id]) => ({ status: 200, body: publicHold(ledger.hold(id!)) }) },
+    {
+      method: 'GET',
+      pattern: /^\/v1\/holds\/([^/]+)$/,
+      flaky: ([id]) => holdFlaky(id),
+      run: ([id]) => ({ status: 200, body: publicHold(ledger.hold(id!)) }),
+    },
     {
       method: 'POST',
       pattern: /^\/v1\/holds\/([^/]+)\/capture$/,
@@ -258,13 +265,22 @@ export async function startPaymentSandbox(options: PaymentSandboxOptions = {}): 
     const mutation = method === 'POST';
     const key = mutation ? requireIdempotencyKey(req) : '';
     const identity = mutation ? `key:${key}` : `${method} ${url.pathname}${url.search}`;
-    const fingerprint = mutation ? createHash('sha256').update(`${method} ${url.pathname} ${canonicalJson(body)}`).digest('hex') : '';
+    const fingerprint = mutation
+      ? createHash('sha256')
+          .update(`${method} ${url.pathname} ${canonicalJson(body)}`)
+          .digest('hex')
+      : '';
     const flaky = route.flaky?.(params, body) ?? false;
 
     // Marked before the latency: a retry arriving while the first is still being processed gets 409.
     if (mutation && inProgress.has(key)) {
       counters.inProgressConflicts += 1;
-      throw new SandboxError(409, 'idempotency_error', 'request_in_progress', 'a request with this idempotency key is still being processed');
+      throw new SandboxError(
+        409,
+        'idempotency_error',
+        'request_in_progress',
+        'a request with this idempotency key is still being processed',
+      );
     }
     if (mutation) inProgress.add(key);
     let releaseKey = mutation;
@@ -301,7 +317,12 @@ export async function startPaymentSandbox(options: PaymentSandboxOptions = {}): 
     const stored = ledger.answers.get(key);
     if (stored) {
       if (stored.fingerprint !== fingerprint) {
-        throw new SandboxError(400, 'idempotency_error', 'idempotency_key_reused', 'this idempotency key was used with a different request');
+        throw new SandboxError(
+          400,
+          'idempotency_error',
+          'idempotency_key_reused',
+          'this idempotency key was used with a different request',
+        );
       }
       counters.replays += 1;
       return { status: stored.status, body: stored.body };
@@ -315,7 +336,13 @@ export async function startPaymentSandbox(options: PaymentSandboxOptions = {}): 
     return result;
   }
 
-  function runSafely(route: Route, params: string[], body: Record<string, unknown>, url: URL, key = ''): Answer & { events?: LedgerEvent[] } {
+  function runSafely(
+    route: Route,
+    params: string[],
+    body: Record<string, unknown>,
+    url: URL,
+    key = '',
+  ): Answer & { events?: LedgerEvent[] } {
     try {
       // Answers are deep copies: the ledger keeps changing after a stored answer was taken.
       const result = route.run(params, body, url, key);
@@ -374,7 +401,12 @@ export async function startPaymentSandbox(options: PaymentSandboxOptions = {}): 
 function requireIdempotencyKey(req: IncomingMessage): string {
   const key = req.headers['idempotency-key'];
   if (typeof key !== 'string' || key.length < 1 || key.length > 255) {
-    throw new SandboxError(400, 'invalid_request_error', 'idempotency_key_missing', 'every POST needs an Idempotency-Key header (1–255 characters)');
+    throw new SandboxError(
+      400,
+      'invalid_request_error',
+      'idempotency_key_missing',
+      'every POST needs an Idempotency-Key header (1–255 characters)',
+    );
   }
   return key;
 }
@@ -394,7 +426,8 @@ async function readJson(req: IncomingMessage): Promise<Record<string, unknown>> 
   } catch {
     throw new SandboxError(400, 'invalid_request_error', 'body_invalid', 'the body must be JSON');
   }
-  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new SandboxError(400, 'invalid_request_error', 'body_invalid', 'the body must be a JSON object');
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new SandboxError(400, 'invalid_request_error', 'body_invalid', 'the body must be a JSON object');
   return parsed as Record<string, unknown>;
 }
 

@@ -72,7 +72,12 @@ export class WebhookSender {
     this.controllers.add(controller);
     const timer = setTimeout(() => controller.abort(), DELIVERY_TIMEOUT_MS);
     const signature = signPayload(target.secret, body, Math.floor(Date.now() / 1000));
-    fetch(target.url, { method: 'POST', headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature }, body, signal: controller.signal })
+    fetch(target.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signature },
+      body,
+      signal: controller.signal,
+    })
       .then(async (res) => {
         await res.arrayBuffer().catch(() => undefined);
         if (res.status < 200 || res.status >= 300) throw new Error(`receiver answered ${res.status}`);
@@ -86,10 +91,13 @@ export class WebhookSender {
           this.log('webhook abandoned', { attempts: attempt, reason: err instanceof Error ? err.message : String(err) });
           return;
         }
-        const retry = setTimeout(() => {
-          this.timers.delete(retry);
-          this.deliver(body, attempt + 1);
-        }, backoffDelay(attempt, { initialMs: FIRST_RETRY_MS, maxMs: Infinity }));
+        const retry = setTimeout(
+          () => {
+            this.timers.delete(retry);
+            this.deliver(body, attempt + 1);
+          },
+          backoffDelay(attempt, { initialMs: FIRST_RETRY_MS, maxMs: Infinity }),
+        );
         this.timers.add(retry);
       })
       .finally(() => {

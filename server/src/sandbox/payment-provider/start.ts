@@ -42,9 +42,11 @@ function settingsFromEnv(): Partial<SandboxSettings> {
 
 async function main(): Promise<void> {
   const port = Number(env('SANDBOX_PORT') ?? '4330');
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('Invalid sandbox configuration: SANDBOX_PORT must be an integer 0–65535');
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new Error('Invalid sandbox configuration: SANDBOX_PORT must be an integer 0–65535');
   const secret = env('SANDBOX_WEBHOOK_SECRET');
-  const log = (msg: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ time: new Date().toISOString(), service: 'payment-sandbox', msg, ...fields }));
+  const log = (msg: string, fields: Record<string, unknown> = {}) =>
+    console.log(JSON.stringify({ time: new Date().toISOString(), service: 'payment-sandbox', msg, ...fields }));
   const sandbox = await startPaymentSandbox({
     host: env('SANDBOX_HOST') ?? '127.0.0.1',
     port,

@@ -77,10 +77,23 @@ export function App() {
       setRemembered(undefined);
     });
   };
-  return <Desk api={api} store={store} identity={identity} signedIn={!!signedIn} authOffline={auth?.offline === true} authError={auth?.error} autoSignIn={auth?.autoSignIn === true} tokens={tokens} onSignOut={signOut} />;
+  return (
+    <Desk
+      api={api}
+      store={store}
+      identity={identity}
+      signedIn={!!signedIn}
+      authOffline={auth?.offline === true}
+      authError={auth?.error}
+      autoSignIn={auth?.autoSignIn === true}
+      tokens={tokens}
+      onSignOut={signOut}
+    />
+  );
 }
 
-const countsEqual = (a: FleetCountsView, b: FleetCountsView) => a.total === b.total && a.moving === b.moving && a.parked === b.parked && a.offline === b.offline;
+const countsEqual = (a: FleetCountsView, b: FleetCountsView) =>
+  a.total === b.total && a.moving === b.moving && a.parked === b.parked && a.offline === b.offline;
 
 interface DeskProps {
   api: ReturnType<typeof getDesktopApi>;
@@ -124,7 +137,13 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   const tabs = PANE_TABS.filter(([id]) => id !== 'customers' || supportDesk);
   const signOut = () => {
     const waiting = syncView.pending;
-    if (waiting > 0 && !window.confirm(`${waiting} local change(s) have not reached the server yet. They stay on this computer and are sent when ${operator.name} signs in again. Sign out?`)) return;
+    if (
+      waiting > 0 &&
+      !window.confirm(
+        `${waiting} local change(s) have not reached the server yet. They stay on this computer and are sent when ${operator.name} signs in again. Sign out?`,
+      )
+    )
+      return;
     onSignOut();
   };
   const plateOf = useCallback((id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id, [store]);
@@ -157,84 +176,121 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
 
   return (
     <ReplicaContext.Provider value={replica}>
-    <div className="app">
-      <header className="top-bar">
-        <div className="brand">
-          <svg className="brand-mark" viewBox="0 0 24 24" aria-hidden="true">
-            <circle cx="12" cy="12" r="10" fill="none" stroke="currentColor" strokeWidth="2" />
-            <circle cx="12" cy="12" r="3.5" fill="currentColor" />
-            <path d="M12 2v4M12 18v4M2 12h4M18 12h4" stroke="currentColor" strokeWidth="2" />
-          </svg>
-          <span className="brand-name">Fleetdesk</span>
-          <span className="brand-sub">Control center</span>
-        </div>
-        <FleetCounts counts={counts} />
-        <SearchBox value={query} onChange={setQuery} onSubmit={submitSearch} matches={query ? displayed : undefined} />
-        <SyncIndicator view={syncView} now={now} onRetry={() => replica?.replica.reSync()} />
-        <div className="links" aria-label="Integration health">
-          <LinkChip label="Broker" testId="link-broker" state={connection?.broker} />
-          <LinkChip label="Server" testId="link-server" state={connection?.server} />
-        </div>
-        <OperatorChip operator={operator} signedIn={signedIn} offline={authOffline} onSignOut={signOut} onSignIn={() => setSignInOpen(true)} />
-      </header>
-      {!signedIn ? (
-        <div className="signed-out-banner" data-testid="signed-out-banner">
-          <span>
-            Not signed in — showing {operator.name}&apos;s local data{autoSignIn ? '; signing in again as soon as the server answers' : ''}. Changes are kept and sent once {operator.name} is signed in again.
-          </span>
-          <button type="button" className="primary-button small" onClick={() => setSignInOpen(true)}>
-            Sign in
-          </button>
-        </div>
-      ) : null}
-      {signInOpen && !signedIn ? <SignInDialog api={api} email={operator.email} notice={authError} onSignedIn={() => setSignInOpen(false)} onCancel={() => setSignInOpen(false)} /> : null}
-      <LinkBanner hostLink={hostLink} connection={connection} store={store} now={now} />
-      <main className="workspace">
-        <SplitPane
-          left={
-            <section className="map-pane" aria-label="Fleet map">
-              <FleetMap
-                store={store}
-                tileUrl={appInfo?.tileUrl ?? ''}
-                tileAttribution={appInfo?.tileAttribution ?? ''}
-                selection={selection}
-                onSelect={select}
-                stats={mapStats}
-              />
-              <MapLegend />
-              {selection.id ? <SelectedVehicleCard store={store} id={selection.id} onSelect={select} /> : null}
-            </section>
-          }
-          right={
-            <section className="grid-pane" aria-label="Operations">
-              <div className="pane-header pane-tabs" role="tablist">
-                {tabs.map(([id, label]) => (
-                  <button key={id} type="button" role="tab" aria-selected={tab === id} className={`pane-tab${tab === id ? ' pane-tab-active' : ''}`} data-testid={`tab-${id}`} onClick={() => setTab(id)}>
-                    {label}
-                    {id === 'conflicts' && syncView.conflicts > 0 ? (
-                      <span className="badge" data-testid="conflicts-badge">
-                        {syncView.conflicts}
-                      </span>
-                    ) : null}
-                  </button>
-                ))}
-                <span className="pane-meta">
-                  {tab !== 'vehicles' || displayed === undefined ? '' : query ? `${formatCount(displayed)} of ${formatCount(counts.total)}` : formatCount(displayed)}
-                </span>
-              </div>
-              <div className="pane-body" hidden={tab !== 'vehicles'}>
-                <VehicleGrid ref={gridRef} store={store} quickFilter={query} selection={selection} onSelect={select} onDisplayedCount={setDisplayed} />
-              </div>
-              {tab === 'alerts' ? <AlertsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
-              {tab === 'tasks' ? <TasksPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
-              {tab === 'customers' && supportDesk ? <CustomersPanel now={now} plateOf={plateOf} onSelectVehicle={selectFromPanel} /> : null}
-              {tab === 'conflicts' ? <ConflictsPanel now={now} /> : null}
-            </section>
-          }
-        />
-      </main>
-      <StatusBar store={store} mapStats={mapStats} hostLink={hostLink} appInfo={appInfo} now={now} />
-    </div>
+      <div className="app">
+        <header className="top-bar">
+          <div className="brand">
+            <svg className="brand-mark" viewBox="0 0 24 24" aria-hidden="true">
+              <circle cx="12" cy="12" r="10" fill="none" stroke="currentColor" strokeWidth="2" />
+              <circle cx="12" cy="12" r="3.5" fill="currentColor" />
+              <path d="M12 2v4M12 18v4M2 12h4M18 12h4" stroke="currentColor" strokeWidth="2" />
+            </svg>
+            <span className="brand-name">Fleetdesk</span>
+            <span className="brand-sub">Control center</span>
+          </div>
+          <FleetCounts counts={counts} />
+          <SearchBox value={query} onChange={setQuery} onSubmit={submitSearch} matches={query ? displayed : undefined} />
+          <SyncIndicator view={syncView} now={now} onRetry={() => replica?.replica.reSync()} />
+          <div className="links" aria-label="Integration health">
+            <LinkChip label="Broker" testId="link-broker" state={connection?.broker} />
+            <LinkChip label="Server" testId="link-server" state={connection?.server} />
+          </div>
+          <OperatorChip
+            operator={operator}
+            signedIn={signedIn}
+            offline={authOffline}
+            onSignOut={signOut}
+            onSignIn={() => setSignInOpen(true)}
+          />
+        </header>
+        {!signedIn ? (
+          <div className="signed-out-banner" data-testid="signed-out-banner">
+            <span>
+              Not signed in — showing {operator.name}&apos;s local data
+              {autoSignIn ? '; signing in again as soon as the server answers' : ''}. Changes are kept and sent once {operator.name} is
+              signed in again.
+            </span>
+            <button type="button" className="primary-button small" onClick={() => setSignInOpen(true)}>
+              Sign in
+            </button>
+          </div>
+        ) : null}
+        {signInOpen && !signedIn ? (
+          <SignInDialog
+            api={api}
+            email={operator.email}
+            notice={authError}
+            onSignedIn={() => setSignInOpen(false)}
+            onCancel={() => setSignInOpen(false)}
+          />
+        ) : null}
+        <LinkBanner hostLink={hostLink} connection={connection} store={store} now={now} />
+        <main className="workspace">
+          <SplitPane
+            left={
+              <section className="map-pane" aria-label="Fleet map">
+                <FleetMap
+                  store={store}
+                  tileUrl={appInfo?.tileUrl ?? ''}
+                  tileAttribution={appInfo?.tileAttribution ?? ''}
+                  selection={selection}
+                  onSelect={select}
+                  stats={mapStats}
+                />
+                <MapLegend />
+                {selection.id ? <SelectedVehicleCard store={store} id={selection.id} onSelect={select} /> : null}
+              </section>
+            }
+            right={
+              <section className="grid-pane" aria-label="Operations">
+                <div className="pane-header pane-tabs" role="tablist">
+                  {tabs.map(([id, label]) => (
+                    <button
+                      key={id}
+                      type="button"
+                      role="tab"
+                      aria-selected={tab === id}
+                      className={`pane-tab${tab === id ? ' pane-tab-active' : ''}`}
+                      data-testid={`tab-${id}`}
+                      onClick={() => setTab(id)}
+                    >
+                      {label}
+                      {id === 'conflicts' && syncView.conflicts > 0 ? (
+                        <span className="badge" data-testid="conflicts-badge">
+                          {syncView.conflicts}
+                        </span>
+                      ) : null}
+                    </button>
+                  ))}
+                  <span className="pane-meta">
+                    {tab !== 'vehicles' || displayed === undefined
+                      ? ''
+                      : query
+                        ? `${formatCount(displayed)} of ${formatCount(counts.total)}`
+                        : formatCount(displayed)}
+                  </span>
+                </div>
+                <div className="pane-body" hidden={tab !== 'vehicles'}>
+                  <VehicleGrid
+                    ref={gridRef}
+                    store={store}
+                    quickFilter={query}
+                    selection={selection}
+                    onSelect={select}
+                    onDisplayedCount={setDisplayed}
+                  />
+                </div>
+                {tab === 'alerts' ? <AlertsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
+                {tab === 'tasks' ? <TasksPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
+                {tab === 'customers' && supportDesk ? (
+                  <CustomersPanel now={now} plateOf={plateOf} onSelectVehicle={selectFromPanel} />
+                ) : null}
+                {tab === 'conflicts' ? <ConflictsPanel now={now} /> : null}
+              </section>
+            }
+          />
+        </main>
+        <StatusBar store={store} mapStats={mapStats} hostLink={hostLink} appInfo={appInfo} now={now} />
+      </div>
     </ReplicaContext.Provider>
   );
 }
@@ -251,10 +307,22 @@ const PANE_TABS: ReadonlyArray<[PaneTab, string]> = [
 function MapLegend() {
   return (
     <div className="map-legend" aria-label="Legend">
-      <span><i className="legend-dot state-bg-moving" />Moving</span>
-      <span><i className="legend-dot state-bg-parked" />Parked</span>
-      <span><i className="legend-dot state-bg-offline" />Offline</span>
-      <span><i className="legend-zone" />Operating zone</span>
+      <span>
+        <i className="legend-dot state-bg-moving" />
+        Moving
+      </span>
+      <span>
+        <i className="legend-dot state-bg-parked" />
+        Parked
+      </span>
+      <span>
+        <i className="legend-dot state-bg-offline" />
+        Offline
+      </span>
+      <span>
+        <i className="legend-zone" />
+        Operating zone
+      </span>
     </div>
   );
 }

@@ -20,7 +20,8 @@ export function LinkBanner({ hostLink, connection, store, now }: LinkBannerProps
     return (
       <div className="banner banner-error" role="alert" data-testid="host-link-banner">
         <strong>Console link lost.</strong> Showing the last known state ({age}). Reconnecting
-        {hostLink.attempts > 1 ? ` (attempt ${hostLink.attempts})` : ''}…{hostLink.detail ? <span className="banner-detail"> {hostLink.detail}</span> : null}
+        {hostLink.attempts > 1 ? ` (attempt ${hostLink.attempts})` : ''}…
+        {hostLink.detail ? <span className="banner-detail"> {hostLink.detail}</span> : null}
       </div>
     );
   }

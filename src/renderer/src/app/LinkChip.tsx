@@ -27,7 +27,14 @@ export function linkTooltip(label: string, state: LinkState | undefined): string
 export function LinkChip({ label, testId, state }: LinkChipProps) {
   const status = state?.status ?? 'connecting';
   return (
-    <span className={`link-chip link-${status}`} data-testid={testId} data-status={status} title={linkTooltip(label, state)} role="status" aria-label={`${label} ${status}`}>
+    <span
+      className={`link-chip link-${status}`}
+      data-testid={testId}
+      data-status={status}
+      title={linkTooltip(label, state)}
+      role="status"
+      aria-label={`${label} ${status}`}
+    >
       <span className="link-dot" aria-hidden="true" />
       <span className="link-label">{label}</span>
       <span className="link-status">

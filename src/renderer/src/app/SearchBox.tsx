@@ -45,7 +45,11 @@ export function SearchBox({ value, onChange, onSubmit, matches }: SearchBoxProps
           else if (e.key === 'Escape') onChange('');
         }}
       />
-      {value ? <span className="search-matches">{matches === undefined ? '' : `${matches} match${matches === 1 ? '' : 'es'}`}</span> : <kbd className="search-kbd">/</kbd>}
+      {value ? (
+        <span className="search-matches">{matches === undefined ? '' : `${matches} match${matches === 1 ? '' : 'es'}`}</span>
+      ) : (
+        <kbd className="search-kbd">/</kbd>
+      )}
     </div>
   );
 }

@@ -19,30 +19,51 @@ export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCard
   const info = store.registry.get(id);
   const synced = replicaVehicles.get(id);
   // Without live telemetry, fall back to the replica's coarse last-known state, labelled with its age.
-  const replicaValue = (v: string) => (v === '—' || !synced ? v : `${v} · replica, ${formatAgo(synced.lastSeenAt ?? synced.updatedAt, now)}`);
+  const replicaValue = (v: string) =>
+    v === '—' || !synced ? v : `${v} · replica, ${formatAgo(synced.lastSeenAt ?? synced.updatedAt, now)}`;
   const state = live ? liveDisplayState(live) : 'offline';
   const rows: Array<[string, string]> = [
     ['Speed', formatSpeed(live?.speedKph)],
-    [energyLabel(info?.energyType ?? synced?.energyType), live ? formatPercent(live.energyPct) : replicaValue(formatPercent(synced?.energyPct ?? undefined))],
+    [
+      energyLabel(info?.energyType ?? synced?.energyType),
+      live ? formatPercent(live.energyPct) : replicaValue(formatPercent(synced?.energyPct ?? undefined)),
+    ],
     ['Ignition', live ? (live.ignition ? 'on' : 'off') : '—'],
     ['Lock', live ? (live.locked ? 'locked' : 'unlocked') : '—'],
     ['Doors', live ? (live.doorsClosed ? 'closed' : 'open') : '—'],
     ['Odometer', live ? `${Math.round(live.odometerKm).toLocaleString()} km` : '—'],
     ['Position', live ? formatLatLon(live.lat, live.lon) : replicaValue(formatLatLon(synced?.lat ?? undefined, synced?.lon ?? undefined))],
-    ['Last seen', live ? `${formatAgo(live.receivedAt, now)} · ${formatClock(live.receivedAt)} (live)` : synced?.lastSeenAt ? `${formatAgo(synced.lastSeenAt, now)} (replica)` : 'never'],
+    [
+      'Last seen',
+      live
+        ? `${formatAgo(live.receivedAt, now)} · ${formatClock(live.receivedAt)} (live)`
+        : synced?.lastSeenAt
+          ? `${formatAgo(synced.lastSeenAt, now)} (replica)`
+          : 'never',
+    ],
   ];
   return (
     <aside className="vehicle-card" data-testid="selected-vehicle" data-vehicle-id={id} aria-label="Selected vehicle">
       <header className="vehicle-card-head">
         <span className="vehicle-card-plate">{info?.plate ?? synced?.plate ?? id}</span>
         <span className={`state-pill state-${state}`}>{state}</span>
-        <button type="button" className="icon-button" aria-label="Close" title="Close (deselect)" onClick={() => onSelect(undefined, 'map')}>
+        <button
+          type="button"
+          className="icon-button"
+          aria-label="Close"
+          title="Close (deselect)"
+          onClick={() => onSelect(undefined, 'map')}
+        >
           ×
         </button>
       </header>
       <div className="vehicle-card-sub">
-        {info ? `${info.make} ${info.model} · ${info.homeZone}` : synced ? `${synced.make} ${synced.model} · ${synced.homeZone} (replica)` : 'not in the registry'} ·{' '}
-        <span className="muted">{id}</span>
+        {info
+          ? `${info.make} ${info.model} · ${info.homeZone}`
+          : synced
+            ? `${synced.make} ${synced.model} · ${synced.homeZone} (replica)`
+            : 'not in the registry'}{' '}
+        · <span className="muted">{id}</span>
       </div>
       <dl className="vehicle-card-rows">
         {rows.map(([k, v]) => (

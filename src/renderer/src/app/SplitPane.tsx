@@ -48,7 +48,15 @@ export function SplitPane({ left, right }: { left: ReactNode; right: ReactNode }
   return (
     <div className="split" ref={rootRef} style={{ gridTemplateColumns: `minmax(${MIN_LEFT}px, 1fr) 6px ${rightWidth}px` }}>
       <div className="split-pane">{left}</div>
-      <div className="split-handle" role="separator" aria-orientation="vertical" aria-label="Resize map and vehicle list" tabIndex={0} onPointerDown={onPointerDown} onKeyDown={onKeyDown} />
+      <div
+        className="split-handle"
+        role="separator"
+        aria-orientation="vertical"
+        aria-label="Resize map and vehicle list"
+        tabIndex={0}
+        onPointerDown={onPointerDown}
+        onKeyDown={onKeyDown}
+      />
       <div className="split-pane">{right}</div>
     </div>
   );

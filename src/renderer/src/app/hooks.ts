@@ -29,7 +29,13 @@ export function useAppInfo(api: DesktopApi, hostLink: LinkState): AppInfo | unde
 
 /** Broker/server health: read once, then pushed; re-read after the host link comes back (pushes were missed). */
 export function useConnectionState(api: DesktopApi, hostLink: LinkState): ConnectionState | undefined {
-  return usePushedHostState(api, hostLink, (cb) => api.connection.onChange(cb), () => api.connection.getState(), 'connection.getState');
+  return usePushedHostState(
+    api,
+    hostLink,
+    (cb) => api.connection.onChange(cb),
+    () => api.connection.getState(),
+    'connection.getState',
+  );
 }
 
 /**
@@ -73,7 +79,13 @@ export function useNow(ms = 1000): number {
 
 /** The host's staff session state: read once per host connection, then pushed (`auth:change`). */
 export function useAuthState(api: DesktopApi, hostLink: LinkState): AuthState | undefined {
-  return usePushedHostState(api, hostLink, (cb) => api.auth.onChange(cb), () => api.auth.getState(), 'auth.getState');
+  return usePushedHostState(
+    api,
+    hostLink,
+    (cb) => api.auth.onChange(cb),
+    () => api.auth.getState(),
+    'auth.getState',
+  );
 }
 
 /**

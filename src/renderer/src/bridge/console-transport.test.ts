@@ -42,7 +42,11 @@ afterEach(() => {
 });
 
 function make() {
-  transport = createConsoleTransport({ url: 'ws://h/desktop-api?token=t', WebSocketImpl: FakeSocket as unknown as typeof WebSocket, connectWaitMs: 1000 });
+  transport = createConsoleTransport({
+    url: 'ws://h/desktop-api?token=t',
+    WebSocketImpl: FakeSocket as unknown as typeof WebSocket,
+    connectWaitMs: 1000,
+  });
   return transport;
 }
 

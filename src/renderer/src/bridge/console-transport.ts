@@ -115,7 +115,11 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
       if (socket !== ws) return;
       socket = undefined;
       failSent(`console link lost (code ${ev.code}${ev.reason ? `: ${ev.reason}` : ''})`);
-      const why = ev.reason || (state.status === 'connected' ? `connection closed (code ${ev.code})` : options.hint ?? `cannot reach the console host (code ${ev.code})`);
+      const why =
+        ev.reason ||
+        (state.status === 'connected'
+          ? `connection closed (code ${ev.code})`
+          : (options.hint ?? `cannot reach the console host (code ${ev.code})`));
       scheduleReconnect(why);
     };
     // onerror is always followed by onclose; the close handler does the bookkeeping.

@@ -34,7 +34,8 @@ export function createTokenSource(fetchToken: () => Promise<AccessToken>, margin
         inflight ??= fetchToken().finally(() => (inflight = undefined));
         t = cached = await inflight;
       }
-      if (forOperator !== undefined && t.operator.id !== forOperator) throw new TokenError('other_operator', `signed in as ${t.operator.name}, not as the owner of this local data`);
+      if (forOperator !== undefined && t.operator.id !== forOperator)
+        throw new TokenError('other_operator', `signed in as ${t.operator.name}, not as the owner of this local data`);
       return t.token;
     },
     invalidate() {

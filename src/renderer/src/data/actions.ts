@@ -2,7 +2,18 @@
  * The operator's edits, written to the replica (offline too) and pushed by the replication when online. Every
  * write also records an outbox entry so the sync indicator can say how many local changes are waiting.
  */
-import { EDITABLE, type AlertDoc, type NoteDoc, type RequestDoc, type RequestKind, type RequestPayloads, type ServiceState, type SyncCollection, type TaskDoc, type TaskKind } from '../../../shared/sync-protocol.js';
+import {
+  EDITABLE,
+  type AlertDoc,
+  type NoteDoc,
+  type RequestDoc,
+  type RequestKind,
+  type RequestPayloads,
+  type ServiceState,
+  type SyncCollection,
+  type TaskDoc,
+  type TaskKind,
+} from '../../../shared/sync-protocol.js';
 import type { ConflictRecord } from './conflicts';
 import type { ReplicaDatabase } from './database';
 import type { Operator } from './replication';
@@ -89,7 +100,13 @@ export class ReplicaActions {
     return this.patch('vehicles', vehicleId, { serviceState });
   }
 
-  async createTask(t: { vehicleId: string; kind: TaskKind; note?: string; alertId?: string | null; assignee?: string | null }): Promise<string> {
+  async createTask(t: {
+    vehicleId: string;
+    kind: TaskKind;
+    note?: string;
+    alertId?: string | null;
+    assignee?: string | null;
+  }): Promise<string> {
     const now = Date.now();
     const doc: TaskDoc = {
       id: crypto.randomUUID(),
@@ -117,7 +134,15 @@ export class ReplicaActions {
 
   async addNote(targetType: NoteDoc['targetType'], targetId: string, text: string): Promise<void> {
     const now = Date.now();
-    const doc: NoteDoc = { id: crypto.randomUUID(), updatedAt: now, targetType, targetId, text: text.trim(), author: this.operator.id, createdAt: now };
+    const doc: NoteDoc = {
+      id: crypto.randomUUID(),
+      updatedAt: now,
+      targetType,
+      targetId,
+      text: text.trim(),
+      author: this.operator.id,
+      createdAt: now,
+    };
     if (!doc.text) return;
     await this.recorded('notes', doc.id, () => this.coll('notes').insert(doc));
   }
@@ -139,13 +164,21 @@ export class ReplicaActions {
   }
 
   async requestCustomerBlock(customerId: string, blocked: boolean, reason: string): Promise<string> {
-    return this.request(blocked ? 'block_customer' : 'unblock_customer', { customerId, reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+    return this.request(
+      blocked ? 'block_customer' : 'unblock_customer',
+      { customerId, reason: requireReason(reason) },
+      SUPPORT_REQUEST_TTL_MS,
+    );
   }
 
   /** Move a confirmed booking's end later (epoch ms; sent as ISO-8601 UTC). The server refuses it when the car is taken then. */
   async requestExtendBooking(bookingId: string, endsAtMs: number, reason: string): Promise<string> {
     if (!Number.isFinite(endsAtMs)) throw new Error('enter the new end date and time');
-    return this.request('extend_booking', { bookingId, endsAt: new Date(endsAtMs).toISOString(), reason: requireReason(reason) }, SUPPORT_REQUEST_TTL_MS);
+    return this.request(
+      'extend_booking',
+      { bookingId, endsAt: new Date(endsAtMs).toISOString(), reason: requireReason(reason) },
+      SUPPORT_REQUEST_TTL_MS,
+    );
   }
 
   /** Cancel a confirmed booking on the customer's behalf. */
@@ -188,7 +221,12 @@ export class ReplicaActions {
     if (doc && fields.length) {
       const patch: Record<string, unknown> = {};
       for (const f of fields) patch[f] = rec.local[f] ?? null;
-      await this.recorded(coll, rec.docId, () => doc.incrementalPatch(patch as never), masterShape(doc.toJSON(true) as Record<string, unknown>));
+      await this.recorded(
+        coll,
+        rec.docId,
+        () => doc.incrementalPatch(patch as never),
+        masterShape(doc.toJSON(true) as Record<string, unknown>),
+      );
     }
     await c.incrementalPatch({ resolved: true });
   }

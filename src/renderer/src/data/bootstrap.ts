@@ -91,7 +91,9 @@ export async function bootstrapCollection(opts: BootstrapOptions): Promise<Boots
   const { db, collection } = opts;
   const hash = await collection.database.hashFunction(`rxdbreplication${opts.replicationIdentifier}`);
   // the raw storage instance: RxDB's wrapper would replace `_meta` and `_rev` of an insert with its own
-  const wrapped = collection.storageInstance as RxStorageInstance<Record<string, unknown>, unknown, unknown> & { originalStorageInstance?: RxStorageInstance<Record<string, unknown>, unknown, unknown> };
+  const wrapped = collection.storageInstance as RxStorageInstance<Record<string, unknown>, unknown, unknown> & {
+    originalStorageInstance?: RxStorageInstance<Record<string, unknown>, unknown, unknown>;
+  };
   const storage = wrapped.originalStorageInstance ?? wrapped;
   const state: BootstrapState = { ...opts.from };
   if (state.done) return state;
@@ -137,7 +139,10 @@ export async function bootstrapCollection(opts: BootstrapOptions): Promise<Boots
     const documents = pages.flatMap((p) => p.documents);
     const page = { documents, checkpoint: pages.at(-1)!.checkpoint };
     const rows: Array<{ document: Record<string, unknown>; previous?: Record<string, unknown> }> = [];
-    for (const doc of page.documents) rows.push({ document: { ...doc, _deleted: !!doc._deleted, _attachments: {}, _rev: `1-${hash}`, _meta: { lwt, o: { _rev: 1, hash } } } });
+    for (const doc of page.documents)
+      rows.push({
+        document: { ...doc, _deleted: !!doc._deleted, _attachments: {}, _rev: `1-${hash}`, _meta: { lwt, o: { _rev: 1, hash } } },
+      });
     const primary = collection.schema.primaryPath as string;
     const inserts = rows.filter((r) => !r.document._deleted);
     // documents already there: written by an earlier page (changed on the server since), or a tombstone of one
@@ -159,11 +164,15 @@ export async function bootstrapCollection(opts: BootstrapOptions): Promise<Boots
       for (const inDb of existing) {
         if (!untouched(inDb, hash)) continue; // changed by the operator since: RxDB's replication takes it from here
         const height = revisionHeight(inDb._rev) + 1;
-        updates.push({ previous: inDb, document: { ...byId.get(String(inDb[primary]))!, _rev: `${height}-${hash}`, _meta: { lwt, o: { _rev: height, hash } } } });
+        updates.push({
+          previous: inDb,
+          document: { ...byId.get(String(inDb[primary]))!, _rev: `${height}-${hash}`, _meta: { lwt, o: { _rev: height, hash } } },
+        });
       }
       if (updates.length > 0) {
         const again = await collection.database.lockedRun(() => storage.bulkWrite(updates as never, 'fleetdesk-bootstrap'));
-        if (again.error.length > 0) throw new Error(`bootstrap of ${collection.name}: ${again.error.length} documents changed while being written`);
+        if (again.error.length > 0)
+          throw new Error(`bootstrap of ${collection.name}: ${again.error.length} documents changed while being written`);
       }
     }
     state.seq = Math.max(state.seq, page.checkpoint.seq);

@@ -8,7 +8,10 @@ const alert = { _deleted: false, ...alertDoc({ vehicleId: 'v1' }) };
 describe('conflict rule', () => {
   it('takes the master when only server-managed fields changed', () => {
     const master = { ...alert, updatedAt: 5, occurrences: 3 };
-    expect(decideConflict('alerts', { assumedMasterState: alert, realMasterState: master, newDocumentState: alert })).toEqual({ kind: 'take-master', doc: master });
+    expect(decideConflict('alerts', { assumedMasterState: alert, realMasterState: master, newDocumentState: alert })).toEqual({
+      kind: 'take-master',
+      doc: master,
+    });
   });
   it('merges non-overlapping edits per field (mine on my fields, server-managed from the master)', () => {
     const mine = { ...alert, status: 'acknowledged' as const };
@@ -33,7 +36,11 @@ describe('conflict rule', () => {
     expect(d.kind === 'conflict' && d.reason).toContain('support may not edit alerts');
   });
   it('reports an edit of a document the server deleted', () => {
-    const d = decideConflict('alerts', { assumedMasterState: alert, realMasterState: { ...alert, _deleted: true }, newDocumentState: { ...alert, status: 'acknowledged' } });
+    const d = decideConflict('alerts', {
+      assumedMasterState: alert,
+      realMasterState: { ...alert, _deleted: true },
+      newDocumentState: { ...alert, status: 'acknowledged' },
+    });
     expect(d).toMatchObject({ kind: 'conflict', reason: expect.stringContaining('deleted') });
   });
   it('without a base, any differing editable field is a clash', () => {
@@ -50,15 +57,22 @@ describe('conflict rule', () => {
     const h = createConflictHandler<AlertDoc>('alerts', record, settled);
     const mine = { ...alert, assignee: 'op-1' };
     const master = { ...alert, assignee: 'op-2' };
-    await expect(h.resolve({ assumedMasterState: alert, realMasterState: master, newDocumentState: mine }, 'test')).resolves.toEqual(master);
-    expect(record).toHaveBeenCalledWith(expect.objectContaining({ collectionName: 'alerts', docId: 'a1', local: mine, master, resolved: false }));
+    await expect(h.resolve({ assumedMasterState: alert, realMasterState: master, newDocumentState: mine }, 'test')).resolves.toEqual(
+      master,
+    );
+    expect(record).toHaveBeenCalledWith(
+      expect.objectContaining({ collectionName: 'alerts', docId: 'a1', local: mine, master, resolved: false }),
+    );
     expect(settled).toHaveBeenCalledWith('a1');
   });
   it('a merge stays waiting in the outbox (it is pushed again)', async () => {
     const record = vi.fn(async () => undefined);
     const settled = vi.fn(async () => undefined);
     const h = createConflictHandler<AlertDoc>('alerts', record, settled);
-    await h.resolve({ assumedMasterState: alert, realMasterState: { ...alert, occurrences: 2 }, newDocumentState: { ...alert, status: 'acknowledged' } }, 'test');
+    await h.resolve(
+      { assumedMasterState: alert, realMasterState: { ...alert, occurrences: 2 }, newDocumentState: { ...alert, status: 'acknowledged' } },
+      'test',
+    );
     expect(record).not.toHaveBeenCalled();
     expect(settled).not.toHaveBeenCalled();
   });

@@ -33,9 +33,7 @@ export interface ConflictRecord {
 }
 
 export type ConflictDecision =
-  | { kind: 'take-master'; doc: Doc }
-  | { kind: 'merged'; doc: Doc }
-  | { kind: 'conflict'; doc: Doc; reason: string; fields: string[] };
+  { kind: 'take-master'; doc: Doc } | { kind: 'merged'; doc: Doc } | { kind: 'conflict'; doc: Doc; reason: string; fields: string[] };
 
 export function stripRejection<D extends Doc>(d: D): D {
   if (!('syncRejection' in d)) return d;
@@ -46,13 +44,21 @@ export function stripRejection<D extends Doc>(d: D): D {
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 /** Pure decision for one pushed row (see the rule above). */
-export function decideConflict(collection: SyncCollection, input: { assumedMasterState?: object | undefined; realMasterState: object; newDocumentState: object }): ConflictDecision {
+export function decideConflict(
+  collection: SyncCollection,
+  input: { assumedMasterState?: object | undefined; realMasterState: object; newDocumentState: object },
+): ConflictDecision {
   const master = input.realMasterState as Doc;
   const local = input.newDocumentState as Doc;
   const base = input.assumedMasterState as Doc | undefined;
   const rejection = master.syncRejection as { code?: string; message?: string } | undefined;
   if (rejection) {
-    return { kind: 'conflict', doc: stripRejection(master), reason: `rejected by the server: ${rejection.message ?? rejection.code ?? 'no reason given'}`, fields: [] };
+    return {
+      kind: 'conflict',
+      doc: stripRejection(master),
+      reason: `rejected by the server: ${rejection.message ?? rejection.code ?? 'no reason given'}`,
+      fields: [],
+    };
   }
   const fields = EDITABLE[collection].fields as readonly string[];
   if (master._deleted && !local._deleted) {
@@ -115,7 +121,12 @@ export function createConflictHandler<T>(
         merges.set(id, entry);
         if (entry.n > MAX_MERGES) {
           merges.delete(id);
-          d = { kind: 'conflict', doc: input.realMasterState as unknown as Doc, reason: 'the server keeps refusing the merged version', fields: [] };
+          d = {
+            kind: 'conflict',
+            doc: input.realMasterState as unknown as Doc,
+            reason: 'the server keeps refusing the merged version',
+            fields: [],
+          };
         }
       }
       if (d.kind !== 'merged') await settled(id).catch((err: unknown) => console.warn('[replica] could not settle an outbox entry', err));
@@ -124,7 +135,16 @@ export function createConflictHandler<T>(
         const master = input.realMasterState as unknown as Doc;
         const docId = String(master.id ?? local.id);
         try {
-          await record({ id: `${collection}:${docId}:${Date.now()}`, collectionName: collection, docId, local: { ...local }, master: { ...master }, reason: d.reason, at: Date.now(), resolved: false });
+          await record({
+            id: `${collection}:${docId}:${Date.now()}`,
+            collectionName: collection,
+            docId,
+            local: { ...local },
+            master: { ...master },
+            reason: d.reason,
+            at: Date.now(),
+            resolved: false,
+          });
         } catch (err) {
           console.error('[replica] could not record a conflict', err);
         }

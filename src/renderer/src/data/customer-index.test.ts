@@ -28,7 +28,11 @@ const docs = [
 describe('searchCustomers (the Customers tab, offline too)', () => {
   it('finds by name, e-mail, licence number and phone digits, every word must match', () => {
     expect(searchCustomers(docs, 'lindq').map((d) => d.id)).toEqual(['c1']);
-    expect(searchCustomers(docs, 'greta').map((d) => d.id).sort()).toEqual(['c1', 'c3']);
+    expect(
+      searchCustomers(docs, 'greta')
+        .map((d) => d.id)
+        .sort(),
+    ).toEqual(['c1', 'c3']);
     expect(searchCustomers(docs, 'greta example ana').map((d) => d.id)).toEqual(['c3']);
     expect(searchCustomers(docs, 'jg@mail').map((d) => d.id)).toEqual(['c2']);
     expect(searchCustomers(docs, 'b072rre').map((d) => d.id)).toEqual(['c1']);

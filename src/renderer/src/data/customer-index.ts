@@ -20,7 +20,11 @@ const fold = (s: string): string =>
     .toLowerCase();
 
 function entry(doc: CustomerDoc): Entry {
-  return { doc, text: fold([doc.name, doc.email, doc.phone, doc.licenceNumber ?? '', doc.id].join('\n')), digits: doc.phone.replace(/\D/g, '') };
+  return {
+    doc,
+    text: fold([doc.name, doc.email, doc.phone, doc.licenceNumber ?? '', doc.id].join('\n')),
+    digits: doc.phone.replace(/\D/g, ''),
+  };
 }
 
 export const replicaCustomers = {
@@ -47,7 +51,12 @@ export const replicaCustomers = {
 };
 
 /** Pure search (tested): every word must occur in the text; a word of 4+ digits also matches the phone's digits. */
-export function searchCustomers(docs: readonly CustomerDoc[], query: string, limit = 50, entryOf: (d: CustomerDoc) => Entry = entry): CustomerDoc[] {
+export function searchCustomers(
+  docs: readonly CustomerDoc[],
+  query: string,
+  limit = 50,
+  entryOf: (d: CustomerDoc) => Entry = entry,
+): CustomerDoc[] {
   const words = fold(query).split(/\s+/).filter(Boolean);
   if (words.length === 0) return [];
   const scored: Array<{ doc: CustomerDoc; score: number }> = [];

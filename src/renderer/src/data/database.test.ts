@@ -58,17 +58,43 @@ describe('replica database', () => {
 
   it('opens a replica whose requests are still schema v1 (before the booking kinds): an unsynced request survives, the new kinds can be written', async () => {
     const name = `t${Date.now()}r`;
-    const v1Requests = { ...RX_SCHEMAS.requests, version: 1, properties: { ...RX_SCHEMAS.requests.properties, kind: { type: 'string', enum: ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer'] } } };
+    const v1Requests = {
+      ...RX_SCHEMAS.requests,
+      version: 1,
+      properties: {
+        ...RX_SCHEMAS.requests.properties,
+        kind: { type: 'string', enum: ['vehicle_command', 'refund', 'end_rental', 'block_customer', 'unblock_customer'] },
+      },
+    };
     const old = await openReplicaDatabase({ name, storage: storage(), role: 'support', schemas: { requests: v1Requests } });
-    const refund: RequestDoc = { id: 'rq-offline', updatedAt: 1, kind: 'refund', payload: { rentalId: 'rt-1', amountCents: 500, currency: 'EUR', reason: 'dirty' }, createdBy: 'sue', createdAt: 1, expiresAt: 2, status: 'pending', result: null };
+    const refund: RequestDoc = {
+      id: 'rq-offline',
+      updatedAt: 1,
+      kind: 'refund',
+      payload: { rentalId: 'rt-1', amountCents: 500, currency: 'EUR', reason: 'dirty' },
+      createdBy: 'sue',
+      createdAt: 1,
+      expiresAt: 2,
+      status: 'pending',
+      result: null,
+    };
     await old.requests!.insert(refund);
     await old.close();
 
     const current = await openReplicaDatabase({ name, storage: storage(), role: 'support' });
     open.push(current);
     expect(RX_SCHEMAS.requests.version).toBe(2);
-    expect((await current.requests!.findOne('rq-offline').exec())?.toJSON()).toMatchObject({ kind: 'refund', status: 'pending', payload: { amountCents: 500 } });
-    await current.requests!.insert({ ...refund, id: 'rq-extend', kind: 'extend_booking', payload: { bookingId: 'bk-1', endsAt: '2031-07-01T13:00:00.000Z', reason: 'late' } });
+    expect((await current.requests!.findOne('rq-offline').exec())?.toJSON()).toMatchObject({
+      kind: 'refund',
+      status: 'pending',
+      payload: { amountCents: 500 },
+    });
+    await current.requests!.insert({
+      ...refund,
+      id: 'rq-extend',
+      kind: 'extend_booking',
+      payload: { bookingId: 'bk-1', endsAt: '2031-07-01T13:00:00.000Z', reason: 'late' },
+    });
     expect((await current.requests!.findOne('rq-extend').exec())?.kind).toBe('extend_booking');
   });
 });

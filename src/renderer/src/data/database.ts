@@ -8,7 +8,15 @@
  * bumping a schema version migrates stored documents — including local edits not yet pushed — instead of
  * dropping them (tested in database.test.ts).
  */
-import { addRxPlugin, createRxDatabase, type MigrationStrategies, type RxCollection, type RxDatabase, type RxJsonSchema, type RxStorage } from 'rxdb';
+import {
+  addRxPlugin,
+  createRxDatabase,
+  type MigrationStrategies,
+  type RxCollection,
+  type RxDatabase,
+  type RxJsonSchema,
+  type RxStorage,
+} from 'rxdb';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import type { OperatorRole } from '../../../shared/operator-role.js';
 import { RX_SCHEMAS, SYNC_ACCESS, SYNC_COLLECTIONS, type SyncCollection, type SyncDocMap } from '../../../shared/sync-protocol.js';
@@ -111,7 +119,12 @@ export interface OpenReplicaOptions {
 }
 
 export async function openReplicaDatabase(opts: OpenReplicaOptions): Promise<ReplicaDatabase> {
-  const db = await createRxDatabase<ReplicaCollections>({ name: opts.name, storage: opts.storage, multiInstance: false, closeDuplicates: true });
+  const db = await createRxDatabase<ReplicaCollections>({
+    name: opts.name,
+    storage: opts.storage,
+    multiInstance: false,
+    closeDuplicates: true,
+  });
   try {
     const record = async (c: ConflictRecord) => {
       await db.conflicts.insert(c);

@@ -10,7 +10,14 @@ export function useReplica(): OpenReplica | undefined {
   return useContext(ReplicaContext);
 }
 
-const NO_VIEW: SyncView = { status: 'connecting', lastSyncAt: undefined, pending: 0, progress: 0, detail: 'opening the local replica…', conflicts: 0 };
+const NO_VIEW: SyncView = {
+  status: 'connecting',
+  lastSyncAt: undefined,
+  pending: 0,
+  progress: 0,
+  detail: 'opening the local replica…',
+  conflicts: 0,
+};
 
 export function useSyncView(r: OpenReplica | undefined): SyncView {
   return useSyncExternalStore(

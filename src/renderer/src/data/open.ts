@@ -34,7 +34,14 @@ const IDENTITY_KEY = 'fleetdesk.replica.identity';
 
 function isOperator(o: unknown): o is OperatorInfo {
   const x = o as Partial<OperatorInfo> | undefined;
-  return !!x && typeof x.id === 'string' && x.id !== '' && typeof x.name === 'string' && typeof x.email === 'string' && (OPERATOR_ROLES as readonly unknown[]).includes(x.role);
+  return (
+    !!x &&
+    typeof x.id === 'string' &&
+    x.id !== '' &&
+    typeof x.name === 'string' &&
+    typeof x.email === 'string' &&
+    (OPERATOR_ROLES as readonly unknown[]).includes(x.role)
+  );
 }
 
 /** The signed-in operator's replica identity (undefined while signed out or before the host answered). */
@@ -47,7 +54,9 @@ export function rememberedIdentity(): ReplicaIdentity | undefined {
   try {
     const raw = localStorage.getItem(IDENTITY_KEY);
     const parsed = raw ? (JSON.parse(raw) as Partial<ReplicaIdentity>) : undefined;
-    return parsed && typeof parsed.syncUrl === 'string' && isOperator(parsed.operator) ? { syncUrl: parsed.syncUrl, operator: parsed.operator } : undefined;
+    return parsed && typeof parsed.syncUrl === 'string' && isOperator(parsed.operator)
+      ? { syncUrl: parsed.syncUrl, operator: parsed.operator }
+      : undefined;
   } catch {
     return undefined;
   }
@@ -82,7 +91,10 @@ async function storage(): Promise<RxStorage<unknown, unknown>> {
   const dexie = getRxStorageDexie() as RxStorage<unknown, unknown>;
   if (!import.meta.env.DEV) return dexie;
   devReady ??= (async () => {
-    const [{ RxDBDevModePlugin, disableWarnings }, { wrappedValidateZSchemaStorage }] = await Promise.all([import('rxdb/plugins/dev-mode'), import('rxdb/plugins/validate-z-schema')]);
+    const [{ RxDBDevModePlugin, disableWarnings }, { wrappedValidateZSchemaStorage }] = await Promise.all([
+      import('rxdb/plugins/dev-mode'),
+      import('rxdb/plugins/validate-z-schema'),
+    ]);
     disableWarnings();
     addRxPlugin(RxDBDevModePlugin);
     return (s) => wrappedValidateZSchemaStorage({ storage: s }) as RxStorage<unknown, unknown>;
@@ -93,9 +105,14 @@ async function storage(): Promise<RxStorage<unknown, unknown>> {
 export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource): Promise<OpenReplica> {
   const operator = { id: identity.operator.id, role: identity.operator.role };
   const db = await openReplicaDatabase({ name: replicaDbName(identity), storage: await storage(), role: operator.role });
-  const replica = new Replica(db, { syncUrl: identity.syncUrl, operator, accessToken: () => tokens.get(operator.id), onUnauthorized: () => tokens.invalidate() });
+  const replica = new Replica(db, {
+    syncUrl: identity.syncUrl,
+    operator,
+    accessToken: () => tokens.get(operator.id),
+    onUnauthorized: () => tokens.invalidate(),
+  });
   await replica.start();
-  const staffGet = async <T,>(path: string, signal?: AbortSignal): Promise<T> => {
+  const staffGet = async <T>(path: string, signal?: AbortSignal): Promise<T> => {
     if (!path.startsWith('/ops/v1/')) throw new Error(`not a staff API path: ${path}`);
     const res = await fetch(`${identity.syncUrl.replace(/\/+$/, '')}${path}`, {
       headers: { accept: 'application/json', authorization: `Bearer ${await tokens.get(operator.id)}` },

@@ -25,7 +25,8 @@ function fakeServer() {
     const entry = { doc: { ...doc, updatedAt: Date.now() }, seq: ++seq };
     docs.set(`${c}/${doc.id}`, entry);
     for (const s of streams) {
-      if (s.collections.includes(c)) s.ctrl.enqueue(enc.encode(`event: ${c}\ndata: ${JSON.stringify({ documents: [entry.doc], checkpoint: { seq: entry.seq } })}\n\n`));
+      if (s.collections.includes(c))
+        s.ctrl.enqueue(enc.encode(`event: ${c}\ndata: ${JSON.stringify({ documents: [entry.doc], checkpoint: { seq: entry.seq } })}\n\n`));
     }
   };
   const fetchImpl = (async (input: string | URL, init?: RequestInit) => {
@@ -81,10 +82,11 @@ function fakeServer() {
   }) as typeof fetch;
   const setDown = (d: boolean) => {
     down = d;
-    if (d) for (const s of [...streams]) {
-      s.ctrl.error(new TypeError('network down'));
-      streams.delete(s);
-    }
+    if (d)
+      for (const s of [...streams]) {
+        s.ctrl.error(new TypeError('network down'));
+        streams.delete(s);
+      }
   };
   const remove = (c: string, id: string) => write(c, { ...docs.get(`${c}/${id}`)!.doc, _deleted: true });
   const pullsThenDown = (c: string, n: number) => pullsLeft.set(c, n);
@@ -99,10 +101,18 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(prepare: (server: ReturnType<typeof fakeServer>) => void = (server) => server.write('alerts', alert as unknown as Doc), waitSynced = true, retryMs = 50) {
+async function setup(
+  prepare: (server: ReturnType<typeof fakeServer>) => void = (server) => server.write('alerts', alert as unknown as Doc),
+  waitSynced = true,
+  retryMs = 50,
+) {
   const server = fakeServer();
   prepare(server);
-  const db: ReplicaDatabase = await openReplicaDatabase({ name: `r${Math.random().toString(36).slice(2)}`, storage: getRxStorageMemory(), role: 'dispatcher' });
+  const db: ReplicaDatabase = await openReplicaDatabase({
+    name: `r${Math.random().toString(36).slice(2)}`,
+    storage: getRxStorageMemory(),
+    role: 'dispatcher',
+  });
   let tokenCalls = 0;
   const replica = new Replica(db, {
     syncUrl: 'http://sync.test/',
@@ -126,7 +136,7 @@ describe('Replica', () => {
     const { server, db, replica, actions } = await setup();
     expect((await db.alerts!.findOne('a1').exec())?.status).toBe('open');
     await actions.acknowledgeAlert('a1');
-    await expect.poll(() => (server.docs.get('alerts/a1')?.doc.status as string | undefined), { timeout: 10_000 }).toBe('acknowledged');
+    await expect.poll(() => server.docs.get('alerts/a1')?.doc.status as string | undefined, { timeout: 10_000 }).toBe('acknowledged');
     await expect.poll(() => replica.view().pending, { timeout: 10_000 }).toBe(0);
     expect(server.headers.length).toBeGreaterThan(0);
     expect(server.headers.every((h) => h['authorization'] === 'Bearer token-op-1' && h['x-fleetdesk-actor'] === undefined)).toBe(true);
@@ -140,9 +150,48 @@ describe('Replica', () => {
     expect(lastUrl.get('collections')!.split(',').sort()).toEqual([...replica.collections].sort());
     expect(lastUrl.get('checkpoints')!.split(',')).toHaveLength(replica.collections.length);
     const pullsBefore = server.headers.length;
-    server.write('zones', { id: 'z-live', name: 'Depot', kind: 'service', polygon: [[13.4, 52.5], [13.41, 52.5], [13.41, 52.51], [13.4, 52.5]] });
+    server.write('zones', {
+      id: 'z-live',
+      name: 'Depot',
+      kind: 'service',
+      polygon: [
+        [13.4, 52.5],
+        [13.41, 52.5],
+        [13.41, 52.51],
+        [13.4, 52.5],
+      ],
+    });
     server.write('notes', { id: 'n-live', targetType: 'vehicle', targetId: 'veh-1', text: 'checked tyres', author: 'op-2', createdAt: 5 });
-    server.write('rentals', { id: 'r-live', kind: 'rental', vehicleId: 'veh-1', customerId: 'c-1', status: 'active', startsAt: 10, endsAt: null, sourceId: null, startedAt: 10, endedAt: null, returnBy: null, startOdometerKm: null, endOdometerKm: null, startLat: null, startLon: null, endLat: null, endLon: null, price: null, totalCents: null, currency: null, paymentId: null, unlockCommandId: null, lockCommandId: null, cancelReason: null, cancelledBy: null, endedBy: null, endReason: null, createdAt: 10 });
+    server.write('rentals', {
+      id: 'r-live',
+      kind: 'rental',
+      vehicleId: 'veh-1',
+      customerId: 'c-1',
+      status: 'active',
+      startsAt: 10,
+      endsAt: null,
+      sourceId: null,
+      startedAt: 10,
+      endedAt: null,
+      returnBy: null,
+      startOdometerKm: null,
+      endOdometerKm: null,
+      startLat: null,
+      startLon: null,
+      endLat: null,
+      endLon: null,
+      price: null,
+      totalCents: null,
+      currency: null,
+      paymentId: null,
+      unlockCommandId: null,
+      lockCommandId: null,
+      cancelReason: null,
+      cancelledBy: null,
+      endedBy: null,
+      endReason: null,
+      createdAt: 10,
+    });
     await expect.poll(async () => (await db.zones!.findOne('z-live').exec())?.name, { timeout: 10_000 }).toBe('Depot');
     await expect.poll(async () => (await db.notes!.findOne('n-live').exec())?.text, { timeout: 10_000 }).toBe('checked tyres');
     await expect.poll(async () => (await db.rentals!.findOne('r-live').exec())?.status, { timeout: 10_000 }).toBe('active');
@@ -159,12 +208,18 @@ describe('Replica', () => {
     await actions.assignAlertToMe('a1');
     await expect.poll(() => replica.view().pending).toBe(1);
     // meanwhile another operator assigned it on the server
-    server.write('alerts', { ...(server.docs.get('alerts/a1')!.doc), assignee: 'op-2' });
+    server.write('alerts', { ...server.docs.get('alerts/a1')!.doc, assignee: 'op-2' });
     server.setDown(false);
     await expect.poll(() => replica.view().conflicts, { timeout: 10_000 }).toBe(1);
     await expect.poll(() => replica.view().pending, { timeout: 10_000 }).toBe(0);
     const [c] = await db.conflicts.find().exec();
-    expect(c!.toJSON()).toMatchObject({ collectionName: 'alerts', docId: 'a1', local: { assignee: 'op-1' }, master: { assignee: 'op-2' }, resolved: false });
+    expect(c!.toJSON()).toMatchObject({
+      collectionName: 'alerts',
+      docId: 'a1',
+      local: { assignee: 'op-1' },
+      master: { assignee: 'op-2' },
+      resolved: false,
+    });
     await expect.poll(async () => (await db.alerts!.findOne('a1').exec())?.assignee, { timeout: 10_000 }).toBe('op-2');
     // "re-apply mine" pushes the operator's value onto the current master
     await actions.reapplyConflict(c!.id);
@@ -211,7 +266,9 @@ describe('Replica', () => {
         false,
         60_000, // a retry would come only after a minute: the operator's "retry" (reSync) must not wait for it
       );
-      await expect.poll(async () => (await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['docs'], { timeout: 10_000 }).toBe(1_000);
+      await expect
+        .poll(async () => (await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['docs'], { timeout: 10_000 })
+        .toBe(1_000);
       expect((await db.meta.findOne('bootstrap:alerts').exec())?.toJSON().data?.['done']).toBe(false);
       // meanwhile on the server: a document of the first page changes, another is deleted, one is added
       server.write('alerts', { ...server.docs.get('alerts/a00003')!.doc, severity: 'critical' });

@@ -12,7 +12,15 @@ import { replicateRxCollection, type RxReplicationState } from 'rxdb/plugins/rep
 import { Subject } from 'rxjs';
 import { backoffDelay, PLUS_MINUS_20_PERCENT } from '../../../shared/backoff.js';
 import type { OperatorRole } from '../../../shared/operator-role.js';
-import { EDITABLE, MULTI_STREAM_PATH, SYNC_LIMITS, SYNC_PATH_PREFIX, type PullResponse, type SyncCheckpoint, type SyncCollection } from '../../../shared/sync-protocol.js';
+import {
+  EDITABLE,
+  MULTI_STREAM_PATH,
+  SYNC_LIMITS,
+  SYNC_PATH_PREFIX,
+  type PullResponse,
+  type SyncCheckpoint,
+  type SyncCollection,
+} from '../../../shared/sync-protocol.js';
 import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
 import { docsEqual } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
@@ -114,7 +122,9 @@ export class Replica {
     this.lastSyncAt = meta?.value;
     const pendingSub = this.db.outbox.count().$.subscribe((n) => this.set(() => (this.pending = n)));
     // (a count() query must be fully indexed in RxDB: count the few open conflicts from a find instead)
-    const conflictSub = this.db.conflicts.find({ selector: { resolved: false } }).$.subscribe((docs) => this.set(() => (this.conflicts = docs.length)));
+    const conflictSub = this.db.conflicts
+      .find({ selector: { resolved: false } })
+      .$.subscribe((docs) => this.set(() => (this.conflicts = docs.length)));
     this.disposers.push(
       () => pendingSub.unsubscribe(),
       () => conflictSub.unsubscribe(),
@@ -181,7 +191,9 @@ export class Replica {
     this.set(() => (this.lastSyncAt = now));
     if (now - this.lastSyncPersistedAt > 5_000) {
       this.lastSyncPersistedAt = now;
-      this.db.meta.upsert({ id: LAST_SYNC_KEY, value: now }).catch((err: unknown) => console.warn('[replica] could not store the last sync time', err));
+      this.db.meta
+        .upsert({ id: LAST_SYNC_KEY, value: now })
+        .catch((err: unknown) => console.warn('[replica] could not store the last sync time', err));
     }
   }
 
@@ -206,7 +218,11 @@ export class Replica {
   private async request<T>(c: SyncCollection, url: string, init: RequestInit = {}): Promise<T> {
     const doFetch = this.config.fetchImpl ?? fetch.bind(globalThis);
     try {
-      const res = await doFetch(url, { ...init, cache: 'no-store', headers: { ...(await this.headers()), ...(init.headers as Record<string, string> | undefined) } });
+      const res = await doFetch(url, {
+        ...init,
+        cache: 'no-store',
+        headers: { ...(await this.headers()), ...(init.headers as Record<string, string> | undefined) },
+      });
       if (res.status === 401) this.config.onUnauthorized?.();
       if (!res.ok) {
         let detail = '';
@@ -231,7 +247,11 @@ export class Replica {
    * A collection never synced here and empty is first filled by bootstrap (resumed if it was cut off), retried
    * with backoff while the server cannot be reached; RxDB's replication then starts where it ended.
    */
-  private async bootstrap(c: SyncCollection, collection: RxCollection<Record<string, unknown>>, identifier: string): Promise<BootstrapState | undefined> {
+  private async bootstrap(
+    c: SyncCollection,
+    collection: RxCollection<Record<string, unknown>>,
+    identifier: string,
+  ): Promise<BootstrapState | undefined> {
     let state = (await readBootstrap(this.db, c)) ?? (await newBootstrap(this.db, collection));
     if (!state) return undefined;
     this.bootstrapped.add(c);
@@ -245,7 +265,8 @@ export class Replica {
           collection,
           replicationIdentifier: identifier,
           pageSize: SYNC_LIMITS.maxPullLimit,
-          fetchPage: (seq, limit) => this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', `?checkpoint=${seq}&limit=${limit}`)),
+          fetchPage: (seq, limit) =>
+            this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', `?checkpoint=${seq}&limit=${limit}`)),
           cancelled: () => this.disposed,
         });
       } catch (err) {
@@ -258,7 +279,15 @@ export class Replica {
             this.bootstrapWaits.delete(wake);
             resolve();
           };
-          const timer = setTimeout(wake, backoffDelay(attempt + 1, { initialMs: this.config.retryMs ?? 5_000, maxMs: 30_000, maxExponent: 20, jitter: PLUS_MINUS_20_PERCENT }));
+          const timer = setTimeout(
+            wake,
+            backoffDelay(attempt + 1, {
+              initialMs: this.config.retryMs ?? 5_000,
+              maxMs: 30_000,
+              maxExponent: 20,
+              jitter: PLUS_MINUS_20_PERCENT,
+            }),
+          );
           this.bootstrapWaits.add(wake);
         });
       }
@@ -288,7 +317,10 @@ export class Replica {
         handler: async (checkpoint, batchSize) => {
           const seq = checkpoint?.seq ?? 0;
           seen(seq);
-          const res = await this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', `?checkpoint=${seq}&limit=${batchSize}`));
+          const res = await this.request<PullResponse<Record<string, unknown>>>(
+            c,
+            this.url(c, 'pull', `?checkpoint=${seq}&limit=${batchSize}`),
+          );
           seen(res.checkpoint.seq);
           return { documents: res.documents as never, checkpoint: res.checkpoint };
         },
@@ -319,7 +351,11 @@ export class Replica {
               handler: async (rows: PushRowOut[]) => {
                 const send = await this.withAssumedMasters(c, rows);
                 if (send.length === 0) return [];
-                return this.request<never[]>(c, this.url(c, 'push'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(send) });
+                return this.request<never[]>(c, this.url(c, 'push'), {
+                  method: 'POST',
+                  headers: { 'content-type': 'application/json' },
+                  body: JSON.stringify(send),
+                });
               },
             },
           }),
@@ -362,7 +398,8 @@ export class Replica {
     this.stream?.close();
     this.streamSet = key;
     this.stream = openSseStream({
-      url: () => `${this.base()}${MULTI_STREAM_PATH}?collections=${key}&checkpoints=${collections.map((c) => this.lastSeq.get(c) ?? 0).join(',')}`,
+      url: () =>
+        `${this.base()}${MULTI_STREAM_PATH}?collections=${key}&checkpoints=${collections.map((c) => this.lastSeq.get(c) ?? 0).join(',')}`,
       headers: () => this.headers(),
       ...(this.config.onUnauthorized ? { onUnauthorized: this.config.onUnauthorized, onReauthenticate: this.config.onUnauthorized } : {}),
       ...(this.config.fetchImpl ? { fetchImpl: this.config.fetchImpl } : {}),
@@ -389,7 +426,12 @@ export class Replica {
           return;
         }
         if (msg === 'RESYNC') subject.next('RESYNC');
-        else if (msg && typeof msg === 'object' && Array.isArray((msg as PullResponse<unknown>).documents) && typeof (msg as PullResponse<unknown>).checkpoint?.seq === 'number') {
+        else if (
+          msg &&
+          typeof msg === 'object' &&
+          Array.isArray((msg as PullResponse<unknown>).documents) &&
+          typeof (msg as PullResponse<unknown>).checkpoint?.seq === 'number'
+        ) {
           const m = msg as PullResponse<Record<string, unknown>>;
           this.lastSeq.set(c, Math.max(this.lastSeq.get(c) ?? 0, m.checkpoint.seq));
           this.ok(c);

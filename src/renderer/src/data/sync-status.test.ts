@@ -10,17 +10,26 @@ describe('sync status', () => {
     expect(foldStatus([ok, { ...ok, active: true }], 0).status).toBe('syncing');
     expect(foldStatus([ok, ok], 2).status).toBe('syncing');
     expect(foldStatus([ok, { ...ok, initialDone: false }], 0)).toMatchObject({ status: 'connecting', progress: 0.5 });
-    expect(foldStatus([ok, { ...ok, failure: { kind: 'network', message: 'Failed to fetch', at: now } }], 0)).toMatchObject({ status: 'offline', detail: 'Failed to fetch' });
+    expect(foldStatus([ok, { ...ok, failure: { kind: 'network', message: 'Failed to fetch', at: now } }], 0)).toMatchObject({
+      status: 'offline',
+      detail: 'Failed to fetch',
+    });
     expect(foldStatus([ok, { ...ok, failure: { kind: 'server', message: 'HTTP 500', at: now } }], 0).status).toBe('error');
     expect(foldStatus([ok, { ...ok, streamOpen: false }], 0).status).toBe('connecting');
   });
 
   it('formats ages and pending counts', () => {
     expect(syncText({ status: 'synced', lastSyncAt: now - 3000, pending: 0, progress: undefined }, now)).toBe('Synced · 3 s ago');
-    expect(syncText({ status: 'offline', lastSyncAt: now - 12 * 60_000, pending: 0, progress: undefined }, now)).toBe('Offline · data from 12 min ago');
-    expect(syncText({ status: 'offline', lastSyncAt: now - 12 * 60_000, pending: 1, progress: undefined }, now)).toBe('Offline · data from 12 min ago · 1 local change waiting');
+    expect(syncText({ status: 'offline', lastSyncAt: now - 12 * 60_000, pending: 0, progress: undefined }, now)).toBe(
+      'Offline · data from 12 min ago',
+    );
+    expect(syncText({ status: 'offline', lastSyncAt: now - 12 * 60_000, pending: 1, progress: undefined }, now)).toBe(
+      'Offline · data from 12 min ago · 1 local change waiting',
+    );
     expect(syncText({ status: 'synced', lastSyncAt: now, pending: 0, progress: undefined }, now)).toBe('Synced · just now');
-    expect(syncText({ status: 'offline', lastSyncAt: undefined, pending: 0, progress: undefined }, now)).toBe('Offline · no local data yet');
+    expect(syncText({ status: 'offline', lastSyncAt: undefined, pending: 0, progress: undefined }, now)).toBe(
+      'Offline · no local data yet',
+    );
     expect(syncText({ status: 'syncing', lastSyncAt: now, pending: 3, progress: undefined }, now)).toBe('3 local changes waiting');
     expect(syncText({ status: 'connecting', lastSyncAt: undefined, pending: 0, progress: 0.25 }, now)).toBe('Initial sync · 25 %');
   });

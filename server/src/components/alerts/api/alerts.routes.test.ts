@@ -13,10 +13,19 @@ import type { Alert } from '../model.js';
 // Device access control has its own tests (device-identity); here devices connect anonymously.
 const quiet = { port: 0, logLevel: 'silent' as const, seedVehicles: 0, mqttAuth: 'off' as const };
 
-async function call<T = Alert>(server: ServerHandle, method: string, path: string, body?: unknown, actor = 'ana'): Promise<{ status: number; type: string | null; body: T }> {
+async function call<T = Alert>(
+  server: ServerHandle,
+  method: string,
+  path: string,
+  body?: unknown,
+  actor = 'ana',
+): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
-    headers: { ...(await staffHeaders(server, 'dispatcher', actor)), ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      ...(await staffHeaders(server, 'dispatcher', actor)),
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as T };
@@ -36,7 +45,11 @@ describe.each(dbBackends())('alert staff API on $name', (backend) => {
   });
 
   async function crashAlert(vehicleId: string): Promise<Alert> {
-    server.events.emit('vehicle.event', { vehicleId, event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } }, receivedAt: Date.now() });
+    server.events.emit('vehicle.event', {
+      vehicleId,
+      event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
+      receivedAt: Date.now(),
+    });
     await server.flushAlerts();
     const list = await call<{ alerts: Alert[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
     expect(list.status).toBe(200);
@@ -46,7 +59,15 @@ describe.each(dbBackends())('alert staff API on $name', (backend) => {
 
   it('open → acknowledged → assigned → resolved, each audited; illegal transitions are 409 problems', async () => {
     const alert = await crashAlert('api-v1');
-    expect(alert).toMatchObject({ vehicleId: 'api-v1', kind: 'crash', severity: 'critical', status: 'open', occurrences: 1, assignee: null, details: { data: { peakG: 5 } } });
+    expect(alert).toMatchObject({
+      vehicleId: 'api-v1',
+      kind: 'crash',
+      severity: 'critical',
+      status: 'open',
+      occurrences: 1,
+      assignee: null,
+      details: { data: { peakG: 5 } },
+    });
     expect(await call(server, 'GET', `/alerts/${alert.id}`)).toMatchObject({ status: 200, body: { id: alert.id, status: 'open' } });
 
     const acked = await call(server, 'POST', `/alerts/${alert.id}/acknowledge`);
@@ -57,30 +78,52 @@ describe.each(dbBackends())('alert staff API on $name', (backend) => {
     expect(again.type).toMatch(/^application\/problem\+json/);
     expect(again.body).toMatchObject({ type: 'urn:fleetdesk:problem:illegal_transition', code: 'illegal_transition', status: 409 });
 
-    expect(await call(server, 'POST', `/alerts/${alert.id}/assign`, { assignee: 'ben' })).toMatchObject({ status: 200, body: { status: 'acknowledged', assignee: 'ben' } });
+    expect(await call(server, 'POST', `/alerts/${alert.id}/assign`, { assignee: 'ben' })).toMatchObject({
+      status: 200,
+      body: { status: 'acknowledged', assignee: 'ben' },
+    });
     const resolved = await call(server, 'POST', `/alerts/${alert.id}/resolve`, { note: 'driver fine, bumper scratched' }, 'ben');
-    expect(resolved).toMatchObject({ status: 200, body: { status: 'resolved', resolvedBy: 'ben', resolution: 'driver fine, bumper scratched', assignee: 'ben' } });
+    expect(resolved).toMatchObject({
+      status: 200,
+      body: { status: 'resolved', resolvedBy: 'ben', resolution: 'driver fine, bumper scratched', assignee: 'ben' },
+    });
     expect(resolved.body.resolvedAt).toEqual(expect.any(Number));
-    for (const [path, body] of [['resolve', { note: 'again' }], ['acknowledge', undefined], ['assign', { assignee: 'cy' }]] as const) {
+    for (const [path, body] of [
+      ['resolve', { note: 'again' }],
+      ['acknowledge', undefined],
+      ['assign', { assignee: 'cy' }],
+    ] as const) {
       expect((await call(server, 'POST', `/alerts/${alert.id}/${path}`, body)).status).toBe(409);
     }
 
-    const { rows } = await server.db.query<{ actor: string; role: string; action: string; reason: string | null; after: { status: string } | string }>(
-      `select actor, role, action, reason, after from audit_log where target_type = 'alert' and target_id = $1 order by id`,
-      [alert.id],
-    );
-    expect(rows.map((r) => `${r.actor}/${r.role}/${r.action}`)).toEqual(['ana/dispatcher/alert.acknowledge', 'ana/dispatcher/alert.assign', 'ben/dispatcher/alert.resolve']);
+    const { rows } = await server.db.query<{
+      actor: string;
+      role: string;
+      action: string;
+      reason: string | null;
+      after: { status: string } | string;
+    }>(`select actor, role, action, reason, after from audit_log where target_type = 'alert' and target_id = $1 order by id`, [alert.id]);
+    expect(rows.map((r) => `${r.actor}/${r.role}/${r.action}`)).toEqual([
+      'ana/dispatcher/alert.acknowledge',
+      'ana/dispatcher/alert.assign',
+      'ben/dispatcher/alert.resolve',
+    ]);
     expect(rows[2]!.reason).toBe('driver fine, bumper scratched');
 
     // resolved by staff: the next crash of that car is a new alert
     const next = await crashAlert('api-v1');
     expect(next.id).not.toBe(alert.id);
-    expect((await call<{ alerts: Alert[] }>(server, 'GET', '/alerts?vehicleId=api-v1&status=resolved')).body.alerts.map((a) => a.id)).toEqual([alert.id]);
+    expect(
+      (await call<{ alerts: Alert[] }>(server, 'GET', '/alerts?vehicleId=api-v1&status=resolved')).body.alerts.map((a) => a.id),
+    ).toEqual([alert.id]);
   });
 
   it('resolves an open alert directly; filters and limits the list', async () => {
     const alert = await crashAlert('api-v2');
-    expect(await call(server, 'POST', `/alerts/${alert.id}/resolve`, { note: 'false alarm' })).toMatchObject({ status: 200, body: { status: 'resolved' } });
+    expect(await call(server, 'POST', `/alerts/${alert.id}/resolve`, { note: 'false alarm' })).toMatchObject({
+      status: 200,
+      body: { status: 'resolved' },
+    });
     server.events.emit('vehicle.online', { vehicleId: 'api-v2', online: false, at: Date.now(), source: 'last_will' });
     await server.flushAlerts();
     const open = await call<{ alerts: Alert[] }>(server, 'GET', '/alerts?status=open&vehicleId=api-v2');
@@ -110,9 +153,15 @@ describe.each(dbBackends())('alert staff API on $name', (backend) => {
     }
     // the old trusted identity headers grant nothing; a forged token neither
     const acknowledge = `${server.httpUrl}/ops/v1/alerts/6f1c2f1e-0000-4000-8000-000000000000/acknowledge`;
-    const headerOnly = await fetch(acknowledge, { method: 'POST', headers: { 'x-fleetdesk-actor': 'mallory', 'x-fleetdesk-role': 'admin' } });
+    const headerOnly = await fetch(acknowledge, {
+      method: 'POST',
+      headers: { 'x-fleetdesk-actor': 'mallory', 'x-fleetdesk-role': 'admin' },
+    });
     expect(headerOnly.status).toBe(401);
-    const forged = await fetch(acknowledge, { method: 'POST', headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5Iiwicm9sZSI6ImFkbWluIn0.' } });
+    const forged = await fetch(acknowledge, {
+      method: 'POST',
+      headers: { authorization: 'Bearer eyJhbGciOiJub25lIn0.eyJzdWIiOiJtYWxsb3J5Iiwicm9sZSI6ImFkbWluIn0.' },
+    });
     expect(forged.status).toBe(401);
     expect(forged.headers.get('content-type')).toMatch(/^application\/problem\+json/);
   });
@@ -131,7 +180,11 @@ describe.each(brokerBackends())('alerts end to end through MQTT ingestion ($name
     const device = await connectDevice(server.mqttUrl, vehicle!.id);
     try {
       await device.publishTelemetry(telemetry(1, { batteryPct: 9, speedKph: 0, ignition: false, locked: true }), 1);
-      await device.client.publishAsync(deviceTopic(vehicle!.id, 'events'), JSON.stringify({ v: 1, seq: 2, ts: Date.now(), type: 'crash_detected' }), { qos: 1 });
+      await device.client.publishAsync(
+        deviceTopic(vehicle!.id, 'events'),
+        JSON.stringify({ v: 1, seq: 2, ts: Date.now(), type: 'crash_detected' }),
+        { qos: 1 },
+      );
       const alerts = await waitFor(
         async () => {
           await server.flushAlerts();

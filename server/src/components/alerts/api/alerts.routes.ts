@@ -9,18 +9,44 @@ import { AlertIdParams, AlertListQuery, AlertListResponse, AlertSchema, AssignBo
 
 export function alertRoutes(lifecycle: AlertLifecycle): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/alerts', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: AlertListQuery, response: { 200: AlertListResponse } } }, async (request) => ({
-      alerts: await lifecycle.list(request.query),
-    }));
-    app.get('/alerts/:id', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { params: AlertIdParams, response: { 200: AlertSchema } } }, async (request) => lifecycle.get(request.params.id));
-    app.post('/alerts/:id/acknowledge', { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: AlertIdParams, response: { 200: AlertSchema } } }, async (request) =>
-      lifecycle.acknowledge(request.params.id, requestActor(request)),
+    app.get(
+      '/alerts',
+      {
+        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        schema: { querystring: AlertListQuery, response: { 200: AlertListResponse } },
+      },
+      async (request) => ({
+        alerts: await lifecycle.list(request.query),
+      }),
     );
-    app.post('/alerts/:id/assign', { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: AlertIdParams, body: AssignBody, response: { 200: AlertSchema } } }, async (request) =>
-      lifecycle.assign(request.params.id, requestActor(request), request.body.assignee),
+    app.get(
+      '/alerts/:id',
+      {
+        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        schema: { params: AlertIdParams, response: { 200: AlertSchema } },
+      },
+      async (request) => lifecycle.get(request.params.id),
     );
-    app.post('/alerts/:id/resolve', { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: AlertIdParams, body: ResolveBody, response: { 200: AlertSchema } } }, async (request) =>
-      lifecycle.resolve(request.params.id, requestActor(request), request.body.note),
+    app.post(
+      '/alerts/:id/acknowledge',
+      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: AlertIdParams, response: { 200: AlertSchema } } },
+      async (request) => lifecycle.acknowledge(request.params.id, requestActor(request)),
+    );
+    app.post(
+      '/alerts/:id/assign',
+      {
+        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        schema: { params: AlertIdParams, body: AssignBody, response: { 200: AlertSchema } },
+      },
+      async (request) => lifecycle.assign(request.params.id, requestActor(request), request.body.assignee),
+    );
+    app.post(
+      '/alerts/:id/resolve',
+      {
+        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        schema: { params: AlertIdParams, body: ResolveBody, response: { 200: AlertSchema } },
+      },
+      async (request) => lifecycle.resolve(request.params.id, requestActor(request), request.body.note),
     );
   };
 }

@@ -109,12 +109,16 @@ export class AlertsRepository {
 
   /** (vehicle, kind) of every alert not yet resolved (start-up and periodic reconcile). */
   async openKeys(): Promise<Array<{ vehicleId: string; kind: AlertKind }>> {
-    const { rows } = await this.db.query<{ vehicle_id: string; kind: AlertKind }>(`select vehicle_id, kind from alerts where status <> 'resolved'`);
+    const { rows } = await this.db.query<{ vehicle_id: string; kind: AlertKind }>(
+      `select vehicle_id, kind from alerts where status <> 'resolved'`,
+    );
     return rows.map((r) => ({ vehicleId: r.vehicle_id, kind: r.kind }));
   }
 
   async countOpenByKind(): Promise<Map<AlertKind, number>> {
-    const { rows } = await this.db.query<{ kind: AlertKind; n: number }>(`select kind, count(*)::float8 as n from alerts where status <> 'resolved' group by kind`);
+    const { rows } = await this.db.query<{ kind: AlertKind; n: number }>(
+      `select kind, count(*)::float8 as n from alerts where status <> 'resolved' group by kind`,
+    );
     return new Map(rows.map((r) => [r.kind, r.n]));
   }
 

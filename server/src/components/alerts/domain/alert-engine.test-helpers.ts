@@ -8,6 +8,21 @@ export const westEdge = (m: number) => 13.335 - m / M_PER_DEG_LON;
 
 /** A parked, locked, healthy car in the middle of the zone. */
 export function sample(at: number, overrides: Partial<VehicleLive> = {}): VehicleLive {
-  return { id: 'v1', lat: LAT, lon: 13.4, speedKph: 0, headingDeg: 0, energyPct: 80, odometerKm: 1000, ignition: false, locked: true, doorsClosed: true, online: true, seq: at, deviceTs: at, receivedAt: at, ...overrides };
+  return {
+    id: 'v1',
+    lat: LAT,
+    lon: 13.4,
+    speedKph: 0,
+    headingDeg: 0,
+    energyPct: 80,
+    odometerKm: 1000,
+    ignition: false,
+    locked: true,
+    doorsClosed: true,
+    online: true,
+    seq: at,
+    deviceTs: at,
+    receivedAt: at,
+    ...overrides,
+  };
 }
-

@@ -154,7 +154,14 @@ describe('alert engine', () => {
 
   it('adopts open alerts from the database: no second raise while the condition holds; resolves when it clears', () => {
     const { engine, summary } = setup();
-    engine.reconcile([{ vehicleId: 'v1', kind: 'low_energy' }, { vehicleId: 'v2', kind: 'device_offline' }, { vehicleId: 'v3', kind: 'zone_exit' }], 0);
+    engine.reconcile(
+      [
+        { vehicleId: 'v1', kind: 'low_energy' },
+        { vehicleId: 'v2', kind: 'device_offline' },
+        { vehicleId: 'v3', kind: 'zone_exit' },
+      ],
+      0,
+    );
     engine.onTelemetry('v1', sample(1, { energyPct: 5 }));
     engine.onOnline('v2', false, 2, 'heartbeat_timeout');
     engine.onTelemetry('v3', sample(3, { id: 'v3', lon: westEdge(-20) }));
@@ -172,6 +179,14 @@ describe('alert engine', () => {
   });
 
   it('rejects thresholds without hysteresis', () => {
-    expect(() => new AlertEngine({ thresholds: { ...DEFAULT_ALERT_THRESHOLDS, lowEnergyResolvePct: 10 }, zone: null, rentals: { hasActiveRental: () => false }, sink: { submit: () => undefined } })).toThrow(/hysteresis/);
+    expect(
+      () =>
+        new AlertEngine({
+          thresholds: { ...DEFAULT_ALERT_THRESHOLDS, lowEnergyResolvePct: 10 },
+          zone: null,
+          rentals: { hasActiveRental: () => false },
+          sink: { submit: () => undefined },
+        }),
+    ).toThrow(/hysteresis/);
   });
 });

@@ -62,7 +62,10 @@ export interface AlertOpSink {
   submit(op: AlertOp): void;
 }
 
-const KIND_BIT: Readonly<Record<AlertKind, number>> = Object.fromEntries(ALERT_KINDS.map((k, i) => [k, 1 << i])) as Record<AlertKind, number>;
+const KIND_BIT: Readonly<Record<AlertKind, number>> = Object.fromEntries(ALERT_KINDS.map((k, i) => [k, 1 << i])) as Record<
+  AlertKind,
+  number
+>;
 
 interface VehicleAlertState {
   /** kinds this instance believes have an open (not resolved) alert — bit per kind */
@@ -126,7 +129,13 @@ export class AlertEngine {
   }
 
   onDeviceEvent(vehicleId: string, event: DeviceEvent, receivedAt: number): void {
-    const details = { eventType: event.type, seq: event.seq, deviceTs: event.ts, ...(event.lat !== undefined ? { lat: event.lat, lon: event.lon } : {}), ...(event.data ? { data: event.data } : {}) };
+    const details = {
+      eventType: event.type,
+      seq: event.seq,
+      deviceTs: event.ts,
+      ...(event.lat !== undefined ? { lat: event.lat, lon: event.lon } : {}),
+      ...(event.data ? { data: event.data } : {}),
+    };
     switch (event.type) {
       case 'crash_detected':
         // Every crash report is an occurrence (one open alert, counted), resolved by staff.
@@ -213,7 +222,8 @@ export class AlertEngine {
     if (!zone || !Number.isFinite(s.lat) || !Number.isFinite(s.lon)) return;
     if (this.isActive(v, 'zone_exit')) {
       // Resolve only well inside: a car parked on the boundary never flaps.
-      if (zone.signedDistanceM(s.lat, s.lon) < -this.t.zoneReturnM) this.clear(vehicleId, v, 'zone_exit', at, 'back inside the operating zone');
+      if (zone.signedDistanceM(s.lat, s.lon) < -this.t.zoneReturnM)
+        this.clear(vehicleId, v, 'zone_exit', at, 'back inside the operating zone');
       v.zoneOutside = 0;
       return;
     }
@@ -256,8 +266,18 @@ export class AlertEngine {
       if (closedAndLocked || this.options.rentals.hasActiveRental(vehicleId)) {
         this.clear(vehicleId, v, 'door_open_parked', at, closedAndLocked ? 'doors closed and locked' : 'vehicle rented');
       }
-    } else if (!Number.isNaN(v.exposedSince) && at - v.exposedSince >= this.t.doorOpenParkedS * 1000 && !this.options.rentals.hasActiveRental(vehicleId)) {
-      this.trigger(vehicleId, v, 'door_open_parked', at, { doorsClosed: s.doorsClosed, locked: s.locked, parkedForS: Math.round((at - v.exposedSince) / 1000), lat: s.lat, lon: s.lon });
+    } else if (
+      !Number.isNaN(v.exposedSince) &&
+      at - v.exposedSince >= this.t.doorOpenParkedS * 1000 &&
+      !this.options.rentals.hasActiveRental(vehicleId)
+    ) {
+      this.trigger(vehicleId, v, 'door_open_parked', at, {
+        doorsClosed: s.doorsClosed,
+        locked: s.locked,
+        parkedForS: Math.round((at - v.exposedSince) / 1000),
+        lat: s.lat,
+        lon: s.lon,
+      });
     }
 
     // movement_without_rental: staff resolve it; the condition ends when the car stands with the ignition off.
@@ -268,7 +288,13 @@ export class AlertEngine {
       const moving = !Number.isNaN(v.movingSince) && at - v.movingSince >= dwellMs;
       const ignition = !Number.isNaN(v.ignitionSince) && at - v.ignitionSince >= dwellMs;
       if ((moving || ignition) && !this.options.rentals.hasActiveRental(vehicleId)) {
-        this.trigger(vehicleId, v, 'movement_without_rental', at, { speedKph: s.speedKph, ignition: s.ignition, lat: s.lat, lon: s.lon, reason: moving ? 'moving' : 'ignition_on' });
+        this.trigger(vehicleId, v, 'movement_without_rental', at, {
+          speedKph: s.speedKph,
+          ignition: s.ignition,
+          lat: s.lat,
+          lon: s.lon,
+          reason: moving ? 'moving' : 'ignition_on',
+        });
       }
     }
 
@@ -306,7 +332,16 @@ export class AlertEngine {
   private state(vehicleId: string): VehicleAlertState {
     let v = this.vehicles.get(vehicleId);
     if (!v) {
-      v = { open: 0, active: 0, zoneOutside: 0, exposedSince: NaN, movingSince: NaN, ignitionSince: NaN, last: undefined, changedAt: -Infinity };
+      v = {
+        open: 0,
+        active: 0,
+        zoneOutside: 0,
+        exposedSince: NaN,
+        movingSince: NaN,
+        ignitionSince: NaN,
+        last: undefined,
+        changedAt: -Infinity,
+      };
       this.vehicles.set(vehicleId, v);
     }
     return v;

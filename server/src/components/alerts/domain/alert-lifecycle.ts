@@ -70,12 +70,27 @@ export class AlertLifecycle {
     return alert;
   }
 
-  private change(id: string, actor: Actor, action: StaffAction, reason: string | null, next: (alert: Alert, at: number) => StaffUpdate): Promise<Alert> {
+  private change(
+    id: string,
+    actor: Actor,
+    action: StaffAction,
+    reason: string | null,
+    next: (alert: Alert, at: number) => StaffUpdate,
+  ): Promise<Alert> {
     return this.repo.staffTransaction(async (tx) => {
       const before = await getForUpdate(tx, id);
       if (!before) throw notFound(id);
       const after = await updateByStaff(tx, id, next(before, this.now()));
-      await this.recordAudit(tx, { actor: actor.id, role: actor.role, action: `alert.${action}`, targetType: 'alert', targetId: id, reason, before: auditView(before), after: auditView(after) });
+      await this.recordAudit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: `alert.${action}`,
+        targetType: 'alert',
+        targetId: id,
+        reason,
+        before: auditView(before),
+        after: auditView(after),
+      });
       return after;
     });
   }

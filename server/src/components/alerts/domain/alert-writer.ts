@@ -128,7 +128,8 @@ export class AlertWriter implements AlertOpSink {
           this.failures++;
           this.options.onRetry?.();
           const delay = backoffDelay(this.failures, { initialMs: this.retryBaseMs, maxMs: this.retryMaxMs, maxExponent: 16 });
-          if (this.failures === 1 || this.failures % 20 === 0) this.log.warn('writing alert changes failed; retrying', { ...errorFields(err), pending: this.pending, retryInMs: delay });
+          if (this.failures === 1 || this.failures % 20 === 0)
+            this.log.warn('writing alert changes failed; retrying', { ...errorFields(err), pending: this.pending, retryInMs: delay });
           if (this.stopped && this.failures > 3) return; // stop() reports what is lost
           this.retryTimer = setTimeout(() => void this.drain(), delay);
           return;
@@ -166,7 +167,15 @@ export class AlertWriter implements AlertOpSink {
 
 function toRow(op: AlertOp): WriteRow {
   if (op.op === 'raise') {
-    return { op: 'raise', vehicleId: op.vehicleId, kind: op.kind, severity: ALERT_POLICIES[op.kind].severity, at: op.at, details: op.details, countOccurrence: op.retrigger };
+    return {
+      op: 'raise',
+      vehicleId: op.vehicleId,
+      kind: op.kind,
+      severity: ALERT_POLICIES[op.kind].severity,
+      at: op.at,
+      details: op.details,
+      countOccurrence: op.retrigger,
+    };
   }
   return { op: 'resolve', vehicleId: op.vehicleId, kind: op.kind, at: op.at, resolvedBy: 'system', resolution: `auto: ${op.reason}` };
 }

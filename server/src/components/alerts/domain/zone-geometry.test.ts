@@ -31,7 +31,25 @@ describe('zone geometry', () => {
   });
 
   it('rejects degenerate or invalid polygons', () => {
-    expect(() => createZoneGeometry({ id: 'x', polygon: [[0, 0], [1, 1], [0, 0]] })).toThrow(/at least 3/);
-    expect(() => createZoneGeometry({ id: 'x', polygon: [[0, 0], [1, 1], [200, 0]] })).toThrow(/invalid point/);
+    expect(() =>
+      createZoneGeometry({
+        id: 'x',
+        polygon: [
+          [0, 0],
+          [1, 1],
+          [0, 0],
+        ],
+      }),
+    ).toThrow(/at least 3/);
+    expect(() =>
+      createZoneGeometry({
+        id: 'x',
+        polygon: [
+          [0, 0],
+          [1, 1],
+          [200, 0],
+        ],
+      }),
+    ).toThrow(/invalid point/);
   });
 });

@@ -30,7 +30,10 @@ export function auditRoutes(list: (query: AuditQuery) => Promise<AuditRecord[]>)
   return async (app) => {
     app.get(
       '/audit',
-      { config: { auth: { staff: ['support', 'admin'] } }, schema: { querystring: AuditQuerySchema, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }) } } },
+      {
+        config: { auth: { staff: ['support', 'admin'] } },
+        schema: { querystring: AuditQuerySchema, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }) } },
+      },
       async (request) => ({ entries: await list(request.query) }),
     );
   };

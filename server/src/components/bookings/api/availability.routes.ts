@@ -11,7 +11,10 @@ import type { AvailabilityService } from '../domain/availability-service.js';
 import { AvailabilityQuery, AvailabilityResult, VehicleTypesResult } from './availability.schema.js';
 import { Problem } from './bookings.schema.js';
 
-export function availabilityRoutes(availability: AvailabilityService, vehicleTypes: () => Promise<VehicleTypeWithTariff[]>): FastifyPluginAsyncTypebox {
+export function availabilityRoutes(
+  availability: AvailabilityService,
+  vehicleTypes: () => Promise<VehicleTypeWithTariff[]>,
+): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/vehicles/available',
@@ -27,7 +30,8 @@ export function availabilityRoutes(availability: AvailabilityService, vehicleTyp
       async (request, reply) => {
         const { lat, lon, radiusM, limit } = request.query;
         // the validator lets ±Infinity ("1e400") through its minimum/maximum
-        if (!Number.isFinite(lat) || !Number.isFinite(lon)) throw new AppError('validation', 'lat and lon must be finite numbers', { status: 400 });
+        if (!Number.isFinite(lat) || !Number.isFinite(lon))
+          throw new AppError('validation', 'lat and lon must be finite numbers', { status: 400 });
         const hits = availability.search(lat, lon, radiusM, limit);
         // The hot path: each car's JSON is prepared when the car changes (same fields as the response schema).
         let body = `{"asOf":"${new Date(availability.asOf).toISOString()}","vehicles":[`;
@@ -41,7 +45,10 @@ export function availabilityRoutes(availability: AvailabilityService, vehicleTyp
     );
     app.get(
       '/vehicle-types',
-      { config: { auth: 'public' }, schema: { tags: ['availability'], summary: 'Vehicle types with their tariffs (EUR cents)', response: { 200: VehicleTypesResult } } },
+      {
+        config: { auth: 'public' },
+        schema: { tags: ['availability'], summary: 'Vehicle types with their tariffs (EUR cents)', response: { 200: VehicleTypesResult } },
+      },
       async () => ({ vehicleTypes: await vehicleTypes() }),
     );
   };

@@ -22,22 +22,44 @@ export function bookingRoutes(bookings: Bookings, prefix: string): FastifyPlugin
       },
       async (request, reply) => {
         const created = await bookings.create(customerIdOf(request), request.body);
-        return reply.code(201).header('location', `${prefix}/bookings/${encodeURIComponent(created.bookingId)}`).send(created);
+        return reply
+          .code(201)
+          .header('location', `${prefix}/bookings/${encodeURIComponent(created.bookingId)}`)
+          .send(created);
       },
     );
     app.get(
       '/bookings',
-      { config: { auth: 'customer' }, schema: { tags, summary: 'My bookings, newest first', querystring: BookingList, response: { 200: Type.Object({ bookings: Type.Array(Booking) }) } } },
+      {
+        config: { auth: 'customer' },
+        schema: {
+          tags,
+          summary: 'My bookings, newest first',
+          querystring: BookingList,
+          response: { 200: Type.Object({ bookings: Type.Array(Booking) }) },
+        },
+      },
       async (request) => ({ bookings: await bookings.list(customerIdOf(request), request.query) }),
     );
     app.get(
       '/bookings/:id',
-      { config: { auth: 'customer' }, schema: { tags, summary: 'One of my bookings', params: IdParams, response: { 200: Booking, 404: Problem } } },
+      {
+        config: { auth: 'customer' },
+        schema: { tags, summary: 'One of my bookings', params: IdParams, response: { 200: Booking, 404: Problem } },
+      },
       async (request) => bookings.get(customerIdOf(request), request.params.id),
     );
     app.delete(
       '/bookings/:id',
-      { config: { auth: 'customer' }, schema: { tags, summary: 'Cancel my booking (again: the same answer)', params: IdParams, response: { 200: Booking, 404: Problem, 409: Problem } } },
+      {
+        config: { auth: 'customer' },
+        schema: {
+          tags,
+          summary: 'Cancel my booking (again: the same answer)',
+          params: IdParams,
+          response: { 200: Booking, 404: Problem, 409: Problem },
+        },
+      },
       async (request) => bookings.cancel(customerIdOf(request), request.params.id),
     );
   };

@@ -23,27 +23,43 @@ export function reservationRoutes(reservations: Reservations, prefix: string): F
       },
       async (request, reply) => {
         const created = await reservations.create(customerIdOf(request), request.body);
-        return reply.code(201).header('location', `${prefix}/reservations/${encodeURIComponent(created.reservationId)}`).send(created);
+        return reply
+          .code(201)
+          .header('location', `${prefix}/reservations/${encodeURIComponent(created.reservationId)}`)
+          .send(created);
       },
     );
     app.get(
       '/reservations',
       {
         config: { auth: 'customer' },
-        schema: { tags, summary: 'My reservations, newest first', querystring: ReservationList, response: { 200: Type.Object({ reservations: Type.Array(Reservation) }) } },
+        schema: {
+          tags,
+          summary: 'My reservations, newest first',
+          querystring: ReservationList,
+          response: { 200: Type.Object({ reservations: Type.Array(Reservation) }) },
+        },
       },
       async (request) => ({ reservations: await reservations.list(customerIdOf(request), request.query) }),
     );
     app.get(
       '/reservations/:id',
-      { config: { auth: 'customer' }, schema: { tags, summary: 'One of my reservations', params: IdParams, response: { 200: Reservation, 404: Problem } } },
+      {
+        config: { auth: 'customer' },
+        schema: { tags, summary: 'One of my reservations', params: IdParams, response: { 200: Reservation, 404: Problem } },
+      },
       async (request) => reservations.get(customerIdOf(request), request.params.id),
     );
     app.delete(
       '/reservations/:id',
       {
         config: { auth: 'customer' },
-        schema: { tags, summary: 'Cancel my reservation (again: the same answer)', params: IdParams, response: { 200: Reservation, 404: Problem, 409: Problem } },
+        schema: {
+          tags,
+          summary: 'Cancel my reservation (again: the same answer)',
+          params: IdParams,
+          response: { 200: Reservation, 404: Problem, 409: Problem },
+        },
       },
       async (request) => reservations.cancel(customerIdOf(request), request.params.id),
     );

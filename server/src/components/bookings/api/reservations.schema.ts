@@ -8,7 +8,12 @@ export const CreateReservationBody = Type.Object(
   {
     vehicleId: Id,
     holdMinutes: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: 240, description: 'default: the free hold (RESERVATION_HOLD_MIN); at most RESERVATION_MAX_HOLD_MIN; minutes beyond the free hold cost the tariff’s fee' }),
+      Type.Integer({
+        minimum: 1,
+        maximum: 240,
+        description:
+          'default: the free hold (RESERVATION_HOLD_MIN); at most RESERVATION_MAX_HOLD_MIN; minutes beyond the free hold cost the tariff’s fee',
+      }),
     ),
   },
   { additionalProperties: false },

@@ -16,7 +16,8 @@ const SUPPORT = { staff: ['support', 'admin'] as const };
 
 /** The auth hook enforces the route's roles; this keeps the rule true even where it is not installed. */
 function supportActor(actor: Actor): Actor {
-  if (actor.role !== 'support' && actor.role !== 'admin') throw new AppError('forbidden', 'This action needs the support or admin role', { status: 403 });
+  if (actor.role !== 'support' && actor.role !== 'admin')
+    throw new AppError('forbidden', 'This action needs the support or admin role', { status: 403 });
   return actor;
 }
 
@@ -37,14 +38,23 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
     );
     app.get(
       '/bookings/:id',
-      { config: { auth: ANY_STAFF }, schema: { tags, summary: 'One reservation, booking or rental', params: IdParams, response: { 200: StaffAllocation, 404: Problem } } },
+      {
+        config: { auth: ANY_STAFF },
+        schema: { tags, summary: 'One reservation, booking or rental', params: IdParams, response: { 200: StaffAllocation, 404: Problem } },
+      },
       async (request) => staff.get(request.params.id, requestActor(request)),
     );
     app.post(
       '/bookings/:id/extend',
       {
         config: { auth: SUPPORT, idempotent: true },
-        schema: { tags, summary: 'Move a booking’s end later (409 when the car is taken then)', params: IdParams, body: ExtendBody, response: { 200: StaffAllocation, 400: Problem, 404: Problem, 409: Problem } },
+        schema: {
+          tags,
+          summary: 'Move a booking’s end later (409 when the car is taken then)',
+          params: IdParams,
+          body: ExtendBody,
+          response: { 200: StaffAllocation, 400: Problem, 404: Problem, 409: Problem },
+        },
       },
       async (request) => staff.extend(request.params.id, request.body.endsAt, request.body.reason, supportActor(requestActor(request))),
     );
@@ -52,7 +62,13 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
       '/bookings/:id/cancel',
       {
         config: { auth: SUPPORT, idempotent: true },
-        schema: { tags, summary: 'Cancel a reservation or booking on the customer’s behalf', params: IdParams, body: CancelBody, response: { 200: StaffAllocation, 404: Problem, 409: Problem } },
+        schema: {
+          tags,
+          summary: 'Cancel a reservation or booking on the customer’s behalf',
+          params: IdParams,
+          body: CancelBody,
+          response: { 200: StaffAllocation, 404: Problem, 409: Problem },
+        },
       },
       async (request) => staff.cancel(request.params.id, request.body.reason, supportActor(requestActor(request))),
     );

@@ -6,7 +6,18 @@
  * parsed from the range text (tombstones).
  */
 import type { RentalDoc } from '../../../../../src/shared/sync-protocol.js';
-import { intOrNull, json, ms, msOrNull, num, parseRange, str, strOrNull, type ReplicatedRow, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
+import {
+  intOrNull,
+  json,
+  ms,
+  msOrNull,
+  num,
+  parseRange,
+  str,
+  strOrNull,
+  type ReplicatedRow,
+  type ReplicatedTable,
+} from '../../../platform/db/replicated-rows.js';
 
 function rentalDoc(r: ReplicatedRow): RentalDoc {
   const range = typeof r.period === 'string' ? parseRange(r.period) : { lower: null, upper: null };

@@ -11,12 +11,20 @@
  * - times are epoch ms in and out (the caller's clock, stored exactly).
  */
 import type { Db, Queryable } from '../../../platform/db/index.js';
-import { reservationLimit, vehicleUnavailable, type AllocationKind, type AllocationRecord, type AllocationStatus, type VehicleUsability } from '../model.js';
+import {
+  reservationLimit,
+  vehicleUnavailable,
+  type AllocationKind,
+  type AllocationRecord,
+  type AllocationStatus,
+  type VehicleUsability,
+} from '../model.js';
 
 /** Epoch ms (a parameter) as timestamptz, exactly. */
 export const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
 /** timestamptz as epoch ms (float8: both drivers return a JS number); 'infinity' → null. */
-const ms = (expr: string) => `(case when ${expr} is null or ${expr} = 'infinity'::timestamptz then null else floor(extract(epoch from ${expr}) * 1000)::float8 end)`;
+const ms = (expr: string) =>
+  `(case when ${expr} is null or ${expr} = 'infinity'::timestamptz then null else floor(extract(epoch from ${expr}) * 1000)::float8 end)`;
 
 /** SQLSTATE of a violated exclusion constraint (allocations_no_overlap), on both backends. */
 export const EXCLUSION_VIOLATION = '23P01';
@@ -134,7 +142,18 @@ export async function insertClaim(tx: Queryable, c: NewClaim): Promise<Allocatio
     `insert into allocations as a (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at, server_seq)
      values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, nextval('replication_seq'))
      returning ${COLUMNS}`,
-    [c.id, c.kind, c.vehicleId, c.customerId, c.kind === 'reservation' ? 'held' : 'confirmed', c.periodStart, c.periodEnd, c.startsAt, c.endsAt, c.createdAt],
+    [
+      c.id,
+      c.kind,
+      c.vehicleId,
+      c.customerId,
+      c.kind === 'reservation' ? 'held' : 'confirmed',
+      c.periodStart,
+      c.periodEnd,
+      c.startsAt,
+      c.endsAt,
+      c.createdAt,
+    ],
   );
   return toRecord(rows[0]!);
 }
@@ -194,7 +213,12 @@ export async function claimChecks(
   const r = rows[0]!;
   return {
     vehicle: r.found
-      ? { serviceState: r.service_state ?? 'available', online: r.online === true, receivedAt: num(r.received_ms), hasPosition: r.has_position === true }
+      ? {
+          serviceState: r.service_state ?? 'available',
+          online: r.online === true,
+          receivedAt: num(r.received_ms),
+          hasPosition: r.has_position === true,
+        }
       : undefined,
     openReservations: Number(r.open_reservations),
     openBookings: Number(r.open_bookings),
@@ -284,7 +308,11 @@ export interface ExpiredClaim {
  * reservation being started right now — live start lease — is left to the start attempt). `customerId`: only
  * that customer's reservations.
  */
-export async function expireDue(tx: Queryable, now: number, options: { customerId?: string; limit?: number } = {}): Promise<ExpiredClaim[]> {
+export async function expireDue(
+  tx: Queryable,
+  now: number,
+  options: { customerId?: string; limit?: number } = {},
+): Promise<ExpiredClaim[]> {
   const { rows } = await tx.query<{ id: string; kind: 'reservation' | 'booking'; vehicle_id: string; customer_id: string }>(
     `update allocations set status = 'expired', updated_at = ${ts('$1')}, server_seq = nextval('replication_seq')
       where id in (
@@ -322,13 +350,25 @@ export interface OpenClaimRow {
  * meets [now, horizon). `vehicleId`: one car only.
  */
 export async function openClaimsAround(q: Queryable, now: number, horizon: number, vehicleId?: string): Promise<OpenClaimRow[]> {
-  const { rows } = await q.query<{ vehicle_id: string; kind: AllocationKind; status: AllocationStatus; period_start_ms: number; period_end_ms: number | null }>(
+  const { rows } = await q.query<{
+    vehicle_id: string;
+    kind: AllocationKind;
+    status: AllocationStatus;
+    period_start_ms: number;
+    period_end_ms: number | null;
+  }>(
     `select vehicle_id, kind, status, ${ms('lower(period)')} as period_start_ms, ${ms('upper(period)')} as period_end_ms from allocations
       where status in ('held', 'confirmed', 'active') and ($3::text is null or vehicle_id = $3)
         and (status = 'active' or period && tstzrange(${ts('$1')}, ${ts('$2')}, '[)'))`,
     [now, horizon, vehicleId ?? null],
   );
-  return rows.map((r) => ({ vehicleId: r.vehicle_id, kind: r.kind, status: r.status, periodStart: Number(r.period_start_ms), periodEnd: num(r.period_end_ms) }));
+  return rows.map((r) => ({
+    vehicleId: r.vehicle_id,
+    kind: r.kind,
+    status: r.status,
+    periodStart: Number(r.period_start_ms),
+    periodEnd: num(r.period_end_ms),
+  }));
 }
 
 /**

@@ -89,7 +89,6 @@ export function isAllocationConflict(err: unknown): boolean {
   return code === EXCLUSION_VIOLATION || code === UNIQUE_VIOLATION;
 }
 
-
 // ------------------------------------------------------------------------------------------------ start
 
 /** The customer's own reservation or booking (another customer's → null: existence is not revealed). */
@@ -156,14 +155,19 @@ export async function abandonStartAttempt(tx: Queryable, attemptId: string, now:
     [attemptId, now],
   );
   if (rows.length > 0) return false;
-  await tx.query('update allocations set start_attempt_id = null, start_attempt_expires_at = null where start_attempt_id = $1', [attemptId]);
+  await tx.query('update allocations set start_attempt_id = null, start_attempt_expires_at = null where start_attempt_id = $1', [
+    attemptId,
+  ]);
   return true;
 }
 
 /** Gives the lease back (the attempt failed; the reservation stays as it was). Inside the caller's transaction. */
 export async function releaseStartSource(tx: Queryable, id: string, attemptId: string): Promise<void> {
   await lockReplicationSequence(tx);
-  await tx.query('update allocations set start_attempt_id = null, start_attempt_expires_at = null where id = $1 and start_attempt_id = $2', [id, attemptId]);
+  await tx.query(
+    'update allocations set start_attempt_id = null, start_attempt_expires_at = null where id = $1 and start_attempt_id = $2',
+    [id, attemptId],
+  );
 }
 
 /**
@@ -171,7 +175,12 @@ export async function releaseStartSource(tx: Queryable, id: string, attemptId: s
  * before the customer's window), ignoring `excludeId`; null when nothing is booked after it. This is a rental's
  * returnBy.
  */
-export async function nextAllocationStart(q: Queryable, vehicleId: string, after: number, excludeId: string | null): Promise<number | null> {
+export async function nextAllocationStart(
+  q: Queryable,
+  vehicleId: string,
+  after: number,
+  excludeId: string | null,
+): Promise<number | null> {
   const { rows } = await q.query<{ next_ms: number | null }>(
     `select ${ms('min(lower(period))')} as next_ms from allocations
       where vehicle_id = $1 and status in ('held', 'confirmed', 'active') and lower(period) > ${ts('$2')} and ($3::text is null or id <> $3)`,
@@ -203,7 +212,20 @@ export async function insertRental(tx: Queryable, r: NewRental): Promise<void> {
                               start_odometer_km, start_lat, start_lon, payment_id, unlock_command_id, currency, server_seq)
      values ($1, 'rental', $2, $3, 'active', tstzrange(${ts('$4')}, coalesce(${ts('$5')}, 'infinity'::timestamptz), '[)'), $6, ${ts('$4')},
              ${ts('$5')}, $7, $8, $9, $10, $11, $12, nextval('replication_seq'))`,
-    [r.id, r.vehicleId, r.customerId, r.startedAt, r.returnBy, r.sourceId, r.startOdometerKm, r.startLat, r.startLon, r.paymentId, r.unlockCommandId, r.currency],
+    [
+      r.id,
+      r.vehicleId,
+      r.customerId,
+      r.startedAt,
+      r.returnBy,
+      r.sourceId,
+      r.startOdometerKm,
+      r.startLat,
+      r.startLon,
+      r.paymentId,
+      r.unlockCommandId,
+      r.currency,
+    ],
   );
 }
 
@@ -222,7 +244,19 @@ export async function endRental(tx: Queryable, e: RentalEnd): Promise<RentalRow 
             ended_by = $9, end_reason = $10, lock_command_id = $11, server_seq = nextval('replication_seq'), updated_at = now()
       where id = $1 and kind = 'rental' and status = 'active'
       returning id`,
-    [e.id, e.endedAt, e.endOdometerKm, e.endLat, e.endLon, JSON.stringify(e.price), e.totalCents, e.currency, e.endedBy, e.endReason, e.lockCommandId],
+    [
+      e.id,
+      e.endedAt,
+      e.endOdometerKm,
+      e.endLat,
+      e.endLon,
+      JSON.stringify(e.price),
+      e.totalCents,
+      e.currency,
+      e.endedBy,
+      e.endReason,
+      e.lockCommandId,
+    ],
   );
   if (rows.length === 0) return null;
   return getRental(tx, e.id, {});

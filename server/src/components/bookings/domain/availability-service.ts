@@ -80,7 +80,12 @@ const sameClaim = (a: ClaimState | undefined, b: ClaimState | undefined): boolea
   (a?.activeRental ?? false) === (b?.activeRental ?? false) && (a?.reserved ?? false) === (b?.reserved ?? false);
 
 const samePosition = (a: VehiclePositionInput, b: VehiclePositionInput): boolean =>
-  a.lat === b.lat && a.lon === b.lon && a.energyPct === b.energyPct && a.online === b.online && a.receivedAt === b.receivedAt && a.serviceState === b.serviceState;
+  a.lat === b.lat &&
+  a.lon === b.lon &&
+  a.energyPct === b.energyPct &&
+  a.online === b.online &&
+  a.receivedAt === b.receivedAt &&
+  a.serviceState === b.serviceState;
 
 export class AvailabilityService {
   private readonly grid = new AvailabilityGrid();
@@ -153,7 +158,10 @@ export class AvailabilityService {
       }
       const readAll = full || this.positionsReadAt === undefined || startedAt - this.fullReadAt >= (this.o.fullRefreshMs ?? 30_000);
       const since = readAll ? undefined : this.positionsReadAt! - CHANGED_ROWS_OVERLAP_MS;
-      const [rows, claimRows] = await Promise.all([this.o.positions.vehiclePositions(since), openClaimsAround(this.o.db, startedAt, startedAt + this.o.horizonMs)]);
+      const [rows, claimRows] = await Promise.all([
+        this.o.positions.vehiclePositions(since),
+        openClaimsAround(this.o.db, startedAt, startedAt + this.o.horizonMs),
+      ]);
       if (this.stopped) return;
 
       if (readAll) {

@@ -86,7 +86,14 @@ describe('AvailabilityGrid', () => {
     for (let q = 0; q < 60; q++) {
       const lat = 52.488 + random() * 0.057;
       const lon = 13.335 + random() * 0.13;
-      const [radius, limit] = ([[1_000, 20], [200, 100], [5_000, 1], [30, 5]] as const)[q % 4]!;
+      const [radius, limit] = (
+        [
+          [1_000, 20],
+          [200, 100],
+          [5_000, 1],
+          [30, 5],
+        ] as const
+      )[q % 4]!;
       expect(grid.search(lat, lon, radius, limit).map((h) => h.entry.vehicleId)).toEqual(bruteForce(all, lat, lon, radius, limit));
     }
   });

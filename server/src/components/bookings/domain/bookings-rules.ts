@@ -55,7 +55,13 @@ export async function assertMayCreate(customers: CustomerEligibilityPort, custom
  * The car exists (404 otherwise), is not in maintenance, and — when it is claimed for now — is online (heard from
  * within the heartbeat timeout; a car that never reported a position cannot be found by the customer either).
  */
-export function checkVehicleClaimable(vehicleId: string, v: VehicleUsability | undefined, needsOnline: boolean, now: number, heartbeatTimeoutMs: number): void {
+export function checkVehicleClaimable(
+  vehicleId: string,
+  v: VehicleUsability | undefined,
+  needsOnline: boolean,
+  now: number,
+  heartbeatTimeoutMs: number,
+): void {
   if (!v) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
   if (v.serviceState !== 'available') throw vehicleUnavailable(vehicleId, 'it is in maintenance');
   if (needsOnline && (!v.online || v.receivedAt === null || now - v.receivedAt > heartbeatTimeoutMs || !v.hasPosition)) {
@@ -64,8 +70,18 @@ export function checkVehicleClaimable(vehicleId: string, v: VehicleUsability | u
 }
 
 /** After commit: tell this instance (the availability index listens) and whoever else is on the bus. */
-export function announce(deps: Pick<ClaimDeps, 'events' | 'now'>, a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'>): void {
-  deps.events.emit('allocation.changed', { allocationId: a.id, kind: a.kind, vehicleId: a.vehicleId, customerId: a.customerId, status: a.status, at: deps.now() });
+export function announce(
+  deps: Pick<ClaimDeps, 'events' | 'now'>,
+  a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'>,
+): void {
+  deps.events.emit('allocation.changed', {
+    allocationId: a.id,
+    kind: a.kind,
+    vehicleId: a.vehicleId,
+    customerId: a.customerId,
+    status: a.status,
+    at: deps.now(),
+  });
 }
 
 export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -74,6 +90,9 @@ export const iso = (ms: number | null): string | null => (ms === null ? null : n
 export function parseInstant(value: string, field: string): number {
   // Date.parse accepts many shapes; the schema already asked for date-time, this rejects what slips through.
   const ms = parseIsoInstant(value);
-  if (!Number.isFinite(ms)) throw new AppError('invalid_date', `${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-06-01T10:00:00Z`, { status: 400 });
+  if (!Number.isFinite(ms))
+    throw new AppError('invalid_date', `${field} must be an ISO-8601 date-time with a time zone, e.g. 2025-06-01T10:00:00Z`, {
+      status: 400,
+    });
   return ms;
 }

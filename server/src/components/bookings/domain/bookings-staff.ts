@@ -13,7 +13,16 @@ import { checkWindowMs } from './bookings.js';
 
 export type RecordAudit = (
   tx: Queryable,
-  entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown },
+  entry: {
+    actor: string;
+    role: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    reason?: string | null;
+    before?: unknown;
+    after?: unknown;
+  },
 ) => Promise<void>;
 
 /** What staff see of a claim. */
@@ -76,7 +85,16 @@ export function staffView(r: AllocationRecord, showCustomer: boolean): StaffAllo
 
 /** The audit's before/after: the business fields, not the bookkeeping. */
 function auditState(r: AllocationRecord) {
-  return { kind: r.kind, status: r.status, vehicleId: r.vehicleId, customerId: r.customerId, startsAt: iso(r.startsAt), endsAt: iso(r.endsAt), periodEnd: iso(r.periodEnd), cancelReason: r.cancelReason };
+  return {
+    kind: r.kind,
+    status: r.status,
+    vehicleId: r.vehicleId,
+    customerId: r.customerId,
+    startsAt: iso(r.startsAt),
+    endsAt: iso(r.endsAt),
+    periodEnd: iso(r.periodEnd),
+    cancelReason: r.cancelReason,
+  };
 }
 
 export interface StaffListFilter {
@@ -127,12 +145,23 @@ export class StaffBookings {
       if (r.status !== 'confirmed' || r.endsAt === null || r.startsAt === null || r.endsAt <= now) {
         throw new AppError('booking_not_extendable', `Booking ${id} is ${r.status === 'confirmed' ? 'over' : r.status}`, { status: 409 });
       }
-      if (newEnd <= r.endsAt) throw new AppError('not_an_extension', 'endsAt must be later than the booking’s current end', { status: 400 });
-      if (newEnd - r.startsAt > BOOKING_MAX_DAYS * DAY_MS) throw new AppError('booking_too_long', `A booking lasts at most ${BOOKING_MAX_DAYS} days`, { status: 400 });
+      if (newEnd <= r.endsAt)
+        throw new AppError('not_an_extension', 'endsAt must be later than the booking’s current end', { status: 400 });
+      if (newEnd - r.startsAt > BOOKING_MAX_DAYS * DAY_MS)
+        throw new AppError('booking_too_long', `A booking lasts at most ${BOOKING_MAX_DAYS} days`, { status: 400 });
       checkWindowMs(r.startsAt, newEnd, now, false);
       await setBookingEnd(tx, id, newEnd, now);
       const after = (await getAllocation(tx, id, { withCustomerName: true }))!;
-      await this.audit(tx, { actor: actor.id, role: actor.role, action: 'booking.extended', targetType: 'booking', targetId: id, reason, before: auditState(r), after: auditState(after) });
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: 'booking.extended',
+        targetType: 'booking',
+        targetId: id,
+        reason,
+        before: auditState(r),
+        after: auditState(after),
+      });
       return after;
     });
     announce(this.deps, result);
@@ -151,7 +180,16 @@ export class StaffBookings {
       if (r.status !== open) throw new AppError('not_cancellable', `${r.kind} ${id} is ${r.status}`, { status: 409 });
       await setStatus(tx, id, [open], 'cancelled', { cancelReason: reason, cancelledBy: actor.id, at: now });
       const after = (await getAllocation(tx, id, { withCustomerName: true }))!;
-      await this.audit(tx, { actor: actor.id, role: actor.role, action: `${r.kind}.cancelled`, targetType: r.kind, targetId: id, reason, before: auditState(r), after: auditState(after) });
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: `${r.kind}.cancelled`,
+        targetType: r.kind,
+        targetId: id,
+        reason,
+        before: auditState(r),
+        after: auditState(after),
+      });
       return after;
     });
     announce(this.deps, result);

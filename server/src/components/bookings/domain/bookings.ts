@@ -67,9 +67,11 @@ export function checkWindowMs(startsAt: number, endsAt: number, now: number, che
   const bad = (code: string, msg: string) => new AppError(code, msg, { status: 400 });
   if (checkStart && startsAt < now - BOOKING_PAST_TOLERANCE_MS) throw bad('booking_in_past', 'startsAt must not be in the past');
   if (endsAt <= startsAt) throw bad('invalid_window', 'endsAt must be after startsAt');
-  if (endsAt - startsAt < BOOKING_MIN_MIN * MINUTE_MS) throw bad('booking_too_short', `A booking lasts at least ${BOOKING_MIN_MIN} minutes`);
+  if (endsAt - startsAt < BOOKING_MIN_MIN * MINUTE_MS)
+    throw bad('booking_too_short', `A booking lasts at least ${BOOKING_MIN_MIN} minutes`);
   if (endsAt - startsAt > BOOKING_MAX_DAYS * DAY_MS) throw bad('booking_too_long', `A booking lasts at most ${BOOKING_MAX_DAYS} days`);
-  if (checkStart && startsAt > now + BOOKING_MAX_AHEAD_DAYS * DAY_MS) throw bad('booking_too_far_ahead', `A booking starts at most ${BOOKING_MAX_AHEAD_DAYS} days ahead`);
+  if (checkStart && startsAt > now + BOOKING_MAX_AHEAD_DAYS * DAY_MS)
+    throw bad('booking_too_far_ahead', `A booking starts at most ${BOOKING_MAX_AHEAD_DAYS} days ahead`);
 }
 
 export function bookingView(r: AllocationRecord): BookingView {
@@ -103,11 +105,22 @@ export class Bookings {
       const periodStart = Math.max(startsAt - settings.bufferMin * MINUTE_MS, now);
       const checks = await claimChecks(tx, { vehicleId, customerId, now, from: periodStart, until: endsAt, expireReservations: false });
       checkVehicleClaimable(vehicleId, checks.vehicle, startsSoon, now, settings.heartbeatTimeoutMs);
-      if (checks.openBookings >= MAX_OPEN_BOOKINGS) throw new AppError('booking_limit', `At most ${MAX_OPEN_BOOKINGS} open bookings per customer`, { status: 409 });
+      if (checks.openBookings >= MAX_OPEN_BOOKINGS)
+        throw new AppError('booking_limit', `At most ${MAX_OPEN_BOOKINGS} open bookings per customer`, { status: 409 });
       if (startsSoon && checks.activeRental) throw vehicleUnavailable(vehicleId, 'it is in a rental');
       const id = `bkg_${randomUUID()}`;
       // (an overlap is the exclusion constraint's to refuse: 23P01 → 409)
-      return insertClaim(tx, { id, kind: 'booking', vehicleId, customerId, periodStart, periodEnd: endsAt, startsAt, endsAt, createdAt: now });
+      return insertClaim(tx, {
+        id,
+        kind: 'booking',
+        vehicleId,
+        customerId,
+        periodStart,
+        periodEnd: endsAt,
+        startsAt,
+        endsAt,
+        createdAt: now,
+      });
     });
     const price = estimateWindow(tariff, startsAt, endsAt);
     const estimate: BookingEstimate = {
@@ -127,7 +140,12 @@ export class Bookings {
   }
 
   async list(customerId: string, filter: { status?: BookingStatus; limit: number }): Promise<BookingView[]> {
-    const rows = await listAllocations(this.deps.db, { customerId, kinds: ['booking'], statuses: filter.status ? [filter.status] : undefined, limit: filter.limit });
+    const rows = await listAllocations(this.deps.db, {
+      customerId,
+      kinds: ['booking'],
+      statuses: filter.status ? [filter.status] : undefined,
+      limit: filter.limit,
+    });
     return rows.map(bookingView);
   }
 
@@ -142,7 +160,11 @@ export class Bookings {
       if (r.status !== 'confirmed' || (r.endsAt !== null && r.endsAt <= now)) {
         throw new AppError('booking_not_cancellable', `Booking ${id} is ${r.status === 'confirmed' ? 'over' : r.status}`, { status: 409 });
       }
-      await setStatus(tx, id, ['confirmed'], 'cancelled', { cancelReason: 'cancelled by the customer', cancelledBy: `customer:${customerId}`, at: now });
+      await setStatus(tx, id, ['confirmed'], 'cancelled', {
+        cancelReason: 'cancelled by the customer',
+        cancelledBy: `customer:${customerId}`,
+        at: now,
+      });
       return { r: (await getAllocation(tx, id))!, changed: true };
     });
     if (result.changed) announce(this.deps, result.r);

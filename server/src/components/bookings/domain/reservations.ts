@@ -11,7 +11,15 @@ import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { loadTariff, reservationFeeCents, type Tariff } from '../../pricing/index.js';
 import { claimChecks, claimTransaction, getAllocation, insertClaim, listAllocations, setStatus } from '../data/allocations.repository.js';
 import { reservationLimit, vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
-import { announce, assertMayCreate, checkVehicleClaimable, iso, MINUTE_MS, RESERVATION_MIN_DRIVE_MIN, type ClaimDeps } from './bookings-rules.js';
+import {
+  announce,
+  assertMayCreate,
+  checkVehicleClaimable,
+  iso,
+  MINUTE_MS,
+  RESERVATION_MIN_DRIVE_MIN,
+  type ClaimDeps,
+} from './bookings-rules.js';
 
 export type ReservationStatus = Extract<AllocationStatus, 'held' | 'converted' | 'cancelled' | 'expired'>;
 
@@ -72,13 +80,30 @@ export class Reservations {
       const until = now + hold * MINUTE_MS;
       // Beyond plain overlap: an active rental (even one overrunning its return time) keeps the car, and the car
       // must stay free long enough after the hold for a real trip.
-      const checks = await claimChecks(tx, { vehicleId, customerId, now, from: now, until: until + RESERVATION_MIN_DRIVE_MIN * MINUTE_MS, expireReservations: true });
+      const checks = await claimChecks(tx, {
+        vehicleId,
+        customerId,
+        now,
+        from: now,
+        until: until + RESERVATION_MIN_DRIVE_MIN * MINUTE_MS,
+        expireReservations: true,
+      });
       checkVehicleClaimable(vehicleId, checks.vehicle, true, now, settings.heartbeatTimeoutMs);
       if (checks.openReservations > 0) throw reservationLimit();
       if (checks.activeRental) throw vehicleUnavailable(vehicleId, 'it is in a rental');
       if (checks.conflict) throw vehicleUnavailable(vehicleId, 'it is reserved or booked now or soon');
       const id = `res_${randomUUID()}`;
-      return insertClaim(tx, { id, kind: 'reservation', vehicleId, customerId, periodStart: now, periodEnd: until, startsAt: now, endsAt: until, createdAt: now });
+      return insertClaim(tx, {
+        id,
+        kind: 'reservation',
+        vehicleId,
+        customerId,
+        periodStart: now,
+        periodEnd: until,
+        startsAt: now,
+        endsAt: until,
+        createdAt: now,
+      });
     });
     announce(this.deps, record);
     return {
@@ -97,7 +122,12 @@ export class Reservations {
   }
 
   async list(customerId: string, filter: { status?: ReservationStatus; limit: number }): Promise<ReservationView[]> {
-    const rows = await listAllocations(this.deps.db, { customerId, kinds: ['reservation'], statuses: filter.status ? [filter.status] : undefined, limit: filter.limit });
+    const rows = await listAllocations(this.deps.db, {
+      customerId,
+      kinds: ['reservation'],
+      statuses: filter.status ? [filter.status] : undefined,
+      limit: filter.limit,
+    });
     return rows.map((r) => this.view(r));
   }
 
@@ -110,9 +140,15 @@ export class Reservations {
       if (!r) throw notFound(id);
       if (r.status === 'cancelled') return { r, changed: false };
       if (r.status !== 'held' || (r.endsAt !== null && r.endsAt <= now)) {
-        throw new AppError('reservation_not_cancellable', `Reservation ${id} is ${r.status === 'held' ? 'expired' : r.status}`, { status: 409 });
+        throw new AppError('reservation_not_cancellable', `Reservation ${id} is ${r.status === 'held' ? 'expired' : r.status}`, {
+          status: 409,
+        });
       }
-      await setStatus(tx, id, ['held'], 'cancelled', { cancelReason: 'cancelled by the customer', cancelledBy: `customer:${customerId}`, at: now });
+      await setStatus(tx, id, ['held'], 'cancelled', {
+        cancelReason: 'cancelled by the customer',
+        cancelledBy: `customer:${customerId}`,
+        at: now,
+      });
       return { r: (await getAllocation(tx, id))!, changed: true };
     });
     if (record.changed) announce(this.deps, record.r);

@@ -8,7 +8,13 @@ import type { CommandsObserver } from '../domain/command-transitions.js';
  * `sharedGroup`: with several instances on a broker with shared subscriptions, each result goes to one of them
  * ('' = every instance gets every result; the guarded updates still apply each once, the others count a duplicate).
  */
-export function subscribeCommandResults(mqtt: MqttConnection, processor: CommandResultProcessor, observer: CommandsObserver, isStopped: () => boolean, sharedGroup = ''): void {
+export function subscribeCommandResults(
+  mqtt: MqttConnection,
+  processor: CommandResultProcessor,
+  observer: CommandsObserver,
+  isStopped: () => boolean,
+  sharedGroup = '',
+): void {
   const filter = sharedGroup ? `$share/${sharedGroup}/${SUBSCRIPTIONS.allCommandResults}` : SUBSCRIPTIONS.allCommandResults;
   mqtt.subscribe({ [filter]: { qos: 1 } }, (topic, payload) => {
     if (isStopped()) return;

@@ -25,7 +25,10 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
 
     app.post(
       '/vehicles/:vehicleId/commands',
-      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: VehicleParams, body: IssueCommandBody, response: { 202: IssueCommandResponse } } },
+      {
+        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        schema: { params: VehicleParams, body: IssueCommandBody, response: { 202: IssueCommandResponse } },
+      },
       async (request, reply) => {
         const actor = requestActor(request);
         const { command } = await service.issue({ vehicleId: request.params.vehicleId, ...request.body, actor });
@@ -36,19 +39,30 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
       },
     );
 
-    app.get('/commands/:commandId', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { params: CommandParamsSchema, response: { 200: CommandWithTransitionsSchema } } }, async (request) =>
-      service.get(request.params.commandId),
+    app.get(
+      '/commands/:commandId',
+      {
+        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        schema: { params: CommandParamsSchema, response: { 200: CommandWithTransitionsSchema } },
+      },
+      async (request) => service.get(request.params.commandId),
     );
 
     app.get(
       '/vehicles/:vehicleId/commands',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { params: VehicleParams, querystring: ListQuery, response: { 200: CommandListResponse } } },
+      {
+        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        schema: { params: VehicleParams, querystring: ListQuery, response: { 200: CommandListResponse } },
+      },
       async (request) => ({ commands: await service.listForVehicle(request.params.vehicleId, request.query.limit ?? 50) }),
     );
 
     app.post(
       '/commands/:commandId/cancel',
-      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: CommandParamsSchema, body: CancelCommandBody, response: { 200: CommandSchema } } },
+      {
+        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        schema: { params: CommandParamsSchema, body: CancelCommandBody, response: { 200: CommandSchema } },
+      },
       async (request) => service.cancel(request.params.commandId, request.body.reason, requestActor(request)),
     );
   };

@@ -9,9 +9,13 @@ const CommandStatusSchema = Type.Enum(COMMAND_STATUSES);
 const EpochMs = Type.Integer({ description: 'epoch ms' });
 const NullableEpochMs = Type.Union([EpochMs, Type.Null()]);
 /** the same value rules as DeviceCommandSchema.params: what is accepted here can always be sent */
-const ParamsSchema = Type.Record(Type.String({ minLength: 1, maxLength: 64 }), Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]), {
-  maxProperties: MAX_PARAMS,
-});
+const ParamsSchema = Type.Record(
+  Type.String({ minLength: 1, maxLength: 64 }),
+  Type.Union([Type.String({ maxLength: 200 }), Type.Number(), Type.Boolean()]),
+  {
+    maxProperties: MAX_PARAMS,
+  },
+);
 const Reason = Type.String({ minLength: 1, maxLength: MAX_REASON_LENGTH, pattern: '\\S' });
 
 export const VehicleParams = Type.Object({ vehicleId: Type.String({ pattern: VEHICLE_ID_PATTERN }) });
@@ -23,7 +27,12 @@ export const IssueCommandBody = Type.Object(
     reason: Reason,
     ttlSeconds: Type.Integer({ minimum: MIN_TTL_SECONDS, maximum: MAX_TTL_SECONDS }),
     params: Type.Optional(ParamsSchema),
-    commandId: Type.Optional(Type.String({ pattern: COMMAND_ID_PATTERN, description: 'client-chosen id: retries with the same id and body return the same command' })),
+    commandId: Type.Optional(
+      Type.String({
+        pattern: COMMAND_ID_PATTERN,
+        description: 'client-chosen id: retries with the same id and body return the same command',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -62,4 +71,7 @@ export const TransitionSchema = Type.Object({
 
 export const CommandWithTransitionsSchema = Type.Object({ ...commandFields, transitions: Type.Array(TransitionSchema) });
 export const CommandListResponse = Type.Object({ commands: Type.Array(CommandSchema) });
-export const ListQuery = Type.Object({ limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'default 50' })) }, { additionalProperties: false });
+export const ListQuery = Type.Object(
+  { limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, description: 'default 50' })) },
+  { additionalProperties: false },
+);

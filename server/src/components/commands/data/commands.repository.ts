@@ -182,10 +182,14 @@ export class CommandsRepository {
   }
 
   async transitions(commandId: string): Promise<TransitionRecord[]> {
-    const { rows } = await this.db.query<{ from_status: CommandStatus | null; to_status: CommandStatus; at_ms: number; detail: string | null }>(
-      `select from_status, to_status, ${ms('at', 'at_ms')}, detail from command_transitions where command_id = $1 order by id`,
-      [commandId],
-    );
+    const { rows } = await this.db.query<{
+      from_status: CommandStatus | null;
+      to_status: CommandStatus;
+      at_ms: number;
+      detail: string | null;
+    }>(`select from_status, to_status, ${ms('at', 'at_ms')}, detail from command_transitions where command_id = $1 order by id`, [
+      commandId,
+    ]);
     return rows.map((r) => ({ from: r.from_status, to: r.to_status, at: r.at_ms, detail: r.detail }));
   }
 
@@ -268,7 +272,13 @@ export class CommandsRepository {
    * only). Returns null when the command is no longer open and sent, expires too soon, or (unless `force`)
    * another claim already took this attempt.
    */
-  async claimResend(commandId: string, at: number, expiresAfter: number, nextAttemptAt: number, force: boolean): Promise<CommandRecord | null> {
+  async claimResend(
+    commandId: string,
+    at: number,
+    expiresAfter: number,
+    nextAttemptAt: number,
+    force: boolean,
+  ): Promise<CommandRecord | null> {
     return this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
       const { rows } = await tx.query<CommandRow>(
@@ -287,7 +297,14 @@ export class CommandsRepository {
    * Commands that may be published now: queued, or sent/received with a resend due (all of them with
    * `allSent`), expiring after `expiresAfter`, of one vehicle or of the given (online) ones. Oldest first.
    */
-  async listDispatchable(options: { at: number; expiresAfter: number; vehicleId?: string; vehicleIds?: readonly string[]; allSent?: boolean; limit: number }): Promise<CommandRecord[]> {
+  async listDispatchable(options: {
+    at: number;
+    expiresAfter: number;
+    vehicleId?: string;
+    vehicleIds?: readonly string[];
+    allSent?: boolean;
+    limit: number;
+  }): Promise<CommandRecord[]> {
     const { rows } = await this.db.query<CommandRow>(
       `select ${columns('c')} from commands c
         where c.status in ('queued', 'sent', 'received') and c.expires_at > ${ts('$1')}
@@ -315,7 +332,9 @@ export class CommandsRepository {
   }
 
   async countOpen(): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>(`select count(*)::float8 as n from commands where status in ('queued', 'sent', 'received')`);
+    const { rows } = await this.db.query<{ n: number }>(
+      `select count(*)::float8 as n from commands where status in ('queued', 'sent', 'received')`,
+    );
     return rows[0]?.n ?? 0;
   }
 }
@@ -325,7 +344,14 @@ async function getCommand(q: Queryable, commandId: string): Promise<CommandRecor
   return rows[0] ? fromRow(rows[0]) : undefined;
 }
 
-async function insertTransition(tx: Queryable, commandId: string, from: CommandStatus | null, to: CommandStatus, at: number, detail: string | null): Promise<void> {
+async function insertTransition(
+  tx: Queryable,
+  commandId: string,
+  from: CommandStatus | null,
+  to: CommandStatus,
+  at: number,
+  detail: string | null,
+): Promise<void> {
   await tx.query(`insert into command_transitions (command_id, from_status, to_status, at, detail) values ($1, $2, $3, ${ts('$4')}, $5)`, [
     commandId,
     from,

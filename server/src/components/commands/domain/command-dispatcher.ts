@@ -12,7 +12,12 @@
  * and the clock is checked again right before the publish. MQTT publishes never wait in a client-side queue
  * for a reconnect (MqttConnection.publish rejects while disconnected).
  */
-import { deviceTopic, decodeDeviceCommand, DEVICE_PROTOCOL_VERSION, type DeviceCommand } from '../../../../../src/shared/device-protocol.js';
+import {
+  deviceTopic,
+  decodeDeviceCommand,
+  DEVICE_PROTOCOL_VERSION,
+  type DeviceCommand,
+} from '../../../../../src/shared/device-protocol.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
 import { SYSTEM_ACTOR } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
@@ -80,7 +85,11 @@ export class CommandDispatcher {
     });
     await this.refreshOnline();
     this.tickTimer = setInterval(() => this.track(this.tick()), this.timings.tickMs);
-    this.refreshTimer = setInterval(() => this.track(this.refreshOnline().catch((err: unknown) => this.deps.log.warn('refreshing the online view failed', errorFields(err)))), this.timings.onlineRefreshMs);
+    this.refreshTimer = setInterval(
+      () =>
+        this.track(this.refreshOnline().catch((err: unknown) => this.deps.log.warn('refreshing the online view failed', errorFields(err)))),
+      this.timings.onlineRefreshMs,
+    );
     this.track(this.tick()); // resume at once after a restart: expire what is overdue, send what is due
   }
 
@@ -136,7 +145,12 @@ export class CommandDispatcher {
       // only online vehicles' commands: queued ones for offline cars must not crowd the batch out
       const online = [...this.online].filter(([, s]) => s.online).map(([id]) => id);
       if (online.length === 0) return;
-      const due = await this.deps.repo.listDispatchable({ at, expiresAfter: at + this.timings.publishMarginMs, vehicleIds: online, limit: BATCH });
+      const due = await this.deps.repo.listDispatchable({
+        at,
+        expiresAfter: at + this.timings.publishMarginMs,
+        vehicleIds: online,
+        limit: BATCH,
+      });
       for (const command of due) {
         if (this.stopped) return;
         if (this.isOnline(command.vehicleId)) await this.dispatchOne(command, false);
@@ -165,7 +179,13 @@ export class CommandDispatcher {
         const vehicleIds = [...this.cameOnline].slice(0, ONLINE_BATCH);
         for (const id of vehicleIds) this.cameOnline.delete(id);
         const at = this.deps.now();
-        const open = await this.deps.repo.listDispatchable({ at, expiresAfter: at + this.timings.publishMarginMs, vehicleIds, allSent: true, limit: BATCH });
+        const open = await this.deps.repo.listDispatchable({
+          at,
+          expiresAfter: at + this.timings.publishMarginMs,
+          vehicleIds,
+          allSent: true,
+          limit: BATCH,
+        });
         for (const command of open) await this.dispatchOne(command, true);
       }
     } finally {
@@ -220,7 +240,11 @@ export class CommandDispatcher {
     const valid = decodeDeviceCommand(payload);
     if (!valid.ok) {
       // Cannot happen for commands that passed issue validation; never send a device something it must drop.
-      this.deps.log.error('refusing to publish an invalid command', { commandId: command.commandId, reason: valid.reason, detail: valid.detail });
+      this.deps.log.error('refusing to publish an invalid command', {
+        commandId: command.commandId,
+        reason: valid.reason,
+        detail: valid.detail,
+      });
       return;
     }
     // Last check, right before the publish: the claim may have waited on a lock or a slow database.

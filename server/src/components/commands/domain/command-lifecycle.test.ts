@@ -5,7 +5,8 @@ import { ALLOWED_FROM, canTransition, resendDelayMs, resultTarget } from './comm
 describe('command lifecycle rules', () => {
   it('never leaves a terminal state', () => {
     for (const from of TERMINAL_STATUSES) {
-      for (const to of Object.keys(ALLOWED_FROM) as Array<keyof typeof ALLOWED_FROM>) expect(canTransition(from, to), `${from}→${to}`).toBe(false);
+      for (const to of Object.keys(ALLOWED_FROM) as Array<keyof typeof ALLOWED_FROM>)
+        expect(canTransition(from, to), `${from}→${to}`).toBe(false);
     }
     expect(COMMAND_STATUSES.filter(isTerminal)).toEqual([...TERMINAL_STATUSES]);
   });

@@ -51,7 +51,12 @@ export class CommandResultProcessor {
       this.observer.resultDropped(reason, { vehicleId, commandId: result.commandId, status: result.status, current: command?.status });
       if (reason === 'after_terminal' && (result.status === 'succeeded' || result.status === 'failed')) {
         // The car says it acted on a command we consider finished (e.g. expired): worth a human's attention.
-        this.log.warn('vehicle reported a result for a finished command', { vehicleId, commandId: result.commandId, result: result.status, status: command?.status });
+        this.log.warn('vehicle reported a result for a finished command', {
+          vehicleId,
+          commandId: result.commandId,
+          result: result.status,
+          status: command?.status,
+        });
       }
       return { applied: false, reason };
     };
@@ -70,7 +75,12 @@ export class CommandResultProcessor {
     if (refused) return drop(refused, command);
 
     const reason =
-      result.reason?.trim() || (result.status === 'rejected_expired' ? 'rejected by the vehicle: expired by its clock' : result.status === 'failed' ? 'failed (no reason given)' : undefined);
+      result.reason?.trim() ||
+      (result.status === 'rejected_expired'
+        ? 'rejected by the vehicle: expired by its clock'
+        : result.status === 'failed'
+          ? 'failed (no reason given)'
+          : undefined);
     const applied = await this.transitions.apply({
       commandId: result.commandId,
       to,

@@ -62,15 +62,34 @@ export class CommandService {
     const createdAt = this.now();
     let result: { inserted: boolean; command: CommandRecord };
     try {
-      result = await this.repo.insert({ commandId, vehicleId: input.vehicleId, type: input.type, params, reason, ttlSeconds: input.ttlSeconds, createdAt, actor: input.actor });
+      result = await this.repo.insert({
+        commandId,
+        vehicleId: input.vehicleId,
+        type: input.type,
+        params,
+        reason,
+        ttlSeconds: input.ttlSeconds,
+        createdAt,
+        actor: input.actor,
+      });
     } catch (err) {
       if (err instanceof UnknownVehicleError) throw vehicleNotFound(input.vehicleId);
       throw err;
     }
     if (!result.inserted) {
       const c = result.command;
-      const same = c.vehicleId === input.vehicleId && c.type === input.type && c.reason === reason && c.ttlSeconds === input.ttlSeconds && canonical(c.params) === canonical(params);
-      if (!same) throw new AppError('command_id_conflict', `command ${commandId} already exists with a different vehicle, type, params, reason or ttl`, { status: 409 });
+      const same =
+        c.vehicleId === input.vehicleId &&
+        c.type === input.type &&
+        c.reason === reason &&
+        c.ttlSeconds === input.ttlSeconds &&
+        canonical(c.params) === canonical(params);
+      if (!same)
+        throw new AppError(
+          'command_id_conflict',
+          `command ${commandId} already exists with a different vehicle, type, params, reason or ttl`,
+          { status: 409 },
+        );
       return { command: c, created: false };
     }
     this.observer.issued(input.type);
@@ -82,13 +101,26 @@ export class CommandService {
   /** Cancels a queued or sent command (a sent one is no longer resent; the vehicle may already have it). */
   async cancel(commandId: string, reason: string, actor: Actor): Promise<CommandRecord> {
     const why = reason.trim();
-    if (why.length < 1 || why.length > MAX_REASON_LENGTH) throw new AppError('invalid_reason', `reason must be 1–${MAX_REASON_LENGTH} characters`, { status: 400 });
+    if (why.length < 1 || why.length > MAX_REASON_LENGTH)
+      throw new AppError('invalid_reason', `reason must be 1–${MAX_REASON_LENGTH} characters`, { status: 400 });
     const current = await this.repo.get(commandId);
     if (!current) throw commandNotFound(commandId);
-    const cancelled = await this.transitions.apply({ commandId, to: 'cancelled', from: ALLOWED_FROM.cancelled, at: this.now(), actor, reason: why, detail: `cancelled by ${actor.id}` });
+    const cancelled = await this.transitions.apply({
+      commandId,
+      to: 'cancelled',
+      from: ALLOWED_FROM.cancelled,
+      at: this.now(),
+      actor,
+      reason: why,
+      detail: `cancelled by ${actor.id}`,
+    });
     if (cancelled) return cancelled;
     const latest = (await this.repo.get(commandId)) ?? current;
-    throw new AppError('command_not_cancellable', `command ${commandId} is ${latest.status}; only queued or sent commands can be cancelled`, { status: 409 });
+    throw new AppError(
+      'command_not_cancellable',
+      `command ${commandId} is ${latest.status}; only queued or sent commands can be cancelled`,
+      { status: 409 },
+    );
   }
 
   async get(commandId: string): Promise<CommandWithTransitions> {
@@ -162,14 +194,18 @@ function validateIssue(input: IssueCommandInput): string {
   }
   const reason = typeof input.reason === 'string' ? input.reason.trim() : '';
   if (reason.length < 1 || reason.length > MAX_REASON_LENGTH) throw bad(`reason is required (1–${MAX_REASON_LENGTH} characters)`);
-  if (input.commandId !== undefined && !COMMAND_ID_RE.test(input.commandId)) throw bad('commandId must be 8–64 characters of A–Z a–z 0–9 _ -');
+  if (input.commandId !== undefined && !COMMAND_ID_RE.test(input.commandId))
+    throw bad('commandId must be 8–64 characters of A–Z a–z 0–9 _ -');
   const params = input.params ?? {};
   if (typeof params !== 'object' || params === null || Array.isArray(params)) throw bad('params must be an object');
   const entries = Object.entries(params);
   if (entries.length > MAX_PARAMS) throw bad(`at most ${MAX_PARAMS} params`);
   for (const [key, value] of entries) {
     if (key.length < 1 || key.length > 64) throw bad('param names must be 1–64 characters');
-    const ok = typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)) || (typeof value === 'string' && value.length <= 200);
+    const ok =
+      typeof value === 'boolean' ||
+      (typeof value === 'number' && Number.isFinite(value)) ||
+      (typeof value === 'string' && value.length <= 200);
     if (!ok) throw bad(`param ${key} must be a boolean, a finite number or a string of at most 200 characters`);
   }
   return reason;
@@ -177,7 +213,11 @@ function validateIssue(input: IssueCommandInput): string {
 
 /** JSON with sorted keys: params stored as jsonb come back in the database's key order. */
 function canonical(params: CommandParams): string {
-  return JSON.stringify(Object.keys(params).sort().map((k) => [k, params[k]]));
+  return JSON.stringify(
+    Object.keys(params)
+      .sort()
+      .map((k) => [k, params[k]]),
+  );
 }
 
 const vehicleNotFound = (vehicleId: string) => new AppError('vehicle_not_found', `no vehicle ${vehicleId}`, { status: 404 });

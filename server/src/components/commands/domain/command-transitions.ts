@@ -49,6 +49,13 @@ export class CommandTransitions {
   /** After commit only: a listener must never see a transition that rolled back. */
   announce(command: CommandRecord, from: CommandStatus | null, to: CommandStatus, at: number): void {
     this.observer.transitioned(from, to);
-    this.events.emit('command.transition', { commandId: command.commandId, vehicleId: command.vehicleId, type: command.type, from, to, at });
+    this.events.emit('command.transition', {
+      commandId: command.commandId,
+      vehicleId: command.vehicleId,
+      type: command.type,
+      from,
+      to,
+      at,
+    });
   }
 }

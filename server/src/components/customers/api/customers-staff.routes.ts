@@ -16,17 +16,57 @@ export function customerStaffRoutes(support: CustomerSupport): FastifyPluginAsyn
     app.setValidatorCompiler(TypeBoxValidatorCompiler);
     app.get(
       '/customers',
-      { config: { auth: SUPPORT }, schema: { tags, summary: 'Search customers by name, email, phone or licence number', querystring: CustomerSearchQuery, response: { 200: Type.Object({ customers: Type.Array(StaffCustomerSchema) }) } } },
+      {
+        config: { auth: SUPPORT },
+        schema: {
+          tags,
+          summary: 'Search customers by name, email, phone or licence number',
+          querystring: CustomerSearchQuery,
+          response: { 200: Type.Object({ customers: Type.Array(StaffCustomerSchema) }) },
+        },
+      },
       async (request) => ({ customers: await support.search(request.query.q ?? '', request.query.limit ?? 50) }),
     );
-    app.get('/customers/:id', { config: { auth: SUPPORT }, schema: { tags, summary: 'Customer 360: profile, licence, rentals, notes', params: CustomerIdParams, response: { 200: CustomerDetailSchema } } }, async (request) =>
-      support.detail(request.params.id),
+    app.get(
+      '/customers/:id',
+      {
+        config: { auth: SUPPORT },
+        schema: {
+          tags,
+          summary: 'Customer 360: profile, licence, rentals, notes',
+          params: CustomerIdParams,
+          response: { 200: CustomerDetailSchema },
+        },
+      },
+      async (request) => support.detail(request.params.id),
     );
-    app.post('/customers/:id/block', { config: { auth: SUPPORT }, schema: { tags, summary: 'Block a customer (audited)', params: CustomerIdParams, body: ReasonBody, response: { 200: StaffCustomerSchema } } }, async (request) =>
-      support.block(request.params.id, request.body.reason, requestActor(request)),
+    app.post(
+      '/customers/:id/block',
+      {
+        config: { auth: SUPPORT },
+        schema: {
+          tags,
+          summary: 'Block a customer (audited)',
+          params: CustomerIdParams,
+          body: ReasonBody,
+          response: { 200: StaffCustomerSchema },
+        },
+      },
+      async (request) => support.block(request.params.id, request.body.reason, requestActor(request)),
     );
-    app.post('/customers/:id/unblock', { config: { auth: SUPPORT }, schema: { tags, summary: 'Unblock a customer (audited)', params: CustomerIdParams, body: ReasonBody, response: { 200: StaffCustomerSchema } } }, async (request) =>
-      support.unblock(request.params.id, request.body.reason, requestActor(request)),
+    app.post(
+      '/customers/:id/unblock',
+      {
+        config: { auth: SUPPORT },
+        schema: {
+          tags,
+          summary: 'Unblock a customer (audited)',
+          params: CustomerIdParams,
+          body: ReasonBody,
+          response: { 200: StaffCustomerSchema },
+        },
+      },
+      async (request) => support.unblock(request.params.id, request.body.reason, requestActor(request)),
     );
   };
 }

@@ -8,7 +8,16 @@ import { withRetryAfter } from '../../../platform/auth/index.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { FastifyRequest } from 'fastify';
 import type { CustomerAccounts } from '../domain/customer-accounts.js';
-import { LicenceAccepted, LicenceBody, LoginBody, MeResponse, RefreshBody, SessionSchema, SignUpBody, SignUpResponse } from './customers.schema.js';
+import {
+  LicenceAccepted,
+  LicenceBody,
+  LoginBody,
+  MeResponse,
+  RefreshBody,
+  SessionSchema,
+  SignUpBody,
+  SignUpResponse,
+} from './customers.schema.js';
 
 const tags = ['customer account'];
 
@@ -22,37 +31,77 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
   return async (app) => {
     // Strict bodies: a number is not a password, an unknown field is an error (not silently dropped).
     app.setValidatorCompiler(TypeBoxValidatorCompiler);
-    app.post('/auth/signup', { config: { auth: 'public' }, schema: { tags, summary: 'Create a customer account', body: SignUpBody, response: { 201: SignUpResponse } } }, async (request, reply) =>
-      reply.code(201).send(await accounts.signUp(request.body)),
+    app.post(
+      '/auth/signup',
+      {
+        config: { auth: 'public' },
+        schema: { tags, summary: 'Create a customer account', body: SignUpBody, response: { 201: SignUpResponse } },
+      },
+      async (request, reply) => reply.code(201).send(await accounts.signUp(request.body)),
     );
-    app.post('/auth/login', { config: { auth: 'public' }, schema: { tags, summary: 'Log in (rate-limited per email and per client)', body: LoginBody, response: { 200: SessionSchema } } }, async (request, reply) => {
-      const session = await withRetryAfter(reply, () => accounts.login(request.body.email, request.body.password, request.ip));
-      return reply.header('cache-control', 'no-store').send(session);
-    });
-    app.post('/auth/refresh', { config: { auth: 'public' }, schema: { tags, summary: 'New access token (rotates the refresh token)', body: RefreshBody, response: { 200: SessionSchema } } }, async (request, reply) =>
-      reply.header('cache-control', 'no-store').send(await accounts.refresh(request.body.refreshToken)),
+    app.post(
+      '/auth/login',
+      {
+        config: { auth: 'public' },
+        schema: { tags, summary: 'Log in (rate-limited per email and per client)', body: LoginBody, response: { 200: SessionSchema } },
+      },
+      async (request, reply) => {
+        const session = await withRetryAfter(reply, () => accounts.login(request.body.email, request.body.password, request.ip));
+        return reply.header('cache-control', 'no-store').send(session);
+      },
     );
-    app.post('/auth/logout', { config: { auth: 'public' }, schema: { tags, summary: 'End the session of this refresh token', body: RefreshBody } }, async (request, reply) => {
-      await accounts.logout(request.body.refreshToken);
-      return reply.code(204).send();
-    });
+    app.post(
+      '/auth/refresh',
+      {
+        config: { auth: 'public' },
+        schema: { tags, summary: 'New access token (rotates the refresh token)', body: RefreshBody, response: { 200: SessionSchema } },
+      },
+      async (request, reply) => reply.header('cache-control', 'no-store').send(await accounts.refresh(request.body.refreshToken)),
+    );
+    app.post(
+      '/auth/logout',
+      { config: { auth: 'public' }, schema: { tags, summary: 'End the session of this refresh token', body: RefreshBody } },
+      async (request, reply) => {
+        await accounts.logout(request.body.refreshToken);
+        return reply.code(204).send();
+      },
+    );
 
-    app.get('/me', { config: { auth: 'customer' }, schema: { tags, summary: 'My account, status and driver licence', response: { 200: MeResponse } } }, async (request) => {
-      const me = await accounts.profile(customerId(request));
-      const { number, ...licence } = me.licence;
-      return {
-        customerId: me.id,
-        email: me.email,
-        name: me.name,
-        phone: me.phone,
-        status: me.status,
-        createdAt: me.createdAt,
-        licence: { status: licence.status, numberLast4: number === null ? null : number.slice(-4), country: licence.country, expiresOn: licence.expiresOn, checkedAt: licence.checkedAt, reason: licence.reason },
-      };
-    });
+    app.get(
+      '/me',
+      { config: { auth: 'customer' }, schema: { tags, summary: 'My account, status and driver licence', response: { 200: MeResponse } } },
+      async (request) => {
+        const me = await accounts.profile(customerId(request));
+        const { number, ...licence } = me.licence;
+        return {
+          customerId: me.id,
+          email: me.email,
+          name: me.name,
+          phone: me.phone,
+          status: me.status,
+          createdAt: me.createdAt,
+          licence: {
+            status: licence.status,
+            numberLast4: number === null ? null : number.slice(-4),
+            country: licence.country,
+            expiresOn: licence.expiresOn,
+            checkedAt: licence.checkedAt,
+            reason: licence.reason,
+          },
+        };
+      },
+    );
     app.put(
       '/me/driver-licence',
-      { config: { auth: 'customer' }, schema: { tags, summary: 'Submit my driver licence (checked by the licence provider; status in GET /v1/me)', body: LicenceBody, response: { 202: LicenceAccepted } } },
+      {
+        config: { auth: 'customer' },
+        schema: {
+          tags,
+          summary: 'Submit my driver licence (checked by the licence provider; status in GET /v1/me)',
+          body: LicenceBody,
+          response: { 202: LicenceAccepted },
+        },
+      },
       async (request, reply) => reply.code(202).send(await accounts.submitLicence(customerId(request), request.body)),
     );
   };

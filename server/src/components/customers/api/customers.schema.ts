@@ -27,7 +27,9 @@ export const LoginBody = Type.Object(
 export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 export const SessionSchema = Type.Object({
   accessToken: Type.String({ description: 'JWT; send as `Authorization: Bearer <accessToken>`' }),
-  refreshToken: Type.String({ description: 'single use: every refresh returns a new one; reusing an old one ends every session of this login' }),
+  refreshToken: Type.String({
+    description: 'single use: every refresh returns a new one; reusing an old one ends every session of this login',
+  }),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
   tokenType: Type.Literal('Bearer'),
 });
@@ -89,7 +91,12 @@ export const CustomerDetailSchema = Type.Intersect([
 ]);
 export const CustomerSearchQuery = Type.Object(
   {
-    q: Type.Optional(Type.String({ maxLength: 200, description: 'substring of name, email, phone or licence number (case-insensitive); empty: the newest' })),
+    q: Type.Optional(
+      Type.String({
+        maxLength: 200,
+        description: 'substring of name, email, phone or licence number (case-insensitive); empty: the newest',
+      }),
+    ),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, description: 'default 50' })),
   },
   { additionalProperties: false },

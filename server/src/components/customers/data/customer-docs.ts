@@ -20,7 +20,12 @@ function customerDoc(r: ReplicatedRow): CustomerDoc {
     licenceStatus: licenceStatus as CustomerDoc['licenceStatus'],
     licenceNumber: strOrNull(r.licence_number),
     licenceCountry: strOrNull(r.licence_country),
-    licenceExpiresOn: expires === null || expires === undefined ? null : expires instanceof Date ? expires.toISOString().slice(0, 10) : String(expires).slice(0, 10),
+    licenceExpiresOn:
+      expires === null || expires === undefined
+        ? null
+        : expires instanceof Date
+          ? expires.toISOString().slice(0, 10)
+          : String(expires).slice(0, 10),
     createdAt: ms(r.created_at),
   };
 }

@@ -50,7 +50,10 @@ function toRecord(row: CustomerRow): CustomerRecord {
 }
 
 /** false when the email is taken (case-insensitively). */
-export async function insertCustomer(tx: Queryable, customer: { id: string; email: string; name: string; phone: string; passwordHash: string }): Promise<boolean> {
+export async function insertCustomer(
+  tx: Queryable,
+  customer: { id: string; email: string; name: string; phone: string; passwordHash: string },
+): Promise<boolean> {
   const { rowCount } = await tx.query(
     `insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, $4, nextval('replication_seq')) on conflict do nothing`,
     [customer.id, customer.email, customer.name, customer.phone],

@@ -23,7 +23,9 @@ export async function insertCheck(
   tx: Queryable,
   check: { customerId: string; number: string; country: string; expiresOn: string; status: 'pending' | 'expired'; reason?: string },
 ): Promise<string> {
-  await tx.query(`update licence_checks set status = 'superseded', finished_at = now() where customer_id = $1 and status = 'pending'`, [check.customerId]);
+  await tx.query(`update licence_checks set status = 'superseded', finished_at = now() where customer_id = $1 and status = 'pending'`, [
+    check.customerId,
+  ]);
   const { rows } = await tx.query<{ id: string }>(
     `insert into licence_checks (customer_id, number, country, expires_on, status, reason, finished_at)
      values ($1, $2, $3, $4::date, $5, $6, case when $5 = 'pending' then null else now() end)
@@ -35,7 +37,15 @@ export async function insertCheck(
 
 export async function claimDueChecks(db: Db, limit: number, leaseMs: number): Promise<ClaimedCheck[]> {
   return db.transaction(async (tx) => {
-    const { rows } = await tx.query<{ id: string; customer_id: string; name: string; number: string; country: string; expires_on: string; attempts: number }>(
+    const { rows } = await tx.query<{
+      id: string;
+      customer_id: string;
+      name: string;
+      number: string;
+      country: string;
+      expires_on: string;
+      attempts: number;
+    }>(
       `with due as (
          select id from licence_checks where status = 'pending' and next_attempt_at <= now()
           order by next_attempt_at limit $1 for update skip locked
@@ -46,12 +56,25 @@ export async function claimDueChecks(db: Db, limit: number, leaseMs: number): Pr
        returning l.id::text as id, l.customer_id, c.name, l.number, l.country, to_char(l.expires_on, 'YYYY-MM-DD') as expires_on, l.attempts`,
       [limit, leaseMs],
     );
-    return rows.map((r) => ({ id: r.id, customerId: r.customer_id, customerName: r.name, number: r.number, country: r.country, expiresOn: r.expires_on, attempt: r.attempts }));
+    return rows.map((r) => ({
+      id: r.id,
+      customerId: r.customer_id,
+      customerName: r.name,
+      number: r.number,
+      country: r.country,
+      expiresOn: r.expires_on,
+      attempt: r.attempts,
+    }));
   });
 }
 
 /** Records the provider's answer; false when this claim is no longer current (superseded, or claimed again). */
-export async function finishCheck(tx: Queryable, check: ClaimedCheck, status: 'verified' | 'rejected', reason: string | null): Promise<boolean> {
+export async function finishCheck(
+  tx: Queryable,
+  check: ClaimedCheck,
+  status: 'verified' | 'rejected',
+  reason: string | null,
+): Promise<boolean> {
   const { rowCount } = await tx.query(
     `update licence_checks set status = $3, reason = $4, finished_at = now(), last_error = null where id = $1::bigint and attempts = $2 and status = 'pending'`,
     [check.id, check.attempt, status, reason],
@@ -68,7 +91,10 @@ export async function failAttempt(db: Queryable, check: ClaimedCheck, error: str
   );
 }
 
-export async function latestCheck(db: Queryable, customerId: string): Promise<{ id: string; status: LicenceCheckStatus; attempts: number; lastError: string | null } | null> {
+export async function latestCheck(
+  db: Queryable,
+  customerId: string,
+): Promise<{ id: string; status: LicenceCheckStatus; attempts: number; lastError: string | null } | null> {
   const { rows } = await db.query<{ id: string; status: LicenceCheckStatus; attempts: number; last_error: string | null }>(
     `select id::text as id, status, attempts, last_error from licence_checks where customer_id = $1 order by id desc limit 1`,
     [customerId],

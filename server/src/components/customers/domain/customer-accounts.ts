@@ -89,7 +89,9 @@ export class CustomerAccounts {
   }
 
   refresh(refreshToken: string): Promise<Session> {
-    return this.auth.refreshSession('customer', refreshToken, async (tx, customerId) => ((await customerExists(tx, customerId)) ? { kind: 'customer', customerId } : null));
+    return this.auth.refreshSession('customer', refreshToken, async (tx, customerId) =>
+      (await customerExists(tx, customerId)) ? { kind: 'customer', customerId } : null,
+    );
   }
 
   logout(refreshToken: string): Promise<void> {
@@ -110,8 +112,10 @@ export class CustomerAccounts {
   async submitLicence(customerId: string, input: LicenceInput): Promise<{ status: 'pending' | 'expired' }> {
     const number = input.number.replace(/\s+/g, '').toUpperCase();
     const country = input.country.toUpperCase();
-    if (!/^[A-Z0-9-]{4,30}$/.test(number)) throw new AppError('invalid_licence_number', 'number must be 4–30 letters, digits or dashes', { status: 400 });
-    if (!isIsoCountry(country)) throw new AppError('invalid_country', 'country must be an ISO 3166-1 alpha-2 code (e.g. DE)', { status: 400 });
+    if (!/^[A-Z0-9-]{4,30}$/.test(number))
+      throw new AppError('invalid_licence_number', 'number must be 4–30 letters, digits or dashes', { status: 400 });
+    if (!isIsoCountry(country))
+      throw new AppError('invalid_country', 'country must be an ISO 3166-1 alpha-2 code (e.g. DE)', { status: 400 });
     if (!isCalendarDate(input.expiresOn)) throw new AppError('invalid_date', 'expiresOn must be a date YYYY-MM-DD', { status: 400 });
     const expired = input.expiresOn < todayUtc(this.now());
     const status = expired ? 'expired' : 'pending';
@@ -132,7 +136,12 @@ export class CustomerAccounts {
   async eligibility(customerId: string): Promise<CustomerEligibility> {
     const customer = await getCustomer(this.db, customerId);
     if (!customer) return { customerId, exists: false, blocked: false, licenceStatus: 'none' };
-    return { customerId, exists: true, blocked: customer.status === 'blocked', licenceStatus: effectiveLicenceStatus(customer.licence, todayUtc(this.now())) };
+    return {
+      customerId,
+      exists: true,
+      blocked: customer.status === 'blocked',
+      licenceStatus: effectiveLicenceStatus(customer.licence, todayUtc(this.now())),
+    };
   }
 
   /** 403 `customer_blocked` for a blocked customer, 404 for an unknown one (for routes that create something). */

@@ -11,7 +11,19 @@ import { getCustomer, searchCustomers, setCustomerStatus } from '../data/custome
 import type { CustomerRecord } from '../model.js';
 import { effectiveLicenceStatus, todayUtc, type LicenceStatus } from './customer-accounts.js';
 
-export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
+export type RecordAudit = (
+  tx: Queryable,
+  entry: {
+    actor: string;
+    role: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    reason?: string | null;
+    before?: unknown;
+    after?: unknown;
+  },
+) => Promise<void>;
 
 /** Rentals of a customer, newest first (bookings component; wired lazily by app.ts). */
 export interface CustomerRentalsPort {
@@ -23,7 +35,10 @@ export interface CustomerNotesPort {
   listNotes(targetType: 'customer', targetId: string, limit: number): Promise<unknown[]>;
 }
 
-export type StaffCustomerView = Omit<CustomerRecord, 'id' | 'licence'> & { customerId: string; licence: CustomerRecord['licence'] & { status: LicenceStatus } };
+export type StaffCustomerView = Omit<CustomerRecord, 'id' | 'licence'> & {
+  customerId: string;
+  licence: CustomerRecord['licence'] & { status: LicenceStatus };
+};
 
 export interface CustomerDetail extends StaffCustomerView {
   rentals: unknown[];
@@ -52,7 +67,10 @@ export class CustomerSupport {
   async detail(customerId: string): Promise<CustomerDetail> {
     const customer = await getCustomer(this.db, customerId);
     if (!customer) throw notFound(customerId);
-    const [rentals, notes] = await Promise.all([this.rentalsOf(customerId), this.ports.notes ? this.ports.notes.listNotes('customer', customerId, DETAIL_NOTES) : Promise.resolve([])]);
+    const [rentals, notes] = await Promise.all([
+      this.rentalsOf(customerId),
+      this.ports.notes ? this.ports.notes.listNotes('customer', customerId, DETAIL_NOTES) : Promise.resolve([]),
+    ]);
     return { ...view(customer, todayUtc(this.now())), rentals: rentals ?? [], rentalsAvailable: rentals !== null, notes };
   }
 

@@ -41,7 +41,11 @@ export class LicenceWorker {
       labelNames: ['outcome'],
       registers: [options.metrics],
     });
-    this.providerUp = new Gauge({ name: `${METRIC_PREFIX}licence_provider_up`, help: '1 when the last licence-provider call answered, 0 when it failed or timed out', registers: [options.metrics] });
+    this.providerUp = new Gauge({
+      name: `${METRIC_PREFIX}licence_provider_up`,
+      help: '1 when the last licence-provider call answered, 0 when it failed or timed out',
+      registers: [options.metrics],
+    });
     this.providerUp.set(1);
     this.loop = new WorkerLoop(
       () => this.pass(),
@@ -105,16 +109,32 @@ export class LicenceWorker {
       });
       if (applied) {
         this.checks.inc({ outcome: decision.outcome });
-        this.options.log.info('licence checked', { customerId: check.customerId, checkId: check.id, outcome: decision.outcome, attempt: check.attempt });
+        this.options.log.info('licence checked', {
+          customerId: check.customerId,
+          checkId: check.id,
+          outcome: decision.outcome,
+          attempt: check.attempt,
+        });
       }
     } catch (err) {
       if (this.loop.stopped) return;
       this.providerUp.set(0);
       this.checks.inc({ outcome: 'provider_error' });
       const retryInMs = backoffDelay(check.attempt, { initialMs: this.options.retryBaseMs, maxMs: MAX_RETRY_MS, maxExponent: 20 });
-      const message = controller.signal.aborted ? `no answer within ${this.options.timeoutMs} ms` : err instanceof Error ? err.message : String(err);
-      this.options.log.warn('licence provider failed; will retry', { checkId: check.id, attempt: check.attempt, retryInMs, error: message });
-      await failAttempt(this.options.db, check, message, retryInMs).catch((e: unknown) => this.options.log.error('recording a licence retry failed', errorFields(e)));
+      const message = controller.signal.aborted
+        ? `no answer within ${this.options.timeoutMs} ms`
+        : err instanceof Error
+          ? err.message
+          : String(err);
+      this.options.log.warn('licence provider failed; will retry', {
+        checkId: check.id,
+        attempt: check.attempt,
+        retryInMs,
+        error: message,
+      });
+      await failAttempt(this.options.db, check, message, retryInMs).catch((e: unknown) =>
+        this.options.log.error('recording a licence retry failed', errorFields(e)),
+      );
     } finally {
       clearTimeout(timer);
       this.inFlight.delete(controller);

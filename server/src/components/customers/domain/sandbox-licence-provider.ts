@@ -4,7 +4,12 @@
  * `failurePct` % of calls (half of them by never answering — a timeout —, half with an error) so retries run
  * for real. It honours the abort signal like a real HTTP client would.
  */
-import { LicenceProviderError, type LicenceCheckDecision, type LicenceCheckProvider, type LicenceCheckRequest } from './licence-provider.js';
+import {
+  LicenceProviderError,
+  type LicenceCheckDecision,
+  type LicenceCheckProvider,
+  type LicenceCheckRequest,
+} from './licence-provider.js';
 
 export interface SandboxLicenceOptions {
   latencyMs: number;
@@ -27,7 +32,8 @@ export class SandboxLicenceProvider implements LicenceCheckProvider {
     }
     await delay(this.options.latencyMs, signal);
     if (roll < this.options.failurePct) throw new LicenceProviderError('sandbox: simulated provider outage (HTTP 503)');
-    if (request.number.toUpperCase().startsWith('REJECT')) return { outcome: 'rejected', reason: 'The licence could not be verified (sandbox: numbers starting with REJECT are rejected)' };
+    if (request.number.toUpperCase().startsWith('REJECT'))
+      return { outcome: 'rejected', reason: 'The licence could not be verified (sandbox: numbers starting with REJECT are rejected)' };
     return { outcome: 'verified' };
   }
 }

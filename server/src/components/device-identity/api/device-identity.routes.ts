@@ -45,22 +45,34 @@ export function deviceIdentityRoutes(provisioning: CredentialProvisioning): Fast
       },
     );
 
-    app.delete('/vehicles/:vehicleId/device-credentials', { config: { auth: { staff: ['admin'] } }, schema: { params: VehicleParams } }, async (request, reply) => {
-      const actor = adminActor(request);
-      await provisioning.revoke(request.params.vehicleId, actor, 'device');
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/vehicles/:vehicleId/device-credentials',
+      { config: { auth: { staff: ['admin'] } }, schema: { params: VehicleParams } },
+      async (request, reply) => {
+        const actor = adminActor(request);
+        await provisioning.revoke(request.params.vehicleId, actor, 'device');
+        return reply.code(204).send();
+      },
+    );
 
-    app.post('/mqtt-accounts', { config: { auth: { staff: ['admin'] } }, schema: { body: NewAccount, response: { 201: IssuedCredential } } }, async (request, reply) => {
-      const actor = adminActor(request);
-      const issued = await provisioning.createAccount(request.body.role, request.body.name, actor);
-      return reply.code(201).header('cache-control', 'no-store').send(issued);
-    });
+    app.post(
+      '/mqtt-accounts',
+      { config: { auth: { staff: ['admin'] } }, schema: { body: NewAccount, response: { 201: IssuedCredential } } },
+      async (request, reply) => {
+        const actor = adminActor(request);
+        const issued = await provisioning.createAccount(request.body.role, request.body.name, actor);
+        return reply.code(201).header('cache-control', 'no-store').send(issued);
+      },
+    );
 
-    app.delete('/mqtt-accounts/:username', { config: { auth: { staff: ['admin'] } }, schema: { params: AccountParams } }, async (request, reply) => {
-      const actor = adminActor(request);
-      await provisioning.revoke(request.params.username, actor);
-      return reply.code(204).send();
-    });
+    app.delete(
+      '/mqtt-accounts/:username',
+      { config: { auth: { staff: ['admin'] } }, schema: { params: AccountParams } },
+      async (request, reply) => {
+        const actor = adminActor(request);
+        await provisioning.revoke(request.params.username, actor);
+        return reply.code(204).send();
+      },
+    );
   };
 }

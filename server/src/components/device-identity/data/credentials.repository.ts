@@ -69,11 +69,20 @@ export class CredentialsRepository {
 
   /** Disables an account; false when there is no such (enabled) account. */
   async disable(username: string, q: Queryable = this.db): Promise<boolean> {
-    const { rowCount } = await q.query(`update mqtt_credentials set disabled_at = now() where username = $1 and disabled_at is null`, [username]);
+    const { rowCount } = await q.query(`update mqtt_credentials set disabled_at = now() where username = $1 and disabled_at is null`, [
+      username,
+    ]);
     return rowCount > 0;
   }
 }
 
 function toRecord(r: Row): CredentialRecord {
-  return { username: r.username, role: r.role, vehicleId: r.vehicle_id, secretHash: r.secret_hash, brokerHash: r.broker_hash, disabled: r.disabled };
+  return {
+    username: r.username,
+    role: r.role,
+    vehicleId: r.vehicle_id,
+    secretHash: r.secret_hash,
+    brokerHash: r.broker_hash,
+    disabled: r.disabled,
+  };
 }

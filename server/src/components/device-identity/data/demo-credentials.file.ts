@@ -27,7 +27,8 @@ export async function readDemoCredentials(path: string): Promise<DemoCredentials
     const parsed = JSON.parse(raw) as Partial<DemoCredentials>;
     const devices = parsed.devices;
     const desktop = parsed.desktop;
-    if (!devices || typeof devices !== 'object' || !desktop || typeof desktop.username !== 'string' || typeof desktop.password !== 'string') return undefined;
+    if (!devices || typeof devices !== 'object' || !desktop || typeof desktop.username !== 'string' || typeof desktop.password !== 'string')
+      return undefined;
     if (!Object.values(devices).every((v) => typeof v === 'string')) return undefined;
     return { devices, desktop };
   } catch {

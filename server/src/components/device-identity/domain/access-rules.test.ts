@@ -20,16 +20,35 @@ describe('access rules', () => {
 
   it('a device subscribes only to its own commands, with no wildcard reaching further', () => {
     expect(canSubscribe(device, 'fleet/v1/vehicles/veh-A/commands')).toBe(true);
-    for (const f of ['fleet/v1/vehicles/veh-B/commands', 'fleet/v1/vehicles/+/commands', 'fleet/v1/vehicles/veh-A/#', 'fleet/v1/#', '#', 'fleet/v1/vehicles/veh-A/telemetry', '$share/g/fleet/v1/vehicles/veh-A/commands']) {
+    for (const f of [
+      'fleet/v1/vehicles/veh-B/commands',
+      'fleet/v1/vehicles/+/commands',
+      'fleet/v1/vehicles/veh-A/#',
+      'fleet/v1/#',
+      '#',
+      'fleet/v1/vehicles/veh-A/telemetry',
+      '$share/g/fleet/v1/vehicles/veh-A/commands',
+    ]) {
       expect(canSubscribe(device, f), f).toBe(false);
     }
   });
 
   it('a desktop reads telemetry, status and events of every vehicle and publishes nothing', () => {
-    for (const f of ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/+/status', 'fleet/v1/vehicles/+/events', 'fleet/v1/vehicles/veh-A/telemetry']) {
+    for (const f of [
+      'fleet/v1/vehicles/+/telemetry',
+      'fleet/v1/vehicles/+/status',
+      'fleet/v1/vehicles/+/events',
+      'fleet/v1/vehicles/veh-A/telemetry',
+    ]) {
       expect(canSubscribe(desktop, f), f).toBe(true);
     }
-    for (const f of ['fleet/v1/vehicles/+/commands', 'fleet/v1/vehicles/+/command-results', 'fleet/v1/vehicles/#', 'fleet/v1/vehicles/+/+', '#']) {
+    for (const f of [
+      'fleet/v1/vehicles/+/commands',
+      'fleet/v1/vehicles/+/command-results',
+      'fleet/v1/vehicles/#',
+      'fleet/v1/vehicles/+/+',
+      '#',
+    ]) {
       expect(canSubscribe(desktop, f), f).toBe(false);
     }
     expect(canPublish(desktop, 'fleet/v1/vehicles/veh-A/telemetry')).toBe(false);
@@ -46,7 +65,8 @@ describe('access rules', () => {
   });
 
   it('rejects malformed filters', () => {
-    for (const f of ['', 'fleet/v1/vehicles/veh-A/comm#', 'fleet/#/x', 'fleet/v1/vehicles/a+/telemetry']) expect(canSubscribe(service, f), f).toBe(false);
+    for (const f of ['', 'fleet/v1/vehicles/veh-A/comm#', 'fleet/#/x', 'fleet/v1/vehicles/a+/telemetry'])
+      expect(canSubscribe(service, f), f).toBe(false);
   });
 
   it('filterWithin: a filter lies within a pattern only if every topic it matches does', () => {

@@ -21,7 +21,10 @@ describe('credential cache', () => {
     const secret = generateSecret();
     const cache = new CredentialCache(fakeRepo([await record('veh-1', secret)]), log);
     await cache.refresh();
-    expect(await cache.authenticate('veh-1', Buffer.from(secret))).toMatchObject({ ok: true, principal: { username: 'veh-1', role: 'device' } });
+    expect(await cache.authenticate('veh-1', Buffer.from(secret))).toMatchObject({
+      ok: true,
+      principal: { username: 'veh-1', role: 'device' },
+    });
     expect(await cache.authenticate('veh-1', Buffer.from(secret))).toMatchObject({ ok: true });
     expect(cache.stats).toEqual({ scrypt: 1, cached: 1 });
     expect(await cache.authenticate('veh-1', Buffer.from(`${secret}x`))).toEqual({ ok: false, reason: 'bad_password' });

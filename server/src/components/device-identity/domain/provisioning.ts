@@ -45,7 +45,8 @@ export class CredentialProvisioning {
 
   /** Issues a device's credentials (username = vehicle id), rotating them if it had some. */
   async provisionDevice(vehicleId: string, actor: ProvisioningActor): Promise<IssuedCredential> {
-    if (!isValidUsername('device', vehicleId)) throw new AppError('bad_vehicle_id', 'vehicle id must be 1–64 characters of A–Z a–z 0–9 _ -', { status: 400 });
+    if (!isValidUsername('device', vehicleId))
+      throw new AppError('bad_vehicle_id', 'vehicle id must be 1–64 characters of A–Z a–z 0–9 _ -', { status: 400 });
     const [issued] = await this.issue([{ username: vehicleId, role: 'device', vehicleId }], actor);
     return issued!;
   }
@@ -60,7 +61,8 @@ export class CredentialProvisioning {
 
   /** A desktop or service account: `desktop.<name>` (random name unless given; an existing name rotates). */
   async createAccount(role: AccountRole, name: string | undefined, actor: ProvisioningActor): Promise<IssuedCredential> {
-    if (name !== undefined && !ACCOUNT_NAME.test(name)) throw new AppError('bad_account_name', 'name must be 1–40 characters of a–z 0–9 -', { status: 400 });
+    if (name !== undefined && !ACCOUNT_NAME.test(name))
+      throw new AppError('bad_account_name', 'name must be 1–40 characters of a–z 0–9 -', { status: 400 });
     const username = `${role}.${name ?? randomBytes(6).toString('hex')}`;
     const existing = await this.repo.find(username);
     if (existing && existing.role !== role) throw new AppError('account_conflict', `${username} exists with another role`, { status: 409 });
@@ -75,7 +77,8 @@ export class CredentialProvisioning {
       throw new AppError('credentials_not_found', `no active MQTT credentials for ${username}`, { status: 404 });
     }
     await this.db.transaction(async (tx) => {
-      if (!(await this.repo.disable(username, tx))) throw new AppError('credentials_not_found', `no active MQTT credentials for ${username}`, { status: 404 });
+      if (!(await this.repo.disable(username, tx)))
+        throw new AppError('credentials_not_found', `no active MQTT credentials for ${username}`, { status: 404 });
       await recordAudit(tx, {
         actor: actor.id,
         role: actor.role,
@@ -93,12 +96,22 @@ export class CredentialProvisioning {
   async createLocalServiceAccount(): Promise<{ username: string; password: string }> {
     const username = `service.embedded-${randomBytes(6).toString('hex')}`;
     const password = generateSecret();
-    const record: CredentialRecord = { username, role: 'service', vehicleId: null, secretHash: await hashSecret(password), brokerHash: '', disabled: false };
+    const record: CredentialRecord = {
+      username,
+      role: 'service',
+      vehicleId: null,
+      secretHash: await hashSecret(password),
+      brokerHash: '',
+      disabled: false,
+    };
     this.cache.putLocal(record, password);
     return { username, password };
   }
 
-  private async issue(accounts: Array<Omit<NewCredential, 'secretHash' | 'brokerHash'>>, actor: ProvisioningActor): Promise<IssuedCredential[]> {
+  private async issue(
+    accounts: Array<Omit<NewCredential, 'secretHash' | 'brokerHash'>>,
+    actor: ProvisioningActor,
+  ): Promise<IssuedCredential[]> {
     if (accounts.length === 0) return [];
     const secrets = await Promise.all(
       accounts.map(async (a) => {
@@ -151,7 +164,12 @@ export class CredentialProvisioning {
       issued.push({ username: account.username, password, role: account.role, rotated });
     }
     const rotatedCount = issued.filter((i) => i.rotated).length;
-    if (issued.length === 1) this.log.info(rotatedCount ? 'mqtt credentials rotated' : 'mqtt credentials issued', { username: issued[0]!.username, role: issued[0]!.role, actor: actor.id });
+    if (issued.length === 1)
+      this.log.info(rotatedCount ? 'mqtt credentials rotated' : 'mqtt credentials issued', {
+        username: issued[0]!.username,
+        role: issued[0]!.role,
+        actor: actor.id,
+      });
     else this.log.info('mqtt credentials issued', { accounts: issued.length, rotated: rotatedCount, actor: actor.id });
     return issued;
   }

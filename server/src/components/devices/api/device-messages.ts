@@ -15,7 +15,12 @@ export function sharedFilter(filter: string, group: string): string {
   return group ? `$share/${group}/${filter}` : filter;
 }
 
-export function subscribeDeviceMessages(mqtt: MqttConnection, ingestion: DeviceIngestion, isStopped: () => boolean, sharedGroup = ''): void {
+export function subscribeDeviceMessages(
+  mqtt: MqttConnection,
+  ingestion: DeviceIngestion,
+  isStopped: () => boolean,
+  sharedGroup = '',
+): void {
   mqtt.subscribe(
     {
       [sharedFilter(SUBSCRIPTIONS.allTelemetry, sharedGroup)]: { qos: CHANNEL_RULES.telemetry.qos },

@@ -20,7 +20,14 @@ describe.each(dbBackends())('vehicle events on $name', (backend) => {
     events = new VehicleEventsRepository(db);
     // fixture rows for the events' foreign key (the fleet component is not under test, nor reachable but through its index.ts)
     for (const v of demoFleet(2)) {
-      await db.query('insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $2, $3, $4, $5, $6)', [v.id, v.plate, v.make, v.model, v.energyType, v.homeZone]);
+      await db.query('insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $2, $3, $4, $5, $6)', [
+        v.id,
+        v.plate,
+        v.make,
+        v.model,
+        v.energyType,
+        v.homeZone,
+      ]);
     }
   });
   afterAll(async () => {
@@ -32,9 +39,15 @@ describe.each(dbBackends())('vehicle events on $name', (backend) => {
     const id = demoFleet(1)[0]!.id;
     const crash: DeviceEvent = { v: 1, seq: 7, ts: 1_790_000_000_000, type: 'crash_detected', lat: 52.5, lon: 13.4, data: { peakG: 4.2 } };
     const door: DeviceEvent = { v: 1, seq: 8, ts: 1_790_000_001_000, type: 'door_opened' };
-    const first = await events.insertNew([{ vehicleId: id, event: crash, receivedAt: 1 }, { vehicleId: 'ghost', event: door, receivedAt: 1 }]);
+    const first = await events.insertNew([
+      { vehicleId: id, event: crash, receivedAt: 1 },
+      { vehicleId: 'ghost', event: door, receivedAt: 1 },
+    ]);
     expect([...first]).toEqual([eventKey(id, 7, crash.ts)]);
-    const second = await events.insertNew([{ vehicleId: id, event: crash, receivedAt: 2 }, { vehicleId: id, event: door, receivedAt: 2 }]);
+    const second = await events.insertNew([
+      { vehicleId: id, event: crash, receivedAt: 2 },
+      { vehicleId: id, event: door, receivedAt: 2 },
+    ]);
     expect([...second]).toEqual([eventKey(id, 8, door.ts)]);
     // a reused seq after a device reboot (other ts) is a new event
     const reused = await events.insertNew([{ vehicleId: id, event: { ...door, ts: door.ts + 60_000 }, receivedAt: 3 }]);

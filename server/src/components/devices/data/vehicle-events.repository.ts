@@ -46,8 +46,17 @@ export class VehicleEventsRepository {
   }
 
   /** Stored events of one vehicle, oldest first (tests, later the staff API). */
-  async listFor(vehicleId: string): Promise<Array<{ seq: number; deviceTs: number; type: string; lat: number | null; lon: number | null; data: unknown }>> {
-    const { rows } = await this.db.query<{ seq: number; device_ts: number; type: string; lat: number | null; lon: number | null; data: unknown }>(
+  async listFor(
+    vehicleId: string,
+  ): Promise<Array<{ seq: number; deviceTs: number; type: string; lat: number | null; lon: number | null; data: unknown }>> {
+    const { rows } = await this.db.query<{
+      seq: number;
+      device_ts: number;
+      type: string;
+      lat: number | null;
+      lon: number | null;
+      data: unknown;
+    }>(
       'select seq::float8 as seq, device_ts::float8 as device_ts, type, lat, lon, data from vehicle_events where vehicle_id = $1 order by received_at, seq',
       [vehicleId],
     );

@@ -34,7 +34,10 @@ describe('DeviceIngestion', () => {
     const { ingestion, recorded, dropped } = setup();
     expect(ingestion.handle(T, JSON.stringify(telemetry(1)), false)).toEqual({ ok: true });
     expect(ingestion.handle(S, JSON.stringify({ v: 1, state: 'offline', ts: 1 }), true)).toEqual({ ok: true });
-    expect(recorded).toEqual([{ id: 'veh-1', seq: 1 }, { id: 'veh-1', online: false, retained: true }]);
+    expect(recorded).toEqual([
+      { id: 'veh-1', seq: 1 },
+      { id: 'veh-1', online: false, retained: true },
+    ]);
     expect(dropped).toEqual([]);
   });
 

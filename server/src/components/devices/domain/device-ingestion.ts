@@ -52,7 +52,8 @@ export class DeviceIngestion {
     const channel = parsed?.channel ?? 'unknown';
     this.observer.received(channel);
     try {
-      if (!parsed || !CHANNELS_TAKEN.has(parsed.channel) || (parsed.channel === 'events' && !this.events)) return this.drop(channel, 'bad_topic', topic);
+      if (!parsed || !CHANNELS_TAKEN.has(parsed.channel) || (parsed.channel === 'events' && !this.events))
+        return this.drop(channel, 'bad_topic', topic);
       // Before decoding: a flood from unknown ids costs a set lookup, not a JSON parse.
       if (!this.fleet.isKnownVehicle(parsed.vehicleId)) return this.drop(channel, 'unknown_vehicle', topic);
       if (parsed.channel === 'telemetry') return this.telemetry(parsed.vehicleId, topic, payload);

@@ -24,7 +24,10 @@ const envelopeSchema = (name: GbfsFeedName) =>
       last_updated: Type.String({ format: 'date-time' }),
       ttl: Type.Integer({ minimum: 0 }),
       version: Type.Literal('3.0'),
-      data: Type.Object({}, { additionalProperties: true, description: `see https://github.com/MobilityData/gbfs/blob/v3.0/gbfs.md#${name}json` }),
+      data: Type.Object(
+        {},
+        { additionalProperties: true, description: `see https://github.com/MobilityData/gbfs/blob/v3.0/gbfs.md#${name}json` },
+      ),
     },
     { description: `GBFS 3.0 ${name}.json` },
   );

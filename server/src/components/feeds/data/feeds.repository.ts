@@ -21,18 +21,24 @@ export class FeedsRepository {
 
   /** The HMAC secret shared by every instance: created by whichever starts first. */
   async vehicleIdSecret(): Promise<string> {
-    await this.db.query('insert into gbfs_settings (id, vehicle_id_secret) values (1, $1) on conflict (id) do nothing', [randomBytes(32).toString('base64url')]);
+    await this.db.query('insert into gbfs_settings (id, vehicle_id_secret) values (1, $1) on conflict (id) do nothing', [
+      randomBytes(32).toString('base64url'),
+    ]);
     const { rows } = await this.db.query<{ vehicle_id_secret: string }>('select vehicle_id_secret from gbfs_settings where id = 1');
     return rows[0]!.vehicle_id_secret;
   }
 
   async rotations(): Promise<Map<string, number>> {
-    const { rows } = await this.db.query<{ vehicle_id: string; rotation: number }>('select vehicle_id, rotation from gbfs_vehicle_rotations');
+    const { rows } = await this.db.query<{ vehicle_id: string; rotation: number }>(
+      'select vehicle_id, rotation from gbfs_vehicle_rotations',
+    );
     return new Map(rows.map((r) => [r.vehicle_id, r.rotation]));
   }
 
   async rotation(vehicleId: string): Promise<number> {
-    const { rows } = await this.db.query<{ rotation: number }>('select rotation from gbfs_vehicle_rotations where vehicle_id = $1', [vehicleId]);
+    const { rows } = await this.db.query<{ rotation: number }>('select rotation from gbfs_vehicle_rotations where vehicle_id = $1', [
+      vehicleId,
+    ]);
     return rows[0]?.rotation ?? 0;
   }
 
@@ -53,13 +59,17 @@ export class FeedsRepository {
         await tx.query('select pg_notify($1, $2)', [ROTATION_CHANNEL, vehicleId]);
         return rows[0].rotation;
       }
-      const current = await tx.query<{ rotation: number }>('select rotation from gbfs_vehicle_rotations where vehicle_id = $1', [vehicleId]);
+      const current = await tx.query<{ rotation: number }>('select rotation from gbfs_vehicle_rotations where vehicle_id = $1', [
+        vehicleId,
+      ]);
       return current.rows[0]?.rotation ?? 0;
     });
   }
 
   async zones(): Promise<ZoneRow[]> {
-    const { rows } = await this.db.query<ZoneRow>(`select id, name, kind, polygon from zones where kind in ('operating', 'no_parking') order by id`);
+    const { rows } = await this.db.query<ZoneRow>(
+      `select id, name, kind, polygon from zones where kind in ('operating', 'no_parking') order by id`,
+    );
     return rows;
   }
 }

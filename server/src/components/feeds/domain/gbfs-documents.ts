@@ -12,7 +12,15 @@ export const GBFS_VERSION = '3.0';
 const LANGUAGE = 'en';
 
 /** Feeds published under the version prefix, in the order gbfs.json lists them. */
-export const GBFS_FEEDS = ['gbfs', 'gbfs_versions', 'system_information', 'vehicle_types', 'vehicle_status', 'system_pricing_plans', 'geofencing_zones'] as const;
+export const GBFS_FEEDS = [
+  'gbfs',
+  'gbfs_versions',
+  'system_information',
+  'vehicle_types',
+  'vehicle_status',
+  'system_pricing_plans',
+  'geofencing_zones',
+] as const;
 export type GbfsFeedName = (typeof GBFS_FEEDS)[number];
 
 /** Seconds before each file is expected to change (its `ttl`). */

@@ -81,7 +81,13 @@ export class GbfsFeed {
     const vehicles = this.o.source.availableVehicles();
     const version = this.o.rotation.version;
     if (this.status?.vehicles === vehicles && this.status.version === version) return this.status.json;
-    const json = JSON.stringify(envelope('vehicle_status', vehicleStatus(vehicles, (id) => this.o.rotation.publicId(id)), this.now()));
+    const json = JSON.stringify(
+      envelope(
+        'vehicle_status',
+        vehicleStatus(vehicles, (id) => this.o.rotation.publicId(id)),
+        this.now(),
+      ),
+    );
     this.status = { vehicles, version, json };
     return json;
   }

@@ -9,7 +9,15 @@ import { FleetLiveResponse, VehicleListResponse } from './fleet.schema.js';
 
 export function fleetRoutes(queries: FleetQueries): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/vehicles', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { response: { 200: VehicleListResponse } } }, async () => ({ vehicles: await queries.listVehicles() }));
-    app.get('/fleet/live', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { response: { 200: FleetLiveResponse } } }, async () => ({ vehicles: await queries.liveFleet() }));
+    app.get(
+      '/vehicles',
+      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { response: { 200: VehicleListResponse } } },
+      async () => ({ vehicles: await queries.listVehicles() }),
+    );
+    app.get(
+      '/fleet/live',
+      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { response: { 200: FleetLiveResponse } } },
+      async () => ({ vehicles: await queries.liveFleet() }),
+    );
   };
 }

@@ -9,7 +9,23 @@ import { VehiclesRepository } from './vehicles.repository.js';
 const log = createLogger({ level: 'silent' });
 
 function row(vehicleId: string, seq: number, lat: number, receivedAt = Date.now()): TelemetryStateRow {
-  return { vehicleId, lat, lon: 13.4, speedKph: 5, headingDeg: 10, energyPct: 60, odometerKm: 100, ignition: true, locked: false, doorsClosed: true, online: true, seq, deviceTs: 1_700_000_000_000 + seq, receivedAt, clockSkewMs: -5 };
+  return {
+    vehicleId,
+    lat,
+    lon: 13.4,
+    speedKph: 5,
+    headingDeg: 10,
+    energyPct: 60,
+    odometerKm: 100,
+    ignition: true,
+    locked: false,
+    doorsClosed: true,
+    online: true,
+    seq,
+    deviceTs: 1_700_000_000_000 + seq,
+    receivedAt,
+    clockSkewMs: -5,
+  };
 }
 
 describe.each(dbBackends())('fleet repositories on $name', (backend) => {
@@ -53,13 +69,27 @@ describe.each(dbBackends())('fleet repositories on $name', (backend) => {
     const live = await states.listLive();
     expect(live.find((s) => s.vehicleId === a)).toMatchObject({ seq: 5, lat: 52.5 });
     expect(live.find((s) => s.vehicleId === b)).toMatchObject({ seq: 2, lat: 52.2 });
-    expect([...(await states.lastTelemetry())].map(([id, t]) => [id, t.seq])).toEqual(expect.arrayContaining([[a, 5], [b, 2]]));
+    expect([...(await states.lastTelemetry())].map(([id, t]) => [id, t.seq])).toEqual(
+      expect.arrayContaining([
+        [a, 5],
+        [b, 2],
+      ]),
+    );
   });
 
   it('stores status without telemetry, and skips rows of vehicles not in the registry', async () => {
     const c = demoFleet(3)[2]!.id;
-    await states.writeBatch({ telemetry: [row('not-registered', 1, 1)], statuses: [{ vehicleId: c, online: true, receivedAt: Date.now() }, { vehicleId: 'ghost', online: true, receivedAt: null }] });
-    const { rows } = await db.query<{ vehicle_id: string; online: boolean; seq: string | null }>('select vehicle_id, online, seq from vehicle_state where vehicle_id = any($1::text[])', [[c, 'ghost', 'not-registered']]);
+    await states.writeBatch({
+      telemetry: [row('not-registered', 1, 1)],
+      statuses: [
+        { vehicleId: c, online: true, receivedAt: Date.now() },
+        { vehicleId: 'ghost', online: true, receivedAt: null },
+      ],
+    });
+    const { rows } = await db.query<{ vehicle_id: string; online: boolean; seq: string | null }>(
+      'select vehicle_id, online, seq from vehicle_state where vehicle_id = any($1::text[])',
+      [[c, 'ghost', 'not-registered']],
+    );
     expect(rows).toEqual([{ vehicle_id: c, online: true, seq: null }]);
     expect((await states.listLive()).map((s) => s.vehicleId)).not.toContain(c);
     expect(await states.countOnline(Date.now() - 60_000)).toBe(3);

@@ -11,7 +11,22 @@ const log = createLogger({ level: 'silent' });
 const DAY = 86_400_000;
 
 function historyRow(vehicleId: string, seq: number, receivedAt: number): HistoryRow {
-  return { vehicleId, seq, deviceTs: receivedAt - 1_000, receivedAt, lat: 52.5, lon: 13.4, speedKph: 10, headingDeg: 90, energyPct: 50, odometerKm: 1000, ignition: true, locked: false, doorsClosed: true, clockSkewMs: -1_000 };
+  return {
+    vehicleId,
+    seq,
+    deviceTs: receivedAt - 1_000,
+    receivedAt,
+    lat: 52.5,
+    lon: 13.4,
+    speedKph: 10,
+    headingDeg: 90,
+    energyPct: 50,
+    odometerKm: 1000,
+    ignition: true,
+    locked: false,
+    doorsClosed: true,
+    clockSkewMs: -1_000,
+  };
 }
 
 describe('partition names', () => {
@@ -76,11 +91,30 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
 
   it('a seq-reset row may go below the stored seq, a normal one never; clock skew is stored', async () => {
     const id = demoFleet(2)[1]!.id;
-    const base: TelemetryStateRow = { vehicleId: id, lat: 52.5, lon: 13.4, speedKph: 1, headingDeg: 1, energyPct: 1, odometerKm: 1, ignition: false, locked: true, doorsClosed: true, online: true, seq: 900, deviceTs: 1, receivedAt: 1_790_000_000_000, clockSkewMs: 3_600_000 };
+    const base: TelemetryStateRow = {
+      vehicleId: id,
+      lat: 52.5,
+      lon: 13.4,
+      speedKph: 1,
+      headingDeg: 1,
+      energyPct: 1,
+      odometerKm: 1,
+      ignition: false,
+      locked: true,
+      doorsClosed: true,
+      online: true,
+      seq: 900,
+      deviceTs: 1,
+      receivedAt: 1_790_000_000_000,
+      clockSkewMs: 3_600_000,
+    };
     await states.writeBatch({ telemetry: [base], statuses: [] });
     await states.writeBatch({ telemetry: [{ ...base, seq: 2, lat: 10, receivedAt: base.receivedAt + 1 }], statuses: [] });
     expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 900, lat: 52.5, clockSkewMs: 3_600_000 });
-    await states.writeBatch({ telemetry: [{ ...base, seq: 2, lat: 11, receivedAt: base.receivedAt + 2, clockSkewMs: 5, seqReset: true }], statuses: [] });
+    await states.writeBatch({
+      telemetry: [{ ...base, seq: 2, lat: 11, receivedAt: base.receivedAt + 2, clockSkewMs: 5, seqReset: true }],
+      statuses: [],
+    });
     expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 2, lat: 11, clockSkewMs: 5 });
   });
 });

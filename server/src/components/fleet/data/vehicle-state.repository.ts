@@ -98,7 +98,9 @@ export class VehicleStateRepository {
       `select vehicle_id, seq::float8 as seq, device_ts::float8 as device_ts, (extract(epoch from received_at) * 1000)::float8 as received_at_ms
          from vehicle_state where seq is not null`,
     );
-    return new Map(rows.map((r) => [r.vehicle_id, { seq: Number(r.seq), deviceTs: Number(r.device_ts), receivedAt: Number(r.received_at_ms) }]));
+    return new Map(
+      rows.map((r) => [r.vehicle_id, { seq: Number(r.seq), deviceTs: Number(r.device_ts), receivedAt: Number(r.received_at_ms) }]),
+    );
   }
 
   /**
@@ -107,7 +109,15 @@ export class VehicleStateRepository {
    * heartbeat timeout); `receivedAt` 0: never heard.
    */
   async positions(changedSinceMs?: number): Promise<VehiclePosition[]> {
-    const { rows } = await this.db.query<{ id: string; service_state: ServiceState; lat: number; lon: number; energy_pct: number | null; online: boolean; received_ms: number | null }>(
+    const { rows } = await this.db.query<{
+      id: string;
+      service_state: ServiceState;
+      lat: number;
+      lon: number;
+      energy_pct: number | null;
+      online: boolean;
+      received_ms: number | null;
+    }>(
       `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
          from vehicle_state s join vehicles v on v.id = s.vehicle_id
         where s.lat is not null and s.lon is not null
@@ -130,7 +140,11 @@ export class VehicleStateRepository {
     const { rows } = await this.db.query<{ vehicle_id: string; online: boolean; received_at_ms: number | null }>(
       'select vehicle_id, online, (extract(epoch from received_at) * 1000)::float8 as received_at_ms from vehicle_state',
     );
-    return rows.map((r) => ({ vehicleId: r.vehicle_id, online: r.online, receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms) }));
+    return rows.map((r) => ({
+      vehicleId: r.vehicle_id,
+      online: r.online,
+      receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms),
+    }));
   }
 
   /**
@@ -146,7 +160,11 @@ export class VehicleStateRepository {
         returning vehicle_id, online, (extract(epoch from received_at) * 1000)::float8 as received_at_ms`,
       [vehicleIds, cutoffMs],
     );
-    return rows.map((r) => ({ vehicleId: r.vehicle_id, online: r.online, receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms) }));
+    return rows.map((r) => ({
+      vehicleId: r.vehicle_id,
+      online: r.online,
+      receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms),
+    }));
   }
 
   async onlineRows(vehicleIds: readonly string[]): Promise<OnlineRow[]> {
@@ -155,14 +173,19 @@ export class VehicleStateRepository {
       'select vehicle_id, online, (extract(epoch from received_at) * 1000)::float8 as received_at_ms from vehicle_state where vehicle_id = any($1::text[])',
       [vehicleIds],
     );
-    return rows.map((r) => ({ vehicleId: r.vehicle_id, online: r.online, receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms) }));
+    return rows.map((r) => ({
+      vehicleId: r.vehicle_id,
+      online: r.online,
+      receivedAt: r.received_at_ms === null ? null : Number(r.received_at_ms),
+    }));
   }
 
   /** Vehicles marked online and heard from since `sinceMs`. */
   async countOnline(sinceMs: number): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>('select count(*)::float8 as n from vehicle_state where online and received_at >= $1::timestamptz', [
-      new Date(sinceMs).toISOString(),
-    ]);
+    const { rows } = await this.db.query<{ n: number }>(
+      'select count(*)::float8 as n from vehicle_state where online and received_at >= $1::timestamptz',
+      [new Date(sinceMs).toISOString()],
+    );
     return Number(rows[0]?.n ?? 0);
   }
 }

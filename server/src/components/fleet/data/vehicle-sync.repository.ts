@@ -10,7 +10,19 @@ export interface ServiceStateActor {
   id: string;
   role: string;
 }
-export type AuditWriter = (tx: Parameters<Parameters<Db['transaction']>[0]>[0], entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
+export type AuditWriter = (
+  tx: Parameters<Parameters<Db['transaction']>[0]>[0],
+  entry: {
+    actor: string;
+    role: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    reason?: string | null;
+    before?: unknown;
+    after?: unknown;
+  },
+) => Promise<void>;
 
 export class VehicleSyncRepository {
   constructor(
@@ -19,14 +31,24 @@ export class VehicleSyncRepository {
   ) {}
 
   /** Sets the service state; unchanged → no write, no audit (`changed: false`). Unknown vehicle → 404. */
-  async setServiceState(vehicleId: string, state: ServiceState, actor: ServiceStateActor, reason: string | null): Promise<{ changed: boolean; serviceState: ServiceState }> {
+  async setServiceState(
+    vehicleId: string,
+    state: ServiceState,
+    actor: ServiceStateActor,
+    reason: string | null,
+  ): Promise<{ changed: boolean; serviceState: ServiceState }> {
     return this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      const { rows } = await tx.query<{ service_state: ServiceState }>('select service_state from vehicles where id = $1 for update', [vehicleId]);
+      const { rows } = await tx.query<{ service_state: ServiceState }>('select service_state from vehicles where id = $1 for update', [
+        vehicleId,
+      ]);
       const before = rows[0];
       if (!before) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
       if (before.service_state === state) return { changed: false, serviceState: state };
-      await tx.query(`update vehicles set service_state = $2, server_seq = nextval('replication_seq'), updated_at = now() where id = $1`, [vehicleId, state]);
+      await tx.query(`update vehicles set service_state = $2, server_seq = nextval('replication_seq'), updated_at = now() where id = $1`, [
+        vehicleId,
+        state,
+      ]);
       await this.audit(tx, {
         actor: actor.id,
         role: actor.role,

@@ -9,7 +9,12 @@ export interface FleetQueries {
   liveFleet(): Promise<VehicleLive[]>;
 }
 
-export function createFleetQueries(registry: VehicleRegistry, states: VehicleStateRepository, heartbeatTimeoutMs: number, now: () => number = Date.now): FleetQueries {
+export function createFleetQueries(
+  registry: VehicleRegistry,
+  states: VehicleStateRepository,
+  heartbeatTimeoutMs: number,
+  now: () => number = Date.now,
+): FleetQueries {
   return {
     listVehicles: () => registry.list(),
     async liveFleet() {

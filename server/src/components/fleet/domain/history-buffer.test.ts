@@ -2,7 +2,22 @@ import { describe, expect, it } from 'vitest';
 import type { HistoryRow } from '../data/telemetry-history.repository.js';
 import { HistoryBuffer } from './history-buffer.js';
 
-const row = (seq: number): HistoryRow => ({ vehicleId: 'a', seq, deviceTs: seq, receivedAt: seq, lat: 0, lon: 0, speedKph: 0, headingDeg: 0, energyPct: 1, odometerKm: 1, ignition: false, locked: true, doorsClosed: true, clockSkewMs: 0 });
+const row = (seq: number): HistoryRow => ({
+  vehicleId: 'a',
+  seq,
+  deviceTs: seq,
+  receivedAt: seq,
+  lat: 0,
+  lon: 0,
+  speedKph: 0,
+  headingDeg: 0,
+  energyPct: 1,
+  odometerKm: 1,
+  ignition: false,
+  locked: true,
+  doorsClosed: true,
+  clockSkewMs: 0,
+});
 
 describe('HistoryBuffer', () => {
   it('hands out chunks oldest first', () => {

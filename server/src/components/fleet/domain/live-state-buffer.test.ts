@@ -7,7 +7,19 @@ import { LiveStateBuffer, type TelemetrySample } from './live-state-buffer.js';
 const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {}, child: () => silent, pino: undefined as never };
 
 function sample(seq: number, lat = 52.5): TelemetrySample {
-  return { seq, deviceTs: seq * 1000, lat, lon: 13.4, speedKph: 0, headingDeg: 0, energyPct: 50, odometerKm: 1, ignition: false, locked: true, doorsClosed: true };
+  return {
+    seq,
+    deviceTs: seq * 1000,
+    lat,
+    lon: 13.4,
+    speedKph: 0,
+    headingDeg: 0,
+    energyPct: 50,
+    odometerKm: 1,
+    ignition: false,
+    locked: true,
+    doorsClosed: true,
+  };
 }
 
 function fakeRepo(initial: Map<string, number> = new Map()) {
@@ -30,7 +42,12 @@ function fakeRepo(initial: Map<string, number> = new Map()) {
 }
 
 function newBuffer(repo: ReturnType<typeof fakeRepo>, maxBatch = 500) {
-  return new LiveStateBuffer(repo, silent, { flushIntervalMs: 60_000, maxBatch, clockSkewToleranceMs: 300_000, seqResetSilenceMs: 120_000 });
+  return new LiveStateBuffer(repo, silent, {
+    flushIntervalMs: 60_000,
+    maxBatch,
+    clockSkewToleranceMs: 300_000,
+    seqResetSilenceMs: 120_000,
+  });
 }
 
 describe('LiveStateBuffer', () => {
@@ -107,7 +124,10 @@ describe('LiveStateBuffer', () => {
       const history: unknown[] = [];
       const skewed: number[] = [];
       const buffer = new LiveStateBuffer({ ...repo, writeHistory: async (rows) => void history.push(...rows) }, silent, {
-        flushIntervalMs: 60_000, maxBatch: 500, clockSkewToleranceMs: 300_000, seqResetSilenceMs: 120_000,
+        flushIntervalMs: 60_000,
+        maxBatch: 500,
+        clockSkewToleranceMs: 300_000,
+        seqResetSilenceMs: 120_000,
         history: new HistoryBuffer({ capacity: 100, chunkRows: 10 }),
         onClockSkew: (_id, ms) => skewed.push(ms),
       });
@@ -116,7 +136,10 @@ describe('LiveStateBuffer', () => {
       expect(skewed).toEqual([-3_600_000]);
       await buffer.flush();
       expect(repo.batches[0]!.telemetry[0]).toMatchObject({ seq: 2, clockSkewMs: 0, receivedAt: T0 + 1_000 });
-      expect(history).toEqual([expect.objectContaining({ seq: 1, clockSkewMs: -3_600_000, receivedAt: T0 }), expect.objectContaining({ seq: 2 })]);
+      expect(history).toEqual([
+        expect.objectContaining({ seq: 1, clockSkewMs: -3_600_000, receivedAt: T0 }),
+        expect.objectContaining({ seq: 2 }),
+      ]);
     });
 
     it('a skewed clock never moves state backwards: order is by seq, last seen by receive time', () => {
@@ -128,7 +151,13 @@ describe('LiveStateBuffer', () => {
 
     it('rule 1: a lower seq with a sane clock clearly ahead of the last one is a reset (reboot)', () => {
       const resets: Array<[number, number]> = [];
-      const buffer = new LiveStateBuffer(fakeRepo(), silent, { flushIntervalMs: 60_000, maxBatch: 500, clockSkewToleranceMs: 300_000, seqResetSilenceMs: 120_000, onSeqReset: (_id, a, b) => resets.push([a, b]) });
+      const buffer = new LiveStateBuffer(fakeRepo(), silent, {
+        flushIntervalMs: 60_000,
+        maxBatch: 500,
+        clockSkewToleranceMs: 300_000,
+        seqResetSilenceMs: 120_000,
+        onSeqReset: (_id, a, b) => resets.push([a, b]),
+      });
       expect(buffer.recordTelemetry('a', at(5000, T0), T0)).toBe('accepted');
       expect(buffer.recordTelemetry('a', at(4999, T0 - 1_000), T0 + 5)).toBe('stale'); // reordered: older ts
       expect(buffer.recordTelemetry('a', at(3, T0 + 30_000), T0 + 30_000)).toBe('stale'); // ahead, but not by the minimum

@@ -19,7 +19,13 @@ import { errorFields, type Logger } from '../../../platform/log.js';
 import { SerialFlush } from '../../../platform/serial-flush.js';
 import type { HistoryRow } from '../data/telemetry-history.repository.js';
 import type { TelemetrySample } from '../../../../../src/shared/fleet.js';
-import type { LastTelemetry, StateBatch, StatusStateRow, TelemetryStateRow, VehicleStateRepository } from '../data/vehicle-state.repository.js';
+import type {
+  LastTelemetry,
+  StateBatch,
+  StatusStateRow,
+  TelemetryStateRow,
+  VehicleStateRepository,
+} from '../data/vehicle-state.repository.js';
 import type { HistoryBuffer } from './history-buffer.js';
 
 /**
@@ -67,7 +73,9 @@ export class LiveStateBuffer {
   private readonly flusher = new SerialFlush(() => this.flushPending());
 
   constructor(
-    private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastTelemetry'> & { writeHistory?: (rows: HistoryRow[]) => Promise<void> },
+    private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastTelemetry'> & {
+      writeHistory?: (rows: HistoryRow[]) => Promise<void>;
+    },
     private readonly log: Logger,
     private readonly options: LiveStateBufferOptions,
   ) {}
@@ -102,13 +110,19 @@ export class LiveStateBuffer {
     if (preReset && sample.seq <= preReset.seq && sample.deviceTs < preReset.deviceTs) return { outcome: 'stale', clockSkewMs };
     if (preReset && sample.seq > preReset.seq) preReset = undefined;
     if (last !== undefined && sample.seq <= last.seq) {
-      if (!this.isSeqReset(last, sample, receivedAt, skewed)) return { outcome: sample.seq === last.seq ? 'duplicate' : 'stale', clockSkewMs };
+      if (!this.isSeqReset(last, sample, receivedAt, skewed))
+        return { outcome: sample.seq === last.seq ? 'duplicate' : 'stale', clockSkewMs };
       seqReset = true;
       preReset = { seq: Math.max(last.seq, preReset?.seq ?? 0), deviceTs: sample.deviceTs };
       this.options.onSeqReset?.(vehicleId, last.seq, sample.seq);
     }
     if (skewed) this.options.onClockSkew?.(vehicleId, clockSkewMs);
-    this.last.set(vehicleId, preReset ? { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt, preReset } : { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt });
+    this.last.set(
+      vehicleId,
+      preReset
+        ? { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt, preReset }
+        : { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt },
+    );
     const entry = this.entry(vehicleId);
     // A reset inside one flush window must still reach the database as a reset (the SQL guard checks it).
     entry.telemetry = { ...sample, receivedAt, clockSkewMs, seqReset: seqReset || (entry.telemetry?.seqReset ?? false) };
@@ -240,5 +254,20 @@ function toBatch(entries: Array<[string, PendingState]>): StateBatch {
 }
 
 function historyRow(vehicleId: string, s: TelemetrySample, receivedAt: number, clockSkewMs: number): HistoryRow {
-  return { vehicleId, seq: s.seq, deviceTs: s.deviceTs, receivedAt, lat: s.lat, lon: s.lon, speedKph: s.speedKph, headingDeg: s.headingDeg, energyPct: s.energyPct, odometerKm: s.odometerKm, ignition: s.ignition, locked: s.locked, doorsClosed: s.doorsClosed, clockSkewMs };
+  return {
+    vehicleId,
+    seq: s.seq,
+    deviceTs: s.deviceTs,
+    receivedAt,
+    lat: s.lat,
+    lon: s.lon,
+    speedKph: s.speedKph,
+    headingDeg: s.headingDeg,
+    energyPct: s.energyPct,
+    odometerKm: s.odometerKm,
+    ignition: s.ignition,
+    locked: s.locked,
+    doorsClosed: s.doorsClosed,
+    clockSkewMs,
+  };
 }

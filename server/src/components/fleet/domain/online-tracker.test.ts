@@ -25,7 +25,11 @@ describe('OnlineTracker', () => {
 
   it('starts from the database; a retained online status does not revive a silent car', () => {
     const { t, changes } = tracker();
-    t.load([{ vehicleId: 'a', online: true, receivedAt: 1_000 }, { vehicleId: 'b', online: false, receivedAt: 1_000 }, { vehicleId: 'c', online: false, receivedAt: 990_000 }]);
+    t.load([
+      { vehicleId: 'a', online: true, receivedAt: 1_000 },
+      { vehicleId: 'b', online: false, receivedAt: 1_000 },
+      { vehicleId: 'c', online: false, receivedAt: 990_000 },
+    ]);
     t.status('a', true, 1_000_000, true, 0); // retained, already online: nothing
     t.status('b', true, 1_000_000, true, 0); // retained online, but silent for 999 s: ignored
     t.status('c', true, 1_000_000, true, 0); // heard 10 s ago
@@ -40,7 +44,14 @@ describe('OnlineTracker', () => {
     changes.length = 0;
     expect(t.silentSince(200_000).sort()).toEqual(['a', 'b']);
     t.telemetry('b', 199_000, 2); // arrived between the sweep's read and its update
-    t.timedOut([{ vehicleId: 'a', online: false, receivedAt: 1_000 }, { vehicleId: 'b', online: false, receivedAt: 1_000 }], 80_000, 200_000);
+    t.timedOut(
+      [
+        { vehicleId: 'a', online: false, receivedAt: 1_000 },
+        { vehicleId: 'b', online: false, receivedAt: 1_000 },
+      ],
+      80_000,
+      200_000,
+    );
     expect(changes).toEqual([{ vehicleId: 'a', online: false, at: 200_000, source: 'heartbeat_timeout' }]);
     t.refresh([{ vehicleId: 'b', online: true, receivedAt: 199_500 }]);
     expect(t.silentSince(200_000)).toEqual([]);

@@ -18,7 +18,9 @@ export class VehicleRegistry {
   async start(refreshIntervalMs: number): Promise<void> {
     await this.refresh();
     this.refreshTimer = setInterval(() => {
-      this.refresh().catch((err: unknown) => this.log.warn('vehicle registry refresh failed; keeping the previous id set', errorFields(err)));
+      this.refresh().catch((err: unknown) =>
+        this.log.warn('vehicle registry refresh failed; keeping the previous id set', errorFields(err)),
+      );
     }, refreshIntervalMs);
   }
 

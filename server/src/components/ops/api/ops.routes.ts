@@ -49,29 +49,57 @@ const CreateNoteBody = Type.Object(
   },
   { additionalProperties: false },
 );
-const NoteList = Type.Object({ targetType: oneOf(['vehicle', 'alert', 'customer', 'rental'] as const), targetId: Id, limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) });
+const NoteList = Type.Object({
+  targetType: oneOf(['vehicle', 'alert', 'customer', 'rental'] as const),
+  targetId: Id,
+  limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+});
 
 export function opsRoutes(ops: OpsService, prefix: string): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get('/tasks', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: TaskList } }, async (request) => ({ tasks: await ops.listTasks(request.query) }));
-    app.get('/tasks/:id', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { params: Type.Object({ id: Id }) } }, async (request) => ops.getTask(request.params.id));
-    app.post('/tasks', { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { body: CreateTaskBody } }, async (request, reply) => {
-      const { task, created } = await ops.createTask(request.body, requestActor(request));
-      return reply
-        .code(created ? 201 : 200)
-        .header('location', `${prefix}/tasks/${encodeURIComponent(task.id)}`)
-        .send(task);
-    });
-    app.patch('/tasks/:id', { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: Type.Object({ id: Id }), body: PatchTaskBody } }, async (request) => {
-      const { task } = await ops.updateTask(request.params.id, request.body, requestActor(request));
-      return task;
-    });
-    app.post('/notes', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { body: CreateNoteBody } }, async (request, reply) => {
-      const { note, created } = await ops.createNote(request.body, requestActor(request));
-      return reply.code(created ? 201 : 200).send(note);
-    });
-    app.get('/notes', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: NoteList } }, async (request) => ({
-      notes: await ops.listNotes(request.query.targetType, request.query.targetId, request.query.limit),
-    }));
+    app.get(
+      '/tasks',
+      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: TaskList } },
+      async (request) => ({ tasks: await ops.listTasks(request.query) }),
+    );
+    app.get(
+      '/tasks/:id',
+      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { params: Type.Object({ id: Id }) } },
+      async (request) => ops.getTask(request.params.id),
+    );
+    app.post(
+      '/tasks',
+      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { body: CreateTaskBody } },
+      async (request, reply) => {
+        const { task, created } = await ops.createTask(request.body, requestActor(request));
+        return reply
+          .code(created ? 201 : 200)
+          .header('location', `${prefix}/tasks/${encodeURIComponent(task.id)}`)
+          .send(task);
+      },
+    );
+    app.patch(
+      '/tasks/:id',
+      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: Type.Object({ id: Id }), body: PatchTaskBody } },
+      async (request) => {
+        const { task } = await ops.updateTask(request.params.id, request.body, requestActor(request));
+        return task;
+      },
+    );
+    app.post(
+      '/notes',
+      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { body: CreateNoteBody } },
+      async (request, reply) => {
+        const { note, created } = await ops.createNote(request.body, requestActor(request));
+        return reply.code(created ? 201 : 200).send(note);
+      },
+    );
+    app.get(
+      '/notes',
+      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: NoteList } },
+      async (request) => ({
+        notes: await ops.listNotes(request.query.targetType, request.query.targetId, request.query.limit),
+      }),
+    );
   };
 }

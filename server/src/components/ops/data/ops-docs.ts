@@ -41,5 +41,11 @@ export const noteDocs: ReplicatedTable<NoteDoc> = {
 export const zoneDocs: ReplicatedTable<ZoneDoc> = {
   table: 'zones',
   idColumn: 'id',
-  toDoc: (r) => ({ id: str(r.id), updatedAt: ms(r.updated_at), name: str(r.name), kind: r.kind as ZoneDoc['kind'], polygon: json<number[][]>(r.polygon) }),
+  toDoc: (r) => ({
+    id: str(r.id),
+    updatedAt: ms(r.updated_at),
+    name: str(r.name),
+    kind: r.kind as ZoneDoc['kind'],
+    polygon: json<number[][]>(r.polygon),
+  }),
 };

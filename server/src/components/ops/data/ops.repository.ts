@@ -57,7 +57,15 @@ export function toTaskDoc(r: TaskRow): TaskDoc {
 }
 
 export function toNoteDoc(r: NoteRow): NoteDoc {
-  return { id: r.id, targetType: r.target_type, targetId: r.target_id, text: r.text, author: r.author, createdAt: Math.round(r.created_ms), updatedAt: Math.round(r.updated_ms) };
+  return {
+    id: r.id,
+    targetType: r.target_type,
+    targetId: r.target_id,
+    text: r.text,
+    author: r.author,
+    createdAt: Math.round(r.created_ms),
+    updatedAt: Math.round(r.updated_ms),
+  };
 }
 
 export async function getTask(q: Queryable, id: string, forUpdate = false): Promise<TaskDoc | undefined> {
@@ -118,11 +126,10 @@ export async function insertNote(tx: Queryable, n: Omit<NoteDoc, 'updatedAt'>): 
 }
 
 export async function listNotes(q: Queryable, targetType: string, targetId: string, limit: number): Promise<NoteDoc[]> {
-  const { rows } = await q.query<NoteRow>(`select ${NOTE_COLUMNS} from notes where target_type = $1 and target_id = $2 order by created_at desc, id limit $3`, [
-    targetType,
-    targetId,
-    limit,
-  ]);
+  const { rows } = await q.query<NoteRow>(
+    `select ${NOTE_COLUMNS} from notes where target_type = $1 and target_id = $2 order by created_at desc, id limit $3`,
+    [targetType, targetId, limit],
+  );
   return rows.map(toNoteDoc);
 }
 

@@ -10,9 +10,32 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import type { NoteDoc, TaskDoc, TaskKind, TaskStatus } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { getNote, getTask, insertNote, insertTask, listNotes, listTasks, updateTask, vehicleExists, type TaskFilter, type TaskWrite } from '../data/ops.repository.js';
+import {
+  getNote,
+  getTask,
+  insertNote,
+  insertTask,
+  listNotes,
+  listTasks,
+  updateTask,
+  vehicleExists,
+  type TaskFilter,
+  type TaskWrite,
+} from '../data/ops.repository.js';
 
-export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
+export type RecordAudit = (
+  tx: Queryable,
+  entry: {
+    actor: string;
+    role: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    reason?: string | null;
+    before?: unknown;
+    after?: unknown;
+  },
+) => Promise<void>;
 
 export interface CreateTaskInput {
   id?: string;
@@ -84,9 +107,17 @@ export class OpsService {
         if (TASK_FIELDS.every((f) => existing[f] === task[f])) return { task: existing, created: false };
         throw new AppError('task_id_conflict', `task ${task.id} already exists with different content`, { status: 409 });
       }
-      if (!(await vehicleExists(tx, task.vehicleId))) throw new AppError('vehicle_not_found', `No vehicle ${task.vehicleId}`, { status: 404 });
+      if (!(await vehicleExists(tx, task.vehicleId)))
+        throw new AppError('vehicle_not_found', `No vehicle ${task.vehicleId}`, { status: 404 });
       await insertTask(tx, task);
-      await this.audit(tx, { actor: actor.id, role: actor.role, action: 'task.created', targetType: 'task', targetId: task.id, after: task });
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: 'task.created',
+        targetType: 'task',
+        targetId: task.id,
+        after: task,
+      });
       return { task: (await getTask(tx, task.id))!, created: true };
     });
   }
@@ -100,32 +131,60 @@ export class OpsService {
       const next: TaskWrite = { ...before };
       for (const f of TASK_FIELDS) if (patch[f] !== undefined) (next as unknown as Record<string, unknown>)[f] = patch[f];
       if (TASK_FIELDS.every((f) => before[f] === next[f])) return { task: before, changed: false };
-      if (before.status === 'done' || before.status === 'cancelled') throw new AppError('task_closed', `task ${id} is ${before.status}`, { status: 409 });
+      if (before.status === 'done' || before.status === 'cancelled')
+        throw new AppError('task_closed', `task ${id} is ${before.status}`, { status: 409 });
       if (next.status !== before.status && !TASK_NEXT[before.status].includes(next.status)) {
         throw new AppError('illegal_transition', `Cannot move a task from ${before.status} to ${next.status}`, { status: 409 });
       }
       if (next.status === 'assigned' && !next.assignee) throw assigneeRequired();
-      if (next.vehicleId !== before.vehicleId && !(await vehicleExists(tx, next.vehicleId))) throw new AppError('vehicle_not_found', `No vehicle ${next.vehicleId}`, { status: 404 });
+      if (next.vehicleId !== before.vehicleId && !(await vehicleExists(tx, next.vehicleId)))
+        throw new AppError('vehicle_not_found', `No vehicle ${next.vehicleId}`, { status: 404 });
       next.completedAt = next.status === 'done' ? this.now() : null;
       await updateTask(tx, next);
-      const action = next.status !== before.status ? ({ open: 'reopened', assigned: 'assigned', done: 'completed', cancelled: 'cancelled' } as const)[next.status] : 'updated';
-      await this.audit(tx, { actor: actor.id, role: actor.role, action: `task.${action}`, targetType: 'task', targetId: id, before, after: next });
+      const action =
+        next.status !== before.status
+          ? ({ open: 'reopened', assigned: 'assigned', done: 'completed', cancelled: 'cancelled' } as const)[next.status]
+          : 'updated';
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: `task.${action}`,
+        targetType: 'task',
+        targetId: id,
+        before,
+        after: next,
+      });
       return { task: (await getTask(tx, id))!, changed: true };
     });
   }
 
   async createNote(input: CreateNoteInput, actor: Actor): Promise<{ note: NoteDoc; created: boolean }> {
-    const note: Omit<NoteDoc, 'updatedAt'> = { id: input.id ?? randomUUID(), targetType: input.targetType, targetId: input.targetId, text: input.text, author: actor.id, createdAt: this.now() };
+    const note: Omit<NoteDoc, 'updatedAt'> = {
+      id: input.id ?? randomUUID(),
+      targetType: input.targetType,
+      targetId: input.targetId,
+      text: input.text,
+      author: actor.id,
+      createdAt: this.now(),
+    };
     if (note.text.trim() === '') throw new AppError('empty_note', 'a note needs text', { status: 400 });
     return this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
       const existing = await getNote(tx, note.id);
       if (existing) {
-        if (existing.targetType === note.targetType && existing.targetId === note.targetId && existing.text === note.text) return { note: existing, created: false };
+        if (existing.targetType === note.targetType && existing.targetId === note.targetId && existing.text === note.text)
+          return { note: existing, created: false };
         throw new AppError('note_immutable', `note ${note.id} exists with different content; notes cannot be changed`, { status: 409 });
       }
       await insertNote(tx, note);
-      await this.audit(tx, { actor: actor.id, role: actor.role, action: 'note.created', targetType: note.targetType, targetId: note.targetId, after: note });
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: 'note.created',
+        targetType: note.targetType,
+        targetId: note.targetId,
+        after: note,
+      });
       return { note: (await getNote(tx, note.id))!, created: true };
     });
   }

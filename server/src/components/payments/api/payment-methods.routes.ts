@@ -36,7 +36,10 @@ export function paymentMethodRoutes(service: PaymentsService): FastifyPluginAsyn
 
     app.get(
       '/me/payment-methods',
-      { config: { auth: 'customer' }, schema: { tags: TAGS, summary: 'My payment methods, newest (the default) first', response: { 200: PaymentMethodList } } },
+      {
+        config: { auth: 'customer' },
+        schema: { tags: TAGS, summary: 'My payment methods, newest (the default) first', response: { 200: PaymentMethodList } },
+      },
       async (request) => ({ paymentMethods: await service.listPaymentMethods(customerOf(request)) }),
     );
 

@@ -2,7 +2,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { OPERATION_KINDS, OPERATION_STATUSES, type OperationKind, type OperationStatus } from '../model.js';
 
-const oneOf = <T extends string>(values: readonly T[], description?: string) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+const oneOf = <T extends string>(values: readonly T[], description?: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 const IsoTime = Type.String({ format: 'date-time' });
 const Cents = (description: string) => Type.Integer({ minimum: 0, description });
 
@@ -14,7 +15,13 @@ export const PaymentMethodSchema = Type.Object({
 });
 
 export const AddPaymentMethodBody = Type.Object(
-  { token: Type.String({ minLength: 1, maxLength: 200, description: 'a token from the provider (sandbox: tok_sandbox_ok, tok_sandbox_decline, tok_sandbox_flaky)' }) },
+  {
+    token: Type.String({
+      minLength: 1,
+      maxLength: 200,
+      description: 'a token from the provider (sandbox: tok_sandbox_ok, tok_sandbox_decline, tok_sandbox_flaky)',
+    }),
+  },
   { additionalProperties: false },
 );
 
@@ -25,7 +32,11 @@ export const RentalParams = Type.Object({ rentalId: Type.String({ minLength: 1, 
 
 export const RefundBody = Type.Object(
   {
-    amountCents: Type.Integer({ minimum: 1, maximum: 10_000_000, description: 'minor units of the payment currency; at most captured − refunded (− pending refunds)' }),
+    amountCents: Type.Integer({
+      minimum: 1,
+      maximum: 10_000_000,
+      description: 'minor units of the payment currency; at most captured − refunded (− pending refunds)',
+    }),
     reason: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S' }),
   },
   { additionalProperties: false },

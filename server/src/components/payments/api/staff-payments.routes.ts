@@ -65,7 +65,10 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
 
     app.get(
       '/rentals/:rentalId/payments',
-      { config: { auth: { staff: MONEY_ROLES } }, schema: { tags: TAGS, summary: 'What happened to a rental’s money', params: RentalParams, response: { 200: RentalPaymentsSchema } } },
+      {
+        config: { auth: { staff: MONEY_ROLES } },
+        schema: { tags: TAGS, summary: 'What happened to a rental’s money', params: RentalParams, response: { 200: RentalPaymentsSchema } },
+      },
       async (request) => {
         staffWith(request, MONEY_ROLES);
         return service.rentalPayments(request.params.rentalId);
@@ -76,7 +79,12 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
       '/payments/operations',
       {
         config: { auth: { staff: MONEY_ROLES } },
-        schema: { tags: TAGS, summary: 'Provider operations, newest change first (status=failed: what the outbox gave up on)', querystring: OperationsQuery, response: { 200: OperationList } },
+        schema: {
+          tags: TAGS,
+          summary: 'Provider operations, newest change first (status=failed: what the outbox gave up on)',
+          querystring: OperationsQuery,
+          response: { 200: OperationList },
+        },
       },
       async (request) => {
         staffWith(request, MONEY_ROLES);
@@ -86,7 +94,10 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
 
     app.post(
       '/payments/reconciliation',
-      { config: { auth: { staff: ['admin'] } }, schema: { tags: TAGS, summary: 'Compare our ledger with the provider’s now', response: { 200: ReconciliationReportSchema } } },
+      {
+        config: { auth: { staff: ['admin'] } },
+        schema: { tags: TAGS, summary: 'Compare our ledger with the provider’s now', response: { 200: ReconciliationReportSchema } },
+      },
       async (request) => {
         staffWith(request, ['admin']);
         return deps.reconcile();
@@ -95,7 +106,10 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
 
     app.get(
       '/payments/provider',
-      { config: { auth: ANY_STAFF }, schema: { tags: TAGS, summary: 'Payment provider health as this instance sees it', response: { 200: ProviderHealthSchema } } },
+      {
+        config: { auth: ANY_STAFF },
+        schema: { tags: TAGS, summary: 'Payment provider health as this instance sees it', response: { 200: ProviderHealthSchema } },
+      },
       async () => deps.providerHealth(),
     );
   };
@@ -104,6 +118,7 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
 /** The auth hook enforces the route's roles; checked here too so a mis-declared route cannot move money. */
 function staffWith(request: FastifyRequest, roles: readonly string[]): Actor {
   const actor = requestActor(request);
-  if (!roles.includes(actor.role)) throw new AppError('forbidden', `This action needs one of the roles ${roles.join(', ')}.`, { status: 403 });
+  if (!roles.includes(actor.role))
+    throw new AppError('forbidden', `This action needs one of the roles ${roles.join(', ')}.`, { status: 403 });
   return actor;
 }

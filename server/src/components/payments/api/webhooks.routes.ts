@@ -11,20 +11,37 @@ import { WebhookAck } from './payments.schema.js';
 
 const MAX_WEBHOOK_BYTES = 256 * 1024;
 
-export function webhookRoutes(deps: { db: Db; secret: string; log: Logger; now: () => number; received: (outcome: string) => void }): FastifyPluginAsync {
+export function webhookRoutes(deps: {
+  db: Db;
+  secret: string;
+  log: Logger;
+  now: () => number;
+  received: (outcome: string) => void;
+}): FastifyPluginAsync {
   return async (app) => {
     // This plugin's scope only: JSON stays a string here.
     app.removeContentTypeParser('application/json');
-    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) => done(null, body));
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: MAX_WEBHOOK_BYTES }, (_req, body, done) =>
+      done(null, body),
+    );
 
     app.post(
       '/payments',
-      { config: { auth: 'public' }, schema: { tags: ['webhooks'], summary: 'Payment provider webhooks (Provider-Signature: t=…,v1=…)', response: { 200: WebhookAck } } },
+      {
+        config: { auth: 'public' },
+        schema: { tags: ['webhooks'], summary: 'Payment provider webhooks (Provider-Signature: t=…,v1=…)', response: { 200: WebhookAck } },
+      },
       async (request) => {
         const raw = typeof request.body === 'string' ? request.body : '';
         const signature = request.headers[WEBHOOK_SIGNATURE_HEADER];
         try {
-          const { eventId, outcome } = await handleWebhook(deps.db, deps.secret, raw, typeof signature === 'string' ? signature : undefined, deps.now());
+          const { eventId, outcome } = await handleWebhook(
+            deps.db,
+            deps.secret,
+            raw,
+            typeof signature === 'string' ? signature : undefined,
+            deps.now(),
+          );
           deps.received(outcome);
           return { received: true, eventId, outcome };
         } catch (err) {

@@ -41,34 +41,72 @@ export class HttpPaymentProvider implements PaymentProvider {
     return reply.body as unknown as ProviderPaymentMethod;
   }
 
-  async authorize(input: { paymentMethodId: string; amountCents: number; currency: string; reference: string }, idempotencyKey: string, options?: CallOptions): Promise<ProviderHold> {
-    const reply = await this.call('authorize', 'POST', '/v1/holds', input, idempotencyKey, options, (r) => r.status === 402 && isHold(r.body.hold));
+  async authorize(
+    input: { paymentMethodId: string; amountCents: number; currency: string; reference: string },
+    idempotencyKey: string,
+    options?: CallOptions,
+  ): Promise<ProviderHold> {
+    const reply = await this.call(
+      'authorize',
+      'POST',
+      '/v1/holds',
+      input,
+      idempotencyKey,
+      options,
+      (r) => r.status === 402 && isHold(r.body.hold),
+    );
     return (reply.status === 402 ? reply.body.hold : reply.body) as ProviderHold;
   }
 
   async findHoldsByReference(reference: string, options?: CallOptions): Promise<ProviderHold[]> {
-    const reply = await this.call('find_holds', 'GET', `/v1/holds?reference=${encodeURIComponent(reference)}`, undefined, undefined, options);
+    const reply = await this.call(
+      'find_holds',
+      'GET',
+      `/v1/holds?reference=${encodeURIComponent(reference)}`,
+      undefined,
+      undefined,
+      options,
+    );
     return reply.body.holds as ProviderHold[];
   }
 
   async getHold(holdId: string, options?: CallOptions): Promise<ProviderHold> {
-    return (await this.call('get_hold', 'GET', `/v1/holds/${encodeURIComponent(holdId)}`, undefined, undefined, options)).body as unknown as ProviderHold;
+    return (await this.call('get_hold', 'GET', `/v1/holds/${encodeURIComponent(holdId)}`, undefined, undefined, options))
+      .body as unknown as ProviderHold;
   }
 
   async capture(holdId: string, amountCents: number, idempotencyKey: string, options?: CallOptions): Promise<ProviderHold> {
-    return (await this.call('capture', 'POST', `/v1/holds/${encodeURIComponent(holdId)}/capture`, { amountCents }, idempotencyKey, options)).body as unknown as ProviderHold;
+    return (await this.call('capture', 'POST', `/v1/holds/${encodeURIComponent(holdId)}/capture`, { amountCents }, idempotencyKey, options))
+      .body as unknown as ProviderHold;
   }
 
   async void(holdId: string, idempotencyKey: string, options?: CallOptions): Promise<ProviderHold> {
-    return (await this.call('void', 'POST', `/v1/holds/${encodeURIComponent(holdId)}/void`, {}, idempotencyKey, options)).body as unknown as ProviderHold;
+    return (await this.call('void', 'POST', `/v1/holds/${encodeURIComponent(holdId)}/void`, {}, idempotencyKey, options))
+      .body as unknown as ProviderHold;
   }
 
-  async refund(holdId: string, amountCents: number, idempotencyKey: string, options?: CallOptions): Promise<{ refund: ProviderMovement; hold: ProviderHold }> {
-    const reply = await this.call('refund', 'POST', `/v1/holds/${encodeURIComponent(holdId)}/refunds`, { amountCents }, idempotencyKey, options);
+  async refund(
+    holdId: string,
+    amountCents: number,
+    idempotencyKey: string,
+    options?: CallOptions,
+  ): Promise<{ refund: ProviderMovement; hold: ProviderHold }> {
+    const reply = await this.call(
+      'refund',
+      'POST',
+      `/v1/holds/${encodeURIComponent(holdId)}/refunds`,
+      { amountCents },
+      idempotencyKey,
+      options,
+    );
     return reply.body as unknown as { refund: ProviderMovement; hold: ProviderHold };
   }
 
-  async listLedger(cursor: string | null, limit: number, options?: CallOptions): Promise<{ holds: ProviderHold[]; nextCursor: string | null }> {
+  async listLedger(
+    cursor: string | null,
+    limit: number,
+    options?: CallOptions,
+  ): Promise<{ holds: ProviderHold[]; nextCursor: string | null }> {
     const query = `limit=${limit}${cursor ? `&after=${encodeURIComponent(cursor)}` : ''}`;
     const reply = await this.call('list_ledger', 'GET', `/v1/ledger?${query}`, undefined, undefined, options);
     return reply.body as unknown as { holds: ProviderHold[]; nextCursor: string | null };
@@ -99,7 +137,12 @@ export class HttpPaymentProvider implements PaymentProvider {
 
     let reply: Reply;
     try {
-      const res = await fetch(`${this.baseUrl}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
+      const res = await fetch(`${this.baseUrl}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal,
+      });
       const text = await res.text(); // inside the timeout too: a body can stall as well as the headers
       reply = { status: res.status, body: parseObject(text) };
     } catch (err) {

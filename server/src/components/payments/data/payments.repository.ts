@@ -6,7 +6,6 @@
 import type { Queryable } from '../../../platform/db/index.js';
 import type { OperationKind, OperationStatus, PaymentStatus } from '../model.js';
 
-
 export interface PaymentMethodRecord {
   id: string;
   customerId: string;
@@ -138,7 +137,10 @@ export function isLiveHoldConflict(err: unknown): boolean {
 
 // ---- payment methods ------------------------------------------------------------------------------------------
 
-export async function insertPaymentMethod(q: Queryable, m: { id: string; customerId: string; providerMethodId: string; brand: string; last4: string }): Promise<PaymentMethodRecord> {
+export async function insertPaymentMethod(
+  q: Queryable,
+  m: { id: string; customerId: string; providerMethodId: string; brand: string; last4: string },
+): Promise<PaymentMethodRecord> {
   const { rows } = await q.query<Row>(
     `insert into payment_methods (id, customer_id, provider_method_id, brand, last4) values ($1, $2, $3, $4, $5) returning ${METHOD_COLUMNS}`,
     [m.id, m.customerId, m.providerMethodId, m.brand, m.last4],
@@ -157,12 +159,18 @@ export async function listActiveMethods(q: Queryable, customerId: string, limit 
 
 /** The customer's own active method (another customer's id is "not found"). */
 export async function findActiveMethod(q: Queryable, customerId: string, id: string): Promise<PaymentMethodRecord | null> {
-  const { rows } = await q.query<Row>(`select ${METHOD_COLUMNS} from payment_methods where id = $1 and customer_id = $2 and status = 'active'`, [id, customerId]);
+  const { rows } = await q.query<Row>(
+    `select ${METHOD_COLUMNS} from payment_methods where id = $1 and customer_id = $2 and status = 'active'`,
+    [id, customerId],
+  );
   return rows[0] ? toMethod(rows[0]) : null;
 }
 
 export async function removeMethod(q: Queryable, customerId: string, id: string): Promise<boolean> {
-  const { rowCount } = await q.query(`update payment_methods set status = 'removed', removed_at = now() where id = $1 and customer_id = $2 and status = 'active'`, [id, customerId]);
+  const { rowCount } = await q.query(
+    `update payment_methods set status = 'removed', removed_at = now() where id = $1 and customer_id = $2 and status = 'active'`,
+    [id, customerId],
+  );
   return rowCount === 1;
 }
 
@@ -170,7 +178,15 @@ export async function removeMethod(q: Queryable, customerId: string, id: string)
 
 export async function insertPayment(
   q: Queryable,
-  p: { id: string; rentalId: string; customerId: string; paymentMethodId: string; idempotencyKey: string; currency: string; requestedCents: number },
+  p: {
+    id: string;
+    rentalId: string;
+    customerId: string;
+    paymentMethodId: string;
+    idempotencyKey: string;
+    currency: string;
+    requestedCents: number;
+  },
 ): Promise<PaymentRecord> {
   const { rows } = await q.query<Row>(
     `insert into payments (id, rental_id, customer_id, payment_method_id, idempotency_key, currency, requested_cents, status)
@@ -181,7 +197,9 @@ export async function insertPayment(
 }
 
 export async function getPayment(q: Queryable, id: string, options: { forUpdate?: boolean } = {}): Promise<PaymentRecord | null> {
-  const { rows } = await q.query<Row>(`select ${PAYMENT_COLUMNS} from payments where id = $1${options.forUpdate ? ' for update' : ''}`, [id]);
+  const { rows } = await q.query<Row>(`select ${PAYMENT_COLUMNS} from payments where id = $1${options.forUpdate ? ' for update' : ''}`, [
+    id,
+  ]);
   return rows[0] ? toPayment(rows[0]) : null;
 }
 
@@ -192,7 +210,10 @@ export async function findPaymentByKey(q: Queryable, idempotencyKey: string): Pr
 
 /** A rental's payments, oldest first. */
 export async function paymentsForRental(q: Queryable, rentalId: string, options: { forUpdate?: boolean } = {}): Promise<PaymentRecord[]> {
-  const { rows } = await q.query<Row>(`select ${PAYMENT_COLUMNS} from payments where rental_id = $1 order by created_at, id${options.forUpdate ? ' for update' : ''}`, [rentalId]);
+  const { rows } = await q.query<Row>(
+    `select ${PAYMENT_COLUMNS} from payments where rental_id = $1 order by created_at, id${options.forUpdate ? ' for update' : ''}`,
+    [rentalId],
+  );
   return rows.map(toPayment);
 }
 
@@ -207,7 +228,10 @@ export async function listStaleHolds(q: Queryable, before: number, limit: number
 
 /** Payments in id order after `afterId` (reconciliation pages through all of them). */
 export async function listPayments(q: Queryable, afterId: string | null, limit: number): Promise<PaymentRecord[]> {
-  const { rows } = await q.query<Row>(`select ${PAYMENT_COLUMNS} from payments where ($1::text is null or id > $1) order by id limit $2`, [afterId, limit]);
+  const { rows } = await q.query<Row>(`select ${PAYMENT_COLUMNS} from payments where ($1::text is null or id > $1) order by id limit $2`, [
+    afterId,
+    limit,
+  ]);
   return rows.map(toPayment);
 }
 
@@ -276,7 +300,18 @@ export async function insertOperation(q: Queryable, op: NewOperation): Promise<{
      values ($1, $2, $3, $4, $5, $6, $7, case when $7 = 'in_flight' then 1 else 0 end, now() + ($8::int * interval '1 millisecond'), $9, $10)
      on conflict (idempotency_key) do nothing
      returning ${OPERATION_COLUMNS}`,
-    [op.id, op.paymentId, op.kind, op.amountCents, op.currency, op.idempotencyKey, op.status, op.leaseMs ?? 0, op.createdBy, op.reason ?? null],
+    [
+      op.id,
+      op.paymentId,
+      op.kind,
+      op.amountCents,
+      op.currency,
+      op.idempotencyKey,
+      op.status,
+      op.leaseMs ?? 0,
+      op.createdBy,
+      op.reason ?? null,
+    ],
   );
   if (rows[0]) return { operation: toOperation(rows[0]), created: true };
   const existing = await findOperationByKey(q, op.idempotencyKey);
@@ -295,13 +330,19 @@ export async function findOperationByKey(q: Queryable, idempotencyKey: string): 
 }
 
 export async function findPaymentOperation(q: Queryable, paymentId: string, kind: OperationKind): Promise<OperationRecord | null> {
-  const { rows } = await q.query<Row>(`select ${OPERATION_COLUMNS} from payment_operations where payment_id = $1 and kind = $2 order by created_at limit 1`, [paymentId, kind]);
+  const { rows } = await q.query<Row>(
+    `select ${OPERATION_COLUMNS} from payment_operations where payment_id = $1 and kind = $2 order by created_at limit 1`,
+    [paymentId, kind],
+  );
   return rows[0] ? toOperation(rows[0]) : null;
 }
 
 export async function operationsForPayments(q: Queryable, paymentIds: readonly string[]): Promise<OperationRecord[]> {
   if (paymentIds.length === 0) return [];
-  const { rows } = await q.query<Row>(`select ${OPERATION_COLUMNS} from payment_operations where payment_id = any($1::text[]) order by created_at, id`, [[...paymentIds]]);
+  const { rows } = await q.query<Row>(
+    `select ${OPERATION_COLUMNS} from payment_operations where payment_id = any($1::text[]) order by created_at, id`,
+    [[...paymentIds]],
+  );
   return rows.map(toOperation);
 }
 
@@ -319,7 +360,10 @@ export async function pendingRefundCents(q: Queryable, paymentId: string): Promi
  * ones with `ignoreBackoff`), and in-flight ones whose claim ran out (their worker died). `skip locked`: several
  * instances claim disjoint sets. The claim lasts `leaseMs`; attempts counts the claim.
  */
-export async function claimDueOperations(tx: Queryable, options: { limit: number; leaseMs: number; ignoreBackoff: boolean }): Promise<OperationRecord[]> {
+export async function claimDueOperations(
+  tx: Queryable,
+  options: { limit: number; leaseMs: number; ignoreBackoff: boolean },
+): Promise<OperationRecord[]> {
   const { rows: due } = await tx.query<{ id: string }>(
     `select id from payment_operations
       where status in ('pending', 'in_flight') and kind <> 'authorize'
@@ -352,7 +396,11 @@ export async function claimAbandonedAuthorizations(tx: Queryable, limit: number)
 }
 
 /** Records the final outcome if the operation is still open; returns whether this call did it. */
-export async function finishOperation(q: Queryable, id: string, outcome: { status: 'succeeded' | 'failed'; providerRef?: string | null; lastError?: string | null }): Promise<boolean> {
+export async function finishOperation(
+  q: Queryable,
+  id: string,
+  outcome: { status: 'succeeded' | 'failed'; providerRef?: string | null; lastError?: string | null },
+): Promise<boolean> {
   const { rowCount } = await q.query(
     `update payment_operations
         set status = $2, provider_ref = coalesce($3, provider_ref), last_error = coalesce($4, last_error), completed_at = now(), updated_at = now()
@@ -363,7 +411,13 @@ export async function finishOperation(q: Queryable, id: string, outcome: { statu
 }
 
 /** Back to pending for another attempt after `delayMs` — only by the worker that holds this claim (attempts fence). */
-export async function rescheduleOperation(q: Queryable, id: string, claimedAttempts: number, delayMs: number, lastError: string): Promise<boolean> {
+export async function rescheduleOperation(
+  q: Queryable,
+  id: string,
+  claimedAttempts: number,
+  delayMs: number,
+  lastError: string,
+): Promise<boolean> {
   const { rowCount } = await q.query(
     `update payment_operations
         set status = 'pending', next_attempt_at = now() + ($3::int * interval '1 millisecond'), last_error = $4, updated_at = now()
@@ -374,11 +428,17 @@ export async function rescheduleOperation(q: Queryable, id: string, claimedAttem
 }
 
 export async function recordAttemptError(q: Queryable, id: string, attempts: number, lastError: string): Promise<void> {
-  await q.query(`update payment_operations set attempts = greatest(attempts, $2), last_error = $3, updated_at = now() where id = $1 and status = 'in_flight'`, [id, attempts, lastError]);
+  await q.query(
+    `update payment_operations set attempts = greatest(attempts, $2), last_error = $3, updated_at = now() where id = $1 and status = 'in_flight'`,
+    [id, attempts, lastError],
+  );
 }
 
 /** Failed operations first (staff), or any status. */
-export async function listOperations(q: Queryable, filter: { status?: OperationStatus; kind?: OperationKind; limit: number }): Promise<OperationRecord[]> {
+export async function listOperations(
+  q: Queryable,
+  filter: { status?: OperationStatus; kind?: OperationKind; limit: number },
+): Promise<OperationRecord[]> {
   const { rows } = await q.query<Row>(
     `select ${OPERATION_COLUMNS} from payment_operations
       where ($1::text is null or status = $1) and ($2::text is null or kind = $2)
@@ -389,33 +449,40 @@ export async function listOperations(q: Queryable, filter: { status?: OperationS
 }
 
 export async function countOperationsByStatus(q: Queryable): Promise<Record<OperationStatus, number>> {
-  const { rows } = await q.query<{ status: OperationStatus; n: number }>(`select status, count(*)::float8 as n from payment_operations group by status`);
+  const { rows } = await q.query<{ status: OperationStatus; n: number }>(
+    `select status, count(*)::float8 as n from payment_operations group by status`,
+  );
   const counts = { pending: 0, in_flight: 0, succeeded: 0, failed: 0 } as Record<OperationStatus, number>;
   for (const r of rows) counts[r.status] = Number(r.n);
   return counts;
 }
 
 export async function countOpenOperations(q: Queryable): Promise<number> {
-  const { rows } = await q.query<{ n: number }>(`select count(*)::float8 as n from payment_operations where status in ('pending', 'in_flight')`);
+  const { rows } = await q.query<{ n: number }>(
+    `select count(*)::float8 as n from payment_operations where status in ('pending', 'in_flight')`,
+  );
   return Number(rows[0]?.n ?? 0);
 }
 
 /** Open operations of payments (reconciliation skips payments still in progress). */
 export async function paymentIdsWithOpenOperations(q: Queryable): Promise<Set<string>> {
-  const { rows } = await q.query<{ payment_id: string }>(`select distinct payment_id from payment_operations where status in ('pending', 'in_flight')`);
+  const { rows } = await q.query<{ payment_id: string }>(
+    `select distinct payment_id from payment_operations where status in ('pending', 'in_flight')`,
+  );
   return new Set(rows.map((r) => r.payment_id));
 }
 
 // ---- webhooks -------------------------------------------------------------------------------------------------
 
 /** Records a received event once; false when its id was seen before. */
-export async function insertWebhookEvent(q: Queryable, e: { id: string; type: string; payload: unknown; outcome: string }): Promise<boolean> {
-  const { rowCount } = await q.query(`insert into webhook_events (id, type, payload, outcome) values ($1, $2, $3::jsonb, $4) on conflict (id) do nothing`, [
-    e.id,
-    e.type,
-    JSON.stringify(e.payload),
-    e.outcome,
-  ]);
+export async function insertWebhookEvent(
+  q: Queryable,
+  e: { id: string; type: string; payload: unknown; outcome: string },
+): Promise<boolean> {
+  const { rowCount } = await q.query(
+    `insert into webhook_events (id, type, payload, outcome) values ($1, $2, $3::jsonb, $4) on conflict (id) do nothing`,
+    [e.id, e.type, JSON.stringify(e.payload), e.outcome],
+  );
   return rowCount === 1;
 }
 

@@ -132,7 +132,8 @@ export class OutboxWorker {
       for (const op of ops) await abandonAuthorization(tx, op, 'no definite answer before the deadline (caller gone)');
       return ops;
     });
-    if (rescued.length > 0) this.log.warn('abandoned authorizations: their holds will be voided', { payments: rescued.map((op) => op.paymentId) });
+    if (rescued.length > 0)
+      this.log.warn('abandoned authorizations: their holds will be voided', { payments: rescued.map((op) => op.paymentId) });
   }
 
   private async runOne(op: OperationRecord): Promise<void> {
@@ -146,20 +147,37 @@ export class OutboxWorker {
         return;
       }
       const message = err instanceof Error ? err.message : String(err);
-      if (!isUnavailable(err) && !(err instanceof ProviderError)) this.log.error('payment operation crashed', { operationId: op.id, ...errorFields(err) });
+      if (!isUnavailable(err) && !(err instanceof ProviderError))
+        this.log.error('payment operation crashed', { operationId: op.id, ...errorFields(err) });
       if (isUnavailable(err) && op.attempts < this.settings.maxAttempts) {
         // ±20 % so that retries of many operations do not arrive together
-        const delay = backoffDelay(op.attempts, { initialMs: this.settings.retryBaseMs, maxMs: this.settings.maxDelayMs, jitter: PLUS_MINUS_20_PERCENT });
+        const delay = backoffDelay(op.attempts, {
+          initialMs: this.settings.retryBaseMs,
+          maxMs: this.settings.maxDelayMs,
+          jitter: PLUS_MINUS_20_PERCENT,
+        });
         await rescheduleOperation(this.db, op.id, op.attempts, delay, message);
         return;
       }
-      result = { kind: 'failed', error: err instanceof ProviderError && err.kind === 'rejected' ? `${err.code}: ${message}` : `gave up after ${op.attempts} attempts: ${message}` };
+      result = {
+        kind: 'failed',
+        error:
+          err instanceof ProviderError && err.kind === 'rejected'
+            ? `${err.code}: ${message}`
+            : `gave up after ${op.attempts} attempts: ${message}`,
+      };
     }
     const settled = await this.db.transaction((tx) => settleOperation(tx, op, result));
     if (!settled) return; // someone else (webhook, another instance) recorded it first
     if (result.kind === 'failed') {
       this.observer.failed(op, result.error);
-      this.log.error('payment operation failed', { operationId: op.id, paymentId: op.paymentId, kind: op.kind, attempts: op.attempts, error: result.error });
+      this.log.error('payment operation failed', {
+        operationId: op.id,
+        paymentId: op.paymentId,
+        kind: op.kind,
+        attempts: op.attempts,
+        error: result.error,
+      });
     } else {
       this.observer.settled(op);
     }
@@ -191,7 +209,13 @@ export class OutboxWorker {
    * reference; when none is found the authorization is replayed under its own key, which makes the provider's
    * answer definite — it returns the hold it placed, or places it now — and whatever was held is voided.
    */
-  private async executeVoid(op: OperationRecord, holdId: string | null, paymentId: string, methodId: string, call: { timeoutMs: number; signal: AbortSignal }): Promise<OperationResult> {
+  private async executeVoid(
+    op: OperationRecord,
+    holdId: string | null,
+    paymentId: string,
+    methodId: string,
+    call: { timeoutMs: number; signal: AbortSignal },
+  ): Promise<OperationResult> {
     if (holdId) return this.voidHold(holdId, op, call);
     const found = await this.provider.findHoldsByReference(paymentId, call);
     let target = found.find((h) => h.status === 'authorized') ?? found[0];
@@ -200,7 +224,12 @@ export class OutboxWorker {
       const method = await getMethod(this.db, methodId);
       if (!authorize || !method) return { kind: 'voided', hold: null };
       target = await this.provider.authorize(
-        { paymentMethodId: method.providerMethodId, amountCents: authorize.amountCents, currency: authorize.currency, reference: paymentId },
+        {
+          paymentMethodId: method.providerMethodId,
+          amountCents: authorize.amountCents,
+          currency: authorize.currency,
+          reference: paymentId,
+        },
         authorize.idempotencyKey,
         call,
       );

@@ -150,16 +150,29 @@ export class PaymentsService {
         }
         if (!isUnavailable(err)) throw err;
         if (this.deps.now() + 50 >= deadline) {
-          throw new AppError('payment_provider_unavailable', 'The payment provider is not answering; please try again shortly.', { status: 503, cause: err });
+          throw new AppError('payment_provider_unavailable', 'The payment provider is not answering; please try again shortly.', {
+            status: 503,
+            cause: err,
+          });
         }
         await sleep(backoffDelay(attempt + 1, { initialMs: 50, maxMs: deadline - this.deps.now() }));
       }
     }
   }
 
-  private async storeMethod(db: Queryable, customerId: string, method: { id: string; brand: string; last4: string }): Promise<PaymentMethodRecord> {
+  private async storeMethod(
+    db: Queryable,
+    customerId: string,
+    method: { id: string; brand: string; last4: string },
+  ): Promise<PaymentMethodRecord> {
     try {
-      return await insertPaymentMethod(db, { id: newId('pm'), customerId, providerMethodId: method.id, brand: method.brand.slice(0, 40), last4: method.last4 });
+      return await insertPaymentMethod(db, {
+        id: newId('pm'),
+        customerId,
+        providerMethodId: method.id,
+        brand: method.brand.slice(0, 40),
+        last4: method.last4,
+      });
     } catch (err) {
       if (isUnknownCustomer(err)) throw new AppError('customer_not_found', 'No such customer.', { status: 404 });
       if (isDuplicate(err)) {
@@ -176,7 +189,8 @@ export class PaymentsService {
   }
 
   async removePaymentMethod(customerId: string, paymentMethodId: string): Promise<void> {
-    if (!(await removeMethod(this.deps.db, customerId, paymentMethodId))) throw new AppError('payment_method_not_found', 'No such payment method.', { status: 404 });
+    if (!(await removeMethod(this.deps.db, customerId, paymentMethodId)))
+      throw new AppError('payment_method_not_found', 'No such payment method.', { status: 404 });
   }
 
   async defaultPaymentMethod(customerId: string): Promise<PaymentMethodSummary | null> {
@@ -227,17 +241,25 @@ export class PaymentsService {
 
     const abandoned = await this.deps.db.transaction(async (tx) => {
       const current = await findOperationByKey(tx, op.idempotencyKey);
-      return current?.status === 'in_flight' ? abandonAuthorization(tx, current, `no definite answer before the deadline: ${lastError}`) : false;
+      return current?.status === 'in_flight'
+        ? abandonAuthorization(tx, current, `no definite answer before the deadline: ${lastError}`)
+        : false;
     });
     if (abandoned) {
-      this.deps.log.warn('hold unanswered before the deadline; any hold will be voided', { paymentId: payment.id, rentalId: input.rentalId });
+      this.deps.log.warn('hold unanswered before the deadline; any hold will be voided', {
+        paymentId: payment.id,
+        rentalId: input.rentalId,
+      });
       this.deps.kickOutbox();
     }
     return this.holdOutcome(payment.id);
   }
 
   /** The payment and its authorize operation for this request: the existing ones for a known key, else new. */
-  private async openAuthorization(input: HoldRequest, deadlineAt: number): Promise<{ payment: PaymentRecord; op: OperationRecord; providerMethodId: string }> {
+  private async openAuthorization(
+    input: HoldRequest,
+    deadlineAt: number,
+  ): Promise<{ payment: PaymentRecord; op: OperationRecord; providerMethodId: string }> {
     const { db } = this.deps;
     for (let round = 0; round < 2; round++) {
       const existing = await findPaymentByKey(db, input.idempotencyKey);
@@ -303,16 +325,22 @@ export class PaymentsService {
 
   // ---- outbox: captures and voids in the caller's transaction ------------------------------------------------
 
-  async enqueueCapture(tx: Queryable, input: { rentalId: string; paymentId: string; amountCents: number; currency: string }): Promise<void> {
+  async enqueueCapture(
+    tx: Queryable,
+    input: { rentalId: string; paymentId: string; amountCents: number; currency: string },
+  ): Promise<void> {
     if (!Number.isSafeInteger(input.amountCents) || input.amountCents < 0 || input.amountCents > MAX_AMOUNT) {
       throw new AppError('invalid_amount', `amountCents must be an integer 0–${MAX_AMOUNT}`, { status: 422 });
     }
     const payment = await this.lockRentalPayment(tx, input.rentalId, input.paymentId);
-    if (payment.currency !== input.currency) throw new AppError('currency_mismatch', `The hold is in ${payment.currency}.`, { status: 422 });
+    if (payment.currency !== input.currency)
+      throw new AppError('currency_mismatch', `The hold is in ${payment.currency}.`, { status: 422 });
     const existing = await findPaymentOperation(tx, payment.id, 'capture');
     if (existing) {
       if (existing.amountCents + payment.shortfallCents === input.amountCents) return; // asked twice: once is enough
-      throw new AppError('capture_already_requested', `A capture of ${existing.amountCents} is already queued for this payment.`, { status: 409 });
+      throw new AppError('capture_already_requested', `A capture of ${existing.amountCents} is already queued for this payment.`, {
+        status: 409,
+      });
     }
     if (payment.status !== 'authorized') throw new AppError('payment_not_capturable', `The payment is ${payment.status}.`, { status: 409 });
     if (input.amountCents === 0) {
@@ -333,7 +361,8 @@ export class PaymentsService {
       reason: `rental ${input.rentalId} ended`,
     });
     await updatePayment(tx, payment.id, { status: 'capture_pending', shortfallCents: input.amountCents - amount }, ['authorized']);
-    if (input.amountCents > amount) this.deps.log.warn('price above the hold: shortfall recorded', { paymentId: payment.id, shortfallCents: input.amountCents - amount });
+    if (input.amountCents > amount)
+      this.deps.log.warn('price above the hold: shortfall recorded', { paymentId: payment.id, shortfallCents: input.amountCents - amount });
   }
 
   async enqueueVoid(tx: Queryable, input: { rentalId: string; paymentId: string; reason: string }): Promise<void> {
@@ -348,7 +377,8 @@ export class PaymentsService {
 
   private async lockRentalPayment(tx: Queryable, rentalId: string, paymentId: string): Promise<PaymentRecord> {
     const payment = await getPayment(tx, paymentId, { forUpdate: true });
-    if (!payment || payment.rentalId !== rentalId) throw new AppError('payment_not_found', 'No such payment for this rental.', { status: 404 });
+    if (!payment || payment.rentalId !== rentalId)
+      throw new AppError('payment_not_found', 'No such payment for this rental.', { status: 404 });
     return payment;
   }
 
@@ -431,8 +461,15 @@ export class PaymentsService {
 
   async rentalPayments(rentalId: string): Promise<RentalPayments> {
     const payments = await paymentsForRental(this.deps.db, rentalId);
-    const operations = (await operationsForPayments(this.deps.db, payments.map((p) => p.id))).map(operationView);
-    const current = payments.find((p) => ['authorizing', 'authorized', 'capture_pending', 'captured'].includes(p.status)) ?? payments[payments.length - 1];
+    const operations = (
+      await operationsForPayments(
+        this.deps.db,
+        payments.map((p) => p.id),
+      )
+    ).map(operationView);
+    const current =
+      payments.find((p) => ['authorizing', 'authorized', 'capture_pending', 'captured'].includes(p.status)) ??
+      payments[payments.length - 1];
     if (!current) return { held: 0, captured: 0, refunded: 0, currency: 'EUR', status: 'none', operations, paymentId: null, shortfall: 0 };
     return {
       held: current.heldCents,
@@ -493,18 +530,31 @@ export function operationView(op: OperationRecord): OperationView {
 }
 
 function refundView(op: OperationRecord, rentalId: string): RefundView {
-  return { refundId: op.id, rentalId, paymentId: op.paymentId, amountCents: op.amountCents, currency: op.currency, status: op.status, reason: op.reason };
+  return {
+    refundId: op.id,
+    rentalId,
+    paymentId: op.paymentId,
+    amountCents: op.amountCents,
+    currency: op.currency,
+    status: op.status,
+    reason: op.reason,
+  };
 }
 
 function checkHoldRequest(input: HoldRequest): void {
   const text = (v: unknown, max: number) => typeof v === 'string' && v.length >= 1 && v.length <= max;
   if (!text(input.rentalId, 100) || !text(input.customerId, 100) || !text(input.paymentMethodId, 100) || !text(input.idempotencyKey, 200)) {
-    throw new AppError('invalid_hold_request', 'rentalId, customerId and paymentMethodId (≤ 100 characters) and idempotencyKey (≤ 200) are required.', { status: 422 });
+    throw new AppError(
+      'invalid_hold_request',
+      'rentalId, customerId and paymentMethodId (≤ 100 characters) and idempotencyKey (≤ 200) are required.',
+      { status: 422 },
+    );
   }
   if (!Number.isSafeInteger(input.amountCents) || input.amountCents < 1 || input.amountCents > MAX_AMOUNT) {
     throw new AppError('invalid_amount', `amountCents must be an integer 1–${MAX_AMOUNT}`, { status: 422 });
   }
-  if (!CURRENCY.test(input.currency)) throw new AppError('invalid_currency', 'currency must be an ISO 4217 code such as EUR', { status: 422 });
+  if (!CURRENCY.test(input.currency))
+    throw new AppError('invalid_currency', 'currency must be an ISO 4217 code such as EUR', { status: 422 });
 }
 
 function sleep(ms: number): Promise<void> {

@@ -47,6 +47,12 @@ export class ProviderHealth {
 
   view(): ProviderHealthView {
     const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-    return { up: this.up, consecutiveFailures: this.failures, lastError: this.lastError, lastAnswerAt: iso(this.lastAnswerAt), lastProbeAt: iso(this.lastProbeAt) };
+    return {
+      up: this.up,
+      consecutiveFailures: this.failures,
+      lastError: this.lastError,
+      lastAnswerAt: iso(this.lastAnswerAt),
+      lastProbeAt: iso(this.lastProbeAt),
+    };
   }
 }

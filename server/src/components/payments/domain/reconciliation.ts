@@ -31,7 +31,12 @@ export interface ReconciliationReport {
 const PAGE = 500;
 const CALL_RETRIES = 4;
 
-export async function reconcile(db: Db, provider: PaymentProvider, callTimeoutMs: number, now: () => number = Date.now): Promise<ReconciliationReport> {
+export async function reconcile(
+  db: Db,
+  provider: PaymentProvider,
+  callTimeoutMs: number,
+  now: () => number = Date.now,
+): Promise<ReconciliationReport> {
   const startedAt = now();
   const call = <T>(fn: () => Promise<T>) => withRetries(fn, CALL_RETRIES);
   const byReference = new Map<string, ProviderHold[]>();
@@ -80,9 +85,17 @@ export async function reconcile(db: Db, provider: PaymentProvider, callTimeoutMs
   // Holds under a reference we do not know: money held or taken without a payment of ours.
   for (const [reference, holds] of byReference) {
     const live = holds.filter((h) => h.status === 'authorized' || h.status === 'captured');
-    if (live.length > 0) mismatches.push({ paymentId: reference, ours: null, provider: live.map(theirSide), problem: 'unknown_at_provider' });
+    if (live.length > 0)
+      mismatches.push({ paymentId: reference, ours: null, provider: live.map(theirSide), problem: 'unknown_at_provider' });
   }
-  return { checked, inProgress, providerHolds, mismatches, startedAt: new Date(startedAt).toISOString(), finishedAt: new Date(now()).toISOString() };
+  return {
+    checked,
+    inProgress,
+    providerHolds,
+    mismatches,
+    startedAt: new Date(startedAt).toISOString(),
+    finishedAt: new Date(now()).toISOString(),
+  };
 }
 
 /** The problem with this payment, or null when both ledgers agree. */
@@ -115,11 +128,26 @@ export function compare(p: PaymentRecord, holds: readonly ProviderHold[]): strin
 }
 
 function ourSide(p: PaymentRecord) {
-  return { status: p.status, providerRef: p.providerRef, heldCents: p.heldCents, capturedCents: p.capturedCents, refundedCents: p.refundedCents, currency: p.currency };
+  return {
+    status: p.status,
+    providerRef: p.providerRef,
+    heldCents: p.heldCents,
+    capturedCents: p.capturedCents,
+    refundedCents: p.refundedCents,
+    currency: p.currency,
+  };
 }
 
 function theirSide(h: ProviderHold) {
-  return { id: h.id, status: h.status, amountCents: h.amountCents, capturedCents: h.capturedCents, refundedCents: h.refundedCents, captures: h.captures.length, refunds: h.refunds.length };
+  return {
+    id: h.id,
+    status: h.status,
+    amountCents: h.amountCents,
+    capturedCents: h.capturedCents,
+    refundedCents: h.refundedCents,
+    captures: h.captures.length,
+    refunds: h.refunds.length,
+  };
 }
 
 async function withRetries<T>(fn: () => Promise<T>, attempts: number): Promise<T> {
@@ -128,7 +156,11 @@ async function withRetries<T>(fn: () => Promise<T>, attempts: number): Promise<T
       return await fn();
     } catch (err) {
       if (!isUnavailable(err)) throw err;
-      if (i >= attempts) throw new AppError('payment_provider_unavailable', 'The payment provider is not answering; reconciliation could not run.', { status: 503, cause: err });
+      if (i >= attempts)
+        throw new AppError('payment_provider_unavailable', 'The payment provider is not answering; reconciliation could not run.', {
+          status: 503,
+          cause: err,
+        });
       await new Promise((r) => setTimeout(r, backoffDelay(i + 1, { initialMs: 100, maxMs: Infinity })));
     }
   }

@@ -29,20 +29,26 @@ export async function settleOperation(tx: Queryable, op: OperationRecord, result
     case 'held': {
       const { hold } = result;
       if (hold.status === 'declined') {
-        await updatePayment(tx, op.paymentId, { status: 'declined', providerRef: hold.id, declineReason: hold.declineCode ?? 'declined' }, ['authorizing']);
+        await updatePayment(tx, op.paymentId, { status: 'declined', providerRef: hold.id, declineReason: hold.declineCode ?? 'declined' }, [
+          'authorizing',
+        ]);
       } else {
         await updatePayment(tx, op.paymentId, { status: 'authorized', providerRef: hold.id, heldCents: hold.amountCents }, ['authorizing']);
       }
       return true;
     }
     case 'captured':
-      await updatePayment(tx, op.paymentId, { status: 'captured', capturedCents: result.hold.capturedCents, providerRef: result.hold.id }, ['capture_pending']);
+      await updatePayment(tx, op.paymentId, { status: 'captured', capturedCents: result.hold.capturedCents, providerRef: result.hold.id }, [
+        'capture_pending',
+      ]);
       return true;
     case 'voided':
       await updatePayment(
         tx,
         op.paymentId,
-        result.hold ? { status: 'voided', providerRef: result.hold.id, heldCents: result.hold.status === 'declined' ? 0 : result.hold.amountCents } : { status: 'voided', heldCents: 0 },
+        result.hold
+          ? { status: 'voided', providerRef: result.hold.id, heldCents: result.hold.status === 'declined' ? 0 : result.hold.amountCents }
+          : { status: 'voided', heldCents: 0 },
         ['void_pending'],
       );
       return true;
@@ -52,7 +58,8 @@ export async function settleOperation(tx: Queryable, op: OperationRecord, result
       return true;
     }
     case 'failed':
-      if (op.kind === 'authorize') await updatePayment(tx, op.paymentId, { status: 'declined', declineReason: result.error.slice(0, 500) }, ['authorizing']);
+      if (op.kind === 'authorize')
+        await updatePayment(tx, op.paymentId, { status: 'declined', declineReason: result.error.slice(0, 500) }, ['authorizing']);
       if (op.kind === 'capture') await updatePayment(tx, op.paymentId, { status: 'failed' }, ['capture_pending']);
       if (op.kind === 'void') await updatePayment(tx, op.paymentId, { status: 'failed' }, ['void_pending']);
       if (op.kind === 'refund') await auditRefund(tx, op, 'payment.refund_failed', result.error);
@@ -60,14 +67,20 @@ export async function settleOperation(tx: Queryable, op: OperationRecord, result
   }
 }
 
-function operationOutcome(op: OperationRecord, result: OperationResult): { status: 'succeeded' | 'failed'; providerRef?: string | null; lastError?: string | null } {
+function operationOutcome(
+  op: OperationRecord,
+  result: OperationResult,
+): { status: 'succeeded' | 'failed'; providerRef?: string | null; lastError?: string | null } {
   switch (result.kind) {
     case 'held':
       return result.hold.status === 'declined'
         ? { status: 'failed', providerRef: result.hold.id, lastError: `declined: ${result.hold.declineCode ?? 'declined'}` }
         : { status: 'succeeded', providerRef: result.hold.id };
     case 'captured':
-      return { status: 'succeeded', providerRef: result.hold.captures.find((c) => c.idempotencyKey === op.idempotencyKey)?.id ?? result.hold.id };
+      return {
+        status: 'succeeded',
+        providerRef: result.hold.captures.find((c) => c.idempotencyKey === op.idempotencyKey)?.id ?? result.hold.id,
+      };
     case 'voided':
       return { status: 'succeeded', providerRef: result.hold?.id ?? null, lastError: result.hold ? null : 'nothing was held' };
     case 'refunded':
@@ -86,6 +99,13 @@ async function auditRefund(tx: Queryable, op: OperationRecord, action: string, e
     targetType: 'rental',
     targetId: payment?.rentalId ?? op.paymentId,
     reason: op.reason,
-    after: { refundId: op.id, paymentId: op.paymentId, amountCents: op.amountCents, currency: op.currency, requestedBy: op.createdBy, ...(error ? { error } : {}) },
+    after: {
+      refundId: op.id,
+      paymentId: op.paymentId,
+      amountCents: op.amountCents,
+      currency: op.currency,
+      requestedBy: op.createdBy,
+      ...(error ? { error } : {}),
+    },
   });
 }

@@ -23,7 +23,13 @@ const KIND_OF_EVENT: Record<string, Exclude<OperationKind, 'authorize'>> = {
   'refund.succeeded': 'refund',
 };
 
-export async function handleWebhook(db: Db, secret: string, rawBody: string, signature: string | undefined, nowMs: number): Promise<{ eventId: string; outcome: WebhookOutcome }> {
+export async function handleWebhook(
+  db: Db,
+  secret: string,
+  rawBody: string,
+  signature: string | undefined,
+  nowMs: number,
+): Promise<{ eventId: string; outcome: WebhookOutcome }> {
   const check = verifySignature(signature, rawBody, secret, nowMs);
   if (!check.ok) throw new AppError('webhook_signature_invalid', `Webhook signature rejected (${check.reason}).`, { status: 400 });
   const event = parseEvent(rawBody);
@@ -31,7 +37,8 @@ export async function handleWebhook(db: Db, secret: string, rawBody: string, sig
   return db.transaction(async (tx) => {
     // refund settlements write the audit log: its lock comes first in the transaction
     if (event.type === 'refund.succeeded') await lockReplicationSequence(tx);
-    if (!(await insertWebhookEvent(tx, { id: event.id, type: event.type, payload: event, outcome: 'received' }))) return { eventId: event.id, outcome: 'duplicate' as const };
+    if (!(await insertWebhookEvent(tx, { id: event.id, type: event.type, payload: event, outcome: 'received' })))
+      return { eventId: event.id, outcome: 'duplicate' as const };
     const outcome = await apply(tx, event);
     await setWebhookOutcome(tx, event.id, outcome);
     return { eventId: event.id, outcome };
@@ -69,11 +76,21 @@ function parseEvent(rawBody: string): ProviderWebhookEvent {
     throw new AppError('webhook_invalid', 'The webhook body is not JSON.', { status: 400 });
   }
   const e = value as Partial<ProviderWebhookEvent> | null;
-  if (!e || typeof e !== 'object' || typeof e.id !== 'string' || e.id.length === 0 || e.id.length > 255 || typeof e.type !== 'string' || !e.data || typeof e.data !== 'object') {
+  if (
+    !e ||
+    typeof e !== 'object' ||
+    typeof e.id !== 'string' ||
+    e.id.length === 0 ||
+    e.id.length > 255 ||
+    typeof e.type !== 'string' ||
+    !e.data ||
+    typeof e.data !== 'object'
+  ) {
     throw new AppError('webhook_invalid', 'A webhook needs id, type and data.', { status: 400 });
   }
   if (e.data.hold !== undefined && !isHold(e.data.hold)) throw new AppError('webhook_invalid', 'data.hold is malformed.', { status: 400 });
-  if (e.data.idempotencyKey !== undefined && typeof e.data.idempotencyKey !== 'string') throw new AppError('webhook_invalid', 'data.idempotencyKey must be a string.', { status: 400 });
+  if (e.data.idempotencyKey !== undefined && typeof e.data.idempotencyKey !== 'string')
+    throw new AppError('webhook_invalid', 'data.idempotencyKey must be a string.', { status: 400 });
   return e as ProviderWebhookEvent;
 }
 

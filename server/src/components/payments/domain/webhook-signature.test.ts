@@ -21,7 +21,10 @@ describe('webhook signature', () => {
 
   it('rejects a wrong secret, a changed body, a missing or malformed header', () => {
     expect(verifySignature(signatureHeader('wrong-secret-value', t, body), body, secret, now)).toEqual({ ok: false, reason: 'mismatch' });
-    expect(verifySignature(signatureHeader(secret, t, body), body.replace('captured', 'voided'), secret, now)).toEqual({ ok: false, reason: 'mismatch' });
+    expect(verifySignature(signatureHeader(secret, t, body), body.replace('captured', 'voided'), secret, now)).toEqual({
+      ok: false,
+      reason: 'mismatch',
+    });
     expect(verifySignature(undefined, body, secret, now)).toEqual({ ok: false, reason: 'missing' });
     expect(verifySignature('garbage', body, secret, now)).toEqual({ ok: false, reason: 'malformed' });
     expect(verifySignature(`t=${t}`, body, secret, now)).toEqual({ ok: false, reason: 'malformed' });

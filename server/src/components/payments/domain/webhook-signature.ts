@@ -18,7 +18,13 @@ export function signatureHeader(secret: string, timestampS: number, rawBody: str
   return `t=${timestampS},v1=${computeSignature(secret, timestampS, rawBody)}`;
 }
 
-export function verifySignature(header: string | undefined, rawBody: string, secret: string, nowMs: number, toleranceS = WEBHOOK_TOLERANCE_S): SignatureCheck {
+export function verifySignature(
+  header: string | undefined,
+  rawBody: string,
+  secret: string,
+  nowMs: number,
+  toleranceS = WEBHOOK_TOLERANCE_S,
+): SignatureCheck {
   if (!header) return { ok: false, reason: 'missing' };
   let timestampS: number | undefined;
   const candidates: string[] = [];

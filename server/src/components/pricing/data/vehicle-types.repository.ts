@@ -54,8 +54,14 @@ export async function untypedVehicleModels(q: Queryable): Promise<Array<{ make: 
   return rows.map((r) => ({ make: r.make, model: r.model, energyType: r.energy_type }));
 }
 
-export async function readVehicleRegistryFields(q: Queryable, vehicleId: string): Promise<{ make: string; model: string; energyType: EnergyType } | undefined> {
-  const { rows } = await q.query<{ make: string; model: string; energy_type: EnergyType }>('select make, model, energy_type from vehicles where id = $1', [vehicleId]);
+export async function readVehicleRegistryFields(
+  q: Queryable,
+  vehicleId: string,
+): Promise<{ make: string; model: string; energyType: EnergyType } | undefined> {
+  const { rows } = await q.query<{ make: string; model: string; energy_type: EnergyType }>(
+    'select make, model, energy_type from vehicles where id = $1',
+    [vehicleId],
+  );
   const r = rows[0];
   return r ? { make: r.make, model: r.model, energyType: r.energy_type } : undefined;
 }
@@ -64,13 +70,25 @@ export async function readVehicleRegistryFields(q: Queryable, vehicleId: string)
  * Inserts types and their tariffs unless they exist (an existing tariff is never overwritten). With
  * `copyFreeHold`, a new tariff takes the free hold of the existing ones (they all carry the configured value).
  */
-export async function insertVehicleTypesIfAbsent(q: Queryable, types: readonly VehicleTypeRow[], tariffs: readonly TariffRow[], copyFreeHold = false): Promise<void> {
+export async function insertVehicleTypesIfAbsent(
+  q: Queryable,
+  types: readonly VehicleTypeRow[],
+  tariffs: readonly TariffRow[],
+  copyFreeHold = false,
+): Promise<void> {
   if (types.length === 0) return;
   await q.query(
     `insert into vehicle_types (id, name, make, model, propulsion, max_range_m)
      select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::int[])
      on conflict (id) do nothing`,
-    [types.map((t) => t.id), types.map((t) => t.name), types.map((t) => t.make), types.map((t) => t.model), types.map((t) => t.propulsion), types.map((t) => t.maxRangeMeters)],
+    [
+      types.map((t) => t.id),
+      types.map((t) => t.name),
+      types.map((t) => t.make),
+      types.map((t) => t.model),
+      types.map((t) => t.propulsion),
+      types.map((t) => t.maxRangeMeters),
+    ],
   );
   await q.query(
     `insert into tariffs (vehicle_type_id, currency, per_minute_driving_cents, per_minute_parked_cents, included_km, per_km_cents,
@@ -107,7 +125,13 @@ export async function assignVehicleTypes(
        from unnest($1::text[], $2::text[], $3::text[], $4::text[]) as x(make, model, energy_type, type_id)
       where v.vehicle_type_id is null and v.make = x.make and v.model = x.model and v.energy_type = x.energy_type
         and ($5::text is null or v.id = $5)`,
-    [models.map((m) => m.make), models.map((m) => m.model), models.map((m) => m.energyType), models.map((m) => m.vehicleTypeId), vehicleId ?? null],
+    [
+      models.map((m) => m.make),
+      models.map((m) => m.model),
+      models.map((m) => m.energyType),
+      models.map((m) => m.vehicleTypeId),
+      vehicleId ?? null,
+    ],
   );
   return result.rowCount;
 }
@@ -119,20 +143,35 @@ export async function setFreeHoldMinutes(q: Queryable, minutes: number): Promise
 }
 
 export async function readTariffForVehicle(q: Queryable, vehicleId: string): Promise<Tariff | undefined> {
-  const { rows } = await q.query<TariffDbRow>(`select ${TARIFF_COLUMNS} from vehicles v join tariffs t on t.vehicle_type_id = v.vehicle_type_id where v.id = $1`, [vehicleId]);
+  const { rows } = await q.query<TariffDbRow>(
+    `select ${TARIFF_COLUMNS} from vehicles v join tariffs t on t.vehicle_type_id = v.vehicle_type_id where v.id = $1`,
+    [vehicleId],
+  );
   return rows[0] ? toTariff(rows[0]) : undefined;
 }
 
 export async function listVehicleTypesWithTariffs(q: Queryable): Promise<Array<VehicleTypeRow & { tariff: Tariff }>> {
-  const { rows } = await q.query<TariffDbRow & { id: string; name: string; make: string; model: string; propulsion: 'combustion' | 'electric'; max_range_m: number }>(
+  const { rows } = await q.query<
+    TariffDbRow & { id: string; name: string; make: string; model: string; propulsion: 'combustion' | 'electric'; max_range_m: number }
+  >(
     `select vt.id, vt.name, vt.make, vt.model, vt.propulsion, vt.max_range_m, ${TARIFF_COLUMNS}
        from vehicle_types vt join tariffs t on t.vehicle_type_id = vt.id order by vt.id`,
   );
-  return rows.map((r) => ({ id: r.id, name: r.name, make: r.make, model: r.model, propulsion: r.propulsion, maxRangeMeters: Number(r.max_range_m), tariff: toTariff(r) }));
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    make: r.make,
+    model: r.model,
+    propulsion: r.propulsion,
+    maxRangeMeters: Number(r.max_range_m),
+    tariff: toTariff(r),
+  }));
 }
 
 /** vehicle id → type id, for every typed vehicle. */
 export async function vehicleTypeAssignments(q: Queryable): Promise<Map<string, string>> {
-  const { rows } = await q.query<{ id: string; vehicle_type_id: string }>('select id, vehicle_type_id from vehicles where vehicle_type_id is not null');
+  const { rows } = await q.query<{ id: string; vehicle_type_id: string }>(
+    'select id, vehicle_type_id from vehicles where vehicle_type_id is not null',
+  );
   return new Map(rows.map((r) => [r.id, r.vehicle_type_id]));
 }

@@ -133,7 +133,13 @@ describe('vehicle types', () => {
       name: 'Volkswagen ID.3',
       propulsion: 'electric',
       maxRangeMeters: 420_000,
-      tariff: { vehicleTypeId: 'volkswagen-id-3-electric', perMinuteDrivingCents: 29, dailyCapCents: 7_900, freeHoldMinutes: 15, currency: 'EUR' },
+      tariff: {
+        vehicleTypeId: 'volkswagen-id-3-electric',
+        perMinuteDrivingCents: 29,
+        dailyCapCents: 7_900,
+        freeHoldMinutes: 15,
+        currency: 'EUR',
+      },
     });
     expect(deriveVehicleType({ make: 'Fiat', model: '500', energyType: 'fuel' }, 20)).toMatchObject({
       id: 'fiat-500-combustion',
@@ -141,7 +147,10 @@ describe('vehicle types', () => {
       maxRangeMeters: 550_000,
       tariff: { perMinuteDrivingCents: 26, dailyCapCents: 6_900, freeHoldMinutes: 20 },
     });
-    expect(deriveVehicleType({ make: 'Test', model: 'Electric', energyType: 'electric' })).toMatchObject({ maxRangeMeters: 300_000, tariff: { perMinuteDrivingCents: 29 } });
+    expect(deriveVehicleType({ make: 'Test', model: 'Electric', energyType: 'electric' })).toMatchObject({
+      maxRangeMeters: 300_000,
+      tariff: { perMinuteDrivingCents: 29 },
+    });
     expect(slugify(' Škoda  Enyaq iV/80 ')).toBe('skoda-enyaq-iv-80');
   });
 });

@@ -115,7 +115,14 @@ export function estimateHoldCents(tariff: Tariff): number {
  */
 export function estimateWindow(tariff: Tariff, startsAt: number, endsAt: number): PriceBreakdown {
   const minutes = Math.ceil((endsAt - startsAt) / 60_000 - EPSILON);
-  return priceRental(tariff, { startedAt: startsAt, endedAt: endsAt, drivingMinutes: minutes, parkedMinutes: 0, distanceKm: 0, reservationMinutes: 0 });
+  return priceRental(tariff, {
+    startedAt: startsAt,
+    endedAt: endsAt,
+    drivingMinutes: minutes,
+    parkedMinutes: 0,
+    distanceKm: 0,
+    reservationMinutes: 0,
+  });
 }
 
 /** The fee for holding a reservation `holdMinutes` long (0 within the free hold). */

@@ -33,8 +33,24 @@ import type { Propulsion, Tariff, VehicleTypeWithTariff } from '../model.js';
 type TariffFigures = Omit<Tariff, 'vehicleTypeId' | 'freeHoldMinutes'>;
 
 const TARIFF_CLASSES: Record<'city' | 'compact', TariffFigures> = {
-  city: { currency: 'EUR', perMinuteDrivingCents: 26, perMinuteParkedCents: 9, includedKm: 200, perKmCents: 29, dailyCapCents: 6_900, reservationFeePerMinuteCents: 9 },
-  compact: { currency: 'EUR', perMinuteDrivingCents: 29, perMinuteParkedCents: 9, includedKm: 200, perKmCents: 29, dailyCapCents: 7_900, reservationFeePerMinuteCents: 9 },
+  city: {
+    currency: 'EUR',
+    perMinuteDrivingCents: 26,
+    perMinuteParkedCents: 9,
+    includedKm: 200,
+    perKmCents: 29,
+    dailyCapCents: 6_900,
+    reservationFeePerMinuteCents: 9,
+  },
+  compact: {
+    currency: 'EUR',
+    perMinuteDrivingCents: 29,
+    perMinuteParkedCents: 9,
+    includedKm: 200,
+    perKmCents: 29,
+    dailyCapCents: 7_900,
+    reservationFeePerMinuteCents: 9,
+  },
 };
 
 interface KnownModel {

@@ -36,7 +36,17 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
     const created = await backend.create();
     cleanup = created.cleanup;
     dataDir = await mkdtemp(join(tmpdir(), 'fleetdesk-damage-test-'));
-    server = await startServer({ ...created.overrides, dataDir, port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off', seedVehicles: 0, logLevel: 'silent', licenceSandboxLatencyMs: 20 });
+    server = await startServer({
+      ...created.overrides,
+      dataDir,
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      mqttAuth: 'off',
+      seedVehicles: 0,
+      logLevel: 'silent',
+      licenceSandboxLatencyMs: 20,
+    });
     const [vehicle] = uniqueTestVehicles(1);
     await server.registerVehicles([vehicle!]);
     owner = await signUpCustomer(server);
@@ -60,7 +70,11 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
   async function report(form: FormData, headers: Record<string, string> = owner.headers, id = rentalId): Promise<Res> {
     const res = await fetch(`${server.httpUrl}/v1/rentals/${id}/damage-reports`, { method: 'POST', headers, body: form });
     const text = await res.text();
-    return { status: res.status, contentType: res.headers.get('content-type'), body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    return {
+      status: res.status,
+      contentType: res.headers.get('content-type'),
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+    };
   }
   function form(text: string | null, photos: Array<{ data: Buffer; type: string; name: string }>): FormData {
     const f = new FormData();
@@ -98,18 +112,38 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
     expect(sha256(await readFile(join(dataDir, 'damage-reports', rentalId, `${reportId}-3.webp`)))).toBe(sha256(WEBP));
 
     const support = await staffHeaders(server, 'support');
-    const detail = await fetch(`${server.httpUrl}/ops/v1/rentals/${rentalId}`, { headers: support }).then((r) => r.json() as Promise<{ evidence: { damageReports: Array<{ reportId: string }> } }>);
+    const detail = await fetch(`${server.httpUrl}/ops/v1/rentals/${rentalId}`, { headers: support }).then(
+      (r) => r.json() as Promise<{ evidence: { damageReports: Array<{ reportId: string }> } }>,
+    );
     expect(detail.evidence.damageReports.map((d) => d.reportId)).toEqual([reportId]);
   });
 
   it('refuses violations with a problem and keeps nothing of the refused upload', async () => {
     const before = await storedFiles();
     const text = Buffer.from('this is not an image at all, whatever the name says');
-    expectProblem(await report(form('x', [{ data: JPEG, type: 'image/jpeg', name: 'ok.jpg' }, { data: text, type: 'image/jpeg', name: 'fake.jpg' }])), 415, 'unsupported_photo_type');
+    expectProblem(
+      await report(
+        form('x', [
+          { data: JPEG, type: 'image/jpeg', name: 'ok.jpg' },
+          { data: text, type: 'image/jpeg', name: 'fake.jpg' },
+        ]),
+      ),
+      415,
+      'unsupported_photo_type',
+    );
     const seven = Array.from({ length: 7 }, (_, i) => ({ data: JPEG, type: 'image/jpeg', name: `p${i}.jpg` }));
     expectProblem(await report(form('seven photos', seven)), 413, 'too_many_photos');
     const big = Buffer.concat([JPEG, Buffer.alloc(5 * 1024 * 1024 + 1, 9)]);
-    expectProblem(await report(form('too big', [{ data: PNG, type: 'image/png', name: 'small.png' }, { data: big, type: 'image/jpeg', name: 'big.jpg' }])), 413, 'photo_too_large');
+    expectProblem(
+      await report(
+        form('too big', [
+          { data: PNG, type: 'image/png', name: 'small.png' },
+          { data: big, type: 'image/jpeg', name: 'big.jpg' },
+        ]),
+      ),
+      413,
+      'photo_too_large',
+    );
     expectProblem(await report(form(null, [{ data: JPEG, type: 'image/jpeg', name: 'a.jpg' }])), 400, 'text_required');
     expectProblem(await report(form('   ', []), owner.headers), 400, 'text_required');
     expectProblem(await report(form('y'.repeat(4_001), [])), 400, 'text_too_long');
@@ -119,7 +153,11 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
     expect(await storedFiles()).toEqual(before);
 
     // not multipart, or not JSON either
-    const json = await fetch(`${server.httpUrl}/v1/rentals/${rentalId}/damage-reports`, { method: 'POST', headers: { ...owner.headers, 'content-type': 'application/json' }, body: '{"text":"x"}' });
+    const json = await fetch(`${server.httpUrl}/v1/rentals/${rentalId}/damage-reports`, {
+      method: 'POST',
+      headers: { ...owner.headers, 'content-type': 'application/json' },
+      body: '{"text":"x"}',
+    });
     expect(json.status).toBe(415);
     const truncated = await fetch(`${server.httpUrl}/v1/rentals/${rentalId}/damage-reports`, {
       method: 'POST',
@@ -133,7 +171,11 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
 
   it("another customer's rental or an unknown one is not found", async () => {
     const stranger = await signUpCustomer(server);
-    expectProblem(await report(form('mine now', [{ data: JPEG, type: 'image/jpeg', name: 'a.jpg' }]), stranger.headers), 404, 'rental_not_found');
+    expectProblem(
+      await report(form('mine now', [{ data: JPEG, type: 'image/jpeg', name: 'a.jpg' }]), stranger.headers),
+      404,
+      'rental_not_found',
+    );
     expectProblem(await report(form('x', []), owner.headers, 'no-such-rental'), 404, 'rental_not_found');
     expect((await report(form('x', []), {})).status).toBe(401);
   });

@@ -9,7 +9,14 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { problem, PROBLEM_CONTENT_TYPE } from '../../../platform/http/problem.js';
-import { MAX_PHOTO_BYTES, MAX_PHOTOS, MAX_TEXT_LENGTH, RentalEndBlockedError, type DamageReportPart, type Rentals } from '../domain/rentals.js';
+import {
+  MAX_PHOTO_BYTES,
+  MAX_PHOTOS,
+  MAX_TEXT_LENGTH,
+  RentalEndBlockedError,
+  type DamageReportPart,
+  type Rentals,
+} from '../domain/rentals.js';
 import {
   CustomerRentalsQuery,
   DamageReportSchema,
@@ -47,7 +54,14 @@ export function rentalCustomerRoutes(rentals: Rentals): FastifyPluginAsyncTypebo
   return async (app) => {
     // Encapsulated in this plugin: multipart parsing exists only for the damage-report route's scope.
     await app.register(multipart, {
-      limits: { fileSize: MAX_PHOTO_BYTES, files: MAX_PHOTOS, fields: 4, fieldSize: MAX_TEXT_LENGTH * 4, parts: MAX_PHOTOS + 4, headerPairs: 100 },
+      limits: {
+        fileSize: MAX_PHOTO_BYTES,
+        files: MAX_PHOTOS,
+        fields: 4,
+        fieldSize: MAX_TEXT_LENGTH * 4,
+        parts: MAX_PHOTOS + 4,
+        headerPairs: 100,
+      },
     });
 
     app.post(
@@ -67,14 +81,27 @@ export function rentalCustomerRoutes(rentals: Rentals): FastifyPluginAsyncTypebo
       async (request, reply) => {
         const customerId = customerIdOf(request);
         const { reservationId, bookingId } = request.body;
-        const started = await rentals.start(reservationId !== undefined ? { customerId, reservationId } : { customerId, bookingId: bookingId! });
-        return reply.code(201).header('location', `/v1/rentals/${encodeURIComponent(started.rentalId)}`).send(started);
+        const started = await rentals.start(
+          reservationId !== undefined ? { customerId, reservationId } : { customerId, bookingId: bookingId! },
+        );
+        return reply
+          .code(201)
+          .header('location', `/v1/rentals/${encodeURIComponent(started.rentalId)}`)
+          .send(started);
       },
     );
 
     app.get(
       '/rentals',
-      { config: { auth: 'customer' }, schema: { tags: CUSTOMER_TAGS, summary: 'Your rentals, newest first', querystring: CustomerRentalsQuery, response: { 200: RentalListResponse } } },
+      {
+        config: { auth: 'customer' },
+        schema: {
+          tags: CUSTOMER_TAGS,
+          summary: 'Your rentals, newest first',
+          querystring: CustomerRentalsQuery,
+          response: { 200: RentalListResponse },
+        },
+      },
       async (request) => ({ rentals: await rentals.listForCustomerOwn(customerIdOf(request), request.query) }),
     );
 
@@ -82,14 +109,27 @@ export function rentalCustomerRoutes(rentals: Rentals): FastifyPluginAsyncTypebo
       '/rentals/:id',
       {
         config: { auth: 'customer' },
-        schema: { tags: CUSTOMER_TAGS, summary: 'One of your rentals (with its receipt once ended)', params: RentalIdParams, response: { 200: RentalDetailResponse } },
+        schema: {
+          tags: CUSTOMER_TAGS,
+          summary: 'One of your rentals (with its receipt once ended)',
+          params: RentalIdParams,
+          response: { 200: RentalDetailResponse },
+        },
       },
       async (request) => rentals.getForCustomer(customerIdOf(request), request.params.id),
     );
 
     app.get(
       '/rentals/:id/receipt',
-      { config: { auth: 'customer' }, schema: { tags: CUSTOMER_TAGS, summary: 'The receipt of an ended rental', params: RentalIdParams, response: { 200: ReceiptSchema } } },
+      {
+        config: { auth: 'customer' },
+        schema: {
+          tags: CUSTOMER_TAGS,
+          summary: 'The receipt of an ended rental',
+          params: RentalIdParams,
+          response: { 200: ReceiptSchema },
+        },
+      },
       async (request) => rentals.receiptForCustomer(customerIdOf(request), request.params.id),
     );
 
@@ -112,7 +152,8 @@ export function rentalCustomerRoutes(rentals: Rentals): FastifyPluginAsyncTypebo
           const ended = await rentals.end(request.params.id, { kind: 'customer', customerId: customerIdOf(request) });
           return reply.code(200).send(ended);
         } catch (err) {
-          if (err instanceof RentalEndBlockedError) return reply.code(409).type(PROBLEM_CONTENT_TYPE).send(endBlockedProblem(err, request.url));
+          if (err instanceof RentalEndBlockedError)
+            return reply.code(409).type(PROBLEM_CONTENT_TYPE).send(endBlockedProblem(err, request.url));
           throw err;
         }
       },
@@ -133,7 +174,10 @@ export function rentalCustomerRoutes(rentals: Rentals): FastifyPluginAsyncTypebo
       },
       async (request, reply) => {
         const customerId = customerIdOf(request);
-        if (!request.isMultipart()) throw new AppError('multipart_required', 'send the report as multipart/form-data (field "text" and photo files)', { status: 415 });
+        if (!request.isMultipart())
+          throw new AppError('multipart_required', 'send the report as multipart/form-data (field "text" and photo files)', {
+            status: 415,
+          });
         try {
           const report = await rentals.createDamageReport({ rentalId: request.params.id, customerId, parts: multipartParts(request) });
           return reply.code(201).send(report);
@@ -152,7 +196,12 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
       '/rentals',
       {
         config: { auth: SUPPORT },
-        schema: { tags: STAFF_TAGS, summary: 'Rentals by customer, vehicle and status, newest first', querystring: StaffRentalsQuery, response: { 200: StaffRentalListResponse } },
+        schema: {
+          tags: STAFF_TAGS,
+          summary: 'Rentals by customer, vehicle and status, newest first',
+          querystring: StaffRentalsQuery,
+          response: { 200: StaffRentalListResponse },
+        },
       },
       async (request) => ({ rentals: await rentals.listForStaff(request.query) }),
     );
@@ -178,7 +227,8 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
         schema: {
           tags: STAFF_TAGS,
           summary: 'End a rental on the customer’s behalf (audited with the reason)',
-          description: 'Blockers (outside the zone, doors open, ignition on, no fresh telemetry) refuse it with 409 unless `overrideBlockers` is true; an override is audited with the blockers overridden.',
+          description:
+            'Blockers (outside the zone, doors open, ignition on, no fresh telemetry) refuse it with 409 unless `overrideBlockers` is true; an override is audited with the blockers overridden.',
           params: RentalIdParams,
           body: StaffEndBody,
           response: { 200: StaffRentalEndedResponse, 409: RentalEndBlockedProblem },
@@ -187,11 +237,17 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
       async (request, reply) => {
         const actor = requestActor(request);
         try {
-          const ended = await rentals.end(request.params.id, { kind: 'staff', actor, reason: request.body.reason.trim(), overrideBlockers: request.body.overrideBlockers === true });
+          const ended = await rentals.end(request.params.id, {
+            kind: 'staff',
+            actor,
+            reason: request.body.reason.trim(),
+            overrideBlockers: request.body.overrideBlockers === true,
+          });
           const detail = await rentals.staffDetail(request.params.id);
           return reply.code(200).send({ ...ended, rental: detail.rental });
         } catch (err) {
-          if (err instanceof RentalEndBlockedError) return reply.code(409).type(PROBLEM_CONTENT_TYPE).send(endBlockedProblem(err, request.url));
+          if (err instanceof RentalEndBlockedError)
+            return reply.code(409).type(PROBLEM_CONTENT_TYPE).send(endBlockedProblem(err, request.url));
           throw err;
         }
       },
@@ -219,7 +275,10 @@ function multipartParts(request: FastifyRequest): AsyncIterable<DamageReportPart
         if (part.type === 'file') {
           return { done: false, value: { kind: 'file', name: part.fieldname, stream: part.file, truncated: () => part.file.truncated } };
         }
-        return { done: false, value: { kind: 'field', name: part.fieldname, value: String(part.value ?? ''), truncated: part.valueTruncated } };
+        return {
+          done: false,
+          value: { kind: 'field', name: part.fieldname, value: String(part.value ?? ''), truncated: part.valueTruncated },
+        };
       },
     }),
   };
@@ -243,5 +302,8 @@ function multipartError(err: unknown): unknown {
   }
   if (err instanceof AppError) return err;
   // busboy: truncated or malformed multipart bodies
-  return new AppError('invalid_multipart', `malformed multipart body: ${err instanceof Error ? err.message : String(err)}`, { status: 400, cause: err });
+  return new AppError('invalid_multipart', `malformed multipart body: ${err instanceof Error ? err.message : String(err)}`, {
+    status: 400,
+    cause: err,
+  });
 }

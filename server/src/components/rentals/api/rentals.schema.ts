@@ -2,7 +2,8 @@
 import { Type } from '@fastify/type-provider-typebox';
 import { END_BLOCKER_CODES } from '../domain/rentals.js';
 
-const oneOf = <T extends string>(values: readonly T[], description?: string) => Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
+const oneOf = <T extends string>(values: readonly T[], description?: string) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
 const Id = Type.String({ minLength: 1, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$' });
 const IsoTime = Type.String({ format: 'date-time' });
 const NullableIso = Type.Union([IsoTime, Type.Null()]);
@@ -55,7 +56,12 @@ const rentalFields = {
   lockCommandId: NullableString,
 };
 export const RentalSchema = Type.Object(rentalFields);
-export const StaffRentalSchema = Type.Object({ ...rentalFields, paymentId: NullableString, endedBy: NullableString, endReason: NullableString });
+export const StaffRentalSchema = Type.Object({
+  ...rentalFields,
+  paymentId: NullableString,
+  endedBy: NullableString,
+  endReason: NullableString,
+});
 
 const PriceLineSchema = Type.Object({
   code: oneOf(['driving', 'parked', 'distance', 'reservation_fee', 'daily_cap'] as const),
@@ -167,7 +173,9 @@ export const DamageReportSchema = Type.Object({
 export const StaffEndBody = Type.Object(
   {
     reason: Type.String({ minLength: 1, maxLength: 500, pattern: '\\S', description: 'why support ends it (audited)' }),
-    overrideBlockers: Type.Optional(Type.Boolean({ description: 'end even though the car is outside the zone / doors open / ...; audited with the blockers overridden' })),
+    overrideBlockers: Type.Optional(
+      Type.Boolean({ description: 'end even though the car is outside the zone / doors open / ...; audited with the blockers overridden' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -187,7 +195,14 @@ export const StaffRentalDetailResponse = Type.Object({
   price: Type.Union([PriceSchema, Type.Null()]),
   receipt: Type.Union([ReceiptSchema, Type.Null()]),
   payments: Type.Union([
-    Type.Object({ held: Cents, captured: Cents, refunded: Cents, currency: Type.String(), status: PaymentStatus, operations: Type.Array(Type.Unknown()) }),
+    Type.Object({
+      held: Cents,
+      captured: Cents,
+      refunded: Cents,
+      currency: Type.String(),
+      status: PaymentStatus,
+      operations: Type.Array(Type.Unknown()),
+    }),
     Type.Null(),
   ]),
   evidence: Type.Object({

@@ -81,34 +81,46 @@ export class RentalsRepository {
         order by received_at, seq limit $4`,
       [vehicleId, from, to, limit],
     );
-    return rows.map((r) => ({ at: Number(r.at_ms), speedKph: Number(r.speed_kph), ignition: r.ignition, odometerKm: Number(r.odometer_km) }));
+    return rows.map((r) => ({
+      at: Number(r.at_ms),
+      speedKph: Number(r.speed_kph),
+      ignition: r.ignition,
+      odometerKm: Number(r.odometer_km),
+    }));
   }
 
   async operatingZones(): Promise<EndZone[]> {
-    const { rows } = await this.db.query<{ id: string; polygon: unknown }>(`select id, polygon from zones where kind = 'operating' order by id`);
+    const { rows } = await this.db.query<{ id: string; polygon: unknown }>(
+      `select id, polygon from zones where kind = 'operating' order by id`,
+    );
     return rows.flatMap((r) => (isRing(r.polygon) ? [{ id: r.id, polygon: r.polygon }] : []));
   }
 
   // ------------------------------------------------------------------------------------------------ damage reports
 
   async countDamageReports(rentalId: string): Promise<number> {
-    const { rows } = await this.db.query<{ n: number }>('select count(*)::float8 as n from damage_reports where rental_id = $1', [rentalId]);
+    const { rows } = await this.db.query<{ n: number }>('select count(*)::float8 as n from damage_reports where rental_id = $1', [
+      rentalId,
+    ]);
     return Number(rows[0]?.n ?? 0);
   }
 
   async insertDamageReport(r: Omit<DamageReportRow, 'createdAt'> & { createdAt: number }): Promise<void> {
-    await this.db.query(`insert into damage_reports (id, rental_id, customer_id, text, photos, created_at) values ($1, $2, $3, $4, $5::jsonb, ${ts('$6')})`, [
-      r.id,
-      r.rentalId,
-      r.customerId,
-      r.text,
-      JSON.stringify(r.photos),
-      r.createdAt,
-    ]);
+    await this.db.query(
+      `insert into damage_reports (id, rental_id, customer_id, text, photos, created_at) values ($1, $2, $3, $4, $5::jsonb, ${ts('$6')})`,
+      [r.id, r.rentalId, r.customerId, r.text, JSON.stringify(r.photos), r.createdAt],
+    );
   }
 
   async listDamageReports(rentalId: string): Promise<DamageReportRow[]> {
-    const { rows } = await this.db.query<{ id: string; rental_id: string; customer_id: string; text: string; photos: DamagePhoto[] | string; created_at_ms: number }>(
+    const { rows } = await this.db.query<{
+      id: string;
+      rental_id: string;
+      customer_id: string;
+      text: string;
+      photos: DamagePhoto[] | string;
+      created_at_ms: number;
+    }>(
       `select id, rental_id, customer_id, text, photos, ${ms('created_at')} as created_at_ms from damage_reports where rental_id = $1 order by created_at, id`,
       [rentalId],
     );
@@ -124,5 +136,9 @@ export class RentalsRepository {
 }
 
 function isRing(value: unknown): value is Array<[number, number]> {
-  return Array.isArray(value) && value.length >= 3 && value.every((p) => Array.isArray(p) && p.length >= 2 && p.every((n) => typeof n === 'number'));
+  return (
+    Array.isArray(value) &&
+    value.length >= 3 &&
+    value.every((p) => Array.isArray(p) && p.length >= 2 && p.every((n) => typeof n === 'number'))
+  );
 }

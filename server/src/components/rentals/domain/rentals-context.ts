@@ -58,15 +58,29 @@ export interface RentalMetrics {
 export function createRentalMetrics(registry: Registry | undefined): RentalMetrics {
   const registers = registry ? [registry] : [];
   return {
-    started: new Counter({ name: `${METRIC_PREFIX}rentals_started_total`, help: 'Rentals started (unlock acknowledged, rental committed)', registers }),
+    started: new Counter({
+      name: `${METRIC_PREFIX}rentals_started_total`,
+      help: 'Rentals started (unlock acknowledged, rental committed)',
+      registers,
+    }),
     startFailed: new Counter({
       name: `${METRIC_PREFIX}rental_starts_failed_total`,
       help: 'Rental starts that failed after the checks, by reason (payment_declined, payment_unavailable, unlock_timeout, unlock_failed, conflict)',
       labelNames: ['reason'],
       registers,
     }),
-    ended: new Counter({ name: `${METRIC_PREFIX}rentals_ended_total`, help: 'Rentals ended, by who ended them (customer, staff)', labelNames: ['by'], registers }),
-    endBlocked: new Counter({ name: `${METRIC_PREFIX}rental_end_blocked_total`, help: 'Refused rental ends, by blocker', labelNames: ['code'], registers }),
+    ended: new Counter({
+      name: `${METRIC_PREFIX}rentals_ended_total`,
+      help: 'Rentals ended, by who ended them (customer, staff)',
+      labelNames: ['by'],
+      registers,
+    }),
+    endBlocked: new Counter({
+      name: `${METRIC_PREFIX}rental_end_blocked_total`,
+      help: 'Refused rental ends, by blocker',
+      labelNames: ['code'],
+      registers,
+    }),
     lockUnacknowledged: new Counter({
       name: `${METRIC_PREFIX}rental_lock_unacknowledged_total`,
       help: 'Rentals that ended without the car acknowledging the lock in time (follow up at the desk)',
@@ -140,7 +154,13 @@ export interface Receipt {
   subtotalCents: number;
   totalCents: number;
   currency: string;
-  payment: { status: RentalPaymentsSummary['status']; heldCents: number; capturedCents: number; refundedCents: number; currency: string } | null;
+  payment: {
+    status: RentalPaymentsSummary['status'];
+    heldCents: number;
+    capturedCents: number;
+    refundedCents: number;
+    currency: string;
+  } | null;
 }
 
 const round2 = (x: number): number => Math.round(x * 100) / 100;
@@ -198,13 +218,22 @@ export function buildReceipt(r: RentalRow, payments: RentalPaymentsSummary | nul
     totalCents: price.totalCents,
     currency: price.currency,
     payment: payments
-      ? { status: payments.status, heldCents: payments.held, capturedCents: payments.captured, refundedCents: payments.refunded, currency: payments.currency }
+      ? {
+          status: payments.status,
+          heldCents: payments.held,
+          capturedCents: payments.captured,
+          refundedCents: payments.refunded,
+          currency: payments.currency,
+        }
       : null,
   };
 }
 
 /** The payments summary, or null when the payments side cannot answer (reading a rental must not fail on it). */
-export async function paymentsSummary(ctx: Pick<RentalsContext, 'payments' | 'log'>, rentalId: string): Promise<RentalPaymentsSummary | null> {
+export async function paymentsSummary(
+  ctx: Pick<RentalsContext, 'payments' | 'log'>,
+  rentalId: string,
+): Promise<RentalPaymentsSummary | null> {
   try {
     return await ctx.payments.rentalPayments(rentalId);
   } catch (err) {

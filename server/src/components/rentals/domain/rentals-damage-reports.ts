@@ -78,7 +78,9 @@ export async function createDamageReport(
   }
   if ((await ctx.repo.countDamageReports(rental.id)) >= MAX_REPORTS_PER_RENTAL) {
     await drain(a.parts);
-    throw new AppError('too_many_damage_reports', `at most ${MAX_REPORTS_PER_RENTAL} damage reports per rental; call support`, { status: 409 });
+    throw new AppError('too_many_damage_reports', `at most ${MAX_REPORTS_PER_RENTAL} damage reports per rental; call support`, {
+      status: 409,
+    });
   }
 
   const reportId = randomUUID();
@@ -89,9 +91,11 @@ export async function createDamageReport(
   try {
     for await (const part of a.parts) {
       if (part.kind === 'field') {
-        if (part.name !== 'text') throw new AppError('unexpected_field', `unexpected field "${part.name}" (expected "text" and photo files)`, { status: 400 });
+        if (part.name !== 'text')
+          throw new AppError('unexpected_field', `unexpected field "${part.name}" (expected "text" and photo files)`, { status: 400 });
         if (text !== null) throw new AppError('invalid_damage_report', 'one "text" field only', { status: 400 });
-        if (part.truncated || part.value.length > MAX_TEXT_LENGTH) throw new AppError('text_too_long', `text is limited to ${MAX_TEXT_LENGTH} characters`, { status: 400 });
+        if (part.truncated || part.value.length > MAX_TEXT_LENGTH)
+          throw new AppError('text_too_long', `text is limited to ${MAX_TEXT_LENGTH} characters`, { status: 400 });
         text = part.value;
         continue;
       }
@@ -100,8 +104,12 @@ export async function createDamageReport(
       const partial = join(dir, `.${reportId}-${index}.part`);
       written.push(partial);
       const saved = await savePhoto(part.stream, partial);
-      if (part.truncated() || saved.bytes > MAX_PHOTO_BYTES) throw new AppError('photo_too_large', `photo ${index} is larger than ${MAX_PHOTO_BYTES / 1024 / 1024} MB`, { status: 413 });
-      if (!saved.type) throw new AppError('unsupported_photo_type', `photo ${index} is not a JPEG, PNG or WebP image (judged by its content)`, { status: 415 });
+      if (part.truncated() || saved.bytes > MAX_PHOTO_BYTES)
+        throw new AppError('photo_too_large', `photo ${index} is larger than ${MAX_PHOTO_BYTES / 1024 / 1024} MB`, { status: 413 });
+      if (!saved.type)
+        throw new AppError('unsupported_photo_type', `photo ${index} is not a JPEG, PNG or WebP image (judged by its content)`, {
+          status: 415,
+        });
       if (saved.bytes === 0) throw new AppError('invalid_damage_report', `photo ${index} is empty`, { status: 400 });
       const file = `${reportId}-${index}.${saved.type.ext}`;
       await rename(partial, join(dir, file));
@@ -119,7 +127,12 @@ export async function createDamageReport(
       photos: photos.map(({ file, contentType, bytes, sha256 }) => ({ file, contentType, bytes, sha256 })),
       createdAt,
     });
-    ctx.log.info('damage report stored', { rentalId: rental.id, reportId, photos: photos.length, bytes: photos.reduce((s, p) => s + p.bytes, 0) });
+    ctx.log.info('damage report stored', {
+      rentalId: rental.id,
+      reportId,
+      photos: photos.length,
+      bytes: photos.reduce((s, p) => s + p.bytes, 0),
+    });
     return {
       reportId,
       rentalId: rental.id,

@@ -5,7 +5,16 @@ import { insidePolygon, judgeEndBlockers } from './rentals-end-blockers.js';
 
 const zone = { id: DEFAULT_SERVICE_AREA.id, polygon: DEFAULT_SERVICE_AREA.polygon };
 const NOW = 1_750_000_000_000;
-const parked: LatestVehicleState = { lat: 52.515, lon: 13.405, speedKph: 0, ignition: false, doorsClosed: true, locked: false, odometerKm: 1234, telemetryAt: NOW - 5_000 };
+const parked: LatestVehicleState = {
+  lat: 52.515,
+  lon: 13.405,
+  speedKph: 0,
+  ignition: false,
+  doorsClosed: true,
+  locked: false,
+  odometerKm: 1234,
+  telemetryAt: NOW - 5_000,
+};
 const codes = (state: LatestVehicleState | null, now = NOW) => judgeEndBlockers(state, [zone], now, 120_000).map((b) => b.code);
 
 describe('judgeEndBlockers', () => {
@@ -30,7 +39,15 @@ describe('judgeEndBlockers', () => {
   });
 
   it('accepts any of several operating zones', () => {
-    const far = { id: 'far', polygon: [[0, 0], [1, 0], [1, 1], [0, 1]] as Array<[number, number]> };
+    const far = {
+      id: 'far',
+      polygon: [
+        [0, 0],
+        [1, 0],
+        [1, 1],
+        [0, 1],
+      ] as Array<[number, number]>,
+    };
     expect(judgeEndBlockers({ ...parked, lat: 0.5, lon: 0.5 }, [zone, far], NOW, 120_000)).toEqual([]);
   });
 });
@@ -54,7 +71,16 @@ describe('insidePolygon', () => {
     expect(insidePolygon(DEFAULT_SERVICE_AREA.polygon, 52.49, 13.34)).toBe(false); // the cut-off south-west corner of the bounds
   });
   it('rejects degenerate rings and non-finite points', () => {
-    expect(insidePolygon([[0, 0], [1, 1]], 0.5, 0.5)).toBe(false);
+    expect(
+      insidePolygon(
+        [
+          [0, 0],
+          [1, 1],
+        ],
+        0.5,
+        0.5,
+      ),
+    ).toBe(false);
     expect(insidePolygon(square, Number.NaN, 1)).toBe(false);
   });
 });

@@ -17,8 +17,16 @@ export interface EndBlocker {
 /** Above this the car is moving (GPS speed jitters around 0 when parked). */
 export const MOVING_SPEED_KPH = 3;
 
-export function judgeEndBlockers(state: LatestVehicleState | null, zones: readonly EndZone[], now: number, maxTelemetryAgeMs: number): EndBlocker[] {
-  if (!state) return [{ code: 'no_fresh_telemetry', message: 'The car has not reported its state yet; wait a moment and try again, or call support.' }];
+export function judgeEndBlockers(
+  state: LatestVehicleState | null,
+  zones: readonly EndZone[],
+  now: number,
+  maxTelemetryAgeMs: number,
+): EndBlocker[] {
+  if (!state)
+    return [
+      { code: 'no_fresh_telemetry', message: 'The car has not reported its state yet; wait a moment and try again, or call support.' },
+    ];
   const blockers: EndBlocker[] = [];
   const ageMs = now - state.telemetryAt;
   if (!(ageMs <= maxTelemetryAgeMs)) {
@@ -28,11 +36,15 @@ export function judgeEndBlockers(state: LatestVehicleState | null, zones: readon
     });
   }
   if (!zones.some((z) => insidePolygon(z.polygon, state.lat, state.lon))) {
-    blockers.push({ code: 'outside_operating_zone', message: 'The car is outside the operating zone; park it inside the zone to end the rental.' });
+    blockers.push({
+      code: 'outside_operating_zone',
+      message: 'The car is outside the operating zone; park it inside the zone to end the rental.',
+    });
   }
   if (!state.doorsClosed) blockers.push({ code: 'doors_open', message: 'A door is open; close all doors to end the rental.' });
   if (state.ignition) blockers.push({ code: 'ignition_on', message: 'The ignition is on; switch the engine off to end the rental.' });
-  if (state.speedKph > MOVING_SPEED_KPH) blockers.push({ code: 'vehicle_moving', message: 'The car is moving; stop and park it to end the rental.' });
+  if (state.speedKph > MOVING_SPEED_KPH)
+    blockers.push({ code: 'vehicle_moving', message: 'The car is moving; stop and park it to end the rental.' });
   return blockers;
 }
 

@@ -30,7 +30,8 @@ import {
 import { judgeEndBlockers, type EndBlocker } from './rentals-end-blockers.js';
 import { measureUsage } from './rentals-usage.js';
 
-export type RentalEnder = { kind: 'customer'; customerId: string } | { kind: 'staff'; actor: Actor; reason: string; overrideBlockers: boolean };
+export type RentalEnder =
+  { kind: 'customer'; customerId: string } | { kind: 'staff'; actor: Actor; reason: string; overrideBlockers: boolean };
 
 export interface LockReport {
   commandId: string | null;
@@ -75,7 +76,8 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
   }
 
   const samples = await ctx.telemetry.samples(rental.vehicleId, rental.startedAt, now);
-  const reservationMinutes = rental.sourceKind === 'reservation' && rental.sourceStartsAt !== null ? (rental.startedAt - rental.sourceStartsAt) / 60_000 : 0;
+  const reservationMinutes =
+    rental.sourceKind === 'reservation' && rental.sourceStartsAt !== null ? (rental.startedAt - rental.sourceStartsAt) / 60_000 : 0;
   const usage = measureUsage({
     startedAt: rental.startedAt,
     endedAt: now,
@@ -117,9 +119,18 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
     if (!row) return null;
     if (rental.paymentId) {
       if (breakdown.totalCents > 0) {
-        await ctx.payments.enqueueCapture(tx, { rentalId: rental.id, paymentId: rental.paymentId, amountCents: breakdown.totalCents, currency: breakdown.currency });
+        await ctx.payments.enqueueCapture(tx, {
+          rentalId: rental.id,
+          paymentId: rental.paymentId,
+          amountCents: breakdown.totalCents,
+          currency: breakdown.currency,
+        });
       } else {
-        await ctx.payments.enqueueVoid(tx, { rentalId: rental.id, paymentId: rental.paymentId, reason: 'rental ended with nothing to charge' });
+        await ctx.payments.enqueueVoid(tx, {
+          rentalId: rental.id,
+          paymentId: rental.paymentId,
+          reason: 'rental ended with nothing to charge',
+        });
       }
     }
     await recordAudit(tx, {
@@ -130,7 +141,12 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
       targetId: rental.id,
       reason: endReason,
       before: { status: 'active' },
-      after: { status: 'ended', totalCents: breakdown.totalCents, currency: breakdown.currency, overriddenBlockers: override ? blockers.map((b) => b.code) : [] },
+      after: {
+        status: 'ended',
+        totalCents: breakdown.totalCents,
+        currency: breakdown.currency,
+        overriddenBlockers: override ? blockers.map((b) => b.code) : [],
+      },
       at: now,
     });
     return row;
@@ -139,10 +155,24 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
   if (!ended) return alreadyEnded(ctx, (await claims.getRental(repo.database, rental.id, {}))!);
 
   ctx.metrics.ended.inc({ by: by.kind });
-  ctx.events?.emit('allocation.changed', { allocationId: rental.id, kind: 'rental', vehicleId: rental.vehicleId, customerId: rental.customerId, status: 'ended', at: now });
+  ctx.events?.emit('allocation.changed', {
+    allocationId: rental.id,
+    kind: 'rental',
+    vehicleId: rental.vehicleId,
+    customerId: rental.customerId,
+    status: 'ended',
+    at: now,
+  });
   ctx.events?.emit('rental.ended', { rentalId: rental.id, vehicleId: rental.vehicleId, customerId: rental.customerId, at: now });
   const lock = await lockAndWait(ctx, ended, by, lockCommandId);
-  ctx.log.info('rental ended', { rentalId: rental.id, vehicleId: rental.vehicleId, by: by.kind, totalCents: breakdown.totalCents, lock: lock.status, overridden: override ? blockers.length : 0 });
+  ctx.log.info('rental ended', {
+    rentalId: rental.id,
+    vehicleId: rental.vehicleId,
+    by: by.kind,
+    totalCents: breakdown.totalCents,
+    lock: lock.status,
+    overridden: override ? blockers.length : 0,
+  });
   const receipt = buildReceipt(ended, await paymentsSummary(ctx, rental.id))!;
   return { rental: rentalView(ended), price, receipt, lock, overriddenBlockers: override ? blockers : [], endedNow: true };
 }
@@ -164,7 +194,10 @@ async function lockAndWait(ctx: RentalsContext, rental: RentalRow, by: RentalEnd
     const acknowledged = command.status === 'succeeded';
     if (!acknowledged) {
       ctx.metrics.lockUnacknowledged.inc();
-      log.warn('rental ended but the car did not confirm the lock in time: check it at the desk', { status: command.status, reason: command.lastResultReason });
+      log.warn('rental ended but the car did not confirm the lock in time: check it at the desk', {
+        status: command.status,
+        reason: command.lastResultReason,
+      });
     }
     return { commandId, status: command.status, acknowledged };
   } catch (err) {

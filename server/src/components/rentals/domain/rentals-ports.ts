@@ -23,7 +23,10 @@ export interface RentalCustomersPort {
 /** payments component: the part of its contract a rental uses, taken from the contract itself (it cannot drift) */
 export type { HoldOutcome, PaymentMethodSummary };
 export type RentalPaymentsSummary = RentalPayments;
-export type RentalPaymentsPort = Pick<PaymentsComponent, 'defaultPaymentMethod' | 'authorizeHold' | 'enqueueCapture' | 'enqueueVoid' | 'rentalPayments'> &
+export type RentalPaymentsPort = Pick<
+  PaymentsComponent,
+  'defaultPaymentMethod' | 'authorizeHold' | 'enqueueCapture' | 'enqueueVoid' | 'rentalPayments'
+> &
   /** the abandoned-start sweep (optional for stand-ins) */
   Partial<Pick<PaymentsComponent, 'staleHolds'>>;
 

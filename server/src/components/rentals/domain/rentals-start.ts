@@ -19,7 +19,9 @@ import type { StartSource } from '../../bookings/index.js';
 import type { CommandRecord } from '../../commands/index.js';
 import { customerCommandActor, type RentalsContext } from './rentals-context.js';
 
-export type RentalStartInput = { customerId: string } & ({ reservationId: string; bookingId?: undefined } | { bookingId: string; reservationId?: undefined });
+export type RentalStartInput = { customerId: string } & (
+  { reservationId: string; bookingId?: undefined } | { bookingId: string; reservationId?: undefined }
+);
 
 export interface RentalStarted {
   rentalId: string;
@@ -36,7 +38,8 @@ const LEASE_MARGIN_MS = 30_000;
 /** The start transaction is retried once when a booking slipped in meanwhile (23P01): returnBy is recomputed (a 23505, another active rental of the car, fails again and ends it). */
 const COMMIT_ATTEMPTS = 2;
 
-type UnlockOutcome = { ok: true; command: CommandRecord } | { ok: false; command: CommandRecord | null; failure: 'unlock_timeout' | 'unlock_failed' };
+type UnlockOutcome =
+  { ok: true; command: CommandRecord } | { ok: false; command: CommandRecord | null; failure: 'unlock_timeout' | 'unlock_failed' };
 
 /** A hold older than a start's whole lease by this much, with no rental behind it, was abandoned. */
 const ABANDONED_HOLD_GRACE_MS = 60_000;
@@ -57,7 +60,11 @@ export async function sweepAbandonedHolds(ctx: RentalsContext, limit = 200): Pro
     const abandoned = await ctx.repo.database.transaction(async (tx) => {
       await lockReplicationSequence(tx);
       if (!(await ctx.claims.abandonStartAttempt(tx, hold.rentalId, ctx.now()))) return false;
-      await ctx.payments.enqueueVoid(tx, { rentalId: hold.rentalId, paymentId: hold.paymentId, reason: 'abandoned rental start: the server stopped before the rental began' });
+      await ctx.payments.enqueueVoid(tx, {
+        rentalId: hold.rentalId,
+        paymentId: hold.paymentId,
+        reason: 'abandoned rental start: the server stopped before the rental began',
+      });
       return true;
     });
     if (abandoned) {
@@ -79,7 +86,10 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   checkStartable(ctx, source, now);
   await checkCustomer(ctx, input.customerId);
   const method = await ctx.payments.defaultPaymentMethod(input.customerId);
-  if (!method) throw new AppError('payment_method_required', 'add a payment method before starting a rental (POST /v1/me/payment-methods)', { status: 402 });
+  if (!method)
+    throw new AppError('payment_method_required', 'add a payment method before starting a rental (POST /v1/me/payment-methods)', {
+      status: 402,
+    });
   const tariff = await ctx.pricing.loadTariff(repo.database, source.vehicleId);
   const next = await claims.nextAllocationStart(repo.database, source.vehicleId, now, source.id);
   checkReturnWindow(ctx, next, now);
@@ -91,7 +101,11 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     return claims.claimStartSource(tx, source.id, rentalId, now, leaseUntil);
   });
   if (!leased) {
-    throw new AppError('rental_start_in_progress', `${kind} ${source.id} is being started by another request (or no longer startable); try again shortly`, { status: 409 });
+    throw new AppError(
+      'rental_start_in_progress',
+      `${kind} ${source.id} is being started by another request (or no longer startable); try again shortly`,
+      { status: 409 },
+    );
   }
   const slog = log.child({ rentalId, vehicleId: source.vehicleId, sourceId: source.id });
 
@@ -100,14 +114,30 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   let paymentId: string;
   try {
     const hold = await ctx.payments.authorizeHold(
-      { rentalId, customerId: input.customerId, paymentMethodId: method.paymentMethodId, amountCents: holdCents, currency: tariff.currency, idempotencyKey: `rental-hold-${rentalId}` },
+      {
+        rentalId,
+        customerId: input.customerId,
+        paymentMethodId: method.paymentMethodId,
+        amountCents: holdCents,
+        currency: tariff.currency,
+        idempotencyKey: `rental-hold-${rentalId}`,
+      },
       ctx.settings.holdDeadlineMs,
     );
     if (hold.status !== 'authorized') {
       await releaseQuietly(ctx, source.id, rentalId);
       ctx.metrics.startFailed.inc({ reason: hold.status === 'declined' ? 'payment_declined' : 'payment_unavailable' });
-      if (hold.status === 'declined') throw new AppError('payment_declined', `the payment hold of ${holdCents} ${tariff.currency} minor units was declined: ${hold.reason}`, { status: 402 });
-      throw new AppError('payment_provider_unavailable', `the payment provider did not answer in time (${hold.reason}); nothing was charged, try again`, { status: 503 });
+      if (hold.status === 'declined')
+        throw new AppError(
+          'payment_declined',
+          `the payment hold of ${holdCents} ${tariff.currency} minor units was declined: ${hold.reason}`,
+          { status: 402 },
+        );
+      throw new AppError(
+        'payment_provider_unavailable',
+        `the payment provider did not answer in time (${hold.reason}); nothing was charged, try again`,
+        { status: 503 },
+      );
     }
     paymentId = hold.paymentId;
   } catch (err) {
@@ -115,7 +145,10 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     await releaseQuietly(ctx, source.id, rentalId);
     ctx.metrics.startFailed.inc({ reason: 'payment_unavailable' });
     slog.error('payment hold failed', errorFields(err));
-    throw new AppError('payment_provider_unavailable', 'the payment hold could not be placed; nothing was charged, try again', { status: 503, cause: err });
+    throw new AppError('payment_provider_unavailable', 'the payment hold could not be placed; nothing was charged, try again', {
+      status: 503,
+      cause: err,
+    });
   }
 
   // --- unlock, and wait for the car
@@ -129,7 +162,8 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     await ctx.commands.cancelCommand(unlockCommandId, `rental ${rentalId} start failed`, actor).catch(() => undefined);
     const unlock = await ctx.commands.getCommand(unlockCommandId).catch(() => null);
     await undoStart(ctx, { source, rentalId, paymentId, unlock, why: 'unlock could not be issued' });
-    if (err instanceof AppError && err.status < 500) throw new AppError('vehicle_unavailable', `the car cannot be unlocked: ${err.message}`, { status: 409, cause: err });
+    if (err instanceof AppError && err.status < 500)
+      throw new AppError('vehicle_unavailable', `the car cannot be unlocked: ${err.message}`, { status: 409, cause: err });
     throw err;
   }
   if (!outcome.ok) {
@@ -195,12 +229,30 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   if (!committed) {
     await undoStart(ctx, { source, rentalId, paymentId, unlock: outcome.command, why: conflict });
     ctx.metrics.startFailed.inc({ reason: 'conflict' });
-    throw new AppError('rental_start_conflict', `the rental could not start: ${conflict}; your payment hold was released and the car is locked again`, { status: 409 });
+    throw new AppError(
+      'rental_start_conflict',
+      `the rental could not start: ${conflict}; your payment hold was released and the car is locked again`,
+      { status: 409 },
+    );
   }
 
   ctx.metrics.started.inc();
-  ctx.events?.emit('allocation.changed', { allocationId: source.id, kind: source.kind, vehicleId: source.vehicleId, customerId: input.customerId, status: 'converted', at: startedAt });
-  ctx.events?.emit('allocation.changed', { allocationId: rentalId, kind: 'rental', vehicleId: source.vehicleId, customerId: input.customerId, status: 'active', at: startedAt });
+  ctx.events?.emit('allocation.changed', {
+    allocationId: source.id,
+    kind: source.kind,
+    vehicleId: source.vehicleId,
+    customerId: input.customerId,
+    status: 'converted',
+    at: startedAt,
+  });
+  ctx.events?.emit('allocation.changed', {
+    allocationId: rentalId,
+    kind: 'rental',
+    vehicleId: source.vehicleId,
+    customerId: input.customerId,
+    status: 'active',
+    at: startedAt,
+  });
   ctx.events?.emit('rental.started', { rentalId, vehicleId: source.vehicleId, customerId: input.customerId, at: startedAt });
   slog.info('rental started', { customerId: input.customerId, returnBy: committed.returnBy });
   return {
@@ -218,16 +270,30 @@ class ReturnWindowGone extends Error {}
 
 function checkStartable(ctx: RentalsContext, source: StartSource, now: number): void {
   if (source.kind === 'reservation') {
-    if (source.status === 'converted') throw new AppError('reservation_already_started', `reservation ${source.id} already became rental ${source.rentalId ?? '?'}`, { status: 409 });
-    if (source.status !== 'held' || source.endsAt <= now) throw new AppError('reservation_not_held', `reservation ${source.id} is no longer held (${source.status === 'held' ? 'expired' : source.status})`, { status: 409 });
+    if (source.status === 'converted')
+      throw new AppError('reservation_already_started', `reservation ${source.id} already became rental ${source.rentalId ?? '?'}`, {
+        status: 409,
+      });
+    if (source.status !== 'held' || source.endsAt <= now)
+      throw new AppError(
+        'reservation_not_held',
+        `reservation ${source.id} is no longer held (${source.status === 'held' ? 'expired' : source.status})`,
+        { status: 409 },
+      );
     return;
   }
-  if (source.status === 'converted') throw new AppError('booking_already_started', `booking ${source.id} already became rental ${source.rentalId ?? '?'}`, { status: 409 });
+  if (source.status === 'converted')
+    throw new AppError('booking_already_started', `booking ${source.id} already became rental ${source.rentalId ?? '?'}`, { status: 409 });
   if (source.status !== 'confirmed') throw new AppError('booking_not_active', `booking ${source.id} is ${source.status}`, { status: 409 });
   if (now < source.startsAt - ctx.settings.bookingEarlyStartMs) {
-    throw new AppError('booking_not_started', `booking ${source.id} can be started from ${new Date(source.startsAt - ctx.settings.bookingEarlyStartMs).toISOString()}`, { status: 409 });
+    throw new AppError(
+      'booking_not_started',
+      `booking ${source.id} can be started from ${new Date(source.startsAt - ctx.settings.bookingEarlyStartMs).toISOString()}`,
+      { status: 409 },
+    );
   }
-  if (now >= source.endsAt) throw new AppError('booking_ended', `booking ${source.id} ended at ${new Date(source.endsAt).toISOString()}`, { status: 409 });
+  if (now >= source.endsAt)
+    throw new AppError('booking_ended', `booking ${source.id} ended at ${new Date(source.endsAt).toISOString()}`, { status: 409 });
 }
 
 async function checkCustomer(ctx: RentalsContext, customerId: string): Promise<void> {
@@ -235,7 +301,11 @@ async function checkCustomer(ctx: RentalsContext, customerId: string): Promise<v
   if (!e.exists) throw new AppError('customer_not_found', 'no such customer', { status: 404 });
   if (e.blocked) throw new AppError('customer_blocked', 'your account is blocked; contact support', { status: 403 });
   if (e.licenceStatus !== 'verified') {
-    throw new AppError('licence_not_verified', `a verified driver licence is required to start a rental (yours is ${e.licenceStatus}; PUT /v1/me/driver-licence)`, { status: 403 });
+    throw new AppError(
+      'licence_not_verified',
+      `a verified driver licence is required to start a rental (yours is ${e.licenceStatus}; PUT /v1/me/driver-licence)`,
+      { status: 403 },
+    );
   }
 }
 
@@ -243,11 +313,19 @@ async function checkCustomer(ctx: RentalsContext, customerId: string): Promise<v
 function checkReturnWindow(ctx: RentalsContext, returnBy: number | null, now: number): void {
   if (returnBy === null) return;
   if (returnBy - now < ctx.settings.minRentalMs) {
-    throw new AppError('vehicle_booked_soon', `the car is booked soon: it would have to be back by ${new Date(returnBy).toISOString()}`, { status: 409 });
+    throw new AppError('vehicle_booked_soon', `the car is booked soon: it would have to be back by ${new Date(returnBy).toISOString()}`, {
+      status: 409,
+    });
   }
 }
 
-async function unlockAndWait(ctx: RentalsContext, source: StartSource, customerId: string, rentalId: string, commandId: string): Promise<UnlockOutcome> {
+async function unlockAndWait(
+  ctx: RentalsContext,
+  source: StartSource,
+  customerId: string,
+  rentalId: string,
+  commandId: string,
+): Promise<UnlockOutcome> {
   const actor = customerCommandActor(customerId);
   await ctx.commands.issueCommand({
     vehicleId: source.vehicleId,
@@ -264,7 +342,11 @@ async function unlockAndWait(ctx: RentalsContext, source: StartSource, customerI
   if (waited.status === 'expired' || waited.status === 'cancelled') return { ok: false, command: waited, failure: 'unlock_timeout' };
   // still open: cancel it; if it finished in between, take the finished state
   try {
-    const cancelled = await ctx.commands.cancelCommand(commandId, `rental ${rentalId} start gave up after ${ctx.settings.unlockTimeoutMs} ms`, actor);
+    const cancelled = await ctx.commands.cancelCommand(
+      commandId,
+      `rental ${rentalId} start gave up after ${ctx.settings.unlockTimeoutMs} ms`,
+      actor,
+    );
     return { ok: false, command: cancelled, failure: 'unlock_timeout' };
   } catch {
     const latest = await ctx.commands.getCommand(commandId).catch(() => waited);
@@ -311,5 +393,7 @@ async function undoStart(
 }
 
 async function releaseQuietly(ctx: RentalsContext, sourceId: string, attemptId: string): Promise<void> {
-  await ctx.repo.database.transaction((tx) => ctx.claims.releaseStartSource(tx, sourceId, attemptId)).catch((err: unknown) => ctx.log.warn('releasing a rental start lease failed', errorFields(err)));
+  await ctx.repo.database
+    .transaction((tx) => ctx.claims.releaseStartSource(tx, sourceId, attemptId))
+    .catch((err: unknown) => ctx.log.warn('releasing a rental start lease failed', errorFields(err)));
 }

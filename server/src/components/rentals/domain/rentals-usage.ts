@@ -84,7 +84,11 @@ export function measureUsage(input: MeasureUsageInput): MeasuredUsage {
   };
 }
 
-function measureDistance(start: number | null, end: number | null, samples: readonly UsageSample[]): { distanceKm: number; distanceSource: MeasuredUsage['distanceSource'] } {
+function measureDistance(
+  start: number | null,
+  end: number | null,
+  samples: readonly UsageSample[],
+): { distanceKm: number; distanceSource: MeasuredUsage['distanceSource'] } {
   const finite = (v: number | null): v is number => v !== null && Number.isFinite(v);
   if (finite(start) && finite(end)) return { distanceKm: roundKm(Math.max(0, end - start)), distanceSource: 'odometer' };
   const readings = samples.map((s) => s.odometerKm).filter((v) => Number.isFinite(v));

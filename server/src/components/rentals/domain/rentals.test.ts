@@ -80,7 +80,8 @@ class FakeCommands implements RentalCommandsPort {
     const c = this.commands.get(commandId);
     if (!c) throw new AppError('command_not_found', 'no command', { status: 404 });
     if (this.behaviour[c.type] === 'succeed-late') Object.assign(c, { status: 'succeeded', finishedAt: Date.now() });
-    if (c.status !== 'queued' && c.status !== 'sent') throw new AppError('command_not_cancellable', `command is ${c.status}`, { status: 409 });
+    if (c.status !== 'queued' && c.status !== 'sent')
+      throw new AppError('command_not_cancellable', `command is ${c.status}`, { status: 409 });
     c.status = 'cancelled';
     return { ...c };
   };
@@ -98,29 +99,59 @@ class FakePayments implements RentalPaymentsPort {
   hold: 'authorized' | 'declined' | 'unavailable' = 'authorized';
   hasMethod = true;
   holds: Array<{ rentalId: string; amountCents: number; idempotencyKey: string }> = [];
-  defaultPaymentMethod = async () => (this.hasMethod ? { paymentMethodId: 'pm-1', brand: 'visa', last4: '4242', createdAt: new Date().toISOString() } : null);
+  defaultPaymentMethod = async () =>
+    this.hasMethod ? { paymentMethodId: 'pm-1', brand: 'visa', last4: '4242', createdAt: new Date().toISOString() } : null;
   authorizeHold = async (input: { rentalId: string; amountCents: number; idempotencyKey: string }): Promise<HoldOutcome> => {
     this.holds.push(input);
     const paymentId = `pay-${input.rentalId}`;
     return this.hold === 'authorized' ? { status: 'authorized', paymentId } : { status: this.hold, paymentId, reason: 'sandbox says so' };
   };
   enqueueCapture = async (tx: Queryable, input: { rentalId: string; paymentId: string; amountCents: number }) => {
-    await tx.query('insert into test_payment_outbox (rental_id, payment_id, kind, amount_cents) values ($1, $2, $3, $4)', [input.rentalId, input.paymentId, 'capture', input.amountCents]);
+    await tx.query('insert into test_payment_outbox (rental_id, payment_id, kind, amount_cents) values ($1, $2, $3, $4)', [
+      input.rentalId,
+      input.paymentId,
+      'capture',
+      input.amountCents,
+    ]);
   };
   enqueueVoid = async (tx: Queryable, input: { rentalId: string; paymentId: string }) => {
-    await tx.query('insert into test_payment_outbox (rental_id, payment_id, kind, amount_cents) values ($1, $2, $3, null)', [input.rentalId, input.paymentId, 'void']);
+    await tx.query('insert into test_payment_outbox (rental_id, payment_id, kind, amount_cents) values ($1, $2, $3, null)', [
+      input.rentalId,
+      input.paymentId,
+      'void',
+    ]);
   };
-  rentalPayments = async () => ({ held: 7900, captured: 0, refunded: 0, currency: 'EUR', status: 'capture_pending' as const, operations: [], paymentId: null, shortfall: 0 });
+  rentalPayments = async () => ({
+    held: 7900,
+    captured: 0,
+    refunded: 0,
+    currency: 'EUR',
+    status: 'capture_pending' as const,
+    operations: [],
+    paymentId: null,
+    shortfall: 0,
+  });
 }
 
 class FakeTelemetry implements RentalTelemetryPort {
   state = new Map<string, LatestVehicleState>();
   history = new Map<string, UsageSample[]>();
   latestState = async (vehicleId: string) => this.state.get(vehicleId) ?? null;
-  samples = async (vehicleId: string, from: number, to: number) => (this.history.get(vehicleId) ?? []).filter((s) => s.at >= from && s.at <= to);
+  samples = async (vehicleId: string, from: number, to: number) =>
+    (this.history.get(vehicleId) ?? []).filter((s) => s.at >= from && s.at <= to);
   operatingZones = async () => [];
   park(vehicleId: string, overrides: Partial<LatestVehicleState> = {}): void {
-    this.state.set(vehicleId, { lat: CENTER.lat, lon: CENTER.lon, speedKph: 0, ignition: false, doorsClosed: true, locked: false, odometerKm: 1000, telemetryAt: Date.now(), ...overrides });
+    this.state.set(vehicleId, {
+      lat: CENTER.lat,
+      lon: CENTER.lon,
+      speedKph: 0,
+      ignition: false,
+      doorsClosed: true,
+      locked: false,
+      odometerKm: 1000,
+      telemetryAt: Date.now(),
+      ...overrides,
+    });
   }
 }
 
@@ -140,7 +171,9 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const created = await backend.create();
     cleanup = created.cleanup;
     db = await openDatabase(created.overrides, log);
-    await db.exec('create table test_payment_outbox (rental_id text not null, payment_id text not null, kind text not null, amount_cents integer)');
+    await db.exec(
+      'create table test_payment_outbox (rental_id text not null, payment_id text not null, kind text not null, amount_cents integer)',
+    );
     events.on('rental.started', (e) => started.push(e));
     events.on('rental.ended', (e) => ended.push(e));
     rentals = await createRentals({
@@ -176,8 +209,14 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const reservationId = `res-${randomUUID()}`;
     await db.transaction(async (tx) => {
       await tx.query(`select pg_advisory_xact_lock(7346150002)`);
-      await tx.query(`insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $2, 'Volkswagen', 'ID.3', 'electric', 'mitte')`, [vehicleId, `B-RT ${n}`]);
-      await tx.query(`insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Test', '+49', nextval('replication_seq'))`, [customerId, `${customerId}@example.test`]);
+      await tx.query(
+        `insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $2, 'Volkswagen', 'ID.3', 'electric', 'mitte')`,
+        [vehicleId, `B-RT ${n}`],
+      );
+      await tx.query(
+        `insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Test', '+49', nextval('replication_seq'))`,
+        [customerId, `${customerId}@example.test`],
+      );
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
          values ($1, 'reservation', $2, $3, 'held', tstzrange(now() - $4::int * interval '1 minute', now() + interval '10 minutes'),
@@ -190,28 +229,54 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
   }
 
   async function allocation(id: string) {
-    const { rows } = await db.query<{ status: string; start_attempt_id: string | null; open_ended: boolean; payment_id: string | null; unlock_command_id: string | null }>(
+    const { rows } = await db.query<{
+      status: string;
+      start_attempt_id: string | null;
+      open_ended: boolean;
+      payment_id: string | null;
+      unlock_command_id: string | null;
+    }>(
       "select status, start_attempt_id, upper(period) = 'infinity'::timestamptz as open_ended, payment_id, unlock_command_id from allocations where id = $1",
       [id],
     );
     return rows[0];
   }
   async function outbox(rentalId: string) {
-    const { rows } = await db.query<{ kind: string; amount_cents: number | null }>('select kind, amount_cents from test_payment_outbox where rental_id = $1', [rentalId]);
+    const { rows } = await db.query<{ kind: string; amount_cents: number | null }>(
+      'select kind, amount_cents from test_payment_outbox where rental_id = $1',
+      [rentalId],
+    );
     return rows;
   }
 
   it('starts from a held reservation: hold, unlock acknowledged, one transaction converts it into an open-ended rental', async () => {
     const r = await reservation();
     const res = await rentals.start({ customerId: r.customerId, reservationId: r.reservationId });
-    expect(res).toMatchObject({ status: 'active', vehicleId: r.vehicleId, returnBy: null, unlock: { status: 'succeeded' }, payment: { holdCents: 7900, currency: 'EUR' } });
+    expect(res).toMatchObject({
+      status: 'active',
+      vehicleId: r.vehicleId,
+      returnBy: null,
+      unlock: { status: 'succeeded' },
+      payment: { holdCents: 7900, currency: 'EUR' },
+    });
     expect(await allocation(r.reservationId)).toMatchObject({ status: 'converted', start_attempt_id: null });
-    expect(await allocation(res.rentalId)).toMatchObject({ status: 'active', open_ended: true, payment_id: res.payment.paymentId, unlock_command_id: res.unlock.commandId });
+    expect(await allocation(res.rentalId)).toMatchObject({
+      status: 'active',
+      open_ended: true,
+      payment_id: res.payment.paymentId,
+      unlock_command_id: res.unlock.commandId,
+    });
     expect(commands.ofType('unlock').filter((c) => c.vehicleId === r.vehicleId)).toHaveLength(1);
-    expect(payments.holds.find((h) => h.rentalId === res.rentalId)).toMatchObject({ amountCents: 7900, idempotencyKey: `rental-hold-${res.rentalId}` });
+    expect(payments.holds.find((h) => h.rentalId === res.rentalId)).toMatchObject({
+      amountCents: 7900,
+      idempotencyKey: `rental-hold-${res.rentalId}`,
+    });
     expect(started).toContainEqual(expect.objectContaining({ rentalId: res.rentalId, vehicleId: r.vehicleId, customerId: r.customerId }));
     // the reservation cannot be started twice
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'reservation_already_started', status: 409 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'reservation_already_started',
+      status: 409,
+    });
   });
 
   it("sets returnBy at the car's next claim (the booking's buffer before its window), and refuses when that is too soon", async () => {
@@ -219,7 +284,10 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const other = `cust-${randomUUID()}`;
     await db.transaction(async (tx) => {
       await tx.query(`select pg_advisory_xact_lock(7346150002)`);
-      await tx.query(`insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Other', '+49', nextval('replication_seq'))`, [other, `${other}@example.test`]);
+      await tx.query(
+        `insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Other', '+49', nextval('replication_seq'))`,
+        [other, `${other}@example.test`],
+      );
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
          values ($1, 'booking', $2, $3, 'confirmed', tstzrange(now() + interval '165 minutes', now() + interval '5 hours'),
@@ -247,32 +315,60 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
         [`bk-${randomUUID()}`, soon.vehicleId, other],
       );
     });
-    await expect(rentals.start({ customerId: soon.customerId, reservationId: soon.reservationId })).rejects.toMatchObject({ code: 'vehicle_booked_soon', status: 409 });
+    await expect(rentals.start({ customerId: soon.customerId, reservationId: soon.reservationId })).rejects.toMatchObject({
+      code: 'vehicle_booked_soon',
+      status: 409,
+    });
     expect(commands.ofType('unlock').filter((c) => c.vehicleId === soon.vehicleId)).toHaveLength(0);
   });
 
   it('refuses before any external effect: unknown or foreign reservation, unverified licence, blocked customer, no payment method', async () => {
     const r = await reservation();
     const other = await reservation();
-    await expect(rentals.start({ customerId: r.customerId, reservationId: other.reservationId })).rejects.toMatchObject({ code: 'reservation_not_found', status: 404 });
-    await expect(rentals.start({ customerId: r.customerId, bookingId: r.reservationId })).rejects.toMatchObject({ code: 'booking_not_found', status: 404 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: other.reservationId })).rejects.toMatchObject({
+      code: 'reservation_not_found',
+      status: 404,
+    });
+    await expect(rentals.start({ customerId: r.customerId, bookingId: r.reservationId })).rejects.toMatchObject({
+      code: 'booking_not_found',
+      status: 404,
+    });
     eligibility = { exists: true, blocked: false, licenceStatus: 'pending' };
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'licence_not_verified', status: 403 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'licence_not_verified',
+      status: 403,
+    });
     eligibility = { exists: true, blocked: true, licenceStatus: 'verified' };
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'customer_blocked', status: 403 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'customer_blocked',
+      status: 403,
+    });
     eligibility = { exists: true, blocked: false, licenceStatus: 'verified' };
     payments.hasMethod = false;
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'payment_method_required', status: 402 });
-    expect(payments.holds.filter((h) => commands.ofType('unlock').some((c) => c.commandId === `unlock-${h.rentalId}` && c.vehicleId === r.vehicleId))).toHaveLength(0);
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'payment_method_required',
+      status: 402,
+    });
+    expect(
+      payments.holds.filter((h) =>
+        commands.ofType('unlock').some((c) => c.commandId === `unlock-${h.rentalId}` && c.vehicleId === r.vehicleId),
+      ),
+    ).toHaveLength(0);
     expect(await allocation(r.reservationId)).toMatchObject({ status: 'held', start_attempt_id: null });
   });
 
   it('a declined or unavailable hold refuses without unlocking, and the reservation can be started again', async () => {
     const r = await reservation();
     payments.hold = 'declined';
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'payment_declined', status: 402 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'payment_declined',
+      status: 402,
+    });
     payments.hold = 'unavailable';
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'payment_provider_unavailable', status: 503 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'payment_provider_unavailable',
+      status: 503,
+    });
     expect(commands.ofType('unlock').filter((c) => c.vehicleId === r.vehicleId)).toHaveLength(0);
     expect(await allocation(r.reservationId)).toMatchObject({ status: 'held', start_attempt_id: null });
     payments.hold = 'authorized';
@@ -288,7 +384,12 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const [unlock] = commands.ofType('unlock').filter((c) => c.vehicleId === r.vehicleId);
     expect(unlock!.status).toBe('cancelled');
     const attemptId = unlock!.commandId.slice('unlock-'.length);
-    expect(commands.ofType('lock').filter((c) => c.vehicleId === r.vehicleId).map((c) => c.commandId)).toEqual([`relock-${attemptId}`]);
+    expect(
+      commands
+        .ofType('lock')
+        .filter((c) => c.vehicleId === r.vehicleId)
+        .map((c) => c.commandId),
+    ).toEqual([`relock-${attemptId}`]);
     expect(await outbox(attemptId)).toEqual([{ kind: 'void', amount_cents: null }]);
     expect(await allocation(r.reservationId)).toMatchObject({ status: 'held', start_attempt_id: null });
     expect(await allocation(attemptId)).toBeUndefined();
@@ -301,7 +402,10 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
   it('the car answering failed: 502 unlock_failed, the hold voided, no lock needed', async () => {
     const r = await reservation();
     commands.behaviour = { unlock: 'fail' };
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({ code: 'unlock_failed', status: 502 });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).rejects.toMatchObject({
+      code: 'unlock_failed',
+      status: 502,
+    });
     const [unlock] = commands.ofType('unlock').filter((c) => c.vehicleId === r.vehicleId);
     expect(await outbox(unlock!.commandId.slice('unlock-'.length))).toEqual([{ kind: 'void', amount_cents: null }]);
     expect(commands.ofType('lock').filter((c) => c.vehicleId === r.vehicleId)).toHaveLength(0);
@@ -311,17 +415,25 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
   it('an acknowledgement that lands just after the timeout still starts the rental (the cancel finds it succeeded)', async () => {
     const r = await reservation();
     commands.behaviour = { unlock: 'succeed-late' };
-    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).resolves.toMatchObject({ status: 'active', unlock: { status: 'succeeded' } });
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).resolves.toMatchObject({
+      status: 'active',
+      unlock: { status: 'succeeded' },
+    });
   });
 
   it('two concurrent starts of one reservation: one rental, one unlock, the other refused', async () => {
     const r = await reservation();
-    const results = await Promise.allSettled([1, 2, 3].map(() => rentals.start({ customerId: r.customerId, reservationId: r.reservationId })));
+    const results = await Promise.allSettled(
+      [1, 2, 3].map(() => rentals.start({ customerId: r.customerId, reservationId: r.reservationId })),
+    );
     const ok = results.filter((x) => x.status === 'fulfilled');
     expect(ok).toHaveLength(1);
     for (const x of results) if (x.status === 'rejected') expect((x.reason as AppError).status).toBe(409);
     expect(commands.ofType('unlock').filter((c) => c.vehicleId === r.vehicleId)).toHaveLength(1);
-    const { rows } = await db.query<{ n: number }>("select count(*)::float8 as n from allocations where vehicle_id = $1 and kind = 'rental'", [r.vehicleId]);
+    const { rows } = await db.query<{ n: number }>(
+      "select count(*)::float8 as n from allocations where vehicle_id = $1 and kind = 'rental'",
+      [r.vehicleId],
+    );
     expect(rows[0]!.n).toBe(1);
   });
 
@@ -336,7 +448,10 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
 
     // another customer cannot end it (nor learn it exists)
     const stranger = await reservation();
-    await expect(rentals.end(res.rentalId, { kind: 'customer', customerId: stranger.customerId })).rejects.toMatchObject({ code: 'rental_not_found', status: 404 });
+    await expect(rentals.end(res.rentalId, { kind: 'customer', customerId: stranger.customerId })).rejects.toMatchObject({
+      code: 'rental_not_found',
+      status: 404,
+    });
 
     const startedAt = Date.parse(res.startedAt);
     telemetry.history.set(r.vehicleId, [
@@ -353,13 +468,20 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     // held 20 min and the moments until the start: 21 started minutes, 15 of them free
     expect(done.price.lines.find((l) => l.code === 'reservation_fee')).toMatchObject({ quantity: 6, amountCents: 6 * 9 });
     expect(done.price.totalCents).toBe(done.price.lines.reduce((s, l) => s + l.amountCents, 0));
-    expect(done.receipt).toMatchObject({ rentalId: res.rentalId, totalCents: done.price.totalCents, currency: 'EUR', payment: { status: 'capture_pending' } });
+    expect(done.receipt).toMatchObject({
+      rentalId: res.rentalId,
+      totalCents: done.price.totalCents,
+      currency: 'EUR',
+      payment: { status: 'capture_pending' },
+    });
     expect(await outbox(res.rentalId)).toEqual([{ kind: 'capture', amount_cents: done.price.totalCents }]);
     expect(done.lock).toMatchObject({ commandId: `lock-${res.rentalId}`, status: 'succeeded', acknowledged: true });
     expect(ended).toContainEqual(expect.objectContaining({ rentalId: res.rentalId }));
     const audit = await listAudit(db, { targetType: 'rental', targetId: res.rentalId, limit: 10 });
     expect(audit.map((a) => [a.action, a.actor, a.role])).toEqual([['rental.ended', r.customerId, 'customer']]);
-    const { rows } = await db.query<{ closed: boolean }>("select upper(period) = ended_at as closed from allocations where id = $1", [res.rentalId]);
+    const { rows } = await db.query<{ closed: boolean }>('select upper(period) = ended_at as closed from allocations where id = $1', [
+      res.rentalId,
+    ]);
     expect(rows[0]!.closed).toBe(true);
 
     // ending again answers the stored result, and charges nothing more
@@ -391,12 +513,20 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const res = await rentals.start({ customerId: r.customerId, reservationId: r.reservationId });
     telemetry.park(r.vehicleId, { doorsClosed: false, telemetryAt: Date.now() - 10 * MIN });
     const actor = { id: 'agent-7', role: 'support' as const };
-    await expect(rentals.end(res.rentalId, { kind: 'staff', actor, reason: 'customer stuck', overrideBlockers: false })).rejects.toBeInstanceOf(RentalEndBlockedError);
+    await expect(
+      rentals.end(res.rentalId, { kind: 'staff', actor, reason: 'customer stuck', overrideBlockers: false }),
+    ).rejects.toBeInstanceOf(RentalEndBlockedError);
     const done = await rentals.end(res.rentalId, { kind: 'staff', actor, reason: 'customer stuck', overrideBlockers: true });
     expect(done.overriddenBlockers.map((b) => b.code)).toEqual(['no_fresh_telemetry', 'doors_open']);
     const detail = await rentals.staffDetail(res.rentalId);
     expect(detail.rental).toMatchObject({ status: 'ended', endedBy: 'agent-7', endReason: 'customer stuck' });
-    expect(detail.evidence.audit[0]).toMatchObject({ action: 'rental.ended_override', actor: 'agent-7', role: 'support', reason: 'customer stuck', after: { overriddenBlockers: ['no_fresh_telemetry', 'doors_open'] } });
+    expect(detail.evidence.audit[0]).toMatchObject({
+      action: 'rental.ended_override',
+      actor: 'agent-7',
+      role: 'support',
+      reason: 'customer stuck',
+      after: { overriddenBlockers: ['no_fresh_telemetry', 'doors_open'] },
+    });
     expect(detail.evidence.commands.map((c) => c.type).sort()).toEqual(['lock', 'unlock']);
     expect(await rentals.listRentalsForCustomer(r.customerId, 10)).toHaveLength(1);
     expect(await rentals.listForStaff({ vehicleId: r.vehicleId, status: 'ended', limit: 10 })).toHaveLength(1);

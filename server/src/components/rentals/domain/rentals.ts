@@ -33,9 +33,24 @@ import {
   type StaffRentalView,
   type StoredPrice,
 } from './rentals-context.js';
-import { createDamageReport, damageReportView, DamageReportStore, removeDir, type DamageReportPart, type DamageReportView } from './rentals-damage-reports.js';
+import {
+  createDamageReport,
+  damageReportView,
+  DamageReportStore,
+  removeDir,
+  type DamageReportPart,
+  type DamageReportView,
+} from './rentals-damage-reports.js';
 import { endRental, type RentalEnded, type RentalEnder } from './rentals-end.js';
-import type { RentalClaimsPort, RentalCommandsPort, RentalCustomersPort, RentalPaymentsPort, RentalPaymentsSummary, RentalPricingPort, RentalTelemetryPort } from './rentals-ports.js';
+import type {
+  RentalClaimsPort,
+  RentalCommandsPort,
+  RentalCustomersPort,
+  RentalPaymentsPort,
+  RentalPaymentsSummary,
+  RentalPricingPort,
+  RentalTelemetryPort,
+} from './rentals-ports.js';
 import { startRental, sweepAbandonedHolds, type RentalStarted, type RentalStartInput } from './rentals-start.js';
 
 export type { RentalEnded, RentalEnder, LockReport } from './rentals-end.js';
@@ -139,8 +154,7 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
   const notFound = (rentalId: string) => new AppError('rental_not_found', `no rental ${rentalId}`, { status: 404 });
 
   let sweeping: Promise<number> | undefined;
-  const sweep = (): Promise<number> =>
-    (sweeping ??= sweepAbandonedHolds(ctx).finally(() => (sweeping = undefined)));
+  const sweep = (): Promise<number> => (sweeping ??= sweepAbandonedHolds(ctx).finally(() => (sweeping = undefined)));
   const sweepMs = options.abandonedHoldSweepMs ?? 60_000;
   const sweepTimer =
     sweepMs > 0
@@ -164,7 +178,8 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
       const row = await claims.getRental(options.db, rentalId, { customerId });
       if (!row) throw notFound(rentalId);
       const receipt = buildReceipt(row, await paymentsSummary(ctx, row.id));
-      if (!receipt) throw new AppError('rental_not_ended', `rental ${rentalId} is still active: the receipt comes when it ends`, { status: 409 });
+      if (!receipt)
+        throw new AppError('rental_not_ended', `rental ${rentalId} is still active: the receipt comes when it ends`, { status: 409 });
       return receipt;
     },
     async listRentalsForCustomer(customerId, limit) {
@@ -178,8 +193,13 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
       if (!row) throw notFound(rentalId);
       const payments = await paymentsSummary(ctx, row.id);
       const commandIds = [row.unlockCommandId, row.lockCommandId].filter((id): id is string => id !== null);
-      const commands = (await Promise.all(commandIds.map((id) => options.commands.getCommand(id).catch(() => null)))).filter((c): c is CommandWithTransitions => c !== null);
-      const [reports, audit] = await Promise.all([repo.listDamageReports(row.id), listAudit(options.db, { targetType: 'rental', targetId: row.id, limit: 100 })]);
+      const commands = (await Promise.all(commandIds.map((id) => options.commands.getCommand(id).catch(() => null)))).filter(
+        (c): c is CommandWithTransitions => c !== null,
+      );
+      const [reports, audit] = await Promise.all([
+        repo.listDamageReports(row.id),
+        listAudit(options.db, { targetType: 'rental', targetId: row.id, limit: 100 }),
+      ]);
       return {
         rental: staffRentalView(row),
         price: storedPrice(row),

@@ -15,19 +15,39 @@ const Email = Type.String({ minLength: 3, maxLength: 254, pattern: '^[^\\s@]+@[^
 const NewPassword = Type.String({ minLength: PASSWORD_MIN_LENGTH, maxLength: PASSWORD_MAX_LENGTH });
 const StaffId = Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,100}$' });
 
-const LoginBody = Type.Object({ email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) }, { additionalProperties: false });
+const LoginBody = Type.Object(
+  { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) },
+  { additionalProperties: false },
+);
 const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
 const SessionSchema = Type.Object({
   accessToken: Type.String(),
-  refreshToken: Type.String({ description: 'single use: every refresh returns a new one; reusing an old one ends all sessions of this login' }),
+  refreshToken: Type.String({
+    description: 'single use: every refresh returns a new one; reusing an old one ends all sessions of this login',
+  }),
   expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
   tokenType: Type.Literal('Bearer'),
 });
 const StaffSummary = Type.Object({ id: Type.String(), name: Type.String(), role: Role });
-const StaffAccountSchema = Type.Object({ id: Type.String(), email: Type.String(), name: Type.String(), role: Role, active: Type.Boolean(), createdAt: Type.String({ format: 'date-time' }) });
-const NewStaffBody = Type.Object({ id: Type.Optional(StaffId), email: Email, name: Type.String({ minLength: 1, maxLength: 200 }), role: Role, password: NewPassword }, { additionalProperties: false });
+const StaffAccountSchema = Type.Object({
+  id: Type.String(),
+  email: Type.String(),
+  name: Type.String(),
+  role: Role,
+  active: Type.Boolean(),
+  createdAt: Type.String({ format: 'date-time' }),
+});
+const NewStaffBody = Type.Object(
+  { id: Type.Optional(StaffId), email: Email, name: Type.String({ minLength: 1, maxLength: 200 }), role: Role, password: NewPassword },
+  { additionalProperties: false },
+);
 const StaffPatchBody = Type.Object(
-  { name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })), role: Type.Optional(Role), active: Type.Optional(Type.Boolean()), password: Type.Optional(NewPassword) },
+  {
+    name: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+    role: Type.Optional(Role),
+    active: Type.Optional(Type.Boolean()),
+    password: Type.Optional(NewPassword),
+  },
   { additionalProperties: false, minProperties: 1 },
 );
 
@@ -40,25 +60,70 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
     app.setValidatorCompiler(TypeBoxValidatorCompiler);
     app.post(
       '/auth/login',
-      { config: { auth: 'public' }, schema: { tags, summary: 'Staff login', body: LoginBody, response: { 200: Type.Intersect([SessionSchema, Type.Object({ staff: StaffSummary })]) } } },
-      async (request, reply) => withRetryAfter(reply, () => accounts.login(request.body.email, request.body.password, request.ip)).then((s) => reply.header('cache-control', 'no-store').send(s)),
+      {
+        config: { auth: 'public' },
+        schema: {
+          tags,
+          summary: 'Staff login',
+          body: LoginBody,
+          response: { 200: Type.Intersect([SessionSchema, Type.Object({ staff: StaffSummary })]) },
+        },
+      },
+      async (request, reply) =>
+        withRetryAfter(reply, () => accounts.login(request.body.email, request.body.password, request.ip)).then((s) =>
+          reply.header('cache-control', 'no-store').send(s),
+        ),
     );
-    app.post('/auth/refresh', { config: { auth: 'public' }, schema: { tags, summary: 'New access token (rotates the refresh token)', body: RefreshBody, response: { 200: SessionSchema } } }, async (request, reply) =>
-      reply.header('cache-control', 'no-store').send(await accounts.refresh(request.body.refreshToken)),
+    app.post(
+      '/auth/refresh',
+      {
+        config: { auth: 'public' },
+        schema: { tags, summary: 'New access token (rotates the refresh token)', body: RefreshBody, response: { 200: SessionSchema } },
+      },
+      async (request, reply) => reply.header('cache-control', 'no-store').send(await accounts.refresh(request.body.refreshToken)),
     );
-    app.post('/auth/logout', { config: { auth: 'public' }, schema: { tags, summary: 'End the session of this refresh token', body: RefreshBody } }, async (request, reply) => {
-      await accounts.logout(request.body.refreshToken);
-      return reply.code(204).send();
-    });
-    app.get('/me', { config: { auth: ANY_STAFF }, schema: { tags, summary: 'The signed-in staff member', response: { 200: StaffAccountSchema } } }, async (request) => accounts.get(requestActor(request).id));
+    app.post(
+      '/auth/logout',
+      { config: { auth: 'public' }, schema: { tags, summary: 'End the session of this refresh token', body: RefreshBody } },
+      async (request, reply) => {
+        await accounts.logout(request.body.refreshToken);
+        return reply.code(204).send();
+      },
+    );
+    app.get(
+      '/me',
+      { config: { auth: ANY_STAFF }, schema: { tags, summary: 'The signed-in staff member', response: { 200: StaffAccountSchema } } },
+      async (request) => accounts.get(requestActor(request).id),
+    );
 
-    app.get('/staff', { config: { auth: ADMIN }, schema: { tags, summary: 'Staff accounts', response: { 200: Type.Object({ staff: Type.Array(StaffAccountSchema) }) } } }, async () => ({ staff: await accounts.list() }));
-    app.post('/staff', { config: { auth: ADMIN }, schema: { tags, summary: 'Create a staff account (audited)', body: NewStaffBody, response: { 201: StaffAccountSchema } } }, async (request, reply) =>
-      reply.code(201).send(await accounts.create(request.body, requestActor(request))),
+    app.get(
+      '/staff',
+      {
+        config: { auth: ADMIN },
+        schema: { tags, summary: 'Staff accounts', response: { 200: Type.Object({ staff: Type.Array(StaffAccountSchema) }) } },
+      },
+      async () => ({ staff: await accounts.list() }),
+    );
+    app.post(
+      '/staff',
+      {
+        config: { auth: ADMIN },
+        schema: { tags, summary: 'Create a staff account (audited)', body: NewStaffBody, response: { 201: StaffAccountSchema } },
+      },
+      async (request, reply) => reply.code(201).send(await accounts.create(request.body, requestActor(request))),
     );
     app.patch(
       '/staff/:id',
-      { config: { auth: ADMIN }, schema: { tags, summary: 'Change or deactivate a staff account (audited; ends its sessions)', params: Type.Object({ id: StaffId }), body: StaffPatchBody, response: { 200: StaffAccountSchema } } },
+      {
+        config: { auth: ADMIN },
+        schema: {
+          tags,
+          summary: 'Change or deactivate a staff account (audited; ends its sessions)',
+          params: Type.Object({ id: StaffId }),
+          body: StaffPatchBody,
+          response: { 200: StaffAccountSchema },
+        },
+      },
       async (request) => accounts.update(request.params.id, request.body, requestActor(request)),
     );
   };

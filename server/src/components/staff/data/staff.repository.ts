@@ -19,7 +19,15 @@ interface StaffRow {
 const COLUMNS = 'id, email, name, role, active, created_at, password_hash';
 
 function toAccount(row: StaffRow): StaffAccountWithHash {
-  return { id: row.id, email: row.email, name: row.name, role: row.role, active: row.active, createdAt: new Date(row.created_at).toISOString(), passwordHash: row.password_hash };
+  return {
+    id: row.id,
+    email: row.email,
+    name: row.name,
+    role: row.role,
+    active: row.active,
+    createdAt: new Date(row.created_at).toISOString(),
+    passwordHash: row.password_hash,
+  };
 }
 
 export function withoutHash({ passwordHash: _hash, ...account }: StaffAccountWithHash): StaffAccount {
@@ -42,7 +50,10 @@ export async function listStaff(db: Queryable): Promise<StaffAccount[]> {
 }
 
 /** false when the id or the email is taken. */
-export async function insertStaff(db: Queryable, account: { id: string; email: string; name: string; role: StaffAccountRole; passwordHash: string; active?: boolean }): Promise<boolean> {
+export async function insertStaff(
+  db: Queryable,
+  account: { id: string; email: string; name: string; role: StaffAccountRole; passwordHash: string; active?: boolean },
+): Promise<boolean> {
   const { rowCount } = await db.query(
     `insert into staff_accounts (id, email, name, role, password_hash, active) values ($1, $2, $3, $4, $5, $6) on conflict do nothing`,
     [account.id, account.email.trim(), account.name, account.role, account.passwordHash, account.active ?? true],
@@ -50,7 +61,11 @@ export async function insertStaff(db: Queryable, account: { id: string; email: s
   return rowCount === 1;
 }
 
-export async function updateStaff(db: Queryable, id: string, patch: { name?: string; role?: StaffAccountRole; active?: boolean; passwordHash?: string }): Promise<void> {
+export async function updateStaff(
+  db: Queryable,
+  id: string,
+  patch: { name?: string; role?: StaffAccountRole; active?: boolean; passwordHash?: string },
+): Promise<void> {
   await db.query(
     `update staff_accounts set name = coalesce($2, name), role = coalesce($3, role), active = coalesce($4, active),
             password_hash = coalesce($5, password_hash), updated_at = now()

@@ -12,11 +12,29 @@ import type { Logger } from '../../../platform/log.js';
 import { findStaffByEmail, findStaffById, insertStaff, listStaff, updateStaff, withoutHash } from '../data/staff.repository.js';
 import type { StaffAccount, StaffAccountRole } from '../model.js';
 
-export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
+export type RecordAudit = (
+  tx: Queryable,
+  entry: {
+    actor: string;
+    role: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    reason?: string | null;
+    before?: unknown;
+    after?: unknown;
+  },
+) => Promise<void>;
 
 /** The demo accounts seeded when SEED_DEMO_STAFF is on (documented in README.md; never in production). */
 export const DEMO_STAFF: ReadonlyArray<{ id: string; email: string; name: string; role: StaffAccountRole; password: string }> = [
-  { id: 'demo-dispatcher', email: 'dispatcher@fleetdesk.local', name: 'Demo Dispatcher', role: 'dispatcher', password: 'demo-dispatcher-pass' },
+  {
+    id: 'demo-dispatcher',
+    email: 'dispatcher@fleetdesk.local',
+    name: 'Demo Dispatcher',
+    role: 'dispatcher',
+    password: 'demo-dispatcher-pass',
+  },
   { id: 'demo-support', email: 'support@fleetdesk.local', name: 'Demo Support', role: 'support', password: 'demo-support-pass' },
   { id: 'demo-admin', email: 'admin@fleetdesk.local', name: 'Demo Admin', role: 'admin', password: 'demo-admin-pass' },
 ];
@@ -86,12 +104,20 @@ export class StaffAccounts {
     return this.db.transaction(async (tx) => {
       // the audit entry is replicated: its lock first, before any row lock (team rule)
       await lockReplicationSequence(tx);
-      if (await findStaffByEmail(tx, input.email)) throw new AppError('email_taken', 'A staff account with this email exists', { status: 409 });
+      if (await findStaffByEmail(tx, input.email))
+        throw new AppError('email_taken', 'A staff account with this email exists', { status: 409 });
       if (!(await insertStaff(tx, { id, email: input.email, name: input.name, role: input.role, passwordHash }))) {
         throw new AppError('staff_exists', `A staff account ${id} (or with this email) exists`, { status: 409 });
       }
       const account = withoutHash((await findStaffById(tx, id))!);
-      await this.audit(tx, { actor: actor.id, role: actor.role, action: 'staff.created', targetType: 'staff', targetId: id, after: account });
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: 'staff.created',
+        targetType: 'staff',
+        targetId: id,
+        after: account,
+      });
       return account;
     });
   }

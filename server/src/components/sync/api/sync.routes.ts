@@ -8,7 +8,13 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
-import { isSyncCollection, SYNC_LIMITS, type PushRow, type SyncCollection, type SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
+import {
+  isSyncCollection,
+  SYNC_LIMITS,
+  type PushRow,
+  type SyncCollection,
+  type SyncDocMap,
+} from '../../../../../src/shared/sync-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { problem, sendProblem } from '../../../platform/http/index.js';
@@ -55,7 +61,10 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
         preValidation: async (request, reply) => {
           const length = Number(request.headers['content-length'] ?? 0);
           if (length > SYNC_LIMITS.maxPushBytes) {
-            return sendProblem(reply, problem(413, 'push_too_large', `a push is at most ${SYNC_LIMITS.maxPushBytes} bytes; send fewer rows per push`, request.url));
+            return sendProblem(
+              reply,
+              problem(413, 'push_too_large', `a push is at most ${SYNC_LIMITS.maxPushBytes} bytes; send fewer rows per push`, request.url),
+            );
           }
           return undefined;
         },
@@ -64,9 +73,16 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
         const collection = collectionOf(request.params.collection);
         const actor = requestActor(request);
         const rows = request.body;
-        if (!Array.isArray(rows)) return sendProblem(reply, problem(400, 'invalid_push', 'the body is an array of {assumedMasterState, newDocumentState}', request.url));
+        if (!Array.isArray(rows))
+          return sendProblem(
+            reply,
+            problem(400, 'invalid_push', 'the body is an array of {assumedMasterState, newDocumentState}', request.url),
+          );
         if (rows.length > SYNC_LIMITS.maxPushRows) {
-          return sendProblem(reply, problem(413, 'push_too_many_rows', `a push has at most ${SYNC_LIMITS.maxPushRows} rows (got ${rows.length})`, request.url));
+          return sendProblem(
+            reply,
+            problem(413, 'push_too_many_rows', `a push has at most ${SYNC_LIMITS.maxPushRows} rows (got ${rows.length})`, request.url),
+          );
         }
         if (!rows.every((r) => r !== null && typeof r === 'object' && !Array.isArray(r) && 'newDocumentState' in r)) {
           return sendProblem(reply, problem(400, 'invalid_push', 'every row needs newDocumentState', request.url));
@@ -75,27 +91,33 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       },
     );
 
-    app.get('/:collection/stream', { config: AUTH, schema: { params: CollectionParams, querystring: StreamQuery } }, async (request, reply) => {
-      const collection = collectionOf(request.params.collection);
-      const actor = requestActor(request);
-      service.assertRead(collection, actor);
-      const checkpoint = request.query.checkpoint ?? (await service.currentSeq());
-      if (request.query.checkpoint !== undefined) await service.assertCheckpoint(collection, checkpoint);
-      startEventStream(reply);
-      hub.open([{ collection, checkpoint }], actor.role as OperatorRole, reply.raw, false, tokenExpiry(request));
-    });
+    app.get(
+      '/:collection/stream',
+      { config: AUTH, schema: { params: CollectionParams, querystring: StreamQuery } },
+      async (request, reply) => {
+        const collection = collectionOf(request.params.collection);
+        const actor = requestActor(request);
+        service.assertRead(collection, actor);
+        const checkpoint = request.query.checkpoint ?? (await service.currentSeq());
+        if (request.query.checkpoint !== undefined) await service.assertCheckpoint(collection, checkpoint);
+        startEventStream(reply);
+        hub.open([{ collection, checkpoint }], actor.role as OperatorRole, reply.raw, false, tokenExpiry(request));
+      },
+    );
 
     app.get('/stream', { config: AUTH, schema: { querystring: MultiStreamQuery } }, async (request, reply) => {
       const names = request.query.collections.split(',');
       const collections = names.map(collectionOf);
-      if (new Set(collections).size !== collections.length) throw new AppError('validation', 'a collection is listed twice', { status: 400 });
+      if (new Set(collections).size !== collections.length)
+        throw new AppError('validation', 'a collection is listed twice', { status: 400 });
       const raw = request.query.checkpoints;
       const given = raw === undefined || raw === '' ? [] : raw.split(',');
       if (given.length > 0 && given.length !== collections.length) {
         throw new AppError('validation', 'checkpoints: one per collection, in the same order (or none)', { status: 400 });
       }
       const checkpoints = given.map((c) => {
-        if (!/^\d{1,16}$/.test(c)) throw new AppError('validation', `checkpoints: ${c.slice(0, 20)} is not a sequence number`, { status: 400 });
+        if (!/^\d{1,16}$/.test(c))
+          throw new AppError('validation', `checkpoints: ${c.slice(0, 20)} is not a sequence number`, { status: 400 });
         return Number(c);
       });
       const actor = requestActor(request);
@@ -125,6 +147,12 @@ function startEventStream(reply: FastifyReply): void {
   reply.hijack();
   const headers: Record<string, string | number | string[]> = {};
   for (const [k, v] of Object.entries(reply.getHeaders())) if (v !== undefined) headers[k] = v;
-  reply.raw.writeHead(200, { ...headers, 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  reply.raw.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
   reply.raw.write(': connected\n\n');
 }

@@ -44,7 +44,14 @@ export async function pullCollection<C extends SyncCollection>(
   const filter = roleFilter(collection, role);
   // One statement = one snapshot: rows and tombstones are read consistently (two statements could skip a
   // tombstone committed between them).
-  const { rows } = await q.query<{ _seq: number; dead: boolean; row: unknown; doc_id: string | null; deleted_at: unknown; hidden: boolean }>(
+  const { rows } = await q.query<{
+    _seq: number;
+    dead: boolean;
+    row: unknown;
+    doc_id: string | null;
+    deleted_at: unknown;
+    hidden: boolean;
+  }>(
     `(select t.server_seq::float8 as _seq, false as dead, ${sql.rowJson ?? 'to_jsonb(t)'} as row, null::text as doc_id, null::timestamptz as deleted_at, not (${filter.live}) as hidden
         from ${sql.table} t where t.server_seq > $1 order by t.server_seq limit $2)
      union all
@@ -69,7 +76,10 @@ export async function pullCollection<C extends SyncCollection>(
 /** The current master state of one document (undefined: never existed or deleted). */
 export async function getMaster<D>(q: Queryable, sql: ReplicatedTable<D>, id: string): Promise<D | undefined> {
   // alerts.id is a uuid: compare as text so a malformed id is simply not found.
-  const { rows } = await q.query<{ row: unknown }>(`select ${sql.rowJson ?? 'to_jsonb(t)'} as row from ${sql.table} t where t.${sql.idColumn}::text = $1`, [id]);
+  const { rows } = await q.query<{ row: unknown }>(
+    `select ${sql.rowJson ?? 'to_jsonb(t)'} as row from ${sql.table} t where t.${sql.idColumn}::text = $1`,
+    [id],
+  );
   return rows[0] ? sql.toDoc(json<ReplicatedRow>(rows[0].row)) : undefined;
 }
 
@@ -77,17 +87,24 @@ export async function getMaster<D>(q: Queryable, sql: ReplicatedTable<D>, id: st
  * The highest server_seq any committed write has now, read under the replication lock (no writer in flight,
  * so nothing at or below it can still commit later). A stream with no checkpoint starts here.
  */
-export async function currentSeq(db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> }, lock: (tx: Queryable) => Promise<void>): Promise<number> {
+export async function currentSeq(
+  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
+  lock: (tx: Queryable) => Promise<void>,
+): Promise<number> {
   return db.transaction(async (tx) => {
     await lock(tx);
-    const { rows } = await tx.query<{ seq: number }>(`select (case when is_called then last_value else 0 end)::float8 as seq from replication_seq`);
+    const { rows } = await tx.query<{ seq: number }>(
+      `select (case when is_called then last_value else 0 end)::float8 as seq from replication_seq`,
+    );
     return Number(rows[0]?.seq ?? 0);
   });
 }
 
 /** Tombstones up to this seq were purged for the collection (0: none). */
 export async function purgedThrough(q: Queryable, collection: SyncCollection): Promise<number> {
-  const { rows } = await q.query<{ seq: number }>('select purged_through_seq::float8 as seq from sync_retention where collection = $1', [collection]);
+  const { rows } = await q.query<{ seq: number }>('select purged_through_seq::float8 as seq from sync_retention where collection = $1', [
+    collection,
+  ]);
   return Number(rows[0]?.seq ?? 0);
 }
 
@@ -113,7 +130,10 @@ export async function purgeTombstones(tx: Queryable, tables: SyncTables, cutoffM
     );
     const sql = (tables as Record<string, { table: string } | undefined>)[r.collection];
     if (sql) await tx.query(`update ${sql.table} set server_seq = nextval('replication_seq') where server_seq <= $1`, [r.seq]);
-    await tx.query(`update sync_tombstones set server_seq = nextval('replication_seq') where collection = $1 and server_seq <= $2`, [r.collection, r.seq]);
+    await tx.query(`update sync_tombstones set server_seq = nextval('replication_seq') where collection = $1 and server_seq <= $2`, [
+      r.collection,
+      r.seq,
+    ]);
   }
   return rows.reduce((n, r) => n + Number(r.n), 0);
 }

@@ -42,8 +42,24 @@ export interface PushPorts {
   };
   fleet: { setServiceState(vehicleId: string, state: VehicleDoc['serviceState'], actor: Actor, reason?: string | null): Promise<unknown> };
   ops: {
-    createTask(input: { id: string; vehicleId: string; kind: TaskDoc['kind']; status: 'open' | 'assigned'; assignee: string | null; note: string; alertId: string | null; dueAt: number | null }, actor: Actor): Promise<unknown>;
-    updateTask(id: string, patch: Partial<Pick<TaskDoc, 'vehicleId' | 'kind' | 'status' | 'assignee' | 'note' | 'alertId' | 'dueAt'>>, actor: Actor): Promise<unknown>;
+    createTask(
+      input: {
+        id: string;
+        vehicleId: string;
+        kind: TaskDoc['kind'];
+        status: 'open' | 'assigned';
+        assignee: string | null;
+        note: string;
+        alertId: string | null;
+        dueAt: number | null;
+      },
+      actor: Actor,
+    ): Promise<unknown>;
+    updateTask(
+      id: string,
+      patch: Partial<Pick<TaskDoc, 'vehicleId' | 'kind' | 'status' | 'assignee' | 'note' | 'alertId' | 'dueAt'>>,
+      actor: Actor,
+    ): Promise<unknown>;
     createNote(input: { id: string; targetType: NoteDoc['targetType']; targetId: string; text: string }, actor: Actor): Promise<unknown>;
   };
   requests: Pick<RequestExecutor, 'submit' | 'execute'>;
@@ -66,7 +82,10 @@ const BUSINESS_FIELDS: { [C in SyncCollection]: readonly string[] } = {
 const IGNORED = new Set(['id', 'updatedAt', 'syncRejection']);
 
 const ajv = new Ajv({ strict: false, allErrors: false });
-const validators = Object.fromEntries(SYNC_COLLECTIONS.map((c) => [c, ajv.compile(RX_SCHEMAS[c])])) as Record<SyncCollection, ValidateFunction>;
+const validators = Object.fromEntries(SYNC_COLLECTIONS.map((c) => [c, ajv.compile(RX_SCHEMAS[c])])) as Record<
+  SyncCollection,
+  ValidateFunction
+>;
 
 export function canRead(collection: SyncCollection, role: string): boolean {
   return (SYNC_ACCESS[collection].read as readonly string[]).includes(role as OperatorRole);
@@ -97,14 +116,19 @@ export class PushHandler {
   async pushRow(collection: SyncCollection, row: PushRow<AnyDoc>, actor: Actor): Promise<PushOutcome> {
     const raw = row?.newDocumentState as unknown;
     const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
-    const refuse = async (code: string, message: string): Promise<PushOutcome> => ({ kind: 'refused', master: await this.refusal(collection, id, raw, { code, message }) });
+    const refuse = async (code: string, message: string): Promise<PushOutcome> => ({
+      kind: 'refused',
+      master: await this.refusal(collection, id, raw, { code, message }),
+    });
 
     if (!canWrite(collection, actor.role)) return refuse('forbidden_role', `role ${actor.role} may not change ${collection}`);
     if (!id || !raw || typeof raw !== 'object') return refuse('invalid_document', 'newDocumentState must be a document with an id');
     const doc = clean(raw as Record<string, unknown>);
-    if ((raw as { _deleted?: unknown })._deleted === true) return refuse('delete_not_allowed', `${collection} documents cannot be deleted from the desktop`);
+    if ((raw as { _deleted?: unknown })._deleted === true)
+      return refuse('delete_not_allowed', `${collection} documents cannot be deleted from the desktop`);
     const validate = validators[collection];
-    if (!validate(doc)) return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
+    if (!validate(doc))
+      return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
     if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as OperatorRole)) {
       return refuse('forbidden_role', `role ${actor.role} may not write notes about customers`);
     }
@@ -123,7 +147,8 @@ export class PushHandler {
       }
       // A retry of something already applied: accept, change nothing (a pending request runs again, idempotently).
       if (sameFields(business, doc, master)) {
-        if (business.length === 0 && !sameFields(editableAgnosticFields(doc), doc, master)) return refuse('forbidden_field', `${collection} documents are read-only`);
+        if (business.length === 0 && !sameFields(editableAgnosticFields(doc), doc, master))
+          return refuse('forbidden_field', `${collection} documents are read-only`);
         if (collection === 'requests') {
           const run = this.ports.requests.execute(id, actor);
           if ((doc as { kind?: unknown }).kind === 'vehicle_command') await run;
@@ -136,7 +161,8 @@ export class PushHandler {
       if (!assumed) return { kind: 'conflict', master: master as unknown as AnyDoc };
       const changedReadOnly = Object.keys(doc).filter((f) => !IGNORED.has(f) && !business.includes(f) && !deepEqual(doc[f], assumed[f]));
       if (changedReadOnly.length > 0) return refuse('forbidden_field', `not editable in ${collection}: ${changedReadOnly.join(', ')}`);
-      if (collection === 'notes' || collection === 'requests') return refuse('immutable', `${collection} documents cannot be changed once created`);
+      if (collection === 'notes' || collection === 'requests')
+        return refuse('immutable', `${collection} documents cannot be changed once created`);
       await this.update(collection, doc, master, actor);
       return { kind: 'ok' };
     } catch (err) {
@@ -149,8 +175,21 @@ export class PushHandler {
     switch (collection) {
       case 'tasks': {
         const t = doc as unknown as TaskDoc;
-        if (t.status !== 'open' && t.status !== 'assigned') throw new AppError('illegal_status', 'a new task is open or assigned', { status: 409 });
-        await this.ports.ops.createTask({ id: t.id, vehicleId: t.vehicleId, kind: t.kind, status: t.status, assignee: t.assignee ?? null, note: t.note, alertId: t.alertId ?? null, dueAt: t.dueAt ?? null }, actor);
+        if (t.status !== 'open' && t.status !== 'assigned')
+          throw new AppError('illegal_status', 'a new task is open or assigned', { status: 409 });
+        await this.ports.ops.createTask(
+          {
+            id: t.id,
+            vehicleId: t.vehicleId,
+            kind: t.kind,
+            status: t.status,
+            assignee: t.assignee ?? null,
+            note: t.note,
+            alertId: t.alertId ?? null,
+            dueAt: t.dueAt ?? null,
+          },
+          actor,
+        );
         return;
       }
       case 'notes': {
@@ -160,9 +199,14 @@ export class PushHandler {
       }
       case 'requests': {
         const r = doc as unknown as RequestDoc;
-        if (r.status !== 'pending' || (r.result ?? null) !== null) throw new AppError('forbidden_field', 'a new request is pending with no result (server-managed)', { status: 403 });
+        if (r.status !== 'pending' || (r.result ?? null) !== null)
+          throw new AppError('forbidden_field', 'a new request is pending with no result (server-managed)', { status: 403 });
         // vehicle commands are quick (queued, not awaited): the desktop sees their outcome in this push's round
-        await this.ports.requests.submit({ id: r.id, kind: r.kind, payload: r.payload, expiresAt: r.expiresAt }, actor, r.kind !== 'vehicle_command');
+        await this.ports.requests.submit(
+          { id: r.id, kind: r.kind, payload: r.payload, expiresAt: r.expiresAt },
+          actor,
+          r.kind !== 'vehicle_command',
+        );
         return;
       }
       default:
@@ -170,7 +214,12 @@ export class PushHandler {
     }
   }
 
-  private async update(collection: SyncCollection, doc: Record<string, unknown>, master: Record<string, unknown>, actor: Actor): Promise<void> {
+  private async update(
+    collection: SyncCollection,
+    doc: Record<string, unknown>,
+    master: Record<string, unknown>,
+    actor: Actor,
+  ): Promise<void> {
     switch (collection) {
       case 'vehicles':
         await this.ports.fleet.setServiceState(String(doc.id), (doc as unknown as VehicleDoc).serviceState, actor, 'desktop sync');
@@ -181,7 +230,8 @@ export class PushHandler {
         if ((a.assignee ?? null) !== m.assignee && a.status !== 'resolved') await this.ports.alerts.assign(a.id, actor, a.assignee ?? null);
         if (a.status !== m.status) {
           if (a.status === 'acknowledged') await this.ports.alerts.acknowledge(a.id, actor);
-          else if (a.status === 'resolved') await this.ports.alerts.resolve(a.id, actor, a.resolution?.trim() || 'resolved from the desktop');
+          else if (a.status === 'resolved')
+            await this.ports.alerts.resolve(a.id, actor, a.resolution?.trim() || 'resolved from the desktop');
           else throw new AppError('illegal_transition', `Cannot move an alert from ${m.status} back to ${a.status}`, { status: 409 });
         } else if ((a.resolution ?? null) !== m.resolution) {
           throw new AppError('illegal_transition', 'the resolution is set when resolving', { status: 409 });
@@ -190,7 +240,19 @@ export class PushHandler {
       }
       case 'tasks': {
         const t = doc as unknown as TaskDoc;
-        await this.ports.ops.updateTask(t.id, { vehicleId: t.vehicleId, kind: t.kind, status: t.status, assignee: t.assignee ?? null, note: t.note, alertId: t.alertId ?? null, dueAt: t.dueAt ?? null }, actor);
+        await this.ports.ops.updateTask(
+          t.id,
+          {
+            vehicleId: t.vehicleId,
+            kind: t.kind,
+            status: t.status,
+            assignee: t.assignee ?? null,
+            note: t.note,
+            alertId: t.alertId ?? null,
+            dueAt: t.dueAt ?? null,
+          },
+          actor,
+        );
         return;
       }
       default:
@@ -203,7 +265,13 @@ export class PushHandler {
     const master = id ? await getMaster<AnyDoc>(this.db, this.tables[collection], id).catch(() => undefined) : undefined;
     if (master) return { ...master, syncRejection: rejection };
     const base = raw && typeof raw === 'object' ? clean(raw as Record<string, unknown>) : {};
-    return { ...base, id: id ?? '', updatedAt: typeof base.updatedAt === 'number' ? base.updatedAt : 0, _deleted: true, syncRejection: rejection } as unknown as AnyDoc;
+    return {
+      ...base,
+      id: id ?? '',
+      updatedAt: typeof base.updatedAt === 'number' ? base.updatedAt : 0,
+      _deleted: true,
+      syncRejection: rejection,
+    } as unknown as AnyDoc;
   }
 }
 

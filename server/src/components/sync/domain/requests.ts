@@ -24,11 +24,30 @@ import { SYSTEM_ACTOR, type Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { finishRequest, getRequest, insertPendingRequest, listPendingRequests, noteRequestFailure } from '../data/requests.repository.js';
 
-export type RecordAudit = (tx: Queryable, entry: { actor: string; role: string; action: string; targetType: string; targetId: string; reason?: string | null; before?: unknown; after?: unknown }) => Promise<void>;
+export type RecordAudit = (
+  tx: Queryable,
+  entry: {
+    actor: string;
+    role: string;
+    action: string;
+    targetType: string;
+    targetId: string;
+    reason?: string | null;
+    before?: unknown;
+    after?: unknown;
+  },
+) => Promise<void>;
 
 /** What requests need of the commands component. */
 export interface CommandsPort {
-  issueCommand(input: { vehicleId: string; type: CommandType; reason: string; ttlSeconds: number; actor: Actor; commandId?: string }): Promise<{ command: { commandId: string } }>;
+  issueCommand(input: {
+    vehicleId: string;
+    type: CommandType;
+    reason: string;
+    ttlSeconds: number;
+    actor: Actor;
+    commandId?: string;
+  }): Promise<{ command: { commandId: string } }>;
   getCommand(commandId: string): Promise<{ commandId: string }>;
 }
 
@@ -38,11 +57,36 @@ export interface CommandsPort {
  * write its audit entry; it answers a small JSON summary of what it did (shown on the desktop).
  */
 export interface SupportPorts {
-  refund?(input: { rentalId: string; amountCents: number; currency: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
-  endRental?(input: { rentalId: string; reason: string; overrideBlockers: boolean; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
-  setCustomerBlocked?(input: { customerId: string; blocked: boolean; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
+  refund?(input: {
+    rentalId: string;
+    amountCents: number;
+    currency: string;
+    reason: string;
+    actor: Actor;
+    idempotencyKey: string;
+  }): Promise<Record<string, unknown>>;
+  endRental?(input: {
+    rentalId: string;
+    reason: string;
+    overrideBlockers: boolean;
+    actor: Actor;
+    idempotencyKey: string;
+  }): Promise<Record<string, unknown>>;
+  setCustomerBlocked?(input: {
+    customerId: string;
+    blocked: boolean;
+    reason: string;
+    actor: Actor;
+    idempotencyKey: string;
+  }): Promise<Record<string, unknown>>;
   /** a confirmed booking gets a later end (bookings' staff `extend`); `endsAt` ISO-8601 with a zone */
-  extendBooking?(input: { bookingId: string; endsAt: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
+  extendBooking?(input: {
+    bookingId: string;
+    endsAt: string;
+    reason: string;
+    actor: Actor;
+    idempotencyKey: string;
+  }): Promise<Record<string, unknown>>;
   /** a confirmed booking is cancelled on the customer's behalf (bookings' staff `cancel`) */
   cancelBooking?(input: { bookingId: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
 }
@@ -54,7 +98,9 @@ export function commandIdForRequest(requestId: string): string {
 }
 
 type Payload = Record<string, unknown>;
-type Outcome = { status: Exclude<RequestStatus, 'pending'>; result: Record<string, unknown> } | { status: 'pending'; lastError: { code: string; message: string } };
+type Outcome =
+  | { status: Exclude<RequestStatus, 'pending'>; result: Record<string, unknown> }
+  | { status: 'pending'; lastError: { code: string; message: string } };
 
 export class RequestExecutor {
   private readonly running = new Map<string, Promise<void>>();
@@ -87,7 +133,14 @@ export class RequestExecutor {
         expiresAtMs: doc.expiresAt,
       });
       if (inserted) {
-        await this.audit(tx, { actor: actor.id, role: actor.role, action: 'request.created', targetType: 'request', targetId: doc.id, after: { kind: doc.kind, payload: doc.payload, expiresAt: doc.expiresAt } });
+        await this.audit(tx, {
+          actor: actor.id,
+          role: actor.role,
+          action: 'request.created',
+          targetType: 'request',
+          targetId: doc.id,
+          after: { kind: doc.kind, payload: doc.payload, expiresAt: doc.expiresAt },
+        });
       }
     });
     const run = this.execute(doc.id, actor);
@@ -130,13 +183,26 @@ export class RequestExecutor {
     const kind = req.kind as RequestKind;
     let outcome: Outcome;
     try {
-      outcome = kind === 'vehicle_command' ? await this.vehicleCommand(id, payload, req.expires_ms, actor) : await this.supportAction(id, kind, payload, req.expires_ms, actor);
+      outcome =
+        kind === 'vehicle_command'
+          ? await this.vehicleCommand(id, payload, req.expires_ms, actor)
+          : await this.supportAction(id, kind, payload, req.expires_ms, actor);
     } catch (err) {
       if (err instanceof AppError && err.status < 500) outcome = { status: 'rejected', result: { code: err.code, message: err.message } };
       else {
-        this.log.warn('executing a sync request failed; it stays pending and is retried until it expires', { requestId: id, kind, ...errorFields(err) });
+        this.log.warn('executing a sync request failed; it stays pending and is retried until it expires', {
+          requestId: id,
+          kind,
+          ...errorFields(err),
+        });
         const e = err as { code?: unknown; message?: unknown };
-        outcome = { status: 'pending', lastError: { code: typeof e.code === 'string' ? e.code : 'internal', message: typeof e.message === 'string' ? e.message.slice(0, 500) : 'failed' } };
+        outcome = {
+          status: 'pending',
+          lastError: {
+            code: typeof e.code === 'string' ? e.code : 'internal',
+            message: typeof e.message === 'string' ? e.message.slice(0, 500) : 'failed',
+          },
+        };
       }
     }
     if (outcome.status === 'pending') await this.noteFailure(id, outcome.lastError);
@@ -153,40 +219,94 @@ export class RequestExecutor {
     if (problem) return invalid(problem);
     // The command never outlives the request: its ttl is cut to what remains before expiresAt.
     const ttlSeconds = Math.min(payload.ttlSeconds as number, remainingS);
-    await this.commands.issueCommand({ vehicleId: payload.vehicleId as string, type: payload.type as CommandType, reason: payload.reason as string, ttlSeconds, actor, commandId });
+    await this.commands.issueCommand({
+      vehicleId: payload.vehicleId as string,
+      type: payload.type as CommandType,
+      reason: payload.reason as string,
+      ttlSeconds,
+      actor,
+      commandId,
+    });
     return { status: 'done', result: { commandId } };
   }
 
-  private async supportAction(id: string, kind: Exclude<RequestKind, 'vehicle_command'>, payload: Payload, expiresMs: number, actor: Actor): Promise<Outcome> {
+  private async supportAction(
+    id: string,
+    kind: Exclude<RequestKind, 'vehicle_command'>,
+    payload: Payload,
+    expiresMs: number,
+    actor: Actor,
+  ): Promise<Outcome> {
     if (expiresMs <= this.now()) return expired();
     const problem = checkPayload(kind, payload);
     if (problem) return invalid(problem);
     const reason = (payload.reason as string).trim();
-    const unsupported = (what: string): Outcome => ({ status: 'rejected', result: { code: 'unsupported', message: `${what} is not available on this server yet` } });
+    const unsupported = (what: string): Outcome => ({
+      status: 'rejected',
+      result: { code: 'unsupported', message: `${what} is not available on this server yet` },
+    });
     const ports = this.support();
     switch (kind) {
       case 'refund': {
         if (!ports.refund) return unsupported('refunding');
-        const r = await ports.refund({ rentalId: payload.rentalId as string, amountCents: payload.amountCents as number, currency: payload.currency as string, reason, actor, idempotencyKey: id });
+        const r = await ports.refund({
+          rentalId: payload.rentalId as string,
+          amountCents: payload.amountCents as number,
+          currency: payload.currency as string,
+          reason,
+          actor,
+          idempotencyKey: id,
+        });
         return { status: 'done', result: summary(r) };
       }
       case 'end_rental': {
         if (!ports.endRental) return unsupported('ending a rental on behalf');
-        return { status: 'done', result: summary(await ports.endRental({ rentalId: payload.rentalId as string, reason, overrideBlockers: payload.overrideBlockers === true, actor, idempotencyKey: id })) };
+        return {
+          status: 'done',
+          result: summary(
+            await ports.endRental({
+              rentalId: payload.rentalId as string,
+              reason,
+              overrideBlockers: payload.overrideBlockers === true,
+              actor,
+              idempotencyKey: id,
+            }),
+          ),
+        };
       }
       case 'block_customer':
       case 'unblock_customer': {
         if (!ports.setCustomerBlocked) return unsupported('blocking customers');
-        const r = await ports.setCustomerBlocked({ customerId: payload.customerId as string, blocked: kind === 'block_customer', reason, actor, idempotencyKey: id });
+        const r = await ports.setCustomerBlocked({
+          customerId: payload.customerId as string,
+          blocked: kind === 'block_customer',
+          reason,
+          actor,
+          idempotencyKey: id,
+        });
         return { status: 'done', result: summary(r) };
       }
       case 'extend_booking': {
         if (!ports.extendBooking) return unsupported('extending a booking');
-        return { status: 'done', result: summary(await ports.extendBooking({ bookingId: payload.bookingId as string, endsAt: payload.endsAt as string, reason, actor, idempotencyKey: id })) };
+        return {
+          status: 'done',
+          result: summary(
+            await ports.extendBooking({
+              bookingId: payload.bookingId as string,
+              endsAt: payload.endsAt as string,
+              reason,
+              actor,
+              idempotencyKey: id,
+            }),
+          ),
+        };
       }
       case 'cancel_booking': {
         if (!ports.cancelBooking) return unsupported('cancelling a booking');
-        return { status: 'done', result: summary(await ports.cancelBooking({ bookingId: payload.bookingId as string, reason, actor, idempotencyKey: id })) };
+        return {
+          status: 'done',
+          result: summary(await ports.cancelBooking({ bookingId: payload.bookingId as string, reason, actor, idempotencyKey: id })),
+        };
       }
     }
   }
@@ -204,7 +324,15 @@ export class RequestExecutor {
   private async finish(id: string, status: RequestStatus, result: Record<string, unknown>, actor: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
-      if (await finishRequest(tx, id, status, result)) await this.audit(tx, { actor: actor.id, role: actor.role, action: `request.${status}`, targetType: 'request', targetId: id, after: { status, result } });
+      if (await finishRequest(tx, id, status, result))
+        await this.audit(tx, {
+          actor: actor.id,
+          role: actor.role,
+          action: `request.${status}`,
+          targetType: 'request',
+          targetId: id,
+          after: { status, result },
+        });
     });
   }
 
@@ -217,7 +345,10 @@ export class RequestExecutor {
   }
 }
 
-const expired = (): Outcome => ({ status: 'expired', result: { code: 'expired', message: 'the request expired before the server could execute it' } });
+const expired = (): Outcome => ({
+  status: 'expired',
+  result: { code: 'expired', message: 'the request expired before the server could execute it' },
+});
 const invalid = (message: string): Outcome => ({ status: 'rejected', result: { code: 'invalid_payload', message } });
 
 /** A port's answer, kept small (it replicates to every desktop). */
@@ -237,16 +368,19 @@ export function checkPayload(kind: RequestKind, p: Payload): string | undefined 
       if (typeof p.vehicleId !== 'string' || p.vehicleId === '') return 'payload.vehicleId must be a vehicle id';
       if (!(COMMAND_TYPES as readonly unknown[]).includes(p.type)) return `payload.type must be one of ${COMMAND_TYPES.join(', ')}`;
       if (!reasonOk(p.reason)) return 'payload.reason must be 1–500 characters';
-      if (!Number.isInteger(p.ttlSeconds) || (p.ttlSeconds as number) < MIN_TTL_S || (p.ttlSeconds as number) > 86_400) return 'payload.ttlSeconds must be an integer 5–86400';
+      if (!Number.isInteger(p.ttlSeconds) || (p.ttlSeconds as number) < MIN_TTL_S || (p.ttlSeconds as number) > 86_400)
+        return 'payload.ttlSeconds must be an integer 5–86400';
       return undefined;
     case 'refund':
       if (typeof p.rentalId !== 'string' || !ID.test(p.rentalId)) return 'payload.rentalId must be a rental id';
-      if (!Number.isInteger(p.amountCents) || (p.amountCents as number) <= 0 || (p.amountCents as number) > 100_000_000) return 'payload.amountCents must be a positive integer (minor units)';
+      if (!Number.isInteger(p.amountCents) || (p.amountCents as number) <= 0 || (p.amountCents as number) > 100_000_000)
+        return 'payload.amountCents must be a positive integer (minor units)';
       if (typeof p.currency !== 'string' || !/^[A-Z]{3}$/.test(p.currency)) return 'payload.currency must be an ISO 4217 code';
       return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
     case 'end_rental':
       if (typeof p.rentalId !== 'string' || !ID.test(p.rentalId)) return 'payload.rentalId must be a rental id';
-      if (p.overrideBlockers !== undefined && typeof p.overrideBlockers !== 'boolean') return 'payload.overrideBlockers must be true or false';
+      if (p.overrideBlockers !== undefined && typeof p.overrideBlockers !== 'boolean')
+        return 'payload.overrideBlockers must be true or false';
       return reasonOk(p.reason) ? undefined : 'payload.reason must be 1–500 characters';
     case 'block_customer':
     case 'unblock_customer':

@@ -22,7 +22,12 @@ export const SYNC_CHANNEL = 'fleetdesk_sync';
 export interface StreamHubOptions {
   listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
   /** documents after `checkpoint` (at most `limit`), and the new checkpoint */
-  pull(collection: SyncCollection, checkpoint: number, limit: number, role: OperatorRole): Promise<{ documents: unknown[]; checkpoint: number }>;
+  pull(
+    collection: SyncCollection,
+    checkpoint: number,
+    limit: number,
+    role: OperatorRole,
+  ): Promise<{ documents: unknown[]; checkpoint: number }>;
   log: Logger;
   minIntervalMs?: number;
   heartbeatMs?: number;
@@ -88,7 +93,13 @@ export class StreamHub {
    * reader's access token expires — the stream then ends with a `reauthenticate` event, and the client reconnects
    * with a fresh token (so a disabled account or a downgraded role stops receiving within one token lifetime).
    */
-  open(feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>, role: OperatorRole, res: ServerResponse, tagged: boolean, until?: number): void {
+  open(
+    feeds: ReadonlyArray<{ collection: SyncCollection; checkpoint: number }>,
+    role: OperatorRole,
+    res: ServerResponse,
+    tagged: boolean,
+    until?: number,
+  ): void {
     const stream: Stream = {
       feeds: new Map(feeds.map((f) => [f.collection, { checkpoint: f.checkpoint, dirty: true }])),
       role,
@@ -185,7 +196,10 @@ export class StreamHub {
       }
       if (s.closed) return false;
       if (page.documents.length > 0) {
-        const flushed = write(s, `${prefix}data: ${JSON.stringify({ documents: page.documents, checkpoint: { seq: page.checkpoint } })}\n\n`);
+        const flushed = write(
+          s,
+          `${prefix}data: ${JSON.stringify({ documents: page.documents, checkpoint: { seq: page.checkpoint } })}\n\n`,
+        );
         feed.checkpoint = page.checkpoint;
         if (!flushed) await drained(s.res);
       }

@@ -30,7 +30,9 @@ export interface InjectResponse {
 }
 export interface StaffApiDeps {
   /** Fastify's inject on the server's own routes (undefined until the routes are registered) */
-  inject: () => ((opts: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; payload?: string }) => Promise<InjectResponse>) | undefined;
+  inject: () =>
+    | ((opts: { method: 'GET' | 'POST'; url: string; headers: Record<string, string>; payload?: string }) => Promise<InjectResponse>)
+    | undefined;
   /** a short-lived staff token for this actor */
   issueToken(actor: Actor): Promise<string>;
   /** where the staff API lives (default /ops/v1) */
@@ -40,7 +42,12 @@ export interface StaffApiDeps {
 export function supportPortsViaStaffApi(deps: StaffApiDeps): SupportPorts {
   const prefix = deps.prefix ?? '/ops/v1';
   /** POST with a body and an Idempotency-Key; without `body`, a GET (a read, no key). */
-  const call = async (actor: Actor, path: string, body?: Record<string, unknown>, idempotencyKey?: string): Promise<Record<string, unknown>> => {
+  const call = async (
+    actor: Actor,
+    path: string,
+    body?: Record<string, unknown>,
+    idempotencyKey?: string,
+  ): Promise<Record<string, unknown>> => {
     const inject = deps.inject();
     if (!inject) throw new AppError('not_ready', 'the staff API is not up yet', { status: 503 });
     const token = await deps.issueToken(actor);
@@ -50,7 +57,11 @@ export function supportPortsViaStaffApi(deps: StaffApiDeps): SupportPorts {
         : {
             method: 'POST',
             url: `${prefix}${path}`,
-            headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json', ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}) },
+            headers: {
+              authorization: `Bearer ${token}`,
+              'content-type': 'application/json',
+              ...(idempotencyKey ? { 'idempotency-key': idempotencyKey } : {}),
+            },
             payload: JSON.stringify(body),
           },
     );
@@ -62,28 +73,49 @@ export function supportPortsViaStaffApi(deps: StaffApiDeps): SupportPorts {
     }
     if (res.statusCode >= 200 && res.statusCode < 300) return json;
     const code = typeof json.code === 'string' ? json.code : `http_${res.statusCode}`;
-    const detail = typeof json.detail === 'string' ? json.detail : typeof json.title === 'string' ? json.title : `the staff API answered ${res.statusCode}`;
+    const detail =
+      typeof json.detail === 'string'
+        ? json.detail
+        : typeof json.title === 'string'
+          ? json.title
+          : `the staff API answered ${res.statusCode}`;
     throw new AppError(code, detail, { status: res.statusCode });
   };
   const id = (s: string) => encodeURIComponent(s);
   return {
-    refund: async (i) => pick(await call(i.actor, `/rentals/${id(i.rentalId)}/refunds`, { amountCents: i.amountCents, reason: i.reason }, i.idempotencyKey), ['refundId', 'rentalId', 'amountCents', 'currency', 'status']),
-    endRental: async (i) =>
-      pick(await call(i.actor, `/rentals/${id(i.rentalId)}/end`, { reason: i.reason, ...(i.overrideBlockers ? { overrideBlockers: true } : {}) }, i.idempotencyKey), [
+    refund: async (i) =>
+      pick(await call(i.actor, `/rentals/${id(i.rentalId)}/refunds`, { amountCents: i.amountCents, reason: i.reason }, i.idempotencyKey), [
+        'refundId',
         'rentalId',
-        'status',
-        'endedAt',
-        'totalCents',
+        'amountCents',
         'currency',
+        'status',
       ]),
-    setCustomerBlocked: async (i) => pick(await call(i.actor, `/customers/${id(i.customerId)}/${i.blocked ? 'block' : 'unblock'}`, { reason: i.reason }, i.idempotencyKey), ['customerId', 'status']),
+    endRental: async (i) =>
+      pick(
+        await call(
+          i.actor,
+          `/rentals/${id(i.rentalId)}/end`,
+          { reason: i.reason, ...(i.overrideBlockers ? { overrideBlockers: true } : {}) },
+          i.idempotencyKey,
+        ),
+        ['rentalId', 'status', 'endedAt', 'totalCents', 'currency'],
+      ),
+    setCustomerBlocked: async (i) =>
+      pick(
+        await call(i.actor, `/customers/${id(i.customerId)}/${i.blocked ? 'block' : 'unblock'}`, { reason: i.reason }, i.idempotencyKey),
+        ['customerId', 'status'],
+      ),
     extendBooking: async (i) => {
       try {
-        return bookingSummary(await call(i.actor, `/bookings/${id(i.bookingId)}/extend`, { endsAt: i.endsAt, reason: i.reason }, i.idempotencyKey));
+        return bookingSummary(
+          await call(i.actor, `/bookings/${id(i.bookingId)}/extend`, { endsAt: i.endsAt, reason: i.reason }, i.idempotencyKey),
+        );
       } catch (err) {
         if (!(err instanceof AppError && err.code === 'not_an_extension')) throw err;
         const now = await call(i.actor, `/bookings/${id(i.bookingId)}`);
-        if (now.status === 'confirmed' && typeof now.endsAt === 'string' && Date.parse(now.endsAt) === Date.parse(i.endsAt)) return { ...bookingSummary(now), note: 'the booking already ends then' };
+        if (now.status === 'confirmed' && typeof now.endsAt === 'string' && Date.parse(now.endsAt) === Date.parse(i.endsAt))
+          return { ...bookingSummary(now), note: 'the booking already ends then' };
         throw err;
       }
     },
@@ -93,7 +125,8 @@ export function supportPortsViaStaffApi(deps: StaffApiDeps): SupportPorts {
       } catch (err) {
         if (!(err instanceof AppError && err.code === 'not_cancellable')) throw err;
         const now = await call(i.actor, `/bookings/${id(i.bookingId)}`);
-        if (now.status === 'cancelled' && now.cancelledBy === i.actor.id && now.cancelReason === i.reason) return { ...bookingSummary(now), note: 'already cancelled (by the same staff member, with the same reason)' };
+        if (now.status === 'cancelled' && now.cancelledBy === i.actor.id && now.cancelReason === i.reason)
+          return { ...bookingSummary(now), note: 'already cancelled (by the same staff member, with the same reason)' };
         throw err;
       }
     },

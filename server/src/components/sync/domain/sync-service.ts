@@ -15,7 +15,8 @@ export class SyncService {
   ) {}
 
   assertRead(collection: SyncCollection, actor: Actor): void {
-    if (!canRead(collection, actor.role)) throw new AppError('forbidden_role', `role ${actor.role} may not read ${collection}`, { status: 403 });
+    if (!canRead(collection, actor.role))
+      throw new AppError('forbidden_role', `role ${actor.role} may not read ${collection}`, { status: 403 });
   }
 
   /** 410 `checkpoint_too_old` when tombstones after `checkpoint` may have been purged (the client must resync from 0). */
@@ -23,17 +24,30 @@ export class SyncService {
     if (checkpoint === 0) return;
     const purged = await purgedThrough(this.db, collection);
     if (checkpoint < purged) {
-      throw new AppError('checkpoint_too_old', `checkpoint ${checkpoint} is older than the tombstone retention (purged through ${purged}); resync ${collection} from checkpoint 0`, { status: 410 });
+      throw new AppError(
+        'checkpoint_too_old',
+        `checkpoint ${checkpoint} is older than the tombstone retention (purged through ${purged}); resync ${collection} from checkpoint 0`,
+        { status: 410 },
+      );
     }
   }
 
   /** `role` filters what the role may not see (notes about customers: see SYNC_ACCESS / canSeeCustomerData). */
-  async pull(collection: SyncCollection, checkpoint: number, limit: number, role: OperatorRole): Promise<PullPage<SyncDocMap[SyncCollection]>> {
+  async pull(
+    collection: SyncCollection,
+    checkpoint: number,
+    limit: number,
+    role: OperatorRole,
+  ): Promise<PullPage<SyncDocMap[SyncCollection]>> {
     await this.assertCheckpoint(collection, checkpoint);
     return pullCollection(this.db, this.tables[collection], collection, checkpoint, limit, role);
   }
 
-  push(collection: SyncCollection, rows: Array<PushRow<SyncDocMap[SyncCollection]>>, actor: Actor): Promise<Array<SyncDocMap[SyncCollection]>> {
+  push(
+    collection: SyncCollection,
+    rows: Array<PushRow<SyncDocMap[SyncCollection]>>,
+    actor: Actor,
+  ): Promise<Array<SyncDocMap[SyncCollection]>> {
     return this.pushHandler.push(collection, rows, actor);
   }
 

@@ -11,7 +11,13 @@ const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
 export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps) {
   const r = useReplica();
   const [showResolved, setShowResolved] = useState(false);
-  const alerts = useLiveQuery<AlertDoc>(r?.db.alerts, showResolved ? { sort: [{ openedAt: 'desc' }], limit: 300 } : { selector: { status: { $ne: 'resolved' } }, sort: [{ openedAt: 'desc' }], limit: 300 }, String(showResolved));
+  const alerts = useLiveQuery<AlertDoc>(
+    r?.db.alerts,
+    showResolved
+      ? { sort: [{ openedAt: 'desc' }], limit: 300 }
+      : { selector: { status: { $ne: 'resolved' } }, sort: [{ openedAt: 'desc' }], limit: 300 },
+    String(showResolved),
+  );
   const sorted = [...alerts].sort((a, b) => SEVERITY_RANK[a.severity] - SEVERITY_RANK[b.severity] || b.openedAt - a.openedAt);
   const [resolving, setResolving] = useState<string | undefined>(undefined);
   const [note, setNote] = useState('');
@@ -23,7 +29,11 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
           <input type="checkbox" checked={showResolved} onChange={(e) => setShowResolved(e.target.checked)} /> show resolved
         </label>
       </div>
-      {!r ? <div className="panel-empty">Local replica not open yet…</div> : sorted.length === 0 ? <div className="panel-empty">No open alerts.</div> : null}
+      {!r ? (
+        <div className="panel-empty">Local replica not open yet…</div>
+      ) : sorted.length === 0 ? (
+        <div className="panel-empty">No open alerts.</div>
+      ) : null}
       <table className="replica-table">
         <thead>
           <tr>
@@ -42,7 +52,10 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
               <td>
                 <span className={`sev sev-${a.severity}`}>{a.severity}</span>
               </td>
-              <td>{a.kind}{a.occurrences > 1 ? <span className="muted"> ×{a.occurrences}</span> : null}</td>
+              <td>
+                {a.kind}
+                {a.occurrences > 1 ? <span className="muted"> ×{a.occurrences}</span> : null}
+              </td>
               <td>
                 <VehicleLink vehicleId={a.vehicleId} plateOf={plateOf} onSelect={onSelectVehicle} />
               </td>
@@ -59,9 +72,17 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
                       setNote('');
                     }}
                   >
-                    <input autoFocus placeholder="Resolution note" value={note} onChange={(e) => setNote(e.target.value)} aria-label="Resolution note" />
+                    <input
+                      autoFocus
+                      placeholder="Resolution note"
+                      value={note}
+                      onChange={(e) => setNote(e.target.value)}
+                      aria-label="Resolution note"
+                    />
                     <button type="submit">Resolve</button>
-                    <button type="button" onClick={() => setResolving(undefined)}>Cancel</button>
+                    <button type="button" onClick={() => setResolving(undefined)}>
+                      Cancel
+                    </button>
                   </form>
                 ) : a.status === 'resolved' ? (
                   <span className="muted">{a.resolution ?? ''}</span>
@@ -80,7 +101,13 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
                     <button type="button" onClick={() => setResolving(a.id)}>
                       Resolve…
                     </button>
-                    <button type="button" title="Create a repair task for this vehicle" onClick={() => act(r?.actions.createTask({ vehicleId: a.vehicleId, kind: 'repair', note: `alert: ${a.kind}`, alertId: a.id }))}>
+                    <button
+                      type="button"
+                      title="Create a repair task for this vehicle"
+                      onClick={() =>
+                        act(r?.actions.createTask({ vehicleId: a.vehicleId, kind: 'repair', note: `alert: ${a.kind}`, alertId: a.id }))
+                      }
+                    >
                       + Task
                     </button>
                   </>

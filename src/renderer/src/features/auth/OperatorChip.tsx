@@ -15,7 +15,13 @@ export function OperatorChip({ operator, signedIn, offline, onSignOut, onSignIn 
   if (!operator) return null;
   const state = !signedIn ? 'signed-out' : offline ? 'offline' : 'signed-in';
   return (
-    <div className={`operator-chip operator-${state}`} data-testid="operator-chip" data-operator-id={operator.id} data-role={operator.role} data-state={state}>
+    <div
+      className={`operator-chip operator-${state}`}
+      data-testid="operator-chip"
+      data-operator-id={operator.id}
+      data-role={operator.role}
+      data-state={state}
+    >
       <span className="operator-avatar" aria-hidden="true">
         {initials(operator.name)}
       </span>

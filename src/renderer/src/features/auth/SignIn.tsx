@@ -45,11 +45,26 @@ export function SignInForm({ api, notice, email: initialEmail, onSignedIn, onCan
       {notice ? <div className="sign-in-notice">{notice}</div> : null}
       <label className="sign-in-field">
         <span>E-mail</span>
-        <input type="email" autoComplete="username" required autoFocus value={email} onChange={(e) => setEmail(e.target.value)} data-testid="sign-in-email" />
+        <input
+          type="email"
+          autoComplete="username"
+          required
+          autoFocus
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+          data-testid="sign-in-email"
+        />
       </label>
       <label className="sign-in-field">
         <span>Password</span>
-        <input type="password" autoComplete="current-password" required value={password} onChange={(e) => setPassword(e.target.value)} data-testid="sign-in-password" />
+        <input
+          type="password"
+          autoComplete="current-password"
+          required
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+          data-testid="sign-in-password"
+        />
       </label>
       {error ? (
         <div className="sign-in-error" role="alert" data-testid="sign-in-error">

@@ -13,10 +13,24 @@ export function ConflictsPanel({ now }: { now: number }) {
   const act = panelAction('conflicts');
   return (
     <div className="replica-panel" data-testid="conflicts-panel" data-count={conflicts.length}>
-      {conflicts.length === 0 ? <div className="panel-empty">No conflicts: every local change reached the server or is waiting to.</div> : null}
+      {conflicts.length === 0 ? (
+        <div className="panel-empty">No conflicts: every local change reached the server or is waiting to.</div>
+      ) : null}
       {conflicts.map((c) => {
         const editable = EDITABLE[c.collectionName].fields as readonly string[];
-        const fields = [...new Set([...editable, ...Object.keys(c.local).filter((k) => k !== 'syncRejection' && k !== 'updatedAt' && !k.startsWith('_') && c.local[k] !== undefined && JSON.stringify(c.local[k]) !== JSON.stringify(c.master[k]))])];
+        const fields = [
+          ...new Set([
+            ...editable,
+            ...Object.keys(c.local).filter(
+              (k) =>
+                k !== 'syncRejection' &&
+                k !== 'updatedAt' &&
+                !k.startsWith('_') &&
+                c.local[k] !== undefined &&
+                JSON.stringify(c.local[k]) !== JSON.stringify(c.master[k]),
+            ),
+          ]),
+        ];
         return (
           <article className="conflict" key={c.id} data-conflict-id={c.id} data-collection={c.collectionName} data-doc-id={c.docId}>
             <header>

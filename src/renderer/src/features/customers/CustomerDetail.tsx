@@ -20,11 +20,21 @@ interface CustomerDetailProps {
 export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: CustomerDetailProps) {
   const r = useReplica();
   const [customer] = useLiveQuery<CustomerDoc>(r?.db.customers, { selector: { id: customerId } }, customerId);
-  const rentals = useLiveQuery<RentalDoc>(r?.db.rentals, { selector: { customerId }, sort: [{ startsAt: 'desc' }], limit: 100 }, customerId);
-  const notes = useLiveQuery<NoteDoc>(r?.db.notes, { selector: { targetType: 'customer', targetId: customerId }, sort: [{ createdAt: 'desc' }], limit: 50 }, customerId);
+  const rentals = useLiveQuery<RentalDoc>(
+    r?.db.rentals,
+    { selector: { customerId }, sort: [{ startsAt: 'desc' }], limit: 100 },
+    customerId,
+  );
+  const notes = useLiveQuery<NoteDoc>(
+    r?.db.notes,
+    { selector: { targetType: 'customer', targetId: customerId }, sort: [{ createdAt: 'desc' }], limit: 50 },
+    customerId,
+  );
   const recent = useLiveQuery<RequestDoc>(r?.db.requests, { sort: [{ createdAt: 'desc' }], limit: 300 }, 'recent-requests');
   const rentalIds = new Set(rentals.map((x) => x.id));
-  const requests = recent.filter((q) => q.payload.customerId === customerId || rentalIds.has(String(q.payload.rentalId ?? q.payload.bookingId))).slice(0, 10);
+  const requests = recent
+    .filter((q) => q.payload.customerId === customerId || rentalIds.has(String(q.payload.rentalId ?? q.payload.bookingId)))
+    .slice(0, 10);
   const [blockReason, setBlockReason] = useState('');
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
@@ -85,7 +95,13 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
           act(r.actions.requestCustomerBlock(customer.id, !blocked, blockReason), () => setBlockReason(''));
         }}
       >
-        <input placeholder={blocked ? 'Reason to unblock' : 'Reason to block'} value={blockReason} onChange={(e) => setBlockReason(e.target.value)} aria-label="Block reason" data-testid="block-reason" />
+        <input
+          placeholder={blocked ? 'Reason to unblock' : 'Reason to block'}
+          value={blockReason}
+          onChange={(e) => setBlockReason(e.target.value)}
+          aria-label="Block reason"
+          data-testid="block-reason"
+        />
         <button type="submit" className={blocked ? '' : 'danger-button'} disabled={!!pendingBlock} data-testid="block-submit">
           {blocked ? 'Unblock' : 'Block'}
         </button>
@@ -109,7 +125,14 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
         {rentals.length === 0 ? <div className="muted">No reservations, bookings or rentals.</div> : null}
         <div className="rental-list" data-testid="customer-rentals">
           {rentals.map((x) => (
-            <RentalCard key={x.id} rental={x} now={now} plateOf={plateOf} onSelectVehicle={onSelectVehicle} requests={recent.filter((q) => (q.payload.rentalId ?? q.payload.bookingId) === x.id)} />
+            <RentalCard
+              key={x.id}
+              rental={x}
+              now={now}
+              plateOf={plateOf}
+              onSelectVehicle={onSelectVehicle}
+              requests={recent.filter((q) => (q.payload.rentalId ?? q.payload.bookingId) === x.id)}
+            />
           ))}
         </div>
       </section>
@@ -130,7 +153,10 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
         <ul className="ops-list" data-testid="customer-notes">
           {notes.map((n) => (
             <li key={n.id}>
-              {n.text} <span className="muted">— {n.author}, {formatAgo(n.createdAt, now)}</span>
+              {n.text}{' '}
+              <span className="muted">
+                — {n.author}, {formatAgo(n.createdAt, now)}
+              </span>
             </li>
           ))}
         </ul>

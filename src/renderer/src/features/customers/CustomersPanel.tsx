@@ -30,12 +30,19 @@ export function CustomersPanel({ now, plateOf, onSelectVehicle }: VehiclePanelPr
           }}
         />
         <div className="muted customers-meta">
-          {query.trim() ? `${results.length === 50 ? '50+' : results.length} of ${total} customers` : `${total} customers in the local replica — type to search`}
+          {query.trim()
+            ? `${results.length === 50 ? '50+' : results.length} of ${total} customers`
+            : `${total} customers in the local replica — type to search`}
         </div>
         <ul className="customers-results" data-testid="customer-results" data-count={results.length}>
           {results.map((c) => (
             <li key={c.id}>
-              <button type="button" className={`customer-row${selected === c.id ? ' customer-row-selected' : ''}`} data-customer-id={c.id} onClick={() => setSelected(c.id)}>
+              <button
+                type="button"
+                className={`customer-row${selected === c.id ? ' customer-row-selected' : ''}`}
+                data-customer-id={c.id}
+                onClick={() => setSelected(c.id)}
+              >
                 <span className="customer-row-name">
                   {c.name}
                   {c.status === 'blocked' ? <span className="pill pill-blocked">blocked</span> : null}
@@ -50,7 +57,11 @@ export function CustomersPanel({ now, plateOf, onSelectVehicle }: VehiclePanelPr
         </ul>
       </div>
       <div className="customers-detail">
-        {selected ? <CustomerDetail customerId={selected} now={now} plateOf={plateOf} onSelectVehicle={onSelectVehicle} /> : <div className="panel-empty">Pick a customer to see their rentals, receipts and notes.</div>}
+        {selected ? (
+          <CustomerDetail customerId={selected} now={now} plateOf={plateOf} onSelectVehicle={onSelectVehicle} />
+        ) : (
+          <div className="panel-empty">Pick a customer to see their rentals, receipts and notes.</div>
+        )}
       </div>
     </div>
   );

@@ -31,8 +31,17 @@ interface RentalCardProps {
   compact?: boolean;
 }
 
-const FORM_TEST_ID = { end: 'end-rental-form', refund: 'refund-form', extend: 'extend-booking-form', cancel: 'cancel-booking-form' } as const;
-const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = { end: 'End rental', extend: 'Extend booking', cancel: 'Confirm cancellation' };
+const FORM_TEST_ID = {
+  end: 'end-rental-form',
+  refund: 'refund-form',
+  extend: 'extend-booking-form',
+  cancel: 'cancel-booking-form',
+} as const;
+const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = {
+  end: 'End rental',
+  extend: 'Extend booking',
+  cancel: 'Confirm cancellation',
+};
 
 export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests, compact = false }: RentalCardProps) {
   const r = useReplica();
@@ -83,7 +92,8 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
     if (mode === 'refund') {
       const cents = parseMoney(amount);
       if (cents === undefined || cents <= 0) return setError('enter an amount, e.g. 12.50');
-      if (refundable !== undefined && cents > refundable) return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
+      if (refundable !== undefined && cents > refundable)
+        return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
       r.actions.requestRefund(x.id, cents, currency, reason).then(done, fail);
     }
     if (mode === 'extend') {
@@ -97,7 +107,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
 
   const end = x.endedAt ?? x.endsAt;
   return (
-    <article className={`rental-card rental-${x.kind} rental-status-${x.status}`} data-testid="rental-card" data-rental-id={x.id} data-kind={x.kind} data-status={x.status}>
+    <article
+      className={`rental-card rental-${x.kind} rental-status-${x.status}`}
+      data-testid="rental-card"
+      data-rental-id={x.id}
+      data-kind={x.kind}
+      data-status={x.status}
+    >
       <header className="rental-head">
         <span className="rental-kind">{x.kind}</span>
         <span className={`pill pill-rental-${x.status}`}>{x.status}</span>
@@ -108,7 +124,11 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
         )}
         <span className="muted rental-when">
           {formatDateTime(x.startedAt ?? x.startsAt)} → {end === null ? (x.status === 'active' ? 'open-ended' : '—') : formatDateTime(end)}
-          {x.status === 'active' && x.startedAt ? ` · ${formatDuration(now - x.startedAt)} so far` : x.startedAt && x.endedAt ? ` · ${formatDuration(x.endedAt - x.startedAt)}` : ''}
+          {x.status === 'active' && x.startedAt
+            ? ` · ${formatDuration(now - x.startedAt)} so far`
+            : x.startedAt && x.endedAt
+              ? ` · ${formatDuration(x.endedAt - x.startedAt)}`
+              : ''}
         </span>
         {x.totalCents !== null ? <span className="rental-total">{formatMoney(x.totalCents, x.currency)}</span> : null}
       </header>
@@ -119,7 +139,11 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           {x.endReason ? ` — ${x.endReason}` : ''}
         </div>
       ) : null}
-      {x.cancelReason ? <div className="muted">cancelled{x.cancelledBy ? ` by ${x.cancelledBy}` : ''} — {x.cancelReason}</div> : null}
+      {x.cancelReason ? (
+        <div className="muted">
+          cancelled{x.cancelledBy ? ` by ${x.cancelledBy}` : ''} — {x.cancelReason}
+        </div>
+      ) : null}
       {x.price && x.price.lines?.length ? (
         <table className="receipt" data-testid="receipt">
           <tbody>
@@ -166,7 +190,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               <button type="button" disabled={pendingExtend || pendingCancel} data-testid="extend-booking" onClick={() => toggle('extend')}>
                 {pendingExtend ? 'Extending…' : 'Extend'}
               </button>
-              <button type="button" className="danger-button" disabled={pendingCancel} data-testid="cancel-booking" onClick={() => toggle('cancel')}>
+              <button
+                type="button"
+                className="danger-button"
+                disabled={pendingCancel}
+                data-testid="cancel-booking"
+                onClick={() => toggle('cancel')}
+              >
                 {pendingCancel ? 'Cancelling…' : 'Cancel booking'}
               </button>
             </>
@@ -208,7 +238,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               />
             </label>
           ) : null}
-          <input placeholder="Reason (required)" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Reason" data-testid="action-reason" />
+          <input
+            placeholder="Reason (required)"
+            value={reason}
+            onChange={(e) => setReason(e.target.value)}
+            aria-label="Reason"
+            data-testid="action-reason"
+          />
           <button type="submit" data-testid="action-submit">
             {SUBMIT_LABEL[mode] ?? `Refund${currency ? ` ${currency}` : ''}`}
           </button>

@@ -27,7 +27,16 @@ describe('booking actions (customer detail)', () => {
   });
 
   it('refuses incomplete or impossible dates', () => {
-    for (const bad of ['', '2031-07-01', '2031-07-01T', '2031-07-01 13:00', '2031-06-31T10:00', '2031-13-01T10:00', 'tomorrow', '2031-07-01T13:00Z']) {
+    for (const bad of [
+      '',
+      '2031-07-01',
+      '2031-07-01T',
+      '2031-07-01 13:00',
+      '2031-06-31T10:00',
+      '2031-13-01T10:00',
+      'tomorrow',
+      '2031-07-01T13:00Z',
+    ]) {
       expect(fromLocalInput(bad), bad).toBeUndefined();
     }
   });

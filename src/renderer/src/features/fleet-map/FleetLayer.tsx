@@ -50,7 +50,9 @@ export function FleetLayer({ store, selection, onSelect, stats }: FleetLayerProp
         return;
       }
       const content =
-        target.kind === 'vehicle' ? vehicleTooltipContent(target.id, store.live.get(target.id), store.registry.get(target.id)) : clusterTooltipContent(target.cluster);
+        target.kind === 'vehicle'
+          ? vehicleTooltipContent(target.id, store.live.get(target.id), store.registry.get(target.id))
+          : clusterTooltipContent(target.cluster);
       tooltip.setLatLng(latlng).setContent(content);
       if (!map.hasLayer(tooltip)) map.openTooltip(tooltip);
     };

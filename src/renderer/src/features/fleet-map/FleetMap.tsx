@@ -45,9 +45,20 @@ export function FleetMap({ store, tileUrl, tileAttribution, selection, onSelect,
   );
 
   return (
-    <MapContainer className="fleet-map" bounds={AREA_BOUNDS} boundsOptions={{ padding: [24, 24] }} minZoom={3} maxZoom={19} worldCopyJump={false}>
+    <MapContainer
+      className="fleet-map"
+      bounds={AREA_BOUNDS}
+      boundsOptions={{ padding: [24, 24] }}
+      minZoom={3}
+      maxZoom={19}
+      worldCopyJump={false}
+    >
       {tileUrl ? <TileLayer url={tileUrl} attribution={tileAttribution} maxZoom={19} eventHandlers={tileEvents} /> : null}
-      <Polygon positions={zone} interactive={false} pathOptions={{ color: '#0ea5e9', weight: 2, dashArray: '6 5', fillColor: '#38bdf8', fillOpacity: 0.07 }} />
+      <Polygon
+        positions={zone}
+        interactive={false}
+        pathOptions={{ color: '#0ea5e9', weight: 2, dashArray: '6 5', fillColor: '#38bdf8', fillOpacity: 0.07 }}
+      />
       <FleetLayer store={store} selection={selection} onSelect={onSelect} stats={stats} />
       <InvalidateOnResize />
     </MapContainer>

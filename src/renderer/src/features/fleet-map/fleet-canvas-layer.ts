@@ -367,13 +367,21 @@ export class FleetCanvasLayer extends L.Layer {
     const prev = this.hovered;
     const same =
       target?.kind === prev?.kind &&
-      (target?.kind === 'vehicle' ? target.id === (prev as { id: string }).id : target?.kind === 'cluster' ? target.cluster.count === (prev as { cluster: ScreenCluster }).cluster.count : true);
+      (target?.kind === 'vehicle'
+        ? target.id === (prev as { id: string }).id
+        : target?.kind === 'cluster'
+          ? target.cluster.count === (prev as { cluster: ScreenCluster }).cluster.count
+          : true);
     // after a draw a hovered vehicle may have moved or changed: refresh its tooltip even if it is the same one
     if (same && !(afterDraw && target?.kind === 'vehicle')) return;
     this.hovered = target;
     if (this.leafletMap) this.leafletMap.getContainer().style.cursor = target ? 'pointer' : '';
     const latlng =
-      target?.kind === 'vehicle' ? this.vehicleLatLng(target.id) : target?.kind === 'cluster' ? this.leafletMap?.containerPointToLatLng([target.cluster.x, target.cluster.y]) : undefined;
+      target?.kind === 'vehicle'
+        ? this.vehicleLatLng(target.id)
+        : target?.kind === 'cluster'
+          ? this.leafletMap?.containerPointToLatLng([target.cluster.x, target.cluster.y])
+          : undefined;
     this.opts.onHover(target, latlng);
   }
 

@@ -27,7 +27,13 @@ describe('clusterOnScreen', () => {
   });
 
   it('leaves an isolated vehicle single, pointing at its index', () => {
-    const clusters = clusterOnScreen(input([[10, 10, 2], [400, 300, 1], [402, 302, 1]]));
+    const clusters = clusterOnScreen(
+      input([
+        [10, 10, 2],
+        [400, 300, 1],
+        [402, 302, 1],
+      ]),
+    );
     const single = clusters.find((c) => c.count === 1);
     expect(single?.single).toBe(0);
     expect(clusters.find((c) => c.count === 2)?.byState).toEqual([0, 2, 0]);

@@ -19,7 +19,11 @@ interface StatusBarProps {
 const SYNC_TEXT = { loading: 'loading snapshot…', live: 'live', resyncing: 'resyncing…', error: 'unavailable' } as const;
 
 export function StatusBar({ store, mapStats, hostLink, appInfo, now }: StatusBarProps) {
-  const tiles = !appInfo?.tileUrl ? 'no base map configured' : mapStats.tileErrors > 0 && mapStats.tilesLoaded === 0 ? 'base map unavailable' : undefined;
+  const tiles = !appInfo?.tileUrl
+    ? 'no base map configured'
+    : mapStats.tileErrors > 0 && mapStats.tilesLoaded === 0
+      ? 'base map unavailable'
+      : undefined;
   return (
     <footer className="status-bar">
       {appInfo?.host === 'browser' ? <LinkChip label="Console" testId="link-host" state={hostLink} /> : null}
@@ -30,7 +34,8 @@ export function StatusBar({ store, mapStats, hostLink, appInfo, now }: StatusBar
         {store.resyncCount > 0 ? ` · ${store.resyncCount} resync${store.resyncCount === 1 ? '' : 's'}` : ''}
       </span>
       <span className="status-item" title="Vehicles represented on screen / known to the map; canvas draw time of the last frame (average)">
-        Map: {formatCount(mapStats.drawn)} of {formatCount(mapStats.total)} on screen · draw {mapStats.lastDrawMs.toFixed(1)} ms (avg {mapStats.avgDrawMs.toFixed(1)})
+        Map: {formatCount(mapStats.drawn)} of {formatCount(mapStats.total)} on screen · draw {mapStats.lastDrawMs.toFixed(1)} ms (avg{' '}
+        {mapStats.avgDrawMs.toFixed(1)})
       </span>
       {tiles ? <span className="status-item muted">{tiles}</span> : null}
       <span className="status-spacer" />

@@ -25,7 +25,13 @@ export function SyncIndicator({ view, now, onRetry }: { view: SyncView; now: num
       <span className="sync-indicator-dot" aria-hidden="true" />
       <span className="sync-indicator-text">{syncText(view, now)}</span>
       {view.progress !== undefined ? (
-        <span className="sync-progress" role="progressbar" aria-valuemin={0} aria-valuemax={100} aria-valuenow={Math.round(view.progress * 100)}>
+        <span
+          className="sync-progress"
+          role="progressbar"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={Math.round(view.progress * 100)}
+        >
           <span className="sync-progress-fill" style={{ width: `${Math.max(4, view.progress * 100)}%` }} />
         </span>
       ) : null}

@@ -9,7 +9,13 @@ import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
 export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps) {
   const r = useReplica();
   const [showDone, setShowDone] = useState(false);
-  const tasks = useLiveQuery<TaskDoc>(r?.db.tasks, showDone ? { sort: [{ createdAt: 'desc' }], limit: 300 } : { selector: { status: { $in: ['open', 'assigned'] } }, sort: [{ createdAt: 'desc' }], limit: 300 }, String(showDone));
+  const tasks = useLiveQuery<TaskDoc>(
+    r?.db.tasks,
+    showDone
+      ? { sort: [{ createdAt: 'desc' }], limit: 300 }
+      : { selector: { status: { $in: ['open', 'assigned'] } }, sort: [{ createdAt: 'desc' }], limit: 300 },
+    String(showDone),
+  );
   const act = panelAction('tasks');
   return (
     <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>

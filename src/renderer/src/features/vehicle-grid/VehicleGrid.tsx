@@ -126,9 +126,12 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
     if (selection.source !== 'grid') api.ensureNodeVisible(node, 'middle');
   }, [gridApi, selection.id, selection.source, selection.nonce]);
 
-  const onRowClicked = useCallback((e: RowClickedEvent<VehicleRow>) => {
-    if (e.data) onSelect(e.data.id, 'grid');
-  }, [onSelect]);
+  const onRowClicked = useCallback(
+    (e: RowClickedEvent<VehicleRow>) => {
+      if (e.data) onSelect(e.data.id, 'grid');
+    },
+    [onSelect],
+  );
 
   const onModelUpdated = useCallback(() => {
     const api = apiRef.current;

@@ -35,7 +35,12 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     colId: 'state',
     headerName: 'State',
     // Service state from the replica wins: a vehicle in maintenance is not available whatever it reports.
-    valueGetter: (p) => (p.data && replicaVehicles.get(p.data.id)?.serviceState === 'maintenance' ? 'maintenance' : p.data?.live ? liveDisplayState(p.data.live) : 'offline'),
+    valueGetter: (p) =>
+      p.data && replicaVehicles.get(p.data.id)?.serviceState === 'maintenance'
+        ? 'maintenance'
+        : p.data?.live
+          ? liveDisplayState(p.data.live)
+          : 'offline',
     comparator: (a: keyof typeof STATE_RANK, b: keyof typeof STATE_RANK) => STATE_RANK[a] - STATE_RANK[b],
     cellRenderer: StateCell,
     width: 92,
@@ -44,7 +49,8 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     colId: 'speed',
     headerName: 'Speed',
     valueGetter: (p) => p.data?.live?.speedKph,
-    valueFormatter: (p: ValueFormatterParams<VehicleRow, number>) => (p.value === undefined || p.value === null ? '—' : `${Math.round(p.value)} km/h`),
+    valueFormatter: (p: ValueFormatterParams<VehicleRow, number>) =>
+      p.value === undefined || p.value === null ? '—' : `${Math.round(p.value)} km/h`,
     type: 'rightAligned',
     width: 80,
   },

@@ -17,8 +17,16 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
   // `payload` has no schema'd properties: filter the recent requests here instead of in the query.
   const recent = useLiveQuery<RequestDoc>(r?.db.requests, { sort: [{ createdAt: 'desc' }], limit: 200 }, 'recent');
   const requests = recent.filter((q) => q.payload.vehicleId === vehicleId).slice(0, 3);
-  const commands = useLiveQuery<CommandDoc>(r?.db.commands, { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 5 }, vehicleId);
-  const notes = useLiveQuery<NoteDoc>(r?.db.notes, { selector: { targetType: 'vehicle', targetId: vehicleId }, sort: [{ createdAt: 'desc' }], limit: 20 }, vehicleId);
+  const commands = useLiveQuery<CommandDoc>(
+    r?.db.commands,
+    { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 5 },
+    vehicleId,
+  );
+  const notes = useLiveQuery<NoteDoc>(
+    r?.db.notes,
+    { selector: { targetType: 'vehicle', targetId: vehicleId }, sort: [{ createdAt: 'desc' }], limit: 20 },
+    vehicleId,
+  );
   const [cmd, setCmd] = useState<CommandType>('lock');
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
@@ -45,7 +53,11 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
             <span className={`service-pill service-${service}`} data-testid="service-state">
               {service}
             </span>
-            <button type="button" data-testid="toggle-service" onClick={() => act(r.actions.setServiceState(vehicleId, service === 'maintenance' ? 'available' : 'maintenance'))}>
+            <button
+              type="button"
+              data-testid="toggle-service"
+              onClick={() => act(r.actions.setServiceState(vehicleId, service === 'maintenance' ? 'available' : 'maintenance'))}
+            >
               {service === 'maintenance' ? 'Back to available' : 'To maintenance'}
             </button>
             <span className="muted" title="Registry data from the replica">
@@ -83,7 +95,11 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
             return (
               <li key={q.id} data-request-id={q.id} data-request-status={q.status} data-command-status={c?.status ?? ''}>
                 {String(q.payload.type)} · request {q.status}
-                {c ? ` · command ${c.status}${c.lastResultReason ? ` (${c.lastResultReason})` : ''}` : q.status === 'pending' ? ' · waiting for the server' : ''}
+                {c
+                  ? ` · command ${c.status}${c.lastResultReason ? ` (${c.lastResultReason})` : ''}`
+                  : q.status === 'pending'
+                    ? ' · waiting for the server'
+                    : ''}
                 {q.status === 'rejected' || q.status === 'failed' ? ` · ${String(q.result?.message ?? '')}` : ''}
                 <span className="muted"> · {formatAgo(q.createdAt, now)}</span>
               </li>
@@ -120,7 +136,10 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
         <ul className="ops-list" data-testid="vehicle-notes">
           {notes.map((n) => (
             <li key={n.id}>
-              {n.text} <span className="muted">— {n.author}, {formatAgo(n.createdAt, now)}</span>
+              {n.text}{' '}
+              <span className="muted">
+                — {n.author}, {formatAgo(n.createdAt, now)}
+              </span>
             </li>
           ))}
         </ul>

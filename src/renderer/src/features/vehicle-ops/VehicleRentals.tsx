@@ -23,8 +23,8 @@ export function VehicleRentals({ vehicleId, now }: { vehicleId: string; now: num
         <span className="ops-label">Rental</span>
         {current ? (
           <span data-testid="current-rental" data-rental-id={current.id}>
-            <span className="pill pill-rental-active">in rental</span> since {formatDateTime(current.startedAt ?? current.startsAt)} ({formatDuration(now - (current.startedAt ?? current.startsAt))})
-            {who(current.customerId) ? ` · ${who(current.customerId)}` : ''}
+            <span className="pill pill-rental-active">in rental</span> since {formatDateTime(current.startedAt ?? current.startsAt)} (
+            {formatDuration(now - (current.startedAt ?? current.startsAt))}){who(current.customerId) ? ` · ${who(current.customerId)}` : ''}
             {current.returnBy ? <span className="muted"> · back by {formatDateTime(current.returnBy)}</span> : null}
           </span>
         ) : (
@@ -35,7 +35,8 @@ export function VehicleRentals({ vehicleId, now }: { vehicleId: string; now: num
         <ul className="ops-list" data-testid="vehicle-bookings">
           {ahead.slice(0, 5).map((x) => (
             <li key={x.id} data-rental-id={x.id} data-kind={x.kind}>
-              <span className={`pill pill-rental-${x.status}`}>{x.kind}</span> {formatDateTime(x.startsAt)} → {x.endsAt === null ? 'open' : formatDateTime(x.endsAt)}
+              <span className={`pill pill-rental-${x.status}`}>{x.kind}</span> {formatDateTime(x.startsAt)} →{' '}
+              {x.endsAt === null ? 'open' : formatDateTime(x.endsAt)}
               {who(x.customerId) ? <span className="muted"> · {who(x.customerId)}</span> : null}
             </li>
           ))}
