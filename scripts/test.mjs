@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: typecheck, lint, build the renderer, then unit → integration → end-to-end tests (vitest projects),
+// `npm test`: typecheck, lint, format check (Prettier), build the renderer, then unit → integration → end-to-end tests (vitest projects),
 // each project in its own run so the 2-core machine is not oversubscribed. Prints one closing line
 // "tests: N passed, N failed, N skipped" summed over all projects, and exits non-zero on any failure.
 //
@@ -36,6 +36,7 @@ if (checks) {
     ['typecheck (server)', npx, ['tsc', '-p', 'tsconfig.server.json']],
     ['typecheck (e2e)', npx, ['tsc', '-p', 'tsconfig.e2e.json']],
     ['lint', npx, ['eslint', '.', '--max-warnings', '0']],
+    ['format', npx, ['prettier', '--check', '.']],
     ['build (electron-vite)', npx, ['electron-vite', 'build']],
   ];
   for (const [label, cmd, a] of steps) if (!run(label, cmd, a)) failedSteps.push(label);
