@@ -9,7 +9,7 @@ import { auditRoutes } from './api/audit.routes.js';
 import { listAudit } from './data/audit.repository.js';
 
 export { recordAudit, listAudit } from './data/audit.repository.js';
-export type { AuditEntry, AuditRecord, AuditQuery } from './model.js';
+export type { AuditEntry, AuditRecord, AuditQuery, RecordAudit } from './model.js';
 
 export interface AuditComponent {
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;

@@ -1,4 +1,5 @@
 /** The audit component's shared entity types: an entry to record, a recorded one, and a query over them. */
+import type { Queryable } from '../../platform/db/index.js';
 
 export interface AuditEntry {
   /** staff id, `system`, or the vehicle id for transitions a device caused */
@@ -15,6 +16,12 @@ export interface AuditEntry {
   /** epoch ms; defaults to the database's transaction time */
   at?: number;
 }
+
+/**
+ * Records an entry inside the caller's transaction (`recordAudit` from index.ts). Components that audit take this
+ * as a port, so a test can hand in its own, and name it from here instead of restating the entry's shape.
+ */
+export type RecordAudit = (tx: Queryable, entry: AuditEntry) => Promise<void>;
 
 export interface AuditRecord extends Required<Omit<AuditEntry, 'at' | 'reason'>> {
   id: number;

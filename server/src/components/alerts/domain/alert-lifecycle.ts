@@ -4,23 +4,10 @@
  * entry commit in one transaction, under the replication lock (the alert gets a new server_seq).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import type { Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { getForUpdate, updateByStaff, type AlertFilter, type AlertsRepository, type StaffUpdate } from '../data/alerts.repository.js';
 import type { Alert } from '../model.js';
-
-/** What an audit entry needs (the audit component's `recordAudit` fits). */
-export interface AlertAuditEntry {
-  actor: string;
-  role: string;
-  action: string;
-  targetType: string;
-  targetId: string;
-  reason?: string | null;
-  before?: unknown;
-  after?: unknown;
-}
-export type RecordAudit = (tx: Queryable, entry: AlertAuditEntry) => Promise<void>;
+import type { RecordAudit } from '../../audit/index.js';
 
 export interface AlertLifecycleHooks {
   /** after a staff resolve commits: the engine forgets the alert, metrics count it */

@@ -4,26 +4,13 @@
  * before, after), after the replication lock. Customer names are shown to support and admin only.
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
+import { lockReplicationSequence } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { claimTransaction, getAllocation, listAllocations, setBookingEnd, setStatus } from '../data/allocations.repository.js';
 import type { AllocationKind, AllocationRecord, AllocationStatus } from '../model.js';
 import { announce, BOOKING_MAX_DAYS, DAY_MS, iso, parseInstant, type ClaimDeps } from './bookings-rules.js';
 import { checkWindowMs } from './bookings.js';
-
-export type RecordAudit = (
-  tx: Queryable,
-  entry: {
-    actor: string;
-    role: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    reason?: string | null;
-    before?: unknown;
-    after?: unknown;
-  },
-) => Promise<void>;
+import type { RecordAudit } from '../../audit/index.js';
 
 /** What staff see of a claim. */
 export interface StaffAllocationView {

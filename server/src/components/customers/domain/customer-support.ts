@@ -4,26 +4,13 @@
  * each audited in the same transaction as the change, with a new server_seq (customers replicate to desktops).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { getCustomer, searchCustomers, setCustomerStatus } from '../data/customers.repository.js';
 import type { CustomerRecord } from '../model.js';
 import { effectiveLicenceStatus, todayUtc, type LicenceStatus } from './customer-accounts.js';
-
-export type RecordAudit = (
-  tx: Queryable,
-  entry: {
-    actor: string;
-    role: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    reason?: string | null;
-    before?: unknown;
-    after?: unknown;
-  },
-) => Promise<void>;
+import type { RecordAudit } from '../../audit/index.js';
 
 /** Rentals of a customer, newest first (bookings component; wired lazily by app.ts). */
 export interface CustomerRentalsPort {

@@ -5,29 +5,17 @@
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { RecordAudit } from '../../audit/index.js';
 
 export interface ServiceStateActor {
   id: string;
   role: string;
 }
-export type AuditWriter = (
-  tx: Parameters<Parameters<Db['transaction']>[0]>[0],
-  entry: {
-    actor: string;
-    role: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    reason?: string | null;
-    before?: unknown;
-    after?: unknown;
-  },
-) => Promise<void>;
 
 export class VehicleSyncRepository {
   constructor(
     private readonly db: Db,
-    private readonly audit: AuditWriter,
+    private readonly audit: RecordAudit,
   ) {}
 
   /** Sets the service state; unchanged → no write, no audit (`changed: false`). Unknown vehicle → 404. */

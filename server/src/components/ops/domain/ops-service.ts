@@ -8,7 +8,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { NoteDoc, TaskDoc, TaskKind, TaskStatus } from '../../../../../src/shared/sync-protocol.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import {
   getNote,
@@ -22,20 +22,7 @@ import {
   type TaskFilter,
   type TaskWrite,
 } from '../data/ops.repository.js';
-
-export type RecordAudit = (
-  tx: Queryable,
-  entry: {
-    actor: string;
-    role: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    reason?: string | null;
-    before?: unknown;
-    after?: unknown;
-  },
-) => Promise<void>;
+import type { RecordAudit } from '../../audit/index.js';
 
 export interface CreateTaskInput {
   id?: string;

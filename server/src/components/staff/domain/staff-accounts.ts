@@ -6,25 +6,12 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { AuthService, Session } from '../../../platform/auth/auth-service.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import type { Logger } from '../../../platform/log.js';
 import { findStaffByEmail, findStaffById, insertStaff, listStaff, updateStaff, withoutHash } from '../data/staff.repository.js';
 import type { StaffAccount, StaffAccountRole } from '../model.js';
-
-export type RecordAudit = (
-  tx: Queryable,
-  entry: {
-    actor: string;
-    role: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    reason?: string | null;
-    before?: unknown;
-    after?: unknown;
-  },
-) => Promise<void>;
+import type { RecordAudit } from '../../audit/index.js';
 
 /** The demo accounts seeded when SEED_DEMO_STAFF is on (documented in README.md; never in production). */
 export const DEMO_STAFF: ReadonlyArray<{ id: string; email: string; name: string; role: StaffAccountRole; password: string }> = [

@@ -19,24 +19,11 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import { parseIsoInstant } from '../../../../../src/shared/instant.js';
 import { OPERATOR_ROLES } from '../../../../../src/shared/operator-role.js';
 import { REQUEST_KINDS, type RequestDoc, type RequestKind, type RequestStatus } from '../../../../../src/shared/sync-protocol.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import { SYSTEM_ACTOR, type Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { finishRequest, getRequest, insertPendingRequest, listPendingRequests, noteRequestFailure } from '../data/requests.repository.js';
-
-export type RecordAudit = (
-  tx: Queryable,
-  entry: {
-    actor: string;
-    role: string;
-    action: string;
-    targetType: string;
-    targetId: string;
-    reason?: string | null;
-    before?: unknown;
-    after?: unknown;
-  },
-) => Promise<void>;
+import type { RecordAudit } from '../../audit/index.js';
 
 /** What requests need of the commands component. */
 export interface CommandsPort {
