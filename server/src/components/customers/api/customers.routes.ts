@@ -5,19 +5,11 @@
  */
 import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { withRetryAfter } from '../../../platform/auth/index.js';
+import { registerSessionRoutes, SessionSchema } from '../../../platform/auth/session-routes.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { FastifyRequest } from 'fastify';
 import type { CustomerAccounts } from '../domain/customer-accounts.js';
-import {
-  LicenceAccepted,
-  LicenceBody,
-  LoginBody,
-  MeResponse,
-  RefreshBody,
-  SessionSchema,
-  SignUpBody,
-  SignUpResponse,
-} from './customers.schema.js';
+import { LicenceAccepted, LicenceBody, LoginBody, MeResponse, SignUpBody, SignUpResponse } from './customers.schema.js';
 
 const tags = ['customer account'];
 
@@ -50,22 +42,7 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
         return reply.header('cache-control', 'no-store').send(session);
       },
     );
-    app.post(
-      '/auth/refresh',
-      {
-        config: { auth: 'public' },
-        schema: { tags, summary: 'New access token (rotates the refresh token)', body: RefreshBody, response: { 200: SessionSchema } },
-      },
-      async (request, reply) => reply.header('cache-control', 'no-store').send(await accounts.refresh(request.body.refreshToken)),
-    );
-    app.post(
-      '/auth/logout',
-      { config: { auth: 'public' }, schema: { tags, summary: 'End the session of this refresh token', body: RefreshBody } },
-      async (request, reply) => {
-        await accounts.logout(request.body.refreshToken);
-        return reply.code(204).send();
-      },
-    );
+    registerSessionRoutes(app, tags, accounts);
 
     app.get(
       '/me',

@@ -24,16 +24,6 @@ export const LoginBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) },
   { additionalProperties: false },
 );
-export const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
-export const SessionSchema = Type.Object({
-  accessToken: Type.String({ description: 'JWT; send as `Authorization: Bearer <accessToken>`' }),
-  refreshToken: Type.String({
-    description: 'single use: every refresh returns a new one; reusing an old one ends every session of this login',
-  }),
-  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
-  tokenType: Type.Literal('Bearer'),
-});
-
 export const LicenceBody = Type.Object(
   {
     number: Type.String({ minLength: 4, maxLength: 40, description: 'as printed; spaces are ignored' }),

@@ -4,6 +4,7 @@
  */
 import { Type, TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { withRetryAfter } from '../../../platform/auth/index.js';
+import { registerSessionRoutes, SessionSchema } from '../../../platform/auth/session-routes.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../../platform/auth/password.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { ANY_STAFF } from '../../../platform/http/route-config.js';
@@ -19,15 +20,6 @@ const LoginBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) },
   { additionalProperties: false },
 );
-const RefreshBody = Type.Object({ refreshToken: Type.String({ minLength: 1, maxLength: 200 }) }, { additionalProperties: false });
-const SessionSchema = Type.Object({
-  accessToken: Type.String(),
-  refreshToken: Type.String({
-    description: 'single use: every refresh returns a new one; reusing an old one ends all sessions of this login',
-  }),
-  expiresIn: Type.Integer({ description: 'seconds until the access token expires' }),
-  tokenType: Type.Literal('Bearer'),
-});
 const StaffSummary = Type.Object({ id: Type.String(), name: Type.String(), role: Role });
 const StaffAccountSchema = Type.Object({
   id: Type.String(),
@@ -74,22 +66,7 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
           reply.header('cache-control', 'no-store').send(s),
         ),
     );
-    app.post(
-      '/auth/refresh',
-      {
-        config: { auth: 'public' },
-        schema: { tags, summary: 'New access token (rotates the refresh token)', body: RefreshBody, response: { 200: SessionSchema } },
-      },
-      async (request, reply) => reply.header('cache-control', 'no-store').send(await accounts.refresh(request.body.refreshToken)),
-    );
-    app.post(
-      '/auth/logout',
-      { config: { auth: 'public' }, schema: { tags, summary: 'End the session of this refresh token', body: RefreshBody } },
-      async (request, reply) => {
-        await accounts.logout(request.body.refreshToken);
-        return reply.code(204).send();
-      },
-    );
+    registerSessionRoutes(app, tags, accounts);
     app.get(
       '/me',
       { config: { auth: ANY_STAFF }, schema: { tags, summary: 'The signed-in staff member', response: { 200: StaffAccountSchema } } },
