@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { FleetFrame, FleetSnapshot, LinkState } from '../../../shared/desktop-api.js';
 import type { VehicleLive } from '../../../shared/fleet.js';
+import { liveVehicle } from '../testing/fixtures';
 import { FleetStore, type FleetChange } from './fleet-store';
 
-function vehicle(id: string, patch: Partial<VehicleLive> = {}): VehicleLive {
-  return {
-    id,
-    lat: 52.5,
-    lon: 13.4,
-    speedKph: 0,
-    headingDeg: 0,
-    energyPct: 50,
-    odometerKm: 1,
-    ignition: false,
-    locked: true,
-    doorsClosed: true,
-    online: true,
-    seq: 1,
-    deviceTs: 0,
-    receivedAt: 0,
-    ...patch,
-  };
-}
+const vehicle = liveVehicle;
 
 function harness(snapshots: Array<FleetSnapshot | Error>) {
   let frameCb: ((f: FleetFrame) => void) | undefined;
