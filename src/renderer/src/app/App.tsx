@@ -301,7 +301,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                   <span className="pane-meta">
                     {tab !== 'vehicles' || displayed === undefined
                       ? ''
-                      : query
+                      : displayed < counts.total
                         ? `${formatCount(displayed)} of ${formatCount(counts.total)}`
                         : formatCount(displayed)}
                   </span>
