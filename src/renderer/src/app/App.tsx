@@ -13,7 +13,14 @@ import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { getDesktopApi, getHostLink, onHostLinkChange } from '../bridge';
 import { FleetMap } from '../features/fleet-map/FleetMap';
 import { createMapStats } from '../features/fleet-map/map-stats';
-import { FleetStore, type FleetCountsView } from '../data/fleet-store';
+import { FleetStore } from '../data/fleet-store';
+import { BusinessStateIndex, type BusinessCounts } from '../data/business-state-index';
+import { BUSINESS_STATES, type BusinessState } from '../data/business-state';
+import { feedBusinessState } from '../data/replica-business-feed';
+import { MapLegend } from '../features/fleet-map/MapLegend';
+import { vehicleMatcher } from '../features/vehicle-grid/vehicle-match';
+import type { ZoneKind } from '../features/fleet-map/zone-styles';
+import type { ZoneDoc } from '../../../shared/sync-protocol.js';
 import { StatusBar } from '../features/status-bar/StatusBar';
 import { VehicleGrid, type VehicleGridHandle } from '../features/vehicle-grid/VehicleGrid';
 import { AlertsPanel } from '../features/alerts/AlertsPanel';
@@ -29,7 +36,7 @@ import { forgetIdentity, identityFrom, rememberedIdentity, rememberIdentity, typ
 import { canSeeCustomerData } from '../../../shared/sync-protocol.js';
 import { replicaVehicles } from '../data/vehicle-index';
 import { useReplicaLastKnown } from '../data/use-replica-fleet';
-import { ReplicaContext, useSyncView } from '../data/hooks';
+import { ReplicaContext, useLiveQuery, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
 import { useAppInfo, useAuthState, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
@@ -92,8 +99,11 @@ export function App() {
   );
 }
 
-const countsEqual = (a: FleetCountsView, b: FleetCountsView) =>
-  a.total === b.total && a.moving === b.moving && a.parked === b.parked && a.offline === b.offline;
+const countsEqual = (a: BusinessCounts, b: BusinessCounts) => a.total === b.total && BUSINESS_STATES.every((s) => a[s] === b[s]);
+const NO_COUNTS: BusinessCounts = { total: 0, available: 0, reserved: 0, in_rental: 0, maintenance: 0, offline: 0, alarm: 0 };
+const NO_SOURCE = { subscribe: () => () => undefined };
+const ZONE_KINDS: readonly ZoneKind[] = ['operating', 'service', 'no_parking'];
+const ALL_ZONES = { selector: {}, sort: [{ id: 'asc' as const }] };
 
 interface DeskProps {
   api: ReturnType<typeof getDesktopApi>;
@@ -112,7 +122,15 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   const hostLink = useHostLink();
   const appInfo = useAppInfo(api, hostLink);
   const connection = useConnectionState(api, hostLink);
-  const counts = useThrottledStoreValue(store, () => store.counts(), countsEqual, 500);
+  // The one business-state derivation: map, grid, counts and card all read this index.
+  const [index, setIndex] = useState<BusinessStateIndex | undefined>(undefined);
+  useEffect(() => {
+    const i = new BusinessStateIndex(store);
+    i.start();
+    setIndex(i);
+    return () => i.dispose();
+  }, [store]);
+  const counts = useThrottledStoreValue(index ?? NO_SOURCE, () => index?.counts() ?? NO_COUNTS, countsEqual, 500);
   const now = useNow(1000);
   const mapStats = useMemo(() => createMapStats(), []);
   const gridRef = useRef<VehicleGridHandle>(null);
@@ -123,6 +141,17 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   }, []);
 
   const replica = useOpenReplica(identity, tokens);
+  useEffect(() => (replica && index ? feedBusinessState(replica.db, index) : undefined), [replica, index]);
+  const zones = useLiveQuery<ZoneDoc>(replica?.db.zones, ALL_ZONES, 'zones');
+  const zoneKinds = useMemo(() => ZONE_KINDS.filter((k) => zones.some((z) => z.kind === k)), [zones]);
+  const [hiddenStates, setHiddenStates] = useState<ReadonlySet<BusinessState>>(() => new Set());
+  const toggleState = useCallback((s: BusinessState) => {
+    setHiddenStates((prev) => {
+      const next = new Set(prev);
+      if (!next.delete(s)) next.add(s);
+      return next;
+    });
+  }, []);
   const [signInOpen, setSignInOpen] = useState(false);
   // Signed in (again): sync now rather than at the next retry.
   useEffect(() => {
@@ -151,6 +180,8 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
 
   const [query, setQuery] = useState('');
   const [displayed, setDisplayed] = useState<number | undefined>(undefined);
+  // The search filters the map as it filters the grid: by plate or id.
+  const mapMatches = useMemo(() => (query.trim() ? vehicleMatcher(query, (id) => plateOf(id)) : undefined), [query, plateOf]);
 
   const submitSearch = useCallback(
     (q: string) => {
@@ -228,16 +259,22 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
           <SplitPane
             left={
               <section className="map-pane" aria-label="Fleet map">
-                <FleetMap
-                  store={store}
-                  tileUrl={appInfo?.tileUrl ?? ''}
-                  tileAttribution={appInfo?.tileAttribution ?? ''}
-                  selection={selection}
-                  onSelect={select}
-                  stats={mapStats}
-                />
-                <MapLegend />
-                {selection.id ? <SelectedVehicleCard store={store} id={selection.id} onSelect={select} /> : null}
+                {index ? (
+                  <FleetMap
+                    store={store}
+                    index={index}
+                    zones={zones}
+                    hiddenStates={hiddenStates}
+                    matches={mapMatches}
+                    tileUrl={appInfo?.tileUrl ?? ''}
+                    tileAttribution={appInfo?.tileAttribution ?? ''}
+                    selection={selection}
+                    onSelect={select}
+                    stats={mapStats}
+                  />
+                ) : null}
+                <MapLegend counts={counts} hidden={hiddenStates} onToggle={toggleState} zoneKinds={zoneKinds} />
+                {selection.id && index ? <SelectedVehicleCard store={store} index={index} id={selection.id} onSelect={select} /> : null}
               </section>
             }
             right={
@@ -264,20 +301,34 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                   <span className="pane-meta">
                     {tab !== 'vehicles' || displayed === undefined
                       ? ''
-                      : query
+                      : displayed < counts.total
                         ? `${formatCount(displayed)} of ${formatCount(counts.total)}`
                         : formatCount(displayed)}
                   </span>
+                  {tab === 'vehicles' ? (
+                    <button
+                      type="button"
+                      className="text-button pane-action"
+                      data-testid="export-csv"
+                      title="Download the rows the filters and the search leave, as CSV"
+                      onClick={() => gridRef.current?.exportCsv()}
+                    >
+                      Export CSV
+                    </button>
+                  ) : null}
                 </div>
                 <div className="pane-body" hidden={tab !== 'vehicles'}>
-                  <VehicleGrid
-                    ref={gridRef}
-                    store={store}
-                    quickFilter={query}
-                    selection={selection}
-                    onSelect={select}
-                    onDisplayedCount={setDisplayed}
-                  />
+                  {index ? (
+                    <VehicleGrid
+                      ref={gridRef}
+                      store={store}
+                      index={index}
+                      quickFilter={query}
+                      selection={selection}
+                      onSelect={select}
+                      onDisplayedCount={setDisplayed}
+                    />
+                  ) : null}
                 </div>
                 {tab === 'alerts' ? <AlertsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
                 {tab === 'tasks' ? <TasksPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
@@ -303,26 +354,3 @@ const PANE_TABS: ReadonlyArray<[PaneTab, string]> = [
   ['customers', 'Customers'],
   ['conflicts', 'Conflicts'],
 ];
-
-function MapLegend() {
-  return (
-    <div className="map-legend" aria-label="Legend">
-      <span>
-        <i className="legend-dot state-bg-moving" />
-        Moving
-      </span>
-      <span>
-        <i className="legend-dot state-bg-parked" />
-        Parked
-      </span>
-      <span>
-        <i className="legend-dot state-bg-offline" />
-        Offline
-      </span>
-      <span>
-        <i className="legend-zone" />
-        Operating zone
-      </span>
-    </div>
-  );
-}

@@ -1,21 +1,23 @@
-/** Fleet counts by display state. The numbers are plain digits (tests read them) with a data-value twin. */
-import { DISPLAY_STATE_COLORS } from '../features/fleet-map/colours';
-import type { FleetCountsView } from '../data/fleet-store';
+/**
+ * Fleet counts by business state (the same index the map, the grid and the card read): the total with its label, then
+ * one coloured dot and number per state — compact so the header holds at 1280 px; each names its state in its title
+ * and to screen readers, and the map's legend beside them names the colours. The numbers are plain digits (tests read
+ * them) with a data-value twin.
+ */
+import { BUSINESS_STATES, BUSINESS_STATE_LABELS } from '../data/business-state';
+import type { BusinessCounts } from '../data/business-state-index';
+import { BUSINESS_STATE_COLORS } from '../features/fleet-map/colours';
 
 interface CountProps {
   label: string;
   value: number;
   testId: string;
-  color?: string;
 }
 
-function Count({ label, value, testId, color }: CountProps) {
+function Count({ label, value, testId }: CountProps) {
   return (
     <div className="count">
-      <span className="count-label">
-        {color ? <span className="count-swatch" style={{ background: color }} aria-hidden="true" /> : null}
-        {label}
-      </span>
+      <span className="count-label">{label}</span>
       <span className="count-value" data-testid={testId} data-value={value}>
         {value}
       </span>
@@ -23,13 +25,25 @@ function Count({ label, value, testId, color }: CountProps) {
   );
 }
 
-export function FleetCounts({ counts }: { counts: FleetCountsView }) {
+export function FleetCounts({ counts }: { counts: BusinessCounts }) {
   return (
     <div className="counts" aria-label="Fleet counts">
       <Count label="Vehicles" value={counts.total} testId="count-total" />
-      <Count label="Moving" value={counts.moving} testId="count-moving" color={DISPLAY_STATE_COLORS.moving} />
-      <Count label="Parked" value={counts.parked} testId="count-parked" color={DISPLAY_STATE_COLORS.parked} />
-      <Count label="Offline" value={counts.offline} testId="count-offline" color={DISPLAY_STATE_COLORS.offline} />
+      <div className="state-counts">
+        {BUSINESS_STATES.map((s) => (
+          <span
+            key={s}
+            className={`state-count${counts[s] === 0 ? ' state-count-zero' : ''}`}
+            title={`${BUSINESS_STATE_LABELS[s]}: ${counts[s]}`}
+            aria-label={`${BUSINESS_STATE_LABELS[s]}: ${counts[s]}`}
+          >
+            <span className="count-swatch" style={{ background: BUSINESS_STATE_COLORS[s] }} aria-hidden="true" />
+            <span data-testid={`count-${s}`} data-value={counts[s]} aria-hidden="true">
+              {counts[s]}
+            </span>
+          </span>
+        ))}
+      </div>
     </div>
   );
 }

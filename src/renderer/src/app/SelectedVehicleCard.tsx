@@ -1,6 +1,8 @@
 /** Details of the selected vehicle, floating over the map; re-reads the store twice a second. */
-import { liveDisplayState } from '../../../shared/fleet.js';
+import { BUSINESS_STATE_LABELS } from '../data/business-state';
+import type { BusinessStateIndex } from '../data/business-state-index';
 import type { FleetStore } from '../data/fleet-store';
+import { situationText } from '../features/vehicle-grid/situation';
 import { VehicleOps } from '../features/vehicle-ops/VehicleOps';
 import { replicaVehicles } from '../data/vehicle-index';
 import { energyLabel, formatAgo, formatClock, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
@@ -9,11 +11,12 @@ import type { SelectVehicle } from './selection';
 
 interface SelectedVehicleCardProps {
   store: FleetStore;
+  index: BusinessStateIndex;
   id: string;
   onSelect: SelectVehicle;
 }
 
-export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCardProps) {
+export function SelectedVehicleCard({ store, index, id, onSelect }: SelectedVehicleCardProps) {
   const now = useNow(500);
   const live = store.live.get(id);
   const info = store.registry.get(id);
@@ -21,7 +24,9 @@ export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCard
   // Without live telemetry, fall back to the replica's coarse last-known state, labelled with its age.
   const replicaValue = (v: string) =>
     v === '—' || !synced ? v : `${v} · replica, ${formatAgo(synced.lastSeenAt ?? synced.updatedAt, now)}`;
-  const state = live ? liveDisplayState(live) : 'offline';
+  const detail = index.detail(id);
+  const state = detail.state;
+  const situation = situationText(detail, now);
   const rows: Array<[string, string]> = [
     ['Speed', formatSpeed(live?.speedKph)],
     [
@@ -46,7 +51,10 @@ export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCard
     <aside className="vehicle-card" data-testid="selected-vehicle" data-vehicle-id={id} aria-label="Selected vehicle">
       <header className="vehicle-card-head">
         <span className="vehicle-card-plate">{info?.plate ?? synced?.plate ?? id}</span>
-        <span className={`state-pill state-${state}`}>{state}</span>
+        <span className={`state-pill state-${state}`} data-testid="selected-vehicle-state" data-state={state}>
+          {BUSINESS_STATE_LABELS[state]}
+        </span>
+        {state !== 'offline' ? <span className="motion-note">{detail.moving ? 'moving' : 'parked'}</span> : null}
         <button
           type="button"
           className="icon-button"
@@ -65,6 +73,14 @@ export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCard
             : 'not in the registry'}{' '}
         · <span className="muted">{id}</span>
       </div>
+      {situation ? (
+        <div
+          className={`vehicle-card-situation${detail.alarms.length ? ' vehicle-card-alarm' : ''}`}
+          data-testid="selected-vehicle-situation"
+        >
+          {situation}
+        </div>
+      ) : null}
       <dl className="vehicle-card-rows">
         {rows.map(([k, v]) => (
           <div key={k}>

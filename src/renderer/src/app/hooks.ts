@@ -2,7 +2,6 @@
 import { useEffect, useState } from 'react';
 import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
-import type { FleetStore } from '../data/fleet-store';
 
 export function useHostLink(): LinkState {
   const [link, setLink] = useState<LinkState>(() => getHostLink());
@@ -39,10 +38,16 @@ export function useConnectionState(api: DesktopApi, hostLink: LinkState): Connec
 }
 
 /**
- * A value computed from the store, recomputed at most once per `intervalMs` after changes (trailing edge), so
+ * A value computed from the store (or anything that announces its changes the same way, such as the business-state
+ * index), recomputed at most once per `intervalMs` after changes (trailing edge), so
  * 10 frames/s of 20,000 vehicles cost React at most a couple of renders a second.
  */
-export function useThrottledStoreValue<T>(store: FleetStore, select: () => T, equals: (a: T, b: T) => boolean, intervalMs = 500): T {
+export function useThrottledStoreValue<T>(
+  store: { subscribe(cb: () => void): () => void },
+  select: () => T,
+  equals: (a: T, b: T) => boolean,
+  intervalMs = 500,
+): T {
   const [value, setValue] = useState<T>(select);
   useEffect(() => {
     let timer: ReturnType<typeof setTimeout> | undefined;

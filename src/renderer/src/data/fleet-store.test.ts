@@ -1,27 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import type { FleetFrame, FleetSnapshot, LinkState } from '../../../shared/desktop-api.js';
 import type { VehicleLive } from '../../../shared/fleet.js';
+import { liveVehicle } from '../testing/fixtures';
 import { FleetStore, type FleetChange } from './fleet-store';
 
-function vehicle(id: string, patch: Partial<VehicleLive> = {}): VehicleLive {
-  return {
-    id,
-    lat: 52.5,
-    lon: 13.4,
-    speedKph: 0,
-    headingDeg: 0,
-    energyPct: 50,
-    odometerKm: 1,
-    ignition: false,
-    locked: true,
-    doorsClosed: true,
-    online: true,
-    seq: 1,
-    deviceTs: 0,
-    receivedAt: 0,
-    ...patch,
-  };
-}
+const vehicle = liveVehicle;
 
 function harness(snapshots: Array<FleetSnapshot | Error>) {
   let frameCb: ((f: FleetFrame) => void) | undefined;
@@ -65,10 +48,11 @@ describe('FleetStore', () => {
     const h = harness([{ seq: 10, at: 0, vehicles: [vehicle('a'), vehicle('b', { online: false })], registry: [] }]);
     h.store.start();
     await h.answer();
-    expect(h.store.counts()).toEqual({ total: 2, moving: 0, parked: 1, offline: 1 });
+    expect(h.store.live.size).toBe(2);
+    expect(h.store.live.get('b')!.online).toBe(false);
     h.frame(11, [vehicle('a', { speedKph: 30 })]);
     expect(h.store.seq).toBe(11);
-    expect(h.store.counts().moving).toBe(1);
+    expect(h.store.live.get('a')!.speedKph).toBe(30);
     expect(h.changes.map((c) => c.kind)).toEqual(['reset', 'delta']);
   });
 
@@ -145,7 +129,8 @@ describe('FleetStore', () => {
     expect(h.store.live.get('a')!.receivedAt).toBe(5_000);
     expect(h.store.live.get('b')!.lat).toBe(2);
     expect(h.store.registry.get('c')!.plate).toBe('P-c');
-    expect(h.store.counts()).toEqual({ total: 3, moving: 0, parked: 1, offline: 2 });
+    // every car the desk counts (the business-state index counts a registry-only car as offline)
+    expect([...h.store.allIds()].sort()).toEqual(['a', 'b', 'c']);
     const last = h.changes.at(-1)!;
     expect(last.kind === 'delta' && last.upserts.map((v) => v.id)).toEqual(['b']);
     // the host restarts with nothing (server down): the replica's vehicles stay on screen

@@ -2,16 +2,16 @@
  * The renderer's live fleet state (traccar-web style: socket → store → layers that render nothing).
  *
  * It holds the latest `VehicleLive` and `VehicleInfo` per vehicle in plain Maps and tells subscribers what
- * changed; the map layer and the grid apply those changes imperatively. React never sees per-vehicle state,
- * only low-rate summaries (counts, freshness) that components poll or throttle.
+ * changed; the business-state index re-derives the cars that changed and passes the change on to the map layer and
+ * the grid, which apply it imperatively. React never sees per-vehicle state, only low-rate summaries (counts,
+ * freshness) that components poll or throttle.
  *
  * Consistency: frames carry an increasing `seq`. The store applies a frame only if it continues the sequence
  * it holds; on a gap (lost frames, host restart) or after the host link comes back it re-reads the snapshot,
  * buffering frames that arrive meanwhile and replaying those newer than the snapshot.
  */
 import type { DesktopApi, FleetFrame, FleetSnapshot, LinkState, Unsubscribe } from '../../../shared/desktop-api.js';
-import type { LiveDisplayState, VehicleInfo, VehicleLive } from '../../../shared/fleet.js';
-import { liveDisplayState } from '../../../shared/fleet.js';
+import type { VehicleInfo, VehicleLive } from '../../../shared/fleet.js';
 
 export type FleetChange =
   /** everything may have changed (snapshot loaded): rebuild from `store.live` / `store.registry` */
@@ -20,13 +20,6 @@ export type FleetChange =
   | { kind: 'delta'; upserts: readonly VehicleLive[]; registry: readonly VehicleInfo[] };
 
 export type FleetSyncStatus = 'loading' | 'live' | 'resyncing' | 'error';
-
-export interface FleetCountsView {
-  total: number;
-  moving: number;
-  parked: number;
-  offline: number;
-}
 
 export interface FleetStoreSource {
   fleet: Pick<DesktopApi['fleet'], 'getSnapshot' | 'onFrame'>;
@@ -96,15 +89,6 @@ export class FleetStore {
     return () => {
       this.listeners.delete(cb);
     };
-  }
-
-  /** Registered and live vehicles together; registered-but-never-seen vehicles count as offline. */
-  counts(): FleetCountsView {
-    const byState: Record<LiveDisplayState, number> = { moving: 0, parked: 0, offline: 0 };
-    for (const v of this.live.values()) byState[liveDisplayState(v)]++;
-    let unseen = 0;
-    for (const id of this.registry.keys()) if (!this.live.has(id)) unseen++;
-    return { total: this.live.size + unseen, moving: byState.moving, parked: byState.parked, offline: byState.offline + unseen };
   }
 
   /** Replaces the last-known fallback (see `lastKnown`) and applies it where the host has nothing newer. */

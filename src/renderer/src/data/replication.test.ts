@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
 import type { PushRow } from '../../../shared/sync-protocol.js';
-import { alertDoc } from '../testing/fixtures';
+import { alertDoc, rentalDoc } from '../testing/fixtures';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type ReplicaDatabase } from './database';
 import { Replica } from './replication';
@@ -162,36 +162,10 @@ describe('Replica', () => {
       ],
     });
     server.write('notes', { id: 'n-live', targetType: 'vehicle', targetId: 'veh-1', text: 'checked tyres', author: 'op-2', createdAt: 5 });
-    server.write('rentals', {
-      id: 'r-live',
-      kind: 'rental',
-      vehicleId: 'veh-1',
-      customerId: 'c-1',
-      status: 'active',
-      startsAt: 10,
-      endsAt: null,
-      sourceId: null,
-      startedAt: 10,
-      endedAt: null,
-      returnBy: null,
-      startOdometerKm: null,
-      endOdometerKm: null,
-      startLat: null,
-      startLon: null,
-      endLat: null,
-      endLon: null,
-      price: null,
-      totalCents: null,
-      currency: null,
-      paymentId: null,
-      unlockCommandId: null,
-      lockCommandId: null,
-      cancelReason: null,
-      cancelledBy: null,
-      endedBy: null,
-      endReason: null,
-      createdAt: 10,
-    });
+    server.write(
+      'rentals',
+      rentalDoc({ id: 'r-live', kind: 'rental', customerId: 'c-1', status: 'active', startsAt: 10, startedAt: 10, createdAt: 10 }),
+    );
     await expect.poll(async () => (await db.zones!.findOne('z-live').exec())?.name, { timeout: 10_000 }).toBe('Depot');
     await expect.poll(async () => (await db.notes!.findOne('n-live').exec())?.text, { timeout: 10_000 }).toBe('checked tyres');
     await expect.poll(async () => (await db.rentals!.findOne('r-live').exec())?.status, { timeout: 10_000 }).toBe('active');

@@ -12,9 +12,9 @@
  *   20,000 points is far below a millisecond and needs no index rebuilt per frame).
  */
 import L from 'leaflet';
-import { DISPLAY_STATE_COLORS } from './colours';
+import { BUSINESS_STATE_COLORS } from './colours';
 import { clusterOnScreen, clusterRadius, type ScreenCluster } from './screen-clusters';
-import { STATE_ORDER, type VehiclePoints } from './vehicle-points';
+import { ALARM_CODE, STATE_ORDER, type VehiclePoints } from './vehicle-points';
 import { VehicleStamps, stamp } from './vehicle-stamps';
 
 export interface DrawStats {
@@ -22,7 +22,15 @@ export interface DrawStats {
   drawn: number;
   total: number;
   clusters: number;
+  /** vehicles the filters (legend, search) leave, on screen or not */
+  shown: number;
+  /** clusters (of more than one car) holding an alarm car, marked red */
+  alarmClusters: number;
+  /** marks on screen: single cars plus clusters */
+  marks: number;
   ms: number;
+  /** where the selected vehicle was drawn (CSS px in the map container), when it is on screen */
+  selected: { x: number; y: number } | undefined;
 }
 
 export type HoverTarget = { kind: 'vehicle'; id: string } | { kind: 'cluster'; cluster: ScreenCluster };
@@ -40,7 +48,8 @@ const PANE = 'fleetVehiclesPane';
 const CULL_MARGIN_PX = 16;
 const CLUSTER_CELL_PX = 64;
 const HIT_RADIUS_PX = 9;
-const STATE_COLORS = STATE_ORDER.map((s) => DISPLAY_STATE_COLORS[s]);
+const STATE_COLORS = STATE_ORDER.map((s) => BUSINESS_STATE_COLORS[s]);
+const ALARM_COLOR = BUSINESS_STATE_COLORS.alarm;
 
 function vehicleRadius(zoom: number): number {
   return zoom >= 17 ? 6 : zoom >= 15 ? 5 : 4;
@@ -60,6 +69,7 @@ export class FleetCanvasLayer extends L.Layer {
   private ys = new Float32Array(0);
   private visIdx = new Int32Array(0);
   private visN = 0;
+  private shownN = 0;
   private clusters: ScreenCluster[] = [];
   private clustered = false;
   private readonly stamps = new VehicleStamps();
@@ -187,6 +197,7 @@ export class FleetCanvasLayer extends L.Layer {
         idx: this.visIdx,
         n: this.visN,
         state: this.opts.points.state,
+        stateCount: STATE_ORDER.length,
         originX: origin.x,
         originY: origin.y,
         width: w,
@@ -203,17 +214,28 @@ export class FleetCanvasLayer extends L.Layer {
     // Vector pass on top: clusters and the selection halo (a few hundred shapes at most).
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     if (this.clustered) this.drawClusters(ctx);
-    this.drawSelection(ctx, scale, origin.x, origin.y, zoom);
+    let alarmClusters = 0;
+    for (const cl of this.clusters) if (cl.count > 1 && (cl.byState[ALARM_CODE] ?? 0) > 0) alarmClusters++;
+    const selected = this.drawSelection(ctx, scale, origin.x, origin.y, zoom);
 
     const ms = performance.now() - t0;
-    this.opts.onDraw({ drawn: this.visN, total: this.opts.points.size, clusters: this.clusters.length, ms });
+    this.opts.onDraw({
+      drawn: this.visN,
+      total: this.opts.points.size,
+      clusters: this.clusters.length,
+      marks: this.clustered ? this.clusters.length : this.visN,
+      shown: this.shownN,
+      alarmClusters,
+      ms,
+      selected,
+    });
     // Things moved under a still pointer: re-test, and keep a vehicle's tooltip on the vehicle.
     if (this.pointer) this.updateHover(this.pointer, true);
   }
 
   /** Screen-project every vehicle, keeping those inside the viewport (+margin). */
   private project(scale: number, ox: number, oy: number, w: number, h: number): void {
-    const { size, mx, my } = this.opts.points;
+    const { size, mx, my, shown } = this.opts.points;
     if (this.xs.length < size) {
       this.xs = new Float32Array(size);
       this.ys = new Float32Array(size);
@@ -227,7 +249,10 @@ export class FleetCanvasLayer extends L.Layer {
     const maxX = w + CULL_MARGIN_PX;
     const maxY = h + CULL_MARGIN_PX;
     let n = 0;
+    let shownN = 0;
     for (let i = 0; i < size; i++) {
+      if (!shown[i]) continue; // hidden in the legend, or not matching the search
+      shownN++;
       const x = mx[i]! * scale - ox;
       const y = my[i]! * scale - oy;
       if (x < minX || y < minY || x > maxX || y > maxY) continue;
@@ -237,6 +262,7 @@ export class FleetCanvasLayer extends L.Layer {
       n++;
     }
     this.visN = n;
+    this.shownN = shownN;
   }
 
   private frameBuffer(ctx: CanvasRenderingContext2D, width: number, height: number): ImageData {
@@ -248,28 +274,36 @@ export class FleetCanvasLayer extends L.Layer {
   }
 
   private stampVehicles(image: ImageData, zoom: number, dpr: number): void {
-    const { state, headingRad } = this.opts.points;
+    const { state, moving, headingRad } = this.opts.points;
     const r = vehicleRadius(zoom);
     const { xs, ys, visIdx, visN: n, words } = this;
     const bytes = image.data;
     const { width, height } = image;
-    // State by state so moving vehicles paint over parked over offline.
+    // State by state in STATE_ORDER, so alarms paint over everything and offline cars under everything.
     for (let s = 0; s < STATE_ORDER.length; s++) {
       for (let k = 0; k < n; k++) {
         const i = visIdx[k]!;
         if (state[i] !== s) continue;
-        stamp(bytes, words, width, height, this.stamps.get(s, r, headingRad[i]!, dpr), Math.round(xs[k]! * dpr), Math.round(ys[k]! * dpr));
+        stamp(
+          bytes,
+          words,
+          width,
+          height,
+          this.stamps.get(s, moving[i] === 1, r, headingRad[i]!, dpr),
+          Math.round(xs[k]! * dpr),
+          Math.round(ys[k]! * dpr),
+        );
       }
     }
   }
 
   private stampSingles(image: ImageData, zoom: number, dpr: number): void {
-    const { state, headingRad } = this.opts.points;
+    const { state, moving, headingRad } = this.opts.points;
     const r = vehicleRadius(zoom);
     for (const cl of this.clusters) {
       if (cl.count !== 1) continue;
       const i = cl.single;
-      const s = this.stamps.get(state[i]!, r, headingRad[i]!, dpr);
+      const s = this.stamps.get(state[i]!, moving[i] === 1, r, headingRad[i]!, dpr);
       stamp(image.data, this.words, image.width, image.height, s, Math.round(cl.x * dpr), Math.round(cl.y * dpr));
     }
   }
@@ -300,14 +334,42 @@ export class FleetCanvasLayer extends L.Layer {
       }
       ctx.fillStyle = '#fff';
       ctx.fillText(cl.count >= 10_000 ? `${Math.round(cl.count / 1000)}k` : String(cl.count), cl.x, cl.y + 0.5);
+      // A cluster holding an alarm car stands out: a red outer ring and a badge with the number of alarms.
+      const alarms = cl.byState[ALARM_CODE] ?? 0;
+      if (alarms > 0) {
+        ctx.beginPath();
+        ctx.arc(cl.x, cl.y, radius + 3, 0, Math.PI * 2);
+        ctx.lineWidth = 2.5;
+        ctx.strokeStyle = ALARM_COLOR;
+        ctx.stroke();
+        const bx = cl.x + radius * 0.75;
+        const by = cl.y - radius * 0.75;
+        ctx.beginPath();
+        ctx.arc(bx, by, 7.5, 0, Math.PI * 2);
+        ctx.fillStyle = ALARM_COLOR;
+        ctx.fill();
+        ctx.lineWidth = 1.5;
+        ctx.strokeStyle = '#fff';
+        ctx.stroke();
+        ctx.fillStyle = '#fff';
+        ctx.font = '700 10px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+        ctx.fillText(alarms > 99 ? '99+' : String(alarms), bx, by + 0.5);
+        ctx.font = '600 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
+      }
     }
   }
 
   /** The selected vehicle is always drawn on top with a halo, even inside a cluster. */
-  private drawSelection(ctx: CanvasRenderingContext2D, scale: number, ox: number, oy: number, zoom: number): void {
-    if (!this.selectedId) return;
+  private drawSelection(
+    ctx: CanvasRenderingContext2D,
+    scale: number,
+    ox: number,
+    oy: number,
+    zoom: number,
+  ): { x: number; y: number } | undefined {
+    if (!this.selectedId) return undefined;
     const i = this.opts.points.indexOf(this.selectedId);
-    if (i === undefined) return;
+    if (i === undefined) return undefined;
     const x = this.opts.points.mx[i]! * scale - ox;
     const y = this.opts.points.my[i]! * scale - oy;
     const r = vehicleRadius(zoom) + 1.5;
@@ -325,6 +387,7 @@ export class FleetCanvasLayer extends L.Layer {
     ctx.lineWidth = 2;
     ctx.strokeStyle = '#fff';
     ctx.stroke();
+    return { x, y };
   }
 
   private hitTest(p: L.Point): HoverTarget | undefined {

@@ -7,8 +7,8 @@ export interface ScreenCluster {
   x: number;
   y: number;
   count: number;
-  /** members per state code (see STATE_ORDER) */
-  byState: [number, number, number];
+  /** members per state code (see STATE_ORDER in vehicle-points.ts) */
+  byState: number[];
   /** when count === 1: the vehicle's index in VehiclePoints */
   single: number;
 }
@@ -19,8 +19,9 @@ export interface ClusterInput {
   ys: Float32Array;
   idx: Int32Array;
   n: number;
-  /** state code per point index */
+  /** state code per point index, in [0, stateCount) */
   state: Uint8Array;
+  stateCount: number;
   /** world pixel of screen (0,0), so cells are anchored to the world */
   originX: number;
   originY: number;
@@ -35,7 +36,7 @@ export function clusterRadius(count: number): number {
 }
 
 export function clusterOnScreen(input: ClusterInput): ScreenCluster[] {
-  const { xs, ys, idx, n, state, originX, originY, width, height, cellPx } = input;
+  const { xs, ys, idx, n, state, stateCount, originX, originY, width, height, cellPx } = input;
   // cells that intersect the padded viewport, numbered from the world-anchored cell at screen (-cellPx, -cellPx)
   const firstCol = Math.floor((originX - cellPx) / cellPx);
   const firstRow = Math.floor((originY - cellPx) / cellPx);
@@ -55,13 +56,13 @@ export function clusterOnScreen(input: ClusterInput): ScreenCluster[] {
     if (c < 0) {
       c = out.length;
       slot[cell] = c;
-      out.push({ x: 0, y: 0, count: 0, byState: [0, 0, 0], single: i });
+      out.push({ x: 0, y: 0, count: 0, byState: new Array<number>(stateCount).fill(0), single: i });
     }
     const cl = out[c]!;
     cl.x += x;
     cl.y += y;
     cl.count++;
-    cl.byState[state[i]!]! += 1;
+    cl.byState[state[i]!] = (cl.byState[state[i]!] ?? 0) + 1;
   }
   for (const cl of out) {
     cl.x /= cl.count;
@@ -95,7 +96,7 @@ function mergeOverlapping(clusters: ScreenCluster[]): ScreenCluster[] {
     }
     // Keep the bigger cluster's position (merging would move it onto yet other neighbours); add the members.
     into.count += c.count;
-    for (let s = 0; s < 3; s++) into.byState[s as 0 | 1 | 2] += c.byState[s as 0 | 1 | 2];
+    for (let s = 0; s < c.byState.length; s++) into.byState[s] = (into.byState[s] ?? 0) + c.byState[s]!;
   }
   return kept;
 }

@@ -3,13 +3,13 @@
  * per-frame draw loop touches typed arrays only (no Leaflet LatLng/Point allocation per vehicle, no
  * trigonometry per vehicle per frame). Updated from store changes, read by the canvas layer.
  */
-import type { LiveDisplayState, VehicleLive } from '../../../../shared/fleet.js';
-import { liveDisplayState } from '../../../../shared/fleet.js';
+import type { VehicleLive } from '../../../../shared/fleet.js';
+import type { BusinessState } from '../../data/business-state';
 
-/** Index into these arrays = draw order of states (offline first, so live vehicles paint on top). */
-export const STATE_ORDER: readonly LiveDisplayState[] = ['offline', 'parked', 'moving'];
-const STATE_CODE: Record<LiveDisplayState, number> = { offline: 0, parked: 1, moving: 2 };
-export const MOVING_CODE = STATE_CODE.moving;
+/** Index into these = state code and draw order (offline first, alarm last: alarms paint over everything). */
+export const STATE_ORDER: readonly BusinessState[] = ['offline', 'available', 'maintenance', 'reserved', 'in_rental', 'alarm'];
+export const STATE_CODE = Object.fromEntries(STATE_ORDER.map((s, i) => [s, i])) as Record<BusinessState, number>;
+export const ALARM_CODE = STATE_CODE.alarm;
 
 /** Leaflet's EPSG:3857 clamps latitude here; so must we, or the poles project to infinity. */
 const MAX_LAT = 85.0511287798;
@@ -29,8 +29,15 @@ export class VehiclePoints {
   ids: string[] = [];
   mx = new Float64Array(0);
   my = new Float64Array(0);
+  /** business state code (STATE_CODE) */
   state = new Uint8Array(0);
+  /** 1 = moving (drawn with a heading tick) */
+  moving = new Uint8Array(0);
+  /** 1 = drawn: its state is not hidden in the legend and it matches the search */
+  shown = new Uint8Array(0);
   headingRad = new Float32Array(0);
+  private hiddenStates = new Set<number>();
+  private matches: ((id: string) => boolean) | undefined;
   private readonly index = new Map<string, number>();
 
   indexOf(id: string): number | undefined {
@@ -43,7 +50,26 @@ export class VehiclePoints {
     this.index.clear();
   }
 
-  upsert(v: VehicleLive): void {
+  /** Legend toggles and search: which cars are drawn. Re-evaluates every point (on a user action, not per frame). */
+  setFilter(hiddenStates: ReadonlySet<BusinessState>, matches: ((id: string) => boolean) | undefined): void {
+    this.hiddenStates = new Set([...hiddenStates].map((s) => STATE_CODE[s]));
+    this.matches = matches;
+    for (let i = 0; i < this.size; i++) this.shown[i] = this.isShown(i) ? 1 : 0;
+  }
+
+  /** A car's business state changed (replica or time), its position did not. */
+  setState(id: string, state: BusinessState): void {
+    const i = this.index.get(id);
+    if (i === undefined) return;
+    this.state[i] = STATE_CODE[state];
+    this.shown[i] = this.isShown(i) ? 1 : 0;
+  }
+
+  private isShown(i: number): boolean {
+    return !this.hiddenStates.has(this.state[i]!) && (!this.matches || this.matches(this.ids[i]!));
+  }
+
+  upsert(v: VehicleLive, state: BusinessState, moving: boolean): void {
     if (!Number.isFinite(v.lat) || !Number.isFinite(v.lon)) return; // no fix yet: nothing to draw
     let i = this.index.get(v.id);
     if (i === undefined) {
@@ -54,7 +80,9 @@ export class VehiclePoints {
     }
     this.mx[i] = mercatorX(v.lon);
     this.my[i] = mercatorY(v.lat);
-    this.state[i] = STATE_CODE[liveDisplayState(v)];
+    this.state[i] = STATE_CODE[state];
+    this.moving[i] = moving ? 1 : 0;
+    this.shown[i] = this.isShown(i) ? 1 : 0;
     this.headingRad[i] = ((v.headingDeg || 0) * Math.PI) / 180;
   }
 
@@ -69,6 +97,8 @@ export class VehiclePoints {
     this.mx = grow(this.mx, (c) => new Float64Array(c));
     this.my = grow(this.my, (c) => new Float64Array(c));
     this.state = grow(this.state, (c) => new Uint8Array(c));
+    this.moving = grow(this.moving, (c) => new Uint8Array(c));
+    this.shown = grow(this.shown, (c) => new Uint8Array(c));
     this.headingRad = grow(this.headingRad, (c) => new Float32Array(c));
   }
 }

@@ -8,13 +8,15 @@
  *
  * Each marker is rendered once with the canvas API (anti-aliased), read back, and kept as a list of
  * non-transparent pixels: opaque ones are copied as one 32-bit word, edge pixels are alpha-blended.
- * One stamp per state and radius, plus one per 10° heading bucket for moving vehicles (the heading tick).
+ * One stamp per business state and radius, plus one per 10° heading bucket for moving vehicles (the heading tick:
+ * moving/parked stays visible whatever the business state).
  */
-import { DISPLAY_STATE_COLORS } from './colours';
-import { MOVING_CODE, STATE_ORDER } from './vehicle-points';
+import { BUSINESS_STATE_COLORS } from './colours';
+import { ALARM_CODE, STATE_ORDER } from './vehicle-points';
 
 export const HEADING_BUCKETS = 36;
 const TICK_PX = 5;
+const ALARM_RING_PX = 4;
 
 export interface Stamp {
   /** opaque pixels: offsets from the vehicle's device pixel, and their packed RGBA (frame buffer byte order) */
@@ -38,13 +40,13 @@ export class VehicleStamps {
   private cache = new Map<string, Stamp>();
   private dpr = 0;
 
-  get(stateCode: number, radius: number, headingRad: number, dpr: number): Stamp {
+  get(stateCode: number, moving: boolean, radius: number, headingRad: number, dpr: number): Stamp {
     if (dpr !== this.dpr) {
       this.cache.clear();
       this.dpr = dpr;
     }
     let bucket = -1;
-    if (stateCode === MOVING_CODE) {
+    if (moving) {
       bucket = Math.round((headingRad / (2 * Math.PI)) * HEADING_BUCKETS) % HEADING_BUCKETS;
       if (bucket < 0) bucket += HEADING_BUCKETS;
     }
@@ -59,7 +61,8 @@ export class VehicleStamps {
 }
 
 function renderStamp(stateCode: number, radius: number, bucket: number, dpr: number): Stamp {
-  const reach = radius + (bucket >= 0 ? TICK_PX + 1 : 2);
+  const alarm = stateCode === ALARM_CODE;
+  const reach = radius + (bucket >= 0 ? TICK_PX + 1 : alarm ? ALARM_RING_PX + 2 : 2);
   const half = Math.ceil(reach * dpr);
   const side = half * 2 + 1;
   const canvas = document.createElement('canvas');
@@ -69,7 +72,7 @@ function renderStamp(stateCode: number, radius: number, bucket: number, dpr: num
   // centre of the middle pixel, so the marker is symmetric around the vehicle's pixel
   ctx.translate(half + 0.5, half + 0.5);
   ctx.scale(dpr, dpr);
-  const color = DISPLAY_STATE_COLORS[STATE_ORDER[stateCode]!];
+  const color = BUSINESS_STATE_COLORS[STATE_ORDER[stateCode]!];
   if (bucket >= 0) {
     const a = (bucket / HEADING_BUCKETS) * 2 * Math.PI;
     ctx.beginPath();
@@ -77,6 +80,14 @@ function renderStamp(stateCode: number, radius: number, bucket: number, dpr: num
     ctx.lineTo(Math.sin(a) * (radius + TICK_PX), -Math.cos(a) * (radius + TICK_PX));
     ctx.lineWidth = 2;
     ctx.lineCap = 'round';
+    ctx.strokeStyle = color;
+    ctx.stroke();
+  }
+  if (alarm) {
+    // an alarm car carries a ring, so it stands out among hundreds of dots at any zoom
+    ctx.beginPath();
+    ctx.arc(0, 0, radius + ALARM_RING_PX, 0, Math.PI * 2);
+    ctx.lineWidth = 2;
     ctx.strokeStyle = color;
     ctx.stroke();
   }

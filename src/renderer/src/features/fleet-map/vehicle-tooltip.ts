@@ -3,7 +3,7 @@
  * come from the server and are data, not markup.
  */
 import type { VehicleInfo, VehicleLive } from '../../../../shared/fleet.js';
-import { liveDisplayState } from '../../../../shared/fleet.js';
+import { BUSINESS_STATE_LABELS, type BusinessState } from '../../data/business-state';
 import { energyLabel, formatAgo, formatPercent, formatSpeed } from '../../lib/format';
 import type { ScreenCluster } from './screen-clusters';
 import { STATE_ORDER } from './vehicle-points';
@@ -15,12 +15,18 @@ function el<K extends keyof HTMLElementTagNameMap>(tag: K, className: string, te
   return node;
 }
 
-export function vehicleTooltipContent(id: string, live: VehicleLive | undefined, info: VehicleInfo | undefined): HTMLElement {
+export function vehicleTooltipContent(
+  id: string,
+  live: VehicleLive | undefined,
+  info: VehicleInfo | undefined,
+  state: BusinessState,
+  moving: boolean,
+): HTMLElement {
   const root = el('div', 'vt');
   const head = el('div', 'vt-head');
   head.append(el('span', 'vt-plate', info?.plate ?? id));
-  const state = live ? liveDisplayState(live) : 'offline';
-  head.append(el('span', `state-pill state-${state}`, state));
+  head.append(el('span', `state-pill state-${state}`, BUSINESS_STATE_LABELS[state]));
+  if (state !== 'offline') head.append(el('span', 'vt-motion', moving ? 'moving' : 'parked'));
   root.append(head);
   if (info) root.append(el('div', 'vt-sub', `${info.make} ${info.model}`));
   const rows: Array<[string, string]> = [
@@ -34,14 +40,15 @@ export function vehicleTooltipContent(id: string, live: VehicleLive | undefined,
   return root;
 }
 
-const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
-
 export function clusterTooltipContent(cluster: ScreenCluster): HTMLElement {
   const root = el('div', 'vt');
   root.append(el('div', 'vt-head', `${cluster.count} vehicles`));
   const dl = el('dl', 'vt-rows');
   for (let s = STATE_ORDER.length - 1; s >= 0; s--) {
-    if (cluster.byState[s]) dl.append(el('dt', '', capitalize(STATE_ORDER[s]!)), el('dd', '', String(cluster.byState[s])));
+    if (!cluster.byState[s]) continue;
+    const dt = el('dt', '');
+    dt.append(el('i', `legend-dot state-bg-${STATE_ORDER[s]!}`), BUSINESS_STATE_LABELS[STATE_ORDER[s]!]);
+    dl.append(dt, el('dd', '', String(cluster.byState[s])));
   }
   root.append(dl, el('div', 'vt-hint', 'Click to zoom in'));
   return root;

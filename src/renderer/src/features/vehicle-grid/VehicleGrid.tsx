@@ -1,15 +1,30 @@
 /**
  * The vehicles grid. Rows are keyed by vehicle id (`getRowId`) and, after the first load, change only through
  * `applyTransactionAsync` batched once per animation frame — never by handing the grid a new `rowData` — so
- * 20,000 rows at 10 frames/s cost the grid only the rows that changed.
+ * 20,000 rows at 10 frames/s cost the grid only the rows that changed. It follows the business-state index (the
+ * store's changes plus cars whose state changed for other reasons), so its State column agrees with the map.
+ *
+ * Column filters (state, rental/alert, energy, speed, last seen, zone, service, model), the search box (the same
+ * matcher as the map's), CSV export of exactly the rows the filters leave (AG Grid's own export), and keyboard
+ * navigation: arrows move between cells, Enter selects the car of the focused row.
  */
-import { AllCommunityModule, ModuleRegistry, type GridApi, type GridReadyEvent, type RowClickedEvent } from 'ag-grid-community';
+import {
+  AllCommunityModule,
+  ModuleRegistry,
+  type CellKeyDownEvent,
+  type GridApi,
+  type GridReadyEvent,
+  type IRowNode,
+  type RowClickedEvent,
+} from 'ag-grid-community';
 import { AgGridReact } from 'ag-grid-react';
-import { useCallback, useEffect, useImperativeHandle, useRef, useState, type Ref } from 'react';
+import { useCallback, useEffect, useImperativeHandle, useMemo, useRef, useState, type Ref } from 'react';
 import type { SelectVehicle, Selection } from '../../app/selection';
+import type { BusinessStateIndex } from '../../data/business-state-index';
 import type { FleetStore } from '../../data/fleet-store';
 import { replicaVehicles } from '../../data/vehicle-index';
-import { LAST_SEEN_COL, REPLICA_COLS, columnDefs, defaultColDef } from './columns';
+import { LAST_SEEN_COL, REPLICA_COLS, columnDefs, defaultColDef, type GridContext } from './columns';
+import { vehicleMatcher } from './vehicle-match';
 import { vehicleGridTheme } from './grid-theme';
 import { rowFor, type VehicleRow } from './vehicle-row';
 
@@ -18,10 +33,13 @@ ModuleRegistry.registerModules([AllCommunityModule]);
 export interface VehicleGridHandle {
   /** id of the first row the grid displays after filtering and sorting (the search box's Enter) */
   firstDisplayedId(): string | undefined;
+  /** download the rows the filters and the search leave, in the grid's order, as CSV */
+  exportCsv(): void;
 }
 
 interface VehicleGridProps {
   store: FleetStore;
+  index: BusinessStateIndex;
   quickFilter: string;
   selection: Selection;
   onSelect: SelectVehicle;
@@ -32,7 +50,7 @@ interface VehicleGridProps {
 const getRowId = (p: { data: VehicleRow }) => p.data.id;
 const rowSelection = { mode: 'singleRow', checkboxes: false, enableClickSelection: true } as const;
 
-export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplayedCount, ref }: VehicleGridProps) {
+export function VehicleGrid({ store, index, quickFilter, selection, onSelect, onDisplayedCount, ref }: VehicleGridProps) {
   const containerRef = useRef<HTMLDivElement>(null);
   const apiRef = useRef<GridApi<VehicleRow> | undefined>(undefined);
   // State (one re-render when the grid is ready) so the wiring effect below runs once the api exists.
@@ -42,7 +60,22 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
 
   useImperativeHandle(ref, () => ({
     firstDisplayedId: () => apiRef.current?.getDisplayedRowAtIndex(0)?.data?.id,
+    exportCsv: () => {
+      const stamp = new Date().toISOString().slice(0, 16).replace(/[-:]/g, '').replace('T', '-');
+      apiRef.current?.exportDataAsCsv({ exportedRows: 'filteredAndSorted', fileName: `fleetdesk-vehicles-${stamp}.csv` });
+    },
   }));
+  const context = useMemo<GridContext>(() => ({ index }), [index]);
+
+  // The search box: the same matcher the map uses, as the grid's external filter.
+  const matcherRef = useRef<((id: string) => boolean) | undefined>(undefined);
+  useEffect(() => {
+    const plateOf = (id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id;
+    matcherRef.current = vehicleMatcher(quickFilter, plateOf);
+    if (gridApi && !gridApi.isDestroyed()) gridApi.onFilterChanged();
+  }, [quickFilter, gridApi, store]);
+  const isExternalFilterPresent = useCallback(() => matcherRef.current !== undefined, []);
+  const doesExternalFilterPass = useCallback((node: IRowNode<VehicleRow>) => !node.data || !!matcherRef.current?.(node.data.id), []);
 
   const onGridReady = useCallback((e: GridReadyEvent<VehicleRow>) => {
     apiRef.current = e.api;
@@ -88,11 +121,12 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
       resetPending = false;
       if (add.length || update.length || remove.length) api.applyTransactionAsync({ add, update, remove });
     };
-    const unsubscribe = store.subscribe((change) => {
+    const unsubscribe = index.subscribe((change) => {
       if (change.kind === 'reset') resetPending = true;
       else {
         for (const v of change.upserts) pending.add(v.id);
         for (const info of change.registry) pending.add(info.id);
+        for (const id of change.restyled) pending.add(id);
       }
       if (!frame && (resetPending || pending.size)) frame = requestAnimationFrame(flush);
     });
@@ -110,7 +144,7 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
       cancelAnimationFrame(frame);
       clearInterval(clock);
     };
-  }, [store, gridApi]);
+  }, [store, index, gridApi]);
 
   // Selection from the map or the search box: select the row and scroll it into view.
   useEffect(() => {
@@ -133,6 +167,15 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
     [onSelect],
   );
 
+  // Keyboard: Enter (or Space) on a focused cell selects that row's car, as a click does.
+  const onCellKeyDown = useCallback(
+    (e: CellKeyDownEvent<VehicleRow>) => {
+      const key = (e.event as KeyboardEvent | null)?.key;
+      if ((key === 'Enter' || key === ' ') && e.data) onSelect(e.data.id, 'grid');
+    },
+    [onSelect],
+  );
+
   const onModelUpdated = useCallback(() => {
     const api = apiRef.current;
     if (!api) return;
@@ -149,12 +192,15 @@ export function VehicleGrid({ store, quickFilter, selection, onSelect, onDisplay
         defaultColDef={defaultColDef}
         getRowId={getRowId}
         rowSelection={rowSelection}
-        quickFilterText={quickFilter}
+        context={context}
+        isExternalFilterPresent={isExternalFilterPresent}
+        doesExternalFilterPass={doesExternalFilterPass}
         onGridReady={onGridReady}
         onRowClicked={onRowClicked}
+        onCellKeyDown={onCellKeyDown}
         onModelUpdated={onModelUpdated}
         animateRows={false}
-        suppressCellFocus
+        tooltipShowDelay={400}
         suppressScrollOnNewData
         asyncTransactionWaitMillis={100}
       />

@@ -3,13 +3,21 @@
  * visible cell is fine here (unlike the map, where every vehicle is drawn).
  */
 import type { CustomCellRendererProps } from 'ag-grid-react';
-import type { LiveDisplayState } from '../../../../shared/fleet.js';
+import { BUSINESS_STATE_LABELS, type BusinessState } from '../../data/business-state';
 import { energyShort } from '../../lib/format';
+import type { GridContext } from './columns';
 import type { VehicleRow } from './vehicle-row';
 
-export function StateCell({ value }: CustomCellRendererProps<VehicleRow, LiveDisplayState | 'maintenance'>) {
+/** The business state as a pill, with moving/parked beside it (the secondary cue the map shows as a heading tick). */
+export function StateCell({ value, data, context }: CustomCellRendererProps<VehicleRow, BusinessState>) {
   if (!value) return null;
-  return <span className={`state-pill state-${value}`}>{value}</span>;
+  const moving = data ? (context as GridContext).index.isMoving(data.id) : false;
+  return (
+    <span className="state-cell">
+      <span className={`state-pill state-${value}`}>{BUSINESS_STATE_LABELS[value]}</span>
+      {value !== 'offline' ? <span className="motion-note">{moving ? 'moving' : 'parked'}</span> : null}
+    </span>
+  );
 }
 
 export function EnergyCell({ value, data }: CustomCellRendererProps<VehicleRow, number>) {

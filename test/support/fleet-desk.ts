@@ -1,0 +1,90 @@
+/**
+ * Test support: the whole stack the desk e2e tests drive — the server (PGlite on a temp dir, embedded Aedes with the
+ * demo fleet's device credentials), the simulator, the browser console signed in by itself as the demo dispatcher
+ * (as `npm start` does), and a Chromium page on it — started on free ports and stopped in reverse order.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { startServer, type ServerHandle } from '../../server/src/app.js';
+import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
+import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
+import { startSimulation, type Simulation } from '../../sim/simulation.js';
+import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
+import { launchChromium } from './chromium.js';
+
+export interface FleetDeskOptions {
+  /** vehicles seeded in the registry */
+  seedVehicles: number;
+  /** simulated vehicles (the first ones of the seeded fleet) */
+  simVehicles: number;
+  movingShare: number;
+  seed: number;
+  viewport: { width: number; height: number };
+  /** the map's tile template; default: the desktop's own default (OpenStreetMap) */
+  tileUrl?: string;
+}
+
+export interface FleetDesk {
+  server: ServerHandle;
+  sim: Simulation;
+  desk: BrowserConsole;
+  browser: Browser;
+  page: Page;
+  /** uncaught errors of the page */
+  pageErrors: string[];
+  stop(): Promise<void>;
+}
+
+export async function startFleetDesk(opts: FleetDeskOptions): Promise<FleetDesk> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-'));
+  const parts: Partial<FleetDesk> = {};
+  const stop = async () => {
+    await parts.browser?.close();
+    await parts.desk?.stop();
+    await parts.sim?.stop();
+    await parts.server?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  try {
+    const server = (parts.server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      dataDir,
+      databaseUrl: undefined,
+      mqttUrl: undefined,
+      seedVehicles: opts.seedVehicles,
+      logLevel: 'warn',
+    }));
+    parts.sim = await startSimulation({
+      mqttUrl: server.mqttUrl,
+      vehicles: opts.simVehicles,
+      rate: 1,
+      movingShare: opts.movingShare,
+      seed: opts.seed,
+      ...demoSimulatorCredentials(server),
+    });
+    const dispatcher = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
+    parts.desk = await startBrowserConsole({
+      config: {
+        mqttUrl: server.mqttUrl,
+        serverUrl: server.httpUrl,
+        staffCredentials: { email: dispatcher.email, password: dispatcher.password },
+        ...(opts.tileUrl === undefined ? {} : { tileUrl: opts.tileUrl }),
+        ...demoDesktopCredentials(server),
+      },
+      port: 0,
+      rendererDir: 'out/renderer',
+    });
+    parts.browser = await launchChromium();
+    const page = (parts.page = await parts.browser.newPage({ viewport: opts.viewport, acceptDownloads: true }));
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(parts.desk.url);
+    return { ...(parts as Required<Omit<FleetDesk, 'pageErrors' | 'stop'>>), pageErrors, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
