@@ -14,6 +14,7 @@ import { openDatabase } from '../../platform/db/index.js';
 import { createLogger } from '../../platform/log.js';
 import { startPaymentSandbox, type PaymentSandbox } from '../../sandbox/payment-provider/index.js';
 import { dbBackends } from '../../testing/backends.js';
+import { waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
 import type { ProviderHold } from './index.js';
 import {
@@ -210,7 +211,14 @@ describe.each(dbBackends())('payments outbox across server instances on $name', 
     sandbox.updateSettings({ timeoutRate: 1, lostReplyRate: 1 });
     const orphanRequest = holdRequest(flaky, 3_000);
     const orphanAttempt = first.payments.authorizeHold(orphanRequest, 1_500).catch((err: unknown) => err);
-    await sleep(400);
+    // stop only once the orphan's hold is in the provider's ledger (its answer is lost: the server never learns it)
+    await waitFor(
+      async () => {
+        const { paymentId } = await first.payments.rentalPayments(orphanRequest.rentalId).catch(() => ({ paymentId: undefined }));
+        return paymentId !== undefined && paymentId !== null && sandbox.holds().some((h) => h.reference === paymentId);
+      },
+      { timeoutMs: 15_000, what: 'the orphan hold in the provider ledger' },
+    );
     await first.stop();
     await orphanAttempt; // its server is gone: it can neither record nor abandon the hold it may have placed
     sandbox.updateSettings({ timeoutRate: 0 });
