@@ -45,6 +45,8 @@ export interface AlertsOptions {
   sweepIntervalMs?: number;
   /** how often open alerts are re-read from the database (other instances, staff on other instances) */
   reconcileIntervalMs?: number;
+  /** at stop, give up writing queued changes after this long without a successful write (default 10 s) */
+  shutdownStallMs?: number;
   now?: () => number;
 }
 
@@ -63,7 +65,8 @@ export interface AlertsComponent {
   resolve(id: string, actor: Actor, note: string): Promise<Alert>;
   /** The engine's view of a vehicle's open alerts (tests, diagnostics). */
   openKinds(vehicleId: string): AlertKind[];
-  stop(): Promise<void>;
+  /** Writes every queued change while the database makes progress; resolves with the number left unwritten. */
+  stop(): Promise<{ unwritten: number }>;
 }
 
 export async function startAlertsComponent(options: AlertsOptions): Promise<AlertsComponent> {
@@ -89,6 +92,11 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     labelNames: ['outcome'],
     registers: [options.metrics],
   });
+  const coalesced = new Counter({
+    name: `${METRIC_PREFIX}alert_changes_coalesced_total`,
+    help: 'Alert raises merged into the queued raise of the same vehicle and kind (one write, occurrences kept)',
+    registers: [options.metrics],
+  });
   new Gauge({
     name: `${METRIC_PREFIX}alerts_open`,
     help: 'Alerts not resolved (open or acknowledged), by kind, as stored in the database',
@@ -111,6 +119,7 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     },
     onDropped: (reason) => writeProblems.inc({ outcome: reason }),
     onRetry: () => writeProblems.inc({ outcome: 'retry' }),
+    onCoalesced: () => coalesced.inc(),
   });
   const engine = new AlertEngine({
     thresholds: { ...DEFAULT_ALERT_THRESHOLDS, ...options.thresholds },
@@ -157,7 +166,7 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
   sweepTimer.unref();
   reconcileTimer.unref();
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<{ unwritten: number }> | undefined;
   return {
     registerRoutes: async (app, prefix) => {
       await app.register(alertRoutes(lifecycle), { prefix });
@@ -176,7 +185,7 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
         clearInterval(sweepTimer);
         clearInterval(reconcileTimer);
         await reconciling;
-        await writer.stop();
+        return { unwritten: await writer.stop(options.shutdownStallMs) };
       })()),
   };
 }

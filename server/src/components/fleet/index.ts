@@ -66,7 +66,11 @@ export interface FleetComponent {
   vehiclePositions(changedSinceMs?: number): Promise<VehiclePosition[]>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Writes the buffered live state and history for as long as the database makes progress; resolves with what
+   * was left unwritten (vehicles' latest states, history rows), also logged as lost.
+   */
+  stop(): Promise<{ unwritten: { states: number; historyRows: number } }>;
 }
 
 export interface FleetOptions {
@@ -93,6 +97,8 @@ export interface FleetOptions {
   snapshotMinAgeS?: number;
   /** … rows per run at most (default 700: ~700 rows/s with the default interval) */
   snapshotBatch?: number;
+  /** at stop, give up writing buffered state/history after this long without a successful write (default 10 s) */
+  shutdownStallMs?: number;
 }
 
 /** Partitions exist for today and this many following days. */
@@ -244,7 +250,13 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       for (const t of timers) clearInterval(t);
       await snapshotRunning?.catch(() => undefined);
       registry.stop();
-      await buffer.stop();
+      const unwritten = await buffer.stop(options.shutdownStallMs);
+      if (unwritten.states > 0 || unwritten.historyRows > 0)
+        log.error('live state or telemetry history not written at shutdown', {
+          lost: unwritten.states + unwritten.historyRows,
+          ...unwritten,
+        });
+      return { unwritten };
     },
   };
 }
