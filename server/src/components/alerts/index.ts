@@ -121,6 +121,14 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     onRetry: () => writeProblems.inc({ outcome: 'retry' }),
     onCoalesced: () => coalesced.inc(),
   });
+  new Gauge({
+    name: `${METRIC_PREFIX}alert_changes_pending`,
+    help: 'Alert changes queued in memory, not yet written (merged raises count once)',
+    registers: [options.metrics],
+    collect() {
+      this.set(writer.pending);
+    },
+  });
   const engine = new AlertEngine({
     thresholds: { ...DEFAULT_ALERT_THRESHOLDS, ...options.thresholds },
     zone: options.zone ? createZoneGeometry(options.zone) : null,

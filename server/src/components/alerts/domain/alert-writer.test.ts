@@ -133,7 +133,7 @@ describe('alert writer', () => {
     const writer = new AlertWriter(store, log);
     writer.submit(raise('a'));
     await new Promise((r) => setTimeout(r, 5)); // the first batch is being written
-    writer.submit({ ...raise('a'), retrigger: true });
+    writer.submit({ op: 'raise', vehicleId: 'a', kind: 'crash', at: 2, details: {}, retrigger: true });
     release();
     await writer.flush();
     expect(written).toHaveLength(2);
