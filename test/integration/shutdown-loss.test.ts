@@ -7,7 +7,12 @@
  *
  * Always on PGlite (a data directory on disk, so the restart finds it) + embedded Aedes; on PostgreSQL +
  * the external broker too when DATABASE_URL and MQTT_URL are set. SHUTDOWN_LOSS_VEHICLES / _SAMPLES size the
- * burst (e.g. larger, to show what main's fixed 5-s give-up loses).
+ * burst.
+ *
+ * The database is busy when the stop comes: another transaction holds the replication lock, on which every
+ * alert write waits, for BUSY_MS (6 s) — a long writer, or a database saturated by the ingest load. The old
+ * alert writer gave up 5 s after stop() whatever the database was doing and lost what was queued; the stop
+ * must wait for a database that is slow but alive (it gives up only after SHUTDOWN_STALL_MS without progress).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,6 +21,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import type { ServerConfig } from '../../server/src/platform/config.js';
+import { lockReplicationSequence } from '../../server/src/platform/db/index.js';
 import { telemetry, uniqueTestVehicles, waitFor } from '../../server/src/testing/devices.js';
 import { metricValue } from '../../server/src/testing/metrics.js';
 import { createTestDatabase } from '../../server/src/testing/test-databases.js';
@@ -25,6 +31,7 @@ import type { VehicleInfo } from '../../src/shared/fleet.js';
 const VEHICLES = Number(process.env['SHUTDOWN_LOSS_VEHICLES'] ?? 150);
 const SAMPLES = Number(process.env['SHUTDOWN_LOSS_SAMPLES'] ?? 24);
 const PUBLISHERS = 4;
+const BUSY_MS = 6_000;
 
 interface Case {
   name: string;
@@ -215,14 +222,29 @@ describe.each(cases)('no loss at shutdown on $name', (c) => {
     const db = await c.database();
     cleanups.push(db.cleanup);
     const fleet = uniqueTestVehicles(VEHICLES);
-    const server = await startServer({ ...quiet, ...db.overrides, mqttUrl: c.mqttUrl });
+    const server = await startServer({ ...quiet, ...db.overrides, mqttUrl: c.mqttUrl, shutdownStallMs: 10_000 });
     await server.registerVehicles(fleet);
+    // Busy from before the input until BUSY_MS after stop() begins: the buffers fill while writes wait.
+    let locked = false;
+    let release!: () => void;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const busy = server.db.transaction(async (tx) => {
+      await lockReplicationSequence(tx);
+      locked = true;
+      await released;
+    });
+    cleanups.push(async () => release()); // never left holding the lock, whatever fails below
+    await waitFor(() => locked, { what: 'the long transaction to hold the replication lock' });
     await feed(server, fleet);
     const queued =
       (await metricValue(server.metrics, 'fleetdesk_alert_changes_pending')) +
       (await metricValue(server.metrics, 'fleetdesk_live_state_pending')) +
       (await metricValue(server.metrics, 'fleetdesk_telemetry_history_pending'));
+    const busyTimer = setTimeout(release, BUSY_MS);
     await server.stop();
+    clearTimeout(busyTimer);
+    release();
+    await busy;
     expect(queued).toBeGreaterThan(0); // the stop had buffered work to write
     expect(server.shutdownReport()).toEqual({ lost: 0, alertChanges: 0, states: 0, historyRows: 0, events: 0 });
 
