@@ -174,6 +174,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         Object.assign(unwritten, (await fleet.stop()).unwritten);
       },
     });
+    // Before ingestion: alert changes a previous stop could not write are made again from the stored state.
+    await alerts.repairFromStates(await fleet.liveFleet());
     const demoCredentials =
       config.mqttAuth === 'required' && config.seedVehicles > 0
         ? await identity.ensureDemoCredentials(

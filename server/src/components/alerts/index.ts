@@ -7,6 +7,7 @@
  * NO_ACTIVE_RENTALS ("no vehicle is ever rented").
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { VehicleLive } from '../../../../src/shared/fleet.js';
 import type { ServerConfig } from '../../platform/config.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
@@ -63,6 +64,11 @@ export interface AlertsComponent {
   acknowledge(id: string, actor: Actor): Promise<Alert>;
   assign(id: string, actor: Actor, assignee: string | null): Promise<Alert>;
   resolve(id: string, actor: Actor, note: string): Promise<Alert>;
+  /**
+   * At start, after the open alerts were adopted: raises and resolves what the vehicles' latest stored state
+   * says (repairs changes a stop could not write); returns the number of changes made.
+   */
+  repairFromStates(states: readonly VehicleLive[]): Promise<number>;
   /** The engine's view of a vehicle's open alerts (tests, diagnostics). */
   openKinds(vehicleId: string): AlertKind[];
   /** Writes every queued change while the database makes progress; resolves with the number left unwritten. */
@@ -187,6 +193,14 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     sweep: () => engine.sweep(),
     reconcile,
     openKinds: (vehicleId) => engine.openKinds(vehicleId),
+    async repairFromStates(states) {
+      const before = writer.pending;
+      for (const s of states) engine.repair(s.id, s);
+      const submitted = writer.pending - before;
+      await writer.flush();
+      if (submitted > 0) log.warn("alerts repaired from the vehicles' stored state at start", { changes: submitted });
+      return submitted;
+    },
     stop: () =>
       (stopping ??= (async () => {
         for (const off of unsubscribe) off();

@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { demoFleet } from '../../../../src/shared/demo-fleet.js';
-import { vehicleLive, type VehicleInfo } from '../../../../src/shared/fleet.js';
+import { vehicleLive, type VehicleInfo, type VehicleLive } from '../../../../src/shared/fleet.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
 import type { HttpApp } from '../../platform/http/index.js';
@@ -64,6 +64,8 @@ export interface FleetComponent {
    * service (`maintenance`) — so a caller learns of a return to service by its absence.
    */
   vehiclePositions(changedSinceMs?: number): Promise<VehiclePosition[]>;
+  /** Every vehicle's latest stored state (as GET /ops/v1/fleet/live shows it; the alerts' repair at start). */
+  liveFleet(): Promise<VehicleLive[]>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /**
@@ -243,6 +245,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       const cutoff = Date.now() - heartbeatTimeoutMs;
       return stored.map((p) => ({ ...p, online: p.online && p.receivedAt >= cutoff }));
     },
+    liveFleet: () => queries.liveFleet(),
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
     },
