@@ -192,6 +192,27 @@ async function snapshot(server: ServerHandle, fleet: VehicleInfo[]): Promise<Sna
   return s;
 }
 
+/**
+ * Another transaction takes the replication lock (every alert write waits on it; on PGlite, one connection,
+ * every write waits) and holds it until `release()`; `cleanups` releases it whatever fails.
+ */
+async function holdReplicationLock(
+  server: ServerHandle,
+  cleanups: Array<() => Promise<void>>,
+): Promise<{ release: () => void; done: Promise<void> }> {
+  let locked = false;
+  let release!: () => void;
+  const released = new Promise<void>((resolve) => (release = resolve));
+  const done = server.db.transaction(async (tx) => {
+    await lockReplicationSequence(tx);
+    locked = true;
+    await released;
+  });
+  cleanups.push(async () => release());
+  await waitFor(() => locked, { what: 'a transaction to hold the replication lock' });
+  return { release, done };
+}
+
 const quiet = { port: 0, mqttPort: 0, seedVehicles: 0, mqttAuth: 'off', logLevel: 'error', seedDemoStaff: false } as const;
 /** a shared-subscription group of its own: on a shared broker, another run's servers must not take a share of ours */
 const ownGroup = () => `shutdown-${Math.random().toString(16).slice(2, 10)}`;
@@ -237,16 +258,7 @@ describe.each(cases)('no loss at shutdown on $name', (c) => {
     const server = await startServer({ ...quiet, ...db.overrides, mqttUrl: c.mqttUrl, mqttSharedGroup: group, shutdownStallMs: 10_000 });
     await server.registerVehicles(fleet);
     // Busy from before the input until BUSY_MS after stop() begins: the buffers fill while writes wait.
-    let locked = false;
-    let release!: () => void;
-    const released = new Promise<void>((resolve) => (release = resolve));
-    const busy = server.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
-      locked = true;
-      await released;
-    });
-    cleanups.push(async () => release()); // never left holding the lock, whatever fails below
-    await waitFor(() => locked, { what: 'the long transaction to hold the replication lock' });
+    const { release, done: busy } = await holdReplicationLock(server, cleanups);
     await feed(server, fleet);
     const queued =
       (await metricValue(server.metrics, 'fleetdesk_alert_changes_pending')) +
@@ -288,16 +300,7 @@ describe.each(cases)('no loss at shutdown on $name', (c) => {
       const group = ownGroup();
       const server = await startServer({ ...quiet, ...db.overrides, mqttUrl: c.mqttUrl, mqttSharedGroup: group, shutdownStallMs: 300 });
       await server.registerVehicles(fleet);
-      let locked = false;
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
-      const stuck = server.db.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
-        locked = true;
-        await released;
-      });
-      cleanups.push(async () => release());
-      await waitFor(() => locked, { what: 'the stuck transaction to hold the replication lock' });
+      const { release, done: stuck } = await holdReplicationLock(server, cleanups);
       await feed(server, fleet);
       const stopping = server.stop();
       // While the lock is held nothing can be written, so an empty alert queue means the writer gave up.

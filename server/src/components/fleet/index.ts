@@ -251,7 +251,14 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     },
     async stop() {
       for (const t of timers) clearInterval(t);
-      await snapshotRunning?.catch(() => undefined);
+      // The replicated snapshot is copied again after the next start (nothing is lost): a copy stuck on a busy
+      // database must not hold the stop past the stall deadline, ahead of the buffers that do hold accepted data.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        snapshotRunning?.catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, options.shutdownStallMs ?? 10_000))),
+      ]);
+      clearTimeout(timer);
       registry.stop();
       const unwritten = await buffer.stop(options.shutdownStallMs);
       if (unwritten.states > 0 || unwritten.historyRows > 0)
