@@ -16,10 +16,14 @@
  *   PostgreSQL as `updated_at − device_ts` of the rows written during the step (updated_at is the write's
  *   clock_timestamp(), i.e. just before COMMIT; one sample per vehicle: its last message of the step), and the
  *   ratio ingested / ceiling.
+ * - At the end, SIGTERM under load: the highest rate is offered again and the server is sent SIGTERM halfway
+ *   through; its own shutdown report (the `server stopped` log line: accepted alert changes, states, history rows
+ *   and events it could not write) is printed as `lost: N` beside the bar (0).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import pg from 'pg';
@@ -78,14 +82,15 @@ async function main(): Promise<void> {
         MQTT_URL,
         PORT: String(port),
         SEED_VEHICLES: '0',
-        LOG_LEVEL: 'warn',
+        LOG_LEVEL: 'info', // the shutdown report is an info line; only warnings and errors are echoed
         MQTT_AUTH: 'off',
         MQTT_SHARED_GROUP: `${prefix}-ingest`,
         DATA_DIR: 'memory://',
       },
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'inherit'],
     });
     children.push(server);
+    const stopReport = watchServerLog(server);
     const httpUrl = `http://127.0.0.1:${port}`;
     await waitReady(httpUrl);
     await client.connect();
@@ -149,6 +154,15 @@ async function main(): Promise<void> {
           `  ${`${((100 * r.ingested) / Math.max(1, r.ceiling)).toFixed(1)}%`.padStart(16)}  ${String(r.p50 ?? '-').padStart(10)}  ${String(r.p99 ?? '-').padStart(10)}`,
       );
     }
+    // SIGTERM under load: the highest rate again, the signal halfway through; the server reports what it left behind.
+    const stopRate = RATES.at(-1)!;
+    publisher.send({ rate: stopRate, durationMs: 4_000 });
+    await sleep(2_000);
+    const s0 = Date.now();
+    server.kill('SIGTERM');
+    const report = await stopReport;
+    await new Promise((r) => (server.exitCode !== null ? r(undefined) : server.once('exit', r)));
+    const stopS = ((Date.now() - s0) / 1000).toFixed(1);
     publisher.send({ stop: true });
     // sustained: the highest step where the server ingested and persisted (history) ≥ 95 % of what was offered
     const kept = results.filter((r) => r.ingested >= 0.95 * r.offered && r.historyRows >= 0.95 * r.offered);
@@ -157,6 +171,11 @@ async function main(): Promise<void> {
       best
         ? `SUMMARY sustained ${fmt(best.ingested)} msg/s ingested, ${fmt(best.historyRows)} history rows/s, ${fmt(best.stateRows)} state rows/s; ${((100 * best.ingested) / Math.max(1, best.ceiling)).toFixed(1)}% of the bare-subscriber ceiling (${fmt(best.ceiling)} msg/s); e2e p50 ${best.p50} ms, p99 ${best.p99} ms`
         : 'SUMMARY the server did not keep up with the lowest step',
+    );
+    console.log(
+      report
+        ? `SUMMARY SIGTERM under load (${fmt(stopRate)} msg/s offered): lost: ${report.lost} (alert changes ${report.alertChanges}, states ${report.states}, history rows ${report.historyRows}, events ${report.events}); stopped in ${stopS} s; bar: lost 0 — ${report.lost === 0 ? 'met' : 'missed'}`
+        : `SUMMARY SIGTERM under load: the server exited without its shutdown report (after ${stopS} s) — bar lost 0 not shown`,
     );
   } finally {
     clearTimeout(deadline);
@@ -168,6 +187,36 @@ async function main(): Promise<void> {
     await client.end().catch(() => undefined);
     await db.drop();
   }
+}
+
+interface ShutdownReport {
+  lost: number;
+  alertChanges: number;
+  states: number;
+  historyRows: number;
+  events: number;
+}
+
+/**
+ * Echoes the server's warnings and errors (pino JSON lines, level ≥ 40) and resolves with the shutdown report of
+ * its `server stopped` line (undefined if it exits without one).
+ */
+function watchServerLog(server: ChildProcess): Promise<ShutdownReport | undefined> {
+  return new Promise((resolve) => {
+    const lines = createInterface({ input: server.stdout! });
+    lines.on('line', (line) => {
+      let entry: { level?: number; msg?: string } & Partial<ShutdownReport>;
+      try {
+        entry = JSON.parse(line) as typeof entry;
+      } catch {
+        console.log(line);
+        return;
+      }
+      if ((entry.level ?? 0) >= 40) console.log(line);
+      if (entry.msg?.startsWith('server stopped') && typeof entry.lost === 'number') resolve(entry as ShutdownReport);
+    });
+    lines.on('close', () => resolve(undefined));
+  });
 }
 
 async function registerFleet(client: { query: (sql: string, params: unknown[]) => Promise<unknown> }, prefix: string): Promise<void> {

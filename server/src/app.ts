@@ -74,8 +74,25 @@ export interface ServerHandle {
   copyVehicleSnapshot(): Promise<number>;
   /** Writes queued alert changes to the database now (tests; stop() does it too). */
   flushAlerts(): Promise<void>;
-  /** Disposes everything in reverse order of start; safe to call twice. */
+  /**
+   * Stops intake (the MQTT client, then HTTP), drains every write-behind buffer (events → state and history →
+   * alert changes) for as long as the database makes progress, then closes the rest in reverse order of start;
+   * safe to call twice.
+   */
   stop(): Promise<void>;
+  /** What the last stop() left unwritten (logged with `server stopped`); undefined before a stop. */
+  shutdownReport(): ShutdownReport | undefined;
+}
+
+/** What a stop could not write before giving up (the database made no progress for SHUTDOWN_STALL_MS). */
+export interface ShutdownReport {
+  /** the sum of the others */
+  lost: number;
+  alertChanges: number;
+  /** vehicles whose latest state was not written */
+  states: number;
+  historyRows: number;
+  events: number;
 }
 
 /** How long start waits for the broker before going on without it (/ready reports it until it connects). */
@@ -89,6 +106,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const config = resolveConfig(overrides);
   const log = createLogger({ level: config.logLevel });
   const disposers: Disposer[] = [];
+  const unwritten: Omit<ShutdownReport, 'lost'> = { alertChanges: 0, states: 0, historyRows: 0, events: 0 };
   const stopAll = () => disposeInReverse(disposers, log);
   try {
     const metrics = createPlatformMetrics();
@@ -130,8 +148,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       zone: DEFAULT_SERVICE_AREA,
       thresholds: alertThresholds(config),
       rentals: rentalLookup,
+      shutdownStallMs: config.shutdownStallMs,
     });
-    disposers.push({ name: 'alerts (final write)', dispose: () => alerts.stop() });
+    disposers.push({
+      name: 'alerts (final write)',
+      dispose: async () => {
+        unwritten.alertChanges = (await alerts.stop()).unwritten;
+      },
+    });
 
     const fleet = await startFleetComponent({
       db,
@@ -142,8 +166,16 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       clockSkewToleranceS: config.clockSkewToleranceS,
       telemetryRetentionDays: config.telemetryRetentionDays,
       seedVehicles: config.seedVehicles,
+      shutdownStallMs: config.shutdownStallMs,
     });
-    disposers.push({ name: 'fleet (final flush)', dispose: () => fleet.stop() });
+    disposers.push({
+      name: 'fleet (final flush)',
+      dispose: async () => {
+        Object.assign(unwritten, (await fleet.stop()).unwritten);
+      },
+    });
+    // Before ingestion: alert changes a previous stop could not write are made again from the stored state.
+    await alerts.repairFromStates(await fleet.liveFleet());
     const demoCredentials =
       config.mqttAuth === 'required' && config.seedVehicles > 0
         ? await identity.ensureDemoCredentials(
@@ -172,8 +204,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       db,
       events,
       sharedGroup: config.mqttUrl ? config.mqttSharedGroup : '',
+      shutdownStallMs: config.shutdownStallMs,
     });
-    disposers.push({ name: 'device ingestion', dispose: () => devices.stop() });
+    disposers.push({
+      name: 'device ingestion',
+      dispose: async () => {
+        unwritten.events = (await devices.stop()).unwritten;
+      },
+    });
 
     const ops = await startOpsComponent({ db, log, operatingZone: DEFAULT_SERVICE_AREA });
 
@@ -333,6 +371,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await sync.registerRoutes(http, '/sync/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);
     disposers.push({ name: 'http', dispose: () => http.close() });
+    // Stopped first: nothing new is accepted (no MQTT message handled, so none acknowledged) while the buffers
+    // below drain. Every message handled before this is in a buffer and written, or counted as lost.
+    disposers.push({ name: 'intake (MQTT client)', dispose: () => mqtt.close() });
     payments.serverListening(httpUrl);
 
     if (!(await mqtt.waitUntilReady(BROKER_WAIT_MS)))
@@ -340,6 +381,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     log.info('server started', { httpUrl, mqttUrl: redactUrl(mqttUrl), database: db.backend });
 
     let stopping: Promise<void> | undefined;
+    let report: ShutdownReport | undefined;
     return {
       config,
       httpUrl,
@@ -361,7 +403,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       registerVehicles: (vehicles) => fleet.registerVehicles(vehicles),
       flushAlerts: () => alerts.flush(),
       flushIngestion: () => Promise.all([fleet.flush(), devices.flush()]).then(() => undefined),
-      stop: () => (stopping ??= stopAll().then(() => log.info('server stopped'))),
+      stop: () =>
+        (stopping ??= stopAll().then(() => {
+          report = { lost: unwritten.alertChanges + unwritten.states + unwritten.historyRows + unwritten.events, ...unwritten };
+          if (report.lost > 0)
+            log.error('server stopped; accepted changes not written (repaired at the next start where possible)', { ...report });
+          else log.info('server stopped', { ...report });
+        })),
+      shutdownReport: () => report,
     };
   } catch (err) {
     log.error('server failed to start', errorFields(err));

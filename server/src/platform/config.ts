@@ -122,6 +122,13 @@ const SETTINGS = {
       return level as LogLevel;
     },
   },
+  shutdownStallMs: integer(
+    'SHUTDOWN_STALL_MS',
+    10_000,
+    0,
+    600_000,
+    'at stop, each write-behind buffer (live state, history, events, alert changes) is written for as long as the database makes progress; it gives up after this long without a successful write and logs what is left as lost',
+  ),
   heartbeatTimeoutS: integer('HEARTBEAT_TIMEOUT_S', 120, 1, 86_400, 'a vehicle with no message for this long counts as offline'),
   commandResendMs: integer(
     'COMMAND_RESEND_MS',

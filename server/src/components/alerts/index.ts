@@ -7,6 +7,7 @@
  * NO_ACTIVE_RENTALS ("no vehicle is ever rented").
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
+import type { VehicleLive } from '../../../../src/shared/fleet.js';
 import type { ServerConfig } from '../../platform/config.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
@@ -45,6 +46,8 @@ export interface AlertsOptions {
   sweepIntervalMs?: number;
   /** how often open alerts are re-read from the database (other instances, staff on other instances) */
   reconcileIntervalMs?: number;
+  /** at stop, give up writing queued changes after this long without a successful write (default 10 s) */
+  shutdownStallMs?: number;
   now?: () => number;
 }
 
@@ -61,9 +64,15 @@ export interface AlertsComponent {
   acknowledge(id: string, actor: Actor): Promise<Alert>;
   assign(id: string, actor: Actor, assignee: string | null): Promise<Alert>;
   resolve(id: string, actor: Actor, note: string): Promise<Alert>;
+  /**
+   * At start, after the open alerts were adopted: raises and resolves what the vehicles' latest stored state
+   * says (repairs changes a stop could not write); returns the number of changes made.
+   */
+  repairFromStates(states: readonly VehicleLive[]): Promise<number>;
   /** The engine's view of a vehicle's open alerts (tests, diagnostics). */
   openKinds(vehicleId: string): AlertKind[];
-  stop(): Promise<void>;
+  /** Writes every queued change while the database makes progress; resolves with the number left unwritten. */
+  stop(): Promise<{ unwritten: number }>;
 }
 
 export async function startAlertsComponent(options: AlertsOptions): Promise<AlertsComponent> {
@@ -89,6 +98,11 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     labelNames: ['outcome'],
     registers: [options.metrics],
   });
+  const coalesced = new Counter({
+    name: `${METRIC_PREFIX}alert_changes_coalesced_total`,
+    help: 'Alert raises merged into the queued raise of the same vehicle and kind (one write, occurrences kept)',
+    registers: [options.metrics],
+  });
   new Gauge({
     name: `${METRIC_PREFIX}alerts_open`,
     help: 'Alerts not resolved (open or acknowledged), by kind, as stored in the database',
@@ -111,6 +125,15 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     },
     onDropped: (reason) => writeProblems.inc({ outcome: reason }),
     onRetry: () => writeProblems.inc({ outcome: 'retry' }),
+    onCoalesced: () => coalesced.inc(),
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}alert_changes_pending`,
+    help: 'Alert changes queued in memory, not yet written (merged raises count once)',
+    registers: [options.metrics],
+    collect() {
+      this.set(writer.pending);
+    },
   });
   const engine = new AlertEngine({
     thresholds: { ...DEFAULT_ALERT_THRESHOLDS, ...options.thresholds },
@@ -157,7 +180,7 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
   sweepTimer.unref();
   reconcileTimer.unref();
 
-  let stopping: Promise<void> | undefined;
+  let stopping: Promise<{ unwritten: number }> | undefined;
   return {
     registerRoutes: async (app, prefix) => {
       await app.register(alertRoutes(lifecycle), { prefix });
@@ -170,13 +193,21 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     sweep: () => engine.sweep(),
     reconcile,
     openKinds: (vehicleId) => engine.openKinds(vehicleId),
+    async repairFromStates(states) {
+      const before = writer.pending;
+      for (const s of states) engine.repair(s.id, s);
+      const submitted = writer.pending - before;
+      await writer.flush();
+      if (submitted > 0) log.warn("alerts repaired from the vehicles' stored state at start", { changes: submitted });
+      return submitted;
+    },
     stop: () =>
       (stopping ??= (async () => {
         for (const off of unsubscribe) off();
         clearInterval(sweepTimer);
         clearInterval(reconcileTimer);
         await reconciling;
-        await writer.stop();
+        return { unwritten: await writer.stop(options.shutdownStallMs) };
       })()),
   };
 }

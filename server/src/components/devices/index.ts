@@ -19,8 +19,11 @@ export type { IngestDropReason, IngestOutcome } from './domain/device-ingestion.
 export interface DevicesComponent {
   /** Writes buffered events now (and emits `vehicle.event` for the new ones). */
   flush(): Promise<void>;
-  /** Stops handling messages and writes the pending events (the fleet component's stop() writes the state). */
-  stop(): Promise<void>;
+  /**
+   * Stops handling messages and writes the pending events while the database makes progress (the fleet
+   * component's stop() writes the state); resolves with the number of events left unwritten.
+   */
+  stop(): Promise<{ unwritten: number }>;
 }
 
 export interface DevicesOptions {
@@ -33,6 +36,8 @@ export interface DevicesOptions {
   /** MQTT shared-subscription group for telemetry and events; '' = plain subscriptions (embedded broker) */
   sharedGroup?: string;
   eventFlushIntervalMs?: number;
+  /** at stop, give up writing buffered events after this long without a successful write (default 10 s) */
+  shutdownStallMs?: number;
 }
 
 export function startDevicesComponent(options: DevicesOptions): DevicesComponent {
@@ -54,7 +59,9 @@ export function startDevicesComponent(options: DevicesOptions): DevicesComponent
     flush: () => recorder.flush(),
     async stop() {
       stopped = true;
-      await recorder.stop();
+      const unwritten = await recorder.stop(options.shutdownStallMs);
+      if (unwritten > 0) log.error('device events not written at shutdown', { lost: unwritten });
+      return { unwritten };
     },
   };
 }

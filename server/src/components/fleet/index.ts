@@ -4,7 +4,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { demoFleet } from '../../../../src/shared/demo-fleet.js';
-import { vehicleLive, type VehicleInfo } from '../../../../src/shared/fleet.js';
+import { vehicleLive, type VehicleInfo, type VehicleLive } from '../../../../src/shared/fleet.js';
 import type { Db } from '../../platform/db/index.js';
 import type { DomainEvents } from '../../platform/domain-events.js';
 import type { HttpApp } from '../../platform/http/index.js';
@@ -64,9 +64,15 @@ export interface FleetComponent {
    * service (`maintenance`) — so a caller learns of a return to service by its absence.
    */
   vehiclePositions(changedSinceMs?: number): Promise<VehiclePosition[]>;
+  /** Every vehicle's latest stored state (as GET /ops/v1/fleet/live shows it; the alerts' repair at start). */
+  liveFleet(): Promise<VehicleLive[]>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * Writes the buffered live state and history for as long as the database makes progress; resolves with what
+   * was left unwritten (vehicles' latest states, history rows), also logged as lost.
+   */
+  stop(): Promise<{ unwritten: { states: number; historyRows: number } }>;
 }
 
 export interface FleetOptions {
@@ -93,6 +99,8 @@ export interface FleetOptions {
   snapshotMinAgeS?: number;
   /** … rows per run at most (default 700: ~700 rows/s with the default interval) */
   snapshotBatch?: number;
+  /** at stop, give up writing buffered state/history after this long without a successful write (default 10 s) */
+  shutdownStallMs?: number;
 }
 
 /** Partitions exist for today and this many following days. */
@@ -237,14 +245,28 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       const cutoff = Date.now() - heartbeatTimeoutMs;
       return stored.map((p) => ({ ...p, online: p.online && p.receivedAt >= cutoff }));
     },
+    liveFleet: () => queries.liveFleet(),
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
     },
     async stop() {
       for (const t of timers) clearInterval(t);
-      await snapshotRunning?.catch(() => undefined);
+      // The replicated snapshot is copied again after the next start (nothing is lost): a copy stuck on a busy
+      // database must not hold the stop past the stall deadline, ahead of the buffers that do hold accepted data.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        snapshotRunning?.catch(() => undefined),
+        new Promise((resolve) => (timer = setTimeout(resolve, options.shutdownStallMs ?? 10_000))),
+      ]);
+      clearTimeout(timer);
       registry.stop();
-      await buffer.stop();
+      const unwritten = await buffer.stop(options.shutdownStallMs);
+      if (unwritten.states > 0 || unwritten.historyRows > 0)
+        log.error('live state or telemetry history not written at shutdown', {
+          lost: unwritten.states + unwritten.historyRows,
+          ...unwritten,
+        });
+      return { unwritten };
     },
   };
 }

@@ -48,6 +48,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   // fewer filters than are registered by now).
   let round = 0;
   let closing = false;
+  let closed: Promise<void> | undefined;
   let lostSinceConnected = 0;
   const readyWaiters = new Set<() => void>();
 
@@ -128,9 +129,10 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
       if (!client.connected || closing) throw new Error('mqtt not connected');
       await client.publishAsync(topic, payload, { qos: publishOptions.qos, retain: publishOptions.retain ?? false });
     },
-    async close() {
+    close() {
+      // Idempotent: the composition root closes intake first and the connection again on the way out.
       closing = true;
-      await client.endAsync();
+      return (closed ??= client.endAsync());
     },
   };
 }

@@ -12,10 +12,15 @@ export interface RaiseRow {
   vehicleId: string;
   kind: AlertKind;
   severity: AlertSeverity;
+  /** when the condition (first) started */
   at: number;
+  /** when it was last seen (later than `at` when raises were merged in the write queue); default `at` */
+  lastAt?: number;
   details: Record<string, unknown>;
   /** count one more occurrence when an open alert exists (false: adopt it, e.g. raised by another instance) */
   countOccurrence: boolean;
+  /** occurrences merged into this raise in the write queue, counted on top (default 0) */
+  extraOccurrences?: number;
 }
 
 export interface ResolveRow {
@@ -178,15 +183,17 @@ export async function updateByStaff(tx: Queryable, id: string, u: StaffUpdate): 
 
 async function raise(tx: Queryable, r: RaiseRow): Promise<WriteOutcome> {
   const details = JSON.stringify(r.details);
+  const lastAt = Math.max(r.at, r.lastAt ?? r.at);
+  const extra = r.extraOccurrences ?? 0;
   // Writers hold the replication lock, so between this insert and the update below nobody else writes alerts;
   // the loop is only a guard.
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await tx.query<AlertRowDb>(
       `insert into alerts (id, vehicle_id, kind, severity, status, details, occurrences, first_seen_at, last_seen_at, server_seq)
-       values ($1, $2, $3, $4, 'open', $5::jsonb, 1, to_timestamp($6::float8 / 1000), to_timestamp($6::float8 / 1000), nextval('replication_seq'))
+       values ($1, $2, $3, $4, 'open', $5::jsonb, 1 + $8::int, to_timestamp($6::float8 / 1000), to_timestamp($7::float8 / 1000), nextval('replication_seq'))
        on conflict (vehicle_id, kind) where status <> 'resolved' do nothing
        returning ${COLUMNS}`,
-      [randomUUID(), r.vehicleId, r.kind, r.severity, details, r.at],
+      [randomUUID(), r.vehicleId, r.kind, r.severity, details, r.at, lastAt, extra],
     );
     if (inserted.rows[0]) return { outcome: 'inserted', alert: toAlert(inserted.rows[0]) };
     const updated = await tx.query<AlertRowDb>(
@@ -195,7 +202,7 @@ async function raise(tx: Queryable, r: RaiseRow): Promise<WriteOutcome> {
               server_seq = nextval('replication_seq'), updated_at = now()
         where vehicle_id = $1 and kind = $2 and status <> 'resolved'
         returning ${COLUMNS}`,
-      [r.vehicleId, r.kind, r.countOccurrence ? 1 : 0, details, r.at],
+      [r.vehicleId, r.kind, (r.countOccurrence ? 1 : 0) + extra, details, lastAt],
     );
     if (updated.rows[0]) return { outcome: 'updated', alert: toAlert(updated.rows[0]) };
   }

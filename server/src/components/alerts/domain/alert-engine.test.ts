@@ -189,4 +189,27 @@ describe('alert engine', () => {
         }),
     ).toThrow(/hysteresis/);
   });
+
+  it('repair at start: raises and resolves what one stored state decides, and nothing that is already right', () => {
+    const { engine, summary } = setup();
+    // adopted from the database: v1 low_energy and zone_exit open (their resolves were lost), v2 nothing open
+    engine.reconcile(
+      [
+        { vehicleId: 'v1', kind: 'low_energy' },
+        { vehicleId: 'v1', kind: 'zone_exit' },
+        { vehicleId: 'v4', kind: 'low_energy' },
+        { vehicleId: 'v5', kind: 'crash' },
+      ],
+      0,
+    );
+    engine.repair('v1', sample(1, { id: 'v1', energyPct: 60 })); // well inside, charged: both resolved
+    engine.repair('v2', sample(1, { id: 'v2', energyPct: 9 })); // the raise was lost: raised
+    engine.repair('v3', sample(1, { id: 'v3', online: false })); // offline without its alert: raised
+    engine.repair('v4', sample(1, { id: 'v4', energyPct: 9 })); // open and still low: nothing
+    engine.repair('v5', sample(1, { id: 'v5' })); // crash: resolved by staff, never by state
+    engine.repair('v6', sample(1, { id: 'v6', lon: westEdge(500), locked: false })); // outside / unlocked: needs samples, a dwell
+    expect(summary()).toEqual(['resolve low_energy', 'resolve zone_exit', 'raise low_energy', 'raise device_offline']);
+    expect(engine.openKinds('v4')).toEqual(['low_energy']);
+    expect(engine.openKinds('v5')).toEqual(['crash']);
+  });
 });

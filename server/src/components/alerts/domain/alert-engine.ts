@@ -191,6 +191,29 @@ export class AlertEngine {
     }
   }
 
+  /**
+   * Repairs alerts from a vehicle's latest stored state (at start, after the open alerts were adopted): a change
+   * lost at the last stop (database down) is made again as the state says. Only the conditions one state decides:
+   * device_offline and low_energy both ways; zone_exit and door_open_parked are only resolved (raising them needs
+   * consecutive samples or a dwell, which the next telemetry re-evaluates). Event kinds (crash, tamper) and staff-
+   * resolved kinds are not derived from state.
+   */
+  repair(vehicleId: string, s: VehicleLive): void {
+    const v = this.state(vehicleId);
+    const at = s.receivedAt;
+    if (!s.online) {
+      if (!this.isActive(v, 'device_offline')) this.trigger(vehicleId, v, 'device_offline', at, { source: 'stored state at start' });
+    } else if (this.isActive(v, 'device_offline')) {
+      this.clear(vehicleId, v, 'device_offline', at, 'online (stored state at start)');
+    }
+    this.evaluateEnergy(vehicleId, v, s, at);
+    const zone = this.options.zone;
+    if (this.isActive(v, 'zone_exit') && zone && Number.isFinite(s.lat) && zone.signedDistanceM(s.lat, s.lon) < -this.t.zoneReturnM)
+      this.clear(vehicleId, v, 'zone_exit', at, 'back inside the operating zone');
+    if (this.isActive(v, 'door_open_parked') && s.doorsClosed && s.locked)
+      this.clear(vehicleId, v, 'door_open_parked', at, 'doors closed and locked');
+  }
+
   /** Staff resolved an alert: forget it; the condition stays as observed (it raises again only once it clears and recurs). */
   forget(vehicleId: string, kind: AlertKind): void {
     const v = this.vehicles.get(vehicleId);

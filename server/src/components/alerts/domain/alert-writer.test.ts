@@ -71,12 +71,106 @@ describe('alert writer', () => {
     const writer = new AlertWriter(store, log, { retryBaseMs: 5, retryMaxMs: 10 });
     writer.submit(raise('a'));
     const started = Date.now();
-    await writer.stop(200);
+    expect(await writer.stop(200)).toBe(1);
     expect(Date.now() - started).toBeLessThan(2_000);
     const calls = store.calls;
     await new Promise((r) => setTimeout(r, 50));
     expect(store.calls).toBe(calls);
     writer.submit(raise('b'));
     expect(writer.pending).toBe(0);
+  });
+
+  it('merges a raise into the queued raise of the same vehicle and kind, keeping occurrences; never across a resolve', async () => {
+    const store = new FlakyStore();
+    let coalesced = 0;
+    const writer = new AlertWriter(store, log, { onCoalesced: () => coalesced++ });
+    const r = (at: number, retrigger: boolean, n: number): AlertOp => ({
+      op: 'raise',
+      vehicleId: 'a',
+      kind: 'crash',
+      at,
+      details: { n },
+      retrigger,
+    });
+    writer.submit(r(10, false, 1));
+    writer.submit(r(20, true, 2));
+    writer.submit(r(30, true, 3));
+    writer.submit({ op: 'resolve', vehicleId: 'a', kind: 'crash', at: 40, reason: 'x' });
+    writer.submit(r(50, false, 4));
+    writer.submit(r(60, true, 5));
+    writer.submit({ op: 'raise', vehicleId: 'b', kind: 'crash', at: 70, details: {}, retrigger: false });
+    expect(writer.pending).toBe(4);
+    await writer.flush();
+    expect(coalesced).toBe(3);
+    expect(store.written).toEqual([
+      expect.objectContaining({
+        op: 'raise',
+        vehicleId: 'a',
+        at: 10,
+        lastAt: 30,
+        details: { n: 3 },
+        countOccurrence: false,
+        extraOccurrences: 2,
+      }),
+      expect.objectContaining({ op: 'resolve', vehicleId: 'a', at: 40 }),
+      expect.objectContaining({ op: 'raise', vehicleId: 'a', at: 50, lastAt: 60, details: { n: 5 }, extraOccurrences: 1 }),
+      expect.objectContaining({ op: 'raise', vehicleId: 'b', at: 70, lastAt: 70, extraOccurrences: 0 }),
+    ]);
+    await writer.stop();
+  });
+
+  it('does not merge into a raise that is being written (it is in the database already or about to be)', async () => {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const written: WriteRow[] = [];
+    const store: AlertStore = {
+      async write(rows) {
+        await gate;
+        written.push(...rows);
+        return rows.map(() => ({ outcome: 'none' as const }));
+      },
+    };
+    const writer = new AlertWriter(store, log);
+    writer.submit(raise('a'));
+    await new Promise((r) => setTimeout(r, 5)); // the first batch is being written
+    writer.submit({ op: 'raise', vehicleId: 'a', kind: 'crash', at: 2, details: {}, retrigger: true });
+    release();
+    await writer.flush();
+    expect(written).toHaveLength(2);
+    expect(written[1]).toMatchObject({ countOccurrence: true, extraOccurrences: 0 });
+    await writer.stop();
+  });
+
+  it('stop() keeps writing a long queue while the database makes progress, far beyond the stall deadline', async () => {
+    const store = new FlakyStore();
+    const slow: AlertStore = {
+      write: async (rows) => {
+        await new Promise((r) => setTimeout(r, 15));
+        return store.write(rows);
+      },
+    };
+    const writer = new AlertWriter(slow, log, { batchSize: 10 });
+    for (let i = 0; i < 300; i++) writer.submit(raise(`v${i}`)); // 30 batches × ≥ 16 ms ≈ 0.5 s
+    const started = Date.now();
+    const left = await writer.stop(100);
+    expect(Date.now() - started).toBeGreaterThan(300);
+    expect(left).toBe(0);
+    expect(store.written).toHaveLength(300);
+  });
+
+  it('stop() retries through a short outage and returns what is left when the database stays down', async () => {
+    const store = new FlakyStore();
+    store.failNext = 4;
+    const writer = new AlertWriter(store, log, { retryBaseMs: 5, retryMaxMs: 20 });
+    writer.submit(raise('a'));
+    expect(await writer.stop(1_000)).toBe(0);
+    expect(store.written.map((r) => r.vehicleId)).toEqual(['a']);
+
+    const down = new FlakyStore();
+    down.failNext = Infinity;
+    const stuck = new AlertWriter(down, log, { retryBaseMs: 5, retryMaxMs: 20 });
+    stuck.submit(raise('a'));
+    stuck.submit(raise('b'));
+    expect(await stuck.stop(100)).toBe(2);
   });
 });

@@ -2,10 +2,19 @@
  * Persists the engine's changes off the event bus: `submit()` only queues (the bus handler never waits on the
  * database); one drain loop writes batches in order, one transaction per batch. A failing batch is retried op
  * by op, with backoff while the database is down; an op the database rejects as invalid (SQLSTATE class 22/23)
- * is dropped, logged and counted instead of blocking the queue forever. The queue is bounded: past `maxQueued`
- * the oldest op is dropped and counted (the periodic reconcile repairs what a lost op left behind).
+ * is dropped, logged and counted instead of blocking the queue forever.
+ *
+ * The queue shrinks under pressure: a raise for a (vehicle, kind) whose previous queued op is a raise not yet
+ * being written is merged into it (one more occurrence, the later details and last-seen time) — the database
+ * would have applied exactly that. A resolve and the raise after it are never merged: each opened/resolved pair
+ * is an alert of its own in the history. The queue is bounded: past `maxQueued` the oldest op is dropped and
+ * counted (alerts are repaired from the vehicles' state at the next start).
+ *
+ * stop() writes everything queued for as long as the database makes progress; it gives up only after
+ * `stallMs` without a successful write, and logs and returns the number of changes left unwritten.
  */
 import { backoffDelay } from '../../../../../src/shared/backoff.js';
+import { drainUntilStalled } from '../../../platform/drain.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { isRejectedByDatabase, type WriteOutcome, type WriteRow } from '../data/alerts.repository.js';
 import type { AlertOp, AlertOpSink } from './alert-engine.js';
@@ -23,11 +32,29 @@ export interface AlertWriterOptions {
   onWritten?: (op: AlertOp, outcome: WriteOutcome) => void;
   onDropped?: (reason: 'overflow' | 'rejected') => void;
   onRetry?: () => void;
+  /** a raise merged into the one queued before it (not written separately) */
+  onCoalesced?: () => void;
+}
+
+/** A queued op; raises merged into it add occurrences and move its last-seen time. */
+interface QueuedOp {
+  op: AlertOp;
+  lastAt: number;
+  /** raises merged into this one that each count one more occurrence */
+  extraOccurrences: number;
+  /** part of the batch being written now: no more merging into it */
+  writing: boolean;
 }
 
 export class AlertWriter implements AlertOpSink {
-  private queue: AlertOp[] = [];
+  private queue: QueuedOp[] = [];
   private head = 0;
+  /** the last queued op per (vehicle, kind), the one a new raise may merge into */
+  private readonly lastByKey = new Map<string, QueuedOp>();
+  /** ops the database answered (written or rejected): progress, for the stop deadline */
+  private settled = 0;
+  /** stop() gave up: whatever a write in flight returns, nothing is queued any more */
+  private abandoned = false;
   private draining = false;
   private stopped = false;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -62,12 +89,23 @@ export class AlertWriter implements AlertOpSink {
 
   submit(op: AlertOp): void {
     if (this.stopped) return;
+    const key = opKey(op);
+    const last = this.lastByKey.get(key);
+    if (op.op === 'raise' && last && !last.writing && last.op.op === 'raise') {
+      last.op = { ...last.op, details: op.details };
+      last.lastAt = Math.max(last.lastAt, op.at);
+      if (op.retrigger) last.extraOccurrences++;
+      this.options.onCoalesced?.();
+      return;
+    }
     if (this.pending >= this.maxQueued) {
-      this.head++;
+      this.advance(1);
       this.options.onDropped?.('overflow');
       this.log.error('alert write queue full; dropped the oldest change', { maxQueued: this.maxQueued });
     }
-    this.queue.push(op);
+    const queued: QueuedOp = { op, lastAt: op.at, extraOccurrences: 0, writing: false };
+    this.queue.push(queued);
+    this.lastByKey.set(key, queued);
     if (!this.draining && !this.retryTimer) {
       this.draining = true;
       queueMicrotask(() => void this.drain());
@@ -81,48 +119,69 @@ export class AlertWriter implements AlertOpSink {
   }
 
   /**
-   * Stops accepting changes and writes what is queued, waiting at most `timeoutMs` (a database that is down at
-   * shutdown must not keep the process alive); what is left is logged as lost.
+   * Stops accepting changes and writes what is queued for as long as the database makes progress; gives up
+   * after `stallMs` without a successful write (a database that is down at shutdown must not keep the process
+   * alive). Returns the number of changes left unwritten (logged as lost; the next start repairs them).
    */
-  async stop(timeoutMs = 5_000): Promise<void> {
+  async stop(stallMs = 10_000): Promise<number> {
     this.stopped = true;
-    let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)));
-    const result = await Promise.race([this.flush().then(() => 'done' as const), timedOut]);
-    clearTimeout(timer);
-    if (result === 'timeout' || this.pending > 0) {
-      this.log.error('alert changes not written at shutdown', { lost: this.pending });
+    const left = await drainUntilStalled(
+      {
+        pending: () => this.pending,
+        written: () => this.settled,
+        writeOnce: () => this.flushOrTick(250),
+      },
+      { stallMs },
+    );
+    if (left > 0) {
+      this.log.error('alert changes not written at shutdown', { lost: left, stalledForMs: stallMs });
+      this.abandoned = true;
       this.queue = [];
       this.head = 0;
+      this.lastByKey.clear();
     }
     clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.wakeIdle();
+    return left;
+  }
+
+  /** Resolves when the queue is idle or after `ms`, whichever comes first. */
+  private async flushOrTick(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.flush(), new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
   }
 
   private async drain(): Promise<void> {
     this.draining = true;
     this.retryTimer = undefined;
     try {
-      while (this.pending > 0) {
+      while (this.pending > 0 && !this.abandoned) {
         const size = this.singles > 0 ? 1 : Math.min(this.batchSize, this.pending);
         const batch = this.queue.slice(this.head, this.head + size);
+        for (const q of batch) q.writing = true;
         try {
           const outcomes = await this.store.write(batch.map(toRow));
+          if (this.abandoned) return;
           this.advance(size);
+          this.settled += size;
           if (this.singles > 0) this.singles--;
           this.failures = 0;
-          batch.forEach((op, i) => this.options.onWritten?.(op, outcomes[i]!));
+          batch.forEach((q, i) => this.options.onWritten?.(q.op, outcomes[i]!));
         } catch (err) {
+          for (const q of batch) q.writing = false;
+          if (this.abandoned) return;
           if (size > 1) {
             this.singles = size;
             continue;
           }
           if (isRejectedByDatabase(err)) {
             this.advance(1);
+            this.settled++;
             this.singles = Math.max(0, this.singles - 1);
             this.options.onDropped?.('rejected');
-            this.log.error('alert change rejected by the database; dropped', { ...errorFields(err), op: batch[0] });
+            this.log.error('alert change rejected by the database; dropped', { ...errorFields(err), op: batch[0]!.op });
             continue;
           }
           this.failures++;
@@ -130,7 +189,6 @@ export class AlertWriter implements AlertOpSink {
           const delay = backoffDelay(this.failures, { initialMs: this.retryBaseMs, maxMs: this.retryMaxMs, maxExponent: 16 });
           if (this.failures === 1 || this.failures % 20 === 0)
             this.log.warn('writing alert changes failed; retrying', { ...errorFields(err), pending: this.pending, retryInMs: delay });
-          if (this.stopped && this.failures > 3) return; // stop() reports what is lost
           this.retryTimer = setTimeout(() => void this.drain(), delay);
           return;
         }
@@ -150,6 +208,11 @@ export class AlertWriter implements AlertOpSink {
   }
 
   private advance(n: number): void {
+    for (let i = this.head; i < this.head + n && i < this.queue.length; i++) {
+      const q = this.queue[i]!;
+      const key = opKey(q.op);
+      if (this.lastByKey.get(key) === q) this.lastByKey.delete(key);
+    }
     this.head += n;
     if (this.head >= 1024 && this.head * 2 >= this.queue.length) {
       this.queue = this.queue.slice(this.head);
@@ -165,7 +228,11 @@ export class AlertWriter implements AlertOpSink {
   }
 }
 
-function toRow(op: AlertOp): WriteRow {
+function opKey(op: AlertOp): string {
+  return `${op.vehicleId}\u0000${op.kind}`;
+}
+
+function toRow({ op, lastAt, extraOccurrences }: QueuedOp): WriteRow {
   if (op.op === 'raise') {
     return {
       op: 'raise',
@@ -173,8 +240,10 @@ function toRow(op: AlertOp): WriteRow {
       kind: op.kind,
       severity: ALERT_POLICIES[op.kind].severity,
       at: op.at,
+      lastAt,
       details: op.details,
       countOccurrence: op.retrigger,
+      extraOccurrences,
     };
   }
   return { op: 'resolve', vehicleId: op.vehicleId, kind: op.kind, at: op.at, resolvedBy: 'system', resolution: `auto: ${op.reason}` };

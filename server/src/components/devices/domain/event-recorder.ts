@@ -5,6 +5,7 @@
  * across restarts. Bounded: beyond `capacity` pending events new ones are dropped as `overload` (counted).
  */
 import type { DeviceEvent } from '../../../../../src/shared/device-protocol.js';
+import { drainUntilStalled } from '../../../platform/drain.js';
 import { SerialFlush } from '../../../platform/serial-flush.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { eventKey, type EventRow, type VehicleEventsRepository } from '../data/vehicle-events.repository.js';
@@ -22,6 +23,8 @@ export type EventRecordOutcome = 'queued' | 'duplicate' | 'overload';
 
 export class EventRecorder {
   private pending = new Map<string, EventRow>();
+  /** events the database answered (stored or found stored): progress, for the stop deadline */
+  private written = 0;
   private readonly flusher = new SerialFlush(() => this.flushPending());
 
   constructor(
@@ -34,8 +37,16 @@ export class EventRecorder {
     this.flusher.every(this.options.flushIntervalMs);
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer and writes what is pending for as long as the database makes progress (gives up after
+   * `stallMs` without a successful write); returns the number of events left unwritten.
+   */
+  async stop(stallMs = 10_000): Promise<number> {
     await this.flusher.stop();
+    return drainUntilStalled(
+      { pending: () => this.pending.size, written: () => this.written, writeOnce: () => this.flusher.request() },
+      { stallMs },
+    );
   }
 
   get pendingCount(): number {
@@ -65,6 +76,7 @@ export class EventRecorder {
       let inserted: Set<string>;
       try {
         inserted = await this.repo.insertNew(chunk.map(([, row]) => row));
+        this.written += chunk.length;
       } catch (err) {
         for (const [key, row] of taken.slice(i)) if (!this.pending.has(key)) this.pending.set(key, row);
         this.options.onFlushFailed?.();

@@ -15,6 +15,7 @@
  *
  * Each accepted message also goes to the telemetry history buffer, written in the same flush cycle.
  */
+import { drainUntilStalled } from '../../../platform/drain.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { SerialFlush } from '../../../platform/serial-flush.js';
 import type { HistoryRow } from '../data/telemetry-history.repository.js';
@@ -70,6 +71,8 @@ export type TelemetryVerdict = { outcome: RecordOutcome; clockSkewMs: number };
 export class LiveStateBuffer {
   private readonly last = new Map<string, LastTelemetry & { preReset?: { seq: number; deviceTs: number } }>();
   private pending = new Map<string, PendingState>();
+  /** state and history rows committed so far (progress, for the stop deadline) */
+  private written = 0;
   private readonly flusher = new SerialFlush(() => this.flushPending());
 
   constructor(
@@ -85,9 +88,18 @@ export class LiveStateBuffer {
     this.flusher.every(this.options.flushIntervalMs);
   }
 
-  /** Stops the timer and writes what is still pending. */
-  async stop(): Promise<void> {
+  /**
+   * Stops the timer and writes what is still pending, for as long as the database makes progress (gives up after
+   * `stallMs` without a successful write). Returns what is left unwritten: vehicles' latest states, history rows.
+   */
+  async stop(stallMs = 10_000): Promise<{ states: number; historyRows: number }> {
     await this.flusher.stop();
+    const historySize = () => this.options.history?.size ?? 0;
+    await drainUntilStalled(
+      { pending: () => this.pending.size + historySize(), written: () => this.written, writeOnce: () => this.flusher.request() },
+      { stallMs },
+    );
+    return { states: this.pending.size, historyRows: historySize() };
   }
 
   get pendingCount(): number {
@@ -191,6 +203,7 @@ export class LiveStateBuffer {
       try {
         const batch = toBatch(chunk);
         await this.repo.writeBatch(batch);
+        this.written += chunk.length;
         this.options.onCommitted?.(batch.telemetry);
       } catch (err) {
         this.requeue(taken.slice(i));
@@ -210,6 +223,7 @@ export class LiveStateBuffer {
       budget -= rows.length;
       try {
         await write.call(this.repo, rows);
+        this.written += rows.length;
       } catch (err) {
         history.putBack(rows); // bounded: what does not fit is dropped and counted
         this.options.onFlushFailed?.();
