@@ -16,6 +16,7 @@ import {
   ListQuery,
   VehicleParams,
 } from './commands.schema.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 export function commandRoutes(service: CommandService, prefix: string): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -26,7 +27,7 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
     app.post(
       '/vehicles/:vehicleId/commands',
       {
-        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        config: { auth: staffCan('vehicle.command') },
         schema: { params: VehicleParams, body: IssueCommandBody, response: { 202: IssueCommandResponse } },
       },
       async (request, reply) => {
@@ -42,7 +43,7 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
     app.get(
       '/commands/:commandId',
       {
-        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        config: { auth: staffCan('fleet.read') },
         schema: { params: CommandParamsSchema, response: { 200: CommandWithTransitionsSchema } },
       },
       async (request) => service.get(request.params.commandId),
@@ -51,7 +52,7 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
     app.get(
       '/vehicles/:vehicleId/commands',
       {
-        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        config: { auth: staffCan('fleet.read') },
         schema: { params: VehicleParams, querystring: ListQuery, response: { 200: CommandListResponse } },
       },
       async (request) => ({ commands: await service.listForVehicle(request.params.vehicleId, request.query.limit ?? 50) }),
@@ -60,7 +61,7 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
     app.post(
       '/commands/:commandId/cancel',
       {
-        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        config: { auth: staffCan('vehicle.command') },
         schema: { params: CommandParamsSchema, body: CancelCommandBody, response: { 200: CommandSchema } },
       },
       async (request) => service.cancel(request.params.commandId, request.body.reason, requestActor(request)),

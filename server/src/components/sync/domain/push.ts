@@ -8,10 +8,12 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import { can, noteCapability } from '../../../../../src/shared/permissions.js';
 import {
-  canSeeCustomerData,
+  canRequest,
   EDITABLE,
-  REQUEST_ROLES,
+  projectForRole,
+  visibleToRole,
   RX_SCHEMAS,
   SYNC_ACCESS,
   SYNC_COLLECTIONS,
@@ -108,7 +110,19 @@ export class PushHandler {
     const answer: AnyDoc[] = [];
     for (const row of rows) {
       const outcome = await this.pushRow(collection, row, actor);
-      if (outcome.kind !== 'ok') answer.push(outcome.master);
+      // the answer is what the role may see of the master (projectForRole), like a pull
+      if (outcome.kind === 'ok') continue;
+      const master = outcome.master;
+      answer.push(
+        visibleToRole(collection, master, actor.role)
+          ? projectForRole(collection, master, actor.role)
+          : ({
+              id: master.id,
+              updatedAt: master.updatedAt,
+              _deleted: true,
+              syncRejection: master.syncRejection ?? { code: 'not_found', message: `no ${collection} document ${master.id}` },
+            } as unknown as AnyDoc),
+      );
     }
     return answer;
   }
@@ -129,10 +143,10 @@ export class PushHandler {
     const validate = validators[collection];
     if (!validate(doc))
       return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
-    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as OperatorRole)) {
-      return refuse('forbidden_role', `role ${actor.role} may not write notes about customers`);
+    if (collection === 'notes' && !can(actor.role, noteCapability(String(doc.targetType)))) {
+      return refuse('forbidden_role', `role ${actor.role} may not write notes about ${String(doc.targetType)}s`);
     }
-    if (collection === 'requests' && !(REQUEST_ROLES[doc.kind as RequestKind] as readonly string[] | undefined)?.includes(actor.role)) {
+    if (collection === 'requests' && !canRequest(actor.role, doc.kind as RequestKind)) {
       return refuse('forbidden_role', `role ${actor.role} may not request ${String(doc.kind)}`);
     }
     const assumed = row.assumedMasterState ? clean(row.assumedMasterState as unknown as Record<string, unknown>) : undefined;
