@@ -256,6 +256,18 @@ describe.each(dbBackends())('the role table on every path, on $name', (backend) 
     expect((await pullAll<RequestDoc>('requests', 'dispatcher')).has('rq-refund-greta')).toBe(false);
     const command = (await pullAll<CommandDoc>('commands', 'dispatcher')).get(cmd.command.commandId)!;
     expect(command).toMatchObject({ issuedBy: 'customer', type: 'unlock', reason: 'rental rt-greta start (booking bk-9, a customer)' });
+    // the staff API's command routes apply the same rule
+    const one = await http<{ issuedBy: string; reason: string }>(
+      'GET',
+      `/ops/v1/commands/${cmd.command.commandId}`,
+      undefined,
+      'dispatcher',
+    );
+    expect(one.body).toMatchObject({ issuedBy: 'customer', reason: 'rental rt-greta start (booking bk-9, a customer)' });
+    const list = await http<{ commands: unknown[] }>('GET', `/ops/v1/vehicles/${v1}/commands`, undefined, 'dispatcher');
+    expect(JSON.stringify(list.body.commands)).not.toContain(customerId);
+    const forSupport = await http<{ issuedBy: string }>('GET', `/ops/v1/commands/${cmd.command.commandId}`, undefined, 'support');
+    expect(forSupport.body.issuedBy).toBe(`customer:${customerId}`);
     // nothing the dispatcher receives holds the customer's id or name
     for (const c of ['rentals', 'requests', 'commands', 'notes'] as const) {
       const text = JSON.stringify([...(await pullAll(c, 'dispatcher')).values()]);

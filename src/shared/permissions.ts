@@ -68,5 +68,22 @@ export function rolesWith(capability: Capability): readonly OperatorRole[] {
 /** Customer data (names, contact, notes and free text about customers) — the rule every path applies. */
 export const canSeeCustomerData = (role: string | null | undefined): boolean => can(role, 'customer.read');
 
+/** `issuedBy` of a command the server issued on a customer's behalf (rentals: unlock at start, lock at end). */
+export const CUSTOMER_ACTOR_PREFIX = 'customer:';
+
+/**
+ * A command as a role without customer data sees it (sync `commands` documents and the staff API's command routes
+ * alike): one the server issued for a customer says `issuedBy: 'customer'`, and the customer's id is cut from its
+ * reason. Anything else, and any command for a role with customer data, unchanged.
+ */
+export function commandForRole<C extends { issuedBy: string; reason: string }>(command: C, role: string | null | undefined): C {
+  if (canSeeCustomerData(role) || !command.issuedBy?.startsWith(CUSTOMER_ACTOR_PREFIX)) return command;
+  const customerId = command.issuedBy.slice(CUSTOMER_ACTOR_PREFIX.length);
+  const reason = customerId
+    ? command.reason.split(`customer ${customerId}`).join('a customer').split(customerId).join('a customer')
+    : command.reason;
+  return { ...command, issuedBy: 'customer', reason };
+}
+
 /** The capability a note needs, by what it is about. */
 export const noteCapability = (targetType: string): Capability => (targetType === 'customer' ? 'note.customer' : 'note.vehicle');

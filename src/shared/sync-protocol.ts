@@ -16,7 +16,7 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { OperatorRole } from './operator-role.js';
-import { can, canSeeCustomerData, rolesWith, type Capability } from './permissions.js';
+import { can, canSeeCustomerData, commandForRole, rolesWith, type Capability } from './permissions.js';
 import { looseObject, nullable, opaqueObject, rxCollectionSchema, stringEnum, type RxCollectionSchema } from './rx-collection-schema.js';
 
 export const SYNC_PROTOCOL_VERSION = 1;
@@ -368,13 +368,7 @@ export function projectForRole<C extends SyncCollection>(collection: C, doc: Syn
     const r = doc as RentalDoc;
     return { ...r, customerId: '', cancelReason: null, endReason: null, cancelledBy: null, endedBy: null } as SyncDocMap[C];
   }
-  if (collection === 'commands') {
-    const c = doc as CommandDoc;
-    if (!c.issuedBy?.startsWith(CUSTOMER_ACTOR_PREFIX)) return doc;
-    const customerId = c.issuedBy.slice(CUSTOMER_ACTOR_PREFIX.length);
-    const reason = customerId ? c.reason.split(`customer ${customerId}`).join('a customer').split(customerId).join('a customer') : c.reason;
-    return { ...c, issuedBy: 'customer', reason } as SyncDocMap[C];
-  }
+  if (collection === 'commands') return commandForRole(doc as CommandDoc, role) as SyncDocMap[C];
   return doc;
 }
 /** Does `role` receive this document at all? (notes about customers, requests of kinds it may not make: see projectForRole) */
@@ -384,8 +378,6 @@ export function visibleToRole<C extends SyncCollection>(collection: C, doc: Sync
   if (collection === 'requests') return requestKindsVisibleTo(role).includes((doc as RequestDoc).kind);
   return true;
 }
-/** `issuedBy` of a command the server issued on a customer's behalf (rentals: unlock at start, lock at end). */
-export const CUSTOMER_ACTOR_PREFIX = 'customer:';
 
 /** The request kinds whose documents a role receives: all with customer data, else only those it may request. */
 export const requestKindsVisibleTo = (role: string): readonly RequestKind[] =>

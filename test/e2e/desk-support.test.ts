@@ -27,7 +27,7 @@ import { signUpCustomer, staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import { launchChromium } from '../support/chromium.js';
-import { waitAttr } from '../support/page-wait.js';
+import { waitAttr } from './page-wait.js';
 
 const SEEDED = 12;
 const shots = join(process.cwd(), 'test-results');

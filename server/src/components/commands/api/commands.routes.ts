@@ -3,6 +3,7 @@
  * platform/http/actor.ts (headers until staff authentication lands). Errors are problem+json.
  */
 import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { commandForRole } from '../../../../../src/shared/permissions.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import type { CommandService } from '../domain/command-service.js';
 import {
@@ -46,7 +47,8 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
         config: { auth: staffCan('fleet.read') },
         schema: { params: CommandParamsSchema, response: { 200: CommandWithTransitionsSchema } },
       },
-      async (request) => service.get(request.params.commandId),
+      // a command issued for a customer names them: not to roles without customer data (permissions.ts)
+      async (request) => commandForRole(await service.get(request.params.commandId), requestActor(request).role),
     );
 
     app.get(
@@ -55,7 +57,11 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
         config: { auth: staffCan('fleet.read') },
         schema: { params: VehicleParams, querystring: ListQuery, response: { 200: CommandListResponse } },
       },
-      async (request) => ({ commands: await service.listForVehicle(request.params.vehicleId, request.query.limit ?? 50) }),
+      async (request) => {
+        const role = requestActor(request).role;
+        const commands = await service.listForVehicle(request.params.vehicleId, request.query.limit ?? 50);
+        return { commands: commands.map((c) => commandForRole(c, role)) };
+      },
     );
 
     app.post(

@@ -1,4 +1,4 @@
-/** Waiting on the desk's page in the e2e tests: polls the DOM (no sleeps). */
+/** Waiting on the desk's page in the e2e tests (DOM types: e2e tsconfig only): polls the DOM, no sleeps. */
 import type { Page } from 'playwright-core';
 
 /** Waits until the element with `data-testid={testId}` has `attr` = `value`. */
