@@ -309,6 +309,7 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await ended.getByTestId('action-submit').click();
     const confirmRefund = page.getByTestId('confirm-dialog');
     expect(await confirmRefund.innerText()).toMatch(/Refund €5\.00\?[\s\S]*cannot be taken back/);
+    await page.screenshot({ path: join(shots, 'e2e-support-confirm-refund.png') });
     await confirmRefund.getByTestId('confirm-accept').click();
     try {
       await page.waitForFunction(

@@ -98,6 +98,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       if (cents === undefined || cents <= 0) return setError('enter an amount, e.g. 12.50');
       if (refundable !== undefined && cents > refundable)
         return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
+      setError(undefined); // the amount is fine now: no stale message beside the question
       return confirm({
         title: `Refund ${formatMoney(cents, currency)}?`,
         detail: (
