@@ -194,6 +194,32 @@ describe.each(dbBackends())('the role table on every path, on $name', (backend) 
     expect((await server.db.query(`select 1 from commands where vehicle_id = $1`, [v2])).rows).toEqual([]);
   });
 
+  it('a push is judged by the role the account has now, not the one in a still-valid access token', async () => {
+    const vehicle = (await pullAll<{ id: string; serviceState: string }>('vehicles', 'dispatcher')).get(v2)!;
+    const toMaintenance = [{ assumedMasterState: vehicle, newDocumentState: { ...vehicle, serviceState: 'maintenance' } }];
+    await staffHeaders(server, 'dispatcher', 'dana'); // signed in as a dispatcher: the token says so for 15 min
+    expect((await http('PATCH', '/ops/v1/staff/dana', { role: 'support' }, 'admin')).status).toBe(200);
+    const moved = await http<Array<{ syncRejection?: { code: string } }>>(
+      'POST',
+      '/sync/v1/vehicles/push',
+      toMaintenance,
+      'dispatcher',
+      'dana',
+    );
+    expect(moved.body[0]).toMatchObject({ syncRejection: { code: 'forbidden_role' } });
+    await staffHeaders(server, 'dispatcher', 'dino');
+    expect((await http('PATCH', '/ops/v1/staff/dino', { active: false }, 'admin')).status).toBe(200);
+    const gone = await http<Array<{ syncRejection?: { code: string } }>>(
+      'POST',
+      '/sync/v1/vehicles/push',
+      toMaintenance,
+      'dispatcher',
+      'dino',
+    );
+    expect(gone.body[0]).toMatchObject({ syncRejection: { code: 'account_inactive' } });
+    expect((await pullAll<{ id: string; serviceState: string }>('vehicles', 'admin')).get(v2)?.serviceState).toBe('available');
+  });
+
   it(`caps expiresAt at ${REQUEST_MAX_LIFETIME_MS / 3_600_000} h: a later one is refused with the reason, nothing stored`, async () => {
     const far = request({ id: 'rq-far', expiresAt: Date.now() + REQUEST_MAX_LIFETIME_MS + REQUEST_CLOCK_SKEW_MS + 60_000 });
     const res = await http<RequestDoc[]>('POST', '/sync/v1/requests/push', [{ newDocumentState: far }], 'dispatcher');

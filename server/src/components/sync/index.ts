@@ -89,7 +89,12 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
     now,
   );
   const tables: SyncTables = { ...options.tables, requests: requestDocs };
-  const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests }, tables);
+  const pushHandler = new PushHandler(
+    options.db,
+    { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests },
+    tables,
+    options.creators,
+  );
   const service = new SyncService(options.db, pushHandler, tables);
   const hub = new StreamHub({
     listen: (channel, handler) => options.db.listen(channel, handler),

@@ -31,7 +31,7 @@ import {
 import type { Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { getMaster, type SyncTables } from '../data/collections.js';
-import type { RequestExecutor } from './requests.js';
+import type { CreatorLookup, RequestExecutor } from './requests.js';
 
 type AnyDoc = SyncDocMap[SyncCollection];
 
@@ -103,19 +103,31 @@ export class PushHandler {
     private readonly db: Queryable,
     private readonly ports: PushPorts,
     private readonly tables: SyncTables,
+    /** the staff accounts as they are now: a push is judged by the pusher's current role, not the token's */
+    private readonly accounts: CreatorLookup,
   ) {}
 
-  /** Returns the master states to answer with ([] when every row was applied). */
-  async push(collection: SyncCollection, rows: ReadonlyArray<PushRow<AnyDoc>>, actor: Actor): Promise<AnyDoc[]> {
+  /**
+   * Returns the master states to answer with ([] when every row was applied). The pusher's account is looked up
+   * first: deactivated (or gone) → every row refused `account_inactive`; a role changed since the access token was
+   * issued → the rows are judged by the role the account has now (the role table applies at once, not after the
+   * token's lifetime).
+   */
+  async push(collection: SyncCollection, rows: ReadonlyArray<PushRow<AnyDoc>>, tokenActor: Actor): Promise<AnyDoc[]> {
+    const account = await this.accounts(tokenActor.id);
+    const actor: Actor | undefined = account?.active ? { id: tokenActor.id, role: account.role } : undefined;
     const answer: AnyDoc[] = [];
     for (const row of rows) {
-      const outcome = await this.pushRow(collection, row, actor);
+      const outcome = actor
+        ? await this.pushRow(collection, row, actor)
+        : await this.refuseRow(collection, row, 'account_inactive', `${tokenActor.id} is no longer an active staff member`);
       // the answer is what the role may see of the master (projectForRole), like a pull
       if (outcome.kind === 'ok') continue;
       const master = outcome.master;
+      const role = actor?.role ?? '';
       answer.push(
-        visibleToRole(collection, master, actor.role)
-          ? projectForRole(collection, master, actor.role)
+        visibleToRole(collection, master, role)
+          ? projectForRole(collection, master, role)
           : ({
               id: master.id,
               updatedAt: master.updatedAt,
@@ -125,6 +137,12 @@ export class PushHandler {
       );
     }
     return answer;
+  }
+
+  private async refuseRow(collection: SyncCollection, row: PushRow<AnyDoc>, code: string, message: string): Promise<PushOutcome> {
+    const raw = row?.newDocumentState as unknown;
+    const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
+    return { kind: 'refused', master: await this.refusal(collection, id, raw, { code, message }) };
   }
 
   async pushRow(collection: SyncCollection, row: PushRow<AnyDoc>, actor: Actor): Promise<PushOutcome> {
