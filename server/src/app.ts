@@ -330,6 +330,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       fleet,
       ops: ops.service,
       commands,
+      creators: (id) => staff.accounts.find(id),
       staffTokens: auth.accessTokens,
       tombstoneDays: config.syncTombstoneDays,
     });

@@ -16,6 +16,7 @@
 
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import type { OperatorRole } from './operator-role.js';
+import { can, canSeeCustomerData, commandForRole, rolesWith, type Capability } from './permissions.js';
 import { looseObject, nullable, opaqueObject, rxCollectionSchema, stringEnum, type RxCollectionSchema } from './rx-collection-schema.js';
 
 export const SYNC_PROTOCOL_VERSION = 1;
@@ -184,16 +185,26 @@ export interface RequestPayloads {
   cancel_booking: { bookingId: string; reason: string };
 }
 
-/** Who may submit each kind (the server also runs the staff API's own permission checks). */
-export const REQUEST_ROLES: { [K in RequestKind]: readonly OperatorRole[] } = {
-  vehicle_command: ['dispatcher', 'support', 'admin'],
-  refund: ['support', 'admin'],
-  end_rental: ['support', 'admin'],
-  block_customer: ['support', 'admin'],
-  unblock_customer: ['support', 'admin'],
-  extend_booking: ['support', 'admin'],
-  cancel_booking: ['support', 'admin'],
+/**
+ * The capability each kind needs (permissions.ts), checked when the request is pushed and again, against the
+ * creator's account as it is then, when it runs (a creator deactivated or moved to another role is refused).
+ */
+export const REQUEST_CAPABILITY: { [K in RequestKind]: Capability } = {
+  vehicle_command: 'vehicle.command',
+  refund: 'payment.refund',
+  end_rental: 'rental.end',
+  block_customer: 'customer.block',
+  unblock_customer: 'customer.block',
+  extend_booking: 'booking.change',
+  cancel_booking: 'booking.change',
 };
+export const canRequest = (role: string | null | undefined, kind: RequestKind): boolean => can(role, REQUEST_CAPABILITY[kind]);
+/**
+ * A request may be written at most this long before it must have run (`expiresAt` − now); the server refuses a
+ * later `expiresAt` (allowing REQUEST_CLOCK_SKEW_MS for a desktop clock that runs ahead).
+ */
+export const REQUEST_MAX_LIFETIME_MS = 8 * 3_600_000;
+export const REQUEST_CLOCK_SKEW_MS = 5 * 60_000;
 
 export const RequestDocSchema = Type.Object({
   ...syncFields,
@@ -311,24 +322,66 @@ export const EDITABLE: { [C in SyncCollection]: { create: boolean; fields: Reado
   customers: { create: false, fields: [] },
 };
 
-/** Roles allowed to read (pull/stream) and write (push) each collection; deny by default. */
-export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly OperatorRole[]; write: readonly OperatorRole[] } } = {
-  vehicles: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
-  alerts: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
-  commands: { read: ['dispatcher', 'support', 'admin'], write: [] },
-  tasks: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'admin'] },
-  notes: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'support', 'admin'] },
-  zones: { read: ['dispatcher', 'support', 'admin'], write: [] },
-  requests: { read: ['dispatcher', 'support', 'admin'], write: ['dispatcher', 'support', 'admin'] },
-  rentals: { read: ['dispatcher', 'support', 'admin'], write: [] },
-  customers: { read: ['support', 'admin'], write: [] },
+/**
+ * The capability to read (pull/stream) and to write (push) each collection (permissions.ts; `null`: nobody
+ * writes). `requests` are written by whoever may request at least one kind; each kind is checked on its own.
+ */
+export const SYNC_CAPABILITY: { [C in SyncCollection]: { read: Capability; write: Capability | readonly Capability[] | null } } = {
+  vehicles: { read: 'fleet.read', write: 'vehicle.maintenance' },
+  alerts: { read: 'alert.read', write: 'alert.work' },
+  commands: { read: 'fleet.read', write: null },
+  tasks: { read: 'task.read', write: 'task.work' },
+  notes: { read: 'note.vehicle', write: 'note.vehicle' },
+  zones: { read: 'fleet.read', write: null },
+  requests: { read: 'fleet.read', write: [...new Set(Object.values(REQUEST_CAPABILITY))] },
+  rentals: { read: 'fleet.read', write: null },
+  customers: { read: 'customer.read', write: null },
 };
 
+const rolesOf = (caps: Capability | readonly Capability[] | null): readonly OperatorRole[] =>
+  caps === null ? [] : [...new Set((typeof caps === 'string' ? [caps] : caps).flatMap((c) => rolesWith(c)))];
+
+/** Roles allowed to read and write each collection, from SYNC_CAPABILITY; deny by default. */
+export const SYNC_ACCESS: { [C in SyncCollection]: { read: readonly OperatorRole[]; write: readonly OperatorRole[] } } = Object.fromEntries(
+  SYNC_COLLECTIONS.map((c) => [c, { read: rolesOf(SYNC_CAPABILITY[c].read), write: rolesOf(SYNC_CAPABILITY[c].write) }]),
+) as { [C in SyncCollection]: { read: readonly OperatorRole[]; write: readonly OperatorRole[] } };
+
 /**
- * Notes about customers are personal data: a role that may not read `customers` neither receives nor writes
+ * Notes about customers are personal data: a role that may not read customer data neither receives nor writes
  * notes with `targetType: 'customer'` (the server filters its pulls and streams and refuses such pushes).
  */
-export const canSeeCustomerData = (role: OperatorRole): boolean => SYNC_ACCESS.customers.read.includes(role);
+export { canSeeCustomerData };
+
+/**
+ * What a role without customer data (`customer.read`) receives of each document, applied by the server to every
+ * pull, stream and push answer (docs/sync-protocol.md "What each role receives"):
+ * - `rentals`: no `customerId` (`''`: the field is indexed, so it stays a string), no cancel/end reasons, no
+ *   `cancelledBy`/`endedBy` (a customer's id when they did it themselves);
+ * - `commands` issued for a customer (`issuedBy: customer:<id>`): `issuedBy: 'customer'`, the id cut from the reason;
+ * - `requests` of a kind the role may not request itself (refunds, blocks, …): not sent at all (see
+ *   `requestKindsVisibleTo`); notes about customers: not sent at all.
+ * Other collections and roles with customer data: the document unchanged.
+ */
+export function projectForRole<C extends SyncCollection>(collection: C, doc: SyncDocMap[C], role: string): SyncDocMap[C] {
+  if (canSeeCustomerData(role)) return doc;
+  if (collection === 'rentals') {
+    const r = doc as RentalDoc;
+    return { ...r, customerId: '', cancelReason: null, endReason: null, cancelledBy: null, endedBy: null } as SyncDocMap[C];
+  }
+  if (collection === 'commands') return commandForRole(doc as CommandDoc, role) as SyncDocMap[C];
+  return doc;
+}
+/** Does `role` receive this document at all? (notes about customers, requests of kinds it may not make: see projectForRole) */
+export function visibleToRole<C extends SyncCollection>(collection: C, doc: SyncDocMap[C], role: string): boolean {
+  if (canSeeCustomerData(role)) return true;
+  if (collection === 'notes') return (doc as NoteDoc).targetType !== 'customer';
+  if (collection === 'requests') return requestKindsVisibleTo(role).includes((doc as RequestDoc).kind);
+  return true;
+}
+
+/** The request kinds whose documents a role receives: all with customer data, else only those it may request. */
+export const requestKindsVisibleTo = (role: string): readonly RequestKind[] =>
+  canSeeCustomerData(role) ? REQUEST_KINDS : REQUEST_KINDS.filter((k) => canRequest(role, k));
 
 // ---------------------------------------------------------------------------------------------- wire shapes
 

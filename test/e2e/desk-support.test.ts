@@ -27,17 +27,12 @@ import { signUpCustomer, staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import { launchChromium } from '../support/chromium.js';
+import { waitAttr } from './page-wait.js';
 
 const SEEDED = 12;
 const shots = join(process.cwd(), 'test-results');
 const SUPPORT = DEMO_STAFF.find((s) => s.role === 'support')!;
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
-
-async function waitAttr(page: Page, testId: string, attr: string, value: string, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(([t, a, v]) => document.querySelector(`[data-testid="${t}"]`)?.getAttribute(a!) === v, [testId, attr, value], {
-    timeout,
-  });
-}
 
 describe('support desk in Chromium: sign-in, one multiplexed stream, the support flow, a dispatcher without customers', () => {
   let dataDir: string;
@@ -273,6 +268,10 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     // block with a reason: a request, executed by the server through the staff route
     await page.getByTestId('block-reason').fill('chargeback fraud suspected');
     await page.getByTestId('block-submit').click();
+    // blocking asks first, naming who and what happens
+    const confirmBlock = page.getByTestId('confirm-dialog');
+    expect(await confirmBlock.innerText()).toMatch(/Block Greta Lindqvist\?[\s\S]*can no longer reserve, book or start a rental/);
+    await confirmBlock.getByTestId('confirm-accept').click();
     await waitAttr(page, 'customer-detail', 'data-status', 'blocked', 30_000);
     await page.waitForFunction(
       () =>
@@ -308,6 +307,10 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await ended.getByTestId('refund-amount').fill('5.00');
     await ended.getByTestId('action-reason').fill('car was not clean');
     await ended.getByTestId('action-submit').click();
+    const confirmRefund = page.getByTestId('confirm-dialog');
+    expect(await confirmRefund.innerText()).toMatch(/Refund €5\.00\?[\s\S]*cannot be taken back/);
+    await page.screenshot({ path: join(shots, 'e2e-support-confirm-refund.png') });
+    await confirmRefund.getByTestId('confirm-accept').click();
     try {
       await page.waitForFunction(
         () =>
@@ -420,6 +423,9 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await cancelCard.getByTestId('cancel-booking').click();
     await cancelCard.getByTestId('action-reason').fill('customer called to cancel');
     await cancelCard.getByTestId('action-submit').click();
+    const confirmCancel = page.getByTestId('confirm-dialog');
+    expect(await confirmCancel.innerText()).toMatch(/Cancel this booking of [\s\S]*free for others/);
+    await confirmCancel.getByTestId('confirm-accept').click();
     await outcome('e2e-booking-cancel', 'cancel_booking', 'done');
     await page.waitForFunction(
       () => document.querySelector('[data-rental-id="e2e-booking-cancel"]')?.getAttribute('data-status') === 'cancelled',

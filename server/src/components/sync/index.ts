@@ -15,12 +15,12 @@ import { syncRoutes } from './api/sync.routes.js';
 import { purgeTombstones, type SyncTables } from './data/collections.js';
 import { requestDocs } from './data/request-docs.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
-import { RequestExecutor, type CommandsPort, type SupportPorts } from './domain/requests.js';
+import { RequestExecutor, type CommandsPort, type CreatorLookup, type SupportPorts } from './domain/requests.js';
 import { supportPortsViaStaffApi, type InjectResponse } from './domain/support-requests-via-staff-api.js';
 import { StreamHub } from './domain/stream-hub.js';
 import { SyncService } from './domain/sync-service.js';
 
-export { commandIdForRequest, type SupportPorts } from './domain/requests.js';
+export { commandIdForRequest, type CreatorLookup, type SupportPorts } from './domain/requests.js';
 
 export interface SyncOptions {
   db: Db;
@@ -34,6 +34,8 @@ export interface SyncOptions {
   fleet: PushPorts['fleet'];
   ops: PushPorts['ops'];
   commands: CommandsPort;
+  /** the staff component's accounts: a request runs only while its creator is active and still has the role for it */
+  creators: CreatorLookup;
   /**
    * Short-lived staff tokens (platform/auth AccessTokens): the support requests from the desktop (refund, end a
    * rental on behalf, block/unblock) run through the staff API's own routes as their creator
@@ -77,9 +79,22 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
         },
       })
     : undefined;
-  const requests = new RequestExecutor(options.db, options.commands, options.support ?? (() => staffApi ?? {}), recordAudit, log, now);
+  const requests = new RequestExecutor(
+    options.db,
+    options.commands,
+    options.support ?? (() => staffApi ?? {}),
+    recordAudit,
+    log,
+    options.creators,
+    now,
+  );
   const tables: SyncTables = { ...options.tables, requests: requestDocs };
-  const pushHandler = new PushHandler(options.db, { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests }, tables);
+  const pushHandler = new PushHandler(
+    options.db,
+    { alerts: options.alerts, fleet: options.fleet, ops: options.ops, requests },
+    tables,
+    options.creators,
+  );
   const service = new SyncService(options.db, pushHandler, tables);
   const hub = new StreamHub({
     listen: (channel, handler) => options.db.listen(channel, handler),

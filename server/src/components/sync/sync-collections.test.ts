@@ -144,7 +144,11 @@ describe.each(dbBackends())('replica collections, multiplexed stream and support
       const { docs } = await pullAll<RentalDoc>(server, 'rentals', role);
       expect([...docs.keys()].sort(), role).toEqual(['bk-1', 'rt-done', 'rt-open']);
     }
-    const { docs, checkpoint } = await pullAll<RentalDoc>(server, 'rentals', 'dispatcher');
+    // dispatchers get each allocation without its customer (no id, no reasons: projectForRole)
+    const trimmed = (await pullAll<RentalDoc>(server, 'rentals', 'dispatcher')).docs;
+    expect(trimmed.get('rt-done')).toMatchObject({ customerId: '', endReason: null, totalCents: 1218, vehicleId: v3 });
+    expect(JSON.stringify([...trimmed.values()])).not.toContain(customerId);
+    const { docs, checkpoint } = await pullAll<RentalDoc>(server, 'rentals', 'support');
     // a booking's own window (starts_at), not the buffer before it that its period also holds
     expect(docs.get('bk-1')).toMatchObject({
       kind: 'booking',
@@ -717,7 +721,18 @@ describe.each(dbBackends())('replica collections, multiplexed stream and support
     };
     const log = createLogger({ level: 'silent' });
     const commands = { issueCommand: async () => ({ command: { commandId: 'never' } }), getCommand: async () => ({ commandId: 'never' }) };
-    const exec = new RequestExecutor(server.db, commands, () => ports, recordAudit, log);
+    // the creator's account as it is at each run (the staff component in app.ts)
+    const accounts = new Map<string, { role: 'dispatcher' | 'support' | 'admin'; active: boolean }>([
+      ['sue', { role: 'support', active: true }],
+    ]);
+    const exec = new RequestExecutor(
+      server.db,
+      commands,
+      () => ports,
+      recordAudit,
+      log,
+      async (id) => accounts.get(id),
+    );
     const sue = { id: 'sue', role: 'support' as const };
     const req = (id: string, kind: RequestDoc['kind'], payload: Record<string, unknown>, expiresAt = Date.now() + 60_000) => ({
       id,
@@ -773,5 +788,33 @@ describe.each(dbBackends())('replica collections, multiplexed stream and support
       `select action from audit_log where target_type = 'request' and target_id = 'rq-refund-3' and actor = 'sue' order by id`,
     );
     expect(audit.rows.map((r) => r.action)).toEqual(['request.created', 'request.done']);
+
+    // written while sue was support, run after she became a dispatcher: refused, nothing done
+    calls.length = 0;
+    failNext = 1;
+    await exec.submit(req('rq-moved', 'refund', { rentalId: 'rt-done', amountCents: 100, currency: 'EUR', reason: 'late unlock' }), sue);
+    expect(await status('rq-moved')).toMatchObject({ status: 'pending' });
+    accounts.set('sue', { role: 'dispatcher', active: true });
+    await exec.executePending();
+    expect(await status('rq-moved')).toMatchObject({ status: 'rejected', result: { code: 'creator_lost_role' } });
+    // and after she was deactivated (whatever her role)
+    accounts.set('sue', { role: 'support', active: true });
+    failNext = 1;
+    await exec.submit(req('rq-gone', 'refund', { rentalId: 'rt-done', amountCents: 100, currency: 'EUR', reason: 'late unlock' }), sue);
+    accounts.set('sue', { role: 'support', active: false });
+    await exec.executePending();
+    expect(await status('rq-gone')).toMatchObject({ status: 'rejected', result: { code: 'creator_inactive' } });
+    // an account that no longer exists is refused the same way; only the first attempts of each reached the port
+    accounts.delete('sue');
+    await exec.submit(req('rq-nobody', 'block_customer', { customerId, reason: 'abuse' }), sue);
+    expect(await status('rq-nobody')).toMatchObject({ status: 'rejected', result: { code: 'creator_inactive' } });
+    expect(calls.map((c) => c.key)).toEqual(['rq-moved', 'rq-gone']);
+
+    // expiresAt is capped: more than 8 h ahead is refused before anything is stored
+    accounts.set('sue', { role: 'support', active: true });
+    await expect(
+      exec.submit(req('rq-far', 'block_customer', { customerId, reason: 'abuse' }, Date.now() + 8 * 3_600_000 + 6 * 60_000), sue),
+    ).rejects.toMatchObject({ code: 'expires_too_late', status: 422 });
+    expect(await status('rq-far')).toBeUndefined();
   });
 });

@@ -206,6 +206,7 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
       'vehicles',
       [{ assumedMasterState: after, newDocumentState: { ...after, serviceState: 'available' } }],
       'support',
+      'sue',
     );
     expect(support.body[0]).toMatchObject({ id: v2, serviceState: 'maintenance', syncRejection: { code: 'forbidden_role' } });
   });
@@ -314,7 +315,7 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     const ghost = await push<TaskDoc>(server, 'tasks', [{ newDocumentState: newTask('task-ghost', 'no-such-vehicle') }]);
     expect(ghost.body[0]).toMatchObject({ syncRejection: { code: 'vehicle_not_found' } });
     // support may read but not write tasks
-    const support = await push<TaskDoc>(server, 'tasks', [{ newDocumentState: newTask('task-support', v1) }], 'support');
+    const support = await push<TaskDoc>(server, 'tasks', [{ newDocumentState: newTask('task-support', v1) }], 'support', 'sue');
     expect(support.body[0]).toMatchObject({ syncRejection: { code: 'forbidden_role' } });
     expect(await count(server, `select 1 from tasks where id in ('task-ghost', 'task-support')`)).toBe(0);
     expect(await count(server, `select 1 from audit_log where target_type = 'task' and target_id = 'task-life-1'`)).toBe(3);

@@ -7,6 +7,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { problem, sendProblem } from '../http/problem.js';
+import { staffCan } from '../http/route-config.js';
 import { AccessTokens } from './access-tokens.js';
 import { installAuthHook } from './auth-hook.js';
 
@@ -25,8 +26,11 @@ describe('auth hook', () => {
     app.post('/sync/v1/undeclared', who);
     app.get('/v1/open', { config: { auth: 'public' } }, who);
     app.get('/v1/mine', { config: { auth: 'customer' } }, who);
-    app.get('/ops/v1/fleet', { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } } }, who);
-    app.post('/ops/v1/admin-only', { config: { auth: { staff: ['admin'] } } }, who);
+    app.get('/ops/v1/fleet', { config: { auth: staffCan('fleet.read') } }, who);
+    app.post('/ops/v1/admin-only', { config: { auth: staffCan('staff.manage') } }, who);
+    // a hand-written role list (the old form) or an unknown capability is no rule: closed
+    app.get('/ops/v1/hand-written', { config: { auth: { staff: ['dispatcher'] } as never } }, who);
+    app.get('/ops/v1/unknown-capability', { config: { auth: { capability: 'fleet.drive' } as never } }, who);
     app.get('/health', who);
     app.get('/v1x/not-under-the-prefix', who);
     await app.ready();
@@ -55,6 +59,8 @@ describe('auth hook', () => {
       ['GET', '/v1/undeclared'],
       ['GET', '/ops/v1/undeclared'],
       ['POST', '/sync/v1/undeclared'],
+      ['GET', '/ops/v1/hand-written'],
+      ['GET', '/ops/v1/unknown-capability'],
     ] as const) {
       for (const token of [undefined, await customer(), await staff('admin')]) {
         const res = await call(method, url, token);

@@ -5,11 +5,13 @@
  *
  *   'public'             → principal anonymous
  *   'customer'           → a valid customer access token (`Authorization: Bearer …`), else 401 `unauthorized`
- *   { staff: [roles] }   → a valid staff access token, else 401; a role outside the list → 403 `forbidden`
+ *   { capability }       → a valid staff access token, else 401; a role without that capability in the role
+ *                          table (src/shared/permissions.ts) → 403 `forbidden`
  *
  * Routes outside those prefixes (health, readiness, metrics, GBFS, OpenAPI) are anonymous.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { can, isCapability, rolesWith } from '../../../../src/shared/permissions.js';
 import { problem, sendProblem } from '../http/problem.js';
 import type { RouteAuth } from '../http/route-config.js';
 import type { AccessTokens } from './access-tokens.js';
@@ -33,7 +35,7 @@ export function installAuthHook(app: FastifyInstance, tokens: AccessTokens): voi
     const route = request.routeOptions.url;
     if (route === undefined || !isProtectedPath(route)) return undefined;
     const auth = request.routeOptions.config.auth;
-    if (auth === undefined)
+    if (auth === undefined || (typeof auth === 'object' && !isCapability((auth as { capability?: unknown }).capability)))
       return sendProblem(
         reply,
         problem(403, 'route_not_permitted', 'This route declares no access rule; it is closed to everyone', request.url),
@@ -60,10 +62,16 @@ async function authorize(
   const principal = await tokens.verify(token, 'staff');
   if (!principal) return unauthorized(request, reply, token);
   request.principal = principal;
-  if (!auth.staff.includes(principal.role)) {
+  if (!can(principal.role, auth.capability)) {
+    const roles = rolesWith(auth.capability);
     return sendProblem(
       reply,
-      problem(403, 'forbidden', `This action needs one of the roles ${auth.staff.join(', ')}; you are ${principal.role}`, request.url),
+      problem(
+        403,
+        'forbidden',
+        `This action (${auth.capability}) needs one of the roles ${roles.join(', ')}; you are ${principal.role}`,
+        request.url,
+      ),
     );
   }
   return undefined;

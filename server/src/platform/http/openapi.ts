@@ -5,7 +5,7 @@
  *
  * Route declarations feed the document too, so nothing is written twice:
  * - `config.auth` → the operation's `security` (customer or staff bearer token; `[]` for public routes), plus
- *   the staff roles as `x-staff-roles`, and 401/403 problem responses;
+ *   the staff roles as `x-staff-roles` with the capability they come from as `x-capability`, and 401/403 problem responses;
  * - `config.idempotent` → the `Idempotency-Key` header parameter and its 400/409/422 problem responses;
  * - every error is `application/problem+json`, described once (`components.schemas.Problem`,
  *   `components.responses.Problem`) and referenced by every operation (`4XX`, `5XX`).
@@ -16,6 +16,7 @@
 import swagger, { type SwaggerOptions } from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { RouteOptions } from 'fastify';
+import { rolesWith } from '../../../../src/shared/permissions.js';
 import type { RouteAuth } from './route-config.js';
 import type { HttpApp } from './server.js';
 
@@ -73,6 +74,8 @@ const TAGS = [
 ];
 
 const ROLES_EXTENSION = 'x-staff-roles';
+/** the capability of the role table (src/shared/permissions.ts) the roles come from */
+const CAPABILITY_EXTENSION = 'x-capability';
 const IDEMPOTENT_EXTENSION = 'x-idempotent';
 
 const problemRef = (description: string) => ({
@@ -163,7 +166,8 @@ function describeRoute(schema: Json | undefined, url: string, route: RouteOption
   else if (auth === 'customer') described.security = [{ customerBearer: [] }];
   else if (auth && typeof auth === 'object') {
     described.security = [{ staffBearer: [] }];
-    described[ROLES_EXTENSION] = [...auth.staff];
+    described[ROLES_EXTENSION] = [...rolesWith(auth.capability)];
+    described[CAPABILITY_EXTENSION] = auth.capability;
   }
   if (route.config?.idempotent === true) described[IDEMPOTENT_EXTENSION] = true;
   return described;

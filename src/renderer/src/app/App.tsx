@@ -33,7 +33,7 @@ import { OperatorChip } from '../features/auth/OperatorChip';
 import { SignInDialog, SignInScreen } from '../features/auth/SignIn';
 import { createTokenSource } from '../data/access-token';
 import { forgetIdentity, identityFrom, rememberedIdentity, rememberIdentity, type ReplicaIdentity } from '../data/open';
-import { canSeeCustomerData } from '../../../shared/sync-protocol.js';
+import { can, canSeeCustomerData } from '../../../shared/permissions.js';
 import { replicaVehicles } from '../data/vehicle-index';
 import { useReplicaLastKnown } from '../data/use-replica-fleet';
 import { ReplicaContext, useLiveQuery, useSyncView } from '../data/hooks';
@@ -162,7 +162,9 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
   useReplicaLastKnown(store);
   const syncView = useSyncView(replica);
-  const [tab, setTab] = useState<PaneTab>('vehicles');
+  // a role that serves customers but does not run the fleet (support) opens on Customers; the map stays one click away
+  const [tab, setTab] = useState<PaneTab>(() => (supportDesk && !can(operator.role, 'vehicle.command') ? 'customers' : 'vehicles'));
+  const [mapCollapsed, setMapCollapsed] = useState(false);
   const tabs = PANE_TABS.filter(([id]) => id !== 'customers' || supportDesk);
   const signOut = () => {
     const waiting = syncView.pending;
@@ -257,6 +259,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
         <LinkBanner hostLink={hostLink} connection={connection} store={store} now={now} />
         <main className="workspace">
           <SplitPane
+            leftCollapsed={mapCollapsed}
             left={
               <section className="map-pane" aria-label="Fleet map">
                 {index ? (
@@ -316,6 +319,15 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                       Export CSV
                     </button>
                   ) : null}
+                  <button
+                    type="button"
+                    className="pane-map-toggle"
+                    aria-pressed={mapCollapsed}
+                    data-testid="toggle-map"
+                    onClick={() => setMapCollapsed((c) => !c)}
+                  >
+                    {mapCollapsed ? 'Show map' : 'Hide map'}
+                  </button>
                 </div>
                 <div className="pane-body" hidden={tab !== 'vehicles'}>
                   {index ? (
@@ -335,7 +347,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                 {tab === 'customers' && supportDesk ? (
                   <CustomersPanel now={now} plateOf={plateOf} onSelectVehicle={selectFromPanel} />
                 ) : null}
-                {tab === 'conflicts' ? <ConflictsPanel now={now} /> : null}
+                {tab === 'conflicts' ? <ConflictsPanel now={now} plateOf={plateOf} /> : null}
               </section>
             }
           />

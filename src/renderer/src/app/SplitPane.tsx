@@ -1,4 +1,7 @@
-/** Two panes side by side with a draggable divider; the right pane's width is remembered per machine. */
+/**
+ * Two panes side by side with a draggable divider; the right pane's width is remembered per machine. `leftCollapsed`
+ * removes the left pane (the map) and gives the right one the whole width.
+ */
 import { useCallback, useRef, useState, type KeyboardEvent, type PointerEvent as ReactPointerEvent, type ReactNode } from 'react';
 
 const STORAGE_KEY = 'fleetdesk.gridWidthPx';
@@ -11,7 +14,7 @@ function initialWidth(): number {
   return Math.round(Math.min(860, Math.max(MIN_RIGHT, window.innerWidth * 0.48)));
 }
 
-export function SplitPane({ left, right }: { left: ReactNode; right: ReactNode }) {
+export function SplitPane({ left, right, leftCollapsed = false }: { left: ReactNode; right: ReactNode; leftCollapsed?: boolean }) {
   const rootRef = useRef<HTMLDivElement>(null);
   const [rightWidth, setRightWidth] = useState(initialWidth);
 
@@ -46,9 +49,17 @@ export function SplitPane({ left, right }: { left: ReactNode; right: ReactNode }
   };
 
   return (
-    <div className="split" ref={rootRef} style={{ gridTemplateColumns: `minmax(${MIN_LEFT}px, 1fr) 6px ${rightWidth}px` }}>
-      <div className="split-pane">{left}</div>
+    <div
+      className="split"
+      ref={rootRef}
+      style={{ gridTemplateColumns: leftCollapsed ? '0 0 1fr' : `minmax(${MIN_LEFT}px, 1fr) 6px ${rightWidth}px` }}
+    >
+      {/* collapsed: not rendered at all (a map at zero size cannot draw); it is built again when shown */}
+      <div className="split-pane" hidden={leftCollapsed}>
+        {leftCollapsed ? null : left}
+      </div>
       <div
+        hidden={leftCollapsed}
         className="split-handle"
         role="separator"
         aria-orientation="vertical"

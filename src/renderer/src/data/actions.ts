@@ -4,6 +4,8 @@
  */
 import {
   EDITABLE,
+  REQUEST_CAPABILITY,
+  REQUEST_MAX_LIFETIME_MS,
   type AlertDoc,
   type NoteDoc,
   type RequestDoc,
@@ -14,6 +16,7 @@ import {
   type TaskDoc,
   type TaskKind,
 } from '../../../shared/sync-protocol.js';
+import { can, noteCapability, rolesWith, type Capability } from '../../../shared/permissions.js';
 import type { ConflictRecord } from './conflicts';
 import type { ReplicaDatabase } from './database';
 import type { Operator } from './replication';
@@ -25,7 +28,7 @@ export const REQUEST_TTL_MS = 10 * 60_000;
  * Support actions (refund, end a rental, block/unblock, extend/cancel a booking) queued offline run when the server gets them — but not
  * after a shift: a refund typed in the morning must not surprise anyone days later.
  */
-export const SUPPORT_REQUEST_TTL_MS = 8 * 3_600_000;
+export const SUPPORT_REQUEST_TTL_MS = REQUEST_MAX_LIFETIME_MS;
 
 function requireReason(reason: string): string {
   const r = reason.trim();
@@ -75,6 +78,17 @@ export class ReplicaActions {
     }
   }
 
+  /** May the signed-in operator do this? (the role table, src/shared/permissions.ts: the server checks the same) */
+  can(capability: Capability): boolean {
+    return can(this.operator.role, capability);
+  }
+
+  /** Refuses locally, before anything is written, what the server would refuse for the role. */
+  private require(capability: Capability): void {
+    if (!this.can(capability))
+      throw new Error(`a ${this.operator.role} may not do this (${capability}: ${rolesWith(capability).join(', ')} only)`);
+  }
+
   private coll<C extends SyncCollection>(c: C) {
     const col = this.db.collections[c];
     if (!col) throw new Error(`${c} is not available to the ${this.operator.role} role`);
@@ -87,16 +101,20 @@ export class ReplicaActions {
     await this.recorded(c, id, () => doc.incrementalPatch(patch as never), masterShape(doc.toJSON(true) as Record<string, unknown>));
   }
 
-  acknowledgeAlert(id: string): Promise<void> {
+  async acknowledgeAlert(id: string): Promise<void> {
+    this.require('alert.work');
     return this.patch('alerts', id, { status: 'acknowledged' satisfies AlertDoc['status'] });
   }
-  assignAlertToMe(id: string): Promise<void> {
+  async assignAlertToMe(id: string): Promise<void> {
+    this.require('alert.work');
     return this.patch('alerts', id, { assignee: this.operator.id });
   }
-  resolveAlert(id: string, resolution: string): Promise<void> {
+  async resolveAlert(id: string, resolution: string): Promise<void> {
+    this.require('alert.work');
     return this.patch('alerts', id, { status: 'resolved', resolution: resolution.trim() || null });
   }
-  setServiceState(vehicleId: string, serviceState: ServiceState): Promise<void> {
+  async setServiceState(vehicleId: string, serviceState: ServiceState): Promise<void> {
+    this.require('vehicle.maintenance');
     return this.patch('vehicles', vehicleId, { serviceState });
   }
 
@@ -107,6 +125,7 @@ export class ReplicaActions {
     alertId?: string | null;
     assignee?: string | null;
   }): Promise<string> {
+    this.require('task.work');
     const now = Date.now();
     const doc: TaskDoc = {
       id: crypto.randomUUID(),
@@ -125,14 +144,17 @@ export class ReplicaActions {
     await this.recorded('tasks', doc.id, () => this.coll('tasks').insert(doc));
     return doc.id;
   }
-  assignTaskToMe(id: string): Promise<void> {
+  async assignTaskToMe(id: string): Promise<void> {
+    this.require('task.work');
     return this.patch('tasks', id, { assignee: this.operator.id, status: 'assigned' });
   }
-  completeTask(id: string): Promise<void> {
+  async completeTask(id: string): Promise<void> {
+    this.require('task.work');
     return this.patch('tasks', id, { status: 'done' });
   }
 
   async addNote(targetType: NoteDoc['targetType'], targetId: string, text: string): Promise<void> {
+    this.require(noteCapability(targetType));
     const now = Date.now();
     const doc: NoteDoc = {
       id: crypto.randomUUID(),
@@ -187,6 +209,7 @@ export class ReplicaActions {
   }
 
   private async request<K extends RequestKind>(kind: K, payload: RequestPayloads[K], ttlMs: number): Promise<string> {
+    this.require(REQUEST_CAPABILITY[kind]);
     const now = Date.now();
     const doc: RequestDoc = {
       id: crypto.randomUUID(),
@@ -214,6 +237,8 @@ export class ReplicaActions {
     const c = await this.db.conflicts.findOne(conflictId).exec();
     if (!c) return;
     const rec = c.toJSON() as ConflictRecord;
+    // a change the server refused would only be refused again: it is shown where it was made, never re-applied
+    if (rec.refusal) throw new Error(`the server refused this change (${rec.refusal.message}); it cannot be re-applied`);
     const coll = rec.collectionName;
     const fields = EDITABLE[coll].fields as readonly string[];
     const col = this.db.collections[coll];

@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest';
 import type { AlertDoc } from '../../../shared/sync-protocol.js';
 import { alertDoc } from '../testing/fixtures';
 import { createConflictHandler, decideConflict, docsEqual } from './conflicts';
+import { migrateConflictV1 } from './database';
 
 const alert = { _deleted: false, ...alertDoc({ vehicleId: 'v1' }) };
 
@@ -34,6 +35,11 @@ describe('conflict rule', () => {
     expect(d.kind).toBe('conflict');
     expect(d.doc).toEqual(alert);
     expect(d.kind === 'conflict' && d.reason).toContain('support may not edit alerts');
+    expect(d).toMatchObject({ refusal: { code: 'forbidden', message: 'support may not edit alerts' } });
+  });
+  it('a real conflict carries no refusal', () => {
+    const d = decideConflict('alerts', { realMasterState: { ...alert, status: 'resolved' }, newDocumentState: alert });
+    expect(d.kind === 'conflict' && d.refusal).toBeUndefined();
   });
   it('reports an edit of a document the server deleted', () => {
     const d = decideConflict('alerts', {
@@ -83,5 +89,15 @@ describe('conflict rule', () => {
     for (let i = 0; i < 3; i++) expect((await h.resolve(input, 'test')).status).toBe('acknowledged');
     expect(await h.resolve(input, 'test')).toEqual(alert);
     expect(record).toHaveBeenCalledWith(expect.objectContaining({ reason: expect.stringContaining('keeps refusing') }));
+  });
+});
+
+describe('conflict entries stored before refusals were told apart (schema v0 → v1)', () => {
+  it('a v0 entry whose reason says the server rejected the change becomes a refusal; a real conflict stays one', () => {
+    const base = { id: 'c1', collectionName: 'alerts' as const, docId: 'a1', local: {}, master: {}, at: 1, resolved: false };
+    expect(migrateConflictV1({ ...base, reason: 'rejected by the server: role support may not change alerts' })).toMatchObject({
+      refusal: { code: 'refused', message: 'role support may not change alerts' },
+    });
+    expect(migrateConflictV1({ ...base, reason: 'changed on the server too: assignee' }).refusal).toBeUndefined();
   });
 });

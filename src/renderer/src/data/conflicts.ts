@@ -3,7 +3,9 @@
  *
  * RxDB calls `resolve` when a push comes back with the server's current master state. Per document:
  * 1. The master carries `syncRejection` (the server refused the push: role, schema, domain rule) → the replica
- *    takes the master and a `conflicts` entry records both versions and the server's reason.
+ *    takes the master (the change is reverted) and a `conflicts` entry with `refusal` records the server's code
+ *    and reason: shown in place where the change was made (features/panels/Refusals.tsx), not in the conflicts
+ *    view — re-applying a refused change cannot succeed.
  * 2. Otherwise a three-way merge on the collection's EDITABLE fields (sync-protocol.ts), with the assumed master
  *    as the base: a field only the operator changed keeps the operator's value, a field only the server changed
  *    takes the server's. If both changed the same field to different values (or the server deleted the
@@ -30,10 +32,17 @@ export interface ConflictRecord {
   reason: string;
   at: number;
   resolved: boolean;
+  /** the server refused the change (not a conflict): its code and reason */
+  refusal?: { code: string; message: string };
 }
 
+/** A refusal (shown where the change was made) rather than a real conflict (the conflicts view). */
+export const isRefusal = (c: Pick<ConflictRecord, 'refusal'>): boolean => c.refusal !== undefined;
+
 export type ConflictDecision =
-  { kind: 'take-master'; doc: Doc } | { kind: 'merged'; doc: Doc } | { kind: 'conflict'; doc: Doc; reason: string; fields: string[] };
+  | { kind: 'take-master'; doc: Doc }
+  | { kind: 'merged'; doc: Doc }
+  | { kind: 'conflict'; doc: Doc; reason: string; fields: string[]; refusal?: { code: string; message: string } };
 
 export function stripRejection<D extends Doc>(d: D): D {
   if (!('syncRejection' in d)) return d;
@@ -58,6 +67,7 @@ export function decideConflict(
       doc: stripRejection(master),
       reason: `rejected by the server: ${rejection.message ?? rejection.code ?? 'no reason given'}`,
       fields: [],
+      refusal: { code: rejection.code ?? 'refused', message: rejection.message ?? rejection.code ?? 'no reason given' },
     };
   }
   const fields = EDITABLE[collection].fields as readonly string[];
@@ -144,6 +154,7 @@ export function createConflictHandler<T>(
             reason: d.reason,
             at: Date.now(),
             resolved: false,
+            ...(d.refusal ? { refusal: d.refusal } : {}),
           });
         } catch (err) {
           console.error('[replica] could not record a conflict', err);

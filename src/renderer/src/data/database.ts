@@ -65,8 +65,9 @@ export const MIGRATIONS: { [C in SyncCollection]: MigrationStrategies } = {
   customers: {},
 };
 
+/** v1: `refusal` (the server refused the change: code and reason), told apart from real conflicts. */
 const CONFLICTS_SCHEMA: RxJsonSchema<ConflictRecord> = {
-  version: 0,
+  version: 1,
   primaryKey: 'id',
   type: 'object',
   properties: {
@@ -78,9 +79,21 @@ const CONFLICTS_SCHEMA: RxJsonSchema<ConflictRecord> = {
     reason: { type: 'string' },
     at: { type: 'integer', minimum: 0, maximum: 8_640_000_000_000_000, multipleOf: 1 },
     resolved: { type: 'boolean' },
+    refusal: {
+      type: 'object',
+      properties: { code: { type: 'string', maxLength: 100 }, message: { type: 'string', maxLength: 1000 } },
+      required: ['code', 'message'],
+    },
   },
   required: ['id', 'collectionName', 'docId', 'local', 'master', 'reason', 'at', 'resolved'],
 };
+
+/** v0 → v1: a v0 entry whose reason says the server rejected the change becomes a refusal. */
+export function migrateConflictV1(doc: ConflictRecord): ConflictRecord {
+  const prefix = 'rejected by the server: ';
+  if (doc.refusal || !doc.reason.startsWith(prefix)) return doc;
+  return { ...doc, refusal: { code: 'refused', message: doc.reason.slice(prefix.length).slice(0, 1000) } };
+}
 
 const META_SCHEMA: RxJsonSchema<MetaDoc> = {
   version: 1,
@@ -130,7 +143,7 @@ export async function openReplicaDatabase(opts: OpenReplicaOptions): Promise<Rep
       await db.conflicts.insert(c);
     };
     const creators: Record<string, object> = {
-      conflicts: { schema: CONFLICTS_SCHEMA },
+      conflicts: { schema: CONFLICTS_SCHEMA, migrationStrategies: { 1: migrateConflictV1 }, autoMigrate: true },
       // v1 of both only adds an optional field: v0 documents are valid v1 documents (unsynced edits kept)
       meta: { schema: META_SCHEMA, migrationStrategies: { 1: (doc: unknown) => doc }, autoMigrate: true },
       outbox: { schema: OUTBOX_SCHEMA, migrationStrategies: { 1: (doc: unknown) => doc }, autoMigrate: true },

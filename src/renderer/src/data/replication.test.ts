@@ -20,6 +20,8 @@ function fakeServer() {
   /** pulls of a collection answered before its pulls fail (a bootstrap cut off mid-way) */
   const pullsLeft = new Map<string, number>();
   const pushes: Array<{ collection: string; rows: PushRow<Doc>[] }> = [];
+  /** a domain rule of the server: a refused row is answered with the master and `syncRejection` */
+  let refuse: (c: string, doc: Doc) => { code: string; message: string } | undefined = () => undefined;
   const enc = new TextEncoder();
   const write = (c: string, doc: Doc) => {
     const entry = { doc: { ...doc, updatedAt: Date.now() }, seq: ++seq };
@@ -68,6 +70,11 @@ function fakeServer() {
       pushes.push({ collection: c, rows });
       for (const row of rows) {
         const cur = docs.get(`${c}/${row.newDocumentState.id}`)?.doc;
+        const refusal = refuse(c, row.newDocumentState);
+        if (refusal) {
+          conflicts.push({ ...(cur ?? { id: row.newDocumentState.id, _deleted: true }), syncRejection: refusal } as Doc);
+          continue;
+        }
         const { updatedAt: _a, _deleted: _c, ...assumed } = (row.assumedMasterState ?? {}) as Doc;
         const { updatedAt: _b, _deleted: _d, ...current } = (cur ?? {}) as Doc;
         if (cur && JSON.stringify(assumed) !== JSON.stringify(current)) conflicts.push(cur);
@@ -90,7 +97,20 @@ function fakeServer() {
   };
   const remove = (c: string, id: string) => write(c, { ...docs.get(`${c}/${id}`)!.doc, _deleted: true });
   const pullsThenDown = (c: string, n: number) => pullsLeft.set(c, n);
-  return { fetchImpl, write, remove, docs, headers, pushes, streamUrls, openStreams: () => streams.size, setDown, pullsThenDown };
+  const setRefusal = (fn: typeof refuse) => (refuse = fn);
+  return {
+    fetchImpl,
+    write,
+    remove,
+    docs,
+    headers,
+    pushes,
+    streamUrls,
+    openStreams: () => streams.size,
+    setDown,
+    pullsThenDown,
+    setRefusal,
+  };
 }
 
 const alert = alertDoc();
@@ -199,6 +219,47 @@ describe('Replica', () => {
     await actions.reapplyConflict(c!.id);
     await expect.poll(() => server.docs.get('alerts/a1')?.doc.assignee, { timeout: 10_000 }).toBe('op-1');
     await expect.poll(() => replica.view().conflicts).toBe(0);
+  });
+
+  it('a change the server refuses is undone and kept as a refusal with its reason: not a conflict, never re-applied', async () => {
+    const { server, db, replica, actions } = await setup();
+    server.setRefusal((c, doc) =>
+      c === 'alerts' && doc.status === 'acknowledged'
+        ? { code: 'illegal_transition', message: 'the alert was resolved meanwhile' }
+        : undefined,
+    );
+    await actions.acknowledgeAlert('a1');
+    await expect.poll(async () => (await db.conflicts.find().exec()).length, { timeout: 10_000 }).toBe(1);
+    const [c] = await db.conflicts.find().exec();
+    expect(c!.toJSON()).toMatchObject({
+      collectionName: 'alerts',
+      docId: 'a1',
+      resolved: false,
+      refusal: { code: 'illegal_transition', message: 'the alert was resolved meanwhile' },
+    });
+    // undone locally: the replica holds the server's version again, nothing waits to be pushed
+    await expect.poll(async () => (await db.alerts!.findOne('a1').exec())?.status, { timeout: 10_000 }).toBe(alert.status);
+    await expect.poll(() => replica.view().pending, { timeout: 10_000 }).toBe(0);
+    // not counted as a conflict, and re-applying it is refused locally
+    expect(replica.view().conflicts).toBe(0);
+    await expect(actions.reapplyConflict(c!.id)).rejects.toThrow(/cannot be re-applied/);
+    expect(server.pushes.filter((p) => p.collection === 'alerts')).toHaveLength(1);
+  });
+
+  it('refuses locally what the role may not do (the role table): nothing written, nothing queued', async () => {
+    const { db, replica } = await setup();
+    const support = new ReplicaActions(db, { id: 'sup-1', role: 'support' });
+    expect(support.can('alert.work')).toBe(false);
+    expect(support.can('customer.read')).toBe(true);
+    await expect(support.acknowledgeAlert('a1')).rejects.toThrow(/support may not do this \(alert.work/);
+    await expect(support.requestCommand('v1', 'immobilize', 'stolen')).rejects.toThrow(/vehicle.command/);
+    await expect(support.createTask({ vehicleId: 'v1', kind: 'cleaning' })).rejects.toThrow(/task.work/);
+    const dispatcher = new ReplicaActions(db, { id: 'op-1', role: 'dispatcher' });
+    await expect(dispatcher.addNote('customer', 'cus-1', 'called')).rejects.toThrow(/note.customer/);
+    await expect(dispatcher.requestRefund('rt-1', 100, 'EUR', 'goodwill')).rejects.toThrow(/payment.refund/);
+    expect(await db.outbox.count().exec()).toBe(0);
+    expect((await db.alerts!.findOne('a1').exec())?.status).toBe(alert.status);
+    expect(replica.view().pending).toBe(0);
   });
 
   describe('first sync of an empty collection by bootstrap', () => {

@@ -22,7 +22,7 @@ import {
   type SyncCollection,
 } from '../../../shared/sync-protocol.js';
 import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState } from './bootstrap';
-import { docsEqual } from './conflicts';
+import { docsEqual, isRefusal } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
 import { openSseStream } from '../../../shared/sse.js';
 import { foldStatus, type CollectionHealth, type SyncView } from './sync-status';
@@ -121,10 +121,11 @@ export class Replica {
     const meta = await this.db.meta.findOne(LAST_SYNC_KEY).exec();
     this.lastSyncAt = meta?.value;
     const pendingSub = this.db.outbox.count().$.subscribe((n) => this.set(() => (this.pending = n)));
-    // (a count() query must be fully indexed in RxDB: count the few open conflicts from a find instead)
+    // (a count() query must be fully indexed in RxDB: count the few open conflicts from a find instead);
+    // refusals are shown where the change was made, not counted as conflicts
     const conflictSub = this.db.conflicts
       .find({ selector: { resolved: false } })
-      .$.subscribe((docs) => this.set(() => (this.conflicts = docs.length)));
+      .$.subscribe((docs) => this.set(() => (this.conflicts = docs.filter((d) => !isRefusal(d)).length)));
     this.disposers.push(
       () => pendingSub.unsubscribe(),
       () => conflictSub.unsubscribe(),

@@ -6,13 +6,14 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestActor } from '../../../platform/http/actor.js';
 import type { AlertLifecycle } from '../domain/alert-lifecycle.js';
 import { AlertIdParams, AlertListQuery, AlertListResponse, AlertSchema, AssignBody, ResolveBody } from './alerts.schema.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 export function alertRoutes(lifecycle: AlertLifecycle): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/alerts',
       {
-        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        config: { auth: staffCan('alert.read') },
         schema: { querystring: AlertListQuery, response: { 200: AlertListResponse } },
       },
       async (request) => ({
@@ -22,20 +23,20 @@ export function alertRoutes(lifecycle: AlertLifecycle): FastifyPluginAsyncTypebo
     app.get(
       '/alerts/:id',
       {
-        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        config: { auth: staffCan('alert.read') },
         schema: { params: AlertIdParams, response: { 200: AlertSchema } },
       },
       async (request) => lifecycle.get(request.params.id),
     );
     app.post(
       '/alerts/:id/acknowledge',
-      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: AlertIdParams, response: { 200: AlertSchema } } },
+      { config: { auth: staffCan('alert.work') }, schema: { params: AlertIdParams, response: { 200: AlertSchema } } },
       async (request) => lifecycle.acknowledge(request.params.id, requestActor(request)),
     );
     app.post(
       '/alerts/:id/assign',
       {
-        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        config: { auth: staffCan('alert.work') },
         schema: { params: AlertIdParams, body: AssignBody, response: { 200: AlertSchema } },
       },
       async (request) => lifecycle.assign(request.params.id, requestActor(request), request.body.assignee),
@@ -43,7 +44,7 @@ export function alertRoutes(lifecycle: AlertLifecycle): FastifyPluginAsyncTypebo
     app.post(
       '/alerts/:id/resolve',
       {
-        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        config: { auth: staffCan('alert.work') },
         schema: { params: AlertIdParams, body: ResolveBody, response: { 200: AlertSchema } },
       },
       async (request) => lifecycle.resolve(request.params.id, requestActor(request), request.body.note),

@@ -1,6 +1,7 @@
 /** `GET /ops/v1/audit?targetType=&targetId=&limit=&beforeId=` — newest first. Unauthenticated until staff auth lands. */
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { AuditQuery, AuditRecord } from '../model.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 const AuditEntrySchema = Type.Object({
   id: Type.Integer(),
@@ -31,7 +32,7 @@ export function auditRoutes(list: (query: AuditQuery) => Promise<AuditRecord[]>)
     app.get(
       '/audit',
       {
-        config: { auth: { staff: ['support', 'admin'] } },
+        config: { auth: staffCan('audit.read') },
         schema: { querystring: AuditQuerySchema, response: { 200: Type.Object({ entries: Type.Array(AuditEntrySchema) }) } },
       },
       async (request) => ({ entries: await list(request.query) }),

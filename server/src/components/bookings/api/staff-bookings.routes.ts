@@ -4,29 +4,20 @@
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@fastify/type-provider-typebox';
-import { AppError } from '../../../../../src/shared/errors.js';
-import { requestActor, type Actor } from '../../../platform/http/actor.js';
-import { ANY_STAFF } from '../../../platform/http/route-config.js';
+import { requestActor, requestActorWith } from '../../../platform/http/actor.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 import type { StaffBookings } from '../domain/bookings-staff.js';
 import { IdParams, Problem } from './bookings.schema.js';
 import { CancelBody, ExtendBody, StaffAllocation, StaffBookingList } from './staff-bookings.schema.js';
 
 const tags = ['staff: bookings'];
-const SUPPORT = { staff: ['support', 'admin'] as const };
-
-/** The auth hook enforces the route's roles; this keeps the rule true even where it is not installed. */
-function supportActor(actor: Actor): Actor {
-  if (actor.role !== 'support' && actor.role !== 'admin')
-    throw new AppError('forbidden', 'This action needs the support or admin role', { status: 403 });
-  return actor;
-}
 
 export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncTypebox {
   return async (app) => {
     app.get(
       '/bookings',
       {
-        config: { auth: ANY_STAFF },
+        config: { auth: staffCan('booking.read') },
         schema: {
           tags,
           summary: 'Reservations, bookings and rentals (of a vehicle, of a customer), newest first',
@@ -39,7 +30,7 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
     app.get(
       '/bookings/:id',
       {
-        config: { auth: ANY_STAFF },
+        config: { auth: staffCan('booking.read') },
         schema: { tags, summary: 'One reservation, booking or rental', params: IdParams, response: { 200: StaffAllocation, 404: Problem } },
       },
       async (request) => staff.get(request.params.id, requestActor(request)),
@@ -47,7 +38,7 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
     app.post(
       '/bookings/:id/extend',
       {
-        config: { auth: SUPPORT, idempotent: true },
+        config: { auth: staffCan('booking.change'), idempotent: true },
         schema: {
           tags,
           summary: 'Move a booking’s end later (409 when the car is taken then)',
@@ -56,12 +47,13 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
           response: { 200: StaffAllocation, 400: Problem, 404: Problem, 409: Problem },
         },
       },
-      async (request) => staff.extend(request.params.id, request.body.endsAt, request.body.reason, supportActor(requestActor(request))),
+      async (request) =>
+        staff.extend(request.params.id, request.body.endsAt, request.body.reason, requestActorWith(request, 'booking.change')),
     );
     app.post(
       '/bookings/:id/cancel',
       {
-        config: { auth: SUPPORT, idempotent: true },
+        config: { auth: staffCan('booking.change'), idempotent: true },
         schema: {
           tags,
           summary: 'Cancel a reservation or booking on the customer’s behalf',
@@ -70,7 +62,7 @@ export function staffBookingRoutes(staff: StaffBookings): FastifyPluginAsyncType
           response: { 200: StaffAllocation, 404: Problem, 409: Problem },
         },
       },
-      async (request) => staff.cancel(request.params.id, request.body.reason, supportActor(requestActor(request))),
+      async (request) => staff.cancel(request.params.id, request.body.reason, requestActorWith(request, 'booking.change')),
     );
   };
 }

@@ -3,6 +3,7 @@
  * platform/http/actor.ts (headers until staff authentication lands). Errors are problem+json.
  */
 import { TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { commandForRole } from '../../../../../src/shared/permissions.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import type { CommandService } from '../domain/command-service.js';
 import {
@@ -16,6 +17,7 @@ import {
   ListQuery,
   VehicleParams,
 } from './commands.schema.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 export function commandRoutes(service: CommandService, prefix: string): FastifyPluginAsyncTypebox {
   return async (app) => {
@@ -26,7 +28,7 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
     app.post(
       '/vehicles/:vehicleId/commands',
       {
-        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        config: { auth: staffCan('vehicle.command') },
         schema: { params: VehicleParams, body: IssueCommandBody, response: { 202: IssueCommandResponse } },
       },
       async (request, reply) => {
@@ -42,25 +44,30 @@ export function commandRoutes(service: CommandService, prefix: string): FastifyP
     app.get(
       '/commands/:commandId',
       {
-        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        config: { auth: staffCan('fleet.read') },
         schema: { params: CommandParamsSchema, response: { 200: CommandWithTransitionsSchema } },
       },
-      async (request) => service.get(request.params.commandId),
+      // a command issued for a customer names them: not to roles without customer data (permissions.ts)
+      async (request) => commandForRole(await service.get(request.params.commandId), requestActor(request).role),
     );
 
     app.get(
       '/vehicles/:vehicleId/commands',
       {
-        config: { auth: { staff: ['dispatcher', 'support', 'admin'] } },
+        config: { auth: staffCan('fleet.read') },
         schema: { params: VehicleParams, querystring: ListQuery, response: { 200: CommandListResponse } },
       },
-      async (request) => ({ commands: await service.listForVehicle(request.params.vehicleId, request.query.limit ?? 50) }),
+      async (request) => {
+        const role = requestActor(request).role;
+        const commands = await service.listForVehicle(request.params.vehicleId, request.query.limit ?? 50);
+        return { commands: commands.map((c) => commandForRole(c, role)) };
+      },
     );
 
     app.post(
       '/commands/:commandId/cancel',
       {
-        config: { auth: { staff: ['dispatcher', 'admin'] } },
+        config: { auth: staffCan('vehicle.command') },
         schema: { params: CommandParamsSchema, body: CancelCommandBody, response: { 200: CommandSchema } },
       },
       async (request) => service.cancel(request.params.commandId, request.body.reason, requestActor(request)),

@@ -4,10 +4,10 @@
  */
 import { Type, TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestActor } from '../../../platform/http/actor.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 import type { CustomerSupport } from '../domain/customer-support.js';
 import { CustomerDetailSchema, CustomerIdParams, CustomerSearchQuery, ReasonBody, StaffCustomerSchema } from './customers.schema.js';
 
-const SUPPORT = { staff: ['support', 'admin'] } as const;
 const tags = ['customers (staff)'];
 
 export function customerStaffRoutes(support: CustomerSupport): FastifyPluginAsyncTypebox {
@@ -17,7 +17,7 @@ export function customerStaffRoutes(support: CustomerSupport): FastifyPluginAsyn
     app.get(
       '/customers',
       {
-        config: { auth: SUPPORT },
+        config: { auth: staffCan('customer.read') },
         schema: {
           tags,
           summary: 'Search customers by name, email, phone or licence number',
@@ -30,7 +30,7 @@ export function customerStaffRoutes(support: CustomerSupport): FastifyPluginAsyn
     app.get(
       '/customers/:id',
       {
-        config: { auth: SUPPORT },
+        config: { auth: staffCan('customer.read') },
         schema: {
           tags,
           summary: 'Customer 360: profile, licence, rentals, notes',
@@ -43,7 +43,7 @@ export function customerStaffRoutes(support: CustomerSupport): FastifyPluginAsyn
     app.post(
       '/customers/:id/block',
       {
-        config: { auth: SUPPORT },
+        config: { auth: staffCan('customer.block') },
         schema: {
           tags,
           summary: 'Block a customer (audited)',
@@ -57,7 +57,7 @@ export function customerStaffRoutes(support: CustomerSupport): FastifyPluginAsyn
     app.post(
       '/customers/:id/unblock',
       {
-        config: { auth: SUPPORT },
+        config: { auth: staffCan('customer.block') },
         schema: {
           tags,
           summary: 'Unblock a customer (audited)',

@@ -9,6 +9,7 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import { VEHICLE_ID_PATTERN } from '../../../../../src/shared/device-protocol.js';
 import { requestActor, type Actor } from '../../../platform/http/actor.js';
 import type { CredentialProvisioning } from '../domain/provisioning.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 const IssuedCredential = Type.Object({
   username: Type.String(),
@@ -37,7 +38,7 @@ export function deviceIdentityRoutes(provisioning: CredentialProvisioning): Fast
   return async (app) => {
     app.post(
       '/vehicles/:vehicleId/device-credentials',
-      { config: { auth: { staff: ['admin'] } }, schema: { params: VehicleParams, response: { 201: IssuedCredential } } },
+      { config: { auth: staffCan('device.credentials') }, schema: { params: VehicleParams, response: { 201: IssuedCredential } } },
       async (request, reply) => {
         const actor = adminActor(request);
         const issued = await provisioning.provisionDevice(request.params.vehicleId, actor);
@@ -47,7 +48,7 @@ export function deviceIdentityRoutes(provisioning: CredentialProvisioning): Fast
 
     app.delete(
       '/vehicles/:vehicleId/device-credentials',
-      { config: { auth: { staff: ['admin'] } }, schema: { params: VehicleParams } },
+      { config: { auth: staffCan('device.credentials') }, schema: { params: VehicleParams } },
       async (request, reply) => {
         const actor = adminActor(request);
         await provisioning.revoke(request.params.vehicleId, actor, 'device');
@@ -57,7 +58,7 @@ export function deviceIdentityRoutes(provisioning: CredentialProvisioning): Fast
 
     app.post(
       '/mqtt-accounts',
-      { config: { auth: { staff: ['admin'] } }, schema: { body: NewAccount, response: { 201: IssuedCredential } } },
+      { config: { auth: staffCan('device.credentials') }, schema: { body: NewAccount, response: { 201: IssuedCredential } } },
       async (request, reply) => {
         const actor = adminActor(request);
         const issued = await provisioning.createAccount(request.body.role, request.body.name, actor);
@@ -67,7 +68,7 @@ export function deviceIdentityRoutes(provisioning: CredentialProvisioning): Fast
 
     app.delete(
       '/mqtt-accounts/:username',
-      { config: { auth: { staff: ['admin'] } }, schema: { params: AccountParams } },
+      { config: { auth: staffCan('device.credentials') }, schema: { params: AccountParams } },
       async (request, reply) => {
         const actor = adminActor(request);
         await provisioning.revoke(request.params.username, actor);

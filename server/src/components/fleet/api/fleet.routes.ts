@@ -6,18 +6,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FleetQueries } from '../domain/fleet-queries.js';
 import { FleetLiveResponse, VehicleListResponse } from './fleet.schema.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 export function fleetRoutes(queries: FleetQueries): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get(
-      '/vehicles',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { response: { 200: VehicleListResponse } } },
-      async () => ({ vehicles: await queries.listVehicles() }),
-    );
-    app.get(
-      '/fleet/live',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { response: { 200: FleetLiveResponse } } },
-      async () => ({ vehicles: await queries.liveFleet() }),
-    );
+    app.get('/vehicles', { config: { auth: staffCan('fleet.read') }, schema: { response: { 200: VehicleListResponse } } }, async () => ({
+      vehicles: await queries.listVehicles(),
+    }));
+    app.get('/fleet/live', { config: { auth: staffCan('fleet.read') }, schema: { response: { 200: FleetLiveResponse } } }, async () => ({
+      vehicles: await queries.liveFleet(),
+    }));
   };
 }

@@ -2,6 +2,7 @@
 import { Type, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { requestActor } from '../../../platform/http/actor.js';
 import type { OpsService } from '../domain/ops-service.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 
 const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });
 const TaskKind = oneOf(['cleaning', 'refuel', 'repair', 'inspection'] as const);
@@ -57,49 +58,33 @@ const NoteList = Type.Object({
 
 export function opsRoutes(ops: OpsService, prefix: string): FastifyPluginAsyncTypebox {
   return async (app) => {
-    app.get(
-      '/tasks',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: TaskList } },
-      async (request) => ({ tasks: await ops.listTasks(request.query) }),
+    app.get('/tasks', { config: { auth: staffCan('task.read') }, schema: { querystring: TaskList } }, async (request) => ({
+      tasks: await ops.listTasks(request.query),
+    }));
+    app.get('/tasks/:id', { config: { auth: staffCan('task.read') }, schema: { params: Type.Object({ id: Id }) } }, async (request) =>
+      ops.getTask(request.params.id),
     );
-    app.get(
-      '/tasks/:id',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { params: Type.Object({ id: Id }) } },
-      async (request) => ops.getTask(request.params.id),
-    );
-    app.post(
-      '/tasks',
-      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { body: CreateTaskBody } },
-      async (request, reply) => {
-        const { task, created } = await ops.createTask(request.body, requestActor(request));
-        return reply
-          .code(created ? 201 : 200)
-          .header('location', `${prefix}/tasks/${encodeURIComponent(task.id)}`)
-          .send(task);
-      },
-    );
+    app.post('/tasks', { config: { auth: staffCan('task.work') }, schema: { body: CreateTaskBody } }, async (request, reply) => {
+      const { task, created } = await ops.createTask(request.body, requestActor(request));
+      return reply
+        .code(created ? 201 : 200)
+        .header('location', `${prefix}/tasks/${encodeURIComponent(task.id)}`)
+        .send(task);
+    });
     app.patch(
       '/tasks/:id',
-      { config: { auth: { staff: ['dispatcher', 'admin'] } }, schema: { params: Type.Object({ id: Id }), body: PatchTaskBody } },
+      { config: { auth: staffCan('task.work') }, schema: { params: Type.Object({ id: Id }), body: PatchTaskBody } },
       async (request) => {
         const { task } = await ops.updateTask(request.params.id, request.body, requestActor(request));
         return task;
       },
     );
-    app.post(
-      '/notes',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { body: CreateNoteBody } },
-      async (request, reply) => {
-        const { note, created } = await ops.createNote(request.body, requestActor(request));
-        return reply.code(created ? 201 : 200).send(note);
-      },
-    );
-    app.get(
-      '/notes',
-      { config: { auth: { staff: ['dispatcher', 'support', 'admin'] } }, schema: { querystring: NoteList } },
-      async (request) => ({
-        notes: await ops.listNotes(request.query.targetType, request.query.targetId, request.query.limit),
-      }),
-    );
+    app.post('/notes', { config: { auth: staffCan('note.vehicle') }, schema: { body: CreateNoteBody } }, async (request, reply) => {
+      const { note, created } = await ops.createNote(request.body, requestActor(request));
+      return reply.code(created ? 201 : 200).send(note);
+    });
+    app.get('/notes', { config: { auth: staffCan('note.vehicle') }, schema: { querystring: NoteList } }, async (request) => ({
+      notes: await ops.listNotes(request.query.targetType, request.query.targetId, request.query.limit, requestActor(request)),
+    }));
   };
 }

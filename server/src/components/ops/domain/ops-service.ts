@@ -7,6 +7,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
+import { can, noteCapability, rolesWith } from '../../../../../src/shared/permissions.js';
 import type { NoteDoc, TaskDoc, TaskKind, TaskStatus } from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
@@ -154,6 +155,7 @@ export class OpsService {
       author: actor.id,
       createdAt: this.now(),
     };
+    assertMayNote(actor, note.targetType);
     if (note.text.trim() === '') throw new AppError('empty_note', 'a note needs text', { status: 400 });
     return this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
@@ -176,9 +178,22 @@ export class OpsService {
     });
   }
 
-  listNotes(targetType: string, targetId: string, limit: number): Promise<NoteDoc[]> {
+  /** `reader`: the staff member asking (notes about customers need `note.customer`); none: a component's own use. */
+  async listNotes(targetType: string, targetId: string, limit: number, reader?: Actor): Promise<NoteDoc[]> {
+    if (reader) assertMayNote(reader, targetType);
     return listNotes(this.db, targetType, targetId, limit);
   }
+}
+
+/** Notes about customers are customer data (permissions.ts `note.customer`): on the staff API and through sync alike. */
+function assertMayNote(actor: Actor, targetType: string): void {
+  const capability = noteCapability(targetType);
+  if (actor.role !== 'system' && !can(actor.role, capability))
+    throw new AppError(
+      'forbidden',
+      `Notes about ${targetType}s (${capability}) are for the roles ${rolesWith(capability).join(', ')}; you are ${actor.role}`,
+      { status: 403 },
+    );
 }
 
 function assigneeRequired(): AppError {

@@ -4,10 +4,8 @@
  * and reconciliation reach the provider's side; every read is the database's.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import type { FastifyRequest } from 'fastify';
-import { AppError } from '../../../../../src/shared/errors.js';
-import { requestActor, type Actor } from '../../../platform/http/actor.js';
-import { ANY_STAFF } from '../../../platform/http/route-config.js';
+import { requestActorWith } from '../../../platform/http/actor.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 import type { PaymentsService } from '../domain/payments-service.js';
 import type { ProviderHealthView } from '../domain/provider-health.js';
 import type { ReconciliationReport } from '../domain/reconciliation.js';
@@ -23,7 +21,6 @@ import {
 } from './payments.schema.js';
 
 const TAGS = ['payments (staff)'];
-const MONEY_ROLES = ['support', 'admin'] as const;
 
 export interface StaffPaymentsDeps {
   service: PaymentsService;
@@ -37,7 +34,7 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
     app.post(
       '/rentals/:rentalId/refunds',
       {
-        config: { auth: { staff: MONEY_ROLES }, idempotent: true },
+        config: { auth: staffCan('payment.refund'), idempotent: true },
         schema: {
           tags: TAGS,
           summary: 'Refund all or part of a rental (executed through the outbox; 202 with the refund’s status)',
@@ -47,7 +44,7 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
         },
       },
       async (request, reply) => {
-        const actor = staffWith(request, MONEY_ROLES);
+        const actor = requestActorWith(request, 'payment.refund');
         const key = request.headers['idempotency-key'];
         const { refund } = await service.requestRefund({
           rentalId: request.params.rentalId,
@@ -66,11 +63,11 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
     app.get(
       '/rentals/:rentalId/payments',
       {
-        config: { auth: { staff: MONEY_ROLES } },
+        config: { auth: staffCan('payment.read') },
         schema: { tags: TAGS, summary: 'What happened to a rental’s money', params: RentalParams, response: { 200: RentalPaymentsSchema } },
       },
       async (request) => {
-        staffWith(request, MONEY_ROLES);
+        requestActorWith(request, 'payment.read');
         return service.rentalPayments(request.params.rentalId);
       },
     );
@@ -78,7 +75,7 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
     app.get(
       '/payments/operations',
       {
-        config: { auth: { staff: MONEY_ROLES } },
+        config: { auth: staffCan('payment.read') },
         schema: {
           tags: TAGS,
           summary: 'Provider operations, newest change first (status=failed: what the outbox gave up on)',
@@ -87,7 +84,7 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
         },
       },
       async (request) => {
-        staffWith(request, MONEY_ROLES);
+        requestActorWith(request, 'payment.read');
         return { operations: await service.listOperations(request.query) };
       },
     );
@@ -95,11 +92,11 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
     app.post(
       '/payments/reconciliation',
       {
-        config: { auth: { staff: ['admin'] } },
+        config: { auth: staffCan('payment.reconcile') },
         schema: { tags: TAGS, summary: 'Compare our ledger with the provider’s now', response: { 200: ReconciliationReportSchema } },
       },
       async (request) => {
-        staffWith(request, ['admin']);
+        requestActorWith(request, 'payment.reconcile');
         return deps.reconcile();
       },
     );
@@ -107,18 +104,10 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
     app.get(
       '/payments/provider',
       {
-        config: { auth: ANY_STAFF },
+        config: { auth: staffCan('payment.health') },
         schema: { tags: TAGS, summary: 'Payment provider health as this instance sees it', response: { 200: ProviderHealthSchema } },
       },
       async () => deps.providerHealth(),
     );
   };
-}
-
-/** The auth hook enforces the route's roles; checked here too so a mis-declared route cannot move money. */
-function staffWith(request: FastifyRequest, roles: readonly string[]): Actor {
-  const actor = requestActor(request);
-  if (!roles.includes(actor.role))
-    throw new AppError('forbidden', `This action needs one of the roles ${roles.join(', ')}.`, { status: 403 });
-  return actor;
 }

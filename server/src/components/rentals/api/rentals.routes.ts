@@ -9,6 +9,7 @@ import type { FastifyRequest } from 'fastify';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { problem, PROBLEM_CONTENT_TYPE } from '../../../platform/http/problem.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 import {
   MAX_PHOTO_BYTES,
   MAX_PHOTOS,
@@ -37,7 +38,6 @@ import {
 
 const CUSTOMER_TAGS = ['rentals'];
 const STAFF_TAGS = ['staff: rentals'];
-const SUPPORT = { staff: ['support', 'admin'] as const };
 
 function customerIdOf(request: FastifyRequest): string {
   const p = request.principal;
@@ -195,7 +195,7 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
     app.get(
       '/rentals',
       {
-        config: { auth: SUPPORT },
+        config: { auth: staffCan('rental.read') },
         schema: {
           tags: STAFF_TAGS,
           summary: 'Rentals by customer, vehicle and status, newest first',
@@ -209,7 +209,7 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
     app.get(
       '/rentals/:id',
       {
-        config: { auth: SUPPORT },
+        config: { auth: staffCan('rental.read') },
         schema: {
           tags: STAFF_TAGS,
           summary: 'A rental with its payments summary and evidence (commands, price, damage reports, audit)',
@@ -223,7 +223,7 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
     app.post(
       '/rentals/:id/end',
       {
-        config: { auth: SUPPORT, idempotent: true },
+        config: { auth: staffCan('rental.end'), idempotent: true },
         schema: {
           tags: STAFF_TAGS,
           summary: 'End a rental on the customer’s behalf (audited with the reason)',

@@ -7,7 +7,7 @@ import { withRetryAfter } from '../../../platform/auth/index.js';
 import { registerSessionRoutes, SessionSchema } from '../../../platform/auth/session-routes.js';
 import { PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH } from '../../../platform/auth/password.js';
 import { requestActor } from '../../../platform/http/actor.js';
-import { ANY_STAFF } from '../../../platform/http/route-config.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 import type { StaffAccounts } from '../domain/staff-accounts.js';
 
 const oneOf = <T extends string>(values: readonly T[]) => Type.Unsafe<T>({ type: 'string', enum: [...values] });
@@ -43,7 +43,7 @@ const StaffPatchBody = Type.Object(
   { additionalProperties: false, minProperties: 1 },
 );
 
-const ADMIN = { staff: ['admin'] } as const;
+const ADMIN = staffCan('staff.manage');
 const tags = ['staff identity'];
 
 export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox {
@@ -69,7 +69,10 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
     registerSessionRoutes(app, tags, accounts);
     app.get(
       '/me',
-      { config: { auth: ANY_STAFF }, schema: { tags, summary: 'The signed-in staff member', response: { 200: StaffAccountSchema } } },
+      {
+        config: { auth: staffCan('fleet.read') },
+        schema: { tags, summary: 'The signed-in staff member', response: { 200: StaffAccountSchema } },
+      },
       async (request) => accounts.get(requestActor(request).id),
     );
 

@@ -81,6 +81,12 @@ export class StaffAccounts {
     return withoutHash(account);
   }
 
+  /** The account as it is now (role, active), or undefined: for checks made later than the sign-in (queued requests). */
+  async find(id: string): Promise<StaffAccount | undefined> {
+    const account = await findStaffById(this.db, id);
+    return account ? withoutHash(account) : undefined;
+  }
+
   list(): Promise<StaffAccount[]> {
     return listStaff(this.db);
   }

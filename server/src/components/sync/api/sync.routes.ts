@@ -18,7 +18,7 @@ import {
 import { AppError } from '../../../../../src/shared/errors.js';
 import { requestActor } from '../../../platform/http/actor.js';
 import { problem, sendProblem } from '../../../platform/http/index.js';
-import { ANY_STAFF } from '../../../platform/http/route-config.js';
+import { staffCan } from '../../../platform/http/route-config.js';
 import type { SyncService } from '../domain/sync-service.js';
 import type { StreamHub } from '../domain/stream-hub.js';
 
@@ -34,7 +34,7 @@ const MultiStreamQuery = Type.Object({
   /** optional comma-separated checkpoints, one per collection in the same order (empty = from now) */
   checkpoints: Type.Optional(Type.String({ maxLength: 400 })),
 });
-const AUTH = { auth: ANY_STAFF };
+const AUTH = { auth: staffCan('fleet.read') };
 
 function collectionOf(raw: string): SyncCollection {
   if (!isSyncCollection(raw)) throw new AppError('unknown_collection', `No sync collection ${raw}`, { status: 404 });

@@ -5,7 +5,13 @@
  * (a ReplicatedTable, platform/db/replicated-rows.ts), handed in as SyncTables.
  */
 import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
-import { canSeeCustomerData, type SyncCollection, type SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
+import {
+  canSeeCustomerData,
+  projectForRole,
+  requestKindsVisibleTo,
+  type SyncCollection,
+  type SyncDocMap,
+} from '../../../../../src/shared/sync-protocol.js';
 import type { Queryable } from '../../../platform/db/index.js';
 import { json, ms, type ReplicatedRow, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
 
@@ -14,11 +20,22 @@ export type SyncTables = { [C in SyncCollection]: ReplicatedTable<SyncDocMap[C]>
 
 /**
  * Per-role row filters of a pull, on the live row (`t`) and on a tombstone's last state (`row`): notes about
- * customers are personal data, hidden from roles that may not read customers (SYNC_ACCESS).
+ * customers are personal data, hidden from roles that may not read customer data; so are the requests of kinds
+ * such a role may not make itself (refunds, blocks, … name customers). The kinds come from the role table, never
+ * from the caller: the SQL holds only known identifiers.
  */
 function roleFilter(collection: SyncCollection, role: OperatorRole | undefined): { live: string; dead: string } {
-  if (collection === 'notes' && role !== undefined && !canSeeCustomerData(role)) {
+  if (role === undefined || canSeeCustomerData(role)) return { live: 'true', dead: 'true' };
+  if (collection === 'notes') {
     return { live: `t.target_type <> 'customer'`, dead: `coalesce(row ->> 'target_type', '') <> 'customer'` };
+  }
+  if (collection === 'requests') {
+    const kinds = requestKindsVisibleTo(role)
+      .map((k) => `'${k}'`)
+      .join(', ');
+    return kinds === ''
+      ? { live: 'false', dead: 'false' }
+      : { live: `t.kind in (${kinds})`, dead: `coalesce(row ->> 'kind', '') in (${kinds})` };
   }
   return { live: 'true', dead: 'true' };
 }
@@ -67,7 +84,7 @@ export async function pullCollection<C extends SyncCollection>(
     checkpoint = Math.max(checkpoint, Number(r._seq));
     if (r.hidden) continue;
     const row = r.row ? json<ReplicatedRow>(r.row) : { [sql.idColumn]: r.doc_id };
-    const doc = sql.toDoc(row);
+    const doc = role === undefined ? sql.toDoc(row) : projectForRole(collection, sql.toDoc(row), role);
     documents.push(r.dead ? { ...doc, id: String(r.doc_id), updatedAt: ms(r.deleted_at), _deleted: true } : doc);
   }
   return { documents, checkpoint };

@@ -17,6 +17,7 @@ export interface NewRequestRow {
 
 export interface StoredRequest {
   kind: string;
+  created_by: string;
   payload: unknown;
   expires_ms: number;
   status: RequestStatus;
@@ -43,7 +44,7 @@ export async function listPendingRequests(db: Queryable): Promise<Array<{ id: st
 
 export async function getRequest(db: Queryable, id: string): Promise<StoredRequest | undefined> {
   const { rows } = await db.query<StoredRequest>(
-    `select kind, payload, (extract(epoch from expires_at) * 1000)::float8 as expires_ms, status from sync_requests where id = $1`,
+    `select kind, created_by, payload, (extract(epoch from expires_at) * 1000)::float8 as expires_ms, status from sync_requests where id = $1`,
     [id],
   );
   return rows[0];

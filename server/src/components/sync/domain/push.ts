@@ -8,10 +8,12 @@
 import { Ajv, type ValidateFunction } from 'ajv';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
+import { can, noteCapability } from '../../../../../src/shared/permissions.js';
 import {
-  canSeeCustomerData,
+  canRequest,
   EDITABLE,
-  REQUEST_ROLES,
+  projectForRole,
+  visibleToRole,
   RX_SCHEMAS,
   SYNC_ACCESS,
   SYNC_COLLECTIONS,
@@ -29,7 +31,7 @@ import {
 import type { Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { getMaster, type SyncTables } from '../data/collections.js';
-import type { RequestExecutor } from './requests.js';
+import type { CreatorLookup, RequestExecutor } from './requests.js';
 
 type AnyDoc = SyncDocMap[SyncCollection];
 
@@ -101,16 +103,46 @@ export class PushHandler {
     private readonly db: Queryable,
     private readonly ports: PushPorts,
     private readonly tables: SyncTables,
+    /** the staff accounts as they are now: a push is judged by the pusher's current role, not the token's */
+    private readonly accounts: CreatorLookup,
   ) {}
 
-  /** Returns the master states to answer with ([] when every row was applied). */
-  async push(collection: SyncCollection, rows: ReadonlyArray<PushRow<AnyDoc>>, actor: Actor): Promise<AnyDoc[]> {
+  /**
+   * Returns the master states to answer with ([] when every row was applied). The pusher's account is looked up
+   * first: deactivated (or gone) → every row refused `account_inactive`; a role changed since the access token was
+   * issued → the rows are judged by the role the account has now (the role table applies at once, not after the
+   * token's lifetime).
+   */
+  async push(collection: SyncCollection, rows: ReadonlyArray<PushRow<AnyDoc>>, tokenActor: Actor): Promise<AnyDoc[]> {
+    const account = await this.accounts(tokenActor.id);
+    const actor: Actor | undefined = account?.active ? { id: tokenActor.id, role: account.role } : undefined;
     const answer: AnyDoc[] = [];
     for (const row of rows) {
-      const outcome = await this.pushRow(collection, row, actor);
-      if (outcome.kind !== 'ok') answer.push(outcome.master);
+      const outcome = actor
+        ? await this.pushRow(collection, row, actor)
+        : await this.refuseRow(collection, row, 'account_inactive', `${tokenActor.id} is no longer an active staff member`);
+      // the answer is what the role may see of the master (projectForRole), like a pull
+      if (outcome.kind === 'ok') continue;
+      const master = outcome.master;
+      const role = actor?.role ?? '';
+      answer.push(
+        visibleToRole(collection, master, role)
+          ? projectForRole(collection, master, role)
+          : ({
+              id: master.id,
+              updatedAt: master.updatedAt,
+              _deleted: true,
+              syncRejection: master.syncRejection ?? { code: 'not_found', message: `no ${collection} document ${master.id}` },
+            } as unknown as AnyDoc),
+      );
     }
     return answer;
+  }
+
+  private async refuseRow(collection: SyncCollection, row: PushRow<AnyDoc>, code: string, message: string): Promise<PushOutcome> {
+    const raw = row?.newDocumentState as unknown;
+    const id = raw && typeof raw === 'object' && typeof (raw as { id?: unknown }).id === 'string' ? (raw as { id: string }).id : undefined;
+    return { kind: 'refused', master: await this.refusal(collection, id, raw, { code, message }) };
   }
 
   async pushRow(collection: SyncCollection, row: PushRow<AnyDoc>, actor: Actor): Promise<PushOutcome> {
@@ -129,10 +161,10 @@ export class PushHandler {
     const validate = validators[collection];
     if (!validate(doc))
       return refuse('invalid_document', `${collection} document does not match the schema: ${ajv.errorsText(validate.errors)}`);
-    if (collection === 'notes' && doc.targetType === 'customer' && !canSeeCustomerData(actor.role as OperatorRole)) {
-      return refuse('forbidden_role', `role ${actor.role} may not write notes about customers`);
+    if (collection === 'notes' && !can(actor.role, noteCapability(String(doc.targetType)))) {
+      return refuse('forbidden_role', `role ${actor.role} may not write notes about ${String(doc.targetType)}s`);
     }
-    if (collection === 'requests' && !(REQUEST_ROLES[doc.kind as RequestKind] as readonly string[] | undefined)?.includes(actor.role)) {
+    if (collection === 'requests' && !canRequest(actor.role, doc.kind as RequestKind)) {
       return refuse('forbidden_role', `role ${actor.role} may not request ${String(doc.kind)}`);
     }
     const assumed = row.assumedMasterState ? clean(row.assumedMasterState as unknown as Record<string, unknown>) : undefined;

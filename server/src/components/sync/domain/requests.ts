@@ -17,8 +17,17 @@ import { createHash } from 'node:crypto';
 import { COMMAND_TYPES, type CommandType } from '../../../../../src/shared/device-protocol.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { parseIsoInstant } from '../../../../../src/shared/instant.js';
-import { OPERATOR_ROLES } from '../../../../../src/shared/operator-role.js';
-import { REQUEST_KINDS, type RequestDoc, type RequestKind, type RequestStatus } from '../../../../../src/shared/sync-protocol.js';
+import { OPERATOR_ROLES, type OperatorRole } from '../../../../../src/shared/operator-role.js';
+import {
+  canRequest,
+  REQUEST_CAPABILITY,
+  REQUEST_CLOCK_SKEW_MS,
+  REQUEST_KINDS,
+  REQUEST_MAX_LIFETIME_MS,
+  type RequestDoc,
+  type RequestKind,
+  type RequestStatus,
+} from '../../../../../src/shared/sync-protocol.js';
 import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
 import { SYSTEM_ACTOR, type Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
@@ -78,6 +87,12 @@ export interface SupportPorts {
   cancelBooking?(input: { bookingId: string; reason: string; actor: Actor; idempotencyKey: string }): Promise<Record<string, unknown>>;
 }
 
+/**
+ * The creator's account as it is now (staff component): a request runs only while its creator is active and
+ * still has the kind's capability (REQUEST_CAPABILITY), and runs with the role they have now.
+ */
+export type CreatorLookup = (staffId: string) => Promise<{ role: OperatorRole; active: boolean } | undefined>;
+
 const MIN_TTL_S = 5;
 /** Deterministic command id for a request (idempotency key → command id; fits COMMAND_ID_PATTERN). */
 export function commandIdForRequest(requestId: string): string {
@@ -99,6 +114,7 @@ export class RequestExecutor {
     private readonly support: () => SupportPorts,
     private readonly audit: RecordAudit,
     private readonly log: Logger,
+    private readonly creators: CreatorLookup,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -108,6 +124,13 @@ export class RequestExecutor {
    * desktop's push must not wait for it: the outcome replicates back).
    */
   async submit(doc: Pick<RequestDoc, 'id' | 'kind' | 'payload' | 'expiresAt'>, actor: Actor, background = false): Promise<void> {
+    const latest = this.now() + REQUEST_MAX_LIFETIME_MS;
+    if (doc.expiresAt > latest + REQUEST_CLOCK_SKEW_MS)
+      throw new AppError(
+        'expires_too_late',
+        `a request may wait at most ${REQUEST_MAX_LIFETIME_MS / 3_600_000} h, until ${new Date(latest).toISOString()} by the server's clock; this one would wait until ${new Date(doc.expiresAt).toISOString()} (is this computer's clock right?)`,
+        { status: 422 },
+      );
     await this.db.transaction(async (tx) => {
       await lockReplicationSequence(tx);
       const inserted = await insertPendingRequest(tx, {
@@ -170,10 +193,11 @@ export class RequestExecutor {
     const kind = req.kind as RequestKind;
     let outcome: Outcome;
     try {
-      outcome =
-        kind === 'vehicle_command'
-          ? await this.vehicleCommand(id, payload, req.expires_ms, actor)
-          : await this.supportAction(id, kind, payload, req.expires_ms, actor);
+      // always as the request's creator (a retried push by someone else runs it as its creator, not as them)
+      const creator = await this.creatorNow({ id: req.created_by, role: actor.role }, kind);
+      if ('refused' in creator) outcome = creator.refused;
+      else if (kind === 'vehicle_command') outcome = await this.vehicleCommand(id, payload, req.expires_ms, (actor = creator.actor));
+      else outcome = await this.supportAction(id, kind, payload, req.expires_ms, (actor = creator.actor));
     } catch (err) {
       if (err instanceof AppError && err.status < 500) outcome = { status: 'rejected', result: { code: err.code, message: err.message } };
       else {
@@ -194,6 +218,24 @@ export class RequestExecutor {
     }
     if (outcome.status === 'pending') await this.noteFailure(id, outcome.lastError);
     else await this.finish(id, outcome.status, outcome.result, actor);
+  }
+
+  /**
+   * The creator as they are now: refused when the account is gone or deactivated, or its role has lost the kind's
+   * capability since the request was written (a role change takes effect on requests still waiting offline).
+   */
+  private async creatorNow(actor: Actor, kind: RequestKind): Promise<{ actor: Actor } | { refused: Outcome }> {
+    const account = await this.creators(actor.id);
+    if (!account || !account.active)
+      return { refused: refused('creator_inactive', `${actor.id} is no longer an active staff member; the request was not run`) };
+    if (!canRequest(account.role, kind))
+      return {
+        refused: refused(
+          'creator_lost_role',
+          `${actor.id} is now ${account.role} and may no longer ${kind.replace(/_/g, ' ')} (${REQUEST_CAPABILITY[kind]}); the request was not run`,
+        ),
+      };
+    return { actor: { id: actor.id, role: account.role } };
   }
 
   private async vehicleCommand(id: string, payload: Payload, expiresMs: number, actor: Actor): Promise<Outcome> {
@@ -336,6 +378,7 @@ const expired = (): Outcome => ({
   status: 'expired',
   result: { code: 'expired', message: 'the request expired before the server could execute it' },
 });
+const refused = (code: string, message: string): Outcome => ({ status: 'rejected', result: { code, message } });
 const invalid = (message: string): Outcome => ({ status: 'rejected', result: { code: 'invalid_payload', message } });
 
 /** A port's answer, kept small (it replicates to every desktop). */

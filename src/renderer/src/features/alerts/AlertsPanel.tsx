@@ -1,9 +1,14 @@
-/** Alerts queue from the replica: acknowledge / assign to me / resolve with a note / open a task — offline too. */
+/**
+ * Alerts queue from the replica: acknowledge / assign to me / resolve with a note / open a task — offline too, and
+ * only for roles that may work alerts (`alert.work`; "+ Task" needs `task.work`); others see the queue read-only.
+ * A change the server refused is shown under its row with the reason.
+ */
 import { useState } from 'react';
 import type { AlertDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
 import { panelAction } from '../panels/panel-action';
+import { Refusals } from '../panels/Refusals';
 import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
 
 const SEVERITY_RANK = { critical: 0, warning: 1, info: 2 } as const;
@@ -22,6 +27,8 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
   const [resolving, setResolving] = useState<string | undefined>(undefined);
   const [note, setNote] = useState('');
   const act = panelAction('alerts');
+  const mayWork = r?.actions.can('alert.work') ?? false;
+  const mayTask = r?.actions.can('task.work') ?? false;
   return (
     <div className="replica-panel" data-testid="alerts-panel" data-count={sorted.length}>
       <div className="panel-toolbar">
@@ -43,7 +50,7 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
             <th>Status</th>
             <th>Age</th>
             <th>Assignee</th>
-            <th />
+            {mayWork ? <th /> : null}
           </tr>
         </thead>
         <tbody>
@@ -62,57 +69,62 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
               <td>{a.status}</td>
               <td title={new Date(a.openedAt).toLocaleString()}>{formatAgo(a.openedAt, now)}</td>
               <td>{a.assignee ?? <span className="muted">—</span>}</td>
-              <td className="row-actions">
-                {resolving === a.id ? (
-                  <form
-                    onSubmit={(e) => {
-                      e.preventDefault();
-                      act(r?.actions.resolveAlert(a.id, note));
-                      setResolving(undefined);
-                      setNote('');
-                    }}
-                  >
-                    <input
-                      autoFocus
-                      placeholder="Resolution note"
-                      value={note}
-                      onChange={(e) => setNote(e.target.value)}
-                      aria-label="Resolution note"
-                    />
-                    <button type="submit">Resolve</button>
-                    <button type="button" onClick={() => setResolving(undefined)}>
-                      Cancel
-                    </button>
-                  </form>
-                ) : a.status === 'resolved' ? (
-                  <span className="muted">{a.resolution ?? ''}</span>
-                ) : (
-                  <>
-                    {a.status === 'open' ? (
-                      <button type="button" onClick={() => act(r?.actions.acknowledgeAlert(a.id))}>
-                        Acknowledge
-                      </button>
-                    ) : null}
-                    {a.assignee !== r?.actions.operator.id ? (
-                      <button type="button" onClick={() => act(r?.actions.assignAlertToMe(a.id))}>
-                        Assign to me
-                      </button>
-                    ) : null}
-                    <button type="button" onClick={() => setResolving(a.id)}>
-                      Resolve…
-                    </button>
-                    <button
-                      type="button"
-                      title="Create a repair task for this vehicle"
-                      onClick={() =>
-                        act(r?.actions.createTask({ vehicleId: a.vehicleId, kind: 'repair', note: `alert: ${a.kind}`, alertId: a.id }))
-                      }
+              {mayWork ? (
+                <td className="row-actions">
+                  <Refusals collection="alerts" what="Alert change" match={(c) => c.docId === a.id} />
+                  {resolving === a.id ? (
+                    <form
+                      onSubmit={(e) => {
+                        e.preventDefault();
+                        act(r?.actions.resolveAlert(a.id, note));
+                        setResolving(undefined);
+                        setNote('');
+                      }}
                     >
-                      + Task
-                    </button>
-                  </>
-                )}
-              </td>
+                      <input
+                        autoFocus
+                        placeholder="Resolution note"
+                        value={note}
+                        onChange={(e) => setNote(e.target.value)}
+                        aria-label="Resolution note"
+                      />
+                      <button type="submit">Resolve</button>
+                      <button type="button" onClick={() => setResolving(undefined)}>
+                        Cancel
+                      </button>
+                    </form>
+                  ) : a.status === 'resolved' ? (
+                    <span className="muted">{a.resolution ?? ''}</span>
+                  ) : (
+                    <>
+                      {a.status === 'open' ? (
+                        <button type="button" onClick={() => act(r?.actions.acknowledgeAlert(a.id))}>
+                          Acknowledge
+                        </button>
+                      ) : null}
+                      {a.assignee !== r?.actions.operator.id ? (
+                        <button type="button" onClick={() => act(r?.actions.assignAlertToMe(a.id))}>
+                          Assign to me
+                        </button>
+                      ) : null}
+                      <button type="button" onClick={() => setResolving(a.id)}>
+                        Resolve…
+                      </button>
+                      {mayTask ? (
+                        <button
+                          type="button"
+                          title="Create a repair task for this vehicle"
+                          onClick={() =>
+                            act(r?.actions.createTask({ vehicleId: a.vehicleId, kind: 'repair', note: `alert: ${a.kind}`, alertId: a.id }))
+                          }
+                        >
+                          + Task
+                        </button>
+                      ) : null}
+                    </>
+                  )}
+                </td>
+              ) : null}
             </tr>
           ))}
         </tbody>

@@ -7,6 +7,7 @@ import { useState } from 'react';
 import type { CustomerDoc, NoteDoc, RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo, formatDateTime } from '../../lib/format';
+import { useConfirm } from '../panels/ConfirmDialog';
 import { RentalCard } from './RentalCard';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -19,6 +20,7 @@ interface CustomerDetailProps {
 
 export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: CustomerDetailProps) {
   const r = useReplica();
+  const [confirm, confirmDialog] = useConfirm();
   const [customer] = useLiveQuery<CustomerDoc>(r?.db.customers, { selector: { id: customerId } }, customerId);
   const rentals = useLiveQuery<RentalDoc>(
     r?.db.rentals,
@@ -92,7 +94,23 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
         data-testid="block-form"
         onSubmit={(e) => {
           e.preventDefault();
-          act(r.actions.requestCustomerBlock(customer.id, !blocked, blockReason), () => setBlockReason(''));
+          const send = () => act(r.actions.requestCustomerBlock(customer.id, !blocked, blockReason), () => setBlockReason(''));
+          if (blocked) return send();
+          if (!blockReason.trim()) return setError('a reason is required');
+          confirm({
+            title: `Block ${customer.name}?`,
+            detail: (
+              <>
+                <p>
+                  {customer.name} can no longer reserve, book or start a rental until someone unblocks them. A rental already running is not
+                  ended.
+                </p>
+                <p>Reason: {blockReason.trim()}</p>
+              </>
+            ),
+            confirmLabel: 'Block customer',
+            onConfirm: send,
+          });
         }}
       >
         <input
@@ -162,6 +180,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
         </ul>
       </section>
       {error ? <div className="ops-error">{error}</div> : null}
+      {confirmDialog}
     </div>
   );
 }

@@ -2,14 +2,16 @@
  * One reservation, booking or rental of a customer: the car, the period, the receipt (the price breakdown stored
  * with the rental), the money as the payments ledger sees it (a live read — only online), and the support
  * actions: end an active rental on the customer's behalf, refund all or part of an ended one, extend or cancel a
- * confirmed booking that is not over. All are queued as `requests` (offline too) and their outcome shows below
- * the card.
+ * confirmed booking that is not over — each only for roles that may (the role table). All are queued as
+ * `requests` (offline too) and their outcome shows below the card; a refund and a cancellation ask for
+ * confirmation first, naming what will happen.
  */
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
 import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
+import { useConfirm } from '../panels/ConfirmDialog';
 import { VehicleLink } from '../panels/VehicleLink';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -45,6 +47,8 @@ const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = {
 
 export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests, compact = false }: RentalCardProps) {
   const r = useReplica();
+  const [confirm, confirmDialog] = useConfirm();
+  const may = (c: 'rental.end' | 'payment.refund' | 'booking.change') => r?.actions.can(c) ?? false;
   const [mode, setMode] = useState<'none' | 'end' | 'refund' | 'extend' | 'cancel'>('none');
   const [reason, setReason] = useState('');
   const [amount, setAmount] = useState('');
@@ -52,10 +56,10 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
   const [error, setError] = useState<string | undefined>(undefined);
   const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
   const ended = x.kind === 'rental' && x.status === 'ended';
-  const canRefund = !compact && ended && (x.totalCents ?? 0) > 0;
+  const canRefund = !compact && ended && (x.totalCents ?? 0) > 0 && may('payment.refund');
   const pendingEnd = requests.some((q) => q.kind === 'end_rental' && q.status === 'pending');
   const refunds = requests.filter((q) => q.kind === 'refund');
-  const openBooking = !compact && isOpenBooking(x, now);
+  const openBooking = !compact && isOpenBooking(x, now) && may('booking.change');
   const pendingExtend = requests.some((q) => q.kind === 'extend_booking' && q.status === 'pending');
   const pendingCancel = requests.some((q) => q.kind === 'cancel_booking' && q.status === 'pending');
   const toggle = (m: 'end' | 'refund' | 'extend' | 'cancel') => {
@@ -94,7 +98,21 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       if (cents === undefined || cents <= 0) return setError('enter an amount, e.g. 12.50');
       if (refundable !== undefined && cents > refundable)
         return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
-      r.actions.requestRefund(x.id, cents, currency, reason).then(done, fail);
+      setError(undefined); // the amount is fine now: no stale message beside the question
+      return confirm({
+        title: `Refund ${formatMoney(cents, currency)}?`,
+        detail: (
+          <>
+            <p>
+              {formatMoney(cents, currency)} of this rental ({plateOf(x.vehicleId)}) goes back to the customer&apos;s payment method. A
+              refund cannot be taken back.
+            </p>
+            <p>Reason: {reason.trim() || '—'}</p>
+          </>
+        ),
+        confirmLabel: `Refund ${formatMoney(cents, currency)}`,
+        onConfirm: () => r.actions.requestRefund(x.id, cents, currency, reason).then(done, fail),
+      });
     }
     if (mode === 'extend') {
       const endsAt = fromLocalInput(newEnd);
@@ -102,7 +120,23 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       if (problem) return setError(problem);
       r.actions.requestExtendBooking(x.id, endsAt!, reason).then(done, fail);
     }
-    if (mode === 'cancel') r.actions.requestCancelBooking(x.id, reason).then(done, fail);
+    if (mode === 'cancel') {
+      if (!reason.trim()) return setError('a reason is required');
+      confirm({
+        title: `Cancel this booking of ${plateOf(x.vehicleId)}?`,
+        detail: (
+          <>
+            <p>
+              The booking ({formatDateTime(x.startsAt)} – {x.endsAt === null ? 'open' : formatDateTime(x.endsAt)}) is cancelled on the
+              customer&apos;s behalf and the car is free for others. The customer has to book again.
+            </p>
+            <p>Reason: {reason.trim()}</p>
+          </>
+        ),
+        confirmLabel: 'Cancel booking',
+        onConfirm: () => r.actions.requestCancelBooking(x.id, reason).then(done, fail),
+      });
+    }
   };
 
   const end = x.endedAt ?? x.endsAt;
@@ -173,9 +207,9 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               : `captured ${formatMoney(payments.captured, payments.currency)} · refunded ${formatMoney(payments.refunded, payments.currency)} · ${payments.status}`}
         </div>
       ) : null}
-      {!compact && (x.status === 'active' || canRefund || openBooking) ? (
+      {!compact && ((x.status === 'active' && may('rental.end')) || canRefund || openBooking) ? (
         <div className="rental-actions">
-          {x.status === 'active' && x.kind === 'rental' ? (
+          {x.status === 'active' && x.kind === 'rental' && may('rental.end') ? (
             <button type="button" className="danger-button" disabled={pendingEnd} data-testid="end-rental" onClick={() => toggle('end')}>
               {pendingEnd ? 'Ending…' : 'End on behalf'}
             </button>
@@ -251,6 +285,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
         </form>
       ) : null}
       {error ? <div className="ops-error">{error}</div> : null}
+      {confirmDialog}
       {requests.length ? (
         <ul className="ops-list">
           {requests.slice(0, 5).map((q) => (

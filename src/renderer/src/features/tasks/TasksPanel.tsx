@@ -1,9 +1,13 @@
-/** Field tasks (cleaning, refuel, repair, inspection) from the replica: assign to me, complete. */
+/**
+ * Field tasks (cleaning, refuel, repair, inspection) from the replica: assign to me, complete — for roles that may
+ * work tasks (`task.work`); others see the list read-only. A change the server refused is shown under its row.
+ */
 import { useState } from 'react';
 import type { TaskDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
 import { panelAction } from '../panels/panel-action';
+import { Refusals } from '../panels/Refusals';
 import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
 
 export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps) {
@@ -17,13 +21,14 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
     String(showDone),
   );
   const act = panelAction('tasks');
+  const mayWork = r?.actions.can('task.work') ?? false;
   return (
     <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>
       <div className="panel-toolbar">
         <label>
           <input type="checkbox" checked={showDone} onChange={(e) => setShowDone(e.target.checked)} /> show done
         </label>
-        <span className="muted">Create tasks from a vehicle card or an alert.</span>
+        {mayWork ? <span className="muted">Create tasks from a vehicle card or an alert.</span> : null}
       </div>
       {tasks.length === 0 ? <div className="panel-empty">No open tasks.</div> : null}
       <table className="replica-table">
@@ -35,7 +40,7 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
             <th>Assignee</th>
             <th>Note</th>
             <th>Created</th>
-            <th />
+            {mayWork ? <th /> : null}
           </tr>
         </thead>
         <tbody>
@@ -49,18 +54,21 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
               <td>{t.assignee ?? <span className="muted">—</span>}</td>
               <td className="cell-note">{t.note}</td>
               <td>{formatAgo(t.createdAt, now)}</td>
-              <td className="row-actions">
-                {t.status === 'open' || (t.status === 'assigned' && t.assignee !== r?.actions.operator.id) ? (
-                  <button type="button" onClick={() => act(r?.actions.assignTaskToMe(t.id))}>
-                    Assign to me
-                  </button>
-                ) : null}
-                {t.status === 'open' || t.status === 'assigned' ? (
-                  <button type="button" onClick={() => act(r?.actions.completeTask(t.id))}>
-                    Complete
-                  </button>
-                ) : null}
-              </td>
+              {mayWork ? (
+                <td className="row-actions">
+                  <Refusals collection="tasks" what="Task change" match={(c) => c.docId === t.id} />
+                  {t.status === 'open' || (t.status === 'assigned' && t.assignee !== r?.actions.operator.id) ? (
+                    <button type="button" onClick={() => act(r?.actions.assignTaskToMe(t.id))}>
+                      Assign to me
+                    </button>
+                  ) : null}
+                  {t.status === 'open' || t.status === 'assigned' ? (
+                    <button type="button" onClick={() => act(r?.actions.completeTask(t.id))}>
+                      Complete
+                    </button>
+                  ) : null}
+                </td>
+              ) : null}
             </tr>
           ))}
         </tbody>

@@ -1,18 +1,23 @@
 /**
  * The replica side of the selected-vehicle card: service state (available ↔ maintenance), a vehicle command sent
- * as a `requests` doc with the matching `commands` doc's status as it replicates, a new task, and notes.
+ * as a `requests` doc with the matching `commands` doc's status as it replicates, a new task, and notes. Only the
+ * controls the operator's role may use are rendered (the role table, src/shared/permissions.ts); a change the
+ * server refused is shown here with its reason; immobilizing asks for confirmation first.
  */
 import { useState } from 'react';
 import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../../../../shared/sync-protocol.js';
 import { COMMAND_TYPES, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { useConfirm } from '../panels/ConfirmDialog';
+import { Refusals } from '../panels/Refusals';
 import { VehicleRentals } from './VehicleRentals';
 
 const TASK_KINDS: TaskKind[] = ['cleaning', 'refuel', 'repair', 'inspection'];
 
 export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number }) {
   const r = useReplica();
+  const [confirm, confirmDialog] = useConfirm();
   const [vehicle] = useLiveQuery<VehicleDoc>(r?.db.vehicles, { selector: { id: vehicleId } }, vehicleId);
   // `payload` has no schema'd properties: filter the recent requests here instead of in the query.
   const recent = useLiveQuery<RequestDoc>(r?.db.requests, { sort: [{ createdAt: 'desc' }], limit: 200 }, 'recent');
@@ -39,6 +44,9 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
       (err: unknown) => setError(err instanceof Error ? err.message : String(err)),
     );
   const service = vehicle?.serviceState;
+  const may = (c: Parameters<typeof r.actions.can>[0]) => r.actions.can(c);
+  const plate = vehicle?.plate ?? vehicleId;
+  const send = () => act(r.actions.requestCommand(vehicleId, cmd, reason).then(() => setReason('')));
   const commandFor = (req: RequestDoc) => {
     const commandId = typeof req.result?.commandId === 'string' ? req.result.commandId : undefined;
     return commandId ? commands.find((c) => c.id === commandId) : undefined;
@@ -53,13 +61,15 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
             <span className={`service-pill service-${service}`} data-testid="service-state">
               {service}
             </span>
-            <button
-              type="button"
-              data-testid="toggle-service"
-              onClick={() => act(r.actions.setServiceState(vehicleId, service === 'maintenance' ? 'available' : 'maintenance'))}
-            >
-              {service === 'maintenance' ? 'Back to available' : 'To maintenance'}
-            </button>
+            {may('vehicle.maintenance') ? (
+              <button
+                type="button"
+                data-testid="toggle-service"
+                onClick={() => act(r.actions.setServiceState(vehicleId, service === 'maintenance' ? 'available' : 'maintenance'))}
+              >
+                {service === 'maintenance' ? 'Back to available' : 'To maintenance'}
+              </button>
+            ) : null}
             <span className="muted" title="Registry data from the replica">
               {formatAgo(vehicle.updatedAt, now)}
             </span>
@@ -68,26 +78,49 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
           <span className="muted">not in the replica yet</span>
         )}
       </div>
-      <form
-        className="ops-row"
-        data-testid="command-form"
-        onSubmit={(e) => {
-          e.preventDefault();
-          if (!reason.trim()) return setError('a reason is required');
-          act(r.actions.requestCommand(vehicleId, cmd, reason).then(() => setReason('')));
-        }}
-      >
-        <span className="ops-label">Command</span>
-        <select value={cmd} onChange={(e) => setCmd(e.target.value as CommandType)} aria-label="Command">
-          {COMMAND_TYPES.map((t) => (
-            <option key={t} value={t}>
-              {t}
-            </option>
-          ))}
-        </select>
-        <input placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Command reason" />
-        <button type="submit">Send</button>
-      </form>
+      <Refusals collection="vehicles" what="Service change" match={(c) => c.docId === vehicleId} />
+      {may('vehicle.command') ? (
+        <form
+          className="ops-row"
+          data-testid="command-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!reason.trim()) return setError('a reason is required');
+            if (cmd !== 'immobilize') return send();
+            confirm({
+              title: `Immobilize ${plate}?`,
+              detail: (
+                <>
+                  <p>The car&apos;s engine will be disabled: nobody can start it until a release command is sent.</p>
+                  <p>Reason: {reason.trim()}</p>
+                </>
+              ),
+              confirmLabel: 'Immobilize',
+              onConfirm: send,
+            });
+          }}
+        >
+          <span className="ops-label">Command</span>
+          <select value={cmd} onChange={(e) => setCmd(e.target.value as CommandType)} aria-label="Command">
+            {COMMAND_TYPES.map((t) => (
+              <option key={t} value={t}>
+                {t}
+              </option>
+            ))}
+          </select>
+          <input placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Command reason" />
+          <button type="submit">Send</button>
+        </form>
+      ) : null}
+      <Refusals
+        collection="requests"
+        what="Command"
+        match={(c) =>
+          c.local.payload !== null &&
+          typeof c.local.payload === 'object' &&
+          (c.local.payload as { vehicleId?: unknown }).vehicleId === vehicleId
+        }
+      />
       {requests.length ? (
         <ul className="ops-list" data-testid="command-requests">
           {requests.map((q) => {
@@ -107,19 +140,22 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
           })}
         </ul>
       ) : null}
-      <div className="ops-row">
-        <span className="ops-label">Task</span>
-        <select value={taskKind} onChange={(e) => setTaskKind(e.target.value as TaskKind)} aria-label="Task kind">
-          {TASK_KINDS.map((k) => (
-            <option key={k} value={k}>
-              {k}
-            </option>
-          ))}
-        </select>
-        <button type="button" data-testid="create-task" onClick={() => act(r.actions.createTask({ vehicleId, kind: taskKind }))}>
-          Create task
-        </button>
-      </div>
+      {may('task.work') ? (
+        <div className="ops-row">
+          <span className="ops-label">Task</span>
+          <select value={taskKind} onChange={(e) => setTaskKind(e.target.value as TaskKind)} aria-label="Task kind">
+            {TASK_KINDS.map((k) => (
+              <option key={k} value={k}>
+                {k}
+              </option>
+            ))}
+          </select>
+          <button type="button" data-testid="create-task" onClick={() => act(r.actions.createTask({ vehicleId, kind: taskKind }))}>
+            Create task
+          </button>
+        </div>
+      ) : null}
+      <Refusals collection="tasks" what="Task" match={(c) => c.local.vehicleId === vehicleId} />
       <form
         className="ops-row"
         data-testid="note-form"
@@ -144,7 +180,9 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
           ))}
         </ul>
       ) : null}
+      <Refusals collection="notes" what="Note" match={(c) => c.local.targetType === 'vehicle' && c.local.targetId === vehicleId} />
       {error ? <div className="ops-error">{error}</div> : null}
+      {confirmDialog}
     </div>
   );
 }
