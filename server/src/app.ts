@@ -22,6 +22,7 @@ import { startPaymentsComponent, type StartedPayments } from './components/payme
 import { startPricingComponent, type PricingComponent } from './components/pricing/index.js';
 import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
+import { createTimelineComponent } from './components/timeline/index.js';
 import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
@@ -330,6 +331,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await alerts.registerRoutes(http, '/ops/v1');
     await identity.registerRoutes(http, '/ops/v1');
     await ops.registerRoutes(http, '/ops/v1');
+    await createTimelineComponent({ db }).registerRoutes(http, '/ops/v1');
     await sync.registerRoutes(http, '/sync/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);
     disposers.push({ name: 'http', dispose: () => http.close() });
