@@ -2,6 +2,7 @@
 import { liveDisplayState } from '../../../shared/fleet.js';
 import type { FleetStore } from '../data/fleet-store';
 import { VehicleOps } from '../features/vehicle-ops/VehicleOps';
+import { VehicleTimeline } from '../features/timeline/VehicleTimeline';
 import { replicaVehicles } from '../data/vehicle-index';
 import { energyLabel, formatAgo, formatClock, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
 import { useNow } from './hooks';
@@ -76,6 +77,7 @@ export function SelectedVehicleCard({ store, id, onSelect }: SelectedVehicleCard
       <button type="button" className="text-button" onClick={() => onSelect(id, 'search')}>
         Center on map
       </button>
+      <VehicleTimeline vehicleId={id} now={now} />
       <VehicleOps vehicleId={id} now={now} />
     </aside>
   );
