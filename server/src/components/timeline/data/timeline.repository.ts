@@ -30,7 +30,8 @@ const ALERT_DATA = `jsonb_build_object('alertId', a.id::text, 'alertKind', a.kin
 /** Each source: the kinds it can yield, and its rows (id, at_ms, kind, event, actor, actor_role, customer_id, data). */
 const SOURCES: ReadonlyArray<{ kinds: readonly TimelineKind[]; sql: string }> = [
   {
-    // ignition changes: the newest sample first, compared with the one before it (lead over the descending order)
+    // ignition changes: the newest sample first, compared with the one before it (lead over the descending order);
+    // a trip's end carries its start (the change before it) for distance and duration
     kinds: ['trip'],
     sql: `select 'trip:' || (c.at_ms::bigint)::text || ':' || c.seq::text as id, c.at_ms, 'trip' as kind,
                  case when c.ignition then 'started' else 'ended' end as event, $1::text as actor, 'device' as actor_role,
@@ -40,10 +41,13 @@ const SOURCES: ReadonlyArray<{ kinds: readonly TimelineKind[]; sql: string }> = 
                    'startOdometerKm', case when not c.ignition and c.prev_change_ignition then c.prev_change_odometer end) as data
             from (select ch.*, lead(ch.ignition) over w as prev_change_ignition, lead(ch.at_ms) over w as prev_change_at,
                          lead(ch.odometer_km) over w as prev_change_odometer
-                    from (select s.* from (select seq, ignition, odometer_km, lat, lon, energy_pct, ${ms('received_at')} as at_ms,
+                    from (select s.* from (select seq, ignition, odometer_km, lat, lon, energy_pct, received_at, ${ms('received_at')} as at_ms,
                                                   lead(ignition) over (order by received_at desc, seq desc) as prev_ignition
                                              from telemetry_history where vehicle_id = $1 and ${inRange('received_at')}) s
-                           where s.prev_ignition is not null and s.ignition <> s.prev_ignition) ch
+                           where s.prev_ignition is not null and s.ignition <> s.prev_ignition
+                           -- in the window's own order, so the scan stops once a page of changes is found (+ a margin
+                           -- for changes at the cursor's millisecond that the cursor filter drops afterwards)
+                           order by s.received_at desc, s.seq desc limit $6::int + 3) ch
                   window w as (order by ch.at_ms desc, ch.seq desc)) c`,
   },
   {
