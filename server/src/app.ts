@@ -17,11 +17,13 @@ import { startDeviceIdentityComponent, type DemoCredentials } from './components
 import { startDevicesComponent } from './components/devices/index.js';
 import { startFeedsComponent, type FeedsComponent } from './components/feeds/index.js';
 import { startFleetComponent, vehicleDocs } from './components/fleet/index.js';
+import * as integrationHealth from './components/integration-health/index.js';
 import { noteDocs, startOpsComponent, taskDocs, zoneDocs } from './components/ops/index.js';
 import { startPaymentsComponent, type StartedPayments } from './components/payments/index.js';
 import { startPricingComponent, type PricingComponent } from './components/pricing/index.js';
 import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
+import { createTimelineComponent } from './components/timeline/index.js';
 import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
@@ -336,6 +338,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
     disposers.push({ name: 'sync', dispose: () => sync.stop() });
 
+    const health = integrationHealth.startIntegrationHealthComponent({
+      log,
+      probes: {
+        broker: integrationHealth.brokerProbe(mqtt, redactUrl(mqttUrl)),
+        database: integrationHealth.databaseProbe(() => pingDatabase(db, READY_DB_TIMEOUT_MS), db.backend),
+        payment_provider: integrationHealth.paymentProviderProbe(payments),
+        licence_provider: integrationHealth.licenceProviderProbe(customers),
+        availability_index: integrationHealth.availabilityIndexProbe(bookings),
+      },
+    });
+    disposers.push({ name: 'integration health', dispose: () => health.stop() });
+
     const http = createHttpServer({
       log: log.child({ component: 'http' }),
       metrics,
@@ -369,6 +383,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await alerts.registerRoutes(http, '/ops/v1');
     await identity.registerRoutes(http, '/ops/v1');
     await ops.registerRoutes(http, '/ops/v1');
+    await createTimelineComponent({ db }).registerRoutes(http, '/ops/v1');
+    await health.registerRoutes(http, '/ops/v1');
     await sync.registerRoutes(http, '/sync/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);
     disposers.push({ name: 'http', dispose: () => http.close() });

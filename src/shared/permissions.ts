@@ -18,6 +18,10 @@ export const CAPABILITIES = {
   'vehicle.command': DISPATCH,
   /** put a car into maintenance and back */
   'vehicle.maintenance': DISPATCH,
+  /** a car's evidence timeline (customer names in it only with customer.read) */
+  'vehicle.timeline': ALL,
+  /** every integration's health (broker, database, payment and licence providers, availability index) */
+  'integration.health': ALL,
   'alert.read': ALL,
   /** acknowledge, assign, resolve alerts */
   'alert.work': DISPATCH,

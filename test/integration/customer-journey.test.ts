@@ -11,13 +11,13 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
-import type { Telemetry } from '../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { insertClaimRow } from '../../server/src/testing/bookings.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { dbBackends } from '../../server/src/testing/backends.js';
-import { connectCommandDevice, type CommandDevice } from '../../server/src/testing/command-device.js';
-import { connectDevice, uniqueTestVehicles, waitFor, type TestDevice } from '../../server/src/testing/devices.js';
+import { connectCommandDevice } from '../../server/src/testing/command-device.js';
+import { connectDevice, uniqueTestVehicles, waitFor } from '../../server/src/testing/devices.js';
+import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
 
 const CENTER = DEFAULT_SERVICE_AREA.center;
 
@@ -55,46 +55,10 @@ function expectProblem(res: Res, status: number, code: string): void {
   expect(res.body.type).toBe(`urn:fleetdesk:problem:${code}`);
 }
 
-/** A simulated car: its telemetry (seq, odometer, position kept between samples) and its command handling. */
-class Car {
-  private seq = 0;
-  state: Omit<Telemetry, 'v' | 'seq' | 'ts'> = {
-    lat: CENTER.lat,
-    lon: CENTER.lon,
-    speedKph: 0,
-    headingDeg: 90,
-    batteryPct: 80,
-    odometerKm: 1000,
-    ignition: false,
-    locked: true,
-    doorsClosed: true,
-  };
-  constructor(
-    readonly vehicleId: string,
-    readonly telemetry: TestDevice,
-    readonly device: CommandDevice,
-  ) {}
-  async report(change: Partial<Telemetry> = {}): Promise<void> {
-    this.state = { ...this.state, ...change };
-    await this.telemetry.publishTelemetry({ v: 1, seq: ++this.seq, ts: Date.now(), ...this.state }, 1);
-  }
-  /** Waits until the server has taken the last report as the car's state (staff live view), then stores it. */
-  async settled(server: ServerHandle, staff: Record<string, string>): Promise<void> {
-    await waitFor(
-      async () => {
-        const res = await call<{ vehicles: Array<{ id: string; seq: number }> }>(server, 'GET', '/ops/v1/fleet/live', staff);
-        return res.body.vehicles?.find((v) => v.id === this.vehicleId)?.seq === this.seq;
-      },
-      { timeoutMs: 10_000, what: `telemetry ${this.seq} of ${this.vehicleId} at the server` },
-    );
-    await server.flushIngestion();
-  }
-}
-
 describe.each(dbBackends())('customer journey on $name', (backend) => {
   let server: ServerHandle;
   let cleanup: () => Promise<void>;
-  const cars: Car[] = [];
+  const cars: SimulatedCar[] = [];
   let support: Record<string, string>;
 
   beforeAll(async () => {
@@ -117,7 +81,7 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     for (const [i, v] of vehicles.entries()) {
       const telemetry = await connectDevice(server.mqttUrl, v.id);
       const device = await connectCommandDevice(server.mqttUrl, v.id, { behaviour: 'succeed' });
-      const car = new Car(v.id, telemetry, device);
+      const car = new SimulatedCar(v.id, telemetry, device);
       // parked side by side near the centre of the operating zone
       await car.report({ lat: CENTER.lat + i * 0.0005, lon: CENTER.lon });
       cars.push(car);

@@ -55,6 +55,8 @@ export interface BookingsComponent {
   listRentalsForCustomer(customerId: string, limit: number): Promise<unknown[]>;
   /** in-memory availability (GBFS vehicle_status): every car not in a trip, with reserved/disabled flags */
   availableVehicles(): ReadonlyArray<GbfsVehicle>;
+  /** when the availability index was last rebuilt (epoch ms; integration health) */
+  availabilityAsOf(): number;
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /** Re-reads every position and the claims into the availability index now (tests; changes also every second). */
   refreshAvailability(): Promise<void>;
@@ -142,6 +144,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
       return rows.map((r) => staffView(r, true));
     },
     availableVehicles: () => availability.gbfsVehicles(),
+    availabilityAsOf: () => availability.asOf,
     async registerRoutes(app, prefix) {
       if (prefix.startsWith('/ops')) {
         await app.register(staffBookingRoutes(staff), { prefix });

@@ -19,7 +19,8 @@ import { customerRoutes } from './api/customers.routes.js';
 import { CustomerAccounts, type CustomerEligibility } from './domain/customer-accounts.js';
 import { CustomerSupport, type CustomerNotesPort, type CustomerRentalsPort } from './domain/customer-support.js';
 import type { LicenceCheckProvider } from './domain/licence-provider.js';
-import { LicenceWorker } from './domain/licence-worker.js';
+import { LicenceWorker, type LicenceProviderHealth } from './domain/licence-worker.js';
+export type { LicenceProviderHealth } from './domain/licence-worker.js';
 import { SandboxLicenceProvider } from './domain/sandbox-licence-provider.js';
 
 export type { CustomerEligibility, LicenceStatus } from './domain/customer-accounts.js';
@@ -45,6 +46,8 @@ export interface CustomersComponent {
   registerStaffRoutes(app: HttpApp, prefix: string): Promise<void>;
   /** Processes every due licence check now (tests). */
   drainLicenceChecks(): Promise<void>;
+  /** the licence provider's recent answers as this instance saw them (integration health) */
+  licenceProviderHealth(): LicenceProviderHealth;
   stop(): Promise<void>;
 }
 
@@ -111,6 +114,7 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
     registerCustomerRoutes,
     registerStaffRoutes,
     drainLicenceChecks: () => worker.drain(),
+    licenceProviderHealth: () => worker.providerHealth(),
     stop: () => worker.stop(),
   };
 }

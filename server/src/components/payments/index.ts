@@ -72,6 +72,8 @@ export interface StartedPayments extends PaymentsComponent {
   /** the embedded sandbox, when there is one (tests: settings, stats) */
   sandbox: PaymentSandbox | undefined;
   providerHealth(): ProviderHealthView;
+  /** Asks the provider's health endpoint now (also every `healthProbeMs`); the view above then reflects it. */
+  probeProvider(): Promise<void>;
   /** The server listens: the embedded sandbox sends its webhooks to `<httpUrl>/webhooks/payments`. */
   serverListening(httpUrl: string): void;
 }
@@ -242,6 +244,7 @@ export async function startPaymentsComponent(options: PaymentsOptions): Promise<
       reconcile: runReconciliation,
       drainOutbox: () => worker.drain(),
       providerHealth: () => health.view(),
+      probeProvider: probe,
       serverListening(httpUrl) {
         sandbox?.setWebhookTarget({ url: `${httpUrl}/webhooks/payments`, secret: webhookSecret });
       },

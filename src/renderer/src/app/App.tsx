@@ -40,6 +40,7 @@ import { ReplicaContext, useLiveQuery, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
 import { useAppInfo, useAuthState, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
+import { HealthPanel, IntegrationBanner } from '../features/health/HealthPanel';
 import { LinkBanner } from './LinkBanner';
 import { LinkChip } from './LinkChip';
 import { SearchBox } from './SearchBox';
@@ -257,6 +258,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
           />
         ) : null}
         <LinkBanner hostLink={hostLink} connection={connection} store={store} now={now} />
+        <IntegrationBanner now={now} />
         <main className="workspace">
           <SplitPane
             leftCollapsed={mapCollapsed}
@@ -348,6 +350,9 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                   <CustomersPanel now={now} plateOf={plateOf} onSelectVehicle={selectFromPanel} />
                 ) : null}
                 {tab === 'conflicts' ? <ConflictsPanel now={now} plateOf={plateOf} /> : null}
+                {tab === 'health' ? (
+                  <HealthPanel connection={connection} sync={syncView} tileUrl={appInfo?.tileUrl ?? ''} now={now} />
+                ) : null}
               </section>
             }
           />
@@ -358,11 +363,12 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   );
 }
 
-type PaneTab = 'vehicles' | 'alerts' | 'tasks' | 'customers' | 'conflicts';
+type PaneTab = 'vehicles' | 'alerts' | 'tasks' | 'customers' | 'conflicts' | 'health';
 const PANE_TABS: ReadonlyArray<[PaneTab, string]> = [
   ['vehicles', 'Vehicles'],
   ['alerts', 'Alerts'],
   ['tasks', 'Tasks'],
   ['customers', 'Customers'],
   ['conflicts', 'Conflicts'],
+  ['health', 'Health'],
 ];

@@ -28,11 +28,21 @@ export interface LicenceWorkerOptions {
 
 const MAX_RETRY_MS = 300_000;
 
+export interface LicenceProviderHealth {
+  /** failed calls since the last answer */
+  consecutiveFailures: number;
+  lastError: string | null;
+  /** epoch ms */
+  lastAnswerAt: number | null;
+  lastFailureAt: number | null;
+}
+
 export class LicenceWorker {
   private readonly loop: WorkerLoop;
   private readonly inFlight = new Set<AbortController>();
   private readonly checks: Counter<'outcome'>;
   private readonly providerUp: Gauge;
+  private readonly health: LicenceProviderHealth = { consecutiveFailures: 0, lastError: null, lastAnswerAt: null, lastFailureAt: null };
 
   constructor(private readonly options: LicenceWorkerOptions) {
     this.checks = new Counter({
@@ -69,6 +79,11 @@ export class LicenceWorker {
     this.loop.kick();
   }
 
+  /** How the provider answered the last calls of this instance (integration health). */
+  providerHealth(): LicenceProviderHealth {
+    return { ...this.health };
+  }
+
   /** Processes every due check until none is left (tests). */
   drain(): Promise<void> {
     return this.loop.drain();
@@ -100,6 +115,7 @@ export class LicenceWorker {
       );
       if (decision.outcome !== 'verified' && decision.outcome !== 'rejected') throw new Error(`provider answered an unknown outcome`);
       this.providerUp.set(1);
+      Object.assign(this.health, { consecutiveFailures: 0, lastAnswerAt: Date.now() });
       const reason = decision.outcome === 'rejected' ? (decision.reason ?? 'rejected by the licence provider').slice(0, 500) : null;
       const applied = await this.options.db.transaction(async (tx) => {
         await lockReplicationSequence(tx);
@@ -126,6 +142,11 @@ export class LicenceWorker {
         : err instanceof Error
           ? err.message
           : String(err);
+      Object.assign(this.health, {
+        consecutiveFailures: this.health.consecutiveFailures + 1,
+        lastError: message,
+        lastFailureAt: Date.now(),
+      });
       this.options.log.warn('licence provider failed; will retry', {
         checkId: check.id,
         attempt: check.attempt,

@@ -1,0 +1,317 @@
+/**
+ * The selected car's evidence timeline, opened from the vehicle card as a drawer beside it: the car's open alerts
+ * and tasks on top (replica), then the server's timeline (`GET /ops/v1/vehicles/{id}/timeline`) newest first —
+ * filter by kind, more pages as the list scrolls, new entries every few seconds while open, each entry opening
+ * what it names (command, alert, task, rental, customer for support/admin) from the replica. Offline it shows
+ * what the replica holds and says what it cannot.
+ */
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { createPortal } from 'react-dom';
+import type { AlertDoc, CommandDoc, CustomerDoc, NoteDoc, RentalDoc, TaskDoc } from '../../../../shared/sync-protocol.js';
+import { canSeeCustomerData } from '../../../../shared/permissions.js';
+import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
+import { useLiveQuery, useReplica } from '../../data/hooks';
+import { formatAgo, formatClock, formatDateTime } from '../../lib/format';
+import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
+import './timeline.css';
+
+const PAGE = 50;
+const LIVE_MS = 5_000;
+const KIND_LABELS: Record<TimelineKind, string> = {
+  connectivity: 'online',
+  trip: 'trips',
+  energy: 'energy',
+  zone: 'zone',
+  device_event: 'device',
+  command: 'commands',
+  rental: 'rentals',
+  alert: 'alerts',
+  task: 'tasks',
+  note: 'notes',
+  payment: 'payments',
+  staff: 'staff',
+};
+
+type Mode = 'loading' | 'live' | 'offline';
+
+export function VehicleTimeline({ vehicleId, now }: { vehicleId: string; now: number }) {
+  const [place, setPlace] = useState<Placement | undefined>(undefined);
+  const button = useRef<HTMLButtonElement | null>(null);
+  // The card clips what overflows it: the drawer goes to the page, left of the card, where the card is now.
+  const toggle = () => {
+    const card = button.current?.closest('.vehicle-card')?.getBoundingClientRect();
+    setPlace(
+      place || !card
+        ? undefined
+        : { top: card.top, right: window.innerWidth - card.left + 8, width: Math.max(260, Math.min(380, card.left - 16)) },
+    );
+  };
+  return (
+    <>
+      <button ref={button} type="button" className="text-button" data-testid="open-timeline" onClick={toggle}>
+        {place ? 'Hide timeline' : 'Timeline'}
+      </button>
+      {place
+        ? createPortal(<TimelineDrawer vehicleId={vehicleId} now={now} place={place} onClose={() => setPlace(undefined)} />, document.body)
+        : null}
+    </>
+  );
+}
+
+interface Placement {
+  top: number;
+  right: number;
+  width: number;
+}
+
+function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string; now: number; place: Placement; onClose: () => void }) {
+  const r = useReplica();
+  const withCustomers = r ? canSeeCustomerData(r.identity.operator.role) : false;
+  const [kinds, setKinds] = useState<ReadonlySet<TimelineKind>>(new Set());
+  const [entries, setEntries] = useState<TimelineEntry[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [mode, setMode] = useState<Mode>('loading');
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [expanded, setExpanded] = useState<string | undefined>(undefined);
+  const loadingMore = useRef(false);
+  const sentinel = useRef<HTMLLIElement | null>(null);
+  const list = useRef<HTMLOListElement | null>(null);
+  const kindsParam = kinds.size === 0 ? '' : `&kinds=${[...kinds].join(',')}`;
+  const path = useCallback(
+    (before: string | null) =>
+      `/ops/v1/vehicles/${encodeURIComponent(vehicleId)}/timeline?limit=${PAGE}${kindsParam}${before ? `&before=${encodeURIComponent(before)}` : ''}`,
+    [vehicleId, kindsParam],
+  );
+
+  // first page (again on every filter change), then the newest page every few seconds, merged on top
+  useEffect(() => {
+    if (!r) return;
+    const abort = new AbortController();
+    setEntries([]);
+    setCursor(null);
+    setMode('loading');
+    const first = () =>
+      r.staffGet<TimelinePage>(path(null), abort.signal).then(
+        (page) => {
+          setMode('live');
+          setError(undefined);
+          setEntries((prev) => mergeNewest(prev, page.entries));
+          setCursor((c) => c ?? page.nextCursor);
+        },
+        (err: unknown) => {
+          if (abort.signal.aborted) return;
+          setMode('offline');
+          setError(err instanceof Error ? err.message : String(err));
+        },
+      );
+    void first();
+    const timer = setInterval(() => void first(), LIVE_MS);
+    return () => {
+      abort.abort();
+      clearInterval(timer);
+    };
+  }, [r, path]);
+
+  // older pages as the end of the list scrolls into view
+  useEffect(() => {
+    const el = sentinel.current;
+    if (!r || !el || !cursor || mode !== 'live') return;
+    const observer = new IntersectionObserver(
+      (seen) => {
+        if (!seen.some((s) => s.isIntersecting) || loadingMore.current) return;
+        loadingMore.current = true;
+        r.staffGet<TimelinePage>(path(cursor))
+          .then((page) => {
+            setEntries((prev) => [...prev, ...page.entries.filter((e) => !prev.some((p) => p.id === e.id))]);
+            setCursor(page.nextCursor);
+          }, setErrorFrom(setError))
+          .finally(() => (loadingMore.current = false));
+      },
+      { root: list.current },
+    );
+    observer.observe(el);
+    return () => observer.disconnect();
+  }, [r, cursor, mode, path]);
+
+  // the replica: what is open on the car now, what the entries link to, and the offline timeline
+  const alerts = useLiveQuery<AlertDoc>(r?.db.alerts, { selector: { vehicleId }, sort: [{ openedAt: 'desc' }], limit: 200 }, vehicleId);
+  const tasks = useLiveQuery<TaskDoc>(r?.db.tasks, { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 200 }, vehicleId);
+  const commands = useLiveQuery<CommandDoc>(
+    r?.db.commands,
+    { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 200 },
+    vehicleId,
+  );
+  const rentals = useLiveQuery<RentalDoc>(r?.db.rentals, { selector: { vehicleId }, limit: 200 }, vehicleId);
+  const notes = useLiveQuery<NoteDoc>(
+    r?.db.notes,
+    { selector: { targetType: 'vehicle', targetId: vehicleId }, sort: [{ createdAt: 'desc' }], limit: 200 },
+    vehicleId,
+  );
+  const openAlerts = alerts.filter((a) => a.status !== 'resolved');
+  const openTasks = tasks.filter((t) => t.status === 'open' || t.status === 'assigned');
+  const offlineEntries = useMemo(
+    () => replicaEntries({ commands, alerts, tasks, notes, rentals }, withCustomers).filter((e) => kinds.size === 0 || kinds.has(e.kind)),
+    [commands, alerts, tasks, notes, rentals, withCustomers, kinds],
+  );
+  const shown = mode === 'offline' ? offlineEntries : entries;
+
+  const toggleKind = (k: TimelineKind) =>
+    setKinds((prev) => {
+      const next = new Set(prev);
+      if (next.has(k)) next.delete(k);
+      else next.add(k);
+      return next;
+    });
+
+  return (
+    <section
+      className="timeline-drawer"
+      data-testid="vehicle-timeline"
+      aria-label="Vehicle timeline"
+      style={{ top: place.top, right: place.right, width: place.width }}
+    >
+      <header className="timeline-head">
+        <strong>Timeline</strong>
+        <span className={`timeline-mode timeline-mode-${mode}`} data-testid="timeline-mode">
+          {mode === 'live' ? 'live' : mode === 'loading' ? 'loading…' : 'offline — replica'}
+        </span>
+        <button type="button" className="icon-button" aria-label="Close timeline" onClick={onClose}>
+          ×
+        </button>
+      </header>
+      {openAlerts.length + openTasks.length > 0 ? (
+        <div className="timeline-open" data-testid="timeline-open-items">
+          {openAlerts.map((a) => (
+            <div key={a.id} className={`timeline-open-item sev-${a.severity}`}>
+              <span className="timeline-open-tag">alert</span> {a.kind.replace(/_/g, ' ')} · {a.status}
+              {a.assignee ? ` · ${a.assignee}` : ''} · {formatAgo(a.openedAt, now)}
+            </div>
+          ))}
+          {openTasks.map((t) => (
+            <div key={t.id} className="timeline-open-item">
+              <span className="timeline-open-tag">task</span> {t.kind} · {t.status}
+              {t.assignee ? ` · ${t.assignee}` : ''}
+              {t.note ? ` · ${t.note}` : ''}
+            </div>
+          ))}
+        </div>
+      ) : null}
+      <div className="timeline-kinds" role="group" aria-label="Filter by kind">
+        <button type="button" className={kinds.size === 0 ? 'kind-on' : ''} onClick={() => setKinds(new Set())}>
+          all
+        </button>
+        {TIMELINE_KINDS.map((k) => (
+          <button
+            key={k}
+            type="button"
+            data-testid={`timeline-kind-${k}`}
+            className={kinds.has(k) ? 'kind-on' : ''}
+            onClick={() => toggleKind(k)}
+          >
+            {KIND_LABELS[k]}
+          </button>
+        ))}
+      </div>
+      {mode === 'offline' ? (
+        <div className="timeline-offline" data-testid="timeline-offline">
+          The server is not reachable{error ? ` (${error})` : ''}: this is what the local replica holds. Not available offline:{' '}
+          {REPLICA_CANNOT_SHOW}.
+        </div>
+      ) : null}
+      <ol ref={list} className="timeline-list" data-testid="timeline-entries">
+        {shown.map((e) => (
+          <li key={e.id} className={`timeline-entry kind-${e.kind}`} data-kind={e.kind}>
+            <button type="button" className="timeline-entry-main" onClick={() => setExpanded(expanded === e.id ? undefined : e.id)}>
+              <span className="timeline-time" title={new Date(e.at).toISOString()}>
+                {new Date(e.at).toLocaleDateString(undefined, { month: 'short', day: '2-digit' })} · {formatClock(e.at)}
+              </span>
+              <span className="timeline-kind">{KIND_LABELS[e.kind]}</span>
+              <span className="timeline-actor">{actorLabel(e)}</span>
+              <span className="timeline-title">{e.title}</span>
+              {e.detail ? <span className="timeline-detail">{e.detail}</span> : null}
+            </button>
+            {expanded === e.id ? <LinkedItems entry={e} docs={{ commands, alerts, tasks, rentals }} withCustomers={withCustomers} /> : null}
+          </li>
+        ))}
+        {shown.length === 0 && mode !== 'loading' ? <li className="muted">Nothing {kinds.size ? 'of these kinds ' : ''}yet.</li> : null}
+        {mode === 'live' && cursor ? (
+          <li ref={sentinel} className="timeline-more muted" data-testid="timeline-more">
+            loading older entries…
+          </li>
+        ) : null}
+        {mode === 'live' && !cursor && entries.length > 0 ? (
+          <li className="timeline-more muted">the beginning of this car’s history</li>
+        ) : null}
+      </ol>
+    </section>
+  );
+}
+
+/** What an entry names, as the replica has it (a customer only for support/admin). */
+function LinkedItems({
+  entry,
+  docs,
+  withCustomers,
+}: {
+  entry: TimelineEntry;
+  docs: { commands: CommandDoc[]; alerts: AlertDoc[]; tasks: TaskDoc[]; rentals: RentalDoc[] };
+  withCustomers: boolean;
+}) {
+  const r = useReplica();
+  const customerId = withCustomers ? entry.refs.customerId : undefined;
+  const [customer] = useLiveQuery<CustomerDoc>(
+    customerId ? r?.db.customers : undefined,
+    { selector: { id: customerId ?? '' } },
+    customerId ?? '',
+  );
+  const { commandId, alertId, taskId } = entry.refs;
+  const claimId = entry.refs.rentalId ?? entry.refs.bookingId ?? entry.refs.reservationId;
+  const command = commandId ? docs.commands.find((c) => c.id === commandId) : undefined;
+  const alert = alertId ? docs.alerts.find((a) => a.id === alertId) : undefined;
+  const task = taskId ? docs.tasks.find((t) => t.id === taskId) : undefined;
+  const claim = claimId ? docs.rentals.find((x) => x.id === claimId) : undefined;
+  const rows: Array<[string, string]> = [];
+  if (commandId)
+    rows.push([
+      'command',
+      command
+        ? `${command.type} · ${command.status}${command.lastResultReason ? ` · ${command.lastResultReason}` : ''} · ${commandId}`
+        : commandId,
+    ]);
+  if (alertId) rows.push(['alert', alert ? `${alert.kind} · ${alert.status}${alert.assignee ? ` · ${alert.assignee}` : ''}` : alertId]);
+  if (taskId) rows.push(['task', task ? `${task.kind} · ${task.status}${task.note ? ` · ${task.note}` : ''}` : taskId]);
+  if (claimId)
+    rows.push([
+      claim?.kind ?? 'rental',
+      claim ? `${claim.status} · ${formatDateTime(claim.startedAt ?? claim.startsAt)} · ${claimId}` : claimId,
+    ]);
+  if (entry.refs.paymentId) rows.push(['payment', entry.refs.paymentId]);
+  if (customerId) rows.push(['customer', customer ? `${customer.name} · ${customer.email} · ${customer.status}` : customerId]);
+  if (rows.length === 0) return null;
+  return (
+    <dl className="timeline-links" data-testid="timeline-links">
+      {rows.map(([k, v]) => (
+        <div key={k}>
+          <dt>{k}</dt>
+          <dd>{v}</dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+function actorLabel(e: TimelineEntry): string {
+  const a = e.actor;
+  if (a.type === 'staff') return a.name ?? a.id ?? 'staff';
+  if (a.type === 'customer') return a.name ? `customer ${a.name}` : 'customer';
+  return a.type;
+}
+
+/** The newest page on top of what is shown: new ids first, known ones updated in place. */
+function mergeNewest(prev: TimelineEntry[], newest: TimelineEntry[]): TimelineEntry[] {
+  const fresh = new Map(newest.map((e) => [e.id, e]));
+  const kept = prev.filter((e) => !fresh.has(e.id));
+  return [...newest, ...kept].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
+}
+
+const setErrorFrom = (set: (e: string) => void) => (err: unknown) => set(err instanceof Error ? err.message : String(err));
