@@ -45,10 +45,11 @@ export interface CustomerTiming {
 /**
  * Compressed so that a fresh demo shows every state within two minutes: a customer's cycle (think, walk, trip,
  * stop-over, get out) averages about 2½ minutes, so about half the customers are renting at any moment, some
- * hold a reservation or a booking, and rentals complete from the second minute on.
+ * hold a reservation or a booking, and rentals complete from the second minute on. First searches are spread
+ * over two minutes, so a fresh demo does not start with every customer renting at once.
  */
 export const DEMO_TIMING: CustomerTiming = {
-  firstThinkMs: [0, 60_000],
+  firstThinkMs: [0, 120_000],
   thinkMs: [10_000, 60_000],
   walkMs: [5_000, 30_000],
   bookingLeadMs: [30_000, 90_000],
