@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
-import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
+import type { TestDatabase } from '../../server/src/testing/test-databases.js';
+import { engineStacks } from '../../server/src/testing/backends.js';
 import { startCustomerDriver, type CustomerDriver } from '../../sim/customers/customer-driver.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { demoVehicle } from '../../src/shared/demo-fleet.js';
@@ -20,17 +21,7 @@ const VEHICLES = 30;
 const UNRENTED_SHARE = 0.1; // 3 cars drive without a rental
 const CUSTOMERS = 12;
 
-interface Case {
-  name: string;
-  databaseUrl?: () => Promise<TestDatabase>;
-  mqttUrl?: string;
-}
-
-const cases: Case[] = [{ name: 'PGlite + embedded Aedes' }];
-if (process.env['DATABASE_URL'] && process.env['MQTT_URL']) {
-  const base = process.env['DATABASE_URL'];
-  cases.push({ name: 'PostgreSQL + external broker', databaseUrl: () => createTestDatabase(base), mqttUrl: process.env['MQTT_URL'] });
-}
+const cases = engineStacks();
 
 interface Allocation {
   id: string;
