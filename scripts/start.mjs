@@ -5,6 +5,9 @@
 //
 // Environment: the server's and the desktop's own variables (README, "Configuration") pass through;
 // SIM_VEHICLES (default 200) sizes the simulated fleet (and, unless SEED_VEHICLES is set, the seeded registry); FLEETDESK_NO_BUILD=1 skips the build.
+// SIM_CUSTOMERS (default: 3 per 10 cars) simulated customers rent the cars through the customer API, so a car moves
+// only while rented — except SIM_UNRENTED_MOVEMENT (default 0.02) of the fleet, which drives unrented for the
+// alerts; SIM_CUSTOMERS=0 brings back the old demo where every car drives on its own.
 //
 // MQTT access control (MQTT_AUTH=required, the default): the server issues the demo fleet and a demo desktop
 // their own credentials in $DATA_DIR/demo-credentials.json (demo only); this script hands them to the simulator
@@ -21,6 +24,8 @@ const brokerPort = env.MQTT_PORT ?? '18830';
 const serverUrl = env.FLEETDESK_SERVER_URL ?? `http://127.0.0.1:${serverPort}`;
 const mqttUrl = env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
 const simVehicles = env.SIM_VEHICLES ?? '200';
+const simCustomers = env.SIM_CUSTOMERS ?? String(Math.round(Number(simVehicles) * 0.3));
+const simUnrented = env.SIM_UNRENTED_MOVEMENT ?? '0.02';
 // The registry holds the simulated fleet (more only if asked), so the desk shows no never-seen cars as offline.
 env.SEED_VEHICLES ??= simVehicles;
 
@@ -117,6 +122,7 @@ start('simulator', bin('tsx'), [
   '--mqtt',
   mqttUrl,
   ...(demoCredentials ? ['--credentials', credentialsFile] : []),
+  ...(simCustomers !== '0' ? ['--customers', simCustomers, '--unrented-movement', simUnrented, '--api', serverUrl] : []),
 ]);
 
 const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };

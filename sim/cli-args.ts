@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util';
 import { FAULT_SPECS, parseFaultSpecs, type FaultConfig } from './faults.js';
 
 export const DEFAULT_MQTT_URL = 'mqtt://127.0.0.1:18830';
+export const DEFAULT_API_URL = 'http://127.0.0.1:4310';
+export const DEFAULT_UNRENTED_MOVEMENT = 0.02;
 
 export interface CliOptions {
   vehicles: number;
@@ -15,6 +17,12 @@ export interface CliOptions {
   faults: FaultConfig;
   /** `--credentials FILE`: per-vehicle MQTT credentials (sim/credentials-file.ts) */
   credentialsFile?: string;
+  /** `--customers N`: simulated customers renting the cars through the customer API (0 = off: every car drives) */
+  customers: number;
+  /** `--unrented-movement F`: with customers, the share of cars that still drive without a rental */
+  unrentedMovement: number;
+  /** `--api URL`: the server the customers use */
+  apiUrl: string;
 }
 
 export type CliParse = { kind: 'run'; options: CliOptions } | { kind: 'help' } | { kind: 'error'; message: string };
@@ -36,6 +44,10 @@ ${Object.entries(FAULT_SPECS)
   .join('\n')}
   --credentials FILE  per-vehicle MQTT credentials, JSON {"devices":{"<vehicle id>":"<secret>"}} (the server's
                       $DATA_DIR/demo-credentials.json); only for --per-connection 1
+  --customers N       simulated customers renting the cars through the customer API (default 0: none, every car
+                      drives on its own); with customers a car moves only while rented, but --unrented-movement
+  --unrented-movement F  with --customers: share of the cars still driving without a rental, 0–1 (default ${DEFAULT_UNRENTED_MOVEMENT})
+  --api URL           the server the customers use (default $FLEETDESK_SERVER_URL, else ${DEFAULT_API_URL})
   --help              this text
 `;
 
@@ -55,6 +67,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'moving-share': { type: 'string' },
         fault: { type: 'string', multiple: true },
         credentials: { type: 'string' },
+        customers: { type: 'string' },
+        'unrented-movement': { type: 'string' },
+        api: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -78,6 +93,14 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
   const movingShare = parseNumber(str('moving-share') ?? '0.6');
   if (movingShare === undefined || movingShare < 0 || movingShare > 1) return fail('moving-share', 'a number from 0 to 1');
 
+  const customers = parseInteger(str('customers') ?? '0');
+  if (customers === undefined || customers > 100_000) return fail('customers', 'an integer from 0 to 100000');
+  const unrentedMovement = parseNumber(str('unrented-movement') ?? String(DEFAULT_UNRENTED_MOVEMENT));
+  if (unrentedMovement === undefined || unrentedMovement < 0 || unrentedMovement > 1)
+    return fail('unrented-movement', 'a number from 0 to 1');
+  const apiUrl = str('api') ?? (env.FLEETDESK_SERVER_URL || DEFAULT_API_URL);
+  if (!/^https?:\/\/[^/]+/.test(apiUrl)) return fail('api', 'an http(s) URL like http://127.0.0.1:4310');
+
   const faults = parseFaultSpecs((values.fault as string[] | undefined) ?? []);
   if (!faults.ok) return { kind: 'error', message: faults.message };
 
@@ -97,6 +120,9 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       movingShare,
       faults: faults.faults,
       ...(credentialsFile ? { credentialsFile } : {}),
+      customers,
+      unrentedMovement,
+      apiUrl: apiUrl.replace(/\/+$/, ''),
     },
   };
 }

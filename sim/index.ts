@@ -1,13 +1,19 @@
 /**
  * `npm run sim -- --vehicles 500 --rate 1` — the device simulator CLI. Flags: sim/README.md or --help.
  * Logs one summary line every 10 s; SIGINT/SIGTERM stop it cleanly (offline status per vehicle, then exit 0).
+ * With `--customers N` the customer driver (sim/customers/) rents the cars through the server's customer API and
+ * logs its own line every 30 s.
  */
 import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { loadCredentialsFile } from './credentials-file.js';
+import { startCustomerDriver, type CustomerDriver, type CustomerDriverStats } from './customers/customer-driver.js';
 import { startSimulation, type Simulation, type SimulationLogger } from './simulation.js';
 
 const SUMMARY_EVERY_MS = 10_000;
+const CUSTOMER_SUMMARY_EVERY_MS = 30_000;
+/** how long stopping waits for the customers' requests in flight (a rental start waits for the car's unlock) */
+const CUSTOMER_STOP_WAIT_MS = 5_000;
 
 const logger: SimulationLogger = {
   info: (msg, fields) => console.log(line(msg, fields)),
@@ -39,6 +45,7 @@ async function main(): Promise<number> {
     seed: o.seed,
     area: DEFAULT_SERVICE_AREA.id,
     ...(Object.keys(o.faults).length > 0 ? { faults: o.faults } : {}),
+    ...(o.customers > 0 ? { customers: o.customers, unrentedMovement: o.unrentedMovement, api: o.apiUrl } : {}),
   });
 
   let sim: Simulation;
@@ -51,6 +58,7 @@ async function main(): Promise<number> {
       seed: o.seed,
       movingShare: o.movingShare,
       faults: o.faults,
+      ...(o.customers > 0 ? { tripsOnDemand: { unrentedShare: o.unrentedMovement } } : {}),
       ...(o.credentialsFile ? { credentials: await loadCredentialsFile(o.credentialsFile) } : {}),
       logger,
     });
@@ -80,14 +88,50 @@ async function main(): Promise<number> {
     last = { at: now, cpu: process.cpuUsage(), published: s.published };
   }, SUMMARY_EVERY_MS);
 
+  let customers: CustomerDriver | undefined;
+  let customerSummary: NodeJS.Timeout | undefined;
+  if (o.customers > 0) {
+    customers = startCustomerDriver({ apiUrl: o.apiUrl, sim, customers: o.customers, seed: o.seed, logger });
+    customerSummary = setInterval(() => logger.info('customers:', customerSummaryFields(customers!.stats())), CUSTOMER_SUMMARY_EVERY_MS);
+  }
+
   await new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);
     process.once('SIGTERM', resolve);
   });
   clearInterval(summary);
+  clearInterval(customerSummary);
   logger.info('sim: stopping');
+  if (customers) {
+    // customers first (their requests in flight may need the cars to answer), rentals stay as they are
+    await Promise.race([customers.stop(), new Promise((resolve) => setTimeout(resolve, CUSTOMER_STOP_WAIT_MS).unref())]);
+    logger.info('customers: stopped', customerSummaryFields(customers.stats()));
+  }
   await sim.stop();
   return 0;
+}
+
+/** The customers' one-line summary: who is doing what now, and what happened so far. */
+function customerSummaryFields(s: CustomerDriverStats): Record<string, unknown> {
+  const counts = (r: Record<string, number>): string =>
+    Object.entries(r)
+      .map(([k, v]) => `${k}:${v}`)
+      .join(',') || '0';
+  return {
+    now: `renting ${s.now.renting}, reserved ${s.now.reserved}, booked ${s.now.booked}, idle ${s.now.idle}`,
+    signedUp: s.signedUp + s.loggedIn,
+    reservations: s.reservations,
+    bookings: s.bookings,
+    started: s.rentalsStarted,
+    ended: s.rentalsEnded,
+    receipts: s.receiptsCaptured,
+    conflicts: s.conflicts,
+    cancelled: s.cancelled,
+    endBlocked: counts(s.endBlocked),
+    startFailed: counts(s.startFailures),
+    retries: s.retries,
+    unexpected: s.unexpected,
+  };
 }
 
 main().then(

@@ -52,6 +52,27 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     expect(sim.stats().telemetry).toBe(sub.messages.filter((m) => m.telemetry).length);
   });
 
+  it('trips on demand: cars stay parked unless asked (but the unrented share), drive when asked, park when asked', async () => {
+    const sub = await subscriber();
+    const sim = await start({ vehicles: 10, rate: 5, movingShare: 1, tripsOnDemand: { unrentedShare: 0.2 } });
+    expect(sim.onDemandVehicleIds).toHaveLength(8);
+    const unrented = sim.vehicleIds.filter((id) => !sim.onDemandVehicleIds.includes(id));
+    const latest = (id: string) => sub.messages.filter((m) => m.vehicleId === id && m.telemetry).at(-1)?.telemetry;
+    // the unrented ones drive on their own (movingShare 1); the others report parked, locked, switched off
+    await until('the unrented cars moving', () => unrented.every((id) => (latest(id)?.speedKph ?? 0) > 0));
+    await until('telemetry from every on-demand car', () => sim.onDemandVehicleIds.every((id) => latest(id)));
+    for (const id of sim.onDemandVehicleIds) expect(latest(id)).toMatchObject({ speedKph: 0, ignition: false, locked: true });
+
+    const car = sim.onDemandVehicleIds[0]!;
+    expect(sim.requestPark(car)).toBe(false);
+    expect(sim.requestTrip(car)).toBe(true);
+    await until('the car driving', () => (latest(car)?.speedKph ?? 0) > 0);
+    expect(sim.requestPark(car)).toBe(true);
+    await until('the car parked', () => sim.snapshot(car).state.phase === 'parked' && latest(car)?.doorsClosed === true);
+    expect(latest(car)).toMatchObject({ speedKph: 0, ignition: false, doorsClosed: true, locked: false });
+    for (const id of sim.onDemandVehicleIds.slice(1)) expect(sim.snapshot(id).state.phase).toBe('parked');
+  });
+
   it('killConnection makes the broker publish the last will; restoreConnection brings the vehicle back', async () => {
     const sub = await subscriber();
     const sim = await start({ vehicles: 10, rate: 5 });
@@ -172,6 +193,9 @@ describe('simulation over MQTT (in-process Aedes)', () => {
     await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, rate: 0 })).rejects.toThrow(/rate/);
     await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, vehiclesPerConnection: 1.5 })).rejects.toThrow(
       /vehiclesPerConnection/,
+    );
+    await expect(startSimulation({ mqttUrl: h.broker().url, vehicles: 5, tripsOnDemand: { unrentedShare: 1.5 } })).rejects.toThrow(
+      /unrentedShare/,
     );
   });
 });

@@ -40,12 +40,21 @@ import {
   type FaultConfig,
   type FaultCounters,
 } from './faults.js';
-import { createRng, deriveSeed, type Rng } from './prng.js';
+import { createRng, deriveSeed, randomIndex, type Rng } from './prng.js';
 import { PublishPipeline, type PublishMiddleware } from './publish-pipeline.js';
 import { FleetScheduler } from './scheduler.js';
 import { createSimVehicle, newCounters, type SimVehicle } from './sim-vehicle.js';
 import { buildStreetNetwork, type StreetNetwork } from './street-network.js';
-import { createVehicle, DEFAULT_MODEL_PARAMS, type ModelParams, type VehicleState, type World } from './vehicle-model.js';
+import {
+  createVehicle,
+  DEFAULT_MODEL_PARAMS,
+  onDemandVehicle,
+  requestPark,
+  requestTrip,
+  type ModelParams,
+  type VehicleState,
+  type World,
+} from './vehicle-model.js';
 
 export type { ClockSkew } from './faults.js';
 export type { CredentialsProvider, DeviceCredentials, SimulationLogger } from './device-connection.js';
@@ -81,6 +90,12 @@ export interface SimulationOptions {
   faults?: FaultConfig;
   /** how commands are answered (default: 300–800 ms execution, never failing, never ignoring) */
   commandPolicy?: Partial<CommandPolicy>;
+  /**
+   * Trips on demand (the customer driver, sim/customers/): every vehicle stays parked until `requestTrip` and
+   * drives until `requestPark` — except `unrentedShare` of the fleet (rounded; chosen by the seed), which keeps
+   * driving on its own (movement without rental, for the alerts). Absent: every vehicle drives on its own.
+   */
+  tripsOnDemand?: { unrentedShare: number };
 }
 
 export interface SimulationStats {
@@ -124,6 +139,12 @@ export interface VehicleSnapshot {
 
 export interface Simulation {
   readonly vehicleIds: string[];
+  /** the vehicles whose trips are on demand (`tripsOnDemand`; empty without it) */
+  readonly onDemandVehicleIds: string[];
+  /** A parked on-demand vehicle starts a trip now (gets in, drives); false when it cannot (not parked, immobilized). */
+  requestTrip(vehicleId: string): boolean;
+  /** A driving vehicle ends its trip now (brakes to the kerb, switches off, gets out, parks); false when not driving. */
+  requestPark(vehicleId: string): boolean;
   readonly network: StreetNetwork;
   /** Clean shutdown: retained `offline` status for every vehicle, then DISCONNECT. Idempotent. */
   stop(): Promise<void>;
@@ -186,12 +207,27 @@ function assertOptions(o: SimulationOptions): void {
   if (!Number.isInteger(k) || k < 1) throw new RangeError(`vehiclesPerConnection must be an integer ≥ 1 (got ${k})`);
   const share = o.movingShare ?? DEFAULT_MODEL_PARAMS.movingShare;
   if (!(share >= 0 && share <= 1)) throw new RangeError(`movingShare must be 0…1 (got ${share})`);
+  const unrented = o.tripsOnDemand?.unrentedShare ?? 0;
+  if (!(unrented >= 0 && unrented <= 1)) throw new RangeError(`tripsOnDemand.unrentedShare must be 0…1 (got ${unrented})`);
+}
+
+/** Which of `count` vehicles keep driving on their own: `round(share · count)` of them, picked by the seed. */
+function unrentedIndexes(count: number, share: number, seed: number): Set<number> {
+  const rng = createRng(deriveSeed(seed ^ 0x2a5e7, 0x0de3a));
+  const order = Array.from({ length: count }, (_, i) => i);
+  const pick = Math.round(share * count);
+  for (let i = 0; i < pick; i++) {
+    const j = i + randomIndex(rng, count - i);
+    [order[i], order[j]] = [order[j]!, order[i]!];
+  }
+  return new Set(order.slice(0, pick));
 }
 
 const NOOP_LOGGER: SimulationLogger = { info() {}, warn() {}, error() {} };
 
 class SimulationImpl implements Simulation {
   readonly vehicleIds: string[];
+  readonly onDemandVehicleIds: string[];
   readonly network: StreetNetwork;
   private readonly world: World;
   private readonly vehicles: SimVehicle[] = [];
@@ -243,6 +279,8 @@ class SimulationImpl implements Simulation {
     const seqStart = Math.floor(this.clock()); // seq survives restarts: seeded from the clock (see the protocol)
     const onError = connectionErrorLogger(this.logger, options.mqttUrl);
     let conn: DeviceConnection | undefined;
+    const onDemand = options.tripsOnDemand;
+    const unrented = onDemand ? unrentedIndexes(options.vehicles, onDemand.unrentedShare, seed) : undefined;
     for (let i = 0; i < options.vehicles; i++) {
       const info = demoVehicle(first + i);
       if (i % perConnection === 0) {
@@ -260,7 +298,9 @@ class SimulationImpl implements Simulation {
         this.connections.push(conn);
       }
       const rng = createRng(deriveSeed(seed, first + i));
-      const v = createSimVehicle(i, info.id, rng, conn!, createVehicle(info, rng, this.world), seqStart);
+      const created = createVehicle(info, rng, this.world);
+      const state = unrented && !unrented.has(i) ? onDemandVehicle(created) : created;
+      const v = createSimVehicle(i, info.id, rng, conn!, state, seqStart);
       conn!.vehicles.push(v);
       this.vehicles.push(v);
       this.byId.set(v.id, v);
@@ -280,6 +320,7 @@ class SimulationImpl implements Simulation {
       faults: this.faults,
     });
     this.vehicleIds = this.vehicles.map((v) => v.id);
+    this.onDemandVehicleIds = this.vehicles.filter((v) => v.state.onDemand).map((v) => v.id);
   }
 
   async start(): Promise<void> {
@@ -428,6 +469,20 @@ class SimulationImpl implements Simulation {
       lastTelemetry: v.lastTelemetry,
       connected: v.conn.connected && !v.silenced,
     };
+  }
+
+  requestTrip(vehicleId: string): boolean {
+    const v = this.vehicle(vehicleId);
+    const next = requestTrip(v.state);
+    if (next) v.state = next;
+    return next !== undefined;
+  }
+
+  requestPark(vehicleId: string): boolean {
+    const v = this.vehicle(vehicleId);
+    const next = requestPark(v.state);
+    if (next) v.state = next;
+    return next !== undefined;
   }
 
   use(middleware: PublishMiddleware): () => void {

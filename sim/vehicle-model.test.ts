@@ -5,7 +5,18 @@ import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { distanceToSegment, headingDelta, insideBounds, pointInPolygon } from './geo.js';
 import { createRng, deriveSeed } from './prng.js';
 import { buildStreetNetwork, otherEnd } from './street-network.js';
-import { createVehicle, DEFAULT_MODEL_PARAMS, step, toTelemetry, type ModelEvent, type VehicleState, type World } from './vehicle-model.js';
+import {
+  createVehicle,
+  DEFAULT_MODEL_PARAMS,
+  onDemandVehicle,
+  requestPark,
+  requestTrip,
+  step,
+  toTelemetry,
+  type ModelEvent,
+  type VehicleState,
+  type World,
+} from './vehicle-model.js';
 
 const network = buildStreetNetwork(DEFAULT_SERVICE_AREA, { seed: 42 });
 const world: World = { network, params: DEFAULT_MODEL_PARAMS };
@@ -183,6 +194,56 @@ describe('vehicle model', () => {
     }
     expect(stillMoved).toBe(0);
     expect(busyActive / (50 * 1800)).toBeGreaterThan(0.95);
+  });
+
+  it('trips on demand: parked until asked, drives until asked to park, then stays unlocked for the rental end', () => {
+    const vehicles = fleet(50, 3).map((v) => ({ ...v, state: onDemandVehicle(v.state) }));
+    const problems = new Set<string>();
+    const run = (seconds: number, stepMs: number, check: (s: VehicleState) => void): void => {
+      for (let t = 0; t < seconds * 1000; t += stepMs) {
+        for (const v of vehicles) {
+          v.state = step(v.state, stepMs, v.rng, world);
+          // the model's invariants, but for the lock: an on-demand car is left unlocked after the trip
+          for (const p of violations(v.state)) if (p !== 'parked but not parked') problems.add(p);
+          check(v.state);
+        }
+      }
+    };
+    const positions = vehicles.map((v) => [v.state.x, v.state.y]);
+    for (const v of vehicles)
+      expect(v.state).toMatchObject({ phase: 'parked', ignition: false, locked: true, speedMps: 0, onDemand: true });
+    // two hours: nobody asked, nobody moves (mid-trip cars of the steady state were parked where they were)
+    let notParked = 0;
+    run(2 * 3600, 10_000, (s) => void (s.phase !== 'parked' && notParked++));
+    expect(notParked).toBe(0);
+    expect(vehicles.map((v) => [v.state.x, v.state.y])).toEqual(positions);
+    expect(requestPark(vehicles[0]!.state)).toBeUndefined();
+
+    for (const v of vehicles) v.state = requestTrip(v.state)!;
+    run(20, 1000, () => undefined);
+    expect(vehicles.every((v) => v.state.phase === 'driving')).toBe(true);
+    expect(requestTrip(vehicles[0]!.state)).toBeUndefined(); // on a trip already
+    // far longer than the model's own trips (3–10 min): an on-demand trip lasts until the customer parks
+    let moved = 0;
+    let notDriving = 0;
+    run(20 * 60, 1000, (s) => {
+      if (s.phase !== 'driving') notDriving++;
+      if (s.speedMps > 0) moved++;
+    });
+    expect(notDriving).toBe(0);
+    expect(moved).toBeGreaterThan(50 * 20 * 60 * 0.5);
+
+    for (const v of vehicles) v.state = requestPark(v.state)!;
+    run(60, 1000, () => undefined);
+    for (const v of vehicles)
+      expect(v.state).toMatchObject({ phase: 'parked', ignition: false, doorsClosed: true, locked: false, speedMps: 0 });
+    run(3600, 10_000, (s) => void (s.phase !== 'parked' && notParked++));
+    expect(notParked).toBe(0);
+    expect([...problems]).toEqual([]);
+
+    // immobilized: no trip when asked
+    const immobilized = { ...vehicles[1]!.state, immobilized: true };
+    expect(requestTrip(immobilized)).toBeUndefined();
   });
 
   it('is deterministic, leaves its input untouched, and survives a 10-minute step', () => {

@@ -64,6 +64,12 @@ export interface VehicleState {
   readonly doorsClosed: boolean;
   /** set by the immobilize command, cleared by release: no trip starts, a trip in progress ends */
   readonly immobilized: boolean;
+  /**
+   * Trips on demand (a rented car): it stays parked until `requestTrip`, drives until `requestPark` (or until
+   * something ends the trip: critical energy, immobilize, a crash), and after getting out it stays unlocked —
+   * the rental's end locks it by command. False: trips and stays follow `movingShare` on their own.
+   */
+  readonly onDemand: boolean;
 }
 
 /** A change inside one step, reported as a device event; `atMs` is the offset into the step. */
@@ -170,6 +176,7 @@ export function createVehicle(vehicle: { id: string; energyType: EnergyType }, r
     locked: true,
     doorsClosed: true,
     immobilized: false,
+    onDemand: false,
   };
   chooseNext(s, rng, world);
   placeOnEdge(s, network);
@@ -228,8 +235,9 @@ function advance(s: State, availableMs: number, rng: Rng, world: World, sink: Ev
       s.phaseRemainingMs -= used;
       if (sink) sink.at = elapsedMs + used;
       if (s.phaseRemainingMs <= 0) {
-        // An immobilized car starts no trip: the customer gives up and the car stays for another while.
-        if (s.immobilized) s.phaseRemainingMs = Math.max(IMMOBILIZED_RETRY_MS, parkedDurationMs(rng, params));
+        // An immobilized car starts no trip: the customer gives up and the car stays for another while
+        // (on demand: until asked again).
+        if (s.immobilized) s.phaseRemainingMs = s.onDemand ? Infinity : Math.max(IMMOBILIZED_RETRY_MS, parkedDurationMs(rng, params));
         else startBoarding(s, rng, params, sink);
       }
       return Math.max(used, 1e-6);
@@ -277,7 +285,7 @@ function startBoarding(s: State, rng: Rng, params: ModelParams, sink: EventSink 
 function startDriving(s: State, rng: Rng, world: World, sink: EventSink | undefined): void {
   const { params } = world;
   s.phase = 'driving';
-  s.phaseRemainingMs = uniform(rng, params.tripMinMs, params.tripMaxMs);
+  s.phaseRemainingMs = s.onDemand ? Infinity : uniform(rng, params.tripMinMs, params.tripMaxMs);
   s.cruiseFactor = uniform(rng, 0.8, 1.05);
   s.doorsClosed = true;
   s.ignition = true;
@@ -303,10 +311,46 @@ function startAlighting(s: State, rng: Rng, params: ModelParams, sink: EventSink
 
 function park(s: State, rng: Rng, params: ModelParams, sink: EventSink | undefined): void {
   s.phase = 'parked';
-  s.phaseRemainingMs = parkedDurationMs(rng, params);
+  s.phaseRemainingMs = s.onDemand ? Infinity : parkedDurationMs(rng, params);
   s.doorsClosed = true;
-  s.locked = true;
+  if (!s.onDemand) s.locked = true;
   emit(sink, 'door_closed');
+}
+
+// ------------------------------------------------------------------------------------------------ on demand
+
+/**
+ * The vehicle with trips on demand (see `VehicleState.onDemand`): a car created mid-trip is parked where it is,
+ * locked, ignition off — a rented car starts parked and waits for its customer.
+ */
+export function onDemandVehicle(state: VehicleState): VehicleState {
+  if (state.phase === 'parked') return { ...state, onDemand: true, phaseRemainingMs: Infinity };
+  return {
+    ...state,
+    onDemand: true,
+    phase: 'parked',
+    phaseRemainingMs: Infinity,
+    speedMps: 0,
+    waitRemainingMs: 0,
+    ignition: false,
+    locked: true,
+    doorsClosed: true,
+  };
+}
+
+/** Asks a parked on-demand vehicle to start a trip at its next step (boarding, then driving); false if it cannot. */
+export function requestTrip(state: VehicleState): VehicleState | undefined {
+  if (!state.onDemand || state.phase !== 'parked' || state.immobilized) return undefined;
+  return { ...state, phaseRemainingMs: 0 };
+}
+
+/**
+ * Asks a driving vehicle to end its trip: it brakes to the kerb, switches off, the driver gets out, it parks.
+ * Undefined when it is not driving (parked already, or getting in or out: that ends by itself within seconds).
+ */
+export function requestPark(state: VehicleState): VehicleState | undefined {
+  if (state.phase === 'driving') return { ...state, phaseRemainingMs: 0 };
+  return undefined;
 }
 
 function clampShare(share: number): number {

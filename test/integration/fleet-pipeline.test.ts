@@ -6,7 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
+import type { TestDatabase } from '../../server/src/testing/test-databases.js';
+import { engineStacks } from '../../server/src/testing/backends.js';
 import { waitFor } from '../../server/src/testing/devices.js';
 import { telemetrySample } from '../../src/shared/device-protocol.js';
 import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
@@ -18,17 +19,7 @@ import type { VehicleLive } from '../../src/shared/fleet.js';
 
 const VEHICLES = 20;
 
-interface Case {
-  name: string;
-  databaseUrl?: () => Promise<TestDatabase>;
-  mqttUrl?: string;
-}
-
-const cases: Case[] = [{ name: 'PGlite + embedded Aedes' }];
-if (process.env['DATABASE_URL'] && process.env['MQTT_URL']) {
-  const base = process.env['DATABASE_URL'];
-  cases.push({ name: 'PostgreSQL + external broker', databaseUrl: () => createTestDatabase(base), mqttUrl: process.env['MQTT_URL'] });
-}
+const cases = engineStacks();
 
 async function serverLive(server: ServerHandle): Promise<Map<string, VehicleLive>> {
   const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') });
