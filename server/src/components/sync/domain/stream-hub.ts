@@ -57,6 +57,8 @@ interface Stream {
 
 export class StreamHub {
   private readonly streams = new Set<Stream>();
+  /** set by stop(): a stream opened after it (its request was already in a handler) ends at once */
+  private stopped = false;
   private unlisten: (() => Promise<void>) | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private safetyPoll: NodeJS.Timeout | undefined;
@@ -100,6 +102,11 @@ export class StreamHub {
     tagged: boolean,
     until?: number,
   ): void {
+    if (this.stopped) {
+      // The server is closing (HTTP waits for open responses): the client reconnects to another instance, or later.
+      res.end();
+      return;
+    }
     const stream: Stream = {
       feeds: new Map(feeds.map((f) => [f.collection, { checkpoint: f.checkpoint, dirty: true }])),
       role,
@@ -133,6 +140,7 @@ export class StreamHub {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.heartbeat);
     clearInterval(this.safetyPoll);
     for (const s of [...this.streams]) {
