@@ -13,9 +13,9 @@ import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePag
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo, formatClock, formatDateTime } from '../../lib/format';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
+import { leavesGap, mergeNewest, PAGE } from './timeline-pages';
 import './timeline.css';
 
-const PAGE = 50;
 const LIVE_MS = 5_000;
 const KIND_LABELS: Record<TimelineKind, string> = {
   connectivity: 'online',
@@ -74,6 +74,9 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
   const [error, setError] = useState<string | undefined>(undefined);
   const [expanded, setExpanded] = useState<string | undefined>(undefined);
   const loadingMore = useRef(false);
+  /** what is shown, for the live re-read to tell whether its page joins it (read outside render) */
+  const shownNow = useRef<TimelineEntry[]>([]);
+  shownNow.current = entries;
   const sentinel = useRef<HTMLLIElement | null>(null);
   const list = useRef<HTMLOListElement | null>(null);
   const kindsParam = kinds.size === 0 ? '' : `&kinds=${[...kinds].join(',')}`;
@@ -95,8 +98,15 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
         (page) => {
           setMode('live');
           setError(undefined);
-          setEntries((prev) => mergeNewest(prev, page.entries));
-          setCursor((c) => c ?? page.nextCursor);
+          if (leavesGap(shownNow.current, page.entries)) {
+            // More than a page arrived since the last read: what is shown no longer joins the newest page, and
+            // the older pages must continue from this page's end, or the entries in between are never loaded.
+            setEntries(page.entries);
+            setCursor(page.nextCursor);
+          } else {
+            setEntries((prev) => mergeNewest(prev, page.entries));
+            setCursor((c) => c ?? page.nextCursor);
+          }
         },
         (err: unknown) => {
           if (abort.signal.aborted) return;
@@ -305,13 +315,6 @@ function actorLabel(e: TimelineEntry): string {
   if (a.type === 'staff') return a.name ?? a.id ?? 'staff';
   if (a.type === 'customer') return a.name ? `customer ${a.name}` : 'customer';
   return a.type;
-}
-
-/** The newest page on top of what is shown: new ids first, known ones updated in place. */
-function mergeNewest(prev: TimelineEntry[], newest: TimelineEntry[]): TimelineEntry[] {
-  const fresh = new Map(newest.map((e) => [e.id, e]));
-  const kept = prev.filter((e) => !fresh.has(e.id));
-  return [...newest, ...kept].sort((a, b) => b.at - a.at || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0));
 }
 
 const setErrorFrom = (set: (e: string) => void) => (err: unknown) => set(err instanceof Error ? err.message : String(err));
