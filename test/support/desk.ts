@@ -5,7 +5,7 @@
  */
 import type { Browser, Page } from 'playwright-core';
 import type { ServerHandle } from '../../server/src/app.js';
-import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
+import { startBrowserConsole, type BrowserConsole, type BrowserConsoleOptions } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import { launchChromium } from './chromium.js';
 
@@ -17,29 +17,43 @@ export interface DeskPage {
   close(): Promise<void>;
 }
 
+export interface OpenDeskOptions {
+  viewport?: { width: number; height: number };
+  /** console settings beyond the server's addresses (staff credentials, MQTT account, tiles); default: no tiles */
+  config?: Omit<BrowserConsoleOptions['config'], 'mqttUrl' | 'serverUrl'>;
+}
+
 export async function openDesk(
   server: Pick<ServerHandle, 'httpUrl' | 'mqttUrl'>,
-  viewport = { width: 1280, height: 800 },
+  { viewport = { width: 1280, height: 800 }, config = { tileUrl: '' } }: OpenDeskOptions = {},
 ): Promise<DeskPage> {
   const desk = await startBrowserConsole({
-    config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '', logger: silentLogger() },
+    config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, logger: silentLogger(), ...config },
     port: 0,
     rendererDir: 'out/renderer',
     logger: silentLogger(),
   });
-  const browser = await launchChromium();
-  const page = await browser.newPage({ viewport });
-  const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  await page.goto(desk.url);
-  return {
-    desk,
-    browser,
-    page,
-    pageErrors,
-    close: async () => {
-      await browser.close();
-      await desk.stop();
-    },
-  };
+  let browser: Browser | undefined;
+  try {
+    browser = await launchChromium();
+    const page = await browser.newPage({ viewport, acceptDownloads: true });
+    const pageErrors: string[] = [];
+    page.on('pageerror', (err) => pageErrors.push(err.message));
+    await page.goto(desk.url);
+    const opened = browser;
+    return {
+      desk,
+      browser: opened,
+      page,
+      pageErrors,
+      close: async () => {
+        await opened.close();
+        await desk.stop();
+      },
+    };
+  } catch (err) {
+    await browser?.close();
+    await desk.stop();
+    throw err;
+  }
 }

@@ -11,8 +11,8 @@ import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { demoDesktopCredentials, demoSimulatorCredentials } from '../../server/src/testing/mqtt-credentials.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
-import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
-import { launchChromium } from './chromium.js';
+import type { BrowserConsole } from '../../src/main/browser-host/host.js';
+import { openDesk, type DeskPage } from './desk.js';
 
 export interface FleetDeskOptions {
   /** vehicles seeded in the registry */
@@ -39,10 +39,9 @@ export interface FleetDesk {
 
 export async function startFleetDesk(opts: FleetDeskOptions): Promise<FleetDesk> {
   const dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-'));
-  const parts: Partial<FleetDesk> = {};
+  const parts: { server?: ServerHandle; sim?: Simulation; deskPage?: DeskPage } = {};
   const stop = async () => {
-    await parts.browser?.close();
-    await parts.desk?.stop();
+    await parts.deskPage?.close();
     await parts.sim?.stop();
     await parts.server?.stop();
     rmSync(dataDir, { recursive: true, force: true });
@@ -66,23 +65,23 @@ export async function startFleetDesk(opts: FleetDeskOptions): Promise<FleetDesk>
       ...demoSimulatorCredentials(server),
     });
     const dispatcher = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
-    parts.desk = await startBrowserConsole({
+    const deskPage = (parts.deskPage = await openDesk(server, {
+      viewport: opts.viewport,
       config: {
-        mqttUrl: server.mqttUrl,
-        serverUrl: server.httpUrl,
         staffCredentials: { email: dispatcher.email, password: dispatcher.password },
         ...(opts.tileUrl === undefined ? {} : { tileUrl: opts.tileUrl }),
         ...demoDesktopCredentials(server),
       },
-      port: 0,
-      rendererDir: 'out/renderer',
-    });
-    parts.browser = await launchChromium();
-    const page = (parts.page = await parts.browser.newPage({ viewport: opts.viewport, acceptDownloads: true }));
-    const pageErrors: string[] = [];
-    page.on('pageerror', (err) => pageErrors.push(err.message));
-    await page.goto(parts.desk.url);
-    return { ...(parts as Required<Omit<FleetDesk, 'pageErrors' | 'stop'>>), pageErrors, stop };
+    }));
+    return {
+      server,
+      sim: parts.sim,
+      desk: deskPage.desk,
+      browser: deskPage.browser,
+      page: deskPage.page,
+      pageErrors: deskPage.pageErrors,
+      stop,
+    };
   } catch (err) {
     await stop();
     throw err;
