@@ -12,6 +12,7 @@
  *   the samples; never negative (a replaced telematics unit may restart its odometer).
  */
 
+import type { RentalUsage } from '../../pricing/index.js';
 import type { UsageSample } from '../model.js';
 
 export interface MeasureUsageInput {
@@ -28,14 +29,9 @@ export interface MeasureUsageInput {
 }
 
 /** The pricing domain's RentalUsage, plus what the receipt and the staff view explain it with. */
-export interface MeasuredUsage {
-  startedAt: number;
-  endedAt: number;
-  /** fractional minutes (pricing rounds per started minute) */
+export interface MeasuredUsage extends RentalUsage {
+  /** fractional minutes here (pricing rounds per started minute) */
   drivingMinutes: number;
-  parkedMinutes: number;
-  distanceKm: number;
-  reservationMinutes: number;
   /** the duration in minutes (= drivingMinutes + parkedMinutes) */
   durationMinutes: number;
   drivingMs: number;
