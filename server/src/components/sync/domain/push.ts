@@ -209,19 +209,7 @@ export class PushHandler {
         const t = doc as unknown as TaskDoc;
         if (t.status !== 'open' && t.status !== 'assigned')
           throw new AppError('illegal_status', 'a new task is open or assigned', { status: 409 });
-        await this.ports.ops.createTask(
-          {
-            id: t.id,
-            vehicleId: t.vehicleId,
-            kind: t.kind,
-            status: t.status,
-            assignee: t.assignee ?? null,
-            note: t.note,
-            alertId: t.alertId ?? null,
-            dueAt: t.dueAt ?? null,
-          },
-          actor,
-        );
+        await this.ports.ops.createTask({ id: t.id, ...taskFields(t), status: t.status }, actor); // status: narrowed to open | assigned above
         return;
       }
       case 'notes': {
@@ -272,19 +260,7 @@ export class PushHandler {
       }
       case 'tasks': {
         const t = doc as unknown as TaskDoc;
-        await this.ports.ops.updateTask(
-          t.id,
-          {
-            vehicleId: t.vehicleId,
-            kind: t.kind,
-            status: t.status,
-            assignee: t.assignee ?? null,
-            note: t.note,
-            alertId: t.alertId ?? null,
-            dueAt: t.dueAt ?? null,
-          },
-          actor,
-        );
+        await this.ports.ops.updateTask(t.id, taskFields(t), actor);
         return;
       }
       default:
@@ -331,4 +307,17 @@ function deepEqual(a: unknown, b: unknown): boolean {
   const kb = Object.keys(b as object);
   if (ka.length !== kb.length) return false;
   return ka.every((k) => deepEqual((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/** A task document's editable fields, as the ops use cases take them (create and update alike). */
+function taskFields(t: TaskDoc) {
+  return {
+    vehicleId: t.vehicleId,
+    kind: t.kind,
+    status: t.status,
+    assignee: t.assignee ?? null,
+    note: t.note,
+    alertId: t.alertId ?? null,
+    dueAt: t.dueAt ?? null,
+  };
 }
