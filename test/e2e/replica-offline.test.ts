@@ -25,6 +25,7 @@ import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser
 import { silentLogger } from '../../src/main/log.js';
 import type { AlertDoc, TaskDoc } from '../../src/shared/sync-protocol.js';
 import { launchChromium } from '../support/chromium.js';
+import { waitAttr } from './page-wait.js';
 
 const SEEDED = 20;
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
@@ -274,7 +275,29 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     await conflict.first().waitFor({ timeout: 30_000 });
     expect(await conflict.first().getAttribute('data-collection')).toBe('alerts');
     expect(await page.getByTestId('conflicts-panel').locator(`[data-doc-id="${alertA.id}"]`).count()).toBe(0);
+    // the operator's own value beside the server's, on the field both changed
+    const assignee = conflict.first().locator('tr[data-field="assignee"]');
+    expect(await assignee.getAttribute('class')).toContain('conflict-differs');
+    const [mine, theirs] = [await assignee.locator('td').nth(1).innerText(), await assignee.locator('td').nth(2).innerText()];
+    expect([OPERATOR, DISPATCHER.name]).toContain(mine);
+    expect(theirs).toBe('server-op');
     await page.screenshot({ path: join(shots, `e2e-replica-4-conflict${suffix}.png`) });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('"Re-apply mine" from the conflicts view reaches the server, and the conflict leaves the view', async () => {
+    const conflict = page.locator(`[data-testid="conflicts-panel"] [data-doc-id="${alertB.id}"]`);
+    await conflict.first().getByRole('button', { name: 'Re-apply mine' }).click();
+    await expect
+      .poll(
+        async () =>
+          (await staff<{ alerts: AlertDoc[] }>(server!, 'GET', `/alerts?vehicleId=${alertB.vehicleId}&kind=crash`)).body.alerts.find(
+            (a) => a.id === alertB.id,
+          )?.assignee,
+        { timeout: 30_000 },
+      )
+      .toBe(OPERATOR);
+    await waitAttr(page, 'conflicts-panel', 'data-count', '0');
     expect(pageErrors).toEqual([]);
   });
 });
