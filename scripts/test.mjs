@@ -93,6 +93,7 @@ if (checks) {
     ['typecheck (web)', npx, ['tsc', '-p', 'tsconfig.web.json']],
     ['typecheck (server)', npx, ['tsc', '-p', 'tsconfig.server.json']],
     ['typecheck (e2e)', npx, ['tsc', '-p', 'tsconfig.e2e.json']],
+    ['typecheck (desk replica tests)', npx, ['tsc', '-p', 'tsconfig.desk-tests.json']],
     ['lint', npx, ['eslint', '.', '--max-warnings', '0']],
     ['format', npx, ['prettier', '--check', '.']],
     ['build (electron-vite)', npx, ['electron-vite', 'build']],

@@ -12,14 +12,13 @@
  * to test-results/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
-import { staffHeaders } from '../../server/src/testing/auth.js';
+import { freePort, raiseCrashAlert, staffCall } from '../../server/src/testing/staff-api.js';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
@@ -32,40 +31,10 @@ const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
 const OPERATOR = DISPATCHER.id;
 const shots = join(process.cwd(), 'test-results');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function staff<T>(server: ServerHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
-    method,
-    headers: {
-      ...(await staffHeaders(server, 'dispatcher', 'server-op')),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
-  server.events.emit('vehicle.event', {
-    vehicleId,
-    event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
-    receivedAt: Date.now(),
-  });
-  await server.flushAlerts();
-  const list = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
-  expect(list.body.alerts).toHaveLength(1);
-  return list.body.alerts[0]!;
-}
+/** Staff calls as `server-op`: the other operator whose change clashes with the desk's. */
+const staff = <T>(server: ServerHandle, method: string, path: string, body?: unknown) =>
+  staffCall<T>(server, method, path, body, 'server-op');
+const raiseAlert = (server: ServerHandle, vehicleId: string) => raiseCrashAlert(server, vehicleId, 'server-op');
 
 const indicator = (page: Page, attr: string): Promise<string | null> => page.getByTestId('sync-indicator').getAttribute(attr);
 
