@@ -12,6 +12,8 @@ export const ALERT_KINDS = [
   'zone_exit',
   'crash',
   'tamper',
+  'moved_in_maintenance',
+  'moved_while_locked',
 ] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];
 
@@ -34,6 +36,8 @@ export const ALERT_KIND_INFO: Readonly<Record<AlertKind, AlertKindInfo>> = Objec
   zone_exit: { label: 'Left the operating zone', notify: true },
   crash: { label: 'Crash', notify: true },
   tamper: { label: 'Tampering', notify: true },
+  moved_in_maintenance: { label: 'Moving while in maintenance', notify: true },
+  moved_while_locked: { label: 'Moving locked, engine off (towed?)', notify: true },
 });
 
 /** The label of a kind; a kind this build does not know yet (a newer server) shows as its code, made readable. */
