@@ -354,11 +354,24 @@ function taskKindsFor(alertKind: string): TaskKind[] {
   return [first, ...TASK_KINDS.filter((k) => k !== first)];
 }
 
+const STATUS_PHRASE: Readonly<Record<StatusFilter, string>> = {
+  unresolved: 'open or acknowledged',
+  open: 'open',
+  acknowledged: 'acknowledged',
+  resolved: 'resolved',
+  all: '',
+};
+
+/** What an empty view says: which alerts there are none of, and where to look instead. */
 function emptyText(f: QueueFilter, inStatus: number): string {
-  if (f.kind || f.severity !== 'all') return inStatus > 0 ? 'No alert matches these filters.' : 'No alerts with this status.';
-  if (f.status === 'unresolved') return 'No open alerts. New ones appear here and, if critical, as a desktop notification.';
-  if (f.status === 'resolved') return 'No resolved alerts yet.';
-  return 'No alerts with this status.';
+  const filtered = f.kind !== '' || f.severity !== 'all';
+  if (!filtered && f.status === 'unresolved')
+    return 'No open alerts. New ones appear here and, if they need a person now, as a desktop notification.';
+  const what = [f.severity === 'all' ? '' : SEVERITY_LABELS[f.severity].toLowerCase(), f.kind ? `“${alertKindLabel(f.kind)}”` : '']
+    .filter(Boolean)
+    .join(' ');
+  const text = `No ${what ? `${what} ` : ''}alerts${STATUS_PHRASE[f.status] ? ` ${STATUS_PHRASE[f.status]}` : ''}.`;
+  return filtered && inStatus > 0 ? `${text} Other alerts are hidden by the filters.` : text;
 }
 
 function ResolveForm({ label, onResolve, onCancel }: { label: string; onResolve: (reason: string) => void; onCancel: () => void }) {
@@ -439,7 +452,7 @@ function MoreMenu(props: {
         else if (what === 'task') props.onTask(value as TaskKind);
       }}
     >
-      <option value="">{props.taskKinds.length ? 'Assign · Task' : 'Assign…'}</option>
+      <option value="">{props.taskKinds.length ? 'Assign/Task' : 'Assign…'}</option>
       <optgroup label="Assign to">
         {others
           .filter((s) => s.id !== props.assignee)
