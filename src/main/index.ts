@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import type { Unsubscribe } from '../shared/desktop-api.js';
 import { buildContentSecurityPolicy, originOf } from './csp.js';
 import { forwardEvents, registerIpcHandlers } from './electron/ipc.js';
+import { createElectronNotifier } from './electron/notifications.js';
 import { createSafeStorageVault } from './electron/session-vault.js';
 import {
   denyAllPermissions,
@@ -92,6 +93,7 @@ async function main(): Promise<void> {
     host: 'electron',
     version: app.getVersion(),
     logger,
+    notifier: createElectronNotifier(() => mainWindow),
     ...(sessionVault ? { sessionVault } : {}),
   });
   disposers.push(registerIpcHandlers(services.handlers, isTrustedSender, logger));

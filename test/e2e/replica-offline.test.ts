@@ -178,9 +178,9 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
   it('queues offline edits (pending > 0) while the same alert is changed on the server', async () => {
     const rowA = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`);
     await rowA.getByRole('button', { name: 'Acknowledge' }).click();
-    await rowA.getByRole('button', { name: '+ Task' }).click();
+    await rowA.getByLabel('Assign or create a task').selectOption('task:repair');
     const rowB = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertB.id}"]`);
-    await rowB.getByRole('button', { name: 'Assign to me' }).click();
+    await rowB.getByLabel('Assign or create a task').selectOption(`assign:${OPERATOR}`);
     await page.waitForFunction(
       () => Number(document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending')) >= 3,
       undefined,

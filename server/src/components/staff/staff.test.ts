@@ -229,6 +229,35 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     expect(audit.rows.map((r) => r.action)).toEqual(['staff.created', 'staff.updated', 'staff.updated']);
   });
 
+  it('every role reads the directory of active colleagues: id, name and role only, nobody deactivated', async () => {
+    const admin = await staffHeaders(server, 'admin', 'ada');
+    const gone = await call<{ id: string }>(
+      server,
+      'POST',
+      '/ops/v1/staff',
+      { email: 'gone@fleetdesk.example', name: 'Gone Away', role: 'dispatcher', password: 'gone-long-password' },
+      admin,
+    );
+    expect((await call(server, 'PATCH', `/ops/v1/staff/${gone.body.id}`, { active: false }, admin)).status).toBe(200);
+    for (const role of ['dispatcher', 'support', 'admin'] as const) {
+      const res = await call<{ staff: Array<Record<string, unknown>> }>(
+        server,
+        'GET',
+        '/ops/v1/staff/directory',
+        undefined,
+        await staffHeaders(server, role, `dir-${role}`),
+      );
+      expect(res.status, role).toBe(200);
+      const ids = res.body.staff.map((s) => s.id);
+      expect(ids).toContain('ada');
+      expect(ids).not.toContain(gone.body.id);
+      for (const s of res.body.staff) expect(Object.keys(s).sort()).toEqual(['id', 'name', 'role']);
+      const names = res.body.staff.map((s) => String(s.name));
+      expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    }
+    expect((await call(server, 'GET', '/ops/v1/staff/directory')).status).toBe(401);
+  });
+
   it('refuses expired and foreign-signed tokens; the generated secret lives in the database', async () => {
     const { rows } = await server.db.query<{ secret: string }>(`select secret from auth_secrets where name = 'access_token_hs256'`);
     expect(rows).toHaveLength(1);

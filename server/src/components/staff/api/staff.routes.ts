@@ -77,6 +77,18 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
     );
 
     app.get(
+      '/staff/directory',
+      {
+        config: { auth: staffCan('staff.directory') },
+        schema: {
+          tags,
+          summary: 'Active colleagues: id, name and role (to assign alerts and tasks by name)',
+          response: { 200: Type.Object({ staff: Type.Array(StaffSummary) }) },
+        },
+      },
+      async (_request, reply) => reply.header('cache-control', 'no-store').send({ staff: await accounts.directory() }),
+    );
+    app.get(
       '/staff',
       {
         config: { auth: ADMIN },
