@@ -56,8 +56,7 @@ describe('commands at the desk in Chromium', () => {
 
   afterAll(async () => {
     await deskPage?.close();
-    await car?.device.close().catch(() => undefined);
-    await car?.telemetry.close().catch(() => undefined);
+    await car?.close();
     await server?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });
