@@ -30,6 +30,7 @@ import { startPricingComponent, type PricingComponent } from './components/prici
 import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { createTimelineComponent } from './components/timeline/index.js';
+import { createTrackComponent } from './components/track/index.js';
 import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
@@ -394,6 +395,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await identity.registerRoutes(http, '/ops/v1');
     await ops.registerRoutes(http, '/ops/v1');
     await createTimelineComponent({ db }).registerRoutes(http, '/ops/v1');
+    await createTrackComponent({ db, gapMs: config.heartbeatTimeoutS * 1000 }).registerRoutes(http, '/ops/v1');
     await health.registerRoutes(http, '/ops/v1');
     await sync.registerRoutes(http, '/sync/v1');
     const httpUrl = await listenHttp(http, config.host, config.port);

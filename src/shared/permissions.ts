@@ -20,6 +20,8 @@ export const CAPABILITIES = {
   'vehicle.maintenance': DISPATCH,
   /** a car's evidence timeline (customer names in it only with customer.read) */
   'vehicle.timeline': ALL,
+  /** a car's track from its telemetry history (replay) */
+  'vehicle.track': ALL,
   /** every integration's health (broker, database, payment and licence providers, availability index) */
   'integration.health': ALL,
   'alert.read': ALL,

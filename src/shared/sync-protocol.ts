@@ -98,7 +98,20 @@ export const AlertDocSchema = Type.Object({
 });
 export type AlertDoc = SyncDoc<typeof AlertDocSchema>;
 
-/** Read-only in the replica: commands are requested through `requests`. */
+/**
+ * One step of a command's lifecycle (the server's `command_transitions` row): `to` a status, when, why (`detail`:
+ * the device's result, the expiry, a cancellation's reason) and, for a cancellation, by whom (the staff name).
+ */
+const commandTransition = Type.Object({ to: str(20), at: ms, detail: nullable(str(500)), by: nullable(str(200)) });
+export type CommandTransition = Static<typeof commandTransition>;
+/** At most this many transitions travel with a command (a command has 2–4; the cap bounds a stored document). */
+export const MAX_COMMAND_TRANSITIONS = 20;
+
+/**
+ * Read-only in the replica: commands are requested through `requests` (and cancelled through the staff API).
+ * v1: `issuedByName` (the issuing staff member's name; null for the system and customers) and `transitions`, so
+ * the desk follows a command live and offline without asking the server (absent on documents pulled before v1).
+ */
 export const CommandDocSchema = Type.Object({
   ...syncFields,
   vehicleId: str(100),
@@ -106,10 +119,12 @@ export const CommandDocSchema = Type.Object({
   status: str(20),
   reason: str(500),
   issuedBy: str(100),
+  issuedByName: Type.Optional(nullable(str(200))),
   createdAt: ms,
   expiresAt: ms,
   finishedAt: nullableMs,
   lastResultReason: nullable(str(500)),
+  transitions: Type.Optional(Type.Array(looseObject(commandTransition), { maxItems: MAX_COMMAND_TRANSITIONS })),
 });
 export type CommandDoc = SyncDoc<typeof CommandDocSchema>;
 
@@ -424,7 +439,7 @@ export const SYNC_LIMITS = {
 export const RX_SCHEMAS: { [C in SyncCollection]: RxCollectionSchema } = {
   vehicles: rxCollectionSchema(VehicleDocSchema, { version: 0, indexes: ['plate', 'serviceState'] }),
   alerts: rxCollectionSchema(AlertDocSchema, { version: 0, indexes: ['status', 'vehicleId'] }),
-  commands: rxCollectionSchema(CommandDocSchema, { version: 0, indexes: ['vehicleId'] }),
+  commands: rxCollectionSchema(CommandDocSchema, { version: 1, indexes: ['vehicleId', 'status'] }),
   tasks: rxCollectionSchema(TaskDocSchema, { version: 0, indexes: ['status', 'vehicleId'] }),
   notes: rxCollectionSchema(NoteDocSchema, { version: 0, indexes: [['targetType', 'targetId']] }),
   zones: rxCollectionSchema(ZoneDocSchema, { version: 0 }),

@@ -17,7 +17,7 @@ import { connectCommandDevice } from '../../server/src/testing/command-device.js
 import { connectDevice, waitFor } from '../../server/src/testing/devices.js';
 import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
 import { QUIET } from '../../server/src/testing/bookings.js';
-import { openDesk, type DeskPage } from '../support/desk.js';
+import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const SUPPORT = DEMO_STAFF.find((s) => s.role === 'support')!;
@@ -79,17 +79,12 @@ describe('vehicle timeline at the desk in Chromium', () => {
 
     deskPage = await openDesk(server);
     page = deskPage.page;
-    await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
-    await page.getByTestId('sign-in-email').fill(SUPPORT.email);
-    await page.getByTestId('sign-in-password').fill(SUPPORT.password);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+    await signInAtDesk(page, SUPPORT);
   }, 120_000);
 
   afterAll(async () => {
     await deskPage?.close();
-    await car?.device.close().catch(() => undefined);
-    await car?.telemetry.close().catch(() => undefined);
+    await car?.close();
     await server?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   });

@@ -57,3 +57,12 @@ export async function openDesk(
     throw err;
   }
 }
+
+/** Signs a staff member in on the desk's sign-in screen and waits until the desk shows them. */
+export async function signInAtDesk(page: Page, staff: { email: string; password: string }): Promise<void> {
+  await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
+  await page.getByTestId('sign-in-email').fill(staff.email);
+  await page.getByTestId('sign-in-password').fill(staff.password);
+  await page.getByTestId('sign-in-submit').click();
+  await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+}

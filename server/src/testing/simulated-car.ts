@@ -41,6 +41,11 @@ export class SimulatedCar {
     await this.telemetry.client.publishAsync(deviceTopic(this.vehicleId, 'events'), JSON.stringify(payload), { qos: 1 });
   }
 
+  /** Disconnects its telemetry and command clients (never throws: for test teardown). */
+  async close(): Promise<void> {
+    await Promise.all([this.device.close().catch(() => undefined), this.telemetry.close().catch(() => undefined)]);
+  }
+
   /** Waits until the server has taken the last report as the car's state (staff live view), then stores it. */
   async settled(server: ServerHandle, staff: Record<string, string>): Promise<void> {
     await waitFor(

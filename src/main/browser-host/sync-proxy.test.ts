@@ -198,6 +198,16 @@ describe('browser console sync proxy', () => {
     expect(seen.at(-1)).toMatchObject({ url: '/base/ops/v1/customers?q=anna', method: 'GET' });
     for (const method of ['POST', 'PATCH', 'DELETE'])
       expect((await send({ method, path: '/ops/v1/alerts/a1/acknowledge' })).status, method).toBe(405);
+    // …but for the actions the page sends itself: cancelling a command, exactly that path
+    expect((await send({ method: 'POST', path: '/ops/v1/commands/cmd-00000001/cancel', body: '{"reason":"x"}' })).status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ url: '/base/ops/v1/commands/cmd-00000001/cancel', method: 'POST' });
+    for (const path of [
+      '/ops/v1/commands/cmd-00000001/cancel/x',
+      '/ops/v1/commands/a.b/cancel',
+      '/ops/v1/commands/cmd-00000001',
+      '/ops/v1/commands/x/cancel',
+    ])
+      expect((await send({ method: 'POST', path, body: '{}' })).status, path).toBe(405);
     for (const path of ['/ops/v1/auth/login', '/ops/v1/auth/refresh', '/ops/v1/AUTH/refresh', '/ops/v1/auth']) {
       expect((await send({ path })).status, path).toBe(403);
     }

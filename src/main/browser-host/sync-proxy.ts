@@ -1,6 +1,7 @@
 /**
  * The browser console's reverse proxy for the renderer's own server requests: `/sync/v1/*` (the replica: HTTP +
- * Server-Sent Events; GET and POST) and the staff API's reads `/ops/v1/*` (GET only; never `/ops/v1/auth/*` —
+ * Server-Sent Events; GET and POST) and the staff API's reads `/ops/v1/*` (GET only, but for the few actions named in
+ * OPS_ACTIONS; never `/ops/v1/auth/*` —
  * sign-in and refresh tokens belong to the host) on the console's own origin are piped to the companion server,
  * so the renderer stays same-origin (CSP connect-src 'self', no CORS on the server) and follows the console to
  * whichever server it is configured for. The renderer authenticates with the short-lived access token the host
@@ -41,6 +42,11 @@ export interface SyncProxy {
 const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'idempotency-key'] as const;
 const OPS_PREFIX = '/ops/v1';
 const OPS_AUTH_PREFIX = '/ops/v1/auth';
+/**
+ * The staff API actions the page sends itself (POST), each named here — every other action goes through the
+ * replica's `requests`: cancelling a device command (it is about now: queued offline it would be stale).
+ */
+const OPS_ACTIONS: readonly RegExp[] = [/^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/];
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'retry-after', 'allow'] as const;
@@ -81,7 +87,7 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
       problem(503, 'Service Unavailable', 'the console is shutting down');
       return true;
     }
-    const allow = sync ? 'GET, POST' : 'GET';
+    const allow = sync || OPS_ACTIONS.some((action) => action.test(rawPath)) ? 'GET, POST' : 'GET';
     if (!allow.split(', ').includes(req.method ?? '')) {
       problem(405, 'Method Not Allowed', `the console forwards ${allow} only here`, { allow });
       req.resume();

@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeDeviceCommand, deviceTopic } from '../../../../src/shared/device-protocol.js';
 import type { VehicleInfo } from '../../../../src/shared/fleet.js';
+import type { CommandDoc, PullResponse } from '../../../../src/shared/sync-protocol.js';
 import { startServer, type ServerHandle } from '../../app.js';
 import type { DomainEventMap } from '../../platform/domain-events.js';
 import { brokerBackends, dbBackends } from '../../testing/backends.js';
@@ -145,6 +146,20 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
 
   const path = (c: CommandJson) => c.transitions.map((t) => `${t.from ?? '∅'}→${t.to}`);
 
+  /** the command as the desk's replica gets it: the sync pull of `commands`, as a dispatcher */
+  async function replicated(commandId: string): Promise<CommandDoc | undefined> {
+    let checkpoint = 0;
+    for (;;) {
+      const res = await getAs(`/sync/v1/commands/pull?checkpoint=${checkpoint}&limit=500`);
+      expect(res.status).toBe(200);
+      const page = (await res.json()) as PullResponse<CommandDoc>;
+      const doc = page.documents.find((d) => d.id === commandId);
+      if (doc) return doc;
+      if (page.documents.length < 500) return undefined;
+      checkpoint = page.checkpoint.seq;
+    }
+  }
+
   it('queued → sent → received → succeeded, with every transition stored, audited and announced', async () => {
     const v = vehicles[0]!.id;
     const d = await device(v);
@@ -174,6 +189,13 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     expect(done.sentAt).toBeGreaterThanOrEqual(done.createdAt);
     expect(done.receivedAt).toBeGreaterThanOrEqual(done.sentAt!);
     expect(done.finishedAt).toBeGreaterThanOrEqual(done.receivedAt!);
+    // the replica's document carries the same transitions and the issuer's name (the desk follows it from there)
+    expect(await replicated(commandId)).toMatchObject({
+      status: 'succeeded',
+      issuedBy: 'alice',
+      issuedByName: 'Test admin alice',
+      transitions: done.transitions.map((t) => ({ to: t.to, at: t.at, detail: t.detail, by: null })),
+    });
 
     // what the device got: valid per the shared schema, with the stored times
     expect(d.deliveries.length).toBeGreaterThanOrEqual(1);
@@ -313,6 +335,11 @@ describe.each(cases)('command lifecycle on $name', ({ db, broker }) => {
     expect(watch.messages).toEqual([]);
     const c = await get(commandId);
     expect(path(c)).toEqual(['∅→queued', 'queued→cancelled']);
+    // in the replica: the cancellation's reason and who cancelled it (a name, from the audit entry)
+    expect((await replicated(commandId))?.transitions).toEqual([
+      { to: 'queued', at: c.createdAt, detail: null, by: null },
+      { to: 'cancelled', at: c.finishedAt, detail: 'issued by mistake', by: 'Test dispatcher bob' },
+    ]);
     const audit = await getAs(`/ops/v1/audit?targetType=command&targetId=${commandId}&limit=1`, await staffHeaders(server, 'support'));
     expect(((await audit.json()) as { entries: unknown[] }).entries).toEqual([
       expect.objectContaining({ action: 'command.cancelled', actor: 'bob', reason: 'issued by mistake' }),

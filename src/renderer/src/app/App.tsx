@@ -25,6 +25,7 @@ import { StatusBar } from '../features/status-bar/StatusBar';
 import { VehicleGrid, type VehicleGridHandle } from '../features/vehicle-grid/VehicleGrid';
 import { AlertsPanel } from '../features/alerts/AlertsPanel';
 import { useAlertAttention } from '../features/alerts/use-alert-attention';
+import { CommandsPanel } from '../features/commands/CommandsPanel';
 import { ConflictsPanel } from '../features/conflicts/ConflictsPanel';
 import { SyncIndicator } from '../features/sync/SyncIndicator';
 import { TasksPanel } from '../features/tasks/TasksPanel';
@@ -362,6 +363,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                   ) : null}
                 </div>
                 {tab === 'alerts' ? <AlertsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
+                {tab === 'commands' ? <CommandsPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
                 {tab === 'tasks' ? <TasksPanel plateOf={plateOf} now={now} onSelectVehicle={selectFromPanel} /> : null}
                 {tab === 'customers' && supportDesk ? (
                   <CustomersPanel now={now} plateOf={plateOf} onSelectVehicle={selectFromPanel} />
@@ -380,10 +382,11 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   );
 }
 
-type PaneTab = 'vehicles' | 'alerts' | 'tasks' | 'customers' | 'conflicts' | 'health';
+type PaneTab = 'vehicles' | 'alerts' | 'commands' | 'tasks' | 'customers' | 'conflicts' | 'health';
 const PANE_TABS: ReadonlyArray<[PaneTab, string]> = [
   ['vehicles', 'Vehicles'],
   ['alerts', 'Alerts'],
+  ['commands', 'Commands'],
   ['tasks', 'Tasks'],
   ['customers', 'Customers'],
   ['conflicts', 'Conflicts'],

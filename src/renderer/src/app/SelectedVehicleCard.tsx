@@ -4,6 +4,7 @@ import type { BusinessStateIndex } from '../data/business-state-index';
 import type { FleetStore } from '../data/fleet-store';
 import { situationText } from '../features/vehicle-grid/situation';
 import { VehicleOps } from '../features/vehicle-ops/VehicleOps';
+import { TrackReplay } from '../features/replay/TrackReplay';
 import { VehicleTimeline } from '../features/timeline/VehicleTimeline';
 import { replicaVehicles } from '../data/vehicle-index';
 import { energyLabel, formatAgo, formatClock, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
@@ -94,6 +95,7 @@ export function SelectedVehicleCard({ store, index, id, onSelect }: SelectedVehi
         Center on map
       </button>
       <VehicleTimeline vehicleId={id} now={now} />
+      <TrackReplay vehicleId={id} now={now} />
       <VehicleOps vehicleId={id} now={now} />
     </aside>
   );

@@ -55,7 +55,8 @@ export type ReplicaDatabase = RxDatabase<ReplicaCollections>;
 export const MIGRATIONS: { [C in SyncCollection]: MigrationStrategies } = {
   vehicles: {},
   alerts: {},
-  commands: {},
+  // v1: issuedByName, transitions (optional: v0 documents are valid v1 documents), an index on status
+  commands: { 1: (doc: unknown) => doc },
   tasks: {},
   notes: {},
   zones: {},

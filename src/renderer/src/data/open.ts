@@ -21,6 +21,8 @@ export interface OpenReplica {
   identity: ReplicaIdentity;
   /** a live read of the staff API (`/ops/v1…`) as this operator; rejects offline — the replica is what works then */
   staffGet<T>(path: string, signal?: AbortSignal): Promise<T>;
+  /** a staff API action (`POST /ops/v1…`, JSON body) as this operator; rejects with the server's problem detail */
+  staffPost<T>(path: string, body: unknown): Promise<T>;
   close(): Promise<void>;
 }
 
@@ -112,12 +114,18 @@ export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource
     onUnauthorized: () => tokens.invalidate(),
   });
   await replica.start();
-  const staffGet = async <T>(path: string, signal?: AbortSignal): Promise<T> => {
+  const staffCall = async <T>(path: string, init: { signal?: AbortSignal; body?: unknown }): Promise<T> => {
     if (!path.startsWith('/ops/v1/')) throw new Error(`not a staff API path: ${path}`);
+    const withBody = init.body !== undefined;
     const res = await fetch(`${identity.syncUrl.replace(/\/+$/, '')}${path}`, {
-      headers: { accept: 'application/json', authorization: `Bearer ${await tokens.get(operator.id)}` },
+      headers: {
+        accept: 'application/json',
+        authorization: `Bearer ${await tokens.get(operator.id)}`,
+        ...(withBody ? { 'content-type': 'application/json' } : {}),
+      },
       cache: 'no-store',
-      ...(signal ? { signal } : {}),
+      ...(withBody ? { method: 'POST', body: JSON.stringify(init.body) } : {}),
+      ...(init.signal ? { signal: init.signal } : {}),
     });
     if (res.status === 401) tokens.invalidate();
     const body = (await res.json().catch(() => undefined)) as (T & { detail?: string; title?: string }) | undefined;
@@ -128,7 +136,8 @@ export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource
     db,
     replica,
     identity,
-    staffGet,
+    staffGet: (path, signal) => staffCall(path, signal ? { signal } : {}),
+    staffPost: (path, body) => staffCall(path, { body }),
     actions: new ReplicaActions(db, operator),
     async close() {
       await replica.dispose();

@@ -15,6 +15,7 @@ import type { SelectVehicle, Selection } from '../../app/selection';
 import type { BusinessState } from '../../data/business-state';
 import type { BusinessStateIndex } from '../../data/business-state-index';
 import type { FleetStore } from '../../data/fleet-store';
+import { TrackLayer } from '../replay/TrackLayer';
 import { FleetLayer } from './FleetLayer';
 import type { MapStats } from './map-stats';
 import { ZONE_STYLES } from './zone-styles';
@@ -100,6 +101,7 @@ export function FleetMap({
           onSelect={onSelect}
           stats={stats}
         />
+        <TrackLayer />
         <InvalidateOnResize />
       </MapContainer>
       <TileNotice status={tileStatus} tileUrl={tileUrl} />

@@ -12,6 +12,7 @@ import { canSeeCustomerData } from '../../../../shared/permissions.js';
 import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo, formatClock, formatDateTime } from '../../lib/format';
+import { useReplay } from '../replay/replay-store';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
 import { leavesGap, mergeNewest, PAGE } from './timeline-pages';
 import './timeline.css';
@@ -164,6 +165,9 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
     [commands, alerts, tasks, notes, rentals, withCustomers, kinds],
   );
   const shown = mode === 'offline' ? offlineEntries : entries;
+  // a replay of this car on the map: the entry of the replayed moment (the newest at or before it) is marked
+  const replay = useReplay();
+  const replayed = replay?.vehicleId === vehicleId ? shown.find((e) => e.at <= replay.at)?.id : undefined;
 
   const toggleKind = (k: TimelineKind) =>
     setKinds((prev) => {
@@ -230,7 +234,12 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
       ) : null}
       <ol ref={list} className="timeline-list" data-testid="timeline-entries">
         {shown.map((e) => (
-          <li key={e.id} className={`timeline-entry kind-${e.kind}`} data-kind={e.kind}>
+          <li
+            key={e.id}
+            className={`timeline-entry kind-${e.kind}${e.id === replayed ? ' timeline-entry-replayed' : ''}`}
+            data-kind={e.kind}
+            data-replayed={e.id === replayed ? 'true' : undefined}
+          >
             <button type="button" className="timeline-entry-main" onClick={() => setExpanded(expanded === e.id ? undefined : e.id)}>
               <span className="timeline-time" title={new Date(e.at).toISOString()}>
                 {new Date(e.at).toLocaleDateString(undefined, { month: 'short', day: '2-digit' })} · {formatClock(e.at)}

@@ -1,6 +1,7 @@
 /**
  * The replica side of the selected-vehicle card: service state (available ↔ maintenance), a vehicle command sent
- * as a `requests` doc with the matching `commands` doc's status as it replicates, a new task, and notes. Only the
+ * as a `requests` doc with the matching `commands` doc's status as it replicates, the car's command history with
+ * every step and Cancel (features/commands), a new task, and notes. Only the
  * controls the operator's role may use are rendered (the role table, src/shared/permissions.ts); a change the
  * server refused is shown here with its reason; immobilizing asks for confirmation first.
  */
@@ -11,6 +12,7 @@ import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
 import { useConfirm } from '../panels/ConfirmDialog';
 import { Refusals } from '../panels/Refusals';
+import { VehicleCommands } from '../commands/VehicleCommands';
 import { VehicleRentals } from './VehicleRentals';
 
 const TASK_KINDS: TaskKind[] = ['cleaning', 'refuel', 'repair', 'inspection'];
@@ -140,6 +142,7 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
           })}
         </ul>
       ) : null}
+      <VehicleCommands vehicleId={vehicleId} now={now} />
       {may('task.work') ? (
         <div className="ops-row">
           <span className="ops-label">Task</span>

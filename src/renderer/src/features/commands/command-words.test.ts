@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { CommandDoc } from '../../../../shared/sync-protocol.js';
+import { commandOutcome, issuerWords, reasonWords, stepsOf, stepWords, troubleFirst } from './command-words';
+
+const base: CommandDoc = {
+  id: 'c1',
+  updatedAt: 5,
+  vehicleId: 'V-1',
+  type: 'lock',
+  status: 'failed',
+  reason: 'customer left it open',
+  issuedBy: 'ana',
+  issuedByName: 'Ana Lopez',
+  createdAt: 1_000,
+  expiresAt: 61_000,
+  finishedAt: 3_000,
+  lastResultReason: 'ignition_on',
+  transitions: [
+    { to: 'queued', at: 1_000, detail: null, by: null },
+    { to: 'sent', at: 1_500, detail: 'published to the vehicle', by: null },
+    { to: 'failed', at: 3_000, detail: 'vehicle: failed (ignition_on)', by: null },
+  ],
+};
+
+describe('command words', () => {
+  it('says the outcome in plain words, with the reason where it matters', () => {
+    expect(commandOutcome(base)).toBe('lock failed: ignition on');
+    expect(commandOutcome({ ...base, status: 'succeeded', lastResultReason: null })).toBe('lock succeeded');
+    expect(commandOutcome({ ...base, type: 'honk_flash', status: 'sent' })).toBe('honk & flash sent, not yet acknowledged');
+    expect(commandOutcome({ ...base, status: 'expired', lastResultReason: 'expired before it could be sent (vehicle offline)' })).toBe(
+      'lock expired: expired before it could be sent (vehicle offline)',
+    );
+    const cancelled = {
+      ...base,
+      status: 'cancelled',
+      lastResultReason: null,
+      transitions: [{ to: 'cancelled', at: 2, detail: 'wrong car', by: 'Bo' }],
+    };
+    expect(commandOutcome(cancelled)).toBe('lock cancelled: wrong car');
+  });
+
+  it('turns codes into words and keeps free text', () => {
+    expect(reasonWords('doors_open')).toBe('doors open');
+    expect(reasonWords('refused (doors_open)')).toBe('refused (doors open)');
+    expect(reasonWords('timeout')).toBe('timeout');
+  });
+
+  it('names the issuer, never an id when a name is known', () => {
+    expect(issuerWords(base)).toBe('Ana Lopez');
+    expect(issuerWords({ issuedBy: 'system', issuedByName: null })).toBe('system');
+    expect(issuerWords({ issuedBy: 'customer', issuedByName: null })).toBe('a customer');
+    expect(issuerWords({ issuedBy: 'customer:cu-1', issuedByName: null })).toBe('a customer');
+    expect(issuerWords({ issuedBy: 'gone-staff', issuedByName: null })).toBe('gone-staff');
+  });
+
+  it('uses the replicated steps, or rebuilds them for a document from before they were replicated', () => {
+    expect(stepsOf(base)).toBe(base.transitions);
+    const { transitions: _omit, ...v0 } = base;
+    void _omit;
+    expect(stepsOf(v0)).toEqual([
+      { to: 'queued', at: 1_000, detail: null, by: null },
+      { to: 'failed', at: 3_000, detail: 'ignition_on', by: null },
+    ]);
+    expect(stepsOf({ ...v0, status: 'queued', finishedAt: null })).toEqual([{ to: 'queued', at: 1_000, detail: null, by: null }]);
+    expect(stepWords({ to: 'cancelled', at: 1, detail: 'wrong car', by: 'Bo Chen' })).toBe('cancelled by Bo Chen: wrong car');
+    expect(stepWords({ to: 'queued', at: 1, detail: null, by: null })).toBe('queued');
+    expect(stepWords(base.transitions![2]!)).toBe('failed: ignition on');
+    expect(stepWords({ to: 'succeeded', at: 1, detail: 'vehicle: succeeded', by: null })).toBe('succeeded');
+    expect(stepWords({ to: 'sent', at: 1, detail: 'published to the vehicle', by: null })).toBe('sent: published to the vehicle');
+  });
+
+  it('lists failed and expired first, newest first within each', () => {
+    const docs = [
+      { id: 'a', status: 'succeeded', createdAt: 50 },
+      { id: 'b', status: 'failed', createdAt: 10 },
+      { id: 'c', status: 'queued', createdAt: 60 },
+      { id: 'd', status: 'expired', createdAt: 20 },
+    ];
+    expect(troubleFirst(docs).map((d) => d.id)).toEqual(['d', 'b', 'c', 'a']);
+  });
+});
