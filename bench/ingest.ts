@@ -52,13 +52,17 @@ interface StepResult {
 }
 
 async function main(): Promise<void> {
+  const children: ChildProcess[] = [];
+  const database: { drop?: () => Promise<void> } = {};
   const deadline = setTimeout(() => {
     console.error('bench: took longer than 3 minutes; aborting');
-    process.exit(2);
+    // The server and the publisher are separate processes: left running they would outlive the bench.
+    for (const c of children) c.kill('SIGKILL');
+    void (database.drop?.() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(2));
   }, 180_000);
   const prefix = `b${randomBytes(3).toString('hex')}`;
   const db = await createTestDatabase(DATABASE_URL, 'fleetdesk_bench');
-  const children: ChildProcess[] = [];
+  database.drop = db.drop;
   let bare: mqtt.MqttClient | undefined;
   const client = new pg.Client({ connectionString: db.url });
   try {

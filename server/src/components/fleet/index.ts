@@ -132,7 +132,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
   };
   const buffer = new LiveStateBuffer(writer, log, {
     flushIntervalMs: options.flushIntervalMs ?? 250,
-    maxBatch: options.maxBatch ?? 2_000,
+    maxBatch: options.maxBatch ?? 5_000,
     clockSkewToleranceMs: options.clockSkewToleranceS * 1000,
     seqResetSilenceMs: heartbeatTimeoutMs,
     history: historyBuffer,

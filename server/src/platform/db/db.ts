@@ -14,6 +14,12 @@ export interface Queryable {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
   /** Runs a script of one or more statements, without parameters (migrations). */
   exec(sql: string): Promise<void>;
+  /**
+   * PostgreSQL's bulk load, `COPY … FROM STDIN` with `data` as its input (text format: build it with copyText);
+   * resolves with the rows copied. One statement, atomic like any other. Absent on PGlite, whose callers keep a
+   * parameterised path (it has no COPY FROM STDIN over a client protocol).
+   */
+  copyFrom?(sql: string, data: string): Promise<number>;
 }
 
 export interface Db extends Queryable {
@@ -37,15 +43,20 @@ export interface Db extends Queryable {
 export type QueryObserver = (seconds: number, ok: boolean) => void;
 
 export function observeQueries(db: Db, observe: QueryObserver): Db {
-  const timed = (q: Queryable): Queryable => ({
-    query: (sql, params) => time(observe, () => q.query(sql, params)),
-    exec: (sql) => time(observe, () => q.exec(sql)),
-  });
+  const timed = (q: Queryable): Queryable => {
+    const copyFrom = q.copyFrom?.bind(q);
+    return {
+      query: (sql, params) => time(observe, () => q.query(sql, params)),
+      exec: (sql) => time(observe, () => q.exec(sql)),
+      ...(copyFrom ? { copyFrom: (sql: string, data: string) => time(observe, () => copyFrom(sql, data)) } : {}),
+    };
+  };
   const outer = timed(db);
   return {
     backend: db.backend,
     query: outer.query,
     exec: outer.exec,
+    ...(outer.copyFrom ? { copyFrom: outer.copyFrom } : {}),
     transaction: (fn) => db.transaction((tx) => fn(timed(tx))),
     listen: (channel, handler) => db.listen(channel, handler),
     close: () => db.close(),

@@ -8,6 +8,7 @@ import { openPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 
 export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
+export { copyText, copyValue, type CopyValue } from './copy-text.js';
 export { migrate, readMigrations } from './migrate.js';
 export { lockReplicationSequence } from './replication.js';
 

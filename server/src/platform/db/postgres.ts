@@ -1,5 +1,7 @@
 /** PostgreSQL over a pg connection pool (production, integration tests). */
+import { finished } from 'node:stream/promises';
 import pg from 'pg';
+import { from as copyFromStdin } from 'pg-copy-streams';
 import { AppError } from '../../../../src/shared/errors.js';
 import { errorFields, type Logger } from '../log.js';
 import type { Db, Queryable, QueryResult } from './db.js';
@@ -158,6 +160,22 @@ function quoteIdent(name: string): string {
 
 function wrap(target: pg.Pool | pg.PoolClient): Queryable {
   return {
+    async copyFrom(sql: string, data: string): Promise<number> {
+      if (!(target instanceof pg.Pool)) return copyInto(target, sql, data);
+      const client = await target.connect().catch((err: unknown) => {
+        throw poolBusy(err);
+      });
+      let broken = false;
+      try {
+        return await copyInto(client, sql, data);
+      } catch (err) {
+        // A failed COPY leaves the connection ready for the next query; only a dead one is not given back.
+        broken = !(err instanceof Error && 'severity' in err);
+        throw err;
+      } finally {
+        client.release(broken);
+      }
+    },
     async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
       const result = await target.query(sql, params as unknown[]).catch((err: unknown) => {
         throw poolBusy(err);
@@ -170,4 +188,12 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
       }); // no parameters → simple query protocol, which allows several statements
     },
   };
+}
+
+/** One `COPY … FROM STDIN` on `client`: the whole input in one write; resolves once the server has committed it. */
+async function copyInto(client: pg.PoolClient, sql: string, data: string): Promise<number> {
+  const stream = client.query(copyFromStdin(sql));
+  stream.end(data);
+  await finished(stream);
+  return stream.rowCount;
 }

@@ -1,7 +1,8 @@
 /** SQL for the latest live state (`vehicle_state`): batched upserts that never move a row backwards. */
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
-import type { Db, Queryable } from '../../../platform/db/index.js';
+import { copyText, type Db, type Queryable } from '../../../platform/db/index.js';
+import { TELEMETRY_COLUMNS, telemetryValues } from './telemetry-columns.js';
 import type { VehiclePosition } from '../model.js';
 
 /** A row of `vehicle_state` as written: the shared live state, keyed by vehicle, plus what only the server keeps. */
@@ -66,6 +67,7 @@ export class VehicleStateRepository {
 
   /** Writes one batch in one transaction: telemetry first, then status changes that came after it. */
   async writeBatch(batch: StateBatch): Promise<void> {
+    if (this.db.copyFrom && batch.telemetry.length > 0) return this.writeBatchStaged(batch);
     const resets = batch.telemetry.filter((r) => r.seqReset === true);
     const normal = resets.length === 0 ? batch.telemetry : batch.telemetry.filter((r) => r.seqReset !== true);
     const statements: Array<(q: Queryable) => Promise<void>> = [];
@@ -77,6 +79,34 @@ export class VehicleStateRepository {
     if (statements.length === 1) return statements[0]!(this.db);
     await this.db.transaction(async (tx) => {
       for (const run of statements) await run(tx);
+    });
+  }
+
+  /**
+   * PostgreSQL: the telemetry rows are bulk-loaded (COPY) into a session-local staging table that empties itself at
+   * commit, and upserted from there — the same statement as from parallel arrays, without building and parsing
+   * fifteen arrays per batch.
+   */
+  private async writeBatchStaged(batch: StateBatch): Promise<void> {
+    const hasResets = batch.telemetry.some((r) => r.seqReset === true);
+    await this.db.transaction(async (tx) => {
+      await tx.exec(CREATE_STAGE);
+      await tx.copyFrom!(
+        `copy vehicle_state_stage (vehicle_id, ${TELEMETRY_COLUMNS}, online, seq, device_ts, received_at, clock_skew_ms, seq_reset) from stdin`,
+        copyText(batch.telemetry, (r) => [
+          r.vehicleId,
+          ...telemetryValues(r),
+          r.online,
+          r.seq,
+          r.deviceTs,
+          new Date(r.receivedAt),
+          Math.round(r.clockSkewMs),
+          r.seqReset === true,
+        ]),
+      );
+      await tx.query(upsertTelemetrySql('vehicle_state_stage u', 'where u.seq_reset = $1::bool', '$1::bool'), [false]);
+      if (hasResets) await tx.query(upsertTelemetrySql('vehicle_state_stage u', 'where u.seq_reset = $1::bool', '$1::bool'), [true]);
+      if (batch.statuses.length > 0) await upsertStatuses(tx, batch.statuses);
     });
   }
 
@@ -191,23 +221,31 @@ export class VehicleStateRepository {
 }
 
 /**
- * One multi-row upsert from parallel arrays (unnest keeps the SQL text constant whatever the batch size).
+ * Staging table of writeBatchStaged: one per session (temporary), emptied at every commit; created on a
+ * connection's first batch. received_at is the receive time as written (the upsert keeps the newest).
+ */
+const CREATE_STAGE = `create temp table if not exists vehicle_state_stage (
+  vehicle_id text not null, lat float8, lon float8, speed_kph float8, heading_deg float8, energy_pct float8,
+  odometer_km float8, ignition bool, locked bool, doors_closed bool, online bool not null, seq bigint not null,
+  device_ts bigint not null, received_at timestamptz not null, clock_skew_ms bigint, seq_reset bool not null
+) on commit delete rows`;
+
+/**
+ * The telemetry upsert from `source` (aliased `u`, with vehicle_state's columns and received_at a timestamptz).
  * The join drops rows for vehicles deleted meanwhile instead of failing the batch on the foreign key; the
  * WHERE clause makes the write monotonic in the device seq, whatever order batches commit in — except for rows
- * written as a seq reset (`seqReset`), which may go below the stored seq but never behind the stored receive time.
- * updated_at is the write's wall clock (clock_timestamp), so publish-to-commit latency can be read off the row.
+ * written as a seq reset (`resetParam` true), which may go below the stored seq but never behind the stored
+ * receive time. updated_at is the write's wall clock (clock_timestamp), so publish-to-commit latency can be read
+ * off the row.
  */
-async function upsertTelemetry(tx: Queryable, rows: TelemetryStateRow[], seqReset: boolean): Promise<void> {
-  await tx.query(
-    `insert into vehicle_state (vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked,
+function upsertTelemetrySql(source: string, filter: string, resetParam: string): string {
+  return `insert into vehicle_state (vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked,
                                 doors_closed, online, seq, device_ts, received_at, clock_skew_ms, updated_at)
      select u.vehicle_id, u.lat, u.lon, u.speed_kph, u.heading_deg, u.energy_pct, u.odometer_km, u.ignition, u.locked,
-            u.doors_closed, u.online, u.seq, u.device_ts, to_timestamp(u.received_ms / 1000.0), u.clock_skew_ms, clock_timestamp()
-       from unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
-                   $8::bool[], $9::bool[], $10::bool[], $11::bool[], $12::bigint[], $13::bigint[], $14::float8[], $15::bigint[])
-            as u(vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked,
-                 doors_closed, online, seq, device_ts, received_ms, clock_skew_ms)
+            u.doors_closed, u.online, u.seq, u.device_ts, u.received_at, u.clock_skew_ms, clock_timestamp()
+       from ${source}
        join vehicles v on v.id = u.vehicle_id
+       ${filter}
      on conflict (vehicle_id) do update set
        lat = excluded.lat, lon = excluded.lon, speed_kph = excluded.speed_kph, heading_deg = excluded.heading_deg,
        energy_pct = excluded.energy_pct, odometer_km = excluded.odometer_km, ignition = excluded.ignition,
@@ -215,7 +253,22 @@ async function upsertTelemetry(tx: Queryable, rows: TelemetryStateRow[], seqRese
        seq = excluded.seq, device_ts = excluded.device_ts, clock_skew_ms = excluded.clock_skew_ms,
        received_at = greatest(vehicle_state.received_at, excluded.received_at), updated_at = excluded.updated_at
      where vehicle_state.seq is null or vehicle_state.seq < excluded.seq
-        or ($16::bool and (vehicle_state.received_at is null or vehicle_state.received_at <= excluded.received_at))`,
+        or (${resetParam} and (vehicle_state.received_at is null or vehicle_state.received_at <= excluded.received_at))`;
+}
+
+/** One multi-row upsert from parallel arrays (unnest keeps the SQL text constant whatever the batch size). */
+async function upsertTelemetry(tx: Queryable, rows: TelemetryStateRow[], seqReset: boolean): Promise<void> {
+  await tx.query(
+    upsertTelemetrySql(
+      `(select a.vehicle_id, a.lat, a.lon, a.speed_kph, a.heading_deg, a.energy_pct, a.odometer_km, a.ignition, a.locked,
+               a.doors_closed, a.online, a.seq, a.device_ts, to_timestamp(a.received_ms / 1000.0) as received_at, a.clock_skew_ms
+          from unnest($1::text[], $2::float8[], $3::float8[], $4::float8[], $5::float8[], $6::float8[], $7::float8[],
+                      $8::bool[], $9::bool[], $10::bool[], $11::bool[], $12::bigint[], $13::bigint[], $14::float8[], $15::bigint[])
+               as a(vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked,
+                    doors_closed, online, seq, device_ts, received_ms, clock_skew_ms)) u`,
+      '',
+      '$16::bool',
+    ),
     [
       rows.map((r) => r.vehicleId),
       rows.map((r) => r.lat),

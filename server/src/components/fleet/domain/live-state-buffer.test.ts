@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { StateBatch } from '../data/vehicle-state.repository.js';
 import type { Logger } from '../../../platform/log.js';
 import { HistoryBuffer } from './history-buffer.js';
@@ -113,6 +113,41 @@ describe('LiveStateBuffer', () => {
       ]),
     );
     expect(buffer.pendingCount).toBe(0);
+  });
+
+  it('writes the latest state while a slow history write is still running (they do not wait for each other)', async () => {
+    const repo = fakeRepo();
+    const historyWrites: number[] = [];
+    let release: () => void = () => {};
+    const historyHeld = new Promise<void>((resolve) => (release = resolve));
+    const buffer = new LiveStateBuffer(
+      {
+        ...repo,
+        writeHistory: async (rows) => {
+          await historyHeld;
+          historyWrites.push(rows.length);
+        },
+      },
+      silent,
+      {
+        flushIntervalMs: 60_000,
+        maxBatch: 500,
+        clockSkewToleranceMs: 300_000,
+        seqResetSilenceMs: 120_000,
+        history: new HistoryBuffer({ capacity: 1_000, chunkRows: 100 }),
+      },
+    );
+    buffer.recordTelemetry('a', sample(1), 100);
+    const first = buffer.flush(); // its history write hangs
+    await vi.waitFor(() => expect(repo.batches).toHaveLength(1));
+    buffer.recordTelemetry('a', sample(2), 200);
+    const second = buffer.flush();
+    await vi.waitFor(() => expect(repo.batches).toHaveLength(2));
+    expect(repo.batches[1]!.telemetry[0]!.seq).toBe(2);
+    expect(historyWrites).toEqual([]); // still held: the state did not wait for it
+    release();
+    await Promise.all([first, second]);
+    expect(historyWrites).toEqual([1, 1]);
   });
 
   describe('device clocks and seq resets', () => {

@@ -13,7 +13,7 @@
  * Device clocks are never trusted for ordering or "last seen": both use the receive time. A clock further off
  * than the tolerance is flagged (counted) and its skew stored with the state.
  *
- * Each accepted message also goes to the telemetry history buffer, written in the same flush cycle.
+ * Each accepted message also goes to the telemetry history buffer, written on the same interval by its own flush.
  */
 import { drainUntilStalled } from '../../../platform/drain.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
@@ -73,7 +73,12 @@ export class LiveStateBuffer {
   private pending = new Map<string, PendingState>();
   /** state and history rows committed so far (progress, for the stop deadline) */
   private written = 0;
-  private readonly flusher = new SerialFlush(() => this.flushPending());
+  /**
+   * Latest state and history are independent writes, each serialized on its own (two pool connections on
+   * PostgreSQL): a state batch never waits behind a long history write, which would add to publish → state latency.
+   */
+  private readonly stateFlusher = new SerialFlush(() => this.flushState());
+  private readonly historyFlusher = new SerialFlush(() => this.flushHistory());
 
   constructor(
     private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastTelemetry'> & {
@@ -85,7 +90,8 @@ export class LiveStateBuffer {
 
   async start(): Promise<void> {
     for (const [id, last] of await this.repo.lastTelemetry()) this.last.set(id, last);
-    this.flusher.every(this.options.flushIntervalMs);
+    this.stateFlusher.every(this.options.flushIntervalMs);
+    this.historyFlusher.every(this.options.flushIntervalMs);
   }
 
   /**
@@ -93,10 +99,10 @@ export class LiveStateBuffer {
    * `stallMs` without a successful write). Returns what is left unwritten: vehicles' latest states, history rows.
    */
   async stop(stallMs = 10_000): Promise<{ states: number; historyRows: number }> {
-    await this.flusher.stop();
+    await Promise.all([this.stateFlusher.stop(), this.historyFlusher.stop()]);
     const historySize = () => this.options.history?.size ?? 0;
     await drainUntilStalled(
-      { pending: () => this.pending.size + historySize(), written: () => this.written, writeOnce: () => this.flusher.request() },
+      { pending: () => this.pending.size + historySize(), written: () => this.written, writeOnce: () => this.flush() },
       { stallMs },
     );
     return { states: this.pending.size, historyRows: historySize() };
@@ -144,7 +150,7 @@ export class LiveStateBuffer {
     entry.online = true;
     entry.statusAfterTelemetry = false;
     entry.seenAt = Math.max(entry.seenAt ?? 0, receivedAt);
-    if (this.pending.size >= this.options.maxBatch) void this.flush();
+    if (this.pending.size >= this.options.maxBatch) void this.stateFlusher.request();
     return { outcome: 'accepted', clockSkewMs };
   }
 
@@ -169,15 +175,15 @@ export class LiveStateBuffer {
     entry.online = online;
     entry.statusAfterTelemetry = true;
     if (!retained) entry.seenAt = Math.max(entry.seenAt ?? 0, receivedAt);
-    if (this.pending.size >= this.options.maxBatch) void this.flush();
+    if (this.pending.size >= this.options.maxBatch) void this.stateFlusher.request();
   }
 
   /**
    * Writes everything pending. Flushes run one at a time; a request while one is queued joins it. Never
    * rejects: a failed batch goes back into the buffer (newer entries win) and is retried on the next tick.
    */
-  flush(): Promise<void> {
-    return this.flusher.request();
+  async flush(): Promise<void> {
+    await Promise.all([this.stateFlusher.request(), this.historyFlusher.request()]);
   }
 
   private entry(vehicleId: string): PendingState {
@@ -187,11 +193,6 @@ export class LiveStateBuffer {
       this.pending.set(vehicleId, entry);
     }
     return entry;
-  }
-
-  private async flushPending(): Promise<void> {
-    // History and latest state are independent writes: in parallel (two pool connections on PostgreSQL).
-    await Promise.all([this.flushHistory(), this.flushState()]);
   }
 
   private async flushState(): Promise<void> {
