@@ -130,6 +130,20 @@ const SETTINGS = {
     'at stop, each write-behind buffer (live state, history, events, alert changes) is written for as long as the database makes progress; it gives up after this long without a successful write and logs what is left as lost',
   ),
   heartbeatTimeoutS: integer('HEARTBEAT_TIMEOUT_S', 120, 1, 86_400, 'a vehicle with no message for this long counts as offline'),
+  brokerReconnectGraceS: integer(
+    'BROKER_RECONNECT_GRACE_S',
+    30,
+    0,
+    3_600,
+    'broker outage: once the broker is back, vehicles get this long to publish before the silence of the outage counts toward their heartbeat timeout (the time the broker was down never does)',
+  ),
+  brokerOutageMaxStalenessS: integer(
+    'BROKER_OUTAGE_MAX_STALENESS_S',
+    900,
+    1,
+    86_400,
+    'broker outage: a car whose last-known state is at most this old stays listed as available (search, GBFS, reservations) while the server cannot hear it; older ones are shown stale but not offered',
+  ),
   commandResendMs: integer(
     'COMMAND_RESEND_MS',
     5_000,

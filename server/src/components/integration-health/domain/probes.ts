@@ -13,11 +13,17 @@ const LICENCE_DOWN_AFTER = 3;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export function brokerProbe(mqtt: { isReady(): boolean }, url: string) {
-  return (): ProbeResult =>
-    mqtt.isReady()
-      ? { state: 'up', error: null, detail: url }
-      : { state: 'down', error: 'not connected (reconnecting with backoff)', detail: url };
+/** The broker: down is the link's state, not the cars' (they keep their last-known state, marked stale). */
+export function brokerProbe(mqtt: { isReady(): boolean; linkState(): { since: number } }, url: string) {
+  return (): ProbeResult => {
+    if (mqtt.isReady()) return { state: 'up', error: null, detail: url };
+    const since = new Date(mqtt.linkState().since).toISOString();
+    return {
+      state: 'down',
+      error: `not connected since ${since} (reconnecting with backoff)`,
+      detail: `${url}; vehicles kept at their last-known state (stale), commands queued until it is back`,
+    };
+  };
 }
 
 export function databaseProbe(ping: () => Promise<void>, backend: string, now: () => number = Date.now) {
