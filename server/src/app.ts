@@ -292,6 +292,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       customers,
       payments,
       commands,
+      vehicleLink: fleet.liveness,
       operatingZone: DEFAULT_SERVICE_AREA,
       dataDir: config.dataDir,
       settings: {

@@ -11,6 +11,7 @@ import type { Logger } from '../log.js';
 import type { PlatformMetrics } from '../metrics.js';
 import { hostForUrl } from '../net.js';
 import { registerOpenApi, type OpenApiOptions } from './openapi.js';
+import { AppError } from '../../../../src/shared/errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -39,7 +40,10 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request, log)));
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof AppError && err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
+    return sendProblem(reply, toProblem(err, request, log));
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url)),
   );
