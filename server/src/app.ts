@@ -165,6 +165,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       metrics: metrics.registry,
       heartbeatTimeoutS: config.heartbeatTimeoutS,
+      historyCapacity: config.telemetryBufferRows,
       broker: mqtt,
       brokerReconnectGraceS: config.brokerReconnectGraceS,
       brokerOutageMaxStalenessS: config.brokerOutageMaxStalenessS,

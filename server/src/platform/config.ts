@@ -89,6 +89,13 @@ const SETTINGS = {
     600_000,
     'how long a request may wait for a free connection before it is answered 503 database_busy',
   ),
+  dbStatementTimeoutMs: integer(
+    'DB_STATEMENT_TIMEOUT_MS',
+    15_000,
+    0,
+    3_600_000,
+    'PostgreSQL: a statement running longer is cancelled, and a connection silent this long is given up, so no request hangs on a dead or cut database (answered 503 `database_unavailable` + Retry-After); 0 = no limit',
+  ),
   dataDir: text(
     'DATA_DIR',
     './var/server',
@@ -128,6 +135,13 @@ const SETTINGS = {
     0,
     600_000,
     'at stop, each write-behind buffer (live state, history, events, alert changes) is written for as long as the database makes progress; it gives up after this long without a successful write and logs what is left as lost',
+  ),
+  telemetryBufferRows: integer(
+    'TELEMETRY_BUFFER_ROWS',
+    200_000,
+    100,
+    10_000_000,
+    'telemetry history rows held in memory while the database is slow or down; beyond, new rows are dropped and counted (fleetdesk_telemetry_history_dropped_total) — the latest state per car is kept regardless',
   ),
   heartbeatTimeoutS: integer('HEARTBEAT_TIMEOUT_S', 120, 1, 86_400, 'a vehicle with no message for this long counts as offline'),
   brokerReconnectGraceS: integer(

@@ -98,7 +98,8 @@ function registerOperationalRoutes(app: HttpApp, { metrics, readiness }: HttpSer
     async (_request, reply) => {
       const checks = await runChecks(readiness);
       const results = Object.values(checks);
-      if (!results.every((c) => c === 'ok' || c.startsWith(DEGRADED))) return reply.code(503).send({ status: 'not_ready', checks });
+      if (!results.every((c) => c === 'ok' || c.startsWith(DEGRADED)))
+        return reply.code(503).header('retry-after', '5').send({ status: 'not_ready', checks });
       return reply.code(200).send({ status: results.every((c) => c === 'ok') ? 'ready' : 'degraded', checks });
     },
   );
