@@ -17,11 +17,10 @@ const errorText = (err: unknown) => (err instanceof Error ? err.message : String
 export function brokerProbe(mqtt: { isReady(): boolean; linkState(): { since: number } }, url: string) {
   return (): ProbeResult => {
     if (mqtt.isReady()) return { state: 'up', error: null, detail: url };
-    const since = new Date(mqtt.linkState().since).toISOString();
     return {
       state: 'down',
-      error: `not connected since ${since} (reconnecting with backoff)`,
-      detail: `${url}; vehicles kept at their last-known state (stale), commands queued until it is back`,
+      error: 'not connected (reconnecting with backoff); cars shown at their last-known state, commands queued until it is back',
+      detail: `${url}, unreachable since ${new Date(mqtt.linkState().since).toISOString()}`,
     };
   };
 }
