@@ -14,7 +14,7 @@ import { QUIET } from '../../server/src/testing/bookings.js';
 import { hasMosquitto, startOwnMosquitto, type OwnMosquitto } from '../../server/src/testing/mosquitto.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { demoVehicle } from '../../src/shared/demo-fleet.js';
-import { openDesk, type DeskPage } from '../support/desk.js';
+import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
@@ -42,11 +42,7 @@ describe.skipIf(!hasMosquitto())('broker outage at the desk in Chromium', () => 
     sim = await startSimulation({ mqttUrl: broker.url, vehicles: VEHICLES, seed: 21, heartbeatMs: 2_000 });
     deskPage = await openDesk(server);
     page = deskPage.page;
-    await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
-    await page.getByTestId('sign-in-email').fill(DISPATCHER.email);
-    await page.getByTestId('sign-in-password').fill(DISPATCHER.password);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+    await signInAtDesk(page, DISPATCHER);
   }, 120_000);
 
   afterAll(async () => {

@@ -14,7 +14,7 @@ import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { startPaymentSandbox, type PaymentSandbox } from '../../server/src/sandbox/payment-provider/index.js';
 import { QUIET } from '../../server/src/testing/bookings.js';
-import { openDesk, type DeskPage } from '../support/desk.js';
+import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
@@ -46,11 +46,7 @@ describe('integration health at the desk in Chromium', () => {
     });
     deskPage = await openDesk(server);
     page = deskPage.page;
-    await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
-    await page.getByTestId('sign-in-email').fill(DISPATCHER.email);
-    await page.getByTestId('sign-in-password').fill(DISPATCHER.password);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+    await signInAtDesk(page, DISPATCHER);
   }, 120_000);
 
   afterAll(async () => {

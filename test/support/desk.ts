@@ -57,3 +57,12 @@ export async function openDesk(
     throw err;
   }
 }
+
+/** Signs in on the desk's sign-in screen and waits until the operator chip shows the session. */
+export async function signInAtDesk(page: Page, account: { email: string; password: string }): Promise<void> {
+  await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
+  await page.getByTestId('sign-in-email').fill(account.email);
+  await page.getByTestId('sign-in-password').fill(account.password);
+  await page.getByTestId('sign-in-submit').click();
+  await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+}
