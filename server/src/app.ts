@@ -175,6 +175,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       metrics: metrics.registry,
       heartbeatTimeoutS: config.heartbeatTimeoutS,
+      historyCapacity: config.telemetryBufferRows,
+      broker: mqtt,
+      brokerReconnectGraceS: config.brokerReconnectGraceS,
+      brokerOutageMaxStalenessS: config.brokerOutageMaxStalenessS,
       clockSkewToleranceS: config.clockSkewToleranceS,
       telemetryRetentionDays: config.telemetryRetentionDays,
       seedVehicles: config.seedVehicles,
@@ -287,7 +291,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         holdMin: config.reservationHoldMin,
         maxHoldMin: config.reservationMaxHoldMin,
         bufferMin: config.bookingBufferMin,
-        heartbeatTimeoutS: config.heartbeatTimeoutS,
       },
     });
     disposers.push({ name: 'bookings', dispose: () => bookings.stop() });
@@ -300,6 +303,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       customers,
       payments,
       commands,
+      vehicleLink: fleet.liveness,
       operatingZone: DEFAULT_SERVICE_AREA,
       dataDir: config.dataDir,
       settings: {
@@ -367,8 +371,17 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       openApi: { publicUrl: config.publicUrl },
       readiness: {
         database: () => pingDatabase(db, READY_DB_TIMEOUT_MS),
+        // Not a reason to leave the load balancer's rotation: bookings, support and search go on without it.
         broker: async () => {
-          if (!mqtt.isReady()) throw new Error('not connected');
+          if (mqtt.isReady()) return;
+          const link = mqtt.linkState();
+          const since = new Date(link.since).toISOString();
+          return {
+            degraded:
+              link.status === 'connecting'
+                ? `not connected yet (connecting since ${since})`
+                : `not connected since ${since}; vehicles kept at their last-known state, commands queued`,
+          };
         },
       },
     });

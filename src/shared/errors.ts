@@ -2,11 +2,14 @@
 export class AppError extends Error {
   readonly code: string;
   readonly status: number;
-  constructor(code: string, message: string, options: { status?: number; cause?: unknown } = {}) {
+  /** when to try again (seconds; HTTP answers carry it as Retry-After) */
+  readonly retryAfterS: number | undefined;
+  constructor(code: string, message: string, options: { status?: number; cause?: unknown; retryAfterS?: number } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'AppError';
     this.code = code;
     this.status = options.status ?? 500;
+    this.retryAfterS = options.retryAfterS;
   }
 }
 

@@ -33,6 +33,11 @@ export interface VehicleLive {
   deviceTs: number;
   /** when the receiver got it (epoch ms, receiver clock): the basis of "last seen" */
   receivedAt: number;
+  /**
+   * Set by the server when it cannot vouch for this state (its broker link is down, or the car has not published
+   * since the link came back): the state's age in ms when answered. The car is not offline for that.
+   */
+  staleAgeMs?: number;
 }
 
 /** The live-state fields one telemetry message carries: VehicleLive without what the receiver adds. */

@@ -90,6 +90,13 @@ const SETTINGS = {
     600_000,
     'how long a request may wait for a free connection before it is answered 503 database_busy',
   ),
+  dbStatementTimeoutMs: integer(
+    'DB_STATEMENT_TIMEOUT_MS',
+    15_000,
+    0,
+    3_600_000,
+    'PostgreSQL: a statement running longer is cancelled, and a connection silent this long is given up, so no request hangs on a dead or cut database (answered 503 `database_unavailable` + Retry-After); 0 = no limit',
+  ),
   dataDir: text(
     'DATA_DIR',
     './var/server',
@@ -130,7 +137,28 @@ const SETTINGS = {
     600_000,
     'at stop, each write-behind buffer (live state, history, events, alert changes) is written for as long as the database makes progress; it gives up after this long without a successful write and logs what is left as lost',
   ),
+  telemetryBufferRows: integer(
+    'TELEMETRY_BUFFER_ROWS',
+    200_000,
+    100,
+    10_000_000,
+    'telemetry history rows held in memory while the database is slow or down; beyond, new rows are dropped and counted (fleetdesk_telemetry_history_dropped_total) — the latest state per car is kept regardless',
+  ),
   heartbeatTimeoutS: integer('HEARTBEAT_TIMEOUT_S', 120, 1, 86_400, 'a vehicle with no message for this long counts as offline'),
+  brokerReconnectGraceS: integer(
+    'BROKER_RECONNECT_GRACE_S',
+    30,
+    0,
+    3_600,
+    'broker outage: once the broker is back, vehicles get this long to publish before the silence of the outage counts toward their heartbeat timeout (the time the broker was down never does)',
+  ),
+  brokerOutageMaxStalenessS: integer(
+    'BROKER_OUTAGE_MAX_STALENESS_S',
+    900,
+    1,
+    86_400,
+    'broker outage: a car whose last-known state is at most this old stays listed as available (search, GBFS, reservations) while the server cannot hear it; older ones are shown stale but not offered',
+  ),
   commandResendMs: integer(
     'COMMAND_RESEND_MS',
     5_000,

@@ -25,7 +25,13 @@ import { staffBookingRoutes } from './api/staff-bookings.routes.js';
 import { customerStatusFromTable, listAllocations } from './data/allocations.repository.js';
 import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
 import { ExpirySweeper } from './domain/bookings-expiry.js';
-import { RESERVATION_MIN_DRIVE_MIN, type BookingSettings, type ClaimDeps, type CustomerEligibilityPort } from './domain/bookings-rules.js';
+import {
+  RESERVATION_MIN_DRIVE_MIN,
+  type BookingSettings,
+  type ClaimDeps,
+  type CustomerEligibilityPort,
+  type VehicleListability,
+} from './domain/bookings-rules.js';
 import { staffView, StaffBookings, type StaffAllocationView } from './domain/bookings-staff.js';
 import { Bookings } from './domain/bookings.js';
 import { Reservations } from './domain/reservations.js';
@@ -73,12 +79,12 @@ export interface BookingsOptions {
   events: DomainEvents;
   metrics: Registry;
   /** fleet component: positions, energy, liveness and service state of every car */
-  fleet: PositionsPort;
+  fleet: PositionsPort & { liveness: VehicleListability };
   /** pricing component: vehicle types (availability index, the public list of types) */
   pricing: PricingComponent;
   /** customers component (eligibility); TRANSITIONAL default: the customers table's status column */
   customers?: CustomerEligibilityPort;
-  settings: Omit<BookingSettings, 'heartbeatTimeoutMs'> & { heartbeatTimeoutS: number };
+  settings: BookingSettings;
   availabilityRefreshMs?: number;
   expirySweepMs?: number;
   now?: () => number;
@@ -92,7 +98,6 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     holdMin: options.settings.holdMin,
     maxHoldMin: options.settings.maxHoldMin,
     bufferMin: options.settings.bufferMin,
-    heartbeatTimeoutMs: options.settings.heartbeatTimeoutS * 1000,
   };
   const customers: CustomerEligibilityPort = options.customers ?? { eligibility: (id) => customerStatusFromTable(db, id) };
 
@@ -103,7 +108,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     vehicleTypes: options.pricing,
     log,
     horizonMs: (settings.holdMin + RESERVATION_MIN_DRIVE_MIN) * 60_000,
-    heartbeatTimeoutMs: settings.heartbeatTimeoutMs,
+    liveness: options.fleet.liveness,
     refreshMs: options.availabilityRefreshMs,
     now,
     observeRefresh: (seconds) => m.refreshSeconds.observe(seconds),
@@ -132,7 +137,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     events.on('rental.ended', (e) => void availability.vehicleChanged(e.vehicleId, { activeRental: false })),
   ];
 
-  const deps: ClaimDeps = { db, customers, events, settings, now };
+  const deps: ClaimDeps = { db, customers, events, settings, liveness: options.fleet.liveness, now };
   const reservations = new Reservations(deps);
   const bookings = new Bookings(deps);
   const staff = new StaffBookings(deps, recordAudit);

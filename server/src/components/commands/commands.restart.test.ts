@@ -3,10 +3,7 @@
  * started again on the same port), and runs on two server instances sharing one PostgreSQL database with each
  * transition happening exactly once.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,10 +15,10 @@ import { brokerBackends, dbBackends } from '../../testing/backends.js';
 import { connectCommandDevice, spyTopic } from '../../testing/command-device.js';
 import { uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
+import { freePort, hasMosquitto, startOwnMosquitto } from '../../testing/mosquitto.js';
 import { deviceTopic } from '../../../../src/shared/device-protocol.js';
 import type { CommandRecord } from './index.js';
 
-const MOSQUITTO = '/usr/sbin/mosquitto';
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const quiet: Partial<ServerConfig> = {
   port: 0,
@@ -31,14 +28,6 @@ const quiet: Partial<ServerConfig> = {
   commandResendMs: 300,
   commandResultGraceMs: 1_000,
 };
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 const path = (c: { transitions: Array<{ from: string | null; to: string }> }) => c.transitions.map((t) => `${t.from ?? '∅'}→${t.to}`);
 const FULL = ['∅→queued', 'queued→sent', 'sent→received', 'received→succeeded'];
@@ -132,17 +121,12 @@ describe.each(restartCases)('server restart mid-command on $name', ({ backend, b
   }, 60_000);
 });
 
-describe.skipIf(!existsSync(MOSQUITTO))('broker restart mid-command (own Mosquitto)', () => {
+describe.skipIf(!hasMosquitto())('broker restart mid-command (own Mosquitto)', () => {
   it('brings every command to a terminal state after the broker is killed and restarted', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'fleetdesk-mosquitto-'));
-    cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const port = await freePort();
-    const conf = join(dir, 'mosquitto.conf');
-    await writeFile(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\npersistence false\n`);
-    let broker = await startMosquitto(conf, port);
-    cleanups.push(() => stopMosquitto(broker));
+    const broker = await startOwnMosquitto();
+    cleanups.push(() => broker.dispose());
 
-    const server = await startServer({ ...quiet, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: `mqtt://127.0.0.1:${port}` });
+    const server = await startServer({ ...quiet, dataDir: 'memory://', databaseUrl: undefined, mqttUrl: broker.url });
     cleanups.push(() => server.stop());
     const [a, b] = uniqueTestVehicles(2);
     await server.registerVehicles([a!, b!]);
@@ -173,8 +157,10 @@ describe.skipIf(!existsSync(MOSQUITTO))('broker restart mid-command (own Mosquit
     await waitFor(() => deviceA.deliveries.length > 0, { what: 'delivery to A' });
     await until(server, inProgress.command.commandId, 'received');
 
-    await stopMosquitto(broker);
-    await waitFor(async () => (await fetch(`${server.httpUrl}/ready`)).status === 503, { what: 'server notices the broker is gone' });
+    await broker.stop();
+    await waitFor(async () => ((await (await fetch(`${server.httpUrl}/ready`)).json()) as { status: string }).status === 'degraded', {
+      what: 'server notices the broker is gone',
+    });
     deviceA.ignoreFirstDeliveries = 0;
     // B finishes while the broker is down: its client queues the result until it reconnects
     void deviceB.answer(inProgress.command.commandId, 'succeeded').catch(() => undefined);
@@ -187,7 +173,7 @@ describe.skipIf(!existsSync(MOSQUITTO))('broker restart mid-command (own Mosquit
     });
     await sleep(1_000);
     expect((await server.commands.getCommand(duringOutage.command.commandId)).status).toBe('queued'); // never "sent" into a dead broker
-    broker = await startMosquitto(conf, port);
+    await broker.start();
 
     for (const id of [unanswered.command.commandId, inProgress.command.commandId, duringOutage.command.commandId]) {
       expect(path(await until(server, id, 'succeeded', 30_000)), id).toEqual(FULL);
@@ -281,28 +267,4 @@ async function onlineIn(server: ServerHandle, ids: string[]): Promise<boolean> {
     [ids],
   );
   return ids.every((id) => body.vehicles.some((v) => v.id === id && v.online) || rows.some((r) => r.vehicle_id === id));
-}
-
-async function startMosquitto(conf: string, port: number): Promise<ChildProcess> {
-  const child = spawn(MOSQUITTO, ['-c', conf], { stdio: 'ignore' });
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = connect(port, '127.0.0.1');
-        socket.once('connect', () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.once('error', () => resolve(false));
-      }),
-    { what: `mosquitto on ${port}`, timeoutMs: 10_000 },
-  );
-  return child;
-}
-
-async function stopMosquitto(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
 }

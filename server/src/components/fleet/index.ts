@@ -22,6 +22,7 @@ import { createFleetQueries } from './domain/fleet-queries.js';
 import { HistoryBuffer } from './domain/history-buffer.js';
 import { LiveStateBuffer, type RecordOutcome, type TelemetrySample } from './domain/live-state-buffer.js';
 import { OnlineTracker } from './domain/online-tracker.js';
+import { VehicleLiveness, type VehicleLivenessView } from './domain/vehicle-liveness.js';
 import { VehicleRegistry } from './domain/vehicle-registry.js';
 import type { VehiclePosition } from './model.js';
 
@@ -29,6 +30,13 @@ export type { RecordOutcome, TelemetrySample } from './domain/live-state-buffer.
 export { vehicleDocs } from './data/vehicle-docs.js';
 
 export type { VehiclePosition } from './model.js';
+export type { VehicleLivenessView } from './domain/vehicle-liveness.js';
+
+/** The server's own broker link (platform/mqtt): whether it can hear the cars at all. */
+export interface BrokerLinkPort {
+  linkState(): { status: 'connecting' | 'up' | 'down'; since: number };
+  onLinkChange(listener: (state: { status: 'connecting' | 'up' | 'down'; since: number }) => void): () => void;
+}
 
 export interface FleetComponent {
   /** Is this id in the registry? (in memory; every device message asks) */
@@ -66,6 +74,8 @@ export interface FleetComponent {
   vehiclePositions(changedSinceMs?: number): Promise<VehiclePosition[]>;
   /** Every vehicle's latest stored state (as GET /ops/v1/fleet/live shows it; the alerts' repair at start). */
   liveFleet(): Promise<VehicleLive[]>;
+  /** Whether a car counts as alive / offered / stale, with the broker's outages excused (bookings asks this). */
+  liveness: VehicleLivenessView;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /**
@@ -81,6 +91,12 @@ export interface FleetOptions {
   metrics: Registry;
   events: DomainEvents;
   heartbeatTimeoutS: number;
+  /** the broker link: while it is down, silence is the broker's, not the cars' (absent: always up) */
+  broker?: BrokerLinkPort;
+  /** after the broker is back, how long the cars get to publish before silence counts again (default 30 s) */
+  brokerReconnectGraceS?: number;
+  /** while the broker is down, cars seen at most this long ago stay listed (default 900 s) */
+  brokerOutageMaxStalenessS?: number;
   clockSkewToleranceS: number;
   telemetryRetentionDays: number;
   seedVehicles: number;
@@ -145,6 +161,26 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     onCommitted: (rows) => m.stateRows.inc(rows.length),
   });
   const online = new OnlineTracker(heartbeatTimeoutMs, (change) => events.emit('vehicle.online', change));
+  const liveness = new VehicleLiveness({
+    heartbeatTimeoutMs,
+    reconnectGraceMs: (options.brokerReconnectGraceS ?? 30) * 1000,
+    maxStalenessMs: (options.brokerOutageMaxStalenessS ?? 900) * 1000,
+  });
+  const followLink = (state: { status: string; since: number }) => {
+    if (state.status === 'down') {
+      liveness.brokerLost(state.since);
+      log.warn('broker link down: vehicles keep their last-known state (stale), none is turned offline for it', {
+        since: new Date(state.since).toISOString(),
+      });
+    } else if (state.status === 'up' && liveness.brokerDownSince() !== null) {
+      liveness.brokerBack(state.since);
+      log.info('broker link back: offline detection resumes after the reconnect grace', {
+        graceS: options.brokerReconnectGraceS ?? 30,
+      });
+    }
+  };
+  if (options.broker) followLink(options.broker.linkState());
+  const unfollowLink = options.broker?.onLinkChange(followLink);
   new Gauge({
     name: `${METRIC_PREFIX}telemetry_history_pending`,
     help: 'Telemetry history rows waiting in memory for the next batch write',
@@ -153,7 +189,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       this.set(historyBuffer.size);
     },
   });
-  registerStateGauges(options.metrics, states, buffer, registry, heartbeatTimeoutMs, log);
+  registerStateGauges(options.metrics, states, buffer, registry, liveness, log);
 
   if (options.seedVehicles > 0) {
     const changed = await registry.register(demoFleet(options.seedVehicles));
@@ -169,10 +205,10 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     if (sweeping) return;
     sweeping = true;
     try {
-      const silent = online.silentSince(now);
+      const cutoff = liveness.cutoff(now);
+      const silent = online.silentSince(cutoff);
       if (silent.length === 0) return;
       await buffer.flush(); // what is pending is newer than the database's received_at
-      const cutoff = now - heartbeatTimeoutMs;
       const turned = await states.markSilentOffline(silent, cutoff);
       online.timedOut(turned, cutoff, now);
       const turnedIds = new Set(turned.map((r) => r.vehicleId));
@@ -190,6 +226,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     online.load(await states.onlineView());
     await buffer.start();
   } catch (err) {
+    unfollowLink?.();
     registry.stop(); // the composition root only disposes what started completely
     throw err;
   }
@@ -202,7 +239,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       maintainHistory().catch((err: unknown) => log.error('telemetry history maintenance failed; will retry', errorFields(err)));
     }, options.maintenanceIntervalMs ?? 3_600_000),
   );
-  const queries = createFleetQueries(registry, states, heartbeatTimeoutMs);
+  const queries = createFleetQueries(registry, states, liveness);
   const vehicleSync = new VehicleSyncRepository(options.db, recordAudit);
   const snapshotMinAgeS = options.snapshotMinAgeS ?? 30;
   const snapshotBatch = options.snapshotBatch ?? 700;
@@ -234,7 +271,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     flush: () => buffer.flush(),
     sweepHeartbeats,
     async onlineVehicleIds() {
-      const cutoff = Date.now() - heartbeatTimeoutMs;
+      const cutoff = liveness.cutoff(Date.now());
       return (await states.onlineView()).filter((r) => r.online && (r.receivedAt ?? 0) >= cutoff).map((r) => r.vehicleId);
     },
     maintainHistory,
@@ -242,14 +279,16 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     copySnapshot,
     async vehiclePositions(changedSinceMs) {
       const stored = await states.positions(changedSinceMs);
-      const cutoff = Date.now() - heartbeatTimeoutMs;
+      const cutoff = liveness.cutoff(Date.now());
       return stored.map((p) => ({ ...p, online: p.online && p.receivedAt >= cutoff }));
     },
     liveFleet: () => queries.liveFleet(),
+    liveness,
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
     },
     async stop() {
+      unfollowLink?.();
       for (const t of timers) clearInterval(t);
       // The replicated snapshot is copied again after the next start (nothing is lost): a copy stuck on a busy
       // database must not hold the stop past the stall deadline, ahead of the buffers that do hold accepted data.
@@ -300,19 +339,27 @@ function registerStateGauges(
   states: VehicleStateRepository,
   buffer: LiveStateBuffer,
   registry: VehicleRegistry,
-  heartbeatTimeoutMs: number,
+  liveness: VehicleLiveness,
   log: Logger,
 ): void {
   new Gauge({
     name: `${METRIC_PREFIX}vehicles_online`,
-    help: 'Vehicles online: last status online and heard from within the heartbeat timeout',
+    help: 'Vehicles online: last status online and heard from within the heartbeat timeout (a broker outage excused)',
     registers: [metrics],
     async collect() {
       try {
-        this.set(await states.countOnline(Date.now() - heartbeatTimeoutMs));
+        this.set(await states.countOnline(liveness.cutoff(Date.now())));
       } catch (err) {
         log.warn('counting online vehicles failed', errorFields(err));
       }
+    },
+  });
+  new Gauge({
+    name: `${METRIC_PREFIX}broker_down_since_seconds`,
+    help: 'Since when (Unix time, s) this instance cannot reach its MQTT broker; 0 while connected',
+    registers: [metrics],
+    collect() {
+      this.set((liveness.brokerDownSince() ?? 0) / 1000);
     },
   });
   new Gauge({

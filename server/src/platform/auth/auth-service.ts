@@ -29,8 +29,8 @@ export interface PasswordAccount {
 
 /** 429 with the seconds to wait (the route sets Retry-After). */
 export class TooManyAttemptsError extends AppError {
-  constructor(readonly retryAfterS: number) {
-    super('too_many_attempts', `Too many failed logins; try again in ${retryAfterS} s`, { status: 429 });
+  constructor(retryAfterS: number) {
+    super('too_many_attempts', `Too many failed logins; try again in ${retryAfterS} s`, { status: 429, retryAfterS });
   }
 }
 

@@ -13,14 +13,21 @@ export { migrate, readMigrations } from './migrate.js';
 export { lockReplicationSequence } from './replication.js';
 
 export async function openDatabase(
-  config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<ServerConfig, 'dbPoolMax' | 'dbPoolWaitMs'>>,
+  config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> &
+    Partial<Pick<ServerConfig, 'dbPoolMax' | 'dbPoolWaitMs' | 'dbStatementTimeoutMs'>>,
   log: Logger,
   observe?: QueryObserver,
 ): Promise<Db> {
   let db: Db;
   if (config.databaseUrl) {
     log.info('opening PostgreSQL', { url: redactUrl(config.databaseUrl) });
-    db = await openPostgres({ connectionString: config.databaseUrl, log, max: config.dbPoolMax, waitMs: config.dbPoolWaitMs });
+    db = await openPostgres({
+      connectionString: config.databaseUrl,
+      log,
+      max: config.dbPoolMax,
+      waitMs: config.dbPoolWaitMs,
+      statementTimeoutMs: config.dbStatementTimeoutMs,
+    });
   } else {
     const dir = pgliteDataDir(config);
     log.info('opening embedded PGlite', { dataDir: dir });

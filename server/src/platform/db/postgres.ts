@@ -13,15 +13,39 @@ export interface PostgresOptions {
   max?: number;
   /** longest wait for a free connection; then the caller gets a 503 `database_busy` (default 30 s) */
   waitMs?: number;
+  /** a statement still running after this long is cancelled by the server, and a socket silent this long is given up (0 = never) */
+  statementTimeoutMs?: number;
 }
+
+/** How long a client is told to wait when the database cannot be reached (a restart or failover takes seconds). */
+const UNAVAILABLE_RETRY_AFTER_S = 5;
+/** Connection-level failures (the server is down, restarting or unreachable): SQLSTATE class 08 and the shutdowns of 57P0x. */
+const CONNECTION_SQLSTATES = /^(08...|57P01|57P02|57P03)$/;
+const CONNECTION_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const CONNECTION_MESSAGES =
+  /connection terminated|connection timeout|query read timeout|client has encountered a connection error|not queryable/i;
 
 /**
  * pg-pool's "no connection became free in time" (a burst larger than the pool can serve within waitMs). That is
  * overload, not a bug: the client is told to retry (503 + Retry-After), and nothing was written.
  */
 function poolBusy(err: unknown): unknown {
+  if (err instanceof AppError) return err;
   if (err instanceof Error && /timeout exceeded when trying to connect/i.test(err.message)) {
     return new AppError('database_busy', 'The server is too busy to answer now: retry in a moment', { status: 503, cause: err });
+  }
+  // The database is down or unreachable: the request was not carried out — say so and when to retry, never a 500.
+  const code = (err as { code?: unknown } | null)?.code;
+  if (
+    err instanceof Error &&
+    ((typeof code === 'string' && (CONNECTION_SQLSTATES.test(code) || CONNECTION_ERRNOS.has(code))) ||
+      CONNECTION_MESSAGES.test(err.message))
+  ) {
+    return new AppError('database_unavailable', 'The database cannot be reached right now: retry in a moment', {
+      status: 503,
+      retryAfterS: UNAVAILABLE_RETRY_AFTER_S,
+      cause: err,
+    });
   }
   return err;
 }
@@ -33,6 +57,11 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     connectionTimeoutMillis: options.waitMs ?? 30_000,
     idleTimeoutMillis: 30_000,
     application_name: 'fleetdesk-server',
+    // No request hangs on a dead socket or a stuck statement: the server cancels the statement, the client gives
+    // up on a socket that stays silent (a cut network sends no RST).
+    ...(options.statementTimeoutMs
+      ? { statement_timeout: options.statementTimeoutMs, query_timeout: options.statementTimeoutMs + 1_000 }
+      : {}),
   });
   // An idle client whose backend dies emits 'error' on the pool; unhandled, that would crash the process.
   pool.on('error', (err) => options.log.warn('idle PostgreSQL connection failed', errorFields(err)));
@@ -59,7 +88,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         await client.query('ROLLBACK').catch(() => {
           broken = true; // the connection itself is gone; do not return it to the pool
         });
-        throw err;
+        throw poolBusy(err);
       } finally {
         client.release(broken);
       }

@@ -11,12 +11,17 @@ import type { Logger } from '../log.js';
 import type { PlatformMetrics } from '../metrics.js';
 import { hostForUrl } from '../net.js';
 import { registerOpenApi, type OpenApiOptions } from './openapi.js';
+import { AppError } from '../../../../src/shared/errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
 
-/** A readiness check resolves when its dependency is usable and rejects with the reason otherwise. */
-export type ReadinessCheck = () => Promise<void>;
+/**
+ * A readiness check resolves when its dependency is usable and rejects with the reason otherwise. A dependency the
+ * instance can serve requests without (the broker: bookings, support and search go on from the last-known state)
+ * resolves `{ degraded }` instead: /ready stays 200 and says so in its body.
+ */
+export type ReadinessCheck = () => Promise<void | { degraded: string }>;
 
 export interface HttpServerOptions {
   log: Logger;
@@ -35,7 +40,10 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
     bodyLimit: 1024 * 1024,
   }).withTypeProvider<TypeBoxTypeProvider>();
 
-  app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request, log)));
+  app.setErrorHandler((err, request, reply) => {
+    if (err instanceof AppError && err.retryAfterS !== undefined) void reply.header('retry-after', String(err.retryAfterS));
+    return sendProblem(reply, toProblem(err, request, log));
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url)),
   );
@@ -62,7 +70,10 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
   return app;
 }
 
-const CheckResults = Type.Record(Type.String(), Type.String());
+const CheckResults = Type.Record(Type.String(), Type.String(), {
+  description: 'per dependency: `ok`, `degraded: <why>` (serving without it) or the reason it is not usable',
+});
+const DEGRADED = 'degraded: ';
 
 function registerOperationalRoutes(app: HttpApp, { metrics, readiness }: HttpServerOptions): void {
   app.get('/health', { schema: { response: { 200: Type.Object({ status: Type.Literal('ok') }) } } }, async () => ({
@@ -74,15 +85,22 @@ function registerOperationalRoutes(app: HttpApp, { metrics, readiness }: HttpSer
     {
       schema: {
         response: {
-          200: Type.Object({ status: Type.Literal('ready'), checks: CheckResults }),
+          200: Type.Object({
+            status: Type.Union([Type.Literal('ready'), Type.Literal('degraded')], {
+              description: '`degraded`: serving, with a dependency down (its check says `degraded: …`)',
+            }),
+            checks: CheckResults,
+          }),
           503: Type.Object({ status: Type.Literal('not_ready'), checks: CheckResults }),
         },
       },
     },
     async (_request, reply) => {
       const checks = await runChecks(readiness);
-      const ready = Object.values(checks).every((c) => c === 'ok');
-      return ready ? reply.code(200).send({ status: 'ready', checks }) : reply.code(503).send({ status: 'not_ready', checks });
+      const results = Object.values(checks);
+      if (!results.every((c) => c === 'ok' || c.startsWith(DEGRADED)))
+        return reply.code(503).header('retry-after', '5').send({ status: 'not_ready', checks });
+      return reply.code(200).send({ status: results.every((c) => c === 'ok') ? 'ready' : 'degraded', checks });
     },
   );
 
@@ -93,8 +111,8 @@ async function runChecks(checks: Record<string, ReadinessCheck>): Promise<Record
   const entries = await Promise.all(
     Object.entries(checks).map(async ([name, check]) => {
       try {
-        await check();
-        return [name, 'ok'] as const;
+        const result = await check();
+        return [name, result ? `${DEGRADED}${result.degraded}` : 'ok'] as const;
       } catch (err) {
         return [name, err instanceof Error ? err.message : String(err)] as const;
       }

@@ -9,12 +9,26 @@ import { errorFields, type Logger } from '../log.js';
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
 
+/**
+ * The link to the broker as this instance sees it: `connecting` until the first connection is ready, `up` while
+ * connected with every subscription acknowledged, `down` from the moment the connection closed (or the first
+ * attempt failed) until it is ready again. `since`: when it entered that state (epoch ms).
+ */
+export interface BrokerLinkState {
+  status: 'connecting' | 'up' | 'down';
+  since: number;
+}
+
 export interface MqttConnection {
   readonly clientId: string;
   /** connected and every registered subscription acknowledged by the broker */
   isReady(): boolean;
   /** Registers topic filters (applied now if connected, and again after every reconnect). */
   subscribe(filters: Record<string, { qos: 0 | 1 }>, handler: MessageHandler): void;
+  /** The link's state and since when (what readiness, the integration health and the fleet's liveness judge by). */
+  linkState(): BrokerLinkState;
+  /** Calls `listener` on every change of the link's state; returns the unsubscribe function. */
+  onLinkChange(listener: (state: BrokerLinkState) => void): () => void;
   /** Resolves true once ready, or false after `timeoutMs`. */
   waitUntilReady(timeoutMs: number): Promise<boolean>;
   /**
@@ -51,6 +65,19 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   let closed: Promise<void> | undefined;
   let lostSinceConnected = 0;
   const readyWaiters = new Set<() => void>();
+  let link: BrokerLinkState = { status: 'connecting', since: Date.now() };
+  const linkListeners = new Set<(state: BrokerLinkState) => void>();
+  const setLink = (status: BrokerLinkState['status']) => {
+    if (link.status === status) return;
+    link = { status, since: Date.now() };
+    for (const listener of linkListeners) {
+      try {
+        listener(link);
+      } catch (err) {
+        log.error('mqtt link listener failed', errorFields(err));
+      }
+    }
+  };
 
   const client: MqttClient = mqtt.connect(options.url, {
     clientId,
@@ -75,6 +102,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
       }
       if (mine !== round || !client.connected) return;
       subscribed = true;
+      setLink('up');
       for (const wake of readyWaiters) wake();
     } catch (err) {
       if (!closing) log.error('mqtt subscribe failed', errorFields(err));
@@ -90,6 +118,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   client.on('close', () => {
     subscribed = false;
     if (closing) return;
+    setLink('down');
     // mqtt.js reads reconnectPeriod each time it schedules a reconnect: setting it here gives backoff (min·2ⁿ).
     lostSinceConnected++;
     const next = backoffDelay(lostSinceConnected + 1, { initialMs: minReconnectMs, maxMs: maxReconnectMs, maxExponent: 30 });
@@ -106,6 +135,11 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   return {
     clientId,
     isReady: () => client.connected && subscribed,
+    linkState: () => link,
+    onLinkChange(listener) {
+      linkListeners.add(listener);
+      return () => linkListeners.delete(listener);
+    },
     subscribe(filters, handler) {
       subscriptions.push({ filters, handler });
       if (client.connected) void subscribeAll();

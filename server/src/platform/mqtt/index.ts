@@ -6,4 +6,4 @@ export {
   type MqttConnectDecision,
   type MqttDenial,
 } from './broker.js';
-export { connectMqtt, topicMatches, type MqttConnection, type MessageHandler } from './client.js';
+export { connectMqtt, topicMatches, type BrokerLinkState, type MqttConnection, type MessageHandler } from './client.js';

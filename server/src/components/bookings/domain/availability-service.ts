@@ -15,6 +15,7 @@ import { errorFields, type Logger } from '../../../platform/log.js';
 import type { VehicleType } from '../../pricing/index.js';
 import { openClaimsAround, type OpenClaimRow } from '../data/allocations.repository.js';
 import { AvailabilityGrid, entryJson, isSearchable, type AvailabilityEntry, type SearchHit } from './availability.js';
+import type { VehicleListability } from './bookings-rules.js';
 
 export interface VehiclePositionInput {
   vehicleId: string;
@@ -43,8 +44,8 @@ export interface AvailabilityServiceOptions {
   log: Logger;
   /** how far ahead a reservation/booking makes a car unavailable now (ms) */
   horizonMs: number;
-  /** a car not heard from for longer is offline */
-  heartbeatTimeoutMs: number;
+  /** whether a car last heard at a time is still offered (heartbeat timeout; a broker outage excused) */
+  liveness: VehicleListability;
   refreshMs?: number;
   /** every so often the whole fleet is re-read (in between: only rows written since the last read) */
   fullRefreshMs?: number;
@@ -214,7 +215,7 @@ export class AvailabilityService {
   }
 
   private isDisabled(p: VehiclePositionInput, now: number): boolean {
-    return !p.online || now - p.receivedAt > this.o.heartbeatTimeoutMs || p.serviceState !== 'available';
+    return !p.online || !this.o.liveness.isListable(p.receivedAt, now) || p.serviceState !== 'available';
   }
 
   private entryFor(vehicleId: string, now: number): AvailabilityEntry | undefined {

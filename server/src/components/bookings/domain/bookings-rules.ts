@@ -15,8 +15,14 @@ export interface BookingSettings {
   maxHoldMin: number;
   /** kept free before every booking (BOOKING_BUFFER_MIN) */
   bufferMin: number;
-  /** a car silent for longer is offline */
-  heartbeatTimeoutMs: number;
+}
+
+/**
+ * fleet component: is a car last heard at `receivedAt` offered to customers at `now`? (heard within the heartbeat
+ * timeout — or, while the broker is down, seen recently enough before: its outage is not the car's)
+ */
+export interface VehicleListability {
+  isListable(receivedAt: number, now: number): boolean;
 }
 
 /** A reservation must leave at least this much driving after its hold before the car's next claim. */
@@ -41,6 +47,7 @@ export interface ClaimDeps {
   customers: CustomerEligibilityPort;
   events: DomainEvents;
   settings: BookingSettings;
+  liveness: VehicleListability;
   now: () => number;
 }
 
@@ -60,11 +67,11 @@ export function checkVehicleClaimable(
   v: VehicleUsability | undefined,
   needsOnline: boolean,
   now: number,
-  heartbeatTimeoutMs: number,
+  liveness: VehicleListability,
 ): void {
   if (!v) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
   if (v.serviceState !== 'available') throw vehicleUnavailable(vehicleId, 'it is in maintenance');
-  if (needsOnline && (!v.online || v.receivedAt === null || now - v.receivedAt > heartbeatTimeoutMs || !v.hasPosition)) {
+  if (needsOnline && (!v.online || v.receivedAt === null || !liveness.isListable(v.receivedAt, now) || !v.hasPosition)) {
     throw vehicleUnavailable(vehicleId, 'it is offline');
   }
 }

@@ -104,7 +104,7 @@ export class Bookings {
       const startsSoon = startsAt < now + settings.holdMin * MINUTE_MS;
       const periodStart = Math.max(startsAt - settings.bufferMin * MINUTE_MS, now);
       const checks = await claimChecks(tx, { vehicleId, customerId, now, from: periodStart, until: endsAt, expireReservations: false });
-      checkVehicleClaimable(vehicleId, checks.vehicle, startsSoon, now, settings.heartbeatTimeoutMs);
+      checkVehicleClaimable(vehicleId, checks.vehicle, startsSoon, now, this.deps.liveness);
       if (checks.openBookings >= MAX_OPEN_BOOKINGS)
         throw new AppError('booking_limit', `At most ${MAX_OPEN_BOOKINGS} open bookings per customer`, { status: 409 });
       if (startsSoon && checks.activeRental) throw vehicleUnavailable(vehicleId, 'it is in a rental');

@@ -88,7 +88,7 @@ export class Reservations {
         until: until + RESERVATION_MIN_DRIVE_MIN * MINUTE_MS,
         expireReservations: true,
       });
-      checkVehicleClaimable(vehicleId, checks.vehicle, true, now, settings.heartbeatTimeoutMs);
+      checkVehicleClaimable(vehicleId, checks.vehicle, true, now, this.deps.liveness);
       if (checks.openReservations > 0) throw reservationLimit();
       if (checks.activeRental) throw vehicleUnavailable(vehicleId, 'it is in a rental');
       if (checks.conflict) throw vehicleUnavailable(vehicleId, 'it is reserved or booked now or soon');

@@ -26,6 +26,12 @@ export const VehicleLiveSchema = Type.Object({
   seq: Type.Integer(),
   deviceTs: Type.Integer({ description: 'device clock, epoch ms' }),
   receivedAt: Type.Integer({ description: 'server clock, epoch ms: last time the vehicle was heard from' }),
+  staleAgeMs: Type.Optional(
+    Type.Integer({
+      description:
+        'present when the server cannot vouch for this state (its broker is down, or the car has not published since the broker came back): the age of the state in ms; the car is not offline for that',
+    }),
+  ),
 });
 
 export const VehicleListResponse = Type.Object({ vehicles: Type.Array(VehicleInfoSchema) });

@@ -2,6 +2,7 @@
 import type { VehicleInfo, VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { VehicleStateRepository } from '../data/vehicle-state.repository.js';
 import { toVehicleLive } from './live-view.js';
+import type { VehicleLivenessView } from './vehicle-liveness.js';
 import type { VehicleRegistry } from './vehicle-registry.js';
 
 export interface FleetQueries {
@@ -12,7 +13,7 @@ export interface FleetQueries {
 export function createFleetQueries(
   registry: VehicleRegistry,
   states: VehicleStateRepository,
-  heartbeatTimeoutMs: number,
+  liveness: VehicleLivenessView,
   now: () => number = Date.now,
 ): FleetQueries {
   return {
@@ -20,7 +21,7 @@ export function createFleetQueries(
     async liveFleet() {
       const stored = await states.listLive();
       const at = now();
-      return stored.map((s) => toVehicleLive(s, at, heartbeatTimeoutMs));
+      return stored.map((s) => toVehicleLive(s, at, liveness));
     },
   };
 }

@@ -68,9 +68,8 @@ export class OnlineTracker {
     this.change(vehicleId, e, online, receivedAt, source);
   }
 
-  /** Vehicles this instance thinks online but has not heard from since now − timeout. */
-  silentSince(now: number): string[] {
-    const cutoff = now - this.heartbeatTimeoutMs;
+  /** Vehicles this instance thinks online but has not heard from since `cutoff` (now − timeout, outages excused). */
+  silentSince(cutoff: number): string[] {
     const ids: string[] = [];
     for (const [id, e] of this.entries) if (e.online && e.seenAt < cutoff) ids.push(id);
     return ids;

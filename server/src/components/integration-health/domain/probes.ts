@@ -13,11 +13,16 @@ const LICENCE_DOWN_AFTER = 3;
 
 const errorText = (err: unknown) => (err instanceof Error ? err.message : String(err));
 
-export function brokerProbe(mqtt: { isReady(): boolean }, url: string) {
-  return (): ProbeResult =>
-    mqtt.isReady()
-      ? { state: 'up', error: null, detail: url }
-      : { state: 'down', error: 'not connected (reconnecting with backoff)', detail: url };
+/** The broker: down is the link's state, not the cars' (they keep their last-known state, marked stale). */
+export function brokerProbe(mqtt: { isReady(): boolean; linkState(): { since: number } }, url: string) {
+  return (): ProbeResult => {
+    if (mqtt.isReady()) return { state: 'up', error: null, detail: url };
+    return {
+      state: 'down',
+      error: 'not connected (reconnecting with backoff); cars shown at their last-known state, commands queued until it is back',
+      detail: `${url}, unreachable since ${new Date(mqtt.linkState().since).toISOString()}`,
+    };
+  };
 }
 
 export function databaseProbe(ping: () => Promise<void>, backend: string, now: () => number = Date.now) {

@@ -73,7 +73,7 @@ export function rentalCustomerRoutes(rentals: Rentals): FastifyPluginAsyncTypebo
           summary: 'Start a rental: payment hold, unlock, wait for the car',
           description:
             'Requires a verified driver licence and a payment method. Places a payment hold, sends the unlock command and waits for the car to confirm it. ' +
-            'If the car does not confirm in time: 504 `unlock_not_acknowledged` (502 `unlock_failed` when it answered that it could not unlock); the hold is released and the reservation kept.',
+            'If the car does not confirm in time: 504 `unlock_not_acknowledged` (502 `unlock_failed` when it answered that it could not unlock; 503 `vehicle_unreachable` with Retry-After while the server cannot reach the cars at all, its broker being down); the hold is released and the reservation kept.',
           body: StartRentalBody,
           response: { 201: RentalStartedResponse },
         },

@@ -20,6 +20,7 @@ import type {
   RentalPaymentsSummary,
   RentalPricingPort,
   RentalTelemetryPort,
+  RentalVehicleLinkPort,
 } from './rentals-ports.js';
 import type { MeasuredUsage } from './rentals-usage.js';
 
@@ -65,7 +66,7 @@ export function createRentalMetrics(registry: Registry | undefined): RentalMetri
     }),
     startFailed: new Counter({
       name: `${METRIC_PREFIX}rental_starts_failed_total`,
-      help: 'Rental starts that failed after the checks, by reason (payment_declined, payment_unavailable, unlock_timeout, unlock_failed, conflict)',
+      help: 'Rental starts that failed after the checks, by reason (payment_declined, payment_unavailable, vehicle_unreachable, unlock_timeout, unlock_failed, conflict)',
       labelNames: ['reason'],
       registers,
     }),
@@ -95,6 +96,7 @@ export interface RentalsContext {
   customers: RentalCustomersPort;
   payments: RentalPaymentsPort;
   commands: RentalCommandsPort;
+  vehicleLink?: RentalVehicleLinkPort | undefined;
   pricing: RentalPricingPort;
   telemetry: RentalTelemetryPort;
   /** used when the zones table has no operating zone */

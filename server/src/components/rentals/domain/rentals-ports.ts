@@ -39,6 +39,14 @@ export interface RentalCommandsPort {
   waitForTerminal(commandId: string, timeoutMs: number): Promise<CommandRecord>;
 }
 
+/**
+ * fleet component: since when this instance cannot reach the cars (its broker link is down); null while it can.
+ * A start then does not wait for an unlock that cannot be delivered.
+ */
+export interface RentalVehicleLinkPort {
+  brokerDownSince(): number | null;
+}
+
 /** bookings component: the rental rows of the allocations table and the conversion of their source (its claim API) */
 export type RentalClaimsPort = RentalClaims;
 

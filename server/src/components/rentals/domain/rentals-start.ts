@@ -10,6 +10,8 @@
  * When the car does not acknowledge in time (or answers failed): the unlock is cancelled, a lock follows if the
  * unlock may have reached the car, the hold is voided (outbox, with the lease release in one transaction) and
  * the reservation is kept — the customer may try again. 504 `unlock_not_acknowledged` / 502 `unlock_failed`.
+ * When the server cannot reach the cars at all (its broker is down), it does not wait for an unlock that cannot be
+ * delivered: the same undo, and 503 `vehicle_unreachable` with Retry-After.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
@@ -39,7 +41,11 @@ const LEASE_MARGIN_MS = 30_000;
 const COMMIT_ATTEMPTS = 2;
 
 type UnlockOutcome =
-  { ok: true; command: CommandRecord } | { ok: false; command: CommandRecord | null; failure: 'unlock_timeout' | 'unlock_failed' };
+  | { ok: true; command: CommandRecord }
+  | { ok: false; command: CommandRecord | null; failure: 'unlock_timeout' | 'unlock_failed' | 'vehicle_unreachable' };
+
+/** Retry-After of a start refused because the broker is down: about when a reconnect attempt may have succeeded. */
+const UNREACHABLE_RETRY_AFTER_S = 30;
 
 /** A hold older than a start's whole lease by this much, with no rental behind it, was abandoned. */
 const ABANDONED_HOLD_GRACE_MS = 60_000;
@@ -169,6 +175,14 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   if (!outcome.ok) {
     await undoStart(ctx, { source, rentalId, paymentId, unlock: outcome.command, why: outcome.failure });
     ctx.metrics.startFailed.inc({ reason: outcome.failure });
+    if (outcome.failure === 'vehicle_unreachable') {
+      const since = ctx.vehicleLink?.brokerDownSince();
+      throw new AppError(
+        'vehicle_unreachable',
+        `the car cannot be reached right now (our connection to the cars is down${since ? ` since ${new Date(since).toISOString()}` : ''}); your payment hold was released and your ${kind} is kept — try again in a moment`,
+        { status: 503, retryAfterS: UNREACHABLE_RETRY_AFTER_S },
+      );
+    }
     if (outcome.failure === 'unlock_failed') {
       throw new AppError(
         'unlock_failed',
@@ -326,6 +340,8 @@ async function unlockAndWait(
   rentalId: string,
   commandId: string,
 ): Promise<UnlockOutcome> {
+  // the broker is down: the unlock would only wait in the queue until it expires
+  if (brokerDown(ctx)) return { ok: false, command: null, failure: 'vehicle_unreachable' };
   const actor = customerCommandActor(customerId);
   await ctx.commands.issueCommand({
     vehicleId: source.vehicleId,
@@ -347,12 +363,18 @@ async function unlockAndWait(
       `rental ${rentalId} start gave up after ${ctx.settings.unlockTimeoutMs} ms`,
       actor,
     );
-    return { ok: false, command: cancelled, failure: 'unlock_timeout' };
+    // never sent because the broker went away meanwhile: unreachable, not unanswered
+    const unreachable = cancelled.sentAt === null && brokerDown(ctx);
+    return { ok: false, command: cancelled, failure: unreachable ? 'vehicle_unreachable' : 'unlock_timeout' };
   } catch {
     const latest = await ctx.commands.getCommand(commandId).catch(() => waited);
     if (latest.status === 'succeeded') return { ok: true, command: latest };
     return { ok: false, command: latest, failure: latest.status === 'failed' ? 'unlock_failed' : 'unlock_timeout' };
   }
+}
+
+function brokerDown(ctx: RentalsContext): boolean {
+  return (ctx.vehicleLink?.brokerDownSince() ?? null) !== null;
 }
 
 /**

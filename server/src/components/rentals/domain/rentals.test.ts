@@ -163,6 +163,7 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
   const payments = new FakePayments();
   const telemetry = new FakeTelemetry();
   const events = new DomainEvents();
+  const link = { downSince: null as number | null, brokerDownSince: () => link.downSince };
   const started: Array<DomainEventMap['rental.started']> = [];
   const ended: Array<DomainEventMap['rental.ended']> = [];
   let eligibility: Omit<CustomerEligibility, 'customerId'> = { exists: true, blocked: false, licenceStatus: 'verified' };
@@ -182,6 +183,7 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
       customers: { eligibility: async (customerId) => ({ customerId, ...eligibility }) },
       payments,
       commands,
+      vehicleLink: link,
       telemetry,
       events,
       operatingZone: DEFAULT_SERVICE_AREA,
@@ -198,6 +200,7 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     payments.hold = 'authorized';
     payments.hasMethod = true;
     commands.behaviour = {};
+    link.downSince = null;
   });
 
   let n = 0;
@@ -397,6 +400,21 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     commands.behaviour = {};
     const res = await rentals.start({ customerId: r.customerId, reservationId: r.reservationId });
     expect(res.status).toBe('active');
+  });
+
+  it('the broker down: 503 vehicle_unreachable at once (Retry-After), no unlock queued, the hold voided, the reservation kept', async () => {
+    const r = await reservation();
+    link.downSince = Date.now() - 5_000;
+    const err = await rentals.start({ customerId: r.customerId, reservationId: r.reservationId }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'vehicle_unreachable', status: 503, retryAfterS: 30 });
+    expect((err as Error).message).toMatch(/hold was released.*reservation is kept/);
+    expect(commands.ofType('unlock').filter((c) => c.vehicleId === r.vehicleId)).toHaveLength(0);
+    const attemptId = payments.holds.at(-1)!.rentalId; // the hold placed by this start
+    expect(await outbox(attemptId)).toEqual([{ kind: 'void', amount_cents: null }]);
+    expect(await allocation(r.reservationId)).toMatchObject({ status: 'held', start_attempt_id: null });
+
+    link.downSince = null; // back: the same reservation starts
+    await expect(rentals.start({ customerId: r.customerId, reservationId: r.reservationId })).resolves.toMatchObject({ status: 'active' });
   });
 
   it('the car answering failed: 502 unlock_failed, the hold voided, no lock needed', async () => {

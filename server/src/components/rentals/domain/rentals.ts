@@ -50,6 +50,7 @@ import type {
   RentalPaymentsSummary,
   RentalPricingPort,
   RentalTelemetryPort,
+  RentalVehicleLinkPort,
 } from './rentals-ports.js';
 import { startRental, sweepAbandonedHolds, type RentalStarted, type RentalStartInput } from './rentals-start.js';
 
@@ -71,6 +72,8 @@ export interface RentalsOptions {
   customers: RentalCustomersPort;
   payments: RentalPaymentsPort;
   commands: RentalCommandsPort;
+  /** fleet component: whether the server can reach the cars at all (its broker link); absent: always */
+  vehicleLink?: RentalVehicleLinkPort;
   /** the operating zone used when the zones table has none */
   operatingZone: ServiceArea;
   /** DATA_DIR: damage-report photos go to `<dataDir>/damage-reports/` */
@@ -137,6 +140,7 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
     customers: options.customers,
     payments: options.payments,
     commands: options.commands,
+    vehicleLink: options.vehicleLink,
     pricing: options.pricing ?? { loadTariff, estimateHoldCents, priceRental },
     telemetry: options.telemetry ?? {
       latestState: (vehicleId) => repo.latestState(vehicleId),

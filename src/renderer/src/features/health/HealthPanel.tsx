@@ -109,7 +109,7 @@ function HealthTable({ rows, now, testId }: { rows: Row[]; now: number; testId: 
   );
 }
 
-/** At the top of the desk while a server integration is not up: which, since when, why. */
+/** At the top of the desk while a server integration is not up: which, since when (clock time and how long), why. */
 export function IntegrationBanner({ now }: { now: number }) {
   const { health } = useIntegrationHealth();
   const bad = (health?.integrations ?? []).filter((i) => i.state !== 'up');
@@ -118,8 +118,8 @@ export function IntegrationBanner({ now }: { now: number }) {
     <div className="integration-banner" role="status" data-testid="integration-banner">
       {bad.map((i) => (
         <span key={i.name}>
-          <strong>{INTEGRATION_LABELS[i.name]}</strong> {i.state} for {lasting(now - i.since, formatDuration)}
-          {i.lastError ? ` — ${i.lastError}` : ''}
+          <strong>{INTEGRATION_LABELS[i.name]}</strong> {i.state} since {formatClock(i.since)} (for {lasting(now - i.since, formatDuration)}
+          ){i.lastError ? ` — ${i.lastError}` : ''}
         </span>
       ))}
     </div>
