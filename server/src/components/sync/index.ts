@@ -5,7 +5,7 @@
  * prose: docs/sync-protocol.md. Other components reach it only through this file.
  */
 import type { FastifyInstance } from 'fastify';
-import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
+import type { Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { AppError } from '../../../../src/shared/errors.js';
@@ -106,7 +106,6 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
 
   const purge = async (at = now()): Promise<number> => {
     const n = await options.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       return purgeTombstones(tx, tables, at - options.tombstoneDays * DAY_MS);
     });
     if (n > 0) log.info('sync tombstones purged', { count: n, olderThanDays: options.tombstoneDays });

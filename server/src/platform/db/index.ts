@@ -9,7 +9,7 @@ import { openPostgres } from './postgres.js';
 
 export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
 export { migrate, readMigrations } from './migrate.js';
-export { lockReplicationSequence } from './replication.js';
+export { isSaturatedSeq, SEQ_WATERMARK, settledSeq } from './replication.js';
 
 export async function openDatabase(
   config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> & Partial<Pick<ServerConfig, 'dbPoolMax' | 'dbPoolWaitMs'>>,

@@ -9,6 +9,7 @@
  * round per stream per `minIntervalMs`, covering every collection woken meanwhile); a comment line every
  * `heartbeatMs` keeps proxies from closing an idle stream; a slow safety poll covers a lost LISTEN connection.
  * A collection far behind gets page after page, each written only once the previous one drained. A collection
+ * whose pull says rows are held back (committed behind a transaction still open) is pulled again next round. One
  * whose checkpoint is older than the tombstone retention gets `"RESYNC"` and the stream is closed (the client's
  * pull then answers 410 `checkpoint_too_old` and it resyncs; it reopens the stream with its new checkpoints).
  */
@@ -27,7 +28,7 @@ export interface StreamHubOptions {
     checkpoint: number,
     limit: number,
     role: OperatorRole,
-  ): Promise<{ documents: unknown[]; checkpoint: number }>;
+  ): Promise<{ documents: unknown[]; checkpoint: number; heldBack?: boolean }>;
   log: Logger;
   minIntervalMs?: number;
   heartbeatMs?: number;
@@ -194,7 +195,7 @@ export class StreamHub {
   private async drain(s: Stream, collection: SyncCollection, feed: Feed): Promise<boolean> {
     const prefix = s.tagged ? `event: ${collection}\n` : '';
     for (;;) {
-      let page: { documents: unknown[]; checkpoint: number };
+      let page: { documents: unknown[]; checkpoint: number; heldBack?: boolean };
       try {
         page = await this.options.pull(collection, feed.checkpoint, this.pageSize, s.role);
       } catch (err) {
@@ -211,7 +212,12 @@ export class StreamHub {
         feed.checkpoint = page.checkpoint;
         if (!flushed) await drained(s.res);
       }
-      if (page.documents.length < this.pageSize) return false;
+      if (page.documents.length < this.pageSize) {
+        // Committed rows wait behind a transaction still open (platform/db/replication.ts); the commit that
+        // releases them may NOTIFY nothing (it may not touch a replicated table): look again next round.
+        if (page.heldBack) feed.dirty = true;
+        return false;
+      }
     }
   }
 
