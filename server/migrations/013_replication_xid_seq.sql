@@ -80,5 +80,19 @@ begin
   return null;
 end $$;
 
+-- No NOTIFY from writing transactions any more: PostgreSQL serializes the commits of every transaction that
+-- notified (one cluster-wide lock held until the commit is flushed) — the global lock again, by other means.
+-- Server instances read every collection's highest seq instead (stream-hub.ts). The trigger functions stay,
+-- as no-ops, for the triggers that call them.
+create or replace function fleetdesk_sync_notify() returns trigger language plpgsql as $$
+begin
+  return null;
+end $$;
+
+create or replace function fleetdesk_sync_tombstone_notify() returns trigger language plpgsql as $$
+begin
+  return null;
+end $$;
+
 -- Nothing may take a seq the old way any more (it would land below clients' checkpoints).
 drop sequence replication_seq;

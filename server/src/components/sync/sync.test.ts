@@ -419,7 +419,7 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     expect((await push<unknown>(server, 'tasks', { not: 'an array' })).status).toBe(400);
   });
 
-  it('streams new changes over SSE (after ?checkpoint= first), woken by NOTIFY', async () => {
+  it('streams new changes over SSE (after ?checkpoint= first), woken when the collection head moves', async () => {
     const { checkpoint } = await pullAll<TaskDoc>(server, 'tasks');
     await http(server, 'POST', '/ops/v1/tasks', { id: 'stream-before', vehicleId: v1, kind: 'cleaning' });
     const stream = await openStream(
@@ -554,7 +554,7 @@ describe('sync streams at shutdown', () => {
 });
 
 describe.runIf(process.env.DATABASE_URL)('sync across two server instances on one PostgreSQL', () => {
-  it('a change through instance A reaches a stream on instance B (LISTEN/NOTIFY)', async () => {
+  it('a change through instance A reaches a stream on instance B (heads polled)', async () => {
     const [pgCase] = dbBackends().filter((b) => b.name === 'postgres');
     const { overrides, cleanup } = await pgCase!.create();
     const a = await startServer({ ...quiet, ...overrides });

@@ -46,7 +46,7 @@ export interface PullPage<D> {
   checkpoint: number;
   /**
    * rows after the checkpoint are committed but not yet final (a transaction with a lower seq is still open;
-   * platform/db/replication.ts): pull again shortly — the commit that releases them may not NOTIFY
+   * platform/db/replication.ts): pull again shortly — the commit that releases them may move no head
    */
   heldBack: boolean;
 }
@@ -139,6 +139,23 @@ export async function getMaster<D>(q: Queryable, sql: ReplicatedTable<D>, id: st
  */
 export function currentSeq(q: Queryable): Promise<number> {
   return settledSeq(q);
+}
+
+/** Every collection's highest server_seq, live rows and tombstones (one statement; index-only look-ups). */
+export async function collectionHeads(q: Queryable, tables: SyncTables): Promise<Map<string, number>> {
+  const live = Object.entries(tables as Record<string, { table: string }>).map(
+    ([c, t]) => `select '${c}' as c, (select max(server_seq) from ${t.table})::float8 as seq`,
+  );
+  const { rows } = await q.query<{ c: string; seq: number | null }>(
+    `${live.join(' union all ')} union all select 'tombstones:' || collection, max(server_seq)::float8 from sync_tombstones group by collection`,
+  );
+  const heads = new Map<string, number>();
+  for (const r of rows) {
+    if (r.seq === null) continue;
+    const c = r.c.startsWith('tombstones:') ? r.c.slice('tombstones:'.length) : r.c;
+    heads.set(c, Math.max(heads.get(c) ?? 0, Number(r.seq)));
+  }
+  return heads;
 }
 
 /** Tombstones up to this seq were purged for the collection (0: none). */
