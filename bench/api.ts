@@ -282,7 +282,7 @@ async function seedCustomers(db: Db, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, (_, i) => `bench-customer-${i}`);
   await db.query(
     `insert into customers (id, email, name, phone, server_seq)
-     select id, id || '@bench.example', 'Bench ' || id, '+4930000000', nextval('replication_seq') from unnest($1::text[]) as id`,
+     select id, id || '@bench.example', 'Bench ' || id, '+4930000000', fleetdesk_next_seq() from unnest($1::text[]) as id`,
     [ids],
   );
   return ids;

@@ -190,12 +190,11 @@ async function startPageHost(serverUrl: string, script: string): Promise<{ url: 
 
 async function seedTasks(server: ServerHandle, vehicleIds: string[], n: number): Promise<void> {
   await server.db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(7346150002)');
     await tx.query(
       `insert into tasks (id, vehicle_id, kind, status, assignee, note, created_by, created_at, server_seq)
        select 'bench-' || lpad(g::text, 6, '0'), ($2::text[])[(g % array_length($2::text[], 1)) + 1],
               (array['cleaning', 'refuel', 'repair', 'inspection'])[(g % 4) + 1], 'open', null,
-              'Bench task ' || g || ': tyre pressure, interior, fuel card.', 'bench', now(), nextval('replication_seq')
+              'Bench task ' || g || ': tyre pressure, interior, fuel card.', 'bench', now(), fleetdesk_next_seq()
        from generate_series(1, $1::int) g`,
       [n, vehicleIds],
     );
@@ -235,16 +234,15 @@ function printTopFunctions(profile: CpuProfile, n: number): void {
 /** `n` ended rentals of one customer, spread over the vehicles one hour apart (the no-overlap constraint holds). */
 async function seedRentals(server: ServerHandle, vehicleIds: string[], n: number): Promise<void> {
   await server.db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(7346150002)');
     await tx.query(
-      `insert into customers (id, email, name, phone, server_seq) values ('bench-customer', 'bench@example.test', 'Bench Customer', '+4930000', nextval('replication_seq')) on conflict do nothing`,
+      `insert into customers (id, email, name, phone, server_seq) values ('bench-customer', 'bench@example.test', 'Bench Customer', '+4930000', fleetdesk_next_seq()) on conflict do nothing`,
     );
     await tx.query(
       `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, ended_at, total_cents, currency, price, server_seq)
        select 'bench-r-' || lpad(g::text, 6, '0'), 'rental', ($2::text[])[(g % array_length($2::text[], 1)) + 1], 'bench-customer', 'ended',
               tstzrange(ts, ts + interval '42 minutes'), ts, ts + interval '42 minutes', 1218, 'EUR',
               '{"currency":"EUR","lines":[{"code":"driving","description":"Driving","quantity":42,"unit":"minute","unitCents":29,"amountCents":1218}],"subtotalCents":1218,"totalCents":1218}'::jsonb,
-              nextval('replication_seq')
+              fleetdesk_next_seq()
        from generate_series(1, $1::int) g, lateral (select timestamptz '2020-01-01' + (g / array_length($2::text[], 1)) * interval '1 hour' as ts) x`,
       [n, vehicleIds],
     );

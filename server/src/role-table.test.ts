@@ -27,7 +27,6 @@ import {
   type SyncCollection,
 } from '../../src/shared/sync-protocol.js';
 import { startServer, type ServerHandle } from './app.js';
-import { lockReplicationSequence } from './platform/db/index.js';
 import { signUpCustomer, staffHeaders } from './testing/auth.js';
 import { dbBackends } from './testing/backends.js';
 import { uniqueTestVehicles } from './testing/devices.js';
@@ -168,10 +167,9 @@ describe.each(dbBackends())('the role table on every path, on $name', (backend) 
     const pending = async (id: string, creator: string) => {
       await staffHeaders(server, 'dispatcher', creator);
       await server.db.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
         await tx.query(
           `insert into sync_requests (id, kind, payload, created_by, created_role, created_at, expires_at, status, result, server_seq)
-           values ($1, 'vehicle_command', $2::jsonb, $3, 'dispatcher', now(), now() + interval '10 minutes', 'pending', null, nextval('replication_seq'))`,
+           values ($1, 'vehicle_command', $2::jsonb, $3, 'dispatcher', now(), now() + interval '10 minutes', 'pending', null, fleetdesk_next_seq())`,
           [id, JSON.stringify({ vehicleId: v2, type: 'lock', reason: 'left open', ttlSeconds: 120 }), creator],
         );
       });
@@ -246,11 +244,10 @@ describe.each(dbBackends())('the role table on every path, on $name', (backend) 
 
   it('dispatchers receive rentals, requests and commands without customer ids, names or free text about customers', async () => {
     await server.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, ended_at, end_reason, ended_by, server_seq)
          values ('rt-greta', 'rental', $1, $2, 'ended', '[2030-03-01 08:00:00+00,2030-03-01 08:42:00+00)'::tstzrange,
-                 '2030-03-01T08:00:00Z', '2030-03-01T08:42:00Z', 'Greta says the car smelled of smoke', $2, nextval('replication_seq'))`,
+                 '2030-03-01T08:00:00Z', '2030-03-01T08:42:00Z', 'Greta says the car smelled of smoke', $2, fleetdesk_next_seq())`,
         [v1, customerId],
       );
     });

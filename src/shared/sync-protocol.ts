@@ -4,8 +4,8 @@
  * document types with their RxDB JSON schemas, which fields an operator may change, and the wire shapes.
  * Prose: docs/sync-protocol.md.
  *
- * - Checkpoints are server sequence numbers (`replication_seq`, taken inside the writing transaction), never
- *   timestamps: a client can never skip a row that committed late.
+ * - Checkpoints are server sequence numbers (`fleetdesk_next_seq()`: the writing transaction's id and a counter; a pull
+ *   reads only below the oldest open transaction's seqs), never timestamps: a client can never skip a row that committed late.
  * - Deleted documents travel as tombstones (`_deleted: true`), kept on the server for `SYNC_TOMBSTONE_DAYS`.
  * - Conflicts are detected on business fields only (`BUSINESS_FIELDS`); server-managed fields (`updatedAt`,
  *   telemetry-derived position, …) never cause a conflict.

@@ -22,7 +22,6 @@ import type { Browser, Page, Request } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
-import { lockReplicationSequence } from '../../server/src/platform/db/index.js';
 import { signUpCustomer, staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
@@ -61,9 +60,8 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
   async function allocation(row: Record<string, unknown>): Promise<void> {
     const cols = Object.keys(row);
     await server.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await tx.query(
-        `insert into allocations (${cols.join(', ')}, server_seq) values (${cols.map((c, i) => (c === 'period' ? `$${i + 1}::tstzrange` : c === 'price' ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ')}, nextval('replication_seq'))`,
+        `insert into allocations (${cols.join(', ')}, server_seq) values (${cols.map((c, i) => (c === 'period' ? `$${i + 1}::tstzrange` : c === 'price' ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ')}, fleetdesk_next_seq())`,
         cols.map((c) => (c === 'price' ? JSON.stringify(row[c]) : row[c])),
       );
     });

@@ -15,7 +15,6 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ServerHandle } from '../../server/src/app.js';
-import { lockReplicationSequence } from '../../server/src/platform/db/index.js';
 import { signUpCustomer } from '../../server/src/testing/auth.js';
 import { demoVehicle } from '../../src/shared/demo-fleet.js';
 import { startFleetDesk, type FleetDesk } from '../support/fleet-desk.js';
@@ -67,7 +66,6 @@ describe('the map shows the business state, in Chromium at 1280×800', () => {
 
   async function zoneWrite(sql: string, params: unknown[]): Promise<void> {
     await server.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await tx.query(sql, params);
     });
   }
@@ -234,7 +232,7 @@ describe('the map shows the business state, in Chromium at 1280×800', () => {
       [13.39, 52.515],
     ];
     await zoneWrite(
-      `insert into zones (id, name, kind, polygon, server_seq) values ('e2e-no-parking', 'Station forecourt', 'no_parking', $1::jsonb, nextval('replication_seq'))`,
+      `insert into zones (id, name, kind, polygon, server_seq) values ('e2e-no-parking', 'Station forecourt', 'no_parking', $1::jsonb, fleetdesk_next_seq())`,
       [JSON.stringify(ring(0.01))],
     );
     const path = page.locator('path[data-zone-id="e2e-no-parking"]');
@@ -242,7 +240,7 @@ describe('the map shows the business state, in Chromium at 1280×800', () => {
     const before = await path.getAttribute('d');
     await page.screenshot({ path: join(shots, 'e2e-map-4-zone-added.png') });
     await zoneWrite(
-      `update zones set polygon = $1::jsonb, server_seq = nextval('replication_seq'), updated_at = now() where id = 'e2e-no-parking'`,
+      `update zones set polygon = $1::jsonb, server_seq = fleetdesk_next_seq(), updated_at = now() where id = 'e2e-no-parking'`,
       [JSON.stringify(ring(0.03))],
     );
     await expect.poll(() => path.getAttribute('d'), { timeout: 15_000 }).not.toBe(before);

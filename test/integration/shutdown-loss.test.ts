@@ -9,7 +9,7 @@
  * the external broker too when DATABASE_URL and MQTT_URL are set. SHUTDOWN_LOSS_VEHICLES / _SAMPLES size the
  * burst.
  *
- * The database is busy when the stop comes: another transaction holds the replication lock, on which every
+ * The database is busy when the stop comes: another transaction locks the alerts table against writes: every
  * alert write waits, for BUSY_MS (6 s) — a long writer, or a database saturated by the ingest load. The old
  * alert writer gave up 5 s after stop() whatever the database was doing and lost what was queued; the stop
  * must wait for a database that is slow but alive (it gives up only after SHUTDOWN_STALL_MS without progress).
@@ -21,7 +21,6 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import type { ServerConfig } from '../../server/src/platform/config.js';
-import { lockReplicationSequence } from '../../server/src/platform/db/index.js';
 import { telemetry, uniqueTestVehicles, waitFor } from '../../server/src/testing/devices.js';
 import { metricValue } from '../../server/src/testing/metrics.js';
 import { createTestDatabase } from '../../server/src/testing/test-databases.js';
@@ -193,10 +192,10 @@ async function snapshot(server: ServerHandle, fleet: VehicleInfo[]): Promise<Sna
 }
 
 /**
- * Another transaction takes the replication lock (every alert write waits on it; on PGlite, one connection,
- * every write waits) and holds it until `release()`; `cleanups` releases it whatever fails.
+ * Another transaction locks the alerts table against writes (every alert write waits on it; reads go on; on
+ * PGlite, one connection, every write waits) and holds it until `release()`; `cleanups` releases it whatever fails.
  */
-async function holdReplicationLock(
+async function holdAlertWrites(
   server: ServerHandle,
   cleanups: Array<() => Promise<void>>,
 ): Promise<{ release: () => void; done: Promise<void> }> {
@@ -204,12 +203,12 @@ async function holdReplicationLock(
   let release!: () => void;
   const released = new Promise<void>((resolve) => (release = resolve));
   const done = server.db.transaction(async (tx) => {
-    await lockReplicationSequence(tx);
+    await tx.query('lock table alerts in exclusive mode');
     locked = true;
     await released;
   });
   cleanups.push(async () => release());
-  await waitFor(() => locked, { what: 'a transaction to hold the replication lock' });
+  await waitFor(() => locked, { what: 'a transaction to lock the alerts table' });
   return { release, done };
 }
 
@@ -258,7 +257,7 @@ describe.each(cases)('no loss at shutdown on $name', (c) => {
     const server = await startServer({ ...quiet, ...db.overrides, mqttUrl: c.mqttUrl, mqttSharedGroup: group, shutdownStallMs: 10_000 });
     await server.registerVehicles(fleet);
     // Busy from before the input until BUSY_MS after stop() begins: the buffers fill while writes wait.
-    const { release, done: busy } = await holdReplicationLock(server, cleanups);
+    const { release, done: busy } = await holdAlertWrites(server, cleanups);
     await feed(server, fleet);
     const queued =
       (await metricValue(server.metrics, 'fleetdesk_alert_changes_pending')) +
@@ -300,7 +299,7 @@ describe.each(cases)('no loss at shutdown on $name', (c) => {
       const group = ownGroup();
       const server = await startServer({ ...quiet, ...db.overrides, mqttUrl: c.mqttUrl, mqttSharedGroup: group, shutdownStallMs: 300 });
       await server.registerVehicles(fleet);
-      const { release, done: stuck } = await holdReplicationLock(server, cleanups);
+      const { release, done: stuck } = await holdAlertWrites(server, cleanups);
       await feed(server, fleet);
       const stopping = server.stop();
       // While the lock is held nothing can be written, so an empty alert queue means the writer gave up.

@@ -70,14 +70,14 @@ export async function setServiceState(
   vehicleId: string,
   state: 'available' | 'maintenance',
 ): Promise<void> {
-  await server.db.query(
-    `update vehicles set service_state = $2, server_seq = nextval('replication_seq'), updated_at = now() where id = $1`,
-    [vehicleId, state],
-  );
+  await server.db.query(`update vehicles set service_state = $2, server_seq = fleetdesk_next_seq(), updated_at = now() where id = $1`, [
+    vehicleId,
+    state,
+  ]);
 }
 
 /**
- * Inserts a claim row directly (as another instance or the rentals code would), under the replication lock.
+ * Inserts a claim row directly (as another instance or the rentals code would), with a fresh server_seq.
  * `to` null = open-ended ('infinity').
  */
 export async function insertClaimRow(
@@ -93,7 +93,6 @@ export async function insertClaimRow(
   },
 ): Promise<void> {
   await server.db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(7346150002)');
     const window = row.kind === 'rental' ? [null, null] : [row.from, row.to];
     await tx.query(
       `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, started_at, return_by, server_seq)
@@ -101,7 +100,7 @@ export async function insertClaimRow(
                tstzrange(to_timestamp($6::float8 / 1000), coalesce(to_timestamp($7::float8 / 1000), 'infinity'::timestamptz), '[)'),
                to_timestamp($8::float8 / 1000), to_timestamp($9::float8 / 1000),
                case when $2 = 'rental' then to_timestamp($6::float8 / 1000) end, case when $2 = 'rental' then to_timestamp($7::float8 / 1000) end,
-               nextval('replication_seq'))`,
+               fleetdesk_next_seq())`,
       [row.id, row.kind, row.vehicleId, row.customerId, row.status, row.from, row.to, window[0], window[1]],
     );
   });
@@ -110,9 +109,8 @@ export async function insertClaimRow(
 /** A customer row without an account (for claims inserted directly). */
 export async function insertCustomerRow(server: Pick<ServerHandle, 'db'>, id: string): Promise<void> {
   await server.db.transaction(async (tx) => {
-    await tx.query('select pg_advisory_xact_lock(7346150002)');
     await tx.query(
-      `insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, '+49301234567', nextval('replication_seq')) on conflict (id) do nothing`,
+      `insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, '+49301234567', fleetdesk_next_seq()) on conflict (id) do nothing`,
       [id, `${id}@example.test`, `Direct ${id}`],
     );
   });

@@ -224,7 +224,7 @@ describe.each(dbBackends())('alerts component on $name', (backend) => {
     const id = vehicle();
     const insert = () =>
       db.query(
-        `insert into alerts (id, vehicle_id, kind, severity, details, first_seen_at, last_seen_at, server_seq) values (gen_random_uuid(), $1, 'tamper', 'critical', '{}', now(), now(), nextval('replication_seq'))`,
+        `insert into alerts (id, vehicle_id, kind, severity, details, first_seen_at, last_seen_at, server_seq) values (gen_random_uuid(), $1, 'tamper', 'critical', '{}', now(), now(), fleetdesk_next_seq())`,
         [id],
       );
     await insert();

@@ -5,7 +5,7 @@
  * Other components reach it only through this file.
  */
 import type { ServiceArea } from '../../../../src/shared/service-area.js';
-import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
+import type { Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
 import { recordAudit } from '../audit/index.js';
@@ -35,7 +35,6 @@ export async function startOpsComponent(options: OpsOptions): Promise<OpsCompone
   const zone = options.operatingZone;
   if (zone) {
     const inserted = await options.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       return insertZoneIfAbsent(tx, { id: zone.id, name: zone.name, kind: 'operating', polygon: zone.polygon.map((p) => [...p]) });
     });
     if (inserted) log.info('operating zone seeded', { id: zone.id });

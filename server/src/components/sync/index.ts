@@ -1,18 +1,18 @@
 /**
  * The sync component: the server side of the desktop's offline replica (RxDB's replication protocol over HTTP
  * + SSE) under /sync/v1 — pull by server sequence, push through the owning components' use cases, SSE streams
- * woken by PostgreSQL LISTEN/NOTIFY (every instance), tombstone retention. Contract: src/shared/sync-protocol.ts;
+ * woken when a collection's highest seq moves (polled by every instance), tombstone retention. Contract: src/shared/sync-protocol.ts;
  * prose: docs/sync-protocol.md. Other components reach it only through this file.
  */
 import type { FastifyInstance } from 'fastify';
-import { lockReplicationSequence, type Db } from '../../platform/db/index.js';
+import type { Db } from '../../platform/db/index.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { AppError } from '../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../src/shared/operator-role.js';
 import { recordAudit } from '../audit/index.js';
 import { syncRoutes } from './api/sync.routes.js';
-import { purgeTombstones, type SyncTables } from './data/collections.js';
+import { collectionHeads, purgeTombstones, type SyncTables } from './data/collections.js';
 import { requestDocs } from './data/request-docs.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
 import { RequestExecutor, type CommandsPort, type CreatorLookup, type SupportPorts } from './domain/requests.js';
@@ -49,7 +49,7 @@ export interface SyncOptions {
   /** tombstones older than this are purged (SYNC_TOMBSTONE_DAYS) */
   tombstoneDays: number;
   retentionIntervalMs?: number;
-  stream?: { minIntervalMs?: number; heartbeatMs?: number; safetyPollMs?: number };
+  stream?: { minIntervalMs?: number; heartbeatMs?: number; safetyPollMs?: number; headsPollMs?: number };
   now?: () => number;
 }
 
@@ -97,7 +97,7 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
   );
   const service = new SyncService(options.db, pushHandler, tables);
   const hub = new StreamHub({
-    listen: (channel, handler) => options.db.listen(channel, handler),
+    heads: () => collectionHeads(options.db, tables),
     pull: (collection, checkpoint, limit, role) => service.pull(collection, checkpoint, limit, role),
     log,
     ...options.stream,
@@ -106,7 +106,6 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
 
   const purge = async (at = now()): Promise<number> => {
     const n = await options.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       return purgeTombstones(tx, tables, at - options.tombstoneDays * DAY_MS);
     });
     if (n > 0) log.info('sync tombstones purged', { count: n, olderThanDays: options.tombstoneDays });

@@ -18,7 +18,6 @@ import type {
 import { AppError } from '../../../../src/shared/errors.js';
 import { SYNC_COLLECTIONS } from '../../../../src/shared/sync-protocol.js';
 import { startServer, type ServerHandle } from '../../app.js';
-import { lockReplicationSequence } from '../../platform/db/index.js';
 import { createLogger } from '../../platform/log.js';
 import { signUpCustomer, staffHeaders } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
@@ -74,13 +73,12 @@ describe.each(dbBackends())('replica collections, multiplexed stream and support
   const [v1, v2, v3] = vehicles.map((v) => v.id) as [string, string, string];
   let customerId: string;
 
-  /** Writes an allocation row the way the bookings use cases do (under the replication lock, a fresh server_seq). */
+  /** Writes an allocation row the way the bookings use cases do (a fresh server_seq). */
   async function allocation(row: Record<string, unknown>): Promise<void> {
     const cols = Object.keys(row);
     await server.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await tx.query(
-        `insert into allocations (${cols.join(', ')}, server_seq) values (${cols.map((c, i) => (c === 'period' ? `$${i + 1}::tstzrange` : c === 'price' ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ')}, nextval('replication_seq'))`,
+        `insert into allocations (${cols.join(', ')}, server_seq) values (${cols.map((c, i) => (c === 'period' ? `$${i + 1}::tstzrange` : c === 'price' ? `$${i + 1}::jsonb` : `$${i + 1}`)).join(', ')}, fleetdesk_next_seq())`,
         cols.map((c) => (c === 'price' ? JSON.stringify(row[c]) : row[c])),
       );
     });
@@ -316,9 +314,8 @@ describe.each(dbBackends())('replica collections, multiplexed stream and support
         (await http(server, 'POST', '/ops/v1/notes', { targetType: 'vehicle', targetId: v1, text: 'multiplex' }, 'dispatcher')).status,
       ).toBe(201);
       await server.db.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
         await tx.query(
-          `update zones set name = name || ' ', server_seq = nextval('replication_seq'), updated_at = now() where id = 'berlin-inner'`,
+          `update zones set name = name || ' ', server_seq = fleetdesk_next_seq(), updated_at = now() where id = 'berlin-inner'`,
         );
       });
       const request: RequestDoc = {

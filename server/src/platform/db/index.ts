@@ -10,7 +10,7 @@ import { openPostgres } from './postgres.js';
 export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
 export { copyText, copyValue, type CopyValue } from './copy-text.js';
 export { migrate, readMigrations } from './migrate.js';
-export { lockReplicationSequence } from './replication.js';
+export { isSaturatedSeq, SEQ_WATERMARK, settledSeq } from './replication.js';
 
 export async function openDatabase(
   config: Pick<ServerConfig, 'databaseUrl' | 'dataDir'> &

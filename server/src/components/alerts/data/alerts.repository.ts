@@ -1,11 +1,10 @@
 /**
- * SQL of the alerts component. Every write takes the replication lock and a fresh server_seq (the desktop
- * replica syncs alerts by it); the partial unique index `alerts_one_open_per_vehicle_kind` keeps one open alert
+ * SQL of the alerts component. Every write takes a fresh server_seq (the desktop replica syncs alerts by it;
+ * platform/db/replication.ts); the partial unique index `alerts_one_open_per_vehicle_kind` keeps one open alert
  * per (vehicle, kind) whatever the number of server instances writing.
  */
 import { randomUUID } from 'node:crypto';
 import type { Db, Queryable } from '../../../platform/db/index.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import type { Alert, AlertKind, AlertSeverity, AlertStatus } from '../model.js';
 
 export interface RaiseRow {
@@ -102,10 +101,13 @@ export function isRejectedByDatabase(err: unknown): boolean {
 export class AlertsRepository {
   constructor(private readonly db: Db) {}
 
-  /** Applies the engine's changes in order, in one transaction. */
+  /**
+   * Applies the engine's changes in order, in one transaction. (Two instances' writers may lock the same rows in
+   * different orders now that no global lock serializes them: PostgreSQL then aborts one with a deadlock error,
+   * which the alert writer retries like any other failure but a refusal.)
+   */
   async write(rows: readonly WriteRow[]): Promise<WriteOutcome[]> {
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const outcomes: WriteOutcome[] = [];
       for (const row of rows) outcomes.push(row.op === 'raise' ? await raise(tx, row) : await resolveOpen(tx, row));
       return outcomes;
@@ -144,10 +146,9 @@ export class AlertsRepository {
     return rows[0] ? toAlert(rows[0]) : undefined;
   }
 
-  /** Runs a staff change in one transaction holding the replication lock (with its audit entry). */
+  /** Runs a staff change in one transaction (with its audit entry). */
   staffTransaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       return fn(tx);
     });
   }
@@ -172,7 +173,7 @@ export async function updateByStaff(tx: Queryable, id: string, u: StaffUpdate): 
   const { rows } = await tx.query<AlertRowDb>(
     `update alerts set status = $2, assignee = $3, acknowledged_by = $4, acknowledged_at = to_timestamp($5::float8 / 1000),
             resolved_by = $6, resolved_at = to_timestamp($7::float8 / 1000), resolution = $8,
-            server_seq = nextval('replication_seq'), updated_at = now()
+            server_seq = fleetdesk_next_seq(), updated_at = now()
       where id = $1
       returning ${COLUMNS}`,
     [id, u.status, u.assignee, u.acknowledgedBy, u.acknowledgedAt, u.resolvedBy, u.resolvedAt, u.resolution],
@@ -185,12 +186,13 @@ async function raise(tx: Queryable, r: RaiseRow): Promise<WriteOutcome> {
   const details = JSON.stringify(r.details);
   const lastAt = Math.max(r.at, r.lastAt ?? r.at);
   const extra = r.extraOccurrences ?? 0;
-  // Writers hold the replication lock, so between this insert and the update below nobody else writes alerts;
-  // the loop is only a guard.
+  // Another writer (another instance, a staff resolve) may commit between this insert and the update below: a
+  // conflicting insert in flight is waited for by ON CONFLICT, an alert resolved meanwhile makes the next round
+  // insert a new one. The loop is only a guard.
   for (let attempt = 0; attempt < 3; attempt++) {
     const inserted = await tx.query<AlertRowDb>(
       `insert into alerts (id, vehicle_id, kind, severity, status, details, occurrences, first_seen_at, last_seen_at, server_seq)
-       values ($1, $2, $3, $4, 'open', $5::jsonb, 1 + $8::int, to_timestamp($6::float8 / 1000), to_timestamp($7::float8 / 1000), nextval('replication_seq'))
+       values ($1, $2, $3, $4, 'open', $5::jsonb, 1 + $8::int, to_timestamp($6::float8 / 1000), to_timestamp($7::float8 / 1000), fleetdesk_next_seq())
        on conflict (vehicle_id, kind) where status <> 'resolved' do nothing
        returning ${COLUMNS}`,
       [randomUUID(), r.vehicleId, r.kind, r.severity, details, r.at, lastAt, extra],
@@ -199,7 +201,7 @@ async function raise(tx: Queryable, r: RaiseRow): Promise<WriteOutcome> {
     const updated = await tx.query<AlertRowDb>(
       `update alerts set occurrences = occurrences + $3, details = $4::jsonb,
               last_seen_at = greatest(last_seen_at, to_timestamp($5::float8 / 1000)),
-              server_seq = nextval('replication_seq'), updated_at = now()
+              server_seq = fleetdesk_next_seq(), updated_at = now()
         where vehicle_id = $1 and kind = $2 and status <> 'resolved'
         returning ${COLUMNS}`,
       [r.vehicleId, r.kind, (r.countOccurrence ? 1 : 0) + extra, details, lastAt],
@@ -212,7 +214,7 @@ async function raise(tx: Queryable, r: RaiseRow): Promise<WriteOutcome> {
 async function resolveOpen(tx: Queryable, r: ResolveRow): Promise<WriteOutcome> {
   const { rows } = await tx.query<AlertRowDb>(
     `update alerts set status = 'resolved', resolved_by = $3, resolved_at = to_timestamp($4::float8 / 1000), resolution = $5,
-            server_seq = nextval('replication_seq'), updated_at = now()
+            server_seq = fleetdesk_next_seq(), updated_at = now()
       where vehicle_id = $1 and kind = $2 and status <> 'resolved'
       returning ${COLUMNS}`,
     [r.vehicleId, r.kind, r.resolvedBy, r.at, r.resolution],

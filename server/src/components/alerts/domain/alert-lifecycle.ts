@@ -1,7 +1,7 @@
 /**
  * Staff use cases on alerts: read, acknowledge, assign, resolve. Lifecycle `open → acknowledged → resolved`
  * (open → resolved directly too; assigning keeps the status); anything else is a 409. Each change and its audit
- * entry commit in one transaction, under the replication lock (the alert gets a new server_seq).
+ * entry commit in one transaction (the alert gets a new server_seq).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { Actor } from '../../../platform/http/actor.js';

@@ -1,5 +1,5 @@
 /** SQL for the audit log (`audit_log`): append-only, replicated (server_seq), written inside the caller's transaction. */
-import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
+import type { Queryable } from '../../../platform/db/index.js';
 import type { AuditEntry, AuditQuery, AuditRecord } from '../model.js';
 
 interface AuditRow {
@@ -16,12 +16,10 @@ interface AuditRow {
 }
 
 /**
- * Appends one entry in the caller's transaction, so the entry commits if and only if the change does.
- * Takes the replication lock (transaction-scoped and re-entrant): a caller that also writes replicated rows
- * should take it first, before locking any row, so writers always lock in the same order.
+ * Appends one entry in the caller's transaction, so the entry commits if and only if the change does (with a
+ * fresh server_seq from the column default: platform/db/replication.ts; no lock).
  */
 export async function recordAudit(tx: Queryable, entry: AuditEntry): Promise<void> {
-  await lockReplicationSequence(tx);
   await tx.query(
     `insert into audit_log (at, actor, role, action, target_type, target_id, reason, before, after)
      values (coalesce(to_timestamp($1::float8 / 1000), now()), $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb)`,

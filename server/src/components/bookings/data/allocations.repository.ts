@@ -3,10 +3,12 @@
  * constraint `allocations_no_overlap` guarantees that no two blocking claims on one vehicle overlap in time.
  *
  * Rules for every writer (reservations, bookings, rentals, staff):
- * - call `lockReplicationSequence(tx)` FIRST in the transaction (before locking any row): the table is
- *   replicated (`rentals` collection), every write takes `server_seq = nextval('replication_seq')`. The lock
- *   also serializes allocation writers across instances, so the checks made inside such a transaction (one open
- *   reservation per customer, the car free after a hold, no active rental) cannot race;
+ * - the table is replicated (`rentals` collection): every write takes `server_seq = fleetdesk_next_seq()`
+ *   (platform/db/replication.ts; no lock);
+ * - a writer that checks before it claims (the car free after a hold, no active rental, the customer's open
+ *   bookings and reservations) calls `lockClaimants(tx, …)` FIRST in the transaction (before locking any row):
+ *   it serializes the claims on that car and by that customer across instances — and only those — so such
+ *   checks cannot race. Overlaps themselves are the exclusion constraint's to refuse in any case;
  * - an overlapping insert/update fails with SQLSTATE 23P01 (`isExclusionViolation`) → answer 409;
  * - times are epoch ms in and out (the caller's clock, stored exactly).
  */
@@ -42,6 +44,27 @@ export function uniqueViolation(err: unknown): string | undefined {
   if (typeof e.constraint === 'string') return e.constraint;
   const m = typeof e.message === 'string' ? /"([^"]+)"/.exec(e.message) : null;
   return m?.[1] ?? 'unknown';
+}
+
+/** Advisory lock keys: a car's and a customer's claims (hashtextextended of the tagged id, this seed). */
+const CLAIMANT_LOCK_SEED = 7_346_150_003;
+
+/**
+ * Serializes this transaction with every other one that claims the same car or for the same customer, on any
+ * instance, until it ends (transaction-scoped advisory locks, taken in one statement in key order, so two
+ * transactions locking overlapping sets never deadlock on them). Call it before any row lock.
+ */
+export async function lockClaimants(tx: Queryable, claimants: { vehicleId?: string; customerId?: string }): Promise<void> {
+  const keys = [
+    ...(claimants.vehicleId === undefined ? [] : [`vehicle:${claimants.vehicleId}`]),
+    ...(claimants.customerId === undefined ? [] : [`customer:${claimants.customerId}`]),
+  ];
+  if (keys.length === 0) return;
+  // (the lock calls are evaluated after the sort: PostgreSQL postpones volatile output expressions past ORDER BY)
+  await tx.query(
+    `select pg_advisory_xact_lock(k) from (select distinct hashtextextended(x, $2::bigint) as k from unnest($1::text[]) x) s order by k`,
+    [keys, CLAIMANT_LOCK_SEED],
+  );
 }
 
 /** Runs a claim-writing transaction; the database's refusals (constraint by constraint) become 409 problems. */
@@ -140,7 +163,7 @@ export interface NewClaim {
 export async function insertClaim(tx: Queryable, c: NewClaim): Promise<AllocationRecord> {
   const { rows } = await tx.query<AllocationDbRow>(
     `insert into allocations as a (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at, server_seq)
-     values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, nextval('replication_seq'))
+     values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, fleetdesk_next_seq())
      returning ${COLUMNS}`,
     [
       c.id,
@@ -172,8 +195,8 @@ export interface ClaimChecks {
 }
 
 /**
- * Everything a new claim is checked against, in ONE statement (it runs under the replication lock, which every
- * allocation writer holds — fewer round trips there is more claims per second for the whole system). With
+ * Everything a new claim is checked against, in ONE statement (it runs under `lockClaimants` for the car and the
+ * customer — fewer round trips there is more claims per second for that car and customer). With
  * `expireReservations`, the customer's lapsed held reservations are marked expired first (same statement).
  */
 export async function claimChecks(
@@ -192,7 +215,7 @@ export async function claimChecks(
     conflict: boolean;
   }>(
     `with expired as (
-       update allocations set status = 'expired', updated_at = ${ts('$3')}, server_seq = nextval('replication_seq')
+       update allocations set status = 'expired', updated_at = ${ts('$3')}, server_seq = fleetdesk_next_seq()
         where $6::boolean and customer_id = $2 and kind = 'reservation' and status = 'held' and ends_at <= ${ts('$3')}
           and (start_attempt_expires_at is null or start_attempt_expires_at <= ${ts('$3')})
         returning id),
@@ -231,7 +254,7 @@ export interface AllocationScope {
   /** only this customer's (another's → undefined: existence is not revealed) */
   customerId?: string;
   kind?: AllocationKind;
-  /** lock the row (inside a transaction that holds the replication lock) */
+  /** lock the row (`for update`) */
   forUpdate?: boolean;
   withCustomerName?: boolean;
 }
@@ -278,7 +301,7 @@ export async function setStatus(
 ): Promise<boolean> {
   const result = await tx.query(
     `update allocations set status = $3, cancel_reason = coalesce($4, cancel_reason), cancelled_by = coalesce($5, cancelled_by),
-            updated_at = ${ts('$6')}, server_seq = nextval('replication_seq')
+            updated_at = ${ts('$6')}, server_seq = fleetdesk_next_seq()
       where id = $1 and status = any($2::text[])`,
     [id, [...from], to, extra.cancelReason ?? null, extra.cancelledBy ?? null, extra.at],
   );
@@ -289,7 +312,7 @@ export async function setStatus(
 export async function setBookingEnd(tx: Queryable, id: string, endsAt: number, at: number): Promise<boolean> {
   const result = await tx.query(
     `update allocations set ends_at = ${ts('$2')}, period = tstzrange(lower(period), ${ts('$2')}, '[)'),
-            updated_at = ${ts('$3')}, server_seq = nextval('replication_seq')
+            updated_at = ${ts('$3')}, server_seq = fleetdesk_next_seq()
       where id = $1 and kind = 'booking' and status = 'confirmed'`,
     [id, endsAt, at],
   );
@@ -314,7 +337,7 @@ export async function expireDue(
   options: { customerId?: string; limit?: number } = {},
 ): Promise<ExpiredClaim[]> {
   const { rows } = await tx.query<{ id: string; kind: 'reservation' | 'booking'; vehicle_id: string; customer_id: string }>(
-    `update allocations set status = 'expired', updated_at = ${ts('$1')}, server_seq = nextval('replication_seq')
+    `update allocations set status = 'expired', updated_at = ${ts('$1')}, server_seq = fleetdesk_next_seq()
       where id in (
         select id from allocations
          where ((kind = 'reservation' and status = 'held') or (kind = 'booking' and status = 'confirmed'))
@@ -328,7 +351,7 @@ export async function expireDue(
   return rows.map((r) => ({ id: r.id, kind: r.kind, vehicleId: r.vehicle_id, customerId: r.customer_id }));
 }
 
-/** Is anything due for expiry? (cheap check before taking the replication lock) */
+/** Is anything due for expiry? (cheap check before opening a write transaction) */
 export async function hasDue(q: Queryable, now: number): Promise<boolean> {
   const { rows } = await q.query(
     `select 1 from allocations where ((kind = 'reservation' and status = 'held') or (kind = 'booking' and status = 'confirmed')) and ends_at <= ${ts('$1')} limit 1`,

@@ -4,12 +4,12 @@
  * component owns the table; the rentals component drives these steps inside its own transactions.
  *
  * Every function takes the caller's queryable (its transaction where it writes). Times are epoch ms in and out
- * (the caller's clock, stored exactly). Every write of a replicated row takes a fresh server_seq; the caller's
- * transaction holds the replication lock (taken first; `releaseStartSource` takes it itself).
+ * (the caller's clock, stored exactly). Every write of a replicated row takes a fresh server_seq (no lock); a
+ * transaction that checks the car's next claim before it inserts a rental takes `lockClaimants` first.
  */
-import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
+import type { Queryable } from '../../../platform/db/index.js';
 import type { NewRental, RentalEnd, RentalFilter, RentalRow, SourceKind, StartSource } from '../model.js';
-import { EXCLUSION_VIOLATION, num, ts, UNIQUE_VIOLATION } from './allocations.repository.js';
+import { EXCLUSION_VIOLATION, lockClaimants, num, ts, UNIQUE_VIOLATION } from './allocations.repository.js';
 
 /** timestamptz as epoch ms (float8: both drivers return a JS number); the rental columns are never 'infinity'. */
 const ms = (expr: string) => `floor(extract(epoch from ${expr}) * 1000)::float8`;
@@ -131,8 +131,7 @@ export async function findStartSource(q: Queryable, customerId: string, kind: So
 /**
  * Claims the source for one start attempt until `leaseUntil` (cross-instance: one guarded UPDATE), so two
  * concurrent starts of one reservation never both place a hold and unlock the car. The lease columns are not
- * replicated business fields: no new server_seq; the caller still takes the replication lock first, as every
- * allocation writer does (it serializes them).
+ * replicated business fields: no new server_seq.
  */
 export async function claimStartSource(tx: Queryable, id: string, attemptId: string, now: number, leaseUntil: number): Promise<boolean> {
   const { rowCount } = await tx.query(
@@ -145,7 +144,7 @@ export async function claimStartSource(tx: Queryable, id: string, attemptId: str
 }
 
 /**
- * For the abandoned-start sweep, inside its transaction (replication lock held): false when `attemptId` became a
+ * For the abandoned-start sweep, inside its transaction: false when `attemptId` became a
  * rental (any status) or is a start still within its lease; otherwise clears any expired claim it left on its
  * reservation or booking — a start that wakes up later can no longer convert it — and answers true.
  */
@@ -163,7 +162,6 @@ export async function abandonStartAttempt(tx: Queryable, attemptId: string, now:
 
 /** Gives the lease back (the attempt failed; the reservation stays as it was). Inside the caller's transaction. */
 export async function releaseStartSource(tx: Queryable, id: string, attemptId: string): Promise<void> {
-  await lockReplicationSequence(tx);
   await tx.query(
     'update allocations set start_attempt_id = null, start_attempt_expires_at = null where id = $1 and start_attempt_id = $2',
     [id, attemptId],
@@ -190,14 +188,14 @@ export async function nextAllocationStart(
 }
 
 /**
- * In the start transaction (replication lock held): the source leaves the blocking statuses. Only the attempt
+ * In the start transaction (after `lockClaimants` for the car and the customer): the source leaves the blocking statuses. Only the attempt
  * holding the lease converts it; a reservation that expired while the car was unlocking still converts (the
  * lease said it was being started). False when it was cancelled or taken meanwhile.
  */
 export async function convertSource(tx: Queryable, sourceId: string, attemptId: string): Promise<boolean> {
   const { rowCount } = await tx.query(
     `update allocations set status = 'converted', start_attempt_id = null, start_attempt_expires_at = null,
-            server_seq = nextval('replication_seq'), updated_at = now()
+            server_seq = fleetdesk_next_seq(), updated_at = now()
       where id = $1 and start_attempt_id = $2
         and ((kind = 'reservation' and status in ('held', 'expired')) or (kind = 'booking' and status = 'confirmed'))`,
     [sourceId, attemptId],
@@ -211,7 +209,7 @@ export async function insertRental(tx: Queryable, r: NewRental): Promise<void> {
     `insert into allocations (id, kind, vehicle_id, customer_id, status, period, source_id, started_at, return_by,
                               start_odometer_km, start_lat, start_lon, payment_id, unlock_command_id, currency, server_seq)
      values ($1, 'rental', $2, $3, 'active', tstzrange(${ts('$4')}, coalesce(${ts('$5')}, 'infinity'::timestamptz), '[)'), $6, ${ts('$4')},
-             ${ts('$5')}, $7, $8, $9, $10, $11, $12, nextval('replication_seq'))`,
+             ${ts('$5')}, $7, $8, $9, $10, $11, $12, fleetdesk_next_seq())`,
     [
       r.id,
       r.vehicleId,
@@ -241,7 +239,7 @@ export async function endRental(tx: Queryable, e: RentalEnd): Promise<RentalRow 
     `update allocations set status = 'ended', ended_at = ${ts('$2')},
             period = tstzrange(started_at, greatest(started_at + interval '1 millisecond', least(${ts('$2')}, coalesce(return_by, 'infinity'::timestamptz))), '[)'),
             end_odometer_km = $3, end_lat = $4, end_lon = $5, price = $6::jsonb, total_cents = $7, currency = $8,
-            ended_by = $9, end_reason = $10, lock_command_id = $11, server_seq = nextval('replication_seq'), updated_at = now()
+            ended_by = $9, end_reason = $10, lock_command_id = $11, server_seq = fleetdesk_next_seq(), updated_at = now()
       where id = $1 and kind = 'rental' and status = 'active'
       returning id`,
     [
@@ -285,6 +283,7 @@ export async function listRentals(q: Queryable, filter: RentalFilter): Promise<R
 
 /** The claim API as one object: what the rentals component is given (a port it can replace in tests). */
 export const rentalClaims = {
+  lockClaimants,
   findStartSource,
   claimStartSource,
   abandonStartAttempt,

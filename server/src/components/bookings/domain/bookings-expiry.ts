@@ -1,10 +1,9 @@
 /**
  * The sweeper: marks reservations whose hold ended and bookings whose window ended (no-shows) `expired`. An
  * expired hold is harmless before that (its period lies in the past), so this is bookkeeping for the customer's
- * and staff's views and the replica — every instance may run it; the guarded UPDATE under the replication lock
- * makes each row expire once.
+ * and staff's views and the replica — every instance may run it; the guarded UPDATE (row locks) makes each row
+ * expire once.
  */
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { expireDue, hasDue, type ExpiredClaim } from '../data/allocations.repository.js';
 import { announce, type ClaimDeps } from './bookings-rules.js';
@@ -38,10 +37,7 @@ export class ExpirySweeper {
   private async run(): Promise<ExpiredClaim[]> {
     const now = this.deps.now();
     if (!(await hasDue(this.deps.db, now))) return [];
-    const expired = await this.deps.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
-      return expireDue(tx, now);
-    });
+    const expired = await expireDue(this.deps.db, now);
     for (const e of expired) announce(this.deps, { ...e, status: 'expired' });
     if (expired.length > 0) this.log.debug('reservations/bookings expired', { count: expired.length });
     return expired;

@@ -1,12 +1,18 @@
 /**
  * Staff use cases on a vehicle's claims (reservations, bookings, rentals): read them, extend a booking, cancel a
  * reservation or booking. Every change is audited in its own transaction (actor, role, action, target, reason,
- * before, after), after the replication lock. Customer names are shown to support and admin only.
+ * before, after). Customer names are shown to support and admin only.
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
-import { claimTransaction, getAllocation, listAllocations, setBookingEnd, setStatus } from '../data/allocations.repository.js';
+import {
+  claimTransaction,
+  getAllocation,
+  listAllocations,
+  lockClaimants,
+  setBookingEnd,
+  setStatus,
+} from '../data/allocations.repository.js';
 import type { AllocationKind, AllocationRecord, AllocationStatus } from '../model.js';
 import { announce, BOOKING_MAX_DAYS, DAY_MS, iso, parseInstant, type ClaimDeps } from './bookings-rules.js';
 import { checkWindowMs } from './bookings.js';
@@ -124,7 +130,7 @@ export class StaffBookings {
     const before = await getAllocation(this.deps.db, id);
     if (!before) throw notFound(id);
     const result = await claimTransaction(this.deps.db, before.vehicleId, async (tx) => {
-      await lockReplicationSequence(tx);
+      await lockClaimants(tx, { vehicleId: before.vehicleId });
       const now = this.deps.now();
       const r = await getAllocation(tx, id, { forUpdate: true });
       if (!r) throw notFound(id);
@@ -158,7 +164,6 @@ export class StaffBookings {
   /** A reservation or booking is cancelled on the customer's behalf (rentals are ended, not cancelled). */
   async cancel(id: string, reason: string, actor: Actor): Promise<StaffAllocationView> {
     const result = await this.deps.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const now = this.deps.now();
       const r = await getAllocation(tx, id, { forUpdate: true });
       if (!r) throw notFound(id);

@@ -10,9 +10,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { estimateWindow, loadTariff, type PriceBreakdown } from '../../pricing/index.js';
-import { claimChecks, claimTransaction, getAllocation, insertClaim, listAllocations, setStatus } from '../data/allocations.repository.js';
+import {
+  claimChecks,
+  claimTransaction,
+  getAllocation,
+  insertClaim,
+  listAllocations,
+  lockClaimants,
+  setStatus,
+} from '../data/allocations.repository.js';
 import { vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
 import {
   announce,
@@ -98,7 +105,7 @@ export class Bookings {
     // Read before the lock (404 for an unknown car; the tariff only shapes the estimate).
     const tariff = await loadTariff(db, vehicleId);
     const record = await claimTransaction(db, vehicleId, async (tx) => {
-      await lockReplicationSequence(tx);
+      await lockClaimants(tx, { vehicleId, customerId });
       const now = this.deps.now();
       // Starting within the free hold, a booking is an instant claim: the car must be usable now and not rented.
       const startsSoon = startsAt < now + settings.holdMin * MINUTE_MS;
@@ -152,7 +159,6 @@ export class Bookings {
   /** The customer cancels (also during the window, before starting): confirmed → cancelled; again → the same answer. */
   async cancel(customerId: string, id: string): Promise<BookingView> {
     const result = await this.deps.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const now = this.deps.now();
       const r = await getAllocation(tx, id, { customerId, kind: 'booking', forUpdate: true });
       if (!r) throw notFound(id);

@@ -7,9 +7,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { loadTariff, reservationFeeCents, type Tariff } from '../../pricing/index.js';
-import { claimChecks, claimTransaction, getAllocation, insertClaim, listAllocations, setStatus } from '../data/allocations.repository.js';
+import {
+  claimChecks,
+  claimTransaction,
+  getAllocation,
+  insertClaim,
+  listAllocations,
+  lockClaimants,
+  setStatus,
+} from '../data/allocations.repository.js';
 import { reservationLimit, vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
 import {
   announce,
@@ -75,7 +82,7 @@ export class Reservations {
     // Read before the lock (404 for an unknown car; the tariff only shapes the answer).
     const tariff: Tariff = await loadTariff(db, vehicleId);
     const record = await claimTransaction(db, vehicleId, async (tx) => {
-      await lockReplicationSequence(tx);
+      await lockClaimants(tx, { vehicleId, customerId });
       const now = this.deps.now();
       const until = now + hold * MINUTE_MS;
       // Beyond plain overlap: an active rental (even one overrunning its return time) keeps the car, and the car
@@ -134,7 +141,6 @@ export class Reservations {
   /** The customer cancels: held → cancelled (again: the same answer); converted or expired → 409. */
   async cancel(customerId: string, id: string): Promise<ReservationView> {
     const record = await this.deps.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const now = this.deps.now();
       const r = await getAllocation(tx, id, { customerId, kind: 'reservation', forUpdate: true });
       if (!r) throw notFound(id);

@@ -5,7 +5,7 @@
  * changes nothing. Times are epoch ms in and out (computed by the caller's clock, stored exactly).
  */
 import type { CommandType } from '../../../../../src/shared/device-protocol.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
 import { recordAudit } from '../../audit/index.js';
 import { isTerminal, type CommandParams, type CommandRecord, type CommandStatus, type TransitionRecord } from '../model.js';
 
@@ -132,7 +132,6 @@ export class CommandsRepository {
   async insert(input: NewCommand): Promise<{ inserted: boolean; command: CommandRecord }> {
     try {
       return await this.db.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
         const { rows } = await tx.query<CommandRow>(
           `insert into commands (command_id, vehicle_id, type, params, status, reason, issued_by, issued_by_role, ttl_seconds, created_at, expires_at)
            values ($1, $2, $3, $4::jsonb, 'queued', $5, $6, $7, $8::int, ${ts('$9')}, ${ts('$10')})
@@ -209,7 +208,6 @@ export class CommandsRepository {
   async transition(spec: TransitionSpec): Promise<{ from: CommandStatus; command: CommandRecord } | null> {
     return this.db.transaction(async (tx) => {
       // Replication lock first (before any row lock), as every writer of replicated rows does: no lock-order deadlock.
-      await lockReplicationSequence(tx);
       const terminal = isTerminal(spec.to);
       const { rows } = await tx.query<CommandRow & { from_status: CommandStatus }>(
         `with prev as (
@@ -227,7 +225,7 @@ export class CommandsRepository {
            next_attempt_at = case when $4 = 'sent' then ${ts('$7')} when $4 = 'received' then c.next_attempt_at else null end,
            last_result_reason = coalesce($8, c.last_result_reason),
            result_data = coalesce($9::jsonb, c.result_data),
-           server_seq = nextval('replication_seq'),
+           server_seq = fleetdesk_next_seq(),
            updated_at = now()
           from prev
          where c.command_id = prev.command_id
@@ -280,10 +278,9 @@ export class CommandsRepository {
     force: boolean,
   ): Promise<CommandRecord | null> {
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const { rows } = await tx.query<CommandRow>(
         `update commands c set send_attempts = c.send_attempts + 1, next_attempt_at = ${ts('$4')},
-                server_seq = nextval('replication_seq'), updated_at = now()
+                server_seq = fleetdesk_next_seq(), updated_at = now()
           where c.command_id = $1 and c.status in ('sent', 'received') and c.expires_at > ${ts('$3')}
             and ($5::boolean or c.next_attempt_at is null or c.next_attempt_at <= ${ts('$2')})
           returning ${columns('c')}`,

@@ -55,7 +55,7 @@ export async function insertCustomer(
   customer: { id: string; email: string; name: string; phone: string; passwordHash: string },
 ): Promise<boolean> {
   const { rowCount } = await tx.query(
-    `insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, $4, nextval('replication_seq')) on conflict do nothing`,
+    `insert into customers (id, email, name, phone, server_seq) values ($1, $2, $3, $4, fleetdesk_next_seq()) on conflict do nothing`,
     [customer.id, customer.email, customer.name, customer.phone],
   );
   if (rowCount !== 1) return false;
@@ -104,7 +104,7 @@ export async function searchCustomers(db: Queryable, query: string, limit: numbe
 
 export async function setCustomerStatus(tx: Queryable, id: string, status: CustomerStatus, reason: string | null): Promise<void> {
   await tx.query(
-    `update customers set status = $2, blocked_reason = $3, updated_at = now(), server_seq = nextval('replication_seq') where id = $1`,
+    `update customers set status = $2, blocked_reason = $3, updated_at = now(), server_seq = fleetdesk_next_seq() where id = $1`,
     [id, status, reason],
   );
 }
@@ -116,7 +116,7 @@ export async function setLicence(
 ): Promise<void> {
   await tx.query(
     `update customers set licence_number = $2, licence_country = $3, licence_expires_on = $4::date, licence_status = $5, licence_reason = $6,
-            licence_checked_at = case when $7::boolean then now() else null end, updated_at = now(), server_seq = nextval('replication_seq')
+            licence_checked_at = case when $7::boolean then now() else null end, updated_at = now(), server_seq = fleetdesk_next_seq()
       where id = $1`,
     [id, licence.number, licence.country, licence.expiresOn, licence.status, licence.reason, licence.checked],
   );
@@ -125,7 +125,7 @@ export async function setLicence(
 /** The outcome of a check for the licence the customer currently has on file. */
 export async function setLicenceOutcome(tx: Queryable, id: string, status: StoredLicenceStatus, reason: string | null): Promise<void> {
   await tx.query(
-    `update customers set licence_status = $2, licence_reason = $3, licence_checked_at = now(), updated_at = now(), server_seq = nextval('replication_seq') where id = $1`,
+    `update customers set licence_status = $2, licence_reason = $3, licence_checked_at = now(), updated_at = now(), server_seq = fleetdesk_next_seq() where id = $1`,
     [id, status, reason],
   );
 }

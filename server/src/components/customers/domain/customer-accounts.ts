@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { AuthService, Session } from '../../../platform/auth/index.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/log.js';
 import { customerExists, findCustomerCredentials, getCustomer, insertCustomer, setLicence } from '../data/customers.repository.js';
 import type { CustomerRecord } from '../model.js';
@@ -71,7 +71,6 @@ export class CustomerAccounts {
     const passwordHash = await this.auth.passwords.hash(input.password);
     const id = randomUUID();
     const created = await this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       return insertCustomer(tx, { id, email, name, phone: input.phone.trim(), passwordHash });
     });
     if (!created) throw new AppError('email_taken', 'An account with this email exists', { status: 409 });
@@ -120,7 +119,6 @@ export class CustomerAccounts {
     const expired = input.expiresOn < todayUtc(this.now());
     const status = expired ? 'expired' : 'pending';
     await this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const customer = await getCustomer(tx, customerId, true);
       if (!customer) throw new AppError('customer_not_found', 'No such customer', { status: 404 });
       if (customer.status === 'blocked') throw blocked();

@@ -4,7 +4,7 @@
  * each audited in the same transaction as the change, with a new server_seq (customers replicate to desktops).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { getCustomer, searchCustomers, setCustomerStatus } from '../data/customers.repository.js';
@@ -75,7 +75,6 @@ export class CustomerSupport {
     if (trimmed === '') throw new AppError('reason_required', 'a reason is required', { status: 400 });
     const today = todayUtc(this.now());
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const before = await getCustomer(tx, customerId, true);
       if (!before) throw notFound(customerId);
       if (before.status === status) return view(before, today);

@@ -7,7 +7,7 @@
  */
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { backoffDelay } from '../../../../../src/shared/backoff.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { METRIC_PREFIX } from '../../../platform/metrics.js';
 import { WorkerLoop } from '../../../platform/worker-loop.js';
@@ -118,7 +118,6 @@ export class LicenceWorker {
       Object.assign(this.health, { consecutiveFailures: 0, lastAnswerAt: Date.now() });
       const reason = decision.outcome === 'rejected' ? (decision.reason ?? 'rejected by the licence provider').slice(0, 500) : null;
       const applied = await this.options.db.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
         if (!(await finishCheck(tx, check, decision.outcome, reason))) return false;
         await setLicenceOutcome(tx, check.customerId, decision.outcome, reason);
         return true;

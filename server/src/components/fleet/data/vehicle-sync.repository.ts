@@ -1,10 +1,10 @@
 /**
  * The replicated side of the registry (`vehicles` as the desktop replica sees it): the operator-editable service
- * state and the coarse snapshot of the live state. Both bump server_seq under the replication lock.
+ * state and the coarse snapshot of the live state. Both bump server_seq.
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { RecordAudit } from '../../audit/index.js';
 
 export interface ServiceStateActor {
@@ -26,14 +26,13 @@ export class VehicleSyncRepository {
     reason: string | null,
   ): Promise<{ changed: boolean; serviceState: ServiceState }> {
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const { rows } = await tx.query<{ service_state: ServiceState }>('select service_state from vehicles where id = $1 for update', [
         vehicleId,
       ]);
       const before = rows[0];
       if (!before) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
       if (before.service_state === state) return { changed: false, serviceState: state };
-      await tx.query(`update vehicles set service_state = $2, server_seq = nextval('replication_seq'), updated_at = now() where id = $1`, [
+      await tx.query(`update vehicles set service_state = $2, server_seq = fleetdesk_next_seq(), updated_at = now() where id = $1`, [
         vehicleId,
         state,
       ]);
@@ -57,7 +56,6 @@ export class VehicleSyncRepository {
    */
   async copySnapshot(minAgeS: number, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const result = await tx.query(
         `with due as (
            select v.id, s.lat, s.lon, s.online, s.energy_pct, s.received_at
@@ -71,7 +69,7 @@ export class VehicleSyncRepository {
          )
          update vehicles v
             set lat = due.lat, lon = due.lon, online = due.online, energy_pct = due.energy_pct, last_seen_at = due.received_at,
-                snapshot_at = now(), server_seq = nextval('replication_seq'), updated_at = now()
+                snapshot_at = now(), server_seq = fleetdesk_next_seq(), updated_at = now()
            from due
           where v.id = due.id`,
         [minAgeS, limit],

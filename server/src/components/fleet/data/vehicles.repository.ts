@@ -1,6 +1,6 @@
 /** SQL for the vehicle registry (`vehicles`). */
 import type { EnergyType, VehicleInfo } from '../../../../../src/shared/fleet.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 
 interface VehicleRow {
   id: string;
@@ -28,14 +28,13 @@ export class VehiclesRepository {
     for (let i = 0; i < sorted.length; i += UPSERT_CHUNK) {
       const chunk = sorted.slice(i, i + UPSERT_CHUNK);
       changed += await this.db.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
         const result = await tx.query(
           `insert into vehicles (id, plate, make, model, energy_type, home_zone)
            select * from unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
            on conflict (id) do update set
              plate = excluded.plate, make = excluded.make, model = excluded.model,
              energy_type = excluded.energy_type, home_zone = excluded.home_zone,
-             updated_at = now(), server_seq = nextval('replication_seq')
+             updated_at = now(), server_seq = fleetdesk_next_seq()
            where (vehicles.plate, vehicles.make, vehicles.model, vehicles.energy_type, vehicles.home_zone)
              is distinct from (excluded.plate, excluded.make, excluded.model, excluded.energy_type, excluded.home_zone)`,
           [

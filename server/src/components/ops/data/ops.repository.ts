@@ -1,5 +1,5 @@
 /**
- * SQL of the ops component (tasks, notes, zones). Every write takes the replication lock and a fresh server_seq
+ * SQL of the ops component (tasks, notes, zones). Every write takes a fresh server_seq
  * inside its transaction (the desktop replica syncs these tables by it); rows map to the sync-protocol docs.
  */
 import type { NoteDoc, TaskDoc, ZoneDoc } from '../../../../../src/shared/sync-protocol.js';
@@ -90,11 +90,11 @@ export async function listTasks(q: Queryable, f: TaskFilter): Promise<TaskDoc[]>
 
 export type TaskWrite = Omit<TaskDoc, 'updatedAt' | '_deleted' | 'syncRejection'>;
 
-/** Inserts (caller holds the replication lock); false when the id exists already. */
+/** Inserts; false when the id exists already. */
 export async function insertTask(tx: Queryable, t: TaskWrite): Promise<boolean> {
   const result = await tx.query(
     `insert into tasks (id, vehicle_id, kind, status, assignee, note, alert_id, created_by, created_at, due_at, completed_at, server_seq)
-     values ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8 / 1000), to_timestamp($10::float8 / 1000), to_timestamp($11::float8 / 1000), nextval('replication_seq'))
+     values ($1, $2, $3, $4, $5, $6, $7, $8, to_timestamp($9::float8 / 1000), to_timestamp($10::float8 / 1000), to_timestamp($11::float8 / 1000), fleetdesk_next_seq())
      on conflict (id) do nothing`,
     [t.id, t.vehicleId, t.kind, t.status, t.assignee, t.note, t.alertId, t.createdBy, t.createdAt, t.dueAt, t.completedAt],
   );
@@ -105,7 +105,7 @@ export async function updateTask(tx: Queryable, t: TaskWrite): Promise<void> {
   await tx.query(
     `update tasks set vehicle_id = $2, kind = $3, status = $4, assignee = $5, note = $6, alert_id = $7,
             due_at = to_timestamp($8::float8 / 1000), completed_at = to_timestamp($9::float8 / 1000),
-            server_seq = nextval('replication_seq'), updated_at = now()
+            server_seq = fleetdesk_next_seq(), updated_at = now()
       where id = $1`,
     [t.id, t.vehicleId, t.kind, t.status, t.assignee, t.note, t.alertId, t.dueAt, t.completedAt],
   );
@@ -119,7 +119,7 @@ export async function getNote(q: Queryable, id: string): Promise<NoteDoc | undef
 export async function insertNote(tx: Queryable, n: Omit<NoteDoc, 'updatedAt'>): Promise<boolean> {
   const result = await tx.query(
     `insert into notes (id, target_type, target_id, text, author, created_at, server_seq)
-     values ($1, $2, $3, $4, $5, to_timestamp($6::float8 / 1000), nextval('replication_seq')) on conflict (id) do nothing`,
+     values ($1, $2, $3, $4, $5, to_timestamp($6::float8 / 1000), fleetdesk_next_seq()) on conflict (id) do nothing`,
     [n.id, n.targetType, n.targetId, n.text, n.author, n.createdAt],
   );
   return result.rowCount > 0;
@@ -133,10 +133,10 @@ export async function listNotes(q: Queryable, targetType: string, targetId: stri
   return rows.map(toNoteDoc);
 }
 
-/** Inserts the zone unless one with its id exists (caller holds the replication lock); true when inserted. */
+/** Inserts the zone unless one with its id exists; true when inserted. */
 export async function insertZoneIfAbsent(tx: Queryable, z: Omit<ZoneDoc, 'updatedAt'>): Promise<boolean> {
   const result = await tx.query(
-    `insert into zones (id, name, kind, polygon, server_seq) values ($1, $2, $3, $4::jsonb, nextval('replication_seq')) on conflict (id) do nothing`,
+    `insert into zones (id, name, kind, polygon, server_seq) values ($1, $2, $3, $4::jsonb, fleetdesk_next_seq()) on conflict (id) do nothing`,
     [z.id, z.name, z.kind, JSON.stringify(z.polygon)],
   );
   return result.rowCount > 0;

@@ -3,13 +3,13 @@
  * desktop replica's pushes. Tasks: `open ⇄ assigned → done | cancelled` (open → done/cancelled directly too;
  * done and cancelled are final; `assigned` needs an assignee). Notes are create-only and immutable. Creating with
  * an id that exists is idempotent when the content is the same, else 409. Every change writes its audit entry in
- * its own transaction, under the replication lock.
+ * its own transaction.
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { can, noteCapability, rolesWith } from '../../../../../src/shared/permissions.js';
 import type { NoteDoc, TaskDoc, TaskKind, TaskStatus } from '../../../../../src/shared/sync-protocol.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import {
   getNote,
@@ -89,7 +89,6 @@ export class OpsService {
     };
     if (status === 'assigned' && !task.assignee) throw assigneeRequired();
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const existing = await getTask(tx, task.id, true);
       if (existing) {
         if (TASK_FIELDS.every((f) => existing[f] === task[f])) return { task: existing, created: false };
@@ -113,7 +112,6 @@ export class OpsService {
   /** Applies a patch; an unchanged task is returned as is (no write, no audit). */
   async updateTask(id: string, patch: TaskPatch, actor: Actor): Promise<{ task: TaskDoc; changed: boolean }> {
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const before = await getTask(tx, id, true);
       if (!before) throw new AppError('task_not_found', `No task ${id}`, { status: 404 });
       const next: TaskWrite = { ...before };
@@ -158,7 +156,6 @@ export class OpsService {
     assertMayNote(actor, note.targetType);
     if (note.text.trim() === '') throw new AppError('empty_note', 'a note needs text', { status: 400 });
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const existing = await getNote(tx, note.id);
       if (existing) {
         if (existing.targetType === note.targetType && existing.targetId === note.targetId && existing.text === note.text)

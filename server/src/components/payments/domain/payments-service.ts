@@ -5,7 +5,7 @@
  */
 import { backoffDelay } from '../../../../../src/shared/backoff.js';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import type { Logger } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
@@ -404,7 +404,6 @@ export class PaymentsService {
       throw new AppError('invalid_amount', `amountCents must be an integer 1–${MAX_AMOUNT}`, { status: 422 });
     }
     const result = await this.deps.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx); // first, before any row lock (recordAudit needs it)
       const payments = await paymentsForRental(tx, request.rentalId, { forUpdate: true });
       if (payments.length === 0) throw new AppError('rental_payment_not_found', 'No payment is known for this rental.', { status: 404 });
       const payment = payments.find((p) => p.status === 'captured');

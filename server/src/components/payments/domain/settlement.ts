@@ -3,7 +3,7 @@
  * The worker, authorizeHold and webhooks all come here; the operation's guarded transition decides who records
  * it, so an outcome is applied exactly once however many of them learn it.
  */
-import { lockReplicationSequence, type Queryable } from '../../../platform/db/index.js';
+import type { Queryable } from '../../../platform/db/index.js';
 import { recordAudit } from '../../audit/index.js';
 import { finishOperation, getPayment, updatePayment, type OperationRecord } from '../data/payments.repository.js';
 import type { ProviderHold } from '../model.js';
@@ -20,8 +20,6 @@ export type OperationResult =
 
 /** Applies `result` to `op` and its payment if the operation is still open; returns whether this call did. */
 export async function settleOperation(tx: Queryable, op: OperationRecord, result: OperationResult): Promise<boolean> {
-  // recordAudit takes the replication lock; it must come before any row lock (team rule), so take it first.
-  if (op.kind === 'refund') await lockReplicationSequence(tx);
   const outcome = operationOutcome(op, result);
   if (!(await finishOperation(tx, op.id, outcome))) return false;
 

@@ -4,7 +4,7 @@
  * answer was lost, and an event that arrives twice, or after the worker already knew, changes nothing.
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
 import { findOperationByKey, insertWebhookEvent, setWebhookOutcome } from '../data/payments.repository.js';
 import type { OperationKind, ProviderHold, ProviderWebhookEvent } from '../model.js';
 import { settleOperation, type OperationResult } from './settlement.js';
@@ -36,7 +36,6 @@ export async function handleWebhook(
 
   return db.transaction(async (tx) => {
     // refund settlements write the audit log: its lock comes first in the transaction
-    if (event.type === 'refund.succeeded') await lockReplicationSequence(tx);
     if (!(await insertWebhookEvent(tx, { id: event.id, type: event.type, payload: event, outcome: 'received' })))
       return { eventId: event.id, outcome: 'duplicate' as const };
     const outcome = await apply(tx, event);

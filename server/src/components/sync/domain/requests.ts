@@ -28,7 +28,7 @@ import {
   type RequestKind,
   type RequestStatus,
 } from '../../../../../src/shared/sync-protocol.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import { SYSTEM_ACTOR, type Actor } from '../../../platform/http/actor.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { finishRequest, getRequest, insertPendingRequest, listPendingRequests, noteRequestFailure } from '../data/requests.repository.js';
@@ -132,7 +132,6 @@ export class RequestExecutor {
         { status: 422 },
       );
     await this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       const inserted = await insertPendingRequest(tx, {
         id: doc.id,
         kind: doc.kind,
@@ -352,7 +351,6 @@ export class RequestExecutor {
 
   private async finish(id: string, status: RequestStatus, result: Record<string, unknown>, actor: Actor): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       if (await finishRequest(tx, id, status, result))
         await this.audit(tx, {
           actor: actor.id,
@@ -368,7 +366,6 @@ export class RequestExecutor {
   /** A server-side failure: the request stays pending; the desktop sees why (`result.lastError`) while it is retried. */
   private async noteFailure(id: string, lastError: { code: string; message: string }): Promise<void> {
     await this.db.transaction(async (tx) => {
-      await lockReplicationSequence(tx);
       await noteRequestFailure(tx, id, lastError);
     });
   }

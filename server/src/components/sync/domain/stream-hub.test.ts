@@ -15,7 +15,7 @@ function fakeResponse(): { res: ServerResponse; ended: () => boolean } {
 
 function hub(): StreamHub {
   return new StreamHub({
-    listen: async () => async () => undefined,
+    heads: async () => new Map(),
     pull: async (_collection, checkpoint) => ({ documents: [], checkpoint }),
     log: createLogger({ level: 'silent' }),
   });

@@ -1,7 +1,10 @@
 /**
- * Server-Sent Events for the replica: one LISTEN (`fleetdesk_sync`, payload = collection) per server instance
- * wakes the streams that carry that collection; each stream then pulls what is new after its own checkpoint for
- * that collection and sends it as `{documents, checkpoint}`.
+ * Server-Sent Events for the replica: while streams are open, each server instance reads every collection's
+ * highest server_seq (`heads`, one cheap statement) every `headsPollMs` (100 ms) and wakes the streams that carry
+ * a collection whose head moved — a write on any instance; each stream then pulls what is new after its own
+ * checkpoint for that collection and sends it as `{documents, checkpoint}`. (Not LISTEN/NOTIFY: a NOTIFY in the
+ * writing transaction takes PostgreSQL's one cluster-wide notify lock until its commit is flushed, which
+ * serializes every replicated write again — issue 12 §4.)
  *
  * A stream carries one collection (`GET …/{collection}/stream`, untagged `data:` events) or several
  * (`GET …/stream?collections=a,b`: one connection for the whole replica — browsers allow 6 HTTP/1.1 connections
@@ -9,6 +12,7 @@
  * round per stream per `minIntervalMs`, covering every collection woken meanwhile); a comment line every
  * `heartbeatMs` keeps proxies from closing an idle stream; a slow safety poll covers a lost LISTEN connection.
  * A collection far behind gets page after page, each written only once the previous one drained. A collection
+ * whose pull says rows are held back (committed behind a transaction still open) is pulled again next round. One
  * whose checkpoint is older than the tombstone retention gets `"RESYNC"` and the stream is closed (the client's
  * pull then answers 410 `checkpoint_too_old` and it resyncs; it reopens the stream with its new checkpoints).
  */
@@ -17,21 +21,21 @@ import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
 import type { SyncCollection } from '../../../../../src/shared/sync-protocol.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 
-export const SYNC_CHANNEL = 'fleetdesk_sync';
-
 export interface StreamHubOptions {
-  listen(channel: string, handler: (payload: string) => void): Promise<() => Promise<void>>;
+  /** every collection's highest server_seq now (a collection absent: nothing yet) */
+  heads(): Promise<Map<string, number>>;
   /** documents after `checkpoint` (at most `limit`), and the new checkpoint */
   pull(
     collection: SyncCollection,
     checkpoint: number,
     limit: number,
     role: OperatorRole,
-  ): Promise<{ documents: unknown[]; checkpoint: number }>;
+  ): Promise<{ documents: unknown[]; checkpoint: number; heldBack?: boolean }>;
   log: Logger;
   minIntervalMs?: number;
   heartbeatMs?: number;
   safetyPollMs?: number;
+  headsPollMs?: number;
   pageSize?: number;
 }
 
@@ -59,7 +63,9 @@ export class StreamHub {
   private readonly streams = new Set<Stream>();
   /** set by stop(): a stream opened after it (its request was already in a handler) ends at once */
   private stopped = false;
-  private unlisten: (() => Promise<void>) | undefined;
+  private headsTimer: NodeJS.Timeout | undefined;
+  private lastHeads: Map<string, number> | undefined;
+  private polling = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private safetyPoll: NodeJS.Timeout | undefined;
   private readonly minIntervalMs: number;
@@ -71,7 +77,8 @@ export class StreamHub {
   }
 
   async start(): Promise<void> {
-    this.unlisten = await this.options.listen(SYNC_CHANNEL, (payload) => this.wake(payload));
+    this.headsTimer = setInterval(() => void this.pollHeads(), this.options.headsPollMs ?? 100);
+    this.headsTimer.unref();
     this.heartbeat = setInterval(() => {
       for (const s of this.streams) write(s, ': ping\n\n');
     }, this.options.heartbeatMs ?? 15_000);
@@ -129,7 +136,7 @@ export class StreamHub {
     this.schedule(stream);
   }
 
-  /** Wakes every stream carrying a collection (a NOTIFY; also callable directly). */
+  /** Wakes every stream carrying a collection (its head moved; also callable directly). */
   wake(collection: string): void {
     for (const s of this.streams) {
       const feed = s.feeds.get(collection as SyncCollection);
@@ -141,14 +148,34 @@ export class StreamHub {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.headsTimer);
     clearInterval(this.heartbeat);
     clearInterval(this.safetyPoll);
     for (const s of [...this.streams]) {
       this.close(s);
       s.res.end();
     }
-    await this.unlisten?.().catch(() => undefined);
-    this.unlisten = undefined;
+  }
+
+  /** Wakes the collections whose head moved since the last look (nothing to do while no stream is open). */
+  private async pollHeads(): Promise<void> {
+    if (this.polling || this.stopped) return;
+    if (this.streams.size === 0) {
+      this.lastHeads = undefined; // the next stream pulls everything after its checkpoint when it opens anyway
+      return;
+    }
+    this.polling = true;
+    try {
+      const heads = await this.options.heads();
+      const last = this.lastHeads;
+      this.lastHeads = heads;
+      // (no earlier look: a write may have landed between a stream's first pull and now — wake them all once)
+      for (const [collection, seq] of heads) if (last?.get(collection) !== seq) this.wake(collection);
+    } catch (err) {
+      this.options.log.warn('reading the sync heads failed; will retry', errorFields(err));
+    } finally {
+      this.polling = false;
+    }
   }
 
   private schedule(s: Stream): void {
@@ -194,7 +221,7 @@ export class StreamHub {
   private async drain(s: Stream, collection: SyncCollection, feed: Feed): Promise<boolean> {
     const prefix = s.tagged ? `event: ${collection}\n` : '';
     for (;;) {
-      let page: { documents: unknown[]; checkpoint: number };
+      let page: { documents: unknown[]; checkpoint: number; heldBack?: boolean };
       try {
         page = await this.options.pull(collection, feed.checkpoint, this.pageSize, s.role);
       } catch (err) {
@@ -211,7 +238,12 @@ export class StreamHub {
         feed.checkpoint = page.checkpoint;
         if (!flushed) await drained(s.res);
       }
-      if (page.documents.length < this.pageSize) return false;
+      if (page.documents.length < this.pageSize) {
+        // Committed rows wait behind a transaction still open (platform/db/replication.ts); the commit that
+        // releases them may move no collection's head (it may not touch a replicated table): look again next round.
+        if (page.heldBack) feed.dirty = true;
+        return false;
+      }
     }
   }
 

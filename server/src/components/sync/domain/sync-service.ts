@@ -2,7 +2,7 @@
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
 import type { PushRow, SyncCollection, SyncDocMap } from '../../../../../src/shared/sync-protocol.js';
-import { lockReplicationSequence, type Db } from '../../../platform/db/index.js';
+import type { Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { currentSeq, pullCollection, purgedThrough, type PullPage, type SyncTables } from '../data/collections.js';
 import { canRead, type PushHandler } from './push.js';
@@ -52,6 +52,6 @@ export class SyncService {
   }
 
   currentSeq(): Promise<number> {
-    return currentSeq(this.db, lockReplicationSequence);
+    return currentSeq(this.db);
   }
 }
