@@ -9,7 +9,9 @@ import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../.
 import { COMMAND_TYPES, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
+import { noteProblem, optionalTextProblem, reasonProblem, TASK_NOTE_MAX } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
+import { Field, useFieldProblems } from '../panels/Field';
 import { Refusals } from '../panels/Refusals';
 import { VehicleRentals } from './VehicleRentals';
 
@@ -36,6 +38,8 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
   const [taskKind, setTaskKind] = useState<TaskKind>('cleaning');
+  const [taskNote, setTaskNote] = useState('');
+  const fields = useFieldProblems<'reason' | 'note' | 'taskNote'>();
   const [error, setError] = useState<string | undefined>(undefined);
   if (!r) return <div className="vehicle-ops muted">Local replica not open yet…</div>;
   const act = (p: Promise<unknown>) =>
@@ -85,7 +89,7 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
           data-testid="command-form"
           onSubmit={(e) => {
             e.preventDefault();
-            if (!reason.trim()) return setError('a reason is required');
+            if (!fields.check({ reason: reasonProblem(reason) })) return;
             if (cmd !== 'immobilize') return send();
             confirm({
               title: `Immobilize ${plate}?`,
@@ -108,7 +112,18 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
               </option>
             ))}
           </select>
-          <input placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Command reason" />
+          <Field error={fields.problems.reason}>
+            <input
+              placeholder="Reason (required)"
+              value={reason}
+              onChange={(e) => {
+                setReason(e.target.value);
+                fields.clear('reason');
+              }}
+              aria-label="Command reason"
+              data-testid="command-reason"
+            />
+          </Field>
           <button type="submit">Send</button>
         </form>
       ) : null}
@@ -141,7 +156,15 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
         </ul>
       ) : null}
       {may('task.work') ? (
-        <div className="ops-row">
+        <form
+          className="ops-row"
+          data-testid="task-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!fields.check({ taskNote: optionalTextProblem(taskNote, TASK_NOTE_MAX) })) return;
+            act(r.actions.createTask({ vehicleId, kind: taskKind, note: taskNote.trim() }).then(() => setTaskNote('')));
+          }}
+        >
           <span className="ops-label">Task</span>
           <select value={taskKind} onChange={(e) => setTaskKind(e.target.value as TaskKind)} aria-label="Task kind">
             {TASK_KINDS.map((k) => (
@@ -150,10 +173,22 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
               </option>
             ))}
           </select>
-          <button type="button" data-testid="create-task" onClick={() => act(r.actions.createTask({ vehicleId, kind: taskKind }))}>
+          <Field error={fields.problems.taskNote}>
+            <input
+              placeholder="Note for the task (optional)"
+              value={taskNote}
+              onChange={(e) => {
+                setTaskNote(e.target.value);
+                fields.clear('taskNote');
+              }}
+              aria-label="Task note"
+              data-testid="task-note"
+            />
+          </Field>
+          <button type="submit" data-testid="create-task">
             Create task
           </button>
-        </div>
+        </form>
       ) : null}
       <Refusals collection="tasks" what="Task" match={(c) => c.local.vehicleId === vehicleId} />
       <form
@@ -161,11 +196,23 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
         data-testid="note-form"
         onSubmit={(e) => {
           e.preventDefault();
+          if (!fields.check({ note: noteProblem(note) })) return;
           act(r.actions.addNote('vehicle', vehicleId, note).then(() => setNote('')));
         }}
       >
         <span className="ops-label">Note</span>
-        <input placeholder="Add a note" value={note} onChange={(e) => setNote(e.target.value)} aria-label="Note" />
+        <Field error={fields.problems.note}>
+          <input
+            placeholder="Add a note"
+            value={note}
+            onChange={(e) => {
+              setNote(e.target.value);
+              fields.clear('note');
+            }}
+            aria-label="Note"
+            data-testid="vehicle-note-input"
+          />
+        </Field>
         <button type="submit">Add</button>
       </form>
       {notes.length ? (

@@ -1,0 +1,57 @@
+/**
+ * A form control with its validation message right under it (never far below the form): the control gets
+ * `aria-invalid` and is described by the message, which screen readers announce. Used by every form of the desk.
+ */
+import { cloneElement, useId, useState, type ReactElement } from 'react';
+import type { FieldProblems } from '../../lib/validation';
+
+export function Field({
+  error,
+  children,
+  className,
+}: {
+  error: string | undefined;
+  /** one input/select/textarea */
+  children: ReactElement<{ 'aria-invalid'?: boolean; 'aria-describedby'?: string }>;
+  className?: string;
+}) {
+  const id = useId();
+  return (
+    <span className={`field${error ? ' field-invalid' : ''}${className ? ` ${className}` : ''}`}>
+      {cloneElement(children, { 'aria-invalid': error ? true : undefined, 'aria-describedby': error ? id : undefined })}
+      {error ? (
+        <span className="field-error" id={id} role="alert" data-testid="field-error">
+          {error}
+        </span>
+      ) : null}
+    </span>
+  );
+}
+
+/**
+ * A form's field problems: `check` sets them all at once (true when there are none), `clear(field)` drops one as
+ * the operator edits it, so a fixed field does not keep its old message.
+ */
+export function useFieldProblems<F extends string>() {
+  const [problems, setProblems] = useState<FieldProblems<F>>({});
+  return {
+    problems,
+    check(checks: Partial<Record<F, string | undefined>>): boolean {
+      const next: FieldProblems<F> = {};
+      for (const [field, message] of Object.entries(checks) as [F, string | undefined][]) if (message) next[field] = message;
+      setProblems(next);
+      return Object.keys(next).length === 0;
+    },
+    clear(field: F) {
+      setProblems((p) => {
+        if (!(field in p)) return p;
+        const rest = { ...p };
+        delete rest[field];
+        return rest;
+      });
+    },
+    reset() {
+      setProblems({});
+    },
+  };
+}
