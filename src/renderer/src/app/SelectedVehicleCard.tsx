@@ -94,7 +94,7 @@ export function SelectedVehicleCard({ store, index, id, onSelect }: SelectedVehi
         Center on map
       </button>
       <VehicleTimeline vehicleId={id} now={now} />
-      <VehicleOps vehicleId={id} now={now} />
+      <VehicleOps vehicleId={id} now={now} live={live} />
     </aside>
   );
 }

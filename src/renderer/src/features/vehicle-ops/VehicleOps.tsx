@@ -6,18 +6,20 @@
  */
 import { useState } from 'react';
 import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../../../../shared/sync-protocol.js';
-import { COMMAND_TYPES, type CommandType } from '../../data/actions';
+import type { VehicleLive } from '../../../../shared/fleet.js';
+import { COMMAND_TYPES, REQUEST_TTL_MS, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
 import { noteProblem, optionalTextProblem, reasonProblem, TASK_NOTE_MAX } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
 import { Field, useFieldProblems } from '../panels/Field';
 import { Refusals } from '../panels/Refusals';
+import { commandReadiness, immobilizedFromCommands } from './command-readiness';
 import { VehicleRentals } from './VehicleRentals';
 
 const TASK_KINDS: TaskKind[] = ['cleaning', 'refuel', 'repair', 'inspection'];
 
-export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number }) {
+export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: number; live: VehicleLive | undefined }) {
   const r = useReplica();
   const [confirm, confirmDialog] = useConfirm();
   const [vehicle] = useLiveQuery<VehicleDoc>(r?.db.vehicles, { selector: { id: vehicleId } }, vehicleId);
@@ -28,6 +30,12 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
     r?.db.commands,
     { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 5 },
     vehicleId,
+  );
+  // immobilized or not: the car's last immobilize/release that succeeded (older than the 5 commands above, maybe)
+  const immobilizations = useLiveQuery<CommandDoc>(
+    r?.db.commands,
+    { selector: { vehicleId, type: { $in: ['immobilize', 'release'] }, status: 'succeeded' }, sort: [{ createdAt: 'desc' }], limit: 1 },
+    `immobilized:${vehicleId}`,
   );
   const notes = useLiveQuery<NoteDoc>(
     r?.db.notes,
@@ -50,6 +58,13 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
   const service = vehicle?.serviceState;
   const may = (c: Parameters<typeof r.actions.can>[0]) => r.actions.can(c);
   const plate = vehicle?.plate ?? vehicleId;
+  const readiness = commandReadiness(cmd, {
+    plate,
+    live,
+    immobilized: immobilizedFromCommands(immobilizations),
+    ttlMs: REQUEST_TTL_MS,
+    now,
+  });
   const send = () => act(r.actions.requestCommand(vehicleId, cmd, reason).then(() => setReason('')));
   const commandFor = (req: RequestDoc) => {
     const commandId = typeof req.result?.commandId === 'string' ? req.result.commandId : undefined;
@@ -89,6 +104,7 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
           data-testid="command-form"
           onSubmit={(e) => {
             e.preventDefault();
+            if (readiness.level === 'blocked') return; // the reason is shown under the form; Send is disabled
             if (!fields.check({ reason: reasonProblem(reason) })) return;
             if (cmd !== 'immobilize') return send();
             confirm({
@@ -124,8 +140,20 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
               data-testid="command-reason"
             />
           </Field>
-          <button type="submit">Send</button>
+          <button type="submit" disabled={readiness.level === 'blocked'} data-testid="command-send">
+            {readiness.level === 'warning' ? 'Send anyway' : 'Send'}
+          </button>
         </form>
+      ) : null}
+      {may('vehicle.command') && readiness.reason ? (
+        <div
+          className={`command-readiness command-${readiness.level}`}
+          role="status"
+          data-testid="command-readiness"
+          data-level={readiness.level}
+        >
+          {readiness.reason}
+        </div>
       ) : null}
       <Refusals
         collection="requests"
