@@ -189,6 +189,27 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     expect(list.body.staff.map((s) => s.id)).toContain(created.body.id);
   });
 
+  it('every desk role reads the staff names (id, name, role — no e-mail) to name colleagues', async () => {
+    for (const role of ['dispatcher', 'support', 'admin'] as const) {
+      const res = await call<{ staff: Array<Record<string, unknown>> }>(
+        server,
+        'GET',
+        '/ops/v1/staff/names',
+        undefined,
+        await staffHeaders(server, role),
+      );
+      expect(res.status, role).toBe(200);
+      expect(
+        res.body.staff.find((s) => s['id'] === 'demo-support'),
+        role,
+      ).toEqual({ id: 'demo-support', name: 'Demo Support', role: 'support' });
+      expect(
+        res.body.staff.every((s) => !('email' in s)),
+        role,
+      ).toBe(true);
+    }
+  });
+
   it('a role change takes effect at the next login and ends refresh; deactivation refuses login and refresh', async () => {
     const admin = await staffHeaders(server, 'admin', 'ada');
     const created = await call<{ id: string }>(

@@ -1,6 +1,7 @@
 /**
  * Staff identity routes under /ops/v1: login/refresh/logout (public: they are how one gets a token), the
- * signed-in member (`GET /me`), and account management (admin only, audited).
+ * signed-in member (`GET /me`), the names of all staff (`GET /staff/names`, for every desk role: colleagues are named,
+ * not shown as ids), and account management (admin only, audited).
  */
 import { Type, TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { withRetryAfter } from '../../../platform/auth/index.js';
@@ -76,6 +77,21 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
       async (request) => accounts.get(requestActor(request).id),
     );
 
+    app.get(
+      '/staff/names',
+      {
+        config: { auth: staffCan('fleet.read') },
+        schema: {
+          tags,
+          summary: 'Who is who: every staff account’s id, name and role (no e-mail), so texts name colleagues instead of ids',
+          response: { 200: Type.Object({ staff: Type.Array(StaffSummary) }) },
+        },
+      },
+      async (_request, reply) =>
+        reply.header('cache-control', 'private, max-age=300').send({
+          staff: (await accounts.list()).map(({ id, name, role }) => ({ id, name, role })),
+        }),
+    );
     app.get(
       '/staff',
       {

@@ -6,6 +6,7 @@
 import { useState } from 'react';
 import type { CustomerDoc, NoteDoc, RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
+import { useStaffNames } from '../../data/staff-names';
 import { formatAgo, formatDateTime } from '../../lib/format';
 import { noteProblem, reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
@@ -43,6 +44,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const fields = useFieldProblems<'blockReason' | 'note'>();
+  const staffName = useStaffNames();
   if (!r) return <div className="panel-empty">Local replica not open yet…</div>;
   if (!customer) return <div className="panel-empty">This customer is not in the local replica.</div>;
   const act = (p: Promise<unknown>, then?: () => void) =>
@@ -193,7 +195,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
             <li key={n.id}>
               {n.text}{' '}
               <span className="muted">
-                — {n.author}, {formatAgo(n.createdAt, now)}
+                — {staffName(n.author)}, {formatAgo(n.createdAt, now)}
               </span>
             </li>
           ))}

@@ -9,6 +9,7 @@
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useReplica } from '../../data/hooks';
+import { useStaffNames } from '../../data/staff-names';
 import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
 import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
 import { reasonProblem, refundAmountProblem } from '../../lib/validation';
@@ -57,6 +58,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
   const [newEnd, setNewEnd] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
   const fields = useFieldProblems<'amount' | 'newEnd' | 'reason'>();
+  const staffName = useStaffNames();
   const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
   const ended = x.kind === 'rental' && x.status === 'ended';
   const canRefund = !compact && ended && (x.totalCents ?? 0) > 0 && may('payment.refund');
@@ -174,13 +176,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       {x.status === 'active' && x.returnBy ? <div className="muted">must be back by {formatDateTime(x.returnBy)}</div> : null}
       {x.endReason || x.endedBy ? (
         <div className="muted">
-          ended{x.endedBy ? ` by ${x.endedBy}` : ''}
+          ended{x.endedBy ? ` by ${staffName(x.endedBy)}` : ''}
           {x.endReason ? ` — ${x.endReason}` : ''}
         </div>
       ) : null}
       {x.cancelReason ? (
         <div className="muted">
-          cancelled{x.cancelledBy ? ` by ${x.cancelledBy}` : ''} — {x.cancelReason}
+          cancelled{x.cancelledBy ? ` by ${staffName(x.cancelledBy)}` : ''} — {x.cancelReason}
         </div>
       ) : null}
       {x.price && x.price.lines?.length ? (

@@ -11,7 +11,8 @@ import type { AlertDoc, CommandDoc, CustomerDoc, NoteDoc, RentalDoc, TaskDoc } f
 import { canSeeCustomerData } from '../../../../shared/permissions.js';
 import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { formatAgo, formatClock, formatDateTime } from '../../lib/format';
+import { commandOutcomeText, formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
+import { staffName, useStaffNames } from '../../data/staff-names';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
 import { leavesGap, mergeNewest, PAGE } from './timeline-pages';
 import './timeline.css';
@@ -66,6 +67,7 @@ interface Placement {
 
 function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string; now: number; place: Placement; onClose: () => void }) {
   const r = useReplica();
+  useStaffNames(); // actors and assignees by name (re-renders when the names arrive)
   const withCustomers = r ? canSeeCustomerData(r.identity.operator.role) : false;
   const [kinds, setKinds] = useState<ReadonlySet<TimelineKind>>(new Set());
   const [entries, setEntries] = useState<TimelineEntry[]>([]);
@@ -232,8 +234,8 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
         {shown.map((e) => (
           <li key={e.id} className={`timeline-entry kind-${e.kind}`} data-kind={e.kind}>
             <button type="button" className="timeline-entry-main" onClick={() => setExpanded(expanded === e.id ? undefined : e.id)}>
-              <span className="timeline-time" title={new Date(e.at).toISOString()}>
-                {new Date(e.at).toLocaleDateString(undefined, { month: 'short', day: '2-digit' })} · {formatClock(e.at)}
+              <span className="timeline-time" title={formatDateTime(e.at)}>
+                {formatWhen(e.at, now)}
               </span>
               <span className="timeline-kind">{KIND_LABELS[e.kind]}</span>
               <span className="timeline-actor">{actorLabel(e)}</span>
@@ -281,20 +283,15 @@ function LinkedItems({
   const task = taskId ? docs.tasks.find((t) => t.id === taskId) : undefined;
   const claim = claimId ? docs.rentals.find((x) => x.id === claimId) : undefined;
   const rows: Array<[string, string]> = [];
-  if (commandId)
+  if (commandId) rows.push(['command', command ? commandOutcomeText(command.type, command.status, command.lastResultReason) : commandId]);
+  if (alertId)
     rows.push([
-      'command',
-      command
-        ? `${command.type} · ${command.status}${command.lastResultReason ? ` · ${command.lastResultReason}` : ''} · ${commandId}`
-        : commandId,
+      'alert',
+      alert ? `${plainServerText(alert.kind)} · ${alert.status}${alert.assignee ? ` · ${staffName(alert.assignee)}` : ''}` : alertId,
     ]);
-  if (alertId) rows.push(['alert', alert ? `${alert.kind} · ${alert.status}${alert.assignee ? ` · ${alert.assignee}` : ''}` : alertId]);
   if (taskId) rows.push(['task', task ? `${task.kind} · ${task.status}${task.note ? ` · ${task.note}` : ''}` : taskId]);
   if (claimId)
-    rows.push([
-      claim?.kind ?? 'rental',
-      claim ? `${claim.status} · ${formatDateTime(claim.startedAt ?? claim.startsAt)} · ${claimId}` : claimId,
-    ]);
+    rows.push([claim?.kind ?? 'rental', claim ? `${claim.status} · ${formatDateTime(claim.startedAt ?? claim.startsAt)}` : claimId]);
   if (entry.refs.paymentId) rows.push(['payment', entry.refs.paymentId]);
   if (customerId) rows.push(['customer', customer ? `${customer.name} · ${customer.email} · ${customer.status}` : customerId]);
   if (rows.length === 0) return null;
@@ -312,7 +309,7 @@ function LinkedItems({
 
 function actorLabel(e: TimelineEntry): string {
   const a = e.actor;
-  if (a.type === 'staff') return a.name ?? a.id ?? 'staff';
+  if (a.type === 'staff') return a.name ?? (a.id ? staffName(a.id) : 'staff');
   if (a.type === 'customer') return a.name ? `customer ${a.name}` : 'customer';
   return a.type;
 }

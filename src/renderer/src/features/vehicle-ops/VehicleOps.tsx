@@ -9,6 +9,7 @@ import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../.
 import type { VehicleLive } from '../../../../shared/fleet.js';
 import { COMMAND_TYPES, REQUEST_TTL_MS, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
+import { useStaffNames } from '../../data/staff-names';
 import { formatAgo } from '../../lib/format';
 import { noteProblem, optionalTextProblem, reasonProblem, TASK_NOTE_MAX } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
@@ -48,6 +49,7 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
   const [taskKind, setTaskKind] = useState<TaskKind>('cleaning');
   const [taskNote, setTaskNote] = useState('');
   const fields = useFieldProblems<'reason' | 'note' | 'taskNote'>();
+  const staffName = useStaffNames();
   const [error, setError] = useState<string | undefined>(undefined);
   if (!r) return <div className="vehicle-ops muted">Local replica not open yet…</div>;
   const act = (p: Promise<unknown>) =>
@@ -249,7 +251,7 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
             <li key={n.id}>
               {n.text}{' '}
               <span className="muted">
-                — {n.author}, {formatAgo(n.createdAt, now)}
+                — {staffName(n.author)}, {formatAgo(n.createdAt, now)}
               </span>
             </li>
           ))}
