@@ -79,25 +79,34 @@ export function FleetMap({
 }: FleetMapProps) {
   const [tileStatus, setTileStatus] = useState<TileStatus>(tileUrl ? 'loading' : 'none');
   const errorsInARow = useRef(0);
+  /** a tile came from the cache since the last one the network gave: with errors, the map shows kept tiles only */
+  const fromCache = useRef(false);
   useEffect(() => {
     errorsInARow.current = 0;
+    fromCache.current = false;
     setTileStatus(tileUrl ? 'loading' : 'none');
   }, [tileUrl]);
   const tileEvents = useMemo(
     () => ({
       tileerror: () => {
         stats.tileErrors++;
-        if (++errorsInARow.current >= TILE_ERRORS_BEFORE_NOTICE) setTileStatus('unreachable');
+        if (++errorsInARow.current >= TILE_ERRORS_BEFORE_NOTICE) setTileStatus(fromCache.current ? 'cached' : 'unreachable');
       },
       tileload: () => {
         stats.tilesLoaded++;
-        errorsInARow.current = 0;
       },
       tilesource: (e: L.LeafletEvent) => {
         const { source } = e as unknown as TileSourceEvent;
-        if (source === 'cache-fallback') setTileStatus('cached');
-        else if (source === 'network' || source === 'direct') setTileStatus('ok');
-        else setTileStatus((s) => (s === 'loading' || s === 'unreachable' ? 'ok' : s));
+        if (source === 'network' || source === 'direct') {
+          // the tile server answers
+          errorsInARow.current = 0;
+          fromCache.current = false;
+          setTileStatus('ok');
+        } else {
+          fromCache.current = true;
+          if (source === 'cache-fallback') setTileStatus('cached');
+          else setTileStatus((s) => (s === 'loading' ? 'ok' : s === 'unreachable' ? 'cached' : s));
+        }
       },
     }),
     [stats],
