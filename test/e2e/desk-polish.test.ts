@@ -172,15 +172,21 @@ describe('desk polish in Chromium at 1280×800', () => {
     await page.getByTestId('vehicle-timeline').waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-4-timeline-over-map.png') });
     await page.getByTestId('open-timeline').click();
-    // tiles go into the cache in the background: wait until the ones shown are kept
+    // the view a desk opens on, seen once with the tile server up (the card's zoom-in above saw other tiles)
+    await page.evaluate(() => caches.delete('fleetdesk-tiles-v1'));
+    await page.reload();
+    await waitAttr(page, 'map-frame', 'data-tile-status', 'ok', 30_000);
+    // tiles go into the cache in the background: wait until their number holds still for a second
     await page.waitForFunction(
       async () => {
-        const names = await caches.keys();
-        if (!names.includes('fleetdesk-tiles-v1')) return false;
-        return (await (await caches.open('fleetdesk-tiles-v1')).keys()).length >= 4;
+        const w = window as unknown as { keptTiles?: number };
+        const kept = (await (await caches.open('fleetdesk-tiles-v1')).keys()).length;
+        const still = kept >= 4 && kept === w.keptTiles;
+        w.keptTiles = kept;
+        return still;
       },
       undefined,
-      { timeout: 20_000 },
+      { timeout: 30_000, polling: 1_000 },
     );
     await tiles.close();
     await page.reload();

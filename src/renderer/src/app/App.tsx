@@ -318,7 +318,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                       title="Download the rows the filters and the search leave, as CSV"
                       onClick={() => gridRef.current?.exportCsv()}
                     >
-                      Export CSV
+                      <span className="wide-only">Export </span>CSV
                     </button>
                   ) : null}
                   <button

@@ -40,3 +40,11 @@ describe('plain words', () => {
     expect(formatWhen(undefined, now)).toBe('—');
   });
 });
+
+describe('changed fields in server texts', () => {
+  it('a JSON object of fields reads as words', () => {
+    expect(plainServerText('desktop sync · {"serviceState":"maintenance"}')).toBe('desktop sync · service state: maintenance');
+    expect(plainServerText('{"status":"resolved","resolution":null}')).toBe('status: resolved, resolution: none');
+    expect(plainServerText('{"not json')).toBe('{"not json');
+  });
+});

@@ -107,10 +107,21 @@ const ISO_TIMESTAMP = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(
 
 /**
  * A server's or a device's text made readable: ISO timestamps in the desk's date/time format, snake_case codes as
- * words ("ignition_on" → "ignition on"). Used for refusals, command results and request outcomes.
+ * words ("ignition_on" → "ignition on"), a JSON object of changed fields as words ({"serviceState":"available"} →
+ * "service state: available"). Used for refusals, command results and request outcomes.
  */
 export function plainServerText(text: string): string {
   return text
+    .replace(/\{"[^{}]*\}/g, (json) => {
+      try {
+        const fields = Object.entries(JSON.parse(json) as Record<string, unknown>);
+        return fields
+          .map(([k, v]) => `${k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()}: ${v === null ? 'none' : String(v)}`)
+          .join(', ');
+      } catch {
+        return json;
+      }
+    })
     .replace(ISO_TIMESTAMP, (iso) => {
       const ms = Date.parse(iso);
       return Number.isFinite(ms) ? formatDateTime(ms) : iso;

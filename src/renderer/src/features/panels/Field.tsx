@@ -29,18 +29,23 @@ export function Field({
 }
 
 /**
- * A form's field problems: `check` sets them all at once (true when there are none), `clear(field)` drops one as
- * the operator edits it, so a fixed field does not keep its old message.
+ * A panel's field problems: `check` sets those of the fields it is given (true when they have none), `clear(field)`
+ * drops one as the operator edits it, so a fixed field does not keep its old message.
  */
 export function useFieldProblems<F extends string>() {
   const [problems, setProblems] = useState<FieldProblems<F>>({});
   return {
     problems,
     check(checks: Partial<Record<F, string | undefined>>): boolean {
-      const next: FieldProblems<F> = {};
-      for (const [field, message] of Object.entries(checks) as [F, string | undefined][]) if (message) next[field] = message;
-      setProblems(next);
-      return Object.keys(next).length === 0;
+      // only the fields checked now change: another form's message on the same panel stays
+      const found: FieldProblems<F> = {};
+      for (const [field, message] of Object.entries(checks) as [F, string | undefined][]) if (message) found[field] = message;
+      setProblems((p) => {
+        const next = { ...p };
+        for (const field of Object.keys(checks) as F[]) delete next[field];
+        return { ...next, ...found };
+      });
+      return Object.keys(found).length === 0;
     },
     clear(field: F) {
       setProblems((p) => {

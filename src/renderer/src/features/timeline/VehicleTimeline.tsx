@@ -44,7 +44,16 @@ export function VehicleTimeline({ vehicleId, now }: { vehicleId: string; now: nu
     setPlace(
       place || !card
         ? undefined
-        : { top: card.top, right: window.innerWidth - card.left + 8, width: Math.max(260, Math.min(380, card.left - 16)) },
+        : {
+            top: card.top,
+            right: window.innerWidth - card.left + 8,
+            width: Math.max(260, Math.min(380, card.left - 16)),
+            // never over the map legend (its state filters stay usable while the drawer is open)
+            maxHeight: Math.max(
+              200,
+              (document.querySelector('[data-testid="map-legend"]')?.getBoundingClientRect().top ?? window.innerHeight - 40) - card.top - 8,
+            ),
+          },
     );
   };
   return (
@@ -63,6 +72,7 @@ interface Placement {
   top: number;
   right: number;
   width: number;
+  maxHeight: number;
 }
 
 function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string; now: number; place: Placement; onClose: () => void }) {
@@ -180,7 +190,7 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
       className="timeline-drawer"
       data-testid="vehicle-timeline"
       aria-label="Vehicle timeline"
-      style={{ top: place.top, right: place.right, width: place.width }}
+      style={{ top: place.top, right: place.right, width: place.width, maxHeight: place.maxHeight }}
     >
       <header className="timeline-head">
         <strong>Timeline</strong>
@@ -239,8 +249,8 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
               </span>
               <span className="timeline-kind">{KIND_LABELS[e.kind]}</span>
               <span className="timeline-actor">{actorLabel(e)}</span>
-              <span className="timeline-title">{e.title}</span>
-              {e.detail ? <span className="timeline-detail">{e.detail}</span> : null}
+              <span className="timeline-title">{plainServerText(e.title)}</span>
+              {e.detail ? <span className="timeline-detail">{plainServerText(e.detail)}</span> : null}
             </button>
             {expanded === e.id ? <LinkedItems entry={e} docs={{ commands, alerts, tasks, rentals }} withCustomers={withCustomers} /> : null}
           </li>

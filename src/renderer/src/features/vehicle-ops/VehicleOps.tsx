@@ -102,7 +102,7 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
       <Refusals collection="vehicles" what="Service change" match={(c) => c.docId === vehicleId} />
       {may('vehicle.command') ? (
         <form
-          className="ops-row"
+          className="ops-row ops-wrap"
           data-testid="command-form"
           onSubmit={(e) => {
             e.preventDefault();
@@ -187,7 +187,7 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
       ) : null}
       {may('task.work') ? (
         <form
-          className="ops-row"
+          className="ops-row ops-wrap"
           data-testid="task-form"
           onSubmit={(e) => {
             e.preventDefault();
