@@ -245,7 +245,7 @@ describe('desk polish in Chromium at 1280×800', () => {
         await openCard(p, plate);
         await p.screenshot({ path: join(shots, `e2e-polish-${role}-2-vehicle-card.png`) });
         await p.getByTestId('open-timeline').click();
-        await p.getByTestId('vehicle-timeline').waitFor({ timeout: 15_000 });
+        await p.locator('[data-testid="timeline-entries"] li.timeline-entry').first().waitFor({ timeout: 20_000 });
         await p.screenshot({ path: join(shots, `e2e-polish-${role}-3-timeline.png`) });
         await p.getByTestId('open-timeline').click();
         await p.getByTestId('tab-tasks').click();

@@ -52,7 +52,7 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     equals: () => false,
     filter: StateFilter,
     // widths: plate, state, rental/alert, energy and speed fit the grid pane beside the map at 1280 px
-    width: 150,
+    width: 140,
   },
   {
     colId: 'situation',
@@ -70,7 +70,7 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     cellRenderer: EnergyCell,
     filter: 'agNumberColumnFilter',
     headerTooltip: 'Filter by level in %',
-    width: 118,
+    width: 128,
   },
   {
     colId: 'speed',
