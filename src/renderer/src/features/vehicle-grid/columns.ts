@@ -52,7 +52,7 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     equals: () => false,
     filter: StateFilter,
     // widths: plate, state, rental/alert, energy and speed fit the grid pane beside the map at 1280 px
-    width: 140,
+    width: 150,
   },
   {
     colId: 'situation',
@@ -60,7 +60,7 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     headerTooltip: 'The rental or reservation holding the car, and its open critical alerts',
     valueGetter: (p: ValueGetterParams<VehicleRow>) => (p.data ? situationText(indexOf(p).detail(p.data.id)) : ''),
     filter: 'agTextColumnFilter',
-    width: 160,
+    width: 150,
     tooltipValueGetter: (p) => (typeof p.value === 'string' && p.value ? p.value : undefined),
   },
   {
