@@ -15,7 +15,7 @@ describe('plain words', () => {
 
   it('command outcomes', () => {
     expect(commandOutcomeText('lock', 'failed', 'ignition_on')).toBe('lock failed: ignition on');
-    expect(commandOutcomeText('unlock', 'succeeded')).toBe('unlock done');
+    expect(commandOutcomeText('unlock', 'succeeded')).toBe('unlock succeeded');
     expect(commandOutcomeText('honk_flash', 'queued', null)).toBe('honk and flash waiting for the car');
     expect(commandOutcomeText('immobilize', 'expired', 'expired before it could be sent (vehicle offline)')).toBe(
       'immobilize expired: expired before it could be sent (vehicle offline)',

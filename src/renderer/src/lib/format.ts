@@ -134,13 +134,13 @@ const COMMAND_STATUS_WORD: Record<string, string> = {
   queued: 'waiting for the car',
   sent: 'sent',
   received: 'received by the car',
-  succeeded: 'done',
+  succeeded: 'succeeded',
   failed: 'failed',
   expired: 'expired',
   cancelled: 'cancelled',
 };
 
-/** A command's outcome in plain words: "lock failed: ignition on", "unlock done", "honk and flash waiting for the car". */
+/** A command's outcome in plain words: "lock failed: ignition on", "unlock succeeded", "honk and flash waiting for the car". */
 export function commandOutcomeText(type: string, status: string, reason?: string | null): string {
   const what = COMMAND_WORD[type] ?? plainServerText(type);
   const how = COMMAND_STATUS_WORD[status] ?? plainServerText(status);
