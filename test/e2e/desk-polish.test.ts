@@ -24,34 +24,11 @@ import { connectDevice } from '../../server/src/testing/devices.js';
 import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
 import { openDesk, type DeskPage } from '../support/desk.js';
 import { startTileServer } from '../support/tile-server.js';
-import { waitAttr } from './page-wait.js';
+import { openVehicleCard as openCard, signInOnDesk as signIn, waitAttr } from './page-wait.js';
 
 const shots = join(process.cwd(), 'test-results');
 const VIEWPORT = { width: 1280, height: 800 };
 const staff = (role: 'dispatcher' | 'support' | 'admin') => DEMO_STAFF.find((s) => s.role === role)!;
-async function signIn(page: Page, url: string, who: { email: string; password: string }): Promise<void> {
-  await page.goto(url);
-  await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
-  await page.getByTestId('sign-in-email').fill(who.email);
-  await page.getByTestId('sign-in-password').fill(who.password);
-  await page.getByTestId('sign-in-submit').click();
-  await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
-  await waitAttr(page, 'sync-indicator', 'data-status', 'synced');
-}
-
-async function openCard(page: Page, plate: string): Promise<void> {
-  await page.getByTestId('tab-vehicles').click();
-  await page.getByTestId('vehicle-search').fill(plate);
-  await page.waitForFunction(
-    () => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1,
-    undefined,
-    { timeout: 20_000 },
-  );
-  await page.getByTestId('vehicle-search').press('Enter');
-  await page.getByTestId('vehicle-ops').waitFor({ timeout: 20_000 });
-  await page.getByTestId('service-state').waitFor({ timeout: 20_000 });
-}
-
 /** The field's message sits right under its input, aligned with it. */
 async function expectUnder(page: Page, inputTestId: string): Promise<string> {
   const input = page.getByTestId(inputTestId);

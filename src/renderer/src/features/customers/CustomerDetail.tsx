@@ -10,7 +10,7 @@ import { useStaffNames } from '../../data/staff-names';
 import { formatAgo, formatDateTime } from '../../lib/format';
 import { noteProblem, reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
-import { Field, useFieldProblems } from '../panels/Field';
+import { FieldInput, useFieldProblems } from '../panels/Field';
 import { RentalCard } from './RentalCard';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -118,18 +118,12 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
           });
         }}
       >
-        <Field error={fields.problems.blockReason}>
-          <input
-            placeholder={blocked ? 'Reason to unblock (required)' : 'Reason to block (required)'}
-            value={blockReason}
-            onChange={(e) => {
-              setBlockReason(e.target.value);
-              fields.clear('blockReason');
-            }}
-            aria-label="Block reason"
-            data-testid="block-reason"
-          />
-        </Field>
+        <FieldInput
+          {...fields.input('blockReason', blockReason, setBlockReason)}
+          placeholder={blocked ? 'Reason to unblock (required)' : 'Reason to block (required)'}
+          aria-label="Block reason"
+          data-testid="block-reason"
+        />
         <button type="submit" className={blocked ? '' : 'danger-button'} disabled={!!pendingBlock} data-testid="block-submit">
           {blocked ? 'Unblock' : 'Block'}
         </button>
@@ -176,18 +170,12 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
             act(r.actions.addNote('customer', customer.id, note), () => setNote(''));
           }}
         >
-          <Field error={fields.problems.note}>
-            <input
-              placeholder="Add a note"
-              value={note}
-              onChange={(e) => {
-                setNote(e.target.value);
-                fields.clear('note');
-              }}
-              aria-label="Customer note"
-              data-testid="customer-note-input"
-            />
-          </Field>
+          <FieldInput
+            {...fields.input('note', note, setNote)}
+            placeholder="Add a note"
+            aria-label="Customer note"
+            data-testid="customer-note-input"
+          />
           <button type="submit">Add</button>
         </form>
         <ul className="ops-list" data-testid="customer-notes">

@@ -14,7 +14,7 @@ import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../l
 import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
 import { reasonProblem, refundAmountProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
-import { Field, useFieldProblems } from '../panels/Field';
+import { Field, FieldInput, useFieldProblems } from '../panels/Field';
 import { VehicleLink } from '../panels/VehicleLink';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -254,20 +254,15 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           }}
         >
           {mode === 'refund' ? (
-            <Field error={fields.problems.amount} className="amount-field">
-              <input
-                className="amount-input"
-                inputMode="decimal"
-                placeholder={refundable !== undefined ? `max ${(refundable / 100).toFixed(2)}` : 'amount'}
-                value={amount}
-                onChange={(e) => {
-                  setAmount(e.target.value);
-                  fields.clear('amount');
-                }}
-                aria-label="Refund amount"
-                data-testid="refund-amount"
-              />
-            </Field>
+            <FieldInput
+              {...fields.input('amount', amount, setAmount)}
+              fieldClassName="amount-field"
+              className="amount-input"
+              inputMode="decimal"
+              placeholder={refundable !== undefined ? `max ${(refundable / 100).toFixed(2)}` : 'amount'}
+              aria-label="Refund amount"
+              data-testid="refund-amount"
+            />
           ) : null}
           {mode === 'extend' ? (
             <label className="booking-end-field">
@@ -289,18 +284,12 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               </Field>
             </label>
           ) : null}
-          <Field error={fields.problems.reason}>
-            <input
-              placeholder="Reason (required)"
-              value={reason}
-              onChange={(e) => {
-                setReason(e.target.value);
-                fields.clear('reason');
-              }}
-              aria-label="Reason"
-              data-testid="action-reason"
-            />
-          </Field>
+          <FieldInput
+            {...fields.input('reason', reason, setReason)}
+            placeholder="Reason (required)"
+            aria-label="Reason"
+            data-testid="action-reason"
+          />
           <button type="submit" data-testid="action-submit">
             {SUBMIT_LABEL[mode] ?? `Refund${currency ? ` ${currency}` : ''}`}
           </button>

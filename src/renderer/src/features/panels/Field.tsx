@@ -2,7 +2,7 @@
  * A form control with its validation message right under it (never far below the form): the control gets
  * `aria-invalid` and is described by the message, which screen readers announce. Used by every form of the desk.
  */
-import { cloneElement, useId, useState, type ReactElement } from 'react';
+import { cloneElement, useId, useState, type InputHTMLAttributes, type ReactElement } from 'react';
 import type { FieldProblems } from '../../lib/validation';
 
 export function Field({
@@ -25,6 +25,26 @@ export function Field({
         </span>
       ) : null}
     </span>
+  );
+}
+
+/** A text input inside its Field: `useFieldProblems().input(name, value, set)` gives its value, message and setter. */
+export function FieldInput({
+  error,
+  onValue,
+  fieldClassName,
+  ...input
+}: Omit<InputHTMLAttributes<HTMLInputElement>, 'onChange' | 'value'> & {
+  value: string;
+  error: string | undefined;
+  onValue: (value: string) => void;
+  fieldClassName?: string;
+  'data-testid'?: string;
+}) {
+  return (
+    <Field error={error} {...(fieldClassName ? { className: fieldClassName } : {})}>
+      <input {...input} onChange={(e) => onValue(e.target.value)} />
+    </Field>
   );
 }
 
@@ -57,6 +77,22 @@ export function useFieldProblems<F extends string>() {
     },
     reset() {
       setProblems({});
+    },
+    /** what a FieldInput for `field` needs: its value, its message, and a setter that drops the message as it is edited */
+    input(field: F, value: string, set: (value: string) => void) {
+      return {
+        value,
+        error: problems[field],
+        onValue: (v: string) => {
+          set(v);
+          setProblems((p) => {
+            if (!(field in p)) return p;
+            const rest = { ...p };
+            delete rest[field];
+            return rest;
+          });
+        },
+      };
     },
   };
 }

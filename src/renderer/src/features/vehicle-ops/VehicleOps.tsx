@@ -13,7 +13,7 @@ import { useStaffNames } from '../../data/staff-names';
 import { formatAgo } from '../../lib/format';
 import { noteProblem, optionalTextProblem, reasonProblem, TASK_NOTE_MAX } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
-import { Field, useFieldProblems } from '../panels/Field';
+import { FieldInput, useFieldProblems } from '../panels/Field';
 import { Refusals } from '../panels/Refusals';
 import { commandReadiness, immobilizedFromCommands } from './command-readiness';
 import { VehicleRentals } from './VehicleRentals';
@@ -130,18 +130,12 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
               </option>
             ))}
           </select>
-          <Field error={fields.problems.reason}>
-            <input
-              placeholder="Reason (required)"
-              value={reason}
-              onChange={(e) => {
-                setReason(e.target.value);
-                fields.clear('reason');
-              }}
-              aria-label="Command reason"
-              data-testid="command-reason"
-            />
-          </Field>
+          <FieldInput
+            {...fields.input('reason', reason, setReason)}
+            placeholder="Reason (required)"
+            aria-label="Command reason"
+            data-testid="command-reason"
+          />
           <button type="submit" disabled={readiness.level === 'blocked'} data-testid="command-send">
             {readiness.level === 'warning' ? 'Send anyway' : 'Send'}
           </button>
@@ -203,18 +197,12 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
               </option>
             ))}
           </select>
-          <Field error={fields.problems.taskNote}>
-            <input
-              placeholder="Note for the task (optional)"
-              value={taskNote}
-              onChange={(e) => {
-                setTaskNote(e.target.value);
-                fields.clear('taskNote');
-              }}
-              aria-label="Task note"
-              data-testid="task-note"
-            />
-          </Field>
+          <FieldInput
+            {...fields.input('taskNote', taskNote, setTaskNote)}
+            placeholder="Note for the task (optional)"
+            aria-label="Task note"
+            data-testid="task-note"
+          />
           <button type="submit" data-testid="create-task">
             Create task
           </button>
@@ -231,18 +219,7 @@ export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: n
         }}
       >
         <span className="ops-label">Note</span>
-        <Field error={fields.problems.note}>
-          <input
-            placeholder="Add a note"
-            value={note}
-            onChange={(e) => {
-              setNote(e.target.value);
-              fields.clear('note');
-            }}
-            aria-label="Note"
-            data-testid="vehicle-note-input"
-          />
-        </Field>
+        <FieldInput {...fields.input('note', note, setNote)} placeholder="Add a note" aria-label="Note" data-testid="vehicle-note-input" />
         <button type="submit">Add</button>
       </form>
       {notes.length ? (
