@@ -7,7 +7,13 @@ import { demoVehicleId } from '../../src/shared/demo-fleet.js';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
 import type { VehicleInfo } from '../../src/shared/fleet.js';
 import { redactUrl } from '../../src/shared/redact-url.js';
-import { alertDocs, alertThresholds, startAlertsComponent, type ActiveRentalLookup } from './components/alerts/index.js';
+import {
+  alertDocs,
+  alertThresholds,
+  startAlertsComponent,
+  type ActiveRentalLookup,
+  type ServiceStateLookup,
+} from './components/alerts/index.js';
 import { allocationDocs, startBookingsComponent, type BookingsComponent } from './components/bookings/index.js';
 import { createAuditComponent } from './components/audit/index.js';
 import { customerDocs, startCustomersComponent, type CustomerRentalsPort, type CustomersComponent } from './components/customers/index.js';
@@ -142,6 +148,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     // Bookings starts later (it needs fleet and customers): alerts ask its in-memory view of active rentals through this.
     const activeRentals: { port?: ActiveRentalLookup } = {};
     const rentalLookup: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
+    const serviceStates: { port?: ServiceStateLookup } = {};
+    const serviceLookup: ServiceStateLookup = { inMaintenance: (vehicleId) => serviceStates.port?.inMaintenance(vehicleId) ?? false };
     const alerts = await startAlertsComponent({
       db,
       events,
@@ -150,6 +158,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       zone: DEFAULT_SERVICE_AREA,
       thresholds: alertThresholds(config),
       rentals: rentalLookup,
+      service: serviceLookup,
       shutdownStallMs: config.shutdownStallMs,
     });
     disposers.push({
@@ -311,6 +320,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
     disposers.push({ name: 'feeds', dispose: () => feeds.stop() });
     activeRentals.port = bookings.activeRentals;
+    serviceStates.port = bookings.serviceStates;
     customerRentals.port = { listForCustomer: (customerId, limit) => bookings.listRentalsForCustomer(customerId, limit) };
     // staffTokens: support requests from the desktop (refund, end rental, block) run through the staff routes as their creator
     // the replicated tables, each described by the component that owns it

@@ -8,13 +8,17 @@ import { fileURLToPath } from 'node:url';
 import type { Unsubscribe } from '../shared/desktop-api.js';
 import { buildContentSecurityPolicy, originOf } from './csp.js';
 import { forwardEvents, registerIpcHandlers } from './electron/ipc.js';
+import { createElectronNotifier } from './electron/notifications.js';
 import { createSafeStorageVault } from './electron/session-vault.js';
 import {
   denyAllPermissions,
   installContentSecurityPolicy,
-  isAppUrl,
+  isTrustedIpcSender,
   lockDownWebContents,
+  mainWindowOptions,
+  registerAppScheme,
   rendererUrl,
+  serveRenderer,
   type RendererLocation,
 } from './electron/security.js';
 import { createLogger } from './log.js';
@@ -26,32 +30,16 @@ const logger = createLogger('main');
 
 const devUrl = process.env['ELECTRON_RENDERER_URL'];
 const location: RendererLocation =
-  devUrl && !app.isPackaged ? { kind: 'dev', url: devUrl } : { kind: 'file', path: join(here, '../renderer/index.html') };
+  devUrl && !app.isPackaged ? { kind: 'dev', url: devUrl } : { kind: 'app', root: join(here, '../renderer') };
+// before 'ready': app:// must be known as a standard, secure scheme
+registerAppScheme();
 
 let mainWindow: BrowserWindow | null = null;
 let services: DesktopServices | null = null;
 const disposers: Unsubscribe[] = [];
 
 function createWindow(): BrowserWindow {
-  const win = new BrowserWindow({
-    width: 1440,
-    height: 900,
-    minWidth: 960,
-    minHeight: 600,
-    title: 'Fleetdesk',
-    show: false,
-    webPreferences: {
-      preload: join(here, '../preload/index.cjs'),
-      contextIsolation: true,
-      sandbox: true,
-      nodeIntegration: false,
-      nodeIntegrationInWorker: false,
-      webSecurity: true,
-      allowRunningInsecureContent: false,
-      webviewTag: false,
-      spellcheck: false,
-    },
-  });
+  const win = new BrowserWindow(mainWindowOptions(join(here, '../preload/index.cjs')));
   win.once('ready-to-show', () => win.show());
   win.on('closed', () => {
     if (mainWindow === win) mainWindow = null;
@@ -61,13 +49,7 @@ function createWindow(): BrowserWindow {
 }
 
 /** IPC is accepted only from our window's main frame showing the app itself. */
-function isTrustedSender(event: IpcMainInvokeEvent): boolean {
-  const win = mainWindow;
-  if (!win || event.sender !== win.webContents) return false;
-  const frame = event.senderFrame;
-  if (!frame || frame !== win.webContents.mainFrame) return false;
-  return isAppUrl(frame.url, location);
-}
+const isTrustedSender = (event: IpcMainInvokeEvent): boolean => isTrustedIpcSender(event, mainWindow, location);
 
 async function main(): Promise<void> {
   let config: DesktopEnvConfig;
@@ -96,13 +78,13 @@ async function main(): Promise<void> {
   await app.whenReady();
 
   const tileUrl = config.tileUrl ?? DEFAULT_TILE_URL;
-  installContentSecurityPolicy(
-    buildContentSecurityPolicy({
-      tileUrl,
-      // The renderer replicates from the companion server (HTTP + SSE); the dev server needs its HMR socket.
-      connect: [originOf(config.serverUrl), location.kind === 'dev' ? new URL(location.url).origin.replace(/^http/, 'ws') : null],
-    }),
-  );
+  const csp = buildContentSecurityPolicy({
+    tileUrl,
+    // The renderer replicates from the companion server (HTTP + SSE); the dev server needs its HMR socket.
+    connect: [originOf(config.serverUrl), location.kind === 'dev' ? new URL(location.url).origin.replace(/^http/, 'ws') : null],
+  });
+  installContentSecurityPolicy(csp);
+  if (location.kind === 'app') serveRenderer(location.root, csp);
   denyAllPermissions();
 
   const sessionVault = createSafeStorageVault(join(app.getPath('userData'), 'staff-session.bin'));
@@ -111,6 +93,7 @@ async function main(): Promise<void> {
     host: 'electron',
     version: app.getVersion(),
     logger,
+    notifier: createElectronNotifier(() => mainWindow),
     ...(sessionVault ? { sessionVault } : {}),
   });
   disposers.push(registerIpcHandlers(services.handlers, isTrustedSender, logger));

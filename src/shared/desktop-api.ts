@@ -113,6 +113,57 @@ export interface FleetCounts {
   dropped: Record<string, number>;
 }
 
+/** What clicking a desktop notification opens: the desk, focused, with this car selected (and the queue, for a summary). */
+export interface NoticeTarget {
+  vehicleId?: string;
+  alertId?: string;
+  /** a summary of several alerts: open the alert queue too */
+  openAlerts?: boolean;
+}
+
+/** A desktop notification (Electron: the OS's, from the main process; browser console: the Web Notifications API). */
+export interface DesktopNotice {
+  title: string;
+  body: string;
+  /** notices with the same tag replace each other instead of piling up */
+  tag: string;
+  target: NoticeTarget;
+}
+
+export const NOTICE_LIMITS = { title: 200, body: 1000, tag: 100, id: 100 } as const;
+
+export type NotificationPermissionState = 'granted' | 'denied' | 'default';
+
+/** `shown: false` says why: `unsupported` (no notification service), `permission` (not allowed), `bad_request`. */
+export interface NoticeResult {
+  shown: boolean;
+  reason?: 'unsupported' | 'permission' | 'bad_request';
+}
+
+/** A notice from the renderer, checked at the host boundary (bounded strings, known fields only); null if malformed. */
+export function parseNotice(x: unknown): DesktopNotice | null {
+  const n = x as Partial<DesktopNotice> | null;
+  const str = (v: unknown, max: number): v is string => typeof v === 'string' && v.length <= max;
+  if (
+    !n ||
+    typeof n !== 'object' ||
+    !str(n.title, NOTICE_LIMITS.title) ||
+    !str(n.body, NOTICE_LIMITS.body) ||
+    !str(n.tag, NOTICE_LIMITS.tag)
+  )
+    return null;
+  const t = n.target as Partial<NoticeTarget> | null | undefined;
+  if (!t || typeof t !== 'object') return null;
+  if (t.vehicleId !== undefined && !str(t.vehicleId, NOTICE_LIMITS.id)) return null;
+  if (t.alertId !== undefined && !str(t.alertId, NOTICE_LIMITS.id)) return null;
+  const target: NoticeTarget = {
+    ...(t.vehicleId === undefined ? {} : { vehicleId: t.vehicleId }),
+    ...(t.alertId === undefined ? {} : { alertId: t.alertId }),
+    ...(t.openAlerts === true ? { openAlerts: true } : {}),
+  };
+  return { title: n.title, body: n.body, tag: n.tag, target };
+}
+
 export interface DesktopInvokeMap {
   'app:getInfo': { args: []; result: AppInfo };
   'fleet:getSnapshot': { args: []; result: FleetSnapshot };
@@ -124,12 +175,15 @@ export interface DesktopInvokeMap {
   'auth:signOut': { args: []; result: AuthState };
   /** a valid access token (refreshed by the host when close to expiry); errors: `signed_out`, `server_unreachable` */
   'auth:getAccessToken': { args: []; result: AccessToken };
+  /** a desktop notification; clicking it focuses the window and emits `notify:click` with its target */
+  'notify:show': { args: [notice: DesktopNotice]; result: NoticeResult };
 }
 
 export interface DesktopEventMap {
   'fleet:frame': FleetFrame;
   'connection:change': ConnectionState;
   'auth:change': AuthState;
+  'notify:click': NoticeTarget;
 }
 
 export type DesktopChannel = keyof DesktopInvokeMap;
@@ -144,8 +198,14 @@ export const DESKTOP_CHANNELS = [
   'auth:signIn',
   'auth:signOut',
   'auth:getAccessToken',
+  'notify:show',
 ] as const satisfies readonly DesktopChannel[];
-export const DESKTOP_EVENTS = ['fleet:frame', 'connection:change', 'auth:change'] as const satisfies readonly DesktopEvent[];
+export const DESKTOP_EVENTS = [
+  'fleet:frame',
+  'connection:change',
+  'auth:change',
+  'notify:click',
+] as const satisfies readonly DesktopEvent[];
 
 // Compile-time check that the lists above name every key of the maps.
 type Missing<All, Listed> = Exclude<All, Listed>;
@@ -186,6 +246,14 @@ export interface DesktopApi {
     signOut(): Promise<AuthState>;
     getAccessToken(): Promise<AccessToken>;
     onChange(cb: (state: AuthState) => void): Unsubscribe;
+  };
+  /** desktop notifications (Electron: the main process shows them; browser console: the page, for its own origin) */
+  notifications: {
+    permission(): Promise<NotificationPermissionState>;
+    /** asks the operator (browser console; needs a click); Electron has nothing to ask */
+    requestPermission(): Promise<NotificationPermissionState>;
+    show(notice: DesktopNotice): Promise<NoticeResult>;
+    onClick(cb: (target: NoticeTarget) => void): Unsubscribe;
   };
 }
 
@@ -232,6 +300,12 @@ export function createDesktopApi(t: DesktopTransport): DesktopApi {
       signOut: () => t.invoke('auth:signOut'),
       getAccessToken: () => t.invoke('auth:getAccessToken'),
       onChange: (cb) => t.subscribe('auth:change', cb),
+    },
+    notifications: {
+      permission: async () => 'granted',
+      requestPermission: async () => 'granted',
+      show: (notice) => t.invoke('notify:show', notice),
+      onClick: (cb) => t.subscribe('notify:click', cb),
     },
   };
 }

@@ -49,6 +49,8 @@ export const CAPABILITIES = {
   'payment.health': ALL,
   'payment.reconcile': ADMIN,
   'audit.read': SUPPORT,
+  /** the names and roles of active colleagues (assign an alert or a task to someone by name) */
+  'staff.directory': ALL,
   'staff.manage': ADMIN,
   /** issue and revoke devices' MQTT credentials */
   'device.credentials': ADMIN,

@@ -113,7 +113,8 @@ export const CommandDocSchema = Type.Object({
 });
 export type CommandDoc = SyncDoc<typeof CommandDocSchema>;
 
-const taskKind = stringEnum(['cleaning', 'refuel', 'repair', 'inspection']);
+export const TASK_KINDS = ['cleaning', 'refuel', 'repair', 'inspection'] as const;
+const taskKind = stringEnum(TASK_KINDS);
 const taskStatus = stringEnum(['open', 'assigned', 'done', 'cancelled'], { maxLength: 20 });
 export type TaskKind = Static<typeof taskKind>;
 export type TaskStatus = Static<typeof taskStatus>;

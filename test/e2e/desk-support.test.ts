@@ -224,9 +224,7 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
 
     await page.getByTestId('tab-alerts').click();
     await page.waitForFunction(
-      () =>
-        !!document.querySelector('[data-testid="alerts-panel"] tr[data-alert-id]') &&
-        document.querySelector('[data-testid="alerts-panel"]')!.textContent!.includes('crash'),
+      () => !!document.querySelector('[data-testid="alerts-panel"] tr[data-alert-id][data-kind="crash"]'),
       undefined,
       { timeout: 20_000 },
     );

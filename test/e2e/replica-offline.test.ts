@@ -12,59 +12,29 @@
  * to test-results/.
  */
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
-import { staffHeaders } from '../../server/src/testing/auth.js';
+import { freePort, raiseCrashAlert, staffCall } from '../../server/src/testing/staff-api.js';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import type { AlertDoc, TaskDoc } from '../../src/shared/sync-protocol.js';
 import { launchChromium } from '../support/chromium.js';
+import { waitAttr } from './page-wait.js';
 
 const SEEDED = 20;
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
 const OPERATOR = DISPATCHER.id;
 const shots = join(process.cwd(), 'test-results');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function staff<T>(server: ServerHandle, method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
-    method,
-    headers: {
-      ...(await staffHeaders(server, 'dispatcher', 'server-op')),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
-  server.events.emit('vehicle.event', {
-    vehicleId,
-    event: { v: 1, seq: 1, ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
-    receivedAt: Date.now(),
-  });
-  await server.flushAlerts();
-  const list = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
-  expect(list.body.alerts).toHaveLength(1);
-  return list.body.alerts[0]!;
-}
+/** Staff calls as `server-op`: the other operator whose change clashes with the desk's. */
+const staff = <T>(server: ServerHandle, method: string, path: string, body?: unknown) =>
+  staffCall<T>(server, method, path, body, 'server-op');
+const raiseAlert = (server: ServerHandle, vehicleId: string) => raiseCrashAlert(server, vehicleId, 'server-op');
 
 const indicator = (page: Page, attr: string): Promise<string | null> => page.getByTestId('sync-indicator').getAttribute(attr);
 
@@ -208,9 +178,9 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
   it('queues offline edits (pending > 0) while the same alert is changed on the server', async () => {
     const rowA = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`);
     await rowA.getByRole('button', { name: 'Acknowledge' }).click();
-    await rowA.getByRole('button', { name: '+ Task' }).click();
+    await rowA.getByLabel('Assign or create a task').selectOption('task:repair');
     const rowB = page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertB.id}"]`);
-    await rowB.getByRole('button', { name: 'Assign to me' }).click();
+    await rowB.getByLabel('Assign or create a task').selectOption(`assign:${OPERATOR}`);
     await page.waitForFunction(
       () => Number(document.querySelector('[data-testid="sync-indicator"]')?.getAttribute('data-pending')) >= 3,
       undefined,
@@ -274,7 +244,29 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     await conflict.first().waitFor({ timeout: 30_000 });
     expect(await conflict.first().getAttribute('data-collection')).toBe('alerts');
     expect(await page.getByTestId('conflicts-panel').locator(`[data-doc-id="${alertA.id}"]`).count()).toBe(0);
+    // the operator's own value beside the server's, on the field both changed
+    const assignee = conflict.first().locator('tr[data-field="assignee"]');
+    expect(await assignee.getAttribute('class')).toContain('conflict-differs');
+    const [mine, theirs] = [await assignee.locator('td').nth(1).innerText(), await assignee.locator('td').nth(2).innerText()];
+    expect([OPERATOR, DISPATCHER.name]).toContain(mine);
+    expect(theirs).toBe('server-op');
     await page.screenshot({ path: join(shots, `e2e-replica-4-conflict${suffix}.png`) });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('"Re-apply mine" from the conflicts view reaches the server, and the conflict leaves the view', async () => {
+    const conflict = page.locator(`[data-testid="conflicts-panel"] [data-doc-id="${alertB.id}"]`);
+    await conflict.first().getByRole('button', { name: 'Re-apply mine' }).click();
+    await expect
+      .poll(
+        async () =>
+          (await staff<{ alerts: AlertDoc[] }>(server!, 'GET', `/alerts?vehicleId=${alertB.vehicleId}&kind=crash`)).body.alerts.find(
+            (a) => a.id === alertB.id,
+          )?.assignee,
+        { timeout: 30_000 },
+      )
+      .toBe(OPERATOR);
+    await waitAttr(page, 'conflicts-panel', 'data-count', '0');
     expect(pageErrors).toEqual([]);
   });
 });

@@ -8,107 +8,26 @@
  * set.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { durableDbBackends } from '../../server/src/testing/backends.js';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
-import { createTestDatabase } from '../../server/src/testing/test-databases.js';
-import type { AlertDoc, PullResponse, SyncCollection, TaskDoc, VehicleDoc } from '../../src/shared/sync-protocol.js';
+import { raiseCrashAlert, serverDocs, staffCall } from '../../server/src/testing/staff-api.js';
+import type { AlertDoc, SyncCollection, TaskDoc, VehicleDoc } from '../../src/shared/sync-protocol.js';
 import { eventually, startSyncClient, type SyncClient } from '../support/sync-client.js';
 
 const SEEDED = 12;
 const quiet = { port: 0, mqttPort: 0, mqttUrl: undefined, mqttAuth: 'off' as const, seedVehicles: SEEDED, logLevel: 'silent' as const };
 const COLLECTIONS: SyncCollection[] = ['vehicles', 'alerts', 'tasks', 'zones', 'notes'];
 
-interface Backend {
-  name: 'pglite' | 'postgres';
-  /** a fresh database that survives a server restart */
-  create(): Promise<{ overrides: { databaseUrl?: string; dataDir: string }; cleanup: () => Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'pglite',
-    create: async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'fleetdesk-sync-'));
-      return { overrides: { dataDir: dir }, cleanup: () => rm(dir, { recursive: true, force: true }) };
-    },
-  },
-];
-const databaseUrl = process.env['DATABASE_URL'];
-if (databaseUrl) {
-  backends.push({
-    name: 'postgres',
-    create: async () => {
-      const db = await createTestDatabase(databaseUrl);
-      const dir = await mkdtemp(join(tmpdir(), 'fleetdesk-sync-'));
-      return {
-        overrides: { databaseUrl: db.url, dataDir: dir },
-        cleanup: async () => {
-          await db.drop();
-          await rm(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  });
-}
-
-async function staff<T>(
-  server: ServerHandle,
-  method: string,
-  path: string,
-  body?: unknown,
-  actor = 'ana',
-): Promise<{ status: number; body: T }> {
-  const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
-    method,
-    headers: {
-      ...(await staffHeaders(server, 'dispatcher', actor)),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, body: (await res.json()) as T };
-}
-
-/** Every document of a collection as the server sees it, read through the sync pull itself (all pages). */
-async function serverDocs<D extends { id: string }>(server: ServerHandle, c: SyncCollection): Promise<Map<string, D>> {
-  const out = new Map<string, D>();
-  let seq = 0;
-  for (;;) {
-    const res = await fetch(`${server.httpUrl}/sync/v1/${c}/pull?checkpoint=${seq}&limit=1000`, {
-      headers: await staffHeaders(server, 'admin', 'checker'),
-    });
-    expect(res.status).toBe(200);
-    const page = (await res.json()) as PullResponse<D & { _deleted?: boolean }>;
-    for (const d of page.documents) {
-      if (d._deleted) out.delete(d.id);
-      else out.set(d.id, d);
-    }
-    if (page.documents.length === 0 || page.checkpoint.seq === seq) return out;
-    seq = page.checkpoint.seq;
-  }
-}
+const backends = durableDbBackends();
 
 async function clientDocs<D>(client: SyncClient, c: SyncCollection): Promise<Map<string, D>> {
   const docs = await client.collection(c).find().exec();
   return new Map(docs.map((d) => [d.primary, d.toJSON() as D]));
-}
-
-/** A crash alert on a vehicle, raised through the server's own alert engine. */
-async function raiseAlert(server: ServerHandle, vehicleId: string): Promise<AlertDoc> {
-  server.events.emit('vehicle.event', {
-    vehicleId,
-    event: { v: 1, seq: Date.now(), ts: Date.now(), type: 'crash_detected', data: { peakG: 5 } },
-    receivedAt: Date.now(),
-  });
-  await server.flushAlerts();
-  const list = await staff<{ alerts: AlertDoc[] }>(server, 'GET', `/alerts?vehicleId=${vehicleId}&kind=crash&status=open`);
-  expect(list.status).toBe(200);
-  expect(list.body.alerts).toHaveLength(1);
-  return list.body.alerts[0]!;
 }
 
 async function auditCount(server: ServerHandle, action: string, targetId: string): Promise<number> {
@@ -195,15 +114,15 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     await c.awaitInSync();
     const pullsBefore = c.calls.pull;
 
-    const alert = await raiseAlert(server, vehicleIds[0]!);
+    const alert = await raiseCrashAlert(server, vehicleIds[0]!);
     await eventually(async () => (await c.collection('alerts').findOne(alert.id).exec()) !== null, 'new alert in the replica');
-    const ack = await staff<AlertDoc>(server, 'POST', `/alerts/${alert.id}/acknowledge`);
+    const ack = await staffCall<AlertDoc>(server, 'POST', `/alerts/${alert.id}/acknowledge`);
     expect(ack.status).toBe(200);
     await eventually(
       async () => (await c.collection('alerts').findOne(alert.id).exec())?.status === 'acknowledged',
       'acknowledged in the replica',
     );
-    const created = await staff<TaskDoc>(server, 'POST', '/tasks', {
+    const created = await staffCall<TaskDoc>(server, 'POST', '/tasks', {
       vehicleId: vehicleIds[1],
       kind: 'refuel',
       note: 'from the staff API',
@@ -220,7 +139,7 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
   });
 
   it('client edits (task create, alert acknowledge, vehicle service state) reach the server, audited', async () => {
-    const alert = await raiseAlert(server, vehicleIds[2]!);
+    const alert = await raiseCrashAlert(server, vehicleIds[2]!);
     const c = await client(undefined, 'dispatch-2');
     await c.awaitInSync();
     const t = task(vehicleIds[2]!, 'wipe the seats', 'dispatch-2');
@@ -229,7 +148,7 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     await (await c.collection('vehicles').findOne(vehicleIds[2]!).exec())!.incrementalPatch({ serviceState: 'maintenance' });
     await c.awaitInSync();
 
-    const onServer = await staff<TaskDoc>(server, 'GET', `/tasks/${t.id}`);
+    const onServer = await staffCall<TaskDoc>(server, 'GET', `/tasks/${t.id}`);
     expect(onServer.status).toBe(200);
     expect(onServer.body).toMatchObject({
       vehicleId: vehicleIds[2],
@@ -255,12 +174,12 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
   });
 
   it('a conflicting edit ends in the conflict handler with the master state, and the replica takes it', async () => {
-    const alert = await raiseAlert(server, vehicleIds[3]!);
+    const alert = await raiseCrashAlert(server, vehicleIds[3]!);
     const c = await client();
     await c.awaitInSync();
     c.setOnline(false);
     await (await c.collection('alerts').findOne(alert.id).exec())!.incrementalPatch({ assignee: 'offline-op' });
-    expect((await staff<AlertDoc>(server, 'POST', `/alerts/${alert.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
+    expect((await staffCall<AlertDoc>(server, 'POST', `/alerts/${alert.id}/assign`, { assignee: 'server-op' })).status).toBe(200);
     c.setOnline(true);
     await eventually(() => c.conflicts.some((x) => x.input.newDocumentState.id === alert.id), 'conflict handled');
     await c.awaitInSync();
@@ -276,7 +195,7 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
   });
 
   it('server stopped mid-push and restarted on the same database: every edit present exactly once', async () => {
-    const alert = await raiseAlert(server, vehicleIds[4]!);
+    const alert = await raiseCrashAlert(server, vehicleIds[4]!);
     let restarted: Promise<void> | null = null;
     let interrupted = 0;
     const c = await client();
@@ -321,9 +240,9 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
   });
 
   it('offline with edits on both sides → converged, conflicts surfaced', async () => {
-    const a1 = await raiseAlert(server, vehicleIds[6]!);
-    const a2 = await raiseAlert(server, vehicleIds[7]!);
-    const a3 = await raiseAlert(server, vehicleIds[8]!);
+    const a1 = await raiseCrashAlert(server, vehicleIds[6]!);
+    const a2 = await raiseCrashAlert(server, vehicleIds[7]!);
+    const a3 = await raiseCrashAlert(server, vehicleIds[8]!);
     const c = await client();
     await c.awaitInSync();
     c.setOnline(false);
@@ -334,9 +253,9 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
     await (await c.collection('alerts').findOne(a2.id).exec())!.incrementalPatch({ assignee: 'me' }); // no server change: goes through
     await (await c.collection('vehicles').findOne(vehicleIds[9]!).exec())!.incrementalPatch({ serviceState: 'maintenance' });
     // server side, meanwhile
-    expect((await staff(server, 'POST', `/alerts/${a1.id}/resolve`, { note: 'fixed on site' })).status).toBe(200);
-    expect((await staff(server, 'POST', `/alerts/${a3.id}/acknowledge`)).status).toBe(200);
-    const theirs = await staff<TaskDoc>(server, 'POST', '/tasks', { vehicleId: vehicleIds[3], kind: 'repair', note: 'server side' });
+    expect((await staffCall(server, 'POST', `/alerts/${a1.id}/resolve`, { note: 'fixed on site' })).status).toBe(200);
+    expect((await staffCall(server, 'POST', `/alerts/${a3.id}/acknowledge`)).status).toBe(200);
+    const theirs = await staffCall<TaskDoc>(server, 'POST', '/tasks', { vehicleId: vehicleIds[3], kind: 'repair', note: 'server side' });
     expect(theirs.status).toBe(201);
     await new Promise((r) => setTimeout(r, 500)); // "a while": RxDB retries fail meanwhile
 
@@ -380,7 +299,7 @@ describe.each(backends)('sync conformance with the RxDB client on $name', (backe
         await eventually(() => c.calls.streamOpen >= COLLECTIONS.length, 'streams open on B');
         await c.awaitInSync();
         const pullsBefore = c.calls.pull;
-        const viaA = await staff<TaskDoc>(server, 'POST', '/tasks', {
+        const viaA = await staffCall<TaskDoc>(server, 'POST', '/tasks', {
           vehicleId: vehicleIds[0],
           kind: 'inspection',
           note: 'written through A',

@@ -2,6 +2,7 @@
  * Server configuration. The environment is read in one place (start.ts → loadConfig); everything else gets a
  * validated ServerConfig. Tests build one from defaults + overrides (resolveConfig) and never touch the env.
  */
+import { DESKTOP_APP_ORIGIN } from '../../../src/shared/desktop-origin.js';
 import { isAbsolute, resolve } from 'node:path';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -71,7 +72,7 @@ function boolean(env: string, defaultValue: boolean, doc: string): Defaulted<boo
 
 const MQTT_URL_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
 const HTTP_PROTOCOLS = ['http:', 'https:'];
-const DESKTOP_ORIGINS_DEFAULT: readonly string[] = Object.freeze(['null']);
+const DESKTOP_ORIGINS_DEFAULT: readonly string[] = Object.freeze([DESKTOP_APP_ORIGIN]);
 
 const SETTINGS = {
   host: text('HOST', '127.0.0.1', 'interface the HTTP server and the embedded broker listen on', (value) => {
@@ -363,7 +364,7 @@ const SETTINGS = {
   }),
   desktopOrigins: {
     env: 'DESKTOP_ORIGINS',
-    doc: "sync: CORS origins allowed on /sync and /ops (`null` = the Electron renderer's file:// page)",
+    doc: 'sync: CORS origins allowed on /sync and /ops (`app://fleetdesk` = the Electron renderer)',
     default: DESKTOP_ORIGINS_DEFAULT,
     // a comma list; set but empty = no origin at all
     fromEnv: (value: string | undefined): readonly string[] =>

@@ -2,6 +2,9 @@
  * Which engines a test runs against: always the embedded ones; PostgreSQL and an external broker too when
  * DATABASE_URL / MQTT_URL are set in the test environment.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { IN_MEMORY_DATA_DIR } from '../platform/config.js';
 import { createTestDatabase, type TestDatabase } from './test-databases.js';
 
@@ -16,11 +19,24 @@ export interface BrokerBackendCase {
   overrides: { mqttUrl?: string; mqttPort: number };
 }
 
-export function dbBackends(env: Record<string, string | undefined> = process.env): DbBackendCase[] {
+/**
+ * The database cases. `durable`: each database survives a server restart — PGlite on a fresh temp dir instead
+ * of memory, and a temp data dir beside a fresh PostgreSQL database (for the server's other files); cleanup
+ * removes them.
+ */
+export function dbBackends(env: Record<string, string | undefined> = process.env, { durable = false } = {}): DbBackendCase[] {
+  const dataDir = async (): Promise<{ dir: string; remove: () => Promise<void> }> => {
+    if (!durable) return { dir: IN_MEMORY_DATA_DIR, remove: async () => undefined };
+    const dir = await mkdtemp(join(tmpdir(), 'fleetdesk-test-'));
+    return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
+  };
   const cases: DbBackendCase[] = [
     {
       name: 'pglite',
-      create: async () => ({ overrides: { databaseUrl: undefined, dataDir: IN_MEMORY_DATA_DIR }, cleanup: async () => undefined }),
+      create: async () => {
+        const { dir, remove } = await dataDir();
+        return { overrides: { databaseUrl: undefined, dataDir: dir }, cleanup: remove };
+      },
     },
   ];
   const baseUrl = env.DATABASE_URL;
@@ -29,12 +45,23 @@ export function dbBackends(env: Record<string, string | undefined> = process.env
       name: 'postgres',
       create: async () => {
         const db = await createTestDatabase(baseUrl);
-        return { overrides: { databaseUrl: db.url, dataDir: IN_MEMORY_DATA_DIR }, cleanup: db.drop };
+        const { dir, remove } = await dataDir();
+        return {
+          overrides: { databaseUrl: db.url, dataDir: dir },
+          cleanup: async () => {
+            await db.drop();
+            await remove();
+          },
+        };
       },
     });
   }
   return cases;
 }
+
+/** dbBackends whose databases survive a server restart. */
+export const durableDbBackends = (env: Record<string, string | undefined> = process.env): DbBackendCase[] =>
+  dbBackends(env, { durable: true });
 
 export function brokerBackends(env: Record<string, string | undefined> = process.env): BrokerBackendCase[] {
   const cases: BrokerBackendCase[] = [{ name: 'embedded', overrides: { mqttUrl: undefined, mqttPort: 0 } }];

@@ -70,6 +70,40 @@ describe('createDesktopServices', () => {
     expect(server.accessTokens.get(token.token)).toBe('staff-dana');
   });
 
+  it('notify:show hands a checked notice to the host notifier; its click comes back as notify:click with the target', async () => {
+    const shown: Array<{ title: string; click: () => void }> = [];
+    services = createDesktopServices({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      serverUrl: 'http://127.0.0.1:1',
+      host: 'electron',
+      logger: silentLogger(),
+      notifier: { show: (n, click) => (shown.push({ title: n.title, click }), true) },
+    });
+    const clicks: unknown[] = [];
+    services.events.on('notify:click', (t) => clicks.push(t));
+    const notice = { title: 'Crash — B-FD 1', body: 'critical', tag: 'alert', target: { vehicleId: 'car-1', alertId: 'a1', extra: 1 } };
+    expect(await services.handlers['notify:show'](notice)).toEqual({ shown: true });
+    expect(shown.map((s) => s.title)).toEqual(['Crash — B-FD 1']);
+    shown[0]!.click();
+    expect(clicks).toEqual([{ vehicleId: 'car-1', alertId: 'a1' }]);
+    for (const bad of [
+      null,
+      { ...notice, title: 'x'.repeat(201) },
+      { ...notice, target: { vehicleId: 7 } },
+      { ...notice, target: undefined },
+    ])
+      expect(await services.handlers['notify:show'](bad as never)).toEqual({ shown: false, reason: 'bad_request' });
+    expect(shown).toHaveLength(1);
+    const plain = createDesktopServices({
+      mqttUrl: 'mqtt://127.0.0.1:1',
+      serverUrl: 'http://127.0.0.1:1',
+      host: 'browser',
+      logger: silentLogger(),
+    });
+    expect(await plain.handlers['notify:show'](notice)).toEqual({ shown: false, reason: 'unsupported' });
+    await plain.stop();
+  });
+
   it('no tiles when tileUrl is empty', async () => {
     services = createDesktopServices({
       mqttUrl: 'mqtt://127.0.0.1:1',

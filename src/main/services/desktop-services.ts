@@ -6,14 +6,16 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type {
-  AppInfo,
-  ConnectionState,
-  DesktopEvent,
-  DesktopEventMap,
-  DesktopHandlers,
-  HostKind,
-  Unsubscribe,
+import {
+  parseNotice,
+  type AppInfo,
+  type ConnectionState,
+  type DesktopEvent,
+  type DesktopEventMap,
+  type DesktopHandlers,
+  type DesktopNotice,
+  type HostKind,
+  type Unsubscribe,
 } from '../../shared/desktop-api.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
@@ -43,6 +45,8 @@ export interface DesktopServicesConfig {
   staffCredentials?: { email: string; password: string };
   /** keeps the staff session across restarts (Electron: safeStorage); none = sign in again after a restart */
   sessionVault?: SessionVault;
+  /** shows desktop notifications (Electron's main process); none = `notify:show` answers `unsupported` (the browser console's page shows its own) */
+  notifier?: DesktopNotifier;
   /** min ms between fleet frames (default 100) */
   frameIntervalMs?: number;
   /** a silent vehicle turns offline after this (default 120 000 ms) */
@@ -59,6 +63,11 @@ export interface DesktopServicesConfig {
     mqttConnectTimeoutMs?: number;
     authBackoff?: BackoffOptions;
   };
+}
+
+/** The host's notification service: shows a notice, calls `onClick` when the operator clicks it; false if it cannot. */
+export interface DesktopNotifier {
+  show(notice: DesktopNotice, onClick: () => void): boolean;
 }
 
 /** A typed event source for `DesktopEventMap`; `on` returns its own unsubscribe. */
@@ -179,6 +188,13 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
     'auth:signIn': async (email, password) => session.signIn(email, password),
     'auth:signOut': async () => session.signOut(),
     'auth:getAccessToken': async () => session.accessToken(),
+    'notify:show': async (raw) => {
+      const notice = parseNotice(raw);
+      if (!notice) return { shown: false, reason: 'bad_request' };
+      if (!config.notifier) return { shown: false, reason: 'unsupported' };
+      const shown = config.notifier.show(notice, () => events.emit('notify:click', notice.target));
+      return shown ? { shown } : { shown, reason: 'unsupported' };
+    },
   };
 
   let stopping: Promise<void> | null = null;

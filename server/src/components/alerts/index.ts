@@ -18,14 +18,19 @@ import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { recordAudit } from '../audit/index.js';
 import { alertRoutes } from './api/alerts.routes.js';
 import { AlertsRepository } from './data/alerts.repository.js';
-import { NO_ACTIVE_RENTALS, type ActiveRentalLookup } from './domain/active-rental-lookup.js';
+import {
+  NO_ACTIVE_RENTALS,
+  NOTHING_IN_MAINTENANCE,
+  type ActiveRentalLookup,
+  type ServiceStateLookup,
+} from './domain/active-rental-lookup.js';
 import { AlertEngine, DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
 import { ALERT_KINDS, type Alert, type AlertKind } from './model.js';
 import { AlertLifecycle } from './domain/alert-lifecycle.js';
 import { AlertWriter } from './domain/alert-writer.js';
 import { createZoneGeometry, type OperatingZone } from './domain/zone-geometry.js';
 
-export type { ActiveRentalLookup } from './domain/active-rental-lookup.js';
+export type { ActiveRentalLookup, ServiceStateLookup } from './domain/active-rental-lookup.js';
 export { NO_ACTIVE_RENTALS } from './domain/active-rental-lookup.js';
 export { DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './domain/alert-engine.js';
 export { ALERT_POLICIES } from './domain/alert-policies.js';
@@ -42,6 +47,8 @@ export interface AlertsOptions {
   zone: OperatingZone | null;
   thresholds?: Partial<AlertThresholds>;
   rentals?: ActiveRentalLookup;
+  /** which cars are in maintenance (a moving one raises moved_in_maintenance); default none */
+  service?: ServiceStateLookup;
   /** how often dwell conditions (door open while parked, movement) are checked without new telemetry */
   sweepIntervalMs?: number;
   /** how often open alerts are re-read from the database (other instances, staff on other instances) */
@@ -139,6 +146,7 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     thresholds: { ...DEFAULT_ALERT_THRESHOLDS, ...options.thresholds },
     zone: options.zone ? createZoneGeometry(options.zone) : null,
     rentals: options.rentals ?? NO_ACTIVE_RENTALS,
+    service: options.service ?? NOTHING_IN_MAINTENANCE,
     sink: writer,
     now,
   });

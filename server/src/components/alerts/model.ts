@@ -1,25 +1,15 @@
 /** The alerts component's shared entity types: the alert kinds, statuses and severities, and a stored alert (every layer imports these). */
 
-export const ALERT_KINDS = [
-  'device_offline',
-  'low_energy',
-  'door_open_parked',
-  'movement_without_rental',
-  'zone_exit',
-  'crash',
-  'tamper',
-] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
+import { ALERT_KINDS, isAlertKind, type AlertKind } from '../../../../src/shared/alert-kinds.js';
+
+/** The kinds are declared once for every program (src/shared/alert-kinds.ts, with their labels). */
+export { ALERT_KINDS, isAlertKind, type AlertKind };
 
 export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved'] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export const ALERT_SEVERITIES = ['info', 'warning', 'critical'] as const;
 export type AlertSeverity = (typeof ALERT_SEVERITIES)[number];
-
-export function isAlertKind(value: string): value is AlertKind {
-  return (ALERT_KINDS as readonly string[]).includes(value);
-}
 
 /** A stored alert (the staff API and, later, the desktop replica see this shape). */
 export interface Alert {

@@ -15,7 +15,7 @@ import type { DomainEvents } from '../../platform/domain-events.js';
 import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
-import type { ActiveRentalLookup } from '../alerts/index.js';
+import type { ActiveRentalLookup, ServiceStateLookup } from '../alerts/index.js';
 import { recordAudit } from '../audit/index.js';
 import type { PricingComponent } from '../pricing/index.js';
 import { availabilityRoutes } from './api/availability.routes.js';
@@ -51,6 +51,8 @@ export { allocationDocs } from './data/allocation-docs.js';
 export interface BookingsComponent {
   /** alerts port: is the car in an active rental? (memory, O(1)) */
   activeRentals: ActiveRentalLookup;
+  /** alerts port: is the car in maintenance? (memory, O(1); the availability view, refreshed every second) */
+  serviceStates: ServiceStateLookup;
   /** the customer's rentals, newest first (staff "customer 360") */
   listRentalsForCustomer(customerId: string, limit: number): Promise<unknown[]>;
   /** in-memory availability (GBFS vehicle_status): every car not in a trip, with reserved/disabled flags */
@@ -139,6 +141,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
 
   return {
     activeRentals: { hasActiveRental: (vehicleId) => availability.hasActiveRental(vehicleId) },
+    serviceStates: { inMaintenance: (vehicleId) => availability.inMaintenance(vehicleId) },
     async listRentalsForCustomer(customerId, limit): Promise<StaffAllocationView[]> {
       const rows = await listAllocations(db, { customerId, kinds: ['rental'], limit, withCustomerName: true });
       return rows.map((r) => staffView(r, true));

@@ -11,6 +11,7 @@ import { staffHeaders } from '../../testing/auth.js';
 import { brokerBackends } from '../../testing/backends.js';
 import { connectDevice, telemetry, uniqueTestVehicles, waitFor, type TestDevice } from '../../testing/devices.js';
 import { metricValue } from '../../testing/metrics.js';
+import { connectAs, type Account, type TestClient } from '../../testing/mqtt-clients.js';
 
 const RECEIVED = 'fleetdesk_mqtt_messages_received_total';
 const DROPPED = 'fleetdesk_mqtt_messages_dropped_total';
@@ -114,5 +115,123 @@ describe.each(brokerBackends())('malformed flood on the $name broker', (broker) 
     expect((await fetch(`${server.httpUrl}/health`)).status).toBe(200);
     const { rows } = await server.db.query<{ n: number }>('select count(*)::float8 as n from vehicle_events');
     expect(Number(rows[0]!.n)).toBe(0);
+  });
+});
+
+/**
+ * The flood from an authenticated device (MQTT_AUTH=required, the embedded broker's default) must not starve the
+ * rest of the fleet: while one car floods its own topic with malformed payloads, another car's valid telemetry is
+ * seen advancing during the flood, and afterwards every valid message is in the history and the latest state is
+ * its last one; the flooder's state is unchanged and its drops add up.
+ */
+describe('malformed flood from an authenticated device while valid telemetry flows (device auth on)', () => {
+  const N = 50_000;
+  let server: ServerHandle;
+  const [flooder, honest] = uniqueTestVehicles(2) as [VehicleInfo, VehicleInfo];
+  const clients: TestClient[] = [];
+
+  beforeAll(async () => {
+    server = await startServer({
+      databaseUrl: undefined,
+      dataDir: 'memory://',
+      mqttUrl: undefined,
+      mqttPort: 0,
+      port: 0,
+      seedVehicles: 0,
+      logLevel: 'silent',
+    });
+    expect(server.config.mqttAuth).toBe('required');
+    await server.registerVehicles([flooder, honest]);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.close().catch(() => undefined)));
+    await server?.stop();
+  });
+
+  async function credentials(vehicleId: string): Promise<Account> {
+    const res = await fetch(`${server.httpUrl}/ops/v1/vehicles/${vehicleId}/device-credentials`, {
+      method: 'POST',
+      headers: await staffHeaders(server, 'admin'),
+    });
+    expect(res.status).toBe(201);
+    return (await res.json()) as Account;
+  }
+  async function liveSeq(vehicleId: string): Promise<number | undefined> {
+    const body = (await (
+      await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: await staffHeaders(server, 'dispatcher') })
+    ).json()) as { vehicles: VehicleLive[] };
+    return body.vehicles.find((v) => v.id === vehicleId)?.seq;
+  }
+
+  it(`keeps another car's telemetry flowing through ${N.toLocaleString('en')} malformed messages`, { timeout: 180_000 }, async () => {
+    const [floodAccount, honestAccount] = [await credentials(flooder.id), await credentials(honest.id)];
+    const flood = await connectAs(server.mqttUrl, floodAccount, { clientId: floodAccount.username });
+    const car = await connectAs(server.mqttUrl, honestAccount, { clientId: honestAccount.username });
+    clients.push(flood, car);
+    const floodTopic = deviceTopic(flooder.id, 'telemetry');
+    await flood.client.publishAsync(floodTopic, JSON.stringify(telemetry(100, { lat: 52.4 })), { qos: 1 });
+    await waitFor(async () => (await liveSeq(flooder.id)) === 100, { what: "the flooder's baseline state" });
+    await server.flushIngestion();
+    const flooderBefore = (await server.db.query('select * from vehicle_state where vehicle_id = $1', [flooder.id])).rows;
+
+    // the honest car publishes valid telemetry every 20 ms (QoS 1) until told to stop
+    let sent = 0;
+    let driving = true;
+    const driver = (async () => {
+      while (driving) {
+        sent += 1;
+        await car.client.publishAsync(deviceTopic(honest.id, 'telemetry'), JSON.stringify(telemetry(sent, { lat: 52.5 + sent / 1e5 })), {
+          qos: 1,
+        });
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    await waitFor(async () => (await liveSeq(honest.id)) !== undefined, { what: "the honest car's first state" });
+
+    const bad: Array<[string | Buffer, string]> = [
+      ['{"v":1,"seq":', 'not_json'],
+      [JSON.stringify(telemetry(300, { lat: 123 })), 'schema'],
+      [JSON.stringify(telemetry(301, { v: 9 })), 'unsupported_version'],
+      [JSON.stringify(telemetry(50)), 'stale'],
+      [JSON.stringify(telemetry(100, { ts: telemetry(100).ts })), 'duplicate'],
+      ['x'.repeat(20 * 1024), 'too_large'],
+    ];
+    const expected = new Map<string, number>();
+    const droppedBefore = new Map<string, number>();
+    for (const [, reason] of bad) droppedBefore.set(reason, await metricValue(server.metrics, DROPPED, { channel: 'telemetry', reason }));
+    const receivedBefore = await metricValue(server.metrics, RECEIVED);
+    for (let i = 0; i < N; i++) {
+      const [payload, reason] = bad[i % 100 === 99 ? 5 : i % 5]!;
+      expected.set(reason, (expected.get(reason) ?? 0) + 1);
+      if (i % 500 === 0) await flood.client.publishAsync(floodTopic, payload, { qos: 0 });
+      else flood.client.publish(floodTopic, payload, { qos: 0 });
+    }
+
+    // while the server works through the flood, the honest car's state is seen advancing
+    const seenDuringFlood = new Set<number>();
+    await waitFor(
+      async () => {
+        const seq = await liveSeq(honest.id);
+        const floodDone = (await metricValue(server.metrics, RECEIVED)) >= receivedBefore + N;
+        if (!floodDone && seq !== undefined) seenDuringFlood.add(seq);
+        return floodDone;
+      },
+      { what: `${N} flood messages received`, timeoutMs: 150_000, intervalMs: 50 },
+    );
+    driving = false;
+    await driver;
+    expect(seenDuringFlood.size, 'distinct states of the honest car seen while the flood was being received').toBeGreaterThanOrEqual(3);
+
+    await waitFor(async () => (await liveSeq(honest.id)) === sent, { what: `the honest car's last state (seq ${sent})` });
+    await server.flushIngestion();
+    const history = await server.db.query<{ n: number; max: number }>(
+      'select count(*)::float8 as n, max(seq)::float8 as max from telemetry_history where vehicle_id = $1',
+      [honest.id],
+    );
+    expect(history.rows[0]).toEqual({ n: sent, max: sent });
+    for (const [reason, count] of expected)
+      expect(await metricValue(server.metrics, DROPPED, { channel: 'telemetry', reason }), reason).toBe(droppedBefore.get(reason)! + count);
+    expect((await server.db.query('select * from vehicle_state where vehicle_id = $1', [flooder.id])).rows).toEqual(flooderBefore);
+    expect((await fetch(`${server.httpUrl}/health`)).status).toBe(200);
   });
 });

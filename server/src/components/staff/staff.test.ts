@@ -189,27 +189,6 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     expect(list.body.staff.map((s) => s.id)).toContain(created.body.id);
   });
 
-  it('every desk role reads the staff names (id, name, role — no e-mail) to name colleagues', async () => {
-    for (const role of ['dispatcher', 'support', 'admin'] as const) {
-      const res = await call<{ staff: Array<Record<string, unknown>> }>(
-        server,
-        'GET',
-        '/ops/v1/staff/names',
-        undefined,
-        await staffHeaders(server, role),
-      );
-      expect(res.status, role).toBe(200);
-      expect(
-        res.body.staff.find((s) => s['id'] === 'demo-support'),
-        role,
-      ).toEqual({ id: 'demo-support', name: 'Demo Support', role: 'support' });
-      expect(
-        res.body.staff.every((s) => !('email' in s)),
-        role,
-      ).toBe(true);
-    }
-  });
-
   it('a role change takes effect at the next login and ends refresh; deactivation refuses login and refresh', async () => {
     const admin = await staffHeaders(server, 'admin', 'ada');
     const created = await call<{ id: string }>(
@@ -248,6 +227,35 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
       [created.body.id],
     );
     expect(audit.rows.map((r) => r.action)).toEqual(['staff.created', 'staff.updated', 'staff.updated']);
+  });
+
+  it('every role reads the directory of active colleagues: id, name and role only, nobody deactivated', async () => {
+    const admin = await staffHeaders(server, 'admin', 'ada');
+    const gone = await call<{ id: string }>(
+      server,
+      'POST',
+      '/ops/v1/staff',
+      { email: 'gone@fleetdesk.example', name: 'Gone Away', role: 'dispatcher', password: 'gone-long-password' },
+      admin,
+    );
+    expect((await call(server, 'PATCH', `/ops/v1/staff/${gone.body.id}`, { active: false }, admin)).status).toBe(200);
+    for (const role of ['dispatcher', 'support', 'admin'] as const) {
+      const res = await call<{ staff: Array<Record<string, unknown>> }>(
+        server,
+        'GET',
+        '/ops/v1/staff/directory',
+        undefined,
+        await staffHeaders(server, role, `dir-${role}`),
+      );
+      expect(res.status, role).toBe(200);
+      const ids = res.body.staff.map((s) => s.id);
+      expect(ids).toContain('ada');
+      expect(ids).not.toContain(gone.body.id);
+      for (const s of res.body.staff) expect(Object.keys(s).sort()).toEqual(['id', 'name', 'role']);
+      const names = res.body.staff.map((s) => String(s.name));
+      expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
+    }
+    expect((await call(server, 'GET', '/ops/v1/staff/directory')).status).toBe(401);
   });
 
   it('refuses expired and foreign-signed tokens; the generated secret lives in the database', async () => {

@@ -441,16 +441,22 @@ describe.each(dbBackends())('sync endpoints on $name', (backend) => {
     await waitFor(() => server.sync.streamCount() === 0, { what: 'stream cleanup' });
   });
 
-  it('answers CORS preflights for the desktop origin (null) only', async () => {
+  it('answers CORS preflights for the desktop origin (app://fleetdesk) only, not for file:// pages (null)', async () => {
     const pre = await fetch(`${server.httpUrl}/sync/v1/tasks/push`, {
       method: 'OPTIONS',
-      headers: { origin: 'null', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+      headers: {
+        origin: 'app://fleetdesk',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization,content-type',
+      },
     });
     expect(pre.status).toBe(204);
-    expect(pre.headers.get('access-control-allow-origin')).toBe('null');
+    expect(pre.headers.get('access-control-allow-origin')).toBe('app://fleetdesk');
     expect(pre.headers.get('access-control-allow-headers')).toContain('authorization');
-    const get = await fetch(`${server.httpUrl}/sync/v1/zones/pull`, { headers: { origin: 'null' } });
-    expect(get.headers.get('access-control-allow-origin')).toBe('null');
+    const get = await fetch(`${server.httpUrl}/sync/v1/zones/pull`, { headers: { origin: 'app://fleetdesk' } });
+    expect(get.headers.get('access-control-allow-origin')).toBe('app://fleetdesk');
+    const filePage = await fetch(`${server.httpUrl}/sync/v1/zones/pull`, { headers: { origin: 'null' } });
+    expect(filePage.headers.get('access-control-allow-origin')).toBeNull();
     const evil = await fetch(`${server.httpUrl}/sync/v1/zones/pull`, { headers: { origin: 'https://evil.example' } });
     expect(evil.headers.get('access-control-allow-origin')).toBeNull();
   });

@@ -24,6 +24,7 @@ import type { ZoneDoc } from '../../../shared/sync-protocol.js';
 import { StatusBar } from '../features/status-bar/StatusBar';
 import { VehicleGrid, type VehicleGridHandle } from '../features/vehicle-grid/VehicleGrid';
 import { AlertsPanel } from '../features/alerts/AlertsPanel';
+import { useAlertAttention } from '../features/alerts/use-alert-attention';
 import { ConflictsPanel } from '../features/conflicts/ConflictsPanel';
 import { SyncIndicator } from '../features/sync/SyncIndicator';
 import { TasksPanel } from '../features/tasks/TasksPanel';
@@ -180,6 +181,11 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   };
   const plateOf = useCallback((id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id, [store]);
   const selectFromPanel = useCallback((id: string) => select(id, 'search'), [select]);
+  // Unacknowledged alerts counted on the tab and in the title; a click on a desktop notification selects its car.
+  const alertAttention = useAlertAttention(replica, api, plateOf, (target) => {
+    if (target.vehicleId) select(target.vehicleId, 'search');
+    if (target.openAlerts) setTab('alerts');
+  });
 
   const [query, setQuery] = useState('');
   const [displayed, setDisplayed] = useState<number | undefined>(undefined);
@@ -204,9 +210,11 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
     [store, select],
   );
 
+  const unacknowledged = alertAttention.unacknowledged;
   useEffect(() => {
-    document.title = counts.total ? `Fleetdesk — ${formatCount(counts.total)} vehicles` : 'Fleetdesk';
-  }, [counts.total]);
+    const alerts = unacknowledged ? `(${formatCount(unacknowledged)}) ` : '';
+    document.title = `${alerts}Fleetdesk${counts.total ? ` — ${formatCount(counts.total)} vehicles` : ''}`;
+  }, [counts.total, unacknowledged]);
 
   return (
     <ReplicaContext.Provider value={replica}>
@@ -296,6 +304,15 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                       onClick={() => setTab(id)}
                     >
                       {label}
+                      {id === 'alerts' && unacknowledged > 0 ? (
+                        <span
+                          className="badge"
+                          data-testid="alerts-badge"
+                          title={`${unacknowledged} unacknowledged (muted kinds not counted)`}
+                        >
+                          {formatCount(unacknowledged)}
+                        </span>
+                      ) : null}
                       {id === 'conflicts' && syncView.conflicts > 0 ? (
                         <span className="badge" data-testid="conflicts-badge">
                           {syncView.conflicts}

@@ -3,13 +3,14 @@
  * - Electron: the preload exposes `window.fleetdesk` (a `DesktopApi`); IPC never "drops", so the host link is
  *   permanently connected.
  * - Browser console: the same `DesktopApi` is built with `createDesktopApi` over a token-protected WebSocket to
- *   the console host that served this page.
+ *   the console host that served this page; desktop notifications use the page's Web Notifications API.
  * Everything else imports `getDesktopApi()` and the host-link helpers from here and stays host-agnostic.
  */
 import type { DesktopApi, LinkState, Unsubscribe } from '../../../shared/desktop-api.js';
 import { CONSOLE_WS_PATH, createDesktopApi } from '../../../shared/desktop-api.js';
 import { takeConsoleToken } from './console-token';
 import { createConsoleTransport, type ConsoleTransport } from './console-transport';
+import { createWebNotifications } from './web-notifications';
 
 declare global {
   interface Window {
@@ -38,7 +39,9 @@ function createBridge(): Bridge {
     url,
     ...(token ? {} : { hint: 'no console token: open the URL the console host printed (…/#token=…)' }),
   });
-  return { api: createDesktopApi(transport), link: transport.link, onLinkChange: transport.onLinkChange };
+  // Notifications are the page's own (Web Notifications API): the console host cannot show any on this screen.
+  const api: DesktopApi = { ...createDesktopApi(transport), notifications: createWebNotifications() };
+  return { api, link: transport.link, onLinkChange: transport.onLinkChange };
 }
 
 function ensureBridge(): Bridge {

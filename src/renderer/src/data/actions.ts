@@ -106,12 +106,17 @@ export class ReplicaActions {
     return this.patch('alerts', id, { status: 'acknowledged' satisfies AlertDoc['status'] });
   }
   async assignAlertToMe(id: string): Promise<void> {
-    this.require('alert.work');
-    return this.patch('alerts', id, { assignee: this.operator.id });
+    return this.assignAlert(id, this.operator.id);
   }
+  /** Assign to a colleague (staff id), or nobody (null). */
+  async assignAlert(id: string, assignee: string | null): Promise<void> {
+    this.require('alert.work');
+    return this.patch('alerts', id, { assignee });
+  }
+  /** Resolve with the reason (required: the audit and the timeline say why it was closed). */
   async resolveAlert(id: string, resolution: string): Promise<void> {
     this.require('alert.work');
-    return this.patch('alerts', id, { status: 'resolved', resolution: resolution.trim() || null });
+    return this.patch('alerts', id, { status: 'resolved', resolution: requireReason(resolution) });
   }
   async setServiceState(vehicleId: string, serviceState: ServiceState): Promise<void> {
     this.require('vehicle.maintenance');

@@ -13,3 +13,15 @@ export interface ActiveRentalLookup {
 }
 
 export const NO_ACTIVE_RENTALS: ActiveRentalLookup = Object.freeze({ hasActiveRental: () => false });
+
+/**
+ * Port: "is this vehicle out of service (maintenance) right now?" — asked on the same hot path as the rentals, so
+ * answered synchronously from memory (the bookings component's availability view, refreshed every second from the
+ * vehicles table, so a change made on any server instance is seen). A moving car in maintenance raises
+ * `moved_in_maintenance` instead of `movement_without_rental`.
+ */
+export interface ServiceStateLookup {
+  inMaintenance(vehicleId: string): boolean;
+}
+
+export const NOTHING_IN_MAINTENANCE: ServiceStateLookup = Object.freeze({ inMaintenance: () => false });

@@ -6,13 +6,14 @@ import { AlertEngine, DEFAULT_ALERT_THRESHOLDS, type AlertOp } from './alert-eng
 import { createZoneGeometry } from './zone-geometry.js';
 import { LAT, sample, westEdge } from './alert-engine.test-helpers.js';
 
-function setup(options: { rented?: () => boolean } = {}) {
+function setup(options: { rented?: () => boolean; maintenance?: () => boolean } = {}) {
   const ops: AlertOp[] = [];
   let clock = 1_000_000;
   const engine = new AlertEngine({
     thresholds: DEFAULT_ALERT_THRESHOLDS,
     zone: createZoneGeometry(DEFAULT_SERVICE_AREA),
     rentals: { hasActiveRental: () => options.rented?.() ?? false },
+    service: { inMaintenance: () => options.maintenance?.() ?? false },
     sink: { submit: (op) => ops.push(op) },
     now: () => clock,
   });
@@ -119,6 +120,28 @@ describe('alert engine', () => {
     engine.onTelemetry('v1', sample(500_000, { speedKph: 0, ignition: true }));
     engine.onTelemetry('v1', sample(560_000, { speedKph: 0, ignition: true }));
     expect(summary()).toEqual(['raise movement_without_rental', 'raise movement_without_rental again']);
+  });
+
+  it('movement of a car in maintenance, or rolling locked with the ignition off, raises its own kind instead', () => {
+    let maintenance = true;
+    const { engine, summary, ops } = setup({ maintenance: () => maintenance });
+    for (let t = 0; t <= 65_000; t += 5_000) engine.onTelemetry('v1', sample(t, { locked: false, speedKph: 30, ignition: true }));
+    expect(summary()).toEqual(['raise moved_in_maintenance']);
+    expect(ops[0]).toMatchObject({ details: { serviceState: 'maintenance', reason: 'moving' } });
+    // staff resolve it; stopped, then out of maintenance and towed away: locked, ignition off, moving
+    engine.forget('v1', 'moved_in_maintenance');
+    engine.onTelemetry('v1', sample(100_000, { speedKph: 0, ignition: false }));
+    maintenance = false;
+    for (let t = 101_000; t <= 170_000; t += 5_000) engine.onTelemetry('v1', sample(t, { locked: true, speedKph: 20, ignition: false }));
+    expect(summary()).toEqual(['raise moved_in_maintenance', 'raise moved_while_locked']);
+    // only one unexpected-movement alert at a time: the car keeps rolling, nothing more
+    for (let t = 175_000; t <= 400_000; t += 5_000) engine.onTelemetry('v1', sample(t, { locked: true, speedKph: 20, ignition: false }));
+    expect(summary()).toHaveLength(2);
+    // a locked car driven with the ignition on (cars lock themselves when driving off) is movement without rental
+    const other = setup();
+    for (let t = 0; t <= 65_000; t += 5_000)
+      other.engine.onTelemetry('v2', sample(t, { id: 'v2', locked: true, speedKph: 30, ignition: true }));
+    expect(other.summary()).toEqual(['raise movement_without_rental']);
   });
 
   it('device offline: raised on offline, resolved when back online or when telemetry arrives', () => {

@@ -10,7 +10,7 @@
  */
 import type { DeviceEvent } from '../../../../../src/shared/device-protocol.js';
 import { MOVING_THRESHOLD_KPH, type VehicleLive } from '../../../../../src/shared/fleet.js';
-import type { ActiveRentalLookup } from './active-rental-lookup.js';
+import { NOTHING_IN_MAINTENANCE, type ActiveRentalLookup, type ServiceStateLookup } from './active-rental-lookup.js';
 import { ALERT_KINDS, type AlertKind } from '../model.js';
 import { ALERT_POLICIES } from './alert-policies.js';
 import type { ZoneGeometry } from './zone-geometry.js';
@@ -62,6 +62,9 @@ export interface AlertOpSink {
   submit(op: AlertOp): void;
 }
 
+/** The kinds of unexpected movement: one at a time per car, the most specific that applies. */
+const MOVEMENT_KINDS: readonly AlertKind[] = ['movement_without_rental', 'moved_in_maintenance', 'moved_while_locked'];
+
 const KIND_BIT: Readonly<Record<AlertKind, number>> = Object.fromEntries(ALERT_KINDS.map((k, i) => [k, 1 << i])) as Record<
   AlertKind,
   number
@@ -91,6 +94,8 @@ export interface AlertEngineOptions {
   /** the operating zone; null = no zone_exit alerts */
   zone: ZoneGeometry | null;
   rentals: ActiveRentalLookup;
+  /** which cars are in maintenance (default: none) */
+  service?: ServiceStateLookup;
   sink: AlertOpSink;
   now?: () => number;
 }
@@ -303,27 +308,40 @@ export class AlertEngine {
       });
     }
 
-    // movement_without_rental: staff resolve it; the condition ends when the car stands with the ignition off.
-    if (this.isActive(v, 'movement_without_rental')) {
-      if (Number.isNaN(v.movingSince) && Number.isNaN(v.ignitionSince)) this.clear(vehicleId, v, 'movement_without_rental', at, 'stopped');
+    // Movement without a rental, by what the car should be doing: in maintenance → moved_in_maintenance; rolling
+    // while locked with the ignition off (towed or carried away: no car drives itself so) → moved_while_locked; else
+    // movement_without_rental (a locked car driven with the ignition on is that too: many cars lock themselves
+    // when driving off). Staff resolve them; the condition ends when the car stands with the ignition off.
+    const movement = MOVEMENT_KINDS.filter((k) => this.isActive(v, k));
+    if (movement.length > 0) {
+      if (Number.isNaN(v.movingSince) && Number.isNaN(v.ignitionSince))
+        for (const k of movement) this.clear(vehicleId, v, k, at, 'stopped');
     } else {
       const dwellMs = this.t.movementDwellS * 1000;
       const moving = !Number.isNaN(v.movingSince) && at - v.movingSince >= dwellMs;
       const ignition = !Number.isNaN(v.ignitionSince) && at - v.ignitionSince >= dwellMs;
       if ((moving || ignition) && !this.options.rentals.hasActiveRental(vehicleId)) {
-        this.trigger(vehicleId, v, 'movement_without_rental', at, {
+        const inMaintenance = (this.options.service ?? NOTHING_IN_MAINTENANCE).inMaintenance(vehicleId);
+        const kind: AlertKind = inMaintenance
+          ? 'moved_in_maintenance'
+          : moving && s.locked && !s.ignition
+            ? 'moved_while_locked'
+            : 'movement_without_rental';
+        this.trigger(vehicleId, v, kind, at, {
           speedKph: s.speedKph,
           ignition: s.ignition,
+          locked: s.locked,
           lat: s.lat,
           lon: s.lon,
           reason: moving ? 'moving' : 'ignition_on',
+          ...(inMaintenance ? { serviceState: 'maintenance' } : {}),
         });
       }
     }
 
     const waiting =
       (!this.isActive(v, 'door_open_parked') && !Number.isNaN(v.exposedSince)) ||
-      (!this.isActive(v, 'movement_without_rental') && (!Number.isNaN(v.movingSince) || !Number.isNaN(v.ignitionSince)));
+      (!MOVEMENT_KINDS.some((k) => this.isActive(v, k)) && (!Number.isNaN(v.movingSince) || !Number.isNaN(v.ignitionSince)));
     if (waiting) this.dwelling.add(vehicleId);
     else this.dwelling.delete(vehicleId);
   }

@@ -15,4 +15,7 @@ export const ALERT_POLICIES: Readonly<Record<AlertKind, AlertKindPolicy>> = Obje
   zone_exit: { severity: 'warning', autoResolve: true },
   crash: { severity: 'critical', autoResolve: false },
   tamper: { severity: 'critical', autoResolve: false },
+  // movement the business did not expect of this car: staff resolve them, like movement_without_rental
+  moved_in_maintenance: { severity: 'critical', autoResolve: false },
+  moved_while_locked: { severity: 'critical', autoResolve: false },
 });

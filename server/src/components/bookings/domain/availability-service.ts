@@ -316,6 +316,12 @@ export class AvailabilityService {
     return this.claims.get(vehicleId)?.activeRental === true;
   }
 
+  /** Out of service (maintenance) as of the last refresh (every second; every instance's changes). */
+  inMaintenance(vehicleId: string): boolean {
+    const state = this.positions.get(vehicleId)?.serviceState;
+    return state !== undefined && state !== 'available';
+  }
+
   /** Every vehicle not in a trip, with GBFS' reserved/disabled flags (immutable snapshot, rebuilt lazily). */
   gbfsVehicles(): ReadonlyArray<GbfsVehicle> {
     if (!this.snapshot) {

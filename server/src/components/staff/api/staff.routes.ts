@@ -1,7 +1,6 @@
 /**
  * Staff identity routes under /ops/v1: login/refresh/logout (public: they are how one gets a token), the
- * signed-in member (`GET /me`), the names of all staff (`GET /staff/names`, for every desk role: colleagues are named,
- * not shown as ids), and account management (admin only, audited).
+ * signed-in member (`GET /me`), and account management (admin only, audited).
  */
 import { Type, TypeBoxValidatorCompiler, type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { withRetryAfter } from '../../../platform/auth/index.js';
@@ -78,19 +77,16 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
     );
 
     app.get(
-      '/staff/names',
+      '/staff/directory',
       {
-        config: { auth: staffCan('fleet.read') },
+        config: { auth: staffCan('staff.directory') },
         schema: {
           tags,
-          summary: 'Who is who: every staff account’s id, name and role (no e-mail), so texts name colleagues instead of ids',
+          summary: 'Active colleagues: id, name and role (to assign alerts and tasks by name)',
           response: { 200: Type.Object({ staff: Type.Array(StaffSummary) }) },
         },
       },
-      async (_request, reply) =>
-        reply.header('cache-control', 'private, max-age=300').send({
-          staff: (await accounts.list()).map(({ id, name, role }) => ({ id, name, role })),
-        }),
+      async (_request, reply) => reply.header('cache-control', 'no-store').send({ staff: await accounts.directory() }),
     );
     app.get(
       '/staff',

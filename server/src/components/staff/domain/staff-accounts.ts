@@ -91,6 +91,15 @@ export class StaffAccounts {
     return listStaff(this.db);
   }
 
+  /** Active colleagues by name (what any staff member may know of the others: no e-mail, nobody deactivated). */
+  async directory(): Promise<Array<Pick<StaffAccount, 'id' | 'name' | 'role'>>> {
+    const all = await listStaff(this.db);
+    return all
+      .filter((a) => a.active)
+      .map(({ id, name, role }) => ({ id, name, role }))
+      .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
+  }
+
   async create(input: NewStaffInput, actor: Actor): Promise<StaffAccount> {
     const passwordHash = await this.auth.passwords.hash(input.password);
     const id = input.id ?? `staff-${randomUUID()}`;

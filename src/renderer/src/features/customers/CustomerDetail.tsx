@@ -6,7 +6,7 @@
 import { useState } from 'react';
 import type { CustomerDoc, NoteDoc, RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { useStaffNames } from '../../data/staff-names';
+import { useStaffNames } from '../panels/staff-names';
 import { formatAgo, formatDateTime } from '../../lib/format';
 import { noteProblem, reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';

@@ -9,7 +9,7 @@
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useReplica } from '../../data/hooks';
-import { useStaffNames } from '../../data/staff-names';
+import { useStaffNames } from '../panels/staff-names';
 import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
 import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
 import { reasonProblem, refundAmountProblem } from '../../lib/validation';

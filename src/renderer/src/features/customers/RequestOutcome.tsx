@@ -1,6 +1,6 @@
 /** One support request and what became of it: waiting (and why, while the server retries), done, refused, expired. */
 import type { RequestDoc } from '../../../../shared/sync-protocol.js';
-import { useStaffNames } from '../../data/staff-names';
+import { useStaffNames } from '../panels/staff-names';
 import { commandOutcomeText, formatAgo, formatDateTime, formatMoney, plainServerText } from '../../lib/format';
 
 const LABEL: Record<RequestDoc['kind'], string> = {

@@ -5,7 +5,7 @@
 import { useState } from 'react';
 import type { TaskDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { useStaffNames } from '../../data/staff-names';
+import { useStaffNames } from '../panels/staff-names';
 import { formatAgo } from '../../lib/format';
 import { panelAction } from '../panels/panel-action';
 import { Refusals } from '../panels/Refusals';

@@ -12,7 +12,7 @@ import { canSeeCustomerData } from '../../../../shared/permissions.js';
 import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { commandOutcomeText, formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
-import { staffName, useStaffNames } from '../../data/staff-names';
+import { useStaffNames, type StaffNameOf } from '../panels/staff-names';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
 import { leavesGap, mergeNewest, PAGE } from './timeline-pages';
 import './timeline.css';
@@ -77,7 +77,7 @@ interface Placement {
 
 function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string; now: number; place: Placement; onClose: () => void }) {
   const r = useReplica();
-  useStaffNames(); // actors and assignees by name (re-renders when the names arrive)
+  const staffName = useStaffNames(); // actors and assignees by name
   const withCustomers = r ? canSeeCustomerData(r.identity.operator.role) : false;
   const [kinds, setKinds] = useState<ReadonlySet<TimelineKind>>(new Set());
   const [entries, setEntries] = useState<TimelineEntry[]>([]);
@@ -248,11 +248,13 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
                 {formatWhen(e.at, now)}
               </span>
               <span className="timeline-kind">{KIND_LABELS[e.kind]}</span>
-              <span className="timeline-actor">{actorLabel(e)}</span>
+              <span className="timeline-actor">{actorLabel(e, staffName)}</span>
               <span className="timeline-title">{plainServerText(e.title)}</span>
               {e.detail ? <span className="timeline-detail">{plainServerText(e.detail)}</span> : null}
             </button>
-            {expanded === e.id ? <LinkedItems entry={e} docs={{ commands, alerts, tasks, rentals }} withCustomers={withCustomers} /> : null}
+            {expanded === e.id ? (
+              <LinkedItems entry={e} docs={{ commands, alerts, tasks, rentals }} withCustomers={withCustomers} staffName={staffName} />
+            ) : null}
           </li>
         ))}
         {shown.length === 0 && mode !== 'loading' ? <li className="muted">Nothing {kinds.size ? 'of these kinds ' : ''}yet.</li> : null}
@@ -274,7 +276,9 @@ function LinkedItems({
   entry,
   docs,
   withCustomers,
+  staffName,
 }: {
+  staffName: StaffNameOf;
   entry: TimelineEntry;
   docs: { commands: CommandDoc[]; alerts: AlertDoc[]; tasks: TaskDoc[]; rentals: RentalDoc[] };
   withCustomers: boolean;
@@ -317,7 +321,7 @@ function LinkedItems({
   );
 }
 
-function actorLabel(e: TimelineEntry): string {
+function actorLabel(e: TimelineEntry, staffName: StaffNameOf): string {
   const a = e.actor;
   if (a.type === 'staff') return a.name ?? (a.id ? staffName(a.id) : 'staff');
   if (a.type === 'customer') return a.name ? `customer ${a.name}` : 'customer';

@@ -1,9 +1,7 @@
 /** The grid's "Rental / alert" text and the card's line: what holds the car and what is wrong with it, in words. */
+import { alertKindLabel } from '../../../../shared/alert-kinds.js';
 import type { BusinessDetail } from '../../data/business-state-index';
 import { formatWhen } from '../../lib/format';
-
-/** `movement_without_rental` → `Movement without rental` (the alert queue's own labels are issue 10 §3). */
-const alertKindLabel = (kind: string) => kind.charAt(0).toUpperCase() + kind.slice(1).replace(/_/g, ' ');
 
 export function claimText(d: Pick<BusinessDetail, 'claim' | 'claimNow'>, now = Date.now()): string {
   const c = d.claim;

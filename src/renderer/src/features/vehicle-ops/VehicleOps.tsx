@@ -9,7 +9,7 @@ import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../.
 import type { VehicleLive } from '../../../../shared/fleet.js';
 import { COMMAND_TYPES, REQUEST_TTL_MS, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { useStaffNames } from '../../data/staff-names';
+import { useStaffNames } from '../panels/staff-names';
 import { formatAgo } from '../../lib/format';
 import { noteProblem, optionalTextProblem, reasonProblem, TASK_NOTE_MAX } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
