@@ -10,23 +10,26 @@ describe('CSP', () => {
     expect(tileSource("https://x.org'; script-src *")).toBeNull();
   });
 
-  it('is strict: self scripts only, inline styles, the tile host in img-src, extra connect sources', () => {
+  it('is strict: self scripts only, inline styles, the tile host in img-src and connect-src (tile cache), blob: images, extra connect sources', () => {
     const csp = buildContentSecurityPolicy({
       tileUrl: 'https://tile.openstreetmap.org/{z}/{x}/{y}.png',
       connect: ['ws://127.0.0.1:4320', null],
     });
     expect(csp.split('; ')).toEqual([
       "default-src 'self'",
-      "img-src 'self' data: https://tile.openstreetmap.org",
+      "img-src 'self' data: blob: https://tile.openstreetmap.org",
       "style-src 'self' 'unsafe-inline'",
       "script-src 'self'",
-      "connect-src 'self' ws://127.0.0.1:4320",
+      "connect-src 'self' ws://127.0.0.1:4320 https://tile.openstreetmap.org",
       "font-src 'self' data:",
       "object-src 'none'",
       "base-uri 'none'",
       "form-action 'none'",
       "frame-ancestors 'none'",
     ]);
-    expect(buildContentSecurityPolicy({ tileUrl: '' })).toContain("img-src 'self' data:;");
+    expect(buildContentSecurityPolicy({ tileUrl: '' })).toContain("img-src 'self' data: blob:;");
+    expect(buildContentSecurityPolicy({ tileUrl: '' })).toContain("connect-src 'self';");
+    // a local tile directory is served on the console's own origin: nothing foreign
+    expect(buildContentSecurityPolicy({ tileUrl: '/tiles/{z}/{x}/{y}.png' })).toContain("img-src 'self' data: blob:;");
   });
 });

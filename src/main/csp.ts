@@ -1,7 +1,8 @@
 /**
  * The renderer's Content-Security-Policy, built in one place for both hosts (Electron window, browser console)
  * so they cannot drift. Inline styles are allowed because AG Grid and Leaflet set element styles; scripts are
- * 'self' only (no inline, no eval).
+ * 'self' only (no inline, no eval). The tile host is the only foreign source: in img-src, and in connect-src
+ * because the map fetches tiles to keep the operating area's in Cache Storage (shown from `blob:` URLs).
  */
 
 /** The img-src source for a `{z}/{x}/{y}` tile template (`{s}` subdomains become a wildcard); null for none. */
@@ -34,10 +35,10 @@ export interface CspOptions {
 
 export function buildContentSecurityPolicy(options: CspOptions): string {
   const tiles = tileSource(options.tileUrl);
-  const connect = (options.connect ?? []).filter((s): s is string => !!s);
+  const connect = [...(options.connect ?? []), tiles].filter((s): s is string => !!s);
   return [
     "default-src 'self'",
-    `img-src 'self' data:${tiles ? ` ${tiles}` : ''}`,
+    `img-src 'self' data: blob:${tiles ? ` ${tiles}` : ''}`,
     "style-src 'self' 'unsafe-inline'",
     "script-src 'self'",
     `connect-src 'self'${connect.length ? ` ${[...new Set(connect)].join(' ')}` : ''}`,

@@ -22,7 +22,7 @@ import { staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import { launchChromium } from '../support/chromium.js';
-import { waitAttr } from './page-wait.js';
+import { openVehicleCard, signInOnDesk, waitAttr } from './page-wait.js';
 
 const shots = join(process.cwd(), 'test-results');
 const SUPPORT = DEMO_STAFF.find((s) => s.role === 'support')!;
@@ -42,28 +42,11 @@ describe('the desk fits the role in Chromium at 1280×800', () => {
     const page = await context.newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     if (process.env['E2E_DEBUG']) page.on('console', (m) => console.log(`[page] ${m.type()} ${m.text().slice(0, 300)}`));
-    await page.goto(desk.url);
-    await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
-    await page.getByTestId('sign-in-email').fill(who.email);
-    await page.getByTestId('sign-in-password').fill(who.password);
-    await page.getByTestId('sign-in-submit').click();
-    await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
-    await waitAttr(page, 'sync-indicator', 'data-status', 'synced');
+    await signInOnDesk(page, desk.url, who);
     return page;
   }
 
-  async function openCard(page: Page): Promise<void> {
-    await page.getByTestId('tab-vehicles').click();
-    await page.getByTestId('vehicle-search').fill(plate);
-    await page.waitForFunction(
-      () => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1,
-      undefined,
-      { timeout: 20_000 },
-    );
-    await page.getByTestId('vehicle-search').press('Enter');
-    await page.getByTestId('vehicle-ops').waitFor({ timeout: 20_000 });
-    await page.getByTestId('service-state').waitFor({ timeout: 20_000 });
-  }
+  const openCard = (page: Page) => openVehicleCard(page, plate);
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });

@@ -7,3 +7,28 @@ export async function waitAttr(page: Page, testId: string, attr: string, value: 
     timeout,
   });
 }
+
+/** Signs in on the desk's own sign-in screen and waits until the replica is synced. */
+export async function signInOnDesk(page: Page, url: string, who: { email: string; password: string }): Promise<void> {
+  await page.goto(url);
+  await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
+  await page.getByTestId('sign-in-email').fill(who.email);
+  await page.getByTestId('sign-in-password').fill(who.password);
+  await page.getByTestId('sign-in-submit').click();
+  await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+  await waitAttr(page, 'sync-indicator', 'data-status', 'synced');
+}
+
+/** Finds the car by plate in the grid and opens its card with its operations. */
+export async function openVehicleCard(page: Page, plate: string): Promise<void> {
+  await page.getByTestId('tab-vehicles').click();
+  await page.getByTestId('vehicle-search').fill(plate);
+  await page.waitForFunction(
+    () => Number(document.querySelector('[data-testid="vehicle-grid"]')?.getAttribute('data-row-count')) === 1,
+    undefined,
+    { timeout: 20_000 },
+  );
+  await page.getByTestId('vehicle-search').press('Enter');
+  await page.getByTestId('vehicle-ops').waitFor({ timeout: 20_000 });
+  await page.getByTestId('service-state').waitFor({ timeout: 20_000 });
+}

@@ -72,9 +72,12 @@ afterAll(async () => {
 });
 
 /** Raw HTTP GET (no URL normalisation, unlike fetch), to send traversal paths as-is. */
-function rawGet(path: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+function rawGet(
+  path: string,
+  port = console_.port,
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port: console_.port, path, method: 'GET' }, (res) => {
+    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (c: string) => (body += c));
@@ -240,8 +243,8 @@ describe('browser console', () => {
     const csp = String(index.headers['content-security-policy']);
     expect(csp).toContain("default-src 'self'");
     expect(csp).toContain("script-src 'self'");
-    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${console_.port} ${server.url}`);
-    expect(csp).toContain("img-src 'self' data: https://*.tiles.example.org");
+    expect(csp).toContain(`connect-src 'self' ws://127.0.0.1:${console_.port} ${server.url} https://*.tiles.example.org;`);
+    expect(csp).toContain("img-src 'self' data: blob: https://*.tiles.example.org;");
     expect(csp).not.toContain('unsafe-eval');
     expect(index.headers['x-content-type-options']).toBe('nosniff');
 
@@ -334,3 +337,39 @@ function rawGetPort(port: number): Promise<number> {
     req.end();
   });
 }
+
+describe('browser console with a local tile directory (offline sites)', () => {
+  it('serves {z}/{x}/{y}.png tiles on its own origin and nothing else of the directory; the renderer gets /tiles/…', async () => {
+    const tiles = join(dir, 'tiles');
+    await mkdir(join(tiles, '14', '8800'), { recursive: true });
+    await writeFile(join(tiles, '14', '8800', '5370.png'), 'PNGDATA');
+    await writeFile(join(tiles, 'secret.txt'), 'TOP SECRET');
+    const local = await startBrowserConsole({
+      config: {
+        mqttUrl: broker.url,
+        serverUrl: server.url,
+        logger: silentLogger(),
+        tileDir: tiles,
+        tileUrl: 'https://tile.example.org/{z}/{x}/{y}.png',
+      },
+      port: 0,
+      rendererDir: join(dir, 'renderer'),
+      logger: silentLogger(),
+    });
+    try {
+      const tile = await rawGet('/tiles/14/8800/5370.png', local.port);
+      expect(tile.status).toBe(200);
+      expect(tile.headers['content-type']).toBe('image/png');
+      expect(tile.body).toBe('PNGDATA');
+      for (const path of ['/tiles/secret.txt', '/tiles/14/8800/../../secret.txt', '/tiles/14/8800/5371.png', '/tiles/%2e%2e/secret.txt'])
+        expect((await rawGet(path, local.port)).status, path).toBe(404);
+      const info = (await local.services.handlers['app:getInfo']()) as { tileUrl: string };
+      expect(info.tileUrl).toBe('/tiles/{z}/{x}/{y}.png');
+      // the tile directory wins over a tile server: nothing foreign in the CSP
+      const csp = String((await rawGet('/', local.port)).headers['content-security-policy']);
+      expect(csp).not.toContain('tile.example.org');
+    } finally {
+      await local.stop();
+    }
+  });
+});

@@ -18,6 +18,7 @@ import { buildContentSecurityPolicy, originOf } from '../csp.js';
 import { createLogger, type Logger } from '../log.js';
 import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices, type DesktopServicesConfig } from '../services/desktop-services.js';
 import { serveStatic } from './static-files.js';
+import { handleTileRequest, LOCAL_TILE_TEMPLATE } from './tile-files.js';
 import { createSyncProxy } from './sync-proxy.js';
 import { WsApi } from './ws-api.js';
 
@@ -51,7 +52,12 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
   const token = randomBytes(32).toString('hex');
   const tokenDigest = sha256(token);
 
-  const tileUrl = options.config.tileUrl ?? DEFAULT_TILE_URL;
+  // a local tile directory (offline sites) is served here, on the console's own origin, instead of a tile server
+  const tileDir = options.config.tileDir;
+  const config = tileDir
+    ? { ...options.config, tileUrl: LOCAL_TILE_TEMPLATE, tileAttribution: options.config.tileAttribution ?? '' }
+    : options.config;
+  const tileUrl = config.tileUrl ?? DEFAULT_TILE_URL;
 
   // Headers depend on the port, known only after listen(); filled in below before any request can arrive.
   let origin = '';
@@ -68,6 +74,7 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
 
   const server: Server = createServer((req, res) => {
     if (syncProxy.handle(req, res, securityHeaders)) return;
+    if (tileDir && handleTileRequest(tileDir, req, res, securityHeaders)) return;
     serveStatic(rendererDir, req, res, securityHeaders).catch((err: unknown) => {
       logger.error('static file error', { err });
       if (!res.headersSent) res.writeHead(500, securityHeaders);
@@ -98,7 +105,7 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
   origin = `http://${bindHost}:${port}`;
   allowedHosts = [`${bindHost}:${port}`, `localhost:${port}`];
   // The services need the console's origin (AppInfo.syncUrl), known only now.
-  const services = createDesktopServices({ ...options.config, logger: options.config.logger ?? logger, host: 'browser', syncUrl: origin });
+  const services = createDesktopServices({ ...config, logger: config.logger ?? logger, host: 'browser', syncUrl: origin });
   api = new WsApi({ handlers: services.handlers, events: services.events, logger });
   securityHeaders = {
     'content-security-policy': buildContentSecurityPolicy({

@@ -40,6 +40,12 @@ describe('loadDesktopConfig', () => {
     });
   });
 
+  it('FLEETDESK_TILE_DIR: a local tile directory for the browser console (blank = none)', () => {
+    expect(loadDesktopConfig({ FLEETDESK_TILE_DIR: ' /srv/tiles ' }).tileDir).toBe('/srv/tiles');
+    expect(toServicesConfig(loadDesktopConfig({ FLEETDESK_TILE_DIR: '/srv/tiles' })).tileDir).toBe('/srv/tiles');
+    expect(loadDesktopConfig({ FLEETDESK_TILE_DIR: '  ' }).tileDir).toBeUndefined();
+  });
+
   it.each([
     ['FLEETDESK_SERVER_URL', 'not a url'],
     ['FLEETDESK_SERVER_URL', 'ftp://x'],

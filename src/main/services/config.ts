@@ -12,6 +12,8 @@ export interface DesktopEnvConfig {
   mqttPassword?: string;
   /** undefined = the default tiles; '' = no tiles */
   tileUrl?: string;
+  /** FLEETDESK_TILE_DIR: a local `{z}/{x}/{y}.png` directory the browser console serves (offline sites) */
+  tileDir?: string;
   /** browser console port; 0 = random */
   consolePort: number;
   /**
@@ -49,6 +51,8 @@ export function loadDesktopConfig(env: Env = process.env): DesktopEnvConfig {
   }
   const tileUrl = env['FLEETDESK_TILE_URL'];
   if (tileUrl !== undefined) config.tileUrl = tileTemplate(tileUrl);
+  const tileDir = env['FLEETDESK_TILE_DIR']?.trim();
+  if (tileDir) config.tileDir = tileDir;
   return config;
 }
 
@@ -59,6 +63,7 @@ export function toServicesConfig(c: DesktopEnvConfig): Omit<DesktopServicesConfi
   if (c.mqttUsername !== undefined) out.mqttUsername = c.mqttUsername;
   if (c.mqttPassword !== undefined) out.mqttPassword = c.mqttPassword;
   if (c.tileUrl !== undefined) out.tileUrl = c.tileUrl;
+  if (c.tileDir !== undefined) out.tileDir = c.tileDir;
   return out;
 }
 

@@ -36,6 +36,8 @@ export interface DesktopServicesConfig {
   /** `{z}/{x}/{y}` template; '' = no tiles; default OpenStreetMap */
   tileUrl?: string;
   tileAttribution?: string;
+  /** a directory of `{z}/{x}/{y}.png` tiles the browser console serves itself (offline sites); wins over tileUrl */
+  tileDir?: string;
   host: HostKind;
   /** base URL for the renderer's `/sync/v1` requests (default: serverUrl; the browser console passes its origin) */
   syncUrl?: string;

@@ -39,7 +39,7 @@ import { can, canSeeCustomerData } from '../../../shared/permissions.js';
 import { replicaVehicles } from '../data/vehicle-index';
 import { useReplicaLastKnown } from '../data/use-replica-fleet';
 import { ReplicaContext, useLiveQuery, useSyncView } from '../data/hooks';
-import { formatCount, normalizePlate } from '../lib/format';
+import { formatCount, normalizePlate, plural } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
 import { useAppInfo, useAuthState, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
 import { HealthPanel, IntegrationBanner } from '../features/health/HealthPanel';
@@ -174,7 +174,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
     if (
       waiting > 0 &&
       !window.confirm(
-        `${waiting} local change(s) have not reached the server yet. They stay on this computer and are sent when ${operator.name} signs in again. Sign out?`,
+        `${plural(waiting, 'local change')} ${waiting === 1 ? 'has' : 'have'} not reached the server yet. They stay on this computer and are sent when ${operator.name} signs in again. Sign out?`,
       )
     )
       return;
@@ -336,7 +336,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                       title="Download the rows the filters and the search leave, as CSV"
                       onClick={() => gridRef.current?.exportCsv()}
                     >
-                      Export CSV
+                      <span className="wide-only">Export </span>CSV
                     </button>
                   ) : null}
                   <button

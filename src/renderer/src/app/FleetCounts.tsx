@@ -4,9 +4,8 @@
  * and to screen readers, and the map's legend beside them names the colours. The numbers are plain digits (tests read
  * them) with a data-value twin.
  */
-import { BUSINESS_STATES, BUSINESS_STATE_LABELS } from '../data/business-state';
+import { BUSINESS_STATE_COLORS, BUSINESS_STATES, BUSINESS_STATE_LABELS } from '../data/business-state';
 import type { BusinessCounts } from '../data/business-state-index';
-import { BUSINESS_STATE_COLORS } from '../features/fleet-map/colours';
 
 interface CountProps {
   label: string;

@@ -34,7 +34,7 @@ export function SearchBox({ value, onChange, onSubmit, matches }: SearchBoxProps
         ref={inputRef}
         type="search"
         data-testid="vehicle-search"
-        placeholder="Find vehicle by plate or id"
+        placeholder="Plate or vehicle id"
         aria-label="Find vehicle by plate or id"
         spellCheck={false}
         autoComplete="off"

@@ -7,7 +7,7 @@ import { VehicleOps } from '../features/vehicle-ops/VehicleOps';
 import { TrackReplay } from '../features/replay/TrackReplay';
 import { VehicleTimeline } from '../features/timeline/VehicleTimeline';
 import { replicaVehicles } from '../data/vehicle-index';
-import { energyLabel, formatAgo, formatClock, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
+import { energyLabel, formatAgo, formatClock, formatCount, formatLatLon, formatPercent, formatSpeed } from '../lib/format';
 import { useNow } from './hooks';
 import type { SelectVehicle } from './selection';
 
@@ -38,7 +38,7 @@ export function SelectedVehicleCard({ store, index, id, onSelect }: SelectedVehi
     ['Ignition', live ? (live.ignition ? 'on' : 'off') : '—'],
     ['Lock', live ? (live.locked ? 'locked' : 'unlocked') : '—'],
     ['Doors', live ? (live.doorsClosed ? 'closed' : 'open') : '—'],
-    ['Odometer', live ? `${Math.round(live.odometerKm).toLocaleString()} km` : '—'],
+    ['Odometer', live ? `${formatCount(Math.round(live.odometerKm))} km` : '—'],
     ['Position', live ? formatLatLon(live.lat, live.lon) : replicaValue(formatLatLon(synced?.lat ?? undefined, synced?.lon ?? undefined))],
     [
       'Last seen',
@@ -96,7 +96,7 @@ export function SelectedVehicleCard({ store, index, id, onSelect }: SelectedVehi
       </button>
       <VehicleTimeline vehicleId={id} now={now} />
       <TrackReplay vehicleId={id} now={now} />
-      <VehicleOps vehicleId={id} now={now} />
+      <VehicleOps vehicleId={id} now={now} live={live} />
     </aside>
   );
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rentalDoc } from '../testing/fixtures';
-import { claimEffect, deriveBusinessState, type BusinessFacts } from './business-state';
+import { applyBusinessStateColors, BUSINESS_STATE_COLORS, claimEffect, deriveBusinessState, type BusinessFacts } from './business-state';
 
 const idle: BusinessFacts = { online: true, maintenance: false, activeRental: false, reserved: false, openCriticalAlerts: 0 };
 
@@ -55,5 +55,20 @@ describe('claimEffect: how a rentals document bears on its car now', () => {
 
   it('a deleted document has no effect', () => {
     expect(claimEffect({ ...rentalDoc({ kind: 'rental', status: 'active' }), _deleted: true }, now)).toBe('none');
+  });
+});
+
+describe('state colours have one source', () => {
+  it('sets one CSS variable per state from BUSINESS_STATE_COLORS', () => {
+    const set = new Map<string, string>();
+    applyBusinessStateColors({ style: { setProperty: (k, v) => void set.set(k, v) } });
+    expect(Object.fromEntries(set)).toEqual({
+      '--available': BUSINESS_STATE_COLORS.available,
+      '--reserved': BUSINESS_STATE_COLORS.reserved,
+      '--in-rental': BUSINESS_STATE_COLORS.in_rental,
+      '--maintenance': BUSINESS_STATE_COLORS.maintenance,
+      '--offline': BUSINESS_STATE_COLORS.offline,
+      '--alarm': BUSINESS_STATE_COLORS.alarm,
+    });
   });
 });

@@ -29,6 +29,27 @@ export const BUSINESS_STATE_LABELS: Record<BusinessState, string> = {
   alarm: 'Alarm',
 };
 
+/**
+ * The one source of the states' colours: the map's canvas, the legend, the top bar's counts read this; the CSS
+ * (state pills, the vehicle card's service pill) reads the same values as `--available`, `--in-rental`, … which
+ * `applyBusinessStateColors` sets on the document at start.
+ */
+export const BUSINESS_STATE_COLORS: Record<BusinessState, string> = {
+  available: '#22c55e',
+  reserved: '#f59e0b',
+  in_rental: '#3b82f6',
+  maintenance: '#a855f7',
+  offline: '#8a8f98',
+  alarm: '#ef4444',
+};
+
+/** `in_rental` → `--in-rental` */
+export const businessStateCssVariable = (s: BusinessState) => `--${s.replace(/_/g, '-')}`;
+
+export function applyBusinessStateColors(root: { style: { setProperty(name: string, value: string): void } }): void {
+  for (const s of BUSINESS_STATES) root.style.setProperty(businessStateCssVariable(s), BUSINESS_STATE_COLORS[s]);
+}
+
 /** What is known about one car at one moment. */
 export interface BusinessFacts {
   /** a live link vouches for the car (telemetry or retained status says online) */

@@ -14,9 +14,10 @@ export function formatAgo(epochMs: number | undefined, now = Date.now()): string
   return `${Math.floor(h / 24)} d ago`;
 }
 
+const clockWithSeconds = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+/** "14:05:09": a live reading's time of day (the last-seen of a car). */
 export function formatClock(epochMs: number | undefined): string {
-  if (epochMs === undefined) return '—';
-  return new Date(epochMs).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit', second: '2-digit' });
+  return epochMs === undefined || !Number.isFinite(epochMs) ? '—' : clockWithSeconds.format(epochMs);
 }
 
 export function formatSpeed(kph: number | undefined): string {
@@ -69,15 +70,81 @@ export function parseMoney(text: string): number | undefined {
   return Number(whole) * 100 + Number(frac.padEnd(2, '0'));
 }
 
+/**
+ * The desk's one date/time formatter: "Dec 06, 2026, 14:05" in the operator's locale and time zone. Texts never show
+ * raw ISO timestamps; `formatWhen` is its short form for lists.
+ */
+const dateTime = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+});
+const dayAndTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit' });
+const timeOfDay = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const valid = (ms: number | null | undefined): ms is number => ms !== null && ms !== undefined && Number.isFinite(ms);
+
 export function formatDateTime(epochMs: number | null | undefined): string {
-  if (epochMs === null || epochMs === undefined || !Number.isFinite(epochMs)) return '—';
-  return new Date(epochMs).toLocaleString(undefined, {
-    year: 'numeric',
-    month: 'short',
-    day: '2-digit',
-    hour: '2-digit',
-    minute: '2-digit',
-  });
+  return valid(epochMs) ? dateTime.format(epochMs) : '—';
+}
+
+/** "14:05" today, "Dec 03, 14:05" on another day, the year too when it is not this year. */
+export function formatWhen(epochMs: number | null | undefined, now = Date.now()): string {
+  if (!valid(epochMs)) return '—';
+  const d = new Date(epochMs);
+  const n = new Date(now);
+  if (d.toDateString() === n.toDateString()) return timeOfDay.format(d);
+  return d.getFullYear() === n.getFullYear() ? dayAndTime.format(d) : dateTime.format(d);
+}
+
+/** "1 car", "3 cars", "0 cars" (with the count in the operator's locale). */
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${formatCount(n)} ${n === 1 ? one : many}`;
+}
+
+const ISO_TIMESTAMP = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?/g;
+
+/**
+ * A server's or a device's text made readable: ISO timestamps in the desk's date/time format, snake_case codes as
+ * words ("ignition_on" → "ignition on"), a JSON object of changed fields as words ({"serviceState":"available"} →
+ * "service state: available"). Used for refusals, command results and request outcomes.
+ */
+export function plainServerText(text: string): string {
+  return text
+    .replace(/\{"[^{}]*\}/g, (json) => {
+      try {
+        const fields = Object.entries(JSON.parse(json) as Record<string, unknown>);
+        return fields
+          .map(([k, v]) => `${k.replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase()}: ${v === null ? 'none' : String(v)}`)
+          .join(', ');
+      } catch {
+        return json;
+      }
+    })
+    .replace(ISO_TIMESTAMP, (iso) => {
+      const ms = Date.parse(iso);
+      return Number.isFinite(ms) ? formatDateTime(ms) : iso;
+    })
+    .replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (code) => code.replace(/_/g, ' '));
+}
+
+const COMMAND_WORD: Record<string, string> = { honk_flash: 'honk and flash' };
+const COMMAND_STATUS_WORD: Record<string, string> = {
+  queued: 'waiting for the car',
+  sent: 'sent',
+  received: 'received by the car',
+  succeeded: 'succeeded',
+  failed: 'failed',
+  expired: 'expired',
+  cancelled: 'cancelled',
+};
+
+/** A command's outcome in plain words: "lock failed: ignition on", "unlock succeeded", "honk and flash waiting for the car". */
+export function commandOutcomeText(type: string, status: string, reason?: string | null): string {
+  const what = COMMAND_WORD[type] ?? plainServerText(type);
+  const how = COMMAND_STATUS_WORD[status] ?? plainServerText(status);
+  return `${what} ${how}${reason ? `: ${plainServerText(reason)}` : ''}`;
 }
 
 /** "1 h 05 min", "12 min", "2 d 3 h" */

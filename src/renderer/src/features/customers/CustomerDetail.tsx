@@ -6,8 +6,11 @@
 import { useState } from 'react';
 import type { CustomerDoc, NoteDoc, RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
+import { useStaffNames } from '../panels/staff-names';
 import { formatAgo, formatDateTime } from '../../lib/format';
+import { noteProblem, reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
+import { FieldInput, useFieldProblems } from '../panels/Field';
 import { RentalCard } from './RentalCard';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -40,6 +43,8 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
   const [blockReason, setBlockReason] = useState('');
   const [note, setNote] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
+  const fields = useFieldProblems<'blockReason' | 'note'>();
+  const staffName = useStaffNames();
   if (!r) return <div className="panel-empty">Local replica not open yet…</div>;
   if (!customer) return <div className="panel-empty">This customer is not in the local replica.</div>;
   const act = (p: Promise<unknown>, then?: () => void) =>
@@ -94,9 +99,9 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
         data-testid="block-form"
         onSubmit={(e) => {
           e.preventDefault();
+          if (!fields.check({ blockReason: reasonProblem(blockReason) })) return;
           const send = () => act(r.actions.requestCustomerBlock(customer.id, !blocked, blockReason), () => setBlockReason(''));
           if (blocked) return send();
-          if (!blockReason.trim()) return setError('a reason is required');
           confirm({
             title: `Block ${customer.name}?`,
             detail: (
@@ -113,10 +118,9 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
           });
         }}
       >
-        <input
-          placeholder={blocked ? 'Reason to unblock' : 'Reason to block'}
-          value={blockReason}
-          onChange={(e) => setBlockReason(e.target.value)}
+        <FieldInput
+          {...fields.input('blockReason', blockReason, setBlockReason)}
+          placeholder={blocked ? 'Reason to unblock (required)' : 'Reason to block (required)'}
           aria-label="Block reason"
           data-testid="block-reason"
         />
@@ -162,10 +166,16 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
           data-testid="customer-note-form"
           onSubmit={(e) => {
             e.preventDefault();
+            if (!fields.check({ note: noteProblem(note) })) return;
             act(r.actions.addNote('customer', customer.id, note), () => setNote(''));
           }}
         >
-          <input placeholder="Add a note" value={note} onChange={(e) => setNote(e.target.value)} aria-label="Customer note" />
+          <FieldInput
+            {...fields.input('note', note, setNote)}
+            placeholder="Add a note"
+            aria-label="Customer note"
+            data-testid="customer-note-input"
+          />
           <button type="submit">Add</button>
         </form>
         <ul className="ops-list" data-testid="customer-notes">
@@ -173,7 +183,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
             <li key={n.id}>
               {n.text}{' '}
               <span className="muted">
-                — {n.author}, {formatAgo(n.createdAt, now)}
+                — {staffName(n.author)}, {formatAgo(n.createdAt, now)}
               </span>
             </li>
           ))}

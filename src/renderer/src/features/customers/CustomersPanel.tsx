@@ -5,6 +5,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import { replicaCustomers } from '../../data/customer-index';
 import type { VehiclePanelProps } from '../panels/VehicleLink';
+import { plural } from '../../lib/format';
 import { CustomerDetail } from './CustomerDetail';
 
 export function CustomersPanel({ now, plateOf, onSelectVehicle }: VehiclePanelProps) {
@@ -31,8 +32,8 @@ export function CustomersPanel({ now, plateOf, onSelectVehicle }: VehiclePanelPr
         />
         <div className="muted customers-meta">
           {query.trim()
-            ? `${results.length === 50 ? '50+' : results.length} of ${total} customers`
-            : `${total} customers in the local replica — type to search`}
+            ? `${results.length === 50 ? '50+' : results.length} of ${plural(total, 'customer')}`
+            : `${plural(total, 'customer')} in the local replica — type to search`}
         </div>
         <ul className="customers-results" data-testid="customer-results" data-count={results.length}>
           {results.map((c) => (

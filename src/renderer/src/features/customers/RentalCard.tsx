@@ -9,9 +9,12 @@
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useReplica } from '../../data/hooks';
+import { useStaffNames } from '../panels/staff-names';
 import { formatDateTime, formatDuration, formatMoney, parseMoney } from '../../lib/format';
 import { extensionProblem, fromLocalInput, isOpenBooking, toLocalInput } from './booking-actions';
+import { reasonProblem, refundAmountProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
+import { Field, FieldInput, useFieldProblems } from '../panels/Field';
 import { VehicleLink } from '../panels/VehicleLink';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -54,6 +57,8 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
   const [amount, setAmount] = useState('');
   const [newEnd, setNewEnd] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
+  const fields = useFieldProblems<'amount' | 'newEnd' | 'reason'>();
+  const staffName = useStaffNames();
   const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
   const ended = x.kind === 'rental' && x.status === 'ended';
   const canRefund = !compact && ended && (x.totalCents ?? 0) > 0 && may('payment.refund');
@@ -64,6 +69,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
   const pendingCancel = requests.some((q) => q.kind === 'cancel_booking' && q.status === 'pending');
   const toggle = (m: 'end' | 'refund' | 'extend' | 'cancel') => {
     setError(undefined);
+    fields.reset();
     if (m === 'extend' && mode !== 'extend') setNewEnd(x.endsAt === null ? '' : toLocalInput(x.endsAt + 3_600_000));
     setMode(mode === m ? 'none' : m);
   };
@@ -90,15 +96,17 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       setAmount('');
       setNewEnd('');
       setError(undefined);
+      fields.reset();
     };
     const fail = (err: unknown) => setError(err instanceof Error ? err.message : String(err));
-    if (mode === 'end') r.actions.requestEndRental(x.id, reason).then(done, fail);
+    setError(undefined); // the fields are checked again: no stale message beside the question
+    if (mode === 'end') {
+      if (!fields.check({ reason: reasonProblem(reason) })) return;
+      r.actions.requestEndRental(x.id, reason).then(done, fail);
+    }
     if (mode === 'refund') {
-      const cents = parseMoney(amount);
-      if (cents === undefined || cents <= 0) return setError('enter an amount, e.g. 12.50');
-      if (refundable !== undefined && cents > refundable)
-        return setError(`at most ${formatMoney(refundable, currency)} can still be refunded`);
-      setError(undefined); // the amount is fine now: no stale message beside the question
+      if (!fields.check({ amount: refundAmountProblem(amount, refundable, currency), reason: reasonProblem(reason) })) return;
+      const cents = parseMoney(amount)!;
       return confirm({
         title: `Refund ${formatMoney(cents, currency)}?`,
         detail: (
@@ -107,7 +115,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               {formatMoney(cents, currency)} of this rental ({plateOf(x.vehicleId)}) goes back to the customer&apos;s payment method. A
               refund cannot be taken back.
             </p>
-            <p>Reason: {reason.trim() || '—'}</p>
+            <p>Reason: {reason.trim()}</p>
           </>
         ),
         confirmLabel: `Refund ${formatMoney(cents, currency)}`,
@@ -116,12 +124,11 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
     }
     if (mode === 'extend') {
       const endsAt = fromLocalInput(newEnd);
-      const problem = extensionProblem(x.endsAt, endsAt);
-      if (problem) return setError(problem);
+      if (!fields.check({ newEnd: extensionProblem(x.endsAt, endsAt), reason: reasonProblem(reason) })) return;
       r.actions.requestExtendBooking(x.id, endsAt!, reason).then(done, fail);
     }
     if (mode === 'cancel') {
-      if (!reason.trim()) return setError('a reason is required');
+      if (!fields.check({ reason: reasonProblem(reason) })) return;
       confirm({
         title: `Cancel this booking of ${plateOf(x.vehicleId)}?`,
         detail: (
@@ -169,13 +176,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       {x.status === 'active' && x.returnBy ? <div className="muted">must be back by {formatDateTime(x.returnBy)}</div> : null}
       {x.endReason || x.endedBy ? (
         <div className="muted">
-          ended{x.endedBy ? ` by ${x.endedBy}` : ''}
+          ended{x.endedBy ? ` by ${staffName(x.endedBy)}` : ''}
           {x.endReason ? ` — ${x.endReason}` : ''}
         </div>
       ) : null}
       {x.cancelReason ? (
         <div className="muted">
-          cancelled{x.cancelledBy ? ` by ${x.cancelledBy}` : ''} — {x.cancelReason}
+          cancelled{x.cancelledBy ? ` by ${staffName(x.cancelledBy)}` : ''} — {x.cancelReason}
         </div>
       ) : null}
       {x.price && x.price.lines?.length ? (
@@ -247,12 +254,12 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           }}
         >
           {mode === 'refund' ? (
-            <input
+            <FieldInput
+              {...fields.input('amount', amount, setAmount)}
+              fieldClassName="amount-field"
               className="amount-input"
               inputMode="decimal"
               placeholder={refundable !== undefined ? `max ${(refundable / 100).toFixed(2)}` : 'amount'}
-              value={amount}
-              onChange={(e) => setAmount(e.target.value)}
               aria-label="Refund amount"
               data-testid="refund-amount"
             />
@@ -260,22 +267,26 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           {mode === 'extend' ? (
             <label className="booking-end-field">
               <span className="muted">new end</span>
-              <input
-                type="datetime-local"
-                className="datetime-input"
-                step={60}
-                min={x.endsAt === null ? undefined : toLocalInput(x.endsAt)}
-                value={newEnd}
-                onChange={(e) => setNewEnd(e.target.value)}
-                aria-label="New end"
-                data-testid="extend-ends-at"
-              />
+              <Field error={fields.problems.newEnd}>
+                <input
+                  type="datetime-local"
+                  className="datetime-input"
+                  step={60}
+                  min={x.endsAt === null ? undefined : toLocalInput(x.endsAt)}
+                  value={newEnd}
+                  onChange={(e) => {
+                    setNewEnd(e.target.value);
+                    fields.clear('newEnd');
+                  }}
+                  aria-label="New end"
+                  data-testid="extend-ends-at"
+                />
+              </Field>
             </label>
           ) : null}
-          <input
+          <FieldInput
+            {...fields.input('reason', reason, setReason)}
             placeholder="Reason (required)"
-            value={reason}
-            onChange={(e) => setReason(e.target.value)}
             aria-label="Reason"
             data-testid="action-reason"
           />

@@ -1,12 +1,14 @@
 /**
- * The live fleet map: base tiles (when the host names a tile server), the zones of the replica's `zones` collection
+ * The live fleet map: base tiles (when the host names a tile source; the operating area's kept in Cache Storage
+ * for offline use, see tile-cache.ts), the zones of the replica's `zones` collection
  * (live: a zone changed on the server redraws without a reload), and the fleet's canvas layer. Tile failures are
  * expected (offline desks, blocked networks): they are counted for the status bar, and when no tile loads the map
- * itself says so; the zones and the vehicles draw on a plain background regardless.
+ * itself says so (or that it shows the cached tiles only); the zones and the vehicles draw on a plain background
+ * regardless.
  */
 import 'leaflet/dist/leaflet.css';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import { MapContainer, Polygon, TileLayer, useMap } from 'react-leaflet';
+import { MapContainer, Polygon, useMap } from 'react-leaflet';
 import type L from 'leaflet';
 import type { LatLngBoundsExpression, LatLngExpression } from 'leaflet';
 import { DEFAULT_SERVICE_AREA } from '../../../../shared/service-area.js';
@@ -16,7 +18,9 @@ import type { BusinessState } from '../../data/business-state';
 import type { BusinessStateIndex } from '../../data/business-state-index';
 import type { FleetStore } from '../../data/fleet-store';
 import { TrackLayer } from '../replay/TrackLayer';
+import { CachedTileLayer, type TileSourceEvent } from './CachedTileLayer';
 import { FleetLayer } from './FleetLayer';
+import { TileCache, type Bounds } from './tile-cache';
 import type { MapStats } from './map-stats';
 import { ZONE_STYLES } from './zone-styles';
 import './fleet-map.css';
@@ -42,8 +46,25 @@ const AREA_BOUNDS: LatLngBoundsExpression = [
 
 /** Tile errors in a row, with none loaded since, before the map says the tiles cannot be had. */
 const TILE_ERRORS_BEFORE_NOTICE = 4;
+/** the operating area and ~5 km around it: the tiles kept for offline use */
+const PAD = 0.05;
+const CACHED_AREA: Bounds = [
+  [area.bounds[0].lat - PAD, area.bounds[0].lon - PAD],
+  [area.bounds[1].lat + PAD, area.bounds[1].lon + PAD],
+];
 
-export type TileStatus = 'loading' | 'ok' | 'unreachable' | 'none';
+/** one per renderer: the layer is re-created when the tile source changes, the cache stays */
+const tileCache = new TileCache(
+  {
+    caches: typeof caches === 'undefined' ? undefined : caches,
+    fetch: (url, init) => fetch(url, init),
+    now: () => Date.now(),
+  },
+  CACHED_AREA,
+);
+
+/** `cached`: the tile server cannot be reached, the tiles shown are the ones kept on this computer */
+export type TileStatus = 'loading' | 'ok' | 'cached' | 'unreachable' | 'none';
 
 export function FleetMap({
   store,
@@ -59,20 +80,34 @@ export function FleetMap({
 }: FleetMapProps) {
   const [tileStatus, setTileStatus] = useState<TileStatus>(tileUrl ? 'loading' : 'none');
   const errorsInARow = useRef(0);
+  /** a tile came from the cache since the last one the network gave: with errors, the map shows kept tiles only */
+  const fromCache = useRef(false);
   useEffect(() => {
     errorsInARow.current = 0;
+    fromCache.current = false;
     setTileStatus(tileUrl ? 'loading' : 'none');
   }, [tileUrl]);
   const tileEvents = useMemo(
     () => ({
       tileerror: () => {
         stats.tileErrors++;
-        if (++errorsInARow.current >= TILE_ERRORS_BEFORE_NOTICE) setTileStatus('unreachable');
+        if (++errorsInARow.current >= TILE_ERRORS_BEFORE_NOTICE) setTileStatus(fromCache.current ? 'cached' : 'unreachable');
       },
       tileload: () => {
         stats.tilesLoaded++;
-        errorsInARow.current = 0;
-        setTileStatus('ok');
+      },
+      tilesource: (e: L.LeafletEvent) => {
+        const { source } = e as unknown as TileSourceEvent;
+        if (source === 'network' || source === 'direct') {
+          // the tile server answers
+          errorsInARow.current = 0;
+          fromCache.current = false;
+          setTileStatus('ok');
+        } else {
+          fromCache.current = true;
+          if (source === 'cache-fallback') setTileStatus('cached');
+          else setTileStatus((s) => (s === 'loading' ? 'ok' : s === 'unreachable' ? 'cached' : s));
+        }
       },
     }),
     [stats],
@@ -88,7 +123,7 @@ export function FleetMap({
         maxZoom={19}
         worldCopyJump={false}
       >
-        {tileUrl ? <TileLayer url={tileUrl} attribution={tileAttribution} maxZoom={19} eventHandlers={tileEvents} /> : null}
+        {tileUrl ? <CachedTileLayer url={tileUrl} attribution={tileAttribution} cache={tileCache} events={tileEvents} /> : null}
         {zones.map((z) => (
           <ZonePolygon key={z.id} zone={z} />
         ))}
@@ -127,20 +162,23 @@ function ZonePolygon({ zone }: { zone: ZoneDoc }) {
 }
 
 function TileNotice({ status, tileUrl }: { status: TileStatus; tileUrl: string }) {
-  if (status !== 'unreachable' && status !== 'none') return null;
+  if (status !== 'unreachable' && status !== 'none' && status !== 'cached') return null;
   let host = '';
   try {
-    host = new URL(tileUrl.replace(/\{[a-z]\}/g, '0')).host;
+    host = new URL(tileUrl.replace(/\{[a-z]\}/g, '0'), window.location.href).host;
   } catch {
     /* no URL */
   }
+  const server = `The tile server${host ? ` (${host})` : ''} cannot be reached`;
   return (
-    <div className="map-notice" role="status" data-testid="tile-notice">
-      <strong>{status === 'none' ? 'No map tiles configured' : 'Map tiles unavailable'}</strong>
+    <div className={`map-notice map-notice-${status}`} role="status" data-testid="tile-notice" data-status={status}>
+      <strong>{status === 'none' ? 'No map tiles configured' : status === 'cached' ? 'Offline map' : 'Map tiles unavailable'}</strong>
       <span>
         {status === 'none'
-          ? 'No tile source is set (FLEETDESK_TILE_URL). '
-          : `The tile server${host ? ` (${host})` : ''} cannot be reached, so the map has no streets. `}
+          ? 'No tile source is set (FLEETDESK_TILE_URL, or FLEETDESK_TILE_DIR for tiles on this computer). '
+          : status === 'cached'
+            ? `${server}: showing the streets kept on this computer; places not seen before stay blank. `
+            : `${server} and no streets are kept on this computer for this view. `}
         Cars and zones are still drawn at their true positions.
       </span>
     </div>

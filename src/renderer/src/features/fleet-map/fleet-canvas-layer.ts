@@ -12,7 +12,7 @@
  *   20,000 points is far below a millisecond and needs no index rebuilt per frame).
  */
 import L from 'leaflet';
-import { BUSINESS_STATE_COLORS } from './colours';
+import { BUSINESS_STATE_COLORS } from '../../data/business-state';
 import { clusterOnScreen, clusterRadius, type ScreenCluster } from './screen-clusters';
 import { ALARM_CODE, STATE_ORDER, type VehiclePoints } from './vehicle-points';
 import { VehicleStamps, stamp } from './vehicle-stamps';

@@ -11,7 +11,7 @@
  * One stamp per business state and radius, plus one per 10° heading bucket for moving vehicles (the heading tick:
  * moving/parked stays visible whatever the business state).
  */
-import { BUSINESS_STATE_COLORS } from './colours';
+import { BUSINESS_STATE_COLORS } from '../../data/business-state';
 import { ALARM_CODE, STATE_ORDER } from './vehicle-points';
 
 export const HEADING_BUCKETS = 36;

@@ -6,7 +6,7 @@
  */
 import type { ConnectionState, LinkState } from '../../../../shared/desktop-api.js';
 import type { SyncView } from '../../data/sync-status';
-import { formatAgo, formatClock, formatDuration } from '../../lib/format';
+import { formatAgo, formatClock, formatDuration, plural } from '../../lib/format';
 import { INTEGRATION_LABELS, lasting, outages, useIntegrationHealth } from './use-integration-health';
 import './health.css';
 
@@ -52,7 +52,7 @@ export function HealthPanel({
       name: 'Replica sync',
       state: sync.status === 'synced' ? 'up' : sync.status === 'offline' ? 'down' : 'degraded',
       since: sync.lastSyncAt,
-      detail: `${sync.status}${sync.lastSyncAt ? ` · last pull ${formatAgo(sync.lastSyncAt, now)} (lag)` : ' · never synced'} · ${sync.pending} pending edits${sync.conflicts ? ` · ${sync.conflicts} conflicts` : ''}`,
+      detail: `${sync.status}${sync.lastSyncAt ? ` · last pull ${formatAgo(sync.lastSyncAt, now)} (lag)` : ' · never synced'} · ${plural(sync.pending, 'pending edit')}${sync.conflicts ? ` · ${plural(sync.conflicts, 'conflict')}` : ''}`,
       error: sync.detail,
     },
     { name: 'Map tiles', state: tileUrl ? 'up' : 'unknown', since: undefined, detail: tileUrl || 'no base map configured', error: null },

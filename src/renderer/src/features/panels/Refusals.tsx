@@ -6,11 +6,12 @@
 import type { SyncCollection } from '../../../../shared/sync-protocol.js';
 import { isRefusal, type ConflictRecord } from '../../data/conflicts';
 import { useLiveQuery, useReplica } from '../../data/hooks';
+import { plainServerText } from '../../lib/format';
 import { panelAction } from './panel-action';
 
-/** The server's reason in plain words (codes and snake_case names read as words). */
+/** The server's reason in plain words (codes and snake_case names read as words, timestamps in the desk's format). */
 export function refusalText(refusal: { code: string; message: string }): string {
-  const text = (refusal.message || refusal.code).replace(/\b([a-z]+)_([a-z_]+)\b/g, (m) => m.replace(/_/g, ' '));
+  const text = plainServerText(refusal.message || refusal.code);
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
 

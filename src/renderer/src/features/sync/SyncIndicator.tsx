@@ -1,12 +1,12 @@
 /** Always-visible replica sync state: status, last successful sync, local changes waiting, initial-sync progress. */
 import { syncText, type SyncView } from '../../data/sync-status';
-import { formatClock } from '../../lib/format';
+import { formatClock, plural } from '../../lib/format';
 
 export function SyncIndicator({ view, now, onRetry }: { view: SyncView; now: number; onRetry?: () => void }) {
   const title = [
     `Replica: ${view.status}`,
     view.lastSyncAt ? `last successful sync ${formatClock(view.lastSyncAt)}` : 'never synced',
-    `${view.pending} local change(s) waiting`,
+    `${plural(view.pending, 'local change')} waiting`,
     view.detail,
   ]
     .filter(Boolean)

@@ -5,6 +5,7 @@
 import { useState } from 'react';
 import type { TaskDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
+import { useStaffNames } from '../panels/staff-names';
 import { formatAgo } from '../../lib/format';
 import { panelAction } from '../panels/panel-action';
 import { Refusals } from '../panels/Refusals';
@@ -21,6 +22,7 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
     String(showDone),
   );
   const act = panelAction('tasks');
+  const staffName = useStaffNames();
   const mayWork = r?.actions.can('task.work') ?? false;
   return (
     <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>
@@ -51,7 +53,7 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
                 <VehicleLink vehicleId={t.vehicleId} plateOf={plateOf} onSelect={onSelectVehicle} />
               </td>
               <td>{t.status}</td>
-              <td>{t.assignee ?? <span className="muted">—</span>}</td>
+              <td>{t.assignee ? staffName(t.assignee) : <span className="muted">—</span>}</td>
               <td className="cell-note">{t.note}</td>
               <td>{formatAgo(t.createdAt, now)}</td>
               {mayWork ? (

@@ -11,8 +11,9 @@ import type { AlertDoc, CommandDoc, CustomerDoc, NoteDoc, RentalDoc, TaskDoc } f
 import { canSeeCustomerData } from '../../../../shared/permissions.js';
 import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { formatAgo, formatClock, formatDateTime } from '../../lib/format';
+import { commandOutcomeText, formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
 import { useReplay } from '../replay/replay-store';
+import { useStaffNames, type StaffNameOf } from '../panels/staff-names';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
 import { leavesGap, mergeNewest, PAGE } from './timeline-pages';
 import './timeline.css';
@@ -44,7 +45,16 @@ export function VehicleTimeline({ vehicleId, now }: { vehicleId: string; now: nu
     setPlace(
       place || !card
         ? undefined
-        : { top: card.top, right: window.innerWidth - card.left + 8, width: Math.max(260, Math.min(380, card.left - 16)) },
+        : {
+            top: card.top,
+            right: window.innerWidth - card.left + 8,
+            width: Math.max(260, Math.min(380, card.left - 16)),
+            // never over the map legend (its state filters stay usable while the drawer is open)
+            maxHeight: Math.max(
+              200,
+              (document.querySelector('[data-testid="map-legend"]')?.getBoundingClientRect().top ?? window.innerHeight - 40) - card.top - 8,
+            ),
+          },
     );
   };
   return (
@@ -63,10 +73,12 @@ interface Placement {
   top: number;
   right: number;
   width: number;
+  maxHeight: number;
 }
 
 function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string; now: number; place: Placement; onClose: () => void }) {
   const r = useReplica();
+  const staffName = useStaffNames(); // actors and assignees by name
   const withCustomers = r ? canSeeCustomerData(r.identity.operator.role) : false;
   const [kinds, setKinds] = useState<ReadonlySet<TimelineKind>>(new Set());
   const [entries, setEntries] = useState<TimelineEntry[]>([]);
@@ -182,7 +194,7 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
       className="timeline-drawer"
       data-testid="vehicle-timeline"
       aria-label="Vehicle timeline"
-      style={{ top: place.top, right: place.right, width: place.width }}
+      style={{ top: place.top, right: place.right, width: place.width, maxHeight: place.maxHeight }}
     >
       <header className="timeline-head">
         <strong>Timeline</strong>
@@ -241,15 +253,17 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
             data-replayed={e.id === replayed ? 'true' : undefined}
           >
             <button type="button" className="timeline-entry-main" onClick={() => setExpanded(expanded === e.id ? undefined : e.id)}>
-              <span className="timeline-time" title={new Date(e.at).toISOString()}>
-                {new Date(e.at).toLocaleDateString(undefined, { month: 'short', day: '2-digit' })} · {formatClock(e.at)}
+              <span className="timeline-time" title={formatDateTime(e.at)}>
+                {formatWhen(e.at, now)}
               </span>
               <span className="timeline-kind">{KIND_LABELS[e.kind]}</span>
-              <span className="timeline-actor">{actorLabel(e)}</span>
-              <span className="timeline-title">{e.title}</span>
-              {e.detail ? <span className="timeline-detail">{e.detail}</span> : null}
+              <span className="timeline-actor">{actorLabel(e, staffName)}</span>
+              <span className="timeline-title">{plainServerText(e.title)}</span>
+              {e.detail ? <span className="timeline-detail">{plainServerText(e.detail)}</span> : null}
             </button>
-            {expanded === e.id ? <LinkedItems entry={e} docs={{ commands, alerts, tasks, rentals }} withCustomers={withCustomers} /> : null}
+            {expanded === e.id ? (
+              <LinkedItems entry={e} docs={{ commands, alerts, tasks, rentals }} withCustomers={withCustomers} staffName={staffName} />
+            ) : null}
           </li>
         ))}
         {shown.length === 0 && mode !== 'loading' ? <li className="muted">Nothing {kinds.size ? 'of these kinds ' : ''}yet.</li> : null}
@@ -271,7 +285,9 @@ function LinkedItems({
   entry,
   docs,
   withCustomers,
+  staffName,
 }: {
+  staffName: StaffNameOf;
   entry: TimelineEntry;
   docs: { commands: CommandDoc[]; alerts: AlertDoc[]; tasks: TaskDoc[]; rentals: RentalDoc[] };
   withCustomers: boolean;
@@ -290,20 +306,15 @@ function LinkedItems({
   const task = taskId ? docs.tasks.find((t) => t.id === taskId) : undefined;
   const claim = claimId ? docs.rentals.find((x) => x.id === claimId) : undefined;
   const rows: Array<[string, string]> = [];
-  if (commandId)
+  if (commandId) rows.push(['command', command ? commandOutcomeText(command.type, command.status, command.lastResultReason) : commandId]);
+  if (alertId)
     rows.push([
-      'command',
-      command
-        ? `${command.type} · ${command.status}${command.lastResultReason ? ` · ${command.lastResultReason}` : ''} · ${commandId}`
-        : commandId,
+      'alert',
+      alert ? `${plainServerText(alert.kind)} · ${alert.status}${alert.assignee ? ` · ${staffName(alert.assignee)}` : ''}` : alertId,
     ]);
-  if (alertId) rows.push(['alert', alert ? `${alert.kind} · ${alert.status}${alert.assignee ? ` · ${alert.assignee}` : ''}` : alertId]);
   if (taskId) rows.push(['task', task ? `${task.kind} · ${task.status}${task.note ? ` · ${task.note}` : ''}` : taskId]);
   if (claimId)
-    rows.push([
-      claim?.kind ?? 'rental',
-      claim ? `${claim.status} · ${formatDateTime(claim.startedAt ?? claim.startsAt)} · ${claimId}` : claimId,
-    ]);
+    rows.push([claim?.kind ?? 'rental', claim ? `${claim.status} · ${formatDateTime(claim.startedAt ?? claim.startsAt)}` : claimId]);
   if (entry.refs.paymentId) rows.push(['payment', entry.refs.paymentId]);
   if (customerId) rows.push(['customer', customer ? `${customer.name} · ${customer.email} · ${customer.status}` : customerId]);
   if (rows.length === 0) return null;
@@ -319,9 +330,9 @@ function LinkedItems({
   );
 }
 
-function actorLabel(e: TimelineEntry): string {
+function actorLabel(e: TimelineEntry, staffName: StaffNameOf): string {
   const a = e.actor;
-  if (a.type === 'staff') return a.name ?? a.id ?? 'staff';
+  if (a.type === 'staff') return a.name ?? (a.id ? staffName(a.id) : 'staff');
   if (a.type === 'customer') return a.name ? `customer ${a.name}` : 'customer';
   return a.type;
 }

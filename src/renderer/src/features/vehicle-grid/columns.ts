@@ -51,7 +51,8 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     // re-render on every row update: the moving/parked note beside the pill changes without the state changing
     equals: () => false,
     filter: StateFilter,
-    width: 158,
+    // widths: plate, state, rental/alert, energy and speed fit the grid pane beside the map at 1280 px
+    width: 150,
   },
   {
     colId: 'situation',
@@ -59,7 +60,7 @@ export const columnDefs: ColDef<VehicleRow>[] = [
     headerTooltip: 'The rental or reservation holding the car, and its open critical alerts',
     valueGetter: (p: ValueGetterParams<VehicleRow>) => (p.data ? situationText(indexOf(p).detail(p.data.id)) : ''),
     filter: 'agTextColumnFilter',
-    width: 170,
+    width: 150,
     tooltipValueGetter: (p) => (typeof p.value === 'string' && p.value ? p.value : undefined),
   },
   {

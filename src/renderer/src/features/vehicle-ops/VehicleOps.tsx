@@ -7,17 +7,22 @@
  */
 import { useState } from 'react';
 import type { CommandDoc, NoteDoc, RequestDoc, TaskKind, VehicleDoc } from '../../../../shared/sync-protocol.js';
-import { COMMAND_TYPES, type CommandType } from '../../data/actions';
+import type { VehicleLive } from '../../../../shared/fleet.js';
+import { COMMAND_TYPES, REQUEST_TTL_MS, type CommandType } from '../../data/actions';
 import { useLiveQuery, useReplica } from '../../data/hooks';
+import { useStaffNames } from '../panels/staff-names';
 import { formatAgo } from '../../lib/format';
+import { noteProblem, optionalTextProblem, reasonProblem, TASK_NOTE_MAX } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
+import { FieldInput, useFieldProblems } from '../panels/Field';
 import { Refusals } from '../panels/Refusals';
 import { VehicleCommands } from '../commands/VehicleCommands';
+import { commandReadiness, immobilizedFromCommands } from './command-readiness';
 import { VehicleRentals } from './VehicleRentals';
 
 const TASK_KINDS: TaskKind[] = ['cleaning', 'refuel', 'repair', 'inspection'];
 
-export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number }) {
+export function VehicleOps({ vehicleId, now, live }: { vehicleId: string; now: number; live: VehicleLive | undefined }) {
   const r = useReplica();
   const [confirm, confirmDialog] = useConfirm();
   const [vehicle] = useLiveQuery<VehicleDoc>(r?.db.vehicles, { selector: { id: vehicleId } }, vehicleId);
@@ -29,6 +34,12 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
     { selector: { vehicleId }, sort: [{ createdAt: 'desc' }], limit: 5 },
     vehicleId,
   );
+  // immobilized or not: the car's last immobilize/release that succeeded (older than the 5 commands above, maybe)
+  const immobilizations = useLiveQuery<CommandDoc>(
+    r?.db.commands,
+    { selector: { vehicleId, type: { $in: ['immobilize', 'release'] }, status: 'succeeded' }, sort: [{ createdAt: 'desc' }], limit: 1 },
+    `immobilized:${vehicleId}`,
+  );
   const notes = useLiveQuery<NoteDoc>(
     r?.db.notes,
     { selector: { targetType: 'vehicle', targetId: vehicleId }, sort: [{ createdAt: 'desc' }], limit: 20 },
@@ -38,6 +49,9 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
   const [reason, setReason] = useState('');
   const [note, setNote] = useState('');
   const [taskKind, setTaskKind] = useState<TaskKind>('cleaning');
+  const [taskNote, setTaskNote] = useState('');
+  const fields = useFieldProblems<'reason' | 'note' | 'taskNote'>();
+  const staffName = useStaffNames();
   const [error, setError] = useState<string | undefined>(undefined);
   if (!r) return <div className="vehicle-ops muted">Local replica not open yet…</div>;
   const act = (p: Promise<unknown>) =>
@@ -48,6 +62,13 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
   const service = vehicle?.serviceState;
   const may = (c: Parameters<typeof r.actions.can>[0]) => r.actions.can(c);
   const plate = vehicle?.plate ?? vehicleId;
+  const readiness = commandReadiness(cmd, {
+    plate,
+    live,
+    immobilized: immobilizedFromCommands(immobilizations),
+    ttlMs: REQUEST_TTL_MS,
+    now,
+  });
   const send = () => act(r.actions.requestCommand(vehicleId, cmd, reason).then(() => setReason('')));
   const commandFor = (req: RequestDoc) => {
     const commandId = typeof req.result?.commandId === 'string' ? req.result.commandId : undefined;
@@ -83,11 +104,12 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
       <Refusals collection="vehicles" what="Service change" match={(c) => c.docId === vehicleId} />
       {may('vehicle.command') ? (
         <form
-          className="ops-row"
+          className="ops-row ops-wrap"
           data-testid="command-form"
           onSubmit={(e) => {
             e.preventDefault();
-            if (!reason.trim()) return setError('a reason is required');
+            if (readiness.level === 'blocked') return; // the reason is shown under the form; Send is disabled
+            if (!fields.check({ reason: reasonProblem(reason) })) return;
             if (cmd !== 'immobilize') return send();
             confirm({
               title: `Immobilize ${plate}?`,
@@ -110,9 +132,26 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
               </option>
             ))}
           </select>
-          <input placeholder="Reason" value={reason} onChange={(e) => setReason(e.target.value)} aria-label="Command reason" />
-          <button type="submit">Send</button>
+          <FieldInput
+            {...fields.input('reason', reason, setReason)}
+            placeholder="Reason (required)"
+            aria-label="Command reason"
+            data-testid="command-reason"
+          />
+          <button type="submit" disabled={readiness.level === 'blocked'} data-testid="command-send">
+            {readiness.level === 'warning' ? 'Send anyway' : 'Send'}
+          </button>
         </form>
+      ) : null}
+      {may('vehicle.command') && readiness.reason ? (
+        <div
+          className={`command-readiness command-${readiness.level}`}
+          role="status"
+          data-testid="command-readiness"
+          data-level={readiness.level}
+        >
+          {readiness.reason}
+        </div>
       ) : null}
       <Refusals
         collection="requests"
@@ -144,7 +183,15 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
       ) : null}
       <VehicleCommands vehicleId={vehicleId} now={now} />
       {may('task.work') ? (
-        <div className="ops-row">
+        <form
+          className="ops-row ops-wrap"
+          data-testid="task-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            if (!fields.check({ taskNote: optionalTextProblem(taskNote, TASK_NOTE_MAX) })) return;
+            act(r.actions.createTask({ vehicleId, kind: taskKind, note: taskNote.trim() }).then(() => setTaskNote('')));
+          }}
+        >
           <span className="ops-label">Task</span>
           <select value={taskKind} onChange={(e) => setTaskKind(e.target.value as TaskKind)} aria-label="Task kind">
             {TASK_KINDS.map((k) => (
@@ -153,10 +200,16 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
               </option>
             ))}
           </select>
-          <button type="button" data-testid="create-task" onClick={() => act(r.actions.createTask({ vehicleId, kind: taskKind }))}>
+          <FieldInput
+            {...fields.input('taskNote', taskNote, setTaskNote)}
+            placeholder="Note for the task (optional)"
+            aria-label="Task note"
+            data-testid="task-note"
+          />
+          <button type="submit" data-testid="create-task">
             Create task
           </button>
-        </div>
+        </form>
       ) : null}
       <Refusals collection="tasks" what="Task" match={(c) => c.local.vehicleId === vehicleId} />
       <form
@@ -164,11 +217,12 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
         data-testid="note-form"
         onSubmit={(e) => {
           e.preventDefault();
+          if (!fields.check({ note: noteProblem(note) })) return;
           act(r.actions.addNote('vehicle', vehicleId, note).then(() => setNote('')));
         }}
       >
         <span className="ops-label">Note</span>
-        <input placeholder="Add a note" value={note} onChange={(e) => setNote(e.target.value)} aria-label="Note" />
+        <FieldInput {...fields.input('note', note, setNote)} placeholder="Add a note" aria-label="Note" data-testid="vehicle-note-input" />
         <button type="submit">Add</button>
       </form>
       {notes.length ? (
@@ -177,7 +231,7 @@ export function VehicleOps({ vehicleId, now }: { vehicleId: string; now: number 
             <li key={n.id}>
               {n.text}{' '}
               <span className="muted">
-                — {n.author}, {formatAgo(n.createdAt, now)}
+                — {staffName(n.author)}, {formatAgo(n.createdAt, now)}
               </span>
             </li>
           ))}
