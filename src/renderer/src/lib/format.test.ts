@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commandOutcomeText, formatDateTime, formatWhen, plainServerText, plural } from './format';
+import { formatDateTime, formatWhen, plainServerText, plural } from './format';
 
 describe('plain words', () => {
   it('server texts: ISO timestamps in the desk format, codes as words', () => {
@@ -11,15 +11,6 @@ describe('plain words', () => {
     expect(text).not.toMatch(/\d{4}-\d{2}-\d{2}T/);
     expect(plainServerText('doors_open')).toBe('doors open');
     expect(plainServerText('HTTP 503 at 2026-13-45T99:99Z')).toContain('2026-13-45T99:99Z'); // not a date: left as it is
-  });
-
-  it('command outcomes', () => {
-    expect(commandOutcomeText('lock', 'failed', 'ignition_on')).toBe('lock failed: ignition on');
-    expect(commandOutcomeText('unlock', 'succeeded')).toBe('unlock succeeded');
-    expect(commandOutcomeText('honk_flash', 'queued', null)).toBe('honk and flash waiting for the car');
-    expect(commandOutcomeText('immobilize', 'expired', 'expired before it could be sent (vehicle offline)')).toBe(
-      'immobilize expired: expired before it could be sent (vehicle offline)',
-    );
   });
 
   it('plurals', () => {

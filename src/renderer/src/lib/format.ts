@@ -129,24 +129,6 @@ export function plainServerText(text: string): string {
     .replace(/\b[a-z]+(?:_[a-z]+)+\b/g, (code) => code.replace(/_/g, ' '));
 }
 
-const COMMAND_WORD: Record<string, string> = { honk_flash: 'honk and flash' };
-const COMMAND_STATUS_WORD: Record<string, string> = {
-  queued: 'waiting for the car',
-  sent: 'sent',
-  received: 'received by the car',
-  succeeded: 'succeeded',
-  failed: 'failed',
-  expired: 'expired',
-  cancelled: 'cancelled',
-};
-
-/** A command's outcome in plain words: "lock failed: ignition on", "unlock succeeded", "honk and flash waiting for the car". */
-export function commandOutcomeText(type: string, status: string, reason?: string | null): string {
-  const what = COMMAND_WORD[type] ?? plainServerText(type);
-  const how = COMMAND_STATUS_WORD[status] ?? plainServerText(status);
-  return `${what} ${how}${reason ? `: ${plainServerText(reason)}` : ''}`;
-}
-
 /** "1 h 05 min", "12 min", "2 d 3 h" */
 export function formatDuration(ms: number | null | undefined): string {
   if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';

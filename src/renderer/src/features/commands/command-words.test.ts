@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandDoc } from '../../../../shared/sync-protocol.js';
-import { commandOutcome, issuerWords, reasonWords, stepsOf, stepWords, troubleFirst } from './command-words';
+import { commandOutcome, issuerWords, outcomeWords, reasonWords, stepsOf, stepWords, troubleFirst } from './command-words';
 
 const base: CommandDoc = {
   id: 'c1',
@@ -77,5 +77,14 @@ describe('command words', () => {
       { id: 'd', status: 'expired', createdAt: 20 },
     ];
     expect(troubleFirst(docs).map((d) => d.id)).toEqual(['d', 'b', 'c', 'a']);
+  });
+
+  it('words a type, status and reason wherever a command shows (timeline, request outcomes)', () => {
+    expect(outcomeWords('lock', 'failed', 'ignition_on')).toBe('lock failed: ignition on');
+    expect(outcomeWords('unlock', 'succeeded')).toBe('unlock succeeded');
+    expect(outcomeWords('honk_flash', 'queued', null)).toBe('honk & flash waiting to be sent');
+    expect(outcomeWords('immobilize', 'expired', 'expired before it could be sent (vehicle offline)')).toBe(
+      'immobilize expired: expired before it could be sent (vehicle offline)',
+    );
   });
 });

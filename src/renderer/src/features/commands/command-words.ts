@@ -27,13 +27,17 @@ const STATUS_WORDS: Record<string, string> = {
   cancelled: 'cancelled',
 };
 
+/** A type, a status and a reason in one line (the desk's one wording of a command's outcome, wherever it shows). */
+export function outcomeWords(type: string, status: string, reason?: string | null): string {
+  return `${typeWords(type)} ${STATUS_WORDS[status] ?? status.replace(/_/g, ' ')}${reason ? `: ${reasonWords(reason)}` : ''}`;
+}
+
 /** The outcome in one line: "lock failed: ignition on", "unlock succeeded", "locate sent, not yet acknowledged". */
 export function commandOutcome(
   c: Pick<CommandDoc, 'type' | 'status' | 'createdAt' | 'finishedAt' | 'lastResultReason' | 'transitions'>,
 ): string {
-  const base = `${typeWords(c.type)} ${STATUS_WORDS[c.status] ?? c.status}`;
   const why = c.status === 'cancelled' ? stepsOf(c).find((t) => t.to === 'cancelled')?.detail : c.lastResultReason;
-  return why && (c.status === 'failed' || c.status === 'expired' || c.status === 'cancelled') ? `${base}: ${reasonWords(why)}` : base;
+  return outcomeWords(c.type, c.status, c.status === 'failed' || c.status === 'expired' || c.status === 'cancelled' ? why : null);
 }
 
 /** Who issued it: the staff name, "system" for the server's own (rentals), "a customer" for one they issued. */

@@ -1,7 +1,8 @@
 /** One support request and what became of it: waiting (and why, while the server retries), done, refused, expired. */
+import { outcomeWords } from '../commands/command-words';
 import type { RequestDoc } from '../../../../shared/sync-protocol.js';
 import { useStaffNames } from '../panels/staff-names';
-import { commandOutcomeText, formatAgo, formatDateTime, formatMoney, plainServerText } from '../../lib/format';
+import { formatAgo, formatDateTime, formatMoney, plainServerText } from '../../lib/format';
 
 const LABEL: Record<RequestDoc['kind'], string> = {
   vehicle_command: 'Command',
@@ -16,7 +17,7 @@ const LABEL: Record<RequestDoc['kind'], string> = {
 export function describeRequest(q: RequestDoc): string {
   const p = q.payload;
   if (q.kind === 'refund') return `${LABEL.refund} ${formatMoney(Number(p.amountCents), String(p.currency ?? 'EUR'))}`;
-  if (q.kind === 'vehicle_command') return `${LABEL.vehicle_command}: ${commandOutcomeText(String(p.type), '').trim()}`;
+  if (q.kind === 'vehicle_command') return `${LABEL.vehicle_command}: ${outcomeWords(String(p.type), '').trim()}`;
   if (q.kind === 'extend_booking') return `${LABEL.extend_booking} to ${formatDateTime(Date.parse(String(p.endsAt)))}`;
   return LABEL[q.kind] ?? q.kind;
 }

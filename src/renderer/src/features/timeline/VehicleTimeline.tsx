@@ -5,13 +5,14 @@
  * what it names (command, alert, task, rental, customer for support/admin) from the replica. Offline it shows
  * what the replica holds and says what it cannot.
  */
+import { outcomeWords } from '../commands/command-words';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
 import type { AlertDoc, CommandDoc, CustomerDoc, NoteDoc, RentalDoc, TaskDoc } from '../../../../shared/sync-protocol.js';
 import { canSeeCustomerData } from '../../../../shared/permissions.js';
 import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { commandOutcomeText, formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
+import { formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
 import { useReplay } from '../replay/replay-store';
 import { useStaffNames, type StaffNameOf } from '../panels/staff-names';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
@@ -306,7 +307,7 @@ function LinkedItems({
   const task = taskId ? docs.tasks.find((t) => t.id === taskId) : undefined;
   const claim = claimId ? docs.rentals.find((x) => x.id === claimId) : undefined;
   const rows: Array<[string, string]> = [];
-  if (commandId) rows.push(['command', command ? commandOutcomeText(command.type, command.status, command.lastResultReason) : commandId]);
+  if (commandId) rows.push(['command', command ? outcomeWords(command.type, command.status, command.lastResultReason) : commandId]);
   if (alertId)
     rows.push([
       'alert',
