@@ -24,7 +24,7 @@ import { startPricingComponent, type PricingComponent } from './components/prici
 import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { createTimelineComponent } from './components/timeline/index.js';
-import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
+import { demoDefaultsInUse, IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
@@ -110,6 +110,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const disposers: Disposer[] = [];
   const unwritten: Omit<ShutdownReport, 'lost'> = { alertChanges: 0, states: 0, historyRows: 0, events: 0 };
   const stopAll = () => disposeInReverse(disposers, log);
+  // Production mode refused them in resolveConfig; development mode keeps them and says so, one line each.
+  for (const demo of demoDefaultsInUse(config))
+    log.warn(`development mode: demo default ${demo.env}: ${demo.what} (NODE_ENV=production refuses it)`, { setting: demo.env });
   try {
     const metrics = createPlatformMetrics();
     const events = new DomainEvents(log.child({ component: 'events' }));
@@ -230,7 +233,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       (err) => log.warn('auth housekeeping failed', errorFields(err)),
     );
     disposers.push({ name: 'auth', dispose: () => auth.close() });
-    const staff = await startStaffComponent({ db, log, auth, seedDemoStaff: config.seedDemoStaff });
+    const staff = await startStaffComponent({ db, log, auth, seedDemoStaff: config.seedDemoStaff, production: config.production });
     // Rentals for the support agents' customer detail: bookings starts after customers (it asks eligibility), so
     // it plugs its port in here once started (`customerRentals.port = …`); until then, no rentals.
     const customerRentals: { port: CustomerRentalsPort } = { port: { listForCustomer: async () => [] } };

@@ -76,8 +76,10 @@ describe('loadConfig', () => {
       RENTAL_END_TELEMETRY_MAX_AGE_S: '90',
       PUBLIC_URL: 'https://api.example.org',
       GBFS_CONTACT_EMAIL: 'ops@example.org',
+      NODE_ENV: 'test',
     });
     expect(config).toEqual({
+      production: false,
       host: '0.0.0.0',
       port: 0,
       databaseUrl: 'postgres://postgres@127.0.0.1:5432/fleet',

@@ -74,6 +74,14 @@ const HTTP_PROTOCOLS = ['http:', 'https:'];
 const DESKTOP_ORIGINS_DEFAULT: readonly string[] = Object.freeze(['null']);
 
 const SETTINGS = {
+  production: {
+    env: 'NODE_ENV',
+    doc:
+      '`production` switches on production mode: the server refuses to start with any demo default (demo staff, the demo fleet and its ' +
+      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
+    default: false,
+    fromEnv: (value: string | undefined): boolean => value?.trim().toLowerCase() === 'production',
+  } satisfies Defaulted<boolean>,
   host: text('HOST', '127.0.0.1', 'interface the HTTP server and the embedded broker listen on', (value) => {
     if (!value) throw new ConfigError('HOST must not be empty');
   }),
@@ -449,7 +457,62 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   }
   if (config.reservationMaxHoldMin < config.reservationHoldMin)
     throw new ConfigError('RESERVATION_MAX_HOLD_MIN must be at least RESERVATION_HOLD_MIN');
+  if (config.production) {
+    const refused = demoDefaultsInUse(config);
+    if (refused.length > 0)
+      throw new ConfigError(
+        `production mode (NODE_ENV=production) refuses to start with demo defaults:\n${refused.map((d) => `  ${d.env}: ${d.fix}`).join('\n')}`,
+      );
+  }
   return config;
+}
+
+/** A demo default in use: its variable, what it means, and what production needs instead. */
+export interface DemoDefault {
+  env: string;
+  /** what the demo default does (development mode logs it) */
+  what: string;
+  /** what production mode asks for instead (one line) */
+  fix: string;
+}
+
+/**
+ * The demo defaults this configuration uses. Development mode (`npm start`) keeps them and logs them; production mode
+ * (NODE_ENV=production) refuses to start while any is left, naming each in one line. Never echoes a value.
+ */
+export function demoDefaultsInUse(config: ServerConfig): DemoDefault[] {
+  const found: DemoDefault[] = [];
+  if (config.seedDemoStaff)
+    found.push({
+      env: 'SEED_DEMO_STAFF',
+      what: 'the documented demo staff accounts (admin@fleetdesk.local / demo-admin-pass, …) are seeded',
+      fix: 'demo staff accounts with published passwords would be seeded; set SEED_DEMO_STAFF=false',
+    });
+  if (config.seedVehicles > 0)
+    found.push({
+      env: 'SEED_VEHICLES',
+      what: `a demo fleet of ${config.seedVehicles} cars is registered, with device credentials written to <DATA_DIR>/demo-credentials.json`,
+      fix: 'the demo fleet and its demo device credentials (a plain-text file) would be issued; set SEED_VEHICLES=0 and provision real devices',
+    });
+  if (config.authSecret === undefined)
+    found.push({
+      env: 'AUTH_SECRET',
+      what: 'the token signing secret is generated once and kept in the database',
+      fix: 'missing; set a random secret of at least 32 characters, the same on every instance',
+    });
+  if (config.publicUrl === undefined)
+    found.push({
+      env: 'PUBLIC_URL',
+      what: "public links are built from each request's Host header",
+      fix: "missing; set the API's public base URL (links must not follow a request's Host header)",
+    });
+  if (config.mqttAuth === 'off')
+    found.push({
+      env: 'MQTT_AUTH',
+      what: 'the embedded broker is open to anyone (no credentials, no topic rules)',
+      fix: 'is off: any client could publish as any car; set MQTT_AUTH=required',
+    });
+  return found;
 }
 
 /** Where PGlite keeps its files for this config (`memory://` stays in memory). */
