@@ -229,6 +229,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
         maxFailuresPerIp: config.loginMaxFailuresPerIp,
         windowS: config.loginWindowS,
+        firstDelayS: config.loginFirstDelayS,
+        maxDelayS: config.loginMaxDelayS,
+        maxConcurrentPerClient: config.loginMaxConcurrentPerClient,
       },
       (err) => log.warn('auth housekeeping failed', errorFields(err)),
     );
@@ -357,6 +360,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       log: log.child({ component: 'http' }),
       metrics,
       openApi: { publicUrl: config.publicUrl },
+      trustProxy: config.trustProxy,
       readiness: {
         database: () => pingDatabase(db, READY_DB_TIMEOUT_MS),
         broker: async () => {

@@ -274,16 +274,55 @@ const SETTINGS = {
     5,
     1,
     1_000,
-    'identity: failed logins allowed per email within LOGIN_WINDOW_S before 429',
+    'identity: failed logins per email within LOGIN_WINDOW_S before each further attempt waits (LOGIN_FIRST_DELAY_S, doubling, up to LOGIN_MAX_DELAY_S; 429 + Retry-After meanwhile)',
   ),
   loginMaxFailuresPerIp: integer(
     'LOGIN_MAX_FAILURES_PER_IP',
     30,
     1,
     100_000,
-    'identity: failed logins allowed per client IP within LOGIN_WINDOW_S before 429',
+    'identity: failed logins per client IP within LOGIN_WINDOW_S before each further attempt waits (the same delays)',
   ),
-  loginWindowS: integer('LOGIN_WINDOW_S', 900, 1, 86_400, 'identity: the window of those counts (seconds)'),
+  loginWindowS: integer(
+    'LOGIN_WINDOW_S',
+    900,
+    1,
+    86_400,
+    'identity: failures are forgotten this long after the first of a window (seconds)',
+  ),
+  loginFirstDelayS: integer(
+    'LOGIN_FIRST_DELAY_S',
+    2,
+    1,
+    3_600,
+    'identity: the wait after the free failures of an email or IP; it doubles with every further failure',
+  ),
+  loginMaxDelayS: integer(
+    'LOGIN_MAX_DELAY_S',
+    120,
+    1,
+    86_400,
+    'identity: the longest wait between two login attempts on one email or IP (there is no lockout: after it, the right password passes)',
+  ),
+  loginMaxConcurrentPerClient: integer(
+    'LOGIN_MAX_CONCURRENT_PER_CLIENT',
+    2,
+    1,
+    1_000,
+    'identity: password checks one client IP may have running at once per instance; more are answered 429 at once',
+  ),
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    doc:
+      "HTTP: which proxies' X-Forwarded-For to believe for the client IP (login and rate limits): empty = none (the socket's address), " +
+      '`true` = every hop, a number = that many hops, or a comma list of proxy addresses/CIDRs (e.g. `10.0.0.0/8`)',
+    default: '',
+    parse: (raw: string) => raw,
+    check: (value: string) => {
+      if (value !== '' && value !== 'true' && !/^\d{1,2}$/.test(value) && !/^[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*$/.test(value))
+        throw new ConfigError(`TRUST_PROXY must be empty, true, a hop count or a comma list of addresses/CIDRs (got "${value}")`);
+    },
+  } satisfies Defaulted<string>,
   licenceCheckTimeoutMs: integer(
     'LICENCE_CHECK_TIMEOUT_MS',
     5_000,

@@ -29,12 +29,17 @@ export interface PasswordAccount {
 
 /** 429 with the seconds to wait (the route sets Retry-After). */
 export class TooManyAttemptsError extends AppError {
-  constructor(readonly retryAfterS: number) {
-    super('too_many_attempts', `Too many failed logins; try again in ${retryAfterS} s`, { status: 429 });
+  constructor(
+    readonly retryAfterS: number,
+    detail = `Too many failed logins; try again in ${retryAfterS} s`,
+  ) {
+    super('too_many_attempts', detail, { status: 429 });
   }
 }
 
 export interface AuthSettings extends LoginThrottleLimits {
+  /** password checks one client (IP) may have running at once on this instance; more are answered 429 at once */
+  maxConcurrentPerClient: number;
   /** AUTH_SECRET; undefined = the generated secret kept in the database */
   secret?: string;
   accessTokenTtlS: number;
@@ -45,12 +50,15 @@ const HOUSEKEEPING_MS = 3_600_000;
 
 export class AuthService {
   private housekeeping: NodeJS.Timeout | undefined;
+  /** password checks running per client IP on this instance */
+  private readonly checking = new Map<string, number>();
 
   private constructor(
     readonly passwords: PasswordHasher,
     readonly accessTokens: AccessTokens,
     private readonly refreshTokens: RefreshTokens,
     private readonly throttle: LoginThrottle,
+    private readonly maxConcurrentPerClient: number,
   ) {}
 
   /** `onHousekeepingError` hears about housekeeping failures (expired refresh tokens and login windows are purged hourly). */
@@ -61,6 +69,7 @@ export class AuthService {
       new AccessTokens(key, settings.accessTokenTtlS),
       new RefreshTokens(db, settings.refreshTokenTtlDays),
       new LoginThrottle(db, settings),
+      settings.maxConcurrentPerClient,
     );
     service.housekeeping = setInterval(
       () => void service.purgeExpired().catch((err: unknown) => onHousekeepingError?.(err)),
@@ -73,6 +82,8 @@ export class AuthService {
   /**
    * Checks email + password; resolves with the account or throws 401 `invalid_credentials` / 429
    * `too_many_attempts`. An unknown email costs the same time as a known one (a dummy verification).
+   * The attempt is counted before the password is hashed (LoginThrottle.claim), and a client may have only
+   * `maxConcurrentPerClient` checks running here at once: neither a burst nor a flood of slow hashes gets through.
    */
   async passwordLogin<A extends PasswordAccount>(
     scope: AccountKind,
@@ -81,16 +92,26 @@ export class AuthService {
     ip: string,
     find: (email: string) => Promise<A | null>,
   ): Promise<A> {
-    const wait = await this.throttle.retryAfterS(scope, email, ip);
-    if (wait > 0) throw new TooManyAttemptsError(wait);
-    const account = await find(email);
-    const ok = account ? await this.passwords.verify(account.passwordHash, password) : await this.passwords.verifyDummy(password);
-    if (!account || !ok || !account.active) {
-      await this.throttle.recordFailure(scope, email, ip);
-      throw new AppError('invalid_credentials', 'The email or the password is wrong', { status: 401 });
+    const running = this.checking.get(ip) ?? 0;
+    if (running >= this.maxConcurrentPerClient)
+      throw new TooManyAttemptsError(1, 'Too many logins at once from this client; try again in 1 s');
+    this.checking.set(ip, running + 1);
+    try {
+      const claim = await this.throttle.claim(scope, email, ip);
+      if (!claim.ok) throw new TooManyAttemptsError(claim.retryAfterS);
+      const account = await find(email);
+      const ok = account ? await this.passwords.verify(account.passwordHash, password) : await this.passwords.verifyDummy(password);
+      if (!account || !ok || !account.active) {
+        await this.throttle.confirmFailure(scope, email, ip);
+        throw new AppError('invalid_credentials', 'The email or the password is wrong', { status: 401 });
+      }
+      await this.throttle.recordSuccess(scope, email, ip);
+      return account;
+    } finally {
+      const left = (this.checking.get(ip) ?? 1) - 1;
+      if (left > 0) this.checking.set(ip, left);
+      else this.checking.delete(ip);
     }
-    await this.throttle.recordSuccess(scope, email);
-    return account;
   }
 
   async startSession(principal: SignedInPrincipal, db?: Queryable): Promise<Session> {

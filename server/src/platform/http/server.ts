@@ -24,6 +24,19 @@ export interface HttpServerOptions {
   readiness: Record<string, ReadinessCheck>;
   /** the OpenAPI document's servers/version (GET /openapi.json, /docs) */
   openApi?: OpenApiOptions;
+  /** TRUST_PROXY: empty = the socket's address is the client; `true`, a hop count, or proxy addresses/CIDRs */
+  trustProxy?: string;
+}
+
+/** TRUST_PROXY's text → Fastify's `trustProxy` (request.ip then comes from X-Forwarded-For through those proxies). */
+export function fastifyTrustProxy(value: string | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (!value) return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((part) => part.trim());
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpApp {
@@ -33,6 +46,7 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
     // one debug line per request from onResponse instead of Fastify's two info lines
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err, request, reply) => sendProblem(reply, toProblem(err, request, log)));
