@@ -132,7 +132,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         host: config.host,
         port: config.mqttPort,
         log: log.child({ component: 'broker' }),
-        ...(enforce ? { authorizer: identity.authorizer, metrics: metrics.registry } : {}),
+        metrics: metrics.registry,
+        maxPacketBytes: config.mqttMaxPacketBytes,
+        ...(enforce ? { authorizer: identity.authorizer } : {}),
       });
       disposers.push({ name: 'embedded broker', dispose: () => broker.close() });
       mqttUrl = broker.url;

@@ -109,6 +109,13 @@ const SETTINGS = {
     checkUrl('MQTT_URL', value, MQTT_URL_PROTOCOLS),
   ),
   mqttPort: integer('MQTT_PORT', 18830, 0, 65535, 'port of the embedded broker; 0 = a random free port'),
+  mqttMaxPacketBytes: integer(
+    'MQTT_MAX_PACKET_BYTES',
+    65_536,
+    1_024,
+    268_435_455,
+    'embedded broker: the largest MQTT packet a client may send; a larger one ends its connection at the socket, before it is buffered (on Mosquitto: `max_packet_size`)',
+  ),
   mqttAuth: oneOf<MqttAuthMode>(
     'MQTT_AUTH',
     MQTT_AUTH_MODES,
