@@ -363,6 +363,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics,
       openApi: { publicUrl: config.publicUrl },
       trustProxy: config.trustProxy,
+      opsEndpoints: { production: config.production, ...(config.opsToken === undefined ? {} : { token: config.opsToken }) },
       readiness: {
         database: () => pingDatabase(db, READY_DB_TIMEOUT_MS),
         broker: async () => {

@@ -401,6 +401,14 @@ const SETTINGS = {
     3_600,
     'rentals: telemetry older than this cannot prove where and how the car was left: ending is refused',
   ),
+  opsToken: optionalText(
+    'OPS_TOKEN',
+    'HTTP: when set, /metrics, /docs and /openapi.json answer only `Authorization: Bearer <OPS_TOKEN>` (≥ 32 characters); unset: open in development, closed (404) in production',
+    (value) => {
+      // never echo the token
+      if (value.length < 32) throw new ConfigError('OPS_TOKEN must be at least 32 characters');
+    },
+  ),
   publicUrl: optionalText(
     'PUBLIC_URL',
     "public base URL of this API, no trailing slash (gbfs.json links, OpenAPI servers); absent → from each request's Host",

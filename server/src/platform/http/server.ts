@@ -3,6 +3,7 @@
  * the OpenAPI document), problem+json errors, request metrics, and the operational endpoints
  * /health (liveness), /ready (readiness) and /metrics (Prometheus).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -10,7 +11,7 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.js';
 import type { PlatformMetrics } from '../metrics.js';
 import { hostForUrl } from '../net.js';
-import { registerOpenApi, type OpenApiOptions } from './openapi.js';
+import { DOCS_PATH, OPENAPI_PATH, registerOpenApi, type OpenApiOptions } from './openapi.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
 export type HttpApp = FastifyInstance<Server, IncomingMessage, ServerResponse, FastifyBaseLogger, TypeBoxTypeProvider>;
@@ -26,6 +27,39 @@ export interface HttpServerOptions {
   openApi?: OpenApiOptions;
   /** TRUST_PROXY: empty = the socket's address is the client; `true`, a hop count, or proxy addresses/CIDRs */
   trustProxy?: string;
+  /**
+   * Who may read /metrics, /docs and /openapi.json: with `token` (OPS_TOKEN), only `Authorization: Bearer <token>`;
+   * without one, anyone in development and nobody in production (404).
+   */
+  opsEndpoints?: { production: boolean; token?: string };
+}
+
+/** The operational documents that tell an outsider how the server is built and how busy it is. */
+export function isOpsEndpoint(path: string): boolean {
+  return path === '/metrics' || path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`);
+}
+
+function installOpsEndpointGuard(app: HttpApp, rule: { production: boolean; token?: string }): void {
+  const expected = rule.token === undefined ? undefined : createHash('sha256').update(`Bearer ${rule.token}`).digest();
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isOpsEndpoint(request.url.split('?')[0]!)) return;
+    if (expected === undefined) {
+      if (rule.production)
+        return sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url));
+      return;
+    }
+    // compared as digests in constant time: the answer's timing tells nothing about the token
+    const given = createHash('sha256')
+      .update(request.headers.authorization ?? '')
+      .digest();
+    if (!timingSafeEqual(given, expected)) {
+      void reply.header('www-authenticate', 'Bearer realm="fleetdesk-ops"');
+      return sendProblem(
+        reply,
+        problem(401, 'unauthorized', 'This endpoint needs the operations token (Authorization: Bearer …)', request.url),
+      );
+    }
+  });
 }
 
 /** TRUST_PROXY's text → Fastify's `trustProxy` (request.ip then comes from X-Forwarded-For through those proxies). */
@@ -71,6 +105,7 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
 
   // Before any route: its onRoute hook documents every route registered afterwards. The operational routes go in
   // a plugin so they queue behind it.
+  if (options.opsEndpoints) installOpsEndpointGuard(app, options.opsEndpoints);
   registerOpenApi(app, options.openApi);
   void app.register(async (instance) => registerOperationalRoutes(instance, options));
   return app;
