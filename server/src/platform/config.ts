@@ -316,7 +316,7 @@ const SETTINGS = {
     2,
     1,
     1_000,
-    'identity: password checks one client IP may have running at once per instance; more are answered 429 at once',
+    'identity: password checks one client IP may have running at once per instance; the next 16 wait their turn, more are answered 429 at once',
   ),
   trustProxy: {
     env: 'TRUST_PROXY',

@@ -38,7 +38,7 @@ export class TooManyAttemptsError extends AppError {
 }
 
 export interface AuthSettings extends LoginThrottleLimits {
-  /** password checks one client (IP) may have running at once on this instance; more are answered 429 at once */
+  /** password checks one client (IP) may have running at once on this instance; more wait their turn */
   maxConcurrentPerClient: number;
   /** AUTH_SECRET; undefined = the generated secret kept in the database */
   secret?: string;
@@ -47,11 +47,13 @@ export interface AuthSettings extends LoginThrottleLimits {
 }
 
 const HOUSEKEEPING_MS = 3_600_000;
+/** logins of one client waiting for a password-check slot (beyond: 429 at once) */
+export const MAX_WAITING_PER_CLIENT = 16;
 
 export class AuthService {
   private housekeeping: NodeJS.Timeout | undefined;
   /** password checks running per client IP on this instance */
-  private readonly checking = new Map<string, number>();
+  private readonly checking = new Map<string, { running: number; waiting: Array<() => void> }>();
 
   private constructor(
     readonly passwords: PasswordHasher,
@@ -83,7 +85,8 @@ export class AuthService {
    * Checks email + password; resolves with the account or throws 401 `invalid_credentials` / 429
    * `too_many_attempts`. An unknown email costs the same time as a known one (a dummy verification).
    * The attempt is counted before the password is hashed (LoginThrottle.claim), and a client may have only
-   * `maxConcurrentPerClient` checks running here at once: neither a burst nor a flood of slow hashes gets through.
+   * `maxConcurrentPerClient` checks running here at once — the next ones wait their turn, and beyond
+   * MAX_WAITING_PER_CLIENT waiting they are answered 429 at once: a flood of slow hashes cannot take the worker.
    */
   async passwordLogin<A extends PasswordAccount>(
     scope: AccountKind,
@@ -92,10 +95,7 @@ export class AuthService {
     ip: string,
     find: (email: string) => Promise<A | null>,
   ): Promise<A> {
-    const running = this.checking.get(ip) ?? 0;
-    if (running >= this.maxConcurrentPerClient)
-      throw new TooManyAttemptsError(1, 'Too many logins at once from this client; try again in 1 s');
-    this.checking.set(ip, running + 1);
+    await this.acquireCheck(ip);
     try {
       const claim = await this.throttle.claim(scope, email, ip);
       if (!claim.ok) throw new TooManyAttemptsError(claim.retryAfterS);
@@ -108,10 +108,31 @@ export class AuthService {
       await this.throttle.recordSuccess(scope, email, ip);
       return account;
     } finally {
-      const left = (this.checking.get(ip) ?? 1) - 1;
-      if (left > 0) this.checking.set(ip, left);
-      else this.checking.delete(ip);
+      this.releaseCheck(ip);
     }
+  }
+
+  /** A slot for one password check of this client: now, after the ones ahead of it, or 429 when too many wait. */
+  private async acquireCheck(ip: string): Promise<void> {
+    let client = this.checking.get(ip);
+    if (!client) this.checking.set(ip, (client = { running: 0, waiting: [] }));
+    if (client.running < this.maxConcurrentPerClient) {
+      client.running++;
+      return;
+    }
+    if (client.waiting.length >= MAX_WAITING_PER_CLIENT)
+      throw new TooManyAttemptsError(1, 'Too many logins at once from this client; try again in 1 s');
+    // the releasing check hands its slot over (running stays the same)
+    await new Promise<void>((resolve) => client.waiting.push(resolve));
+  }
+
+  private releaseCheck(ip: string): void {
+    const client = this.checking.get(ip);
+    if (!client) return;
+    const next = client.waiting.shift();
+    if (next) return next();
+    client.running--;
+    if (client.running === 0) this.checking.delete(ip);
   }
 
   async startSession(principal: SignedInPrincipal, db?: Queryable): Promise<Session> {
