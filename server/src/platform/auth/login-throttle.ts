@@ -52,10 +52,11 @@ export class LoginThrottle {
          select k, 0, now(), now() from unnest($1::text[]) as k on conflict (key) do nothing`,
         [keys.map((k) => k.key)],
       );
-      // in key order: two claims lock the same rows in the same order
+      // in key order: two claims lock the same rows in the same order. clock_timestamp(), not now(): a claim that waited
+      // for the lock must not compare against the time its transaction began (before the other one set the delay)
       const { rows } = await tx.query<{ key: string; failures: number; expired: boolean; wait_ms: number }>(
         `select key, failures, window_start_at + make_interval(secs => $2::int) <= now() as expired,
-                greatest(0, extract(epoch from (next_attempt_at - now())) * 1000)::float8 as wait_ms
+                greatest(0, extract(epoch from (next_attempt_at - clock_timestamp())) * 1000)::float8 as wait_ms
            from login_throttle where key = any($1::text[]) order by key for update`,
         [keys.map((k) => k.key), this.limits.windowS],
       );
@@ -67,7 +68,7 @@ export class LoginThrottle {
         await tx.query(
           `update login_throttle set failures = $2,
                   window_start_at = case when $3::boolean then now() else window_start_at end,
-                  next_attempt_at = now() + make_interval(secs => $4::int)
+                  next_attempt_at = case when $4::int > 0 then clock_timestamp() + make_interval(secs => $4::int) else next_attempt_at end
             where key = $1`,
           [row.key, failures, row.expired, this.delayS(failures, free)],
         );
