@@ -280,7 +280,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics: metrics.registry,
       fleet,
       pricing,
-      customers,
+      customers: {
+        eligibility: (customerId) => customers.eligibility(customerId),
+        hasPaymentMethod: async (customerId) => (await payments.defaultPaymentMethod(customerId)) !== null,
+      },
       settings: {
         holdMin: config.reservationHoldMin,
         maxHoldMin: config.reservationMaxHoldMin,
