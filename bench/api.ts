@@ -280,9 +280,18 @@ async function seedFleet(db: Db): Promise<void> {
 
 async function seedCustomers(db: Db, count: number): Promise<string[]> {
   const ids = Array.from({ length: count }, (_, i) => `bench-customer-${i}`);
+  // ready to book (issue 13 §4: reservations need a verified licence and a payment method), as the customer API's
+  // licence and payment-method steps would leave them
   await db.query(
-    `insert into customers (id, email, name, phone, server_seq)
-     select id, id || '@bench.example', 'Bench ' || id, '+4930000000', fleetdesk_next_seq() from unnest($1::text[]) as id`,
+    `insert into customers (id, email, name, phone, licence_number, licence_country, licence_expires_on, licence_status, licence_checked_at, server_seq)
+     select id, id || '@bench.example', 'Bench ' || id, '+4930000000', 'BENCH' || ord, 'DE', current_date + 1000, 'verified', now(),
+            fleetdesk_next_seq()
+       from unnest($1::text[]) with ordinality as t(id, ord)`,
+    [ids],
+  );
+  await db.query(
+    `insert into payment_methods (id, customer_id, provider_method_id, brand, last4)
+     select 'pm-' || id, id, 'bench-pm-' || id, 'visa', '4242' from unnest($1::text[]) as id`,
     [ids],
   );
   return ids;

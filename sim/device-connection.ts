@@ -9,6 +9,7 @@
 import { performance } from 'node:perf_hooks';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { CHANNEL_RULES, statusPayload } from '../src/shared/device-protocol.js';
+import { redactUrl } from '../src/shared/redact-url.js';
 import { serialize, type OutgoingMessage } from './publish-pipeline.js';
 import type { SimCounters, SimVehicle } from './sim-vehicle.js';
 
@@ -237,6 +238,6 @@ export function connectionErrorLogger(logger: SimulationLogger, mqttUrl: string)
     const now = performance.now();
     if (now - lastErrorLogAt < 5_000) return;
     lastErrorLogAt = now;
-    logger.warn('sim: MQTT connection error (retrying)', { clientId: conn.clientId, error: err.message, url: mqttUrl });
+    logger.warn('sim: MQTT connection error (retrying)', { clientId: conn.clientId, error: err.message, url: redactUrl(mqttUrl) });
   };
 }

@@ -31,7 +31,7 @@ import { startRentalsComponent, type RentalsComponent } from './components/renta
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
 import { createTimelineComponent } from './components/timeline/index.js';
 import { createTrackComponent } from './components/track/index.js';
-import { IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
+import { demoDefaultsInUse, IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
 import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
@@ -117,6 +117,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
   const disposers: Disposer[] = [];
   const unwritten: Omit<ShutdownReport, 'lost'> = { alertChanges: 0, states: 0, historyRows: 0, events: 0 };
   const stopAll = () => disposeInReverse(disposers, log);
+  // Production mode refused them in resolveConfig; development mode keeps them and says so, one line each.
+  for (const demo of demoDefaultsInUse(config))
+    log.warn(`development mode: demo default ${demo.env}: ${demo.what} (NODE_ENV=production refuses it)`, { setting: demo.env });
   try {
     const metrics = createPlatformMetrics();
     const events = new DomainEvents(log.child({ component: 'events' }));
@@ -136,7 +139,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         host: config.host,
         port: config.mqttPort,
         log: log.child({ component: 'broker' }),
-        ...(enforce ? { authorizer: identity.authorizer, metrics: metrics.registry } : {}),
+        metrics: metrics.registry,
+        maxPacketBytes: config.mqttMaxPacketBytes,
+        ...(enforce ? { authorizer: identity.authorizer } : {}),
       });
       disposers.push({ name: 'embedded broker', dispose: () => broker.close() });
       mqttUrl = broker.url;
@@ -240,11 +245,14 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         maxFailuresPerEmail: config.loginMaxFailuresPerEmail,
         maxFailuresPerIp: config.loginMaxFailuresPerIp,
         windowS: config.loginWindowS,
+        firstDelayS: config.loginFirstDelayS,
+        maxDelayS: config.loginMaxDelayS,
+        maxConcurrentPerClient: config.loginMaxConcurrentPerClient,
       },
       (err) => log.warn('auth housekeeping failed', errorFields(err)),
     );
     disposers.push({ name: 'auth', dispose: () => auth.close() });
-    const staff = await startStaffComponent({ db, log, auth, seedDemoStaff: config.seedDemoStaff });
+    const staff = await startStaffComponent({ db, log, auth, seedDemoStaff: config.seedDemoStaff, production: config.production });
     // Rentals for the support agents' customer detail: bookings starts after customers (it asks eligibility), so
     // it plugs its port in here once started (`customerRentals.port = …`); until then, no rentals.
     const customerRentals: { port: CustomerRentalsPort } = { port: { listForCustomer: async () => [] } };
@@ -286,7 +294,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics: metrics.registry,
       fleet,
       pricing,
-      customers,
+      customers: {
+        eligibility: (customerId) => customers.eligibility(customerId),
+        hasPaymentMethod: async (customerId) => (await payments.defaultPaymentMethod(customerId)) !== null,
+      },
       settings: {
         holdMin: config.reservationHoldMin,
         maxHoldMin: config.reservationMaxHoldMin,
@@ -369,6 +380,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       log: log.child({ component: 'http' }),
       metrics,
       openApi: { publicUrl: config.publicUrl },
+      trustProxy: config.trustProxy,
+      opsEndpoints: { production: config.production, ...(config.opsToken === undefined ? {} : { token: config.opsToken }) },
       readiness: {
         database: () => pingDatabase(db, READY_DB_TIMEOUT_MS),
         // Not a reason to leave the load balancer's rotation: bookings, support and search go on without it.

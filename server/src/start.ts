@@ -2,6 +2,7 @@
  * `npm run server`: reads the environment, starts the server, stops it on SIGINT/SIGTERM.
  * A bad configuration prints one line naming the variable and exits 1.
  */
+import { redactUrl } from '../../src/shared/redact-url.js';
 import { startServer } from './app.js';
 import { ConfigError, loadConfig, type ServerConfig } from './platform/config.js';
 
@@ -18,7 +19,8 @@ async function main(): Promise<void> {
   }
 
   const server = await startServer(config);
-  server.log.info('fleetdesk server ready', { httpUrl: server.httpUrl, mqttUrl: server.mqttUrl });
+  // the URL may carry a broker password (MQTT_URL=mqtt://user:pass@…): never logged as it is
+  server.log.info('fleetdesk server ready', { httpUrl: server.httpUrl, mqttUrl: redactUrl(server.mqttUrl) });
 
   let signals = 0;
   const shutdown = (signal: NodeJS.Signals) => {

@@ -427,6 +427,15 @@ class SimCustomer {
         await this.resume(); // a hold we lost track of: give it up, start over
         return undefined;
       }
+      // claiming a car needs a verified licence and a payment method (issue 13 §4): one that lapsed is renewed
+      if (res.code === 'licence_not_verified') {
+        await this.ensureLicence();
+        continue;
+      }
+      if (res.code === 'payment_method_required') {
+        await this.ensurePaymentMethod();
+        continue;
+      }
       this.unexpected('claim', res);
       return undefined;
     }

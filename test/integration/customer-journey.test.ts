@@ -384,16 +384,23 @@ describe.each(dbBackends())('customer journey on $name', (backend) => {
     expect(rows.find((r) => r.id === slowSource)).toMatchObject({ start_attempt_id: slow.rentalId, status: 'confirmed' });
   });
 
-  it('refuses to start without a verified licence or a payment method, and with a declined card', async () => {
+  it('refuses to claim a car without a verified licence (403) or a payment method (402), and to start with a declined card', async () => {
     const car = cars[2]!;
+    // nobody holds a car they could never drive off with (issue 13 §4): reservations and bookings alike
+    const startsAt = new Date(Math.ceil((Date.now() + 2 * 86_400_000) / 60_000) * 60_000);
+    const window = { vehicleId: car.vehicleId, startsAt: startsAt.toISOString(), endsAt: new Date(+startsAt + 3_600_000).toISOString() };
     const unverified = await signUpCustomer(server, { paymentToken: 'tok_sandbox_ok' });
-    const r1 = await reserve(unverified, car.vehicleId);
-    expectProblem(await call(server, 'POST', '/v1/rentals', unverified.headers, { reservationId: r1 }), 403, 'licence_not_verified');
-    expect((await call(server, 'DELETE', `/v1/reservations/${r1}`, unverified.headers)).status).toBeLessThan(300);
-
     const noCard = await signUpCustomer(server, { verifiedLicence: true });
+    for (const [who, status, code] of [
+      [unverified, 403, 'licence_not_verified'],
+      [noCard, 402, 'payment_method_required'],
+    ] as const) {
+      expectProblem(await call(server, 'POST', '/v1/reservations', who.headers, { vehicleId: car.vehicleId }), status, code);
+      expectProblem(await call(server, 'POST', '/v1/bookings', who.headers, window), status, code);
+    }
+    // the customer API's own steps make them ready: a payment method added, the car reserved
+    expect((await call(server, 'POST', '/v1/me/payment-methods', noCard.headers, { token: 'tok_sandbox_ok' })).status).toBe(201);
     const r2 = await reserve(noCard, car.vehicleId);
-    expectProblem(await call(server, 'POST', '/v1/rentals', noCard.headers, { reservationId: r2 }), 402, 'payment_method_required');
     expect((await call(server, 'DELETE', `/v1/reservations/${r2}`, noCard.headers)).status).toBeLessThan(300);
 
     const declined = await signUpCustomer(server, { verifiedLicence: true, paymentToken: 'tok_sandbox_decline' });

@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { placeVehicle } from '../../server/src/testing/bookings.js';
 import { IN_MEMORY_DATA_DIR } from '../../server/src/platform/config.js';
-import { signUpCustomer, type SignedUpCustomer } from '../../server/src/testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
 
 const QUIET = { port: 0, logLevel: 'silent' as const, mqttAuth: 'off' as const, mqttUrl: undefined, mqttPort: 0, seedVehicles: 5 };
@@ -146,7 +146,7 @@ async function prepare(server: ServerHandle): Promise<SignedUpCustomer[]> {
   const customers: SignedUpCustomer[] = [];
   // a few at a time: sign-up hashes passwords (argon2id) on a small machine
   for (let i = 0; i < CUSTOMERS; i += 8)
-    customers.push(...(await Promise.all(Array.from({ length: Math.min(8, CUSTOMERS - i) }, () => signUpCustomer(server)))));
+    customers.push(...(await Promise.all(Array.from({ length: Math.min(8, CUSTOMERS - i) }, () => signUpCustomer(server, READY_TO_BOOK)))));
   return customers;
 }
 

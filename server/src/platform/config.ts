@@ -75,6 +75,14 @@ const HTTP_PROTOCOLS = ['http:', 'https:'];
 const DESKTOP_ORIGINS_DEFAULT: readonly string[] = Object.freeze([DESKTOP_APP_ORIGIN]);
 
 const SETTINGS = {
+  production: {
+    env: 'NODE_ENV',
+    doc:
+      '`production` switches on production mode: the server refuses to start with any demo default (demo staff, the demo fleet and its ' +
+      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
+    default: false,
+    fromEnv: (value: string | undefined): boolean => value?.trim().toLowerCase() === 'production',
+  } satisfies Defaulted<boolean>,
   host: text('HOST', '127.0.0.1', 'interface the HTTP server and the embedded broker listen on', (value) => {
     if (!value) throw new ConfigError('HOST must not be empty');
   }),
@@ -109,6 +117,13 @@ const SETTINGS = {
     checkUrl('MQTT_URL', value, MQTT_URL_PROTOCOLS),
   ),
   mqttPort: integer('MQTT_PORT', 18830, 0, 65535, 'port of the embedded broker; 0 = a random free port'),
+  mqttMaxPacketBytes: integer(
+    'MQTT_MAX_PACKET_BYTES',
+    65_536,
+    1_024,
+    268_435_455,
+    'embedded broker: the largest MQTT packet a client may send; a larger one ends its connection at the socket, before it is buffered (on Mosquitto: `max_packet_size`)',
+  ),
   mqttAuth: oneOf<MqttAuthMode>(
     'MQTT_AUTH',
     MQTT_AUTH_MODES,
@@ -295,16 +310,55 @@ const SETTINGS = {
     5,
     1,
     1_000,
-    'identity: failed logins allowed per email within LOGIN_WINDOW_S before 429',
+    'identity: failed logins per email within LOGIN_WINDOW_S before each further attempt waits (LOGIN_FIRST_DELAY_S, doubling, up to LOGIN_MAX_DELAY_S; 429 + Retry-After meanwhile)',
   ),
   loginMaxFailuresPerIp: integer(
     'LOGIN_MAX_FAILURES_PER_IP',
     30,
     1,
     100_000,
-    'identity: failed logins allowed per client IP within LOGIN_WINDOW_S before 429',
+    'identity: failed logins per client IP within LOGIN_WINDOW_S before each further attempt waits (the same delays)',
   ),
-  loginWindowS: integer('LOGIN_WINDOW_S', 900, 1, 86_400, 'identity: the window of those counts (seconds)'),
+  loginWindowS: integer(
+    'LOGIN_WINDOW_S',
+    900,
+    1,
+    86_400,
+    'identity: failures are forgotten this long after the first of a window (seconds)',
+  ),
+  loginFirstDelayS: integer(
+    'LOGIN_FIRST_DELAY_S',
+    2,
+    1,
+    3_600,
+    'identity: the wait after the free failures of an email or IP; it doubles with every further failure',
+  ),
+  loginMaxDelayS: integer(
+    'LOGIN_MAX_DELAY_S',
+    120,
+    1,
+    86_400,
+    'identity: the longest wait between two login attempts on one email or IP (there is no lockout: after it, the right password passes)',
+  ),
+  loginMaxConcurrentPerClient: integer(
+    'LOGIN_MAX_CONCURRENT_PER_CLIENT',
+    2,
+    1,
+    1_000,
+    'identity: password checks one client IP may have running at once per instance; the next 16 wait their turn, more are answered 429 at once',
+  ),
+  trustProxy: {
+    env: 'TRUST_PROXY',
+    doc:
+      "HTTP: which proxies' X-Forwarded-For to believe for the client IP (login and rate limits): empty = none (the socket's address), " +
+      '`true` = every hop, a number = that many hops, or a comma list of proxy addresses/CIDRs (e.g. `10.0.0.0/8`)',
+    default: '',
+    parse: (raw: string) => raw,
+    check: (value: string) => {
+      if (value !== '' && value !== 'true' && !/^\d{1,2}$/.test(value) && !/^[0-9A-Fa-f.:/]+(\s*,\s*[0-9A-Fa-f.:/]+)*$/.test(value))
+        throw new ConfigError(`TRUST_PROXY must be empty, true, a hop count or a comma list of addresses/CIDRs (got "${value}")`);
+    },
+  } satisfies Defaulted<string>,
   licenceCheckTimeoutMs: integer(
     'LICENCE_CHECK_TIMEOUT_MS',
     5_000,
@@ -375,6 +429,14 @@ const SETTINGS = {
     5,
     3_600,
     'rentals: telemetry older than this cannot prove where and how the car was left: ending is refused',
+  ),
+  opsToken: optionalText(
+    'OPS_TOKEN',
+    'HTTP: when set, /metrics, /docs and /openapi.json answer only `Authorization: Bearer <OPS_TOKEN>` (≥ 32 characters); unset: open in development, closed (404) in production',
+    (value) => {
+      // never echo the token
+      if (value.length < 32) throw new ConfigError('OPS_TOKEN must be at least 32 characters');
+    },
   ),
   publicUrl: optionalText(
     'PUBLIC_URL',
@@ -478,7 +540,62 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   }
   if (config.reservationMaxHoldMin < config.reservationHoldMin)
     throw new ConfigError('RESERVATION_MAX_HOLD_MIN must be at least RESERVATION_HOLD_MIN');
+  if (config.production) {
+    const refused = demoDefaultsInUse(config);
+    if (refused.length > 0)
+      throw new ConfigError(
+        `production mode (NODE_ENV=production) refuses to start with demo defaults:\n${refused.map((d) => `  ${d.env}: ${d.fix}`).join('\n')}`,
+      );
+  }
   return config;
+}
+
+/** A demo default in use: its variable, what it means, and what production needs instead. */
+export interface DemoDefault {
+  env: string;
+  /** what the demo default does (development mode logs it) */
+  what: string;
+  /** what production mode asks for instead (one line) */
+  fix: string;
+}
+
+/**
+ * The demo defaults this configuration uses. Development mode (`npm start`) keeps them and logs them; production mode
+ * (NODE_ENV=production) refuses to start while any is left, naming each in one line. Never echoes a value.
+ */
+export function demoDefaultsInUse(config: ServerConfig): DemoDefault[] {
+  const found: DemoDefault[] = [];
+  if (config.seedDemoStaff)
+    found.push({
+      env: 'SEED_DEMO_STAFF',
+      what: 'the documented demo staff accounts (admin@fleetdesk.local / demo-admin-pass, …) are seeded',
+      fix: 'demo staff accounts with published passwords would be seeded; set SEED_DEMO_STAFF=false',
+    });
+  if (config.seedVehicles > 0)
+    found.push({
+      env: 'SEED_VEHICLES',
+      what: `a demo fleet of ${config.seedVehicles} cars is registered, with device credentials written to <DATA_DIR>/demo-credentials.json`,
+      fix: 'the demo fleet and its demo device credentials (a plain-text file) would be issued; set SEED_VEHICLES=0 and provision real devices',
+    });
+  if (config.authSecret === undefined)
+    found.push({
+      env: 'AUTH_SECRET',
+      what: 'the token signing secret is generated once and kept in the database',
+      fix: 'missing; set a random secret of at least 32 characters, the same on every instance',
+    });
+  if (config.publicUrl === undefined)
+    found.push({
+      env: 'PUBLIC_URL',
+      what: "public links are built from each request's Host header",
+      fix: "missing; set the API's public base URL (links must not follow a request's Host header)",
+    });
+  if (config.mqttAuth === 'off')
+    found.push({
+      env: 'MQTT_AUTH',
+      what: 'the embedded broker is open to anyone (no credentials, no topic rules)',
+      fix: 'is off: any client could publish as any car; set MQTT_AUTH=required',
+    });
+  return found;
 }
 
 /** Where PGlite keeps its files for this config (`memory://` stays in memory). */

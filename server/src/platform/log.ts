@@ -3,7 +3,7 @@
  * in the desktop's main process and in the simulator — reads the same way.
  * JSON lines by default; pretty only when stdout is a terminal (a human is watching).
  */
-import { pino, type Logger as PinoLogger } from 'pino';
+import { pino, type DestinationStream, type Logger as PinoLogger } from 'pino';
 import pretty from 'pino-pretty';
 import { withMessageFirst, type LogFields, type PinoBackedLogger } from '../../../src/shared/logger.js';
 import type { LogLevel } from './config.js';
@@ -17,27 +17,33 @@ export interface LoggerOptions {
   level: LogLevel;
   /** defaults to "stdout is a TTY" */
   pretty?: boolean;
+  /** where JSON lines go (default stdout; tests read them) */
+  destination?: DestinationStream;
 }
 
-/** Field names whose values never reach a log line. */
-const REDACT_PATHS = [
+/** Field names whose values never reach a log line (at the top level and one level down). */
+export const REDACTED_FIELDS = [
   'password',
   'token',
+  'accessToken',
+  'refreshToken',
+  'apiKey',
   'authorization',
   'secret',
-  '*.password',
-  '*.token',
-  '*.authorization',
-  '*.secret',
-  'req.headers.authorization',
-  'req.headers.cookie',
-];
+  'webhookSecret',
+  'cookie',
+] as const;
+const REDACT_PATHS = [...REDACTED_FIELDS, ...REDACTED_FIELDS.map((f) => `*.${f}`), 'req.headers.authorization', 'req.headers.cookie'];
 
 export function createLogger(options: LoggerOptions): Logger {
   const usePretty = options.pretty ?? process.stdout.isTTY === true;
   const base = { level: options.level, base: { service: 'fleetdesk-server' }, redact: { paths: REDACT_PATHS, censor: '[redacted]' } };
   // pino-pretty as an in-process stream (not a transport): no worker thread to keep alive or shut down.
-  const instance = usePretty ? pino(base, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' })) : pino(base);
+  const instance = options.destination
+    ? pino(base, options.destination)
+    : usePretty
+      ? pino(base, pretty({ colorize: true, sync: true, ignore: 'pid,hostname,service' }))
+      : pino(base);
   return withMessageFirst(instance);
 }
 

@@ -77,6 +77,9 @@ export interface SignedUpCustomer {
 
 const LICENCE_WAIT_MS = 15_000;
 
+/** A customer who may reserve and book: a verified licence and a payment method, through the real customer API. */
+export const READY_TO_BOOK: SignUpOptions = Object.freeze({ verifiedLicence: true, paymentToken: 'tok_sandbox_ok' });
+
 export async function signUpCustomer(server: Pick<ServerHandle, 'httpUrl'>, opts: SignUpOptions = {}): Promise<SignedUpCustomer> {
   const suffix = randomBytes(6).toString('hex');
   const email = opts.email ?? `customer-${suffix}@example.test`;

@@ -7,7 +7,15 @@ import { expect } from 'vitest';
 import type { ServerHandle } from '../app.js';
 
 /** Device auth has its own tests; these servers run with an open embedded broker and the given demo fleet. */
-export const QUIET = { port: 0, logLevel: 'silent' as const, mqttAuth: 'off' as const, mqttUrl: undefined, mqttPort: 0 };
+export const QUIET = {
+  port: 0,
+  logLevel: 'silent' as const,
+  mqttAuth: 'off' as const,
+  mqttUrl: undefined,
+  mqttPort: 0,
+  // customers who book get a verified licence first (READY_TO_BOOK): verified quickly
+  licenceSandboxLatencyMs: 20,
+};
 
 export interface CallResult<T = Record<string, unknown>> {
   status: number;

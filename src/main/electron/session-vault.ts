@@ -5,7 +5,7 @@
  * in clear text. Never holds a password.
  */
 import { safeStorage } from 'electron';
-import { readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, readFile, rm, writeFile } from 'node:fs/promises';
 import type { SessionVault, StoredSession } from '../services/staff-session.js';
 
 export function createSafeStorageVault(file: string): SessionVault | undefined {
@@ -25,7 +25,9 @@ export function createSafeStorageVault(file: string): SessionVault | undefined {
         await rm(file, { force: true });
         return;
       }
+      // 0600 whatever the umask: writeFile's mode applies only to a new file, so an older, looser one is tightened too
       await writeFile(file, safeStorage.encryptString(JSON.stringify(session)), { mode: 0o600 });
+      await chmod(file, 0o600);
     },
   };
 }

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
-import { signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { connectDevice, telemetry } from '../../testing/devices.js';
 import {
@@ -50,7 +50,7 @@ describe.each(dbBackends())('availability on $name', (backend) => {
     // car i stands i × 100 m north of the centre (0.0009° ≈ 100 m)
     for (let i = 1; i <= 12; i++) await placeVehicle(server, CAR(i), { lat: CENTER.lat + i * 0.0009, lon: CENTER.lon, energyPct: 50 + i });
     await server.bookings.refreshAvailability();
-    ana = await signUpCustomer(server);
+    ana = await signUpCustomer(server, READY_TO_BOOK);
     await insertCustomerRow(server, 'direct-customer');
   });
   afterAll(async () => {
@@ -250,7 +250,7 @@ describe.each(dbBackends())('availability on $name', (backend) => {
     await server.bookings.refreshAvailability();
     expect((await search('lat=52.4&lon=13.3&radiusM=100'))[0]).toMatchObject({ vehicleTypeId: 'tesla-model-y-electric', model: 'Model Y' });
     // reservable right away, priced with its type's tariff
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     expect(
       await call(server, 'POST', '/v1/reservations', { headers: c.headers, body: { vehicleId: 'late-car-1', holdMinutes: 20 } }),
     ).toMatchObject({ status: 201, body: { maxFeeCents: 5 * 9 } });

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
-import { signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import {
   call,
@@ -39,7 +39,7 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
     cleanup = created.cleanup;
     server = await startServer({ ...QUIET, ...created.overrides, seedVehicles: 12 });
     for (let i = 1; i <= 12; i++) await placeVehicle(server, CAR(i), { lat: 52.52, lon: 13.4 + i * 0.001 });
-    [ana, ben] = await Promise.all([signUpCustomer(server), signUpCustomer(server)]);
+    [ana, ben] = await Promise.all([signUpCustomer(server, READY_TO_BOOK), signUpCustomer(server, READY_TO_BOOK)]);
     await insertCustomerRow(server, 'direct-customer');
   });
   afterAll(async () => {
@@ -114,7 +114,7 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
 
   it('bookings vs reservations vs rentals inserted directly', async () => {
     const now = Date.now();
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     // an open-ended active rental blocks every later booking of the car, however far ahead
     await insertClaimRow(server, {
       id: 'b-rental-open',
@@ -170,7 +170,7 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
   });
 
   it('no-shows expire once the window is over', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const res = await book(c, CAR(12), at(10 * DAY), at(10 * DAY + HOUR));
     const id = idOf(res);
     await server.db.query(
@@ -184,7 +184,7 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
   });
 
   it('window validation: 400 problems, never 5xx', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const now = Date.now();
     const cases: Array<[string, string, string]> = [
       [isoIn(-2 * MIN, now), isoIn(HOUR, now), 'booking_in_past'],
@@ -226,7 +226,7 @@ describe.each(dbBackends())('bookings on $name', (backend) => {
   });
 
   it('at most 10 open bookings per customer', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     for (let i = 0; i < 10; i++) expect((await book(c, CAR(1), at(40 * DAY + i * DAY), at(40 * DAY + i * DAY + HOUR))).status).toBe(201);
     expectProblem(await book(c, CAR(1), at(60 * DAY), at(60 * DAY + HOUR)), 409, 'booking_limit');
   });

@@ -22,7 +22,7 @@ import { availabilityRoutes } from './api/availability.routes.js';
 import { bookingRoutes } from './api/bookings.routes.js';
 import { reservationRoutes } from './api/reservations.routes.js';
 import { staffBookingRoutes } from './api/staff-bookings.routes.js';
-import { customerStatusFromTable, listAllocations } from './data/allocations.repository.js';
+import { listAllocations } from './data/allocations.repository.js';
 import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
 import { ExpirySweeper } from './domain/bookings-expiry.js';
 import {
@@ -82,8 +82,8 @@ export interface BookingsOptions {
   fleet: PositionsPort & { liveness: VehicleListability };
   /** pricing component: vehicle types (availability index, the public list of types) */
   pricing: PricingComponent;
-  /** customers component (eligibility); TRANSITIONAL default: the customers table's status column */
-  customers?: CustomerEligibilityPort;
+  /** who may claim a car: the customers component (eligibility, licence) and the payments component (payment methods) */
+  customers: CustomerEligibilityPort;
   settings: BookingSettings;
   availabilityRefreshMs?: number;
   expirySweepMs?: number;
@@ -99,7 +99,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     maxHoldMin: options.settings.maxHoldMin,
     bufferMin: options.settings.bufferMin,
   };
-  const customers: CustomerEligibilityPort = options.customers ?? { eligibility: (id) => customerStatusFromTable(db, id) };
+  const customers = options.customers;
 
   const m = createMetrics(options.metrics);
   const availability = new AvailabilityService({

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
-import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import {
   call,
@@ -32,7 +32,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
     cleanup = created.cleanup;
     server = await startServer({ ...QUIET, ...created.overrides, seedVehicles: 20 });
     for (let i = 1; i <= 20; i++) await placeVehicle(server, CAR(i), { lat: 52.52 + i * 0.001, lon: 13.4 });
-    [ana, ben] = await Promise.all([signUpCustomer(server), signUpCustomer(server)]);
+    [ana, ben] = await Promise.all([signUpCustomer(server, READY_TO_BOOK), signUpCustomer(server, READY_TO_BOOK)]);
     await insertCustomerRow(server, 'direct-customer');
   });
   afterAll(async () => {
@@ -98,7 +98,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('a longer hold costs the fee beyond the free hold; the hold is limited to RESERVATION_MAX_HOLD_MIN', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const res = await reserve(c, { vehicleId: CAR(2), holdMinutes: 40 });
     expect(res).toMatchObject({ status: 201, body: { holdMinutes: 40, freeHoldMinutes: 15, maxFeeCents: 25 * 9 } });
     const body = res.body as { createdAt: string; freeUntil: string; expiresAt: string };
@@ -109,7 +109,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('one open reservation per customer', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const first = await reserve(c, { vehicleId: CAR(4) });
     expect(first.status).toBe(201);
     expectProblem(await reserve(c, { vehicleId: CAR(5) }), 409, 'reservation_limit');
@@ -118,7 +118,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('a taken car answers 409 vehicle_unavailable; the database refuses the overlap even without the application checks', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     expect((await reserve(ana, { vehicleId: CAR(6) })).status).toBe(201);
     expectProblem(await reserve(c, { vehicleId: CAR(6) }), 409, 'vehicle_unavailable');
     // straight into the table: the exclusion constraint says no
@@ -139,7 +139,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('refuses cars in maintenance, offline, silent past the heartbeat, without a position, or unknown', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     await setServiceState(server, CAR(7), 'maintenance');
     expectProblem(await reserve(c, { vehicleId: CAR(7) }), 409, 'vehicle_unavailable');
     await placeVehicle(server, CAR(8), { lat: 52.5, lon: 13.4, online: false });
@@ -157,7 +157,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('refuses a car with an active rental (open-ended, or overrunning its return time) and one booked too soon after the hold', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const now = Date.now();
     await insertClaimRow(server, {
       id: 'rental-open',
@@ -205,7 +205,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('expires by itself: harmless once its hold passed, marked expired by the sweeper', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const res = await reserve(c, { vehicleId: CAR(15) });
     const id = (res.body as { reservationId: string }).reservationId;
     // the hold ran out (moved into the past, as time would)
@@ -216,14 +216,14 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
     );
     // before any sweep: someone else can reserve the car, and the customer can reserve again
     expect((await reserve(ben, { vehicleId: CAR(15) })).status).toBe(409); // ben holds CAR(1) already
-    const other = await signUpCustomer(server);
+    const other = await signUpCustomer(server, READY_TO_BOOK);
     expect((await reserve(other, { vehicleId: CAR(15) })).status).toBe(201);
     expect((await reserve(c, { vehicleId: CAR(16) })).status).toBe(201); // its own expired one is expired first
     expect((await call(server, 'GET', `/v1/reservations/${id}`, { headers: c.headers })).body).toMatchObject({ status: 'expired' });
     expectProblem(await call(server, 'DELETE', `/v1/reservations/${id}`, { headers: c.headers }), 409, 'reservation_not_cancellable');
 
     // the sweeper expires another customer's lapsed hold
-    const d = await signUpCustomer(server);
+    const d = await signUpCustomer(server, READY_TO_BOOK);
     const late = ((await reserve(d, { vehicleId: CAR(17) })).body as { reservationId: string }).reservationId;
     await server.db.query(
       `update allocations set period = tstzrange(lower(period) - interval '1 hour', upper(period) - interval '1 hour', '[)'),
@@ -236,7 +236,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('a blocked customer cannot reserve (403 customer_blocked); unblocked, they can', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const support = await staffHeaders(server, 'support');
     expect(
       (await call(server, 'POST', `/ops/v1/customers/${c.customerId}/block`, { headers: support, body: { reason: 'chargeback' } })).status,
@@ -249,7 +249,7 @@ describe.each(dbBackends())('reservations on $name', (backend) => {
   });
 
   it('bad input and missing sign-in are 4xx problems, never 5xx', async () => {
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     expectProblem(await call(server, 'POST', '/v1/reservations', { body: { vehicleId: CAR(19) } }), 401, 'unauthorized');
     expectProblem(await call(server, 'GET', '/v1/reservations', { headers: { authorization: 'Bearer nope' } }), 401, 'unauthorized');
     // (the platform's validator coerces scalars — `{ vehicleId: 42 }` is the unknown vehicle "42" — and drops unknown

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
-import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { call, expectProblem, insertClaimRow, MIN, placeVehicle, QUIET } from '../../testing/bookings.js';
 
@@ -41,7 +41,7 @@ describe.each(dbBackends())('staff bookings API on $name', (backend) => {
     cleanup = created.cleanup;
     server = await startServer({ ...QUIET, ...created.overrides, seedVehicles: 4 });
     for (let i = 1; i <= 4; i++) await placeVehicle(server, CAR(i), { lat: 52.52, lon: 13.4 });
-    ana = await signUpCustomer(server, { name: 'Ana Staff-Test' });
+    ana = await signUpCustomer(server, { ...READY_TO_BOOK, name: 'Ana Staff-Test' });
     [dispatcher, support, admin] = await Promise.all([
       staffHeaders(server, 'dispatcher', 'disp-1'),
       staffHeaders(server, 'support', 'sup-1'),
@@ -142,7 +142,7 @@ describe.each(dbBackends())('staff bookings API on $name', (backend) => {
     expect(rows[0]!.after.endsAt).toBe(at(3 * HOUR));
 
     // someone else books after it; extending into that (buffer included) is a conflict, and changes nothing
-    const other = await signUpCustomer(server);
+    const other = await signUpCustomer(server, READY_TO_BOOK);
     expect(
       (
         await call(server, 'POST', '/v1/bookings', {
@@ -249,7 +249,7 @@ describe.each(dbBackends())('staff bookings API on $name', (backend) => {
       'not_cancellable',
     );
 
-    const c = await signUpCustomer(server);
+    const c = await signUpCustomer(server, READY_TO_BOOK);
     const r = await call(server, 'POST', '/v1/reservations', { headers: c.headers, body: { vehicleId: CAR(3) } });
     const rid = r.body.reservationId as string;
     expect(await call(server, 'POST', `/ops/v1/bookings/${rid}/cancel`, { headers: admin, body: { reason: 'fraud check' } })).toMatchObject(

@@ -5,8 +5,8 @@
  * a `user` block each. Run Mosquitto with `use_username_as_clientid true` so a device's client id is its
  * username (docs/mosquitto-auth.md).
  */
-import { chmod, mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from '../../platform/private-files.js';
 import { ACCESS_RULES, type RoleRules } from './domain/access-rules.js';
 import { MQTT_ROLES, type CredentialRecord, type MqttRole } from './model.js';
 
@@ -43,11 +43,11 @@ export async function writeMosquittoFiles(
   dir: string,
   records: readonly CredentialRecord[],
 ): Promise<{ passwordFile: string; aclFile: string }> {
-  await mkdir(dir, { recursive: true });
+  await ensurePrivateDir(dir);
   const passwordFile = join(dir, PASSWORD_FILE);
   const aclFile = join(dir, ACL_FILE);
-  await replaceFile(passwordFile, mosquittoPasswordFile(records));
-  await replaceFile(aclFile, mosquittoAclFile(records));
+  await writePrivateFile(passwordFile, mosquittoPasswordFile(records));
+  await writePrivateFile(aclFile, mosquittoAclFile(records));
   return { passwordFile, aclFile };
 }
 
@@ -61,11 +61,4 @@ function aclLines(kind: 'pattern' | 'topic', rules: RoleRules): string[] {
   for (const t of rules.publish) add(t, 'write');
   for (const t of rules.subscribe) add(t, 'read');
   return [...access].map(([topic, set]) => `${kind} ${set.size === 2 ? 'readwrite' : [...set][0]} ${topic}`);
-}
-
-async function replaceFile(path: string, content: string): Promise<void> {
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, content, { mode: 0o600 });
-  await chmod(tmp, 0o600);
-  await rename(tmp, path);
 }

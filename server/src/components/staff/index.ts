@@ -24,12 +24,21 @@ export interface StaffOptions {
   log: Logger;
   auth: AuthService;
   seedDemoStaff: boolean;
+  /** production mode: refuse to start while a demo account is still active with its published password */
+  production?: boolean;
 }
 
 export async function startStaffComponent(options: StaffOptions): Promise<StaffComponent> {
   const log = options.log.child({ component: 'staff' });
   const accounts = new StaffAccounts(options.db, options.auth, recordAudit, log);
   if (options.seedDemoStaff) await accounts.seedDemoAccounts();
+  if (options.production) {
+    const open = await accounts.demoAccountsStillOpen();
+    if (open.length > 0)
+      throw new Error(
+        `production mode refuses to start: demo staff accounts are active with their published passwords (${open.join(', ')}); deactivate them or change their passwords`,
+      );
+  }
   return {
     accounts,
     registerRoutes: async (app, prefix) => {

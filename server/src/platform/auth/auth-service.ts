@@ -29,12 +29,15 @@ export interface PasswordAccount {
 
 /** 429 with the seconds to wait (the route sets Retry-After). */
 export class TooManyAttemptsError extends AppError {
-  constructor(retryAfterS: number) {
-    super('too_many_attempts', `Too many failed logins; try again in ${retryAfterS} s`, { status: 429, retryAfterS });
+  declare readonly retryAfterS: number;
+  constructor(retryAfterS: number, detail = `Too many failed logins; try again in ${retryAfterS} s`) {
+    super('too_many_attempts', detail, { status: 429, retryAfterS });
   }
 }
 
 export interface AuthSettings extends LoginThrottleLimits {
+  /** password checks one client (IP) may have running at once on this instance; more wait their turn */
+  maxConcurrentPerClient: number;
   /** AUTH_SECRET; undefined = the generated secret kept in the database */
   secret?: string;
   accessTokenTtlS: number;
@@ -42,15 +45,20 @@ export interface AuthSettings extends LoginThrottleLimits {
 }
 
 const HOUSEKEEPING_MS = 3_600_000;
+/** logins of one client waiting for a password-check slot (beyond: 429 at once) */
+export const MAX_WAITING_PER_CLIENT = 16;
 
 export class AuthService {
   private housekeeping: NodeJS.Timeout | undefined;
+  /** password checks running per client IP on this instance */
+  private readonly checking = new Map<string, { running: number; waiting: Array<() => void> }>();
 
   private constructor(
     readonly passwords: PasswordHasher,
     readonly accessTokens: AccessTokens,
     private readonly refreshTokens: RefreshTokens,
     private readonly throttle: LoginThrottle,
+    private readonly maxConcurrentPerClient: number,
   ) {}
 
   /** `onHousekeepingError` hears about housekeeping failures (expired refresh tokens and login windows are purged hourly). */
@@ -61,6 +69,7 @@ export class AuthService {
       new AccessTokens(key, settings.accessTokenTtlS),
       new RefreshTokens(db, settings.refreshTokenTtlDays),
       new LoginThrottle(db, settings),
+      settings.maxConcurrentPerClient,
     );
     service.housekeeping = setInterval(
       () => void service.purgeExpired().catch((err: unknown) => onHousekeepingError?.(err)),
@@ -73,6 +82,9 @@ export class AuthService {
   /**
    * Checks email + password; resolves with the account or throws 401 `invalid_credentials` / 429
    * `too_many_attempts`. An unknown email costs the same time as a known one (a dummy verification).
+   * The attempt is counted before the password is hashed (LoginThrottle.claim), and a client may have only
+   * `maxConcurrentPerClient` checks running here at once — the next ones wait their turn, and beyond
+   * MAX_WAITING_PER_CLIENT waiting they are answered 429 at once: a flood of slow hashes cannot take the worker.
    */
   async passwordLogin<A extends PasswordAccount>(
     scope: AccountKind,
@@ -81,16 +93,44 @@ export class AuthService {
     ip: string,
     find: (email: string) => Promise<A | null>,
   ): Promise<A> {
-    const wait = await this.throttle.retryAfterS(scope, email, ip);
-    if (wait > 0) throw new TooManyAttemptsError(wait);
-    const account = await find(email);
-    const ok = account ? await this.passwords.verify(account.passwordHash, password) : await this.passwords.verifyDummy(password);
-    if (!account || !ok || !account.active) {
-      await this.throttle.recordFailure(scope, email, ip);
-      throw new AppError('invalid_credentials', 'The email or the password is wrong', { status: 401 });
+    await this.acquireCheck(ip);
+    try {
+      const claim = await this.throttle.claim(scope, email, ip);
+      if (!claim.ok) throw new TooManyAttemptsError(claim.retryAfterS);
+      const account = await find(email);
+      const ok = account ? await this.passwords.verify(account.passwordHash, password) : await this.passwords.verifyDummy(password);
+      if (!account || !ok || !account.active) {
+        await this.throttle.confirmFailure(scope, email, ip);
+        throw new AppError('invalid_credentials', 'The email or the password is wrong', { status: 401 });
+      }
+      await this.throttle.recordSuccess(scope, email, ip);
+      return account;
+    } finally {
+      this.releaseCheck(ip);
     }
-    await this.throttle.recordSuccess(scope, email);
-    return account;
+  }
+
+  /** A slot for one password check of this client: now, after the ones ahead of it, or 429 when too many wait. */
+  private async acquireCheck(ip: string): Promise<void> {
+    let client = this.checking.get(ip);
+    if (!client) this.checking.set(ip, (client = { running: 0, waiting: [] }));
+    if (client.running < this.maxConcurrentPerClient) {
+      client.running++;
+      return;
+    }
+    if (client.waiting.length >= MAX_WAITING_PER_CLIENT)
+      throw new TooManyAttemptsError(1, 'Too many logins at once from this client; try again in 1 s');
+    // the releasing check hands its slot over (running stays the same)
+    await new Promise<void>((resolve) => client.waiting.push(resolve));
+  }
+
+  private releaseCheck(ip: string): void {
+    const client = this.checking.get(ip);
+    if (!client) return;
+    const next = client.waiting.shift();
+    if (next) return next();
+    client.running--;
+    if (client.running === 0) this.checking.delete(ip);
   }
 
   async startSession(principal: SignedInPrincipal, db?: Queryable): Promise<Session> {

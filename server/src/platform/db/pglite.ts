@@ -1,12 +1,17 @@
 /** Embedded PostgreSQL (PGlite, WebAssembly): persisted in a directory, or in memory for tests. */
-import { mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { PGlite, type Transaction } from '@electric-sql/pglite';
 import { btree_gist } from '@electric-sql/pglite/contrib/btree_gist';
 import { IN_MEMORY_DATA_DIR } from '../config.js';
+import { ensurePrivateDir } from '../private-files.js';
 import type { Db, Queryable, QueryResult } from './db.js';
 
 export async function openPglite(dataDir: string): Promise<Db> {
-  if (dataDir !== IN_MEMORY_DATA_DIR) await mkdir(dataDir, { recursive: true });
+  if (dataDir !== IN_MEMORY_DATA_DIR) {
+    // DATA_DIR and the database in it: only the server's user reads them
+    await ensurePrivateDir(dirname(dataDir));
+    await ensurePrivateDir(dataDir);
+  }
   // btree_gist: the allocations' exclusion constraint (no double booking) needs it, as on PostgreSQL.
   const pg = await PGlite.create(dataDir, { extensions: { btree_gist } });
   const outer = wrap(pg);

@@ -10,7 +10,7 @@ import { Type } from '@fastify/type-provider-typebox';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../../src/shared/errors.js';
 import { startServer, type ServerHandle } from '../../app.js';
-import { signUpCustomer } from '../../testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import type { Principal } from '../auth/principal.js';
 import { openDatabase, type Db } from '../db/index.js';
@@ -397,8 +397,8 @@ describe.each(dbBackends())('Idempotency-Key on a real route ($name)', (backend)
   });
 
   it('replays a reservation, refuses the key with another car, and keeps customers apart', async () => {
-    const alice = await signUpCustomer(server);
-    const bob = await signUpCustomer(server);
+    const alice = await signUpCustomer(server, READY_TO_BOOK);
+    const bob = await signUpCustomer(server, READY_TO_BOOK);
     const key = randomUUID();
     const reserve = async (headers: Record<string, string>, vehicleId: string) => {
       const res = await fetch(`${server.httpUrl}/v1/reservations`, {

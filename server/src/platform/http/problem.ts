@@ -39,11 +39,16 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.code(body.status).type(PROBLEM_CONTENT_TYPE).send(body);
 }
 
-/** Maps any thrown value to a problem; only 5xx are logged as errors, and their details never reach the client. */
+/**
+ * Maps any thrown value to a problem; only 5xx are logged as errors, and their details never reach the client: a 500
+ * is always `internal` with a fixed sentence (its code and message go to the log); 502–504 keep the sentence written
+ * for the client (retry advice; never an underlying error's text, which stays in the logged cause).
+ */
 export function toProblem(err: unknown, request: FastifyRequest, log: Logger): Problem {
   const instance = request.url;
   if (err instanceof AppError) {
-    if (err.status >= 500) log.error('request failed', { reqId: request.id, code: err.code, ...errorFields(err) });
+    if (err.status >= 500) log.error('request failed', { reqId: request.id, code: err.code, ...errorFields(err), cause: causeOf(err) });
+    if (err.status === 500) return problem(500, 'internal', INTERNAL_DETAIL, instance);
     return problem(err.status, err.code, err.message, instance);
   }
   const fastifyErr = err as Partial<FastifyError>;
@@ -53,5 +58,11 @@ export function toProblem(err: unknown, request: FastifyRequest, log: Logger): P
     return problem(status, (fastifyErr.code ?? 'bad_request').toLowerCase(), fastifyErr.message, instance);
   }
   log.error('request failed', { reqId: request.id, method: request.method, url: request.url, ...errorFields(err) });
-  return problem(500, 'internal', 'An unexpected error occurred.', instance);
+  return problem(500, 'internal', INTERNAL_DETAIL, instance);
+}
+
+const INTERNAL_DETAIL = 'An unexpected error occurred.';
+
+function causeOf(err: Error): string | undefined {
+  return err.cause instanceof Error ? err.cause.message : err.cause === undefined ? undefined : String(err.cause);
 }

@@ -3,6 +3,7 @@
  * the OpenAPI document), problem+json errors, request metrics, and the operational endpoints
  * /health (liveness), /ready (readiness) and /metrics (Prometheus).
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -10,7 +11,7 @@ import { Type, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { Logger } from '../log.js';
 import type { PlatformMetrics } from '../metrics.js';
 import { hostForUrl } from '../net.js';
-import { registerOpenApi, type OpenApiOptions } from './openapi.js';
+import { DOCS_PATH, OPENAPI_PATH, registerOpenApi, type OpenApiOptions } from './openapi.js';
 import { AppError } from '../../../../src/shared/errors.js';
 import { problem, sendProblem, toProblem } from './problem.js';
 
@@ -29,6 +30,52 @@ export interface HttpServerOptions {
   readiness: Record<string, ReadinessCheck>;
   /** the OpenAPI document's servers/version (GET /openapi.json, /docs) */
   openApi?: OpenApiOptions;
+  /** TRUST_PROXY: empty = the socket's address is the client; `true`, a hop count, or proxy addresses/CIDRs */
+  trustProxy?: string;
+  /**
+   * Who may read /metrics, /docs and /openapi.json: with `token` (OPS_TOKEN), only `Authorization: Bearer <token>`;
+   * without one, anyone in development and nobody in production (404).
+   */
+  opsEndpoints?: { production: boolean; token?: string };
+}
+
+/** The operational documents that tell an outsider how the server is built and how busy it is. */
+export function isOpsEndpoint(path: string): boolean {
+  return path === '/metrics' || path === OPENAPI_PATH || path === DOCS_PATH || path.startsWith(`${DOCS_PATH}/`);
+}
+
+function installOpsEndpointGuard(app: HttpApp, rule: { production: boolean; token?: string }): void {
+  const expected = rule.token === undefined ? undefined : createHash('sha256').update(`Bearer ${rule.token}`).digest();
+  app.addHook('onRequest', async (request, reply) => {
+    if (!isOpsEndpoint(request.url.split('?')[0]!)) return;
+    if (expected === undefined) {
+      if (rule.production)
+        return sendProblem(reply, problem(404, 'not_found', `No route for ${request.method} ${request.url}`, request.url));
+      return;
+    }
+    // compared as digests in constant time: the answer's timing tells nothing about the token
+    const given = createHash('sha256')
+      .update(request.headers.authorization ?? '')
+      .digest();
+    if (!timingSafeEqual(given, expected)) {
+      void reply.header('www-authenticate', 'Bearer realm="fleetdesk-ops"');
+      return sendProblem(
+        reply,
+        problem(401, 'unauthorized', 'This endpoint needs the operations token (Authorization: Bearer …)', request.url),
+      );
+    }
+  });
+}
+
+/** TRUST_PROXY's text → Fastify's `trustProxy` (request.ip then comes from X-Forwarded-For through those proxies). */
+export function fastifyTrustProxy(value: string | undefined): boolean | string[] | ((address: string, hop: number) => boolean) {
+  if (!value) return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return (_address, hop) => hop < hops;
+  }
+  return value.split(',').map((part) => part.trim());
 }
 
 export function createHttpServer(options: HttpServerOptions): HttpApp {
@@ -38,6 +85,7 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
     // one debug line per request from onResponse instead of Fastify's two info lines
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 1024 * 1024,
+    trustProxy: fastifyTrustProxy(options.trustProxy),
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.setErrorHandler((err, request, reply) => {
@@ -65,6 +113,7 @@ export function createHttpServer(options: HttpServerOptions): HttpApp {
 
   // Before any route: its onRoute hook documents every route registered afterwards. The operational routes go in
   // a plugin so they queue behind it.
+  if (options.opsEndpoints) installOpsEndpointGuard(app, options.opsEndpoints);
   registerOpenApi(app, options.openApi);
   void app.register(async (instance) => registerOperationalRoutes(instance, options));
   return app;

@@ -11,6 +11,10 @@
  *   one bad publish does not cost a device its session) — unless the account was revoked or rotated, which
  *   ends the session.
  * Every denial is counted in `fleetdesk_mqtt_auth_denied_total{action,reason}`.
+ *
+ * Whatever the access control, a client sending a packet larger than `maxPacketBytes` (MQTT_MAX_PACKET_BYTES) is
+ * disconnected at the socket before Aedes buffers it (packet-size-guard.ts), counted in
+ * `fleetdesk_mqtt_packets_refused_total{reason}`.
  */
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { Aedes, type Client } from 'aedes';
@@ -18,6 +22,7 @@ import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../log.js';
 import { METRIC_PREFIX } from '../metrics.js';
 import { hostForUrl } from '../net.js';
+import { guardPacketSize } from './packet-size-guard.js';
 
 export interface EmbeddedBroker {
   /** mqtt://host:port clients connect to */
@@ -58,8 +63,10 @@ export interface EmbeddedBrokerOptions {
   log: Logger;
   /** absent = no access control (MQTT_AUTH=off: anyone may connect, publish and subscribe) */
   authorizer?: MqttAuthorizer;
-  /** where the denial counter is registered (required with an authorizer) */
+  /** where the denial and refused-packet counters are registered (required with an authorizer) */
   metrics?: Registry;
+  /** the largest packet a client may send (bytes); a larger one ends its connection before it is buffered */
+  maxPacketBytes: number;
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -69,7 +76,21 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
   aedes.on('connectionError', (_client, err) => log.debug('mqtt connection error', { error: err.message }));
   const disposeAuth = options.authorizer ? installAccessControl(aedes, options.authorizer, options.metrics, log) : () => undefined;
 
-  const server = createServer(aedes.handle);
+  const refused = new Counter({
+    name: `${METRIC_PREFIX}mqtt_packets_refused_total`,
+    help: 'MQTT connections the embedded broker cut at the socket, by reason (too_large: a packet over MQTT_MAX_PACKET_BYTES; malformed_length)',
+    labelNames: ['reason'],
+    registers: options.metrics ? [options.metrics] : [],
+  });
+  const server = createServer((socket) => {
+    const remote = `${socket.remoteAddress}:${socket.remotePort}`;
+    aedes.handle(
+      guardPacketSize(socket, options.maxPacketBytes, (refusal) => {
+        refused.inc({ reason: refusal.reason });
+        log.warn('mqtt connection cut: packet refused before buffering', { remote, maxPacketBytes: options.maxPacketBytes, ...refusal });
+      }),
+    );
+  });
   try {
     await listen(server, options.host, options.port);
   } catch (err) {

@@ -5,10 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   HttpPaymentProvider,
@@ -258,13 +258,17 @@ describe('sandbox payment provider (contract)', () => {
   it('keeps its ledger and stored answers in a file across restarts', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'fleetdesk-sandbox-'));
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const ledgerFile = join(dir, 'ledger.json');
+    // in a directory still to be made, under the most permissive umask: both are the server user's alone (issue 13 §8)
+    const ledgerFile = join(dir, 'ledger', 'ledger.json');
+    const umask = process.umask(0);
     const first = await sandboxAndClient({ ledgerFile });
     const method = await first.provider.tokenize('tok_sandbox_ok', key());
     const k = key();
     const input = { paymentMethodId: method.id, amountCents: 1_234, currency: 'EUR', reference: 'pay_persisted' };
     const hold = await first.provider.authorize(input, k);
     await first.sandbox.close();
+    process.umask(umask);
+    expect([(await stat(dirname(ledgerFile))).mode & 0o777, (await stat(ledgerFile)).mode & 0o777]).toEqual([0o700, 0o600]);
 
     const second = await sandboxAndClient({ ledgerFile });
     expect((await second.provider.authorize(input, k)).id).toBe(hold.id);

@@ -18,10 +18,11 @@
  * first is still being processed 409. Completed operations are announced by signed webhooks.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname } from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from '../../platform/private-files.js';
 import { checkSettings, DEFAULT_SANDBOX_SETTINGS, FaultPlan, type SandboxSettings } from './sandbox-faults.js';
 import { SandboxError, SandboxLedger, SANDBOX_TOKENS, type LedgerEvent, type LedgerSnapshot, type SandboxHold } from './sandbox-ledger.js';
 import { WebhookSender, type WebhookStats, type WebhookTarget } from './sandbox-webhooks.js';
@@ -467,8 +468,6 @@ async function loadLedger(ledger: SandboxLedger, file: string): Promise<void> {
 
 /** Write-then-rename: a crash mid-save never leaves half a ledger. */
 async function saveLedger(snapshot: LedgerSnapshot, file: string): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`;
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(tmp, JSON.stringify(snapshot), { mode: 0o600 });
-  await rename(tmp, file);
+  await ensurePrivateDir(dirname(file));
+  await writePrivateFile(file, JSON.stringify(snapshot));
 }

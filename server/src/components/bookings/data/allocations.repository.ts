@@ -393,12 +393,3 @@ export async function openClaimsAround(q: Queryable, now: number, horizon: numbe
     periodEnd: num(r.period_end_ms),
   }));
 }
-
-/**
- * TRANSITIONAL fallback until the customers component is wired into bookings (app.ts passes `customers`): the
- * baseline `customers.status` column (007_identity.sql).
- */
-export async function customerStatusFromTable(q: Queryable, customerId: string): Promise<{ exists: boolean; blocked: boolean }> {
-  const { rows } = await q.query<{ status: string }>('select status from customers where id = $1', [customerId]);
-  return { exists: rows.length > 0, blocked: rows[0]?.status === 'blocked' };
-}

@@ -39,7 +39,10 @@ export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
 export interface CustomerEligibilityPort {
-  eligibility(customerId: string): Promise<{ exists: boolean; blocked: boolean }>;
+  /** `licenceStatus`: `verified` is the only one that may claim a car */
+  eligibility(customerId: string): Promise<{ exists: boolean; blocked: boolean; licenceStatus: string }>;
+  /** whether the customer has a usable payment method (the payments component) */
+  hasPaymentMethod(customerId: string): Promise<boolean>;
 }
 
 export interface ClaimDeps {
@@ -51,11 +54,25 @@ export interface ClaimDeps {
   now: () => number;
 }
 
-/** Creating anything needs an existing, unblocked customer (a verified licence is needed only to start a rental). */
+/**
+ * Claiming a car (a reservation or a booking) needs an existing, unblocked customer with a verified driver licence
+ * (403 `licence_not_verified`) and a payment method (402 `payment_method_required`): an account that could never
+ * start a rental cannot hold cars either (issue 13 §4: a script could otherwise sign up and book the whole fleet).
+ */
 export async function assertMayCreate(customers: CustomerEligibilityPort, customerId: string): Promise<void> {
   const e = await customers.eligibility(customerId);
   if (!e.exists) throw new AppError('unauthorized', 'Unknown customer: sign in again', { status: 401 });
   if (e.blocked) throw new AppError('customer_blocked', 'This account is blocked: contact support', { status: 403 });
+  if (e.licenceStatus !== 'verified')
+    throw new AppError(
+      'licence_not_verified',
+      `A verified driver licence is needed to reserve or book a car (yours is ${e.licenceStatus}; PUT /v1/me/driver-licence)`,
+      { status: 403 },
+    );
+  if (!(await customers.hasPaymentMethod(customerId)))
+    throw new AppError('payment_method_required', 'Add a payment method before reserving or booking a car (POST /v1/me/payment-methods)', {
+      status: 402,
+    });
 }
 
 /**

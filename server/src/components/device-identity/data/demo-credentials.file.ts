@@ -3,8 +3,9 @@
  * hand them to the simulator and the desktop. Demo only — a real device gets its secret once, at provisioning,
  * and the server keeps no copy. Written with mode 0600, replaced atomically.
  */
-import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { ensurePrivateDir, writePrivateFile } from '../../../platform/private-files.js';
 
 export const DEMO_CREDENTIALS_FILE = 'demo-credentials.json';
 
@@ -41,9 +42,6 @@ export async function writeDemoCredentials(path: string, credentials: DemoCreden
     note: 'Demo only: MQTT secrets of the seeded demo fleet and the demo desktop account (npm start). Never use in production.',
     ...credentials,
   };
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${process.pid}.tmp`;
-  await writeFile(tmp, `${JSON.stringify(body, null, 2)}\n`, { mode: 0o600 });
-  await chmod(tmp, 0o600); // the mode of writeFile applies only to a new file
-  await rename(tmp, path);
+  await ensurePrivateDir(dirname(path));
+  await writePrivateFile(path, `${JSON.stringify(body, null, 2)}\n`);
 }

@@ -4,7 +4,7 @@
  * by a refused upload. The rental is written straight into the database (starting one is the journey test's job).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,8 +30,11 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
   let dataDir: string;
   let owner: SignedUpCustomer;
   let rentalId: string;
+  let umask: number;
 
   beforeAll(async () => {
+    // the most permissive umask: what the server creates must still be private (issue 13 §8)
+    umask = process.umask(0);
     const created = await backend.create();
     cleanup = created.cleanup;
     dataDir = await mkdtemp(join(tmpdir(), 'fleetdesk-damage-test-'));
@@ -60,10 +63,13 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
   });
 
   afterAll(async () => {
+    process.umask(umask);
     await server?.stop();
     await cleanup?.();
     if (dataDir) await rm(dataDir, { recursive: true, force: true });
   });
+
+  const mode = async (...path: string[]) => ((await stat(join(dataDir, ...path))).mode & 0o777).toString(8);
 
   async function report(form: FormData, headers: Record<string, string> = owner.headers, id = rentalId): Promise<Res> {
     const res = await fetch(`${server.httpUrl}/v1/rentals/${id}/damage-reports`, { method: 'POST', headers, body: form });
@@ -108,6 +114,10 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
     });
     expect(await storedFiles()).toEqual([`${reportId}-1.jpg`, `${reportId}-2.png`, `${reportId}-3.webp`]);
     expect(sha256(await readFile(join(dataDir, 'damage-reports', rentalId, `${reportId}-3.webp`)))).toBe(sha256(WEBP));
+    // customers' photos and the data directory are the server user's alone, whatever the umask
+    expect(await mode('damage-reports', rentalId, `${reportId}-1.jpg`)).toBe('600');
+    expect([await mode('damage-reports'), await mode('damage-reports', rentalId), await mode()]).toEqual(['700', '700', '700']);
+    if (backend.name === 'pglite') expect(await mode('pglite')).toBe('700');
 
     const support = await staffHeaders(server, 'support');
     const detail = await fetch(`${server.httpUrl}/ops/v1/rentals/${rentalId}`, { headers: support }).then(

@@ -8,8 +8,9 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, unlink } from 'node:fs/promises';
+import { rename, rm, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../../platform/private-files.js';
 import type { Readable } from 'node:stream';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { DamagePhoto, DamageReportRow } from '../data/rentals.repository.js';
@@ -55,9 +56,9 @@ export class DamageReportStore {
   async dirFor(rentalId: string): Promise<string> {
     // ids are ours (uuids), but a path is built from it: refuse anything that could leave the directory
     if (!SAFE_ID.test(rentalId)) throw new AppError('invalid_rental_id', 'invalid rental id', { status: 400 });
-    const dir = join(await this.root(), 'damage-reports', rentalId);
-    await mkdir(dir, { recursive: true });
-    return dir;
+    // customers' photos: only the server's user reads them
+    const reports = await ensurePrivateDir(join(await this.root(), 'damage-reports'));
+    return ensurePrivateDir(join(reports, rentalId));
   }
 }
 
@@ -160,7 +161,7 @@ export function damageReportView(r: DamageReportRow): DamageReportView {
 /** Streams to `path`, hashing and counting; reads the first bytes for the type. Stops writing past the limit. */
 async function savePhoto(stream: Readable, path: string): Promise<{ bytes: number; sha256: string; type: ImageType | null }> {
   const hash = createHash('sha256');
-  const out = createWriteStream(path, { flags: 'wx' });
+  const out = createWriteStream(path, { flags: 'wx', mode: PRIVATE_FILE_MODE });
   const outDone = new Promise<void>((resolve, reject) => {
     out.once('finish', resolve);
     out.once('error', reject);

@@ -136,11 +136,11 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
           `the payment hold of ${holdCents} ${tariff.currency} minor units was declined: ${hold.reason}`,
           { status: 402 },
         );
-      throw new AppError(
-        'payment_provider_unavailable',
-        `the payment provider did not answer in time (${hold.reason}); nothing was charged, try again`,
-        { status: 503 },
-      );
+      // the provider's own reason stays in the log (the cause): a 5xx answer carries no internal message
+      throw new AppError('payment_provider_unavailable', 'the payment provider did not answer in time; nothing was charged, try again', {
+        status: 503,
+        cause: new Error(hold.reason),
+      });
     }
     paymentId = hold.paymentId;
   } catch (err) {

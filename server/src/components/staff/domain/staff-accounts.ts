@@ -148,6 +148,19 @@ export class StaffAccounts {
     });
   }
 
+  /**
+   * Production mode: the demo accounts a development run left in this database, still active with their published
+   * password (their emails; empty = none). Start refuses while any is left.
+   */
+  async demoAccountsStillOpen(): Promise<string[]> {
+    const open: string[] = [];
+    for (const demo of DEMO_STAFF) {
+      const account = await findStaffByEmail(this.db, demo.email);
+      if (account?.active && (await this.auth.passwords.verify(account.passwordHash, demo.password))) open.push(demo.email);
+    }
+    return open;
+  }
+
   /** Inserts the demo accounts that are missing (by id or email); hashes only for those. */
   async seedDemoAccounts(): Promise<number> {
     let created = 0;
