@@ -165,8 +165,14 @@ describe.each(cases)('ingestion on $name', ({ db, broker }) => {
     const second = await device(id, { will: true });
     await second.publishStatus('online');
     await second.publishTelemetry(telemetry(2));
-    expect(await waitFor(async () => ((await live(id))?.online === true ? live(id) : undefined), { what: 'online again' })).toMatchObject({
-      seq: 2,
-    });
+    // the status (online) and the telemetry are separate messages: wait for the state to hold both
+    const state = await waitFor(
+      async () => {
+        const s = await live(id);
+        return s?.online === true && s.seq === 2 ? s : undefined;
+      },
+      { what: 'online again with the new telemetry' },
+    );
+    expect(state).toMatchObject({ online: true, seq: 2 });
   });
 });
