@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
+import { READY_TO_BOOK, signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
 import { metricValue } from '../../server/src/testing/metrics.js';
 import { startTcpProxy, type TcpProxy } from '../../server/src/testing/tcp-proxy.js';
@@ -78,7 +78,7 @@ describe.runIf(process.env.DATABASE_URL)('database outage on PostgreSQL (through
     });
     await server.registerVehicles(ids.map((_, i) => demoVehicle(firstVehicle + i)));
     sim = await startSimulation({ mqttUrl: server.mqttUrl, vehicles: VEHICLES, firstVehicle, seed: 16, movingShare: 1 });
-    customer = await signUpCustomer(server, { verifiedLicence: true, paymentToken: 'tok_sandbox_ok' });
+    customer = await signUpCustomer(server, READY_TO_BOOK);
     dispatcher = await staffHeaders(server, 'dispatcher');
   }, 60_000);
 
@@ -115,7 +115,7 @@ describe.runIf(process.env.DATABASE_URL)('database outage on PostgreSQL (through
     const back = Date.now();
     await waitFor(async () => (await request('GET', '/ready')).status === 200, { what: `${what}: /ready 200 again`, timeoutMs: 30_000 });
     // a fresh customer (sign-up writes) reserves a car (a claim in a transaction)
-    const fresh = await signUpCustomer(server);
+    const fresh = await signUpCustomer(server, READY_TO_BOOK);
     await waitFor(
       async () => (await request('POST', '/v1/reservations', fresh.headers, { vehicleId: ids[randomInt(VEHICLES)] })).status === 201,
       { what: `${what}: a reservation succeeds`, timeoutMs: 30_000 },
