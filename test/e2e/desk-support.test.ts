@@ -299,7 +299,8 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     await ended.getByTestId('refund-amount').fill('20');
     await ended.getByTestId('action-reason').fill('goodwill');
     await ended.getByTestId('action-submit').click();
-    expect(await ended.locator('.ops-error').innerText()).toMatch(/at most €14\.68/);
+    // refused before it is sent, under the amount field
+    expect(await ended.getByTestId('field-error').innerText()).toMatch(/At most €14\.68 can still be refunded/);
     await ended.getByTestId('refund-amount').fill('5.00');
     await ended.getByTestId('action-reason').fill('car was not clean');
     await ended.getByTestId('action-submit').click();
