@@ -122,11 +122,15 @@ describe('commands at the desk in Chromium', () => {
   });
 
   it('a failing command says why in plain words', async () => {
+    // left unlocked, ignition off: the desk lets the lock go out (it refuses one that cannot work now); a door
+    // opened meanwhile and the car refuses it
+    await car.report({ locked: false, ignition: false, doorsClosed: true });
+    await car.settled(server, await staffHeaders(server, 'dispatcher', 'e2e-observer'));
     const commandId = await sendCommand('lock', 'customer forgot to lock');
     await until(commandId, 'received');
-    await car.device.answer(commandId, 'failed', 'ignition_on');
+    await car.device.answer(commandId, 'failed', 'door_open');
     await until(commandId, 'failed');
-    expect(await row(commandId).getByTestId('command-outcome').innerText()).toBe('lock failed: ignition on');
+    expect(await row(commandId).getByTestId('command-outcome').innerText()).toBe('lock failed: door open');
   });
 
   it('a queued command of an offline car is cancelled from the card with a reason', async () => {
@@ -159,7 +163,7 @@ describe('commands at the desk in Chromium', () => {
     const statuses = () => panel.locator('tbody tr').evaluateAll((els) => els.map((e) => e.getAttribute('data-status')));
     // failed first, then newest first
     expect(await statuses()).toEqual(['failed', 'cancelled', 'succeeded']);
-    expect(await panel.locator('tbody tr').first().innerText()).toContain('lock failed: ignition on');
+    expect(await panel.locator('tbody tr').first().innerText()).toContain('lock failed: door open');
     await page.screenshot({ path: join(shots, 'e2e-commands-5-view.png') });
 
     await page.getByTestId('commands-status').selectOption('cancelled');
