@@ -14,7 +14,7 @@ import { QUIET } from '../../server/src/testing/bookings.js';
 import { hasMosquitto, startOwnMosquitto, type OwnMosquitto } from '../../server/src/testing/mosquitto.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { demoVehicle } from '../../src/shared/demo-fleet.js';
-import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
+import { type DeskPage, openSignedInDesk } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
@@ -40,9 +40,8 @@ describe.skipIf(!hasMosquitto())('broker outage at the desk in Chromium', () => 
     });
     await server.registerVehicles(Array.from({ length: VEHICLES }, (_, i) => demoVehicle(i)));
     sim = await startSimulation({ mqttUrl: broker.url, vehicles: VEHICLES, seed: 21, heartbeatMs: 2_000 });
-    deskPage = await openDesk(server);
+    deskPage = await openSignedInDesk(server, DISPATCHER);
     page = deskPage.page;
-    await signInAtDesk(page, DISPATCHER);
   }, 120_000);
 
   afterAll(async () => {

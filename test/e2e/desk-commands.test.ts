@@ -18,7 +18,7 @@ import { QUIET } from '../../server/src/testing/bookings.js';
 import { connectCommandDevice } from '../../server/src/testing/command-device.js';
 import { connectDevice, waitFor } from '../../server/src/testing/devices.js';
 import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
-import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
+import { type DeskPage, openSignedInDesk } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
@@ -49,9 +49,8 @@ describe('commands at the desk in Chromium', () => {
     await car.report();
     await car.settled(server, await staffHeaders(server, 'dispatcher', 'e2e-observer'));
 
-    deskPage = await openDesk(server);
+    deskPage = await openSignedInDesk(server, DISPATCHER);
     page = deskPage.page;
-    await signInAtDesk(page, DISPATCHER);
   }, 120_000);
 
   afterAll(async () => {

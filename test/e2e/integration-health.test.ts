@@ -14,7 +14,7 @@ import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { startPaymentSandbox, type PaymentSandbox } from '../../server/src/sandbox/payment-provider/index.js';
 import { QUIET } from '../../server/src/testing/bookings.js';
-import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
+import { type DeskPage, openSignedInDesk } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const DISPATCHER = DEMO_STAFF.find((s) => s.role === 'dispatcher')!;
@@ -44,9 +44,8 @@ describe('integration health at the desk in Chromium', () => {
       paymentWebhookSecret: 'whsec_e2e_health_0123456789abcdef',
       paymentCallTimeoutMs: 1_000,
     });
-    deskPage = await openDesk(server);
+    deskPage = await openSignedInDesk(server, DISPATCHER);
     page = deskPage.page;
-    await signInAtDesk(page, DISPATCHER);
   }, 120_000);
 
   afterAll(async () => {

@@ -1,5 +1,6 @@
 /** Waiting on the desk's page in the e2e tests (DOM types: e2e tsconfig only): polls the DOM, no sleeps. */
 import type { Page } from 'playwright-core';
+import { signInAtDesk } from '../support/desk.js';
 
 /** Waits until the element with `data-testid={testId}` has `attr` = `value`. */
 export async function waitAttr(page: Page, testId: string, attr: string, value: string, timeout = 60_000): Promise<void> {
@@ -11,11 +12,7 @@ export async function waitAttr(page: Page, testId: string, attr: string, value: 
 /** Signs in on the desk's own sign-in screen and waits until the replica is synced. */
 export async function signInOnDesk(page: Page, url: string, who: { email: string; password: string }): Promise<void> {
   await page.goto(url);
-  await page.getByTestId('sign-in-screen').waitFor({ timeout: 30_000 });
-  await page.getByTestId('sign-in-email').fill(who.email);
-  await page.getByTestId('sign-in-password').fill(who.password);
-  await page.getByTestId('sign-in-submit').click();
-  await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
+  await signInAtDesk(page, who);
   await waitAttr(page, 'sync-indicator', 'data-status', 'synced');
 }
 

@@ -17,7 +17,7 @@ import { connectCommandDevice } from '../../server/src/testing/command-device.js
 import { connectDevice, waitFor } from '../../server/src/testing/devices.js';
 import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
 import { QUIET } from '../../server/src/testing/bookings.js';
-import { openDesk, signInAtDesk, type DeskPage } from '../support/desk.js';
+import { type DeskPage, openSignedInDesk } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const SUPPORT = DEMO_STAFF.find((s) => s.role === 'support')!;
@@ -77,9 +77,8 @@ describe('vehicle timeline at the desk in Chromium', () => {
     await addNote('driver called: hit a kerb');
     await server.flushAlerts();
 
-    deskPage = await openDesk(server);
+    deskPage = await openSignedInDesk(server, SUPPORT);
     page = deskPage.page;
-    await signInAtDesk(page, SUPPORT);
   }, 120_000);
 
   afterAll(async () => {

@@ -66,3 +66,19 @@ export async function signInAtDesk(page: Page, staff: { email: string; password:
   await page.getByTestId('sign-in-submit').click();
   await page.getByTestId('operator-chip').waitFor({ timeout: 30_000 });
 }
+
+/** openDesk, then a staff member signed in on its sign-in screen (the desk closed again if that fails). */
+export async function openSignedInDesk(
+  server: Pick<ServerHandle, 'httpUrl' | 'mqttUrl'>,
+  staff: { email: string; password: string },
+  options: OpenDeskOptions = {},
+): Promise<DeskPage> {
+  const desk = await openDesk(server, options);
+  try {
+    await signInAtDesk(desk.page, staff);
+    return desk;
+  } catch (err) {
+    await desk.close();
+    throw err;
+  }
+}
