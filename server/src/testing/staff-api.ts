@@ -8,14 +8,14 @@ import type { AlertDoc, PullResponse, SyncCollection } from '../../../src/shared
 import type { ServerHandle } from '../app.js';
 import { staffHeaders } from './auth.js';
 
-/** A staff API call (`/ops/v1` + path) as the dispatcher `actor`; the body parsed as JSON. */
+/** A staff API call (`/ops/v1` + path) as the dispatcher `actor`; the body parsed as JSON, the content type as sent. */
 export async function staffCall<T>(
   server: Pick<ServerHandle, 'httpUrl' | 'db'>,
   method: string,
   path: string,
   body?: unknown,
   actor = 'ana',
-): Promise<{ status: number; body: T }> {
+): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
     headers: {
@@ -24,7 +24,7 @@ export async function staffCall<T>(
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
-  return { status: res.status, body: (await res.json()) as T };
+  return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as T };
 }
 
 /** Every live document of a collection as the server sees it, read through the sync pull itself (all pages, as an admin). */

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deviceTopic } from '../../../../../src/shared/device-protocol.js';
 import { startServer, type ServerHandle } from '../../../app.js';
-import { staffHeaders } from '../../../testing/auth.js';
+import { staffCall } from '../../../testing/staff-api.js';
 import { brokerBackends, dbBackends } from '../../../testing/backends.js';
 import { connectDevice, telemetry, uniqueTestVehicles, waitFor } from '../../../testing/devices.js';
 import type { Alert } from '../model.js';
@@ -13,23 +13,8 @@ import type { Alert } from '../model.js';
 // Device access control has its own tests (device-identity); here devices connect anonymously.
 const quiet = { port: 0, logLevel: 'silent' as const, seedVehicles: 0, mqttAuth: 'off' as const };
 
-async function call<T = Alert>(
-  server: ServerHandle,
-  method: string,
-  path: string,
-  body?: unknown,
-  actor = 'ana',
-): Promise<{ status: number; type: string | null; body: T }> {
-  const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
-    method,
-    headers: {
-      ...(await staffHeaders(server, 'dispatcher', actor)),
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as T };
-}
+const call = <T = Alert>(server: ServerHandle, method: string, path: string, body?: unknown, actor?: string) =>
+  staffCall<T>(server, method, path, body, actor);
 
 describe.each(dbBackends())('alert staff API on $name', (backend) => {
   let server: ServerHandle;
