@@ -49,6 +49,7 @@ import { SearchBox } from './SearchBox';
 import { SelectedVehicleCard } from './SelectedVehicleCard';
 import { NO_SELECTION, type Selection, type SelectionSource } from './selection';
 import { SplitPane } from './SplitPane';
+import { BackOffice, backOfficeSectionsFor } from '../features/back-office/BackOffice';
 
 export function App() {
   const api = useMemo(() => getDesktopApi(), []);
@@ -168,6 +169,11 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   // a role that serves customers but does not run the fleet (support) opens on Customers; the map stays one click away
   const [tab, setTab] = useState<PaneTab>(() => (supportDesk && !can(operator.role, 'vehicle.command') ? 'customers' : 'vehicles'));
   const [mapCollapsed, setMapCollapsed] = useState(false);
+  // Operations (map and pane) or the back office (money, audit, fleet registry, …: what the role may use).
+  const [view, setView] = useState<'operations' | 'back-office'>('operations');
+  const [backOfficeSection, setBackOfficeSection] = useState<string | undefined>(undefined);
+  const hasBackOffice = backOfficeSectionsFor(operator.role).length > 0;
+  const inBackOffice = view === 'back-office' && hasBackOffice;
   const tabs = PANE_TABS.filter(([id]) => id !== 'customers' || supportDesk);
   const signOut = () => {
     const waiting = syncView.pending;
@@ -182,6 +188,13 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   };
   const plateOf = useCallback((id: string) => store.registry.get(id)?.plate ?? replicaVehicles.get(id)?.plate ?? id, [store]);
   const selectFromPanel = useCallback((id: string) => select(id, 'search'), [select]);
+  const selectFromBackOffice = useCallback(
+    (id: string) => {
+      setView('operations');
+      select(id, 'search');
+    },
+    [select],
+  );
   // Unacknowledged alerts counted on the tab and in the title; a click on a desktop notification selects its car.
   const alertAttention = useAlertAttention(replica, api, plateOf, (target) => {
     if (target.vehicleId) select(target.vehicleId, 'search');
@@ -230,6 +243,16 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
             <span className="brand-name">Fleetdesk</span>
             <span className="brand-sub">Control center</span>
           </div>
+          {hasBackOffice ? (
+            <div className="view-switch" role="group" aria-label="View">
+              <button type="button" aria-pressed={!inBackOffice} data-testid="view-operations" onClick={() => setView('operations')}>
+                Operations
+              </button>
+              <button type="button" aria-pressed={inBackOffice} data-testid="view-back-office" onClick={() => setView('back-office')}>
+                Back office
+              </button>
+            </div>
+          ) : null}
           <FleetCounts counts={counts} />
           <SearchBox value={query} onChange={setQuery} onSubmit={submitSearch} matches={query ? displayed : undefined} />
           <SyncIndicator view={syncView} now={now} onRetry={() => replica?.replica.reSync()} />
@@ -268,7 +291,18 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
         ) : null}
         <LinkBanner hostLink={hostLink} connection={connection} store={store} now={now} />
         <IntegrationBanner now={now} />
-        <main className="workspace">
+        {inBackOffice ? (
+          <BackOffice
+            role={operator.role}
+            section={backOfficeSection}
+            onSection={setBackOfficeSection}
+            now={now}
+            plateOf={plateOf}
+            selectVehicle={selectFromBackOffice}
+          />
+        ) : null}
+        {/* kept mounted under the back office: the map and the grid keep their state and need no rebuild */}
+        <main className="workspace" hidden={inBackOffice}>
           <SplitPane
             leftCollapsed={mapCollapsed}
             left={

@@ -23,7 +23,47 @@ export interface OpenReplica {
   staffGet<T>(path: string, signal?: AbortSignal): Promise<T>;
   /** a staff API action (`POST /ops/v1…`, JSON body) as this operator; rejects with the server's problem detail */
   staffPost<T>(path: string, body: unknown): Promise<T>;
+  /**
+   * Any staff API call (`PATCH`, `PUT`, `DELETE`, a CSV body, a file download) as this operator; rejects with a
+   * {@link StaffApiError} carrying the server's problem document (its `errors`, e.g. the bad rows of an import).
+   */
+  staffRequest<T>(method: StaffMethod, path: string, init?: StaffRequestInit): Promise<T>;
   close(): Promise<void>;
+}
+
+export type StaffMethod = 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+
+export interface StaffRequestInit {
+  /** sent as JSON */
+  body?: unknown;
+  /** sent as it is, with `contentType` (e.g. a CSV file) */
+  text?: string;
+  contentType?: string;
+  /** how to read the answer: JSON (default), text (CSV export) or a Blob (a photo, a file to save) */
+  as?: 'json' | 'text' | 'blob';
+  signal?: AbortSignal;
+}
+
+/** The server's RFC 9457 problem document, as far as the desk reads it. */
+export interface StaffProblem {
+  type?: string;
+  title?: string;
+  status?: number;
+  detail?: string;
+  /** per-item errors (e.g. `{ line, field, message }` of a CSV import) */
+  errors?: unknown[];
+  [key: string]: unknown;
+}
+
+/** A staff API call the server refused (or could not answer): the message is its detail, `problem` the whole answer. */
+export class StaffApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly problem: StaffProblem | undefined,
+  ) {
+    super(problem?.detail ?? problem?.title ?? `HTTP ${status}`);
+    this.name = 'StaffApiError';
+  }
 }
 
 /** Whose replica, against which server. */
@@ -114,30 +154,41 @@ export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource
     onUnauthorized: () => tokens.invalidate(),
   });
   await replica.start();
-  const staffCall = async <T>(path: string, init: { signal?: AbortSignal; body?: unknown }): Promise<T> => {
+  const staffRequest = async <T>(method: StaffMethod, path: string, init: StaffRequestInit = {}): Promise<T> => {
     if (!path.startsWith('/ops/v1/')) throw new Error(`not a staff API path: ${path}`);
-    const withBody = init.body !== undefined;
+    const as = init.as ?? 'json';
+    const headers: Record<string, string> = {
+      accept: as === 'json' ? 'application/json' : '*/*',
+      authorization: `Bearer ${await tokens.get(operator.id)}`,
+    };
+    let body: string | undefined;
+    if (init.text !== undefined) {
+      body = init.text;
+      headers['content-type'] = init.contentType ?? 'text/plain';
+    } else if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers['content-type'] = 'application/json';
+    }
     const res = await fetch(`${identity.syncUrl.replace(/\/+$/, '')}${path}`, {
-      headers: {
-        accept: 'application/json',
-        authorization: `Bearer ${await tokens.get(operator.id)}`,
-        ...(withBody ? { 'content-type': 'application/json' } : {}),
-      },
+      method,
+      headers,
       cache: 'no-store',
-      ...(withBody ? { method: 'POST', body: JSON.stringify(init.body) } : {}),
+      ...(body !== undefined ? { body } : {}),
       ...(init.signal ? { signal: init.signal } : {}),
     });
     if (res.status === 401) tokens.invalidate();
-    const body = (await res.json().catch(() => undefined)) as (T & { detail?: string; title?: string }) | undefined;
-    if (!res.ok) throw new Error(body?.detail ?? body?.title ?? `HTTP ${res.status}`);
-    return body as T;
+    if (!res.ok) throw new StaffApiError(res.status, (await res.json().catch(() => undefined)) as StaffProblem | undefined);
+    if (as === 'text') return (await res.text()) as T;
+    if (as === 'blob') return (await res.blob()) as T;
+    return (await res.json().catch(() => undefined)) as T;
   };
   return {
     db,
     replica,
     identity,
-    staffGet: (path, signal) => staffCall(path, signal ? { signal } : {}),
-    staffPost: (path, body) => staffCall(path, { body }),
+    staffGet: (path, signal) => staffRequest('GET', path, signal ? { signal } : {}),
+    staffPost: (path, body) => staffRequest('POST', path, { body }),
+    staffRequest,
     actions: new ReplicaActions(db, operator),
     async close() {
       await replica.dispose();
