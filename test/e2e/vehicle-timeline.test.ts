@@ -112,7 +112,7 @@ describe('vehicle timeline at the desk in Chromium', () => {
       'Note',
     ])
       expect(titles).toContain(t);
-    expect(titles.some((t) => t.startsWith('Alert raised: crash'))).toBe(true);
+    expect(titles.some((t) => t.startsWith('Alert raised: Crash'))).toBe(true);
     expect(titles.some((t) => t.startsWith('Task created'))).toBe(true);
     // newest first: the note came after the trip ended
     expect(titles.indexOf('Note')).toBeLessThan(titles.indexOf('Trip ended (ignition off)'));

@@ -197,7 +197,7 @@ describe.each(dbBackends())('vehicle timeline on $name', (backend) => {
     // the device event and the alert it raised, acknowledged by the dispatcher (by name)
     const crashEvent = find(entries, 'device_event', 'Device event: crash detected')!;
     expect(crashEvent.detail).toContain('4.2');
-    const raised = find(entries, 'alert', /^Alert raised: crash/)!;
+    const raised = find(entries, 'alert', /^Alert raised: crash/i)!;
     expect(raised.refs.alertId).toBe(ids.alertId);
     const acknowledged = find(entries, 'alert', /^Alert acknowledged/)!;
     expect(acknowledged.actor).toMatchObject({ type: 'staff', id: 'test-dispatcher' });

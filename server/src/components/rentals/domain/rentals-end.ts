@@ -12,6 +12,7 @@
  * Ending an ended rental answers its stored result again (idempotent; also when two ends race).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
+import { commandReason } from '../../../../../src/shared/command-reasons.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import { errorFields } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
@@ -182,7 +183,7 @@ async function lockAndWait(ctx: RentalsContext, rental: RentalRow, by: RentalEnd
     await ctx.commands.issueCommand({
       vehicleId: rental.vehicleId,
       type: 'lock',
-      reason: `rental ${rental.id} ended${by.kind === 'staff' ? ` by ${by.actor.id}` : ''}`,
+      reason: commandReason.rentalEnd(rental.id, by.kind === 'staff' ? by.actor.id : null),
       // a lock stays useful for a while (the car may be briefly offline); it is never harmful late
       ttlSeconds: 3_600,
       actor,

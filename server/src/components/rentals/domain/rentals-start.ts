@@ -17,6 +17,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { errorFields } from '../../../platform/log.js';
 import type { StartSource } from '../../bookings/index.js';
+import { commandReason } from '../../../../../src/shared/command-reasons.js';
 import type { CommandRecord } from '../../commands/index.js';
 import { customerCommandActor, type RentalsContext } from './rentals-context.js';
 
@@ -162,7 +163,7 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
   } catch (err) {
     // issuing or waiting failed (unknown vehicle, shutting down...): stop the command if it exists, then undo
     const actor = customerCommandActor(input.customerId);
-    await ctx.commands.cancelCommand(unlockCommandId, `rental ${rentalId} start failed`, actor).catch(() => undefined);
+    await ctx.commands.cancelCommand(unlockCommandId, commandReason.rentalStartFailed(rentalId), actor).catch(() => undefined);
     const unlock = await ctx.commands.getCommand(unlockCommandId).catch(() => null);
     await undoStart(ctx, { source, rentalId, paymentId, unlock, why: 'unlock could not be issued' });
     if (err instanceof AppError && err.status < 500)
@@ -344,7 +345,7 @@ async function unlockAndWait(
   await ctx.commands.issueCommand({
     vehicleId: source.vehicleId,
     type: 'unlock',
-    reason: `rental ${rentalId} start (${source.kind} ${source.id}, customer ${customerId})`,
+    reason: commandReason.rentalStart(rentalId, source.kind, source.id, customerId),
     // the command expires when we stop waiting: the car must never open after the customer was told it failed
     ttlSeconds: Math.max(5, Math.ceil(ctx.settings.unlockTimeoutMs / 1000)),
     actor,
@@ -358,7 +359,7 @@ async function unlockAndWait(
   try {
     const cancelled = await ctx.commands.cancelCommand(
       commandId,
-      `rental ${rentalId} start gave up after ${ctx.settings.unlockTimeoutMs} ms`,
+      commandReason.rentalStartGaveUp(rentalId, ctx.settings.unlockTimeoutMs),
       actor,
     );
     // never sent because the broker went away meanwhile: unreachable, not unanswered
@@ -390,7 +391,7 @@ async function undoStart(
       await ctx.commands.issueCommand({
         vehicleId: a.source.vehicleId,
         type: 'lock',
-        reason: `rental ${a.rentalId} did not start (${a.why}): lock again in case the unlock ran late`,
+        reason: commandReason.rentalRelock(a.rentalId, a.why),
         ttlSeconds: 3_600,
         actor: customerCommandActor(a.source.customerId),
         commandId: `relock-${a.rentalId}`,

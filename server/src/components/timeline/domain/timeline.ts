@@ -4,6 +4,7 @@
  * system) and why (reason, blocker, result reason). Customer names and ids only for roles that may see customer
  * data (`canSeeCustomerData`).
  */
+import { alertDetailWords, alertEventTitle } from '../../../../../src/shared/alert-kinds.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
 import { canSeeCustomerData } from '../../../../../src/shared/permissions.js';
@@ -116,12 +117,6 @@ function actorOf(r: TimelineRow, customers: boolean): TimelineActor {
   }
 }
 
-const ALERT_TITLES: Record<string, [opened: string, resolved: string]> = {
-  device_offline: ['Went offline', 'Back online'],
-  low_energy: ['Low energy', 'Energy recovered'],
-  zone_exit: ['Left the operating zone', 'Back in the operating zone'],
-};
-
 /** the lifecycle's audit actions (`alert.acknowledge`) as past tense */
 const ALERT_ACTIONS: Record<string, string> = { acknowledge: 'acknowledged', assign: 'assigned', resolve: 'resolved' };
 
@@ -165,13 +160,10 @@ export function wordEntry(r: TimelineRow, customers: boolean): TimelineEntry {
       refs.alertId = str(d.alertId) ?? str(d.targetId) ?? undefined;
       const alertKind = str(d.alertKind);
       if (r.event === 'opened' || r.event === 'resolved') {
-        const titles = alertKind ? ALERT_TITLES[alertKind] : undefined;
-        title = titles
-          ? titles[r.event === 'opened' ? 0 : 1]
-          : `Alert ${r.event === 'opened' ? 'raised' : 'resolved'}: ${humanize(alertKind ?? 'alert')} (${str(d.severity) ?? ''})`;
+        title = alertEventTitle(alertKind ?? 'alert', r.event, str(d.severity));
         detail =
           r.event === 'opened'
-            ? join(alertDetails(d.details), num(d.occurrences)! > 1 && `${num(d.occurrences)} occurrences`)
+            ? join(alertDetailWords(d.details), num(d.occurrences)! > 1 && `${num(d.occurrences)} occurrences`)
             : str(d.resolution);
       } else {
         // staff lifecycle from the audit log: alert.acknowledged / assigned / resolved
@@ -279,15 +271,6 @@ export function wordEntry(r: TimelineRow, customers: boolean): TimelineEntry {
 /** reasons written by the server name customers by id (`customer <id>`, `customer:<id>`): not for dispatchers */
 const CUSTOMER_ID_IN_TEXT = /customer[: ][A-Za-z0-9_-]{6,}/g;
 /** what the engine keeps in an alert's details that explains nothing to a person */
-const TECHNICAL_DETAILS = new Set(['seq', 'deviceTs', 'lat', 'lon']);
-
-function alertDetails(details: unknown): string | null {
-  if (!details || typeof details !== 'object') return null;
-  const parts = Object.entries(details as Record<string, unknown>)
-    .filter(([k, v]) => v !== null && typeof v !== 'object' && !TECHNICAL_DETAILS.has(k))
-    .map(([k, v]) => `${humanize(k)} ${typeof v === 'number' ? Math.round(v * 10) / 10 : String(v)}`);
-  return parts.length > 0 ? parts.join(', ') : null;
-}
 
 const capitalize = (s: string) => (s ? s[0]!.toUpperCase() + s.slice(1) : s);
 

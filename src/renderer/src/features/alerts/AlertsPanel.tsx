@@ -150,7 +150,7 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
             />
           </td>
         ) : null}
-        <td className="cell-kind">
+        <td className="cell-kind cell-wrap">
           <span className={`sev-dot sev-${a.severity}`} title={SEVERITY_LABELS[a.severity]} aria-label={SEVERITY_LABELS[a.severity]} />
           {alertKindLabel(a.kind)}
           {a.occurrences > 1 ? <span className="muted"> ×{a.occurrences}</span> : null}
@@ -165,7 +165,7 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
             {formatAgo(a.openedAt, now)}
           </span>
         </td>
-        <td className="cell-assignee">{a.assignee ? nameOf(a.assignee) : <span className="muted">—</span>}</td>
+        <td className="cell-assignee cell-wrap">{a.assignee ? nameOf(a.assignee) : <span className="muted">—</span>}</td>
         {mayWork ? (
           <td className="alert-actions">
             <Refusals collection="alerts" what="Alert change" match={(c) => c.docId === a.id} />

@@ -12,7 +12,8 @@ import { formatAgo, normalizePlate } from '../../lib/format';
 import type { VehiclePanelProps } from '../panels/VehicleLink';
 import { CancelCommand } from './CancelCommand';
 import { CommandSteps } from './CommandSteps';
-import { COMMAND_STATUSES, commandOutcome, issuerWords, TROUBLE, troubleFirst, typeWords } from './command-words';
+import { COMMAND_STATUSES, commandOutcome, issuerWords, TROUBLE, troubleFirst, typeWords, whyWords } from './command-words';
+import { useCommandNames } from './use-command-names';
 import './commands.css';
 
 /** the most recent commands the view looks at (per status/type filter) */
@@ -29,13 +30,14 @@ export function CommandsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelPro
   if (type) selector.type = type;
   const query: MangoQuery<CommandDoc> = { selector, sort: [{ createdAt: 'desc' }], limit: RECENT };
   const recent = useLiveQuery<CommandDoc>(r?.db.commands, query, `${status}|${type}`);
-  const issuers = useMemo(() => [...new Set(recent.map(issuerWords))].sort(), [recent]);
+  const names = useCommandNames();
+  const issuers = useMemo(() => [...new Set(recent.map((c) => issuerWords(c, names)))].sort(), [recent, names]);
   const needle = normalizePlate(vehicle.trim());
   const rows = troubleFirst(
     recent.filter(
       (c) =>
         (!needle || normalizePlate(plateOf(c.vehicleId)).includes(needle) || c.vehicleId.toUpperCase().includes(needle)) &&
-        (!issuer || issuerWords(c) === issuer),
+        (!issuer || issuerWords(c, names) === issuer),
     ),
   );
   return (
@@ -72,7 +74,7 @@ export function CommandsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelPro
             </option>
           ))}
         </select>
-        <span className="muted">failed and expired first</span>
+        <span className="muted toolbar-note">failed and expired first</span>
       </div>
       {rows.length === 0 ? <div className="panel-empty">No commands{status || type || vehicle || issuer ? ' match' : ' yet'}.</div> : null}
       <table className="replica-table commands-table">
@@ -96,17 +98,17 @@ export function CommandsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelPro
               onClick={() => onSelectVehicle(c.vehicleId)}
               title="Select this car"
             >
-              <td className="command-cell-wrap">
+              <td className="cell-wrap">
                 <div>{commandOutcome(c)}</div>
-                <div className="muted">{c.reason}</div>
+                <div className="muted">{whyWords(c.reason, names)}</div>
               </td>
               <td>{plateOf(c.vehicleId)}</td>
-              <td className="command-cell-wrap">{issuerWords(c)}</td>
-              <td className="command-cell-wrap">
+              <td className="cell-wrap">{issuerWords(c, names)}</td>
+              <td className="cell-wrap">
                 <CommandSteps command={c} compact />
               </td>
               <td>{formatAgo(c.createdAt, now)}</td>
-              <td className="command-cell-wrap">
+              <td className="cell-wrap">
                 <div className="row-actions">
                   <CancelCommand commandId={c.id} status={c.status} />
                 </div>

@@ -9,7 +9,8 @@ import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
 import { CancelCommand } from './CancelCommand';
 import { CommandSteps } from './CommandSteps';
-import { commandOutcome, issuerWords, TROUBLE } from './command-words';
+import { commandOutcome, issuerWords, TROUBLE, whyWords } from './command-words';
+import { useCommandNames } from './use-command-names';
 import './commands.css';
 
 const FIRST = 5;
@@ -17,6 +18,7 @@ const ALL = 500;
 
 export function VehicleCommands({ vehicleId, now }: { vehicleId: string; now: number }) {
   const r = useReplica();
+  const names = useCommandNames();
   const [all, setAll] = useState(false);
   const limit = all ? ALL : FIRST + 1;
   const commands = useLiveQuery<CommandDoc>(
@@ -45,7 +47,7 @@ export function VehicleCommands({ vehicleId, now }: { vehicleId: string; now: nu
               <span className="muted">{formatAgo(c.createdAt, now)}</span>
             </div>
             <div className="muted">
-              by <span data-testid="command-issuer">{issuerWords(c)}</span> · {c.reason}
+              by <span data-testid="command-issuer">{issuerWords(c, names)}</span> · {whyWords(c.reason, names)}
             </div>
             <CommandSteps command={c} />
             <CancelCommand commandId={c.id} status={c.status} />

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { CommandDoc } from '../../../../shared/sync-protocol.js';
-import { commandOutcome, issuerWords, outcomeWords, reasonWords, stepsOf, stepWords, troubleFirst } from './command-words';
+import { commandOutcome, issuerWords, outcomeWords, reasonWords, stepsOf, stepWords, troubleFirst, whyWords } from './command-words';
+import { commandReason } from '../../../../shared/command-reasons.js';
 
 const base: CommandDoc = {
   id: 'c1',
@@ -86,5 +87,33 @@ describe('command words', () => {
     expect(outcomeWords('immobilize', 'expired', 'expired before it could be sent (vehicle offline)')).toBe(
       'immobilize expired: expired before it could be sent (vehicle offline)',
     );
+  });
+});
+
+describe('whyWords and issuerWords', () => {
+  const rentalId = '0aadb6fa-1a43-41c0-8a36-4a12edee1fba';
+  const names = {
+    staff: (id: string) => (id === 'demo-support' ? 'Demo Support' : id),
+    customer: (id: string) => (id === 'cust-1' ? 'Anna Weber' : undefined),
+  };
+  it('says a rental command without ids, with the names the role may see', () => {
+    expect(whyWords(commandReason.rentalStart(rentalId, 'booking', 'bkg_1', 'cust-1'), names)).toBe(
+      'to start a rental (booked by Anna Weber)',
+    );
+    expect(whyWords(commandReason.rentalStart(rentalId, 'reservation', 'res_1', 'cust-2'), names)).toBe('to start a rental (reserved)');
+    expect(whyWords(commandReason.rentalStart(rentalId, 'booking', 'bkg_1', 'cust-1'))).toBe('to start a rental (booked)');
+    expect(whyWords(commandReason.rentalEnd(rentalId, 'demo-support'), names)).toBe('to end a rental, ended by Demo Support');
+    expect(whyWords(commandReason.rentalEnd(rentalId, null), names)).toBe('to end a rental');
+    expect(whyWords(commandReason.rentalRelock(rentalId, 'unlock_timeout'))).toBe('lock again: the rental did not start (unlock timeout)');
+    expect(whyWords(commandReason.rentalStartGaveUp(rentalId, 30_000))).toBe('rental start given up: no answer from the car within 30 s');
+    for (const r of [commandReason.rentalStart(rentalId, 'booking', 'bkg_1', 'cust-1'), commandReason.rentalEnd(rentalId, 'demo-support')])
+      expect(whyWords(r, names)).not.toContain(rentalId);
+    expect(whyWords('wrong car, sorry', names)).toBe('wrong car, sorry');
+  });
+  it('names the customer who issued a command only when the lookup knows them', () => {
+    expect(issuerWords({ issuedBy: 'customer:cust-1', issuedByName: null }, names)).toBe('Anna Weber');
+    expect(issuerWords({ issuedBy: 'customer:cust-2', issuedByName: null }, names)).toBe('a customer');
+    expect(issuerWords({ issuedBy: 'customer', issuedByName: null }, names)).toBe('a customer');
+    expect(issuerWords({ issuedBy: 'system', issuedByName: null })).toBe('system');
   });
 });

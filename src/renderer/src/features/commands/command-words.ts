@@ -3,6 +3,8 @@
  * ("lock failed: ignition on"), who issued it (a staff name, never an id), each step with its time and reason,
  * and the order the Commands view lists them in (failed and expired first, then newest).
  */
+import { readCommandReason } from '../../../../shared/command-reasons.js';
+import { CUSTOMER_ACTOR_PREFIX } from '../../../../shared/permissions.js';
 import type { CommandDoc, CommandTransition } from '../../../../shared/sync-protocol.js';
 
 export const COMMAND_STATUSES = ['queued', 'sent', 'received', 'succeeded', 'failed', 'expired', 'cancelled'] as const;
@@ -40,12 +42,47 @@ export function commandOutcome(
   return outcomeWords(c.type, c.status, c.status === 'failed' || c.status === 'expired' || c.status === 'cancelled' ? why : null);
 }
 
-/** Who issued it: the staff name, "system" for the server's own (rentals), "a customer" for one they issued. */
-export function issuerWords(c: Pick<CommandDoc, 'issuedBy' | 'issuedByName'>): string {
+/** Names the desk may show: colleagues always; customers only for roles with customer data (else undefined). */
+export interface NameLookup {
+  staff?: (id: string) => string;
+  customer?: (id: string) => string | undefined;
+}
+
+/**
+ * Who issued it: the staff name, "system" for the server's own, the customer's name (roles with customer data,
+ * once the replica holds the customer) or "a customer" for one issued on a customer's behalf.
+ */
+export function issuerWords(c: Pick<CommandDoc, 'issuedBy' | 'issuedByName'>, names: NameLookup = {}): string {
   if (c.issuedByName) return c.issuedByName;
   if (c.issuedBy === 'system') return 'system';
-  if (c.issuedBy === 'customer' || c.issuedBy.startsWith('customer:')) return 'a customer';
+  if (c.issuedBy.startsWith(CUSTOMER_ACTOR_PREFIX)) return names.customer?.(c.issuedBy.slice(CUSTOMER_ACTOR_PREFIX.length)) ?? 'a customer';
+  if (c.issuedBy === 'customer') return 'a customer';
   return c.issuedBy;
+}
+
+/**
+ * Why it was issued, in words: the server's own reasons for a rental's commands read back (src/shared/
+ * command-reasons.ts) — "to start a rental (booked)", "to end a rental, ended by Ana Lopez" — without ids; a
+ * person's reason as they wrote it.
+ */
+export function whyWords(reason: string, names: NameLookup = {}): string {
+  const r = readCommandReason(reason);
+  switch (r.kind) {
+    case 'rental_start': {
+      const who = r.customerId ? names.customer?.(r.customerId) : undefined;
+      return `to start a rental (${r.source === 'booking' ? 'booked' : 'reserved'}${who ? ` by ${who}` : ''})`;
+    }
+    case 'rental_start_failed':
+      return 'a rental start that failed';
+    case 'rental_start_gave_up':
+      return `rental start given up: no answer from the car within ${Math.round(r.afterMs / 1000)} s`;
+    case 'rental_relock':
+      return `lock again: the rental did not start (${reasonWords(r.why)})`;
+    case 'rental_end':
+      return `to end a rental${r.staffId ? `, ended by ${names.staff?.(r.staffId) ?? r.staffId}` : ''}`;
+    case 'text':
+      return r.text;
+  }
 }
 
 /**

@@ -5,6 +5,7 @@
  * what it names (command, alert, task, rental, customer for support/admin) from the replica. Offline it shows
  * what the replica holds and says what it cannot.
  */
+import { alertKindLabel } from '../../../../shared/alert-kinds.js';
 import { outcomeWords } from '../commands/command-words';
 import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import { createPortal } from 'react-dom';
@@ -210,7 +211,7 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
         <div className="timeline-open" data-testid="timeline-open-items">
           {openAlerts.map((a) => (
             <div key={a.id} className={`timeline-open-item sev-${a.severity}`}>
-              <span className="timeline-open-tag">alert</span> {a.kind.replace(/_/g, ' ')} · {a.status}
+              <span className="timeline-open-tag">alert</span> {alertKindLabel(a.kind)} · {a.status}
               {a.assignee ? ` · ${a.assignee}` : ''} · {formatAgo(a.openedAt, now)}
             </div>
           ))}

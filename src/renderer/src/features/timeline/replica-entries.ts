@@ -4,6 +4,7 @@
  * rentals), in the server's entry shape, newest first. What only the server knows (trips, online/offline changes,
  * device events, each command transition, payments, the audit log) is listed in REPLICA_CANNOT_SHOW.
  */
+import { alertEventTitle, isMilestoneAlert } from '../../../../shared/alert-kinds.js';
 import type { AlertDoc, CommandDoc, NoteDoc, RentalDoc, TaskDoc } from '../../../../shared/sync-protocol.js';
 import type { TimelineEntry, TimelineKind } from '../../../../shared/timeline.js';
 
@@ -20,11 +21,6 @@ export interface ReplicaDocs {
 const SYSTEM = { type: 'system' as const, id: null, name: null };
 const staff = (id: string) => ({ type: 'staff' as const, id, name: null });
 const MILESTONE: Record<string, TimelineKind> = { device_offline: 'connectivity', low_energy: 'energy', zone_exit: 'zone' };
-const ALERT_TITLES: Record<string, [string, string]> = {
-  device_offline: ['Went offline', 'Back online'],
-  low_energy: ['Low energy', 'Energy recovered'],
-  zone_exit: ['Left the operating zone', 'Back in the operating zone'],
-};
 
 export function replicaEntries(docs: ReplicaDocs, withCustomers: boolean): TimelineEntry[] {
   const out: TimelineEntry[] = [];
@@ -40,13 +36,12 @@ export function replicaEntries(docs: ReplicaDocs, withCustomers: boolean): Timel
     });
   }
   for (const a of docs.alerts) {
-    const titles = ALERT_TITLES[a.kind];
     const kind = MILESTONE[a.kind] ?? 'alert';
     out.push({
       id: `replica:alert:${a.id}:opened`,
       at: a.openedAt,
       kind,
-      title: titles ? titles[0] : `Alert raised: ${a.kind.replace(/_/g, ' ')} (${a.severity})`,
+      title: alertEventTitle(a.kind, 'opened', a.severity),
       detail: a.occurrences > 1 ? `${a.occurrences} occurrences` : null,
       actor: SYSTEM,
       refs: { alertId: a.id },
@@ -66,7 +61,7 @@ export function replicaEntries(docs: ReplicaDocs, withCustomers: boolean): Timel
         id: `replica:alert:${a.id}:resolved`,
         at: a.resolvedAt,
         kind: a.resolvedBy === 'system' ? kind : 'alert',
-        title: titles && a.resolvedBy === 'system' ? titles[1] : 'Alert resolved',
+        title: isMilestoneAlert(a.kind) && a.resolvedBy === 'system' ? alertEventTitle(a.kind, 'resolved') : 'Alert resolved',
         detail: a.resolution,
         actor: !a.resolvedBy || a.resolvedBy === 'system' ? SYSTEM : staff(a.resolvedBy),
         refs: { alertId: a.id },
