@@ -40,14 +40,24 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
 }
 
 /**
- * Maps any thrown value to a problem; only 5xx are logged as errors, and their details never reach the client: a 500
+ * Maps any thrown value to a problem; only 500s are logged as errors (502–504 as warnings), and their details never reach the client: a 500
  * is always `internal` with a fixed sentence (its code and message go to the log); 502–504 keep the sentence written
  * for the client (retry advice; never an underlying error's text, which stays in the logged cause).
  */
 export function toProblem(err: unknown, request: FastifyRequest, log: Logger): Problem {
   const instance = request.url;
   if (err instanceof AppError) {
-    if (err.status >= 500) log.error('request failed', { reqId: request.id, code: err.code, ...errorFields(err), cause: causeOf(err) });
+    // a 500 is our fault: an error with its stack. 502–504 are a dependency's (a car without reception, the
+    // database or the payment provider busy): said to the client, logged as a warning with its cause, no stack.
+    if (err.status === 500) log.error('request failed', { reqId: request.id, code: err.code, ...errorFields(err), cause: causeOf(err) });
+    else if (err.status > 500)
+      log.warn('request answered with a dependency failure', {
+        reqId: request.id,
+        status: err.status,
+        code: err.code,
+        detail: err.message,
+        cause: causeOf(err),
+      });
     if (err.status === 500) return problem(500, 'internal', INTERNAL_DETAIL, instance);
     return problem(err.status, err.code, err.message, instance);
   }
