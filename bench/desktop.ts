@@ -16,6 +16,10 @@
  *  - publish → on screen: a probe vehicle (not simulated) gets telemetry from this process every 200 ms; the time
  *    until its new position shows in the grid cell (the grid filtered to the probe's plate), p50/p99 over N samples.
  * Stops by itself (bounded loops, < 4 minutes).
+ *
+ * BENCH_CUSTOMERS=N (default 0) adds the demo's customer driver (sim/customers, as `npm start` runs it): N
+ * customers reserve, rent, drive and end through the customer API, so the desk under load shows reserved and
+ * rented cars and the server carries the rentals too. Off by default: the figures are then for every car driving.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -33,6 +37,7 @@ import { launchChromium } from '../test/support/chromium.js';
 
 const VEHICLES = Number(process.env['BENCH_VEHICLES'] ?? 20_000);
 const LATENCY_SAMPLES = Number(process.env['BENCH_LATENCY_SAMPLES'] ?? 150);
+const CUSTOMERS = Number(process.env['BENCH_CUSTOMERS'] ?? 0);
 const PAN_SECONDS = 8;
 const MQTT_URL = process.env['MQTT_URL'] ?? 'mqtt://127.0.0.1:1883';
 const DATABASE_URL = process.env['DATABASE_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -212,7 +217,10 @@ async function main(): Promise<void> {
   const probe = await mqtt.connectAsync(server.mqttUrl, { clientId: `bench-probe-${process.pid}` });
   try {
     const t0 = Date.now();
-    sim = startChild(['bench/desktop-sim.ts', server.mqttUrl, String(VEHICLES)], {});
+    sim = startChild(
+      ['bench/desktop-sim.ts', server.mqttUrl, String(VEHICLES), ...(CUSTOMERS > 0 ? [server.httpUrl, String(CUSTOMERS)] : [])],
+      {},
+    );
     const simProc = sim.proc;
     await new Promise<void>((resolve, reject) => {
       simProc.stdout!.on('data', (chunk: Buffer) => {
@@ -220,7 +228,9 @@ async function main(): Promise<void> {
       });
       simProc.once('exit', (code) => reject(new Error(`simulator exited (${code}) before connecting`)));
     });
-    console.log(`bench:desktop: ${VEHICLES} simulated vehicles connected in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    console.log(
+      `bench:desktop: ${VEHICLES} simulated vehicles connected in ${((Date.now() - t0) / 1000).toFixed(1)} s${CUSTOMERS > 0 ? `, ${CUSTOMERS} customers renting them` : ''}`,
+    );
     const page = await openConsole(server, host);
     await page.waitForFunction(
       (n) => Number(document.querySelector('[data-testid="fleet-map"]')?.getAttribute('data-total-vehicles')) >= n,

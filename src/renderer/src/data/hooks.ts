@@ -17,6 +17,7 @@ const NO_VIEW: SyncView = {
   progress: 0,
   detail: 'opening the local replica…',
   conflicts: 0,
+  collections: [],
 };
 
 export function useSyncView(r: OpenReplica | undefined): SyncView {

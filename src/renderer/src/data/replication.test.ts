@@ -201,11 +201,27 @@ describe('Replica', () => {
     await expect.poll(() => replica.view().status, { timeout: 10_000 }).toBe('offline');
     await actions.assignAlertToMe('a1');
     await expect.poll(() => replica.view().pending).toBe(1);
+    // the Health panel's rows: the edit waits in alerts; every collection is down while the server is
+    const alerts = replica.view().collections.find((c) => c.name === 'alerts')!;
+    expect(alerts).toMatchObject({ state: 'down', pending: 1 });
+    expect(
+      replica
+        .view()
+        .collections.filter((c) => c.name !== 'alerts')
+        .every((c) => c.pending === 0),
+    ).toBe(true);
     // meanwhile another operator assigned it on the server
     server.write('alerts', { ...server.docs.get('alerts/a1')!.doc, assignee: 'op-2' });
     server.setDown(false);
     await expect.poll(() => replica.view().conflicts, { timeout: 10_000 }).toBe(1);
     await expect.poll(() => replica.view().pending, { timeout: 10_000 }).toBe(0);
+    await expect
+      .poll(() => replica.view().collections.find((c) => c.name === 'alerts'), { timeout: 10_000 })
+      .toMatchObject({
+        state: 'up',
+        pending: 0,
+        lastOkAt: expect.any(Number),
+      });
     const [c] = await db.conflicts.find().exec();
     expect(c!.toJSON()).toMatchObject({
       collectionName: 'alerts',

@@ -25,7 +25,7 @@ import { bootstrapCollection, newBootstrap, readBootstrap, type BootstrapState }
 import { docsEqual, isRefusal } from './conflicts';
 import { readableCollections, type ReplicaDatabase } from './database';
 import { openSseStream } from '../../../shared/sse.js';
-import { foldStatus, type CollectionHealth, type SyncView } from './sync-status';
+import { collectionSync, foldStatus, type CollectionHealth, type SyncView } from './sync-status';
 
 export interface Operator {
   id: string;
@@ -93,6 +93,7 @@ export class Replica {
   private lastSyncAt: number | undefined;
   private lastSyncPersistedAt = 0;
   private pending = 0;
+  private readonly pendingBy = new Map<string, number>();
   private conflicts = 0;
   private viewCache: SyncView | undefined;
   private disposed = false;
@@ -120,7 +121,14 @@ export class Replica {
   async start(): Promise<void> {
     const meta = await this.db.meta.findOne(LAST_SYNC_KEY).exec();
     this.lastSyncAt = meta?.value;
-    const pendingSub = this.db.outbox.count().$.subscribe((n) => this.set(() => (this.pending = n)));
+    // the outbox is small (this operator's unsent edits): counted per collection for the Health panel
+    const pendingSub = this.db.outbox.find().$.subscribe((docs) =>
+      this.set(() => {
+        this.pending = docs.length;
+        this.pendingBy.clear();
+        for (const d of docs) this.pendingBy.set(d.collectionName, (this.pendingBy.get(d.collectionName) ?? 0) + 1);
+      }),
+    );
     // (a count() query must be fully indexed in RxDB: count the few open conflicts from a find instead);
     // refusals are shown where the change was made, not counted as conflicts
     const conflictSub = this.db.conflicts
@@ -146,6 +154,7 @@ export class Replica {
       lastSyncAt: this.lastSyncAt,
       pending: this.pending,
       conflicts: this.conflicts,
+      collections: this.collections.map((c) => collectionSync(c, this.health.get(c)!, this.pendingBy.get(c) ?? 0)),
     });
   }
 
@@ -188,7 +197,7 @@ export class Replica {
 
   private ok(c: SyncCollection): void {
     const now = Date.now();
-    this.patchHealth(c, { failure: undefined });
+    this.patchHealth(c, { failure: undefined, lastOkAt: now });
     this.set(() => (this.lastSyncAt = now));
     if (now - this.lastSyncPersistedAt > 5_000) {
       this.lastSyncPersistedAt = now;
@@ -436,6 +445,8 @@ export class Replica {
           const m = msg as PullResponse<Record<string, unknown>>;
           this.lastSeq.set(c, Math.max(this.lastSeq.get(c) ?? 0, m.checkpoint.seq));
           this.ok(c);
+          const newest = m.documents.reduce((n, d) => (typeof d.updatedAt === 'number' && d.updatedAt > n ? d.updatedAt : n), 0);
+          if (newest > 0) this.patchHealth(c, { lagMs: Math.max(0, Date.now() - newest) });
           subject.next({ documents: m.documents, checkpoint: m.checkpoint });
         } else console.warn(`[replica] ${c}: dropped an unexpected stream message`);
       },

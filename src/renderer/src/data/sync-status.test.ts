@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { foldStatus, syncText, type CollectionHealth } from './sync-status';
+import { collectionSync, foldStatus, syncText, type CollectionHealth } from './sync-status';
 
 const ok: CollectionHealth = { initialDone: true, streamOpen: true, active: false };
 const now = 1_700_000_000_000;
@@ -32,5 +32,30 @@ describe('sync status', () => {
     );
     expect(syncText({ status: 'syncing', lastSyncAt: now, pending: 3, progress: undefined }, now)).toBe('3 local changes waiting');
     expect(syncText({ status: 'connecting', lastSyncAt: undefined, pending: 0, progress: 0.25 }, now)).toBe('Initial sync · 25 %');
+  });
+});
+
+describe('collection sync rows', () => {
+  it('says per collection whether it is live, catching up, or failing, with its pending edits', () => {
+    expect(collectionSync('alerts', { ...ok, lastOkAt: now, lagMs: 120 }, 0)).toEqual({
+      name: 'alerts',
+      state: 'up',
+      words: 'live',
+      lastOkAt: now,
+      lagMs: 120,
+      pending: 0,
+    });
+    expect(collectionSync('tasks', { ...ok, streamOpen: false }, 2)).toMatchObject({ state: 'degraded', pending: 2 });
+    expect(collectionSync('tasks', { ...ok, streamOpen: false }, 2).words).toContain('catching up');
+    expect(collectionSync('vehicles', { initialDone: false, streamOpen: false, active: true }, 0)).toMatchObject({
+      state: 'degraded',
+      words: 'first sync running',
+    });
+    expect(collectionSync('notes', { ...ok, failure: { kind: 'network', message: 'Failed to fetch', at: now } }, 1)).toMatchObject({
+      state: 'down',
+      words: 'Failed to fetch',
+      pending: 1,
+    });
+    expect(collectionSync('notes', { ...ok, failure: { kind: 'server', message: 'notes: HTTP 500', at: now } }, 0).state).toBe('degraded');
   });
 });

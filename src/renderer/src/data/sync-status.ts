@@ -10,6 +10,33 @@ export interface CollectionHealth {
   active: boolean;
   /** last failure: 'network' (server unreachable) or 'server' (HTTP error / bad answer); undefined after a success */
   failure?: { kind: 'network' | 'server'; message: string; at: number } | undefined;
+  /** epoch ms of the last successful pull, stream open or stream message of this collection */
+  lastOkAt?: number | undefined;
+  /** how long after the server wrote it the last streamed change arrived (desk clock − document's updatedAt) */
+  lagMs?: number | undefined;
+}
+
+/** One replicated collection as the Health panel lists it. */
+export interface CollectionSync {
+  name: string;
+  state: 'up' | 'degraded' | 'down';
+  /** what is going on, in words: "live", "first sync running", "live stream closed", the failure */
+  words: string;
+  lastOkAt: number | undefined;
+  lagMs: number | undefined;
+  /** this operator's local edits to it not yet accepted by the server */
+  pending: number;
+}
+
+export function collectionSync(name: string, h: CollectionHealth, pending: number): CollectionSync {
+  const [state, words]: [CollectionSync['state'], string] = h.failure
+    ? [h.failure.kind === 'network' ? 'down' : 'degraded', h.failure.message]
+    : !h.initialDone
+      ? ['degraded', h.active ? 'first sync running' : 'waiting for the first sync']
+      : !h.streamOpen
+        ? ['degraded', 'live stream closed: catching up by pulls']
+        : ['up', 'live'];
+  return { name, state, words, lastOkAt: h.lastOkAt, lagMs: h.lagMs, pending };
 }
 
 export interface SyncView {
@@ -22,6 +49,8 @@ export interface SyncView {
   progress: number | undefined;
   detail: string | undefined;
   conflicts: number;
+  /** per replicated collection (the operator's role decides which) */
+  collections: readonly CollectionSync[];
 }
 
 export function foldStatus(health: readonly CollectionHealth[], pending: number): Pick<SyncView, 'status' | 'progress' | 'detail'> {

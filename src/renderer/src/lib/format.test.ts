@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatDateTime, formatWhen, plainServerText, plural } from './format';
+import { formatDateTime, formatDelay, formatWhen, plainServerText, plural } from './format';
 
 describe('plain words', () => {
   it('server texts: ISO timestamps in the desk format, codes as words', () => {
@@ -37,5 +37,16 @@ describe('changed fields in server texts', () => {
     expect(plainServerText('desktop sync · {"serviceState":"maintenance"}')).toBe('desktop sync · service state: maintenance');
     expect(plainServerText('{"status":"resolved","resolution":null}')).toBe('status: resolved, resolution: none');
     expect(plainServerText('{"not json')).toBe('{"not json');
+  });
+});
+
+describe('formatDelay', () => {
+  it('says short delays in ms or seconds, long ones as a duration', () => {
+    expect(formatDelay(80.4)).toBe('80 ms');
+    expect(formatDelay(2_440)).toBe('2.4 s');
+    expect(formatDelay(45_200)).toBe('45 s');
+    expect(formatDelay(3 * 60_000)).toBe('3 min');
+    expect(formatDelay(undefined)).toBe('—');
+    expect(formatDelay(-5)).toBe('—');
   });
 });

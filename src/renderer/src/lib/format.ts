@@ -138,3 +138,12 @@ export function formatDuration(ms: number | null | undefined): string {
   if (h < 48) return `${h} h ${String(m % 60).padStart(2, '0')} min`;
   return `${Math.floor(h / 24)} d ${h % 24} h`;
 }
+
+/** A short delay: "80 ms", "2.4 s", "45 s"; a minute or more as formatDuration. */
+export function formatDelay(ms: number | null | undefined): string {
+  if (ms === null || ms === undefined || !Number.isFinite(ms) || ms < 0) return '—';
+  if (ms < 1_000) return `${Math.round(ms)} ms`;
+  if (ms < 10_000) return `${(ms / 1_000).toFixed(1)} s`;
+  if (ms < 60_000) return `${Math.round(ms / 1_000)} s`;
+  return formatDuration(ms);
+}

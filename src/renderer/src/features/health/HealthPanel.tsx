@@ -5,8 +5,8 @@
  * how long, the error. IntegrationBanner says at the top of the desk when an integration is not up.
  */
 import type { ConnectionState, LinkState } from '../../../../shared/desktop-api.js';
-import type { SyncView } from '../../data/sync-status';
-import { formatAgo, formatClock, formatDuration, plural } from '../../lib/format';
+import type { CollectionSync, SyncView } from '../../data/sync-status';
+import { formatAgo, formatClock, formatDelay, formatDuration, plural } from '../../lib/format';
 import { INTEGRATION_LABELS, lasting, outages, useIntegrationHealth } from './use-integration-health';
 import './health.css';
 
@@ -69,6 +69,8 @@ export function HealthPanel({
       <HealthTable rows={server} now={now} testId="health-server" />
       <h3>This desk</h3>
       <HealthTable rows={desk} now={now} testId="health-desk" />
+      <h3>Replica, per collection</h3>
+      <CollectionsTable collections={sync.collections} now={now} />
       <h3>Integration log</h3>
       <ol className="health-log" data-testid="health-log">
         {log.map((o) => (
@@ -83,6 +85,51 @@ export function HealthPanel({
         {log.length === 0 ? <li className="muted">no outage since the server started</li> : null}
       </ol>
     </div>
+  );
+}
+
+const COLLECTION_LABELS: Readonly<Record<string, string>> = {
+  vehicles: 'Vehicles',
+  alerts: 'Alerts',
+  commands: 'Commands',
+  tasks: 'Tasks',
+  notes: 'Notes',
+  zones: 'Zones',
+  requests: 'Requests (your actions)',
+  rentals: 'Rentals',
+  customers: 'Customers',
+};
+
+/** Each replicated collection: live or not, when it last heard from the server, how late changes arrive, edits waiting. */
+function CollectionsTable({ collections, now }: { collections: readonly CollectionSync[]; now: number }) {
+  return (
+    <table className="health-table health-collections" data-testid="health-collections">
+      <thead>
+        <tr>
+          <th />
+          <th>Collection</th>
+          <th>Last heard</th>
+          <th title="How long after the server wrote it the last change arrived here (depends on both clocks)">Delay</th>
+          <th>Waiting to send</th>
+        </tr>
+      </thead>
+      <tbody>
+        {collections.map((c) => (
+          <tr key={c.name} data-collection={c.name} data-state={c.state}>
+            <td>
+              <span className={`health-state health-${c.state}`}>{c.state}</span>
+            </td>
+            <td>
+              <div className="health-name">{COLLECTION_LABELS[c.name] ?? c.name}</div>
+              <div className={c.state === 'up' ? 'muted' : 'health-error'}>{c.words}</div>
+            </td>
+            <td>{c.lastOkAt ? formatAgo(c.lastOkAt, now) : <span className="muted">never</span>}</td>
+            <td>{c.lagMs === undefined ? <span className="muted">—</span> : formatDelay(c.lagMs)}</td>
+            <td>{c.pending ? plural(c.pending, 'edit') : <span className="muted">none</span>}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
   );
 }
 
