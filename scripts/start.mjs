@@ -19,6 +19,10 @@ import { isAbsolute, join } from 'node:path';
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 const env = { ...process.env };
+// an address set to nothing (`MQTT_URL= npm start`) means "not set": the demo default, as the server reads it
+// (FLEETDESK_STAFF_EMAIL= keeps its own meaning below: no automatic sign-in)
+for (const k of ['PORT', 'MQTT_PORT', 'MQTT_URL', 'DATABASE_URL', 'FLEETDESK_SERVER_URL', 'FLEETDESK_MQTT_URL', 'DATA_DIR'])
+  if (env[k] === '') delete env[k];
 const serverPort = env.PORT ?? '4310';
 const brokerPort = env.MQTT_PORT ?? '18830';
 const serverUrl = env.FLEETDESK_SERVER_URL ?? `http://127.0.0.1:${serverPort}`;
