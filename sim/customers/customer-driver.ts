@@ -488,8 +488,13 @@ class SimCustomer {
         this.d.setPhase(this.index, 'renting');
         return { rentalId: res.body.rentalId, vehicleId: res.body.vehicleId };
       }
-      // the car did not confirm the unlock in time (reservation kept), or another start is still running: try again
-      if (res.code === 'unlock_not_acknowledged' || res.code === 'rental_start_in_progress') {
+      // the car did not confirm the unlock in time (reservation kept), or another start is still running (this
+      // key's first request after our timeout, or a start of the same reservation): try again
+      if (
+        res.code === 'unlock_not_acknowledged' ||
+        res.code === 'rental_start_in_progress' ||
+        res.code === 'idempotency_request_in_flight'
+      ) {
         this.c.retries++;
         await this.d.sleep(res.retryAfterMs ?? backoffDelay(attempt, RETRY));
         continue;
