@@ -49,3 +49,18 @@ export function buildContentSecurityPolicy(options: CspOptions): string {
     "frame-ancestors 'none'",
   ].join('; ');
 }
+
+/**
+ * The `<meta>` policy in src/renderer/index.html: the fallback for a page loaded without our header (the header is
+ * on every answer of both hosts; where both apply the browser enforces both). Every directive is the header's,
+ * except the two that name hosts only known at run time — the tile server and the companion server — which allow
+ * their schemes instead; `frame-ancestors` is left out (a `<meta>` policy cannot carry it). A test keeps
+ * index.html equal to this.
+ */
+export function buildMetaFallbackPolicy(): string {
+  return buildContentSecurityPolicy({ tileUrl: '', connect: ['ws:', 'wss:', 'http:', 'https:'] })
+    .split('; ')
+    .filter((d) => !d.startsWith('frame-ancestors'))
+    .map((d) => (d.startsWith('img-src') ? `${d} http: https:` : d))
+    .join('; ');
+}
