@@ -22,6 +22,7 @@ import {
   type RendererLocation,
 } from './electron/security.js';
 import { createLogger } from './log.js';
+import { LOCAL_TILE_TEMPLATE } from './browser-host/tile-files.js';
 import { loadDesktopConfig, toServicesConfig, type DesktopEnvConfig } from './services/config.js';
 import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices } from './services/desktop-services.js';
 
@@ -77,6 +78,9 @@ async function main(): Promise<void> {
 
   await app.whenReady();
 
+  // a local tile folder (FLEETDESK_TILE_DIR, offline sites) is served under app://fleetdesk/tiles/, as the browser
+  // console serves it on its own origin: the map asks the app itself and the CSP needs no foreign host
+  if (config.tileDir && location.kind === 'app') config = { ...config, tileUrl: LOCAL_TILE_TEMPLATE };
   const tileUrl = config.tileUrl ?? DEFAULT_TILE_URL;
   const csp = buildContentSecurityPolicy({
     tileUrl,
@@ -84,7 +88,7 @@ async function main(): Promise<void> {
     connect: [originOf(config.serverUrl), location.kind === 'dev' ? new URL(location.url).origin.replace(/^http/, 'ws') : null],
   });
   installContentSecurityPolicy(csp);
-  if (location.kind === 'app') serveRenderer(location.root, csp);
+  if (location.kind === 'app') serveRenderer(location.root, csp, undefined, config.tileDir);
   denyAllPermissions();
 
   const sessionVault = createSafeStorageVault(join(app.getPath('userData'), 'staff-session.bin'));

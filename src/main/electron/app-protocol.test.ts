@@ -74,4 +74,29 @@ describe('app:// protocol handler', () => {
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
   });
+
+  it('serves a local tile folder under /tiles/ (numeric tile paths only), and nothing there without one', async () => {
+    const tiles = join(base, 'tiles');
+    await mkdir(join(tiles, '14', '8800'), { recursive: true });
+    await writeFile(join(tiles, '14', '8800', '5373.png'), 'PNG tile');
+    await writeFile(join(tiles, 'notes.txt'), 'not a tile');
+    const withTiles = createAppProtocolHandler(root, CSP, undefined, tiles);
+    const tile = await withTiles(new Request('app://fleetdesk/tiles/14/8800/5373.png?v=2'));
+    expect(tile.status).toBe(200);
+    expect(tile.headers.get('content-type')).toContain('image/png');
+    expect(tile.headers.get('content-security-policy')).toBe(CSP);
+    expect(await tile.text()).toBe('PNG tile');
+    for (const url of [
+      'app://fleetdesk/tiles/notes.txt',
+      'app://fleetdesk/tiles/14/8800/9999.png',
+      'app://fleetdesk/tiles/%2e%2e/secret.txt',
+      'app://fleetdesk/tiles/14/../../secret.txt',
+      'app://elsewhere/tiles/14/8800/5373.png',
+    ])
+      expect((await withTiles(new Request(url))).status, url).toBe(404);
+    // the renderer's own files are still served beside the tiles
+    expect((await withTiles(new Request('app://fleetdesk/index.html'))).status).toBe(200);
+    // no tile folder configured: /tiles/ is nothing
+    expect((await get('app://fleetdesk/tiles/14/8800/5373.png')).status).toBe(404);
+  });
 });

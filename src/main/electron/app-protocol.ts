@@ -7,6 +7,7 @@
 import { readFile as fsReadFile } from 'node:fs/promises';
 import { DESKTOP_APP_HOST, DESKTOP_APP_SCHEME } from '../../shared/desktop-origin.js';
 import { contentTypeOf, resolveStaticPath } from '../browser-host/static-files.js';
+import { tileFileOf } from '../browser-host/tile-files.js';
 
 /**
  * The file an `app://` URL names inside `root`, or why not: `forbidden` (a way out of the folder: '..' after
@@ -28,11 +29,16 @@ export function appFileFor(root: string, url: string): { file: string } | { refu
 
 export type ReadFile = (path: string) => Promise<Uint8Array>;
 
-/** `protocol.handle('app', …)`'s handler for the renderer folder `root`, every answer carrying `csp`. */
+/**
+ * `protocol.handle('app', …)`'s handler for the renderer folder `root`, every answer carrying `csp`. With `tileDir`
+ * (FLEETDESK_TILE_DIR, an offline site's `{z}/{x}/{y}.png` folder) `app://fleetdesk/tiles/z/x/y.png` is served from
+ * it, as the browser console does (tile-files.ts): only numeric tile paths, nothing else of the folder.
+ */
 export function createAppProtocolHandler(
   root: string,
   csp: string,
   readFile: ReadFile = fsReadFile,
+  tileDir?: string,
 ): (request: Request) => Promise<Response> {
   const headers = (extra: Record<string, string>) => ({
     'content-security-policy': csp,
@@ -44,7 +50,13 @@ export function createAppProtocolHandler(
     new Response(text, { status, headers: headers({ 'content-type': 'text/plain; charset=utf-8' }) });
   return async (request) => {
     if (request.method !== 'GET' && request.method !== 'HEAD') return refuse(405, 'method not allowed');
-    const target = appFileFor(root, request.url);
+    const tilePath = tilesPathOf(request.url);
+    const target =
+      tilePath === null
+        ? appFileFor(root, request.url)
+        : tileDir && tileFileOf(tilePath)
+          ? appFileFor(tileDir, `${DESKTOP_APP_SCHEME}://${DESKTOP_APP_HOST}${tileFileOf(tilePath)!}`)
+          : ({ refused: 'not_found' } as const);
     if ('refused' in target)
       return target.refused === 'forbidden'
         ? refuse(403, 'forbidden')
@@ -62,4 +74,15 @@ export function createAppProtocolHandler(
       headers: headers({ 'content-type': contentTypeOf(target.file) }),
     });
   };
+}
+
+/** The `/tiles/…` path (with its query) of an app:// URL of ours, or null for any other URL. */
+function tilesPathOf(url: string): string | null {
+  try {
+    const u = new URL(url);
+    if (u.protocol !== `${DESKTOP_APP_SCHEME}:` || u.host !== DESKTOP_APP_HOST || !u.pathname.startsWith('/tiles/')) return null;
+    return `${u.pathname}${u.search}`;
+  } catch {
+    return null;
+  }
 }

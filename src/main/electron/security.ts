@@ -48,9 +48,9 @@ export function registerAppScheme(): void {
   ]);
 }
 
-/** After ready: serve the renderer folder under `app://fleetdesk/`, every answer with our CSP. */
-export function serveRenderer(root: string, csp: string, ses: Session = session.defaultSession): void {
-  ses.protocol.handle(DESKTOP_APP_SCHEME, createAppProtocolHandler(root, csp));
+/** After ready: serve the renderer folder under `app://fleetdesk/` (and a local tile folder under `/tiles/`), every answer with our CSP. */
+export function serveRenderer(root: string, csp: string, ses: Session = session.defaultSession, tileDir?: string): void {
+  ses.protocol.handle(DESKTOP_APP_SCHEME, createAppProtocolHandler(root, csp, undefined, tileDir));
 }
 
 /**

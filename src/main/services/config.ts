@@ -12,7 +12,7 @@ export interface DesktopEnvConfig {
   mqttPassword?: string;
   /** undefined = the default tiles; '' = no tiles */
   tileUrl?: string;
-  /** FLEETDESK_TILE_DIR: a local `{z}/{x}/{y}.png` directory the browser console serves (offline sites) */
+  /** FLEETDESK_TILE_DIR: a local `{z}/{x}/{y}.png` directory served under the desk's own `/tiles/` (browser console, app://) */
   tileDir?: string;
   /** browser console port; 0 = random */
   consolePort: number;
