@@ -14,46 +14,21 @@
  *   - trips only, first page (the window over the history alone).
  * BENCH_DAYS (default 30) sizes the history.
  */
-import { startServer } from '../server/src/app.js';
 import { partitionName } from '../server/src/components/fleet/data/telemetry-history.repository.js';
 import { staffHeaders } from '../server/src/testing/auth.js';
 import { uniqueTestVehicles } from '../server/src/testing/devices.js';
-import { createTestDatabase } from '../server/src/testing/test-databases.js';
 import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
+import { startBenchServer, timedRuns } from './route-runs.js';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 40);
 const DAYS = Number(process.env.BENCH_DAYS ?? 30);
 const DAY = 86_400_000;
 const CENTER = DEFAULT_SERVICE_AREA.center;
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
-async function timed(label: string, run: () => Promise<number>): Promise<{ p50: number; p99: number }> {
-  await run();
-  const ms: number[] = [];
-  let size = 0;
-  for (let i = 0; i < REQUESTS; i++) {
-    const t0 = performance.now();
-    size = await run();
-    ms.push(performance.now() - t0);
-  }
-  const r = { p50: pct(ms, 50), p99: pct(ms, 99) };
-  console.log(`${label.padEnd(60)} p50 ${r.p50.toFixed(1).padStart(7)} ms   p99 ${r.p99.toFixed(1).padStart(7)} ms   (${size} entries)`);
-  return r;
-}
+const timed = (label: string, run: () => Promise<number>) => timedRuns(label, REQUESTS, 'entries', run);
 
 async function main(): Promise<void> {
-  const db = await createTestDatabase(DATABASE_URL, 'fleetdesk_bench');
-  const server = await startServer({
-    databaseUrl: db.url,
-    port: 0,
-    logLevel: 'silent',
-    seedVehicles: 0,
-    mqttAuth: 'off',
-    mqttUrl: undefined,
-    mqttPort: 0,
-  });
+  const { server, stop } = await startBenchServer();
   try {
     const [car] = uniqueTestVehicles(1);
     await server.registerVehicles([car!]);
@@ -123,8 +98,7 @@ async function main(): Promise<void> {
       `SUMMARY timeline first page p50 ${first.p50.toFixed(1)} / p99 ${first.p99.toFixed(1)} ms (target p99 < 100 ms) beside nearby search p50 ${base.p50.toFixed(1)} / p99 ${base.p99.toFixed(1)} ms`,
     );
   } finally {
-    await server.stop();
-    await db.drop();
+    await stop();
   }
 }
 

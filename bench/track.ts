@@ -9,43 +9,18 @@
  *   JavaScript, e.g. simplify-js, has to do before it starts) · the route, 24 h and 48 h, maxPoints 2,000 (time
  *   buckets in SQL, stops and gaps in SQL).
  */
-import { startServer } from '../server/src/app.js';
 import { staffHeaders } from '../server/src/testing/auth.js';
 import { uniqueTestVehicles } from '../server/src/testing/devices.js';
-import { createTestDatabase } from '../server/src/testing/test-databases.js';
+import { startBenchServer, timedRuns } from './route-runs.js';
 
-const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 30);
 const HOURS = 48;
 const DAY = 86_400_000;
 
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
-
-async function timed(label: string, run: () => Promise<number>): Promise<void> {
-  await run();
-  const ms: number[] = [];
-  let size = 0;
-  for (let i = 0; i < REQUESTS; i++) {
-    const t0 = performance.now();
-    size = await run();
-    ms.push(performance.now() - t0);
-  }
-  console.log(
-    `${label.padEnd(58)} p50 ${pct(ms, 50).toFixed(1).padStart(7)} ms   p99 ${pct(ms, 99).toFixed(1).padStart(7)} ms   (${size} rows/points)`,
-  );
-}
+const timed = (label: string, run: () => Promise<number>) => timedRuns(label, REQUESTS, 'rows/points', run);
 
 async function main(): Promise<void> {
-  const db = await createTestDatabase(DATABASE_URL, 'fleetdesk_bench');
-  const server = await startServer({
-    databaseUrl: db.url,
-    port: 0,
-    logLevel: 'silent',
-    seedVehicles: 0,
-    mqttAuth: 'off',
-    mqttUrl: undefined,
-    mqttPort: 0,
-  });
+  const { server, stop } = await startBenchServer();
   try {
     const [car] = uniqueTestVehicles(1);
     await server.registerVehicles([car!]);
@@ -82,8 +57,7 @@ async function main(): Promise<void> {
       });
     }
   } finally {
-    await server.stop();
-    await db.drop();
+    await stop();
   }
 }
 

@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
+import { waitForCarsReporting } from '../../server/src/testing/staff-api.js';
 import type { TestDatabase } from '../../server/src/testing/test-databases.js';
 import { engineStacks } from '../../server/src/testing/backends.js';
 import { startCustomerDriver, type CustomerDriver } from '../../sim/customers/customer-driver.js';
@@ -87,15 +88,7 @@ describe.each(engineStacks())('customers and cars that never acknowledge an unlo
   });
 
   it('gives up cleanly: no rental, reservations cancelled, holds voided, the cars locked again', { timeout: 240_000 }, async () => {
-    const dispatcher = await staffHeaders(server, 'dispatcher');
-    await waitFor(
-      async () => {
-        const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: dispatcher });
-        const body = (await res.json()) as { vehicles: Array<{ id: string }> };
-        return body.vehicles.filter((v) => ids.includes(v.id)).length === VEHICLES;
-      },
-      { timeoutMs: 30_000, intervalMs: 250, what: 'every car reporting' },
-    );
+    await waitForCarsReporting(server, ids);
 
     driver = startCustomerDriver({
       apiUrl: server.httpUrl,

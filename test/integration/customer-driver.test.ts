@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
+import { waitForCarsReporting } from '../../server/src/testing/staff-api.js';
 import type { TestDatabase } from '../../server/src/testing/test-databases.js';
 import { engineStacks } from '../../server/src/testing/backends.js';
 import { startCustomerDriver, type CustomerDriver } from '../../sim/customers/customer-driver.js';
@@ -92,15 +93,7 @@ describe.each(cases)('customer driver on $name', (c) => {
       expect(sim.onDemandVehicleIds).toHaveLength(VEHICLES - Math.round(VEHICLES * UNRENTED_SHARE));
       const unrented = sim.vehicleIds.filter((id) => !sim.onDemandVehicleIds.includes(id));
       // the cars are in the availability index before the customers look
-      const dispatcher = await staffHeaders(server, 'dispatcher');
-      await waitFor(
-        async () => {
-          const res = await fetch(`${server.httpUrl}/ops/v1/fleet/live`, { headers: dispatcher });
-          const body = (await res.json()) as { vehicles: Array<{ id: string }> };
-          return body.vehicles.filter((v) => ids.has(v.id)).length === VEHICLES;
-        },
-        { timeoutMs: 30_000, intervalMs: 250, what: 'every car reporting' },
-      );
+      await waitForCarsReporting(server, [...ids]);
 
       driver = startCustomerDriver({
         apiUrl: server.httpUrl,

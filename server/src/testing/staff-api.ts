@@ -7,6 +7,7 @@ import { createServer } from 'node:net';
 import type { AlertDoc, PullResponse, SyncCollection } from '../../../src/shared/sync-protocol.js';
 import type { ServerHandle } from '../app.js';
 import { staffHeaders } from './auth.js';
+import { waitFor } from './devices.js';
 
 /** A staff API call (`/ops/v1` + path) as the dispatcher `actor`; the body parsed as JSON, the content type as sent. */
 export async function staffCall<T>(
@@ -79,4 +80,20 @@ export function freePort(): Promise<number> {
       s.close(() => resolve(port));
     });
   });
+}
+
+/** Waits until every one of `vehicleIds` is in the fleet's live view (`/ops/v1/fleet/live`): the cars report. */
+export async function waitForCarsReporting(
+  server: Pick<ServerHandle, 'httpUrl' | 'db'>,
+  vehicleIds: readonly string[],
+  timeoutMs = 30_000,
+): Promise<void> {
+  const wanted = new Set(vehicleIds);
+  await waitFor(
+    async () => {
+      const { body } = await staffCall<{ vehicles: Array<{ id: string }> }>(server, 'GET', '/fleet/live');
+      return body.vehicles.filter((v) => wanted.has(v.id)).length === wanted.size;
+    },
+    { timeoutMs, intervalMs: 250, what: 'every car reporting' },
+  );
 }
