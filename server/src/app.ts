@@ -37,6 +37,7 @@ import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
 import { enableDesktopCors } from './platform/http/desktop-cors.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
+import { installAbuseLimits } from './platform/http/abuse-limits.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';
 import { createPlatformMetrics } from './platform/metrics.js';
@@ -401,6 +402,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     enableDesktopCors(http, config.desktopOrigins);
     // Deny by default: before every route, after CORS (preflights carry no token).
     installAuthHook(http, auth.accessTokens);
+    // Abuse limits on routes with config.abuseLimit (preValidation: after authentication, before validation).
+    await installAbuseLimits(http, {
+      db,
+      exemptLoopback: config.rateLimitLoopback === 'exempt' || (config.rateLimitLoopback === 'auto' && !config.production),
+      rules: {
+        signup: { perIp: config.rateLimitSignupPerIp, perAccount: config.rateLimitSignupPerEmail },
+        login: { perIp: config.rateLimitLoginPerIp, perAccount: config.rateLimitLoginPerEmail },
+        'staff-login': { perIp: config.rateLimitLoginPerIp, perAccount: config.rateLimitLoginPerEmail },
+        claims: { perIp: config.rateLimitClaimsPerIp, perAccount: config.rateLimitClaimsPerCustomer },
+        licence: { perIp: config.rateLimitLicencePerIp, perAccount: config.rateLimitLicencePerCustomer },
+      },
+    });
     // Idempotency-Key on routes with config.idempotent: its hooks run after authentication (route level).
     installIdempotency(http, { db, log, metrics: metrics.registry });
     await feeds.registerRoutes(http);

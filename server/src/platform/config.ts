@@ -66,6 +66,39 @@ function oneOf<T extends string>(env: string, values: readonly T[], defaultValue
   };
 }
 
+/** `max` requests per `windowMs` (an abuse limit, platform/http/abuse-limits.ts). */
+export interface LimitRule {
+  max: number;
+  windowMs: number;
+}
+
+/** "20/1h", "5/15m", "100/30s", "3/1d" → a rule; undefined when it is not of that form. */
+export function parseLimitRule(text: string): LimitRule | undefined {
+  const match = /^\s*(\d{1,9})\s*\/\s*(\d{1,6})\s*([smhd])\s*$/.exec(text);
+  if (!match) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[3] as 's' | 'm' | 'h' | 'd'];
+  const rule = { max: Number(match[1]), windowMs: Number(match[2]) * unit };
+  return rule.max >= 1 && rule.windowMs >= 1_000 ? rule : undefined;
+}
+
+function limitRule(env: string, defaultValue: string, doc: string): Defaulted<LimitRule> {
+  const parse = (raw: string): LimitRule => {
+    const rule = parseLimitRule(raw);
+    if (!rule) throw new ConfigError(`${env} must be <requests>/<window> with a window in s, m, h or d, e.g. 20/1h (got "${raw}")`);
+    return rule;
+  };
+  return {
+    env,
+    doc: `${doc} (\`<requests>/<window>\`, window in s, m, h or d; default ${defaultValue})`,
+    default: parse(defaultValue),
+    parse,
+    check: (value) => {
+      if (!(Number.isInteger(value.max) && value.max >= 1 && Number.isInteger(value.windowMs) && value.windowMs >= 1_000))
+        throw new ConfigError(`${env} must allow at least 1 request in a window of at least 1 s`);
+    },
+  };
+}
+
 function boolean(env: string, defaultValue: boolean, doc: string): Defaulted<boolean> {
   return { env, doc, default: defaultValue, parse: (raw) => parseBoolean(env, raw) };
 }
@@ -339,6 +372,40 @@ const SETTINGS = {
     1,
     86_400,
     'identity: the longest wait between two login attempts on one email or IP (there is no lockout: after it, the right password passes)',
+  ),
+  rateLimitSignupPerIp: limitRule('RATE_LIMIT_SIGNUP_PER_IP', '20/1h', 'abuse limits: sign-ups from one client IP'),
+  rateLimitSignupPerEmail: limitRule(
+    'RATE_LIMIT_SIGNUP_PER_EMAIL',
+    '3/1h',
+    'abuse limits: sign-ups with one e-mail address (each one for a taken address mails its owner)',
+  ),
+  rateLimitLoginPerIp: limitRule(
+    'RATE_LIMIT_LOGIN_PER_IP',
+    '100/15m',
+    'abuse limits: sign-in attempts from one client IP (customers; staff counted apart)',
+  ),
+  rateLimitLoginPerEmail: limitRule(
+    'RATE_LIMIT_LOGIN_PER_EMAIL',
+    '30/15m',
+    'abuse limits: sign-in attempts on one e-mail address, right or wrong (customers; staff counted apart); failures also slow down, LOGIN_*',
+  ),
+  rateLimitClaimsPerIp: limitRule('RATE_LIMIT_CLAIMS_PER_IP', '300/1h', 'abuse limits: reservations and bookings from one client IP'),
+  rateLimitClaimsPerCustomer: limitRule(
+    'RATE_LIMIT_CLAIMS_PER_CUSTOMER',
+    '30/1h',
+    'abuse limits: reservations and bookings one customer may attempt',
+  ),
+  rateLimitLicencePerIp: limitRule('RATE_LIMIT_LICENCE_PER_IP', '50/1d', 'abuse limits: driver-licence submissions from one client IP'),
+  rateLimitLicencePerCustomer: limitRule(
+    'RATE_LIMIT_LICENCE_PER_CUSTOMER',
+    '5/1d',
+    'abuse limits: driver-licence submissions by one customer (each one is a paid check at the provider)',
+  ),
+  rateLimitLoopback: oneOf(
+    'RATE_LIMIT_LOOPBACK',
+    ['auto', 'exempt', 'limited'] as const,
+    'auto',
+    'abuse limits for clients on 127.0.0.1/::1: `auto` = exempt in development (npm start: the simulated customers all come from loopback), limited in production (a proxy on the same host without TRUST_PROXY would make every client loopback)',
   ),
   loginMaxConcurrentPerClient: integer(
     'LOGIN_MAX_CONCURRENT_PER_CLIENT',

@@ -26,7 +26,7 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
     app.post(
       '/auth/signup',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', abuseLimit: 'signup' },
         schema: { tags, summary: 'Create a customer account', body: SignUpBody, response: { 201: SignUpResponse } },
       },
       async (request, reply) => reply.code(201).send(await accounts.signUp(request.body)),
@@ -34,7 +34,7 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
     app.post(
       '/auth/login',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', abuseLimit: 'login' },
         schema: { tags, summary: 'Log in (rate-limited per email and per client)', body: LoginBody, response: { 200: SessionSchema } },
       },
       async (request, reply) => {
@@ -71,7 +71,7 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
     app.put(
       '/me/driver-licence',
       {
-        config: { auth: 'customer' },
+        config: { auth: 'customer', abuseLimit: 'licence' },
         schema: {
           tags,
           summary: 'Submit my driver licence (checked by the licence provider; status in GET /v1/me)',
