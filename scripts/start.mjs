@@ -10,7 +10,8 @@
 // alerts; SIM_CUSTOMERS=0 brings back the old demo where every car drives on its own.
 //
 // MQTT access control (MQTT_AUTH=required, the default): the server issues the demo fleet and a demo desktop
-// their own credentials in $DATA_DIR/demo-credentials.json (demo only); this script hands them to the simulator
+// their own credentials in $DATA_DIR/demo-credentials.json (demo only); this script hands them to the simulator,
+// and the customers read their sign-up confirmation codes from the server's sandbox mailbox ($DATA_DIR/sandbox-mailbox)
 // (--credentials) and to the desktop (FLEETDESK_MQTT_USERNAME / FLEETDESK_MQTT_PASSWORD, unless already set).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -111,7 +112,8 @@ try {
 console.log(`[start] server ready at ${serverUrl} (broker ${mqttUrl})`);
 
 const dataDir = env.DATA_DIR ?? 'var/server';
-const credentialsFile = join(isAbsolute(dataDir) ? dataDir : join(root, dataDir), 'demo-credentials.json');
+const dataDirPath = isAbsolute(dataDir) ? dataDir : join(root, dataDir);
+const credentialsFile = join(dataDirPath, 'demo-credentials.json');
 const demoCredentials =
   existsSync(credentialsFile) && env.MQTT_AUTH !== 'off' ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : undefined;
 
@@ -122,7 +124,18 @@ start('simulator', bin('tsx'), [
   '--mqtt',
   mqttUrl,
   ...(demoCredentials ? ['--credentials', credentialsFile] : []),
-  ...(simCustomers !== '0' ? ['--customers', simCustomers, '--unrented-movement', simUnrented, '--api', serverUrl] : []),
+  ...(simCustomers !== '0'
+    ? [
+        '--customers',
+        simCustomers,
+        '--unrented-movement',
+        simUnrented,
+        '--api',
+        serverUrl,
+        '--mailbox',
+        join(dataDirPath, 'sandbox-mailbox'),
+      ]
+    : []),
 ]);
 
 const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };

@@ -7,7 +7,7 @@
 import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { loadCredentialsFile } from './credentials-file.js';
-import { startCustomerDriver, type CustomerDriver, type CustomerDriverStats } from './customers/customer-driver.js';
+import { mailboxDirReader, startCustomerDriver, type CustomerDriver, type CustomerDriverStats } from './customers/customer-driver.js';
 import { startSimulation, type Simulation, type SimulationLogger } from './simulation.js';
 
 const SUMMARY_EVERY_MS = 10_000;
@@ -91,7 +91,14 @@ async function main(): Promise<number> {
   let customers: CustomerDriver | undefined;
   let customerSummary: NodeJS.Timeout | undefined;
   if (o.customers > 0) {
-    customers = startCustomerDriver({ apiUrl: o.apiUrl, sim, customers: o.customers, seed: o.seed, logger });
+    customers = startCustomerDriver({
+      apiUrl: o.apiUrl,
+      sim,
+      customers: o.customers,
+      seed: o.seed,
+      logger,
+      ...(o.mailboxDir ? { mailbox: mailboxDirReader(o.mailboxDir) } : {}),
+    });
     customerSummary = setInterval(() => logger.info('customers:', customerSummaryFields(customers!.stats())), CUSTOMER_SUMMARY_EVERY_MS);
   }
 

@@ -263,6 +263,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics: metrics.registry,
       auth,
       licence: config,
+      ...(config.dataDir === IN_MEMORY_DATA_DIR ? {} : { mailDir: config.dataDir }),
       notes: ops.service,
       rentals: { listForCustomer: (customerId, limit) => customerRentals.port.listForCustomer(customerId, limit) },
     });

@@ -47,6 +47,7 @@ const PUBLIC_OPERATIONS: ReadonlyArray<RegExp> = [
   /^GET \/gbfs\/v3\/[a-z_]+\.json$/,
   /^POST \/webhooks\/payments$/,
   /^POST \/(v1|ops\/v1)\/auth\/(signup|login|refresh|logout)$/,
+  /^POST \/v1\/auth\/verify-email$/,
   /^GET \/v1\/(vehicles\/available|vehicle-types)$/,
 ];
 const isListedPublic = (key: string) => PUBLIC_OPERATIONS.some((p) => p.test(key));

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
-import { staffHeaders } from '../../testing/auth.js';
+import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { call, QUIET, type CallResult } from '../../testing/bookings.js';
 import { parseLimitRule, resolveConfig, type ServerConfig } from '../config.js';
@@ -26,12 +26,6 @@ const LIMITS: Partial<ServerConfig> = {
   rateLimitLicencePerIp: { max: 50, windowMs: HOUR },
   rateLimitLicencePerCustomer: { max: 2, windowMs: HOUR },
 };
-
-interface Customer {
-  email: string;
-  password: string;
-  headers: Record<string, string>;
-}
 
 let ipCounter = 0;
 /** A client address of its own (TEST-NET-3). */
@@ -87,17 +81,7 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
     if (created.overrides.databaseUrl) other = await startServer({ ...QUIET, seedVehicles: 0, ...created.overrides, ...LIMITS });
   });
   /** A customer signed up and in from an address of their own (the limits' tests must not share loopback's budget). */
-  async function newCustomer(): Promise<Customer> {
-    const body = signupBody();
-    const ip = nextIp();
-    expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body })).status).toBe(201);
-    const login = await call<{ accessToken: string }>(server, 'POST', '/v1/auth/login', {
-      headers: from(ip),
-      body: { email: body.email, password: body.password },
-    });
-    expect(login.status).toBe(200);
-    return { email: body.email, password: body.password, headers: { authorization: `Bearer ${login.body.accessToken}` } };
-  }
+  const newCustomer = () => signUpCustomer(server, { clientHeaders: from(nextIp()) });
   afterAll(async () => {
     await other?.stop();
     await server?.stop();
@@ -107,14 +91,14 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
   it('sign-up: the 4th from one address within the hour is refused with 429 + Retry-After; another address goes on', async () => {
     const ip = nextIp();
     for (let i = 0; i < 3; i++)
-      expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() })).status).toBe(201);
+      expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() })).status).toBe(202);
     const refused = await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() });
     expectRateLimited(refused);
     expect(String(refused.body.detail)).toContain('sign-ups from this address');
     const retryAfter = await retryAfterOf(server, '/v1/auth/signup', signupBody(), from(ip));
     expect(retryAfter).toBeGreaterThan(3500);
     expect(retryAfter).toBeLessThanOrEqual(3600);
-    expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(nextIp()), body: signupBody() })).status).toBe(201);
+    expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(nextIp()), body: signupBody() })).status).toBe(202);
   });
 
   it('sign-up: one e-mail address at most twice, whatever the address it comes from', async () => {
@@ -122,7 +106,7 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
     const answers = [];
     for (let i = 0; i < 3; i++)
       answers.push(await call(server, 'POST', '/v1/auth/signup', { headers: from(nextIp()), body: signupBody(email) }));
-    expect(answers[0]!.status).toBe(201);
+    expect(answers[0]!.status).toBe(202);
     expect(answers[1]!.status).not.toBe(429);
     expectRateLimited(answers[2]!);
     expect(String(answers[2]!.body.detail)).toContain('this e-mail address');
@@ -132,7 +116,7 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
     const customer = await newCustomer();
     const login = (path: string, email: string, password: string) =>
       call(server, 'POST', path, { headers: from(nextIp()), body: { email, password } });
-    // newCustomer signed in once; a wrong guess is the second attempt; the third is refused even with the right password
+    // a wrong guess is the second attempt; the third is refused even with the right password
     expect((await login('/v1/auth/login', customer.email, 'wrong-password-1')).status).toBe(401);
     expectRateLimited(await login('/v1/auth/login', customer.email, customer.password));
 
@@ -145,9 +129,9 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
     // not ready to book: every attempt is refused (403 licence) — and still counts
     const squatter = await newCustomer();
     const ip = nextIp();
-    const reserve = (who: Customer) =>
+    const reserve = (who: SignedUpCustomer) =>
       call(server, 'POST', '/v1/reservations', { headers: from(ip, who.headers), body: { vehicleId: 'veh-00001' } });
-    const book = (who: Customer) =>
+    const book = (who: SignedUpCustomer) =>
       call(server, 'POST', '/v1/bookings', {
         headers: from(ip, who.headers),
         body: {
@@ -180,7 +164,7 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
     if (!other) return context.skip();
     const ip = nextIp();
     for (let i = 0; i < 3; i++)
-      expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() })).status).toBe(201);
+      expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() })).status).toBe(202);
     expectRateLimited(await call(other, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() }));
     // and the window is the same one: the other instance's Retry-After counts down from the first sign-up
     const retryAfter = await retryAfterOf(other, '/v1/auth/signup', signupBody(), from(ip));
@@ -193,24 +177,31 @@ describe.each(dbBackends())('abuse limits on $name', (backend) => {
     const answers = await Promise.all(
       Array.from({ length: 20 }, (_, i) => call(targets[i % 2]!, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() })),
     );
-    expect(answers.filter((a) => a.status === 201)).toHaveLength(3);
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(3);
     expect(answers.filter((a) => a.status === 429)).toHaveLength(17);
   });
 });
 
 describe('abuse limits and loopback (development mode)', () => {
   let server: ServerHandle;
-  afterAll(() => server?.stop());
-
-  it('exempts 127.0.0.1 in development mode (npm start, its simulated customers, the tests)', async () => {
+  beforeAll(async () => {
     server = await startServer({
       ...QUIET,
       seedVehicles: 0,
       databaseUrl: undefined,
       dataDir: 'memory://',
+      trustProxy: 'true',
       rateLimitSignupPerIp: { max: 1, windowMs: HOUR },
     });
-    for (let i = 0; i < 3; i++) expect((await call(server, 'POST', '/v1/auth/signup', { body: signupBody() })).status).toBe(201);
+  });
+  afterAll(() => server?.stop());
+
+  it('exempts 127.0.0.1 in development mode (npm start, its simulated customers, the tests)', async () => {
     expect(resolveConfig({}).rateLimitLoopback).toBe('auto');
+    for (let i = 0; i < 3; i++) expect((await call(server, 'POST', '/v1/auth/signup', { body: signupBody() })).status).toBe(202);
+    // the same server limits any other client
+    const ip = nextIp();
+    expect((await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() })).status).toBe(202);
+    expectRateLimited(await call(server, 'POST', '/v1/auth/signup', { headers: from(ip), body: signupBody() }));
   });
 });

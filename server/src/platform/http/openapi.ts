@@ -138,7 +138,9 @@ export function registerOpenApi(app: HttpApp, options: OpenApiOptions = {}): voi
           IdempotencyKeyReuse: problemRef('`idempotency_key_reuse`: the Idempotency-Key was used with a different request'),
           RateLimited: {
             ...problemRef('`rate_limited`: too many requests from this client IP or for this account; wait `Retry-After` seconds'),
-            headers: { 'Retry-After': { description: 'seconds until the limit lets the next request through', schema: { type: 'integer' } } },
+            headers: {
+              'Retry-After': { description: 'seconds until the limit lets the next request through', schema: { type: 'integer' } },
+            },
           },
         },
       },
