@@ -152,6 +152,21 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     expect(stored.rows).toHaveLength(0);
   });
 
+  it("an unconfirmed sign-up does not keep the address: the owner's own sign-up replaces it, the squatter's code stops working", async () => {
+    const email = 'grace.hopper@example.test';
+    const attempt = (password: string, name: string) =>
+      call(server, 'POST', '/v1/auth/signup', { email, password, name, phone: '+4930123456' });
+    expect((await attempt('squatters-password', 'Squatter')).status).toBe(202);
+    expect((await attempt('graces-own-password', 'Grace Hopper')).status).toBe(202);
+    await server.customers.deliverMail();
+    const codes = server.customers.sandboxMails(email).map((m) => confirmationToken(m.body)!);
+    expect(codes).toHaveLength(2);
+    expect((await call(server, 'POST', '/v1/auth/verify-email', { email, token: codes[0] })).status).toBe(400);
+    expect((await call(server, 'POST', '/v1/auth/verify-email', { email, token: codes[1] })).status).toBe(200);
+    expect((await call(server, 'POST', '/v1/auth/login', { email, password: 'squatters-password' })).status).toBe(401);
+    expect((await call(server, 'POST', '/v1/auth/login', { email, password: 'graces-own-password' })).status).toBe(200);
+  });
+
   it('refresh rotates the token; reusing a rotated one revokes the whole family; logout ends a session', async () => {
     const c = await signUpCustomer(server);
     const first = await call<{ accessToken: string; refreshToken: string }>(server, 'POST', '/v1/auth/refresh', {
