@@ -4,6 +4,7 @@
  * With `--customers N` the customer driver (sim/customers/) rents the cars through the server's customer API and
  * logs its own line every 30 s.
  */
+import { readFile } from 'node:fs/promises';
 import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { loadCredentialsFile } from './credentials-file.js';
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
       faults: o.faults,
       ...(o.customers > 0 ? { tripsOnDemand: { unrentedShare: o.unrentedMovement } } : {}),
       ...(o.credentialsFile ? { credentials: await loadCredentialsFile(o.credentialsFile) } : {}),
+      ...(o.mqttCaFile ? { tlsCa: await readFile(o.mqttCaFile) } : {}),
       logger,
     });
   } catch (err) {

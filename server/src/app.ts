@@ -2,6 +2,7 @@
  * Composition root of the companion server: builds the platform (log, metrics, db, mqtt, http) and the
  * components, and disposes them in reverse order. `startServer()` is what start.ts and the tests call.
  */
+import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { demoVehicleId } from '../../src/shared/demo-fleet.js';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
@@ -132,6 +133,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const identity = await startDeviceIdentityComponent({ db, log });
     disposers.push({ name: 'device identity', dispose: () => identity.stop() });
     let mqttUrl = config.mqttUrl;
+    // TLS: the embedded broker's certificate and key, and the CA this server's own client verifies the broker with
+    const brokerTls =
+      !mqttUrl && config.mqttTlsCertFile && config.mqttTlsKeyFile
+        ? { cert: await readFile(config.mqttTlsCertFile), key: await readFile(config.mqttTlsKeyFile) }
+        : undefined;
+    const mqttCa = config.mqttCaFile ? await readFile(config.mqttCaFile) : brokerTls?.cert;
     // On an external broker the server is whoever MQTT_USERNAME says; on the embedded one, an in-process account.
     let mqttAccount = config.mqttUsername === undefined ? undefined : { username: config.mqttUsername, password: config.mqttPassword };
     if (!mqttUrl) {
@@ -143,12 +150,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         metrics: metrics.registry,
         maxPacketBytes: config.mqttMaxPacketBytes,
         ...(enforce ? { authorizer: identity.authorizer } : {}),
+        ...(brokerTls ? { tls: brokerTls } : {}),
       });
       disposers.push({ name: 'embedded broker', dispose: () => broker.close() });
       mqttUrl = broker.url;
       mqttAccount = enforce ? await identity.createLocalServiceAccount() : undefined;
     }
-    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount });
+    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount, ...(mqttCa ? { ca: mqttCa } : {}) });
     disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
 
     // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.

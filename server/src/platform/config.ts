@@ -168,6 +168,15 @@ const SETTINGS = {
     "the server's own broker account on an external broker (a `service` account); the embedded one needs none",
   ),
   mqttPassword: optionalText('MQTT_PASSWORD', 'the password of that account'),
+  mqttTlsCertFile: optionalText(
+    'MQTT_TLS_CERT_FILE',
+    'embedded broker: its TLS certificate chain (PEM file); with MQTT_TLS_KEY_FILE the broker speaks only mqtts:// (TLS) on MQTT_PORT',
+  ),
+  mqttTlsKeyFile: optionalText('MQTT_TLS_KEY_FILE', 'embedded broker: the private key (PEM file) of MQTT_TLS_CERT_FILE'),
+  mqttCaFile: optionalText(
+    'MQTT_CA_FILE',
+    "the CA certificate(s) (PEM file) the broker's certificate must chain to, for the server's own MQTT client (mqtts:// MQTT_URL, or the embedded TLS broker; default there: MQTT_TLS_CERT_FILE itself, i.e. a self-signed certificate); unset for an external broker = the system's CAs",
+  ),
   seedVehicles: integer('SEED_VEHICLES', 1000, 0, 99_999, 'size of the demo fleet upserted into the registry at start (0 = none)'),
   logLevel: {
     ...oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info', 'pino log level'),
@@ -599,6 +608,8 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   // never echo the password
   if (config.mqttPassword !== undefined && config.mqttUsername === undefined)
     throw new ConfigError('MQTT_PASSWORD is set but MQTT_USERNAME is not');
+  if ((config.mqttTlsCertFile === undefined) !== (config.mqttTlsKeyFile === undefined))
+    throw new ConfigError('MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE go together: set both (TLS) or neither');
   if (config.alertLowEnergyResolvePct < config.alertLowEnergyPct)
     throw new ConfigError('ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)');
   // never echo the secret
