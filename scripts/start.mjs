@@ -20,8 +20,9 @@
 // the embedded broker speaks mqtts:// with it, and the simulator (--mqtt-ca) and the desktop
 // (FLEETDESK_MQTT_CA_FILE) trust exactly that certificate — a broker with any other is refused.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { makeSelfSignedCert } from './self-signed-cert.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -43,33 +44,15 @@ env.SEED_VEHICLES ??= simVehicles;
 function demoTls() {
   if (env.MQTT_URL || env.MQTT_TLS_CERT_FILE || env.MQTT_TLS === 'off') return undefined;
   const dir = join(dataDirPath, 'tls');
-  const cert = join(dir, 'demo-broker.crt');
-  const key = join(dir, 'demo-broker.key');
-  if (!existsSync(cert) || !existsSync(key)) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const made = spawnSync(
-      'openssl',
-      [
-        'req',
-        '-x509',
-        '-newkey',
-        'ec',
-        '-pkeyopt',
-        'ec_paramgen_curve:prime256v1',
-        '-nodes',
-        '-days',
-        '825',
-        '-subj',
-        '/CN=fleetdesk-demo-broker',
-      ].concat(['-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost', '-keyout', key, '-out', cert]),
-      { stdio: 'ignore' },
-    );
-    if (made.status !== 0) {
+  let pair = { cert: join(dir, 'demo-broker.crt'), key: join(dir, 'demo-broker.key') };
+  if (!existsSync(pair.cert) || !existsSync(pair.key)) {
+    pair = makeSelfSignedCert(dir, 'demo-broker', 825);
+    if (!pair) {
       console.warn('[start] openssl not available: the demo broker speaks plain MQTT (set MQTT_TLS_CERT_FILE/MQTT_TLS_KEY_FILE for TLS)');
       return undefined;
     }
-    chmodSync(key, 0o600);
   }
+  const { cert, key } = pair;
   env.MQTT_TLS_CERT_FILE = cert;
   env.MQTT_TLS_KEY_FILE = key;
   return { cert };

@@ -5,12 +5,12 @@
  * refuse a broker with another certificate; a plain-MQTT client gets nothing from the TLS port. Certificates are
  * self-signed pairs made here with the openssl binary (what `npm start` does for the demo).
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeSelfSignedCert } from '../../scripts/self-signed-cert.mjs';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
@@ -22,32 +22,9 @@ import { TelemetryFeed } from '../../src/main/services/telemetry-feed.js';
 
 /** A self-signed certificate for 127.0.0.1 (what the demo uses): key and certificate PEM files. */
 function selfSigned(dir: string, name: string): { cert: string; key: string } {
-  const cert = join(dir, `${name}.crt`);
-  const key = join(dir, `${name}.key`);
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:prime256v1',
-      '-nodes',
-      '-days',
-      '2',
-      '-subj',
-      `/CN=${name}`,
-      '-addext',
-      'subjectAltName=IP:127.0.0.1,DNS:localhost',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ],
-    { stdio: 'ignore' },
-  );
-  return { cert, key };
+  const pair = makeSelfSignedCert(dir, name, 2);
+  if (!pair) throw new Error('openssl could not make a certificate');
+  return pair;
 }
 
 describe('MQTT over TLS (embedded broker)', () => {

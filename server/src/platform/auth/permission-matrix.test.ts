@@ -343,51 +343,56 @@ describe('permission matrix generated from the OpenAPI document (PGlite)', () =>
     expect(unruled).toEqual([]);
   });
 
-  it('every operation × anonymous, customer A, customer B, dispatcher, support, admin → the status the role table says', async () => {
-    // an operation without a rule fails the test above; here it would only repeat that
-    const probes = operations
-      .filter((o) => o.rule.kind !== 'none' || isListedPublic(`${o.method.toUpperCase()} ${o.template}`))
-      .flatMap((o) => probesOf(doc, o));
-    const failures: string[] = [];
-    const cells = { allowed: 0, denied: 0 };
-    for (const probe of probes) {
-      for (const caller of CALLERS) {
-        // the anonymous caller sends nothing but the method and path: refused before any parsing or validation
-        const bare = caller === 'anonymous' && !probe.push && !probe.allowed(caller);
-        const res = await send(caller, bare ? { ...probe, path: probe.path.split('?')[0]!, body: undefined } : probe);
-        const cell = `${caller} × ${probe.label} → ${res.status} ${String(codeOf(res.body) ?? '')}`;
-        if (res.status >= 500) {
-          failures.push(`${cell} (server error)`);
-          continue;
+  // about a thousand requests in one test: give it room on a loaded machine
+  it(
+    'every operation × anonymous, customer A, customer B, dispatcher, support, admin → the status the role table says',
+    { timeout: 180_000 },
+    async () => {
+      // an operation without a rule fails the test above; here it would only repeat that
+      const probes = operations
+        .filter((o) => o.rule.kind !== 'none' || isListedPublic(`${o.method.toUpperCase()} ${o.template}`))
+        .flatMap((o) => probesOf(doc, o));
+      const failures: string[] = [];
+      const cells = { allowed: 0, denied: 0 };
+      for (const probe of probes) {
+        for (const caller of CALLERS) {
+          // the anonymous caller sends nothing but the method and path: refused before any parsing or validation
+          const bare = caller === 'anonymous' && !probe.push && !probe.allowed(caller);
+          const res = await send(caller, bare ? { ...probe, path: probe.path.split('?')[0]!, body: undefined } : probe);
+          const cell = `${caller} × ${probe.label} → ${res.status} ${String(codeOf(res.body) ?? '')}`;
+          if (res.status >= 500) {
+            failures.push(`${cell} (server error)`);
+            continue;
+          }
+          if (probe.allowed(caller)) {
+            cells.allowed++;
+            // the generated request must reach the handler, or the cell proves little (give the schema `examples`)
+            if (codeOf(res.body) === 'validation')
+              failures.push(`${cell} (the generated request failed validation: ${String((res.body as Json).detail)})`);
+            const refusedByAuth =
+              (res.status === 401 && codeOf(res.body) === 'unauthorized') ||
+              (res.status === 403 && ['forbidden', 'route_not_permitted', 'forbidden_role'].includes(String(codeOf(res.body))));
+            if (refusedByAuth) failures.push(`${cell} (should be allowed)`);
+            if (probe.push && JSON.stringify(res.body).includes('forbidden_role')) failures.push(`${cell} (row refused: forbidden_role)`);
+            continue;
+          }
+          cells.denied++;
+          if (probe.push && res.status === 200) {
+            // the route admits every staff role; the collection's write rule refuses the row
+            const rows = res.body as Array<{ syncRejection?: { code?: string } }>;
+            if (rows[0]?.syncRejection?.code !== 'forbidden_role') failures.push(`${cell} (row should be refused forbidden_role)`);
+            continue;
+          }
+          const expected = probe.denial(caller);
+          if (res.status !== expected || !res.type?.startsWith('application/problem+json'))
+            failures.push(`${cell} (expected a ${expected} problem)`);
         }
-        if (probe.allowed(caller)) {
-          cells.allowed++;
-          // the generated request must reach the handler, or the cell proves little (give the schema `examples`)
-          if (codeOf(res.body) === 'validation')
-            failures.push(`${cell} (the generated request failed validation: ${String((res.body as Json).detail)})`);
-          const refusedByAuth =
-            (res.status === 401 && codeOf(res.body) === 'unauthorized') ||
-            (res.status === 403 && ['forbidden', 'route_not_permitted', 'forbidden_role'].includes(String(codeOf(res.body))));
-          if (refusedByAuth) failures.push(`${cell} (should be allowed)`);
-          if (probe.push && JSON.stringify(res.body).includes('forbidden_role')) failures.push(`${cell} (row refused: forbidden_role)`);
-          continue;
-        }
-        cells.denied++;
-        if (probe.push && res.status === 200) {
-          // the route admits every staff role; the collection's write rule refuses the row
-          const rows = res.body as Array<{ syncRejection?: { code?: string } }>;
-          if (rows[0]?.syncRejection?.code !== 'forbidden_role') failures.push(`${cell} (row should be refused forbidden_role)`);
-          continue;
-        }
-        const expected = probe.denial(caller);
-        if (res.status !== expected || !res.type?.startsWith('application/problem+json'))
-          failures.push(`${cell} (expected a ${expected} problem)`);
       }
-    }
-    expect(failures).toEqual([]);
-    expect(cells.allowed).toBeGreaterThan(100);
-    expect(cells.denied).toBeGreaterThan(100);
-  });
+      expect(failures).toEqual([]);
+      expect(cells.allowed).toBeGreaterThan(100);
+      expect(cells.denied).toBeGreaterThan(100);
+    },
+  );
 
   it("customer B cannot see or act on customer A's objects through any /v1 operation with an id (404 or 403)", async () => {
     const withId = operations.filter((o) => o.template.startsWith('/v1/') && o.template.includes('{'));
