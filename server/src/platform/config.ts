@@ -112,7 +112,7 @@ const SETTINGS = {
     env: 'NODE_ENV',
     doc:
       '`production` switches on production mode: the server refuses to start with any demo default (demo staff, the demo fleet and its ' +
-      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
+      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, an embedded broker without TLS, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
     default: false,
     fromEnv: (value: string | undefined): boolean => value?.trim().toLowerCase() === 'production',
   } satisfies Defaulted<boolean>,
@@ -666,6 +666,12 @@ export function demoDefaultsInUse(config: ServerConfig): DemoDefault[] {
       env: 'PUBLIC_URL',
       what: "public links are built from each request's Host header",
       fix: "missing; set the API's public base URL (links must not follow a request's Host header)",
+    });
+  if (config.mqttUrl === undefined && config.mqttTlsCertFile === undefined)
+    found.push({
+      env: 'MQTT_TLS_CERT_FILE',
+      what: 'the embedded broker speaks plain MQTT: device and desktop passwords travel in clear',
+      fix: 'missing: the embedded broker would take device and desktop passwords in clear; set MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE (or MQTT_URL to a broker with TLS)',
     });
   if (config.mqttAuth === 'off')
     found.push({
