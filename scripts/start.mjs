@@ -12,9 +12,17 @@
 // MQTT access control (MQTT_AUTH=required, the default): the server issues the demo fleet and a demo desktop
 // their own credentials in $DATA_DIR/demo-credentials.json (demo only); this script hands them to the simulator
 // (--credentials) and to the desktop (FLEETDESK_MQTT_USERNAME / FLEETDESK_MQTT_PASSWORD, unless already set).
+// The simulated customers read their sign-up confirmation codes from the server's sandbox mailbox
+// ($DATA_DIR/sandbox-mailbox, --mailbox).
+//
+// Device transport over TLS: unless MQTT_URL or MQTT_TLS_CERT_FILE is set, or MQTT_TLS=off, a self-signed
+// certificate for 127.0.0.1 is made once with openssl in $DATA_DIR/tls/ (demo only: production brings its own),
+// the embedded broker speaks mqtts:// with it, and the simulator (--mqtt-ca) and the desktop
+// (FLEETDESK_MQTT_CA_FILE) trust exactly that certificate — a broker with any other is refused.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
+import { makeSelfSignedCert } from './self-signed-cert.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const bin = (name) => join(root, 'node_modules', '.bin', name);
@@ -26,12 +34,33 @@ for (const k of ['PORT', 'MQTT_PORT', 'MQTT_URL', 'DATABASE_URL', 'FLEETDESK_SER
 const serverPort = env.PORT ?? '4310';
 const brokerPort = env.MQTT_PORT ?? '18830';
 const serverUrl = env.FLEETDESK_SERVER_URL ?? `http://127.0.0.1:${serverPort}`;
-const mqttUrl = env.MQTT_URL ?? `mqtt://127.0.0.1:${brokerPort}`;
+const dataDir = env.DATA_DIR ?? 'var/server';
+const dataDirPath = isAbsolute(dataDir) ? dataDir : join(root, dataDir);
+const tls = demoTls();
+const mqttUrl = env.MQTT_URL ?? `${tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${brokerPort}`;
 const simVehicles = env.SIM_VEHICLES ?? '200';
 const simCustomers = env.SIM_CUSTOMERS ?? String(Math.round(Number(simVehicles) * 0.3));
 const simUnrented = env.SIM_UNRENTED_MOVEMENT ?? '0.02';
 // The registry holds the simulated fleet (more only if asked), so the desk shows no never-seen cars as offline.
 env.SEED_VEHICLES ??= simVehicles;
+
+/** The demo's self-signed broker certificate ($DATA_DIR/tls/), made once; undefined when not wanted or no openssl. */
+function demoTls() {
+  if (env.MQTT_URL || env.MQTT_TLS_CERT_FILE || env.MQTT_TLS === 'off') return undefined;
+  const dir = join(dataDirPath, 'tls');
+  let pair = { cert: join(dir, 'demo-broker.crt'), key: join(dir, 'demo-broker.key') };
+  if (!existsSync(pair.cert) || !existsSync(pair.key)) {
+    pair = makeSelfSignedCert(dir, 'demo-broker', 825);
+    if (!pair) {
+      console.warn('[start] openssl not available: the demo broker speaks plain MQTT (set MQTT_TLS_CERT_FILE/MQTT_TLS_KEY_FILE for TLS)');
+      return undefined;
+    }
+  }
+  const { cert, key } = pair;
+  env.MQTT_TLS_CERT_FILE = cert;
+  env.MQTT_TLS_KEY_FILE = key;
+  return { cert };
+}
 
 const children = [];
 let stopping = false;
@@ -114,8 +143,7 @@ try {
 }
 console.log(`[start] server ready at ${serverUrl} (broker ${mqttUrl})`);
 
-const dataDir = env.DATA_DIR ?? 'var/server';
-const credentialsFile = join(isAbsolute(dataDir) ? dataDir : join(root, dataDir), 'demo-credentials.json');
+const credentialsFile = join(dataDirPath, 'demo-credentials.json');
 const demoCredentials =
   existsSync(credentialsFile) && env.MQTT_AUTH !== 'off' ? JSON.parse(readFileSync(credentialsFile, 'utf8')) : undefined;
 
@@ -125,11 +153,24 @@ start('simulator', bin('tsx'), [
   simVehicles,
   '--mqtt',
   mqttUrl,
+  ...(tls ? ['--mqtt-ca', tls.cert] : []),
   ...(demoCredentials ? ['--credentials', credentialsFile] : []),
-  ...(simCustomers !== '0' ? ['--customers', simCustomers, '--unrented-movement', simUnrented, '--api', serverUrl] : []),
+  ...(simCustomers !== '0'
+    ? [
+        '--customers',
+        simCustomers,
+        '--unrented-movement',
+        simUnrented,
+        '--api',
+        serverUrl,
+        '--mailbox',
+        join(dataDirPath, 'sandbox-mailbox'),
+      ]
+    : []),
 ]);
 
 const desktopEnv = { FLEETDESK_SERVER_URL: serverUrl, FLEETDESK_MQTT_URL: env.FLEETDESK_MQTT_URL ?? mqttUrl };
+if (tls && env.FLEETDESK_MQTT_CA_FILE === undefined) desktopEnv.FLEETDESK_MQTT_CA_FILE = tls.cert;
 // Demo: the desktop signs in by itself as the seeded demo dispatcher (README, "Demo accounts"), unless told
 // otherwise; set FLEETDESK_STAFF_EMAIL= (empty) to get the sign-in screen instead.
 if (env.FLEETDESK_STAFF_EMAIL === undefined && env.SEED_DEMO_STAFF !== 'false') {

@@ -21,6 +21,10 @@ export interface CliOptions {
   customers: number;
   /** `--unrented-movement F`: with customers, the share of cars that still drive without a rental */
   unrentedMovement: number;
+  /** `--mqtt-ca FILE`: with an mqtts:// broker, the CA certificate (PEM) its certificate must chain to */
+  mqttCaFile?: string;
+  /** `--mailbox DIR`: the server's sandbox mailbox (`$DATA_DIR/sandbox-mailbox`), where customers read their sign-up codes */
+  mailboxDir?: string;
   /** `--api URL`: the server the customers use */
   apiUrl: string;
 }
@@ -48,6 +52,10 @@ ${Object.entries(FAULT_SPECS)
                       drives on its own); with customers a car moves only while rented, but --unrented-movement
   --unrented-movement F  with --customers: share of the cars still driving without a rental, 0–1 (default ${DEFAULT_UNRENTED_MOVEMENT})
   --api URL           the server the customers use (default $FLEETDESK_SERVER_URL, else ${DEFAULT_API_URL})
+  --mqtt-ca FILE      with an mqtts:// broker: the CA certificate (PEM) the broker's certificate must chain to;
+                      a broker with any other certificate is refused (default: the system's CAs)
+  --mailbox DIR       with --customers: the server's sandbox mailbox ($DATA_DIR/sandbox-mailbox), where new customers
+                      read the confirmation code of their sign-up (without it only existing accounts sign in)
   --help              this text
 `;
 
@@ -67,6 +75,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
         'moving-share': { type: 'string' },
         fault: { type: 'string', multiple: true },
         credentials: { type: 'string' },
+        mailbox: { type: 'string' },
+        'mqtt-ca': { type: 'string' },
         customers: { type: 'string' },
         'unrented-movement': { type: 'string' },
         api: { type: 'string' },
@@ -109,6 +119,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
     return { kind: 'error', message: `--mqtt must be a broker URL like mqtt://host:1883 (mqtt, mqtts, ws, wss) (got "${mqttUrl}")` };
   }
   const credentialsFile = str('credentials');
+  const mailboxDir = str('mailbox');
+  const mqttCaFile = str('mqtt-ca');
   return {
     kind: 'run',
     options: {
@@ -120,6 +132,8 @@ export function parseCliArgs(argv: readonly string[], env: Readonly<Record<strin
       movingShare,
       faults: faults.faults,
       ...(credentialsFile ? { credentialsFile } : {}),
+      ...(mailboxDir ? { mailboxDir } : {}),
+      ...(mqttCaFile ? { mqttCaFile } : {}),
       customers,
       unrentedMovement,
       apiUrl: apiUrl.replace(/\/+$/, ''),

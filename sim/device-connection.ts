@@ -54,6 +54,8 @@ export class DeviceConnection {
     private readonly onError: (conn: DeviceConnection, err: Error) => void,
     private readonly onMessage: (conn: DeviceConnection, topic: string, payload: Buffer) => void,
     private readonly logger: SimulationLogger,
+    /** mqtts: the CA the broker's certificate must chain to (verified; a wrong certificate is refused) */
+    private readonly tlsCa?: string | Buffer,
   ) {}
 
   /**
@@ -76,6 +78,9 @@ export class DeviceConnection {
       // Stale telemetry is worthless: never queue QoS 0 while disconnected.
       queueQoSZero: false,
       resubscribe: false,
+      // mqtts: the broker's certificate is verified (chain and host name), never waved through
+      rejectUnauthorized: true,
+      ...(this.tlsCa !== undefined ? { ca: this.tlsCa } : {}),
     };
     if (creds) {
       options.username = creds.username;

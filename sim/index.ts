@@ -4,10 +4,11 @@
  * With `--customers N` the customer driver (sim/customers/) rents the cars through the server's customer API and
  * logs its own line every 30 s.
  */
+import { readFile } from 'node:fs/promises';
 import { DEFAULT_SERVICE_AREA } from '../src/shared/service-area.js';
 import { parseCliArgs, USAGE } from './cli-args.js';
 import { loadCredentialsFile } from './credentials-file.js';
-import { startCustomerDriver, type CustomerDriver, type CustomerDriverStats } from './customers/customer-driver.js';
+import { mailboxDirReader, startCustomerDriver, type CustomerDriver, type CustomerDriverStats } from './customers/customer-driver.js';
 import { startSimulation, type Simulation, type SimulationLogger } from './simulation.js';
 
 const SUMMARY_EVERY_MS = 10_000;
@@ -60,6 +61,7 @@ async function main(): Promise<number> {
       faults: o.faults,
       ...(o.customers > 0 ? { tripsOnDemand: { unrentedShare: o.unrentedMovement } } : {}),
       ...(o.credentialsFile ? { credentials: await loadCredentialsFile(o.credentialsFile) } : {}),
+      ...(o.mqttCaFile ? { tlsCa: await readFile(o.mqttCaFile) } : {}),
       logger,
     });
   } catch (err) {
@@ -91,7 +93,14 @@ async function main(): Promise<number> {
   let customers: CustomerDriver | undefined;
   let customerSummary: NodeJS.Timeout | undefined;
   if (o.customers > 0) {
-    customers = startCustomerDriver({ apiUrl: o.apiUrl, sim, customers: o.customers, seed: o.seed, logger });
+    customers = startCustomerDriver({
+      apiUrl: o.apiUrl,
+      sim,
+      customers: o.customers,
+      seed: o.seed,
+      logger,
+      ...(o.mailboxDir ? { mailbox: mailboxDirReader(o.mailboxDir) } : {}),
+    });
     customerSummary = setInterval(() => logger.info('customers:', customerSummaryFields(customers!.stats())), CUSTOMER_SUMMARY_EVERY_MS);
   }
 

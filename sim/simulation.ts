@@ -72,6 +72,11 @@ export interface SimulationOptions {
   /** seed of all randomness (default 1): the same seed gives the same streets and the same movements */
   seed?: number;
   credentials?: CredentialsProvider;
+  /**
+   * with an `mqtts://` URL: the CA certificate(s) (PEM) the broker's certificate must chain to; the connection is
+   * refused otherwise (absent: the system's CAs)
+   */
+  tlsCa?: string | Buffer;
   area?: ServiceArea;
   /** long-run fraction of vehicles on a trip (default 0.6) */
   movingShare?: number;
@@ -294,6 +299,7 @@ class SimulationImpl implements Simulation {
           onError,
           this.responder.handle,
           this.logger,
+          options.tlsCa,
         );
         this.connections.push(conn);
       }

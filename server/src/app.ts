@@ -2,6 +2,7 @@
  * Composition root of the companion server: builds the platform (log, metrics, db, mqtt, http) and the
  * components, and disposes them in reverse order. `startServer()` is what start.ts and the tests call.
  */
+import { readFile } from 'node:fs/promises';
 import type { Registry } from 'prom-client';
 import { demoVehicleId } from '../../src/shared/demo-fleet.js';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
@@ -37,6 +38,7 @@ import { openDatabase, pingDatabase, type Db } from './platform/db/index.js';
 import { DomainEvents } from './platform/domain-events.js';
 import { enableDesktopCors } from './platform/http/desktop-cors.js';
 import { createHttpServer, listenHttp } from './platform/http/index.js';
+import { installAbuseLimits } from './platform/http/abuse-limits.js';
 import { installIdempotency } from './platform/http/idempotency.js';
 import { createLogger, errorFields, type Logger } from './platform/log.js';
 import { createPlatformMetrics } from './platform/metrics.js';
@@ -131,6 +133,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const identity = await startDeviceIdentityComponent({ db, log });
     disposers.push({ name: 'device identity', dispose: () => identity.stop() });
     let mqttUrl = config.mqttUrl;
+    // TLS: the embedded broker's certificate and key, and the CA this server's own client verifies the broker with
+    const brokerTls =
+      !mqttUrl && config.mqttTlsCertFile && config.mqttTlsKeyFile
+        ? { cert: await readFile(config.mqttTlsCertFile), key: await readFile(config.mqttTlsKeyFile) }
+        : undefined;
+    const mqttCa = config.mqttCaFile ? await readFile(config.mqttCaFile) : brokerTls?.cert;
     // On an external broker the server is whoever MQTT_USERNAME says; on the embedded one, an in-process account.
     let mqttAccount = config.mqttUsername === undefined ? undefined : { username: config.mqttUsername, password: config.mqttPassword };
     if (!mqttUrl) {
@@ -142,12 +150,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
         metrics: metrics.registry,
         maxPacketBytes: config.mqttMaxPacketBytes,
         ...(enforce ? { authorizer: identity.authorizer } : {}),
+        ...(brokerTls ? { tls: brokerTls } : {}),
       });
       disposers.push({ name: 'embedded broker', dispose: () => broker.close() });
       mqttUrl = broker.url;
       mqttAccount = enforce ? await identity.createLocalServiceAccount() : undefined;
     }
-    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount });
+    const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount, ...(mqttCa ? { ca: mqttCa } : {}) });
     disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
 
     // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.
@@ -262,6 +271,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics: metrics.registry,
       auth,
       licence: config,
+      ...(config.dataDir === IN_MEMORY_DATA_DIR ? {} : { mailDir: config.dataDir }),
       notes: ops.service,
       rentals: { listForCustomer: (customerId, limit) => customerRentals.port.listForCustomer(customerId, limit) },
     });
@@ -401,6 +411,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     enableDesktopCors(http, config.desktopOrigins);
     // Deny by default: before every route, after CORS (preflights carry no token).
     installAuthHook(http, auth.accessTokens);
+    // Abuse limits on routes with config.abuseLimit (preValidation: after authentication, before validation).
+    await installAbuseLimits(http, {
+      db,
+      exemptLoopback: config.rateLimitLoopback === 'exempt' || (config.rateLimitLoopback === 'auto' && !config.production),
+      rules: {
+        signup: { perIp: config.rateLimitSignupPerIp, perAccount: config.rateLimitSignupPerEmail },
+        login: { perIp: config.rateLimitLoginPerIp, perAccount: config.rateLimitLoginPerEmail },
+        'staff-login': { perIp: config.rateLimitLoginPerIp, perAccount: config.rateLimitLoginPerEmail },
+        claims: { perIp: config.rateLimitClaimsPerIp, perAccount: config.rateLimitClaimsPerCustomer },
+        licence: { perIp: config.rateLimitLicencePerIp, perAccount: config.rateLimitLicencePerCustomer },
+      },
+    });
     // Idempotency-Key on routes with config.idempotent: its hooks run after authentication (route level).
     installIdempotency(http, { db, log, metrics: metrics.registry });
     await feeds.registerRoutes(http);

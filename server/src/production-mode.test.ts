@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { makeSelfSignedCert } from '../../scripts/self-signed-cert.mjs';
 import { startServer } from './app.js';
 import { ConfigError, demoDefaultsInUse, loadConfig } from './platform/config.js';
 
@@ -12,6 +13,8 @@ const PRODUCTION_ENV = {
   SEED_VEHICLES: '0',
   AUTH_SECRET: 'a-production-signing-secret-of-32-characters-or-more',
   PUBLIC_URL: 'https://api.fleetdesk.example',
+  MQTT_TLS_CERT_FILE: '/etc/fleetdesk/broker.crt',
+  MQTT_TLS_KEY_FILE: '/etc/fleetdesk/broker.key',
 };
 
 function refusal(env: Record<string, string>): string {
@@ -34,7 +37,10 @@ describe('production mode', () => {
       'SEED_VEHICLES',
       'AUTH_SECRET',
       'PUBLIC_URL',
+      'MQTT_TLS_CERT_FILE',
     ]);
+    // an external broker carries its own TLS: only the embedded one needs the certificate here
+    expect(refusal({ NODE_ENV: 'production', MQTT_URL: 'mqtts://broker.fleetdesk.example:8883' })).not.toContain('MQTT_TLS_CERT_FILE');
     // MQTT_AUTH defaults to required; off is refused on its own line
     expect(
       refusal({ ...PRODUCTION_ENV, MQTT_AUTH: 'off' })
@@ -61,7 +67,13 @@ describe('production mode', () => {
     expect(demoDefaultsInUse(production)).toEqual([]);
     const development = loadConfig({ NODE_ENV: 'development' });
     expect(development.production).toBe(false);
-    expect(demoDefaultsInUse(development).map((d) => d.env)).toEqual(['SEED_DEMO_STAFF', 'SEED_VEHICLES', 'AUTH_SECRET', 'PUBLIC_URL']);
+    expect(demoDefaultsInUse(development).map((d) => d.env)).toEqual([
+      'SEED_DEMO_STAFF',
+      'SEED_VEHICLES',
+      'AUTH_SECRET',
+      'PUBLIC_URL',
+      'MQTT_TLS_CERT_FILE',
+    ]);
   });
 
   it('refuses a database where a development run left the demo staff with their published passwords', async () => {
@@ -78,9 +90,12 @@ describe('production mode', () => {
       };
       const development = await startServer({ ...quiet, seedDemoStaff: true });
       await development.stop();
+      const tls = makeSelfSignedCert(join(dataDir, 'tls'), 'broker', 1)!;
       const production = {
         ...quiet,
         production: true,
+        mqttTlsCertFile: tls.cert,
+        mqttTlsKeyFile: tls.key,
         seedDemoStaff: false,
         authSecret: PRODUCTION_ENV.AUTH_SECRET,
         publicUrl: PRODUCTION_ENV.PUBLIC_URL,

@@ -13,6 +13,9 @@
  * stream per customer: the same seed gives the same choices (HTTP timing still varies).
  */
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { confirmationToken, sandboxMailboxFile, type SandboxMail } from '../../src/shared/sandbox-mailbox.js';
 import { backoffDelay, type Backoff } from '../../src/shared/backoff.js';
 import { DEFAULT_SERVICE_AREA, type ServiceArea } from '../../src/shared/service-area.js';
 import type { SimulationLogger } from '../device-connection.js';
@@ -59,6 +62,20 @@ export const DEMO_TIMING: CustomerTiming = {
   getOutMs: [2_000, 6_000],
 };
 
+/** The mails delivered to an address, oldest first. */
+export type MailboxReader = (address: string) => Promise<SandboxMail[]>;
+
+/** The sandbox mailbox the server writes under its data directory (src/shared/sandbox-mailbox.ts). */
+export function mailboxDirReader(dir: string): MailboxReader {
+  return async (address) => {
+    const text = await readFile(join(dir, sandboxMailboxFile(address)), 'utf8').catch(() => '');
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line) => JSON.parse(line) as SandboxMail);
+  };
+}
+
 export interface CustomerDriverOptions {
   /** the server's base URL, e.g. http://127.0.0.1:4310 */
   apiUrl: string;
@@ -77,6 +94,12 @@ export interface CustomerDriverOptions {
   signUpSpacingMs?: number;
   /** where customers look for cars (default DEFAULT_SERVICE_AREA) */
   area?: ServiceArea;
+  /**
+   * the mails to an address (the server's sandbox mailbox, `mailboxDirReader($DATA_DIR/sandbox-mailbox)`): a new
+   * customer reads the confirmation code of their sign-up there, as a person reads their mail; without it, only
+   * accounts that exist already sign in
+   */
+  mailbox?: MailboxReader;
   /** first customer number (default 1): emails are `sim-customer-<seed>-<n>@fleetdesk.test` */
   firstCustomer?: number;
   logger?: SimulationLogger;
@@ -86,7 +109,7 @@ export interface CustomerDriverOptions {
 export interface CustomerDriverStats {
   customers: number;
   signedUp: number;
-  /** accounts that existed already (a restarted demo): logged in instead */
+  /** accounts that existed already (a restarted demo: the sign-up mailed a notice instead of a code): logged in instead */
   loggedIn: number;
   searches: number;
   reservations: number;
@@ -125,6 +148,8 @@ type Phase = keyof CustomerDriverStats['now'];
 const RETRY: Backoff = { initialMs: 1_000, maxMs: 30_000 };
 const PARK_WAIT_MS = 60_000;
 const RECEIPT_WAIT_MS = 30_000;
+/** how long a new customer waits for the sign-up's mail */
+const MAIL_WAIT_MS = 30_000;
 
 export function startCustomerDriver(options: CustomerDriverOptions): CustomerDriver {
   return new Driver(options);
@@ -285,8 +310,13 @@ class SimCustomer {
 
   // ---------------------------------------------------------------------------------------------- account
 
+  /**
+   * Signs up like a person: the answer is the same whether or not the address has an account, the mail tells —
+   * a confirmation code (new: confirm it, signed in) or a notice that the address is taken (a restarted demo: log in).
+   */
   private async signIn(): Promise<void> {
     for (;;) {
+      const since = Date.now();
       const signup = await this.withRetry(() =>
         this.api.publicCall('POST', '/v1/auth/signup', {
           body: {
@@ -297,28 +327,47 @@ class SimCustomer {
           },
         }),
       );
-      if (signup.status === 201) this.c.signedUp++;
-      else if (signup.code !== 'email_taken') {
+      if (signup.status !== 202) {
         this.unexpected('signup', signup);
         await this.d.sleep(10_000);
         continue;
       }
-      const login = await this.withRetry(() =>
-        this.api.publicCall<{ accessToken: string; refreshToken: string }>('POST', '/v1/auth/login', {
-          body: { email: this.email, password: this.password },
-        }),
+      const mail = await this.awaitMail(since);
+      const token = mail?.kind === 'verify_email' ? confirmationToken(mail.body) : undefined;
+      const session = await this.withRetry(() =>
+        token
+          ? this.api.publicCall<{ accessToken: string; refreshToken: string }>('POST', '/v1/auth/verify-email', {
+              body: { email: this.email, token },
+            })
+          : this.api.publicCall<{ accessToken: string; refreshToken: string }>('POST', '/v1/auth/login', {
+              body: { email: this.email, password: this.password },
+            }),
       );
-      if (login.status !== 200) {
-        this.unexpected('login', login);
+      if (session.status !== 200) {
+        this.unexpected(token ? 'verify-email' : 'login', session);
         await this.d.sleep(10_000);
         continue;
       }
-      if (signup.status !== 201) this.c.loggedIn++;
-      this.api.session = { accessToken: login.body.accessToken, refreshToken: login.body.refreshToken };
+      if (token) this.c.signedUp++;
+      else this.c.loggedIn++;
+      this.api.session = { accessToken: session.body.accessToken, refreshToken: session.body.refreshToken };
       break;
     }
     await this.ensureLicence();
     await this.ensurePaymentMethod();
+  }
+
+  /** The newest mail to this customer since `since` in the sandbox mailbox (polled for a while), or undefined. */
+  private async awaitMail(since: number): Promise<SandboxMail | undefined> {
+    const mailbox = this.d.o.mailbox;
+    if (mailbox === undefined) return undefined;
+    const deadline = Date.now() + MAIL_WAIT_MS;
+    while (!this.d.stopped && Date.now() < deadline) {
+      const mails = (await mailbox(this.email)).filter((m) => m.sentAt >= since - 1_000);
+      if (mails.length > 0) return mails.at(-1);
+      await this.d.sleep(250);
+    }
+    return undefined;
   }
 
   private async ensureLicence(): Promise<void> {

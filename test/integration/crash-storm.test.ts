@@ -27,7 +27,7 @@ import { staffHeaders } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
 import { freePort } from '../../server/src/testing/staff-api.js';
 import { createTestDatabase, type TestDatabase } from '../../server/src/testing/test-databases.js';
-import { startCustomerDriver, type CustomerDriver, type CustomerTiming } from '../../sim/customers/customer-driver.js';
+import { mailboxDirReader, startCustomerDriver, type CustomerDriver, type CustomerTiming } from '../../sim/customers/customer-driver.js';
 import { startSimulation, type Simulation } from '../../sim/simulation.js';
 import { demoVehicle } from '../../src/shared/demo-fleet.js';
 import { DEFAULT_SERVICE_AREA } from '../../src/shared/service-area.js';
@@ -169,6 +169,9 @@ describe.runIf(process.env['DATABASE_URL'])('kill -9 of one of two instances in 
           customers: CUSTOMERS_PER_INSTANCE,
           seed: 40 + i,
           firstCustomer: 1 + i * 100,
+          // a customer's mail, whichever instance sent it (each writes its own data directory's sandbox mailbox)
+          mailbox: async (address) =>
+            (await Promise.all(['a', 'b'].map((d) => mailboxDirReader(join(dir, d, 'sandbox-mailbox'))(address)))).flat(),
           signUpSpacingMs: 30,
           bookShare: 0.2,
           cancelShare: 0.1,

@@ -99,6 +99,11 @@ describe.each(cases)('customer driver on $name', (c) => {
         apiUrl: server.httpUrl,
         sim,
         customers: CUSTOMERS,
+        // the customers read their confirmation codes from the server's (in-memory) sandbox mailbox
+        mailbox: async (address) => {
+          await server.customers.deliverMail();
+          return server.customers.sandboxMails(address);
+        },
         seed: 3,
         signUpSpacingMs: 50,
         bookShare: 0.3,

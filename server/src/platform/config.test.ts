@@ -65,6 +65,18 @@ describe('loadConfig', () => {
       LOGIN_MAX_DELAY_S: '300',
       LOGIN_MAX_CONCURRENT_PER_CLIENT: '4',
       TRUST_PROXY: '10.0.0.0/8, 192.168.1.1',
+      RATE_LIMIT_SIGNUP_PER_IP: '10/30m',
+      RATE_LIMIT_SIGNUP_PER_EMAIL: '2/1d',
+      RATE_LIMIT_LOGIN_PER_IP: '200/1h',
+      RATE_LIMIT_LOGIN_PER_EMAIL: '10/5m',
+      RATE_LIMIT_CLAIMS_PER_IP: '1000/1h',
+      RATE_LIMIT_CLAIMS_PER_CUSTOMER: '12/1h',
+      RATE_LIMIT_LICENCE_PER_IP: '20/1d',
+      RATE_LIMIT_LICENCE_PER_CUSTOMER: '3/1d',
+      RATE_LIMIT_LOOPBACK: 'limited',
+      MQTT_TLS_CERT_FILE: '/etc/fleetdesk/broker.crt',
+      MQTT_TLS_KEY_FILE: '/etc/fleetdesk/broker.key',
+      MQTT_CA_FILE: '/etc/fleetdesk/ca.crt',
       LICENCE_CHECK_TIMEOUT_MS: '4000',
       LICENCE_RETRY_BASE_MS: '500',
       LICENCE_SANDBOX_LATENCY_MS: '100',
@@ -137,6 +149,18 @@ describe('loadConfig', () => {
       loginMaxDelayS: 300,
       loginMaxConcurrentPerClient: 4,
       trustProxy: '10.0.0.0/8, 192.168.1.1',
+      rateLimitSignupPerIp: { max: 10, windowMs: 30 * 60_000 },
+      rateLimitSignupPerEmail: { max: 2, windowMs: 86_400_000 },
+      rateLimitLoginPerIp: { max: 200, windowMs: 3_600_000 },
+      rateLimitLoginPerEmail: { max: 10, windowMs: 5 * 60_000 },
+      rateLimitClaimsPerIp: { max: 1000, windowMs: 3_600_000 },
+      rateLimitClaimsPerCustomer: { max: 12, windowMs: 3_600_000 },
+      rateLimitLicencePerIp: { max: 20, windowMs: 86_400_000 },
+      rateLimitLicencePerCustomer: { max: 3, windowMs: 86_400_000 },
+      rateLimitLoopback: 'limited',
+      mqttTlsCertFile: '/etc/fleetdesk/broker.crt',
+      mqttTlsKeyFile: '/etc/fleetdesk/broker.key',
+      mqttCaFile: '/etc/fleetdesk/ca.crt',
       licenceCheckTimeoutMs: 4000,
       licenceRetryBaseMs: 500,
       licenceSandboxLatencyMs: 100,
@@ -165,6 +189,10 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MQTT_AUTH: 'maybe' })).toThrow('MQTT_AUTH must be one of required, off (got "maybe")');
     expect(() => loadConfig({ MQTT_PASSWORD: 'hunter2' })).toThrow(/MQTT_PASSWORD is set but MQTT_USERNAME is not/);
     expect(() => loadConfig({ MQTT_PASSWORD: 'hunter2' })).not.toThrow(/hunter2/);
+    expect(() => loadConfig({ MQTT_TLS_CERT_FILE: '/etc/fleetdesk/broker.crt' })).toThrow(
+      /MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE go together/,
+    );
+    expect(() => loadConfig({ RATE_LIMIT_LOGIN_PER_IP: '100 per minute' })).toThrow(/RATE_LIMIT_LOGIN_PER_IP must be <requests>\/<window>/);
   });
 
   it('turns shared subscriptions off with an empty MQTT_SHARED_GROUP', () => {

@@ -66,6 +66,39 @@ function oneOf<T extends string>(env: string, values: readonly T[], defaultValue
   };
 }
 
+/** `max` requests per `windowMs` (an abuse limit, platform/http/abuse-limits.ts). */
+export interface LimitRule {
+  max: number;
+  windowMs: number;
+}
+
+/** "20/1h", "5/15m", "100/30s", "3/1d" → a rule; undefined when it is not of that form. */
+export function parseLimitRule(text: string): LimitRule | undefined {
+  const match = /^\s*(\d{1,9})\s*\/\s*(\d{1,6})\s*([smhd])\s*$/.exec(text);
+  if (!match) return undefined;
+  const unit = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[3] as 's' | 'm' | 'h' | 'd'];
+  const rule = { max: Number(match[1]), windowMs: Number(match[2]) * unit };
+  return rule.max >= 1 && rule.windowMs >= 1_000 ? rule : undefined;
+}
+
+function limitRule(env: string, defaultValue: string, doc: string): Defaulted<LimitRule> {
+  const parse = (raw: string): LimitRule => {
+    const rule = parseLimitRule(raw);
+    if (!rule) throw new ConfigError(`${env} must be <requests>/<window> with a window in s, m, h or d, e.g. 20/1h (got "${raw}")`);
+    return rule;
+  };
+  return {
+    env,
+    doc: `${doc} (\`<requests>/<window>\`, window in s, m, h or d; default ${defaultValue})`,
+    default: parse(defaultValue),
+    parse,
+    check: (value) => {
+      if (!(Number.isInteger(value.max) && value.max >= 1 && Number.isInteger(value.windowMs) && value.windowMs >= 1_000))
+        throw new ConfigError(`${env} must allow at least 1 request in a window of at least 1 s`);
+    },
+  };
+}
+
 function boolean(env: string, defaultValue: boolean, doc: string): Defaulted<boolean> {
   return { env, doc, default: defaultValue, parse: (raw) => parseBoolean(env, raw) };
 }
@@ -79,7 +112,7 @@ const SETTINGS = {
     env: 'NODE_ENV',
     doc:
       '`production` switches on production mode: the server refuses to start with any demo default (demo staff, the demo fleet and its ' +
-      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
+      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, an embedded broker without TLS, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
     default: false,
     fromEnv: (value: string | undefined): boolean => value?.trim().toLowerCase() === 'production',
   } satisfies Defaulted<boolean>,
@@ -135,6 +168,15 @@ const SETTINGS = {
     "the server's own broker account on an external broker (a `service` account); the embedded one needs none",
   ),
   mqttPassword: optionalText('MQTT_PASSWORD', 'the password of that account'),
+  mqttTlsCertFile: optionalText(
+    'MQTT_TLS_CERT_FILE',
+    'embedded broker: its TLS certificate chain (PEM file); with MQTT_TLS_KEY_FILE the broker speaks only mqtts:// (TLS) on MQTT_PORT',
+  ),
+  mqttTlsKeyFile: optionalText('MQTT_TLS_KEY_FILE', 'embedded broker: the private key (PEM file) of MQTT_TLS_CERT_FILE'),
+  mqttCaFile: optionalText(
+    'MQTT_CA_FILE',
+    "the CA certificate(s) (PEM file) the broker's certificate must chain to, for the server's own MQTT client (mqtts:// MQTT_URL, or the embedded TLS broker; default there: MQTT_TLS_CERT_FILE itself, i.e. a self-signed certificate); unset for an external broker = the system's CAs",
+  ),
   seedVehicles: integer('SEED_VEHICLES', 1000, 0, 99_999, 'size of the demo fleet upserted into the registry at start (0 = none)'),
   logLevel: {
     ...oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info', 'pino log level'),
@@ -340,6 +382,40 @@ const SETTINGS = {
     86_400,
     'identity: the longest wait between two login attempts on one email or IP (there is no lockout: after it, the right password passes)',
   ),
+  rateLimitSignupPerIp: limitRule('RATE_LIMIT_SIGNUP_PER_IP', '20/1h', 'abuse limits: sign-ups from one client IP'),
+  rateLimitSignupPerEmail: limitRule(
+    'RATE_LIMIT_SIGNUP_PER_EMAIL',
+    '3/1h',
+    'abuse limits: sign-ups with one e-mail address (each one for a taken address mails its owner)',
+  ),
+  rateLimitLoginPerIp: limitRule(
+    'RATE_LIMIT_LOGIN_PER_IP',
+    '100/15m',
+    'abuse limits: sign-in attempts from one client IP (customers; staff counted apart)',
+  ),
+  rateLimitLoginPerEmail: limitRule(
+    'RATE_LIMIT_LOGIN_PER_EMAIL',
+    '30/15m',
+    'abuse limits: sign-in attempts on one e-mail address, right or wrong (customers; staff counted apart); failures also slow down, LOGIN_*',
+  ),
+  rateLimitClaimsPerIp: limitRule('RATE_LIMIT_CLAIMS_PER_IP', '300/1h', 'abuse limits: reservations and bookings from one client IP'),
+  rateLimitClaimsPerCustomer: limitRule(
+    'RATE_LIMIT_CLAIMS_PER_CUSTOMER',
+    '30/1h',
+    'abuse limits: reservations and bookings one customer may attempt',
+  ),
+  rateLimitLicencePerIp: limitRule('RATE_LIMIT_LICENCE_PER_IP', '50/1d', 'abuse limits: driver-licence submissions from one client IP'),
+  rateLimitLicencePerCustomer: limitRule(
+    'RATE_LIMIT_LICENCE_PER_CUSTOMER',
+    '5/1d',
+    'abuse limits: driver-licence submissions by one customer (each one is a paid check at the provider)',
+  ),
+  rateLimitLoopback: oneOf(
+    'RATE_LIMIT_LOOPBACK',
+    ['auto', 'exempt', 'limited'] as const,
+    'auto',
+    'abuse limits for clients on 127.0.0.1/::1: `auto` = exempt in development (npm start: the simulated customers all come from loopback), limited in production (a proxy on the same host without TRUST_PROXY would make every client loopback)',
+  ),
   loginMaxConcurrentPerClient: integer(
     'LOGIN_MAX_CONCURRENT_PER_CLIENT',
     2,
@@ -532,6 +608,8 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   // never echo the password
   if (config.mqttPassword !== undefined && config.mqttUsername === undefined)
     throw new ConfigError('MQTT_PASSWORD is set but MQTT_USERNAME is not');
+  if ((config.mqttTlsCertFile === undefined) !== (config.mqttTlsKeyFile === undefined))
+    throw new ConfigError('MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE go together: set both (TLS) or neither');
   if (config.alertLowEnergyResolvePct < config.alertLowEnergyPct)
     throw new ConfigError('ALERT_LOW_ENERGY_RESOLVE_PCT must be at least ALERT_LOW_ENERGY_PCT (hysteresis)');
   // never echo the secret
@@ -588,6 +666,12 @@ export function demoDefaultsInUse(config: ServerConfig): DemoDefault[] {
       env: 'PUBLIC_URL',
       what: "public links are built from each request's Host header",
       fix: "missing; set the API's public base URL (links must not follow a request's Host header)",
+    });
+  if (config.mqttUrl === undefined && config.mqttTlsCertFile === undefined)
+    found.push({
+      env: 'MQTT_TLS_CERT_FILE',
+      what: 'the embedded broker speaks plain MQTT: device and desktop passwords travel in clear',
+      fix: 'missing: the embedded broker would take device and desktop passwords in clear; set MQTT_TLS_CERT_FILE and MQTT_TLS_KEY_FILE (or MQTT_URL to a broker with TLS)',
     });
   if (config.mqttAuth === 'off')
     found.push({

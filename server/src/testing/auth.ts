@@ -4,12 +4,14 @@
  * - `staffHeaders(server, role, id?)` → `{ authorization: 'Bearer …' }` of a staff member of that role, signed in
  *   through the real login route (the account is upserted into the server's database first, so any id works and
  *   shows up as the actor in audit entries).
- * - `signUpCustomer(server, opts?)` → a new customer signed up and logged in through the public API.
+ * - `signUpCustomer(server, opts?)` → a new customer signed up through the public API (sign-up, the confirmation code
+ *   from the sandbox mailbox, verify-email: signed in).
  */
 import { randomBytes } from 'node:crypto';
 import { argon2id } from 'hash-wasm';
 import type { ServerHandle } from '../app.js';
 import { ARGON2_PARAMS } from '../platform/auth/password.js';
+import { confirmationToken } from '../../../src/shared/sandbox-mailbox.js';
 
 export type TestStaffRole = 'dispatcher' | 'support' | 'admin';
 
@@ -63,6 +65,8 @@ export interface SignUpOptions {
   verifiedLicence?: boolean;
   /** add a payment method with this sandbox token (e.g. `tok_sandbox_ok`) through POST /v1/me/payment-methods */
   paymentToken?: string;
+  /** sent with the sign-up and its confirmation (e.g. X-Forwarded-For: a client address of its own) */
+  clientHeaders?: Record<string, string>;
 }
 
 export interface SignedUpCustomer {
@@ -80,22 +84,40 @@ const LICENCE_WAIT_MS = 15_000;
 /** A customer who may reserve and book: a verified licence and a payment method, through the real customer API. */
 export const READY_TO_BOOK: SignUpOptions = Object.freeze({ verifiedLicence: true, paymentToken: 'tok_sandbox_ok' });
 
-export async function signUpCustomer(server: Pick<ServerHandle, 'httpUrl'>, opts: SignUpOptions = {}): Promise<SignedUpCustomer> {
+export async function signUpCustomer(
+  server: Pick<ServerHandle, 'httpUrl' | 'customers'>,
+  opts: SignUpOptions = {},
+): Promise<SignedUpCustomer> {
   const suffix = randomBytes(6).toString('hex');
   const email = opts.email ?? `customer-${suffix}@example.test`;
   const password = opts.password ?? `pw-${suffix}-long-enough`;
-  const signup = await postJson(server.httpUrl, '/v1/auth/signup', {
-    email,
-    password,
-    name: opts.name ?? `Test Customer ${suffix}`,
-    phone: opts.phone ?? `+4930${parseInt(suffix.slice(0, 7), 16) % 10_000_000}`,
-  });
-  if (signup.status !== 201) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
-  const customerId = (signup.body as { customerId: string }).customerId;
-  const login = await postJson(server.httpUrl, '/v1/auth/login', { email, password });
-  if (login.status !== 200) throw new Error(`login failed: ${login.status} ${JSON.stringify(login.body)}`);
+  const client = opts.clientHeaders ?? {};
+  const signup = await postJson(
+    server.httpUrl,
+    '/v1/auth/signup',
+    {
+      email,
+      password,
+      name: opts.name ?? `Test Customer ${suffix}`,
+      phone: opts.phone ?? `+4930${parseInt(suffix.slice(0, 7), 16) % 10_000_000}`,
+    },
+    client,
+  );
+  if (signup.status !== 202) throw new Error(`signup failed: ${signup.status} ${JSON.stringify(signup.body)}`);
+  // the confirmation code, read from the sandbox mailbox as the customer would read their mail
+  await server.customers.deliverMail();
+  const mail = server.customers
+    .sandboxMails(email)
+    .filter((m) => m.kind === 'verify_email')
+    .at(-1);
+  const token = mail && confirmationToken(mail.body);
+  if (!token) throw new Error(`no confirmation mail for ${email}`);
+  const login = await postJson(server.httpUrl, '/v1/auth/verify-email', { email, token }, client);
+  if (login.status !== 200) throw new Error(`confirming the address failed: ${login.status} ${JSON.stringify(login.body)}`);
   const { accessToken, refreshToken } = login.body as { accessToken: string; refreshToken: string };
   const headers = { authorization: `Bearer ${accessToken}` };
+  const me = await fetch(`${server.httpUrl}/v1/me`, { headers });
+  const customerId = ((await me.json()) as { customerId: string }).customerId;
 
   if (opts.verifiedLicence) {
     const expiresOn = new Date(Date.now() + 3 * 365 * 86_400_000).toISOString().slice(0, 10);

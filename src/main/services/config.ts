@@ -3,6 +3,7 @@
  * message naming the variable, instead of as a connection error minutes later. Values are not echoed: URLs may
  * carry credentials.
  */
+import { readFileSync } from 'node:fs';
 import type { DesktopServicesConfig } from './desktop-services.js';
 
 export interface DesktopEnvConfig {
@@ -10,6 +11,8 @@ export interface DesktopEnvConfig {
   mqttUrl: string;
   mqttUsername?: string;
   mqttPassword?: string;
+  /** FLEETDESK_MQTT_CA_FILE, read at launch: with mqtts://, the CA (PEM) the broker's certificate must chain to */
+  mqttCa?: string;
   /** undefined = the default tiles; '' = no tiles */
   tileUrl?: string;
   /** FLEETDESK_TILE_DIR: a local `{z}/{x}/{y}.png` directory served under the desk's own `/tiles/` (browser console, app://) */
@@ -49,6 +52,15 @@ export function loadDesktopConfig(env: Env = process.env): DesktopEnvConfig {
     if (config.mqttUsername === undefined) throw new Error('FLEETDESK_MQTT_PASSWORD is set but FLEETDESK_MQTT_USERNAME is not');
     config.mqttPassword = password;
   }
+  const caFile = env['FLEETDESK_MQTT_CA_FILE']?.trim();
+  if (caFile) {
+    try {
+      config.mqttCa = readFileSync(caFile, 'utf8');
+    } catch {
+      throw new Error('FLEETDESK_MQTT_CA_FILE cannot be read (a PEM file with the CA certificate of the broker)');
+    }
+    if (!config.mqttCa.includes('-----BEGIN CERTIFICATE-----')) throw new Error('FLEETDESK_MQTT_CA_FILE holds no PEM certificate');
+  }
   const tileUrl = env['FLEETDESK_TILE_URL'];
   if (tileUrl !== undefined) config.tileUrl = tileTemplate(tileUrl);
   const tileDir = env['FLEETDESK_TILE_DIR']?.trim();
@@ -62,6 +74,7 @@ export function toServicesConfig(c: DesktopEnvConfig): Omit<DesktopServicesConfi
   if (c.staffCredentials) out.staffCredentials = { ...c.staffCredentials };
   if (c.mqttUsername !== undefined) out.mqttUsername = c.mqttUsername;
   if (c.mqttPassword !== undefined) out.mqttPassword = c.mqttPassword;
+  if (c.mqttCa !== undefined) out.mqttCa = c.mqttCa;
   if (c.tileUrl !== undefined) out.tileUrl = c.tileUrl;
   if (c.tileDir !== undefined) out.tileDir = c.tileDir;
   return out;

@@ -33,6 +33,8 @@ export interface DesktopServicesConfig {
   serverUrl: string;
   mqttUsername?: string;
   mqttPassword?: string;
+  /** mqtts: the CA certificate(s) (PEM) the broker's certificate must chain to (FLEETDESK_MQTT_CA_FILE) */
+  mqttCa?: string;
   /** `{z}/{x}/{y}` template; '' = no tiles; default OpenStreetMap */
   tileUrl?: string;
   tileAttribution?: string;
@@ -135,6 +137,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
     mqttUrl: config.mqttUrl,
     ...(config.mqttUsername !== undefined ? { username: config.mqttUsername } : {}),
     ...(config.mqttPassword !== undefined ? { password: config.mqttPassword } : {}),
+    ...(config.mqttCa !== undefined ? { ca: config.mqttCa } : {}),
     sink: {
       telemetry: (id, t, at) => fleet.applyTelemetry(id, t, at),
       status: (id, s, at) => fleet.applyStatus(id, s, at),

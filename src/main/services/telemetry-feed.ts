@@ -34,6 +34,8 @@ export interface TelemetryFeedOptions {
   mqttUrl: string;
   username?: string;
   password?: string;
+  /** mqtts: the CA certificate(s) (PEM) the broker's certificate must chain to; a broker with another one is refused */
+  ca?: string | Buffer;
   sink: TelemetrySink;
   onLinkChange?: (state: LinkState) => void;
   logger: Logger;
@@ -97,7 +99,7 @@ export class TelemetryFeed {
   }
 
   private connect(): void {
-    const { mqttUrl, username, password } = this.options;
+    const { mqttUrl, username, password, ca } = this.options;
     const client = mqtt.connect(mqttUrl, {
       clientId: `fleetdesk-desktop-${randomBytes(6).toString('hex')}`,
       clean: true,
@@ -106,6 +108,9 @@ export class TelemetryFeed {
       keepalive: 30,
       ...(username !== undefined ? { username } : {}),
       ...(password !== undefined ? { password } : {}),
+      // mqtts: the broker's certificate is verified (chain and host name), never waved through
+      rejectUnauthorized: true,
+      ...(ca !== undefined ? { ca } : {}),
     });
     this.client = client;
     let failed = false;

@@ -9,7 +9,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../app.js';
+import { CONFIRMATION_TOKEN_LABEL, confirmationToken } from '../../../../src/shared/sandbox-mailbox.js';
 import { IN_MEMORY_DATA_DIR } from '../../platform/config.js';
+import { SIGN_UP_ACCEPTED } from './domain/customer-accounts.js';
 import { signUpCustomer, staffHeaders, waitForLicence } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { waitFor } from '../../testing/devices.js';
@@ -69,24 +71,54 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     await cleanup?.();
   });
 
-  it('signs up (201), logs in, reads /v1/me; emails are unique case-insensitively (409 email_taken)', async () => {
-    const signup = await call(server, 'POST', '/v1/auth/signup', {
-      email: 'Ada.Lovelace@Example.test',
-      password: 'analytical-engine',
-      name: 'Ada Lovelace',
-      phone: '+44 20 7946 0018',
-    });
-    expect(signup.status).toBe(201);
-    expect(signup.body).toEqual({ customerId: expect.any(String), email: 'Ada.Lovelace@Example.test', name: 'Ada Lovelace' });
+  it('signs up with a mailed confirmation code, logs in, reads /v1/me; a taken address (any case) gets the same answer and its owner a notice', async () => {
+    const ada = { email: 'Ada.Lovelace@Example.test', password: 'analytical-engine', name: 'Ada Lovelace', phone: '+44 20 7946 0018' };
+    const signup = await call(server, 'POST', '/v1/auth/signup', ada);
+    expect(signup.status).toBe(202);
+    expect(signup.body).toEqual(SIGN_UP_ACCEPTED);
+    // no account before the code comes back: the password does not sign in yet
+    expect((await call(server, 'POST', '/v1/auth/login', { email: ada.email, password: ada.password })).status).toBe(401);
+    await server.customers.deliverMail();
+    const [confirmation] = server.customers.sandboxMails('ada.lovelace@example.test');
+    expect(confirmation).toMatchObject({ to: ada.email, kind: 'verify_email' });
+    const token = confirmationToken(confirmation!.body)!;
+    expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    // a wrong code, and the right one for another address, are refused alike
+    for (const wrong of [
+      { email: ada.email, token: 'A'.repeat(43) },
+      { email: 'someone.else@example.test', token },
+    ]) {
+      const refused = await call(server, 'POST', '/v1/auth/verify-email', wrong);
+      expect(refused).toMatchObject({ status: 400, body: { code: 'verification_invalid' } });
+    }
+    const verified = await call<{ accessToken: string }>(server, 'POST', '/v1/auth/verify-email', { email: ada.email, token });
+    expect(verified.status).toBe(200);
+    expect(verified.body.accessToken).toEqual(expect.any(String));
+    // a code works once
+    expect((await call(server, 'POST', '/v1/auth/verify-email', { email: ada.email, token })).status).toBe(400);
+    const customerId = (
+      (await call(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${verified.body.accessToken}` })).body as {
+        customerId: string;
+      }
+    ).customerId;
+
+    // the same address again, in another case, by someone else: the same answer, no change, a notice to the owner
     const dup = await call(server, 'POST', '/v1/auth/signup', {
       email: 'ada.lovelace@example.TEST',
       password: 'another-password',
       name: 'Imposter',
       phone: '+4930123456',
     });
-    expect(dup).toMatchObject({ status: 409, body: { code: 'email_taken' } });
-    expect(dup.type).toMatch(/^application\/problem\+json/);
-
+    expect({ status: dup.status, body: dup.body }).toEqual({ status: signup.status, body: signup.body });
+    await server.customers.deliverMail();
+    expect(server.customers.sandboxMails(ada.email).map((m) => m.kind)).toEqual(['verify_email', 'signup_notice']);
+    expect(server.customers.sandboxMails(ada.email)[1]!.body).not.toContain(CONFIRMATION_TOKEN_LABEL);
+    expect((await call(server, 'POST', '/v1/auth/login', { email: ada.email, password: 'another-password' })).status).toBe(401);
+    const names = await server.db.query<{ name: string }>('select name from customers where lower(email) = lower($1)', [ada.email]);
+    expect(names.rows).toEqual([{ name: 'Ada Lovelace' }]);
+    // delivered mails keep no confirmation code in the database
+    const kept = await server.db.query<{ body: string }>('select body from mail_outbox where lower(to_address) = lower($1)', [ada.email]);
+    expect(kept.rows.map((r) => r.body)).toEqual(['', '']);
     const login = await call<{ accessToken: string; refreshToken: string; expiresIn: number; tokenType: string }>(
       server,
       'POST',
@@ -99,7 +131,7 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     const me = await call(server, 'GET', '/v1/me', undefined, { authorization: `Bearer ${login.body.accessToken}` });
     expect(me.status).toBe(200);
     expect(me.body).toEqual({
-      customerId: signup.body.customerId,
+      customerId,
       email: 'Ada.Lovelace@Example.test',
       name: 'Ada Lovelace',
       phone: '+44 20 7946 0018',
@@ -110,7 +142,7 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
     // only hashes are stored: argon2id (PHC) for the password, sha256 for the refresh token
     const { rows } = await server.db.query<{ password_hash: string }>(
       'select password_hash from customer_credentials where customer_id = $1',
-      [signup.body.customerId],
+      [customerId],
     );
     expect(rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
     const stored = await server.db.query('select 1 from refresh_tokens where token_hash = $1 or token_hash = $2', [
@@ -118,6 +150,21 @@ describe.each(dbBackends())('customer identity on $name', (backend) => {
       login.body.accessToken,
     ]);
     expect(stored.rows).toHaveLength(0);
+  });
+
+  it("an unconfirmed sign-up does not keep the address: the owner's own sign-up replaces it, the squatter's code stops working", async () => {
+    const email = 'grace.hopper@example.test';
+    const attempt = (password: string, name: string) =>
+      call(server, 'POST', '/v1/auth/signup', { email, password, name, phone: '+4930123456' });
+    expect((await attempt('squatters-password', 'Squatter')).status).toBe(202);
+    expect((await attempt('graces-own-password', 'Grace Hopper')).status).toBe(202);
+    await server.customers.deliverMail();
+    const codes = server.customers.sandboxMails(email).map((m) => confirmationToken(m.body)!);
+    expect(codes).toHaveLength(2);
+    expect((await call(server, 'POST', '/v1/auth/verify-email', { email, token: codes[0] })).status).toBe(400);
+    expect((await call(server, 'POST', '/v1/auth/verify-email', { email, token: codes[1] })).status).toBe(200);
+    expect((await call(server, 'POST', '/v1/auth/login', { email, password: 'squatters-password' })).status).toBe(401);
+    expect((await call(server, 'POST', '/v1/auth/login', { email, password: 'graces-own-password' })).status).toBe(200);
   });
 
   it('refresh rotates the token; reusing a rotated one revokes the whole family; logout ends a session', async () => {

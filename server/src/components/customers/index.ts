@@ -16,7 +16,9 @@ import type { Logger } from '../../platform/log.js';
 import { recordAudit } from '../audit/index.js';
 import { customerStaffRoutes } from './api/customers-staff.routes.js';
 import { customerRoutes } from './api/customers.routes.js';
+import type { SandboxMail } from '../../../../src/shared/sandbox-mailbox.js';
 import { CustomerAccounts, type CustomerEligibility } from './domain/customer-accounts.js';
+import { MailOutbox, SandboxMailbox } from './domain/customer-mail.js';
 import { CustomerSupport, type CustomerNotesPort, type CustomerRentalsPort } from './domain/customer-support.js';
 import type { LicenceCheckProvider } from './domain/licence-provider.js';
 import { LicenceWorker, type LicenceProviderHealth } from './domain/licence-worker.js';
@@ -44,6 +46,10 @@ export interface CustomersComponent {
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   registerCustomerRoutes(app: HttpApp, prefix: string): Promise<void>;
   registerStaffRoutes(app: HttpApp, prefix: string): Promise<void>;
+  /** The mails the sandbox mailbox delivered to `address` (tests: a sign-up's confirmation code). */
+  sandboxMails(address: string): SandboxMail[];
+  /** Delivers the pending mails now (tests). */
+  deliverMail(): Promise<number>;
   /** Processes every due licence check now (tests). */
   drainLicenceChecks(): Promise<void>;
   /** the licence provider's recent answers as this instance saw them (integration health) */
@@ -70,6 +76,8 @@ export interface CustomersOptions {
   notes?: CustomerNotesPort;
   licencePollIntervalMs?: number;
   now?: () => number;
+  /** the data directory the sandbox mailbox writes to (`<dir>/sandbox-mailbox/`); undefined: memory only (tests) */
+  mailDir?: string;
 }
 
 export async function startCustomersComponent(options: CustomersOptions): Promise<CustomersComponent> {
@@ -89,10 +97,14 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
     retryBaseMs: options.licence.licenceRetryBaseMs,
     ...(options.licencePollIntervalMs === undefined ? {} : { pollIntervalMs: options.licencePollIntervalMs }),
   });
+  const mailbox = new SandboxMailbox(options.mailDir);
+  const mail = new MailOutbox(options.db, mailbox, log);
+  void mail.deliverPending();
   const accounts = new CustomerAccounts(
     options.db,
     options.auth,
     log,
+    mail,
     () => worker.kick(),
     () => worker.countExpired(),
     options.now,
@@ -109,6 +121,8 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
   };
   return {
     eligibility: (id) => accounts.eligibility(id),
+    sandboxMails: (address) => mailbox.read(address),
+    deliverMail: () => mail.deliverPending(),
     assertActive: (id) => accounts.assertActive(id),
     registerRoutes: (app, prefix) => (prefix.startsWith('/ops') ? registerStaffRoutes(app, prefix) : registerCustomerRoutes(app, prefix)),
     registerCustomerRoutes,

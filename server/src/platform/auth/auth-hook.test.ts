@@ -33,6 +33,7 @@ describe('auth hook', () => {
     app.get('/ops/v1/unknown-capability', { config: { auth: { capability: 'fleet.drive' } as never } }, who);
     app.get('/health', who);
     app.get('/v1x/not-under-the-prefix', who);
+    app.get('/elsewhere/staff-only', { config: { auth: staffCan('staff.manage') } }, who);
     await app.ready();
   });
   afterAll(() => app.close());
@@ -74,6 +75,12 @@ describe('auth hook', () => {
   it('leaves routes outside the API prefixes anonymous and open', async () => {
     expect(await call('GET', '/health')).toMatchObject({ status: 200, body: { kind: 'anonymous' } });
     expect(await call('GET', '/v1x/not-under-the-prefix')).toMatchObject({ status: 200, body: { kind: 'anonymous' } });
+  });
+
+  it('enforces a rule declared outside the API prefixes too', async () => {
+    expect((await call('GET', '/elsewhere/staff-only')).status).toBe(401);
+    expect((await call('GET', '/elsewhere/staff-only', await staff('dispatcher'))).status).toBe(403);
+    expect(await call('GET', '/elsewhere/staff-only', await staff('admin'))).toMatchObject({ status: 200, body: { role: 'admin' } });
   });
 
   it('public routes see an anonymous principal, even with a token', async () => {

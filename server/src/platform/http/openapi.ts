@@ -7,6 +7,7 @@
  * - `config.auth` → the operation's `security` (customer or staff bearer token; `[]` for public routes), plus
  *   the staff roles as `x-staff-roles` with the capability they come from as `x-capability`, and 401/403 problem responses;
  * - `config.idempotent` → the `Idempotency-Key` header parameter and its 400/409/422 problem responses;
+ * - `config.abuseLimit` → `x-rate-limit` (the limit's name) and a 429 problem response with `Retry-After`;
  * - every error is `application/problem+json`, described once (`components.schemas.Problem`,
  *   `components.responses.Problem`) and referenced by every operation (`4XX`, `5XX`).
  * Routes without `schema.tags` are tagged by their prefix.
@@ -77,6 +78,8 @@ const ROLES_EXTENSION = 'x-staff-roles';
 /** the capability of the role table (src/shared/permissions.ts) the roles come from */
 const CAPABILITY_EXTENSION = 'x-capability';
 const IDEMPOTENT_EXTENSION = 'x-idempotent';
+/** the abuse limit the operation counts against (platform/http/abuse-limits.ts) */
+const RATE_LIMIT_EXTENSION = 'x-rate-limit';
 
 const problemRef = (description: string) => ({
   description,
@@ -133,6 +136,12 @@ export function registerOpenApi(app: HttpApp, options: OpenApiOptions = {}): voi
             '`idempotency_request_in_flight`: a request with this Idempotency-Key is still running (see Retry-After), or another conflict',
           ),
           IdempotencyKeyReuse: problemRef('`idempotency_key_reuse`: the Idempotency-Key was used with a different request'),
+          RateLimited: {
+            ...problemRef('`rate_limited`: too many requests from this client IP or for this account; wait `Retry-After` seconds'),
+            headers: {
+              'Retry-After': { description: 'seconds until the limit lets the next request through', schema: { type: 'integer' } },
+            },
+          },
         },
       },
     },
@@ -170,6 +179,7 @@ function describeRoute(schema: Json | undefined, url: string, route: RouteOption
     described[CAPABILITY_EXTENSION] = auth.capability;
   }
   if (route.config?.idempotent === true) described[IDEMPOTENT_EXTENSION] = true;
+  if (route.config?.abuseLimit !== undefined) described[RATE_LIMIT_EXTENSION] = route.config.abuseLimit;
   return described;
 }
 
@@ -204,6 +214,7 @@ function addSharedParts(doc: OpenApiDocument): OpenApiDocument {
         add('409', 'IdempotencyInFlight');
         add('422', 'IdempotencyKeyReuse');
       }
+      if (op[RATE_LIMIT_EXTENSION] !== undefined) add('429', 'RateLimited');
       add('4XX', 'Problem');
       add('5XX', 'Problem');
     }

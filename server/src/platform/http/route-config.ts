@@ -10,9 +10,12 @@
  *   The auth hook (platform/auth) sets `request.principal` before the handler runs.
  * - `idempotent: true`: the `Idempotency-Key` header is honoured with Stripe's semantics (platform/http/idempotency.ts):
  *   same key + same body → the first response replayed; same key + other body → 422; still in flight → 409.
+ * - `abuseLimit`: the abuse limit the route counts against, per client IP and per account (signup, login,
+ *   staff-login, claims, licence; platform/http/abuse-limits.ts): over it, 429 + Retry-After.
  */
 import { OPERATOR_ROLES } from '../../../../src/shared/operator-role.js';
 import type { Capability } from '../../../../src/shared/permissions.js';
+import type { AbuseLimitName } from './abuse-limits.js';
 
 export type RouteAuth = 'public' | 'customer' | { capability: Capability };
 
@@ -23,6 +26,7 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     auth?: RouteAuth;
     idempotent?: boolean;
+    abuseLimit?: AbuseLimitName;
   }
 }
 

@@ -16,7 +16,8 @@
  * disconnected at the socket before Aedes buffers it (packet-size-guard.ts), counted in
  * `fleetdesk_mqtt_packets_refused_total{reason}`.
  */
-import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Aedes, type Client } from 'aedes';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from '../log.js';
@@ -25,7 +26,7 @@ import { hostForUrl } from '../net.js';
 import { guardPacketSize } from './packet-size-guard.js';
 
 export interface EmbeddedBroker {
-  /** mqtt://host:port clients connect to */
+  /** mqtt://host:port (mqtts:// with TLS) clients connect to */
   readonly url: string;
   close(): Promise<void>;
 }
@@ -67,6 +68,8 @@ export interface EmbeddedBrokerOptions {
   metrics?: Registry;
   /** the largest packet a client may send (bytes); a larger one ends its connection before it is buffered */
   maxPacketBytes: number;
+  /** TLS (MQTT_TLS_CERT_FILE / MQTT_TLS_KEY_FILE): the broker then speaks only mqtts:// on its port */
+  tls?: { cert: string | Buffer; key: string | Buffer };
 }
 
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promise<EmbeddedBroker> {
@@ -82,7 +85,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     labelNames: ['reason'],
     registers: options.metrics ? [options.metrics] : [],
   });
-  const server = createServer((socket) => {
+  const onConnection = (socket: Socket) => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     aedes.handle(
       guardPacketSize(socket, options.maxPacketBytes, (refusal) => {
@@ -90,7 +93,13 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
         log.warn('mqtt connection cut: packet refused before buffering', { remote, maxPacketBytes: options.maxPacketBytes, ...refusal });
       }),
     );
-  });
+  };
+  // With TLS the guard sits on the decrypted stream: a handshake that fails never reaches Aedes at all.
+  const server = options.tls
+    ? createTlsServer({ cert: options.tls.cert, key: options.tls.key, minVersion: 'TLSv1.2' }, onConnection).on('tlsClientError', (err) =>
+        log.debug('mqtt tls handshake failed', { error: err.message }),
+      )
+    : createServer(onConnection);
   try {
     await listen(server, options.host, options.port);
   } catch (err) {
@@ -99,7 +108,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions): Promi
     throw err;
   }
   const { port } = server.address() as AddressInfo;
-  const url = `mqtt://${hostForUrl(options.host)}:${port}`;
+  const url = `${options.tls ? 'mqtts' : 'mqtt'}://${hostForUrl(options.host)}:${port}`;
   log.info('embedded MQTT broker listening', { url, access: options.authorizer ? 'authenticated' : 'open (MQTT_AUTH=off)' });
 
   return {

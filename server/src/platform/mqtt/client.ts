@@ -46,6 +46,8 @@ export interface MqttConnectionOptions {
   /** the server's broker account (a `service` account); absent = anonymous */
   username?: string;
   password?: string;
+  /** mqtts: the CA certificate(s) the broker's certificate must chain to (verified; a wrong one is refused) */
+  ca?: string | Buffer;
   /** first reconnect delay; doubles up to maxReconnectMs while the broker stays away */
   minReconnectMs?: number;
   maxReconnectMs?: number;
@@ -89,6 +91,8 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
     resubscribe: false, // we re-subscribe ourselves on 'connect', with our own handlers
     ...(options.username !== undefined ? { username: options.username } : {}),
     ...(options.password !== undefined ? { password: options.password } : {}),
+    rejectUnauthorized: true,
+    ...(options.ca !== undefined ? { ca: options.ca } : {}),
   });
 
   const subscribeAll = async () => {

@@ -12,7 +12,7 @@ export function bookingRoutes(bookings: Bookings, prefix: string): FastifyPlugin
     app.post(
       '/bookings',
       {
-        config: { auth: 'customer', idempotent: true },
+        config: { auth: 'customer', idempotent: true, abuseLimit: 'claims' },
         schema: {
           tags,
           summary: 'Book a car for a time window (15 min – 7 days, up to 90 days ahead)',

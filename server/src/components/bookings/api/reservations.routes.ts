@@ -13,7 +13,7 @@ export function reservationRoutes(reservations: Reservations, prefix: string): F
     app.post(
       '/reservations',
       {
-        config: { auth: 'customer', idempotent: true },
+        config: { auth: 'customer', idempotent: true, abuseLimit: 'claims' },
         schema: {
           tags,
           summary: 'Reserve a car now (free hold, optionally longer for a fee)',

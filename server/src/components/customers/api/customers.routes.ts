@@ -9,7 +9,7 @@ import { registerSessionRoutes, SessionSchema } from '../../../platform/auth/ses
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { FastifyRequest } from 'fastify';
 import type { CustomerAccounts } from '../domain/customer-accounts.js';
-import { LicenceAccepted, LicenceBody, LoginBody, MeResponse, SignUpBody, SignUpResponse } from './customers.schema.js';
+import { LicenceAccepted, LicenceBody, LoginBody, MeResponse, SignUpBody, SignUpResponse, VerifyEmailBody } from './customers.schema.js';
 
 const tags = ['customer account'];
 
@@ -26,15 +26,37 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
     app.post(
       '/auth/signup',
       {
-        config: { auth: 'public' },
-        schema: { tags, summary: 'Create a customer account', body: SignUpBody, response: { 201: SignUpResponse } },
+        config: { auth: 'public', abuseLimit: 'signup' },
+        schema: {
+          tags,
+          summary: 'Start a customer account: a confirmation code goes to the address (202, the same answer whether or not it is taken)',
+          body: SignUpBody,
+          response: { 202: SignUpResponse },
+        },
       },
-      async (request, reply) => reply.code(201).send(await accounts.signUp(request.body)),
+      async (request, reply) => reply.code(202).send(await accounts.signUp(request.body)),
+    );
+    app.post(
+      '/auth/verify-email',
+      {
+        // counted like sign-ins: per client IP and per address
+        config: { auth: 'public', abuseLimit: 'login' },
+        schema: {
+          tags,
+          summary: 'Finish signing up with the mailed confirmation code: the account is created and signed in',
+          body: VerifyEmailBody,
+          response: { 200: SessionSchema },
+        },
+      },
+      async (request, reply) => {
+        const session = await accounts.verifyEmail(request.body.email, request.body.token);
+        return reply.header('cache-control', 'no-store').send(session);
+      },
     );
     app.post(
       '/auth/login',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', abuseLimit: 'login' },
         schema: { tags, summary: 'Log in (rate-limited per email and per client)', body: LoginBody, response: { 200: SessionSchema } },
       },
       async (request, reply) => {
@@ -71,7 +93,7 @@ export function customerRoutes(accounts: CustomerAccounts): FastifyPluginAsyncTy
     app.put(
       '/me/driver-licence',
       {
-        config: { auth: 'customer' },
+        config: { auth: 'customer', abuseLimit: 'licence' },
         schema: {
           tags,
           summary: 'Submit my driver licence (checked by the licence provider; status in GET /v1/me)',

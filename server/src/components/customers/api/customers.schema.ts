@@ -18,7 +18,20 @@ export const SignUpBody = Type.Object(
   },
   { additionalProperties: false },
 );
-export const SignUpResponse = Type.Object({ customerId: Type.String(), email: Type.String(), name: Type.String() });
+export const SignUpResponse = Type.Object(
+  {
+    status: Type.Literal('confirmation_sent'),
+    detail: Type.String(),
+  },
+  { description: 'The same answer for every well-formed sign-up, whether or not the address already has an account' },
+);
+export const VerifyEmailBody = Type.Object(
+  {
+    email: Type.String({ minLength: 3, maxLength: 254 }),
+    token: Type.String({ minLength: 20, maxLength: 100, pattern: '^[A-Za-z0-9_-]+$', description: 'the confirmation code from the mail' }),
+  },
+  { additionalProperties: false },
+);
 
 export const LoginBody = Type.Object(
   { email: Type.String({ minLength: 1, maxLength: 254 }), password: Type.String({ minLength: 1, maxLength: PASSWORD_MAX_LENGTH }) },

@@ -3,7 +3,8 @@
  * driver licence (queued for the licence worker), and eligibility — what other components (bookings) ask before
  * letting a customer create something.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { CONFIRMATION_TOKEN_LABEL } from '../../../../../src/shared/sandbox-mailbox.js';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { AuthService, Session } from '../../../platform/auth/index.js';
 import type { Db } from '../../../platform/db/index.js';
@@ -11,6 +12,8 @@ import type { Logger } from '../../../platform/log.js';
 import { customerExists, findCustomerCredentials, getCustomer, insertCustomer, setLicence } from '../data/customers.repository.js';
 import type { CustomerRecord } from '../model.js';
 import { insertCheck } from '../data/licence-checks.repository.js';
+import { emailTaken, enqueueMail, takeSignup, upsertSignup, type OutboxMail } from '../data/signups.repository.js';
+import type { MailOutbox } from './customer-mail.js';
 import { isIsoCountry } from './iso-countries.js';
 
 export type LicenceStatus = 'none' | 'pending' | 'verified' | 'rejected' | 'expired';
@@ -27,6 +30,48 @@ export interface SignUpInput {
   password: string;
   name: string;
   phone: string;
+}
+
+/** How long a sign-up's confirmation code is valid. */
+export const SIGNUP_CONFIRM_TTL_MS = 24 * 3_600_000;
+
+/** The one answer to every well-formed sign-up. */
+export const SIGN_UP_ACCEPTED = Object.freeze({
+  status: 'confirmation_sent' as const,
+  detail:
+    'If this address can be used for a new account, a confirmation code is on its way to it (valid 24 h): send it to POST /v1/auth/verify-email to finish. If the address already has an account, its owner gets a notice instead.',
+});
+export type SignUpAccepted = typeof SIGN_UP_ACCEPTED;
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+function confirmationMail(to: string, token: string): OutboxMail {
+  return {
+    id: randomUUID(),
+    to,
+    kind: 'verify_email',
+    subject: 'Confirm your Fleetdesk account',
+    body: [
+      'Welcome to Fleetdesk. To finish signing up, enter this code in the app (it is valid for 24 hours):',
+      '',
+      `${CONFIRMATION_TOKEN_LABEL} ${token}`,
+      '',
+      'If you did not sign up, ignore this mail: no account is created without the code.',
+    ].join('\n'),
+  };
+}
+
+function signupNoticeMail(to: string): OutboxMail {
+  return {
+    id: randomUUID(),
+    to,
+    kind: 'signup_notice',
+    subject: 'Someone tried to sign up with your address',
+    body: [
+      'Someone (perhaps you) tried to create a Fleetdesk account with this address, which already has one.',
+      'Nothing was changed. If it was you, sign in with your password. If not, you can ignore this mail.',
+    ].join('\n'),
+  };
 }
 
 export interface LicenceInput {
@@ -59,23 +104,57 @@ export class CustomerAccounts {
     private readonly db: Db,
     private readonly auth: AuthService,
     private readonly log: Logger,
+    private readonly mail: MailOutbox,
     private readonly onLicenceQueued: () => void,
     private readonly onLicenceExpired: () => void,
     private readonly now: () => number = Date.now,
   ) {}
 
-  async signUp(input: SignUpInput): Promise<{ customerId: string; email: string; name: string }> {
+  /**
+   * A sign-up answers the same whether or not the address is a customer's (no account enumeration): a new address
+   * gets a pending sign-up and a confirmation code by mail (the account exists once it comes back, verifyEmail); a
+   * taken one gets a notice to its owner instead, and nothing changes. Both hash the password, so both take as long.
+   */
+  async signUp(input: SignUpInput): Promise<SignUpAccepted> {
     const email = input.email.trim();
     const name = input.name.trim();
     if (name === '') throw new AppError('validation', 'name must not be blank', { status: 400 });
     const passwordHash = await this.auth.passwords.hash(input.password);
+    const token = randomBytes(32).toString('base64url');
+    await this.db.transaction(async (tx) => {
+      if (await emailTaken(tx, email)) {
+        await enqueueMail(tx, signupNoticeMail(email));
+        return;
+      }
+      await upsertSignup(tx, {
+        email,
+        name,
+        phone: input.phone.trim(),
+        passwordHash,
+        tokenHash: sha256(token),
+        ttlMs: SIGNUP_CONFIRM_TTL_MS,
+      });
+      await enqueueMail(tx, confirmationMail(email, token));
+    });
+    void this.mail.deliverPending();
+    return SIGN_UP_ACCEPTED;
+  }
+
+  /** The mailed code comes back: the account is created and signed in. A wrong, used or expired code: 400, whoever asks. */
+  async verifyEmail(email: string, token: string): Promise<Session> {
     const id = randomUUID();
     const created = await this.db.transaction(async (tx) => {
-      return insertCustomer(tx, { id, email, name, phone: input.phone.trim(), passwordHash });
+      const signup = await takeSignup(tx, email, sha256(token));
+      if (!signup) return false;
+      // false when the address became a customer's meanwhile (another confirmation won): the code is spent either way
+      return insertCustomer(tx, { id, email: signup.email, name: signup.name, phone: signup.phone, passwordHash: signup.passwordHash });
     });
-    if (!created) throw new AppError('email_taken', 'An account with this email exists', { status: 409 });
+    if (!created)
+      throw new AppError('verification_invalid', 'This confirmation code is wrong, used or expired; sign up again for a new one', {
+        status: 400,
+      });
     this.log.info('customer signed up', { customerId: id });
-    return { customerId: id, email, name };
+    return this.auth.startSession({ kind: 'customer', customerId: id });
   }
 
   /** Blocked customers can still log in (to see their account); eligibility stops them from creating things. */

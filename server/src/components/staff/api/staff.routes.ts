@@ -53,7 +53,7 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
     app.post(
       '/auth/login',
       {
-        config: { auth: 'public' },
+        config: { auth: 'public', abuseLimit: 'staff-login' },
         schema: {
           tags,
           summary: 'Staff login',
