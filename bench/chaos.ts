@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomInt } from 'node:crypto';
 import { startServer, type ServerHandle } from '../server/src/app.js';
+import { serverMailbox } from '../server/src/testing/auth.js';
 import { startPaymentSandbox, type PaymentSandbox } from '../server/src/sandbox/payment-provider/index.js';
 import { startTcpProxy, type TcpProxy } from '../server/src/testing/tcp-proxy.js';
 import { createTestDatabase, type TestDatabase } from '../server/src/testing/test-databases.js';
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
       apiUrl: httpUrl,
       sim,
       customers: CUSTOMERS,
+      mailbox: serverMailbox(server),
       seed: 8,
       signUpSpacingMs: 50,
       bookShare: 0.2,

@@ -218,7 +218,12 @@ async function main(): Promise<void> {
   try {
     const t0 = Date.now();
     sim = startChild(
-      ['bench/desktop-sim.ts', server.mqttUrl, String(VEHICLES), ...(CUSTOMERS > 0 ? [server.httpUrl, String(CUSTOMERS)] : [])],
+      [
+        'bench/desktop-sim.ts',
+        server.mqttUrl,
+        String(VEHICLES),
+        ...(CUSTOMERS > 0 ? [server.httpUrl, String(CUSTOMERS), join(server.dataDir, 'sandbox-mailbox')] : []),
+      ],
       {},
     );
     const simProc = sim.proc;

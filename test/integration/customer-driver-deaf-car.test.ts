@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { staffHeaders } from '../../server/src/testing/auth.js';
+import { serverMailbox, staffHeaders } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
 import { waitForCarsReporting } from '../../server/src/testing/staff-api.js';
 import type { TestDatabase } from '../../server/src/testing/test-databases.js';
@@ -94,6 +94,7 @@ describe.each(engineStacks())('customers and cars that never acknowledge an unlo
       apiUrl: server.httpUrl,
       sim,
       customers: CUSTOMERS,
+      mailbox: serverMailbox(server),
       seed: 4,
       signUpSpacingMs: 50,
       bookShare: 0,

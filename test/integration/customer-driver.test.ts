@@ -9,7 +9,7 @@
 import { randomInt } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type ServerHandle } from '../../server/src/app.js';
-import { staffHeaders } from '../../server/src/testing/auth.js';
+import { staffHeaders, serverMailbox } from '../../server/src/testing/auth.js';
 import { waitFor } from '../../server/src/testing/devices.js';
 import { waitForCarsReporting } from '../../server/src/testing/staff-api.js';
 import type { TestDatabase } from '../../server/src/testing/test-databases.js';
@@ -100,10 +100,7 @@ describe.each(cases)('customer driver on $name', (c) => {
         sim,
         customers: CUSTOMERS,
         // the customers read their confirmation codes from the server's (in-memory) sandbox mailbox
-        mailbox: async (address) => {
-          await server.customers.deliverMail();
-          return server.customers.sandboxMails(address);
-        },
+        mailbox: serverMailbox(server),
         seed: 3,
         signUpSpacingMs: 50,
         bookShare: 0.3,

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { argon2id } from 'hash-wasm';
 import type { ServerHandle } from '../app.js';
 import { ARGON2_PARAMS } from '../platform/auth/password.js';
-import { confirmationToken } from '../../../src/shared/sandbox-mailbox.js';
+import { confirmationToken, type SandboxMail } from '../../../src/shared/sandbox-mailbox.js';
 
 export type TestStaffRole = 'dispatcher' | 'support' | 'admin';
 
@@ -170,4 +170,15 @@ async function postJson(
   });
   const text = await res.text();
   return { status: res.status, body: text === '' ? null : (JSON.parse(text) as unknown) };
+}
+
+/**
+ * The mails a server in this process sent to an address (its in-memory sandbox mailbox, the outbox delivered
+ * first): what the demo's customer driver reads its sign-up codes from in tests and benches.
+ */
+export function serverMailbox(server: Pick<ServerHandle, 'customers'>): (address: string) => Promise<SandboxMail[]> {
+  return async (address) => {
+    await server.customers.deliverMail();
+    return server.customers.sandboxMails(address);
+  };
 }
