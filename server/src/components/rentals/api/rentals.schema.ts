@@ -237,3 +237,17 @@ export const StaffRentalDetailResponse = Type.Object({
     ),
   }),
 });
+
+export const DamagePhotoParams = Type.Object({
+  id: Id,
+  reportId: Id,
+  n: Type.Integer({ minimum: 1, maximum: 99, description: 'the photo’s index in the report, from 1' }),
+});
+
+export const RentalEndCheckResponse = Type.Object({
+  rentalId: Type.String(),
+  status: RentalStatus,
+  checkedAt: IsoTime,
+  telemetryAt: Type.Union([IsoTime, Type.Null()], { description: 'the car’s latest telemetry the check was judged on' }),
+  blockers: Type.Array(BlockerSchema, { description: 'what stops an end now; empty: it may end (always empty once ended)' }),
+});

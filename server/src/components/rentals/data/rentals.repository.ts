@@ -112,7 +112,12 @@ export class RentalsRepository {
     );
   }
 
-  async listDamageReports(rentalId: string): Promise<DamageReportRow[]> {
+  /** One report of one rental (another rental's report id → null). */
+  async getDamageReport(rentalId: string, reportId: string): Promise<DamageReportRow | null> {
+    return (await this.listDamageReports(rentalId, reportId))[0] ?? null;
+  }
+
+  async listDamageReports(rentalId: string, reportId?: string): Promise<DamageReportRow[]> {
     const { rows } = await this.db.query<{
       id: string;
       rental_id: string;
@@ -121,8 +126,9 @@ export class RentalsRepository {
       photos: DamagePhoto[] | string;
       created_at_ms: number;
     }>(
-      `select id, rental_id, customer_id, text, photos, ${ms('created_at')} as created_at_ms from damage_reports where rental_id = $1 order by created_at, id`,
-      [rentalId],
+      `select id, rental_id, customer_id, text, photos, ${ms('created_at')} as created_at_ms from damage_reports
+        where rental_id = $1 and ($2::text is null or id = $2) order by created_at, id`,
+      [rentalId, reportId ?? null],
     );
     return rows.map((r) => ({
       id: r.id,
