@@ -1,10 +1,11 @@
 /**
  * One reservation, booking or rental of a customer: the car, the period, the receipt (the price breakdown stored
  * with the rental), the money as the payments ledger sees it (a live read — only online), and the support
- * actions: end an active rental on the customer's behalf, refund all or part of an ended one, extend or cancel a
- * confirmed booking that is not over — each only for roles that may (the role table). All are queued as
- * `requests` (offline too) and their outcome shows below the card; a refund and a cancellation ask for
- * confirmation first, naming what will happen.
+ * actions: end an active rental on the customer's behalf (its blockers shown, "End anyway" overriding them —
+ * rental-evidence/EndRental), refund all or part of an ended one, extend or cancel a confirmed booking that is not
+ * over — each only for roles that may (the role table). Refunds and booking changes are queued as `requests`
+ * (offline too) and their outcome shows below the card; a refund and a cancellation ask for confirmation first,
+ * naming what will happen. "Evidence" opens the rental's whole evidence.
  */
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
@@ -17,6 +18,9 @@ import { useConfirm } from '../panels/ConfirmDialog';
 import { Field, FieldInput, useFieldProblems } from '../panels/Field';
 import { VehicleLink } from '../panels/VehicleLink';
 import { RequestOutcome } from './RequestOutcome';
+import { PriceLines } from '../rental-evidence/PriceLines';
+import { EndRental } from '../rental-evidence/EndRental';
+import { rentalEvidence } from '../rental-evidence/evidence-store';
 
 interface RentalPayments {
   held: number;
@@ -37,13 +41,11 @@ interface RentalCardProps {
 }
 
 const FORM_TEST_ID = {
-  end: 'end-rental-form',
   refund: 'refund-form',
   extend: 'extend-booking-form',
   cancel: 'cancel-booking-form',
 } as const;
 const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = {
-  end: 'End rental',
   extend: 'Extend booking',
   cancel: 'Confirm cancellation',
 };
@@ -51,7 +53,7 @@ const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = {
 export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests, compact = false }: RentalCardProps) {
   const r = useReplica();
   const [confirm, confirmDialog] = useConfirm();
-  const may = (c: 'rental.end' | 'payment.refund' | 'booking.change') => r?.actions.can(c) ?? false;
+  const may = (c: 'rental.end' | 'rental.read' | 'payment.refund' | 'booking.change') => r?.actions.can(c) ?? false;
   const [mode, setMode] = useState<'none' | 'end' | 'refund' | 'extend' | 'cancel'>('none');
   const [reason, setReason] = useState('');
   const [amount, setAmount] = useState('');
@@ -100,10 +102,6 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
     };
     const fail = (err: unknown) => setError(err instanceof Error ? err.message : String(err));
     setError(undefined); // the fields are checked again: no stale message beside the question
-    if (mode === 'end') {
-      if (!fields.check({ reason: reasonProblem(reason) })) return;
-      r.actions.requestEndRental(x.id, reason).then(done, fail);
-    }
     if (mode === 'refund') {
       if (!fields.check({ amount: refundAmountProblem(amount, refundable, currency), reason: reasonProblem(reason) })) return;
       const cents = parseMoney(amount)!;
@@ -172,6 +170,16 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               : ''}
         </span>
         {x.totalCents !== null ? <span className="rental-total">{formatMoney(x.totalCents, x.currency)}</span> : null}
+        {x.kind === 'rental' && may('rental.read') ? (
+          <button
+            type="button"
+            className="text-button rental-evidence-open"
+            data-testid="open-evidence"
+            onClick={() => rentalEvidence.open(x.id)}
+          >
+            Evidence
+          </button>
+        ) : null}
       </header>
       {x.status === 'active' && x.returnBy ? <div className="muted">must be back by {formatDateTime(x.returnBy)}</div> : null}
       {x.endReason || x.endedBy ? (
@@ -185,26 +193,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           cancelled{x.cancelledBy ? ` by ${staffName(x.cancelledBy)}` : ''} — {x.cancelReason}
         </div>
       ) : null}
-      {x.price && x.price.lines?.length ? (
-        <table className="receipt" data-testid="receipt">
-          <tbody>
-            {x.price.lines.map((l, i) => (
-              <tr key={i} className={l.amountCents < 0 ? 'receipt-discount' : ''}>
-                <td>{l.description || l.code}</td>
-                <td className="num muted">
-                  {l.quantity} {l.unit} × {formatMoney(l.unitCents, x.price!.currency)}
-                </td>
-                <td className="num">{formatMoney(l.amountCents, x.price!.currency)}</td>
-              </tr>
-            ))}
-            <tr className="receipt-total">
-              <td>Total</td>
-              <td />
-              <td className="num">{formatMoney(x.price.totalCents, x.price.currency)}</td>
-            </tr>
-          </tbody>
-        </table>
-      ) : null}
+      {x.price && x.price.lines?.length ? <PriceLines price={x.price} /> : null}
       {canRefund ? (
         <div className="muted rental-money" data-testid="rental-money">
           {payments === undefined
@@ -244,7 +233,8 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           ) : null}
         </div>
       ) : null}
-      {mode !== 'none' ? (
+      {mode === 'end' ? <EndRental rentalId={x.id} plate={plateOf(x.vehicleId)} now={now} onEnded={() => setMode('none')} /> : null}
+      {mode !== 'none' && mode !== 'end' ? (
         <form
           className="ops-row rental-action-form"
           data-testid={FORM_TEST_ID[mode]}
