@@ -162,10 +162,9 @@ export function EndRental({ rentalId, plate, now, onEnded }: { rentalId: string;
           <span>Nothing stops the end</span>
         )}
         {check && check !== 'offline' ? (
-          <span className="muted end-check-age">
-            {' '}
-            · car last reported {check.telemetryAt ? formatAgo(Date.parse(check.telemetryAt), now) : 'never'}
-          </span>
+          <div className="muted end-check-age">
+            The car last reported {check.telemetryAt ? formatAgo(Date.parse(check.telemetryAt), now) : 'nothing yet'}.
+          </div>
         ) : null}
       </div>
       <form

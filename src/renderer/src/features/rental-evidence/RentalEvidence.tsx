@@ -11,7 +11,7 @@ import { createPortal } from 'react-dom';
 import type { CommandDoc, CustomerDoc, NoteDoc, RentalDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { StaffApiError } from '../../data/open';
-import { formatDateTime, formatDuration, formatMoney, formatWhen } from '../../lib/format';
+import { formatClock, formatDateTime, formatDuration, formatMoney, formatWhen } from '../../lib/format';
 import { noteProblem } from '../../lib/validation';
 import { CommandSteps } from '../commands/CommandSteps';
 import { commandOutcome, issuerWords } from '../commands/command-words';
@@ -230,10 +230,12 @@ function EntryRow({ entry: e, facts, now, staffName }: { entry: EvidenceEntry; f
       const op = e.operation;
       const words = operationWords(op);
       title = `${words.title} ${formatMoney(op.amountCents, op.currency)} — ${words.state}`;
-      who = op.createdBy === 'system' ? 'system' : staffName(op.createdBy);
+      // the hold and the capture are the server's own (for the customer); a refund is a colleague's, with a reason
+      const byStaff = op.createdBy !== 'system' && !op.createdBy.startsWith('customer');
+      who = byStaff ? staffName(op.createdBy) : op.createdBy === 'system' ? 'system' : 'customer';
       body = (
         <>
-          {op.reason ? <div>why: {op.reason}</div> : null}
+          {byStaff && op.reason ? <div>why: {op.reason}</div> : null}
           {op.status === 'failed' && op.lastError ? (
             <div className="ops-error">
               after {op.attempts} attempts: {op.lastError}
@@ -247,6 +249,7 @@ function EntryRow({ entry: e, facts, now, staffName }: { entry: EvidenceEntry; f
     case 'command':
       title = `${e.role === 'lock' ? 'Lock' : 'Unlock'} command — ${commandOutcome(e.command)}`;
       who = issuerWords(e.command);
+      if (who === e.command.issuedBy) who = staffName(who); // a colleague's id: their name
       body = <CommandSteps command={e.command} />;
       break;
     case 'trip': {
@@ -306,7 +309,7 @@ function EntryRow({ entry: e, facts, now, staffName }: { entry: EvidenceEntry; f
       {...(e.kind === 'staff' ? { 'data-action': e.audit.action } : {})}
     >
       <span className="evidence-time" title={formatDateTime(e.at)}>
-        {formatWhen(e.at, now)}
+        {new Date(e.at).toDateString() === new Date(now).toDateString() ? formatClock(e.at) : formatWhen(e.at, now)}
       </span>
       <div className="evidence-main">
         <div className="evidence-entry-title">

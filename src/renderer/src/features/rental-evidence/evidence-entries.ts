@@ -145,7 +145,8 @@ export function evidenceEntries(x: EvidenceInput): EvidenceEntry[] {
   if (f.endedAt !== null) out.push({ kind: 'end', key: 'end', at: f.endedAt, overridden: overriddenBlockers(x.audit) });
   for (const r of x.damageReports) out.push({ kind: 'damage', key: `damage-${r.reportId}`, at: Date.parse(r.createdAt), report: r });
   for (const n of x.notes) out.push({ kind: 'note', key: `note-${n.id}`, at: n.createdAt, note: n });
-  for (const a of x.audit) out.push({ kind: 'staff', key: `audit-${a.id}`, at: a.at, audit: a });
+  // staff actions (the customer's own end is the end entry already)
+  for (const a of x.audit) if (a.role !== 'customer') out.push({ kind: 'staff', key: `audit-${a.id}`, at: a.at, audit: a });
   return out.sort((a, b) => a.at - b.at || ORDER[a.kind] - ORDER[b.kind]);
 }
 
