@@ -148,6 +148,9 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
   });
 
   it('support finds the customer and opens the ended rental: unlock and lock with their steps, the track, price lines, the damage photo', async () => {
+    // a colleague refunds part of it (run by the payments outbox: pending, then refunded)
+    await post(`/ops/v1/rentals/${endedRentalId}/refunds`, { amountCents: 10, reason: 'scratch was there before' }, support);
+
     await page.getByTestId('tab-customers').click();
     await page.getByTestId('customer-search').fill('Lindqvist');
     await page.locator(`[data-testid="customer-results"] [data-customer-id="${customer.customerId}"]`).click({ timeout: 20_000 });
@@ -196,6 +199,17 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
     expect(payments.some((t) => /Payment hold €[\d.]+ — held/.test(t))).toBe(true);
     expect(payments.some((t) => /Capture €[\d.]+ — captured/.test(t))).toBe(true);
     expect(await evidence.locator('[data-kind="end"] [data-testid="receipt"]').innerText()).toMatch(/Driving[\s\S]*Total/);
+    await server.payments.drainOutbox();
+    await waitFor(
+      async () =>
+        /Refund €0\.10 — refunded[\s\S]*why: scratch was there before/.test(
+          (await evidence.locator('[data-kind="payment"]').allInnerTexts()).join('\n'),
+        ),
+      {
+        timeoutMs: 20_000,
+        what: 'the refund, refunded, in the evidence',
+      },
+    );
 
     // the track of the trip on the small map
     await evidence.getByTestId('evidence-map').waitFor({ timeout: 20_000 });
@@ -229,6 +243,19 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
   });
 
   it('opens the blocked rental by its id from the search, ends it anyway with a reason and sees the override in its timeline', async () => {
+    // the customer 360's card offers the same end, with the blockers
+    const card = page.locator(`[data-testid="rental-card"][data-rental-id="${blockedRentalId}"]`);
+    await card.getByTestId('end-rental').click();
+    await page.waitForFunction(
+      (id) => document.querySelector(`[data-rental-id="${id}"] [data-testid="end-rental-panel"]`)?.getAttribute('data-state') === 'blocked',
+      blockedRentalId,
+      { timeout: 20_000 },
+    );
+    expect(await card.getByTestId('end-check').innerText()).toMatch(/outside the operating zone[\s\S]*a door open/);
+    expect(await card.getByTestId('end-anyway').isVisible()).toBe(true);
+    await page.screenshot({ path: join(shots, 'e2e-evidence-0-customer-card-blockers.png') });
+    await card.getByTestId('end-rental').click();
+
     await page.getByTestId('vehicle-search').fill(blockedRentalId);
     await page.getByTestId('vehicle-search').press('Enter');
     const evidence = page.getByTestId('rental-evidence');
@@ -288,6 +315,36 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
         after: expect.objectContaining({ overriddenBlockers: ['outside_operating_zone', 'doors_open'] }),
       }),
     ]);
+    expect(deskPage.pageErrors).toEqual([]);
+  });
+
+  it('with the server down, shows what the replica holds and says so', async () => {
+    await page.keyboard.press('Escape');
+    await page.getByTestId('rental-evidence').waitFor({ state: 'detached' });
+    await server.stop();
+    await page.getByTestId('tab-customers').click();
+    const card = page.locator(`[data-testid="rental-card"][data-rental-id="${endedRentalId}"]`);
+    await card.getByTestId('open-evidence').click();
+    const evidence = page.getByTestId('rental-evidence');
+    await page.waitForFunction(
+      () => document.querySelector('[data-testid="rental-evidence"]')?.getAttribute('data-mode') === 'offline',
+      undefined,
+      {
+        timeout: 30_000,
+      },
+    );
+    expect(await evidence.getByTestId('evidence-offline').innerText()).toMatch(/Offline — showing what this computer holds/);
+    // the replica's part: the rental, its unlock and lock with their steps, the price lines
+    const commands = evidence.locator('[data-testid="evidence-entry"][data-kind="command"]');
+    await waitFor(async () => (await commands.count()) === 2, { timeoutMs: 10_000, what: 'the replica’s commands' });
+    expect(
+      await commands
+        .nth(1)
+        .locator('[data-step]')
+        .evaluateAll((els) => els.map((e) => e.getAttribute('data-step'))),
+    ).toContain('succeeded');
+    expect(await evidence.locator('[data-kind="end"] [data-testid="receipt"]').innerText()).toMatch(/Total/);
+    await page.screenshot({ path: join(shots, 'e2e-evidence-5-offline.png') });
     expect(deskPage.pageErrors).toEqual([]);
   });
 });

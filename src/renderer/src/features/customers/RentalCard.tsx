@@ -64,6 +64,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
   const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
   const ended = x.kind === 'rental' && x.status === 'ended';
   const canRefund = !compact && ended && (x.totalCents ?? 0) > 0 && may('payment.refund');
+  const evidence = x.kind === 'rental' && may('rental.read');
   const pendingEnd = requests.some((q) => q.kind === 'end_rental' && q.status === 'pending');
   const refunds = requests.filter((q) => q.kind === 'refund');
   const openBooking = !compact && isOpenBooking(x, now) && may('booking.change');
@@ -170,21 +171,11 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               : ''}
         </span>
         {x.totalCents !== null ? <span className="rental-total">{formatMoney(x.totalCents, x.currency)}</span> : null}
-        {x.kind === 'rental' && may('rental.read') ? (
-          <button
-            type="button"
-            className="text-button rental-evidence-open"
-            data-testid="open-evidence"
-            onClick={() => rentalEvidence.open(x.id)}
-          >
-            Evidence
-          </button>
-        ) : null}
       </header>
       {x.status === 'active' && x.returnBy ? <div className="muted">must be back by {formatDateTime(x.returnBy)}</div> : null}
       {x.endReason || x.endedBy ? (
         <div className="muted">
-          ended{x.endedBy ? ` by ${staffName(x.endedBy)}` : ''}
+          ended{x.endedBy ? ` by ${x.endedBy.startsWith('customer:') ? 'the customer' : staffName(x.endedBy)}` : ''}
           {x.endReason ? ` — ${x.endReason}` : ''}
         </div>
       ) : null}
@@ -203,8 +194,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               : `captured ${formatMoney(payments.captured, payments.currency)} · refunded ${formatMoney(payments.refunded, payments.currency)} · ${payments.status}`}
         </div>
       ) : null}
-      {!compact && ((x.status === 'active' && may('rental.end')) || canRefund || openBooking) ? (
+      {!compact && ((x.status === 'active' && may('rental.end')) || canRefund || openBooking || evidence) ? (
         <div className="rental-actions">
+          {evidence ? (
+            <button type="button" data-testid="open-evidence" onClick={() => rentalEvidence.open(x.id)}>
+              Evidence
+            </button>
+          ) : null}
           {x.status === 'active' && x.kind === 'rental' && may('rental.end') ? (
             <button type="button" className="danger-button" disabled={pendingEnd} data-testid="end-rental" onClick={() => toggle('end')}>
               {pendingEnd ? 'Ending…' : 'End on behalf'}

@@ -162,7 +162,7 @@ export const blockerWords = (code: string): string => BLOCKER_WORDS[code] ?? cod
 const ACTION_WORDS: Record<string, string> = {
   'rental.ended': 'ended the rental',
   'rental.ended_override': 'ended the rental despite its blockers',
-  'rental.refund_requested': 'asked for a refund',
+  'payment.refund_requested': 'asked for a refund',
 };
 /** An audit action as a sentence's verb: "ended the rental", else the code in words. */
 export const actionWords = (action: string): string => ACTION_WORDS[action] ?? action.replace(/[._]/g, ' ');
