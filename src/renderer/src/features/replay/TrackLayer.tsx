@@ -47,7 +47,8 @@ export function TrackLayer({ track: given }: { track?: Track } = {}) {
         [Math.min(...lats), Math.min(...lons)],
         [Math.max(...lats), Math.max(...lons)],
       ],
-      given ? { padding: [16, 16], maxZoom: 17 } : { paddingTopLeft: [40, 40], paddingBottomRight: [360, 40], maxZoom: 17 },
+      // still (not animated): the evidence drawer may close at once, and Leaflet fails on a map removed mid-animation
+      given ? { padding: [16, 16], maxZoom: 17, animate: false } : { paddingTopLeft: [40, 40], paddingBottomRight: [360, 40], maxZoom: 17 },
     );
   }, [track, map, given]);
   lines.current.length = runs.length;
