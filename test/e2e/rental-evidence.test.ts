@@ -143,6 +143,10 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
     await drive(second, 2);
     await second.report({ speedKph: 0, ignition: false, lat: 52.62, lon: 13.55, doorsClosed: false });
     await second.settled(server, support);
+    // the customer tries to end it there: refused, and kept as the rental's evidence
+    const refused = await fetch(`${server.httpUrl}/v1/rentals/${blockedRentalId}/end`, { method: 'POST', headers: customer.headers });
+    expect(refused.status).toBe(409);
+    await refused.arrayBuffer();
   });
 
   afterAll(async () => {
@@ -271,6 +275,14 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
       () => document.querySelector('[data-testid="end-rental-panel"]')?.getAttribute('data-state') === 'blocked',
       undefined,
       { timeout: 20_000 },
+    );
+    // the customer's refused end is in the rental's timeline
+    await waitFor(async () => (await evidence.locator('[data-kind="end-refused"]').count()) === 1, {
+      timeoutMs: 20_000,
+      what: 'the refused end in the evidence',
+    });
+    expect(await evidence.locator('[data-kind="end-refused"]').innerText()).toMatch(
+      /End refused: outside the operating zone, a door open — customer/,
     );
     const blockers = await evidence
       .locator('[data-testid="end-blockers"] li')

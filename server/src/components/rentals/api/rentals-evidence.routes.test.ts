@@ -185,7 +185,21 @@ describe.each(dbBackends())('staff rental evidence, end check, damage photos and
     expectProblem(await end('support', rentalId, { overrideBlockers: true }), 400);
     expectProblem(await end('support', rentalId, { reason: '   ', overrideBlockers: true }), 400);
     expectProblem(await end('dispatcher', rentalId, { reason: 'x', overrideBlockers: true }), 403);
-    expect((await get('support', `/rentals/${rentalId}`)).body).toMatchObject({ rental: { status: 'active' } });
+    // the customer tries too
+    const own = await call(server, 'POST', `/v1/rentals/${rentalId}/end`, { headers: owner.headers });
+    expectProblem(own, 409, 'rental_end_blocked');
+
+    const detail = (await get('support', `/rentals/${rentalId}`)).body as {
+      rental: { status: string };
+      evidence: { endAttempts: Array<{ at: number; byKind: string; byId: string; blockers: Array<{ code: string }> }> };
+    };
+    expect(detail.rental.status).toBe('active');
+    // the refused ends are the rental's evidence: who, when, what blocked them (bad requests never got that far)
+    expect(detail.evidence.endAttempts.map((a) => [a.byKind, a.byId, a.blockers.map((b) => b.code)])).toEqual([
+      ['staff', 'test-support', ['outside_operating_zone', 'doors_open']],
+      ['customer', owner.customerId, ['outside_operating_zone', 'doors_open']],
+    ]);
+    expect(detail.evidence.endAttempts[0]!.at).toBeGreaterThan(Date.now() - MIN);
   });
 
   it('the override is audited in the same transaction as the end: an audit that fails leaves the rental active', async () => {

@@ -223,6 +223,16 @@ export const StaffRentalDetailResponse = Type.Object({
       ),
     ),
     damageReports: Type.Array(DamageReportSchema),
+    endAttempts: Type.Array(
+      Type.Object({
+        at: Type.Number({ description: 'epoch ms' }),
+        byKind: oneOf(['customer', 'staff'] as const),
+        byId: Type.String({ description: 'the customer’s or the staff member’s id' }),
+        // as stored then (a code retired since still reads)
+        blockers: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+      }),
+      { description: 'ends refused by their blockers, oldest first (the first 50)' },
+    ),
     audit: Type.Array(
       Type.Object({
         id: Type.Number(),

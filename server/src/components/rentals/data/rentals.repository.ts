@@ -29,6 +29,18 @@ export interface DamageReportRow {
   createdAt: number;
 }
 
+/** A refused end: who tried, when, and what blocked it. */
+export interface EndAttemptRow {
+  rentalId: string;
+  at: number;
+  byKind: 'customer' | 'staff';
+  byId: string;
+  blockers: Array<{ code: string; message: string }>;
+}
+
+/** refused ends kept per rental */
+export const MAX_END_ATTEMPTS = 50;
+
 export class RentalsRepository {
   constructor(private readonly db: Db) {}
 
@@ -94,6 +106,32 @@ export class RentalsRepository {
       `select id, polygon from zones where kind = 'operating' order by id`,
     );
     return rows.flatMap((r) => (isRing(r.polygon) ? [{ id: r.id, polygon: r.polygon }] : []));
+  }
+
+  // ------------------------------------------------------------------------------------------------ refused ends
+
+  /** Records a refused end (at most MAX_END_ATTEMPTS per rental are kept: the rest are not written). */
+  async recordEndAttempt(a: EndAttemptRow): Promise<void> {
+    await this.db.query(
+      `insert into rental_end_attempts (rental_id, at, by_kind, by_id, blockers)
+       select $1, ${ts('$2')}, $3, $4, $5::jsonb
+        where (select count(*) from rental_end_attempts where rental_id = $1) < ${MAX_END_ATTEMPTS}`,
+      [a.rentalId, a.at, a.byKind, a.byId, JSON.stringify(a.blockers)],
+    );
+  }
+
+  async listEndAttempts(rentalId: string): Promise<EndAttemptRow[]> {
+    const { rows } = await this.db.query<{ at_ms: number; by_kind: 'customer' | 'staff'; by_id: string; blockers: unknown }>(
+      `select ${ms('at')} as at_ms, by_kind, by_id, blockers from rental_end_attempts where rental_id = $1 order by at, id`,
+      [rentalId],
+    );
+    return rows.map((r) => ({
+      rentalId,
+      at: Number(r.at_ms),
+      byKind: r.by_kind,
+      byId: r.by_id,
+      blockers: (typeof r.blockers === 'string' ? JSON.parse(r.blockers) : r.blockers) as EndAttemptRow['blockers'],
+    }));
   }
 
   // ------------------------------------------------------------------------------------------------ damage reports

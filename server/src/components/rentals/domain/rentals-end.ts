@@ -69,6 +69,16 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
   const override = by.kind === 'staff' && by.overrideBlockers;
   if (blockers.length > 0 && !override) {
     for (const b of blockers) ctx.metrics.endBlocked.inc({ code: b.code });
+    // kept for the rental's evidence; the refusal is the answer even when it cannot be kept
+    await repo
+      .recordEndAttempt({
+        rentalId: rental.id,
+        at: now,
+        byKind: by.kind,
+        byId: by.kind === 'customer' ? by.customerId : by.actor.id,
+        blockers,
+      })
+      .catch((err: unknown) => ctx.log.warn('a refused rental end could not be recorded', { rentalId: rental.id, ...errorFields(err) }));
     throw new RentalEndBlockedError(blockers);
   }
 

@@ -103,6 +103,8 @@ export interface StaffRentalDetail {
     commands: CommandWithTransitions[];
     damageReports: DamageReportView[];
     audit: AuditRecord[];
+    /** ends refused by their blockers, oldest first (who: `customer` or a staff id) */
+    endAttempts: Array<{ at: number; byKind: 'customer' | 'staff'; byId: string; blockers: Array<{ code: string; message: string }> }>;
   };
 }
 
@@ -206,16 +208,22 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
       const commands = (await Promise.all(commandIds.map((id) => options.commands.getCommand(id).catch(() => null)))).filter(
         (c): c is CommandWithTransitions => c !== null,
       );
-      const [reports, audit] = await Promise.all([
+      const [reports, audit, attempts] = await Promise.all([
         repo.listDamageReports(row.id),
         listAudit(options.db, { targetType: 'rental', targetId: row.id, limit: 100 }),
+        repo.listEndAttempts(row.id),
       ]);
       return {
         rental: staffRentalView(row),
         price: storedPrice(row),
         receipt: buildReceipt(row, payments),
         payments,
-        evidence: { commands, damageReports: reports.map(damageReportView), audit },
+        evidence: {
+          commands,
+          damageReports: reports.map(damageReportView),
+          audit,
+          endAttempts: attempts.map(({ at, byKind, byId, blockers }) => ({ at, byKind, byId, blockers })),
+        },
       };
     },
     endCheck: (rentalId) => checkRentalEnd(ctx, rentalId),

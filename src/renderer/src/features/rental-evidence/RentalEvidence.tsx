@@ -118,6 +118,7 @@ function RentalEvidence({ rentalId, now, plateOf, tileUrl }: HostProps & { renta
         damageReports: detail?.evidence.damageReports ?? [],
         notes,
         audit: detail?.evidence.audit ?? [],
+        endAttempts: detail?.evidence.endAttempts ?? [],
       })
     : [];
 
@@ -264,6 +265,10 @@ function EntryRow({ entry: e, facts, now, staffName }: { entry: EvidenceEntry; f
       ) : null;
       break;
     }
+    case 'end-refused':
+      title = `End refused: ${e.attempt.blockers.map((b) => blockerWords(b.code)).join(', ')}`;
+      who = e.attempt.byKind === 'customer' ? 'customer' : staffName(e.attempt.byId);
+      break;
     case 'end':
       title = 'Rental ended';
       who = facts.endedBy ? (facts.endedBy.startsWith('customer:') ? 'customer' : staffName(facts.endedBy)) : null;

@@ -39,7 +39,7 @@ const command = (id: string, type: string, at: number) =>
   }) as unknown as CommandDoc;
 
 describe('a rental’s evidence in order', () => {
-  it('orders the source, start, hold, unlock, trip, end, the override (staff actions only), lock, capture, refund, damage and notes by time', () => {
+  it('orders the source, start, hold, unlock, trip, a refused end, the end, the override (staff actions only), lock, capture, refund, damage and notes by time', () => {
     const entries = evidenceEntries({
       facts,
       source: { id: 'res1', kind: 'reservation', createdAt: T - 5 * MIN } as RentalDoc,
@@ -74,6 +74,7 @@ describe('a rental’s evidence in order', () => {
       ],
       damageReports: [{ reportId: 'd1', text: 'dent', photos: [], createdAt: new Date(T + 50 * MIN).toISOString() }],
       notes: [{ id: 'n1', targetType: 'rental', targetId: 'r1', text: 'called', author: 'agent-1', createdAt: T + 70 * MIN } as NoteDoc],
+      endAttempts: [{ at: T + 38 * MIN, byKind: 'customer', byId: 'c1', blockers: [{ code: 'doors_open', message: 'A door is open' }] }],
       audit: [
         // the customer's own end is the end entry: not a staff action
         { id: 6, at: T + 40 * MIN, actor: 'c1', role: 'customer', action: 'rental.ended', reason: null, before: null, after: null },
@@ -95,6 +96,7 @@ describe('a rental’s evidence in order', () => {
       'payment',
       'command:unlock',
       'trip',
+      'end-refused',
       'command:lock',
       'end',
       'staff',
@@ -141,7 +143,7 @@ describe('a rental’s evidence in order', () => {
       },
       price: null,
       payments: null,
-      evidence: { commands: [], damageReports: [], audit: [] },
+      evidence: { commands: [], damageReports: [], audit: [], endAttempts: [] },
     } as RentalEvidenceDetail);
     expect(f).toMatchObject({ sourceId: 'b1', startedAt: T, endedAt: null });
     const c = commandDocOf(

@@ -1,11 +1,12 @@
 /**
  * A rental's evidence as one ordered timeline: where it came from (reservation or booking), the start, the payment
- * hold, the unlock command, the trip, the end (who, why, which blockers were overridden, the price lines), the lock
+ * hold, the unlock command, the trip, ends refused by their blockers, the end (who, why, which blockers were
+ * overridden, the price lines), the lock
  * command, capture and refunds, damage reports, notes and every staff action. Built from the staff API's answer
  * when the server answers, else from what the replica holds (`facts` either way). Pure: the view renders it.
  */
 import type { CommandDoc, NoteDoc, RentalDoc, RentalPrice } from '../../../../shared/sync-protocol.js';
-import type { ApiCommand, AuditEntry, DamageReport, PaymentOperation, RentalEvidenceDetail } from './evidence-types';
+import type { ApiCommand, AuditEntry, DamageReport, EndAttempt, PaymentOperation, RentalEvidenceDetail } from './evidence-types';
 
 /** A rental as both sources can tell it (epoch ms times). */
 export interface RentalFacts {
@@ -92,6 +93,7 @@ export type EvidenceEntry =
   | { kind: 'payment'; key: string; at: number; operation: PaymentOperation }
   | { kind: 'command'; key: string; at: number; role: 'unlock' | 'lock'; command: CommandDoc }
   | { kind: 'trip'; key: string; at: number; from: number; to: number | null }
+  | { kind: 'end-refused'; key: string; at: number; attempt: EndAttempt }
   | { kind: 'end'; key: string; at: number; overridden: string[] }
   | { kind: 'damage'; key: string; at: number; report: DamageReport }
   | { kind: 'note'; key: string; at: number; note: NoteDoc }
@@ -107,6 +109,8 @@ export interface EvidenceInput {
   damageReports: DamageReport[];
   notes: NoteDoc[];
   audit: AuditEntry[];
+  /** ends refused by their blockers */
+  endAttempts: EndAttempt[];
 }
 
 /** Within one instant: the order things happen in a rental. */
@@ -116,6 +120,7 @@ const ORDER: Record<EvidenceEntry['kind'], number> = {
   payment: 2,
   command: 3,
   trip: 4,
+  'end-refused': 5,
   end: 5,
   staff: 6,
   damage: 7,
@@ -142,6 +147,7 @@ export function evidenceEntries(x: EvidenceInput): EvidenceEntry[] {
     const role = c.id === f.lockCommandId ? 'lock' : 'unlock';
     out.push({ kind: 'command', key: `cmd-${c.id}`, at: c.createdAt, role, command: c });
   }
+  x.endAttempts.forEach((attempt, i) => out.push({ kind: 'end-refused', key: `end-refused-${i}`, at: attempt.at, attempt }));
   if (f.endedAt !== null) out.push({ kind: 'end', key: 'end', at: f.endedAt, overridden: overriddenBlockers(x.audit) });
   for (const r of x.damageReports) out.push({ kind: 'damage', key: `damage-${r.reportId}`, at: Date.parse(r.createdAt), report: r });
   for (const n of x.notes) out.push({ kind: 'note', key: `note-${n.id}`, at: n.createdAt, note: n });

@@ -79,7 +79,15 @@ export interface RentalEvidenceDetail {
     status: string;
     operations: PaymentOperation[];
   } | null;
-  evidence: { commands: ApiCommand[]; damageReports: DamageReport[]; audit: AuditEntry[] };
+  evidence: { commands: ApiCommand[]; damageReports: DamageReport[]; audit: AuditEntry[]; endAttempts: EndAttempt[] };
+}
+
+/** An end refused by its blockers: who tried (a customer, or a staff id), when, what blocked it. */
+export interface EndAttempt {
+  at: number;
+  byKind: 'customer' | 'staff';
+  byId: string;
+  blockers: EndBlocker[];
 }
 
 export interface EndBlocker {
