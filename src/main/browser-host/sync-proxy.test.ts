@@ -198,10 +198,15 @@ describe('browser console sync proxy', () => {
     expect(seen.at(-1)).toMatchObject({ url: '/base/ops/v1/customers?q=anna', method: 'GET' });
     for (const method of ['POST', 'PATCH', 'DELETE'])
       expect((await send({ method, path: '/ops/v1/alerts/a1/acknowledge' })).status, method).toBe(405);
-    // …but for the actions the page sends itself: cancelling a command, exactly that path
+    // …but for the actions the page sends itself: cancelling a command, ending a rental — exactly those paths
     expect((await send({ method: 'POST', path: '/ops/v1/commands/cmd-00000001/cancel', body: '{"reason":"x"}' })).status).toBe(200);
     expect(seen.at(-1)).toMatchObject({ url: '/base/ops/v1/commands/cmd-00000001/cancel', method: 'POST' });
+    expect((await send({ method: 'POST', path: '/ops/v1/rentals/rental-1/end', body: '{"reason":"x"}' })).status).toBe(200);
+    expect(seen.at(-1)).toMatchObject({ url: '/base/ops/v1/rentals/rental-1/end', method: 'POST' });
     for (const path of [
+      '/ops/v1/rentals/rental-1/end/x',
+      '/ops/v1/rentals/rental-1/refunds',
+      '/ops/v1/rentals/a.b/end',
       '/ops/v1/commands/cmd-00000001/cancel/x',
       '/ops/v1/commands/a.b/cancel',
       '/ops/v1/commands/cmd-00000001',

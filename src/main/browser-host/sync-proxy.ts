@@ -44,9 +44,13 @@ const OPS_PREFIX = '/ops/v1';
 const OPS_AUTH_PREFIX = '/ops/v1/auth';
 /**
  * The staff API actions the page sends itself (POST), each named here — every other action goes through the
- * replica's `requests`: cancelling a device command (it is about now: queued offline it would be stale).
+ * replica's `requests`: cancelling a device command, and ending a rental on the customer's behalf after reading
+ * its blockers (both are about now: queued offline they would be stale).
  */
-const OPS_ACTIONS: readonly RegExp[] = [/^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/];
+const OPS_ACTIONS: readonly RegExp[] = [
+  /^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/,
+  /^\/ops\/v1\/rentals\/[A-Za-z0-9_-]{1,100}\/end$/,
+];
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'retry-after', 'allow'] as const;

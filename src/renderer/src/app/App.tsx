@@ -50,6 +50,8 @@ import { SelectedVehicleCard } from './SelectedVehicleCard';
 import { NO_SELECTION, type Selection, type SelectionSource } from './selection';
 import { SplitPane } from './SplitPane';
 import { BackOffice, backOfficeSectionsFor } from '../features/back-office/BackOffice';
+import { RentalEvidenceHost } from '../features/rental-evidence/RentalEvidence';
+import { rentalEvidence } from '../features/rental-evidence/evidence-store';
 
 export function App() {
   const api = useMemo(() => getDesktopApi(), []);
@@ -218,10 +220,28 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
           break;
         }
       }
-      id ??= store.live.has(q.trim()) ? q.trim() : gridRef.current?.firstDisplayedId();
-      if (id) select(id, 'search');
+      if (id) return select(id, 'search');
+      if (store.live.has(q.trim())) return select(q.trim(), 'search');
+      // a rental id (support/admin): its evidence opens; anything else goes to the grid's first match
+      const firstMatch = gridRef.current?.firstDisplayedId();
+      const rentalId = q.trim();
+      const rentals = replica?.db.rentals;
+      if (rentals && can(operator.role, 'rental.read') && /^[A-Za-z0-9_-]{6,100}$/.test(rentalId)) {
+        void rentals
+          .findOne(rentalId)
+          .exec()
+          .then(
+            (doc) => {
+              if (doc?.kind === 'rental') rentalEvidence.open(rentalId);
+              else if (firstMatch) select(firstMatch, 'search');
+            },
+            () => firstMatch && select(firstMatch, 'search'),
+          );
+        return;
+      }
+      if (firstMatch) select(firstMatch, 'search');
     },
-    [store, select],
+    [store, select, replica, operator.role],
   );
 
   const unacknowledged = alertAttention.unacknowledged;
@@ -411,6 +431,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
           />
         </main>
         <StatusBar store={store} mapStats={mapStats} hostLink={hostLink} appInfo={appInfo} now={now} />
+        {can(operator.role, 'rental.read') ? <RentalEvidenceHost now={now} plateOf={plateOf} tileUrl={appInfo?.tileUrl ?? ''} /> : null}
       </div>
     </ReplicaContext.Provider>
   );

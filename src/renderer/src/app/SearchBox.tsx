@@ -1,4 +1,7 @@
-/** Plate/id search: typing filters the grid; Enter jumps to the vehicle; "/" or Ctrl+K focuses; Esc clears. */
+/**
+ * Plate/id search: typing filters the grid; Enter jumps to the vehicle (or, for support/admin, opens a rental by its
+ * id); "/" or Ctrl+K focuses; Esc clears.
+ */
 import { useEffect, useRef } from 'react';
 
 interface SearchBoxProps {
@@ -34,8 +37,8 @@ export function SearchBox({ value, onChange, onSubmit, matches }: SearchBoxProps
         ref={inputRef}
         type="search"
         data-testid="vehicle-search"
-        placeholder="Plate or vehicle id"
-        aria-label="Find vehicle by plate or id"
+        placeholder="Plate, vehicle or rental id"
+        aria-label="Find a vehicle by plate or id, or a rental by id"
         spellCheck={false}
         autoComplete="off"
         value={value}

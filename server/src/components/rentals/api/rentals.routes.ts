@@ -1,8 +1,10 @@
 /**
  * Rental routes. Customer (`/v1`, own rentals only — another customer's id answers 404): start, end, list, read,
- * receipt, damage reports (multipart). Staff (`/ops/v1`, support/admin): list, detail with the evidence, end on
- * the customer's behalf (reason; blockers overridable, audited).
+ * receipt, damage reports (multipart). Staff (`/ops/v1`, support/admin): list, detail with the evidence, the end
+ * check without ending, damage photos (streamed, never a public URL), end on the customer's behalf (reason;
+ * blockers overridable, audited).
  */
+import { createReadStream } from 'node:fs';
 import multipart from '@fastify/multipart';
 import { type FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyRequest } from 'fastify';
@@ -20,9 +22,11 @@ import {
 } from '../domain/rentals.js';
 import {
   CustomerRentalsQuery,
+  DamagePhotoParams,
   DamageReportSchema,
   RentalDetailResponse,
   RentalEndBlockedProblem,
+  RentalEndCheckResponse,
   RentalEndedResponse,
   RentalIdParams,
   RentalListResponse,
@@ -218,6 +222,65 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => rentals.staffDetail(request.params.id),
+    );
+
+    app.get(
+      '/rentals/:id/end-check',
+      {
+        config: { auth: staffCan('rental.read') },
+        schema: {
+          tags: STAFF_TAGS,
+          summary: 'Could the rental end here and now? The end check, without ending',
+          description:
+            'Judged from the car’s latest telemetry by the same rule as the end: outside the operating zone, doors open, ignition on, moving, no fresh telemetry. Nothing is written.',
+          params: RentalIdParams,
+          response: { 200: RentalEndCheckResponse },
+        },
+      },
+      async (request) => {
+        const check = await rentals.endCheck(request.params.id);
+        return {
+          ...check,
+          checkedAt: new Date(check.checkedAt).toISOString(),
+          telemetryAt: check.telemetryAt === null ? null : new Date(check.telemetryAt).toISOString(),
+        };
+      },
+    );
+
+    app.get(
+      '/rentals/:id/damage-reports/:reportId/photos/:n',
+      {
+        config: { auth: staffCan('rental.read') },
+        schema: {
+          tags: STAFF_TAGS,
+          summary: 'A damage report’s photo (JPEG, PNG or WebP, as the customer sent it)',
+          description:
+            'Staff only, never a public URL. `n` counts from 1 (the report’s `photos[].index`). A report of another rental, or an index it does not have, answers 404.',
+          params: DamagePhotoParams,
+          produces: ['image/jpeg', 'image/png', 'image/webp'],
+        },
+      },
+      async (request, reply) => {
+        const { id, reportId, n } = request.params;
+        const photo = await rentals.damagePhoto(id, reportId, n);
+        const stream = createReadStream(photo.path);
+        // a missing file (removed by hand) is a 404, not a broken stream
+        await new Promise<void>((resolve, reject) => {
+          stream.once('open', () => resolve());
+          stream.once('error', (err) =>
+            reject(
+              new AppError('damage_photo_not_found', `photo ${n} of damage report ${reportId} is missing`, { status: 404, cause: err }),
+            ),
+          );
+        });
+        return reply
+          .type(photo.contentType)
+          .header('content-length', photo.bytes)
+          .header('cache-control', 'private, no-store')
+          .header('x-content-type-options', 'nosniff')
+          .header('content-disposition', `inline; filename="damage-${reportId}-${n}"`)
+          .send(stream);
+      },
     );
 
     app.post(

@@ -223,6 +223,16 @@ export const StaffRentalDetailResponse = Type.Object({
       ),
     ),
     damageReports: Type.Array(DamageReportSchema),
+    endAttempts: Type.Array(
+      Type.Object({
+        at: Type.Number({ description: 'epoch ms' }),
+        byKind: oneOf(['customer', 'staff'] as const),
+        byId: Type.String({ description: 'the customer’s or the staff member’s id' }),
+        // as stored then (a code retired since still reads)
+        blockers: Type.Array(Type.Object({ code: Type.String(), message: Type.String() })),
+      }),
+      { description: 'ends refused by their blockers, oldest first (the first 50)' },
+    ),
     audit: Type.Array(
       Type.Object({
         id: Type.Number(),
@@ -236,4 +246,18 @@ export const StaffRentalDetailResponse = Type.Object({
       }),
     ),
   }),
+});
+
+export const DamagePhotoParams = Type.Object({
+  id: Id,
+  reportId: Id,
+  n: Type.Integer({ minimum: 1, maximum: 99, description: 'the photo’s index in the report, from 1' }),
+});
+
+export const RentalEndCheckResponse = Type.Object({
+  rentalId: Type.String(),
+  status: RentalStatus,
+  checkedAt: IsoTime,
+  telemetryAt: Type.Union([IsoTime, Type.Null()], { description: 'the car’s latest telemetry the check was judged on' }),
+  blockers: Type.Array(BlockerSchema, { description: 'what stops an end now; empty: it may end (always empty once ended)' }),
 });

@@ -29,6 +29,18 @@ export interface DamageReportRow {
   createdAt: number;
 }
 
+/** A refused end: who tried, when, and what blocked it. */
+export interface EndAttemptRow {
+  rentalId: string;
+  at: number;
+  byKind: 'customer' | 'staff';
+  byId: string;
+  blockers: Array<{ code: string; message: string }>;
+}
+
+/** refused ends kept per rental */
+export const MAX_END_ATTEMPTS = 50;
+
 export class RentalsRepository {
   constructor(private readonly db: Db) {}
 
@@ -96,6 +108,32 @@ export class RentalsRepository {
     return rows.flatMap((r) => (isRing(r.polygon) ? [{ id: r.id, polygon: r.polygon }] : []));
   }
 
+  // ------------------------------------------------------------------------------------------------ refused ends
+
+  /** Records a refused end (at most MAX_END_ATTEMPTS per rental are kept: the rest are not written). */
+  async recordEndAttempt(a: EndAttemptRow): Promise<void> {
+    await this.db.query(
+      `insert into rental_end_attempts (rental_id, at, by_kind, by_id, blockers)
+       select $1, ${ts('$2')}, $3, $4, $5::jsonb
+        where (select count(*) from rental_end_attempts where rental_id = $1) < ${MAX_END_ATTEMPTS}`,
+      [a.rentalId, a.at, a.byKind, a.byId, JSON.stringify(a.blockers)],
+    );
+  }
+
+  async listEndAttempts(rentalId: string): Promise<EndAttemptRow[]> {
+    const { rows } = await this.db.query<{ at_ms: number; by_kind: 'customer' | 'staff'; by_id: string; blockers: unknown }>(
+      `select ${ms('at')} as at_ms, by_kind, by_id, blockers from rental_end_attempts where rental_id = $1 order by at, id`,
+      [rentalId],
+    );
+    return rows.map((r) => ({
+      rentalId,
+      at: Number(r.at_ms),
+      byKind: r.by_kind,
+      byId: r.by_id,
+      blockers: (typeof r.blockers === 'string' ? JSON.parse(r.blockers) : r.blockers) as EndAttemptRow['blockers'],
+    }));
+  }
+
   // ------------------------------------------------------------------------------------------------ damage reports
 
   async countDamageReports(rentalId: string): Promise<number> {
@@ -112,7 +150,12 @@ export class RentalsRepository {
     );
   }
 
-  async listDamageReports(rentalId: string): Promise<DamageReportRow[]> {
+  /** One report of one rental (another rental's report id → null). */
+  async getDamageReport(rentalId: string, reportId: string): Promise<DamageReportRow | null> {
+    return (await this.listDamageReports(rentalId, reportId))[0] ?? null;
+  }
+
+  async listDamageReports(rentalId: string, reportId?: string): Promise<DamageReportRow[]> {
     const { rows } = await this.db.query<{
       id: string;
       rental_id: string;
@@ -121,8 +164,9 @@ export class RentalsRepository {
       photos: DamagePhoto[] | string;
       created_at_ms: number;
     }>(
-      `select id, rental_id, customer_id, text, photos, ${ms('created_at')} as created_at_ms from damage_reports where rental_id = $1 order by created_at, id`,
-      [rentalId],
+      `select id, rental_id, customer_id, text, photos, ${ms('created_at')} as created_at_ms from damage_reports
+        where rental_id = $1 and ($2::text is null or id = $2) order by created_at, id`,
+      [rentalId, reportId ?? null],
     );
     return rows.map((r) => ({
       id: r.id,

@@ -9,7 +9,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { rename, rm, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ensurePrivateDir, PRIVATE_FILE_MODE } from '../../../platform/private-files.js';
 import type { Readable } from 'node:stream';
 import { AppError } from '../../../../../src/shared/errors.js';
@@ -146,6 +146,41 @@ export async function createDamageReport(
     await drain(a.parts).catch(() => undefined);
     throw err;
   }
+}
+
+/** A stored photo as the staff route streams it: where it is, its type and size. */
+export interface DamagePhotoFile {
+  path: string;
+  contentType: string;
+  bytes: number;
+}
+
+/** The name the store gives a photo (`<reportId>-<n>.<ext>`): anything else in the row is never opened. */
+const STORED_PHOTO = /^[A-Za-z0-9_-]{1,100}-[0-9]{1,2}\.(jpg|png|webp)$/;
+const STORED_TYPES = new Set(['image/jpeg', 'image/png', 'image/webp']);
+
+/**
+ * Photo `n` (1-based) of report `reportId` of rental `rentalId`, for staff. A report of another rental, an unknown
+ * report or index, or a row naming anything but a file the store wrote → 404: the path is only ever built from
+ * checked ids and the stored name, inside the rental's own directory.
+ */
+export async function damagePhotoFile(
+  ctx: RentalsContext,
+  store: DamageReportStore,
+  rentalId: string,
+  reportId: string,
+  n: number,
+): Promise<DamagePhotoFile> {
+  const notFound = () =>
+    new AppError('damage_photo_not_found', `no photo ${n} in damage report ${reportId} of rental ${rentalId}`, { status: 404 });
+  if (!SAFE_ID.test(rentalId) || !SAFE_ID.test(reportId) || !Number.isInteger(n) || n < 1) throw notFound();
+  const report = await ctx.repo.getDamageReport(rentalId, reportId);
+  const photo = report?.photos[n - 1];
+  if (!photo || !STORED_PHOTO.test(photo.file) || !STORED_TYPES.has(photo.contentType)) throw notFound();
+  const dir = await store.dirFor(rentalId);
+  const path = join(dir, photo.file);
+  if (dirname(path) !== dir) throw notFound();
+  return { path, contentType: photo.contentType, bytes: photo.bytes };
 }
 
 export function damageReportView(r: DamageReportRow): DamageReportView {

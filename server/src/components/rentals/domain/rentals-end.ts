@@ -66,12 +66,20 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
   if (rental.status === 'ended') return alreadyEnded(ctx, rental);
 
   const now = ctx.now();
-  const state = await ctx.telemetry.latestState(rental.vehicleId);
-  const zones = await ctx.telemetry.operatingZones();
-  const blockers = judgeEndBlockers(state, zones.length > 0 ? zones : ctx.fallbackZones, now, ctx.settings.endTelemetryMaxAgeMs);
+  const { state, blockers } = await currentBlockers(ctx, rental.vehicleId, now);
   const override = by.kind === 'staff' && by.overrideBlockers;
   if (blockers.length > 0 && !override) {
     for (const b of blockers) ctx.metrics.endBlocked.inc({ code: b.code });
+    // kept for the rental's evidence; the refusal is the answer even when it cannot be kept
+    await repo
+      .recordEndAttempt({
+        rentalId: rental.id,
+        at: now,
+        byKind: by.kind,
+        byId: by.kind === 'customer' ? by.customerId : by.actor.id,
+        blockers,
+      })
+      .catch((err: unknown) => ctx.log.warn('a refused rental end could not be recorded', { rentalId: rental.id, ...errorFields(err) }));
     throw new RentalEndBlockedError(blockers);
   }
 
@@ -174,6 +182,35 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
   });
   const receipt = buildReceipt(ended, await paymentsSummary(ctx, rental.id))!;
   return { rental: rentalView(ended), price, receipt, lock, overriddenBlockers: override ? blockers : [], endedNow: true };
+}
+
+/** What would stop the rental ending now, judged from the car's latest telemetry (the end's own rule). */
+async function currentBlockers(ctx: RentalsContext, vehicleId: string, now: number) {
+  const state = await ctx.telemetry.latestState(vehicleId);
+  const zones = await ctx.telemetry.operatingZones();
+  const blockers = judgeEndBlockers(state, zones.length > 0 ? zones : ctx.fallbackZones, now, ctx.settings.endTelemetryMaxAgeMs);
+  return { state, blockers };
+}
+
+export interface RentalEndCheck {
+  rentalId: string;
+  status: 'active' | 'ended';
+  /** when the check was made (epoch ms) */
+  checkedAt: number;
+  /** the car's latest telemetry the check was judged on (epoch ms; null: none yet, or the rental has ended) */
+  telemetryAt: number | null;
+  /** what stops an end now (empty: it may end; always empty once ended) */
+  blockers: EndBlocker[];
+}
+
+/** The end check without ending (support looks before ending on the customer's behalf). Reads only. */
+export async function checkRentalEnd(ctx: RentalsContext, rentalId: string): Promise<RentalEndCheck> {
+  const rental = await ctx.claims.getRental(ctx.repo.database, rentalId, {});
+  if (!rental) throw new AppError('rental_not_found', `no rental ${rentalId}`, { status: 404 });
+  const now = ctx.now();
+  if (rental.status === 'ended') return { rentalId: rental.id, status: 'ended', checkedAt: now, telemetryAt: null, blockers: [] };
+  const { state, blockers } = await currentBlockers(ctx, rental.vehicleId, now);
+  return { rentalId: rental.id, status: 'active', checkedAt: now, telemetryAt: state?.telemetryAt ?? null, blockers };
 }
 
 async function lockAndWait(ctx: RentalsContext, rental: RentalRow, by: RentalEnder, commandId: string): Promise<LockReport> {

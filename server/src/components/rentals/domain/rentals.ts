@@ -35,13 +35,15 @@ import {
 } from './rentals-context.js';
 import {
   createDamageReport,
+  damagePhotoFile,
   damageReportView,
   DamageReportStore,
   removeDir,
+  type DamagePhotoFile,
   type DamageReportPart,
   type DamageReportView,
 } from './rentals-damage-reports.js';
-import { endRental, type RentalEnded, type RentalEnder } from './rentals-end.js';
+import { checkRentalEnd, endRental, type RentalEndCheck, type RentalEnded, type RentalEnder } from './rentals-end.js';
 import type {
   RentalClaimsPort,
   RentalCommandsPort,
@@ -54,11 +56,11 @@ import type {
 } from './rentals-ports.js';
 import { startRental, sweepAbandonedHolds, type RentalStarted, type RentalStartInput } from './rentals-start.js';
 
-export type { RentalEnded, RentalEnder, LockReport } from './rentals-end.js';
+export type { RentalEnded, RentalEnder, RentalEndCheck, LockReport } from './rentals-end.js';
 export { RentalEndBlockedError } from './rentals-end.js';
 export type { RentalStarted, RentalStartInput } from './rentals-start.js';
 export type { Receipt, RentalView, StaffRentalView, StoredPrice, RentalSettings } from './rentals-context.js';
-export type { DamageReportPart, DamageReportView } from './rentals-damage-reports.js';
+export type { DamagePhotoFile, DamageReportPart, DamageReportView } from './rentals-damage-reports.js';
 export { MAX_PHOTOS, MAX_PHOTO_BYTES, MAX_TEXT_LENGTH } from './rentals-damage-reports.js';
 export { END_BLOCKER_CODES, type EndBlocker } from './rentals-end-blockers.js';
 export type * from './rentals-ports.js';
@@ -101,6 +103,8 @@ export interface StaffRentalDetail {
     commands: CommandWithTransitions[];
     damageReports: DamageReportView[];
     audit: AuditRecord[];
+    /** ends refused by their blockers, oldest first (who: `customer` or a staff id) */
+    endAttempts: Array<{ at: number; byKind: 'customer' | 'staff'; byId: string; blockers: Array<{ code: string; message: string }> }>;
   };
 }
 
@@ -115,7 +119,11 @@ export interface Rentals {
   listRentalsForCustomer(customerId: string, limit: number): Promise<StaffRentalView[]>;
   listForStaff(filter: RentalFilter): Promise<StaffRentalView[]>;
   staffDetail(rentalId: string): Promise<StaffRentalDetail>;
+  /** the end check (blockers from the latest telemetry) without ending */
+  endCheck(rentalId: string): Promise<RentalEndCheck>;
   createDamageReport(a: { rentalId: string; customerId: string; parts: AsyncIterable<DamageReportPart> }): Promise<DamageReportView>;
+  /** a damage report's photo for staff (a report of another rental → 404) */
+  damagePhoto(rentalId: string, reportId: string, n: number): Promise<DamagePhotoFile>;
   /** voids the holds of starts that never finished (runs by itself every `abandonedHoldSweepMs`); how many */
   sweepAbandonedHolds(): Promise<number>;
   stop(): Promise<void>;
@@ -200,19 +208,27 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
       const commands = (await Promise.all(commandIds.map((id) => options.commands.getCommand(id).catch(() => null)))).filter(
         (c): c is CommandWithTransitions => c !== null,
       );
-      const [reports, audit] = await Promise.all([
+      const [reports, audit, attempts] = await Promise.all([
         repo.listDamageReports(row.id),
         listAudit(options.db, { targetType: 'rental', targetId: row.id, limit: 100 }),
+        repo.listEndAttempts(row.id),
       ]);
       return {
         rental: staffRentalView(row),
         price: storedPrice(row),
         receipt: buildReceipt(row, payments),
         payments,
-        evidence: { commands, damageReports: reports.map(damageReportView), audit },
+        evidence: {
+          commands,
+          damageReports: reports.map(damageReportView),
+          audit,
+          endAttempts: attempts.map(({ at, byKind, byId, blockers }) => ({ at, byKind, byId, blockers })),
+        },
       };
     },
+    endCheck: (rentalId) => checkRentalEnd(ctx, rentalId),
     createDamageReport: (a) => createDamageReport(ctx, store, a),
+    damagePhoto: (rentalId, reportId, n) => damagePhotoFile(ctx, store, rentalId, reportId, n),
     sweepAbandonedHolds: sweep,
     async stop() {
       clearInterval(sweepTimer);

@@ -1,10 +1,11 @@
 /**
  * One reservation, booking or rental of a customer: the car, the period, the receipt (the price breakdown stored
  * with the rental), the money as the payments ledger sees it (a live read — only online), and the support
- * actions: end an active rental on the customer's behalf, refund all or part of an ended one, extend or cancel a
- * confirmed booking that is not over — each only for roles that may (the role table). All are queued as
- * `requests` (offline too) and their outcome shows below the card; a refund and a cancellation ask for
- * confirmation first, naming what will happen.
+ * actions: end an active rental on the customer's behalf (its blockers shown, "End anyway" overriding them —
+ * rental-evidence/EndRental), refund all or part of an ended one, extend or cancel a confirmed booking that is not
+ * over — each only for roles that may (the role table). Refunds and booking changes are queued as `requests`
+ * (offline too) and their outcome shows below the card; a refund and a cancellation ask for confirmation first,
+ * naming what will happen. "Evidence" opens the rental's whole evidence.
  */
 import { useEffect, useState } from 'react';
 import type { RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
@@ -17,6 +18,9 @@ import { useConfirm } from '../panels/ConfirmDialog';
 import { Field, FieldInput, useFieldProblems } from '../panels/Field';
 import { VehicleLink } from '../panels/VehicleLink';
 import { RequestOutcome } from './RequestOutcome';
+import { PriceLines } from '../rental-evidence/PriceLines';
+import { EndRental } from '../rental-evidence/EndRental';
+import { rentalEvidence } from '../rental-evidence/evidence-store';
 
 interface RentalPayments {
   held: number;
@@ -37,13 +41,11 @@ interface RentalCardProps {
 }
 
 const FORM_TEST_ID = {
-  end: 'end-rental-form',
   refund: 'refund-form',
   extend: 'extend-booking-form',
   cancel: 'cancel-booking-form',
 } as const;
 const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = {
-  end: 'End rental',
   extend: 'Extend booking',
   cancel: 'Confirm cancellation',
 };
@@ -51,7 +53,7 @@ const SUBMIT_LABEL: Partial<Record<keyof typeof FORM_TEST_ID, string>> = {
 export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests, compact = false }: RentalCardProps) {
   const r = useReplica();
   const [confirm, confirmDialog] = useConfirm();
-  const may = (c: 'rental.end' | 'payment.refund' | 'booking.change') => r?.actions.can(c) ?? false;
+  const may = (c: 'rental.end' | 'rental.read' | 'payment.refund' | 'booking.change') => r?.actions.can(c) ?? false;
   const [mode, setMode] = useState<'none' | 'end' | 'refund' | 'extend' | 'cancel'>('none');
   const [reason, setReason] = useState('');
   const [amount, setAmount] = useState('');
@@ -62,6 +64,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
   const [payments, setPayments] = useState<RentalPayments | 'offline' | undefined>(undefined);
   const ended = x.kind === 'rental' && x.status === 'ended';
   const canRefund = !compact && ended && (x.totalCents ?? 0) > 0 && may('payment.refund');
+  const evidence = x.kind === 'rental' && may('rental.read');
   const pendingEnd = requests.some((q) => q.kind === 'end_rental' && q.status === 'pending');
   const refunds = requests.filter((q) => q.kind === 'refund');
   const openBooking = !compact && isOpenBooking(x, now) && may('booking.change');
@@ -100,10 +103,6 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
     };
     const fail = (err: unknown) => setError(err instanceof Error ? err.message : String(err));
     setError(undefined); // the fields are checked again: no stale message beside the question
-    if (mode === 'end') {
-      if (!fields.check({ reason: reasonProblem(reason) })) return;
-      r.actions.requestEndRental(x.id, reason).then(done, fail);
-    }
     if (mode === 'refund') {
       if (!fields.check({ amount: refundAmountProblem(amount, refundable, currency), reason: reasonProblem(reason) })) return;
       const cents = parseMoney(amount)!;
@@ -176,7 +175,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
       {x.status === 'active' && x.returnBy ? <div className="muted">must be back by {formatDateTime(x.returnBy)}</div> : null}
       {x.endReason || x.endedBy ? (
         <div className="muted">
-          ended{x.endedBy ? ` by ${staffName(x.endedBy)}` : ''}
+          ended{x.endedBy ? ` by ${x.endedBy.startsWith('customer:') ? 'the customer' : staffName(x.endedBy)}` : ''}
           {x.endReason ? ` — ${x.endReason}` : ''}
         </div>
       ) : null}
@@ -185,26 +184,7 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           cancelled{x.cancelledBy ? ` by ${staffName(x.cancelledBy)}` : ''} — {x.cancelReason}
         </div>
       ) : null}
-      {x.price && x.price.lines?.length ? (
-        <table className="receipt" data-testid="receipt">
-          <tbody>
-            {x.price.lines.map((l, i) => (
-              <tr key={i} className={l.amountCents < 0 ? 'receipt-discount' : ''}>
-                <td>{l.description || l.code}</td>
-                <td className="num muted">
-                  {l.quantity} {l.unit} × {formatMoney(l.unitCents, x.price!.currency)}
-                </td>
-                <td className="num">{formatMoney(l.amountCents, x.price!.currency)}</td>
-              </tr>
-            ))}
-            <tr className="receipt-total">
-              <td>Total</td>
-              <td />
-              <td className="num">{formatMoney(x.price.totalCents, x.price.currency)}</td>
-            </tr>
-          </tbody>
-        </table>
-      ) : null}
+      {x.price && x.price.lines?.length ? <PriceLines price={x.price} /> : null}
       {canRefund ? (
         <div className="muted rental-money" data-testid="rental-money">
           {payments === undefined
@@ -214,8 +194,13 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
               : `captured ${formatMoney(payments.captured, payments.currency)} · refunded ${formatMoney(payments.refunded, payments.currency)} · ${payments.status}`}
         </div>
       ) : null}
-      {!compact && ((x.status === 'active' && may('rental.end')) || canRefund || openBooking) ? (
+      {!compact && ((x.status === 'active' && may('rental.end')) || canRefund || openBooking || evidence) ? (
         <div className="rental-actions">
+          {evidence ? (
+            <button type="button" data-testid="open-evidence" onClick={() => rentalEvidence.open(x.id)}>
+              Evidence
+            </button>
+          ) : null}
           {x.status === 'active' && x.kind === 'rental' && may('rental.end') ? (
             <button type="button" className="danger-button" disabled={pendingEnd} data-testid="end-rental" onClick={() => toggle('end')}>
               {pendingEnd ? 'Ending…' : 'End on behalf'}
@@ -244,7 +229,8 @@ export function RentalCard({ rental: x, now, plateOf, onSelectVehicle, requests,
           ) : null}
         </div>
       ) : null}
-      {mode !== 'none' ? (
+      {mode === 'end' ? <EndRental rentalId={x.id} plate={plateOf(x.vehicleId)} now={now} onEnded={() => setMode('none')} /> : null}
+      {mode !== 'none' && mode !== 'end' ? (
         <form
           className="ops-row rental-action-form"
           data-testid={FORM_TEST_ID[mode]}

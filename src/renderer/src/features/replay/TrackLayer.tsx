@@ -7,6 +7,7 @@ import type L from 'leaflet';
 import { useEffect, useMemo, useRef } from 'react';
 import { CircleMarker, Polyline, Tooltip, useMap } from 'react-leaflet';
 import { formatClock, formatDuration } from '../../lib/format';
+import type { Track } from '../../../../shared/track.js';
 import { positionAt, segments, useReplay } from './replay-store';
 
 const PATH = { color: '#38bdf8', weight: 3, opacity: 0.85 };
@@ -14,10 +15,15 @@ const STOP = { color: '#fbbf24', fillColor: '#fbbf24', fillOpacity: 0.6, weight:
 const END = { color: '#e2e8f0', fillColor: '#0f172a', fillOpacity: 1, weight: 2 };
 const CAR = { color: '#0f172a', fillColor: '#38bdf8', fillOpacity: 1, weight: 2 };
 
-export function TrackLayer() {
-  const replay = useReplay();
+/**
+ * `track` given: that track, drawn still (no replayed instant, fitted into the whole map: a rental's trip in its
+ * evidence view); else the replay's.
+ */
+export function TrackLayer({ track: given }: { track?: Track } = {}) {
+  const replayState = useReplay();
+  const replay = given ? undefined : replayState;
   const map = useMap();
-  const track = replay?.track;
+  const track = given ?? replay?.track;
   const runs = useMemo(() => (track ? segments(track) : []), [track]);
   // Each drawn run says where Leaflet's line starts and ends (`data-first`, `data-last`: "lat,lon"), for the people
   // and tests reading the page. Set after the lines are on the map (children's effects run first).
@@ -41,12 +47,13 @@ export function TrackLayer() {
         [Math.min(...lats), Math.min(...lons)],
         [Math.max(...lats), Math.max(...lons)],
       ],
-      { paddingTopLeft: [40, 40], paddingBottomRight: [360, 40], maxZoom: 17 },
+      // still (not animated): the evidence drawer may close at once, and Leaflet fails on a map removed mid-animation
+      given ? { padding: [16, 16], maxZoom: 17, animate: false } : { paddingTopLeft: [40, 40], paddingBottomRight: [360, 40], maxZoom: 17 },
     );
-  }, [track, map]);
+  }, [track, map, given]);
   lines.current.length = runs.length;
-  if (!replay || !track) return null;
-  const car = positionAt(track, replay.at);
+  if (!track) return null;
+  const car = replay ? positionAt(track, replay.at) : undefined;
   const first = track.points[0];
   const last = track.points.at(-1);
   return (

@@ -2,7 +2,8 @@
  * The selected car's evidence timeline, opened from the vehicle card as a drawer beside it: the car's open alerts
  * and tasks on top (replica), then the server's timeline (`GET /ops/v1/vehicles/{id}/timeline`) newest first —
  * filter by kind, more pages as the list scrolls, new entries every few seconds while open, each entry opening
- * what it names (command, alert, task, rental, customer for support/admin) from the replica. Offline it shows
+ * what it names (command, alert, task, rental, customer for support/admin) from the replica — a rental's whole
+ * evidence one click further (support/admin). Offline it shows
  * what the replica holds and says what it cannot.
  */
 import { alertKindLabel } from '../../../../shared/alert-kinds.js';
@@ -15,6 +16,7 @@ import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePag
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
 import { useReplay } from '../replay/replay-store';
+import { rentalEvidence } from '../rental-evidence/evidence-store';
 import { useStaffNames, type StaffNameOf } from '../panels/staff-names';
 import { REPLICA_CANNOT_SHOW, replicaEntries } from './replica-entries';
 import { leavesGap, mergeNewest, PAGE } from './timeline-pages';
@@ -320,6 +322,8 @@ function LinkedItems({
   if (entry.refs.paymentId) rows.push(['payment', entry.refs.paymentId]);
   if (customerId) rows.push(['customer', customer ? `${customer.name} · ${customer.email} · ${customer.status}` : customerId]);
   if (rows.length === 0) return null;
+  // a rental's whole evidence, for the roles that may read rentals
+  const rentalId = entry.refs.rentalId ?? (claim?.kind === 'rental' ? claim.id : undefined);
   return (
     <dl className="timeline-links" data-testid="timeline-links">
       {rows.map(([k, v]) => (
@@ -328,6 +332,16 @@ function LinkedItems({
           <dd>{v}</dd>
         </div>
       ))}
+      {rentalId && r?.actions.can('rental.read') ? (
+        <div>
+          <dt />
+          <dd>
+            <button type="button" className="text-button" data-testid="timeline-open-rental" onClick={() => rentalEvidence.open(rentalId)}>
+              Open the rental’s evidence
+            </button>
+          </dd>
+        </div>
+      ) : null}
     </dl>
   );
 }
