@@ -420,6 +420,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await alerts.registerRoutes(http, '/ops/v1');
     await identity.registerRoutes(http, '/ops/v1');
     await ops.registerRoutes(http, '/ops/v1');
+    await pricing.registerRoutes(http, '/ops/v1');
     await createTimelineComponent({ db }).registerRoutes(http, '/ops/v1');
     await createTrackComponent({ db, gapMs: config.heartbeatTimeoutS * 1000 }).registerRoutes(http, '/ops/v1');
     await health.registerRoutes(http, '/ops/v1');

@@ -4,6 +4,8 @@
  */
 
 export interface Tariff {
+  /** the tariff version these figures are (020_tariff_versions.sql); absent for figures not read from one */
+  versionId?: string;
   vehicleTypeId: string;
   currency: string;
   perMinuteDrivingCents: number;

@@ -85,7 +85,8 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
     endOdometerKm: state?.odometerKm ?? null,
     reservationMinutes,
   });
-  const tariff = await ctx.pricing.loadTariff(repo.database, rental.vehicleId);
+  // the version the rental started with (stored at start), never a later one
+  const tariff = await ctx.pricing.loadTariff(repo.database, rental.vehicleId, { versionId: rental.tariffVersionId, at: rental.startedAt });
   // pricing checks every field it is given: only the RentalUsage ones
   const breakdown = ctx.pricing.priceRental(tariff, {
     startedAt: usage.startedAt,
