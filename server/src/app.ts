@@ -150,7 +150,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount });
     disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
 
-    // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.
+    // Before ingestion, so the engine sees the first events; the operating zone is the demo service area until the
+    // ops component's zone watch hands over the zones table's (below).
     // Bookings starts later (it needs fleet and customers): alerts ask its in-memory view of active rentals through this.
     const activeRentals: { port?: ActiveRentalLookup } = {};
     const rentalLookup: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
@@ -235,6 +236,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
 
     const ops = await startOpsComponent({ db, log, operatingZone: DEFAULT_SERVICE_AREA });
+    disposers.push({ name: 'ops (zone watch)', dispose: () => ops.stop() });
+    // zone_exit follows the zones admins draw (on any instance: the watch polls the database)
+    const offZoneAlerts = ops.zones.subscribe((zones) => alerts.setOperatingZones(zones.filter((z) => z.kind === 'operating')));
+    disposers.push({ name: 'zone alerts', dispose: () => void offZoneAlerts() });
 
     const auth = await AuthService.create(
       db,
@@ -331,6 +336,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       vehicles: { vehicleTypes: () => pricing.vehicleTypes(), availableVehicles: () => bookings.availableVehicles() },
       operatingZone: DEFAULT_SERVICE_AREA,
+      zoneSource: ops.zones,
       publicUrl: config.publicUrl,
       contactEmail: config.gbfsContactEmail,
     });

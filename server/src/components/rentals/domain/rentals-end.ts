@@ -66,8 +66,15 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
 
   const now = ctx.now();
   const state = await ctx.telemetry.latestState(rental.vehicleId);
-  const zones = await ctx.telemetry.operatingZones();
-  const blockers = judgeEndBlockers(state, zones.length > 0 ? zones : ctx.fallbackZones, now, ctx.settings.endTelemetryMaxAgeMs);
+  const zones = await ctx.telemetry.endZones();
+  const operating = zones.filter((z) => z.kind !== 'no_parking');
+  const blockers = judgeEndBlockers(
+    state,
+    operating.length > 0 ? operating : ctx.fallbackZones,
+    now,
+    ctx.settings.endTelemetryMaxAgeMs,
+    zones.filter((z) => z.kind === 'no_parking'),
+  );
   const override = by.kind === 'staff' && by.overrideBlockers;
   if (blockers.length > 0 && !override) {
     for (const b of blockers) ctx.metrics.endBlocked.inc({ code: b.code });

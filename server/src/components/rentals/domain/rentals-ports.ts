@@ -62,6 +62,6 @@ export interface RentalTelemetryPort {
   latestState(vehicleId: string): Promise<LatestVehicleState | null>;
   /** samples received in [fromMs, toMs], oldest first */
   samples(vehicleId: string, fromMs: number, toMs: number): Promise<UsageSample[]>;
-  /** operating zones (polygons) a rental may end in */
-  operatingZones(): Promise<EndZone[]>;
+  /** operating zones (a rental may end inside) and no-parking zones (it may not), read now */
+  endZones(): Promise<EndZone[]>;
 }
