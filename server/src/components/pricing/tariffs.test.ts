@@ -13,7 +13,7 @@ import type { TariffOverview, TariffVersionView } from '../../../../src/shared/t
 import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
-import { call, expectProblem, QUIET, type CallResult } from '../../testing/bookings.js';
+import { call, expectProblem, QUIET } from '../../testing/bookings.js';
 import { connectCommandDevice } from '../../testing/command-device.js';
 import { connectDevice, uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { SimulatedCar } from '../../testing/simulated-car.js';
@@ -153,7 +153,7 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     // the version in force is never withdrawn
     const inForce = (await versions()).find((v) => v.status === 'in_force')!;
     expectProblem(
-      (await call(server, 'POST', `/ops/v1/tariffs/${TYPE}/versions/${inForce.id}/withdraw`, { headers: admin, body: {} })) as CallResult,
+      await call(server, 'POST', `/ops/v1/tariffs/${TYPE}/versions/${inForce.id}/withdraw`, { headers: admin, body: {} }),
       409,
       'tariff_version_in_force',
     );
@@ -169,7 +169,7 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     expectProblem(await addVersion({ ...FIGURES, effectiveFrom: Date.now() - 3_600_000 }), 400, 'effective_from_past');
     expectProblem(await addVersion({ ...FIGURES, perMinuteDrivingCents: undefined, effectiveFrom: later }), 400, 'validation');
     expectProblem(
-      (await call(server, 'POST', '/ops/v1/tariffs/no-such-type/versions', { headers: admin, body: FIGURES })) as CallResult,
+      await call(server, 'POST', '/ops/v1/tariffs/no-such-type/versions', { headers: admin, body: FIGURES }),
       404,
       'vehicle_type_not_found',
     );
@@ -264,10 +264,7 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     expect(unit(quoted.estimate.lines, 'driving')).toBe(33);
     expect((await versions()).find((v) => v.id === upcoming.body.id)).toMatchObject({ status: 'upcoming', used: true });
     expectProblem(
-      (await call(server, 'POST', `/ops/v1/tariffs/${TYPE}/versions/${upcoming.body.id}/withdraw`, {
-        headers: admin,
-        body: {},
-      })) as CallResult,
+      await call(server, 'POST', `/ops/v1/tariffs/${TYPE}/versions/${upcoming.body.id}/withdraw`, { headers: admin, body: {} }),
       409,
       'tariff_version_quoted',
     );
