@@ -10,6 +10,7 @@ import { useReplica } from '../../data/hooks';
 import { formatDateTime, formatMoney, parseMoney } from '../../lib/format';
 import { useConfirm } from '../panels/ConfirmDialog';
 import { FieldInput, useFieldProblems } from '../panels/Field';
+import { useStaffNames } from '../panels/staff-names';
 import { refusalText } from './staff-answer';
 import './business-admin.css';
 
@@ -63,6 +64,7 @@ export function TariffsScreen() {
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const fields = useFieldProblems<FormField>();
   const [confirm, confirmElement] = useConfirm();
+  const staffName = useStaffNames();
 
   const load = useCallback(async () => {
     if (!r) return;
@@ -131,14 +133,14 @@ export function TariffsScreen() {
         includedKm: km,
         ...cents,
       });
+      await load();
+      setDraft(undefined);
+      fields.reset();
       setNotice(
         created.status === 'in_force'
           ? `The new version is in force now. Rentals already running keep the version they started with.`
           : `The new version takes effect ${formatDateTime(created.effectiveFrom)}.`,
       );
-      setDraft(undefined);
-      fields.reset();
-      await load();
     } catch (err) {
       const text = refusalText(err);
       const field = fieldOfRefusal(text);
@@ -338,7 +340,7 @@ export function TariffsScreen() {
                     <td>{formatMoney(v.perKmCents, v.currency)}</td>
                     <td>{v.dailyCapCents > 0 ? formatMoney(v.dailyCapCents, v.currency) : 'none'}</td>
                     <td>{formatMoney(v.reservationFeePerMinuteCents, v.currency)}/min</td>
-                    <td>{v.createdBy === 'system' ? 'initial' : v.createdBy}</td>
+                    <td>{v.createdBy === 'system' ? 'initial' : staffName(v.createdBy)}</td>
                     {mayManage ? (
                       <td className="row-actions">
                         {v.status === 'upcoming' && !v.used ? (

@@ -108,9 +108,9 @@ export function ZonesScreen({ now }: { now: number }) {
             },
           })
         : await r.staffPost<ZoneView>('/ops/v1/zones', { name: name.trim(), kind, polygon: editing.ring });
-      setNotice(`${saved.name} saved (version ${saved.version}). Every desk's map and the public feed follow within seconds.`);
-      reset();
       await load();
+      reset();
+      setNotice(`${saved.name} saved (version ${saved.version}). Every desk's map and the public feed follow within seconds.`);
     } catch (err) {
       setServerError(refusalText(err));
     } finally {
@@ -137,9 +137,9 @@ export function ZonesScreen({ now }: { now: number }) {
           setServerError(undefined);
           try {
             await r.staffPost(`/ops/v1/zones/${encodeURIComponent(z.id)}/retire`, { reason: reason.trim() });
-            setNotice(`${z.name} retired.`);
-            reset();
             await load();
+            reset();
+            setNotice(`${z.name} retired.`);
           } catch (err) {
             setServerError(refusalText(err));
           } finally {
@@ -153,7 +153,7 @@ export function ZonesScreen({ now }: { now: number }) {
   const mayManage = r?.actions.can('zone.manage') ?? false;
   return (
     <div className="admin-screen zones-screen" data-testid="zones-screen">
-      <div className="zones-map-frame" data-mode={mode.kind}>
+      <div className="zones-map-frame" data-mode={mode.kind} data-testid="zones-map">
         <ZonesMap
           zones={zones ?? []}
           mode={mode}
@@ -266,12 +266,11 @@ export function ZonesScreen({ now }: { now: number }) {
 
         {zones && zones.length === 0 ? <div className="panel-empty">No zones yet. Draw the operating zone first.</div> : null}
         {zones && zones.length > 0 ? (
-          <table className="replica-table" data-testid="zone-list">
+          <table className="replica-table zone-list" data-testid="zone-list">
             <thead>
               <tr>
                 <th>Zone</th>
                 <th>Kind</th>
-                <th>Changed</th>
                 {mayManage ? <th /> : null}
               </tr>
             </thead>
@@ -284,14 +283,23 @@ export function ZonesScreen({ now }: { now: number }) {
                       style={{ borderColor: ZONE_STYLES[z.kind].color, background: ZONE_STYLES[z.kind].fillColor }}
                     />
                     {z.name}
+                    <div className="muted zone-changed">
+                      version {z.version} · {formatWhen(z.updatedAt, now)}
+                    </div>
                   </td>
                   <td>{ZONE_KIND_LABELS[z.kind]}</td>
-                  <td title={`version ${z.version}`}>{formatWhen(z.updatedAt, now)}</td>
                   {mayManage ? (
-                    <td className="row-actions">
-                      <button type="button" onClick={() => startEditing(z.id)} disabled={mode.kind !== 'view' && editing?.zoneId === z.id}>
-                        Edit
-                      </button>
+                    <td>
+                      <div className="row-actions">
+                        <button
+                          type="button"
+                          data-testid="zone-edit"
+                          onClick={() => startEditing(z.id)}
+                          disabled={editing?.zoneId === z.id}
+                        >
+                          Edit
+                        </button>
+                      </div>
                     </td>
                   ) : null}
                 </tr>
