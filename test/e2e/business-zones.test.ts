@@ -16,9 +16,9 @@ import { startServer, type ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { call } from '../../server/src/testing/bookings.js';
-import { connectCommandDevice } from '../../server/src/testing/command-device.js';
-import { connectDevice, uniqueTestVehicles } from '../../server/src/testing/devices.js';
+import { uniqueTestVehicles } from '../../server/src/testing/devices.js';
 import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
+import { insertActiveRental } from '../../server/src/testing/writes.js';
 import { openSignedInDesk, type DeskPage } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
@@ -49,18 +49,9 @@ describe('an admin draws a zone in Chromium at 1280×800', () => {
     });
     const [vehicle] = uniqueTestVehicles(1);
     await server.registerVehicles([vehicle!]);
-    car = new SimulatedCar(
-      vehicle!.id,
-      await connectDevice(server.mqttUrl, vehicle!.id),
-      await connectCommandDevice(server.mqttUrl, vehicle!.id, { behaviour: 'succeed' }),
-    );
+    car = await SimulatedCar.connect(server.mqttUrl, vehicle!.id);
     renter = await signUpCustomer(server);
-    rentalId = randomUUID();
-    await server.db.query(
-      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, server_seq)
-       values ($1, 'rental', $2, $3, 'active', tstzrange(now(), 'infinity'), now(), fleetdesk_next_seq())`,
-      [rentalId, car.vehicleId, renter.customerId],
-    );
+    rentalId = await insertActiveRental(server.db, car.vehicleId, renter.customerId);
     desk = await openSignedInDesk(server, ADMIN);
     desk.page.on('console', (m) => {
       if (m.type() === 'error') consoleErrors.push(m.text());

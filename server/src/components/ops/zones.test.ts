@@ -13,10 +13,10 @@ import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { call, expectProblem, QUIET } from '../../testing/bookings.js';
-import { connectCommandDevice } from '../../testing/command-device.js';
-import { connectDevice, uniqueTestVehicles, waitFor } from '../../testing/devices.js';
+import { uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { SimulatedCar } from '../../testing/simulated-car.js';
 import { serverDocs } from '../../testing/staff-api.js';
+import { insertActiveRental, whileAuditFails } from '../../testing/writes.js';
 
 /** A square of `halfDeg` around a point, closed, [lon, lat]. */
 const square = (lat: number, lon: number, halfDeg: number): Array<[number, number]> => [
@@ -55,24 +55,14 @@ describe.each(dbBackends())('zones on $name', (backend) => {
     writer = backend.name === 'postgres' ? await startServer({ ...created.overrides, ...QUIET, seedVehicles: 0 }) : server;
     const [vehicle] = uniqueTestVehicles(1);
     await server.registerVehicles([vehicle!]);
-    car = new SimulatedCar(
-      vehicle!.id,
-      await connectDevice(server.mqttUrl, vehicle!.id),
-      await connectCommandDevice(server.mqttUrl, vehicle!.id, { behaviour: 'succeed' }),
-    );
+    car = await SimulatedCar.connect(server.mqttUrl, vehicle!.id);
     admin = await staffHeaders(writer, 'admin');
     dispatcher = await staffHeaders(writer, 'dispatcher');
     support = await staffHeaders(server, 'support');
     await car.report({ ...PARK });
     await car.settled(server, support);
     renter = await signUpCustomer(server);
-    // an active rental of the car, written straight into the database (starting one is the journey test's job)
-    rentalId = randomUUID();
-    await server.db.query(
-      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, server_seq)
-       values ($1, 'rental', $2, $3, 'active', tstzrange(now(), 'infinity'), now(), fleetdesk_next_seq())`,
-      [rentalId, car.vehicleId, renter.customerId],
-    );
+    rentalId = await insertActiveRental(server.db, car.vehicleId, renter.customerId);
   }, 90_000);
 
   afterAll(async () => {
@@ -142,17 +132,9 @@ describe.each(dbBackends())('zones on $name', (backend) => {
 
   it('writes a change and its audit entry in one transaction: a failing audit insert leaves no zone and no version', async () => {
     const before = await versionCount();
-    await writer.db.query(`create function test_fail_zone_audit() returns trigger language plpgsql as $$
-      begin if new.action = 'zone.created' then raise exception 'audit refused (test)'; end if; return new; end $$`);
-    await writer.db.query(
-      'create trigger test_fail_zone_audit before insert on audit_log for each row execute function test_fail_zone_audit()',
-    );
-    try {
+    await whileAuditFails(writer.db, 'zone.created', async () => {
       expectProblem(await createZone({ id: 'never-written', name: 'Lost', kind: 'service', polygon: square(52.5, 13.38, 0.001) }), 500);
-    } finally {
-      await writer.db.query('drop trigger test_fail_zone_audit on audit_log');
-      await writer.db.query('drop function test_fail_zone_audit()');
-    }
+    });
     expect(await versionCount()).toBe(before);
     expect((await server.db.query(`select 1 from zones where id = 'never-written'`)).rows).toHaveLength(0);
   });

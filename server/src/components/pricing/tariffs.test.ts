@@ -14,9 +14,9 @@ import { startServer, type ServerHandle } from '../../app.js';
 import { signUpCustomer, staffHeaders } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { call, expectProblem, QUIET } from '../../testing/bookings.js';
-import { connectCommandDevice } from '../../testing/command-device.js';
-import { connectDevice, uniqueTestVehicles, waitFor } from '../../testing/devices.js';
+import { uniqueTestVehicles, waitFor } from '../../testing/devices.js';
 import { SimulatedCar } from '../../testing/simulated-car.js';
+import { whileAuditFails } from '../../testing/writes.js';
 
 const TYPE = 'test-electric-electric';
 const FIGURES = {
@@ -59,11 +59,7 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     support = await staffHeaders(server, 'support');
     dispatcher = await staffHeaders(server, 'dispatcher');
     for (const v of vehicles) {
-      const car = new SimulatedCar(
-        v.id,
-        await connectDevice(server.mqttUrl, v.id),
-        await connectCommandDevice(server.mqttUrl, v.id, { behaviour: 'succeed' }),
-      );
+      const car = await SimulatedCar.connect(server.mqttUrl, v.id);
       cars.push(car);
       await car.report();
       await car.settled(server, support);
@@ -115,6 +111,24 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     });
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body.receipt;
+  }
+  /** A booking of the car from `startsAt` for `minutes` (once the availability index has the car). */
+  async function book(headers: Record<string, string>, car: SimulatedCar, startsAt: number, minutes: number) {
+    return waitFor(
+      async () => {
+        await server.bookings.refreshAvailability();
+        const res = await call<{ bookingId: string; estimate: { lines: PriceLine[] } }>(server, 'POST', '/v1/bookings', {
+          headers,
+          body: {
+            vehicleId: car.vehicleId,
+            startsAt: new Date(startsAt).toISOString(),
+            endsAt: new Date(startsAt + minutes * 60_000).toISOString(),
+          },
+        });
+        return res.status === 201 ? res.body : undefined;
+      },
+      { timeoutMs: 15_000, what: `a booking of ${car.vehicleId}` },
+    );
   }
   const unit = (lines: PriceLine[], code: string) => lines.find((l) => l.code === code)?.unitCents;
   const storedVersion = async (allocationId: string) =>
@@ -178,17 +192,9 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
 
   it('writes the version and its audit entry in one transaction: a failing audit insert leaves no version', async () => {
     const before = await versionRows();
-    await server.db.query(`create function test_fail_tariff_audit() returns trigger language plpgsql as $$
-      begin if new.action = 'tariff.version_created' then raise exception 'audit refused (test)'; end if; return new; end $$`);
-    await server.db.query(
-      'create trigger test_fail_tariff_audit before insert on audit_log for each row execute function test_fail_tariff_audit()',
-    );
-    try {
+    await whileAuditFails(server.db, 'tariff.version_created', async () => {
       expectProblem(await addVersion({ ...FIGURES, effectiveFrom: Date.now() + 7_200_000 }), 500, 'internal');
-    } finally {
-      await server.db.query('drop trigger test_fail_tariff_audit on audit_log');
-      await server.db.query('drop function test_fail_tariff_audit()');
-    }
+    });
     expect(await versionRows()).toBe(before);
   });
 
@@ -217,21 +223,7 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     // a booking quoted now, then a newer version comes into force before the booking starts: charged as quoted
     const third = await customer();
     const startsAt = Date.now() + 2 * 60_000;
-    const booking = await waitFor(
-      async () => {
-        await server.bookings.refreshAvailability();
-        const res = await call<{ bookingId: string; estimate: { lines: PriceLine[] } }>(server, 'POST', '/v1/bookings', {
-          headers: third.headers,
-          body: {
-            vehicleId: carA.vehicleId,
-            startsAt: new Date(startsAt).toISOString(),
-            endsAt: new Date(startsAt + 30 * 60_000).toISOString(),
-          },
-        });
-        return res.status === 201 ? res.body : undefined;
-      },
-      { timeoutMs: 15_000, what: 'a booking of car A' },
-    );
+    const booking = await book(third.headers, carA, startsAt, 30);
     expect(unit(booking.estimate.lines, 'driving')).toBe(41);
     expect(await storedVersion(booking.bookingId)).toBe(change.body.id);
     const newer = await addVersion({ ...FIGURES, perMinuteDrivingCents: 55, perMinuteParkedCents: 17 });
@@ -246,21 +238,7 @@ describe.each(dbBackends())('tariff versions on $name', (backend) => {
     const upcoming = await addVersion({ ...FIGURES, perMinuteDrivingCents: 33, effectiveFrom: Date.now() + 5 * 60_000 });
     expect(upcoming.status, JSON.stringify(upcoming.body)).toBe(201);
     const laterStart = Date.now() + 10 * 60_000;
-    const quoted = await waitFor(
-      async () => {
-        await server.bookings.refreshAvailability();
-        const res = await call<{ bookingId: string; estimate: { lines: PriceLine[] } }>(server, 'POST', '/v1/bookings', {
-          headers: fourth.headers,
-          body: {
-            vehicleId: carB.vehicleId,
-            startsAt: new Date(laterStart).toISOString(),
-            endsAt: new Date(laterStart + 20 * 60_000).toISOString(),
-          },
-        });
-        return res.status === 201 ? res.body : undefined;
-      },
-      { timeoutMs: 15_000, what: 'a booking of car B' },
-    );
+    const quoted = await book(fourth.headers, carB, laterStart, 20);
     expect(unit(quoted.estimate.lines, 'driving')).toBe(33);
     expect((await versions()).find((v) => v.id === upcoming.body.id)).toMatchObject({ status: 'upcoming', used: true });
     expectProblem(

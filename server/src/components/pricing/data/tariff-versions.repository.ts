@@ -4,8 +4,8 @@
  */
 import type { TariffFigures, TariffVersionView } from '../../../../../src/shared/tariffs.js';
 import type { Queryable } from '../../../platform/db/index.js';
+import { ts } from './vehicle-types.repository.js';
 
-const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
 const ms = (expr: string) => `(case when isfinite(${expr}) then floor(extract(epoch from ${expr}) * 1000)::float8 end)`;
 
 interface VersionDbRow {

@@ -21,7 +21,8 @@ export type TariffRow = Tariff;
 
 const TARIFF_COLUMNS = `tv.id as version_id, tv.vehicle_type_id, tv.currency, tv.per_minute_driving_cents, tv.per_minute_parked_cents,
   tv.included_km, tv.per_km_cents, tv.daily_cap_cents, t.free_hold_minutes, tv.reservation_fee_per_minute_cents`;
-const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
+/** epoch ms parameter → timestamptz */
+export const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
 /** The live version of type `typeExpr` in force at `atExpr` (a timestamptz expression). */
 const versionInForce = (typeExpr: string, atExpr: string) =>
   `(select x.id from tariff_versions x where x.vehicle_type_id = ${typeExpr} and x.withdrawn_at is null and x.effective_from <= ${atExpr}

@@ -4,7 +4,7 @@
  * rental keeps the version it started with); an upcoming version nobody was quoted can be withdrawn. Prices are
  * typed in major units ("0.29") and sent in minor units; what the server refuses is shown as it says it.
  */
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import { TARIFF_FIGURE_MAX, type TariffOverview, type TariffVersionView } from '../../../../shared/tariffs.js';
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, formatMoney, parseMoney } from '../../lib/format';
@@ -12,6 +12,7 @@ import { useConfirm } from '../panels/ConfirmDialog';
 import { FieldInput, useFieldProblems } from '../panels/Field';
 import { useStaffNames } from '../panels/staff-names';
 import { refusalText } from './staff-answer';
+import { useStaffResource } from './use-staff-resource';
 import './business-admin.css';
 
 const STATUS_LABELS: Record<TariffVersionView['status'], string> = {
@@ -55,8 +56,10 @@ function fieldOfRefusal(detail: string): FormField | undefined {
 
 export function TariffsScreen() {
   const r = useReplica();
-  const [tariffs, setTariffs] = useState<TariffOverview[] | undefined>(undefined);
-  const [loadError, setLoadError] = useState<string | undefined>(undefined);
+  const resource = useStaffResource<{ tariffs: TariffOverview[] }>('/ops/v1/tariffs');
+  const tariffs = resource.data?.tariffs;
+  const loadError = resource.error;
+  const load = resource.reload;
   const [typeId, setTypeId] = useState<string | undefined>(undefined);
   const [draft, setDraft] = useState<Draft | undefined>(undefined);
   const [saving, setSaving] = useState(false);
@@ -65,20 +68,6 @@ export function TariffsScreen() {
   const fields = useFieldProblems<FormField>();
   const [confirm, confirmElement] = useConfirm();
   const staffName = useStaffNames();
-
-  const load = useCallback(async () => {
-    if (!r) return;
-    try {
-      const res = await r.staffGet<{ tariffs: TariffOverview[] }>('/ops/v1/tariffs');
-      setTariffs(res.tariffs);
-      setLoadError(undefined);
-    } catch (err) {
-      setLoadError(refusalText(err));
-    }
-  }, [r]);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   const selected = useMemo(() => tariffs?.find((t) => t.vehicleType.id === typeId) ?? tariffs?.[0], [tariffs, typeId]);
   const inForce = selected?.versions.find((v) => v.status === 'in_force');

@@ -4,7 +4,7 @@
  * save: the server checks the outline and its answer is shown as it is. Retiring asks first. Every change is a new
  * version on the server (kept with who and why); every desk's map follows within seconds through the replica.
  */
-import { useCallback, useEffect, useState } from 'react';
+import { useState } from 'react';
 import { ZONE_KINDS, ZONE_NAME_MAX, type ZoneKind, type ZoneView } from '../../../../shared/zones.js';
 import { useReplica } from '../../data/hooks';
 import { formatWhen, plural } from '../../lib/format';
@@ -13,6 +13,7 @@ import { FieldInput, Field, useFieldProblems } from '../panels/Field';
 import { ZONE_KIND_LABELS, ZONE_STYLES } from '../fleet-map/zone-styles';
 import { refusalText } from './staff-answer';
 import { useTileSettings } from './tile-settings';
+import { useStaffResource } from './use-staff-resource';
 import { ZonesMap, type MapMode, type Ring } from './ZonesMap';
 import './business-admin.css';
 
@@ -21,8 +22,10 @@ type FormField = 'name' | 'reason' | 'outline';
 export function ZonesScreen({ now }: { now: number }) {
   const r = useReplica();
   const tiles = useTileSettings();
-  const [zones, setZones] = useState<ZoneView[] | undefined>(undefined);
-  const [loadError, setLoadError] = useState<string | undefined>(undefined);
+  const resource = useStaffResource<{ zones: ZoneView[] }>('/ops/v1/zones');
+  const zones = resource.data?.zones;
+  const loadError = resource.error;
+  const load = resource.reload;
   const [mode, setMode] = useState<MapMode>({ kind: 'view' });
   const [name, setName] = useState('');
   const [kind, setKind] = useState<ZoneKind>('no_parking');
@@ -32,20 +35,6 @@ export function ZonesScreen({ now }: { now: number }) {
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const fields = useFieldProblems<FormField>();
   const [confirm, confirmElement] = useConfirm();
-
-  const load = useCallback(async () => {
-    if (!r) return;
-    try {
-      const res = await r.staffGet<{ zones: ZoneView[] }>('/ops/v1/zones');
-      setZones(res.zones);
-      setLoadError(undefined);
-    } catch (err) {
-      setLoadError(refusalText(err));
-    }
-  }, [r]);
-  useEffect(() => {
-    void load();
-  }, [load]);
 
   const editing = mode.kind === 'edit' ? mode : undefined;
   const editedZone = editing?.zoneId ? zones?.find((z) => z.id === editing.zoneId) : undefined;
