@@ -159,7 +159,8 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     const mqtt = connectMqtt({ url: mqttUrl, log: log.child({ component: 'mqtt' }), ...mqttAccount, ...(mqttCa ? { ca: mqttCa } : {}) });
     disposers.push({ name: 'mqtt client', dispose: () => mqtt.close() });
 
-    // Before ingestion, so the engine sees the first events; the operating zone is the demo service area for now.
+    // Before ingestion, so the engine sees the first events; the operating zone is the demo service area until the
+    // ops component's zone watch hands over the zones table's (below).
     // Bookings starts later (it needs fleet and customers): alerts ask its in-memory view of active rentals through this.
     const activeRentals: { port?: ActiveRentalLookup } = {};
     const rentalLookup: ActiveRentalLookup = { hasActiveRental: (vehicleId) => activeRentals.port?.hasActiveRental(vehicleId) ?? false };
@@ -244,6 +245,10 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
 
     const ops = await startOpsComponent({ db, log, operatingZone: DEFAULT_SERVICE_AREA });
+    disposers.push({ name: 'ops (zone watch)', dispose: () => ops.stop() });
+    // zone_exit follows the zones admins draw (on any instance: the watch polls the database)
+    const offZoneAlerts = ops.zones.subscribe((zones) => alerts.setOperatingZones(zones.filter((z) => z.kind === 'operating')));
+    disposers.push({ name: 'zone alerts', dispose: () => void offZoneAlerts() });
 
     const auth = await AuthService.create(
       db,
@@ -341,6 +346,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       events,
       vehicles: { vehicleTypes: () => pricing.vehicleTypes(), availableVehicles: () => bookings.availableVehicles() },
       operatingZone: DEFAULT_SERVICE_AREA,
+      zoneSource: ops.zones,
       publicUrl: config.publicUrl,
       contactEmail: config.gbfsContactEmail,
     });
@@ -442,6 +448,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await alerts.registerRoutes(http, '/ops/v1');
     await identity.registerRoutes(http, '/ops/v1');
     await ops.registerRoutes(http, '/ops/v1');
+    await pricing.registerRoutes(http, '/ops/v1');
     await createTimelineComponent({ db }).registerRoutes(http, '/ops/v1');
     await createTrackComponent({ db, gapMs: config.heartbeatTimeoutS * 1000 }).registerRoutes(http, '/ops/v1');
     await health.registerRoutes(http, '/ops/v1');

@@ -56,6 +56,10 @@ export const CAPABILITIES = {
   'staff.manage': ADMIN,
   /** issue and revoke devices' MQTT credentials */
   'device.credentials': ADMIN,
+  /** add and withdraw tariff versions (reading them is fleet.read) */
+  'tariff.manage': ADMIN,
+  /** draw, edit and retire operating / no-parking / service zones */
+  'zone.manage': ADMIN,
 } as const satisfies Record<string, readonly OperatorRole[]>;
 
 export type Capability = keyof typeof CAPABILITIES;

@@ -46,10 +46,11 @@ export async function call<T = Record<string, unknown>>(
 }
 
 /** Asserts an RFC 9457 problem with this status (and code). */
-export function expectProblem(res: CallResult, status: number, code?: string): void {
-  expect({ status: res.status, code: res.body?.code }).toEqual({ status, code: code ?? res.body?.code });
+export function expectProblem(res: CallResult<unknown>, status: number, code?: string): void {
+  const body = res.body as Record<string, unknown> | null;
+  expect({ status: res.status, code: body?.code }).toEqual({ status, code: code ?? body?.code });
   expect(res.contentType).toMatch(/^application\/problem\+json/);
-  expect(res.body).toMatchObject({ type: `urn:fleetdesk:problem:${String(res.body.code)}`, status });
+  expect(body).toMatchObject({ type: `urn:fleetdesk:problem:${String(body?.code)}`, status });
 }
 
 export interface PlaceOptions {

@@ -5,8 +5,8 @@
 import { deviceTopic, type DeviceEventType, type Telemetry } from '../../../src/shared/device-protocol.js';
 import { DEFAULT_SERVICE_AREA } from '../../../src/shared/service-area.js';
 import type { ServerHandle } from '../app.js';
-import type { CommandDevice } from './command-device.js';
-import { waitFor, type TestDevice } from './devices.js';
+import { connectCommandDevice, type CommandDevice } from './command-device.js';
+import { connectDevice, waitFor, type TestDevice } from './devices.js';
 
 export class SimulatedCar {
   private seq = 0;
@@ -28,6 +28,15 @@ export class SimulatedCar {
     readonly telemetry: TestDevice,
     readonly device: CommandDevice,
   ) {}
+
+  /** A car on `brokerUrl` whose device answers every command with success. */
+  static async connect(brokerUrl: string, vehicleId: string): Promise<SimulatedCar> {
+    return new SimulatedCar(
+      vehicleId,
+      await connectDevice(brokerUrl, vehicleId),
+      await connectCommandDevice(brokerUrl, vehicleId, { behaviour: 'succeed' }),
+    );
+  }
 
   async report(change: Partial<Telemetry> = {}): Promise<void> {
     this.state = { ...this.state, ...change };

@@ -4,23 +4,25 @@
  * a collection as the server sees it, a crash alert raised through the server's own alert engine, a free port.
  */
 import { createServer } from 'node:net';
+import type { OperatorRole } from '../../../src/shared/operator-role.js';
 import type { AlertDoc, PullResponse, SyncCollection } from '../../../src/shared/sync-protocol.js';
 import type { ServerHandle } from '../app.js';
 import { staffHeaders } from './auth.js';
 import { waitFor } from './devices.js';
 
-/** A staff API call (`/ops/v1` + path) as the dispatcher `actor`; the body parsed as JSON, the content type as sent. */
+/** A staff API call (`/ops/v1` + path) as `actor` with `role` (a dispatcher unless said); the body parsed as JSON, the content type as sent. */
 export async function staffCall<T>(
   server: Pick<ServerHandle, 'httpUrl' | 'db'>,
   method: string,
   path: string,
   body?: unknown,
   actor = 'ana',
+  role: OperatorRole = 'dispatcher',
 ): Promise<{ status: number; type: string | null; body: T }> {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {
     method,
     headers: {
-      ...(await staffHeaders(server, 'dispatcher', actor)),
+      ...(await staffHeaders(server, role, actor)),
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),

@@ -213,6 +213,27 @@ describe('browser console sync proxy', () => {
       '/ops/v1/commands/x/cancel',
     ])
       expect((await send({ method: 'POST', path, body: '{}' })).status, path).toBe(405);
+    // the admins' settings: a new tariff version, a zone created, edited (PATCH) and retired; nothing around them
+    for (const [method, path] of [
+      ['POST', '/ops/v1/tariffs/vw-id-3-electric/versions'],
+      ['POST', '/ops/v1/tariffs/vw-id-3-electric/versions/tv_1/withdraw'],
+      ['POST', '/ops/v1/zones'],
+      ['PATCH', '/ops/v1/zones/forecourt'],
+      ['POST', '/ops/v1/zones/forecourt/retire'],
+    ] as const) {
+      expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(200);
+      expect(seen.at(-1)).toMatchObject({ url: `/base${path}`, method });
+    }
+    for (const [method, path] of [
+      ['PATCH', '/ops/v1/zones'],
+      ['POST', '/ops/v1/zones/forecourt'],
+      ['DELETE', '/ops/v1/zones/forecourt'],
+      ['PATCH', '/ops/v1/zones/forecourt/retire'],
+      ['POST', '/ops/v1/tariffs/x/versions/tv_1'],
+    ] as const) {
+      expect((await send({ method, path })).status, `${method} ${path}`).toBe(405);
+    }
+    expect((await send({ method: 'DELETE', path: '/ops/v1/zones/forecourt' })).headers['allow']).toBe('GET, PATCH');
     for (const path of ['/ops/v1/auth/login', '/ops/v1/auth/refresh', '/ops/v1/AUTH/refresh', '/ops/v1/auth']) {
       expect((await send({ path })).status, path).toBe(403);
     }

@@ -1,7 +1,7 @@
 /**
  * The browser console's reverse proxy for the renderer's own server requests: `/sync/v1/*` (the replica: HTTP +
  * Server-Sent Events; GET and POST) and the staff API's reads `/ops/v1/*` (GET only, but for the few actions named in
- * OPS_ACTIONS; never `/ops/v1/auth/*` —
+ * OPS_ACTIONS with their method; never `/ops/v1/auth/*` —
  * sign-in and refresh tokens belong to the host) on the console's own origin are piped to the companion server,
  * so the renderer stays same-origin (CSP connect-src 'self', no CORS on the server) and follows the console to
  * whichever server it is configured for. The renderer authenticates with the short-lived access token the host
@@ -43,13 +43,20 @@ const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'i
 const OPS_PREFIX = '/ops/v1';
 const OPS_AUTH_PREFIX = '/ops/v1/auth';
 /**
- * The staff API actions the page sends itself (POST), each named here — every other action goes through the
- * replica's `requests`: cancelling a device command, and ending a rental on the customer's behalf after reading
- * its blockers (both are about now: queued offline they would be stale).
+ * The staff API actions the page sends itself, each named here with its method — every other action goes through
+ * the replica's `requests`: cancelling a device command and ending a rental on the customer's behalf after reading
+ * its blockers (both are about now: queued offline they would be stale), and the admins' back-office settings,
+ * which are made online or not at all (tariff versions; zones: create, edit, retire).
  */
-const OPS_ACTIONS: readonly RegExp[] = [
-  /^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/,
-  /^\/ops\/v1\/rentals\/[A-Za-z0-9_-]{1,100}\/end$/,
+const ZONE_ID = '[A-Za-z0-9_.:-]{1,100}';
+const OPS_ACTIONS: ReadonlyArray<{ path: RegExp; method: 'POST' | 'PATCH' }> = [
+  { path: /^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/, method: 'POST' },
+  { path: /^\/ops\/v1\/rentals\/[A-Za-z0-9_-]{1,100}\/end$/, method: 'POST' },
+  { path: /^\/ops\/v1\/tariffs\/[a-z0-9-]{1,100}\/versions$/, method: 'POST' },
+  { path: /^\/ops\/v1\/tariffs\/[a-z0-9-]{1,100}\/versions\/[A-Za-z0-9_-]{1,100}\/withdraw$/, method: 'POST' },
+  { path: /^\/ops\/v1\/zones$/, method: 'POST' },
+  { path: new RegExp(`^/ops/v1/zones/${ZONE_ID}$`), method: 'PATCH' },
+  { path: new RegExp(`^/ops/v1/zones/${ZONE_ID}/retire$`), method: 'POST' },
 ];
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
@@ -91,7 +98,8 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
       problem(503, 'Service Unavailable', 'the console is shutting down');
       return true;
     }
-    const allow = sync || OPS_ACTIONS.some((action) => action.test(rawPath)) ? 'GET, POST' : 'GET';
+    const actions = OPS_ACTIONS.filter((action) => action.path.test(rawPath)).map((action) => action.method);
+    const allow = sync ? 'GET, POST' : ['GET', ...actions].join(', ');
     if (!allow.split(', ').includes(req.method ?? '')) {
       problem(405, 'Method Not Allowed', `the console forwards ${allow} only here`, { allow });
       req.resume();

@@ -28,7 +28,7 @@ import { AlertEngine, DEFAULT_ALERT_THRESHOLDS, type AlertThresholds } from './d
 import { ALERT_KINDS, type Alert, type AlertKind } from './model.js';
 import { AlertLifecycle } from './domain/alert-lifecycle.js';
 import { AlertWriter } from './domain/alert-writer.js';
-import { createZoneGeometry, type OperatingZone } from './domain/zone-geometry.js';
+import { createZoneGeometry, createZonesGeometry, type OperatingZone } from './domain/zone-geometry.js';
 
 export type { ActiveRentalLookup, ServiceStateLookup } from './domain/active-rental-lookup.js';
 export { NO_ACTIVE_RENTALS } from './domain/active-rental-lookup.js';
@@ -78,6 +78,11 @@ export interface AlertsComponent {
   repairFromStates(states: readonly VehicleLive[]): Promise<number>;
   /** The engine's view of a vehicle's open alerts (tests, diagnostics). */
   openKinds(vehicleId: string): AlertKind[];
+  /**
+   * The operating zones zone_exit is judged against from now on (admins changed the zones); none → the zone given
+   * at start (`zone`), as the rentals end check and the GBFS feed fall back to it too.
+   */
+  setOperatingZones(zones: readonly OperatingZone[]): void;
   /** Writes every queued change while the database makes progress; resolves with the number left unwritten. */
   stop(): Promise<{ unwritten: number }>;
 }
@@ -201,6 +206,18 @@ export async function startAlertsComponent(options: AlertsOptions): Promise<Aler
     sweep: () => engine.sweep(),
     reconcile,
     openKinds: (vehicleId) => engine.openKinds(vehicleId),
+    setOperatingZones(zones) {
+      const usable = zones.filter((z) => {
+        try {
+          createZoneGeometry(z);
+          return true;
+        } catch (err) {
+          log.warn('an operating zone cannot be used for zone alerts', { zoneId: z.id, ...errorFields(err) });
+          return false;
+        }
+      });
+      engine.setZone(usable.length > 0 ? createZonesGeometry(usable) : options.zone ? createZoneGeometry(options.zone) : null);
+    },
     async repairFromStates(states) {
       const before = writer.pending;
       for (const s of states) engine.repair(s.id, s);

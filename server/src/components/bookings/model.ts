@@ -67,6 +67,8 @@ export interface StartSource {
   startAttemptExpiresAt: number | null;
   /** the rental this source was converted into (when converted) */
   rentalId: string | null;
+  /** the tariff version the claim was priced with (a booking's quote), null when none */
+  tariffVersionId: string | null;
 }
 
 export interface RentalRow {
@@ -96,6 +98,8 @@ export interface RentalRow {
   endedBy: string | null;
   endReason: string | null;
   updatedAt: number;
+  /** the tariff version the rental is priced with (null: started before versions existed) */
+  tariffVersionId: string | null;
 }
 
 export interface NewRental {
@@ -111,6 +115,7 @@ export interface NewRental {
   paymentId: string;
   unlockCommandId: string;
   currency: string;
+  tariffVersionId: string | null;
 }
 
 export interface RentalEnd {

@@ -30,6 +30,12 @@ export interface FeedsComponent {
   stop(): Promise<void>;
 }
 
+/** What the feed reads the zones from: the current list and a string that changes whenever it does. */
+export interface FeedZoneSource {
+  current(): ReadonlyArray<ZoneRow>;
+  version(): string;
+}
+
 export interface FeedsOptions {
   db: Db;
   log: Logger;
@@ -38,6 +44,11 @@ export interface FeedsOptions {
   vehicles: FeedVehicleSource;
   /** used when the zones table has no operating zone */
   operatingZone: ServiceArea;
+  /**
+   * The instance's current zones (the ops component's watch, which follows changes made on any instance); without
+   * it the zones table is read at most every ZONES_CACHE_MS.
+   */
+  zoneSource?: FeedZoneSource;
   /** public base URL (PUBLIC_URL) for the links in gbfs.json; default: from the request's Host */
   publicUrl?: string;
   /** feed_contact_email (GBFS_CONTACT_EMAIL) */
@@ -59,9 +70,12 @@ export async function startFeedsComponent(options: FeedsOptions): Promise<FeedsC
   const fallbackZone: ZoneRow = { id: zone.id, name: zone.name, kind: 'operating', polygon: zone.polygon.map((p) => [...p]) };
   let zonesCache: { at: number; zones: Promise<ZoneRow[]> } | undefined;
   const now = options.now ?? Date.now;
+  const withFallback = (rows: ZoneRow[]) => (rows.some((r) => r.kind === 'operating') ? rows : [fallbackZone, ...rows]);
+  const source = options.zoneSource;
   const zones = (): Promise<ZoneRow[]> => {
+    if (source) return Promise.resolve(withFallback(source.current().filter((z) => z.kind !== 'service')));
     if (!zonesCache || now() - zonesCache.at > ZONES_CACHE_MS) {
-      const read = repo.zones().then((rows) => (rows.some((r) => r.kind === 'operating') ? rows : [fallbackZone, ...rows]));
+      const read = repo.zones().then(withFallback);
       read.catch(() => (zonesCache = undefined));
       zonesCache = { at: now(), zones: read };
     }
@@ -76,7 +90,14 @@ export async function startFeedsComponent(options: FeedsOptions): Promise<FeedsC
     feedContactEmail: options.contactEmail,
     ...(options.publicUrl ? { url: options.publicUrl } : {}),
   };
-  const feed = new GbfsFeed({ source: options.vehicles, rotation, zones, system, now });
+  const feed = new GbfsFeed({
+    source: options.vehicles,
+    rotation,
+    zones,
+    zonesVersion: source ? () => source.version() : undefined,
+    system,
+    now,
+  });
 
   return {
     publicVehicleId: (vehicleId) => rotation.publicId(vehicleId),

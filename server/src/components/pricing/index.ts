@@ -1,17 +1,22 @@
 /**
- * The pricing component: vehicle types (derived from the registry) with their tariffs, the tariff lookup of a
+ * The pricing component: vehicle types (derived from the registry) with their versioned tariffs (staff routes
+ * under /ops/v1/tariffs: a change is a new version from now on), the tariff lookup of a
  * vehicle, and the pure price functions a reservation fee, a booking's estimate, a rental's hold and its final
  * price are computed with. Bookings and rentals use it; it uses neither. Other components reach it only through
  * this file.
  */
 import type { Db } from '../../platform/db/index.js';
+import type { HttpApp } from '../../platform/http/index.js';
 import type { Logger } from '../../platform/log.js';
+import { recordAudit } from '../audit/index.js';
+import { tariffsRoutes } from './api/tariffs.routes.js';
 import { listVehicleTypesWithTariffs, vehicleTypeAssignments } from './data/vehicle-types.repository.js';
+import { TariffAdmin } from './domain/tariff-versions.js';
 import { ensureVehicleTypes, prepareVehicleTypes } from './domain/vehicle-types.js';
 import type { VehicleType, VehicleTypeWithTariff } from './model.js';
 
 export { estimateHoldCents, estimateWindow, priceRental, rentalDays, reservationFeeCents } from './domain/pricing.js';
-export { loadTariff } from './domain/vehicle-types.js';
+export { loadTariff, type TariffPick } from './domain/vehicle-types.js';
 export type { PriceBreakdown, PriceLine, Propulsion, RentalUsage, Tariff, VehicleType, VehicleTypeWithTariff } from './model.js';
 
 export interface PricingComponent {
@@ -21,6 +26,8 @@ export interface PricingComponent {
   readVehicleTypes(): Promise<{ types: VehicleType[]; typeOf: Map<string, string> }>;
   /** Gives every vehicle registered since the last pass its type; returns how many were assigned. */
   ensureVehicleTypes(): Promise<number>;
+  /** staff routes: tariffs and their versions */
+  registerRoutes(app: HttpApp, prefix: string): Promise<void>;
 }
 
 export interface PricingOptions {
@@ -57,5 +64,8 @@ export async function startPricingComponent(options: PricingOptions): Promise<Pr
       return { types: rows.map(({ tariff: _t, ...t }) => t), typeOf };
     },
     ensureVehicleTypes: () => ensureVehicleTypes(db),
+    registerRoutes: async (app, prefix) => {
+      await app.register(tariffsRoutes(new TariffAdmin(db, recordAudit, now)), { prefix });
+    },
   };
 }

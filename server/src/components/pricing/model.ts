@@ -2,17 +2,14 @@
  * What the pricing component's layers share and other components see of it: tariffs, the usage a rental is
  * priced on, the price breakdown, and vehicle types (each with its tariff).
  */
+import type { TariffFigures } from '../../../../src/shared/tariffs.js';
 
-export interface Tariff {
+/** The figures of a tariff version (src/shared/tariffs.ts) with the type they price and the free hold (a platform setting). */
+export interface Tariff extends TariffFigures {
+  /** the tariff version these figures are (020_tariff_versions.sql); absent for figures not read from one */
+  versionId?: string;
   vehicleTypeId: string;
-  currency: string;
-  perMinuteDrivingCents: number;
-  perMinuteParkedCents: number;
-  includedKm: number;
-  perKmCents: number;
-  dailyCapCents: number;
   freeHoldMinutes: number;
-  reservationFeePerMinuteCents: number;
 }
 
 export interface RentalUsage {

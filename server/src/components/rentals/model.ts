@@ -9,6 +9,8 @@ export type LonLat = readonly [number, number];
 export interface EndZone {
   id: string;
   polygon: readonly LonLat[];
+  /** operating: a rental may end inside; no_parking: it may not (default operating) */
+  kind?: 'operating' | 'no_parking';
 }
 
 /** The vehicle's latest telemetry as stored (vehicle_state). */

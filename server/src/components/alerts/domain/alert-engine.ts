@@ -107,7 +107,16 @@ export class AlertEngine {
   private readonly t: AlertThresholds;
   private readonly now: () => number;
 
+  /** the operating zone(s) zone_exit is judged against; replaced when admins change the zones */
+  private zone: ZoneGeometry | null;
+
+  /** From the next sample on, zone_exit is judged against `zone` (an open zone_exit resolves by its own rule). */
+  setZone(zone: ZoneGeometry | null): void {
+    this.zone = zone;
+  }
+
   constructor(private readonly options: AlertEngineOptions) {
+    this.zone = options.zone;
     this.t = options.thresholds;
     this.now = options.now ?? Date.now;
     checkThresholds(this.t);
@@ -212,7 +221,7 @@ export class AlertEngine {
       this.clear(vehicleId, v, 'device_offline', at, 'online (stored state at start)');
     }
     this.evaluateEnergy(vehicleId, v, s, at);
-    const zone = this.options.zone;
+    const zone = this.zone;
     if (this.isActive(v, 'zone_exit') && zone && Number.isFinite(s.lat) && zone.signedDistanceM(s.lat, s.lon) < -this.t.zoneReturnM)
       this.clear(vehicleId, v, 'zone_exit', at, 'back inside the operating zone');
     if (this.isActive(v, 'door_open_parked') && s.doorsClosed && s.locked)
@@ -246,7 +255,7 @@ export class AlertEngine {
   }
 
   private evaluateZone(vehicleId: string, v: VehicleAlertState, s: VehicleLive, at: number): void {
-    const zone = this.options.zone;
+    const zone = this.zone;
     if (!zone || !Number.isFinite(s.lat) || !Number.isFinite(s.lon)) return;
     if (this.isActive(v, 'zone_exit')) {
       // Resolve only well inside: a car parked on the boundary never flaps.

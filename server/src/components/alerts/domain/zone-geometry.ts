@@ -28,6 +28,20 @@ export interface ZoneGeometry {
   contains(lat: number, lon: number): boolean;
 }
 
+/**
+ * Several operating zones as one: inside any of them is inside; the signed distance is the nearest (the most
+ * negative inside, the smallest outside). One zone is that zone's own geometry; none is null.
+ */
+export function createZonesGeometry(zones: readonly OperatingZone[]): ZoneGeometry | null {
+  const parts = zones.map(createZoneGeometry);
+  if (parts.length <= 1) return parts[0] ?? null;
+  return {
+    zoneId: parts.map((p) => p.zoneId).join('+'),
+    contains: (lat, lon) => parts.some((p) => p.contains(lat, lon)),
+    signedDistanceM: (lat, lon, limitM) => Math.min(...parts.map((p) => p.signedDistanceM(lat, lon, limitM))),
+  };
+}
+
 export function createZoneGeometry(zone: OperatingZone): ZoneGeometry {
   const ring = zone.polygon.slice();
   if (ring.length > 1 && ring[0]![0] === ring[ring.length - 1]![0] && ring[0]![1] === ring[ring.length - 1]![1]) ring.pop();

@@ -154,6 +154,8 @@ export interface NewClaim {
   startsAt: number;
   endsAt: number;
   createdAt: number;
+  /** the tariff version the claim was quoted with */
+  tariffVersionId?: string | null;
 }
 
 /**
@@ -162,8 +164,8 @@ export interface NewClaim {
  */
 export async function insertClaim(tx: Queryable, c: NewClaim): Promise<AllocationRecord> {
   const { rows } = await tx.query<AllocationDbRow>(
-    `insert into allocations as a (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at, server_seq)
-     values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, fleetdesk_next_seq())
+    `insert into allocations as a (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at, tariff_version_id, server_seq)
+     values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, $11, fleetdesk_next_seq())
      returning ${COLUMNS}`,
     [
       c.id,
@@ -176,6 +178,7 @@ export async function insertClaim(tx: Queryable, c: NewClaim): Promise<Allocatio
       c.startsAt,
       c.endsAt,
       c.createdAt,
+      c.tariffVersionId ?? null,
     ],
   );
   return toRecord(rows[0]!);

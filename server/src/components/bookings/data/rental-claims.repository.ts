@@ -40,6 +40,7 @@ interface RentalDbRow {
   ended_by: string | null;
   end_reason: string | null;
   updated_at_ms: number;
+  tariff_version_id: string | null;
 }
 
 const RENTAL_COLUMNS = `
@@ -47,7 +48,7 @@ const RENTAL_COLUMNS = `
   ${ms('a.started_at')} as started_at_ms, ${ms('a.ended_at')} as ended_at_ms, ${ms('a.return_by')} as return_by_ms,
   a.start_odometer_km, a.end_odometer_km, a.start_lat, a.start_lon, a.end_lat, a.end_lon,
   a.payment_id, a.unlock_command_id, a.lock_command_id, a.price, a.total_cents, a.currency, a.ended_by, a.end_reason,
-  ${ms('a.updated_at')} as updated_at_ms`;
+  ${ms('a.updated_at')} as updated_at_ms, a.tariff_version_id`;
 const RENTAL_FROM = `allocations a left join allocations s on s.id = a.source_id`;
 
 function toRental(r: RentalDbRow): RentalRow {
@@ -77,6 +78,7 @@ function toRental(r: RentalDbRow): RentalRow {
     endedBy: r.ended_by,
     endReason: r.end_reason,
     updatedAt: Number(r.updated_at_ms),
+    tariffVersionId: r.tariff_version_id,
   };
 }
 
@@ -104,10 +106,11 @@ export async function findStartSource(q: Queryable, customerId: string, kind: So
     start_attempt_id: string | null;
     start_attempt_expires_at_ms: number | null;
     rental_id: string | null;
+    tariff_version_id: string | null;
   }>(
     `select a.id, a.kind, a.vehicle_id, a.customer_id, a.status,
             ${ms('coalesce(a.starts_at, lower(a.period))')} as starts_at_ms, ${ms('coalesce(a.ends_at, upper(a.period))')} as ends_at_ms,
-            a.start_attempt_id, ${ms('a.start_attempt_expires_at')} as start_attempt_expires_at_ms,
+            a.start_attempt_id, ${ms('a.start_attempt_expires_at')} as start_attempt_expires_at_ms, a.tariff_version_id,
             (select r.id from allocations r where r.source_id = a.id and r.kind = 'rental' limit 1) as rental_id
        from allocations a where a.id = $1 and a.customer_id = $2 and a.kind = $3`,
     [id, customerId, kind],
@@ -125,6 +128,7 @@ export async function findStartSource(q: Queryable, customerId: string, kind: So
     startAttemptId: r.start_attempt_id,
     startAttemptExpiresAt: num(r.start_attempt_expires_at_ms),
     rentalId: r.rental_id,
+    tariffVersionId: r.tariff_version_id,
   };
 }
 
@@ -207,9 +211,9 @@ export async function convertSource(tx: Queryable, sourceId: string, attemptId: 
 export async function insertRental(tx: Queryable, r: NewRental): Promise<void> {
   await tx.query(
     `insert into allocations (id, kind, vehicle_id, customer_id, status, period, source_id, started_at, return_by,
-                              start_odometer_km, start_lat, start_lon, payment_id, unlock_command_id, currency, server_seq)
+                              start_odometer_km, start_lat, start_lon, payment_id, unlock_command_id, currency, tariff_version_id, server_seq)
      values ($1, 'rental', $2, $3, 'active', tstzrange(${ts('$4')}, coalesce(${ts('$5')}, 'infinity'::timestamptz), '[)'), $6, ${ts('$4')},
-             ${ts('$5')}, $7, $8, $9, $10, $11, $12, fleetdesk_next_seq())`,
+             ${ts('$5')}, $7, $8, $9, $10, $11, $12, $13, fleetdesk_next_seq())`,
     [
       r.id,
       r.vehicleId,
@@ -223,6 +227,7 @@ export async function insertRental(tx: Queryable, r: NewRental): Promise<void> {
       r.paymentId,
       r.unlockCommandId,
       r.currency,
+      r.tariffVersionId,
     ],
   );
 }

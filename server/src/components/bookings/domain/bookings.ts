@@ -102,8 +102,9 @@ export class Bookings {
     const { startsAt, endsAt } = checkWindow(input.startsAt, input.endsAt, this.deps.now());
     await assertMayCreate(this.deps.customers, customerId);
     const vehicleId = input.vehicleId;
-    // Read before the lock (404 for an unknown car; the tariff only shapes the estimate).
-    const tariff = await loadTariff(db, vehicleId);
+    // Read before the lock (404 for an unknown car). The version in force at the booked start is the one quoted
+    // here and stored with the booking: the rental it becomes is charged with it.
+    const tariff = await loadTariff(db, vehicleId, { at: startsAt });
     const record = await claimTransaction(db, vehicleId, async (tx) => {
       await lockClaimants(tx, { vehicleId, customerId });
       const now = this.deps.now();
@@ -127,6 +128,7 @@ export class Bookings {
         startsAt,
         endsAt,
         createdAt: now,
+        tariffVersionId: tariff.versionId ?? null,
       });
     });
     const price = estimateWindow(tariff, startsAt, endsAt);

@@ -31,6 +31,8 @@ export interface GbfsFeedOptions {
   source: FeedVehicleSource;
   rotation: VehicleIdRotation;
   zones: () => Promise<ZoneRow[]>;
+  /** changes whenever the zones do: geofencing_zones is rebuilt at once instead of after staticCacheMs */
+  zonesVersion?: () => string;
   system: SystemSettings;
   now?: () => number;
   /** how long files other than vehicle_status are reused (default 5 s) */
@@ -51,7 +53,8 @@ export class GbfsFeed {
   /** `feedUrl(name)`: the absolute URL of a file of this feed (gbfs.json lists them). */
   async document(name: GbfsFeedName, feedUrl: (name: GbfsFeedName) => string): Promise<string> {
     if (name === 'vehicle_status') return this.vehicleStatus();
-    const key = name === 'gbfs' || name === 'gbfs_versions' ? feedUrl('gbfs') : '';
+    const key =
+      name === 'gbfs' || name === 'gbfs_versions' ? feedUrl('gbfs') : name === 'geofencing_zones' ? (this.o.zonesVersion?.() ?? '') : '';
     const at = this.now();
     const cached = this.staticCache.get(name);
     if (cached && cached.key === key && at - cached.at < (this.o.staticCacheMs ?? STATIC_CACHE_MS)) return cached.json;

@@ -139,7 +139,13 @@ export async function insertZoneIfAbsent(tx: Queryable, z: Omit<ZoneDoc, 'update
     `insert into zones (id, name, kind, polygon, server_seq) values ($1, $2, $3, $4::jsonb, fleetdesk_next_seq()) on conflict (id) do nothing`,
     [z.id, z.name, z.kind, JSON.stringify(z.polygon)],
   );
-  return result.rowCount > 0;
+  if (result.rowCount === 0) return false;
+  // its history starts here (021_zone_versions.sql)
+  await tx.query(
+    `insert into zone_versions (zone_id, version, name, kind, polygon, changed_by) values ($1, 1, $2, $3, $4::jsonb, 'system') on conflict do nothing`,
+    [z.id, z.name, z.kind, JSON.stringify(z.polygon)],
+  );
+  return true;
 }
 
 export async function vehicleExists(q: Queryable, id: string): Promise<boolean> {

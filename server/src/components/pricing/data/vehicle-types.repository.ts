@@ -1,6 +1,8 @@
 /**
- * SQL of vehicle types and tariffs (009_bookings.sql) and of `vehicles.vehicle_type_id`, the one registry column
- * the pricing component owns. Types and tariffs are not replicated rows (no server_seq).
+ * SQL of vehicle types and tariffs (009_bookings.sql, 020_tariff_versions.sql) and of `vehicles.vehicle_type_id`,
+ * the one registry column the pricing component owns. Types and tariffs are not replicated rows (no server_seq).
+ * The prices come from `tariff_versions` (the version in force at a time, or one by id); `tariffs` keeps the free
+ * hold (a platform setting) and a new type's first figures.
  */
 import type { EnergyType } from '../../../../../src/shared/fleet.js';
 import type { Queryable } from '../../../platform/db/index.js';
@@ -17,10 +19,17 @@ export interface VehicleTypeRow {
 
 export type TariffRow = Tariff;
 
-const TARIFF_COLUMNS = `t.vehicle_type_id, t.currency, t.per_minute_driving_cents, t.per_minute_parked_cents, t.included_km, t.per_km_cents,
-  t.daily_cap_cents, t.free_hold_minutes, t.reservation_fee_per_minute_cents`;
+const TARIFF_COLUMNS = `tv.id as version_id, tv.vehicle_type_id, tv.currency, tv.per_minute_driving_cents, tv.per_minute_parked_cents,
+  tv.included_km, tv.per_km_cents, tv.daily_cap_cents, t.free_hold_minutes, tv.reservation_fee_per_minute_cents`;
+/** epoch ms parameter → timestamptz */
+export const ts = (param: string) => `(timestamptz 'epoch' + (${param})::bigint * interval '1 millisecond')`;
+/** The live version of type `typeExpr` in force at `atExpr` (a timestamptz expression). */
+const versionInForce = (typeExpr: string, atExpr: string) =>
+  `(select x.id from tariff_versions x where x.vehicle_type_id = ${typeExpr} and x.withdrawn_at is null and x.effective_from <= ${atExpr}
+     order by x.effective_from desc limit 1)`;
 
 interface TariffDbRow {
+  version_id: string;
   vehicle_type_id: string;
   currency: string;
   per_minute_driving_cents: number;
@@ -34,6 +43,7 @@ interface TariffDbRow {
 
 function toTariff(r: TariffDbRow): Tariff {
   return {
+    versionId: r.version_id,
     vehicleTypeId: r.vehicle_type_id,
     currency: r.currency,
     perMinuteDrivingCents: Number(r.per_minute_driving_cents),
@@ -111,6 +121,18 @@ export async function insertVehicleTypesIfAbsent(
       copyFreeHold,
     ],
   );
+  // a new type's first version, in force since ever (020_tariff_versions.sql)
+  await q.query(
+    `insert into tariff_versions (id, vehicle_type_id, effective_from, currency, per_minute_driving_cents, per_minute_parked_cents,
+                                  included_km, per_km_cents, daily_cap_cents, reservation_fee_per_minute_cents, created_by)
+     select 'tv_' || t.vehicle_type_id || '_1', t.vehicle_type_id, '-infinity', t.currency, t.per_minute_driving_cents, t.per_minute_parked_cents,
+            t.included_km, t.per_km_cents, t.daily_cap_cents, t.reservation_fee_per_minute_cents, 'system'
+       from tariffs t
+      where t.vehicle_type_id = any($1::text[])
+        and not exists (select 1 from tariff_versions v where v.vehicle_type_id = t.vehicle_type_id)
+     on conflict do nothing`,
+    [tariffs.map((t) => t.vehicleTypeId)],
+  );
 }
 
 /** Sets vehicles.vehicle_type_id for untyped vehicles of these models (only `vehicleId` when given). */
@@ -142,11 +164,27 @@ export async function setFreeHoldMinutes(q: Queryable, minutes: number): Promise
   return result.rowCount;
 }
 
-export async function readTariffForVehicle(q: Queryable, vehicleId: string): Promise<Tariff | undefined> {
-  const { rows } = await q.query<TariffDbRow>(
-    `select ${TARIFF_COLUMNS} from vehicles v join tariffs t on t.vehicle_type_id = v.vehicle_type_id where v.id = $1`,
-    [vehicleId],
-  );
+/**
+ * The tariff a vehicle is priced with: version `versionId` when given (a booking's or rental's own), else the
+ * version of the vehicle's type in force at `at` (epoch ms; the database's now when absent).
+ */
+export async function readTariffForVehicle(
+  q: Queryable,
+  vehicleId: string,
+  pick: { at?: number; versionId?: string | null } = {},
+): Promise<Tariff | undefined> {
+  const { rows } = pick.versionId
+    ? await q.query<TariffDbRow>(
+        `select ${TARIFF_COLUMNS} from tariff_versions tv join tariffs t on t.vehicle_type_id = tv.vehicle_type_id
+          where tv.id = $2 and exists (select 1 from vehicles where id = $1)`,
+        [vehicleId, pick.versionId],
+      )
+    : await q.query<TariffDbRow>(
+        `select ${TARIFF_COLUMNS} from vehicles v join tariffs t on t.vehicle_type_id = v.vehicle_type_id
+           join tariff_versions tv on tv.id = ${versionInForce('v.vehicle_type_id', `coalesce(${ts('$2')}, now())`)}
+          where v.id = $1`,
+        [vehicleId, pick.at ?? null],
+      );
   return rows[0] ? toTariff(rows[0]) : undefined;
 }
 
@@ -155,7 +193,9 @@ export async function listVehicleTypesWithTariffs(q: Queryable): Promise<Array<V
     TariffDbRow & { id: string; name: string; make: string; model: string; propulsion: 'combustion' | 'electric'; max_range_m: number }
   >(
     `select vt.id, vt.name, vt.make, vt.model, vt.propulsion, vt.max_range_m, ${TARIFF_COLUMNS}
-       from vehicle_types vt join tariffs t on t.vehicle_type_id = vt.id order by vt.id`,
+       from vehicle_types vt join tariffs t on t.vehicle_type_id = vt.id
+       join tariff_versions tv on tv.id = ${versionInForce('vt.id', 'now()')}
+      order by vt.id`,
   );
   return rows.map((r) => ({
     id: r.id,

@@ -149,15 +149,21 @@ export async function prepareVehicleTypes(db: Db, freeHoldMinutes: number): Prom
   return { assigned, tariffsUpdated };
 }
 
+/** Which tariff version: `versionId` (a booking's or rental's own) when set, else the one in force at `at` (default: now). */
+export interface TariffPick {
+  at?: number;
+  versionId?: string | null;
+}
+
 /**
- * The tariff of the vehicle's type (vehicles.vehicle_type_id). A vehicle registered since the last type pass is
+ * The tariff of the vehicle's type (vehicles.vehicle_type_id), as the version `pick` names. A vehicle registered since the last type pass is
  * given its type here (idempotent upserts), so a brand-new car can be priced at once. Unknown vehicle → 404.
  */
-export async function loadTariff(db: Queryable, vehicleId: string): Promise<Tariff> {
-  const tariff = await readTariffForVehicle(db, vehicleId);
+export async function loadTariff(db: Queryable, vehicleId: string, pick: TariffPick = {}): Promise<Tariff> {
+  const tariff = await readTariffForVehicle(db, vehicleId, pick);
   if (tariff) return tariff;
   if (!(await ensureVehicleTypeOf(db, vehicleId))) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
-  const assigned = await readTariffForVehicle(db, vehicleId);
+  const assigned = await readTariffForVehicle(db, vehicleId, pick);
   if (!assigned) throw new AppError('tariff_missing', `No tariff for the type of vehicle ${vehicleId}`, { status: 500 });
   return assigned;
 }

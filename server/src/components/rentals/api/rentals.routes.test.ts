@@ -3,7 +3,7 @@
  * files on disk under <DATA_DIR>/damage-reports/<rentalId>/ with their size and SHA-256, and nothing left behind
  * by a refused upload. The rental is written straight into the database (starting one is the journey test's job).
  */
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +12,7 @@ import { startServer, type ServerHandle } from '../../../app.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../../testing/auth.js';
 import { dbBackends } from '../../../testing/backends.js';
 import { uniqueTestVehicles } from '../../../testing/devices.js';
+import { insertActiveRental } from '../../../testing/writes.js';
 
 const JPEG = Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.alloc(2_000, 7)]);
 const PNG = Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), Buffer.alloc(1_500, 3)]);
@@ -52,14 +53,7 @@ describe.each(dbBackends())('rental damage reports on $name', (backend) => {
     const [vehicle] = uniqueTestVehicles(1);
     await server.registerVehicles([vehicle!]);
     owner = await signUpCustomer(server);
-    rentalId = randomUUID();
-    await server.db.transaction(async (tx) => {
-      await tx.query(
-        `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, server_seq)
-         values ($1, 'rental', $2, $3, 'active', tstzrange(now(), 'infinity'), now(), fleetdesk_next_seq())`,
-        [rentalId, vehicle!.id, owner.customerId],
-      );
-    });
+    rentalId = await insertActiveRental(server.db, vehicle!.id, owner.customerId);
   });
 
   afterAll(async () => {

@@ -101,11 +101,12 @@ export class RentalsRepository {
     }));
   }
 
-  async operatingZones(): Promise<EndZone[]> {
-    const { rows } = await this.db.query<{ id: string; polygon: unknown }>(
-      `select id, polygon from zones where kind = 'operating' order by id`,
+  /** Read at every end attempt (no cache): a zone an admin changed on any instance counts at once. */
+  async endZones(): Promise<EndZone[]> {
+    const { rows } = await this.db.query<{ id: string; kind: 'operating' | 'no_parking'; polygon: unknown }>(
+      `select id, kind, polygon from zones where kind in ('operating', 'no_parking') order by id`,
     );
-    return rows.flatMap((r) => (isRing(r.polygon) ? [{ id: r.id, polygon: r.polygon }] : []));
+    return rows.flatMap((r) => (isRing(r.polygon) ? [{ id: r.id, kind: r.kind, polygon: r.polygon }] : []));
   }
 
   // ------------------------------------------------------------------------------------------------ refused ends

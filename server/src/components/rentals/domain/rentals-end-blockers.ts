@@ -1,12 +1,19 @@
 /**
  * May this rental end here and now? Judged from the vehicle's LATEST telemetry only (never from what the app
- * claims): the car must be inside the operating zone, doors closed, ignition off, standing still, and the
+ * claims): the car must be inside the operating zone and outside every no-parking zone, doors closed, ignition off, standing still, and the
  * telemetry must be fresh enough to believe. Pure; the caller reads the state and the zones.
  */
 
 import type { EndZone, LatestVehicleState, LonLat } from '../model.js';
 
-export const END_BLOCKER_CODES = ['no_fresh_telemetry', 'outside_operating_zone', 'doors_open', 'ignition_on', 'vehicle_moving'] as const;
+export const END_BLOCKER_CODES = [
+  'no_fresh_telemetry',
+  'outside_operating_zone',
+  'in_no_parking_zone',
+  'doors_open',
+  'ignition_on',
+  'vehicle_moving',
+] as const;
 export type EndBlockerCode = (typeof END_BLOCKER_CODES)[number];
 
 export interface EndBlocker {
@@ -22,6 +29,7 @@ export function judgeEndBlockers(
   zones: readonly EndZone[],
   now: number,
   maxTelemetryAgeMs: number,
+  noParkingZones: readonly EndZone[] = [],
 ): EndBlocker[] {
   if (!state)
     return [
@@ -39,6 +47,12 @@ export function judgeEndBlockers(
     blockers.push({
       code: 'outside_operating_zone',
       message: 'The car is outside the operating zone; park it inside the zone to end the rental.',
+    });
+  }
+  if (noParkingZones.some((z) => insidePolygon(z.polygon, state.lat, state.lon))) {
+    blockers.push({
+      code: 'in_no_parking_zone',
+      message: 'The car is in a no-parking zone; park it outside the marked area to end the rental.',
     });
   }
   if (!state.doorsClosed) blockers.push({ code: 'doors_open', message: 'A door is open; close all doors to end the rental.' });

@@ -94,7 +94,8 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
     endOdometerKm: state?.odometerKm ?? null,
     reservationMinutes,
   });
-  const tariff = await ctx.pricing.loadTariff(repo.database, rental.vehicleId);
+  // the version the rental started with (stored at start), never a later one
+  const tariff = await ctx.pricing.loadTariff(repo.database, rental.vehicleId, { versionId: rental.tariffVersionId, at: rental.startedAt });
   // pricing checks every field it is given: only the RentalUsage ones
   const breakdown = ctx.pricing.priceRental(tariff, {
     startedAt: usage.startedAt,
@@ -187,8 +188,15 @@ export async function endRental(ctx: RentalsContext, rentalId: string, by: Renta
 /** What would stop the rental ending now, judged from the car's latest telemetry (the end's own rule). */
 async function currentBlockers(ctx: RentalsContext, vehicleId: string, now: number) {
   const state = await ctx.telemetry.latestState(vehicleId);
-  const zones = await ctx.telemetry.operatingZones();
-  const blockers = judgeEndBlockers(state, zones.length > 0 ? zones : ctx.fallbackZones, now, ctx.settings.endTelemetryMaxAgeMs);
+  const zones = await ctx.telemetry.endZones();
+  const operating = zones.filter((z) => z.kind !== 'no_parking');
+  const blockers = judgeEndBlockers(
+    state,
+    operating.length > 0 ? operating : ctx.fallbackZones,
+    now,
+    ctx.settings.endTelemetryMaxAgeMs,
+    zones.filter((z) => z.kind === 'no_parking'),
+  );
   return { state, blockers };
 }
 

@@ -9,7 +9,7 @@ import type { RentalClaims } from '../../bookings/index.js';
 import type { CommandRecord, CommandWithTransitions, IssueCommandInput, IssueCommandResult } from '../../commands/index.js';
 import type { CustomerEligibility } from '../../customers/index.js';
 import type { HoldOutcome, PaymentMethodSummary, PaymentsComponent, RentalPayments } from '../../payments/index.js';
-import type { PriceBreakdown, RentalUsage, Tariff } from '../../pricing/index.js';
+import type { PriceBreakdown, RentalUsage, Tariff, TariffPick } from '../../pricing/index.js';
 import type { EndZone, LatestVehicleState, UsageSample } from '../model.js';
 
 export type { PriceBreakdown, PriceLine, RentalUsage, Tariff } from '../../pricing/index.js';
@@ -52,7 +52,7 @@ export type RentalClaimsPort = RentalClaims;
 
 /** pricing component: pure functions plus the tariff lookup */
 export interface RentalPricingPort {
-  loadTariff(db: Queryable, vehicleId: string): Promise<Tariff>;
+  loadTariff(db: Queryable, vehicleId: string, pick?: TariffPick): Promise<Tariff>;
   estimateHoldCents(tariff: Tariff): number;
   priceRental(tariff: Tariff, usage: RentalUsage): PriceBreakdown;
 }
@@ -62,6 +62,6 @@ export interface RentalTelemetryPort {
   latestState(vehicleId: string): Promise<LatestVehicleState | null>;
   /** samples received in [fromMs, toMs], oldest first */
   samples(vehicleId: string, fromMs: number, toMs: number): Promise<UsageSample[]>;
-  /** operating zones (polygons) a rental may end in */
-  operatingZones(): Promise<EndZone[]>;
+  /** operating zones (a rental may end inside) and no-parking zones (it may not), read now */
+  endZones(): Promise<EndZone[]>;
 }

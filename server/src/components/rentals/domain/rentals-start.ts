@@ -95,7 +95,8 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     throw new AppError('payment_method_required', 'add a payment method before starting a rental (POST /v1/me/payment-methods)', {
       status: 402,
     });
-  const tariff = await ctx.pricing.loadTariff(repo.database, source.vehicleId);
+  // a booking's own quoted version; else (a reservation) the version in force now, at the start
+  const tariff = await ctx.pricing.loadTariff(repo.database, source.vehicleId, { versionId: source.tariffVersionId, at: now });
   const next = await claims.nextAllocationStart(repo.database, source.vehicleId, now, source.id);
   checkReturnWindow(ctx, next, now);
 
@@ -224,6 +225,7 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
           paymentId,
           unlockCommandId,
           currency: tariff.currency,
+          tariffVersionId: tariff.versionId ?? null,
         });
         return { returnBy };
       });

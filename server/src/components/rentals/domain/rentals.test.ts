@@ -139,7 +139,7 @@ class FakeTelemetry implements RentalTelemetryPort {
   latestState = async (vehicleId: string) => this.state.get(vehicleId) ?? null;
   samples = async (vehicleId: string, from: number, to: number) =>
     (this.history.get(vehicleId) ?? []).filter((s) => s.at >= from && s.at <= to);
-  operatingZones = async () => [];
+  endZones = async () => [];
   park(vehicleId: string, overrides: Partial<LatestVehicleState> = {}): void {
     this.state.set(vehicleId, {
       lat: CENTER.lat,

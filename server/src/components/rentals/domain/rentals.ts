@@ -153,7 +153,7 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
     telemetry: options.telemetry ?? {
       latestState: (vehicleId) => repo.latestState(vehicleId),
       samples: (vehicleId, from, to) => repo.telemetrySamples(vehicleId, from, to),
-      operatingZones: () => repo.operatingZones(),
+      endZones: () => repo.endZones(),
     },
     fallbackZones: [{ id: options.operatingZone.id, polygon: options.operatingZone.polygon }],
     settings: { ...DEFAULT_RENTAL_SETTINGS, ...options.settings },

@@ -6,6 +6,8 @@
  */
 import type { ReactNode } from 'react';
 import type { Capability } from '../../../../shared/permissions.js';
+import { TariffsScreen } from '../business-admin/TariffsScreen';
+import { ZonesScreen } from '../business-admin/ZonesScreen';
 
 /** What a back-office screen gets from the desk. */
 export interface BackOfficeContext {
@@ -26,4 +28,19 @@ export interface BackOfficeSection {
   render: (ctx: BackOfficeContext) => ReactNode;
 }
 
-export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [];
+export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [
+  {
+    id: 'tariffs',
+    label: 'Tariffs',
+    hint: 'Prices per vehicle type, versioned',
+    capability: 'tariff.manage',
+    render: () => <TariffsScreen />,
+  },
+  {
+    id: 'zones',
+    label: 'Zones',
+    hint: 'Operating, no-parking and service zones',
+    capability: 'zone.manage',
+    render: (ctx) => <ZonesScreen now={ctx.now} />,
+  },
+];
