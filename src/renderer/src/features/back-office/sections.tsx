@@ -6,6 +6,10 @@
  */
 import type { ReactNode } from 'react';
 import type { Capability } from '../../../../shared/permissions.js';
+import { AuditViewer } from '../audit-viewer/AuditViewer';
+import { PaymentsAttention } from '../money/PaymentsAttention';
+import { Reconciliation } from '../money/Reconciliation';
+import { StaffAccounts } from '../staff-admin/StaffAccounts';
 
 /** What a back-office screen gets from the desk. */
 export interface BackOfficeContext {
@@ -26,4 +30,33 @@ export interface BackOfficeSection {
   render: (ctx: BackOfficeContext) => ReactNode;
 }
 
-export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [];
+export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [
+  {
+    id: 'payments',
+    label: 'Payments',
+    hint: 'failed charges, releases, refunds',
+    capability: 'payment.read',
+    render: (ctx) => <PaymentsAttention {...ctx} />,
+  },
+  {
+    id: 'reconciliation',
+    label: 'Reconciliation',
+    hint: 'our ledger against the provider’s',
+    capability: 'payment.reconcile',
+    render: () => <Reconciliation />,
+  },
+  {
+    id: 'audit',
+    label: 'Audit',
+    hint: 'who changed what, when and why',
+    capability: 'audit.read',
+    render: (ctx) => <AuditViewer {...ctx} />,
+  },
+  {
+    id: 'staff',
+    label: 'Staff',
+    hint: 'accounts, roles, passwords',
+    capability: 'staff.manage',
+    render: () => <StaffAccounts />,
+  },
+];
