@@ -171,6 +171,8 @@ export class FleetCanvasLayer extends L.Layer {
     const dpr = window.devicePixelRatio || 1;
     const w = size.x;
     const h = size.y;
+    // A map with no size (hidden: the back office is open) has nothing to draw; the next frame after it shows does.
+    if (w <= 0 || h <= 0) return;
     if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
       canvas.width = Math.round(w * dpr);
       canvas.height = Math.round(h * dpr);
