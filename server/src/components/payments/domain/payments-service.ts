@@ -492,6 +492,7 @@ export class PaymentsService {
       if (op.status !== 'failed') return { op, retried: false };
       const payment = await getPayment(tx, op.paymentId, { forUpdate: true });
       if (!payment) throw new Error(`payment ${op.paymentId} of operation ${op.id} not found`);
+      let paymentStatusAfter = payment.status;
       if (op.kind === 'refund') {
         const pending = await pendingRefundCents(tx, payment.id);
         const refundable = payment.capturedCents - payment.refundedCents - pending;
@@ -507,6 +508,7 @@ export class PaymentsService {
         if (!(await updatePayment(tx, payment.id, { status: pendingStatus }, ['failed', pendingStatus]))) {
           throw new AppError('payment_not_retryable', `The payment is ${payment.status} now: there is nothing to retry.`, { status: 409 });
         }
+        paymentStatusAfter = pendingStatus;
       }
       const requeued = await requeueFailedOperation(tx, op.id);
       if (!requeued) throw new Error(`operation ${op.id} left failed under its lock`);
@@ -517,21 +519,14 @@ export class PaymentsService {
         targetType: 'rental',
         targetId: op.rentalId,
         reason: request.reason,
-        before: {
-          operationId: op.id,
-          kind: op.kind,
-          status: op.status,
-          attempts: op.attempts,
-          lastError: op.lastError,
-          paymentStatus: payment.status,
-        },
+        // the same fields on both sides: the audit viewer shows what changed (status, attempts, the payment's status)
+        before: { ...retryFacts(op), status: op.status, attempts: op.attempts, retries: op.retries, paymentStatus: payment.status },
         after: {
-          operationId: op.id,
-          kind: op.kind,
+          ...retryFacts(op),
           status: requeued.status,
+          attempts: requeued.attempts,
           retries: requeued.retries,
-          amountCents: op.amountCents,
-          currency: op.currency,
+          paymentStatus: paymentStatusAfter,
         },
       });
       return { op: { ...requeued, rentalId: op.rentalId, customerId: op.customerId }, retried: true };
@@ -621,6 +616,11 @@ export function operationView(op: OperationRecord): OperationView {
     completedAt: op.completedAt === null ? null : new Date(op.completedAt).toISOString(),
     retries: op.retries,
   };
+}
+
+/** What identifies a retried operation in its audit entry (the same before and after). */
+function retryFacts(op: OperationWithPayment) {
+  return { operationId: op.id, kind: op.kind, amountCents: op.amountCents, currency: op.currency, lastError: op.lastError };
 }
 
 function staffOperationView(op: OperationWithPayment): StaffOperationView {
