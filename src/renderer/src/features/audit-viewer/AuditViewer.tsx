@@ -140,7 +140,7 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
   const actorOptions = useMemo(() => {
     const ids = new Set(staff.map((s) => s.id));
     return [
-      ...staff.map((s) => ({ id: s.id, label: `${s.name} · ${s.role}` })),
+      ...staff.map((s) => ({ id: s.id, label: s.name })),
       ...(ids.has('system') ? [] : [{ id: 'system', label: 'The server (system)' }]),
     ];
   }, [staff]);
@@ -285,7 +285,9 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
                     <td>{actionWords(e.action)}</td>
                     <td>
                       <div className="muted">{TARGET_WORDS[e.targetType] ?? e.targetType}</div>
-                      <div className="mono audit-target">{targetLabel(e)}</div>
+                      <div className="mono audit-target" title={e.targetId}>
+                        {targetLabel(e)}
+                      </div>
                     </td>
                     <td className="audit-reason">{e.reason ?? <span className="muted">—</span>}</td>
                     <td className="audit-changes" data-testid="audit-diff">

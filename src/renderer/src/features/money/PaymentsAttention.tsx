@@ -208,12 +208,14 @@ export function PaymentsAttention({ now, plateOf, selectVehicle }: BackOfficeCon
             <tr>
               {mayRetry ? (
                 <th className="cell-check">
-                  <input
-                    type="checkbox"
-                    aria-label="Select every failed operation"
-                    checked={retryable.length > 0 && chosen.length === retryable.length}
-                    onChange={(e) => setSelected(new Set(e.target.checked ? retryable.map((o) => o.operationId) : []))}
-                  />
+                  {retryable.length > 0 ? (
+                    <input
+                      type="checkbox"
+                      aria-label="Select every failed operation"
+                      checked={chosen.length === retryable.length}
+                      onChange={(e) => setSelected(new Set(e.target.checked ? retryable.map((o) => o.operationId) : []))}
+                    />
+                  ) : null}
                 </th>
               ) : null}
               <th>What</th>
@@ -283,11 +285,13 @@ export function PaymentsAttention({ now, plateOf, selectVehicle }: BackOfficeCon
                   </span>
                 </td>
                 {mayRetry ? (
-                  <td className="row-actions">
+                  <td>
                     {o.status === 'failed' ? (
-                      <button type="button" data-testid="retry-one" onClick={() => setRetrying([o.operationId])}>
-                        Retry
-                      </button>
+                      <div className="row-actions">
+                        <button type="button" data-testid="retry-one" onClick={() => setRetrying([o.operationId])}>
+                          Retry
+                        </button>
+                      </div>
                     ) : null}
                   </td>
                 ) : null}

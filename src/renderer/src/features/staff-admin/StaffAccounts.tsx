@@ -315,11 +315,11 @@ export function StaffAccounts() {
                     </span>
                   </td>
                   <td>{formatDateTime(Date.parse(a.createdAt))}</td>
-                  <td className="row-actions">
+                  <td>
                     {self ? (
                       <span className="muted">your own account</span>
                     ) : (
-                      <>
+                      <div className="row-actions">
                         {a.active ? (
                           <button type="button" onClick={() => resetPassword(a)} data-testid="staff-reset">
                             Reset password
@@ -338,7 +338,7 @@ export function StaffAccounts() {
                             Reactivate
                           </button>
                         )}
-                      </>
+                      </div>
                     )}
                   </td>
                 </tr>
