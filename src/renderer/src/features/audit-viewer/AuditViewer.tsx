@@ -158,12 +158,12 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
         <h2 className="money-title">Audit</h2>
         <span className="muted">Who changed what, when and why.</span>
         <span className="toolbar-spacer" />
-        <button type="button" className="money-button" onClick={() => void exportCsv()} disabled={exporting} data-testid="audit-export">
+        <button type="button" className="panel-button" onClick={() => void exportCsv()} disabled={exporting} data-testid="audit-export">
           {exporting ? 'Exporting…' : filtered ? 'Export these as CSV' : 'Export all as CSV'}
         </button>
       </div>
       <form
-        className="audit-filters"
+        className="office-form audit-filters"
         data-testid="audit-filters"
         onSubmit={(e) => {
           e.preventDefault();
@@ -236,7 +236,7 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
           </button>
           <button
             type="button"
-            className="money-button"
+            className="panel-button"
             onClick={() => {
               setDraft(EMPTY);
               setApplied(EMPTY);
@@ -327,7 +327,7 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
             {next !== null ? (
               <button
                 type="button"
-                className="money-button"
+                className="panel-button"
                 disabled={loading}
                 onClick={() => void read(applied, next)}
                 data-testid="audit-more"

@@ -155,7 +155,7 @@ export function PaymentsAttention({ now, plateOf, selectVehicle }: BackOfficeCon
         {mayRetry && retryable.length > 0 ? (
           <button
             type="button"
-            className="money-button"
+            className="panel-button"
             disabled={chosen.length === 0}
             data-testid="retry-selected"
             onClick={() => setRetrying(chosen.map((o) => o.operationId))}
@@ -163,14 +163,14 @@ export function PaymentsAttention({ now, plateOf, selectVehicle }: BackOfficeCon
             Retry selected{chosen.length ? ` (${chosen.length})` : ''}
           </button>
         ) : null}
-        <button type="button" className="money-button" onClick={() => void load()} data-testid="payments-refresh">
+        <button type="button" className="panel-button" onClick={() => void load()} data-testid="payments-refresh">
           Refresh
         </button>
       </div>
       {loadError ? <div className="ops-error">Could not read the payment operations: {loadError}</div> : null}
       {retrying && retryingRows.length > 0 ? (
         <form
-          className="money-retry-form"
+          className="office-form money-retry-form"
           data-testid="retry-form"
           onSubmit={(e) => {
             e.preventDefault();
@@ -192,7 +192,7 @@ export function PaymentsAttention({ now, plateOf, selectVehicle }: BackOfficeCon
           <button type="submit" className="primary-button small" disabled={busy} data-testid="retry-confirm">
             {busy ? 'Retrying…' : 'Retry'}
           </button>
-          <button type="button" className="money-button" onClick={() => setRetrying(undefined)}>
+          <button type="button" className="panel-button" onClick={() => setRetrying(undefined)}>
             Cancel
           </button>
         </form>

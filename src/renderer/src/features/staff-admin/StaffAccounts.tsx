@@ -191,17 +191,17 @@ export function StaffAccounts() {
             anywhere.
           </div>
           <code data-testid="staff-one-time-password">{oneTime.password}</code>
-          <button type="button" className="money-button" onClick={() => void navigator.clipboard?.writeText(oneTime.password)}>
+          <button type="button" className="panel-button" onClick={() => void navigator.clipboard?.writeText(oneTime.password)}>
             Copy
           </button>
-          <button type="button" className="money-button" onClick={() => setOneTime(undefined)}>
+          <button type="button" className="panel-button" onClick={() => setOneTime(undefined)}>
             Done
           </button>
         </div>
       ) : null}
       {creating ? (
         <form
-          className="staff-form"
+          className="office-form staff-form"
           data-testid="staff-form"
           onSubmit={(e) => {
             e.preventDefault();
@@ -256,7 +256,7 @@ export function StaffAccounts() {
             </button>
             <button
               type="button"
-              className="money-button"
+              className="panel-button"
               onClick={() => {
                 setCreating(false);
                 fields.reset();
