@@ -82,7 +82,9 @@ describe.each(dbBackends())('the role table on every path, on $name', (backend) 
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type'), body: (text ? JSON.parse(text) : undefined) as T };
+    const type = res.headers.get('content-type');
+    // JSON (and problem+json) parsed; a file (the audit's CSV export) as its text
+    return { status: res.status, type, body: (text ? (/json/.test(type ?? '') ? JSON.parse(text) : text) : undefined) as T };
   }
   async function pullAll<D extends { id: string }>(collection: SyncCollection, role: Role): Promise<Map<string, D>> {
     const docs = new Map<string, D>();

@@ -47,6 +47,8 @@ export const CAPABILITIES = {
   'rental.end': SUPPORT,
   'payment.read': SUPPORT,
   'payment.refund': SUPPORT,
+  /** put a failed capture/void/refund back into the outbox (same idempotency key: never a second charge) */
+  'payment.retry': SUPPORT,
   /** the payment provider's health as the server sees it */
   'payment.health': ALL,
   'payment.reconcile': ADMIN,

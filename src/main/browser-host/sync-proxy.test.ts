@@ -234,6 +234,25 @@ describe('browser console sync proxy', () => {
       expect((await send({ method, path })).status, `${method} ${path}`).toBe(405);
     }
     expect((await send({ method: 'DELETE', path: '/ops/v1/zones/forecourt' })).headers['allow']).toBe('GET, PATCH');
+    // the back office's online actions: a payment retry, reconciliation, staff accounts (PATCH only on an account)
+    for (const [method, path] of [
+      ['POST', '/ops/v1/payments/operations/pop_0123abcd/retry'],
+      ['POST', '/ops/v1/payments/reconciliation'],
+      ['POST', '/ops/v1/staff'],
+      ['POST', '/ops/v1/staff/staff-1.a@b/password-reset'],
+      ['PATCH', '/ops/v1/staff/staff-1'],
+    ] as const) {
+      expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(200);
+      expect(seen.at(-1), path).toMatchObject({ url: `/base${path}`, method });
+    }
+    for (const [method, path] of [
+      ['PATCH', '/ops/v1/staff'],
+      ['PATCH', '/ops/v1/payments/operations/pop_1/retry'],
+      ['POST', '/ops/v1/staff/staff-1'],
+      ['POST', '/ops/v1/payments/operations/pop_1/retry/x'],
+    ] as const) {
+      expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(405);
+    }
     for (const path of ['/ops/v1/auth/login', '/ops/v1/auth/refresh', '/ops/v1/AUTH/refresh', '/ops/v1/auth']) {
       expect((await send({ path })).status, path).toBe(403);
     }

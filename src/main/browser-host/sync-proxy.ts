@@ -45,10 +45,12 @@ const OPS_AUTH_PREFIX = '/ops/v1/auth';
 /**
  * The staff API actions the page sends itself, each named here with its method — every other action goes through
  * the replica's `requests`: cancelling a device command and ending a rental on the customer's behalf after reading
- * its blockers (both are about now: queued offline they would be stale), and the admins' back-office settings,
- * which are made online or not at all (tariff versions; zones: create, edit, retire).
+ * its blockers (both are about now: queued offline they would be stale), and the back office's actions, which are
+ * made online or not at all: tariff versions; zones (create, edit, retire); retrying a payment operation, running
+ * reconciliation; staff accounts.
  */
 const ZONE_ID = '[A-Za-z0-9_.:-]{1,100}';
+const OPS_ID = '[A-Za-z0-9_.@-]{1,100}';
 const OPS_ACTIONS: ReadonlyArray<{ path: RegExp; method: 'POST' | 'PATCH' }> = [
   { path: /^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/, method: 'POST' },
   { path: /^\/ops\/v1\/rentals\/[A-Za-z0-9_-]{1,100}\/end$/, method: 'POST' },
@@ -57,6 +59,11 @@ const OPS_ACTIONS: ReadonlyArray<{ path: RegExp; method: 'POST' | 'PATCH' }> = [
   { path: /^\/ops\/v1\/zones$/, method: 'POST' },
   { path: new RegExp(`^/ops/v1/zones/${ZONE_ID}$`), method: 'PATCH' },
   { path: new RegExp(`^/ops/v1/zones/${ZONE_ID}/retire$`), method: 'POST' },
+  { path: new RegExp(`^/ops/v1/payments/operations/${OPS_ID}/retry$`), method: 'POST' },
+  { path: /^\/ops\/v1\/payments\/reconciliation$/, method: 'POST' },
+  { path: /^\/ops\/v1\/staff$/, method: 'POST' },
+  { path: new RegExp(`^/ops/v1/staff/${OPS_ID}/password-reset$`), method: 'POST' },
+  { path: new RegExp(`^/ops/v1/staff/${OPS_ID}$`), method: 'PATCH' },
 ];
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
@@ -131,7 +138,7 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
       return true;
     }
     const declaredLength = Number(req.headers['content-length'] ?? '0');
-    if (req.method === 'POST' && Number.isFinite(declaredLength) && declaredLength > maxBody) {
+    if (req.method !== 'GET' && Number.isFinite(declaredLength) && declaredLength > maxBody) {
       problem(413, 'Payload Too Large', `request body larger than ${maxBody} bytes`, { connection: 'close' });
       req.resume();
       return true;

@@ -30,8 +30,16 @@ export interface AuditRecord extends Required<Omit<AuditEntry, 'at' | 'reason'>>
 }
 
 export interface AuditQuery {
+  /** who: a staff id, `system`, or a vehicle id */
+  actor?: string;
+  /** exactly this action (`payment.refund_requested`), or every action of an area with `area.*` (`payment.*`) */
+  action?: string;
   targetType?: string;
   targetId?: string;
+  /** epoch ms, inclusive */
+  from?: number;
+  /** epoch ms, exclusive */
+  to?: number;
   /** only entries with a smaller id (paging backwards) */
   beforeId?: number;
   limit: number;

@@ -280,6 +280,76 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     expect((await call(server, 'GET', '/ops/v1/me', undefined, (await signUpCustomer(server)).headers)).status).toBe(401);
   });
 
+  it('an admin resets a colleague’s password: a new one shown once, the old one and the sessions end, audited without it', async () => {
+    const admin = await staffHeaders(server, 'admin', 'ada');
+    const dora = await call<{ id: string }>(
+      server,
+      'POST',
+      '/ops/v1/staff',
+      { email: 'dora@fleetdesk.example', name: 'Dora', role: 'support', password: 'doras-long-password' },
+      admin,
+    );
+    const session = await call<StaffLogin>(server, 'POST', '/ops/v1/auth/login', {
+      email: 'dora@fleetdesk.example',
+      password: 'doras-long-password',
+    });
+    expect(session.status).toBe(200);
+
+    const reset = await call<{ account: { id: string; active: boolean }; temporaryPassword: string }>(
+      server,
+      'POST',
+      `/ops/v1/staff/${dora.body.id}/password-reset`,
+      undefined,
+      admin,
+    );
+    expect(reset.status).toBe(200);
+    expect(reset.headers.get('cache-control')).toBe('no-store');
+    expect(reset.body.account).toMatchObject({ id: dora.body.id, active: true });
+    expect(reset.body.temporaryPassword).toMatch(/^[A-Za-z2-9]{5}(-[A-Za-z2-9]{5}){3}$/);
+
+    const login = (password: string) => call(server, 'POST', '/ops/v1/auth/login', { email: 'dora@fleetdesk.example', password });
+    expect((await login('doras-long-password')).status).toBe(401);
+    expect((await login(reset.body.temporaryPassword)).status).toBe(200);
+    expect((await call(server, 'POST', '/ops/v1/auth/refresh', { refreshToken: session.body.refreshToken })).status).toBe(401);
+
+    const audit = await server.db.query<{ actor: string; action: string; after: unknown }>(
+      `select actor, action, after from audit_log where target_type = 'staff' and target_id = $1 order by id`,
+      [dora.body.id],
+    );
+    expect(audit.rows.map((r) => [r.actor, r.action])).toEqual([
+      ['ada', 'staff.created'],
+      ['ada', 'staff.password_reset'],
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain(reset.body.temporaryPassword);
+
+    // two resets: two different passwords; only the last one works
+    const again = await call<{ temporaryPassword: string }>(
+      server,
+      'POST',
+      `/ops/v1/staff/${dora.body.id}/password-reset`,
+      undefined,
+      admin,
+    );
+    expect(again.body.temporaryPassword).not.toBe(reset.body.temporaryPassword);
+    expect((await login(reset.body.temporaryPassword)).status).toBe(401);
+
+    expect(await call(server, 'POST', '/ops/v1/staff/ada/password-reset', undefined, admin)).toMatchObject({
+      status: 409,
+      body: { code: 'cannot_reset_own_password' },
+    });
+    expect((await call(server, 'POST', '/ops/v1/staff/nobody/password-reset', undefined, admin)).status).toBe(404);
+    for (const role of ['dispatcher', 'support'] as const) {
+      const refused = await call(
+        server,
+        'POST',
+        `/ops/v1/staff/${dora.body.id}/password-reset`,
+        undefined,
+        await staffHeaders(server, role),
+      );
+      expect(refused.status, role).toBe(403);
+    }
+  });
+
   it('answers bad input with 4xx problem+json', async () => {
     const admin = await staffHeaders(server, 'admin', 'ada');
     const cases: Array<[string, string, unknown, Record<string, string>?]> = [
@@ -292,6 +362,7 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
       ['POST', '/ops/v1/staff', { id: 'bad id!', email: 'z@z.example', name: 'Z', role: 'support', password: 'long-enough-pw' }, admin],
       ['PATCH', '/ops/v1/staff/ada', {}, admin],
       ['PATCH', '/ops/v1/staff/ada', { active: 'no' }, admin],
+      ['POST', '/ops/v1/staff/bad%20id!/password-reset', undefined, admin],
     ];
     for (const [method, path, body, headers] of cases) {
       const res = await call(server, method, path, body, headers);
@@ -299,6 +370,60 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
       expect(res.status, `${method} ${path} ${JSON.stringify(body)}`).toBeLessThan(500);
       expect(res.type).toMatch(/^application\/problem\+json/);
     }
+  });
+});
+
+describe.each(dbBackends())('the last admin on $name', (backend) => {
+  let server: ServerHandle;
+  let cleanup: () => Promise<void>;
+  beforeAll(async () => {
+    const created = await backend.create();
+    cleanup = created.cleanup;
+    server = await startServer({ ...quiet, ...created.overrides, seedDemoStaff: false });
+  });
+  afterAll(async () => {
+    await server?.stop();
+    await cleanup?.();
+  });
+
+  /** Exactly these two admins are active (signed in with tokens that stay valid after a change: the stale-token case). */
+  async function twoAdmins(round: number) {
+    const [x, y] = [`admin-x${round}`, `admin-y${round}`];
+    const headers = { x: await staffHeaders(server, 'admin', x), y: await staffHeaders(server, 'admin', y) };
+    await server.db.query(`update staff_accounts set active = (id = any($1::text[])) where role = 'admin'`, [[x, y]]);
+    return { x, y, headers };
+  }
+  const activeAdmins = async () =>
+    (await server.db.query<{ id: string }>(`select id from staff_accounts where role = 'admin' and active order by id`)).rows.map(
+      (r) => r.id,
+    );
+
+  it('refuses to deactivate or demote the last active admin (409 last_admin), also with a token older than the change', async () => {
+    const { x, y, headers } = await twoAdmins(1);
+    expect((await call(server, 'PATCH', `/ops/v1/staff/${y}`, { active: false }, headers.x)).status).toBe(200);
+    // y's token still says admin: y tries to remove x, the only admin left
+    for (const patch of [{ active: false }, { role: 'support' }]) {
+      const refused = await call(server, 'PATCH', `/ops/v1/staff/${x}`, patch, headers.y);
+      expect(refused, JSON.stringify(patch)).toMatchObject({
+        status: 409,
+        type: expect.stringMatching(/^application\/problem\+json/),
+        body: { code: 'last_admin' },
+      });
+    }
+    expect(await activeAdmins()).toEqual([x]);
+    // renaming is no removal
+    expect((await call(server, 'PATCH', `/ops/v1/staff/${x}`, { name: 'Still Admin' }, headers.y)).status).toBe(200);
+  });
+
+  it('two admins removing each other at once: one wins, the other is refused, one admin remains', async () => {
+    const { x, y, headers } = await twoAdmins(2);
+    const [a, b] = await Promise.all([
+      call(server, 'PATCH', `/ops/v1/staff/${y}`, { active: false }, headers.x),
+      call(server, 'PATCH', `/ops/v1/staff/${x}`, { role: 'dispatcher' }, headers.y),
+    ]);
+    expect([a.status, b.status].sort()).toEqual([200, 409]);
+    expect([a, b].find((r) => r.status === 409)?.body).toMatchObject({ code: 'last_admin' });
+    expect(await activeAdmins()).toHaveLength(1);
   });
 });
 

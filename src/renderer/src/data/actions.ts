@@ -150,8 +150,12 @@ export class ReplicaActions {
     return doc.id;
   }
   async assignTaskToMe(id: string): Promise<void> {
+    return this.assignTask(id, this.operator.id);
+  }
+  /** Assign to a colleague (staff id): `assigned`; or to nobody (null): back to `open`. */
+  async assignTask(id: string, assignee: string | null): Promise<void> {
     this.require('task.work');
-    return this.patch('tasks', id, { assignee: this.operator.id, status: 'assigned' });
+    return this.patch('tasks', id, assignee ? { assignee, status: 'assigned' } : { assignee: null, status: 'open' });
   }
   async completeTask(id: string): Promise<void> {
     this.require('task.work');

@@ -262,6 +262,32 @@ describe('Replica', () => {
     expect(server.pushes.filter((p) => p.collection === 'alerts')).toHaveLength(1);
   });
 
+  it('assigns a task to a named colleague and back to nobody: pushed as assigned with the assignee, then open', async () => {
+    const task = {
+      id: 't1',
+      updatedAt: 1,
+      vehicleId: 'v1',
+      kind: 'cleaning',
+      status: 'open',
+      assignee: null,
+      note: '',
+      alertId: null,
+      createdBy: 'op-9',
+      createdAt: 1,
+      dueAt: null,
+      completedAt: null,
+    };
+    const { server, db, actions } = await setup((s) => s.write('tasks', task as unknown as Doc));
+    await actions.assignTask('t1', 'colleague-lena');
+    await expect
+      .poll(() => server.docs.get('tasks/t1')?.doc, { timeout: 10_000 })
+      .toMatchObject({ status: 'assigned', assignee: 'colleague-lena' });
+    await actions.assignTask('t1', null);
+    await expect.poll(() => server.docs.get('tasks/t1')?.doc, { timeout: 10_000 }).toMatchObject({ status: 'open', assignee: null });
+    const support = new ReplicaActions(db, { id: 'sup-1', role: 'support' });
+    await expect(support.assignTask('t1', 'op-1')).rejects.toThrow(/task.work/);
+  });
+
   it('refuses locally what the role may not do (the role table): nothing written, nothing queued', async () => {
     const { db, replica } = await setup();
     const support = new ReplicaActions(db, { id: 'sup-1', role: 'support' });

@@ -69,6 +69,19 @@ export const OperationSchema = Type.Object({
   reason: Type.Union([Type.String(), Type.Null()]),
   createdAt: IsoTime,
   completedAt: Type.Union([IsoTime, Type.Null()]),
+  retries: Type.Integer({ description: 'how often staff put it back into the outbox after it failed' }),
+});
+
+/** An operation in the staff lists: with the rental and the customer its payment belongs to. */
+export const StaffOperationSchema = Type.Object({ ...OperationSchema.properties, rentalId: Type.String(), customerId: Type.String() });
+export const OperationParams = Type.Object({ operationId: Type.String({ minLength: 1, maxLength: 100 }) });
+export const RetryBody = Type.Object(
+  { reason: Type.String({ minLength: 1, maxLength: 2000, pattern: '\\S', description: 'why (recorded in the audit)' }) },
+  { additionalProperties: false },
+);
+export const RetryResultSchema = Type.Object({
+  operation: StaffOperationSchema,
+  retried: Type.Boolean({ description: 'false: it was not failed (already retried, or settled): nothing was done' }),
 });
 
 export const RentalPaymentsSchema = Type.Object({
@@ -90,7 +103,7 @@ export const OperationsQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const OperationList = Type.Object({ operations: Type.Array(OperationSchema) });
+export const OperationList = Type.Object({ operations: Type.Array(StaffOperationSchema) });
 
 export const ReconciliationReportSchema = Type.Object({
   checked: Type.Integer(),

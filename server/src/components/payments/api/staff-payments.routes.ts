@@ -1,6 +1,7 @@
 /**
  * Staff routes (under /ops/v1): a rental's money, refunds (support/admin, idempotent, audited, executed through
- * the outbox), failed operations, reconciliation (admin) and the provider's health. Only the refund request
+ * the outbox), failed operations and their retry (support/admin, idempotent, audited), reconciliation (admin) and
+ * the provider's health. Only the refund request
  * and reconciliation reach the provider's side; every read is the database's.
  */
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
@@ -11,6 +12,7 @@ import type { ProviderHealthView } from '../domain/provider-health.js';
 import type { ReconciliationReport } from '../domain/reconciliation.js';
 import {
   OperationList,
+  OperationParams,
   OperationsQuery,
   ProviderHealthSchema,
   ReconciliationReportSchema,
@@ -18,6 +20,9 @@ import {
   RefundSchema,
   RentalParams,
   RentalPaymentsSchema,
+  RetryBody,
+  RetryResultSchema,
+  StaffOperationSchema,
 } from './payments.schema.js';
 
 const TAGS = ['payments (staff)'];
@@ -86,6 +91,46 @@ export function staffPaymentRoutes(deps: StaffPaymentsDeps, prefix: string): Fas
       async (request) => {
         requestActorWith(request, 'payment.read');
         return { operations: await service.listOperations(request.query) };
+      },
+    );
+
+    app.get(
+      '/payments/operations/:operationId',
+      {
+        config: { auth: staffCan('payment.read') },
+        schema: {
+          tags: TAGS,
+          summary: 'One provider operation (e.g. to follow a retry)',
+          params: OperationParams,
+          response: { 200: StaffOperationSchema },
+        },
+      },
+      async (request) => {
+        requestActorWith(request, 'payment.read');
+        return service.getOperation(request.params.operationId);
+      },
+    );
+
+    app.post(
+      '/payments/operations/:operationId/retry',
+      {
+        config: { auth: staffCan('payment.retry'), idempotent: true },
+        schema: {
+          tags: TAGS,
+          summary:
+            'Put a failed capture, void or refund back into the outbox under its own idempotency key (202; an operation that is not failed is answered as it is)',
+          params: OperationParams,
+          body: RetryBody,
+          response: { 202: RetryResultSchema },
+        },
+      },
+      async (request, reply) => {
+        const actor = requestActorWith(request, 'payment.retry');
+        const result = await service.retryOperation({ operationId: request.params.operationId, reason: request.body.reason, actor });
+        return reply
+          .code(202)
+          .header('location', `${prefix}/payments/operations/${encodeURIComponent(result.operation.operationId)}`)
+          .send(result);
       },
     );
 

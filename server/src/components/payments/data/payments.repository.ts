@@ -52,6 +52,14 @@ export interface OperationRecord {
   createdAt: number;
   updatedAt: number;
   completedAt: number | null;
+  /** how often staff put it back into the outbox after it failed */
+  retries: number;
+}
+
+/** An operation with the rental and customer its payment belongs to (the staff lists). */
+export interface OperationWithPayment extends OperationRecord {
+  rentalId: string;
+  customerId: string;
 }
 
 const ms = (column: string, alias: string) => `floor(extract(epoch from ${column}) * 1000)::float8 as ${alias}`;
@@ -59,8 +67,14 @@ const ms = (column: string, alias: string) => `floor(extract(epoch from ${column
 const METHOD_COLUMNS = `id, customer_id, provider_method_id, brand, last4, status, ${ms('created_at', 'created_ms')}`;
 const PAYMENT_COLUMNS = `id, rental_id, customer_id, payment_method_id, idempotency_key, currency, requested_cents, held_cents, captured_cents,
   refunded_cents, shortfall_cents, status, provider_ref, decline_reason, ${ms('created_at', 'created_ms')}, ${ms('updated_at', 'updated_ms')}`;
-const OPERATION_COLUMNS = `id, payment_id, kind, amount_cents, currency, idempotency_key, status, attempts, ${ms('next_attempt_at', 'next_ms')}, last_error,
-  provider_ref, created_by, reason, ${ms('created_at', 'created_ms')}, ${ms('updated_at', 'updated_ms')}, ${ms('completed_at', 'completed_ms')}`;
+/** The operation columns, each qualified with `t.` when the table has an alias `t` (joins). */
+const operationColumns = (t = '') =>
+  `${t}id, ${t}payment_id, ${t}kind, ${t}amount_cents, ${t}currency, ${t}idempotency_key, ${t}status, ${t}attempts,
+  ${ms(`${t}next_attempt_at`, 'next_ms')}, ${t}last_error, ${t}provider_ref, ${t}created_by, ${t}reason, ${t}retries,
+  ${ms(`${t}created_at`, 'created_ms')}, ${ms(`${t}updated_at`, 'updated_ms')}, ${ms(`${t}completed_at`, 'completed_ms')}`;
+const OPERATION_COLUMNS = operationColumns();
+/** an operation `o` joined with its payment `p` */
+const OPERATION_WITH_PAYMENT_COLUMNS = `${operationColumns('o.')}, p.rental_id, p.customer_id`;
 
 type Row = Record<string, unknown>;
 
@@ -115,7 +129,12 @@ function toOperation(r: Row): OperationRecord {
     createdAt: Number(r.created_ms),
     updatedAt: Number(r.updated_ms),
     completedAt: r.completed_ms === null || r.completed_ms === undefined ? null : Number(r.completed_ms),
+    retries: Number(r.retries ?? 0),
   };
+}
+
+function toOperationWithPayment(r: Row): OperationWithPayment {
+  return { ...toOperation(r), rentalId: r.rental_id as string, customerId: r.customer_id as string };
 }
 
 // ---- refused writes: SQLSTATEs and constraint names stay in this file ---------------------------------------
@@ -434,18 +453,47 @@ export async function recordAttemptError(q: Queryable, id: string, attempts: num
   );
 }
 
-/** Failed operations first (staff), or any status. */
+/** Operations by status and kind, most recently changed first, with their rental and customer (staff lists). */
 export async function listOperations(
   q: Queryable,
   filter: { status?: OperationStatus; kind?: OperationKind; limit: number },
-): Promise<OperationRecord[]> {
+): Promise<OperationWithPayment[]> {
   const { rows } = await q.query<Row>(
-    `select ${OPERATION_COLUMNS} from payment_operations
-      where ($1::text is null or status = $1) and ($2::text is null or kind = $2)
-      order by updated_at desc, id desc limit $3`,
+    `select ${OPERATION_WITH_PAYMENT_COLUMNS} from payment_operations o join payments p on p.id = o.payment_id
+      where ($1::text is null or o.status = $1) and ($2::text is null or o.kind = $2)
+      order by o.updated_at desc, o.id desc limit $3`,
     [filter.status ?? null, filter.kind ?? null, filter.limit],
   );
-  return rows.map(toOperation);
+  return rows.map(toOperationWithPayment);
+}
+
+/** One operation with its rental and customer; `forUpdate` locks the operation's row (not the payment's). */
+export async function getOperationWithPayment(
+  q: Queryable,
+  id: string,
+  options: { forUpdate?: boolean } = {},
+): Promise<OperationWithPayment | null> {
+  const { rows } = await q.query<Row>(
+    `select ${OPERATION_WITH_PAYMENT_COLUMNS} from payment_operations o join payments p on p.id = o.payment_id
+      where o.id = $1${options.forUpdate ? ' for update of o' : ''}`,
+    [id],
+  );
+  return rows[0] ? toOperationWithPayment(rows[0]) : null;
+}
+
+/**
+ * A failed operation back into the outbox: pending now, a fresh attempt budget, counted as a staff retry. Guarded
+ * on `failed`, so of two retries racing (two clicks, two instances) exactly one requeues it.
+ */
+export async function requeueFailedOperation(q: Queryable, id: string): Promise<OperationRecord | null> {
+  const { rows } = await q.query<Row>(
+    `update payment_operations
+        set status = 'pending', attempts = 0, next_attempt_at = now(), completed_at = null, retries = retries + 1, updated_at = now()
+      where id = $1 and status = 'failed'
+      returning ${OPERATION_COLUMNS}`,
+    [id],
+  );
+  return rows[0] ? toOperation(rows[0]) : null;
 }
 
 export async function countOperationsByStatus(q: Queryable): Promise<Record<OperationStatus, number>> {

@@ -15,6 +15,7 @@ import {
   findPaymentByKey,
   findPaymentOperation,
   getMethod,
+  getOperationWithPayment,
   getPayment,
   insertOperation,
   insertPayment,
@@ -30,8 +31,10 @@ import {
   pendingRefundCents,
   recordAttemptError,
   removeMethod,
+  requeueFailedOperation,
   updatePayment,
   type OperationRecord,
+  type OperationWithPayment,
   type PaymentMethodRecord,
   type PaymentRecord,
 } from '../data/payments.repository.js';
@@ -76,6 +79,20 @@ export interface OperationView {
   reason: string | null;
   createdAt: string;
   completedAt: string | null;
+  /** how often staff put it back into the outbox after it failed */
+  retries: number;
+}
+
+/** An operation as the staff lists show it: with the rental and the customer its payment belongs to. */
+export interface StaffOperationView extends OperationView {
+  rentalId: string;
+  customerId: string;
+}
+
+export interface RetryRequest {
+  operationId: string;
+  reason: string;
+  actor: Actor;
 }
 
 export interface RentalPayments {
@@ -452,6 +469,72 @@ export class PaymentsService {
     return { refund: refundView(result.op, request.rentalId), created: result.created };
   }
 
+  // ---- retries (staff) ----------------------------------------------------------------------------------------
+
+  /**
+   * Puts a failed capture, void or refund back into the outbox: the same row with the same provider idempotency key,
+   * so whatever the provider already did is answered again instead of done twice. Its payment goes back to the
+   * pending status the operation settles (a refund's payment stays captured; the refund counts against what may
+   * still be refunded again). Idempotent: an operation that is not failed (already retried by a colleague, or
+   * settled since) is answered as it is, with `retried: false` and no audit entry.
+   */
+  async retryOperation(request: RetryRequest): Promise<{ operation: StaffOperationView; retried: boolean }> {
+    const result = await this.deps.db.transaction(async (tx) => {
+      const op = await getOperationWithPayment(tx, request.operationId, { forUpdate: true });
+      if (!op) throw new AppError('operation_not_found', 'No such payment operation.', { status: 404 });
+      if (op.kind === 'authorize') {
+        throw new AppError(
+          'operation_not_retryable',
+          'A card authorization cannot be retried from the desk: the customer starts the rental again.',
+          { status: 409 },
+        );
+      }
+      if (op.status !== 'failed') return { op, retried: false };
+      const payment = await getPayment(tx, op.paymentId, { forUpdate: true });
+      if (!payment) throw new Error(`payment ${op.paymentId} of operation ${op.id} not found`);
+      let paymentStatusAfter = payment.status;
+      if (op.kind === 'refund') {
+        const pending = await pendingRefundCents(tx, payment.id);
+        const refundable = payment.capturedCents - payment.refundedCents - pending;
+        if (payment.status !== 'captured' || op.amountCents > refundable) {
+          throw new AppError(
+            'refund_exceeds_captured',
+            `At most ${Math.max(0, refundable)} ${payment.currency} cents can still be refunded: this refund cannot be retried.`,
+            { status: 409 },
+          );
+        }
+      } else {
+        const pendingStatus = op.kind === 'capture' ? 'capture_pending' : 'void_pending';
+        if (!(await updatePayment(tx, payment.id, { status: pendingStatus }, ['failed', pendingStatus]))) {
+          throw new AppError('payment_not_retryable', `The payment is ${payment.status} now: there is nothing to retry.`, { status: 409 });
+        }
+        paymentStatusAfter = pendingStatus;
+      }
+      const requeued = await requeueFailedOperation(tx, op.id);
+      if (!requeued) throw new Error(`operation ${op.id} left failed under its lock`);
+      await recordAudit(tx, {
+        actor: request.actor.id,
+        role: request.actor.role,
+        action: 'payment.operation_retried',
+        targetType: 'rental',
+        targetId: op.rentalId,
+        reason: request.reason,
+        // the same fields on both sides: the audit viewer shows what changed (status, attempts, the payment's status)
+        before: { ...retryFacts(op), status: op.status, attempts: op.attempts, retries: op.retries, paymentStatus: payment.status },
+        after: {
+          ...retryFacts(op),
+          status: requeued.status,
+          attempts: requeued.attempts,
+          retries: requeued.retries,
+          paymentStatus: paymentStatusAfter,
+        },
+      });
+      return { op: { ...requeued, rentalId: op.rentalId, customerId: op.customerId }, retried: true };
+    });
+    if (result.retried) this.deps.kickOutbox();
+    return { operation: staffOperationView(result.op), retried: result.retried };
+  }
+
   // ---- reads (database only) ----------------------------------------------------------------------------------
 
   staleHolds(olderThanMs: number, limit: number): Promise<Array<{ paymentId: string; rentalId: string }>> {
@@ -482,8 +565,14 @@ export class PaymentsService {
     };
   }
 
-  async listOperations(filter: { status?: OperationStatus; kind?: OperationKind; limit: number }): Promise<OperationView[]> {
-    return (await listOperations(this.deps.db, filter)).map(operationView);
+  async listOperations(filter: { status?: OperationStatus; kind?: OperationKind; limit: number }): Promise<StaffOperationView[]> {
+    return (await listOperations(this.deps.db, filter)).map(staffOperationView);
+  }
+
+  async getOperation(operationId: string): Promise<StaffOperationView> {
+    const op = await getOperationWithPayment(this.deps.db, operationId);
+    if (!op) throw new AppError('operation_not_found', 'No such payment operation.', { status: 404 });
+    return staffOperationView(op);
   }
 }
 
@@ -525,7 +614,17 @@ export function operationView(op: OperationRecord): OperationView {
     reason: op.reason,
     createdAt: new Date(op.createdAt).toISOString(),
     completedAt: op.completedAt === null ? null : new Date(op.completedAt).toISOString(),
+    retries: op.retries,
   };
+}
+
+/** What identifies a retried operation in its audit entry (the same before and after). */
+function retryFacts(op: OperationWithPayment) {
+  return { operationId: op.id, kind: op.kind, amountCents: op.amountCents, currency: op.currency, lastError: op.lastError };
+}
+
+function staffOperationView(op: OperationWithPayment): StaffOperationView {
+  return { ...operationView(op), rentalId: op.rentalId, customerId: op.customerId };
 }
 
 function refundView(op: OperationRecord, rentalId: string): RefundView {

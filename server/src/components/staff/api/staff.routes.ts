@@ -118,5 +118,24 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
       },
       async (request) => accounts.update(request.params.id, request.body, requestActor(request)),
     );
+    app.post(
+      '/staff/:id/password-reset',
+      {
+        config: { auth: ADMIN },
+        schema: {
+          tags,
+          summary: 'Give a colleague a new random password, shown once (audited; ends their sessions)',
+          params: Type.Object({ id: StaffId }),
+          response: {
+            200: Type.Object({
+              account: StaffAccountSchema,
+              temporaryPassword: Type.String({ description: 'shown this once: hand it over, the colleague changes it' }),
+            }),
+          },
+        },
+      },
+      async (request, reply) =>
+        reply.header('cache-control', 'no-store').send(await accounts.resetPassword(request.params.id, requestActor(request))),
+    );
   };
 }

@@ -78,3 +78,13 @@ export async function staffEmailExists(db: Queryable, email: string): Promise<bo
   const { rows } = await db.query('select 1 from staff_accounts where lower(email) = lower($1)', [email.trim()]);
   return rows.length > 0;
 }
+
+/**
+ * Locks every active admin account (in id order, so two transactions never wait on each other in a cycle) and
+ * returns their ids: taken before removing an admin (role change, deactivation), so that two admins removing each
+ * other at once cannot leave no admin at all.
+ */
+export async function lockActiveAdmins(db: Queryable): Promise<string[]> {
+  const { rows } = await db.query<{ id: string }>(`select id from staff_accounts where role = 'admin' and active order by id for update`);
+  return rows.map((r) => r.id);
+}

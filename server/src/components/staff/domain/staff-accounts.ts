@@ -3,13 +3,21 @@
  * signed-in member's profile, and account management by admins (audited). Deactivating an account or changing
  * its role ends its sessions: the next refresh fails, and access tokens already out expire within their TTL.
  */
-import { randomUUID } from 'node:crypto';
+import { randomInt, randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import type { AuthService, Session } from '../../../platform/auth/auth-service.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { Actor } from '../../../platform/http/actor.js';
 import type { Logger } from '../../../platform/log.js';
-import { findStaffByEmail, findStaffById, insertStaff, listStaff, updateStaff, withoutHash } from '../data/staff.repository.js';
+import {
+  findStaffByEmail,
+  findStaffById,
+  insertStaff,
+  listStaff,
+  lockActiveAdmins,
+  updateStaff,
+  withoutHash,
+} from '../data/staff.repository.js';
 import type { StaffAccount, StaffAccountRole } from '../model.js';
 import type { RecordAudit } from '../../audit/index.js';
 
@@ -25,6 +33,17 @@ export const DEMO_STAFF: ReadonlyArray<{ id: string; email: string; name: string
   { id: 'demo-support', email: 'support@fleetdesk.local', name: 'Demo Support', role: 'support', password: 'demo-support-pass' },
   { id: 'demo-admin', email: 'admin@fleetdesk.local', name: 'Demo Admin', role: 'admin', password: 'demo-admin-pass' },
 ];
+
+/** Letters and digits that cannot be mistaken for one another when read out or typed (no 0/O, 1/l/I). */
+const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789';
+/** 20 of them: ~114 bits, and above the server's minimum length */
+const GENERATED_PASSWORD_LENGTH = 20;
+
+/** A random password in groups of five (`xxxxx-xxxxx-xxxxx-xxxxx`), easy to read out and type. */
+export function generatePassword(): string {
+  const chars = Array.from({ length: GENERATED_PASSWORD_LENGTH }, () => PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)]);
+  return chars.join('').replace(/(.{5})(?=.)/g, '$1-');
+}
 
 /** Demo hashes per process: tests start many servers, each with a fresh database (the passwords are public anyway). */
 const demoHashes: Record<string, Promise<string>> = {};
@@ -129,8 +148,13 @@ export class StaffAccounts {
     }
     const passwordHash = patch.password === undefined ? undefined : await this.auth.passwords.hash(patch.password);
     return this.db.transaction(async (tx) => {
+      // the admins first (before the account's own row): see lockActiveAdmins
+      const admins = patch.active === false || (patch.role !== undefined && patch.role !== 'admin') ? await lockActiveAdmins(tx) : null;
       const before = await findStaffById(tx, id, true);
       if (!before) throw new AppError('staff_not_found', `No staff account ${id}`, { status: 404 });
+      if (admins && admins.length === 1 && admins[0] === id) {
+        throw new AppError('last_admin', 'This is the last active admin: make someone else an admin first.', { status: 409 });
+      }
       await updateStaff(tx, id, { name: patch.name, role: patch.role, active: patch.active, passwordHash });
       const after = withoutHash((await findStaffById(tx, id))!);
       // A new role or a deactivation must not survive in long-lived refresh tokens.
@@ -146,6 +170,35 @@ export class StaffAccounts {
       });
       return after;
     });
+  }
+
+  /**
+   * A new random password for someone who lost theirs, returned once (to hand over; never stored in clear, never
+   * logged); their sessions end. Not for one's own account (one knows it: change it instead).
+   */
+  async resetPassword(id: string, actor: Actor): Promise<{ account: StaffAccount; temporaryPassword: string }> {
+    if (id === actor.id)
+      throw new AppError('cannot_reset_own_password', 'Admins cannot reset their own password here: change it instead.', { status: 409 });
+    const temporaryPassword = generatePassword();
+    const passwordHash = await this.auth.passwords.hash(temporaryPassword);
+    const account = await this.db.transaction(async (tx) => {
+      const before = await findStaffById(tx, id, true);
+      if (!before) throw new AppError('staff_not_found', `No staff account ${id}`, { status: 404 });
+      await updateStaff(tx, id, { passwordHash });
+      await this.auth.revokeAll(tx, 'staff', id);
+      const after = withoutHash(before);
+      await this.audit(tx, {
+        actor: actor.id,
+        role: actor.role,
+        action: 'staff.password_reset',
+        targetType: 'staff',
+        targetId: id,
+        after: { id, passwordChanged: true, sessionsEnded: true },
+      });
+      return after;
+    });
+    this.log.info('staff password reset', { staffId: id, by: actor.id });
+    return { account, temporaryPassword };
   }
 
   /**

@@ -16,6 +16,7 @@ import { useReplica } from '../../data/hooks';
 import { formatAgo } from '../../lib/format';
 import { panelAction } from '../panels/panel-action';
 import { Refusals } from '../panels/Refusals';
+import { AssignSelect } from '../panels/AssignSelect';
 import { useStaffDirectory, type Colleague } from '../panels/use-staff-directory';
 import { VehicleLink, type VehiclePanelProps } from '../panels/VehicleLink';
 import {
@@ -400,33 +401,6 @@ function ResolveForm({ label, onResolve, onCancel }: { label: string; onResolve:
         Cancel
       </button>
     </form>
-  );
-}
-
-function AssignSelect({
-  staff,
-  meId,
-  value,
-  onAssign,
-  label = 'Assign to',
-}: {
-  staff: readonly Colleague[];
-  meId: string;
-  value: string | null;
-  onAssign: (id: string | null) => void;
-  label?: string;
-}) {
-  const options = [...staff].sort((a, b) => Number(b.id === meId) - Number(a.id === meId));
-  return (
-    <select aria-label={label} title={label} value={value ?? ''} onChange={(e) => onAssign(e.target.value === '' ? null : e.target.value)}>
-      <option value="">{value ? 'Unassign' : 'Assign…'}</option>
-      {value && !staff.some((s) => s.id === value) ? <option value={value}>{value}</option> : null}
-      {options.map((s) => (
-        <option key={s.id} value={s.id}>
-          {s.id === meId ? `Me (${s.name})` : `${s.name} · ${s.role}`}
-        </option>
-      ))}
-    </select>
   );
 }
 

@@ -6,8 +6,12 @@
  */
 import type { ReactNode } from 'react';
 import type { Capability } from '../../../../shared/permissions.js';
+import { AuditViewer } from '../audit-viewer/AuditViewer';
 import { TariffsScreen } from '../business-admin/TariffsScreen';
 import { ZonesScreen } from '../business-admin/ZonesScreen';
+import { PaymentsAttention } from '../money/PaymentsAttention';
+import { Reconciliation } from '../money/Reconciliation';
+import { StaffAccounts } from '../staff-admin/StaffAccounts';
 
 /** What a back-office screen gets from the desk. */
 export interface BackOfficeContext {
@@ -30,6 +34,27 @@ export interface BackOfficeSection {
 
 export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [
   {
+    id: 'payments',
+    label: 'Payments',
+    hint: 'Failed charges, releases, refunds',
+    capability: 'payment.read',
+    render: (ctx) => <PaymentsAttention {...ctx} />,
+  },
+  {
+    id: 'reconciliation',
+    label: 'Reconciliation',
+    hint: 'Our ledger against the provider’s',
+    capability: 'payment.reconcile',
+    render: () => <Reconciliation />,
+  },
+  {
+    id: 'audit',
+    label: 'Audit',
+    hint: 'Who changed what, when and why',
+    capability: 'audit.read',
+    render: (ctx) => <AuditViewer {...ctx} />,
+  },
+  {
     id: 'tariffs',
     label: 'Tariffs',
     hint: 'Prices per vehicle type, versioned',
@@ -42,5 +67,12 @@ export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [
     hint: 'Operating, no-parking and service zones',
     capability: 'zone.manage',
     render: (ctx) => <ZonesScreen now={ctx.now} />,
+  },
+  {
+    id: 'staff',
+    label: 'Staff',
+    hint: 'Accounts, roles, passwords',
+    capability: 'staff.manage',
+    render: () => <StaffAccounts />,
   },
 ];

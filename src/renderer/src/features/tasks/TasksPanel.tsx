@@ -1,11 +1,15 @@
 /**
- * Field tasks (cleaning, refuel, repair, inspection) from the replica: assign to me, complete — for roles that may
- * work tasks (`task.work`); others see the list read-only. A change the server refused is shown under its row.
+ * Field tasks (cleaning, refuel, repair, inspection) from the replica: assign to me or to a colleague by name (only
+ * colleagues whose role may work tasks, `task.work`), unassign, complete — for roles that may work tasks; others see
+ * the list read-only. A change the server refused is shown under its row.
  */
-import { useState } from 'react';
+import { useMemo, useState } from 'react';
+import { can } from '../../../../shared/permissions.js';
 import type { TaskDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
-import { useStaffNames } from '../panels/staff-names';
+import { AssignSelect } from '../panels/AssignSelect';
+import { staffNameIn } from '../panels/staff-names';
+import { useStaffDirectory } from '../panels/use-staff-directory';
 import { formatAgo } from '../../lib/format';
 import { panelAction } from '../panels/panel-action';
 import { Refusals } from '../panels/Refusals';
@@ -22,7 +26,11 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
     String(showDone),
   );
   const act = panelAction('tasks');
-  const staffName = useStaffNames();
+  const staff = useStaffDirectory();
+  const staffName = useMemo(() => staffNameIn(staff), [staff]);
+  // a task goes to someone who may work it: the role table decides who that is
+  const workers = useMemo(() => staff.filter((s) => can(s.role, 'task.work')), [staff]);
+  const meId = r?.actions.operator.id ?? '';
   const mayWork = r?.actions.can('task.work') ?? false;
   return (
     <div className="replica-panel" data-testid="tasks-panel" data-count={tasks.length}>
@@ -59,10 +67,19 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
               {mayWork ? (
                 <td className="row-actions">
                   <Refusals collection="tasks" what="Task change" match={(c) => c.docId === t.id} />
-                  {t.status === 'open' || (t.status === 'assigned' && t.assignee !== r?.actions.operator.id) ? (
+                  {t.status === 'open' || (t.status === 'assigned' && t.assignee !== meId) ? (
                     <button type="button" onClick={() => act(r?.actions.assignTaskToMe(t.id))}>
                       Assign to me
                     </button>
+                  ) : null}
+                  {t.status === 'open' || t.status === 'assigned' ? (
+                    <AssignSelect
+                      staff={workers}
+                      meId={meId}
+                      value={t.assignee}
+                      label={`Assign the ${t.kind} task to`}
+                      onAssign={(id) => act(r?.actions.assignTask(t.id, id))}
+                    />
                   ) : null}
                   {t.status === 'open' || t.status === 'assigned' ? (
                     <button type="button" onClick={() => act(r?.actions.completeTask(t.id))}>
