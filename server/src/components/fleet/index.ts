@@ -11,6 +11,10 @@ import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { fleetRoutes } from './api/fleet.routes.js';
+import { vehicleAdminRoutes } from './api/vehicle-admin.routes.js';
+import { findRegistered } from './data/vehicle-admin.repository.js';
+import { createVehicleAdmin } from './domain/vehicle-admin.js';
+import type { RegisteredVehicle } from '../../../../src/shared/vehicle-registry.js';
 import { TelemetryHistoryRepository } from './data/telemetry-history.repository.js';
 import { VehicleStateRepository } from './data/vehicle-state.repository.js';
 import { VehicleSyncRepository } from './data/vehicle-sync.repository.js';
@@ -76,6 +80,8 @@ export interface FleetComponent {
   liveFleet(): Promise<VehicleLive[]>;
   /** Whether a car counts as alive / offered / stale, with the broker's outages excused (bookings asks this). */
   liveness: VehicleLivenessView;
+  /** A vehicle as the registry holds it (retired ones too); undefined when unknown. */
+  registeredVehicle(vehicleId: string): Promise<RegisteredVehicle | undefined>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /**
@@ -240,6 +246,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     }, options.maintenanceIntervalMs ?? 3_600_000),
   );
   const queries = createFleetQueries(registry, states, liveness);
+  const vehicleAdmin = createVehicleAdmin({ db: options.db, audit: recordAudit, registry });
   const vehicleSync = new VehicleSyncRepository(options.db, recordAudit);
   const snapshotMinAgeS = options.snapshotMinAgeS ?? 30;
   const snapshotBatch = options.snapshotBatch ?? 700;
@@ -284,8 +291,10 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     },
     liveFleet: () => queries.liveFleet(),
     liveness,
+    registeredVehicle: (vehicleId) => findRegistered(options.db, vehicleId),
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
+      await app.register(vehicleAdminRoutes(vehicleAdmin), { prefix });
     },
     async stop() {
       unfollowLink?.();
