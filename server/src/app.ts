@@ -128,7 +128,13 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     );
     disposers.push({ name: 'database', dispose: () => db.close() });
 
-    const identity = await startDeviceIdentityComponent({ db, log });
+    const identity = await startDeviceIdentityComponent({
+      db,
+      log,
+      ...(config.mosquittoConfigDir === undefined
+        ? {}
+        : { mosquitto: { dir: config.mosquittoConfigDir, ...(config.mosquittoPidFile === undefined ? {} : { pidFile: config.mosquittoPidFile }) } }),
+    });
     disposers.push({ name: 'device identity', dispose: () => identity.stop() });
     let mqttUrl = config.mqttUrl;
     // On an external broker the server is whoever MQTT_USERNAME says; on the embedded one, an in-process account.
@@ -197,6 +203,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
     // Before ingestion: alert changes a previous stop could not write are made again from the stored state.
     await alerts.repairFromStates(await fleet.liveFleet());
+    identity.connectRegistry(fleet, config.deviceBrokerUrl ?? withoutCredentials(mqttUrl));
     const demoCredentials =
       config.mqttAuth === 'required' && config.seedVehicles > 0
         ? await identity.ensureDemoCredentials(
@@ -484,4 +491,12 @@ async function disposeInReverse(disposers: Disposer[], log: Logger): Promise<voi
       log.error(`stopping ${name} failed`, errorFields(err));
     }
   }
+}
+
+/** A broker URL as devices are told it: the server's own account (user and password) left out. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
 }

@@ -12,7 +12,7 @@ import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { fleetRoutes } from './api/fleet.routes.js';
 import { vehicleAdminRoutes } from './api/vehicle-admin.routes.js';
-import { findRegistered } from './data/vehicle-admin.repository.js';
+import { findRegisteredMany } from './data/vehicle-admin.repository.js';
 import { createVehicleAdmin } from './domain/vehicle-admin.js';
 import type { RegisteredVehicle } from '../../../../src/shared/vehicle-registry.js';
 import { TelemetryHistoryRepository } from './data/telemetry-history.repository.js';
@@ -80,8 +80,8 @@ export interface FleetComponent {
   liveFleet(): Promise<VehicleLive[]>;
   /** Whether a car counts as alive / offered / stale, with the broker's outages excused (bookings asks this). */
   liveness: VehicleLivenessView;
-  /** A vehicle as the registry holds it (retired ones too); undefined when unknown. */
-  registeredVehicle(vehicleId: string): Promise<RegisteredVehicle | undefined>;
+  /** These vehicles as the registry holds them (retired ones too; unknown ids left out), by plate. */
+  registeredVehicles(vehicleIds: readonly string[]): Promise<RegisteredVehicle[]>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /**
@@ -291,7 +291,7 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     },
     liveFleet: () => queries.liveFleet(),
     liveness,
-    registeredVehicle: (vehicleId) => findRegistered(options.db, vehicleId),
+    registeredVehicles: (vehicleIds) => findRegisteredMany(options.db, vehicleIds),
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
       await app.register(vehicleAdminRoutes(vehicleAdmin), { prefix });

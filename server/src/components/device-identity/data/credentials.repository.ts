@@ -10,6 +10,15 @@ export interface NewCredential {
   brokerHash: string;
 }
 
+/** A device's credentials as the admin sees them: never a secret or a hash. */
+export interface DeviceCredentialStatus {
+  vehicleId: string;
+  status: 'active' | 'revoked';
+  issuedAt: number;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}
+
 interface Row {
   username: string;
   role: MqttRole;
@@ -31,6 +40,23 @@ export class CredentialsRepository {
   async listAll(): Promise<CredentialRecord[]> {
     const { rows } = await this.db.query<Row>(`select ${COLUMNS} from mqtt_credentials order by username`);
     return rows.map(toRecord);
+  }
+
+  /** Every device account with its dates (epoch ms), newest change first. */
+  async listDevices(): Promise<DeviceCredentialStatus[]> {
+    const { rows } = await this.db.query<{ vehicle_id: string; issued_ms: number; rotated_ms: number | null; revoked_ms: number | null }>(
+      `select vehicle_id, (extract(epoch from created_at) * 1000)::float8 as issued_ms,
+              (extract(epoch from rotated_at) * 1000)::float8 as rotated_ms, (extract(epoch from disabled_at) * 1000)::float8 as revoked_ms
+         from mqtt_credentials where role = 'device' order by vehicle_id`,
+    );
+    const n = (v: number | null) => (v === null ? null : Math.round(Number(v)));
+    return rows.map((r) => ({
+      vehicleId: r.vehicle_id,
+      status: r.revoked_ms === null ? 'active' : 'revoked',
+      issuedAt: n(r.issued_ms)!,
+      rotatedAt: n(r.rotated_ms),
+      revokedAt: n(r.revoked_ms),
+    }));
   }
 
   async find(username: string): Promise<CredentialRecord | undefined> {

@@ -54,6 +54,11 @@ export async function findRegistered(q: Queryable, id: string, forUpdate = false
   return rows[0] && toVehicle(rows[0]);
 }
 
+export async function findRegisteredMany(q: Queryable, ids: readonly string[]): Promise<RegisteredVehicle[]> {
+  const { rows } = await q.query<Row>(`select ${COLUMNS} from vehicles where id = any($1::text[]) order by plate`, [ids]);
+  return rows.map(toVehicle);
+}
+
 /** Which of these plates and VINs the registry already holds (retired cars included: a plate stays theirs). */
 export async function existingPlatesAndVins(
   q: Queryable,
