@@ -208,6 +208,24 @@ describe('browser console sync proxy', () => {
       '/ops/v1/commands/x/cancel',
     ])
       expect((await send({ method: 'POST', path, body: '{}' })).status, path).toBe(405);
+    // …and the back office's registry and device administration, each with its own method only
+    for (const [method, path] of [
+      ['POST', '/ops/v1/vehicles'],
+      ['POST', '/ops/v1/vehicles/import?dryRun=true'],
+      ['PATCH', '/ops/v1/vehicles/veh-00001'],
+      ['POST', '/ops/v1/devices/credentials'],
+      ['POST', '/ops/v1/devices/revoke'],
+    ] as const) {
+      expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(200);
+      expect(seen.at(-1)).toMatchObject({ url: `/base${path}`, method });
+    }
+    for (const [method, path] of [
+      ['PATCH', '/ops/v1/vehicles'],
+      ['POST', '/ops/v1/vehicles/veh-00001'],
+      ['PATCH', '/ops/v1/vehicles/a/b'],
+      ['POST', '/ops/v1/devices/credentials/x'],
+    ] as const)
+      expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(405);
     for (const path of ['/ops/v1/auth/login', '/ops/v1/auth/refresh', '/ops/v1/AUTH/refresh', '/ops/v1/auth']) {
       expect((await send({ path })).status, path).toBe(403);
     }

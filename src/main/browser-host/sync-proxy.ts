@@ -1,7 +1,7 @@
 /**
  * The browser console's reverse proxy for the renderer's own server requests: `/sync/v1/*` (the replica: HTTP +
  * Server-Sent Events; GET and POST) and the staff API's reads `/ops/v1/*` (GET only, but for the few actions named in
- * OPS_ACTIONS; never `/ops/v1/auth/*` —
+ * OPS_ACTIONS with their methods; never `/ops/v1/auth/*` —
  * sign-in and refresh tokens belong to the host) on the console's own origin are piped to the companion server,
  * so the renderer stays same-origin (CSP connect-src 'self', no CORS on the server) and follows the console to
  * whichever server it is configured for. The renderer authenticates with the short-lived access token the host
@@ -43,10 +43,17 @@ const FORWARDED_REQUEST_HEADERS = ['authorization', 'content-type', 'accept', 'i
 const OPS_PREFIX = '/ops/v1';
 const OPS_AUTH_PREFIX = '/ops/v1/auth';
 /**
- * The staff API actions the page sends itself (POST), each named here — every other action goes through the
- * replica's `requests`: cancelling a device command (it is about now: queued offline it would be stale).
+ * The staff API actions the page sends itself, each named here with its method — every other action goes through the
+ * replica's `requests`: cancelling a device command (it is about now: queued offline it would be stale); the back
+ * office's registry and device administration (online by nature: the server checks the whole file or list at once,
+ * and device passwords are answered once, to the page that asked).
  */
-const OPS_ACTIONS: readonly RegExp[] = [/^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/];
+const OPS_ACTIONS: ReadonlyArray<readonly ['POST' | 'PATCH', RegExp]> = [
+  ['POST', /^\/ops\/v1\/commands\/[A-Za-z0-9_-]{8,64}\/cancel$/],
+  ['POST', /^\/ops\/v1\/vehicles(\/import)?$/],
+  ['PATCH', /^\/ops\/v1\/vehicles\/[A-Za-z0-9_-]{1,64}$/],
+  ['POST', /^\/ops\/v1\/devices\/(credentials|revoke)$/],
+];
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);
 const FORWARDED_RESPONSE_HEADERS = ['content-type', 'content-length', 'cache-control', 'retry-after', 'allow'] as const;
@@ -87,7 +94,9 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
       problem(503, 'Service Unavailable', 'the console is shutting down');
       return true;
     }
-    const allow = sync || OPS_ACTIONS.some((action) => action.test(rawPath)) ? 'GET, POST' : 'GET';
+    const allow = sync
+      ? 'GET, POST'
+      : ['GET', ...OPS_ACTIONS.filter(([, path]) => path.test(rawPath)).map(([method]) => method)].join(', ');
     if (!allow.split(', ').includes(req.method ?? '')) {
       problem(405, 'Method Not Allowed', `the console forwards ${allow} only here`, { allow });
       req.resume();
@@ -119,7 +128,7 @@ export function createSyncProxy(options: SyncProxyOptions): SyncProxy {
       return true;
     }
     const declaredLength = Number(req.headers['content-length'] ?? '0');
-    if (req.method === 'POST' && Number.isFinite(declaredLength) && declaredLength > maxBody) {
+    if (req.method !== 'GET' && Number.isFinite(declaredLength) && declaredLength > maxBody) {
       problem(413, 'Payload Too Large', `request body larger than ${maxBody} bytes`, { connection: 'close' });
       req.resume();
       return true;

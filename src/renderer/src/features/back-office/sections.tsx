@@ -6,6 +6,8 @@
  */
 import type { ReactNode } from 'react';
 import type { Capability } from '../../../../shared/permissions.js';
+import { DevicesAdmin } from '../fleet-admin/DevicesAdmin';
+import { VehiclesAdmin } from '../fleet-admin/VehiclesAdmin';
 
 /** What a back-office screen gets from the desk. */
 export interface BackOfficeContext {
@@ -26,4 +28,19 @@ export interface BackOfficeSection {
   render: (ctx: BackOfficeContext) => ReactNode;
 }
 
-export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [];
+export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [
+  {
+    id: 'vehicles',
+    label: 'Vehicles',
+    hint: 'Register, import, change and retire cars',
+    capability: 'vehicle.manage',
+    render: () => <VehiclesAdmin />,
+  },
+  {
+    id: 'devices',
+    label: 'Devices',
+    hint: 'Provision and revoke telematics credentials',
+    capability: 'device.credentials',
+    render: () => <DevicesAdmin />,
+  },
+];

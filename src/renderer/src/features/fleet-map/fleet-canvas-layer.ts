@@ -171,6 +171,8 @@ export class FleetCanvasLayer extends L.Layer {
     const dpr = window.devicePixelRatio || 1;
     const w = size.x;
     const h = size.y;
+    // a hidden map (the back-office view in front of it) has no pixels to draw: draw again when it is shown
+    if (w <= 0 || h <= 0) return;
     if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
       canvas.width = Math.round(w * dpr);
       canvas.height = Math.round(h * dpr);
