@@ -59,6 +59,9 @@ const HOME_ZONE_RE = /^[a-z0-9-]{1,60}$/;
 
 export const normalizeVin = (raw: string): string => raw.trim().toUpperCase();
 
+/** Plates in the order people expect: `B-X 2` before `B-X 10`. */
+export const comparePlates = (a: string, b: string): number => a.localeCompare(b, 'en', { numeric: true, sensitivity: 'base' });
+
 /** Why a plate (already normalised) is not acceptable, or null. */
 export function plateProblem(plate: string): string | null {
   if (plate === '') return 'plate is empty';

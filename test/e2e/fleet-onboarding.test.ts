@@ -30,6 +30,7 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
   let server: ServerHandle;
   let desk: DeskPage;
   const devices: TestClient[] = [];
+  const reporters: NodeJS.Timeout[] = [];
 
   const count = async (sql: string) => Number((await server.db.query<{ n: number }>(`select count(*)::float8 as n ${sql}`)).rows[0]!.n);
   const shot = (name: string) => desk.page.screenshot({ path: join(shots, `e2e-onboarding-${name}.png`) });
@@ -53,6 +54,7 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
   });
 
   afterAll(async () => {
+    for (const t of reporters) clearInterval(t);
     await Promise.all(devices.map((d) => d.close()));
     await desk?.close();
     await server?.stop();
@@ -128,7 +130,16 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
           const lat = center.lat + ((k % 25) - 12) * 0.002;
           const lon = center.lon + (Math.floor(k / 25) - 10) * 0.003;
           await d.client.publishAsync(deviceTopic(vehicleId!, 'status'), statusPayload('online', Date.now()), { qos: 1, retain: true });
-          await d.client.publishAsync(deviceTopic(vehicleId!, 'telemetry'), JSON.stringify(telemetry(1, { ts: Date.now(), lat, lon })), { qos: 1 });
+          const report = (seq: number) =>
+            d.client.publishAsync(
+              deviceTopic(vehicleId!, 'telemetry'),
+              JSON.stringify(telemetry(seq, { ts: Date.now(), lat, lon, speedKph: 0, ignition: false, locked: true })),
+              { qos: 0 },
+            );
+          await report(1);
+          // parked cars report every few seconds, as the simulator's do (their heartbeat)
+          let seq = 1;
+          reporters.push(setInterval(() => void (d.client.connected ? report(++seq) : undefined), 5_000));
           return d;
         }),
       );
@@ -144,7 +155,10 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
       FLEET,
       { timeout: 60_000 },
     );
-    await expect.poll(() => page.locator('.status-bar').innerText(), { timeout: 30_000 }).toMatch(/of 500 on screen/);
+    await expect.poll(() => page.locator('.status-bar').innerText(), { timeout: 30_000 }).toMatch(/500 of 500 on screen/);
+    // every car reports: all available, none offline
+    await expect.poll(() => page.getByTestId('count-available').getAttribute('data-value'), { timeout: 30_000 }).toBe(String(FLEET));
+    expect(await page.getByTestId('count-offline').getAttribute('data-value')).toBe('0');
     await shot('6-fleet-live');
     // the server took them in too: every car is offered (availability index, GBFS)
     await expect

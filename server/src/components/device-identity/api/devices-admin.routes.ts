@@ -7,7 +7,7 @@
 import { Type } from '@sinclair/typebox';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { installerCsv, MAX_IMPORT_ROWS, type InstallerCredential } from '../../../../../src/shared/vehicle-registry.js';
+import { comparePlates, installerCsv, MAX_IMPORT_ROWS, type InstallerCredential } from '../../../../../src/shared/vehicle-registry.js';
 import { requestActorWith } from '../../../platform/http/actor.js';
 import { staffCan } from '../../../platform/http/route-config.js';
 import type { CredentialsRepository } from '../data/credentials.repository.js';
@@ -82,7 +82,7 @@ export function devicesAdminRoutes(deps: {
         const brokerUrl = deps.brokerUrl();
         const devices = issued
           .map((c) => ({ vehicleId: c.username, plate: found.get(c.username)!.plate, username: c.username, password: c.password, brokerUrl, rotated: c.rotated }))
-          .sort((a, b) => a.plate.localeCompare(b.plate));
+          .sort((a, b) => comparePlates(a.plate, b.plate));
         void reply.code(201).header('cache-control', 'no-store');
         if (request.query.format === 'csv')
           return reply

@@ -4,7 +4,7 @@
  * device with a reason (its connection to the broker ends).
  */
 import { useMemo, useState } from 'react';
-import type { RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
+import { comparePlates, type RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, normalizePlate, plural } from '../../lib/format';
 import { reasonProblem } from '../../lib/validation';
@@ -42,9 +42,9 @@ export function DevicesAdmin() {
   const statusOf = useMemo(() => new Map((devices.data?.devices ?? []).map((d) => [d.vehicleId, d])), [devices.data]);
   const rows = useMemo(() => {
     const q = normalizePlate(query.trim());
-    return (registry.data?.vehicles ?? []).filter(
-      (v) => (filter === 'all' || statusOf.get(v.id)?.status !== 'active') && (q === '' || normalizePlate(v.plate).includes(q)),
-    );
+    return (registry.data?.vehicles ?? [])
+      .filter((v) => (filter === 'all' || statusOf.get(v.id)?.status !== 'active') && (q === '' || normalizePlate(v.plate).includes(q)))
+      .sort((a, b) => comparePlates(a.plate, b.plate));
   }, [registry.data, statusOf, filter, query]);
   const without = (registry.data?.vehicles ?? []).filter((v) => statusOf.get(v.id)?.status !== 'active').length;
 

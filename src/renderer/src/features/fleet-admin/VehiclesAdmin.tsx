@@ -3,7 +3,7 @@
  * reason and a confirmation; a retired car leaves the active fleet, its history stays), and the CSV import.
  */
 import { useMemo, useState } from 'react';
-import type { RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
+import { comparePlates, type RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
 import { useReplica } from '../../data/hooks';
 import { energyLabel, formatDateTime, normalizePlate, plural } from '../../lib/format';
 import { reasonProblem } from '../../lib/validation';
@@ -31,7 +31,7 @@ export function VehiclesAdmin() {
   const reasonField = useFieldProblems<'reason'>();
   const [confirm, confirmDialog] = useConfirm();
 
-  const all = useMemo(() => registry.data?.vehicles ?? [], [registry.data]);
+  const all = useMemo(() => [...(registry.data?.vehicles ?? [])].sort((a, b) => comparePlates(a.plate, b.plate)), [registry.data]);
   const matches = useMemo(() => {
     const q = query.trim().toUpperCase();
     const plateQ = normalizePlate(q);
