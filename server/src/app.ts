@@ -194,6 +194,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       telemetryRetentionDays: config.telemetryRetentionDays,
       seedVehicles: config.seedVehicles,
       shutdownStallMs: config.shutdownStallMs,
+      onVehicleRetired: async (vehicleId, actor, reason) => {
+        await identity.revokeDevice(vehicleId, actor, reason ?? 'vehicle retired');
+      },
     });
     disposers.push({
       name: 'fleet (final flush)',

@@ -33,6 +33,8 @@ export interface DeviceIdentityComponent {
   /** Issues (or rotates) a device's credentials; the secret is in the result and nowhere else. */
   provisionDevice(vehicleId: string): Promise<IssuedCredential>;
   createAccount(role: 'desktop' | 'service', name?: string): Promise<IssuedCredential>;
+  /** Revokes a device's credentials if it has active ones (a retired vehicle's); its open session ends. */
+  revokeDevice(vehicleId: string, actor: { id: string; role: string }, reason: string | null): Promise<boolean>;
   /**
    * Credentials for the demo fleet and one demo desktop, kept in `<dataDir>/demo-credentials.json` (none on an
    * in-memory data dir). Demo only.
@@ -77,6 +79,12 @@ export async function startDeviceIdentityComponent(options: DeviceIdentityOption
     createLocalServiceAccount: () => provisioning.createLocalServiceAccount(),
     provisionDevice: (vehicleId) => provisioning.provisionDevice(vehicleId, SYSTEM),
     createAccount: (role, name) => provisioning.createAccount(role, name, SYSTEM),
+    async revokeDevice(vehicleId, actor, reason) {
+      const existing = await repo.find(vehicleId);
+      if (!existing || existing.disabled || existing.role !== 'device') return false;
+      await provisioning.revoke(vehicleId, actor, 'device', reason);
+      return true;
+    },
     ensureDemoCredentials: (vehicleIds, dataDir) =>
       ensureDemoCredentials(vehicleIds, dataDir === undefined ? undefined : join(dataDir, DEMO_CREDENTIALS_FILE), provisioning, cache, log),
     connectRegistry: (vehicles, brokerUrl) => {

@@ -121,6 +121,8 @@ export interface FleetOptions {
   snapshotMinAgeS?: number;
   /** … rows per run at most (default 700: ~700 rows/s with the default interval) */
   snapshotBatch?: number;
+  /** a vehicle was retired (committed): its device's credentials go too (device identity) */
+  onVehicleRetired?: (vehicleId: string, actor: Actor, reason: string | null) => Promise<void>;
   /** at stop, give up writing buffered state/history after this long without a successful write (default 10 s) */
   shutdownStallMs?: number;
 }
@@ -246,7 +248,18 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     }, options.maintenanceIntervalMs ?? 3_600_000),
   );
   const queries = createFleetQueries(registry, states, liveness);
-  const vehicleAdmin = createVehicleAdmin({ db: options.db, audit: recordAudit, registry });
+  const vehicleAdmin = createVehicleAdmin({
+    db: options.db,
+    audit: recordAudit,
+    registry,
+    onRetired: async (vehicleId, actor, reason) => {
+      try {
+        await options.onVehicleRetired?.(vehicleId, actor, reason);
+      } catch (err) {
+        log.error('a retired vehicle’s device credentials could not be revoked; revoke them in Devices', { vehicleId, ...errorFields(err) });
+      }
+    },
+  });
   const vehicleSync = new VehicleSyncRepository(options.db, recordAudit);
   const snapshotMinAgeS = options.snapshotMinAgeS ?? 30;
   const snapshotBatch = options.snapshotBatch ?? 700;

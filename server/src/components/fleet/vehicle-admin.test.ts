@@ -200,8 +200,9 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     const typeOf = await server.db.query<{ vehicle_type_id: string }>('select vehicle_type_id from vehicles where id = $1', [id]);
     expect(typeOf.rows[0]!.vehicle_type_id).toBe('volkswagen-id-3-electric');
     const gbfsCount = async () => ((await (await fetch(`${server.httpUrl}/gbfs/v3/vehicle_status.json`)).json()) as { data: { vehicles: unknown[] } }).data.vehicles.length;
-    const withCar = await gbfsCount();
-    expect(withCar).toBe(server.bookings.availableVehicles().length);
+    // the feed is rebuilt from the index on its own cadence: wait for it, never sleep
+    const withCar = server.bookings.availableVehicles().length;
+    await expect.poll(gbfsCount, { timeout: 10_000 }).toBe(withCar);
 
     const noReason = await call<Problem>(server, 'admin', 'PATCH', `/vehicles/${id}`, { retired: true });
     expect(noReason.status).toBe(400);
@@ -209,12 +210,15 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     expect(retired.status).toBe(200);
     expect(retired.body.retiredAt).toEqual(expect.any(Number));
     await expect.poll(offered, { timeout: 10_000 }).toBe(false);
-    expect(await gbfsCount()).toBe(withCar - 1);
+    await expect.poll(gbfsCount, { timeout: 10_000 }).toBe(withCar - 1);
     expect((await serverDocs<VehicleDoc>(server, 'vehicles')).has(id)).toBe(false);
     expect((await call<{ vehicles: RegisteredVehicle[] }>(server, 'admin', 'GET', '/vehicle-registry')).body.vehicles.some((v) => v.id === id)).toBe(false);
     expect((await call<{ vehicles: RegisteredVehicle[] }>(server, 'admin', 'GET', '/vehicle-registry?includeRetired=true')).body.vehicles.some((v) => v.id === id)).toBe(true);
     expect(await count(server, "from audit_log where target_id = $1 and action = 'vehicle.retired' and reason = 'sold'", [id])).toBe(1);
     expect(await count(server, 'from vehicle_state where vehicle_id = $1', [id])).toBe(1);
+    // its device goes with it: credentials revoked (with the retirement's reason), the session ended
+    expect(await count(server, "from audit_log where target_id = $1 and action = 'mqtt_credentials.revoked' and reason = 'sold'", [id])).toBe(1);
+    await expect.poll(() => device.client.connected, { timeout: 5_000 }).toBe(false);
     await device.close();
   });
 });

@@ -46,6 +46,12 @@ export interface VehicleAdminPorts {
   audit: RecordAudit;
   /** the registered ids ingestion accepts: added at once (this instance), dropped when retired */
   registry: { add(ids: readonly string[]): void; remove(id: string): void };
+  /**
+   * After a retirement committed: the car's device credentials are revoked (device identity, through the
+   * composition root), so its unit can no longer connect nor reach the desks. Its own transaction; a failure is
+   * the caller's to log, the retirement stands.
+   */
+  onRetired?: (vehicleId: string, actor: Actor, reason: string | null) => Promise<void>;
 }
 
 export const newVehicleId = (): string => `veh-${randomBytes(6).toString('hex')}`;
@@ -157,7 +163,10 @@ export function createVehicleAdmin(p: VehicleAdminPorts) {
           return after;
         });
         if (result.retiredAt === null) p.registry.add([id]);
-        else p.registry.remove(id);
+        else {
+          p.registry.remove(id);
+          if (patch.retired === true) await p.onRetired?.(id, actor, patch.reason?.trim() || null);
+        }
         return result;
       } catch (err) {
         throw asConflict(err);
