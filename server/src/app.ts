@@ -133,7 +133,12 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       log,
       ...(config.mosquittoConfigDir === undefined
         ? {}
-        : { mosquitto: { dir: config.mosquittoConfigDir, ...(config.mosquittoPidFile === undefined ? {} : { pidFile: config.mosquittoPidFile }) } }),
+        : {
+            mosquitto: {
+              dir: config.mosquittoConfigDir,
+              ...(config.mosquittoPidFile === undefined ? {} : { pidFile: config.mosquittoPidFile }),
+            },
+          }),
     });
     disposers.push({ name: 'device identity', dispose: () => identity.stop() });
     let mqttUrl = config.mqttUrl;

@@ -38,7 +38,15 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-onboarding-'));
-    server = await startServer({ port: 0, mqttPort: 0, mqttUrl: undefined, databaseUrl: undefined, dataDir: dir, seedVehicles: 0, logLevel: 'warn' });
+    server = await startServer({
+      port: 0,
+      mqttPort: 0,
+      mqttUrl: undefined,
+      databaseUrl: undefined,
+      dataDir: dir,
+      seedVehicles: 0,
+      logLevel: 'warn',
+    });
     // the desk's own broker account (the embedded broker enforces credentials)
     const res = await fetch(`${server.httpUrl}/ops/v1/mqtt-accounts`, {
       method: 'POST',
@@ -46,7 +54,9 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
       body: JSON.stringify({ role: 'desktop', name: 'e2e-onboarding' }),
     });
     const account = (await res.json()) as { username: string; password: string };
-    desk = await openSignedInDesk(server, ADMIN, { config: { tileUrl: '', mqttUsername: account.username, mqttPassword: account.password } });
+    desk = await openSignedInDesk(server, ADMIN, {
+      config: { tileUrl: '', mqttUsername: account.username, mqttPassword: account.password },
+    });
   });
 
   afterEach(async (ctx) => {
@@ -111,7 +121,9 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
     expect(await page.locator('[data-testid="secret-row"]').count()).toBe(100);
     await shot('5-secrets');
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('secrets-download').click()]);
-    const file = readFileSync((await download.path())!, 'utf8').trim().split('\r\n');
+    const file = readFileSync((await download.path())!, 'utf8')
+      .trim()
+      .split('\r\n');
     expect(file[0]).toBe('vehicleId,plate,username,password,brokerUrl');
     expect(file).toHaveLength(FLEET + 1);
     await page.getByTestId('secrets-close').click();
@@ -188,7 +200,9 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
     await page.getByTestId('confirm-dialog').waitFor();
     await shot('7-revoke-confirm');
     await page.getByTestId('confirm-accept').click();
-    await expect.poll(() => page.locator(`[data-testid="device-row"][data-vehicle-id="${vehicleId}"]`).getAttribute('data-status')).toBe('revoked');
+    await expect
+      .poll(() => page.locator(`[data-testid="device-row"][data-vehicle-id="${vehicleId}"]`).getAttribute('data-status'))
+      .toBe('revoked');
     const device = devices.find((d) => d.client.options.username === vehicleId)!;
     await expect.poll(() => device.client.connected, { timeout: 5_000 }).toBe(false);
     await shot('8-revoked');

@@ -142,7 +142,7 @@ const SETTINGS = {
   ),
   mosquittoConfigDir: optionalText(
     'MOSQUITTO_CONFIG_DIR',
-    "external Mosquitto: the server rewrites the password and ACL files here after every credential change (docs/mosquitto-auth.md); absent → regenerate them with `npm run mqtt:mosquitto-config`",
+    'external Mosquitto: the server rewrites the password and ACL files here after every credential change (docs/mosquitto-auth.md); absent → regenerate them with `npm run mqtt:mosquitto-config`',
   ),
   mosquittoPidFile: optionalText(
     'MOSQUITTO_PID_FILE',

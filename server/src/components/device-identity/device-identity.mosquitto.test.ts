@@ -261,7 +261,10 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
     // (SIGHUP is handled by Mosquitto's own loop: poll, do not sleep)
     await expect.poll(() => connectOutcome(url, devC), { timeout: 5_000 }).toBe('connected');
     const live = await connectAs(url, devC);
-    const bystander = await connectAs(url, devices.find((d) => d.username === vehD!.id)!);
+    const bystander = await connectAs(
+      url,
+      devices.find((d) => d.username === vehD!.id)!,
+    );
     const revoke = await fetch(`${server.httpUrl}/ops/v1/devices/revoke`, {
       method: 'POST',
       headers: { ...ADMIN, 'content-type': 'application/json' },

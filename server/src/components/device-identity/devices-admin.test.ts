@@ -57,7 +57,9 @@ describe.each(dbBackends())('bulk device provisioning on $name', (backend) => {
       const res = await fetch(`${server.httpUrl}/ops/v1/devices`, { headers: await staffHeaders(server, role, `t-${role}`) });
       expect(res.status).toBe(403);
     }
-    expect(Number((await server.db.query<{ n: number }>("select count(*)::float8 as n from mqtt_credentials where role = 'device'")).rows[0]!.n)).toBe(0);
+    expect(
+      Number((await server.db.query<{ n: number }>("select count(*)::float8 as n from mqtt_credentials where role = 'device'")).rows[0]!.n),
+    ).toBe(0);
   });
 
   it('refuses bad input with a problem: unknown vehicles, duplicates, an empty list, a revoke without reason', async () => {
@@ -79,10 +81,18 @@ describe.each(dbBackends())('bulk device provisioning on $name', (backend) => {
     const { devices } = JSON.parse(res.text) as { devices: Issued[] };
     expect(devices.map((d) => d.vehicleId).sort()).toEqual([...ids].sort());
     for (const d of devices) {
-      expect(d).toMatchObject({ username: d.vehicleId, plate: cars.find((c) => c.id === d.vehicleId)!.plate, brokerUrl: server.mqttUrl, rotated: false });
+      expect(d).toMatchObject({
+        username: d.vehicleId,
+        plate: cars.find((c) => c.id === d.vehicleId)!.plate,
+        brokerUrl: server.mqttUrl,
+        rotated: false,
+      });
       expect(d.password.length).toBeGreaterThanOrEqual(32);
     }
-    const stored = await server.db.query<{ secret_hash: string; broker_hash: string }>('select secret_hash, broker_hash from mqtt_credentials where vehicle_id = any($1)', [ids]);
+    const stored = await server.db.query<{ secret_hash: string; broker_hash: string }>(
+      'select secret_hash, broker_hash from mqtt_credentials where vehicle_id = any($1)',
+      [ids],
+    );
     for (const row of stored.rows) for (const d of devices) expect(`${row.secret_hash}${row.broker_hash}`).not.toContain(d.password);
     expect(await connectOutcome(server.mqttUrl, devices[0]!, { clientId: devices[0]!.username })).toBe('connected');
 
@@ -100,7 +110,12 @@ describe.each(dbBackends())('bulk device provisioning on $name', (backend) => {
     expect(audit.rows[0]!.after.accounts.sort()).toEqual([...ids].sort());
     const listed = await fetch(`${server.httpUrl}/ops/v1/devices`, { headers: await staffHeaders(server, 'admin', 't-admin') });
     const body = (await listed.json()) as { devices: Array<{ vehicleId: string; status: string }> };
-    expect(body.devices.filter((d) => d.status === 'active').map((d) => d.vehicleId).sort()).toEqual([...ids, cars[2]!.id].sort());
+    expect(
+      body.devices
+        .filter((d) => d.status === 'active')
+        .map((d) => d.vehicleId)
+        .sort(),
+    ).toEqual([...ids, cars[2]!.id].sort());
     expect(JSON.stringify(body)).not.toMatch(/hash|password/i);
   });
 

@@ -95,7 +95,6 @@ export async function startDeviceIdentityComponent(options: DeviceIdentityOption
       await app.register(
         devicesAdminRoutes({
           provisioning,
-          repo,
           vehicles: { registeredVehicles: (ids) => (registry?.vehicles ?? notConnected()).registeredVehicles(ids) },
           brokerUrl: () => registry?.brokerUrl ?? notConnected(),
         }),

@@ -256,7 +256,10 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
       try {
         await options.onVehicleRetired?.(vehicleId, actor, reason);
       } catch (err) {
-        log.error('a retired vehicle’s device credentials could not be revoked; revoke them in Devices', { vehicleId, ...errorFields(err) });
+        log.error('a retired vehicle’s device credentials could not be revoked; revoke them in Devices', {
+          vehicleId,
+          ...errorFields(err),
+        });
       }
     },
   });

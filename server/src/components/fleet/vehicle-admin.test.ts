@@ -66,7 +66,13 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     await cleanup?.();
   });
 
-  const good = (tag: string) => ({ plate: `b-rg ${tag}`, vin: `WVWZZZ1JZXW${tag.padStart(6, '0')}`, make: 'Volkswagen', model: 'Golf', energyType: 'fuel' });
+  const good = (tag: string) => ({
+    plate: `b-rg ${tag}`,
+    vin: `WVWZZZ1JZXW${tag.padStart(6, '0')}`,
+    make: 'Volkswagen',
+    model: 'Golf',
+    energyType: 'fuel',
+  });
 
   it('lets only admins register, change, import and list: dispatcher and support 403, anonymous 401', async () => {
     const routes: Array<[string, string, unknown?, { csv?: boolean }?]> = [
@@ -124,11 +130,15 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     expect(await auditCount(server, 'vehicle.registered')).toBe(auditBefore);
 
     const fixed = testFleetCsv(500);
-    const dry = await call<{ dryRun: boolean; count: number }>(server, 'admin', 'POST', '/vehicles/import?dryRun=true', fixed.csv, { csv: true });
+    const dry = await call<{ dryRun: boolean; count: number }>(server, 'admin', 'POST', '/vehicles/import?dryRun=true', fixed.csv, {
+      csv: true,
+    });
     expect(dry).toMatchObject({ status: 200, body: { dryRun: true, count: 500 } });
     expect(await vehicleCount(server)).toBe(vehiclesBefore);
 
-    const imported = await call<{ count: number; vehicles: RegisteredVehicle[] }>(server, 'admin', 'POST', '/vehicles/import', fixed.csv, { csv: true });
+    const imported = await call<{ count: number; vehicles: RegisteredVehicle[] }>(server, 'admin', 'POST', '/vehicles/import', fixed.csv, {
+      csv: true,
+    });
     expect(imported.status).toBe(201);
     expect(imported.body.count).toBe(500);
     expect(imported.body.vehicles.map((v) => v.plate)).toEqual(fixed.plates);
@@ -155,7 +165,9 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
   it('lets only one of two racing imports of the same plate succeed (the unique constraints are the last line)', async () => {
     const file = testFleetCsv(50);
     const before = await vehicleCount(server);
-    const results = await Promise.all([1, 2].map(() => call<Problem>(server, 'admin', 'POST', '/vehicles/import', file.csv, { csv: true })));
+    const results = await Promise.all(
+      [1, 2].map(() => call<Problem>(server, 'admin', 'POST', '/vehicles/import', file.csv, { csv: true })),
+    );
     expect(results.map((r) => r.status).sort()).toEqual([201, results.find((r) => r.status !== 201)!.status]);
     expect([409, 422]).toContain(results.find((r) => r.status !== 201)!.status);
     expect(await vehicleCount(server)).toBe(before + 50);
@@ -173,7 +185,12 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
   });
 
   it('reaches the replica, the availability index and GBFS once its device reports; retired, it leaves them (its history stays)', async () => {
-    const created = await call<RegisteredVehicle>(server, 'admin', 'POST', '/vehicles', { ...good('77'), model: 'ID.3', make: 'Volkswagen', energyType: 'electric' });
+    const created = await call<RegisteredVehicle>(server, 'admin', 'POST', '/vehicles', {
+      ...good('77'),
+      model: 'ID.3',
+      make: 'Volkswagen',
+      energyType: 'electric',
+    });
     expect(created.status).toBe(201);
     const id = created.body.id;
     const doc = (await serverDocs<VehicleDoc>(server, 'vehicles')).get(id);
@@ -190,7 +207,11 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     const device = await connectAs(server.mqttUrl, issued.body.devices[0]!, { clientId: id });
     const { center } = DEFAULT_SERVICE_AREA;
     await device.client.publishAsync(deviceTopic(id, 'status'), statusPayload('online', Date.now()), { qos: 1, retain: true });
-    await device.client.publishAsync(deviceTopic(id, 'telemetry'), JSON.stringify(telemetry(1, { ts: Date.now(), lat: center.lat, lon: center.lon, ignition: false, speedKph: 0, locked: true })), { qos: 1 });
+    await device.client.publishAsync(
+      deviceTopic(id, 'telemetry'),
+      JSON.stringify(telemetry(1, { ts: Date.now(), lat: center.lat, lon: center.lon, ignition: false, speedKph: 0, locked: true })),
+      { qos: 1 },
+    );
     const offered = async () => {
       await server.flushIngestion();
       await server.bookings.refreshAvailability();
@@ -199,7 +220,9 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     await expect.poll(offered, { timeout: 10_000 }).toBe(true);
     const typeOf = await server.db.query<{ vehicle_type_id: string }>('select vehicle_type_id from vehicles where id = $1', [id]);
     expect(typeOf.rows[0]!.vehicle_type_id).toBe('volkswagen-id-3-electric');
-    const gbfsCount = async () => ((await (await fetch(`${server.httpUrl}/gbfs/v3/vehicle_status.json`)).json()) as { data: { vehicles: unknown[] } }).data.vehicles.length;
+    const gbfsCount = async () =>
+      ((await (await fetch(`${server.httpUrl}/gbfs/v3/vehicle_status.json`)).json()) as { data: { vehicles: unknown[] } }).data.vehicles
+        .length;
     // the feed is rebuilt from the index on its own cadence: wait for it, never sleep
     const withCar = server.bookings.availableVehicles().length;
     await expect.poll(gbfsCount, { timeout: 10_000 }).toBe(withCar);
@@ -212,12 +235,20 @@ describe.each(dbBackends())('vehicle registry administration on $name', (backend
     await expect.poll(offered, { timeout: 10_000 }).toBe(false);
     await expect.poll(gbfsCount, { timeout: 10_000 }).toBe(withCar - 1);
     expect((await serverDocs<VehicleDoc>(server, 'vehicles')).has(id)).toBe(false);
-    expect((await call<{ vehicles: RegisteredVehicle[] }>(server, 'admin', 'GET', '/vehicle-registry')).body.vehicles.some((v) => v.id === id)).toBe(false);
-    expect((await call<{ vehicles: RegisteredVehicle[] }>(server, 'admin', 'GET', '/vehicle-registry?includeRetired=true')).body.vehicles.some((v) => v.id === id)).toBe(true);
+    expect(
+      (await call<{ vehicles: RegisteredVehicle[] }>(server, 'admin', 'GET', '/vehicle-registry')).body.vehicles.some((v) => v.id === id),
+    ).toBe(false);
+    expect(
+      (await call<{ vehicles: RegisteredVehicle[] }>(server, 'admin', 'GET', '/vehicle-registry?includeRetired=true')).body.vehicles.some(
+        (v) => v.id === id,
+      ),
+    ).toBe(true);
     expect(await count(server, "from audit_log where target_id = $1 and action = 'vehicle.retired' and reason = 'sold'", [id])).toBe(1);
     expect(await count(server, 'from vehicle_state where vehicle_id = $1', [id])).toBe(1);
     // its device goes with it: credentials revoked (with the retirement's reason), the session ended
-    expect(await count(server, "from audit_log where target_id = $1 and action = 'mqtt_credentials.revoked' and reason = 'sold'", [id])).toBe(1);
+    expect(
+      await count(server, "from audit_log where target_id = $1 and action = 'mqtt_credentials.revoked' and reason = 'sold'", [id]),
+    ).toBe(1);
     await expect.poll(() => device.client.connected, { timeout: 5_000 }).toBe(false);
     await device.close();
   });

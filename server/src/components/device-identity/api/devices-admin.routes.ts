@@ -10,7 +10,6 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import { comparePlates, installerCsv, MAX_IMPORT_ROWS, type InstallerCredential } from '../../../../../src/shared/vehicle-registry.js';
 import { requestActorWith } from '../../../platform/http/actor.js';
 import { staffCan } from '../../../platform/http/route-config.js';
-import type { CredentialsRepository } from '../data/credentials.repository.js';
 import type { CredentialProvisioning } from '../domain/provisioning.js';
 
 /** What the routes need to know of the registry (the fleet component, through the composition root). */
@@ -39,7 +38,6 @@ const DeviceStatusSchema = Type.Object({
 
 export function devicesAdminRoutes(deps: {
   provisioning: CredentialProvisioning;
-  repo: CredentialsRepository;
   vehicles: DeviceVehiclesPort;
   brokerUrl: () => string;
 }): FastifyPluginAsyncTypebox {
@@ -48,9 +46,12 @@ export function devicesAdminRoutes(deps: {
       '/devices',
       {
         config: { auth: staffCan('device.credentials') },
-        schema: { summary: "Devices' MQTT credentials: issued, rotated, revoked (never a secret)", response: { 200: Type.Object({ devices: Type.Array(DeviceStatusSchema) }) } },
+        schema: {
+          summary: "Devices' MQTT credentials: issued, rotated, revoked (never a secret)",
+          response: { 200: Type.Object({ devices: Type.Array(DeviceStatusSchema) }) },
+        },
       },
-      async () => ({ devices: await deps.repo.listDevices() }),
+      async () => ({ devices: await deps.provisioning.listDevices() }),
     );
 
     app.post(
@@ -70,18 +71,36 @@ export function devicesAdminRoutes(deps: {
         const found = new Map((await deps.vehicles.registeredVehicles(ids)).map((v) => [v.id, v]));
         const unknown = ids.filter((id) => !found.has(id));
         if (unknown.length > 0)
-          throw new AppError('vehicle_not_found', `not in the registry: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ', …' : ''}`, {
-            status: 404,
-          });
+          throw new AppError(
+            'vehicle_not_found',
+            `not in the registry: ${unknown.slice(0, 10).join(', ')}${unknown.length > 10 ? ', …' : ''}`,
+            {
+              status: 404,
+            },
+          );
         const retired = ids.filter((id) => found.get(id)!.retiredAt !== null);
         if (retired.length > 0)
-          throw new AppError('vehicle_retired', `retired vehicles get no credentials: ${retired.slice(0, 10).map((id) => found.get(id)!.plate).join(', ')}`, {
-            status: 409,
-          });
+          throw new AppError(
+            'vehicle_retired',
+            `retired vehicles get no credentials: ${retired
+              .slice(0, 10)
+              .map((id) => found.get(id)!.plate)
+              .join(', ')}`,
+            {
+              status: 409,
+            },
+          );
         const issued = await deps.provisioning.provisionDevices(ids, actor);
         const brokerUrl = deps.brokerUrl();
         const devices = issued
-          .map((c) => ({ vehicleId: c.username, plate: found.get(c.username)!.plate, username: c.username, password: c.password, brokerUrl, rotated: c.rotated }))
+          .map((c) => ({
+            vehicleId: c.username,
+            plate: found.get(c.username)!.plate,
+            username: c.username,
+            password: c.password,
+            brokerUrl,
+            rotated: c.rotated,
+          }))
           .sort((a, b) => comparePlates(a.plate, b.plate));
         void reply.code(201).header('cache-control', 'no-store');
         if (request.query.format === 'csv')
@@ -99,7 +118,10 @@ export function devicesAdminRoutes(deps: {
         config: { auth: staffCan('device.credentials') },
         schema: {
           summary: 'Revoke devices’ credentials (with a reason); their open MQTT sessions end',
-          body: Type.Object({ vehicleIds: VehicleIds, reason: Type.String({ minLength: 1, maxLength: 1000 }) }, { additionalProperties: false }),
+          body: Type.Object(
+            { vehicleIds: VehicleIds, reason: Type.String({ minLength: 1, maxLength: 1000 }) },
+            { additionalProperties: false },
+          ),
           response: { 200: Type.Object({ revoked: Type.Array(Type.String()) }) },
         },
       },
@@ -107,7 +129,7 @@ export function devicesAdminRoutes(deps: {
         const actor = requestActorWith(request, 'device.credentials');
         const reason = request.body.reason.trim();
         if (reason === '') throw new AppError('reason_required', 'revoking needs a reason', { status: 400 });
-        const active = new Set((await deps.repo.listDevices()).filter((d) => d.status === 'active').map((d) => d.vehicleId));
+        const active = new Set((await deps.provisioning.listDevices()).filter((d) => d.status === 'active').map((d) => d.vehicleId));
         const missing = request.body.vehicleIds.filter((id) => !active.has(id));
         if (missing.length > 0)
           throw new AppError('credentials_not_found', `no active credentials for ${missing.slice(0, 10).join(', ')}`, { status: 404 });

@@ -1,6 +1,6 @@
 /** SQL for `mqtt_credentials`. Hashes only: a secret never reaches this file. */
 import type { Db, Queryable } from '../../../platform/db/index.js';
-import type { CredentialRecord, MqttRole } from '../model.js';
+import type { CredentialRecord, DeviceCredentialStatus, MqttRole } from '../model.js';
 
 export interface NewCredential {
   username: string;
@@ -8,15 +8,6 @@ export interface NewCredential {
   vehicleId: string | null;
   secretHash: string;
   brokerHash: string;
-}
-
-/** A device's credentials as the admin sees them: never a secret or a hash. */
-export interface DeviceCredentialStatus {
-  vehicleId: string;
-  status: 'active' | 'revoked';
-  issuedAt: number;
-  rotatedAt: number | null;
-  revokedAt: number | null;
 }
 
 interface Row {

@@ -9,7 +9,7 @@ import type { Db } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
 import { isUnknownVehicle, type CredentialsRepository, type NewCredential } from '../data/credentials.repository.js';
-import type { CredentialRecord, MqttRole } from '../model.js';
+import type { CredentialRecord, DeviceCredentialStatus, MqttRole } from '../model.js';
 import { isValidUsername } from './access-rules.js';
 import type { CredentialCache } from './credential-cache.js';
 import { generateSecret, hashSecret, mosquittoHash } from './secrets.js';
@@ -70,6 +70,11 @@ export class CredentialProvisioning {
     if (existing && existing.role !== role) throw new AppError('account_conflict', `${username} exists with another role`, { status: 409 });
     const [issued] = await this.issue([{ username, role, vehicleId: null }], actor);
     return issued!;
+  }
+
+  /** Every device's credential state (issued, rotated, revoked), never a secret. */
+  listDevices(): Promise<DeviceCredentialStatus[]> {
+    return this.repo.listDevices();
   }
 
   /** Disables an account now; its open sessions on the embedded broker end. */

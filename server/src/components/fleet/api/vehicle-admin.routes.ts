@@ -69,7 +69,9 @@ export function vehicleAdminRoutes(admin: VehicleAdmin): FastifyPluginAsyncTypeb
     app.addContentTypeParser('text/csv', { parseAs: 'string', bodyLimit: MAX_IMPORT_BYTES }, (_req, body, done) => done(null, body));
     app.setErrorHandler((err, request, reply) => {
       if (err instanceof InvalidVehiclesError)
-        return sendProblem(reply, { ...problem(422, err.code, err.message, request.url), errors: err.errors } as ReturnType<typeof problem>);
+        return sendProblem(reply, { ...problem(422, err.code, err.message, request.url), errors: err.errors } as ReturnType<
+          typeof problem
+        >);
       throw err;
     });
 
@@ -90,7 +92,11 @@ export function vehicleAdminRoutes(admin: VehicleAdmin): FastifyPluginAsyncTypeb
       '/vehicles',
       {
         config: { auth: staffCan('vehicle.manage') },
-        schema: { summary: 'Register a vehicle', body: NewVehicle, response: { 201: RegisteredVehicleSchema, 422: InvalidVehiclesProblem } },
+        schema: {
+          summary: 'Register a vehicle',
+          body: NewVehicle,
+          response: { 201: RegisteredVehicleSchema, 422: InvalidVehiclesProblem },
+        },
       },
       async (request, reply) => {
         const actor = requestActorWith(request, 'vehicle.manage');
@@ -129,8 +135,7 @@ export function vehicleAdminRoutes(admin: VehicleAdmin): FastifyPluginAsyncTypeb
       },
       async (request, reply) => {
         const actor = requestActorWith(request, 'vehicle.manage');
-        if (typeof request.body !== 'string')
-          throw new AppError('unsupported_media_type', 'send the file as text/csv', { status: 415 });
+        if (typeof request.body !== 'string') throw new AppError('unsupported_media_type', 'send the file as text/csv', { status: 415 });
         const dryRun = request.query.dryRun ?? false;
         const result = await admin.importCsv(request.body, actor, dryRun);
         return dryRun ? reply.code(200).send({ dryRun: true, count: result.count }) : reply.code(201).send(result);

@@ -53,7 +53,9 @@ export class VehiclesRepository {
   }
 
   async list(): Promise<VehicleInfo[]> {
-    const { rows } = await this.db.query<VehicleRow>('select id, plate, make, model, energy_type, home_zone from vehicles where retired_at is null order by id');
+    const { rows } = await this.db.query<VehicleRow>(
+      'select id, plate, make, model, energy_type, home_zone from vehicles where retired_at is null order by id',
+    );
     return rows.map((r) => ({ id: r.id, plate: r.plate, make: r.make, model: r.model, energyType: r.energy_type, homeZone: r.home_zone }));
   }
 

@@ -7,7 +7,9 @@ const HEADER = 'plate,vin,make,model,energyType,homeZone';
 
 describe('vehicle CSV import checks', () => {
   it('reads rows with their line numbers (header = 1, blank lines counted) and normalises plate, VIN and energy type', () => {
-    const { rows, errors } = parseVehicleCsv(`${HEADER}\r\nb-ab  123 ,wvwzzz1jzxw000001,VW,Golf,FUEL,mitte\r\n\r\n"B-CD 9",WVWZZZ1JZXW000002,VW,"ID.3",electric,\r\n`);
+    const { rows, errors } = parseVehicleCsv(
+      `${HEADER}\r\nb-ab  123 ,wvwzzz1jzxw000001,VW,Golf,FUEL,mitte\r\n\r\n"B-CD 9",WVWZZZ1JZXW000002,VW,"ID.3",electric,\r\n`,
+    );
     expect(errors).toEqual([]);
     expect(rows.map((r) => r.line)).toEqual([2, 4]);
     const checked = checkRows(rows, empty);
@@ -56,11 +58,16 @@ describe('vehicle CSV import checks', () => {
   it('refuses the file as a whole: empty, unknown or missing columns, header only, too many rows, ragged rows', () => {
     expect(parseVehicleCsv('  \n').errors).toEqual([{ line: 1, field: 'file', message: 'the file is empty' }]);
     expect(parseVehicleCsv('plate,vin,make,colour,energyType\n').errors.map((e) => e.field)).toEqual(['colour', 'model', 'file']);
-    const many = [HEADER, ...Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `B-X ${i},WVWZZZ1JZXW${String(i).padStart(6, '0')},VW,Golf,fuel,`)];
+    const many = [
+      HEADER,
+      ...Array.from({ length: MAX_IMPORT_ROWS + 1 }, (_, i) => `B-X ${i},WVWZZZ1JZXW${String(i).padStart(6, '0')},VW,Golf,fuel,`),
+    ];
     expect(parseVehicleCsv(many.join('\n')).errors).toEqual([
       { line: 1, field: 'file', message: `the file has more than ${MAX_IMPORT_ROWS} vehicles; split it into smaller files` },
     ]);
-    expect(parseVehicleCsv(`${HEADER}\nB-A 1,WVWZZZ1JZXW000001,VW\n`).errors).toEqual([{ line: 2, field: 'row', message: 'expected 6 values, found 3' }]);
+    expect(parseVehicleCsv(`${HEADER}\nB-A 1,WVWZZZ1JZXW000001,VW\n`).errors).toEqual([
+      { line: 2, field: 'row', message: 'expected 6 values, found 3' },
+    ]);
     expect(parseVehicleCsv(`${HEADER}\n"B-A 1,WVW`).errors[0]).toMatchObject({ field: 'file' });
   });
 });

@@ -60,7 +60,10 @@ export function parseVehicleCsv(text: string): { rows: InputRow[]; errors: RowEr
     }) as unknown as Array<{ record: string[]; info: { lines: number } }>;
   } catch (err) {
     const e = err as { lines?: number; message?: string };
-    return { rows: [], errors: [{ line: e.lines ?? 1, field: 'file', message: `the file is not valid CSV: ${e.message ?? 'unreadable'}` }] };
+    return {
+      rows: [],
+      errors: [{ line: e.lines ?? 1, field: 'file', message: `the file is not valid CSV: ${e.message ?? 'unreadable'}` }],
+    };
   }
   const [header, ...data] = records;
   if (!header) return { rows: [], errors: [{ line: 1, field: 'file', message: 'the file is empty' }] };

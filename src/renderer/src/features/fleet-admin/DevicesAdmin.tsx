@@ -85,7 +85,12 @@ export function DevicesAdmin() {
   return (
     <div className="replica-panel fleet-admin" data-testid="devices-admin">
       <div className="panel-toolbar">
-        <select value={filter} onChange={(e) => setFilter(e.target.value as 'without' | 'all')} aria-label="Which vehicles" data-testid="devices-filter">
+        <select
+          value={filter}
+          onChange={(e) => setFilter(e.target.value as 'without' | 'all')}
+          aria-label="Which vehicles"
+          data-testid="devices-filter"
+        >
           <option value="without">Without credentials ({without})</option>
           <option value="all">All vehicles</option>
         </select>
@@ -112,8 +117,8 @@ export function DevicesAdmin() {
                   title: `Replace the credentials of ${plural(rotating, 'device')}?`,
                   detail: (
                     <p>
-                      {plural(rotating, 'selected vehicle')} already {rotating === 1 ? 'has' : 'have'} credentials. New passwords replace them: those
-                      devices are disconnected and cannot connect again until the installer enters the new password.
+                      {plural(rotating, 'selected vehicle')} already {rotating === 1 ? 'has' : 'have'} credentials. New passwords replace
+                      them: those devices are disconnected and cannot connect again until the installer enters the new password.
                     </p>
                   ),
                   confirmLabel: 'Replace and provision',
@@ -207,8 +212,8 @@ export function DevicesAdmin() {
                             detail: (
                               <>
                                 <p>
-                                  The device is disconnected from the broker now and cannot connect again. {v.plate} stops reporting until it gets new
-                                  credentials.
+                                  The device is disconnected from the broker now and cannot connect again. {v.plate} stops reporting until
+                                  it gets new credentials.
                                 </p>
                                 <p>Reason: {reason}</p>
                               </>

@@ -43,8 +43,8 @@ export function SecretsDialog({ devices, onClose }: { devices: IssuedDevice[]; o
           Credentials for {plural(devices.length, 'device')}
         </h2>
         <div className="secrets-warning" role="alert">
-          These passwords are shown only now. The server keeps no copy it could show again: download the file for the installer before you close
-          this window. If it is lost, provision the devices again (the old passwords then stop working).
+          These passwords are shown only now. The server keeps no copy it could show again: download the file for the installer before you
+          close this window. If it is lost, provision the devices again (the old passwords then stop working).
         </div>
         <div className="fleet-admin-scroll secrets-list">
           <table className="replica-table">

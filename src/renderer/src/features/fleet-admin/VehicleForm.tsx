@@ -114,7 +114,11 @@ export function VehicleForm({ vehicle, submit, onDone, onCancel }: VehicleFormPr
         <label>
           Energy
           <Field error={fields.problems.energyType}>
-            <select value={values.energyType} onChange={(e) => set('energyType')(e.target.value as EnergyType)} data-testid="vehicle-energy">
+            <select
+              value={values.energyType}
+              onChange={(e) => set('energyType')(e.target.value as EnergyType)}
+              data-testid="vehicle-energy"
+            >
               <option value="electric">Electric</option>
               <option value="fuel">Fuel</option>
             </select>

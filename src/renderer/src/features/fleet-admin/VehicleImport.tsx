@@ -36,7 +36,11 @@ export function VehicleImport({ onImported, onClose }: { onImported: (message: s
   const choose = async (file: File | undefined) => {
     if (!file || !r) return;
     if (file.size > MAX_IMPORT_BYTES) {
-      setCheck({ state: 'failed', name: file.name, message: `The file is larger than ${formatCount(MAX_IMPORT_BYTES / 1024 / 1024)} MB; split it.` });
+      setCheck({
+        state: 'failed',
+        name: file.name,
+        message: `The file is larger than ${formatCount(MAX_IMPORT_BYTES / 1024 / 1024)} MB; split it.`,
+      });
       return;
     }
     setCheck({ state: 'checking', name: file.name });
@@ -56,8 +60,8 @@ export function VehicleImport({ onImported, onClose }: { onImported: (message: s
     <section className="fleet-admin-box" data-testid="vehicle-import">
       <h3 className="section-title">Import vehicles from a CSV file</h3>
       <p className="muted fleet-admin-note">
-        First line: <code>{IMPORT_COLUMNS.join(',')}</code> (home zone may be left out). Up to {formatCount(MAX_IMPORT_ROWS)} vehicles per file. The
-        file is checked first; nothing is registered unless every line is right.
+        First line: <code>{IMPORT_COLUMNS.join(',')}</code> (home zone may be left out). Up to {formatCount(MAX_IMPORT_ROWS)} vehicles per
+        file. The file is checked first; nothing is registered unless every line is right.
       </p>
       <div className="fleet-admin-actions fleet-admin-actions-left">
         <label className="file-button">
@@ -88,8 +92,7 @@ export function VehicleImport({ onImported, onClose }: { onImported: (message: s
       {check.state === 'bad' ? (
         <div data-testid="import-errors">
           <div className="fleet-admin-error" role="alert">
-            Nothing was imported: {plural(check.errors.length, 'problem')} on {plural(badLines, 'line')}. Fix the file and choose it
-            again.
+            Nothing was imported: {plural(check.errors.length, 'problem')} on {plural(badLines, 'line')}. Fix the file and choose it again.
           </div>
           <div className="fleet-admin-scroll">
             <table className="replica-table">
@@ -116,9 +119,7 @@ export function VehicleImport({ onImported, onClose }: { onImported: (message: s
       ) : null}
       {check.state === 'ready' ? (
         <div className="fleet-admin-ready" data-testid="import-ready">
-          <span>
-            {plural(check.count, 'vehicle')} ready to import.
-          </span>
+          <span>{plural(check.count, 'vehicle')} ready to import.</span>
           <button
             type="button"
             className="primary-button small"

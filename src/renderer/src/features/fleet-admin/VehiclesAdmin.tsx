@@ -54,7 +54,8 @@ export function VehiclesAdmin() {
     setError(undefined);
     registry.reload();
   };
-  const patch = (v: RegisteredVehicle, body: Record<string, unknown>) => r.staffRequest<RegisteredVehicle>('PATCH', `/ops/v1/vehicles/${encodeURIComponent(v.id)}`, { body });
+  const patch = (v: RegisteredVehicle, body: Record<string, unknown>) =>
+    r.staffRequest<RegisteredVehicle>('PATCH', `/ops/v1/vehicles/${encodeURIComponent(v.id)}`, { body });
 
   return (
     <div className="replica-panel fleet-admin" data-testid="vehicles-admin">
@@ -154,8 +155,8 @@ export function VehiclesAdmin() {
                           detail: (
                             <>
                               <p>
-                                {v.plate} leaves the active fleet: it is no longer offered to customers, not shown on the desks&apos; map and its
-                                device&apos;s messages are ignored. Its history (trips, rentals, audit) stays.
+                                {v.plate} leaves the active fleet: it is no longer offered to customers, not shown on the desks&apos; map
+                                and its device&apos;s messages are ignored. Its history (trips, rentals, audit) stays.
                               </p>
                               <p>Reason: {reason}</p>
                             </>
