@@ -103,6 +103,12 @@ export interface InstallerCredential {
   brokerUrl: string;
 }
 
+/** What provisioning answers per device (the secret once): the installer's line, and whether it replaced credentials. */
+export interface IssuedDeviceCredential extends InstallerCredential {
+  /** the device had credentials; the previous secret no longer works */
+  rotated: boolean;
+}
+
 const INSTALLER_COLUMNS: ReadonlyArray<keyof InstallerCredential> = ['vehicleId', 'plate', 'username', 'password', 'brokerUrl'];
 
 /** The installer's file: CSV, a header row, one device per line (RFC 4180 quoting). */

@@ -5,20 +5,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { VehicleInfo } from '../../../../src/shared/fleet.js';
+import type { IssuedDeviceCredential } from '../../../../src/shared/vehicle-registry.js';
 import { startServer, type ServerHandle } from '../../app.js';
 import { staffHeaders, type TestStaffRole } from '../../testing/auth.js';
 import { dbBackends } from '../../testing/backends.js';
 import { uniqueTestVehicles } from '../../testing/devices.js';
 import { closed, connectAs, connectOutcome } from '../../testing/mqtt-clients.js';
 
-interface Issued {
-  vehicleId: string;
-  plate: string;
-  username: string;
-  password: string;
-  brokerUrl: string;
-  rotated: boolean;
-}
+type Issued = IssuedDeviceCredential;
 
 async function post(server: ServerHandle, role: TestStaffRole | undefined, path: string, body: unknown) {
   const res = await fetch(`${server.httpUrl}/ops/v1${path}`, {

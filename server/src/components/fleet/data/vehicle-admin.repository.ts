@@ -3,7 +3,7 @@
  * retirement). Every write takes a fresh server_seq (the desks' replica follows) inside the caller's transaction.
  */
 import type { EnergyType } from '../../../../../src/shared/fleet.js';
-import type { RegisteredVehicle } from '../../../../../src/shared/vehicle-registry.js';
+import type { RegisteredVehicle, VehicleFields } from '../../../../../src/shared/vehicle-registry.js';
 import type { Queryable } from '../../../platform/db/index.js';
 
 interface Row {
@@ -104,15 +104,8 @@ export async function insertVehicles(q: Queryable, vehicles: readonly NewVehicle
   return rows.map(toVehicle).sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
-export interface VehicleChange {
-  plate: string;
-  vin: string | null;
-  make: string;
-  model: string;
-  energyType: EnergyType;
-  homeZone: string;
-  retired: boolean;
-}
+/** The fields as checked (a vehicle registered before VINs were recorded may keep none), and retirement. */
+export type VehicleChange = Omit<Required<VehicleFields>, 'vin'> & { vin: string | null; retired: boolean };
 
 /**
  * Writes the fields; a changed make, model or energy type clears the vehicle's type so pricing derives it again

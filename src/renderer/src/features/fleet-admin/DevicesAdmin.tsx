@@ -4,13 +4,12 @@
  * device with a reason (its connection to the broker ends).
  */
 import { useMemo, useState } from 'react';
-import { comparePlates, type RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
+import { comparePlates, type IssuedDeviceCredential, type RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, normalizePlate, plural } from '../../lib/format';
-import { reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
-import { FieldInput, useFieldProblems } from '../panels/Field';
-import { SecretsDialog, type IssuedDevice } from './SecretsDialog';
+import { ReasonRowForm } from './ReasonRowForm';
+import { SecretsDialog } from './SecretsDialog';
 import { messageOf, useStaffData } from './use-staff-data';
 import './fleet-admin.css';
 
@@ -31,12 +30,11 @@ export function DevicesAdmin() {
   const [filter, setFilter] = useState<'without' | 'all'>('without');
   const [query, setQuery] = useState('');
   const [selected, setSelected] = useState<ReadonlySet<string>>(new Set());
-  const [issued, setIssued] = useState<IssuedDevice[] | undefined>(undefined);
+  const [issued, setIssued] = useState<IssuedDeviceCredential[] | undefined>(undefined);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [message, setMessage] = useState<string | undefined>(undefined);
-  const [revoking, setRevoking] = useState<{ id: string; reason: string } | undefined>(undefined);
-  const reasonField = useFieldProblems<'reason'>();
+  const [revoking, setRevoking] = useState<string | undefined>(undefined);
   const [confirm, confirmDialog] = useConfirm();
 
   const statusOf = useMemo(() => new Map((devices.data?.devices ?? []).map((d) => [d.vehicleId, d])), [devices.data]);
@@ -63,7 +61,7 @@ export function DevicesAdmin() {
   const provision = () => {
     const ids = [...selected];
     setBusy(true);
-    r.staffPost<{ devices: IssuedDevice[] }>('/ops/v1/devices/credentials', { vehicleIds: ids }).then(
+    r.staffPost<{ devices: IssuedDeviceCredential[] }>('/ops/v1/devices/credentials', { vehicleIds: ids }).then(
       (res) => {
         setBusy(false);
         setIssued(res.devices);
@@ -200,13 +198,13 @@ export function DevicesAdmin() {
                     )}
                   </td>
                   <td>
-                    {d?.status === 'active' && revoking?.id === v.id ? (
-                      <form
-                        className="row-actions"
-                        onSubmit={(e) => {
-                          e.preventDefault();
-                          if (!reasonField.check({ reason: reasonProblem(revoking.reason) })) return;
-                          const reason = revoking.reason.trim();
+                    {d?.status === 'active' && revoking === v.id ? (
+                      <ReasonRowForm
+                        verb="Revoke"
+                        label={`Reason to revoke ${v.plate}`}
+                        testId="revoke"
+                        onCancel={() => setRevoking(undefined)}
+                        onReason={(reason) =>
                           confirm({
                             title: `Revoke the device of ${v.plate}?`,
                             detail: (
@@ -228,32 +226,12 @@ export function DevicesAdmin() {
                                 },
                                 (err: unknown) => setError(messageOf(err)),
                               ),
-                          });
-                        }}
-                      >
-                        <FieldInput
-                          {...reasonField.input('reason', revoking.reason, (reason) => setRevoking({ id: v.id, reason }))}
-                          placeholder="Reason (required)"
-                          aria-label={`Reason to revoke ${v.plate}`}
-                          data-testid="revoke-reason"
-                        />
-                        <button type="submit" className="danger-button" data-testid="revoke-submit">
-                          Revoke
-                        </button>
-                        <button type="button" onClick={() => setRevoking(undefined)}>
-                          Cancel
-                        </button>
-                      </form>
+                          })
+                        }
+                      />
                     ) : d?.status === 'active' ? (
                       <div className="row-actions">
-                        <button
-                          type="button"
-                          data-testid="device-revoke"
-                          onClick={() => {
-                            reasonField.reset();
-                            setRevoking({ id: v.id, reason: '' });
-                          }}
-                        >
+                        <button type="button" data-testid="device-revoke" onClick={() => setRevoking(v.id)}>
                           Revoke…
                         </button>
                       </div>

@@ -4,21 +4,12 @@
  * for a confirmation until the file was downloaded.
  */
 import { useEffect, useId, useRef, useState } from 'react';
-import { installerCsv } from '../../../../shared/vehicle-registry.js';
+import { installerCsv, type IssuedDeviceCredential } from '../../../../shared/vehicle-registry.js';
 import { plural } from '../../lib/format';
-
-export interface IssuedDevice {
-  vehicleId: string;
-  plate: string;
-  username: string;
-  password: string;
-  brokerUrl: string;
-  rotated: boolean;
-}
 
 const SHOWN = 100;
 
-export function SecretsDialog({ devices, onClose }: { devices: IssuedDevice[]; onClose: () => void }) {
+export function SecretsDialog({ devices, onClose }: { devices: IssuedDeviceCredential[]; onClose: () => void }) {
   const titleId = useId();
   const [downloaded, setDownloaded] = useState(false);
   const [closing, setClosing] = useState(false);

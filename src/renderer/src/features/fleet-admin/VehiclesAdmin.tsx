@@ -6,9 +6,8 @@ import { useMemo, useState } from 'react';
 import { comparePlates, type RegisteredVehicle } from '../../../../shared/vehicle-registry.js';
 import { useReplica } from '../../data/hooks';
 import { energyLabel, formatDateTime, normalizePlate, plural } from '../../lib/format';
-import { reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
-import { FieldInput, useFieldProblems } from '../panels/Field';
+import { ReasonRowForm } from './ReasonRowForm';
 import { VehicleForm } from './VehicleForm';
 import { VehicleImport } from './VehicleImport';
 import { messageOf, useStaffData } from './use-staff-data';
@@ -27,8 +26,7 @@ export function VehiclesAdmin() {
   const [panel, setPanel] = useState<Panel>({ kind: 'none' });
   const [message, setMessage] = useState<string | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
-  const [retiring, setRetiring] = useState<{ id: string; reason: string } | undefined>(undefined);
-  const reasonField = useFieldProblems<'reason'>();
+  const [retiring, setRetiring] = useState<string | undefined>(undefined);
   const [confirm, confirmDialog] = useConfirm();
 
   const all = useMemo(() => [...(registry.data?.vehicles ?? [])].sort((a, b) => comparePlates(a.plate, b.plate)), [registry.data]);
@@ -143,20 +141,20 @@ export function VehiclesAdmin() {
                 <td>{v.homeZone || <span className="muted">—</span>}</td>
                 <td>{v.retiredAt ? <span className="muted">retired {formatDateTime(v.retiredAt)}</span> : formatDateTime(v.createdAt)}</td>
                 <td>
-                  {retiring?.id === v.id ? (
-                    <form
-                      className="row-actions"
-                      onSubmit={(e) => {
-                        e.preventDefault();
-                        if (!reasonField.check({ reason: reasonProblem(retiring.reason) })) return;
-                        const reason = retiring.reason.trim();
+                  {retiring === v.id ? (
+                    <ReasonRowForm
+                      verb="Retire"
+                      label={`Reason to retire ${v.plate}`}
+                      testId="retire"
+                      onCancel={() => setRetiring(undefined)}
+                      onReason={(reason) =>
                         confirm({
                           title: `Retire ${v.plate}?`,
                           detail: (
                             <>
                               <p>
-                                {v.plate} leaves the active fleet: it is no longer offered to customers, not shown on the desks&apos; map
-                                and its device&apos;s messages are ignored. Its history (trips, rentals, audit) stays.
+                                {v.plate} leaves the active fleet: it is no longer offered to customers, not shown on the desks&apos; map,
+                                and its device&apos;s credentials are revoked. Its history (trips, rentals, audit) stays.
                               </p>
                               <p>Reason: {reason}</p>
                             </>
@@ -170,22 +168,9 @@ export function VehiclesAdmin() {
                               },
                               (err: unknown) => setError(messageOf(err)),
                             ),
-                        });
-                      }}
-                    >
-                      <FieldInput
-                        {...reasonField.input('reason', retiring.reason, (reason) => setRetiring({ id: v.id, reason }))}
-                        placeholder="Reason (required)"
-                        aria-label={`Reason to retire ${v.plate}`}
-                        data-testid="retire-reason"
-                      />
-                      <button type="submit" className="danger-button" data-testid="retire-submit">
-                        Retire
-                      </button>
-                      <button type="button" onClick={() => setRetiring(undefined)}>
-                        Cancel
-                      </button>
-                    </form>
+                        })
+                      }
+                    />
                   ) : (
                     <div className="row-actions">
                       {v.retiredAt === null ? (
@@ -193,14 +178,7 @@ export function VehiclesAdmin() {
                           <button type="button" onClick={() => setPanel({ kind: 'edit', vehicle: v })} data-testid="vehicle-edit">
                             Edit
                           </button>
-                          <button
-                            type="button"
-                            onClick={() => {
-                              reasonField.reset();
-                              setRetiring({ id: v.id, reason: '' });
-                            }}
-                            data-testid="vehicle-retire"
-                          >
+                          <button type="button" onClick={() => setRetiring(v.id)} data-testid="vehicle-retire">
                             Retire…
                           </button>
                         </>
