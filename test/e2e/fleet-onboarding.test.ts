@@ -189,6 +189,39 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
       .toBe(FLEET);
   });
 
+  it('registers one car through the form (each field checked at the field) and retires it with a reason and a confirmation', async () => {
+    const { page } = desk;
+    await page.getByTestId('view-back-office').click();
+    await page.getByTestId('back-office-vehicles').click();
+    await page.getByTestId('vehicles-register').click();
+    await page.getByTestId('vehicle-plate').fill('b-fd  77');
+    await page.getByTestId('vehicle-vin').fill('WVWZZZ1JZXW00000O');
+    await page.getByTestId('vehicle-submit').click();
+    const errors = page.getByTestId('vehicle-form').getByTestId('field-error');
+    await expect
+      .poll(() => errors.allInnerTexts())
+      .toEqual(['VIN may not contain the letters I, O or Q', 'make is empty', 'model is empty']);
+    await page.getByTestId('vehicle-vin').fill('WVWZZZ1JZXW000077');
+    await page.getByTestId('vehicle-make').fill('Fiat');
+    await page.getByTestId('vehicle-model').fill('500');
+    await page.getByTestId('vehicle-energy').selectOption('fuel');
+    await shot('9-register');
+    await page.getByTestId('vehicle-submit').click();
+    await expect.poll(() => page.getByTestId('vehicles-message').innerText()).toBe('Registered B-FD 77.');
+    await page.getByTestId('vehicles-search').fill('B-FD 77');
+    const row = page.locator('[data-testid="vehicle-row"]');
+    await expect.poll(() => row.count()).toBe(1);
+    await row.getByTestId('vehicle-retire').click();
+    await row.getByTestId('retire-reason').fill('registered by mistake');
+    await row.getByTestId('retire-submit').click();
+    await page.getByTestId('confirm-dialog').waitFor();
+    await shot('10-retire-confirm');
+    await page.getByTestId('confirm-accept').click();
+    await expect.poll(() => page.getByTestId('vehicles-message').innerText()).toBe('Retired B-FD 77.');
+    await expect.poll(() => row.count()).toBe(0); // retired cars are listed only with "Show retired"
+    expect(await page.getByTestId('vehicles-count').innerText()).toBe('500 vehicles in the fleet');
+  });
+
   it('revokes one device with a reason: its session ends', async () => {
     const { page } = desk;
     await page.getByTestId('view-back-office').click();

@@ -125,8 +125,12 @@ export function VehicleForm({ vehicle, submit, onDone, onCancel }: VehicleFormPr
           </Field>
         </label>
         <label>
-          Home zone <span className="muted">(optional)</span>
-          <FieldInput {...fields.input('homeZone', values.homeZone, set('homeZone'))} placeholder="mitte" data-testid="vehicle-zone" />
+          Home zone
+          <FieldInput
+            {...fields.input('homeZone', values.homeZone, set('homeZone'))}
+            placeholder="optional, e.g. mitte"
+            data-testid="vehicle-zone"
+          />
         </label>
       </div>
       {error ? (
