@@ -130,7 +130,18 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     );
     disposers.push({ name: 'database', dispose: () => db.close() });
 
-    const identity = await startDeviceIdentityComponent({ db, log });
+    const identity = await startDeviceIdentityComponent({
+      db,
+      log,
+      ...(config.mosquittoConfigDir === undefined
+        ? {}
+        : {
+            mosquitto: {
+              dir: config.mosquittoConfigDir,
+              ...(config.mosquittoPidFile === undefined ? {} : { pidFile: config.mosquittoPidFile }),
+            },
+          }),
+    });
     disposers.push({ name: 'device identity', dispose: () => identity.stop() });
     let mqttUrl = config.mqttUrl;
     // TLS: the embedded broker's certificate and key, and the CA this server's own client verifies the broker with
@@ -198,6 +209,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       telemetryRetentionDays: config.telemetryRetentionDays,
       seedVehicles: config.seedVehicles,
       shutdownStallMs: config.shutdownStallMs,
+      onVehicleRetired: async (vehicleId, actor, reason) => {
+        await identity.revokeDevice(vehicleId, actor, reason ?? 'vehicle retired');
+      },
     });
     disposers.push({
       name: 'fleet (final flush)',
@@ -207,6 +221,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
     // Before ingestion: alert changes a previous stop could not write are made again from the stored state.
     await alerts.repairFromStates(await fleet.liveFleet());
+    identity.connectRegistry(fleet, config.deviceBrokerUrl ?? withoutCredentials(mqttUrl));
     const demoCredentials =
       config.mqttAuth === 'required' && config.seedVehicles > 0
         ? await identity.ensureDemoCredentials(
@@ -513,4 +528,12 @@ async function disposeInReverse(disposers: Disposer[], log: Logger): Promise<voi
       log.error(`stopping ${name} failed`, errorFields(err));
     }
   }
+}
+
+/** A broker URL as devices are told it: the server's own account (user and password) left out. */
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
 }

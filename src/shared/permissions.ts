@@ -56,6 +56,8 @@ export const CAPABILITIES = {
   /** the names and roles of active colleagues (assign an alert or a task to someone by name) */
   'staff.directory': ALL,
   'staff.manage': ADMIN,
+  /** register, import, change and retire vehicles in the registry */
+  'vehicle.manage': ADMIN,
   /** issue and revoke devices' MQTT credentials */
   'device.credentials': ADMIN,
   /** add and withdraw tariff versions (reading them is fleet.read) */

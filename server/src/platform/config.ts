@@ -177,6 +177,19 @@ const SETTINGS = {
     'MQTT_CA_FILE',
     "the CA certificate(s) (PEM file) the broker's certificate must chain to, for the server's own MQTT client (mqtts:// MQTT_URL, or the embedded TLS broker; default there: MQTT_TLS_CERT_FILE itself, i.e. a self-signed certificate); unset for an external broker = the system's CAs",
   ),
+  deviceBrokerUrl: optionalText(
+    'DEVICE_BROKER_URL',
+    "the broker URL written into the installer's credentials file (what devices connect to); absent → the server's own broker URL",
+    (value) => checkUrl('DEVICE_BROKER_URL', value, MQTT_URL_PROTOCOLS),
+  ),
+  mosquittoConfigDir: optionalText(
+    'MOSQUITTO_CONFIG_DIR',
+    'external Mosquitto: the server rewrites the password and ACL files here after every credential change (docs/mosquitto-auth.md); absent → regenerate them with `npm run mqtt:mosquitto-config`',
+  ),
+  mosquittoPidFile: optionalText(
+    'MOSQUITTO_PID_FILE',
+    "with MOSQUITTO_CONFIG_DIR: Mosquitto's pid file (its `pid_file`); the server sends it SIGHUP after rewriting the files, so it reloads them without a restart",
+  ),
   seedVehicles: integer('SEED_VEHICLES', 1000, 0, 99_999, 'size of the demo fleet upserted into the registry at start (0 = none)'),
   logLevel: {
     ...oneOf<LogLevel>('LOG_LEVEL', LOG_LEVELS, 'info', 'pino log level'),

@@ -234,13 +234,19 @@ describe('browser console sync proxy', () => {
       expect((await send({ method, path })).status, `${method} ${path}`).toBe(405);
     }
     expect((await send({ method: 'DELETE', path: '/ops/v1/zones/forecourt' })).headers['allow']).toBe('GET, PATCH');
-    // the back office's online actions: a payment retry, reconciliation, staff accounts (PATCH only on an account)
+    // the back office's online actions: a payment retry, reconciliation, staff accounts (PATCH only on an account),
+    // the registry and device administration, each with its own method only
     for (const [method, path] of [
       ['POST', '/ops/v1/payments/operations/pop_0123abcd/retry'],
       ['POST', '/ops/v1/payments/reconciliation'],
       ['POST', '/ops/v1/staff'],
       ['POST', '/ops/v1/staff/staff-1.a@b/password-reset'],
       ['PATCH', '/ops/v1/staff/staff-1'],
+      ['POST', '/ops/v1/vehicles'],
+      ['POST', '/ops/v1/vehicles/import?dryRun=true'],
+      ['PATCH', '/ops/v1/vehicles/veh-00001'],
+      ['POST', '/ops/v1/devices/credentials'],
+      ['POST', '/ops/v1/devices/revoke'],
     ] as const) {
       expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(200);
       expect(seen.at(-1), path).toMatchObject({ url: `/base${path}`, method });
@@ -250,6 +256,10 @@ describe('browser console sync proxy', () => {
       ['PATCH', '/ops/v1/payments/operations/pop_1/retry'],
       ['POST', '/ops/v1/staff/staff-1'],
       ['POST', '/ops/v1/payments/operations/pop_1/retry/x'],
+      ['PATCH', '/ops/v1/vehicles'],
+      ['POST', '/ops/v1/vehicles/veh-00001'],
+      ['PATCH', '/ops/v1/vehicles/a/b'],
+      ['POST', '/ops/v1/devices/credentials/x'],
     ] as const) {
       expect((await send({ method, path, body: '{}' })).status, `${method} ${path}`).toBe(405);
     }

@@ -47,7 +47,8 @@ const OPS_AUTH_PREFIX = '/ops/v1/auth';
  * the replica's `requests`: cancelling a device command and ending a rental on the customer's behalf after reading
  * its blockers (both are about now: queued offline they would be stale), and the back office's actions, which are
  * made online or not at all: tariff versions; zones (create, edit, retire); retrying a payment operation, running
- * reconciliation; staff accounts.
+ * reconciliation; staff accounts; the vehicle registry and devices (the server checks a whole file or list at
+ * once, and device passwords are answered once, to the page that asked).
  */
 const ZONE_ID = '[A-Za-z0-9_.:-]{1,100}';
 const OPS_ID = '[A-Za-z0-9_.@-]{1,100}';
@@ -64,6 +65,9 @@ const OPS_ACTIONS: ReadonlyArray<{ path: RegExp; method: 'POST' | 'PATCH' }> = [
   { path: /^\/ops\/v1\/staff$/, method: 'POST' },
   { path: new RegExp(`^/ops/v1/staff/${OPS_ID}/password-reset$`), method: 'POST' },
   { path: new RegExp(`^/ops/v1/staff/${OPS_ID}$`), method: 'PATCH' },
+  { path: /^\/ops\/v1\/vehicles(\/import)?$/, method: 'POST' },
+  { path: /^\/ops\/v1\/vehicles\/[A-Za-z0-9_-]{1,64}$/, method: 'PATCH' },
+  { path: /^\/ops\/v1\/devices\/(credentials|revoke)$/, method: 'POST' },
 ];
 
 const under = (path: string, prefix: string): boolean => path === prefix || path.startsWith(`${prefix}/`);

@@ -55,7 +55,11 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
   let service2: Account;
 
   beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'fleetdesk-mosquitto-'));
     server = await startServer({
+      // the server manages this Mosquitto's files: it rewrites them after every change and sends SIGHUP
+      mosquittoConfigDir: dir,
+      mosquittoPidFile: join(dir, 'mosquitto.pid'),
       port: 0,
       mqttPort: 0,
       dataDir: 'memory://',
@@ -87,7 +91,6 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
       204,
     );
 
-    dir = mkdtempSync(join(tmpdir(), 'fleetdesk-mosquitto-'));
     const files = await writeMosquittoFiles(dir, await new CredentialsRepository(server.db).listAll());
     expect(statSync(files.passwordFile).mode & 0o777).toBe(0o600);
     const passwd = readFileSync(files.passwordFile, 'utf8');
@@ -111,6 +114,7 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
         `acl_file ${files.aclFile}`,
         'use_username_as_clientid true',
         'persistence false',
+        `pid_file ${join(dir, 'mosquitto.pid')}`,
         // as root, Mosquitto would switch to the `mosquitto` user, who cannot read this 0700 temp dir
         ...(process.getuid?.() === 0 ? ['user root'] : []),
         'log_dest stderr',
@@ -239,5 +243,38 @@ describe.skipIf(!existsSync(MOSQUITTO))('device identity on a test-owned Mosquit
     } finally {
       await Promise.all([s1.close(), s2.close(), car.close()]);
     }
+  });
+
+  it('follows the staff API without a restart: bulk-provisioned devices connect, revoked ones are refused and their open session ends', async () => {
+    const ADMIN = await staffHeaders(server, 'admin');
+    const [vehC, vehD] = uniqueTestVehicles(2);
+    await server.registerVehicles([vehC!, vehD!]);
+    const res = await fetch(`${server.httpUrl}/ops/v1/devices/credentials`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ vehicleIds: [vehC!.id, vehD!.id] }),
+    });
+    expect(res.status).toBe(201);
+    const { devices } = (await res.json()) as { devices: Account[] };
+    const devC = devices.find((d) => d.username === vehC!.id)!;
+    // the server rewrote the files and sent SIGHUP: the new account works with no operator step
+    // (SIGHUP is handled by Mosquitto's own loop: poll, do not sleep)
+    await expect.poll(() => connectOutcome(url, devC), { timeout: 5_000 }).toBe('connected');
+    const live = await connectAs(url, devC);
+    const bystander = await connectAs(
+      url,
+      devices.find((d) => d.username === vehD!.id)!,
+    );
+    const revoke = await fetch(`${server.httpUrl}/ops/v1/devices/revoke`, {
+      method: 'POST',
+      headers: { ...ADMIN, 'content-type': 'application/json' },
+      body: JSON.stringify({ vehicleIds: [vehC!.id], reason: 'unit stolen' }),
+    });
+    expect(revoke.status).toBe(200);
+    await expect.poll(() => connectOutcome(url, devC), { timeout: 5_000 }).toMatch(/not authorized|bad user/i);
+    // Mosquitto 2 checks connected clients against the reloaded password file: the revoked one is dropped, the other stays
+    expect(await closed(live.client, 5_000)).toBe(true);
+    expect(bystander.client.connected).toBe(true);
+    await bystander.close();
   });
 });

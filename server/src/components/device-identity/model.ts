@@ -11,3 +11,12 @@ export interface CredentialRecord {
   brokerHash: string;
   disabled: boolean;
 }
+
+/** A device's credentials as the admin sees them: never a secret or a hash. */
+export interface DeviceCredentialStatus {
+  vehicleId: string;
+  status: 'active' | 'revoked';
+  issuedAt: number;
+  rotatedAt: number | null;
+  revokedAt: number | null;
+}

@@ -11,6 +11,10 @@ import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { METRIC_PREFIX } from '../../platform/metrics.js';
 import { fleetRoutes } from './api/fleet.routes.js';
+import { vehicleAdminRoutes } from './api/vehicle-admin.routes.js';
+import { findRegisteredMany } from './data/vehicle-admin.repository.js';
+import { createVehicleAdmin } from './domain/vehicle-admin.js';
+import type { RegisteredVehicle } from '../../../../src/shared/vehicle-registry.js';
 import { TelemetryHistoryRepository } from './data/telemetry-history.repository.js';
 import { VehicleStateRepository } from './data/vehicle-state.repository.js';
 import { VehicleSyncRepository } from './data/vehicle-sync.repository.js';
@@ -76,6 +80,8 @@ export interface FleetComponent {
   liveFleet(): Promise<VehicleLive[]>;
   /** Whether a car counts as alive / offered / stale, with the broker's outages excused (bookings asks this). */
   liveness: VehicleLivenessView;
+  /** These vehicles as the registry holds them (retired ones too; unknown ids left out), by plate. */
+  registeredVehicles(vehicleIds: readonly string[]): Promise<RegisteredVehicle[]>;
   /** Registers the HTTP routes under `prefix`. */
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /**
@@ -115,6 +121,8 @@ export interface FleetOptions {
   snapshotMinAgeS?: number;
   /** … rows per run at most (default 700: ~700 rows/s with the default interval) */
   snapshotBatch?: number;
+  /** a vehicle was retired (committed): its device's credentials go too (device identity) */
+  onVehicleRetired?: (vehicleId: string, actor: Actor, reason: string | null) => Promise<void>;
   /** at stop, give up writing buffered state/history after this long without a successful write (default 10 s) */
   shutdownStallMs?: number;
 }
@@ -240,6 +248,21 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     }, options.maintenanceIntervalMs ?? 3_600_000),
   );
   const queries = createFleetQueries(registry, states, liveness);
+  const vehicleAdmin = createVehicleAdmin({
+    db: options.db,
+    audit: recordAudit,
+    registry,
+    onRetired: async (vehicleId, actor, reason) => {
+      try {
+        await options.onVehicleRetired?.(vehicleId, actor, reason);
+      } catch (err) {
+        log.error('a retired vehicle’s device credentials could not be revoked; revoke them in Devices', {
+          vehicleId,
+          ...errorFields(err),
+        });
+      }
+    },
+  });
   const vehicleSync = new VehicleSyncRepository(options.db, recordAudit);
   const snapshotMinAgeS = options.snapshotMinAgeS ?? 30;
   const snapshotBatch = options.snapshotBatch ?? 700;
@@ -284,8 +307,10 @@ export async function startFleetComponent(options: FleetOptions): Promise<FleetC
     },
     liveFleet: () => queries.liveFleet(),
     liveness,
+    registeredVehicles: (vehicleIds) => findRegisteredMany(options.db, vehicleIds),
     registerRoutes: async (app, prefix) => {
       await app.register(fleetRoutes(queries), { prefix });
+      await app.register(vehicleAdminRoutes(vehicleAdmin), { prefix });
     },
     async stop() {
       unfollowLink?.();

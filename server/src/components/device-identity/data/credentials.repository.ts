@@ -1,6 +1,6 @@
 /** SQL for `mqtt_credentials`. Hashes only: a secret never reaches this file. */
 import type { Db, Queryable } from '../../../platform/db/index.js';
-import type { CredentialRecord, MqttRole } from '../model.js';
+import type { CredentialRecord, DeviceCredentialStatus, MqttRole } from '../model.js';
 
 export interface NewCredential {
   username: string;
@@ -31,6 +31,23 @@ export class CredentialsRepository {
   async listAll(): Promise<CredentialRecord[]> {
     const { rows } = await this.db.query<Row>(`select ${COLUMNS} from mqtt_credentials order by username`);
     return rows.map(toRecord);
+  }
+
+  /** Every device account with its dates (epoch ms), newest change first. */
+  async listDevices(): Promise<DeviceCredentialStatus[]> {
+    const { rows } = await this.db.query<{ vehicle_id: string; issued_ms: number; rotated_ms: number | null; revoked_ms: number | null }>(
+      `select vehicle_id, (extract(epoch from created_at) * 1000)::float8 as issued_ms,
+              (extract(epoch from rotated_at) * 1000)::float8 as rotated_ms, (extract(epoch from disabled_at) * 1000)::float8 as revoked_ms
+         from mqtt_credentials where role = 'device' order by vehicle_id`,
+    );
+    const n = (v: number | null) => (v === null ? null : Math.round(Number(v)));
+    return rows.map((r) => ({
+      vehicleId: r.vehicle_id,
+      status: r.revoked_ms === null ? 'active' : 'revoked',
+      issuedAt: n(r.issued_ms)!,
+      rotatedAt: n(r.rotated_ms),
+      revokedAt: n(r.revoked_ms),
+    }));
   }
 
   async find(username: string): Promise<CredentialRecord | undefined> {

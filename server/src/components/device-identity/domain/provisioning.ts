@@ -9,7 +9,7 @@ import type { Db } from '../../../platform/db/index.js';
 import type { Logger } from '../../../platform/log.js';
 import { recordAudit } from '../../audit/index.js';
 import { isUnknownVehicle, type CredentialsRepository, type NewCredential } from '../data/credentials.repository.js';
-import type { CredentialRecord, MqttRole } from '../model.js';
+import type { CredentialRecord, DeviceCredentialStatus, MqttRole } from '../model.js';
 import { isValidUsername } from './access-rules.js';
 import type { CredentialCache } from './credential-cache.js';
 import { generateSecret, hashSecret, mosquittoHash } from './secrets.js';
@@ -41,6 +41,8 @@ export class CredentialProvisioning {
     private readonly repo: CredentialsRepository,
     private readonly cache: CredentialCache,
     private readonly log: Logger,
+    /** after every committed change (the managed Mosquitto's files follow) */
+    private readonly onChanged?: (usernames: readonly string[]) => Promise<unknown>,
   ) {}
 
   /** Issues a device's credentials (username = vehicle id), rotating them if it had some. */
@@ -70,8 +72,13 @@ export class CredentialProvisioning {
     return issued!;
   }
 
+  /** Every device's credential state (issued, rotated, revoked), never a secret. */
+  listDevices(): Promise<DeviceCredentialStatus[]> {
+    return this.repo.listDevices();
+  }
+
   /** Disables an account now; its open sessions on the embedded broker end. */
-  async revoke(username: string, actor: ProvisioningActor, expectedRole?: MqttRole): Promise<void> {
+  async revoke(username: string, actor: ProvisioningActor, expectedRole?: MqttRole, reason: string | null = null): Promise<void> {
     const existing = await this.repo.find(username);
     if (!existing || existing.disabled || (expectedRole !== undefined && existing.role !== expectedRole)) {
       throw new AppError('credentials_not_found', `no active MQTT credentials for ${username}`, { status: 404 });
@@ -85,11 +92,13 @@ export class CredentialProvisioning {
         action: `${AUDIT_TARGET}.revoked`,
         targetType: AUDIT_TARGET,
         targetId: username,
+        reason,
         before: { role: existing.role, vehicleId: existing.vehicleId },
       });
     });
     this.cache.put({ ...existing, disabled: true });
     this.log.info('mqtt credentials revoked', { username, role: existing.role, actor: actor.id });
+    await this.onChanged?.([username]);
   }
 
   /** A service account that lives in this process only (the server's own client on the embedded broker). */
@@ -171,6 +180,7 @@ export class CredentialProvisioning {
         actor: actor.id,
       });
     else this.log.info('mqtt credentials issued', { accounts: issued.length, rotated: rotatedCount, actor: actor.id });
+    await this.onChanged?.(issued.map((i) => i.username));
     return issued;
   }
 }

@@ -19,5 +19,7 @@ export const vehicleDocs: ReplicatedTable<VehicleDoc> = {
     online: r.online === true,
     energyPct: num(r.energy_pct),
     lastSeenAt: msOrNull(r.last_seen_at),
+    // a retired car leaves every desk's active fleet: its document goes as deleted (the row and its history stay)
+    ...(r.retired_at === null || r.retired_at === undefined ? {} : { _deleted: true }),
   }),
 };

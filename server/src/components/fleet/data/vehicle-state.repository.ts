@@ -117,7 +117,8 @@ export class VehicleStateRepository {
       `select vehicle_id, lat, lon, speed_kph, heading_deg, energy_pct, odometer_km, ignition, locked, doors_closed,
               online, seq::float8 as seq, device_ts::float8 as device_ts,
               (extract(epoch from received_at) * 1000)::float8 as received_at_ms, clock_skew_ms::float8 as clock_skew_ms
-         from vehicle_state where seq is not null order by vehicle_id`,
+         from vehicle_state s where seq is not null and not exists (select 1 from vehicles v where v.id = s.vehicle_id and v.retired_at is not null)
+        order by vehicle_id`,
     );
     return rows.map(fromLiveRow);
   }
@@ -136,7 +137,7 @@ export class VehicleStateRepository {
   /**
    * Every vehicle with a known position. `changedSinceMs`: only those whose state was written since then, plus
    * every vehicle not in service (`maintenance`). `online` is the stored flag (the component still judges it by the
-   * heartbeat timeout); `receivedAt` 0: never heard.
+   * heartbeat timeout); `receivedAt` 0: never heard. Retired vehicles are left out.
    */
   async positions(changedSinceMs?: number): Promise<VehiclePosition[]> {
     const { rows } = await this.db.query<{
@@ -148,10 +149,14 @@ export class VehicleStateRepository {
       online: boolean;
       received_ms: number | null;
     }>(
-      `select v.id, v.service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
+      // A retired car: not in a full read; in a read of changes it comes as out of service (not offered at once)
+      // for a few minutes, enough for every instance's next full read to drop it.
+      `select v.id, case when v.retired_at is null then v.service_state else 'maintenance' end as service_state, s.lat, s.lon, s.energy_pct, s.online, (extract(epoch from s.received_at) * 1000)::float8 as received_ms
          from vehicle_state s join vehicles v on v.id = s.vehicle_id
         where s.lat is not null and s.lon is not null
-          and ($1::float8 is null or s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available')`,
+          and (($1::float8 is null and v.retired_at is null)
+               or ($1::float8 is not null and (s.updated_at >= to_timestamp($1::float8 / 1000) or v.service_state <> 'available'
+                                              or v.retired_at > now() - interval '5 minutes')))`,
       [changedSinceMs ?? null],
     );
     return rows.map((r) => ({

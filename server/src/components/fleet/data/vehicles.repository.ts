@@ -53,12 +53,15 @@ export class VehiclesRepository {
   }
 
   async list(): Promise<VehicleInfo[]> {
-    const { rows } = await this.db.query<VehicleRow>('select id, plate, make, model, energy_type, home_zone from vehicles order by id');
+    const { rows } = await this.db.query<VehicleRow>(
+      'select id, plate, make, model, energy_type, home_zone from vehicles where retired_at is null order by id',
+    );
     return rows.map((r) => ({ id: r.id, plate: r.plate, make: r.make, model: r.model, energyType: r.energy_type, homeZone: r.home_zone }));
   }
 
+  /** The active fleet's ids (retired vehicles are no longer accepted). */
   async listIds(): Promise<string[]> {
-    const { rows } = await this.db.query<{ id: string }>('select id from vehicles');
+    const { rows } = await this.db.query<{ id: string }>('select id from vehicles where retired_at is null');
     return rows.map((r) => r.id);
   }
 }

@@ -42,6 +42,16 @@ export class VehicleRegistry {
     this.known = new Set(ids);
   }
 
+  /** Ids registered by this instance a moment ago (an admin's registration): accepted at once. */
+  add(ids: readonly string[]): void {
+    for (const id of ids) this.known.add(id);
+  }
+
+  /** A retired vehicle: its messages are no longer accepted (other instances follow at their next refresh). */
+  remove(id: string): void {
+    this.known.delete(id);
+  }
+
   /** Upserts by id; the ids are accepted by ingestion as soon as this resolves. */
   async register(vehicles: readonly VehicleInfo[]): Promise<number> {
     const changed = await this.repo.upsert(vehicles);

@@ -9,6 +9,8 @@ import type { Capability } from '../../../../shared/permissions.js';
 import { AuditViewer } from '../audit-viewer/AuditViewer';
 import { TariffsScreen } from '../business-admin/TariffsScreen';
 import { ZonesScreen } from '../business-admin/ZonesScreen';
+import { DevicesAdmin } from '../fleet-admin/DevicesAdmin';
+import { VehiclesAdmin } from '../fleet-admin/VehiclesAdmin';
 import { PaymentsAttention } from '../money/PaymentsAttention';
 import { Reconciliation } from '../money/Reconciliation';
 import { StaffAccounts } from '../staff-admin/StaffAccounts';
@@ -53,6 +55,20 @@ export const BACK_OFFICE_SECTIONS: readonly BackOfficeSection[] = [
     hint: 'Who changed what, when and why',
     capability: 'audit.read',
     render: (ctx) => <AuditViewer {...ctx} />,
+  },
+  {
+    id: 'vehicles',
+    label: 'Vehicles',
+    hint: 'Register, import, change and retire cars',
+    capability: 'vehicle.manage',
+    render: () => <VehiclesAdmin />,
+  },
+  {
+    id: 'devices',
+    label: 'Devices',
+    hint: 'Provision and revoke telematics credentials',
+    capability: 'device.credentials',
+    render: () => <DevicesAdmin />,
   },
   {
     id: 'tariffs',
