@@ -2,11 +2,21 @@
 import type { Page } from 'playwright-core';
 import { signInAtDesk } from '../support/desk.js';
 
-/** Waits until the element with `data-testid={testId}` has `attr` = `value`. */
+/**
+ * Waits until the element with `data-testid={testId}` has `attr` = `value`. Through a locator (which follows the
+ * page across a reload or a navigation still under way), not a page function: with Chromium 156 a
+ * `waitForFunction` started while the page was still loading never looked again.
+ */
 export async function waitAttr(page: Page, testId: string, attr: string, value: string, timeout = 60_000): Promise<void> {
-  await page.waitForFunction(([t, a, v]) => document.querySelector(`[data-testid="${t}"]`)?.getAttribute(a!) === v, [testId, attr, value], {
-    timeout,
-  });
+  const deadline = Date.now() + timeout;
+  const el = page.getByTestId(testId);
+  for (;;) {
+    const now = await el.getAttribute(attr, { timeout: Math.max(1, deadline - Date.now()) }).catch(() => null);
+    if (now === value) return;
+    if (Date.now() >= deadline)
+      throw new Error(`waited ${timeout} ms for [data-testid="${testId}"] ${attr}="${value}" (last: ${now ?? 'none'})`);
+    await page.waitForTimeout(200);
+  }
 }
 
 /** Signs in on the desk's own sign-in screen and waits until the replica is synced. */
