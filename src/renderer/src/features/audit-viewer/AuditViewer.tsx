@@ -4,6 +4,10 @@
  * after as the fields that changed. "Export CSV" downloads every entry the filters leave (`GET /ops/v1/audit.csv`,
  * escaped and formula-safe on the server).
  */
+import { CUSTOMER_ACTOR_PREFIX } from '../../../../shared/permissions.js';
+import { replicaCustomers } from '../../data/customer-index';
+import { whyWords } from '../commands/command-words';
+import { useCommandNames } from '../commands/use-command-names';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import { useReplica } from '../../data/hooks';
 import { formatDateTime, formatWhen, plural } from '../../lib/format';
@@ -71,6 +75,7 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
   const r = useReplica();
   const staff = useStaffDirectory();
   const nameOf = useMemo(() => staffNameIn(staff), [staff]);
+  const names = useCommandNames();
   const [draft, setDraft] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   const [entries, setEntries] = useState<AuditEntry[] | undefined>(undefined);
@@ -150,7 +155,17 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
 
   const targetLabel = (e: AuditEntry) =>
     e.targetType === 'vehicle' ? plateOf(e.targetId) : e.targetType === 'staff' ? nameOf(e.targetId) : e.targetId;
-  const actorLabel = (e: AuditEntry) => (e.role === 'device' ? `${plateOf(e.actor)} (device)` : nameOf(e.actor));
+  const customerName = (id: string) => replicaCustomers.get(id)?.name ?? 'a customer';
+  const actorLabel = (e: AuditEntry) =>
+    e.role === 'device'
+      ? `${plateOf(e.actor)} (device)`
+      : e.actor.startsWith(CUSTOMER_ACTOR_PREFIX)
+        ? customerName(e.actor.slice(CUSTOMER_ACTOR_PREFIX.length))
+        : e.role === 'customer'
+          ? customerName(e.actor)
+          : nameOf(e.actor);
+  // the server's own reasons on a rental's commands, in words (no ids); a person's reason as written
+  const why = (e: AuditEntry) => (e.targetType === 'command' && e.reason ? whyWords(e.reason, names) : e.reason);
 
   return (
     <div className="replica-panel money-panel audit-viewer" data-testid="audit-viewer">
@@ -278,7 +293,7 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
                 return (
                   <tr key={e.id} data-audit-id={e.id} data-action={e.action}>
                     <td title={formatDateTime(e.at)}>{formatWhen(e.at, now)}</td>
-                    <td>
+                    <td className="audit-who cell-wrap">
                       <div>{actorLabel(e)}</div>
                       <div className="muted">{e.role}</div>
                     </td>
@@ -289,8 +304,8 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
                         {targetLabel(e)}
                       </div>
                     </td>
-                    <td className="audit-reason">{e.reason ?? <span className="muted">—</span>}</td>
-                    <td className="audit-changes" data-testid="audit-diff">
+                    <td className="audit-reason cell-wrap">{why(e) ?? <span className="muted">—</span>}</td>
+                    <td className="audit-changes cell-wrap" data-testid="audit-diff">
                       {changes.length === 0 ? <span className="muted">no field changed</span> : null}
                       {shown.map((c) => (
                         <div key={c.field} className="audit-change">

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { actionWords, auditDiff, fieldWords } from './audit-diff';
+import { formatDateTime } from '../../lib/format';
+import { actionWords, auditDiff, fieldWords, valueWords } from './audit-diff';
 
 describe('auditDiff', () => {
   it('lists only the fields that changed, nested ones by path, in words', () => {
@@ -34,5 +35,14 @@ describe('auditDiff', () => {
     expect(fieldWords('refundedCents')).toBe('refunded');
     expect(actionWords('payment.refund_requested')).toBe('Payment: refund requested');
     expect(actionWords('staff.created')).toBe('Staff: created');
+  });
+
+  it('shows a time field as a date, not as epoch milliseconds', () => {
+    const at = Date.UTC(2026, 11, 6, 9, 30);
+    expect(valueWords(at, 'expiresAt')).toBe(formatDateTime(at));
+    expect(valueWords(at, 'expiresAt')).not.toContain(String(at));
+    expect(valueWords(1234, 'odometerKm')).toBe('1234');
+    expect(valueWords([], 'overriddenBlockers')).toBe('none');
+    expect(auditDiff({ expiresAt: null }, { expiresAt: at })).toEqual([{ field: 'expires at', before: 'none', after: formatDateTime(at) }]);
   });
 });

@@ -3,7 +3,7 @@
  * "a › b"), each with its old and new value in words — amounts in cents as money, timestamps in the desk's
  * format, null as "none". A creation (no before) lists what was set; a removal (no after) what was there.
  */
-import { formatMoney, plainServerText } from '../../lib/format';
+import { formatDateTime, formatMoney, plainServerText } from '../../lib/format';
 
 export interface FieldChange {
   field: string;
@@ -41,10 +41,12 @@ export function fieldWords(path: string): string {
 }
 
 export function valueWords(value: unknown, key = '', currency?: string): string {
-  if (value === null || value === undefined) return 'none';
+  if (value === null || value === undefined || (Array.isArray(value) && value.length === 0)) return 'none';
   if (typeof value === 'number' && /Cents$/.test(key)) return formatMoney(value, currency ?? 'EUR');
   if (typeof value === 'boolean') return value ? 'yes' : 'no';
   if (typeof value === 'string') return value === '' ? '(empty)' : plainServerText(value);
+  // epoch ms of a time field (`expiresAt`, `startedAt`, …): a date, not 13 digits
+  if (typeof value === 'number' && /(At|_at)$/.test(key) && value > 1e11 && value < 1e14) return formatDateTime(value);
   if (typeof value === 'number') return String(value);
   const json = JSON.stringify(value);
   return json.length > 120 ? `${json.slice(0, 117)}…` : json;
