@@ -61,10 +61,13 @@ export async function enqueueMail(tx: Queryable, mail: OutboxMail): Promise<void
   ]);
 }
 
-export async function pendingMails(db: Queryable, limit: number): Promise<OutboxMail[]> {
+/** Mails still pending that were written at least `olderThanMs` ago (by any instance), oldest first. */
+export async function pendingMails(db: Queryable, limit: number, olderThanMs: number): Promise<OutboxMail[]> {
   const { rows } = await db.query<{ id: string; to_address: string; kind: CustomerMailKind; subject: string; body: string }>(
-    `select id, to_address, kind, subject, body from mail_outbox where delivered_at is null order by created_at limit $1`,
-    [limit],
+    `select id, to_address, kind, subject, body from mail_outbox
+      where delivered_at is null and created_at < now() - $2::int * interval '1 millisecond'
+      order by created_at limit $1`,
+    [limit, olderThanMs],
   );
   return rows.map((r) => ({ id: r.id, to: r.to_address, kind: r.kind, subject: r.subject, body: r.body }));
 }

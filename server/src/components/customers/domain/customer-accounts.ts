@@ -121,10 +121,11 @@ export class CustomerAccounts {
     if (name === '') throw new AppError('validation', 'name must not be blank', { status: 400 });
     const passwordHash = await this.auth.passwords.hash(input.password);
     const token = randomBytes(32).toString('base64url');
-    await this.db.transaction(async (tx) => {
+    const mail = await this.db.transaction(async (tx) => {
       if (await emailTaken(tx, email)) {
-        await enqueueMail(tx, signupNoticeMail(email));
-        return;
+        const notice = signupNoticeMail(email);
+        await enqueueMail(tx, notice);
+        return notice;
       }
       await upsertSignup(tx, {
         email,
@@ -134,8 +135,12 @@ export class CustomerAccounts {
         tokenHash: sha256(token),
         ttlMs: SIGNUP_CONFIRM_TTL_MS,
       });
-      await enqueueMail(tx, confirmationMail(email, token));
+      const confirmation = confirmationMail(email, token);
+      await enqueueMail(tx, confirmation);
+      return confirmation;
     });
+    // delivered by this instance (another's sweep leaves a fresh mail alone), then anything left behind
+    this.mail.send(mail);
     void this.mail.deliverPending();
     return SIGN_UP_ACCEPTED;
   }
