@@ -110,6 +110,9 @@ for (const project of projects) {
     'run',
     '--project',
     project,
+    // unit files are independent (PGlite in memory, brokers on free ports): two at a time on two cores — vitest
+    // would run one, and half of that run is the next file's module loading
+    ...(project === 'unit' ? ['--maxWorkers=2'] : []),
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${out}`,
