@@ -10,16 +10,15 @@
  *   confirmed); the colleague's sign-in works before and not after.
  * Screenshots go to test-results/ (e2e-back-office-*.png).
  */
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type ServerHandle } from '../../server/src/app.js';
+import type { ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { signUpCustomer } from '../../server/src/testing/auth.js';
-import { openSignedInDesk, type DeskPage } from '../support/desk.js';
+import { openSignedInDesk, startDeskServer, type DeskPage } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const SUPPORT = DEMO_STAFF.find((s) => s.role === 'support')!;
@@ -46,21 +45,13 @@ describe('the back office in Chromium: payments needing attention, the audit, re
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-back-office-'));
-    server = await startServer({
-      port: 0,
-      mqttPort: 0,
-      mqttUrl: undefined,
-      databaseUrl: undefined,
-      dataDir,
-      mqttAuth: 'off',
+    ({ server, dataDir } = await startDeskServer('back-office', {
       seedVehicles: 4,
-      logLevel: 'warn',
       paymentCallTimeoutMs: 1_000,
       paymentRetryBaseMs: 50,
       paymentMaxAttempts: 3,
       paymentReconcileIntervalS: 0,
-    });
+    }));
     const customer = await signUpCustomer(server, { name: 'Greta Lindqvist', paymentToken: 'tok_sandbox_ok' });
     customerId = customer.customerId;
     paymentMethodId = (await server.payments.defaultPaymentMethod(customerId))!.paymentMethodId;

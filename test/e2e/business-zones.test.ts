@@ -6,20 +6,19 @@
  * Tariffs screen shows the version in force and adds one. Screenshots go to test-results/ (e2e-admin-*.png).
  */
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ZoneView } from '../../src/shared/zones.js';
-import { startServer, type ServerHandle } from '../../server/src/app.js';
+import type { ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { signUpCustomer, staffHeaders, type SignedUpCustomer } from '../../server/src/testing/auth.js';
 import { call } from '../../server/src/testing/bookings.js';
 import { uniqueTestVehicles } from '../../server/src/testing/devices.js';
 import { SimulatedCar } from '../../server/src/testing/simulated-car.js';
 import { insertActiveRental } from '../../server/src/testing/writes.js';
-import { openSignedInDesk, type DeskPage } from '../support/desk.js';
+import { openSignedInDesk, startDeskServer, type DeskPage } from '../support/desk.js';
 
 const shots = join(process.cwd(), 'test-results');
 const ADMIN = DEMO_STAFF.find((s) => s.role === 'admin')!;
@@ -35,18 +34,10 @@ describe('an admin draws a zone in Chromium at 1280×800', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-zones-'));
-    server = await startServer({
-      port: 0,
-      mqttPort: 0,
-      mqttUrl: undefined,
-      databaseUrl: undefined,
-      dataDir,
-      mqttAuth: 'off',
+    ({ server, dataDir } = await startDeskServer('zones', {
       seedVehicles: 0,
-      logLevel: 'warn',
       licenceSandboxLatencyMs: 20,
-    });
+    }));
     const [vehicle] = uniqueTestVehicles(1);
     await server.registerVehicles([vehicle!]);
     car = await SimulatedCar.connect(server.mqttUrl, vehicle!.id);

@@ -11,12 +11,12 @@
  *   (`expires_too_late`); the vehicle card says so, nothing is issued, and Conflicts stays empty.
  * Screenshots go to test-results/ (e2e-roles-*.png).
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { startDeskServer } from '../support/desk.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type ServerHandle } from '../../server/src/app.js';
+import type { ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
@@ -50,17 +50,9 @@ describe('the desk fits the role in Chromium at 1280×800', () => {
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-roles-'));
-    server = await startServer({
-      port: 0,
-      mqttPort: 0,
-      mqttUrl: undefined,
-      databaseUrl: undefined,
-      dataDir,
-      mqttAuth: 'off',
+    ({ server, dataDir } = await startDeskServer('roles', {
       seedVehicles: 6,
-      logLevel: 'warn',
-    });
+    }));
     const first = (await server.db.query<{ id: string; plate: string }>('select id, plate from vehicles order by id limit 1')).rows[0]!;
     vehicleId = first.id;
     plate = first.plate;

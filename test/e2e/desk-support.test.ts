@@ -15,12 +15,12 @@
  * - a dispatcher (after signing out) gets no Customers tab and no customer data in the replica.
  * Screenshots go to test-results/.
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page, Request } from 'playwright-core';
+import { startDeskServer } from '../support/desk.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServer, type ServerHandle } from '../../server/src/app.js';
+import type { ServerHandle } from '../../server/src/app.js';
 import { DEMO_STAFF } from '../../server/src/components/staff/index.js';
 import { signUpCustomer, staffHeaders } from '../../server/src/testing/auth.js';
 import { startBrowserConsole, type BrowserConsole } from '../../src/main/browser-host/host.js';
@@ -69,17 +69,9 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
 
   beforeAll(async () => {
     mkdirSync(shots, { recursive: true });
-    dataDir = mkdtempSync(join(tmpdir(), 'fleetdesk-e2e-support-'));
-    server = await startServer({
-      port: 0,
-      mqttPort: 0,
-      mqttUrl: undefined,
-      databaseUrl: undefined,
-      dataDir,
-      mqttAuth: 'off',
+    ({ server, dataDir } = await startDeskServer('support', {
       seedVehicles: SEEDED,
-      logLevel: 'warn',
-    });
+    }));
     vehicleIds = (await server.db.query<{ id: string }>('select id from vehicles order by id')).rows.map((r) => r.id);
     greta = (await signUpCustomer(server, { name: 'Greta Lindqvist', phone: '+49 30 5550 1234', paymentToken: 'tok_sandbox_ok' }))
       .customerId;

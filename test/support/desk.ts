@@ -4,7 +4,11 @@
  * the given viewport, its uncaught errors collected. Stop with `close()`.
  */
 import type { Browser, Page } from 'playwright-core';
-import type { ServerHandle } from '../../server/src/app.js';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startServer, type ServerHandle } from '../../server/src/app.js';
+import type { ServerConfig } from '../../server/src/platform/config.js';
 import { startBrowserConsole, type BrowserConsole, type BrowserConsoleOptions } from '../../src/main/browser-host/host.js';
 import { silentLogger } from '../../src/main/log.js';
 import { launchChromium } from './chromium.js';
@@ -81,4 +85,26 @@ export async function openSignedInDesk(
     await desk.close();
     throw err;
   }
+}
+
+/**
+ * A server for a desk e2e test: embedded PGlite and an open embedded broker on free ports, its files in a fresh
+ * temporary directory (the caller removes `dataDir` when done), warnings only in the log; `overrides` on top.
+ */
+export async function startDeskServer(
+  name: string,
+  overrides: Partial<ServerConfig> = {},
+): Promise<{ server: ServerHandle; dataDir: string }> {
+  const dataDir = mkdtempSync(join(tmpdir(), `fleetdesk-e2e-${name}-`));
+  const server = await startServer({
+    port: 0,
+    mqttPort: 0,
+    mqttUrl: undefined,
+    databaseUrl: undefined,
+    dataDir,
+    mqttAuth: 'off',
+    logLevel: 'warn',
+    ...overrides,
+  });
+  return { server, dataDir };
 }
