@@ -140,4 +140,21 @@ describe('FleetStore', () => {
     expect([...h.store.live.keys()].sort()).toEqual(['a', 'b']);
     expect(h.store.live.get('a')!.online).toBe(false);
   });
+
+  it('never turns a car a live link vouches for offline with its replica copy, even when that copy is newer', async () => {
+    const h = harness([
+      { seq: 1, at: 0, vehicles: [vehicle('a', { receivedAt: 5_000 }), vehicle('b', { online: false, receivedAt: 5_000 })], registry: [] },
+    ]);
+    h.store.start();
+    await h.answer();
+    const info = (id: string) => ({ id, plate: `P-${id}`, make: 'm', model: 'm', energyType: 'fuel' as const, homeZone: 'z' });
+    // the server stamps its own receive time, a few ms after the desk's for the same report
+    h.store.setLastKnown([
+      { info: info('a'), live: vehicle('a', { online: false, receivedAt: 5_004, lat: 9 }) },
+      { info: info('b'), live: vehicle('b', { online: false, receivedAt: 9_000, lat: 7 }) },
+    ]);
+    expect(h.store.live.get('a')).toMatchObject({ online: true, receivedAt: 5_000 });
+    // a car the host itself has as offline takes the replica's newer last-known position
+    expect(h.store.live.get('b')).toMatchObject({ online: false, receivedAt: 9_000, lat: 7 });
+  });
 });

@@ -107,7 +107,10 @@ export class FleetStore {
         registry.push(info);
       }
       const current = this.live.get(info.id);
-      if (live && (!current || current.receivedAt < live.receivedAt)) {
+      // Only where no live link vouches for the car: the server's last-seen time is its own receive time and can be
+      // a few ms after the desk's for the same message, and an online car replaced by its (offline) replica copy
+      // flickered grey until its next report — dozens of parked cars at once after a replica bootstrap.
+      if (live && (!current || (!current.online && current.receivedAt < live.receivedAt))) {
         this.live.set(info.id, live);
         upserts.push(live);
       }
