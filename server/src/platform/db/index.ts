@@ -1,10 +1,10 @@
 /** Opens the configured database (PostgreSQL when a URL is given, else PGlite) and brings its schema up to date. */
 import { redactUrl } from '../../../../src/shared/redact-url.js';
-import { pgliteDataDir, type ServerConfig } from '../config.js';
+import { IN_MEMORY_DATA_DIR, pgliteDataDir, type ServerConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { observeQueries, type Db, type QueryObserver } from './db.js';
 import { migrate } from './migrate.js';
-import { openPglite } from './pglite.js';
+import { openPglite, openPreparedMemoryPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 
 export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
@@ -31,7 +31,7 @@ export async function openDatabase(
   } else {
     const dir = pgliteDataDir(config);
     log.info('opening embedded PGlite', { dataDir: dir });
-    db = await openPglite(dir);
+    db = dir === IN_MEMORY_DATA_DIR ? await openPreparedMemoryPglite((fresh) => migrate(fresh, log)) : await openPglite(dir);
   }
   if (observe) db = observeQueries(db, observe);
   try {

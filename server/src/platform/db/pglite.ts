@@ -13,7 +13,40 @@ export async function openPglite(dataDir: string): Promise<Db> {
     await ensurePrivateDir(dataDir);
   }
   // btree_gist: the allocations' exclusion constraint (no double booking) needs it, as on PostgreSQL.
-  const pg = await PGlite.create(dataDir, { extensions: { btree_gist } });
+  return asDb(await PGlite.create(dataDir, { extensions: { btree_gist } }));
+}
+
+/** The prepared in-memory database this process copies (see `openPreparedMemoryPglite`), once made. */
+let memoryTemplate: Promise<Blob> | undefined;
+
+/**
+ * An in-memory database (`DATA_DIR=memory://`: tests, benches) that starts as a copy of one this process prepared
+ * once: a fresh PGlite runs initdb and then every migration — seconds each time, most of a test file's set-up when
+ * every test starts its own server — whereas loading the prepared data directory skips both. `prepare` (the
+ * migrations) runs once per process; the caller still runs its own migrations on the copy, which then find
+ * nothing to do.
+ */
+export async function openPreparedMemoryPglite(prepare: (db: Db) => Promise<unknown>): Promise<Db> {
+  memoryTemplate ??= (async () => {
+    const pg = await PGlite.create(IN_MEMORY_DATA_DIR, { extensions: { btree_gist } });
+    try {
+      await prepare(asDb(pg));
+      return await pg.dumpDataDir('none');
+    } finally {
+      await pg.close();
+    }
+  })();
+  let template: Blob;
+  try {
+    template = await memoryTemplate;
+  } catch (err) {
+    memoryTemplate = undefined; // the next open tries again
+    throw err;
+  }
+  return asDb(await PGlite.create(IN_MEMORY_DATA_DIR, { extensions: { btree_gist }, loadDataDir: template }));
+}
+
+function asDb(pg: PGlite): Db {
   const outer = wrap(pg);
   return {
     backend: 'pglite',
