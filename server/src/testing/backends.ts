@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IN_MEMORY_DATA_DIR } from '../platform/config.js';
-import { createTestDatabase, type TestDatabase } from './test-databases.js';
+import { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-databases.js';
 
 export interface DbBackendCase {
   name: 'pglite' | 'postgres';
@@ -24,7 +24,10 @@ export interface BrokerBackendCase {
  * of memory, and a temp data dir beside a fresh PostgreSQL database (for the server's other files); cleanup
  * removes them.
  */
-export function dbBackends(env: Record<string, string | undefined> = process.env, { durable = false } = {}): DbBackendCase[] {
+export function dbBackends(
+  env: Record<string, string | undefined> = process.env,
+  { durable = false, schema = 'migrated' }: { durable?: boolean } & TestDatabaseOptions = {},
+): DbBackendCase[] {
   const dataDir = async (): Promise<{ dir: string; remove: () => Promise<void> }> => {
     if (!durable) return { dir: IN_MEMORY_DATA_DIR, remove: async () => undefined };
     const dir = await mkdtemp(join(tmpdir(), 'fleetdesk-test-'));
@@ -44,7 +47,7 @@ export function dbBackends(env: Record<string, string | undefined> = process.env
     cases.push({
       name: 'postgres',
       create: async () => {
-        const db = await createTestDatabase(baseUrl);
+        const db = await createTestDatabase(baseUrl, undefined, { schema });
         const { dir, remove } = await dataDir();
         return {
           overrides: { databaseUrl: db.url, dataDir: dir },

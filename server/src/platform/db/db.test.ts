@@ -12,7 +12,8 @@ async function open(overrides: { databaseUrl?: string; dataDir: string }): Promi
   return overrides.databaseUrl ? openPostgres({ connectionString: overrides.databaseUrl, log }) : openPglite(pgliteDataDir(overrides));
 }
 
-describe.each(dbBackends())('database on $name', (backend) => {
+// an empty database: the first test applies the migrations itself
+describe.each(dbBackends(process.env, { schema: 'empty' }))('database on $name', (backend) => {
   let db: Db;
   let cleanup: () => Promise<void>;
   let overrides: { databaseUrl?: string; dataDir: string };
@@ -86,7 +87,7 @@ describe.each(dbBackends())('database on $name', (backend) => {
 
 describe.runIf(process.env.DATABASE_URL)('migrations on PostgreSQL, two instances at once', () => {
   it('applies each migration exactly once (advisory lock)', async () => {
-    const [backend] = dbBackends().filter((b) => b.name === 'postgres');
+    const [backend] = dbBackends(process.env, { schema: 'empty' }).filter((b) => b.name === 'postgres');
     const { overrides, cleanup } = await backend!.create();
     const dbs = await Promise.all([open(overrides), open(overrides), open(overrides)]);
     try {
@@ -102,7 +103,7 @@ describe.runIf(process.env.DATABASE_URL)('migrations on PostgreSQL, two instance
 
 describe.runIf(process.env.DATABASE_URL)('PostgreSQL pool exhausted', () => {
   it('answers a caller who waited longer than waitMs with a 503 database_busy error, then serves again', async () => {
-    const [backend] = dbBackends().filter((b) => b.name === 'postgres');
+    const [backend] = dbBackends(process.env, { schema: 'empty' }).filter((b) => b.name === 'postgres');
     const { overrides, cleanup } = await backend!.create();
     const db = await openPostgres({ connectionString: overrides.databaseUrl!, log, max: 1, waitMs: 200 });
     try {
