@@ -110,9 +110,9 @@ for (const project of projects) {
     'run',
     '--project',
     project,
-    // unit files are independent (PGlite in memory, brokers on free ports): two at a time on two cores — vitest
-    // would run one, and half of that run is the next file's module loading
-    ...(project === 'unit' ? ['--maxWorkers=2'] : []),
+    // test files are independent (fresh databases, brokers and servers on free ports): two at a time on two cores —
+    // vitest would run one, and much of a file's time is waiting (servers starting, outages, a demo's two minutes)
+    '--maxWorkers=2',
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${out}`,
