@@ -376,11 +376,10 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                     </button>
                   ))}
                   <span className="pane-meta">
-                    {tab !== 'vehicles' || displayed === undefined
-                      ? ''
-                      : displayed < counts.total
-                        ? `${formatCount(displayed)} of ${formatCount(counts.total)}`
-                        : formatCount(displayed)}
+                    {/* only while filters or the search leave fewer rows: the top bar has the total */}
+                    {tab === 'vehicles' && displayed !== undefined && displayed < counts.total
+                      ? `${formatCount(displayed)} of ${formatCount(counts.total)}`
+                      : ''}
                   </span>
                   {tab === 'vehicles' ? (
                     <button
