@@ -160,6 +160,8 @@ describe('the map shows the business state, in Chromium at 1280×800', () => {
       await expect.poll(() => count(page, state), { timeout: 30_000, message: `count-${state}` }).toBe(1);
     expect(await count(page, 'available')).toBe(CARS - 4);
     expect(await count(page, 'total')).toBe(CARS);
+    // every collection the states come from has arrived: the legend no longer says they are loading
+    await page.getByTestId('legend-loading').waitFor({ state: 'detached', timeout: 30_000 });
     // the legend counts the same
     for (const state of ['available', 'reserved', 'in_rental', 'maintenance', 'alarm'] as const)
       expect(Number(await attr(page, `legend-${state}`, 'data-count'))).toBe(await count(page, state));

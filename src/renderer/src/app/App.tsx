@@ -105,6 +105,8 @@ export function App() {
   );
 }
 
+/** the replicated collections a car's business state is derived from (with the live feed) */
+const STATE_SOURCES = ['vehicles', 'rentals', 'alerts'];
 const countsEqual = (a: BusinessCounts, b: BusinessCounts) => a.total === b.total && BUSINESS_STATES.every((s) => a[s] === b[s]);
 const NO_COUNTS: BusinessCounts = { total: 0, available: 0, reserved: 0, in_rental: 0, maintenance: 0, offline: 0, alarm: 0 };
 const NO_SOURCE = { subscribe: () => () => undefined };
@@ -168,6 +170,11 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
   useReplicaLastKnown(store);
   const syncView = useSyncView(replica);
+  // the replicated collections the business states come from, while their first pull of this session still runs
+  const stateSourcesLoading = useMemo(
+    () => syncView.collections.filter((c) => STATE_SOURCES.includes(c.name) && !c.initialDone).map((c) => c.name),
+    [syncView.collections],
+  );
   // a role that serves customers but does not run the fleet (support) opens on Customers; the map stays one click away
   const [tab, setTab] = useState<PaneTab>(() => (supportDesk && !can(operator.role, 'vehicle.command') ? 'customers' : 'vehicles'));
   const [mapCollapsed, setMapCollapsed] = useState(false);
@@ -341,7 +348,13 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                     stats={mapStats}
                   />
                 ) : null}
-                <MapLegend counts={counts} hidden={hiddenStates} onToggle={toggleState} zoneKinds={zoneKinds} />
+                <MapLegend
+                  counts={counts}
+                  hidden={hiddenStates}
+                  onToggle={toggleState}
+                  zoneKinds={zoneKinds}
+                  loading={stateSourcesLoading}
+                />
                 {selection.id && index ? <SelectedVehicleCard store={store} index={index} id={selection.id} onSelect={select} /> : null}
               </section>
             }

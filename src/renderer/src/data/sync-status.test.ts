@@ -44,12 +44,14 @@ describe('collection sync rows', () => {
       lastOkAt: now,
       lagMs: 120,
       pending: 0,
+      initialDone: true,
     });
     expect(collectionSync('tasks', { ...ok, streamOpen: false }, 2)).toMatchObject({ state: 'degraded', pending: 2 });
     expect(collectionSync('tasks', { ...ok, streamOpen: false }, 2).words).toContain('catching up');
     expect(collectionSync('vehicles', { initialDone: false, streamOpen: false, active: true }, 0)).toMatchObject({
       state: 'degraded',
       words: 'first sync running',
+      initialDone: false,
     });
     expect(collectionSync('notes', { ...ok, failure: { kind: 'network', message: 'Failed to fetch', at: now } }, 1)).toMatchObject({
       state: 'down',

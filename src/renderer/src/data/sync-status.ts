@@ -26,6 +26,8 @@ export interface CollectionSync {
   lagMs: number | undefined;
   /** this operator's local edits to it not yet accepted by the server */
   pending: number;
+  /** its first pull of this session has completed (until then the replica may hold less, or older, than the server) */
+  initialDone: boolean;
 }
 
 export function collectionSync(name: string, h: CollectionHealth, pending: number): CollectionSync {
@@ -36,7 +38,7 @@ export function collectionSync(name: string, h: CollectionHealth, pending: numbe
       : !h.streamOpen
         ? ['degraded', 'live stream closed: catching up by pulls']
         : ['up', 'live'];
-  return { name, state, words, lastOkAt: h.lastOkAt, lagMs: h.lagMs, pending };
+  return { name, state, words, lastOkAt: h.lastOkAt, lagMs: h.lagMs, pending, initialDone: h.initialDone };
 }
 
 export interface SyncView {

@@ -12,11 +12,21 @@ interface MapLegendProps {
   hidden: ReadonlySet<BusinessState>;
   onToggle(state: BusinessState): void;
   zoneKinds: readonly ZoneKind[];
+  /**
+   * replicated collections the states are derived from whose first pull of this session is still running (empty:
+   * none): until they arrive a car may show available that is reserved, rented or in alarm, and the legend says so
+   */
+  loading?: readonly string[];
 }
 
-export function MapLegend({ counts, hidden, onToggle, zoneKinds }: MapLegendProps) {
+export function MapLegend({ counts, hidden, onToggle, zoneKinds, loading = [] }: MapLegendProps) {
   return (
     <div className="map-legend" aria-label="Legend: show or hide cars by state" data-testid="map-legend">
+      {loading.length > 0 ? (
+        <span className="legend-loading" role="status" data-testid="legend-loading">
+          Loading {listWords(loading)} from the server — states may still change
+        </span>
+      ) : null}
       {BUSINESS_STATES.map((s) => {
         const shown = !hidden.has(s);
         return (
@@ -52,4 +62,9 @@ export function MapLegend({ counts, hidden, onToggle, zoneKinds }: MapLegendProp
       ))}
     </div>
   );
+}
+
+/** ['rentals'] → "rentals"; ['vehicles', 'rentals', 'alerts'] → "vehicles, rentals and alerts" */
+function listWords(items: readonly string[]): string {
+  return items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} and ${items.at(-1)}`;
 }
