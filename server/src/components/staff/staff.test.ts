@@ -229,7 +229,7 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
     expect(audit.rows.map((r) => r.action)).toEqual(['staff.created', 'staff.updated', 'staff.updated']);
   });
 
-  it('every role reads the directory of active colleagues: id, name and role only, nobody deactivated', async () => {
+  it('every role reads the directory of colleagues: id, name, role and active only, deactivated ones marked', async () => {
     const admin = await staffHeaders(server, 'admin', 'ada');
     const gone = await call<{ id: string }>(
       server,
@@ -248,10 +248,15 @@ describe.each(dbBackends())('staff identity on $name', (backend) => {
         await staffHeaders(server, role, `dir-${role}`),
       );
       expect(res.status, role).toBe(200);
-      const ids = res.body.staff.map((s) => s.id);
-      expect(ids).toContain('ada');
-      expect(ids).not.toContain(gone.body.id);
-      for (const s of res.body.staff) expect(Object.keys(s).sort()).toEqual(['id', 'name', 'role']);
+      expect(res.body.staff.find((s) => s.id === 'ada')).toMatchObject({ name: expect.any(String), active: true });
+      // a colleague who left keeps a name on what they did, marked inactive (the desk offers only active assignees)
+      expect(res.body.staff.find((s) => s.id === gone.body.id)).toEqual({
+        id: gone.body.id,
+        name: 'Gone Away',
+        role: 'dispatcher',
+        active: false,
+      });
+      for (const s of res.body.staff) expect(Object.keys(s).sort()).toEqual(['active', 'id', 'name', 'role']);
       const names = res.body.staff.map((s) => String(s.name));
       expect(names).toEqual([...names].sort((a, b) => a.localeCompare(b)));
     }

@@ -21,6 +21,7 @@ const LoginBody = Type.Object(
   { additionalProperties: false },
 );
 const StaffSummary = Type.Object({ id: Type.String(), name: Type.String(), role: Role });
+const DirectoryEntry = Type.Object({ ...StaffSummary.properties, active: Type.Boolean() });
 const StaffAccountSchema = Type.Object({
   id: Type.String(),
   email: Type.String(),
@@ -82,8 +83,8 @@ export function staffRoutes(accounts: StaffAccounts): FastifyPluginAsyncTypebox 
         config: { auth: staffCan('staff.directory') },
         schema: {
           tags,
-          summary: 'Active colleagues: id, name and role (to assign alerts and tasks by name)',
-          response: { 200: Type.Object({ staff: Type.Array(StaffSummary) }) },
+          summary: 'Colleagues: id, name, role and whether the account is active (names for past actions; assign only active ones)',
+          response: { 200: Type.Object({ staff: Type.Array(DirectoryEntry) }) },
         },
       },
       async (_request, reply) => reply.header('cache-control', 'no-store').send({ staff: await accounts.directory() }),

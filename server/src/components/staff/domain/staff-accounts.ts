@@ -111,11 +111,11 @@ export class StaffAccounts {
   }
 
   /** Active colleagues by name (what any staff member may know of the others: no e-mail, nobody deactivated). */
-  async directory(): Promise<Array<Pick<StaffAccount, 'id' | 'name' | 'role'>>> {
+  /** Every colleague, deactivated ones too (their past actions keep their names; only active ones are assignable). */
+  async directory(): Promise<Array<Pick<StaffAccount, 'id' | 'name' | 'role' | 'active'>>> {
     const all = await listStaff(this.db);
     return all
-      .filter((a) => a.active)
-      .map(({ id, name, role }) => ({ id, name, role }))
+      .map(({ id, name, role, active }) => ({ id, name, role, active }))
       .sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 

@@ -68,8 +68,10 @@ export function AlertsPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps
   const [sort, setSort] = useState<QueueSort>('severity');
   const [grouped, setGrouped] = useState(false);
   const muted = useMutedKinds(operatorId);
-  const staff = useStaffDirectory();
-  const nameOf = (id: string) => staff.find((s) => s.id === id)?.name ?? id;
+  const directory = useStaffDirectory();
+  const nameOf = (id: string) => directory.find((s) => s.id === id)?.name ?? id;
+  // assignees: active colleagues only (a deactivated one keeps their name on what they did)
+  const staff = useMemo(() => directory.filter((s) => s.active), [directory]);
 
   // The replica's alerts of the chosen statuses; kind and severity are filtered here (their options count them).
   const queryKey = filter.status;

@@ -145,7 +145,7 @@ export function AuditViewer({ now, plateOf }: BackOfficeContext) {
   const actorOptions = useMemo(() => {
     const ids = new Set(staff.map((s) => s.id));
     return [
-      ...staff.map((s) => ({ id: s.id, label: s.name })),
+      ...staff.map((s) => ({ id: s.id, label: s.active ? s.name : `${s.name} (deactivated)` })),
       ...(ids.has('system') ? [] : [{ id: 'system', label: 'The server (system)' }]),
     ];
   }, [staff]);

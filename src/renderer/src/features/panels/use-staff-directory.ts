@@ -1,8 +1,9 @@
 /**
- * Active colleagues by name (`GET /ops/v1/staff/directory`), read once per replica and kept for the session:
- * assignees are shown and chosen by name. Offline (or before the answer) only the signed-in operator is known.
+ * Colleagues by name (`GET /ops/v1/staff/directory`), read once per replica and kept for the session: assignees and
+ * past actors are shown by name — also colleagues whose account was deactivated since — and only active ones are
+ * offered as assignees (`useAssignableStaff`). Offline (or before the answer) only the signed-in operator is known.
  */
-import { useEffect, useState } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import type { OperatorRole } from '../../../../shared/operator-role.js';
 import { useReplica } from '../../data/hooks';
 import type { OpenReplica } from '../../data/open';
@@ -11,6 +12,8 @@ export interface Colleague {
   id: string;
   name: string;
   role: OperatorRole;
+  /** false: the account was deactivated (shown on what they did, never offered as an assignee) */
+  active: boolean;
 }
 
 const cache = new WeakMap<OpenReplica, Promise<Colleague[]>>();
@@ -41,6 +44,12 @@ export function useStaffDirectory(): Colleague[] {
       live = false;
     };
   }, [r]);
-  if (me && !staff.some((s) => s.id === me.id)) return [{ id: me.id, name: me.name, role: me.role }, ...staff];
+  if (me && !staff.some((s) => s.id === me.id)) return [{ id: me.id, name: me.name, role: me.role, active: true }, ...staff];
   return staff;
+}
+
+/** The colleagues an alert or a task can be assigned to: the directory's active accounts. */
+export function useAssignableStaff(): Colleague[] {
+  const staff = useStaffDirectory();
+  return useMemo(() => staff.filter((s) => s.active), [staff]);
 }

@@ -29,7 +29,7 @@ export function TasksPanel({ plateOf, now, onSelectVehicle }: VehiclePanelProps)
   const staff = useStaffDirectory();
   const staffName = useMemo(() => staffNameIn(staff), [staff]);
   // a task goes to someone who may work it: the role table decides who that is
-  const workers = useMemo(() => staff.filter((s) => can(s.role, 'task.work')), [staff]);
+  const workers = useMemo(() => staff.filter((s) => s.active && can(s.role, 'task.work')), [staff]);
   const meId = r?.actions.operator.id ?? '';
   const mayWork = r?.actions.can('task.work') ?? false;
   return (
