@@ -89,14 +89,18 @@ export async function pullCollection<C extends SyncCollection>(
   // ONE statement = one snapshot: rows and tombstones are read consistently (two statements could skip a
   // tombstone committed between them), and the watermark is that same snapshot's (SEQ_WATERMARK is STABLE).
   // The last row (_seq null) says whether committed rows wait above the watermark.
+  // The plan must not depend on the tables' statistics (PGlite never analyzes; a bulk load outdates them): the
+  // page takes the first `limit` rows after the checkpoint (one bound: an index scan that stops at the limit, the
+  // row JSON built for those rows only) and keeps those below the watermark — the same rows, as a prefix in seq
+  // order; "anything at or above the watermark" is the highest seq (an index look-up), not a scan for one.
   const { rows } = await q.query<PullRow>(
     `with w as materialized (select ${SEQ_WATERMARK} as w),
-     page as (${pullSelect(sql, filter, '@ > $1 and @ < (select w from w)')} order by 1 limit $2)
+     page as (select * from (${pullSelect(sql, filter, '@ > $1')} order by 1 limit $2) p where p._seq < (select w from w))
      select *, null::boolean as held_back from page
      union all
      select null, false, null, null, null, true,
-            exists (select 1 from ${sql.table} where server_seq >= (select w from w))
-              or exists (select 1 from sync_tombstones where collection = $3 and server_seq >= (select w from w))
+            coalesce((select max(server_seq) from ${sql.table}) >= (select w from w), false)
+              or coalesce((select max(server_seq) from sync_tombstones where collection = $3) >= (select w from w), false)
      order by 1 nulls last`,
     [after, limit, collection],
   );
