@@ -5,6 +5,7 @@ import { createLogger } from '../../../platform/log.js';
 import { dbBackends } from '../../../testing/backends.js';
 import { HAZARDOUS_STRINGS } from '../../../testing/hazardous-strings.js';
 import { partitionDay, partitionName, TelemetryHistoryRepository, type HistoryRow } from './telemetry-history.repository.js';
+import { TelemetryRows } from './telemetry-columns.js';
 import { VehicleStateRepository, type TelemetryStateRow } from './vehicle-state.repository.js';
 import { VehiclesRepository } from './vehicles.repository.js';
 
@@ -77,7 +78,7 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
     const now = Date.now();
     await history.maintain(now - DAY, 3, now - 30 * DAY);
     const rows = [historyRow(id, 1, now - DAY + 1), historyRow(id, 2, now), historyRow(id, 3, now + 1)];
-    await history.insert(rows);
+    await history.insert(TelemetryRows.from(rows));
     const { rows: stored } = await db.query<{ seq: number; part: string; clock_skew_ms: number }>(
       'select seq::float8 as seq, tableoid::regclass::text as part, clock_skew_ms::float8 as clock_skew_ms from telemetry_history where vehicle_id = $1 order by seq',
       [id],
@@ -87,7 +88,7 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
       [2, partitionName(now), -1_000],
       [3, partitionName(now + 1), -1_000],
     ]);
-    await expect(history.insert([historyRow(id, 4, Date.UTC(1999, 0, 1))])).rejects.toThrow();
+    await expect(history.insert(TelemetryRows.from([historyRow(id, 4, Date.UTC(1999, 0, 1))]))).rejects.toThrow();
   });
 
   it('a seq-reset row may go below the stored seq, a normal one never; clock skew is stored', async () => {
@@ -164,7 +165,7 @@ describe.each(dbBackends())('bulk writes of hazardous ids on $name', (backend) =
         clockSkewMs: -250.4 - i,
       })),
     );
-    await history.insert(rows);
+    await history.insert(TelemetryRows.from(rows));
     const { rows: stored } = await db.query<HistoryRow & { part: string }>(
       `select vehicle_id as "vehicleId", seq::float8 as seq, device_ts::float8 as "deviceTs",
               round(extract(epoch from received_at) * 1000)::float8 as "receivedAt", lat, lon, speed_kph as "speedKph",
