@@ -96,6 +96,8 @@ async function main(): Promise<void> {
         deviceTs: now - 40,
         receivedAt: now,
         clockSkewMs: -40,
+        // as the fleet's writer knows it: rows exist once a first round wrote them (PostgreSQL then only updates)
+        rowExists: seq > 2,
       }));
     };
     const paths: Array<[string, Db]> = [

@@ -111,13 +111,32 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
       clockSkewMs: 3_600_000,
     };
     await states.writeBatch({ telemetry: [base], statuses: [] });
-    await states.writeBatch({ telemetry: [{ ...base, seq: 2, lat: 10, receivedAt: base.receivedAt + 1 }], statuses: [] });
+    // rowExists: the writer knows the row is there (PostgreSQL then only updates it); the same rules hold
+    await states.writeBatch({ telemetry: [{ ...base, seq: 2, lat: 10, receivedAt: base.receivedAt + 1, rowExists: true }], statuses: [] });
     expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 900, lat: 52.5, clockSkewMs: 3_600_000 });
     await states.writeBatch({
-      telemetry: [{ ...base, seq: 2, lat: 11, receivedAt: base.receivedAt + 2, clockSkewMs: 5, seqReset: true }],
+      telemetry: [{ ...base, seq: 2, lat: 11, receivedAt: base.receivedAt + 2, clockSkewMs: 5, seqReset: true, rowExists: true }],
       statuses: [],
     });
     expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 2, lat: 11, clockSkewMs: 5 });
+    // a reset never goes behind the stored receive time; a normal write above the stored seq goes through
+    await states.writeBatch({
+      telemetry: [{ ...base, seq: 1, lat: 12, receivedAt: base.receivedAt + 1, seqReset: true, rowExists: true }],
+      statuses: [],
+    });
+    expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 2, lat: 11 });
+    // one batch: a known row updated, an unknown one inserted (a third vehicle's first row)
+    const other = demoFleet(3)[2]!.id;
+    await states.writeBatch({
+      telemetry: [
+        { ...base, seq: 3, lat: 13, receivedAt: base.receivedAt + 3, rowExists: true },
+        { ...base, vehicleId: other, seq: 7, lat: 14 },
+      ],
+      statuses: [],
+    });
+    const live = await states.listLive();
+    expect(live.find((s) => s.vehicleId === id)).toMatchObject({ seq: 3, lat: 13 });
+    expect(live.find((s) => s.vehicleId === other)).toMatchObject({ seq: 7, lat: 14 });
   });
 });
 

@@ -54,6 +54,8 @@ interface PendingTelemetry {
   receivedAt: number;
   clockSkewMs: number;
   seqReset: boolean;
+  /** the vehicle's first telemetry this instance accepted: its row may not exist yet (see TelemetryStateRow) */
+  newRow: boolean;
 }
 
 interface PendingState {
@@ -146,6 +148,7 @@ export class LiveStateBuffer {
     const skewed = Math.abs(clockSkewMs) > this.options.clockSkewToleranceMs;
     let last = this.last.get(vehicleId);
     let seqReset = false;
+    let newRow = false;
     if (last !== undefined) {
       // After a reset, a late message from before the reboot (seq up to the old counter, older device clock)
       // is stale although its seq is above the new counter.
@@ -169,20 +172,23 @@ export class LiveStateBuffer {
     } else {
       last = { vehicleId, seq: sample.seq, deviceTs: sample.deviceTs, receivedAt, preResetSeq: NaN, preResetTs: NaN };
       this.last.set(vehicleId, last);
+      newRow = true;
     }
     if (skewed) this.options.onClockSkew?.(vehicleId, clockSkewMs);
     const id = last.vehicleId;
     const entry = this.entry(id);
     // A reset inside one flush window must still reach the database as a reset (the SQL guard checks it).
     seqReset ||= entry.telemetry?.seqReset ?? false;
+    newRow ||= entry.telemetry?.newRow ?? false;
     if (entry.telemetry) {
       const t = entry.telemetry;
       t.sample = sample;
       t.receivedAt = receivedAt;
       t.clockSkewMs = clockSkewMs;
       t.seqReset = seqReset;
+      t.newRow = newRow;
     } else {
-      entry.telemetry = { sample, receivedAt, clockSkewMs, seqReset };
+      entry.telemetry = { sample, receivedAt, clockSkewMs, seqReset, newRow };
     }
     this.options.history?.push(id, sample, receivedAt, clockSkewMs);
     // Telemetry proves a live connection. A later offline status (last will) still wins: MQTT delivers a
@@ -285,8 +291,10 @@ export class LiveStateBuffer {
 
 function merge(older: PendingState, newer: PendingState): PendingState {
   const telemetry = newer.telemetry ?? older.telemetry;
-  // a reset that failed to write: what the device sent after it is below the stored seq too
+  // a reset that failed to write: what the device sent after it is below the stored seq too; a first row that
+  // failed to write may still be missing
   if (telemetry && older.telemetry?.seqReset) telemetry.seqReset = true;
+  if (telemetry && older.telemetry?.newRow) telemetry.newRow = true;
   const online = newer.online ?? older.online;
   const seenAt = Math.max(older.seenAt ?? 0, newer.seenAt ?? 0) || undefined;
   return {
@@ -306,7 +314,7 @@ function toBatch(entries: Array<[string, PendingState]>): StateBatch {
     if (t) {
       // VehicleLive's fields (one mapping of a sample), keyed by vehicleId as the row is
       const { id: _id, ...live } = vehicleLive(vehicleId, t.sample, Math.max(t.receivedAt, entry.seenAt ?? 0), online);
-      telemetry.push({ vehicleId, ...live, clockSkewMs: t.clockSkewMs, seqReset: t.seqReset });
+      telemetry.push({ vehicleId, ...live, clockSkewMs: t.clockSkewMs, seqReset: t.seqReset, rowExists: !t.newRow });
     }
     if (!t || entry.statusAfterTelemetry) statuses.push({ vehicleId, online, receivedAt: entry.seenAt ?? null });
   }
