@@ -14,14 +14,18 @@
  *   as unknown_vehicle), persisted rates (state rows / history rows committed, from the server's counters),
  *   end-to-end latency p50/p99 from publish (the payload's ts) to the latest-state row being written: read from
  *   PostgreSQL as `updated_at − device_ts` of the rows written during the step (updated_at is the write's
- *   clock_timestamp(), i.e. just before COMMIT; one sample per vehicle: its last message of the step), and the
- *   ratio ingested / ceiling.
+ *   clock_timestamp(), i.e. just before COMMIT; one sample per vehicle: its last message of the step), the
+ *   ratio ingested / ceiling, and the CPU time per ingested message of the server process and of the bench
+ *   database's PostgreSQL backends (from /proc: on a machine shared with other work, far steadier than rates).
+ * - SUMMARY: the highest step sustained (≥ 95 % ingested and in the history) against the bar (≥ 20,000 msg/s,
+ *   p99 < 1 s, ≥ 80 % of the ceiling), and the highest step as measured.
  * - At the end, SIGTERM under load: the highest rate is offered again and the server is sent SIGTERM halfway
  *   through; its own shutdown report (the `server stopped` log line: accepted alert changes, states, history rows
  *   and events it could not write) is printed as `lost: N` beside the bar (0).
  */
 import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -49,6 +53,28 @@ interface StepResult {
   ceiling: number;
   p50: number | null;
   p99: number | null;
+  /** CPU time per ingested message (µs): the server process, and the PostgreSQL backends of the bench database */
+  serverCpuUs: number;
+  pgCpuUs: number;
+}
+
+/** The bar of issue 12 (PRODUCT.md): sustained rate, publish → state row p99, share of the bare-subscriber ceiling. */
+const BAR = { rate: 20_000, p99Ms: 1_000, ofCeiling: 0.8 };
+/** clock ticks per second of /proc/<pid>/stat (USER_HZ, 100 on Linux) */
+const TICKS = 100;
+
+/** utime + stime of these processes (ms), from /proc; NaN when one cannot be read (PostgreSQL elsewhere). */
+function cpuMs(pids: readonly number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return (ticks * 1000) / TICKS;
 }
 
 async function main(): Promise<void> {
@@ -128,34 +154,51 @@ async function main(): Promise<void> {
     console.log(
       `bench: server child process (PostgreSQL ${new URL(db.url).pathname.slice(1)}, broker ${MQTT_URL}), publisher process with 4 connections, ${STEP_S} s per step`,
     );
-    console.log('offered/s  ingested/s  state rows/s  history rows/s  ceiling/s  ingested/ceiling  e2e p50 ms  e2e p99 ms');
+    console.log(
+      'offered/s  ingested/s  state rows/s  history rows/s  ceiling/s  ingested/ceiling  e2e p50 ms  e2e p99 ms  CPU µs/msg: server  PostgreSQL',
+    );
+    const dbName = new URL(db.url).pathname.slice(1);
+    // The bench database's backends now (the server's pool keeps its connections while it is busy).
+    const backends = async () =>
+      (
+        await client.query<{ pid: number }>('select pid from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [dbName])
+      ).rows.map((r) => r.pid);
     const results: StepResult[] = [];
     for (const rate of RATES) {
       const m0 = await metrics(httpUrl);
       const bare0 = bareCount;
+      const pgPids = await backends();
+      const server0 = cpuMs([server.pid!]);
+      const pg0 = cpuMs(pgPids);
       const t0 = Date.now();
       publisher.send({ rate, durationMs: STEP_S * 1000 });
       const { sent } = (await once(publisher, (m) => typeof (m as { sent?: number }).sent === 'number')) as { sent: number };
       await sleep(500); // what is in flight at the end of the step still counts for it
       const t1 = Date.now();
+      const serverCpu = cpuMs([server.pid!]) - server0;
+      const pgCpu = cpuMs(pgPids) - pg0;
       const m1 = await metrics(httpUrl);
       const secs = (t1 - t0) / 1000;
       const delta = (name: string) => ((m1.get(name) ?? 0) - (m0.get(name) ?? 0)) / secs;
       const lat = await latency(client, prefix, t0 + WARMUP_S * 1000, t1);
+      const ingested =
+        delta('fleetdesk_mqtt_messages_received_total{channel="telemetry"}') -
+        delta('fleetdesk_mqtt_messages_dropped_total{channel="telemetry",reason="unknown_vehicle"}');
       const r: StepResult = {
         offered: sent / secs,
-        ingested:
-          delta('fleetdesk_mqtt_messages_received_total{channel="telemetry"}') -
-          delta('fleetdesk_mqtt_messages_dropped_total{channel="telemetry",reason="unknown_vehicle"}'),
+        ingested,
         stateRows: delta('fleetdesk_live_state_rows_written_total'),
         historyRows: delta('fleetdesk_telemetry_history_rows_written_total'),
         ceiling: (bareCount - bare0) / secs,
         ...lat,
+        serverCpuUs: (1000 * serverCpu) / Math.max(1, ingested * secs),
+        pgCpuUs: (1000 * pgCpu) / Math.max(1, ingested * secs),
       };
       results.push(r);
       console.log(
         [r.offered, r.ingested, r.stateRows, r.historyRows, r.ceiling].map((n) => fmt(n).padStart(10)).join('  ') +
-          `  ${`${((100 * r.ingested) / Math.max(1, r.ceiling)).toFixed(1)}%`.padStart(16)}  ${String(r.p50 ?? '-').padStart(10)}  ${String(r.p99 ?? '-').padStart(10)}`,
+          `  ${`${((100 * r.ingested) / Math.max(1, r.ceiling)).toFixed(1)}%`.padStart(16)}  ${String(r.p50 ?? '-').padStart(10)}  ${String(r.p99 ?? '-').padStart(10)}` +
+          `  ${r.serverCpuUs.toFixed(0).padStart(18)}  ${r.pgCpuUs.toFixed(0).padStart(10)}`,
       );
     }
     // SIGTERM under load: the highest rate again, the signal halfway through; the server reports what it left behind.
@@ -171,11 +214,23 @@ async function main(): Promise<void> {
     // sustained: the highest step where the server ingested and persisted (history) ≥ 95 % of what was offered
     const kept = results.filter((r) => r.ingested >= 0.95 * r.offered && r.historyRows >= 0.95 * r.offered);
     const best = kept.at(-1);
+    const barMet =
+      best !== undefined &&
+      best.ingested >= BAR.rate &&
+      best.p99 !== null &&
+      best.p99 < BAR.p99Ms &&
+      best.ingested >= BAR.ofCeiling * best.ceiling;
+    const bar = `bar: ≥ ${fmt(BAR.rate)} msg/s, p99 < ${fmt(BAR.p99Ms)} ms, ≥ ${100 * BAR.ofCeiling}% of the ceiling — ${barMet ? 'met' : 'missed'}`;
     console.log(
       best
-        ? `SUMMARY sustained ${fmt(best.ingested)} msg/s ingested, ${fmt(best.historyRows)} history rows/s, ${fmt(best.stateRows)} state rows/s; ${((100 * best.ingested) / Math.max(1, best.ceiling)).toFixed(1)}% of the bare-subscriber ceiling (${fmt(best.ceiling)} msg/s); e2e p50 ${best.p50} ms, p99 ${best.p99} ms`
-        : 'SUMMARY the server did not keep up with the lowest step',
+        ? `SUMMARY sustained ${fmt(best.ingested)} msg/s ingested, ${fmt(best.historyRows)} history rows/s, ${fmt(best.stateRows)} state rows/s; ${((100 * best.ingested) / Math.max(1, best.ceiling)).toFixed(1)}% of the bare-subscriber ceiling (${fmt(best.ceiling)} msg/s, same run); e2e p50 ${best.p50} ms, p99 ${best.p99} ms; CPU per message: server ${best.serverCpuUs.toFixed(0)} µs, PostgreSQL ${best.pgCpuUs.toFixed(0)} µs; ${bar}`
+        : `SUMMARY the server did not keep up with the lowest step; ${bar}`,
     );
+    const top = results.at(-1);
+    if (top)
+      console.log(
+        `SUMMARY highest step (${fmt(top.offered)} msg/s offered): ${fmt(top.ingested)} ingested (${((100 * top.ingested) / Math.max(1, top.ceiling)).toFixed(1)}% of the ceiling ${fmt(top.ceiling)}), history ${fmt(top.historyRows)} rows/s, state ${fmt(top.stateRows)} rows/s, e2e p99 ${top.p99 ?? '-'} ms; CPU per message: server ${top.serverCpuUs.toFixed(0)} µs, PostgreSQL ${top.pgCpuUs.toFixed(0)} µs`,
+      );
     console.log(
       report
         ? `SUMMARY SIGTERM under load (${fmt(stopRate)} msg/s offered): lost: ${report.lost} (alert changes ${report.alertChanges}, states ${report.states}, history rows ${report.historyRows}, events ${report.events}); stopped in ${stopS} s; bar: lost 0 — ${report.lost === 0 ? 'met' : 'missed'}`

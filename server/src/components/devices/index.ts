@@ -67,11 +67,18 @@ export function startDevicesComponent(options: DevicesOptions): DevicesComponent
 }
 
 function createObserver(metrics: Registry, log: Logger): IngestionObserver {
+  // Every message counts here: a plain number per channel, added to the counter when it is read (prom-client's
+  // inc hashes its labels on every call).
+  const receivedSinceRead = new Map<string, number>();
   const received = new Counter({
     name: `${METRIC_PREFIX}mqtt_messages_received_total`,
     help: 'Device messages received, by channel',
     labelNames: ['channel'],
     registers: [metrics],
+    collect() {
+      for (const [channel, n] of receivedSinceRead) if (n > 0) this.inc({ channel }, n);
+      receivedSinceRead.clear();
+    },
   });
   const dropped = new Counter({
     name: `${METRIC_PREFIX}mqtt_messages_dropped_total`,
@@ -82,7 +89,7 @@ function createObserver(metrics: Registry, log: Logger): IngestionObserver {
   for (const channel of ['telemetry', 'status', 'events']) received.inc({ channel }, 0); // series exist from the start
   const dropLog = new RateLimitedWarn(log, 10_000);
   return {
-    received: (channel) => received.inc({ channel }),
+    received: (channel) => void receivedSinceRead.set(channel, (receivedSinceRead.get(channel) ?? 0) + 1),
     dropped(channel, reason, context) {
       dropped.inc({ channel, reason });
       // stale included: a device that reset its seq (e.g. after a reboot) is refused until it passes the old one

@@ -24,6 +24,29 @@ describe('shared-subscription filters', () => {
     expect(topicMatches('$share/g1/fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/car-1/events')).toBe(false);
     expect(topicMatches('$share/g1', 'g1')).toBe(false);
   });
+
+  it('matches levels exactly: + one level (empty too), # the rest (and its parent), nothing more or less', () => {
+    const cases: Array<[string, string, boolean]> = [
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/car-1/telemetry', true],
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/car-1/telemetryx', false],
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/car-1/telemetr', false],
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/car-1/telemetry/', false],
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/car-1', false],
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles//telemetry', true],
+      ['fleet/v1/vehicles/+/telemetry', 'fleet/v1/vehicles/a/b/telemetry', false],
+      ['fleet/v1/vehicles/+/telemetry', 'fleetx/v1/vehicles/car-1/telemetry', false],
+      ['fleet/#', 'fleet', true],
+      ['fleet/#', 'fleet/a/b/c', true],
+      ['fleet/#', 'fleets/a', false],
+      ['#', 'anything/at/all', true],
+      ['a/+', 'a', false],
+      ['a/+', 'a/', true],
+      ['+/+', 'a/b', true],
+      ['a/b', 'a/b', true],
+      ['a/b', 'a/bb', false],
+    ];
+    for (const [filter, topic, expected] of cases) expect(topicMatches(filter, topic), `${filter} ~ ${topic}`).toBe(expected);
+  });
 });
 
 describe.skipIf(!DATABASE_URL || !MQTT_URL)('two instances with a shared subscription (PostgreSQL + external broker)', () => {

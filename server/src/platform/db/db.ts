@@ -15,11 +15,23 @@ export interface Queryable {
   /** Runs a script of one or more statements, without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * PostgreSQL's bulk load, `COPY … FROM STDIN` with `data` as its input (text format: build it with copyText);
-   * resolves with the rows copied. One statement, atomic like any other. Absent on PGlite, whose callers keep a
-   * parameterised path (it has no COPY FROM STDIN over a client protocol).
+   * PostgreSQL's bulk load, `COPY … FROM STDIN` with `data` as its input (text format: build it with copyText;
+   * `(format binary)`: with CopyBinaryWriter); resolves with the rows copied. One statement, atomic like any other.
+   * Absent on PGlite, whose callers keep a parameterised path (it has no COPY FROM STDIN over a client protocol).
    */
-  copyFrom?(sql: string, data: string): Promise<number>;
+  copyFrom?(sql: string, data: string | Buffer): Promise<number>;
+}
+
+/**
+ * A bulk load framed by scripts, as one transaction on one connection in three round trips: `BEGIN` and `before`,
+ * then the COPY with `data`, then `after` and `COMMIT` (scripts: statements without parameters). Any failure
+ * rolls all of it back.
+ */
+export interface FramedCopy {
+  before: string;
+  copy: string;
+  data: string | Buffer;
+  after: string;
 }
 
 export interface Db extends Queryable {
@@ -29,6 +41,8 @@ export interface Db extends Queryable {
    * on PGlite (one connection) a call on the outer Db would wait for this transaction to end, i.e. forever.
    */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
+  /** PostgreSQL only (like copyFrom): see FramedCopy. */
+  framedCopy?(step: FramedCopy): Promise<void>;
   /**
    * LISTEN on `channel`: `handler(payload)` for every NOTIFY committed by anyone (this process or another server
    * instance). Resolves once listening; the returned function stops it. PGlite: in-process; PostgreSQL: one
@@ -48,15 +62,17 @@ export function observeQueries(db: Db, observe: QueryObserver): Db {
     return {
       query: (sql, params) => time(observe, () => q.query(sql, params)),
       exec: (sql) => time(observe, () => q.exec(sql)),
-      ...(copyFrom ? { copyFrom: (sql: string, data: string) => time(observe, () => copyFrom(sql, data)) } : {}),
+      ...(copyFrom ? { copyFrom: (sql: string, data: string | Buffer) => time(observe, () => copyFrom(sql, data)) } : {}),
     };
   };
   const outer = timed(db);
+  const framedCopy = db.framedCopy?.bind(db);
   return {
     backend: db.backend,
     query: outer.query,
     exec: outer.exec,
     ...(outer.copyFrom ? { copyFrom: outer.copyFrom } : {}),
+    ...(framedCopy ? { framedCopy: (step: FramedCopy) => time(observe, () => framedCopy(step)) } : {}),
     transaction: (fn) => db.transaction((tx) => fn(timed(tx))),
     listen: (channel, handler) => db.listen(channel, handler),
     close: () => db.close(),

@@ -8,7 +8,7 @@ import { openPglite, openPreparedMemoryPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 
 export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
-export { copyText, copyValue, type CopyValue } from './copy-text.js';
+export { CopyBinaryWriter } from './copy-binary.js';
 export { migrate, readMigrations } from './migrate.js';
 export { isSaturatedSeq, SEQ_WATERMARK, settledSeq } from './replication.js';
 

@@ -4,7 +4,7 @@ import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { AppError } from '../../../../src/shared/errors.js';
 import { errorFields, type Logger } from '../log.js';
-import type { Db, Queryable, QueryResult } from './db.js';
+import type { Db, FramedCopy, Queryable, QueryResult } from './db.js';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -74,31 +74,44 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
   return {
     backend: 'postgres',
     ...outer,
-    async transaction(fn) {
-      const client = await pool.connect().catch((err: unknown) => {
-        throw poolBusy(err);
-      });
-      let broken = false;
-      try {
+    transaction: (fn) =>
+      inTransaction(pool, async (client) => {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;
-      } catch (err) {
-        await client.query('ROLLBACK').catch(() => {
-          broken = true; // the connection itself is gone; do not return it to the pool
-        });
-        throw poolBusy(err);
-      } finally {
-        client.release(broken);
-      }
-    },
+      }),
+    framedCopy: (step: FramedCopy) =>
+      inTransaction(pool, async (client) => {
+        // Scripts without parameters go by the simple query protocol: several statements in one round trip.
+        await client.query(`begin;\n${step.before}`);
+        await copyInto(client, step.copy, step.data);
+        await client.query(`${step.after};\ncommit`);
+      }),
     listen: (channel, handler) => listener.listen(channel, handler),
     async close() {
       await listener.close();
       await pool.end();
     },
   };
+}
+
+/** Runs `run` (which opens a transaction) on one pooled connection; any failure rolls back. */
+async function inTransaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect().catch((err: unknown) => {
+    throw poolBusy(err);
+  });
+  let broken = false;
+  try {
+    return await run(client);
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {
+      broken = true; // the connection itself is gone; do not return it to the pool
+    });
+    throw poolBusy(err);
+  } finally {
+    client.release(broken);
+  }
 }
 
 /** One dedicated connection for LISTEN (a pooled one could be handed to someone else); reconnects after a failure. */
@@ -189,7 +202,7 @@ function quoteIdent(name: string): string {
 
 function wrap(target: pg.Pool | pg.PoolClient): Queryable {
   return {
-    async copyFrom(sql: string, data: string): Promise<number> {
+    async copyFrom(sql: string, data: string | Buffer): Promise<number> {
       if (!(target instanceof pg.Pool)) return copyInto(target, sql, data);
       const client = await target.connect().catch((err: unknown) => {
         throw poolBusy(err);
@@ -220,7 +233,7 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
 }
 
 /** One `COPY … FROM STDIN` on `client`: the whole input in one write; resolves once the server has committed it. */
-async function copyInto(client: pg.PoolClient, sql: string, data: string): Promise<number> {
+async function copyInto(client: pg.PoolClient, sql: string, data: string | Buffer): Promise<number> {
   const stream = client.query(copyFromStdin(sql));
   stream.end(data);
   await finished(stream);

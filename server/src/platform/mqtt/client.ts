@@ -58,7 +58,8 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   const minReconnectMs = options.minReconnectMs ?? 500;
   const maxReconnectMs = options.maxReconnectMs ?? 30_000;
   const clientId = `${options.clientIdPrefix ?? 'fleetdesk-server'}-${randomUUID().slice(0, 8)}`;
-  const subscriptions: Array<{ filters: Record<string, { qos: 0 | 1 }>; handler: MessageHandler }> = [];
+  // Each filter split into its levels once: a message is matched without splitting anything.
+  const subscriptions: Array<{ filters: Record<string, { qos: 0 | 1 }>; levels: string[][]; handler: MessageHandler }> = [];
   let subscribed = false;
   // Bumped by every subscribe round: only the latest round may declare "ready" (an earlier one may cover
   // fewer filters than are registered by now).
@@ -132,7 +133,11 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
   client.on('error', (err) => log.warn('mqtt client error', { clientId, ...errorFields(err) }));
   client.on('message', (topic, payload, packet) => {
     for (const s of subscriptions) {
-      if (Object.keys(s.filters).some((f) => topicMatches(f, topic))) s.handler(topic, payload, packet);
+      for (const levels of s.levels) {
+        if (!levelsMatch(levels, topic)) continue;
+        s.handler(topic, payload, packet);
+        break;
+      }
     }
   });
 
@@ -145,7 +150,7 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
       return () => linkListeners.delete(listener);
     },
     subscribe(filters, handler) {
-      subscriptions.push({ filters, handler });
+      subscriptions.push({ filters, levels: Object.keys(filters).map(filterLevels), handler });
       if (client.connected) void subscribeAll();
     },
     waitUntilReady(timeoutMs) {
@@ -180,17 +185,30 @@ export function connectMqtt(options: MqttConnectionOptions): MqttConnection {
  * `$share/<group>/<filter>` matches what `<filter>` matches: the broker delivers the plain topic.
  */
 export function topicMatches(filter: string, topic: string): boolean {
+  return levelsMatch(filterLevels(filter), topic);
+}
+
+/** A filter's levels (a shared subscription's prefix removed); [] for a malformed `$share/` filter (matches nothing). */
+function filterLevels(filter: string): string[] {
   if (filter.startsWith('$share/')) {
     const groupEnd = filter.indexOf('/', '$share/'.length);
-    if (groupEnd < 0) return false;
+    if (groupEnd < 0) return [];
     filter = filter.slice(groupEnd + 1);
   }
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    if (f[i] === '#') return true;
-    if (i >= t.length) return false;
-    if (f[i] !== '+' && f[i] !== t[i]) return false;
+  return filter.split('/');
+}
+
+/** Walks the topic's levels in place (every message of the fleet comes through here: nothing is allocated). */
+function levelsMatch(levels: readonly string[], topic: string): boolean {
+  if (levels.length === 0) return false;
+  let pos = 0; // start of the topic's current level; beyond its length once every level is consumed
+  for (const f of levels) {
+    if (f === '#') return true;
+    if (pos > topic.length) return false;
+    let end = topic.indexOf('/', pos);
+    if (end < 0) end = topic.length;
+    if (f !== '+' && (end - pos !== f.length || !topic.startsWith(f, pos))) return false;
+    pos = end + 1;
   }
-  return f.length === t.length;
+  return pos > topic.length;
 }

@@ -69,6 +69,7 @@ const KIND_BIT: Readonly<Record<AlertKind, number>> = Object.fromEntries(ALERT_K
   AlertKind,
   number
 >;
+const MOVEMENT_BITS = MOVEMENT_KINDS.reduce((bits, k) => bits | KIND_BIT[k], 0);
 
 interface VehicleAlertState {
   /** kinds this instance believes have an open (not resolved) alert — bit per kind */
@@ -125,7 +126,10 @@ export class AlertEngine {
   onTelemetry(vehicleId: string, s: VehicleLive): void {
     const v = this.state(vehicleId);
     const at = s.receivedAt;
-    v.last = s;
+    // A copy of its own, updated in place: the event's object dies young instead of living on (and being
+    // promoted by the garbage collector) for every car until its next message.
+    if (v.last) Object.assign(v.last, s);
+    else v.last = { ...s };
     if (s.online && this.isActive(v, 'device_offline')) this.clear(vehicleId, v, 'device_offline', at, 'telemetry received');
     this.evaluateEnergy(vehicleId, v, s, at);
     this.evaluateZone(vehicleId, v, s, at);
@@ -321,10 +325,9 @@ export class AlertEngine {
     // while locked with the ignition off (towed or carried away: no car drives itself so) → moved_while_locked; else
     // movement_without_rental (a locked car driven with the ignition on is that too: many cars lock themselves
     // when driving off). Staff resolve them; the condition ends when the car stands with the ignition off.
-    const movement = MOVEMENT_KINDS.filter((k) => this.isActive(v, k));
-    if (movement.length > 0) {
+    if ((v.active & MOVEMENT_BITS) !== 0) {
       if (Number.isNaN(v.movingSince) && Number.isNaN(v.ignitionSince))
-        for (const k of movement) this.clear(vehicleId, v, k, at, 'stopped');
+        for (const k of MOVEMENT_KINDS) if (this.isActive(v, k)) this.clear(vehicleId, v, k, at, 'stopped');
     } else {
       const dwellMs = this.t.movementDwellS * 1000;
       const moving = !Number.isNaN(v.movingSince) && at - v.movingSince >= dwellMs;
@@ -350,7 +353,7 @@ export class AlertEngine {
 
     const waiting =
       (!this.isActive(v, 'door_open_parked') && !Number.isNaN(v.exposedSince)) ||
-      (!MOVEMENT_KINDS.some((k) => this.isActive(v, k)) && (!Number.isNaN(v.movingSince) || !Number.isNaN(v.ignitionSince)));
+      ((v.active & MOVEMENT_BITS) === 0 && (!Number.isNaN(v.movingSince) || !Number.isNaN(v.ignitionSince)));
     if (waiting) this.dwelling.add(vehicleId);
     else this.dwelling.delete(vehicleId);
   }

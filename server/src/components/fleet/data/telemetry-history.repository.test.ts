@@ -5,6 +5,7 @@ import { createLogger } from '../../../platform/log.js';
 import { dbBackends } from '../../../testing/backends.js';
 import { HAZARDOUS_STRINGS } from '../../../testing/hazardous-strings.js';
 import { partitionDay, partitionName, TelemetryHistoryRepository, type HistoryRow } from './telemetry-history.repository.js';
+import { TelemetryRows } from './telemetry-columns.js';
 import { VehicleStateRepository, type TelemetryStateRow } from './vehicle-state.repository.js';
 import { VehiclesRepository } from './vehicles.repository.js';
 
@@ -77,7 +78,7 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
     const now = Date.now();
     await history.maintain(now - DAY, 3, now - 30 * DAY);
     const rows = [historyRow(id, 1, now - DAY + 1), historyRow(id, 2, now), historyRow(id, 3, now + 1)];
-    await history.insert(rows);
+    await history.insert(TelemetryRows.from(rows));
     const { rows: stored } = await db.query<{ seq: number; part: string; clock_skew_ms: number }>(
       'select seq::float8 as seq, tableoid::regclass::text as part, clock_skew_ms::float8 as clock_skew_ms from telemetry_history where vehicle_id = $1 order by seq',
       [id],
@@ -87,7 +88,7 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
       [2, partitionName(now), -1_000],
       [3, partitionName(now + 1), -1_000],
     ]);
-    await expect(history.insert([historyRow(id, 4, Date.UTC(1999, 0, 1))])).rejects.toThrow();
+    await expect(history.insert(TelemetryRows.from([historyRow(id, 4, Date.UTC(1999, 0, 1))]))).rejects.toThrow();
   });
 
   it('a seq-reset row may go below the stored seq, a normal one never; clock skew is stored', async () => {
@@ -110,13 +111,32 @@ describe.each(dbBackends())('telemetry history and seq-reset writes on $name', (
       clockSkewMs: 3_600_000,
     };
     await states.writeBatch({ telemetry: [base], statuses: [] });
-    await states.writeBatch({ telemetry: [{ ...base, seq: 2, lat: 10, receivedAt: base.receivedAt + 1 }], statuses: [] });
+    // rowExists: the writer knows the row is there (PostgreSQL then only updates it); the same rules hold
+    await states.writeBatch({ telemetry: [{ ...base, seq: 2, lat: 10, receivedAt: base.receivedAt + 1, rowExists: true }], statuses: [] });
     expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 900, lat: 52.5, clockSkewMs: 3_600_000 });
     await states.writeBatch({
-      telemetry: [{ ...base, seq: 2, lat: 11, receivedAt: base.receivedAt + 2, clockSkewMs: 5, seqReset: true }],
+      telemetry: [{ ...base, seq: 2, lat: 11, receivedAt: base.receivedAt + 2, clockSkewMs: 5, seqReset: true, rowExists: true }],
       statuses: [],
     });
     expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 2, lat: 11, clockSkewMs: 5 });
+    // a reset never goes behind the stored receive time; a normal write above the stored seq goes through
+    await states.writeBatch({
+      telemetry: [{ ...base, seq: 1, lat: 12, receivedAt: base.receivedAt + 1, seqReset: true, rowExists: true }],
+      statuses: [],
+    });
+    expect((await states.listLive()).find((s) => s.vehicleId === id)).toMatchObject({ seq: 2, lat: 11 });
+    // one batch: a known row updated, an unknown one inserted (a third vehicle's first row)
+    const other = demoFleet(3)[2]!.id;
+    await states.writeBatch({
+      telemetry: [
+        { ...base, seq: 3, lat: 13, receivedAt: base.receivedAt + 3, rowExists: true },
+        { ...base, vehicleId: other, seq: 7, lat: 14 },
+      ],
+      statuses: [],
+    });
+    const live = await states.listLive();
+    expect(live.find((s) => s.vehicleId === id)).toMatchObject({ seq: 3, lat: 13 });
+    expect(live.find((s) => s.vehicleId === other)).toMatchObject({ seq: 7, lat: 14 });
   });
 });
 
@@ -164,7 +184,7 @@ describe.each(dbBackends())('bulk writes of hazardous ids on $name', (backend) =
         clockSkewMs: -250.4 - i,
       })),
     );
-    await history.insert(rows);
+    await history.insert(TelemetryRows.from(rows));
     const { rows: stored } = await db.query<HistoryRow & { part: string }>(
       `select vehicle_id as "vehicleId", seq::float8 as seq, device_ts::float8 as "deviceTs",
               round(extract(epoch from received_at) * 1000)::float8 as "receivedAt", lat, lon, speed_kph as "speedKph",

@@ -3,8 +3,8 @@
  * multi-row inserts and partition maintenance (create ahead, drop after retention).
  */
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
-import { copyText, type Db } from '../../../platform/db/index.js';
-import { TELEMETRY_COLUMNS, telemetryValues } from './telemetry-columns.js';
+import type { Db } from '../../../platform/db/index.js';
+import { HISTORY_COPY_COLUMNS, type TelemetryRows } from './telemetry-columns.js';
 
 /** A row of `telemetry_history`: one accepted telemetry message (received_at, UTC, is the partition key). */
 export type HistoryRow = Omit<VehicleLive, 'id' | 'online'> & {
@@ -36,19 +36,17 @@ export class TelemetryHistoryRepository {
   constructor(private readonly db: Db) {}
 
   /**
-   * One statement for the whole chunk: PostgreSQL's bulk load (COPY … FROM STDIN, text format) where the database
+   * One statement for the whole block: PostgreSQL's bulk load (COPY … FROM STDIN, binary format) where the database
    * has it; elsewhere (PGlite) one insert from parallel arrays (unnest: constant SQL text, one round trip). Rows go
-   * to their day partitions either way; a row whose day has no partition fails the whole chunk.
+   * to their day partitions either way; a row whose day has no partition fails the whole block.
    */
-  async insert(rows: readonly HistoryRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async insert(block: TelemetryRows): Promise<void> {
+    if (block.length === 0) return;
     if (this.db.copyFrom) {
-      await this.db.copyFrom(
-        `copy telemetry_history (vehicle_id, ${TELEMETRY_COLUMNS}, seq, device_ts, received_at, clock_skew_ms) from stdin`,
-        copyText(rows, (r) => [r.vehicleId, ...telemetryValues(r), r.seq, r.deviceTs, new Date(r.receivedAt), Math.round(r.clockSkewMs)]),
-      );
+      await this.db.copyFrom(`copy telemetry_history (${HISTORY_COPY_COLUMNS}) from stdin (format binary)`, block.toCopyBinary());
       return;
     }
+    const rows = block.toRows();
     await this.db.query(
       `insert into telemetry_history (vehicle_id, seq, device_ts, received_at, lat, lon, speed_kph, heading_deg, energy_pct,
                                       odometer_km, ignition, locked, doors_closed, clock_skew_ms)

@@ -1,8 +1,9 @@
 /** SQL for the latest live state (`vehicle_state`): batched upserts that never move a row backwards. */
 import type { VehicleLive } from '../../../../../src/shared/fleet.js';
 import type { ServiceState } from '../../../../../src/shared/sync-protocol.js';
-import { copyText, type Db, type Queryable } from '../../../platform/db/index.js';
-import { TELEMETRY_COLUMNS, telemetryValues } from './telemetry-columns.js';
+import { CopyBinaryWriter } from '../../../platform/db/copy-binary.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
+import { TELEMETRY_COLUMNS } from './telemetry-columns.js';
 import type { VehiclePosition } from '../model.js';
 
 /** A row of `vehicle_state` as written: the shared live state, keyed by vehicle, plus what only the server keeps. */
@@ -12,6 +13,11 @@ export type TelemetryStateRow = Omit<VehicleLive, 'id'> & {
   clockSkewMs: number;
   /** written as a seq reset (device rebooted): may replace a row with a higher seq (see LiveStateBuffer) */
   seqReset?: boolean;
+  /**
+   * the writer knows the vehicle has a row (it loaded the vehicle's stored telemetry at start or wrote it since;
+   * rows are never deleted but with their vehicle): PostgreSQL only updates it. Otherwise it is inserted if missing.
+   */
+  rowExists?: boolean;
 };
 
 /** What the in-memory order guard needs to know about the last accepted telemetry of a vehicle. */
@@ -67,7 +73,7 @@ export class VehicleStateRepository {
 
   /** Writes one batch in one transaction: telemetry first, then status changes that came after it. */
   async writeBatch(batch: StateBatch): Promise<void> {
-    if (this.db.copyFrom && batch.telemetry.length > 0) return this.writeBatchStaged(batch);
+    if (this.db.framedCopy && batch.telemetry.length > 0) return this.writeBatchStaged(batch, this.db.framedCopy.bind(this.db));
     const resets = batch.telemetry.filter((r) => r.seqReset === true);
     const normal = resets.length === 0 ? batch.telemetry : batch.telemetry.filter((r) => r.seqReset !== true);
     const statements: Array<(q: Queryable) => Promise<void>> = [];
@@ -83,31 +89,31 @@ export class VehicleStateRepository {
   }
 
   /**
-   * PostgreSQL: the telemetry rows are bulk-loaded (COPY) into a session-local staging table that empties itself at
-   * commit, and upserted from there — the same statement as from parallel arrays, without building and parsing
-   * fifteen arrays per batch.
+   * PostgreSQL: the telemetry rows are bulk-loaded (binary COPY) into a session-local staging table that empties
+   * itself at commit, and upserted from there — the same statement as from parallel arrays, without building and
+   * parsing fifteen arrays per batch; one transaction in three round trips (framedCopy). Statuses follow in their
+   * own statement: a telemetry row already carries the vehicle's final online flag, so nothing in between is wrong.
    */
-  private async writeBatchStaged(batch: StateBatch): Promise<void> {
+  private async writeBatchStaged(batch: StateBatch, framedCopy: NonNullable<Db['framedCopy']>): Promise<void> {
     const hasResets = batch.telemetry.some((r) => r.seqReset === true);
-    await this.db.transaction(async (tx) => {
-      await tx.exec(CREATE_STAGE);
-      await tx.copyFrom!(
-        `copy vehicle_state_stage (vehicle_id, ${TELEMETRY_COLUMNS}, online, seq, device_ts, received_at, clock_skew_ms, seq_reset) from stdin`,
-        copyText(batch.telemetry, (r) => [
-          r.vehicleId,
-          ...telemetryValues(r),
-          r.online,
-          r.seq,
-          r.deviceTs,
-          new Date(r.receivedAt),
-          Math.round(r.clockSkewMs),
-          r.seqReset === true,
-        ]),
-      );
-      await tx.query(upsertTelemetrySql('vehicle_state_stage u', 'where u.seq_reset = $1::bool', '$1::bool'), [false]);
-      if (hasResets) await tx.query(upsertTelemetrySql('vehicle_state_stage u', 'where u.seq_reset = $1::bool', '$1::bool'), [true]);
-      if (batch.statuses.length > 0) await upsertStatuses(tx, batch.statuses);
+    const hasNew = batch.telemetry.some((r) => r.rowExists !== true);
+    await framedCopy({
+      before: `set local client_min_messages = warning;\n${CREATE_STAGE}`,
+      copy: `copy vehicle_state_stage (${STAGE_COPY_COLUMNS}) from stdin (format binary)`,
+      data: stageCopyBinary(batch.telemetry),
+      // Vehicles with a row: a plain UPDATE joined to the stage costs PostgreSQL about half an INSERT … ON CONFLICT
+      // joined to vehicles (measured with 5,000 rows); only rows that may be missing go through the upsert (a row
+      // the UPDATE just wrote is left alone by it: same seq).
+      after: [false, ...(hasResets ? [true] : [])]
+        .flatMap((reset) => [
+          updateTelemetryFromStageSql(reset),
+          ...(hasNew
+            ? [upsertTelemetrySql('vehicle_state_stage u', `where u.seq_reset = ${reset} and not u.row_exists`, String(reset))]
+            : []),
+        ])
+        .join(';\n'),
     });
+    if (batch.statuses.length > 0) await upsertStatuses(this.db, batch.statuses);
   }
 
   /** Rows that have telemetry (a status-only row has no position to show). */
@@ -232,8 +238,37 @@ export class VehicleStateRepository {
 const CREATE_STAGE = `create temp table if not exists vehicle_state_stage (
   vehicle_id text not null, lat float8, lon float8, speed_kph float8, heading_deg float8, energy_pct float8,
   odometer_km float8, ignition bool, locked bool, doors_closed bool, online bool not null, seq bigint not null,
-  device_ts bigint not null, received_at timestamptz not null, clock_skew_ms bigint, seq_reset bool not null
+  device_ts bigint not null, received_at timestamptz not null, clock_skew_ms bigint, seq_reset bool not null,
+  row_exists bool not null
 ) on commit delete rows`;
+
+const STAGE_COPY_COLUMNS = `vehicle_id, ${TELEMETRY_COLUMNS}, online, seq, device_ts, received_at, clock_skew_ms, seq_reset, row_exists`;
+
+/** The rows as binary COPY input for vehicle_state_stage (STAGE_COPY_COLUMNS, in that order). */
+function stageCopyBinary(rows: readonly TelemetryStateRow[]): Buffer {
+  const w = new CopyBinaryWriter(rows.length * 180 + 64);
+  for (const r of rows) {
+    w.row(17);
+    w.text(r.vehicleId);
+    w.float8(r.lat);
+    w.float8(r.lon);
+    w.float8(r.speedKph);
+    w.float8(r.headingDeg);
+    w.float8(r.energyPct);
+    w.float8(r.odometerKm);
+    w.bool(r.ignition);
+    w.bool(r.locked);
+    w.bool(r.doorsClosed);
+    w.bool(r.online);
+    w.int8(r.seq);
+    w.int8(r.deviceTs);
+    w.timestamptz(r.receivedAt);
+    w.int8(Math.round(r.clockSkewMs));
+    w.bool(r.seqReset === true);
+    w.bool(r.rowExists === true);
+  }
+  return w.finish();
+}
 
 /**
  * The telemetry upsert from `source` (aliased `u`, with vehicle_state's columns and received_at a timestamptz).
@@ -251,14 +286,29 @@ function upsertTelemetrySql(source: string, filter: string, resetParam: string):
        from ${source}
        join vehicles v on v.id = u.vehicle_id
        ${filter}
-     on conflict (vehicle_id) do update set
-       lat = excluded.lat, lon = excluded.lon, speed_kph = excluded.speed_kph, heading_deg = excluded.heading_deg,
-       energy_pct = excluded.energy_pct, odometer_km = excluded.odometer_km, ignition = excluded.ignition,
-       locked = excluded.locked, doors_closed = excluded.doors_closed, online = excluded.online,
-       seq = excluded.seq, device_ts = excluded.device_ts, clock_skew_ms = excluded.clock_skew_ms,
-       received_at = greatest(vehicle_state.received_at, excluded.received_at), updated_at = excluded.updated_at
-     where vehicle_state.seq is null or vehicle_state.seq < excluded.seq
-        or (${resetParam} and (vehicle_state.received_at is null or vehicle_state.received_at <= excluded.received_at))`;
+     on conflict (vehicle_id) do update set ${telemetrySet('vehicle_state', 'excluded', 'excluded.updated_at')}
+     where ${monotonic('vehicle_state', 'excluded', resetParam)}`;
+}
+
+/** The same write as upsertTelemetrySql for the vehicles that have a row, from the staging table (PostgreSQL). */
+function updateTelemetryFromStageSql(reset: boolean): string {
+  return `update vehicle_state s set ${telemetrySet('s', 'u', 'clock_timestamp()')}
+       from vehicle_state_stage u
+      where s.vehicle_id = u.vehicle_id and u.seq_reset = ${reset} and (${monotonic('s', 'u', String(reset))})`;
+}
+
+/** The columns a telemetry write sets on `row` from `from` (received_at never goes back). */
+function telemetrySet(row: string, from: string, updatedAt: string): string {
+  const copied = ['lat', 'lon', 'speed_kph', 'heading_deg', 'energy_pct', 'odometer_km', 'ignition', 'locked', 'doors_closed']
+    .concat(['online', 'seq', 'device_ts', 'clock_skew_ms'])
+    .map((c) => `${c} = ${from}.${c}`);
+  return [...copied, `received_at = greatest(${row}.received_at, ${from}.received_at)`, `updated_at = ${updatedAt}`].join(', ');
+}
+
+/** When a telemetry write may replace `row`: a higher seq, or a seq reset not behind the stored receive time. */
+function monotonic(row: string, from: string, reset: string): string {
+  return `${row}.seq is null or ${row}.seq < ${from}.seq
+        or (${reset} and (${row}.received_at is null or ${row}.received_at <= ${from}.received_at))`;
 }
 
 /** One multi-row upsert from parallel arrays (unnest keeps the SQL text constant whatever the batch size). */

@@ -158,7 +158,7 @@ describe('LiveStateBuffer', () => {
       const repo = fakeRepo();
       const history: unknown[] = [];
       const skewed: number[] = [];
-      const buffer = new LiveStateBuffer({ ...repo, writeHistory: async (rows) => void history.push(...rows) }, silent, {
+      const buffer = new LiveStateBuffer({ ...repo, writeHistory: async (rows) => void history.push(...rows.toRows()) }, silent, {
         flushIntervalMs: 60_000,
         maxBatch: 500,
         clockSkewToleranceMs: 300_000,

@@ -18,8 +18,8 @@
 import { drainUntilStalled } from '../../../platform/drain.js';
 import { errorFields, type Logger } from '../../../platform/log.js';
 import { SerialFlush } from '../../../platform/serial-flush.js';
-import type { HistoryRow } from '../data/telemetry-history.repository.js';
-import type { TelemetrySample } from '../../../../../src/shared/fleet.js';
+import type { TelemetryRows } from '../data/telemetry-columns.js';
+import { vehicleLive, type TelemetrySample } from '../../../../../src/shared/fleet.js';
 import type {
   LastTelemetry,
   StateBatch,
@@ -40,8 +40,26 @@ export type RecordOutcome = 'accepted' | 'duplicate' | 'stale';
 /** A seq reset by rule 1 needs the device clock to have moved on by at least this much (a reboot takes a while). */
 export const SEQ_RESET_MIN_TS_ADVANCE_MS = 60_000;
 
+/** The last accepted telemetry of a vehicle, updated in place (one record per vehicle for the server's life). */
+interface LastAccepted extends LastTelemetry {
+  /** the id as first seen: one string per vehicle is what the pending state and the history hold */
+  readonly vehicleId: string;
+  /** after a seq reset: the old counter and the reset's device ts (NaN when there was none, or it is passed) */
+  preResetSeq: number;
+  preResetTs: number;
+}
+
+interface PendingTelemetry {
+  sample: TelemetrySample;
+  receivedAt: number;
+  clockSkewMs: number;
+  seqReset: boolean;
+  /** the vehicle's first telemetry this instance accepted: its row may not exist yet (see TelemetryStateRow) */
+  newRow: boolean;
+}
+
 interface PendingState {
-  telemetry?: TelemetrySample & { receivedAt: number; clockSkewMs: number; seqReset: boolean };
+  telemetry?: PendingTelemetry;
   online?: boolean;
   /** a status message set `online` after this entry's telemetry (or there is no telemetry) */
   statusAfterTelemetry: boolean;
@@ -69,7 +87,7 @@ export interface LiveStateBufferOptions {
 export type TelemetryVerdict = { outcome: RecordOutcome; clockSkewMs: number };
 
 export class LiveStateBuffer {
-  private readonly last = new Map<string, LastTelemetry & { preReset?: { seq: number; deviceTs: number } }>();
+  private readonly last = new Map<string, LastAccepted>();
   private pending = new Map<string, PendingState>();
   /** state and history rows committed so far (progress, for the stop deadline) */
   private written = 0;
@@ -82,14 +100,22 @@ export class LiveStateBuffer {
 
   constructor(
     private readonly repo: Pick<VehicleStateRepository, 'writeBatch' | 'lastTelemetry'> & {
-      writeHistory?: (rows: HistoryRow[]) => Promise<void>;
+      writeHistory?: (rows: TelemetryRows) => Promise<void>;
     },
     private readonly log: Logger,
     private readonly options: LiveStateBufferOptions,
   ) {}
 
   async start(): Promise<void> {
-    for (const [id, last] of await this.repo.lastTelemetry()) this.last.set(id, last);
+    for (const [id, last] of await this.repo.lastTelemetry())
+      this.last.set(id, {
+        vehicleId: id,
+        seq: last.seq,
+        deviceTs: last.deviceTs,
+        receivedAt: last.receivedAt,
+        preResetSeq: NaN,
+        preResetTs: NaN,
+      });
     this.stateFlusher.every(this.options.flushIntervalMs);
     this.historyFlusher.every(this.options.flushIntervalMs);
   }
@@ -120,31 +146,51 @@ export class LiveStateBuffer {
   judgeTelemetry(vehicleId: string, sample: TelemetrySample, receivedAt: number): TelemetryVerdict {
     const clockSkewMs = sample.deviceTs - receivedAt;
     const skewed = Math.abs(clockSkewMs) > this.options.clockSkewToleranceMs;
-    const last = this.last.get(vehicleId);
+    let last = this.last.get(vehicleId);
     let seqReset = false;
-    let preReset = last?.preReset;
-    // After a reset, a late message from before the reboot (seq up to the old counter, older device clock)
-    // is stale although its seq is above the new counter.
-    if (preReset && sample.seq <= preReset.seq && sample.deviceTs < preReset.deviceTs) return { outcome: 'stale', clockSkewMs };
-    if (preReset && sample.seq > preReset.seq) preReset = undefined;
-    if (last !== undefined && sample.seq <= last.seq) {
-      if (!this.isSeqReset(last, sample, receivedAt, skewed))
-        return { outcome: sample.seq === last.seq ? 'duplicate' : 'stale', clockSkewMs };
-      seqReset = true;
-      preReset = { seq: Math.max(last.seq, preReset?.seq ?? 0), deviceTs: sample.deviceTs };
-      this.options.onSeqReset?.(vehicleId, last.seq, sample.seq);
+    let newRow = false;
+    if (last !== undefined) {
+      // After a reset, a late message from before the reboot (seq up to the old counter, older device clock)
+      // is stale although its seq is above the new counter.
+      const hadReset = !Number.isNaN(last.preResetSeq);
+      if (hadReset && sample.seq <= last.preResetSeq && sample.deviceTs < last.preResetTs) return { outcome: 'stale', clockSkewMs };
+      if (sample.seq <= last.seq) {
+        if (!this.isSeqReset(last, sample, receivedAt, skewed))
+          return { outcome: sample.seq === last.seq ? 'duplicate' : 'stale', clockSkewMs };
+        seqReset = true;
+        // the highest counter from before any reboot still unpassed
+        last.preResetSeq = Math.max(last.seq, hadReset && sample.seq <= last.preResetSeq ? last.preResetSeq : 0);
+        last.preResetTs = sample.deviceTs;
+        this.options.onSeqReset?.(vehicleId, last.seq, sample.seq);
+      } else if (hadReset && sample.seq > last.preResetSeq) {
+        last.preResetSeq = NaN;
+        last.preResetTs = NaN;
+      }
+      last.seq = sample.seq;
+      last.deviceTs = sample.deviceTs;
+      last.receivedAt = receivedAt;
+    } else {
+      last = { vehicleId, seq: sample.seq, deviceTs: sample.deviceTs, receivedAt, preResetSeq: NaN, preResetTs: NaN };
+      this.last.set(vehicleId, last);
+      newRow = true;
     }
     if (skewed) this.options.onClockSkew?.(vehicleId, clockSkewMs);
-    this.last.set(
-      vehicleId,
-      preReset
-        ? { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt, preReset }
-        : { seq: sample.seq, deviceTs: sample.deviceTs, receivedAt },
-    );
-    const entry = this.entry(vehicleId);
+    const id = last.vehicleId;
+    const entry = this.entry(id);
     // A reset inside one flush window must still reach the database as a reset (the SQL guard checks it).
-    entry.telemetry = { ...sample, receivedAt, clockSkewMs, seqReset: seqReset || (entry.telemetry?.seqReset ?? false) };
-    this.options.history?.push(historyRow(vehicleId, sample, receivedAt, clockSkewMs));
+    seqReset ||= entry.telemetry?.seqReset ?? false;
+    newRow ||= entry.telemetry?.newRow ?? false;
+    if (entry.telemetry) {
+      const t = entry.telemetry;
+      t.sample = sample;
+      t.receivedAt = receivedAt;
+      t.clockSkewMs = clockSkewMs;
+      t.seqReset = seqReset;
+      t.newRow = newRow;
+    } else {
+      entry.telemetry = { sample, receivedAt, clockSkewMs, seqReset, newRow };
+    }
+    this.options.history?.push(id, sample, receivedAt, clockSkewMs);
     // Telemetry proves a live connection. A later offline status (last will) still wins: MQTT delivers a
     // connection's messages in order and the will only after that connection is gone.
     entry.online = true;
@@ -220,11 +266,12 @@ export class LiveStateBuffer {
     const write = this.repo.writeHistory;
     if (!history || !write) return;
     // Only what is buffered now: under a constant inflow the loop must end so that the next flush can start.
-    for (let budget = history.size, rows = history.take(); rows.length > 0; rows = budget > 0 ? history.take() : []) {
+    for (let budget = history.size, rows = history.take(); rows; rows = budget > 0 ? history.take() : undefined) {
       budget -= rows.length;
       try {
         await write.call(this.repo, rows);
         this.written += rows.length;
+        history.recycle(rows);
       } catch (err) {
         history.putBack(rows); // bounded: what does not fit is dropped and counted
         this.options.onFlushFailed?.();
@@ -244,6 +291,10 @@ export class LiveStateBuffer {
 
 function merge(older: PendingState, newer: PendingState): PendingState {
   const telemetry = newer.telemetry ?? older.telemetry;
+  // a reset that failed to write: what the device sent after it is below the stored seq too; a first row that
+  // failed to write may still be missing
+  if (telemetry && older.telemetry?.seqReset) telemetry.seqReset = true;
+  if (telemetry && older.telemetry?.newRow) telemetry.newRow = true;
   const online = newer.online ?? older.online;
   const seenAt = Math.max(older.seenAt ?? 0, newer.seenAt ?? 0) || undefined;
   return {
@@ -259,30 +310,13 @@ function toBatch(entries: Array<[string, PendingState]>): StateBatch {
   const statuses: StatusStateRow[] = [];
   for (const [vehicleId, entry] of entries) {
     const online = entry.online ?? true;
-    if (entry.telemetry) {
-      const { receivedAt, ...sample } = entry.telemetry;
-      telemetry.push({ vehicleId, ...sample, online, receivedAt: Math.max(receivedAt, entry.seenAt ?? 0) });
+    const t = entry.telemetry;
+    if (t) {
+      // VehicleLive's fields (one mapping of a sample), keyed by vehicleId as the row is
+      const { id: _id, ...live } = vehicleLive(vehicleId, t.sample, Math.max(t.receivedAt, entry.seenAt ?? 0), online);
+      telemetry.push({ vehicleId, ...live, clockSkewMs: t.clockSkewMs, seqReset: t.seqReset, rowExists: !t.newRow });
     }
-    if (!entry.telemetry || entry.statusAfterTelemetry) statuses.push({ vehicleId, online, receivedAt: entry.seenAt ?? null });
+    if (!t || entry.statusAfterTelemetry) statuses.push({ vehicleId, online, receivedAt: entry.seenAt ?? null });
   }
   return { telemetry, statuses };
-}
-
-function historyRow(vehicleId: string, s: TelemetrySample, receivedAt: number, clockSkewMs: number): HistoryRow {
-  return {
-    vehicleId,
-    seq: s.seq,
-    deviceTs: s.deviceTs,
-    receivedAt,
-    lat: s.lat,
-    lon: s.lon,
-    speedKph: s.speedKph,
-    headingDeg: s.headingDeg,
-    energyPct: s.energyPct,
-    odometerKm: s.odometerKm,
-    ignition: s.ignition,
-    locked: s.locked,
-    doorsClosed: s.doorsClosed,
-    clockSkewMs,
-  };
 }
