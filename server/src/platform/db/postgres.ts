@@ -79,6 +79,13 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         throw poolBusy(err);
       });
       let broken = false;
+      // A checked-out client has no listener of pg-pool's: a connection lost between two statements would be an
+      // uncaught 'error' and end the process. Here it fails this transaction only (its next statement rejects).
+      const onLost = (err: Error) => {
+        broken = true;
+        options.log.warn('PostgreSQL connection lost inside a transaction', errorFields(err));
+      };
+      client.on('error', onLost);
       try {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
@@ -90,6 +97,7 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
         });
         throw poolBusy(err);
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },
@@ -195,13 +203,19 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
         throw poolBusy(err);
       });
       let broken = false;
+      // checked out: a lost connection must reject this COPY, not become an uncaught 'error' (see transaction)
+      const onLost = () => {
+        broken = true;
+      };
+      client.on('error', onLost);
       try {
         return await copyInto(client, sql, data);
       } catch (err) {
         // A failed COPY leaves the connection ready for the next query; only a dead one is not given back.
-        broken = !(err instanceof Error && 'severity' in err);
+        broken ||= !(err instanceof Error && 'severity' in err);
         throw err;
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },
