@@ -55,6 +55,8 @@ export interface CustomersComponent {
   drainLicenceChecks(): Promise<void>;
   /** the licence provider's recent answers as this instance saw them (integration health) */
   licenceProviderHealth(): LicenceProviderHealth;
+  /** the sandbox licence provider when it is the one in use (its settings change at run time: outages in chaos runs) */
+  licenceSandbox: SandboxLicenceProvider | undefined;
   stop(): Promise<void>;
 }
 
@@ -98,6 +100,7 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
       latencyMs: options.licence.licenceSandboxLatencyMs,
       failurePct: options.licence.licenceSandboxFailurePct,
     });
+  const licenceSandbox = provider instanceof SandboxLicenceProvider ? provider : undefined;
   const worker = new LicenceWorker({
     db: options.db,
     provider,
@@ -158,6 +161,7 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
     registerStaffRoutes,
     drainLicenceChecks: () => worker.drain(),
     licenceProviderHealth: () => worker.providerHealth(),
+    licenceSandbox,
     stop: async () => {
       await worker.stop();
       await mail.stop();
