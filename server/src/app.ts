@@ -292,6 +292,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       auth,
       licence: config,
       ...(config.dataDir === IN_MEMORY_DATA_DIR ? {} : { mailDir: config.dataDir }),
+      mail: config,
       notes: ops.service,
       rentals: { listForCustomer: (customerId, limit) => customerRentals.port.listForCustomer(customerId, limit) },
     });

@@ -15,6 +15,8 @@ const PRODUCTION_ENV = {
   PUBLIC_URL: 'https://api.fleetdesk.example',
   MQTT_TLS_CERT_FILE: '/etc/fleetdesk/broker.crt',
   MQTT_TLS_KEY_FILE: '/etc/fleetdesk/broker.key',
+  MAIL_SMTP_URL: 'smtps://fleetdesk:mail-password-7c1e@smtp.fleetdesk.example:465',
+  MAIL_FROM: 'Fleetdesk <no-reply@fleetdesk.example>',
 };
 
 function refusal(env: Record<string, string>): string {
@@ -38,6 +40,7 @@ describe('production mode', () => {
       'AUTH_SECRET',
       'PUBLIC_URL',
       'MQTT_TLS_CERT_FILE',
+      'MAIL_SMTP_URL',
     ]);
     // an external broker carries its own TLS: only the embedded one needs the certificate here
     expect(refusal({ NODE_ENV: 'production', MQTT_URL: 'mqtts://broker.fleetdesk.example:8883' })).not.toContain('MQTT_TLS_CERT_FILE');
@@ -61,6 +64,21 @@ describe('production mode', () => {
     expect(refusal({ ...PRODUCTION_ENV, PUBLIC_URL: '' })).not.toContain(PRODUCTION_ENV.AUTH_SECRET);
   });
 
+  it('refuses to start without a real mail provider, or with its password in clear', () => {
+    const { MAIL_SMTP_URL: _url, ...withoutMail } = PRODUCTION_ENV;
+    expect(refusal(withoutMail).split('\n').slice(1)).toEqual([
+      expect.stringMatching(/^ {2}MAIL_SMTP_URL: missing: sign-up confirmation codes would only reach the sandbox mailbox/),
+    ]);
+    const plain = { ...PRODUCTION_ENV, MAIL_SMTP_URL: 'smtp://fleetdesk:mail-password-7c1e@127.0.0.1:25', MAIL_SMTP_TLS: 'off' };
+    const message = refusal(plain);
+    expect(message.split('\n').slice(1)).toEqual([
+      expect.stringMatching(/^ {2}MAIL_SMTP_TLS: is off while MAIL_SMTP_URL carries a password/),
+    ]);
+    expect(message).not.toContain('mail-password-7c1e');
+    // a relay on the same host without a password may go without TLS
+    expect(loadConfig({ ...plain, MAIL_SMTP_URL: 'smtp://127.0.0.1:25' }).mailSmtpTls).toBe('off');
+  });
+
   it('starts with real settings; npm start (no NODE_ENV) keeps the demo defaults and lists them', () => {
     const production = loadConfig(PRODUCTION_ENV);
     expect(production.production).toBe(true);
@@ -73,6 +91,7 @@ describe('production mode', () => {
       'AUTH_SECRET',
       'PUBLIC_URL',
       'MQTT_TLS_CERT_FILE',
+      'MAIL_SMTP_URL',
     ]);
   });
 
@@ -99,6 +118,8 @@ describe('production mode', () => {
         seedDemoStaff: false,
         authSecret: PRODUCTION_ENV.AUTH_SECRET,
         publicUrl: PRODUCTION_ENV.PUBLIC_URL,
+        mailSmtpUrl: PRODUCTION_ENV.MAIL_SMTP_URL,
+        mailFrom: PRODUCTION_ENV.MAIL_FROM,
       };
       await expect(startServer(production)).rejects.toThrow(
         /demo staff accounts are active with their published passwords \(dispatcher@fleetdesk\.local, support@fleetdesk\.local, admin@fleetdesk\.local\)/,

@@ -111,6 +111,8 @@ export interface CustomerDriverStats {
   signedUp: number;
   /** accounts that existed already (a restarted demo: the sign-up mailed a notice instead of a code): logged in instead */
   loggedIn: number;
+  /** driver licences the customers waited for until the provider verified them */
+  licencesVerified: number;
   searches: number;
   reservations: number;
   bookings: number;
@@ -177,6 +179,7 @@ class Driver implements CustomerDriver {
     this.counters = {
       signedUp: 0,
       loggedIn: 0,
+      licencesVerified: 0,
       searches: 0,
       reservations: 0,
       bookings: 0,
@@ -371,10 +374,13 @@ class SimCustomer {
   }
 
   private async ensureLicence(): Promise<void> {
-    for (;;) {
+    for (let waited = false; ; waited = true) {
       const me = await this.withRetry(() => this.api.call<{ licence: { status: string } | null }>('GET', '/v1/me'));
       const status = me.body.licence?.status;
-      if (status === 'verified') return;
+      if (status === 'verified') {
+        if (waited) this.c.licencesVerified++;
+        return;
+      }
       if (status !== 'pending') {
         const expiresOn = new Date(Date.now() + 3 * 365 * 86_400_000).toISOString().slice(0, 10);
         const put = await this.withRetry(() =>

@@ -81,6 +81,13 @@ describe('loadConfig', () => {
       LICENCE_RETRY_BASE_MS: '500',
       LICENCE_SANDBOX_LATENCY_MS: '100',
       LICENCE_SANDBOX_FAILURE_PCT: '10',
+      MAIL_SMTP_URL: 'smtp://mailer:p%40ss@smtp.example.org:587',
+      MAIL_FROM: 'Fleetdesk <no-reply@example.org>',
+      MAIL_SMTP_TLS: 'OFF',
+      MAIL_SMTP_CA_FILE: '/etc/fleetdesk/smtp-ca.crt',
+      MAIL_SMTP_TIMEOUT_MS: '7000',
+      MAIL_RETRY_BASE_MS: '250',
+      MAIL_MAX_ATTEMPTS: '4',
       PAYMENT_PROVIDER_URL: 'http://127.0.0.1:9999',
       PAYMENT_PROVIDER_API_KEY: 'sk_test_key',
       PAYMENT_WEBHOOK_SECRET: 'whsec_test_secret_0123456789',
@@ -165,6 +172,13 @@ describe('loadConfig', () => {
       licenceRetryBaseMs: 500,
       licenceSandboxLatencyMs: 100,
       licenceSandboxFailurePct: 10,
+      mailSmtpUrl: 'smtp://mailer:p%40ss@smtp.example.org:587',
+      mailFrom: 'Fleetdesk <no-reply@example.org>',
+      mailSmtpTls: 'off',
+      mailSmtpCaFile: '/etc/fleetdesk/smtp-ca.crt',
+      mailSmtpTimeoutMs: 7000,
+      mailRetryBaseMs: 250,
+      mailMaxAttempts: 4,
       paymentProviderUrl: 'http://127.0.0.1:9999',
       paymentProviderApiKey: 'sk_test_key',
       paymentWebhookSecret: 'whsec_test_secret_0123456789',
@@ -232,6 +246,22 @@ describe('loadConfig', () => {
       { MQTT_URL: 'http://broker' },
       'Invalid configuration: MQTT_URL must use mqtt: or mqtts: or tcp: or ssl: or ws: or wss: (got "http:")',
     ],
+    [{ MAIL_SMTP_URL: 'http://mail.example.org' }, 'Invalid configuration: MAIL_SMTP_URL must use smtp: or smtps: (got "http:")'],
+    [
+      { MAIL_SMTP_URL: 'smtp://mail.example.org/inbox', MAIL_FROM: 'a@example.org' },
+      'Invalid configuration: MAIL_SMTP_URL must be scheme://[user:pass@]host[:port] without a path, query or fragment',
+    ],
+    [
+      { MAIL_SMTP_URL: 'smtp://mail.example.org' },
+      'Invalid configuration: MAIL_FROM is required with MAIL_SMTP_URL (the sender of customer mails)',
+    ],
+    [{ MAIL_FROM: 'nobody' }, 'Invalid configuration: MAIL_FROM must be an address or "Name <address>" (got "nobody")'],
+    [
+      { MAIL_SMTP_URL: 'smtps://mail.example.org', MAIL_FROM: 'a@example.org', MAIL_SMTP_TLS: 'off' },
+      'Invalid configuration: MAIL_SMTP_TLS=off contradicts an smtps:// MAIL_SMTP_URL (TLS from the first byte): use smtp:// or leave it required',
+    ],
+    [{ MAIL_SMTP_TLS: 'maybe' }, 'Invalid configuration: MAIL_SMTP_TLS must be one of required, off (got "maybe")'],
+    [{ MAIL_SMTP_TIMEOUT_MS: '100' }, 'Invalid configuration: MAIL_SMTP_TIMEOUT_MS must be an integer 1000–60000 (got "100")'],
   ])('rejects %j with one clear line', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
@@ -246,6 +276,11 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ DATABASE_URL: 'not a url with s3cret' })).toThrow(/DATABASE_URL must be a URL/);
     expect(() => loadConfig({ DATABASE_URL: 'not a url with s3cret' })).not.toThrow(/s3cret/);
     expect(() => loadConfig({ DATABASE_URL: 'mysql://u:s3cret@h/db' })).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ MAIL_SMTP_URL: 'smtp://u:s3cret@ bad host', MAIL_FROM: 'a@example.org' })).toThrow(
+      /MAIL_SMTP_URL must be a URL/,
+    );
+    expect(() => loadConfig({ MAIL_SMTP_URL: 'smtp://u:s3cret@ bad host', MAIL_FROM: 'a@example.org' })).not.toThrow(/s3cret/);
+    expect(() => loadConfig({ MAIL_SMTP_URL: 'imap://u:s3cret@mail.example.org', MAIL_FROM: 'a@example.org' })).not.toThrow(/s3cret/);
   });
 });
 

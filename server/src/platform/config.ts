@@ -105,6 +105,9 @@ function boolean(env: string, defaultValue: boolean, doc: string): Defaulted<boo
 
 const MQTT_URL_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:'];
 const HTTP_PROTOCOLS = ['http:', 'https:'];
+const SMTP_PROTOCOLS = ['smtp:', 'smtps:'];
+/** `address` or `Name <address>` (a display name without angle brackets or line breaks). */
+const MAIL_FROM_PATTERN = /^(?:[^<>\r\n]*<[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+>|[^\s<>@]+@[^\s<>@]+\.[^\s<>@]+)$/;
 const DESKTOP_ORIGINS_DEFAULT: readonly string[] = Object.freeze([DESKTOP_APP_ORIGIN]);
 
 const SETTINGS = {
@@ -112,7 +115,7 @@ const SETTINGS = {
     env: 'NODE_ENV',
     doc:
       '`production` switches on production mode: the server refuses to start with any demo default (demo staff, the demo fleet and its ' +
-      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, an embedded broker without TLS, MQTT_AUTH=off); anything else = development (`npm start`: demo defaults, logged at start)',
+      'device credentials, a generated AUTH_SECRET, no PUBLIC_URL, an embedded broker without TLS, MQTT_AUTH=off, no MAIL_SMTP_URL); anything else = development (`npm start`: demo defaults, logged at start)',
     default: false,
     fromEnv: (value: string | undefined): boolean => value?.trim().toLowerCase() === 'production',
   } satisfies Defaulted<boolean>,
@@ -470,6 +473,57 @@ const SETTINGS = {
     100,
     'licence checks, sandbox provider: the share of calls (%) that fail like an outage',
   ),
+  mailSmtpUrl: optionalText(
+    'MAIL_SMTP_URL',
+    'customer mails (sign-up confirmation codes, notices): the SMTP server, `smtps://user:pass@host:465` (TLS from the first byte) or `smtp://user:pass@host:587` (STARTTLS; user and password URL-encoded); absent → the sandbox mailbox (`<DATA_DIR>/sandbox-mailbox/`, development only)',
+    (value) => {
+      // never echo the value: it carries the password
+      checkUrl('MAIL_SMTP_URL', value, SMTP_PROTOCOLS);
+      const url = new URL(value);
+      if (!url.hostname) throw new ConfigError('MAIL_SMTP_URL must name a host (smtp://host:port or smtps://host:port)');
+      if ((url.pathname !== '' && url.pathname !== '/') || url.search || url.hash)
+        throw new ConfigError('MAIL_SMTP_URL must be scheme://[user:pass@]host[:port] without a path, query or fragment');
+    },
+  ),
+  mailFrom: optionalText(
+    'MAIL_FROM',
+    'customer mails: the sender, `no-reply@example.com` or `Fleetdesk <no-reply@example.com>`; required with MAIL_SMTP_URL',
+    (value) => {
+      if (!MAIL_FROM_PATTERN.test(value))
+        throw new ConfigError(`MAIL_FROM must be an address or "Name <address>" (got ${JSON.stringify(value)})`);
+    },
+  ),
+  mailSmtpTls: oneOf(
+    'MAIL_SMTP_TLS',
+    ['required', 'off'] as const,
+    'required',
+    "customer mails: `required` = smtps:// speaks TLS at once, smtp:// must upgrade with STARTTLS or nothing is sent (the server's certificate is always verified); `off` = plain smtp:// without STARTTLS (a relay on the same host; production refuses it with a password)",
+  ),
+  mailSmtpCaFile: optionalText(
+    'MAIL_SMTP_CA_FILE',
+    "customer mails: the CA certificate(s) (PEM file) the SMTP server's certificate must chain to; unset = the system's CAs",
+  ),
+  mailSmtpTimeoutMs: integer(
+    'MAIL_SMTP_TIMEOUT_MS',
+    10_000,
+    1_000,
+    60_000,
+    'customer mails: the longest wait for the SMTP server to connect, greet or answer one command; longer counts as a transient failure (retried)',
+  ),
+  mailRetryBaseMs: integer(
+    'MAIL_RETRY_BASE_MS',
+    2_000,
+    10,
+    600_000,
+    'customer mails: first retry after a transient failure (server unreachable, 4xx answer); doubles per attempt, up to 5 min',
+  ),
+  mailMaxAttempts: integer(
+    'MAIL_MAX_ATTEMPTS',
+    10,
+    1,
+    1_000,
+    'customer mails: attempts before a transiently failing mail is given up (failed, counted); a 5xx refusal of the mail fails it at once',
+  ),
   reservationHoldMin: integer(
     'RESERVATION_HOLD_MIN',
     15,
@@ -629,6 +683,12 @@ export function resolveConfig(overrides: Partial<ServerConfig> = {}): ServerConf
   if (config.paymentProviderUrl !== undefined && (!config.paymentWebhookSecret || config.paymentWebhookSecret.length < 16)) {
     throw new ConfigError('PAYMENT_WEBHOOK_SECRET (at least 16 characters) is required with PAYMENT_PROVIDER_URL');
   }
+  if (config.mailSmtpUrl !== undefined && config.mailFrom === undefined)
+    throw new ConfigError('MAIL_FROM is required with MAIL_SMTP_URL (the sender of customer mails)');
+  if (config.mailSmtpUrl?.startsWith('smtps:') && config.mailSmtpTls === 'off')
+    throw new ConfigError(
+      'MAIL_SMTP_TLS=off contradicts an smtps:// MAIL_SMTP_URL (TLS from the first byte): use smtp:// or leave it required',
+    );
   if (config.reservationMaxHoldMin < config.reservationHoldMin)
     throw new ConfigError('RESERVATION_MAX_HOLD_MIN must be at least RESERVATION_HOLD_MIN');
   if (config.production) {
@@ -691,6 +751,18 @@ export function demoDefaultsInUse(config: ServerConfig): DemoDefault[] {
       env: 'MQTT_AUTH',
       what: 'the embedded broker is open to anyone (no credentials, no topic rules)',
       fix: 'is off: any client could publish as any car; set MQTT_AUTH=required',
+    });
+  if (config.mailSmtpUrl === undefined)
+    found.push({
+      env: 'MAIL_SMTP_URL',
+      what: 'customer mails (sign-up confirmation codes) go to the sandbox mailbox <DATA_DIR>/sandbox-mailbox/, never to the customers',
+      fix: 'missing: sign-up confirmation codes would only reach the sandbox mailbox, so nobody could become a customer; set MAIL_SMTP_URL and MAIL_FROM',
+    });
+  else if (config.mailSmtpTls === 'off' && new URL(config.mailSmtpUrl).password !== '')
+    found.push({
+      env: 'MAIL_SMTP_TLS',
+      what: 'the SMTP password travels in clear (no STARTTLS)',
+      fix: 'is off while MAIL_SMTP_URL carries a password: it would travel in clear; leave MAIL_SMTP_TLS=required',
     });
   return found;
 }

@@ -18,7 +18,8 @@ import { customerStaffRoutes } from './api/customers-staff.routes.js';
 import { customerRoutes } from './api/customers.routes.js';
 import type { SandboxMail } from '../../../../src/shared/sandbox-mailbox.js';
 import { CustomerAccounts, type CustomerEligibility } from './domain/customer-accounts.js';
-import { MailOutbox, SandboxMailbox } from './domain/customer-mail.js';
+import { MailOutbox, SandboxMailbox, type MailDelivery } from './domain/customer-mail.js';
+import { SmtpMailDelivery } from './domain/smtp-mail.js';
 import { CustomerSupport, type CustomerNotesPort, type CustomerRentalsPort } from './domain/customer-support.js';
 import type { LicenceCheckProvider } from './domain/licence-provider.js';
 import { LicenceWorker, type LicenceProviderHealth } from './domain/licence-worker.js';
@@ -46,20 +47,27 @@ export interface CustomersComponent {
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   registerCustomerRoutes(app: HttpApp, prefix: string): Promise<void>;
   registerStaffRoutes(app: HttpApp, prefix: string): Promise<void>;
-  /** The mails the sandbox mailbox delivered to `address` (tests: a sign-up's confirmation code). */
+  /** The mails the sandbox mailbox delivered to `address` (tests: a sign-up's confirmation code); none with SMTP. */
   sandboxMails(address: string): SandboxMail[];
-  /** Delivers the pending mails now (tests). */
+  /** Delivers this instance's mails in flight and every due one now; how many were delivered (tests). */
   deliverMail(): Promise<number>;
   /** Processes every due licence check now (tests). */
   drainLicenceChecks(): Promise<void>;
   /** the licence provider's recent answers as this instance saw them (integration health) */
   licenceProviderHealth(): LicenceProviderHealth;
+  /** the sandbox licence provider when it is the one in use (its settings change at run time: outages in chaos runs) */
+  licenceSandbox: SandboxLicenceProvider | undefined;
   stop(): Promise<void>;
 }
 
 export type LicenceSettings = Pick<
   ServerConfig,
   'licenceCheckTimeoutMs' | 'licenceRetryBaseMs' | 'licenceSandboxLatencyMs' | 'licenceSandboxFailurePct'
+>;
+
+export type MailSettings = Pick<
+  ServerConfig,
+  'mailSmtpUrl' | 'mailFrom' | 'mailSmtpTls' | 'mailSmtpCaFile' | 'mailSmtpTimeoutMs' | 'mailRetryBaseMs' | 'mailMaxAttempts'
 >;
 
 export interface CustomersOptions {
@@ -78,6 +86,10 @@ export interface CustomersOptions {
   now?: () => number;
   /** the data directory the sandbox mailbox writes to (`<dir>/sandbox-mailbox/`); undefined: memory only (tests) */
   mailDir?: string;
+  /** customer mails: SMTP when `mailSmtpUrl` is set, else the sandbox mailbox; retries (default: the config's) */
+  mail?: Partial<MailSettings>;
+  /** how often the mail outbox sweeps for due retries and left-behind mails (default 5 s) */
+  mailPollIntervalMs?: number;
 }
 
 export async function startCustomersComponent(options: CustomersOptions): Promise<CustomersComponent> {
@@ -88,6 +100,7 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
       latencyMs: options.licence.licenceSandboxLatencyMs,
       failurePct: options.licence.licenceSandboxFailurePct,
     });
+  const licenceSandbox = provider instanceof SandboxLicenceProvider ? provider : undefined;
   const worker = new LicenceWorker({
     db: options.db,
     provider,
@@ -98,8 +111,27 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
     ...(options.licencePollIntervalMs === undefined ? {} : { pollIntervalMs: options.licencePollIntervalMs }),
   });
   const mailbox = new SandboxMailbox(options.mailDir);
-  const mail = new MailOutbox(options.db, mailbox, log);
-  void mail.deliverPending();
+  const smtp = smtpDelivery(options.mail);
+  const delivery: MailDelivery = smtp ?? mailbox;
+  const mail = new MailOutbox(options.db, delivery, log, {
+    ...(options.mail?.mailRetryBaseMs === undefined ? {} : { retryBaseMs: options.mail.mailRetryBaseMs }),
+    ...(options.mail?.mailMaxAttempts === undefined ? {} : { maxAttempts: options.mail.mailMaxAttempts }),
+    ...(options.mailPollIntervalMs === undefined ? {} : { pollIntervalMs: options.mailPollIntervalMs }),
+    metrics: options.metrics,
+  });
+  mail.start();
+  if (smtp) {
+    log.info('customer mails go out through SMTP', { mail: smtp.description, from: options.mail?.mailFrom });
+    // whether the settings work, said at start; an unreachable server does not stop the start (mails wait in the outbox)
+    smtp.verify().then(
+      () => log.info('SMTP server reachable: connected, TLS and sign-in accepted', { mail: smtp.description }),
+      (err: unknown) =>
+        log.warn('SMTP server not usable yet; customer mails wait in the outbox and are retried', {
+          mail: smtp.description,
+          error: err instanceof Error ? err.message : String(err),
+        }),
+    );
+  }
   const accounts = new CustomerAccounts(
     options.db,
     options.auth,
@@ -111,7 +143,7 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
   );
   const support = new CustomerSupport(options.db, recordAudit, { rentals: options.rentals, notes: options.notes }, log, options.now);
   worker.start();
-  log.info('customers started', { licenceProvider: provider.name });
+  log.info('customers started', { licenceProvider: provider.name, mail: delivery.description });
 
   const registerCustomerRoutes = async (app: HttpApp, prefix: string) => {
     await app.register(customerRoutes(accounts), { prefix });
@@ -129,6 +161,22 @@ export async function startCustomersComponent(options: CustomersOptions): Promis
     registerStaffRoutes,
     drainLicenceChecks: () => worker.drain(),
     licenceProviderHealth: () => worker.providerHealth(),
-    stop: () => worker.stop(),
+    licenceSandbox,
+    stop: async () => {
+      await worker.stop();
+      await mail.stop();
+    },
   };
+}
+
+function smtpDelivery(settings: Partial<MailSettings> | undefined): SmtpMailDelivery | undefined {
+  if (settings?.mailSmtpUrl === undefined) return undefined;
+  if (settings.mailFrom === undefined) throw new Error('MAIL_FROM is required with MAIL_SMTP_URL');
+  return new SmtpMailDelivery({
+    url: settings.mailSmtpUrl,
+    from: settings.mailFrom,
+    tls: settings.mailSmtpTls ?? 'required',
+    timeoutMs: settings.mailSmtpTimeoutMs ?? 10_000,
+    ...(settings.mailSmtpCaFile === undefined ? {} : { caFile: settings.mailSmtpCaFile }),
+  });
 }

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbBackends } from '../../testing/backends.js';
+import { startTcpProxy } from '../../testing/tcp-proxy.js';
 import { pgliteDataDir } from '../config.js';
 import { createLogger } from '../log.js';
 import { openPglite } from './pglite.js';
@@ -124,6 +125,45 @@ describe.runIf(process.env.DATABASE_URL)('PostgreSQL pool exhausted', () => {
       expect((await db.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
     } finally {
       await db.close();
+      await cleanup();
+    }
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('PostgreSQL connection lost inside a transaction', () => {
+  it('fails that transaction with a 503 database_unavailable, does not crash the process, and serves again', async () => {
+    const [backend] = dbBackends().filter((b) => b.name === 'postgres');
+    const { overrides, cleanup } = await backend!.create();
+    const direct = new URL(overrides.databaseUrl!);
+    const proxy = await startTcpProxy(direct.hostname, Number(direct.port || 5432));
+    const proxied = new URL(overrides.databaseUrl!);
+    proxied.host = `127.0.0.1:${proxy.port}`;
+    const db = await openPostgres({ connectionString: proxied.toString(), log, max: 2, waitMs: 1_000 });
+    const uncaught: unknown[] = [];
+    const onUncaught = (err: unknown) => uncaught.push(err);
+    process.on('uncaughtException', onUncaught);
+    try {
+      let started!: () => void;
+      const inside = new Promise<void>((resolve) => (started = resolve));
+      // between two statements of a transaction (the client checked out of the pool, no query running) the
+      // connection is reset: pg emits 'error' on the client, which must not become an uncaught exception
+      const holder = db.transaction(async (tx) => {
+        await tx.query('select 1');
+        started();
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        await tx.query('select 2');
+      });
+      await inside;
+      await proxy.cut();
+      await expect(holder).rejects.toMatchObject({ code: 'database_unavailable', status: 503 });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(uncaught).toEqual([]);
+      await proxy.restore();
+      expect((await db.query<{ one: number }>('select 1 as one')).rows).toEqual([{ one: 1 }]);
+    } finally {
+      process.off('uncaughtException', onUncaught);
+      await db.close();
+      await proxy.close();
       await cleanup();
     }
   });

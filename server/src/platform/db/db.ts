@@ -15,7 +15,7 @@ export interface Queryable {
   /** Runs a script of one or more statements, without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
-   * PostgreSQL's bulk load, `COPY … FROM STDIN` with `data` as its input (text format: build it with copyText;
+   * PostgreSQL's bulk load, `COPY … FROM STDIN` with `data` as its input (text format;
    * `(format binary)`: with CopyBinaryWriter); resolves with the rows copied. One statement, atomic like any other.
    * Absent on PGlite, whose callers keep a parameterised path (it has no COPY FROM STDIN over a client protocol).
    */

@@ -75,14 +75,14 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
     backend: 'postgres',
     ...outer,
     transaction: (fn) =>
-      inTransaction(pool, async (client) => {
+      inTransaction(pool, options.log, async (client) => {
         await client.query('BEGIN');
         const result = await fn(wrap(client));
         await client.query('COMMIT');
         return result;
       }),
     framedCopy: (step: FramedCopy) =>
-      inTransaction(pool, async (client) => {
+      inTransaction(pool, options.log, async (client) => {
         // Scripts without parameters go by the simple query protocol: several statements in one round trip.
         await client.query(`begin;\n${step.before}`);
         await copyInto(client, step.copy, step.data);
@@ -97,11 +97,18 @@ export async function openPostgres(options: PostgresOptions): Promise<Db> {
 }
 
 /** Runs `run` (which opens a transaction) on one pooled connection; any failure rolls back. */
-async function inTransaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+async function inTransaction<T>(pool: pg.Pool, log: Logger, run: (client: pg.PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect().catch((err: unknown) => {
     throw poolBusy(err);
   });
   let broken = false;
+  // A checked-out client has no listener of pg-pool's: a connection lost between two statements would be an
+  // uncaught 'error' and end the process. Here it fails this transaction only (its next statement rejects).
+  const onLost = (err: Error) => {
+    broken = true;
+    log.warn('PostgreSQL connection lost inside a transaction', errorFields(err));
+  };
+  client.on('error', onLost);
   try {
     return await run(client);
   } catch (err) {
@@ -110,6 +117,7 @@ async function inTransaction<T>(pool: pg.Pool, run: (client: pg.PoolClient) => P
     });
     throw poolBusy(err);
   } finally {
+    client.removeListener('error', onLost);
     client.release(broken);
   }
 }
@@ -208,13 +216,19 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
         throw poolBusy(err);
       });
       let broken = false;
+      // checked out: a lost connection must reject this COPY, not become an uncaught 'error' (see transaction)
+      const onLost = () => {
+        broken = true;
+      };
+      client.on('error', onLost);
       try {
         return await copyInto(client, sql, data);
       } catch (err) {
         // A failed COPY leaves the connection ready for the next query; only a dead one is not given back.
-        broken = !(err instanceof Error && 'severity' in err);
+        broken ||= !(err instanceof Error && 'severity' in err);
         throw err;
       } finally {
+        client.removeListener('error', onLost);
         client.release(broken);
       }
     },

@@ -61,18 +61,70 @@ export async function enqueueMail(tx: Queryable, mail: OutboxMail): Promise<void
   ]);
 }
 
-/** Mails still pending that were written at least `olderThanMs` ago (by any instance), oldest first. */
-export async function pendingMails(db: Queryable, limit: number, olderThanMs: number): Promise<OutboxMail[]> {
-  const { rows } = await db.query<{ id: string; to_address: string; kind: CustomerMailKind; subject: string; body: string }>(
-    `select id, to_address, kind, subject, body from mail_outbox
-      where delivered_at is null and created_at < now() - $2::int * interval '1 millisecond'
-      order by created_at limit $1`,
-    [limit, olderThanMs],
-  );
-  return rows.map((r) => ({ id: r.id, to: r.to_address, kind: r.kind, subject: r.subject, body: r.body }));
+/** A mail taken for delivery: `attempt` is this delivery's number (1 = the first), also the mail's `attempts` now. */
+export interface ClaimedMail extends OutboxMail {
+  attempt: number;
 }
 
-/** Delivered: the body (a confirmation token) is not kept beyond delivery. */
-export async function markDelivered(db: Queryable, id: string): Promise<void> {
-  await db.query(`update mail_outbox set delivered_at = now(), body = '' where id = $1`, [id]);
+/**
+ * Claims up to `limit` mails due now (by any instance), oldest first: retries whose time has come, and mails never
+ * tried that were written more than `leftBehindMs` ago (younger ones are their writer's to deliver). The claim
+ * raises `attempts` and leases the mail for `leaseMs` (`for update skip locked`: instances never take the same one).
+ */
+export async function claimDueMails(db: Queryable, limit: number, leftBehindMs: number, leaseMs: number): Promise<ClaimedMail[]> {
+  const { rows } = await db.query<{
+    id: string;
+    to_address: string;
+    kind: CustomerMailKind;
+    subject: string;
+    body: string;
+    attempts: number;
+  }>(
+    `with due as (
+       select id from mail_outbox
+        where delivered_at is null and failed_at is null
+          and coalesce(next_attempt_at, created_at + $2::float8 * interval '1 millisecond') <= now()
+        order by coalesce(next_attempt_at, created_at) limit $1 for update skip locked
+     )
+     update mail_outbox m set attempts = m.attempts + 1, next_attempt_at = now() + $3::float8 * interval '1 millisecond'
+       from due where m.id = due.id
+     returning m.id, m.to_address, m.kind, m.subject, m.body, m.attempts`,
+    [limit, leftBehindMs, leaseMs],
+  );
+  return rows.map((r) => ({ id: r.id, to: r.to_address, kind: r.kind, subject: r.subject, body: r.body, attempt: r.attempts }));
+}
+
+/**
+ * The end of one delivery attempt, written only while the attempt is still the mail's latest (its claim was not
+ * overtaken): delivered, retried after `retryInMs`, or failed for good. Delivered and failed mails lose their body
+ * (a confirmation code is not kept beyond its delivery). `claimed` is the attempt count the claim left on the mail
+ * (0: the writer's own first attempt, made without a claim). False when the attempt was overtaken (nothing written).
+ */
+export async function recordAttempt(
+  db: Queryable,
+  id: string,
+  claimed: number,
+  outcome: { delivered: true } | { delivered: false; error: string; retryInMs?: number },
+): Promise<boolean> {
+  const guard = `id = $1 and delivered_at is null and failed_at is null and attempts = $2`;
+  const attempts = Math.max(claimed, 1);
+  const { rows } = outcome.delivered
+    ? await db.query(`update mail_outbox set delivered_at = now(), body = '', attempts = $3 where ${guard} returning id`, [
+        id,
+        claimed,
+        attempts,
+      ])
+    : outcome.retryInMs === undefined
+      ? await db.query(`update mail_outbox set failed_at = now(), body = '', attempts = $3, last_error = $4 where ${guard} returning id`, [
+          id,
+          claimed,
+          attempts,
+          outcome.error.slice(0, 500),
+        ])
+      : await db.query(
+          `update mail_outbox set attempts = $3, last_error = $4, next_attempt_at = now() + $5::float8 * interval '1 millisecond'
+            where ${guard} returning id`,
+          [id, claimed, attempts, outcome.error.slice(0, 500), outcome.retryInMs],
+        );
+  return rows.length > 0;
 }

@@ -31,7 +31,13 @@ export function databaseProbe(ping: () => Promise<void>, backend: string, now: (
     try {
       await ping();
     } catch (err) {
-      return { state: 'down', error: errorText(err), detail: backend };
+      // what it means for the people looking (the desk's banner shows `error`); the cause is in `detail`
+      return {
+        state: 'down',
+        error:
+          'not reachable (retried); searches answer from memory, writes wait — desks work from their replica and send their changes once it is back',
+        detail: `${backend}: ${errorText(err)}`,
+      };
     }
     const ms = now() - started;
     return ms > SLOW_DB_MS
