@@ -4,6 +4,9 @@
  * N sequential requests after a warm-up, printed as p50/p99.
  */
 import { startServer, type ServerHandle } from '../server/src/app.js';
+import { IN_MEMORY_DATA_DIR } from '../server/src/platform/config.js';
+import { openDatabase, type Db } from '../server/src/platform/db/index.js';
+import { createLogger } from '../server/src/platform/log.js';
 import { createTestDatabase } from '../server/src/testing/test-databases.js';
 
 export const BENCH_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -11,8 +14,27 @@ export const BENCH_DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgr
 export const pct = (xs: number[], p: number): number =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-export async function startBenchServer(): Promise<{ server: ServerHandle; stop(): Promise<void> }> {
+/**
+ * `prepare` runs before the server starts, on the migrated database without a statement timeout (loading history
+ * takes longer than a request may): the server then starts on a database that already holds it.
+ */
+export async function startBenchServer(prepare?: (db: Db) => Promise<void>): Promise<{ server: ServerHandle; stop(): Promise<void> }> {
   const db = await createTestDatabase(BENCH_DATABASE_URL, 'fleetdesk_bench');
+  if (prepare) {
+    const loader = await openDatabase(
+      { databaseUrl: db.url, dataDir: IN_MEMORY_DATA_DIR, dbStatementTimeoutMs: 0 },
+      createLogger({ level: 'silent' }),
+    );
+    const prepared = await prepare(loader).then(
+      () => undefined,
+      (err: unknown) => ({ err }),
+    );
+    await loader.close();
+    if (prepared) {
+      await db.drop();
+      throw prepared.err;
+    }
+  }
   const server = await startServer({
     databaseUrl: db.url,
     port: 0,

@@ -30,7 +30,7 @@ import { startPaymentsComponent, type StartedPayments } from './components/payme
 import { startPricingComponent, type PricingComponent } from './components/pricing/index.js';
 import { startRentalsComponent, type RentalsComponent } from './components/rentals/index.js';
 import { startSyncComponent, type SyncComponent } from './components/sync/index.js';
-import { createTimelineComponent } from './components/timeline/index.js';
+import { startTimelineComponent, type TimelineComponent } from './components/timeline/index.js';
 import { createTrackComponent } from './components/track/index.js';
 import { demoDefaultsInUse, IN_MEMORY_DATA_DIR, resolveConfig, type ServerConfig } from './platform/config.js';
 import { AuthService, installAuthHook } from './platform/auth/index.js';
@@ -70,6 +70,8 @@ export interface ServerHandle {
   payments: StartedPayments;
   /** the GBFS feed (tests: publicVehicleId, settled) */
   feeds: FeedsComponent;
+  /** the evidence timeline (tests, bench: `materializer.catchUp()`) */
+  timeline: TimelineComponent;
   /** Upserts vehicles into the registry; ingestion accepts their ids once this resolves (tests). */
   registerVehicles(vehicles: readonly VehicleInfo[]): Promise<void>;
   /**
@@ -408,6 +410,9 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     });
     disposers.push({ name: 'integration health', dispose: () => health.stop() });
 
+    const timeline = startTimelineComponent({ db, log, materializeLagMs: config.timelineMaterializeLagS * 1000 });
+    disposers.push({ name: 'timeline (ignition materializer)', dispose: () => timeline.stop() });
+
     const http = createHttpServer({
       log: log.child({ component: 'http' }),
       metrics,
@@ -465,7 +470,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     await identity.registerRoutes(http, '/ops/v1');
     await ops.registerRoutes(http, '/ops/v1');
     await pricing.registerRoutes(http, '/ops/v1');
-    await createTimelineComponent({ db }).registerRoutes(http, '/ops/v1');
+    await timeline.registerRoutes(http, '/ops/v1');
     await createTrackComponent({ db, gapMs: config.heartbeatTimeoutS * 1000 }).registerRoutes(http, '/ops/v1');
     await health.registerRoutes(http, '/ops/v1');
     await sync.registerRoutes(http, '/sync/v1');
@@ -497,6 +502,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       customers,
       payments,
       feeds,
+      timeline,
       demoCredentials,
       sync,
       copyVehicleSnapshot: () => fleet.copySnapshot(),

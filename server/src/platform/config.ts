@@ -218,6 +218,13 @@ const SETTINGS = {
     'telemetry history rows held in memory while the database is slow or down; beyond, new rows are dropped and counted (fleetdesk_telemetry_history_dropped_total) — the latest state per car is kept regardless',
   ),
   heartbeatTimeoutS: integer('HEARTBEAT_TIMEOUT_S', 120, 1, 86_400, 'a vehicle with no message for this long counts as offline'),
+  timelineMaterializeLagS: integer(
+    'TIMELINE_MATERIALIZE_LAG_S',
+    30,
+    0,
+    3_600,
+    "ignition changes (the timeline's trips) are materialised from the telemetry history up to this long before now (room for history rows written late); a timeline read derives the part after it from the samples",
+  ),
   brokerReconnectGraceS: integer(
     'BROKER_RECONNECT_GRACE_S',
     30,

@@ -4,18 +4,20 @@
  * (at, id). Read-only, like rentals' and feeds' reads of `telemetry_history` and `zones`; every column named here
  * is the owning migration's.
  *
- * Telemetry milestones never leave the database as samples: trips are the ignition changes found by a window
- * over `telemetry_history` (streamed newest first, stopped by the limit), online/offline, low energy and zone
- * crossings are the openings and automatic resolutions of the engine's `device_offline`, `low_energy` and
- * `zone_exit` alerts (the engine's hysteresis already applied).
+ * Telemetry milestones never leave the database as samples: trips are the ignition changes, materialised in the
+ * background (ignition-changes.repository.ts) and only the recent tail after the watermark found by a window over
+ * `telemetry_history`; online/offline, low energy and zone crossings are the openings and automatic resolutions of
+ * the engine's `device_offline`, `low_energy` and `zone_exit` alerts (the engine's hysteresis already applied).
  */
 import type { Queryable } from '../../../platform/db/index.js';
 import type { TimelineKind } from '../../../../../src/shared/timeline.js';
 import type { TimelineQuery, TimelineRow } from '../model.js';
+import { CARRIED_SAMPLES, IS_CHANGE, SAMPLE_COLUMNS, sequencedSamples, WATERMARK } from './ignition-changes.repository.js';
 
 const ms = (col: string) => `floor(extract(epoch from ${col}) * 1000)::float8`;
 /** $2 lower, $3 upper bound (epoch ms, inclusive) on a timestamptz column — the index does the work */
-const inRange = (col: string) => `${col} >= to_timestamp($2::float8 / 1000) and ${col} < to_timestamp(($3::float8 + 1) / 1000)`;
+const FROM = `to_timestamp($2::float8 / 1000)`;
+const inRange = (col: string) => `${col} >= ${FROM} and ${col} < to_timestamp(($3::float8 + 1) / 1000)`;
 const CAR_ALLOCATIONS = `select id from allocations where vehicle_id = $1`;
 const CAR_ALERTS = `select id::text from alerts where vehicle_id = $1`;
 const CAR_TASKS = `select id from tasks where vehicle_id = $1`;
@@ -30,8 +32,11 @@ const ALERT_DATA = `jsonb_build_object('alertId', a.id::text, 'alertKind', a.kin
 /** Each source: the kinds it can yield, and its rows (id, at_ms, kind, event, actor, actor_role, customer_id, data). */
 const SOURCES: ReadonlyArray<{ kinds: readonly TimelineKind[]; sql: string }> = [
   {
-    // ignition changes: the newest sample first, compared with the one before it (lead over the descending order);
-    // a trip's end carries its start (the change before it) for distance and duration
+    // ignition changes: those up to the watermark from `ignition_changes` (counted only when the sample before the
+    // change is in the range too, as a window over the range would), those after it from the samples of the recent
+    // tail, compared with the car's last materialised sample; a page of the newest (+ a margin for changes at the
+    // cursor's millisecond that the cursor filter drops afterwards). A trip's end carries its start (the change
+    // before it) for distance and duration.
     kinds: ['trip'],
     sql: `select 'trip:' || (c.at_ms::bigint)::text || ':' || c.seq::text as id, c.at_ms, 'trip' as kind,
                  case when c.ignition then 'started' else 'ended' end as event, $1::text as actor, 'device' as actor_role,
@@ -41,13 +46,20 @@ const SOURCES: ReadonlyArray<{ kinds: readonly TimelineKind[]; sql: string }> = 
                    'startOdometerKm', case when not c.ignition and c.prev_change_ignition then c.prev_change_odometer end) as data
             from (select ch.*, lead(ch.ignition) over w as prev_change_ignition, lead(ch.at_ms) over w as prev_change_at,
                          lead(ch.odometer_km) over w as prev_change_odometer
-                    from (select s.* from (select seq, ignition, odometer_km, lat, lon, energy_pct, received_at, ${ms('received_at')} as at_ms,
-                                                  lead(ignition) over (order by received_at desc, seq desc) as prev_ignition
-                                             from telemetry_history where vehicle_id = $1 and ${inRange('received_at')}) s
-                           where s.prev_ignition is not null and s.ignition <> s.prev_ignition
-                           -- in the window's own order, so the scan stops once a page of changes is found (+ a margin
-                           -- for changes at the cursor's millisecond that the cursor filter drops afterwards)
-                           order by s.received_at desc, s.seq desc limit $6::int + 3) ch
+                    from (select u.*, ${ms('u.at')} as at_ms from (
+                            (select m.at, m.seq, m.ignition, m.odometer_km, m.lat, m.lon, m.energy_pct from ignition_changes m
+                              where m.vehicle_id = $1 and ${inRange('m.at')} and m.prev_at >= ${FROM} and m.at <= ${WATERMARK}
+                              order by m.at desc, m.seq desc limit $6::int + 3)
+                            union all
+                            (select t.received_at, t.seq, t.ignition, t.odometer_km, t.lat, t.lon, t.energy_pct
+                               from (${sequencedSamples(
+                                 `select ${SAMPLE_COLUMNS}, false as carried from telemetry_history
+                                   where vehicle_id = $1 and ${inRange('received_at')} and received_at > ${WATERMARK}
+                                  union all ${CARRIED_SAMPLES} where vehicle_id = $1 and at >= ${FROM}`,
+                               )}) t
+                              where ${IS_CHANGE}
+                              order by t.received_at desc, t.seq desc limit $6::int + 3)
+                          ) u order by u.at desc, u.seq desc limit $6::int + 3) ch
                   window w as (order by ch.at_ms desc, ch.seq desc)) c`,
   },
   {
