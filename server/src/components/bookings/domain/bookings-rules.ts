@@ -122,8 +122,10 @@ export function claimRefused(vehicleId: string, refusal: ClaimRefusal): AppError
 /** After commit: tell this instance (the availability index listens) and whoever else is on the bus. */
 export function announce(
   deps: Pick<ClaimDeps, 'events' | 'now'>,
-  a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'>,
+  a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'> &
+    Partial<Pick<AllocationRecord, 'periodStart' | 'periodEnd'>>,
 ): void {
+  const holds = (a.status === 'held' || a.status === 'confirmed') && a.periodStart !== undefined;
   deps.events.emit('allocation.changed', {
     allocationId: a.id,
     kind: a.kind,
@@ -131,6 +133,7 @@ export function announce(
     customerId: a.customerId,
     status: a.status,
     at: deps.now(),
+    ...(holds ? { period: { start: a.periodStart!, end: a.periodEnd ?? null } } : {}),
   });
 }
 
