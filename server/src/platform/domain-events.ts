@@ -37,6 +37,8 @@ export interface DomainEventMap {
     customerId: string;
     status: string;
     at: number;
+    /** held or confirmed: the blocked period (epoch ms; end null = open) — such a claim only ever adds to what holds the car */
+    period?: { start: number; end: number | null };
   };
 }
 

@@ -6,6 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IN_MEMORY_DATA_DIR } from '../platform/config.js';
+import { openDatabase, type Db } from '../platform/db/index.js';
+import { createLogger } from '../platform/log.js';
 import { createTestDatabase, type TestDatabase, type TestDatabaseOptions } from './test-databases.js';
 
 export interface DbBackendCase {
@@ -60,6 +62,22 @@ export function dbBackends(
     });
   }
   return cases;
+}
+
+/** A fresh database on `backend`, migrated; `close()` closes it and drops it. */
+export async function openTestDatabase(backend: DbBackendCase): Promise<{ db: Db; close(): Promise<void> }> {
+  const { overrides, cleanup } = await backend.create();
+  const db = await openDatabase(overrides, createLogger({ level: 'silent' })).catch(async (err: unknown) => {
+    await cleanup();
+    throw err;
+  });
+  return {
+    db,
+    async close() {
+      await db.close();
+      await cleanup();
+    },
+  };
 }
 
 /** dbBackends whose databases survive a server restart. */

@@ -131,7 +131,9 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
   const unsubscribe = [
     events.on('allocation.changed', (e) => {
       if (e.status === 'held' || e.status === 'confirmed') m.created.inc({ kind: e.kind });
-      void availability.vehicleChanged(e.vehicleId);
+      // a claim made or lengthened here: known without asking the database; anything else: re-read the car's claims
+      if (e.period) availability.claimHeld(e.vehicleId, e.period);
+      else void availability.vehicleChanged(e.vehicleId);
     }),
     events.on('rental.started', (e) => void availability.vehicleChanged(e.vehicleId, { activeRental: true })),
     events.on('rental.ended', (e) => void availability.vehicleChanged(e.vehicleId, { activeRental: false })),

@@ -1,11 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { dbBackends } from '../../testing/backends.js';
+import { dbBackends, openTestDatabase } from '../../testing/backends.js';
 import { HAZARDOUS_STRINGS } from '../../testing/hazardous-strings.js';
-import { createLogger } from '../log.js';
 import { CopyBinaryWriter } from './copy-binary.js';
-import { openDatabase, type Db } from './index.js';
-
-const log = createLogger({ level: 'silent' });
+import type { Db } from './index.js';
 
 const NASTY = [...HAZARDOUS_STRINGS, '', 'ü€😀 non-ASCII of 2, 3 and 4 bytes'];
 
@@ -40,17 +37,12 @@ describe('COPY binary format', () => {
 
 describe.each(dbBackends())('binary copyFrom on $name', (backend) => {
   let db: Db;
-  let cleanup: () => Promise<void>;
+  let close: (() => Promise<void>) | undefined;
 
   beforeAll(async () => {
-    const created = await backend.create();
-    cleanup = created.cleanup;
-    db = await openDatabase(created.overrides, log);
+    ({ db, close } = await openTestDatabase(backend));
   });
-  afterAll(async () => {
-    await db?.close();
-    await cleanup?.();
-  });
+  afterAll(() => close?.());
 
   // Each case only where it applies (defined, not skipped: a full `npm test` allows no unlisted skips).
   if (backend.name === 'pglite') {

@@ -6,12 +6,15 @@
  * - the table is replicated (`rentals` collection): every write takes `server_seq = fleetdesk_next_seq()`
  *   (platform/db/replication.ts; no lock);
  * - a writer that checks before it claims (the car free after a hold, no active rental, the customer's open
- *   bookings and reservations) calls `lockClaimants(tx, …)` FIRST in the transaction (before locking any row):
- *   it serializes the claims on that car and by that customer across instances — and only those — so such
- *   checks cannot race. Overlaps themselves are the exclusion constraint's to refuse in any case;
+ *   bookings and reservations) takes the claimant locks of that car and customer FIRST (before locking any row):
+ *   `claimCar` (reservations, bookings: locks, checks and insert in one statement, the SQL function
+ *   `fleetdesk_claim` of 027_claim_function.sql) or `lockClaimants(tx, …)` at the start of a transaction
+ *   (rentals, staff). It serializes the claims on that car and by that customer across instances — and only
+ *   those — so such checks cannot race. Overlaps themselves are the exclusion constraint's to refuse in any case;
  * - an overlapping insert/update fails with SQLSTATE 23P01 (`isExclusionViolation`) → answer 409;
  * - times are epoch ms in and out (the caller's clock, stored exactly).
  */
+import type { AppError } from '../../../../../src/shared/errors.js';
 import type { Db, Queryable } from '../../../platform/db/index.js';
 import {
   reservationLimit,
@@ -46,13 +49,11 @@ export function uniqueViolation(err: unknown): string | undefined {
   return m?.[1] ?? 'unknown';
 }
 
-/** Advisory lock keys: a car's and a customer's claims (hashtextextended of the tagged id, this seed). */
-const CLAIMANT_LOCK_SEED = 7_346_150_003;
-
 /**
  * Serializes this transaction with every other one that claims the same car or for the same customer, on any
  * instance, until it ends (transaction-scoped advisory locks, taken in one statement in key order, so two
- * transactions locking overlapping sets never deadlock on them). Call it before any row lock.
+ * transactions locking overlapping sets never deadlock on them; the keys are fleetdesk_lock_claimants', the
+ * same `fleetdesk_claim` takes). Call it before any row lock.
  */
 export async function lockClaimants(tx: Queryable, claimants: { vehicleId?: string; customerId?: string }): Promise<void> {
   const keys = [
@@ -60,11 +61,16 @@ export async function lockClaimants(tx: Queryable, claimants: { vehicleId?: stri
     ...(claimants.customerId === undefined ? [] : [`customer:${claimants.customerId}`]),
   ];
   if (keys.length === 0) return;
-  // (the lock calls are evaluated after the sort: PostgreSQL postpones volatile output expressions past ORDER BY)
-  await tx.query(
-    `select pg_advisory_xact_lock(k) from (select distinct hashtextextended(x, $2::bigint) as k from unnest($1::text[]) x) s order by k`,
-    [keys, CLAIMANT_LOCK_SEED],
-  );
+  await tx.query(`select fleetdesk_lock_claimants($1::text[])`, [keys]);
+}
+
+/** The database refused a claim on `vehicleId` (a constraint): the 409 problem it means, else undefined. */
+function claimConflict(err: unknown, vehicleId: string): AppError | undefined {
+  if (isExclusionViolation(err)) return vehicleUnavailable(vehicleId, 'it is taken for (part of) that time');
+  const unique = uniqueViolation(err);
+  if (unique === 'allocations_one_held_reservation_per_customer') return reservationLimit();
+  if (unique === 'allocations_one_active_rental_per_vehicle') return vehicleUnavailable(vehicleId, 'it is in a rental');
+  return undefined;
 }
 
 /** Runs a claim-writing transaction; the database's refusals (constraint by constraint) become 409 problems. */
@@ -72,11 +78,7 @@ export async function claimTransaction<T>(db: Db, vehicleId: string, fn: (tx: Qu
   try {
     return await db.transaction(fn);
   } catch (err) {
-    if (isExclusionViolation(err)) throw vehicleUnavailable(vehicleId, 'it is taken for (part of) that time');
-    const unique = uniqueViolation(err);
-    if (unique === 'allocations_one_held_reservation_per_customer') throw reservationLimit();
-    if (unique === 'allocations_one_active_rental_per_vehicle') throw vehicleUnavailable(vehicleId, 'it is in a rental');
-    throw err;
+    throw claimConflict(err, vehicleId) ?? err;
   }
 }
 
@@ -158,98 +160,87 @@ export interface NewClaim {
   tariffVersionId?: string | null;
 }
 
-/**
- * Inserts a reservation (`held`) or booking (`confirmed`) and returns it; 23P01 when the car is taken for (part
- * of) the period.
- */
-export async function insertClaim(tx: Queryable, c: NewClaim): Promise<AllocationRecord> {
-  const { rows } = await tx.query<AllocationDbRow>(
-    `insert into allocations as a (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at, tariff_version_id, server_seq)
-     values ($1, $2, $3, $4, $5, tstzrange(${ts('$6')}, ${ts('$7')}, '[)'), ${ts('$8')}, ${ts('$9')}, ${ts('$10')}, ${ts('$10')}, $11, fleetdesk_next_seq())
-     returning ${COLUMNS}`,
-    [
-      c.id,
-      c.kind,
-      c.vehicleId,
-      c.customerId,
-      c.kind === 'reservation' ? 'held' : 'confirmed',
-      c.periodStart,
-      c.periodEnd,
-      c.startsAt,
-      c.endsAt,
-      c.createdAt,
-      c.tariffVersionId ?? null,
-    ],
-  );
-  return toRecord(rows[0]!);
-}
+/** Why `claimCar` refused (nothing written): see `fleetdesk_claim` in 027_claim_function.sql. */
+export type ClaimRefusal = 'reservation_limit' | 'booking_limit' | 'active_rental' | 'conflict';
 
-export interface ClaimChecks {
-  /** undefined: no such vehicle */
-  vehicle: VehicleUsability | undefined;
-  /** the customer's held reservations still running at `now` (after expiring their lapsed ones) */
-  openReservations: number;
-  /** the customer's confirmed bookings not yet over */
-  openBookings: number;
-  /** the vehicle has an active rental (whatever its period: an overrunning one still has the car) */
-  activeRental: boolean;
-  /** another open claim (held, confirmed, active) meets [from, until) */
-  conflict: boolean;
+/** What a new claim is checked against under the claimant locks (the caller's rules, evaluated in the database). */
+export interface ClaimRules {
+  /** mark the customer's lapsed held reservations expired first */
+  expireReservations: boolean;
+  /** refuse when the customer already holds this many running reservations (undefined: not checked) */
+  maxOpenReservations?: number;
+  /** refuse when the customer already holds this many confirmed bookings not yet over (undefined: not checked) */
+  maxOpenBookings?: number;
+  /** refuse when the car is in an active rental (whatever its period: an overrunning one still has the car) */
+  refuseActiveRental: boolean;
+  /** refuse when another open claim (held, confirmed, active) meets [from, until) (undefined: the exclusion constraint alone) */
+  refuseConflict?: { from: number; until: number };
 }
 
 /**
- * Everything a new claim is checked against, in ONE statement (it runs under `lockClaimants` for the car and the
- * customer — fewer round trips there is more claims per second for that car and customer). With
- * `expireReservations`, the customer's lapsed held reservations are marked expired first (same statement).
+ * Claims a car: in ONE statement (its own transaction when `q` is the Db, so one round trip), takes the car's and
+ * the customer's claimant locks, checks `rules` and inserts the reservation (`held`) or booking (`confirmed`).
+ * A refusal of the rules comes back as `{ refusal }` (nothing written); the database's own refusals (overlap,
+ * a second held reservation) are thrown as their 409 problems.
  */
-export async function claimChecks(
-  tx: Queryable,
-  input: { vehicleId: string; customerId: string; now: number; from: number; until: number; expireReservations: boolean },
-): Promise<ClaimChecks> {
-  const { rows } = await tx.query<{
-    found: boolean;
+export async function claimCar(
+  q: Queryable,
+  c: NewClaim,
+  rules: ClaimRules,
+): Promise<{ record: AllocationRecord } | { refusal: ClaimRefusal }> {
+  let rows: Array<AllocationDbRow & { refusal: ClaimRefusal | null }>;
+  try {
+    ({ rows } = await q.query<AllocationDbRow & { refusal: ClaimRefusal | null }>(
+      `select f.refusal, ${COLUMNS}
+         from fleetdesk_claim($1, $2, $3, $4, ${ts('$5')}, ${ts('$6')}, ${ts('$7')}, ${ts('$8')}, ${ts('$9')}, $10,
+                              $11, $12, $13, $14, $15, ${ts('$16')}, ${ts('$17')}) f
+         left join lateral (select (f.claim).*) a on f.refusal is null`,
+      [
+        c.id,
+        c.kind,
+        c.vehicleId,
+        c.customerId,
+        c.periodStart,
+        c.periodEnd,
+        c.startsAt,
+        c.endsAt,
+        c.createdAt,
+        c.tariffVersionId ?? null,
+        rules.expireReservations,
+        rules.maxOpenReservations ?? null,
+        rules.maxOpenBookings ?? null,
+        rules.refuseActiveRental,
+        rules.refuseConflict !== undefined,
+        rules.refuseConflict?.from ?? c.periodStart,
+        rules.refuseConflict?.until ?? c.periodEnd,
+      ],
+    ));
+  } catch (err) {
+    throw claimConflict(err, c.vehicleId) ?? err;
+  }
+  const row = rows[0]!;
+  return row.refusal === null ? { record: toRecord(row) } : { refusal: row.refusal };
+}
+
+/** Whether the car exists and can be offered (undefined: no such vehicle). Not under the claimant locks: nothing that changes it takes them. */
+export async function vehicleUsability(q: Queryable, vehicleId: string): Promise<VehicleUsability | undefined> {
+  const { rows } = await q.query<{
     service_state: string | null;
     online: boolean | null;
     received_ms: number | null;
-    has_position: boolean | null;
-    open_reservations: number;
-    open_bookings: number;
-    active_rental: boolean;
-    conflict: boolean;
+    has_position: boolean;
   }>(
-    `with expired as (
-       update allocations set status = 'expired', updated_at = ${ts('$3')}, server_seq = fleetdesk_next_seq()
-        where $6::boolean and customer_id = $2 and kind = 'reservation' and status = 'held' and ends_at <= ${ts('$3')}
-          and (start_attempt_expires_at is null or start_attempt_expires_at <= ${ts('$3')})
-        returning id),
-     vehicle as (
-       select v.service_state, s.online, ${ms('s.received_at')} as received_ms, (s.lat is not null and s.lon is not null) as has_position
-         from vehicles v left join vehicle_state s on s.vehicle_id = v.id where v.id = $1)
-     -- (the subqueries see the rows as before \`expired\`: lapsed holds are left out by ends_at > now anyway)
-     select exists (select 1 from vehicle) as found,
-            (select service_state from vehicle) as service_state, (select online from vehicle) as online,
-            (select received_ms from vehicle) as received_ms, (select has_position from vehicle) as has_position,
-            (select count(*) from allocations where customer_id = $2 and kind = 'reservation' and status = 'held' and ends_at > ${ts('$3')})::int as open_reservations,
-            (select count(*) from allocations where customer_id = $2 and kind = 'booking' and status = 'confirmed' and ends_at > ${ts('$3')})::int as open_bookings,
-            exists (select 1 from allocations where vehicle_id = $1 and status = 'active') as active_rental,
-            exists (select 1 from allocations where vehicle_id = $1 and status in ('held', 'confirmed', 'active')
-                      and period && tstzrange(${ts('$4')}, ${ts('$5')}, '[)')) as conflict`,
-    [input.vehicleId, input.customerId, input.now, input.from, input.until, input.expireReservations],
+    `select v.service_state, s.online, ${ms('s.received_at')} as received_ms, (s.lat is not null and s.lon is not null) as has_position
+       from vehicles v left join vehicle_state s on s.vehicle_id = v.id where v.id = $1`,
+    [vehicleId],
   );
-  const r = rows[0]!;
+  const r = rows[0];
+  if (!r) return undefined;
   return {
-    vehicle: r.found
-      ? {
-          serviceState: r.service_state ?? 'available',
-          online: r.online === true,
-          receivedAt: num(r.received_ms),
-          hasPosition: r.has_position === true,
-        }
-      : undefined,
-    openReservations: Number(r.open_reservations),
-    openBookings: Number(r.open_bookings),
-    activeRental: r.active_rental === true,
-    conflict: r.conflict === true,
+    serviceState: r.service_state ?? 'available',
+    online: r.online === true,
+    receivedAt: num(r.received_ms),
+    hasPosition: r.has_position === true,
   };
 }
 

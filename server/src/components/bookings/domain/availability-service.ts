@@ -299,6 +299,19 @@ export class AvailabilityService {
     }
   }
 
+  /**
+   * This instance committed a held or confirmed claim on the car (made, or lengthened): it holds the car now when
+   * its period meets the horizon. No query: such a claim only adds to what holds the car, so the car's state is
+   * the one known plus this claim (anything else changes at the next refresh, as ever).
+   */
+  claimHeld(vehicleId: string, period: { start: number; end: number | null }): void {
+    const at = this.now();
+    if (period.start >= at + this.o.horizonMs || (period.end !== null && period.end <= at)) return;
+    this.touched.set(vehicleId, at);
+    this.claims.set(vehicleId, { activeRental: this.claims.get(vehicleId)?.activeRental ?? false, reserved: true });
+    this.recompute(vehicleId, at);
+  }
+
   search(lat: number, lon: number, radiusM: number, limit: number): SearchHit[] {
     return this.grid.search(lat, lon, radiusM, limit);
   }

@@ -6,7 +6,8 @@ import { AppError } from '../../../../../src/shared/errors.js';
 import { parseIsoInstant } from '../../../../../src/shared/instant.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
-import { vehicleUnavailable, type AllocationRecord, type VehicleUsability } from '../model.js';
+import type { ClaimRefusal } from '../data/allocations.repository.js';
+import { reservationLimit, vehicleUnavailable, type AllocationRecord, type VehicleUsability } from '../model.js';
 
 export interface BookingSettings {
   /** free reservation hold, also the default hold (RESERVATION_HOLD_MIN) */
@@ -60,7 +61,8 @@ export interface ClaimDeps {
  * start a rental cannot hold cars either (issue 13 §4: a script could otherwise sign up and book the whole fleet).
  */
 export async function assertMayCreate(customers: CustomerEligibilityPort, customerId: string): Promise<void> {
-  const e = await customers.eligibility(customerId);
+  // both reads at once (one round trip of waiting); the answers are judged in the same order as ever
+  const [e, hasPaymentMethod] = await Promise.all([customers.eligibility(customerId), customers.hasPaymentMethod(customerId)]);
   if (!e.exists) throw new AppError('unauthorized', 'Unknown customer: sign in again', { status: 401 });
   if (e.blocked) throw new AppError('customer_blocked', 'This account is blocked: contact support', { status: 403 });
   if (e.licenceStatus !== 'verified')
@@ -69,7 +71,7 @@ export async function assertMayCreate(customers: CustomerEligibilityPort, custom
       `A verified driver licence is needed to reserve or book a car (yours is ${e.licenceStatus}; PUT /v1/me/driver-licence)`,
       { status: 403 },
     );
-  if (!(await customers.hasPaymentMethod(customerId)))
+  if (!hasPaymentMethod)
     throw new AppError('payment_method_required', 'Add a payment method before reserving or booking a car (POST /v1/me/payment-methods)', {
       status: 402,
     });
@@ -93,11 +95,37 @@ export function checkVehicleClaimable(
   }
 }
 
+/**
+ * Awaits independent reads started side by side (one round trip of waiting instead of one each) and fails like
+ * running them one after the other would: with the first failure in argument order, whatever finished first.
+ */
+export async function inOrder<T extends readonly unknown[]>(...reads: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
+  const settled = await Promise.allSettled(reads);
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
+}
+
+/** A refusal of the claim checks (claimCar, evaluated under the claimant locks) as its 409 problem. */
+export function claimRefused(vehicleId: string, refusal: ClaimRefusal): AppError {
+  switch (refusal) {
+    case 'reservation_limit':
+      return reservationLimit();
+    case 'booking_limit':
+      return new AppError('booking_limit', `At most ${MAX_OPEN_BOOKINGS} open bookings per customer`, { status: 409 });
+    case 'active_rental':
+      return vehicleUnavailable(vehicleId, 'it is in a rental');
+    case 'conflict':
+      return vehicleUnavailable(vehicleId, 'it is reserved or booked now or soon');
+  }
+}
+
 /** After commit: tell this instance (the availability index listens) and whoever else is on the bus. */
 export function announce(
   deps: Pick<ClaimDeps, 'events' | 'now'>,
-  a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'>,
+  a: Pick<AllocationRecord, 'id' | 'kind' | 'vehicleId' | 'customerId' | 'status'> &
+    Partial<Pick<AllocationRecord, 'periodStart' | 'periodEnd'>>,
 ): void {
+  const holds = (a.status === 'held' || a.status === 'confirmed') && a.periodStart !== undefined;
   deps.events.emit('allocation.changed', {
     allocationId: a.id,
     kind: a.kind,
@@ -105,6 +133,7 @@ export function announce(
     customerId: a.customerId,
     status: a.status,
     at: deps.now(),
+    ...(holds ? { period: { start: a.periodStart!, end: a.periodEnd ?? null } } : {}),
   });
 }
 

@@ -11,20 +11,14 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
 import { estimateWindow, loadTariff, type PriceBreakdown } from '../../pricing/index.js';
-import {
-  claimChecks,
-  claimTransaction,
-  getAllocation,
-  insertClaim,
-  listAllocations,
-  lockClaimants,
-  setStatus,
-} from '../data/allocations.repository.js';
-import { vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
+import { claimCar, getAllocation, listAllocations, setStatus, vehicleUsability } from '../data/allocations.repository.js';
+import type { AllocationRecord, AllocationStatus } from '../model.js';
 import {
   announce,
   assertMayCreate,
   checkVehicleClaimable,
+  claimRefused,
+  inOrder,
   BOOKING_MAX_AHEAD_DAYS,
   BOOKING_MAX_DAYS,
   BOOKING_MIN_MIN,
@@ -100,26 +94,27 @@ export class Bookings {
   async create(customerId: string, input: { vehicleId: string; startsAt: string; endsAt: string }): Promise<BookingCreated> {
     const { settings, db } = this.deps;
     const { startsAt, endsAt } = checkWindow(input.startsAt, input.endsAt, this.deps.now());
-    await assertMayCreate(this.deps.customers, customerId);
     const vehicleId = input.vehicleId;
-    // Read before the lock (404 for an unknown car). The version in force at the booked start is the one quoted
-    // here and stored with the booking: the rental it becomes is charged with it.
-    const tariff = await loadTariff(db, vehicleId, { at: startsAt });
-    const record = await claimTransaction(db, vehicleId, async (tx) => {
-      await lockClaimants(tx, { vehicleId, customerId });
-      const now = this.deps.now();
-      // Starting within the free hold, a booking is an instant claim: the car must be usable now and not rented.
-      const startsSoon = startsAt < now + settings.holdMin * MINUTE_MS;
-      const periodStart = Math.max(startsAt - settings.bufferMin * MINUTE_MS, now);
-      const checks = await claimChecks(tx, { vehicleId, customerId, now, from: periodStart, until: endsAt, expireReservations: false });
-      checkVehicleClaimable(vehicleId, checks.vehicle, startsSoon, now, this.deps.liveness);
-      if (checks.openBookings >= MAX_OPEN_BOOKINGS)
-        throw new AppError('booking_limit', `At most ${MAX_OPEN_BOOKINGS} open bookings per customer`, { status: 409 });
-      if (startsSoon && checks.activeRental) throw vehicleUnavailable(vehicleId, 'it is in a rental');
-      const id = `bkg_${randomUUID()}`;
-      // (an overlap is the exclusion constraint's to refuse: 23P01 → 409)
-      return insertClaim(tx, {
-        id,
+    // Side by side, failing as if one after the other: may this customer claim (401/403/402), the tariff (404 for an
+    // unknown car) and the car's state (read before the claimant locks: nothing that changes it takes them). The
+    // version in force at the booked start is the one quoted here and stored with the booking: the rental it
+    // becomes is charged with it.
+    const [, tariff, vehicle] = await inOrder(
+      assertMayCreate(this.deps.customers, customerId),
+      loadTariff(db, vehicleId, { at: startsAt }),
+      vehicleUsability(db, vehicleId),
+    );
+    const now = this.deps.now();
+    // Starting within the free hold, a booking is an instant claim: the car must be usable now and not rented.
+    const startsSoon = startsAt < now + settings.holdMin * MINUTE_MS;
+    checkVehicleClaimable(vehicleId, vehicle, startsSoon, now, this.deps.liveness);
+    const periodStart = Math.max(startsAt - settings.bufferMin * MINUTE_MS, now);
+    // One statement under the car's and the customer's locks: the customer's open bookings, an active rental when
+    // it starts soon — then the insert (an overlap is the exclusion constraint's to refuse: 23P01 → 409).
+    const claimed = await claimCar(
+      db,
+      {
+        id: `bkg_${randomUUID()}`,
         kind: 'booking',
         vehicleId,
         customerId,
@@ -129,8 +124,11 @@ export class Bookings {
         endsAt,
         createdAt: now,
         tariffVersionId: tariff.versionId ?? null,
-      });
-    });
+      },
+      { expireReservations: false, maxOpenBookings: MAX_OPEN_BOOKINGS, refuseActiveRental: startsSoon },
+    );
+    if ('refusal' in claimed) throw claimRefused(vehicleId, claimed.refusal);
+    const record = claimed.record;
     const price = estimateWindow(tariff, startsAt, endsAt);
     const estimate: BookingEstimate = {
       currency: price.currency,

@@ -7,21 +7,15 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { loadTariff, reservationFeeCents, type Tariff } from '../../pricing/index.js';
-import {
-  claimChecks,
-  claimTransaction,
-  getAllocation,
-  insertClaim,
-  listAllocations,
-  lockClaimants,
-  setStatus,
-} from '../data/allocations.repository.js';
-import { reservationLimit, vehicleUnavailable, type AllocationRecord, type AllocationStatus } from '../model.js';
+import { loadTariff, reservationFeeCents } from '../../pricing/index.js';
+import { claimCar, getAllocation, listAllocations, setStatus, vehicleUsability } from '../data/allocations.repository.js';
+import type { AllocationRecord, AllocationStatus } from '../model.js';
 import {
   announce,
   assertMayCreate,
   checkVehicleClaimable,
+  claimRefused,
+  inOrder,
   iso,
   MINUTE_MS,
   RESERVATION_MIN_DRIVE_MIN,
@@ -77,31 +71,25 @@ export class Reservations {
     if (!Number.isInteger(hold) || hold < 1 || hold > settings.maxHoldMin) {
       throw new AppError('invalid_hold', `holdMinutes must be a whole number of minutes from 1 to ${settings.maxHoldMin}`, { status: 400 });
     }
-    await assertMayCreate(this.deps.customers, customerId);
     const vehicleId = input.vehicleId;
-    // Read before the lock (404 for an unknown car; the tariff only shapes the answer).
-    const tariff: Tariff = await loadTariff(db, vehicleId);
-    const record = await claimTransaction(db, vehicleId, async (tx) => {
-      await lockClaimants(tx, { vehicleId, customerId });
-      const now = this.deps.now();
-      const until = now + hold * MINUTE_MS;
-      // Beyond plain overlap: an active rental (even one overrunning its return time) keeps the car, and the car
-      // must stay free long enough after the hold for a real trip.
-      const checks = await claimChecks(tx, {
-        vehicleId,
-        customerId,
-        now,
-        from: now,
-        until: until + RESERVATION_MIN_DRIVE_MIN * MINUTE_MS,
-        expireReservations: true,
-      });
-      checkVehicleClaimable(vehicleId, checks.vehicle, true, now, this.deps.liveness);
-      if (checks.openReservations > 0) throw reservationLimit();
-      if (checks.activeRental) throw vehicleUnavailable(vehicleId, 'it is in a rental');
-      if (checks.conflict) throw vehicleUnavailable(vehicleId, 'it is reserved or booked now or soon');
-      const id = `res_${randomUUID()}`;
-      return insertClaim(tx, {
-        id,
+    // Side by side, failing as if one after the other: may this customer claim (401/403/402), the tariff (404 for
+    // an unknown car; it only shapes the answer), and the car's state (maintenance, offline). The car's state is
+    // read before the claimant locks: nothing that changes it takes them.
+    const [, tariff, vehicle] = await inOrder(
+      assertMayCreate(this.deps.customers, customerId),
+      loadTariff(db, vehicleId),
+      vehicleUsability(db, vehicleId),
+    );
+    const now = this.deps.now();
+    checkVehicleClaimable(vehicleId, vehicle, true, now, this.deps.liveness);
+    const until = now + hold * MINUTE_MS;
+    // One statement under the car's and the customer's locks: the customer's lapsed holds expired, at most one
+    // running reservation, no active rental (even one overrunning its return time) and the car free long enough
+    // after the hold for a real trip — then the insert.
+    const claimed = await claimCar(
+      db,
+      {
+        id: `res_${randomUUID()}`,
         kind: 'reservation',
         vehicleId,
         customerId,
@@ -110,8 +98,16 @@ export class Reservations {
         startsAt: now,
         endsAt: until,
         createdAt: now,
-      });
-    });
+      },
+      {
+        expireReservations: true,
+        maxOpenReservations: 1,
+        refuseActiveRental: true,
+        refuseConflict: { from: now, until: until + RESERVATION_MIN_DRIVE_MIN * MINUTE_MS },
+      },
+    );
+    if ('refusal' in claimed) throw claimRefused(vehicleId, claimed.refusal);
+    const record = claimed.record;
     announce(this.deps, record);
     return {
       ...this.view(record),

@@ -1,0 +1,213 @@
+/**
+ * claimCar — a reservation or booking in one statement (fleetdesk_claim, 027_claim_function.sql): the checks under
+ * the claimant locks, their refusals in order, the database's own refusals as 409 problems, and — on PostgreSQL,
+ * where transactions overlap — that a claim waiting for the locks checks what the holder committed meanwhile.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { AppError } from '../../../../src/shared/errors.js';
+import type { Db } from '../../platform/db/index.js';
+import { dbBackends, openTestDatabase } from '../../testing/backends.js';
+import { claimCar, lockClaimants, type ClaimRules, type NewClaim } from './data/allocations.repository.js';
+
+const MIN = 60_000;
+const T0 = Date.UTC(2030, 0, 1, 12);
+
+function reservation(id: string, vehicleId: string, customerId: string, from = T0, minutes = 15): NewClaim {
+  const until = from + minutes * MIN;
+  return {
+    id,
+    kind: 'reservation',
+    vehicleId,
+    customerId,
+    periodStart: from,
+    periodEnd: until,
+    startsAt: from,
+    endsAt: until,
+    createdAt: from,
+  };
+}
+
+function booking(id: string, vehicleId: string, customerId: string, from: number, minutes = 60): NewClaim {
+  const until = from + minutes * MIN;
+  return { id, kind: 'booking', vehicleId, customerId, periodStart: from, periodEnd: until, startsAt: from, endsAt: until, createdAt: T0 };
+}
+
+/** The reservation rules: one running reservation, no active rental, the car free 15 min after the hold. */
+const reserveRules = (c: NewClaim): ClaimRules => ({
+  expireReservations: true,
+  maxOpenReservations: 1,
+  refuseActiveRental: true,
+  refuseConflict: { from: c.periodStart, until: c.periodEnd + 15 * MIN },
+});
+
+async function seed(db: Db, cars: string[], customers: string[]): Promise<void> {
+  for (const id of cars) {
+    await db.query(
+      `insert into vehicles (id, plate, make, model, energy_type, home_zone) values ($1, $1, 'Volkswagen', 'ID.3', 'electric', 'mitte')`,
+      [id],
+    );
+  }
+  for (const id of customers) {
+    await db.query(
+      `insert into customers (id, email, name, phone, server_seq) values ($1, $1 || '@example.test', $1, '+49301234567', fleetdesk_next_seq())`,
+      [id],
+    );
+  }
+}
+
+const statuses = async (db: Db, customerId: string) =>
+  (await db.query<{ id: string; status: string }>('select id, status from allocations where customer_id = $1 order by id', [customerId]))
+    .rows;
+
+describe.each(dbBackends())('claimCar on $name', (backend) => {
+  let db: Db;
+  let close: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    ({ db, close } = await openTestDatabase(backend));
+    await seed(db, ['car-1', 'car-2', 'car-3'], ['cus-a', 'cus-b', 'cus-c']);
+  });
+  afterAll(() => close?.());
+
+  it('inserts the claim and answers it as a record', async () => {
+    const c = reservation('res-1', 'car-1', 'cus-a');
+    const result = await claimCar(db, c, reserveRules(c));
+    expect('record' in result && result.record).toMatchObject({
+      id: 'res-1',
+      kind: 'reservation',
+      status: 'held',
+      vehicleId: 'car-1',
+      customerId: 'cus-a',
+      periodStart: c.periodStart,
+      periodEnd: c.periodEnd,
+      startsAt: c.startsAt,
+      endsAt: c.endsAt,
+      createdAt: T0,
+      rentalId: null,
+    });
+    expect(await statuses(db, 'cus-a')).toEqual([{ id: 'res-1', status: 'held' }]);
+  });
+
+  it('refuses by its rules in order, writing nothing', async () => {
+    // cus-a holds res-1 on car-1: a second reservation is over the limit even for a car that is also taken
+    const second = reservation('res-2', 'car-1', 'cus-a');
+    expect(await claimCar(db, second, reserveRules(second))).toEqual({ refusal: 'reservation_limit' });
+    // another customer: car-1 is held (conflict); an active rental on car-2 comes first
+    const onTaken = reservation('res-3', 'car-1', 'cus-b');
+    expect(await claimCar(db, onTaken, reserveRules(onTaken))).toEqual({ refusal: 'conflict' });
+    await db.query(
+      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, server_seq)
+       values ('ren-1', 'rental', 'car-2', 'cus-c', 'active', tstzrange(to_timestamp($1::float8 / 1000), 'infinity', '[)'), to_timestamp($1::float8 / 1000), fleetdesk_next_seq())`,
+      [T0 - 60 * MIN],
+    );
+    const onRented = reservation('res-4', 'car-2', 'cus-b');
+    expect(await claimCar(db, onRented, reserveRules(onRented))).toEqual({ refusal: 'active_rental' });
+    // a booking far ahead of car-1's hold: not refused by the active-rental rule it does not ask for
+    const later = booking('bkg-1', 'car-1', 'cus-b', T0 + 24 * 60 * MIN);
+    expect(await claimCar(db, later, { expireReservations: false, maxOpenBookings: 1, refuseActiveRental: false })).toMatchObject({
+      record: { id: 'bkg-1', status: 'confirmed' },
+    });
+    const another = booking('bkg-2', 'car-3', 'cus-b', T0 + 48 * 60 * MIN);
+    expect(await claimCar(db, another, { expireReservations: false, maxOpenBookings: 1, refuseActiveRental: false })).toEqual({
+      refusal: 'booking_limit',
+    });
+    expect(await statuses(db, 'cus-b')).toEqual([{ id: 'bkg-1', status: 'confirmed' }]);
+  });
+
+  it("the database's own refusals are 409 problems: an overlap (23P01) and a second held reservation (23505)", async () => {
+    // no conflict rule: the exclusion constraint refuses the overlap with bkg-1
+    const overlap = booking('bkg-3', 'car-1', 'cus-c', T0 + 24 * 60 * MIN + 30 * MIN);
+    const refused = await claimCar(db, overlap, { expireReservations: false, refuseActiveRental: false }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(AppError);
+    expect(refused).toMatchObject({ code: 'vehicle_unavailable', status: 409 });
+    // no limit rule: the unique index refuses cus-a's second held reservation
+    const second = reservation('res-5', 'car-3', 'cus-a');
+    const again = await claimCar(db, second, { expireReservations: false, refuseActiveRental: false }).catch((e: unknown) => e);
+    expect(again).toMatchObject({ code: 'reservation_limit', status: 409 });
+    expect(await statuses(db, 'cus-c')).toEqual([{ id: 'ren-1', status: 'active' }]);
+  });
+
+  it("expires the customer's lapsed hold first, in the same statement", async () => {
+    // an hour later res-1 has lapsed: cus-a may reserve again, and res-1 is marked expired
+    const later = reservation('res-6', 'car-3', 'cus-a', T0 + 60 * MIN);
+    expect(await claimCar(db, later, reserveRules(later))).toMatchObject({ record: { id: 'res-6', status: 'held' } });
+    expect(await statuses(db, 'cus-a')).toEqual([
+      { id: 'res-1', status: 'expired' },
+      { id: 'res-6', status: 'held' },
+    ]);
+    // a refused claim writes nothing, the expiry included
+    const t = T0 + 120 * MIN;
+    await db.query(
+      `insert into customers (id, email, name, phone, server_seq) values ('cus-d', 'd@example.test', 'd', '+49301234567', fleetdesk_next_seq())`,
+    );
+    await db.query(
+      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
+       values ('res-7', 'reservation', 'car-2', 'cus-d', 'held', tstzrange(to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000), '[)'),
+               to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000), fleetdesk_next_seq())`,
+      [T0 - 300 * MIN, T0 - 285 * MIN],
+    );
+    const onRented = reservation('res-8', 'car-2', 'cus-d', t);
+    expect(await claimCar(db, onRented, reserveRules(onRented))).toEqual({ refusal: 'active_rental' });
+    expect(await statuses(db, 'cus-d')).toEqual([{ id: 'res-7', status: 'held' }]);
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('claimCar on PostgreSQL, under the claimant locks', () => {
+  let db: Db;
+  let close: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    ({ db, close } = await openTestDatabase(dbBackends().find((b) => b.name === 'postgres')!));
+    await seed(db, ['car-1', 'car-2'], ['cus-a', 'cus-b', 'cus-c']);
+  });
+  afterAll(() => close?.());
+
+  /** Whether some backend waits for an advisory lock now. */
+  const waitingForLock = async () =>
+    (await db.query<{ n: number }>(`select count(*)::int as n from pg_locks where locktype = 'advisory' and not granted`)).rows[0]!.n > 0;
+
+  async function untilWaiting(): Promise<void> {
+    for (let i = 0; i < 200 && !(await waitingForLock()); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(await waitingForLock()).toBe(true);
+  }
+
+  it('a claim waits for the car’s lock and checks the claim its holder committed meanwhile (a booking no constraint would refuse)', async () => {
+    const c = reservation('res-1', 'car-1', 'cus-a');
+    let claimed: ReturnType<typeof claimCar> | undefined;
+    await db.transaction(async (tx) => {
+      await lockClaimants(tx, { vehicleId: 'car-1' });
+      // starts 5 min after the hold ends: no overlap for the exclusion constraint, but within the 15 min a
+      // reservation must leave free — only the check under the lock can refuse the reservation
+      await tx.query(
+        `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
+         values ('bkg-1', 'booking', 'car-1', 'cus-b', 'confirmed', tstzrange(to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000), '[)'),
+                 to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000), fleetdesk_next_seq())`,
+        [c.periodEnd + 5 * MIN, c.periodEnd + 65 * MIN],
+      );
+      claimed = claimCar(db, c, reserveRules(c));
+      await untilWaiting();
+    });
+    expect(await claimed).toEqual({ refusal: 'conflict' });
+    expect(await statuses(db, 'cus-a')).toEqual([]);
+  });
+
+  it('a claim waits for the customer’s lock and counts the reservation its holder committed meanwhile', async () => {
+    const c = reservation('res-2', 'car-2', 'cus-c', T0 + 600 * MIN);
+    let claimed: ReturnType<typeof claimCar> | undefined;
+    await db.transaction(async (tx) => {
+      await lockClaimants(tx, { customerId: 'cus-c' });
+      claimed = claimCar(db, c, reserveRules(c));
+      await untilWaiting();
+      // the holder's own reservation of another car (far from c: no conflict), committed while the claim waits
+      await tx.query(
+        `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
+         values ('res-3', 'reservation', 'car-1', 'cus-c', 'held', tstzrange(to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000), '[)'),
+                 to_timestamp($1::float8 / 1000), to_timestamp($2::float8 / 1000), fleetdesk_next_seq())`,
+        [c.periodStart, c.periodEnd],
+      );
+    });
+    // the check sees it (a refusal, not the unique index's error)
+    expect(await claimed).toEqual({ refusal: 'reservation_limit' });
+    expect(await statuses(db, 'cus-c')).toEqual([{ id: 'res-3', status: 'held' }]);
+  });
+});
