@@ -1,9 +1,7 @@
 /**
  * The vehicles grid. Rows are keyed by vehicle id (`getRowId`) and, after the first load, change only through
- * one `applyTransaction` per animation frame (the changes of every frame that arrived since) — never by handing
- * the grid a new `rowData` — and with `deltaSort` the grid re-sorts only the rows that changed and merges them into
- * the sorted rest, so 20,000 rows at 10 frames/s cost the grid only the rows that changed (a full re-sort of
- * 20,000 rows per frame was the desk's biggest cost at fleet scale). It follows the business-state index (the
+ * `applyTransactionAsync` batched once per animation frame — never by handing the grid a new `rowData` — so
+ * 20,000 rows at 10 frames/s cost the grid only the rows that changed. It follows the business-state index (the
  * store's changes plus cars whose state changed for other reasons), so its State column agrees with the map.
  *
  * Column filters (state, rental/alert, energy, speed, last seen, zone, service, model), the search box (the same
@@ -25,7 +23,7 @@ import type { SelectVehicle, Selection } from '../../app/selection';
 import type { BusinessStateIndex } from '../../data/business-state-index';
 import type { FleetStore } from '../../data/fleet-store';
 import { replicaVehicles } from '../../data/vehicle-index';
-import { LAST_SEEN_COL, REPLICA_COLS, STATIC_COLS, columnDefs, defaultColDef, type GridContext } from './columns';
+import { LAST_SEEN_COL, REPLICA_COLS, columnDefs, defaultColDef, type GridContext } from './columns';
 import { vehicleMatcher } from './vehicle-match';
 import { vehicleGridTheme } from './grid-theme';
 import { rowFor, type VehicleRow } from './vehicle-row';
@@ -95,25 +93,7 @@ export function VehicleGrid({ store, index, quickFilter, selection, onSelect, on
 
     let pending = new Set<string>();
     let resetPending = false;
-    /** the batch holds registry entries (plate, zone, model: static columns may change) */
-    let pendingRegistry = false;
     let frame = 0;
-    // Sorted and filtered by static columns only (the default: by plate)? Then a batch of live changes needs no
-    // sort or filter pass (see STATIC_COLS); any other batch, sort or filter gets the grid's full model update.
-    let orderIsStatic = true;
-    const recheckOrder = () => {
-      if (api.isDestroyed()) return;
-      const sorted = api
-        .getColumnState()
-        .filter((c) => c.sort)
-        .map((c) => c.colId);
-      const filtered = Object.keys(api.getFilterModel() ?? {});
-      orderIsStatic = [...sorted, ...filtered].every((id) => STATIC_COLS.has(id));
-    };
-    recheckOrder();
-    api.addEventListener('sortChanged', recheckOrder);
-    api.addEventListener('filterChanged', recheckOrder);
-    let suppressing = false;
     const flush = () => {
       frame = 0;
       if (api.isDestroyed()) return;
@@ -137,20 +117,9 @@ export function VehicleGrid({ store, index, quickFilter, selection, onSelect, on
           inGrid.add(id);
         }
       }
-      // live data only (telemetry, business states): no static column changed, no row came or went
-      const liveOnly = !resetPending && !pendingRegistry && add.length === 0 && remove.length === 0;
       pending = new Set();
       resetPending = false;
-      pendingRegistry = false;
-      if (!add.length && !update.length && !remove.length) return;
-      const suppress = liveOnly && orderIsStatic;
-      if (suppress !== suppressing) {
-        suppressing = suppress;
-        api.setGridOption('suppressModelUpdateAfterUpdateTransaction', suppress);
-      }
-      // Already one batch per animation frame: applied at once (an async transaction would wait another
-      // asyncTransactionWaitMillis before the changed cells show). `deltaSort` re-sorts only these rows.
-      api.applyTransaction({ add, update, remove });
+      if (add.length || update.length || remove.length) api.applyTransactionAsync({ add, update, remove });
     };
     const unsubscribe = index.subscribe((change) => {
       if (change.kind === 'reset') resetPending = true;
@@ -158,7 +127,6 @@ export function VehicleGrid({ store, index, quickFilter, selection, onSelect, on
         for (const v of change.upserts) pending.add(v.id);
         for (const info of change.registry) pending.add(info.id);
         for (const id of change.restyled) pending.add(id);
-        if (change.registry.length > 0) pendingRegistry = true;
       }
       if (!frame && (resetPending || pending.size)) frame = requestAnimationFrame(flush);
     });
@@ -173,10 +141,6 @@ export function VehicleGrid({ store, index, quickFilter, selection, onSelect, on
     return () => {
       unsubscribe();
       unsubscribeReplica();
-      if (!api.isDestroyed()) {
-        api.removeEventListener('sortChanged', recheckOrder);
-        api.removeEventListener('filterChanged', recheckOrder);
-      }
       cancelAnimationFrame(frame);
       clearInterval(clock);
     };
@@ -238,7 +202,7 @@ export function VehicleGrid({ store, index, quickFilter, selection, onSelect, on
         animateRows={false}
         tooltipShowDelay={400}
         suppressScrollOnNewData
-        deltaSort
+        asyncTransactionWaitMillis={100}
       />
     </div>
   );
