@@ -33,6 +33,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 180_000,
+          // one file at a time: two desks in Chromium side by side made desk-polish's cached-tiles check miss its
+          // timing in a full run (it passes alone); integration and unit files still run two at a time
+          fileParallelism: false,
         },
       },
     ],

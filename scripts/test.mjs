@@ -111,7 +111,8 @@ for (const project of projects) {
     '--project',
     project,
     // test files are independent (fresh databases, brokers and servers on free ports): two at a time on two cores —
-    // vitest would run one, and much of a file's time is waiting (servers starting, outages, a demo's two minutes)
+    // vitest would run one, and much of a file's time is waiting (servers starting, outages); the e2e project keeps
+    // one file at a time (vitest.config.ts: fileParallelism)
     '--maxWorkers=2',
     '--reporter=default',
     '--reporter=json',
