@@ -113,7 +113,7 @@ for (const project of projects) {
     // test files are independent (fresh databases, brokers and servers on free ports): two at a time on two cores —
     // vitest would run one, and much of a file's time is waiting (servers starting, outages); the e2e project keeps
     // one file at a time (vitest.config.ts: fileParallelism)
-    '--maxWorkers=2',
+    ...(project === 'e2e' ? [] : ['--maxWorkers=2']),
     '--reporter=default',
     '--reporter=json',
     `--outputFile.json=${out}`,
