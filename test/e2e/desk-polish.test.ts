@@ -141,9 +141,11 @@ describe('desk polish in Chromium at 1280×800', () => {
     });
   });
 
-  // KNOWN DEFECT (test/known-skips.json): fails in a full e2e run since session 7's merges, passes alone — fix first
-  it.skip('serves the tiles seen once from Cache Storage when the tile server is gone', async () => {
-    await waitAttr(page, 'map-frame', 'data-tile-status', 'ok', 30_000);
+  it('serves the tiles seen once from Cache Storage when the tile server is gone', async () => {
+    await waitAttr(page, 'map-frame', 'data-tile-status', 'ok', 30_000).catch((err) => {
+      console.log(`the page's console:\n${deskPage.consoleLines.join('\n')}`);
+      throw err;
+    });
     await page.waitForFunction(() => document.querySelectorAll('.leaflet-tile-loaded').length >= 4, undefined, { timeout: 30_000 });
     expect(tiles.requests()).toBeGreaterThan(0);
     await page.getByTestId('open-timeline').click();
@@ -182,15 +184,17 @@ describe('desk polish in Chromium at 1280×800', () => {
     expect(deskPage.pageErrors).toEqual([]);
   });
 
-  // KNOWN DEFECT (test/known-skips.json): fails in a full e2e run since session 7's merges, passes alone — fix first
-  it.skip('says on the map when no tiles can be had', async () => {
+  it('says on the map when no tiles can be had', async () => {
     const dead = await openDesk(server, {
       viewport: VIEWPORT,
       // a tile server that is not there (the closed one), and a fresh browser: nothing kept
       config: { tileUrl: tiles.url, staffCredentials: { email: staff('dispatcher').email, password: staff('dispatcher').password } },
     });
     try {
-      await waitAttr(dead.page, 'map-frame', 'data-tile-status', 'unreachable', 60_000);
+      await waitAttr(dead.page, 'map-frame', 'data-tile-status', 'unreachable', 60_000).catch((err) => {
+        console.log(`the page's console:\n${dead.consoleLines.join('\n')}`);
+        throw err;
+      });
       const notice = dead.page.getByTestId('tile-notice');
       expect(await notice.innerText()).toMatch(/Map tiles unavailable[\s\S]*cannot be reached/);
       await dead.page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-6-no-tiles.png') });

@@ -10,11 +10,15 @@ import { signInAtDesk } from '../support/desk.js';
 export async function waitAttr(page: Page, testId: string, attr: string, value: string, timeout = 60_000): Promise<void> {
   const deadline = Date.now() + timeout;
   const el = page.getByTestId(testId);
+  let why = '';
   for (;;) {
-    const now = await el.getAttribute(attr, { timeout: Math.max(1, deadline - Date.now()) }).catch(() => null);
+    const now = await el.getAttribute(attr, { timeout: Math.max(1, deadline - Date.now()) }).catch((err: unknown) => {
+      why = err instanceof Error ? err.message.split('\n')[0]! : String(err);
+      return null;
+    });
     if (now === value) return;
     if (Date.now() >= deadline)
-      throw new Error(`waited ${timeout} ms for [data-testid="${testId}"] ${attr}="${value}" (last: ${now ?? 'none'})`);
+      throw new Error(`waited ${timeout} ms for [data-testid="${testId}"] ${attr}="${value}" (last: ${now ?? `none: ${why}`})`);
     await page.waitForTimeout(200);
   }
 }

@@ -18,6 +18,8 @@ export interface DeskPage {
   browser: Browser;
   page: Page;
   pageErrors: string[];
+  /** the page's console warnings and errors, with their time (for a failing test's report) */
+  consoleLines: string[];
   close(): Promise<void>;
 }
 
@@ -42,7 +44,13 @@ export async function openDesk(
     browser = await launchChromium();
     const page = await browser.newPage({ viewport, acceptDownloads: true });
     const pageErrors: string[] = [];
+    const consoleLines: string[] = [];
     page.on('pageerror', (err) => pageErrors.push(err.message));
+    page.on('crash', () => pageErrors.push('the page crashed (Chromium renderer process gone)'));
+    page.on('console', (m) => {
+      if (m.type() === 'warning' || m.type() === 'error')
+        consoleLines.push(`${new Date().toISOString()} ${m.type()} ${m.text().slice(0, 400)}`);
+    });
     await page.goto(desk.url);
     const opened = browser;
     return {
@@ -50,6 +58,7 @@ export async function openDesk(
       browser: opened,
       page,
       pageErrors,
+      consoleLines,
       close: async () => {
         await opened.close();
         await desk.stop();

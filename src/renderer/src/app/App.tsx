@@ -41,7 +41,16 @@ import { useReplicaLastKnown } from '../data/use-replica-fleet';
 import { ReplicaContext, useLiveQuery, useSyncView } from '../data/hooks';
 import { formatCount, normalizePlate, plural } from '../lib/format';
 import { FleetCounts } from './FleetCounts';
-import { useAppInfo, useAuthState, useConnectionState, useHostLink, useNow, useThrottledStoreValue } from './hooks';
+import {
+  AppInfoContext,
+  useAppInfo,
+  useAppInfoContext,
+  useAuthState,
+  useConnectionState,
+  useHostLink,
+  useNow,
+  useThrottledStoreValue,
+} from './hooks';
 import { HealthPanel, IntegrationBanner } from '../features/health/HealthPanel';
 import { LinkBanner } from './LinkBanner';
 import { LinkChip } from './LinkChip';
@@ -91,17 +100,19 @@ export function App() {
     });
   };
   return (
-    <Desk
-      api={api}
-      store={store}
-      identity={identity}
-      signedIn={!!signedIn}
-      authOffline={auth?.offline === true}
-      authError={auth?.error}
-      autoSignIn={auth?.autoSignIn === true}
-      tokens={tokens}
-      onSignOut={signOut}
-    />
+    <AppInfoContext.Provider value={appInfo}>
+      <Desk
+        api={api}
+        store={store}
+        identity={identity}
+        signedIn={!!signedIn}
+        authOffline={auth?.offline === true}
+        authError={auth?.error}
+        autoSignIn={auth?.autoSignIn === true}
+        tokens={tokens}
+        onSignOut={signOut}
+      />
+    </AppInfoContext.Provider>
   );
 }
 
@@ -128,7 +139,7 @@ interface DeskProps {
 
 function Desk({ api, store, identity, signedIn, authOffline, authError, autoSignIn, tokens, onSignOut }: DeskProps) {
   const hostLink = useHostLink();
-  const appInfo = useAppInfo(api, hostLink);
+  const appInfo = useAppInfoContext();
   const connection = useConnectionState(api, hostLink);
   // The one business-state derivation: map, grid, counts and card all read this index.
   const [index, setIndex] = useState<BusinessStateIndex | undefined>(undefined);

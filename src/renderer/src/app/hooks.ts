@@ -1,29 +1,50 @@
 /** Low-rate React state derived from the bridge and the store (the only host/fleet data React re-renders on). */
-import { useEffect, useState } from 'react';
+import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
 import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
 
 export function useHostLink(): LinkState {
-  const [link, setLink] = useState<LinkState>(() => getHostLink());
-  useEffect(() => onHostLinkChange((s) => setLink({ ...s })), []);
-  return link;
+  // useSyncExternalStore, not useState + an effect: a change between the first render and the effect's
+  // subscription would be missed, and a desk mounted while the link flapped kept a stale "not connected".
+  return useSyncExternalStore(onHostLinkChange, getHostLink);
 }
 
+/** how long after a failed read the app info is asked for again while the link stays up */
+const APP_INFO_RETRY_MS = 2_000;
+
+/**
+ * The host's app info, read once per page: App reads it and hands it down through `AppInfoContext`, so every
+ * part of the desk (the map's tiles, the back office's maps) has the same value at the same time. A failed read is
+ * retried while the link is up, and at once when it comes back.
+ */
 export function useAppInfo(api: DesktopApi, hostLink: LinkState): AppInfo | undefined {
   const [info, setInfo] = useState<AppInfo | undefined>(undefined);
+  const [attempt, setAttempt] = useState(0);
   const connected = hostLink.status === 'connected';
   useEffect(() => {
     if (info || !connected) return;
     let cancelled = false;
+    let retry: ReturnType<typeof setTimeout> | undefined;
     api.app.getInfo().then(
       (i) => !cancelled && setInfo(i),
-      (err: unknown) => console.warn('[app] getInfo failed; retrying on the next connection', err),
+      (err: unknown) => {
+        console.warn('[app] getInfo failed; retrying', err);
+        if (!cancelled) retry = setTimeout(() => setAttempt((a) => a + 1), APP_INFO_RETRY_MS);
+      },
     );
     return () => {
       cancelled = true;
+      clearTimeout(retry);
     };
-  }, [api, info, connected]);
+  }, [api, info, connected, attempt]);
   return info;
+}
+
+/** The app info App read (undefined until the host answered). */
+export const AppInfoContext = createContext<AppInfo | undefined>(undefined);
+
+export function useAppInfoContext(): AppInfo | undefined {
+  return useContext(AppInfoContext);
 }
 
 /** Broker/server health: read once, then pushed; re-read after the host link comes back (pushes were missed). */

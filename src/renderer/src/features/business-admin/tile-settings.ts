@@ -1,25 +1,13 @@
 /** The base tiles the desk's fleet map uses (the host's FLEETDESK_TILE_URL / _DIR), for the back office's own maps. */
-import { useEffect, useState } from 'react';
-import { getDesktopApi } from '../../bridge';
+import { useAppInfoContext } from '../../app/hooks';
 
 export interface TileSettings {
   url: string;
   attribution: string;
 }
 
+/** undefined until the host's app info is known (the same one the fleet map uses) */
 export function useTileSettings(): TileSettings | undefined {
-  const [tiles, setTiles] = useState<TileSettings | undefined>(undefined);
-  useEffect(() => {
-    let cancelled = false;
-    getDesktopApi()
-      .app.getInfo()
-      .then(
-        (info) => !cancelled && setTiles({ url: info.tileUrl, attribution: info.tileAttribution }),
-        () => !cancelled && setTiles({ url: '', attribution: '' }),
-      );
-    return () => {
-      cancelled = true;
-    };
-  }, []);
-  return tiles;
+  const info = useAppInfoContext();
+  return info ? { url: info.tileUrl, attribution: info.tileAttribution } : undefined;
 }
