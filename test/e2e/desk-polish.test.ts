@@ -197,6 +197,13 @@ describe('desk polish in Chromium at 1280×800', () => {
       });
       const notice = dead.page.getByTestId('tile-notice');
       expect(await notice.innerText()).toMatch(/Map tiles unavailable[\s\S]*cannot be reached/);
+      // the Health panel and the status bar say what the map says
+      await dead.page.getByTestId('tab-health').click();
+      const tilesRow = dead.page.locator('[data-testid="health-desk"] tr', { hasText: 'Map tiles' });
+      await expect.poll(() => tilesRow.getAttribute('data-state'), { timeout: 10_000 }).toBe('down');
+      expect(await tilesRow.innerText()).toMatch(/cannot be reached/);
+      expect(await dead.page.locator('.status-bar').innerText()).toContain('base map unavailable');
+      await dead.page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-7-no-tiles-health.png') });
       await dead.page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-6-no-tiles.png') });
     } finally {
       await dead.close();

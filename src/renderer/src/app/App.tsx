@@ -447,7 +447,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
                 ) : null}
                 {tab === 'conflicts' ? <ConflictsPanel now={now} plateOf={plateOf} /> : null}
                 {tab === 'health' ? (
-                  <HealthPanel connection={connection} sync={syncView} tileUrl={appInfo?.tileUrl ?? ''} now={now} />
+                  <HealthPanel connection={connection} sync={syncView} tileUrl={appInfo?.tileUrl ?? ''} mapStats={mapStats} now={now} />
                 ) : null}
               </section>
             }

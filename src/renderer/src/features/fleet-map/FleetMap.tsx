@@ -21,7 +21,7 @@ import { TrackLayer } from '../replay/TrackLayer';
 import { CachedTileLayer, type TileSourceEvent } from './CachedTileLayer';
 import { FleetLayer } from './FleetLayer';
 import { TileCache, type Bounds } from './tile-cache';
-import type { MapStats } from './map-stats';
+import type { MapStats, TileStatus } from './map-stats';
 import { ZONE_STYLES } from './zone-styles';
 import './fleet-map.css';
 
@@ -63,9 +63,6 @@ const tileCache = new TileCache(
   CACHED_AREA,
 );
 
-/** `cached`: the tile server cannot be reached, the tiles shown are the ones kept on this computer */
-export type TileStatus = 'loading' | 'ok' | 'cached' | 'unreachable' | 'none';
-
 export function FleetMap({
   store,
   index,
@@ -87,6 +84,11 @@ export function FleetMap({
     fromCache.current = false;
     setTileStatus(tileUrl ? 'loading' : 'none');
   }, [tileUrl]);
+  // the status bar and the Health panel read the same status as the notice on the map
+  useEffect(() => {
+    stats.tileStatus = tileStatus;
+    stats.tileStatusSince = Date.now();
+  }, [tileStatus, stats]);
   const tileEvents = useMemo(
     () => ({
       tileerror: () => {

@@ -6,6 +6,7 @@
  */
 import type { ConnectionState, LinkState } from '../../../../shared/desktop-api.js';
 import type { CollectionSync, SyncView } from '../../data/sync-status';
+import { tileHealth, type MapStats } from '../fleet-map/map-stats';
 import { formatAgo, formatClock, formatDelay, formatDuration, plural } from '../../lib/format';
 import { INTEGRATION_LABELS, lasting, outages, useIntegrationHealth } from './use-integration-health';
 import './health.css';
@@ -30,13 +31,17 @@ export function HealthPanel({
   connection,
   sync,
   tileUrl,
+  mapStats,
   now,
 }: {
   connection?: ConnectionState;
   sync: SyncView;
   tileUrl: string;
+  /** the map's own reading of its tiles (the notice on the map says the same) */
+  mapStats: MapStats;
   now: number;
 }) {
+  const tiles = tileHealth(mapStats.tileStatus);
   const { health, error } = useIntegrationHealth();
   const server: Row[] = (health?.integrations ?? []).map((i) => ({
     name: INTEGRATION_LABELS[i.name],
@@ -55,7 +60,13 @@ export function HealthPanel({
       detail: `${sync.status}${sync.lastSyncAt ? ` · last pull ${formatAgo(sync.lastSyncAt, now)} (lag)` : ' · never synced'} · ${plural(sync.pending, 'pending edit')}${sync.conflicts ? ` · ${plural(sync.conflicts, 'conflict')}` : ''}`,
       error: sync.detail,
     },
-    { name: 'Map tiles', state: tileUrl ? 'up' : 'unknown', since: undefined, detail: tileUrl || 'no base map configured', error: null },
+    {
+      name: 'Map tiles',
+      state: tiles.state,
+      since: tileUrl ? mapStats.tileStatusSince : undefined,
+      detail: tileUrl || undefined,
+      error: tiles.state === 'up' ? null : tiles.words,
+    },
   ];
   const log = outages(health?.changes ?? []);
   return (

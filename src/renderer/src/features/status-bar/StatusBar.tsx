@@ -5,7 +5,7 @@
 import type { AppInfo, LinkState } from '../../../../shared/desktop-api.js';
 import { LinkChip } from '../../app/LinkChip';
 import { formatAgo, formatCount } from '../../lib/format';
-import type { MapStats } from '../fleet-map/map-stats';
+import { tileHealth, type MapStats } from '../fleet-map/map-stats';
 import type { FleetStore } from '../../data/fleet-store';
 
 interface StatusBarProps {
@@ -19,11 +19,7 @@ interface StatusBarProps {
 const SYNC_TEXT = { loading: 'loading snapshot…', live: 'live', resyncing: 'resyncing…', error: 'unavailable' } as const;
 
 export function StatusBar({ store, mapStats, hostLink, appInfo, now }: StatusBarProps) {
-  const tiles = !appInfo?.tileUrl
-    ? 'no base map configured'
-    : mapStats.tileErrors > 0 && mapStats.tilesLoaded === 0
-      ? 'base map unavailable'
-      : undefined;
+  const tiles = tileHealth(mapStats.tileStatus).short;
   return (
     <footer className="status-bar">
       {appInfo?.host === 'browser' ? <LinkChip label="Console" testId="link-host" state={hostLink} /> : null}
