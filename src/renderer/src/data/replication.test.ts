@@ -1,10 +1,13 @@
 /** The replica against an in-memory fake of the sync endpoints (RxDB memory storage; the multiplexed SSE stream). */
 import { afterEach, describe, expect, it } from 'vitest';
+import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
+import type { RxStorage } from 'rxdb';
+import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { getRxStorageMemory } from 'rxdb/plugins/storage-memory';
-import type { PushRow } from '../../../shared/sync-protocol.js';
+import { RX_SCHEMAS, type PushRow } from '../../../shared/sync-protocol.js';
 import { alertDoc, rentalDoc } from '../testing/fixtures';
 import { ReplicaActions } from './actions';
-import { openReplicaDatabase, type ReplicaDatabase } from './database';
+import { openReplicaDatabase, type OpenReplicaOptions, type ReplicaDatabase } from './database';
 import { Replica } from './replication';
 
 type Doc = Record<string, unknown> & { id: string };
@@ -20,6 +23,7 @@ function fakeServer() {
   /** pulls of a collection answered before its pulls fail (a bootstrap cut off mid-way) */
   const pullsLeft = new Map<string, number>();
   const pushes: Array<{ collection: string; rows: PushRow<Doc>[] }> = [];
+  const pulls: Array<{ collection: string; checkpoint: number }> = [];
   /** a domain rule of the server: a refused row is answered with the master and `syncRejection` */
   let refuse: (c: string, doc: Doc) => { code: string; message: string } | undefined = () => undefined;
   const enc = new TextEncoder();
@@ -56,6 +60,7 @@ function fakeServer() {
     }
     const [, , , c, verb] = url.pathname.split('/') as [string, string, string, string, string];
     if (verb === 'pull') {
+      pulls.push({ collection: c, checkpoint: Number(url.searchParams.get('checkpoint')) });
       const left = pullsLeft.get(c) ?? Infinity;
       pullsLeft.set(c, left - 1);
       if (left <= 0) throw new TypeError('Failed to fetch'); // this collection's pulls only
@@ -105,6 +110,7 @@ function fakeServer() {
     docs,
     headers,
     pushes,
+    pulls,
     streamUrls,
     openStreams: () => streams.size,
     setDown,
@@ -114,6 +120,10 @@ function fakeServer() {
 }
 
 const alert = alertDoc();
+/** `n` open alerts a00000… on the server */
+const manyAlerts = (server: ReturnType<typeof fakeServer>, n: number) => {
+  for (let i = 0; i < n; i++) server.write('alerts', { ...(alert as unknown as Doc), id: `a${String(i).padStart(5, '0')}` });
+};
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {
@@ -121,18 +131,38 @@ afterEach(async () => {
   cleanup = [];
 });
 
+/** The app's storage (Dexie, here on fake-indexeddb) or RxDB's memory storage (faster: most tests). */
+const STORAGES: Record<'memory' | 'Dexie', () => RxStorage<unknown, unknown>> = {
+  memory: () => getRxStorageMemory(),
+  Dexie: () => getRxStorageDexie({ indexedDB, IDBKeyRange }),
+};
+
 async function setup(
   prepare: (server: ReturnType<typeof fakeServer>) => void = (server) => server.write('alerts', alert as unknown as Doc),
   waitSynced = true,
   retryMs = 50,
+  opts: {
+    storage?: keyof typeof STORAGES;
+    beforeStart?: (db: ReplicaDatabase) => void;
+    /** the server of an earlier setup (a restart) */
+    server?: ReturnType<typeof fakeServer>;
+    /** the database of an earlier setup (closed), opened again */
+    name?: string;
+    schemas?: OpenReplicaOptions['schemas'];
+    migrations?: OpenReplicaOptions['migrations'];
+  } = {},
 ) {
-  const server = fakeServer();
+  const server = opts.server ?? fakeServer();
   prepare(server);
+  const name = opts.name ?? `r${Math.random().toString(36).slice(2)}`;
   const db: ReplicaDatabase = await openReplicaDatabase({
-    name: `r${Math.random().toString(36).slice(2)}`,
-    storage: getRxStorageMemory(),
+    name,
+    storage: STORAGES[opts.storage ?? 'memory'](),
     role: 'dispatcher',
+    ...(opts.schemas ? { schemas: opts.schemas } : {}),
+    ...(opts.migrations ? { migrations: opts.migrations } : {}),
   });
+  opts.beforeStart?.(db);
   let tokenCalls = 0;
   const replica = new Replica(db, {
     syncUrl: 'http://sync.test/',
@@ -142,13 +172,14 @@ async function setup(
     retryMs,
     streamGatherMs: 10,
   });
-  cleanup.push(async () => {
+  const close = async () => {
     await replica.dispose();
-    await db.close();
-  });
+    if (!db.closed) await db.close();
+  };
+  cleanup.push(close);
   await replica.start();
   if (waitSynced) await expect.poll(() => replica.view().status, { timeout: 10_000 }).toBe('synced');
-  return { server, db, replica, actions: new ReplicaActions(db, replica.operator) };
+  return { server, db, replica, name, close, actions: new ReplicaActions(db, replica.operator) };
 }
 
 describe('Replica', () => {
@@ -304,13 +335,28 @@ describe('Replica', () => {
     expect(replica.view().pending).toBe(0);
   });
 
-  describe('first sync of an empty collection by bootstrap', () => {
-    const many = (server: ReturnType<typeof fakeServer>, n: number) => {
-      for (let i = 0; i < n; i++) server.write('alerts', { ...(alert as unknown as Doc), id: `a${String(i).padStart(5, '0')}` });
-    };
+  describe.each(['memory', 'Dexie'] as const)('first sync of an empty collection by bootstrap (%s storage)', (storage) => {
+    const many = manyAlerts;
+    /** setup() on this storage */
+    const setupHere = (
+      prepare: Parameters<typeof setup>[0],
+      waitSynced?: boolean,
+      retryMs?: number,
+      opts: Parameters<typeof setup>[3] = {},
+    ) => setup(prepare, waitSynced, retryMs, { storage, ...opts });
 
     it('fills the collection page by page, never pushes what it pulled, and pushes the first edit against the state the operator saw', async () => {
-      const { server, db, actions } = await setup((s) => many(s, 2_300));
+      // a query open before the first sync sees the bootstrapped documents (RxDB's change events)
+      let seen: string[] = [];
+      let inserts = 0;
+      const { server, db, actions } = await setupHere((s) => many(s, 2_300), true, 50, {
+        beforeStart: (db) => {
+          db.alerts!.find({ selector: { status: 'open' } }).$.subscribe((docs) => (seen = docs.map((d) => d.id)));
+          db.alerts!.insert$.subscribe(() => inserts++);
+        },
+      });
+      await expect.poll(() => seen.length, { timeout: 10_000 }).toBe(2_300);
+      expect(inserts).toBe(2_300);
       expect(await db.alerts!.count().exec()).toBe(2_300);
       const boot = await db.meta.findOne('bootstrap:alerts').exec();
       expect(boot?.toJSON().data).toMatchObject({ done: true, docs: 2_300 });
@@ -325,7 +371,7 @@ describe('Replica', () => {
     });
 
     it('applies later server changes to bootstrapped documents (live and after a restart)', async () => {
-      const { server, db } = await setup((s) => many(s, 1_500));
+      const { server, db } = await setupHere((s) => many(s, 1_500));
       server.write('alerts', { ...server.docs.get('alerts/a00007')!.doc, assignee: 'op-9' });
       server.remove('alerts', 'a00008');
       await expect.poll(async () => (await db.alerts!.findOne('a00007').exec())?.assignee, { timeout: 10_000 }).toBe('op-9');
@@ -335,7 +381,7 @@ describe('Replica', () => {
     });
 
     it('resumes a bootstrap cut off mid-way: documents changed or deleted meanwhile end as on the server, nothing twice', async () => {
-      const { server, db, replica } = await setup(
+      const { server, db, replica } = await setupHere(
         (s) => {
           many(s, 2_500);
           s.pullsThenDown('alerts', 1); // the first page arrives, then its pulls fail
@@ -363,6 +409,38 @@ describe('Replica', () => {
       expect(local.get('a00003')?.severity).toBe('critical');
       expect(local.has('a00004')).toBe(false);
       expect(server.pushes).toEqual([]);
+    });
+  });
+
+  // on Dexie only: RxDB's memory storage keeps nothing across a close
+  describe('a bootstrapped collection and a schema version bump (Dexie storage)', () => {
+    it('a bootstrapped collection migrated to a new schema version (other indexes) keeps its documents and checkpoints and goes on replicating', async () => {
+      const first = await setup((s) => manyAlerts(s, 300), true, 50, { storage: 'Dexie' }); // (RxDB's migration on fake-indexeddb is slow: a few hundred)
+      await first.close();
+      const { server } = first;
+      const pullsBefore = server.pulls.length;
+      const { db, actions } = await setup(() => undefined, true, 50, {
+        storage: 'Dexie',
+        server,
+        name: first.name,
+        schemas: { alerts: { ...RX_SCHEMAS.alerts, version: 1, indexes: ['vehicleId'] } },
+        migrations: { alerts: { 1: (doc: unknown) => doc } },
+      });
+      expect(await db.alerts!.count().exec()).toBe(300);
+      // the pulls resume where the first run ended: nothing pulled again from the start
+      const again = server.pulls.slice(pullsBefore).filter((p) => p.collection === 'alerts');
+      expect(again.length).toBeGreaterThan(0);
+      expect(again.every((p) => p.checkpoint >= 300)).toBe(true);
+      // a server change to a migrated document is applied; nothing was pushed back
+      server.write('alerts', { ...server.docs.get('alerts/a00007')!.doc, assignee: 'op-9' });
+      await expect.poll(async () => (await db.alerts!.findOne('a00007').exec())?.assignee, { timeout: 10_000 }).toBe('op-9');
+      expect(server.pushes).toEqual([]);
+      // the first local edit is pushed against the state the operator saw
+      await actions.acknowledgeAlert('a00042');
+      await expect.poll(() => server.docs.get('alerts/a00042')?.doc.status, { timeout: 10_000 }).toBe('acknowledged');
+      const rows = server.pushes.flatMap((p) => p.rows);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]!.assumedMasterState).toMatchObject({ id: 'a00042', status: 'open' });
     });
   });
 });
