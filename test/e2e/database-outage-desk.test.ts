@@ -102,6 +102,9 @@ describe.runIf(process.env.DATABASE_URL)('database outage at the desk in Chromiu
     expect(await row.getAttribute('data-status')).toBe('acknowledged');
     // and the desk says so in words: what waits, and how old its data is; the reason on hover
     expect(await page.getByTestId('sync-indicator').innerText()).toMatch(/data from .* ago · 2 local changes waiting/);
+    // the server answers (only its database does not): a sync error, not "Offline"
+    expect(await page.getByTestId('sync-indicator').getAttribute('data-status')).toBe('error');
+    expect(await page.getByTestId('sync-indicator').innerText()).toMatch(/^Sync error/);
     expect(await page.getByTestId('sync-indicator').getAttribute('title')).toMatch(/HTTP 503 — The database cannot be reached right now/);
     await page.screenshot({ path: join(shots, 'e2e-database-down-1-edits-queued.png') });
 

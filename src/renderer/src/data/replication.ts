@@ -57,13 +57,19 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** the problem document's `code` when the Fleetdesk server itself answered (the console's proxy sends none) */
+    readonly code?: string,
   ) {
     super(message);
   }
 }
 
 const LAST_SYNC_KEY = 'lastSyncAt';
-/** HTTP statuses that mean "the server is not reachable" (the console's proxy answers 502/503/504 then) */
+/**
+ * HTTP statuses that mean "the server is not reachable" (the console's proxy answers 502/503/504 then) — unless the
+ * server itself answered with a problem code: a 503 `database_unavailable` is a server that answers while its database
+ * does not (a sync error, not this desk being offline).
+ */
 const UNREACHABLE = new Set([502, 503, 504]);
 
 const readOnly = (c: SyncCollection): boolean => !EDITABLE[c].create && EDITABLE[c].fields.length === 0;
@@ -208,7 +214,7 @@ export class Replica {
   }
 
   private fail(c: SyncCollection, err: unknown): void {
-    const network = !(err instanceof HttpError) || UNREACHABLE.has(err.status);
+    const network = !(err instanceof HttpError) || (UNREACHABLE.has(err.status) && err.code === undefined);
     const message = err instanceof Error ? err.message : String(err);
     this.patchHealth(c, { failure: { kind: network ? 'network' : 'server', message, at: Date.now() } });
   }
@@ -236,13 +242,15 @@ export class Replica {
       if (res.status === 401) this.config.onUnauthorized?.();
       if (!res.ok) {
         let detail = '';
+        let code: string | undefined;
         try {
-          const body = (await res.json()) as { detail?: string; title?: string };
+          const body = (await res.json()) as { detail?: string; title?: string; code?: unknown };
           detail = body.detail ?? body.title ?? '';
+          if (typeof body.code === 'string') code = body.code;
         } catch {
           /* not problem+json */
         }
-        throw new HttpError(res.status, `${c}: HTTP ${res.status}${detail ? ` — ${detail}` : ''}`);
+        throw new HttpError(res.status, `${c}: HTTP ${res.status}${detail ? ` — ${detail}` : ''}`, code);
       }
       const body = (await res.json()) as T;
       this.ok(c);
