@@ -4,7 +4,7 @@ import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { AppError } from '../../../../src/shared/errors.js';
 import { errorFields, type Logger } from '../log.js';
-import type { Db, FramedCopy, Queryable, QueryResult } from './db.js';
+import type { Db, FramedCopy, Queryable, QueryOptions, QueryResult } from './db.js';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -232,8 +232,11 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
         client.release(broken);
       }
     },
-    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query(sql, params as unknown[]).catch((err: unknown) => {
+    async query<T>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<T>> {
+      const statement = options?.prepared
+        ? { name: options.prepared, text: sql, values: params as unknown[] }
+        : { text: sql, values: params as unknown[] };
+      const result = await target.query(statement).catch((err: unknown) => {
         throw poolBusy(err);
       });
       return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };

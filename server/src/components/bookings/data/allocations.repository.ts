@@ -201,10 +201,14 @@ function claimParams(c: NewClaim, rules: ClaimRules, tenth: unknown): unknown[] 
 
 const CLAIM_ARGS = `$1, $2, $3, $4, ${ts('$5')}, ${ts('$6')}, ${ts('$7')}, ${ts('$8')}, ${ts('$9')}, $10, $11, $12, $13, $14, $15, ${ts('$16')}, ${ts('$17')}`;
 
-/** Runs a claim statement; the database's own refusals (overlap, a second held reservation) thrown as 409 problems. */
-async function runClaim<R>(q: Queryable, vehicleId: string, sql: string, params: unknown[]): Promise<R> {
+/**
+ * Runs a claim statement, prepared once per connection under `name` (parsing and planning the claim's SQL anew
+ * cost PostgreSQL about 0.35 ms of CPU per claim, nearly as much as running it); the database's own refusals
+ * (overlap, a second held reservation) thrown as 409 problems.
+ */
+async function runClaim<R>(q: Queryable, vehicleId: string, name: string, sql: string, params: unknown[]): Promise<R> {
   try {
-    return (await q.query<R>(sql, params)).rows[0]!;
+    return (await q.query<R>(sql, params, { prepared: name })).rows[0]!;
   } catch (err) {
     throw claimConflict(err, vehicleId) ?? err;
   }
@@ -224,6 +228,7 @@ export async function claimCar(
   const row = await runClaim<AllocationDbRow & { refusal: ClaimRefusal | null }>(
     q,
     c.vehicleId,
+    'fleetdesk_claim',
     `select f.refusal, ${NEW_CLAIM_COLUMNS} from fleetdesk_claim(${CLAIM_ARGS}) f left join lateral (select (f.claim).*) a on f.refusal is null`,
     claimParams(c, rules, c.tariffVersionId ?? null),
   );
@@ -267,6 +272,7 @@ export async function claimCarChecked(q: Queryable, c: NewClaim, rules: ClaimRul
   >(
     q,
     c.vehicleId,
+    'fleetdesk_claim_checked',
     `select f.refusal, f.licence_status, f.tariff, ${NEW_CLAIM_COLUMNS}
        from fleetdesk_claim_checked(${CLAIM_ARGS}, ${ts('$18')}, $19, ${ts('$20')}) f
        left join lateral (select (f.claim).*) a on f.refusal is null`,
