@@ -233,10 +233,12 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
       }
     },
     async query<T>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<T>> {
-      const statement = options?.prepared
-        ? { name: options.prepared, text: sql, values: params as unknown[] }
-        : { text: sql, values: params as unknown[] };
-      const result = await target.query(statement).catch((err: unknown) => {
+      // (a text and its values when not prepared: pg copies a config object, property by property, on every call)
+      const result = await (
+        options?.prepared
+          ? target.query({ name: options.prepared, text: sql, values: params as unknown[] })
+          : target.query(sql, params as unknown[])
+      ).catch((err: unknown) => {
         throw poolBusy(err);
       });
       return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };
