@@ -1,9 +1,9 @@
 -- A reservation or booking in ONE statement, checks included (issue 12 §4). After 027 a claim was still five
 -- statements: the customer, the payment method, the tariff and the car's state read side by side, then
 -- fleetdesk_claim. Each was parsed and planned afresh by PostgreSQL and carried by the server's driver — four fifths
--- of the claim's statements, and most of its CPU on both sides, for reads. fleetdesk_claim_checked makes the same
--- reads inside one function (plpgsql keeps their plans per connection), refuses in the same order, and then
--- claims through fleetdesk_claim (027) unchanged.
+-- of the claim's statements, and a large part of its CPU on both sides, for reads. fleetdesk_claim_checked makes the
+-- same reads inside one function (plpgsql keeps their plans per connection), refuses in the same order, and then
+-- claims through fleetdesk_claim (027; below, its checks made by one statement).
 --
 -- The refusals, checked in this order (the first one answers; nothing is written then):
 --   'customer_unknown'         no such customer                                    → 401 unauthorized
@@ -25,6 +25,71 @@
 --
 -- `tariff` is the tariff version in force at p_tariff_at (now when null) with the type's free hold, keyed like the
 -- pricing component's Tariff; p_store_tariff_version stores its id with the claim (bookings are charged with it).
+
+-- fleetdesk_claim (027) as it was, its four checks made by one statement instead of one each (every statement a
+-- plpgsql function runs starts and ends an executor: a good part of a claim's CPU). A CASE evaluates its branches
+-- in order and stops at the first that holds, so the checks and their order are 027's; the statement starts after
+-- the locks are granted, so its snapshot sees every claim committed under them.
+create or replace function fleetdesk_claim(
+  p_id text,
+  p_kind text,
+  p_vehicle_id text,
+  p_customer_id text,
+  p_period_start timestamptz,
+  p_period_end timestamptz,
+  p_starts_at timestamptz,
+  p_ends_at timestamptz,
+  p_now timestamptz,
+  p_tariff_version_id text,
+  p_expire_reservations boolean,
+  p_max_open_reservations int,
+  p_max_open_bookings int,
+  p_refuse_active_rental boolean,
+  p_refuse_conflict boolean,
+  p_check_from timestamptz,
+  p_check_until timestamptz,
+  out refusal text,
+  out claim allocations
+) language plpgsql volatile as $$
+begin
+  perform fleetdesk_lock_claimants(array['vehicle:' || p_vehicle_id, 'customer:' || p_customer_id]);
+  -- (each check leaves lapsed claims out by their end: the expiry below changes none of their answers)
+  select case
+           when p_max_open_reservations is not null and (
+                  select count(*) from allocations
+                   where customer_id = p_customer_id and kind = 'reservation' and status = 'held' and ends_at > p_now
+                ) >= p_max_open_reservations then 'reservation_limit'
+           when p_max_open_bookings is not null and (
+                  select count(*) from allocations
+                   where customer_id = p_customer_id and kind = 'booking' and status = 'confirmed' and ends_at > p_now
+                ) >= p_max_open_bookings then 'booking_limit'
+           when p_refuse_active_rental and exists (
+                  select 1 from allocations where vehicle_id = p_vehicle_id and status = 'active'
+                ) then 'active_rental'
+           when p_refuse_conflict and exists (
+                  select 1 from allocations
+                   where vehicle_id = p_vehicle_id and status in ('held', 'confirmed', 'active')
+                     and period && tstzrange(p_check_from, p_check_until, '[)')
+                ) then 'conflict'
+         end
+    into refusal;
+  if refusal is not null then
+    return;
+  end if;
+  if p_expire_reservations then
+    -- the customer's lapsed holds leave 'held' first (one held reservation per customer: unique index), unless a
+    -- rental start still holds its lease on one
+    update allocations set status = 'expired', updated_at = p_now, server_seq = fleetdesk_next_seq()
+     where customer_id = p_customer_id and kind = 'reservation' and status = 'held' and ends_at <= p_now
+       and (start_attempt_expires_at is null or start_attempt_expires_at <= p_now);
+  end if;
+  insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, created_at, updated_at,
+                           tariff_version_id, server_seq)
+  values (p_id, p_kind, p_vehicle_id, p_customer_id, case when p_kind = 'reservation' then 'held' else 'confirmed' end,
+          tstzrange(p_period_start, p_period_end, '[)'), p_starts_at, p_ends_at, p_now, p_now, p_tariff_version_id,
+          fleetdesk_next_seq())
+  returning * into claim;
+end $$;
 
 -- the rental a reservation or booking turned into (every read of a claim asks): an index instead of a scan
 create index allocations_source_idx on allocations (source_id) where source_id is not null;
@@ -60,7 +125,9 @@ declare
   v record;
   f record;
 begin
-  select cu.status, cu.licence_status, cu.licence_expires_on into c from customers cu where cu.id = p_customer_id;
+  select cu.status, cu.licence_status, cu.licence_expires_on,
+         exists (select 1 from payment_methods pm where pm.customer_id = cu.id and pm.status = 'active') as has_payment_method
+    into c from customers cu where cu.id = p_customer_id;
   if not found then
     refusal := 'customer_unknown';
     return;
@@ -76,7 +143,7 @@ begin
     refusal := 'licence_not_verified';
     return;
   end if;
-  if not exists (select 1 from payment_methods where customer_id = p_customer_id and status = 'active') then
+  if not c.has_payment_method then
     refusal := 'payment_method_required';
     return;
   end if;

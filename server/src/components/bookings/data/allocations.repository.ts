@@ -267,19 +267,24 @@ export type CheckedClaim =
  * `{ refusal }` (nothing written; `licenceStatus`: the effective status for 'licence_not_verified').
  */
 export async function claimCarChecked(q: Queryable, c: NewClaim, rules: ClaimRules, checks: ClaimChecks): Promise<CheckedClaim> {
-  const row = await runClaim<
-    AllocationDbRow & { refusal: ClaimRefusal | ClaimCheckRefusal | null; licence_status: string | null; tariff: Tariff | null }
-  >(
+  // the claim as one JSON object (the columns of an AllocationDbRow): one field for the driver to describe and
+  // parse instead of 23 on every claim
+  const row = await runClaim<{
+    refusal: ClaimRefusal | ClaimCheckRefusal | null;
+    licence_status: string | null;
+    tariff: Tariff | null;
+    claim: AllocationDbRow | null;
+  }>(
     q,
     c.vehicleId,
     'fleetdesk_claim_checked',
-    `select f.refusal, f.licence_status, f.tariff, ${NEW_CLAIM_COLUMNS}
-       from fleetdesk_claim_checked(${CLAIM_ARGS}, ${ts('$18')}, $19, ${ts('$20')}) f
-       left join lateral (select (f.claim).*) a on f.refusal is null`,
+    `select f.refusal, f.licence_status, f.tariff,
+            (select to_jsonb(r) from (select ${NEW_CLAIM_COLUMNS} from (select (f.claim).*) a) r where f.refusal is null) as claim
+       from fleetdesk_claim_checked(${CLAIM_ARGS}, ${ts('$18')}, $19, ${ts('$20')}) f`,
     [...claimParams(c, rules, checks.storeTariffVersion), checks.tariffAt ?? null, checks.needsOnline, checks.listableSince],
   );
   if (row.refusal !== null) return { refusal: row.refusal, licenceStatus: row.licence_status };
-  return { record: toRecord(row), tariff: row.tariff! };
+  return { record: toRecord(row.claim!), tariff: row.tariff! };
 }
 
 export interface AllocationScope {
