@@ -284,7 +284,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
     );
     disposers.push({ name: 'auth', dispose: () => auth.close() });
     const staff = await startStaffComponent({ db, log, auth, seedDemoStaff: config.seedDemoStaff, production: config.production });
-    // Rentals for the support agents' customer detail: bookings starts after customers (it asks eligibility), so
+    // Rentals for the support agents' customer detail: bookings starts after customers (rentals ask eligibility), so
     // it plugs its port in here once started (`customerRentals.port = …`); until then, no rentals.
     const customerRentals: { port: CustomerRentalsPort } = { port: { listForCustomer: async () => [] } };
     const customers = await startCustomersComponent({
@@ -327,10 +327,6 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       metrics: metrics.registry,
       fleet,
       pricing,
-      customers: {
-        eligibility: (customerId) => customers.eligibility(customerId),
-        hasPaymentMethod: async (customerId) => (await payments.defaultPaymentMethod(customerId)) !== null,
-      },
       settings: {
         holdMin: config.reservationHoldMin,
         maxHoldMin: config.reservationMaxHoldMin,

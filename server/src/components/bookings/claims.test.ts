@@ -2,12 +2,25 @@
  * claimCar — a reservation or booking in one statement (fleetdesk_claim, 027_claim_function.sql): the checks under
  * the claimant locks, their refusals in order, the database's own refusals as 409 problems, and — on PostgreSQL,
  * where transactions overlap — that a claim waiting for the locks checks what the holder committed meanwhile.
+ * claimCarChecked (fleetdesk_claim_checked, 029_claim_checked.sql) — the customer's and the car's checks before
+ * it in the same statement, refusing in the old order, with the tariff for the answer; claimWithChecks types a car
+ * the pricing component has not typed yet.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../../src/shared/errors.js';
 import type { Db } from '../../platform/db/index.js';
+import { DomainEvents } from '../../platform/domain-events.js';
 import { dbBackends, openTestDatabase } from '../../testing/backends.js';
-import { claimCar, lockClaimants, type ClaimRules, type NewClaim } from './data/allocations.repository.js';
+import { loadTariff } from '../pricing/index.js';
+import {
+  claimCar,
+  claimCarChecked,
+  lockClaimants,
+  type ClaimChecks,
+  type ClaimRules,
+  type NewClaim,
+} from './data/allocations.repository.js';
+import { claimWithChecks } from './domain/bookings-rules.js';
 
 const MIN = 60_000;
 const T0 = Date.UTC(2030, 0, 1, 12);
@@ -209,5 +222,130 @@ describe.runIf(process.env.DATABASE_URL)('claimCar on PostgreSQL, under the clai
     // the check sees it (a refusal, not the unique index's error)
     expect(await claimed).toEqual({ refusal: 'reservation_limit' });
     expect(await statuses(db, 'cus-c')).toEqual([{ id: 'res-3', status: 'held' }]);
+  });
+});
+
+describe.each(dbBackends())('claimCarChecked on $name', (backend) => {
+  let db: Db;
+  let close: (() => Promise<void>) | undefined;
+  /** heard at or after this: listable (the fleet's liveness answers it; here a fixed 2 min before T0) */
+  const since = T0 - 2 * MIN;
+  const checks: ClaimChecks = { storeTariffVersion: false, needsOnline: true, listableSince: since };
+
+  beforeAll(async () => {
+    ({ db, close } = await openTestDatabase(backend));
+    await seed(db, ['car-1', 'car-2', 'car-new'], ['cus-a', 'cus-b']);
+    // car-1 and car-2 typed (with their tariffs) as the pricing component does; car-new is not yet
+    for (const car of ['car-1', 'car-2']) await loadTariff(db, car);
+    for (const car of ['car-1', 'car-2', 'car-new']) await carState(car, { online: true, receivedAt: T0 - MIN });
+    await customer('cus-a', { licence: 'verified', expiresOn: '2031-01-01', card: true });
+  });
+  afterAll(() => close?.());
+
+  async function customer(id: string, c: { blocked?: boolean; licence: string; expiresOn?: string; card: boolean }): Promise<void> {
+    await db.query(`update customers set status = $2, licence_status = $3, licence_expires_on = $4::date where id = $1`, [
+      id,
+      c.blocked ? 'blocked' : 'active',
+      c.licence,
+      c.expiresOn ?? null,
+    ]);
+    await db.query(`delete from payment_methods where customer_id = $1`, [id]);
+    if (c.card)
+      await db.query(
+        `insert into payment_methods (id, customer_id, provider_method_id, brand, last4) values ($1, $2, $1, 'visa', '4242')`,
+        [`pm-${id}`, id],
+      );
+  }
+
+  async function carState(id: string, s: { online: boolean; receivedAt: number | null; position?: boolean; maintenance?: boolean }) {
+    await db.query(`update vehicles set service_state = $2 where id = $1`, [id, s.maintenance ? 'maintenance' : 'available']);
+    await db.query(
+      `insert into vehicle_state (vehicle_id, lat, lon, online, received_at) values ($1, $2, $3, $4, to_timestamp($5::float8 / 1000))
+       on conflict (vehicle_id) do update set lat = excluded.lat, lon = excluded.lon, online = excluded.online, received_at = excluded.received_at`,
+      [id, s.position === false ? null : 52.52, s.position === false ? null : 13.4, s.online, s.receivedAt],
+    );
+  }
+
+  const refusal = async (c: NewClaim, chk: ClaimChecks = checks) => {
+    const r = await claimCarChecked(db, c, reserveRules(c), chk);
+    return 'refusal' in r ? [r.refusal, r.licenceStatus] : ['claimed', null];
+  };
+
+  it('refuses for the customer first, then the car, in the old order, writing nothing', async () => {
+    const c = (vehicleId: string, customerId: string) => reservation(`res-${customerId}-${vehicleId}`, vehicleId, customerId);
+    // cus-b fails every customer check and the car every car check: each answer is the first one left in order
+    await carState('car-2', { online: false, receivedAt: null, position: false, maintenance: true });
+    expect(await refusal(c('car-2', 'nobody'))).toEqual(['customer_unknown', null]);
+    await customer('cus-b', { blocked: true, licence: 'pending', card: false });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['customer_blocked', null]);
+    await customer('cus-b', { licence: 'pending', card: false });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['licence_not_verified', 'pending']);
+    // a verified licence counts as expired after its expiry date (UTC), still valid on that day
+    await customer('cus-b', { licence: 'verified', expiresOn: new Date(T0 - 86_400_000).toISOString().slice(0, 10), card: false });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['licence_not_verified', 'expired']);
+    await customer('cus-b', { licence: 'verified', expiresOn: new Date(T0).toISOString().slice(0, 10), card: false });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['payment_method_required', 'verified']);
+    await customer('cus-b', { licence: 'verified', card: true });
+    expect(await refusal(c('no-such-car', 'cus-b'))).toEqual(['vehicle_not_found', 'verified']);
+    expect(await refusal(c('car-new', 'cus-b'))).toEqual(['tariff_unknown', 'verified']);
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['maintenance', 'verified']);
+    await carState('car-2', { online: false, receivedAt: T0 - MIN });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['offline', 'verified']);
+    await carState('car-2', { online: true, receivedAt: T0 - MIN, position: false });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['offline', 'verified']);
+    await carState('car-2', { online: true, receivedAt: since - 1 });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['offline', 'verified']);
+    expect(await statuses(db, 'cus-b')).toEqual([]);
+    // heard exactly at the bound: listable; then the claim's own rules (cus-a holds car-1 below)
+    await carState('car-2', { online: true, receivedAt: since });
+    expect(await refusal(c('car-2', 'cus-b'))).toEqual(['claimed', null]);
+    expect(await refusal(c('car-1', 'cus-b'))).toEqual(['reservation_limit', 'verified']);
+  });
+
+  it('answers the claim with the tariff in force, and stores its version when asked (bookings)', async () => {
+    const r = reservation('res-a1', 'car-1', 'cus-a');
+    const claimed = await claimCarChecked(db, r, reserveRules(r), checks);
+    const tariff = await loadTariff(db, 'car-1');
+    expect(claimed).toMatchObject({ record: { id: 'res-a1', status: 'held', rentalId: null }, tariff });
+    // a booking far ahead, of a car offline now: not asked to be online, the version stored with it
+    await carState('car-1', { online: false, receivedAt: null });
+    const b = booking('bkg-a1', 'car-1', 'cus-a', T0 + 24 * 60 * MIN);
+    const booked = await claimCarChecked(
+      db,
+      b,
+      { expireReservations: false, maxOpenBookings: 10, refuseActiveRental: false },
+      { tariffAt: b.startsAt, storeTariffVersion: true, needsOnline: false, listableSince: since },
+    );
+    expect(booked).toMatchObject({ record: { id: 'bkg-a1', status: 'confirmed' }, tariff });
+    const { rows } = await db.query<{ id: string; tariff_version_id: string | null }>(
+      `select id, tariff_version_id from allocations where customer_id = 'cus-a' order by id`,
+    );
+    expect(rows).toEqual([
+      { id: 'bkg-a1', tariff_version_id: tariff.versionId },
+      { id: 'res-a1', tariff_version_id: null },
+    ]);
+  });
+
+  it('claimWithChecks types a car the pricing component has not typed yet, then claims it', async () => {
+    const events = new DomainEvents();
+    const deps = {
+      db,
+      events,
+      settings: { holdMin: 15, maxHoldMin: 60, bufferMin: 15 },
+      liveness: { isListable: (receivedAt: number) => receivedAt >= since, listableSince: () => since },
+      now: () => T0,
+    };
+    const c = reservation('res-new', 'car-new', 'cus-b', T0 + 600 * MIN);
+    const { record, tariff } = await claimWithChecks(deps, c, reserveRules(c), { storeTariffVersion: false, needsOnline: true });
+    expect(record).toMatchObject({ id: 'res-new', vehicleId: 'car-new', status: 'held' });
+    expect(tariff).toEqual(await loadTariff(db, 'car-new'));
+    // a refusal is its problem
+    const again = reservation('res-new-2', 'car-2', 'cus-b', T0 + 600 * MIN);
+    await expect(claimWithChecks(deps, again, reserveRules(again), { storeTariffVersion: false, needsOnline: true })).rejects.toMatchObject(
+      {
+        code: 'reservation_limit',
+        status: 409,
+      },
+    );
   });
 });

@@ -25,13 +25,7 @@ import { staffBookingRoutes } from './api/staff-bookings.routes.js';
 import { listAllocations } from './data/allocations.repository.js';
 import { AvailabilityService, type GbfsVehicle, type PositionsPort } from './domain/availability-service.js';
 import { ExpirySweeper } from './domain/bookings-expiry.js';
-import {
-  RESERVATION_MIN_DRIVE_MIN,
-  type BookingSettings,
-  type ClaimDeps,
-  type CustomerEligibilityPort,
-  type VehicleListability,
-} from './domain/bookings-rules.js';
+import { RESERVATION_MIN_DRIVE_MIN, type BookingSettings, type ClaimDeps, type VehicleListability } from './domain/bookings-rules.js';
 import { staffView, StaffBookings, type StaffAllocationView } from './domain/bookings-staff.js';
 import { Bookings } from './domain/bookings.js';
 import { Reservations } from './domain/reservations.js';
@@ -50,7 +44,7 @@ export {
   type SourceKind,
   type StartSource,
 } from './model.js';
-export type { BookingSettings, CustomerEligibilityPort } from './domain/bookings-rules.js';
+export type { BookingSettings } from './domain/bookings-rules.js';
 export type { GbfsVehicle } from './domain/availability-service.js';
 export { allocationDocs } from './data/allocation-docs.js';
 
@@ -82,8 +76,6 @@ export interface BookingsOptions {
   fleet: PositionsPort & { liveness: VehicleListability };
   /** pricing component: vehicle types (availability index, the public list of types) */
   pricing: PricingComponent;
-  /** who may claim a car: the customers component (eligibility, licence) and the payments component (payment methods) */
-  customers: CustomerEligibilityPort;
   settings: BookingSettings;
   availabilityRefreshMs?: number;
   expirySweepMs?: number;
@@ -99,7 +91,6 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     maxHoldMin: options.settings.maxHoldMin,
     bufferMin: options.settings.bufferMin,
   };
-  const customers = options.customers;
 
   const m = createMetrics(options.metrics);
   const availability = new AvailabilityService({
@@ -139,7 +130,7 @@ export async function startBookingsComponent(options: BookingsOptions): Promise<
     events.on('rental.ended', (e) => void availability.vehicleChanged(e.vehicleId, { activeRental: false })),
   ];
 
-  const deps: ClaimDeps = { db, customers, events, settings, liveness: options.fleet.liveness, now };
+  const deps: ClaimDeps = { db, events, settings, liveness: options.fleet.liveness, now };
   const reservations = new Reservations(deps);
   const bookings = new Bookings(deps);
   const staff = new StaffBookings(deps, recordAudit);

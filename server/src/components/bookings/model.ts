@@ -43,14 +43,6 @@ export interface AllocationRecord {
   serverSeq: number;
 }
 
-export interface VehicleUsability {
-  serviceState: string;
-  online: boolean;
-  /** epoch ms of the last message heard, null if never */
-  receivedAt: number | null;
-  hasPosition: boolean;
-}
-
 export type SourceKind = 'reservation' | 'booking';
 
 export interface StartSource {

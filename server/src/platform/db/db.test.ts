@@ -84,6 +84,23 @@ describe.each(dbBackends(process.env, { schema: 'empty' }))('database on $name',
       { a: 'y"\\,{}', b: 2, c: false },
     ]);
   });
+
+  it('runs a prepared statement like any other, with each call its own parameters (PostgreSQL: prepared once per connection)', async () => {
+    const sql = 'select $1::int * 2 as twice, $2::text as label';
+    for (const [n, label] of [
+      [1, 'a'],
+      [2, 'b'],
+      [21, 'c'],
+    ] as const) {
+      expect((await db.query(sql, [n, label], { prepared: 'db_test_twice' })).rows).toEqual([{ twice: n * 2, label }]);
+    }
+    const names = await db.transaction(async (tx) => {
+      await tx.query(sql, [3, 'd'], { prepared: 'db_test_twice' });
+      await tx.query(sql, [4, 'e'], { prepared: 'db_test_twice' });
+      return (await tx.query<{ name: string }>(`select name from pg_prepared_statements where name = 'db_test_twice'`)).rows;
+    });
+    expect(names).toEqual(backend.name === 'postgres' ? [{ name: 'db_test_twice' }] : []);
+  });
 });
 
 describe.runIf(process.env.DATABASE_URL)('migrations on PostgreSQL, two instances at once', () => {

@@ -10,8 +10,17 @@ export interface QueryResult<T> {
   rowCount: number;
 }
 
+export interface QueryOptions {
+  /**
+   * PostgreSQL: prepare the statement once per connection under this name and run it from there on by name, with
+   * its plan kept — for a statement run on every request of a hot path, whose parsing and planning would
+   * otherwise cost more than running it. One name, one SQL text, for the life of the process. PGlite: ignored.
+   */
+  prepared?: string;
+}
+
 export interface Queryable {
-  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<QueryResult<T>>;
+  query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[], options?: QueryOptions): Promise<QueryResult<T>>;
   /** Runs a script of one or more statements, without parameters (migrations). */
   exec(sql: string): Promise<void>;
   /**
@@ -60,7 +69,7 @@ export function observeQueries(db: Db, observe: QueryObserver): Db {
   const timed = (q: Queryable): Queryable => {
     const copyFrom = q.copyFrom?.bind(q);
     return {
-      query: (sql, params) => time(observe, () => q.query(sql, params)),
+      query: (sql, params, options) => time(observe, () => q.query(sql, params, options)),
       exec: (sql) => time(observe, () => q.exec(sql)),
       ...(copyFrom ? { copyFrom: (sql: string, data: string | Buffer) => time(observe, () => copyFrom(sql, data)) } : {}),
     };

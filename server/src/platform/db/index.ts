@@ -7,7 +7,7 @@ import { migrate } from './migrate.js';
 import { openPglite, openPreparedMemoryPglite } from './pglite.js';
 import { openPostgres } from './postgres.js';
 
-export type { Db, DbBackend, Queryable, QueryResult } from './db.js';
+export type { Db, DbBackend, Queryable, QueryOptions, QueryResult } from './db.js';
 export { CopyBinaryWriter } from './copy-binary.js';
 export { migrate, readMigrations } from './migrate.js';
 export { isSaturatedSeq, SEQ_WATERMARK, settledSeq } from './replication.js';

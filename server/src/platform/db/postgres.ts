@@ -4,7 +4,7 @@ import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { AppError } from '../../../../src/shared/errors.js';
 import { errorFields, type Logger } from '../log.js';
-import type { Db, FramedCopy, Queryable, QueryResult } from './db.js';
+import type { Db, FramedCopy, Queryable, QueryOptions, QueryResult } from './db.js';
 
 export interface PostgresOptions {
   connectionString: string;
@@ -232,8 +232,13 @@ function wrap(target: pg.Pool | pg.PoolClient): Queryable {
         client.release(broken);
       }
     },
-    async query<T>(sql: string, params: readonly unknown[] = []): Promise<QueryResult<T>> {
-      const result = await target.query(sql, params as unknown[]).catch((err: unknown) => {
+    async query<T>(sql: string, params: readonly unknown[] = [], options?: QueryOptions): Promise<QueryResult<T>> {
+      // (a text and its values when not prepared: pg copies a config object, property by property, on every call)
+      const result = await (
+        options?.prepared
+          ? target.query({ name: options.prepared, text: sql, values: params as unknown[] })
+          : target.query(sql, params as unknown[])
+      ).catch((err: unknown) => {
         throw poolBusy(err);
       });
       return { rows: result.rows as T[], rowCount: result.rowCount ?? result.rows.length };

@@ -245,7 +245,8 @@ export class AvailabilityService {
       disabled: this.isDisabled(p, now),
       json: '',
     };
-    e.json = entryJson(e);
+    // the search answer's text, for the entries search can find (every change of an entry builds it anew here)
+    if (isSearchable(e)) e.json = entryJson(e);
     return e;
   }
 

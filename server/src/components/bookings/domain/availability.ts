@@ -32,7 +32,7 @@ export interface AvailabilityEntry {
   disabled: boolean;
   /**
    * The search answer's JSON for this car without its closing brace and distance (built once per change, so a
-   * search concatenates instead of serializing 20 objects per request).
+   * search concatenates instead of serializing 20 objects per request); '' while search cannot find the car.
    */
   json: string;
 }

@@ -1,13 +1,21 @@
 /**
- * What reservations, bookings and staff actions share: the settings, the ports they use, who may create a claim,
- * whether a car can be claimed, (how database refusals become 409 problems is data/allocations.repository.ts's claimTransaction).
+ * What reservations, bookings and staff actions share: the settings, the ports they use, a claim with its checks
+ * and its refusals as problems (how database refusals become 409 problems is data/allocations.repository.ts's
+ * claimTransaction).
  */
 import { AppError } from '../../../../../src/shared/errors.js';
 import { parseIsoInstant } from '../../../../../src/shared/instant.js';
 import type { Db } from '../../../platform/db/index.js';
 import type { DomainEvents } from '../../../platform/domain-events.js';
-import type { ClaimRefusal } from '../data/allocations.repository.js';
-import { reservationLimit, vehicleUnavailable, type AllocationRecord, type VehicleUsability } from '../model.js';
+import { loadTariff, type Tariff } from '../../pricing/index.js';
+import {
+  claimCarChecked,
+  type ClaimCheckRefusal,
+  type ClaimRefusal,
+  type ClaimRules,
+  type NewClaim,
+} from '../data/allocations.repository.js';
+import { reservationLimit, vehicleUnavailable, type AllocationRecord } from '../model.js';
 
 export interface BookingSettings {
   /** free reservation hold, also the default hold (RESERVATION_HOLD_MIN) */
@@ -24,6 +32,8 @@ export interface BookingSettings {
  */
 export interface VehicleListability {
   isListable(receivedAt: number, now: number): boolean;
+  /** the earliest receive time for which isListable(receivedAt, now) holds (a claim checks it in the database) */
+  listableSince(now: number): number;
 }
 
 /** A reservation must leave at least this much driving after its hold before the car's next claim. */
@@ -39,16 +49,8 @@ export const MAX_OPEN_BOOKINGS = 10;
 export const MINUTE_MS = 60_000;
 export const DAY_MS = 86_400_000;
 
-export interface CustomerEligibilityPort {
-  /** `licenceStatus`: `verified` is the only one that may claim a car */
-  eligibility(customerId: string): Promise<{ exists: boolean; blocked: boolean; licenceStatus: string }>;
-  /** whether the customer has a usable payment method (the payments component) */
-  hasPaymentMethod(customerId: string): Promise<boolean>;
-}
-
 export interface ClaimDeps {
   db: Db;
-  customers: CustomerEligibilityPort;
   events: DomainEvents;
   settings: BookingSettings;
   liveness: VehicleListability;
@@ -56,58 +58,61 @@ export interface ClaimDeps {
 }
 
 /**
- * Claiming a car (a reservation or a booking) needs an existing, unblocked customer with a verified driver licence
- * (403 `licence_not_verified`) and a payment method (402 `payment_method_required`): an account that could never
- * start a rental cannot hold cars either (issue 13 §4: a script could otherwise sign up and book the whole fleet).
+ * Claims a car with every check, in one statement (claimCarChecked, 029_claim_checked.sql): may this customer
+ * claim at all — an existing, unblocked customer with a verified driver licence (403 `licence_not_verified`) and a
+ * payment method (402 `payment_method_required`): an account that could never start a rental cannot hold cars
+ * either (issue 13 §4: a script could otherwise sign up and book the whole fleet) —, the car (404 unknown, its
+ * tariff, 409 in maintenance, and with `needsOnline` 409 offline: not heard within the fleet's liveness or never
+ * placed), then the claim's own `rules` under the claimant locks. The first refusal in that order is thrown as
+ * its problem. A car the pricing component has not typed yet is typed here (loadTariff), and the claim tried once
+ * more.
  */
-export async function assertMayCreate(customers: CustomerEligibilityPort, customerId: string): Promise<void> {
-  // both reads at once (one round trip of waiting); the answers are judged in the same order as ever
-  const [e, hasPaymentMethod] = await Promise.all([customers.eligibility(customerId), customers.hasPaymentMethod(customerId)]);
-  if (!e.exists) throw new AppError('unauthorized', 'Unknown customer: sign in again', { status: 401 });
-  if (e.blocked) throw new AppError('customer_blocked', 'This account is blocked: contact support', { status: 403 });
-  if (e.licenceStatus !== 'verified')
-    throw new AppError(
-      'licence_not_verified',
-      `A verified driver licence is needed to reserve or book a car (yours is ${e.licenceStatus}; PUT /v1/me/driver-licence)`,
-      { status: 403 },
-    );
-  if (!hasPaymentMethod)
-    throw new AppError('payment_method_required', 'Add a payment method before reserving or booking a car (POST /v1/me/payment-methods)', {
-      status: 402,
-    });
-}
-
-/**
- * The car exists (404 otherwise), is not in maintenance, and — when it is claimed for now — is online (heard from
- * within the heartbeat timeout; a car that never reported a position cannot be found by the customer either).
- */
-export function checkVehicleClaimable(
-  vehicleId: string,
-  v: VehicleUsability | undefined,
-  needsOnline: boolean,
-  now: number,
-  liveness: VehicleListability,
-): void {
-  if (!v) throw new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
-  if (v.serviceState !== 'available') throw vehicleUnavailable(vehicleId, 'it is in maintenance');
-  if (needsOnline && (!v.online || v.receivedAt === null || !liveness.isListable(v.receivedAt, now) || !v.hasPosition)) {
-    throw vehicleUnavailable(vehicleId, 'it is offline');
+export async function claimWithChecks(
+  deps: ClaimDeps,
+  claim: NewClaim,
+  rules: ClaimRules,
+  checks: { tariffAt?: number; storeTariffVersion: boolean; needsOnline: boolean },
+): Promise<{ record: AllocationRecord; tariff: Tariff }> {
+  const attempt = () => claimCarChecked(deps.db, claim, rules, { ...checks, listableSince: deps.liveness.listableSince(claim.createdAt) });
+  let result = await attempt();
+  if ('refusal' in result && result.refusal === 'tariff_unknown') {
+    await loadTariff(deps.db, claim.vehicleId, checks.tariffAt === undefined ? {} : { at: checks.tariffAt });
+    result = await attempt();
   }
+  if ('refusal' in result) throw claimRefused(claim.vehicleId, result.refusal, result.licenceStatus);
+  return result;
 }
 
-/**
- * Awaits independent reads started side by side (one round trip of waiting instead of one each) and fails like
- * running them one after the other would: with the first failure in argument order, whatever finished first.
- */
-export async function inOrder<T extends readonly unknown[]>(...reads: { [K in keyof T]: Promise<T[K]> }): Promise<T> {
-  const settled = await Promise.allSettled(reads);
-  for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as unknown as T;
-}
-
-/** A refusal of the claim checks (claimCar, evaluated under the claimant locks) as its 409 problem. */
-export function claimRefused(vehicleId: string, refusal: ClaimRefusal): AppError {
+/** A refusal of a claim (claimCar's rules under the claimant locks, or claimCarChecked's checks before them) as its problem. */
+export function claimRefused(vehicleId: string, refusal: ClaimRefusal | ClaimCheckRefusal, licenceStatus?: string | null): AppError {
   switch (refusal) {
+    case 'customer_unknown':
+      return new AppError('unauthorized', 'Unknown customer: sign in again', { status: 401 });
+    case 'customer_blocked':
+      return new AppError('customer_blocked', 'This account is blocked: contact support', { status: 403 });
+    case 'licence_not_verified':
+      return new AppError(
+        'licence_not_verified',
+        `A verified driver licence is needed to reserve or book a car (yours is ${licenceStatus ?? 'none'}; PUT /v1/me/driver-licence)`,
+        { status: 403 },
+      );
+    case 'payment_method_required':
+      return new AppError(
+        'payment_method_required',
+        'Add a payment method before reserving or booking a car (POST /v1/me/payment-methods)',
+        {
+          status: 402,
+        },
+      );
+    case 'vehicle_not_found':
+      return new AppError('vehicle_not_found', `No vehicle ${vehicleId}`, { status: 404 });
+    case 'tariff_unknown':
+      // typed by loadTariff a moment ago, and still no tariff in force: as loadTariff answers it
+      return new AppError('tariff_missing', `No tariff for the type of vehicle ${vehicleId}`, { status: 500 });
+    case 'maintenance':
+      return vehicleUnavailable(vehicleId, 'it is in maintenance');
+    case 'offline':
+      return vehicleUnavailable(vehicleId, 'it is offline');
     case 'reservation_limit':
       return reservationLimit();
     case 'booking_limit':

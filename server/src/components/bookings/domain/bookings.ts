@@ -10,15 +10,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { estimateWindow, loadTariff, type PriceBreakdown } from '../../pricing/index.js';
-import { claimCar, getAllocation, listAllocations, setStatus, vehicleUsability } from '../data/allocations.repository.js';
+import { estimateWindow, type PriceBreakdown } from '../../pricing/index.js';
+import { getAllocation, listAllocations, setStatus } from '../data/allocations.repository.js';
 import type { AllocationRecord, AllocationStatus } from '../model.js';
 import {
   announce,
-  assertMayCreate,
-  checkVehicleClaimable,
-  claimRefused,
-  inOrder,
+  claimWithChecks,
   BOOKING_MAX_AHEAD_DAYS,
   BOOKING_MAX_DAYS,
   BOOKING_MIN_MIN,
@@ -92,43 +89,33 @@ export class Bookings {
   constructor(private readonly deps: ClaimDeps) {}
 
   async create(customerId: string, input: { vehicleId: string; startsAt: string; endsAt: string }): Promise<BookingCreated> {
-    const { settings, db } = this.deps;
+    const { settings } = this.deps;
     const { startsAt, endsAt } = checkWindow(input.startsAt, input.endsAt, this.deps.now());
-    const vehicleId = input.vehicleId;
-    // Side by side, failing as if one after the other: may this customer claim (401/403/402), the tariff (404 for an
-    // unknown car) and the car's state (read before the claimant locks: nothing that changes it takes them). The
-    // version in force at the booked start is the one quoted here and stored with the booking: the rental it
-    // becomes is charged with it.
-    const [, tariff, vehicle] = await inOrder(
-      assertMayCreate(this.deps.customers, customerId),
-      loadTariff(db, vehicleId, { at: startsAt }),
-      vehicleUsability(db, vehicleId),
-    );
     const now = this.deps.now();
     // Starting within the free hold, a booking is an instant claim: the car must be usable now and not rented.
     const startsSoon = startsAt < now + settings.holdMin * MINUTE_MS;
-    checkVehicleClaimable(vehicleId, vehicle, startsSoon, now, this.deps.liveness);
     const periodStart = Math.max(startsAt - settings.bufferMin * MINUTE_MS, now);
-    // One statement under the car's and the customer's locks: the customer's open bookings, an active rental when
-    // it starts soon — then the insert (an overlap is the exclusion constraint's to refuse: 23P01 → 409).
-    const claimed = await claimCar(
-      db,
+    // One statement: may this customer claim (401/403/402), the car (404, the tariff version in force at the booked
+    // start — quoted here and stored with the booking: the rental it becomes is charged with it —, maintenance, and
+    // offline when it starts soon), then under the car's and the customer's locks the customer's open bookings, an
+    // active rental when it starts soon — then the insert (an overlap is the exclusion constraint's to refuse:
+    // 23P01 → 409).
+    const { record, tariff } = await claimWithChecks(
+      this.deps,
       {
         id: `bkg_${randomUUID()}`,
         kind: 'booking',
-        vehicleId,
+        vehicleId: input.vehicleId,
         customerId,
         periodStart,
         periodEnd: endsAt,
         startsAt,
         endsAt,
         createdAt: now,
-        tariffVersionId: tariff.versionId ?? null,
       },
       { expireReservations: false, maxOpenBookings: MAX_OPEN_BOOKINGS, refuseActiveRental: startsSoon },
+      { tariffAt: startsAt, storeTariffVersion: true, needsOnline: startsSoon },
     );
-    if ('refusal' in claimed) throw claimRefused(vehicleId, claimed.refusal);
-    const record = claimed.record;
     const price = estimateWindow(tariff, startsAt, endsAt);
     const estimate: BookingEstimate = {
       currency: price.currency,

@@ -7,20 +7,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../../../../../src/shared/errors.js';
-import { loadTariff, reservationFeeCents } from '../../pricing/index.js';
-import { claimCar, getAllocation, listAllocations, setStatus, vehicleUsability } from '../data/allocations.repository.js';
+import { reservationFeeCents } from '../../pricing/index.js';
+import { getAllocation, listAllocations, setStatus } from '../data/allocations.repository.js';
 import type { AllocationRecord, AllocationStatus } from '../model.js';
-import {
-  announce,
-  assertMayCreate,
-  checkVehicleClaimable,
-  claimRefused,
-  inOrder,
-  iso,
-  MINUTE_MS,
-  RESERVATION_MIN_DRIVE_MIN,
-  type ClaimDeps,
-} from './bookings-rules.js';
+import { announce, claimWithChecks, iso, MINUTE_MS, RESERVATION_MIN_DRIVE_MIN, type ClaimDeps } from './bookings-rules.js';
 
 export type ReservationStatus = Extract<AllocationStatus, 'held' | 'converted' | 'cancelled' | 'expired'>;
 
@@ -66,32 +56,23 @@ export class Reservations {
   }
 
   async create(customerId: string, input: { vehicleId: string; holdMinutes?: number }): Promise<ReservationCreated> {
-    const { settings, db } = this.deps;
+    const { settings } = this.deps;
     const hold = input.holdMinutes ?? settings.holdMin;
     if (!Number.isInteger(hold) || hold < 1 || hold > settings.maxHoldMin) {
       throw new AppError('invalid_hold', `holdMinutes must be a whole number of minutes from 1 to ${settings.maxHoldMin}`, { status: 400 });
     }
-    const vehicleId = input.vehicleId;
-    // Side by side, failing as if one after the other: may this customer claim (401/403/402), the tariff (404 for
-    // an unknown car; it only shapes the answer), and the car's state (maintenance, offline). The car's state is
-    // read before the claimant locks: nothing that changes it takes them.
-    const [, tariff, vehicle] = await inOrder(
-      assertMayCreate(this.deps.customers, customerId),
-      loadTariff(db, vehicleId),
-      vehicleUsability(db, vehicleId),
-    );
     const now = this.deps.now();
-    checkVehicleClaimable(vehicleId, vehicle, true, now, this.deps.liveness);
     const until = now + hold * MINUTE_MS;
-    // One statement under the car's and the customer's locks: the customer's lapsed holds expired, at most one
-    // running reservation, no active rental (even one overrunning its return time) and the car free long enough
-    // after the hold for a real trip — then the insert.
-    const claimed = await claimCar(
-      db,
+    // One statement: may this customer claim (401/403/402), the car (404, its tariff — it only shapes the answer —,
+    // maintenance, offline), then under the car's and the customer's locks the customer's lapsed holds expired, at
+    // most one running reservation, no active rental (even one overrunning its return time) and the car free long
+    // enough after the hold for a real trip — then the insert.
+    const { record, tariff } = await claimWithChecks(
+      this.deps,
       {
         id: `res_${randomUUID()}`,
         kind: 'reservation',
-        vehicleId,
+        vehicleId: input.vehicleId,
         customerId,
         periodStart: now,
         periodEnd: until,
@@ -105,9 +86,8 @@ export class Reservations {
         refuseActiveRental: true,
         refuseConflict: { from: now, until: until + RESERVATION_MIN_DRIVE_MIN * MINUTE_MS },
       },
+      { storeTariffVersion: false, needsOnline: true },
     );
-    if ('refusal' in claimed) throw claimRefused(vehicleId, claimed.refusal);
-    const record = claimed.record;
     announce(this.deps, record);
     return {
       ...this.view(record),

@@ -58,4 +58,16 @@ describe('VehicleLiveness', () => {
     l.brokerLost(3_000 * S); // well after the grace: a new outage
     expect(l.brokerDownSince()).toBe(3_000 * S);
   });
+
+  it('listableSince is the bound isListable compares with (a claim checks it in the database)', () => {
+    const l = liveness();
+    expect(l.listableSince(1_000 * S)).toBe(880 * S); // the heartbeat timeout
+    l.brokerLost(1_000 * S);
+    expect(l.listableSince(1_800 * S)).toBe(900 * S); // the staleness bound, longer than the outage's cutoff
+    expect(l.listableSince(1_050 * S)).toBe(880 * S); // early in the outage: the cutoff at its start
+    for (const now of [1_050, 1_800, 1_900].map((t) => t * S)) {
+      const since = l.listableSince(now);
+      expect([l.isListable(since - 1, now), l.isListable(since, now), l.isListable(now, now)]).toEqual([false, true, true]);
+    }
+  });
 });

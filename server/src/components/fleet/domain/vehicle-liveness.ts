@@ -22,6 +22,8 @@ export interface VehicleLivenessView {
   isAlive(receivedAt: number, now: number): boolean;
   /** Alive, and its last-known state young enough to offer the car to a customer. */
   isListable(receivedAt: number, now: number): boolean;
+  /** The earliest receive time that is listable at `now`: isListable(receivedAt, now) ⇔ receivedAt ≥ listableSince(now). */
+  listableSince(now: number): number;
   /** The state's age when the server cannot vouch for it (link down, not heard since it came back, or silent beyond the timeout while excused); undefined when fresh. */
   staleAgeMs(receivedAt: number, now: number): number | undefined;
   /** since when the broker link is down (epoch ms); null while it is up */
@@ -73,7 +75,12 @@ export class VehicleLiveness implements VehicleLivenessView {
   }
 
   isListable(receivedAt: number, now: number): boolean {
-    return this.isAlive(receivedAt, now) && now - receivedAt <= Math.max(this.o.heartbeatTimeoutMs, this.o.maxStalenessMs);
+    return receivedAt >= this.listableSince(now);
+  }
+
+  listableSince(now: number): number {
+    // alive (heard since the cutoff), and not older than the staleness bound (or the timeout, if that is longer)
+    return Math.max(this.cutoff(now), now - Math.max(this.o.heartbeatTimeoutMs, this.o.maxStalenessMs));
   }
 
   staleAgeMs(receivedAt: number, now: number): number | undefined {
