@@ -1,12 +1,15 @@
 /** Low-rate React state derived from the bridge and the store (the only host/fleet data React re-renders on). */
-import { useEffect, useState } from 'react';
+import { useEffect, useState, useSyncExternalStore } from 'react';
 import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
 
+/**
+ * The renderer ↔ host link, as an external store: React re-reads it when it subscribes, so a change between a
+ * component's first render and its subscription is not missed (it was: a desk whose socket opened in that gap kept
+ * 'connecting' in that component for good — no app info, so no map tiles, and no connection state).
+ */
 export function useHostLink(): LinkState {
-  const [link, setLink] = useState<LinkState>(() => getHostLink());
-  useEffect(() => onHostLinkChange((s) => setLink({ ...s })), []);
-  return link;
+  return useSyncExternalStore(onHostLinkChange, getHostLink);
 }
 
 export function useAppInfo(api: DesktopApi, hostLink: LinkState): AppInfo | undefined {
