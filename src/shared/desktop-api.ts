@@ -71,6 +71,11 @@ export interface AccessToken {
 export interface FleetFrame {
   /** increasing per host; a gap means the renderer should re-read the snapshot */
   seq: number;
+  /**
+   * set when this frame merges the frames `fromSeq`..`seq` (a browser-console client that fell behind gets the
+   * latest state of every car they changed in one frame); absent = this frame alone
+   */
+  fromSeq?: number;
   /** host clock, epoch ms */
   at: number;
   upserts: VehicleLive[];
@@ -312,8 +317,11 @@ export function createDesktopApi(t: DesktopTransport): DesktopApi {
 
 // ---------------------------------------------------------------------------------------------- browser console wire format
 
-/** Messages over the browser console's WebSocket (JSON). */
-export type ConsoleClientMessage = { kind: 'invoke'; id: number; channel: DesktopChannel; args: unknown[] };
+/**
+ * Messages over the browser console's WebSocket (JSON). `ack`: the renderer applied every fleet frame up to `seq`
+ * (flow control: the host keeps a client at most a couple of frames behind and merges the rest, see frame-flow.ts).
+ */
+export type ConsoleClientMessage = { kind: 'invoke'; id: number; channel: DesktopChannel; args: unknown[] } | { kind: 'ack'; seq: number };
 export type ConsoleServerMessage =
   ({ kind: 'result'; id: number } & DesktopReply) | { kind: 'event'; event: DesktopEvent; payload: unknown };
 

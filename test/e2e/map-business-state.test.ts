@@ -86,8 +86,13 @@ describe('the map shows the business state, in Chromium at 1280×800', () => {
       const canvas = map?.querySelector<HTMLCanvasElement>('canvas.fleet-canvas');
       if (!xy || !canvas) return null;
       const [x, y] = xy.split(',').map(Number) as [number, number];
-      const dpr = canvas.width / canvas.getBoundingClientRect().width;
-      const px = canvas.getContext('2d')!.getImageData(Math.round(x * dpr), Math.round(y * dpr), 1, 1).data;
+      // the canvas reaches beyond the map's edges (drawn with a margin): map px → canvas px
+      const box = canvas.getBoundingClientRect();
+      const mapBox = map!.getBoundingClientRect();
+      const dpr = canvas.width / box.width;
+      const cx = x - (box.left - mapBox.left);
+      const cy = y - (box.top - mapBox.top);
+      const px = canvas.getContext('2d')!.getImageData(Math.round(cx * dpr), Math.round(cy * dpr), 1, 1).data;
       return [px[0]!, px[1]!, px[2]!];
     });
   }

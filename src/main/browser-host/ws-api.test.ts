@@ -88,4 +88,51 @@ describe('WsApi backpressure', () => {
     api.close();
     expect(events.count()).toBe(0);
   });
+
+  it('flow-controls a client that acknowledges: holds frames while two are unacknowledged, then sends them merged', async () => {
+    const events = new Events();
+    const snapshotSeq = { value: 0 };
+    const api = new WsApi({
+      handlers: {
+        'fleet:getSnapshot': async () => ({ seq: snapshotSeq.value, at: 0, vehicles: [], registry: [] }),
+      } as unknown as DesktopHandlers,
+      events,
+      logger: silentLogger(),
+      frameSkipBytes: 1_000,
+    });
+    const ws = new FakeSocket();
+    api.attach(ws as unknown as WebSocket);
+    const ack = (seq: number) => ws.emit('message', Buffer.from(JSON.stringify({ kind: 'ack', seq })), false);
+    const frames = () =>
+      ws.sent
+        .map((t) => JSON.parse(t) as { event?: string; payload: FleetFrame })
+        .filter((m) => m.event === 'fleet:frame')
+        .map((m) => m.payload);
+
+    events.emit('fleet:frame', frame(1));
+    ack(1);
+    // flow-controlled from now on: the byte limit for skipping no longer applies, nothing is skipped
+    ws.bufferedAmount = 5_000;
+    events.emit('fleet:frame', frame(2));
+    events.emit('fleet:frame', frame(3));
+    events.emit('fleet:frame', { ...frame(4), upserts: [{ id: 'a', seq: 4 } as never] });
+    events.emit('fleet:frame', { ...frame(5), upserts: [{ id: 'a', seq: 5 } as never] });
+    expect(frames().map((f) => f.seq)).toEqual([1, 2, 3]);
+    ack(2);
+    expect(frames().at(-1)).toEqual({ seq: 5, fromSeq: 4, at: 5, upserts: [{ id: 'a', seq: 5 }], registry: [] });
+
+    // a snapshot read supersedes what is held for the client up to the snapshot's seq
+    events.emit('fleet:frame', frame(6));
+    snapshotSeq.value = 6;
+    ws.emit('message', Buffer.from(JSON.stringify({ kind: 'invoke', id: 1, channel: 'fleet:getSnapshot', args: [] })), false);
+    await new Promise((r) => setTimeout(r, 0));
+    ack(5);
+    expect(frames().map((f) => f.seq)).toEqual([1, 2, 3, 5]);
+    events.emit('fleet:frame', frame(7));
+    expect(frames().map((f) => f.seq)).toEqual([1, 2, 3, 5, 7]);
+
+    // malformed acknowledgements are ignored
+    ws.emit('message', Buffer.from(JSON.stringify({ kind: 'ack', seq: 'x' })), false);
+    api.close();
+  });
 });

@@ -1,8 +1,11 @@
 /**
  * The DesktopApi over a WebSocket: `ConsoleClientMessage` invokes in, `ConsoleServerMessage` results and events
  * out (src/shared/desktop-api.ts). Every incoming message is validated; nothing a client sends can crash the
- * host. Events are serialised once and fanned out; a client that cannot keep up skips fleet frames (the seq
- * gap makes its renderer re-read the snapshot) rather than growing our memory without bound.
+ * host. Events are serialised once and fanned out. Fleet frames are flow-controlled per client (frame-flow.ts): a
+ * renderer acknowledges the frames it applied, and one that falls behind gets the frames meanwhile merged into one
+ * (every car's latest state) when it catches up — never a queue of stale frames. A client that does not acknowledge
+ * (an older renderer) skips frames above `frameSkipBytes` instead (the seq gap makes it re-read the snapshot).
+ * Either way our memory stays bounded.
  */
 import type { WebSocket } from 'ws';
 import {
@@ -12,16 +15,19 @@ import {
   type ConsoleServerMessage,
   type DesktopEvent,
   type DesktopHandlers,
+  type FleetFrame,
+  type FleetSnapshot,
   type Unsubscribe,
 } from '../../shared/desktop-api.js';
 import type { Logger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
+import { FrameFlow } from './frame-flow.js';
 
 export interface WsApiOptions {
   handlers: DesktopHandlers;
   events: DesktopEvents;
   logger: Logger;
-  /** above this many buffered bytes a client skips fleet frames (default 4 MiB) */
+  /** above this many buffered bytes a client that does not acknowledge frames skips them (default 4 MiB) */
   frameSkipBytes?: number;
   /** above this many buffered bytes a client is dropped altogether (default 64 MiB) */
   terminateBytes?: number;
@@ -32,6 +38,7 @@ export interface WsApiOptions {
 interface ClientState {
   alive: boolean;
   skippedFrames: number;
+  flow: FrameFlow;
 }
 
 const MAX_ARGS = 16;
@@ -54,14 +61,14 @@ export class WsApi {
   }
 
   attach(ws: WebSocket): void {
-    const state: ClientState = { alive: true, skippedFrames: 0 };
+    const state: ClientState = { alive: true, skippedFrames: 0, flow: new FrameFlow() };
     this.clients.set(ws, state);
     ws.on('pong', () => {
       state.alive = true;
     });
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
-      void this.onMessage(ws, data.toString());
+      void this.onMessage(ws, state, data.toString());
     });
     ws.on('error', (err) => this.options.logger.debug('console client socket error', { err: err.message }));
     ws.on('close', () => this.clients.delete(ws));
@@ -74,7 +81,7 @@ export class WsApi {
     this.clients.clear();
   }
 
-  private async onMessage(ws: WebSocket, text: string): Promise<void> {
+  private async onMessage(ws: WebSocket, state: ClientState, text: string): Promise<void> {
     let msg: unknown;
     try {
       msg = JSON.parse(text);
@@ -84,7 +91,13 @@ export class WsApi {
       return;
     }
     if (typeof msg !== 'object' || msg === null) return;
-    const { kind, id, channel, args } = msg as Record<string, unknown>;
+    const { kind, id, channel, args, seq } = msg as Record<string, unknown>;
+    if (kind === 'ack') {
+      if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return;
+      const next = state.flow.ack(seq);
+      if (next) this.sendFrame(ws, next);
+      return;
+    }
     if (kind !== 'invoke' || typeof id !== 'number' || !Number.isSafeInteger(id)) return;
     if (!isDesktopChannel(channel)) {
       this.send(ws, {
@@ -99,12 +112,15 @@ export class WsApi {
       this.send(ws, { kind: 'result', id, ok: false, error: { code: 'bad_request', message: 'args must be an array' } });
       return;
     }
-    this.send(ws, { kind: 'result', id, ...(await replyTo(this.options.handlers, channel, (args as unknown[] | undefined) ?? [])) });
+    const reply = await replyTo(this.options.handlers, channel, (args as unknown[] | undefined) ?? []);
+    // the snapshot supersedes the frames held back for this client up to its seq
+    if (channel === 'fleet:getSnapshot' && reply.ok) state.flow.snapshotRead((reply.result as FleetSnapshot).seq);
+    this.send(ws, { kind: 'result', id, ...reply });
   }
 
   private broadcast(event: DesktopEvent, payload: unknown): void {
     if (this.clients.size === 0) return;
-    const text = JSON.stringify({ kind: 'event', event, payload } satisfies ConsoleServerMessage);
+    let text: string | undefined;
     const terminateBytes = this.options.terminateBytes ?? 64 * 1024 * 1024;
     const skipBytes = this.options.frameSkipBytes ?? 4 * 1024 * 1024;
     for (const [ws, state] of this.clients) {
@@ -114,12 +130,27 @@ export class WsApi {
         ws.terminate();
         continue;
       }
-      if (event === 'fleet:frame' && ws.bufferedAmount > skipBytes) {
-        state.skippedFrames += 1;
-        continue;
+      if (event === 'fleet:frame') {
+        const frame = payload as FleetFrame;
+        if (!state.flow.controlled && ws.bufferedAmount > skipBytes) {
+          state.skippedFrames += 1;
+          continue;
+        }
+        const out = state.flow.offer(frame);
+        if (!out) continue; // held back, merged into the next frame this client gets
+        if (out !== frame) {
+          this.sendFrame(ws, out);
+          continue;
+        }
       }
+      // serialised once for every client that gets the event as it is
+      text ??= JSON.stringify({ kind: 'event', event, payload } satisfies ConsoleServerMessage);
       ws.send(text);
     }
+  }
+
+  private sendFrame(ws: WebSocket, frame: FleetFrame): void {
+    this.send(ws, { kind: 'event', event: 'fleet:frame', payload: frame });
   }
 
   private send(ws: WebSocket, msg: ConsoleServerMessage): void {

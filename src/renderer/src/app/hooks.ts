@@ -3,9 +3,12 @@ import { createContext, useContext, useEffect, useState, useSyncExternalStore } 
 import type { AppInfo, AuthState, ConnectionState, DesktopApi, LinkState } from '../../../shared/desktop-api.js';
 import { getHostLink, onHostLinkChange } from '../bridge';
 
+/**
+ * The renderer ↔ host link, as an external store: React re-reads it when it subscribes, so a change between a
+ * component's first render and its subscription is not missed (it was: a desk whose socket opened in that gap kept
+ * 'connecting' in that component for good — no app info, so no map tiles, and no connection state).
+ */
 export function useHostLink(): LinkState {
-  // useSyncExternalStore, not useState + an effect: a change between the first render and the effect's
-  // subscription would be missed, and a desk mounted while the link flapped kept a stale "not connected".
   return useSyncExternalStore(onHostLinkChange, getHostLink);
 }
 

@@ -18,6 +18,10 @@ class FakeSocket {
   send(data: string) {
     this.sent.push(JSON.parse(data) as ConsoleClientMessage);
   }
+  /** the invokes sent, in order (acks left out) */
+  get invokes() {
+    return this.sent.filter((m): m is Extract<ConsoleClientMessage, { kind: 'invoke' }> => m.kind === 'invoke');
+  }
   close() {
     this.drop(1000);
   }
@@ -57,7 +61,7 @@ describe('console transport', () => {
     const ws = FakeSocket.instances[0]!;
     ws.open();
     expect(t.link().status).toBe('connected');
-    const sent = ws.sent[0]!;
+    const sent = ws.invokes[0]!;
     expect(sent).toMatchObject({ kind: 'invoke', channel: 'app:getInfo', args: [] });
     ws.receive({ kind: 'result', id: sent.id, ok: true, result: { name: 'Fleetdesk' } });
     await expect(info).resolves.toEqual({ name: 'Fleetdesk' });
@@ -68,7 +72,7 @@ describe('console transport', () => {
     const ws = FakeSocket.instances[0]!;
     ws.open();
     const p = t.invoke('fleet:getSnapshot');
-    ws.receive({ kind: 'result', id: ws.sent[0]!.id, ok: false, error: { code: 'not-ready', message: 'fleet not loaded' } });
+    ws.receive({ kind: 'result', id: ws.invokes[0]!.id, ok: false, error: { code: 'not-ready', message: 'fleet not loaded' } });
     await expect(p).rejects.toMatchObject({ code: 'not-ready', message: 'fleet not loaded' });
   });
 
@@ -88,5 +92,25 @@ describe('console transport', () => {
     expect(t.link()).toMatchObject({ status: 'connected', attempts: 0 });
     ws2.receive({ kind: 'event', event: 'fleet:frame', payload: { seq: 1 } });
     expect(frames).toEqual([{ seq: 1 }]);
+  });
+
+  it('acknowledges each fleet frame once its listeners ran (the host flow-controls frames on it)', () => {
+    const t = make();
+    const ws = FakeSocket.instances[0]!;
+    ws.open();
+    const order: string[] = [];
+    t.subscribe('fleet:frame', (f) => {
+      order.push(`applied ${f.seq}`);
+      expect(ws.sent.filter((m) => m.kind === 'ack')).toHaveLength(f.seq - 7); // not acknowledged before applied
+    });
+    ws.receive({ kind: 'event', event: 'fleet:frame', payload: { seq: 7 } });
+    ws.receive({ kind: 'event', event: 'fleet:frame', payload: { seq: 8, fromSeq: 8 } });
+    // other events are not acknowledged
+    ws.receive({ kind: 'event', event: 'auth:change', payload: { status: 'signed_out' } });
+    expect(order).toEqual(['applied 7', 'applied 8']);
+    expect(ws.sent).toEqual([
+      { kind: 'ack', seq: 7 },
+      { kind: 'ack', seq: 8 },
+    ]);
   });
 });

@@ -161,8 +161,7 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
     }
     if (msg?.kind === 'event' && isDesktopEvent(msg.event)) {
       const listeners = eventListeners.get(msg.event);
-      if (!listeners) return;
-      for (const cb of [...listeners]) {
+      for (const cb of [...(listeners ?? [])]) {
         try {
           cb(msg.payload);
         } catch (err) {
@@ -170,9 +169,22 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
           console.error(`[bridge] listener for ${msg.event} failed`, err);
         }
       }
+      // Flow control: the frame is applied (the listeners ran), the host may send the next one. A host holds back and
+      // merges frames for a client that is behind, so the renderer never works through a queue of stale frames.
+      if (msg.event === 'fleet:frame') ack((msg.payload as { seq?: unknown } | null)?.seq);
       return;
     }
     console.warn('[bridge] dropped an unknown console message', (msg as { kind?: unknown })?.kind);
+  }
+
+  function ack(seq: unknown): void {
+    if (typeof seq !== 'number' || !socket || socket.readyState !== WS.OPEN) return;
+    const msg: ConsoleClientMessage = { kind: 'ack', seq };
+    try {
+      socket.send(JSON.stringify(msg));
+    } catch {
+      // the socket is closing: its onclose does the bookkeeping, and the next connection starts afresh
+    }
   }
 
   function invoke<C extends DesktopChannel>(channel: C, ...args: DesktopInvokeMap[C]['args']): Promise<DesktopInvokeMap[C]['result']> {

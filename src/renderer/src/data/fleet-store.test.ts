@@ -36,6 +36,7 @@ function harness(snapshots: Array<FleetSnapshot | Error>) {
       await new Promise((r) => setTimeout(r, 0));
     },
     frame: (seq: number, upserts: VehicleLive[] = []) => frameCb?.({ seq, at: 0, upserts, registry: [] }),
+    mergedFrame: (fromSeq: number, seq: number, upserts: VehicleLive[] = []) => frameCb?.({ fromSeq, seq, at: 0, upserts, registry: [] }),
     link: (status: LinkState['status']) => {
       link = { status, since: 0, attempts: 0 };
       linkCb?.(link);
@@ -80,6 +81,25 @@ describe('FleetStore', () => {
     expect(h.store.seq).toBe(9);
     expect(h.store.live.has('c')).toBe(true);
     expect(h.store.resyncCount).toBe(1);
+  });
+
+  it('applies a merged frame that continues the sequence from its fromSeq, and ignores one it already holds', async () => {
+    const h = harness([{ seq: 10, at: 0, vehicles: [vehicle('a')], registry: [] }]);
+    h.store.start();
+    h.mergedFrame(8, 10, [vehicle('a', { speedKph: 99 })]); // sent before the snapshot that covers it
+    await h.answer();
+    h.mergedFrame(9, 10, [vehicle('a', { speedKph: 98 })]); // arrives after the snapshot: all of it held already
+    expect(h.store.live.get('a')?.speedKph).not.toBe(98);
+    h.mergedFrame(11, 14, [vehicle('a', { speedKph: 40 }), vehicle('b')]);
+    expect(h.store.seq).toBe(14);
+    expect(h.store.live.get('a')?.speedKph).toBe(40);
+    expect(h.store.live.has('b')).toBe(true);
+    h.frame(15);
+    expect(h.store.seq).toBe(15);
+    expect(h.reads()).toBe(1);
+    // a merged frame after a hole is a gap like any other
+    h.mergedFrame(17, 18);
+    expect(h.reads()).toBe(2);
   });
 
   it('re-reads the snapshot when the host link comes back', async () => {

@@ -7,8 +7,9 @@
  * freshness) that components poll or throttle.
  *
  * Consistency: frames carry an increasing `seq`. The store applies a frame only if it continues the sequence
- * it holds; on a gap (lost frames, host restart) or after the host link comes back it re-reads the snapshot,
- * buffering frames that arrive meanwhile and replaying those newer than the snapshot.
+ * it holds (a merged frame continues it from its `fromSeq`); on a gap (lost frames, host restart) or after the host
+ * link comes back it re-reads the snapshot, buffering frames that arrive meanwhile and replaying those newer than
+ * the snapshot. A merged frame the store already holds all of (seq at or below its own) is ignored.
  */
 import type { DesktopApi, FleetFrame, FleetSnapshot, LinkState, Unsubscribe } from '../../../shared/desktop-api.js';
 import type { VehicleInfo, VehicleLive } from '../../../shared/fleet.js';
@@ -131,7 +132,9 @@ export class FleetStore {
       this.bufferFrame(frame);
       return;
     }
-    if (frame.seq !== this.seq + 1) {
+    // a merged frame the store already holds all of (sent before the snapshot that covers it was read)
+    if (frame.fromSeq !== undefined && frame.seq <= this.seq) return;
+    if (firstSeq(frame) !== this.seq + 1) {
       this.bufferFrame(frame);
       void this.resync();
       return;
@@ -204,7 +207,7 @@ export class FleetStore {
     const newer = this.buffer.filter((f) => f.seq > snapshot.seq).sort((a, b) => a.seq - b.seq);
     this.buffer = [];
     for (const frame of newer) {
-      if (frame.seq !== this.seq + 1) {
+      if (firstSeq(frame) !== this.seq + 1) {
         this.syncAgain = true;
         break;
       }
@@ -222,4 +225,9 @@ export class FleetStore {
       }
     }
   }
+}
+
+/** The first frame a frame stands for: itself, or the first of those it merges. */
+function firstSeq(frame: FleetFrame): number {
+  return frame.fromSeq ?? frame.seq;
 }

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import type { TokenSource } from './access-token';
 import { openReplica, replicaDbName, type OpenReplica, type ReplicaIdentity } from './open';
 import { replicaCustomers } from './customer-index';
+import { followCollection } from './replica-follow';
 import { replicaVehicles } from './vehicle-index';
 
 export function useOpenReplica(identity: ReplicaIdentity | undefined, tokens: TokenSource): OpenReplica | undefined {
@@ -17,11 +18,14 @@ export function useOpenReplica(identity: ReplicaIdentity | undefined, tokens: To
       (o) => {
         if (cancelled) return void o.close();
         opened = o;
-        const subs = [
-          o.db.vehicles?.find().$.subscribe((docs) => replicaVehicles.replace(docs.map((d) => d.toJSON() as never))),
-          o.db.customers?.find().$.subscribe((docs) => replicaCustomers.replace(docs.map((d) => d.toJSON() as never))),
-        ];
-        unsubscribe = () => subs.forEach((s) => s?.unsubscribe());
+        // vehicles per changed document (hundreds of coarse snapshots a second at fleet scale); customers (support
+        // and admin only, rarely changing) as one query
+        const unfollowVehicles = followCollection(o.db.vehicles, (docs) => replicaVehicles.apply(docs));
+        const customers = o.db.customers?.find().$.subscribe((docs) => replicaCustomers.replace(docs.map((d) => d.toJSON() as never)));
+        unsubscribe = () => {
+          unfollowVehicles();
+          customers?.unsubscribe();
+        };
         setOpen(o);
       },
       (err: unknown) => console.error('[replica] could not open the local replica', err),
@@ -30,6 +34,7 @@ export function useOpenReplica(identity: ReplicaIdentity | undefined, tokens: To
       cancelled = true;
       unsubscribe?.();
       replicaCustomers.replace([]);
+      replicaVehicles.clear();
       setOpen(undefined);
       void opened?.close();
     };

@@ -90,6 +90,8 @@ export function FleetLayer({ store, index, hiddenStates, matches, selection, onS
         container.setAttribute('data-drawn-vehicles', String(draw.drawn));
         container.setAttribute('data-total-vehicles', String(draw.total));
         container.setAttribute('data-draw-ms', draw.ms.toFixed(2));
+        container.setAttribute('data-raster-ms', draw.rasterMs.toFixed(2));
+        container.setAttribute('data-draws', String(stats.draws));
         container.setAttribute('data-marks', String(draw.marks));
         container.setAttribute('data-shown-vehicles', String(draw.shown));
         container.setAttribute('data-alarm-clusters', String(draw.alarmClusters));
@@ -109,7 +111,8 @@ export function FleetLayer({ store, index, hiddenStates, matches, selection, onS
         for (const v of change.upserts) upsert(v);
         for (const id of change.restyled) points.setState(id, index.stateOf(id));
       }
-      // one draw per animation frame however many frames arrive; the draw also refreshes an open tooltip
+      // one raster job at a time however many frames arrive (the next one from the newest data); the draw also
+      // refreshes an open tooltip
       layer.requestDraw();
     });
 

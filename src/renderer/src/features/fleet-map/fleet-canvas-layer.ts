@@ -1,34 +1,42 @@
 /**
- * One Leaflet layer that draws the whole fleet on a single canvas (no per-vehicle DOM or React).
+ * One Leaflet layer that draws the whole fleet (no per-vehicle DOM or React).
  *
- * - The canvas lives in its own pane above the zone overlay and is re-positioned to the viewport's top-left on
- *   every draw, like Leaflet's own canvas renderer; draws happen at most once per animation frame and only when
- *   data changed or the view moved, so a 10 Hz frame stream and a drag in the same frame cost one draw.
- * - Vehicles outside the viewport (plus a small margin) are culled; the rest are stamped into one pixel buffer
- *   (see vehicle-stamps.ts for why not arcs or drawImage), which keeps 20,000 vehicles within a frame budget;
- *   the few vector shapes (clusters, selection) are drawn on top with the canvas API.
- * - Below `clusterBelowZoom` vehicles are aggregated into world-anchored screen-grid clusters.
- * - Hit-testing is a nearest search over the screen points of the last draw (typed arrays; a linear scan of
- *   20,000 points is far below a millisecond and needs no index rebuilt per frame).
+ * - Two canvases in one positioned container in their own pane above the zone overlay: the markers, rastered by
+ *   the raster worker (fleet-raster.worker.ts) and shown as one ImageBitmap, and on top the few vector shapes
+ *   (clusters, the selection halo) drawn here. Both cover the viewport plus a margin (`PAD_RATIO` of its size on
+ *   every side), like Leaflet's own canvas renderer, and sit in the map pane: a pan only translates them, and
+ *   nothing is redrawn until the view leaves the drawn area, the zoom changes, or the data does.
+ * - The main thread only projects (typed arrays, no allocation per vehicle) and fills the job's arrays; the raster
+ *   worker stamps the markers. One job is in flight at a time; redraw requests meanwhile collapse into the next job,
+ *   built from the newest data (raster-scheduler.ts). A drawn picture is placed by the top-left and zoom it was
+ *   drawn for, so it stays true to the map whatever moved while it was being drawn.
+ * - Vehicles outside the drawn area are culled. Below `clusterBelowZoom` vehicles are aggregated into
+ *   world-anchored screen-grid clusters.
+ * - Hit-testing is a nearest search over the points of the last projection (a linear scan of 20,000 points is far
+ *   below a millisecond and needs no index rebuilt per frame).
  */
 import L from 'leaflet';
 import { BUSINESS_STATE_COLORS } from '../../data/business-state';
+import type { RasterJob } from './fleet-raster';
+import { RasterScheduler, type RasterDone, type RasterPort } from './raster-scheduler';
 import { clusterOnScreen, clusterRadius, type ScreenCluster } from './screen-clusters';
 import { ALARM_CODE, STATE_ORDER, type VehiclePoints } from './vehicle-points';
-import { VehicleStamps, stamp } from './vehicle-stamps';
 
 export interface DrawStats {
-  /** vehicles represented on screen, individually or inside clusters */
+  /** vehicles represented in the viewport, individually or inside clusters */
   drawn: number;
   total: number;
   clusters: number;
   /** vehicles the filters (legend, search) leave, on screen or not */
   shown: number;
-  /** clusters (of more than one car) holding an alarm car, marked red */
+  /** clusters (of more than one car) holding an alarm car, marked red, in the viewport */
   alarmClusters: number;
-  /** marks on screen: single cars plus clusters */
+  /** marks in the viewport: single cars plus clusters */
   marks: number;
+  /** main-thread time of the draw: projecting, filling the job, showing the picture and the vector shapes */
   ms: number;
+  /** the raster worker's time for the markers (off the main thread) */
+  rasterMs: number;
   /** where the selected vehicle was drawn (CSS px in the map container), when it is on screen */
   selected: { x: number; y: number } | undefined;
 }
@@ -42,9 +50,13 @@ export interface FleetCanvasLayerOptions {
   onHover(target: HoverTarget | undefined, latlng: L.LatLng | undefined): void;
   onVehicleClick(id: string): void;
   onEmptyClick(): void;
+  /** the raster worker (default: fleet-raster.worker.ts) */
+  createWorker?: () => RasterPort;
 }
 
 const PANE = 'fleetVehiclesPane';
+/** the drawn area reaches this share of the viewport's larger side beyond every edge */
+const PAD_RATIO = 0.1;
 const CULL_MARGIN_PX = 16;
 const CLUSTER_CELL_PX = 64;
 const HIT_RADIUS_PX = 9;
@@ -55,29 +67,54 @@ function vehicleRadius(zoom: number): number {
   return zoom >= 17 ? 6 : zoom >= 15 ? 5 : 4;
 }
 
+function defaultWorker(): RasterPort {
+  return new Worker(new URL('./fleet-raster.worker.ts', import.meta.url), { type: 'module', name: 'fleet-raster' });
+}
+
+/** What a job was drawn for: where (world px of the drawn area's top-left, at `zoom`), and what goes on top. */
+interface DrawFrame {
+  zoom: number;
+  ox: number;
+  oy: number;
+  /** drawn area, CSS px, and its margin beyond the viewport */
+  width: number;
+  height: number;
+  pad: number;
+  dpr: number;
+  clustered: boolean;
+  clusters: ScreenCluster[];
+  /** vehicles / clusters in the viewport (+ the cull margin) */
+  inView: number;
+  marks: number;
+  alarmClusters: number;
+  shown: number;
+  buildMs: number;
+}
+
 export class FleetCanvasLayer extends L.Layer {
   private readonly opts: FleetCanvasLayerOptions;
   private leafletMap: L.Map | undefined;
+  private container: HTMLDivElement | undefined;
+  private raster: HTMLCanvasElement | undefined;
+  private rasterCtx: ImageBitmapRenderingContext | undefined;
   private canvas: HTMLCanvasElement | undefined;
   private ctx: CanvasRenderingContext2D | undefined;
+  private scheduler: RasterScheduler<DrawFrame> | undefined;
   private frame = 0;
-  private zooming = false;
+  /** the zoom animation running now, if any */
+  private zoomAnim: L.ZoomAnimEvent | undefined;
   private selectedId: string | undefined;
   private hovered: HoverTarget | undefined;
-  /** screen points of the last draw (visible vehicles only) */
+  /** points of the last projection (drawn area px, relative to `proj`), visible vehicles only */
   private xs = new Float32Array(0);
   private ys = new Float32Array(0);
   private visIdx = new Int32Array(0);
   private visN = 0;
-  private shownN = 0;
-  private clusters: ScreenCluster[] = [];
-  private clustered = false;
-  private readonly stamps = new VehicleStamps();
-  /** the frame's pixels: vehicles are stamped here, then put on the canvas in one call */
-  private image: ImageData | undefined;
-  private words = new Uint32Array(0);
-  /** the canvas' top-left as a LatLng at the last draw: the anchor for the zoom animation */
-  private drawnTopLeft: L.LatLng | undefined;
+  private proj: DrawFrame | undefined;
+  /** the frame shown now, and its top-left as a LatLng (the anchor for pans and zoom animations) */
+  private shownFrame: DrawFrame | undefined;
+  private shownTopLeft: L.LatLng | undefined;
+  private overlayDirty = false;
   /** last pointer position over the map (container px), to re-hit-test after a draw */
   private pointer: L.Point | undefined;
 
@@ -91,10 +128,19 @@ export class FleetCanvasLayer extends L.Layer {
     const pane = map.getPane(PANE) ?? map.createPane(PANE);
     pane.style.zIndex = '450'; // above overlayPane (zone, 400), below markers/tooltips/popups
     pane.style.pointerEvents = 'none'; // Leaflet keeps handling drag/zoom; we hit-test on map events
-    const canvas = L.DomUtil.create('canvas', 'fleet-canvas leaflet-zoom-animated', pane);
-    this.canvas = canvas;
-    this.ctx = canvas.getContext('2d') ?? undefined;
-    map.on('move zoom viewreset resize', this.requestDraw, this);
+    const container = L.DomUtil.create('div', 'fleet-layer leaflet-zoom-animated', pane);
+    this.container = container;
+    this.raster = L.DomUtil.create('canvas', 'fleet-raster', container);
+    this.rasterCtx = this.raster.getContext('bitmaprenderer') ?? undefined;
+    this.canvas = L.DomUtil.create('canvas', 'fleet-canvas', container);
+    this.ctx = this.canvas.getContext('2d') ?? undefined;
+    this.scheduler = new RasterScheduler<DrawFrame>(
+      (this.opts.createWorker ?? defaultWorker)(),
+      (seq, buffers) => this.build(seq, buffers),
+      (done, frame) => this.show(done, frame),
+    );
+    map.on('move', this.onMove, this);
+    map.on('zoom viewreset resize', this.onViewChange, this);
     map.on('zoomanim', this.onZoomAnim, this);
     map.on('zoomend', this.onZoomEnd, this);
     map.on('mousemove', this.onMouseMove, this);
@@ -105,7 +151,8 @@ export class FleetCanvasLayer extends L.Layer {
   }
 
   override onRemove(map: L.Map): this {
-    map.off('move zoom viewreset resize', this.requestDraw, this);
+    map.off('move', this.onMove, this);
+    map.off('zoom viewreset resize', this.onViewChange, this);
     map.off('zoomanim', this.onZoomAnim, this);
     map.off('zoomend', this.onZoomEnd, this);
     map.off('mousemove', this.onMouseMove, this);
@@ -113,9 +160,11 @@ export class FleetCanvasLayer extends L.Layer {
     map.off('click', this.onClick, this);
     cancelAnimationFrame(this.frame);
     this.frame = 0;
-    this.canvas?.remove();
-    this.canvas = undefined;
-    this.ctx = undefined;
+    this.scheduler?.dispose();
+    this.scheduler = undefined;
+    this.container?.remove();
+    this.container = this.raster = this.canvas = undefined;
+    this.rasterCtx = this.ctx = undefined;
     this.leafletMap = undefined;
     return this;
   }
@@ -126,12 +175,12 @@ export class FleetCanvasLayer extends L.Layer {
     this.requestDraw();
   }
 
-  /** Data or view changed: draw once in the next animation frame, however many calls come before it. */
+  /** Data or view changed: one raster job from the next animation frame on, however many calls come before it. */
   requestDraw(): void {
     if (this.frame || !this.leafletMap) return;
     this.frame = requestAnimationFrame(() => {
       this.frame = 0;
-      this.draw();
+      this.scheduler?.request();
     });
   }
 
@@ -144,177 +193,263 @@ export class FleetCanvasLayer extends L.Layer {
     return this.leafletMap.unproject([mx[i]! * scale, my[i]! * scale], 0);
   }
 
-  private onZoomAnim(e: L.ZoomAnimEvent): void {
-    // Scale the current picture with Leaflet's CSS zoom transition instead of redrawing mid-animation.
+  /** A pan: the drawn area moves with the map pane; draw again only once the viewport leaves it. */
+  private onMove(): void {
     const map = this.leafletMap;
-    if (!map || !this.canvas || !this.drawnTopLeft) return;
-    this.zooming = true;
-    const scale = map.getZoomScale(e.zoom, map.getZoom());
-    const mapPanePos = L.DomUtil.getPosition(map.getPane('mapPane')!);
-    const newPixelOrigin = map.project(e.center, e.zoom).subtract(map.getSize().divideBy(2)).add(mapPanePos).round();
-    const offset = map.project(this.drawnTopLeft, e.zoom).subtract(newPixelOrigin);
-    L.DomUtil.setTransform(this.canvas, offset, scale);
+    const f = this.shownFrame;
+    if (!map || this.zooming) return;
+    if (!f || f.zoom !== map.getZoom()) {
+      this.onViewChange();
+      return;
+    }
+    const view = map.getPixelBounds();
+    const size = map.getSize();
+    if (view.min!.x < f.ox || view.min!.y < f.oy || view.min!.x + size.x > f.ox + f.width || view.min!.y + size.y > f.oy + f.height) {
+      this.requestDraw();
+    }
   }
 
-  private onZoomEnd(): void {
-    this.zooming = false;
+  /** Zoom (without animation, or each step of a flight), reset, resize: keep the picture where it belongs, redraw. */
+  private onViewChange(): void {
+    this.place();
     this.requestDraw();
   }
 
-  private draw(): void {
+  private onZoomAnim(e: L.ZoomAnimEvent): void {
+    // Scale the current picture with Leaflet's CSS zoom transition instead of redrawing mid-animation.
+    this.zoomAnim = e;
+    this.place();
+  }
+
+  private onZoomEnd(): void {
+    this.zoomAnim = undefined;
+    this.place();
+    this.requestDraw();
+  }
+
+  private get zooming(): boolean {
+    return this.zoomAnim !== undefined;
+  }
+
+  /**
+   * Puts the shown picture where its top-left is now, scaled if it was drawn at another zoom — or, during a zoom
+   * animation, where it will be at the animation's end (Leaflet's CSS transition takes it there).
+   */
+  private place(): void {
     const map = this.leafletMap;
-    const canvas = this.canvas;
-    const ctx = this.ctx;
-    if (!map || !canvas || !ctx || this.zooming) return;
+    const f = this.shownFrame;
+    if (!map || !this.container || !this.shownTopLeft || !f) return;
+    const anim = this.zoomAnim;
+    if (anim) {
+      const mapPanePos = L.DomUtil.getPosition(map.getPane('mapPane')!);
+      const newPixelOrigin = map.project(anim.center, anim.zoom).subtract(map.getSize().divideBy(2)).add(mapPanePos).round();
+      const offset = map.project(this.shownTopLeft, anim.zoom).subtract(newPixelOrigin);
+      L.DomUtil.setTransform(this.container, offset, map.getZoomScale(anim.zoom, f.zoom));
+      return;
+    }
+    L.DomUtil.setTransform(this.container, map.latLngToLayerPoint(this.shownTopLeft), map.getZoomScale(map.getZoom(), f.zoom));
+  }
+
+  /** Builds the next raster job from the current view and data (main thread: projection and the job's arrays). */
+  private build(
+    seq: number,
+    buffers: (capacity: number) => Pick<RasterJob, 'x' | 'y' | 'state' | 'moving' | 'heading'>,
+  ): { job: RasterJob; meta: DrawFrame } | undefined {
+    const map = this.leafletMap;
+    if (!map || this.zooming) return undefined;
     const t0 = performance.now();
     const size = map.getSize();
-    const dpr = window.devicePixelRatio || 1;
-    const w = size.x;
-    const h = size.y;
     // a hidden map (the back office over the operations view) has no size: nothing to draw until it is shown
-    if (w <= 0 || h <= 0) return;
-    if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
-      canvas.width = Math.round(w * dpr);
-      canvas.height = Math.round(h * dpr);
-      canvas.style.width = `${w}px`;
-      canvas.style.height = `${h}px`;
-    }
-    const topLeftLayer = map.containerPointToLayerPoint([0, 0]);
-    L.DomUtil.setPosition(canvas, topLeftLayer);
-    this.drawnTopLeft = map.layerPointToLatLng(topLeftLayer);
-
+    if (size.x <= 0 || size.y <= 0) return undefined;
+    const dpr = window.devicePixelRatio || 1;
+    const pad = Math.round(Math.max(size.x, size.y) * PAD_RATIO);
+    const width = size.x + 2 * pad;
+    const height = size.y + 2 * pad;
     const zoom = map.getZoom();
     const scale = map.options.crs!.scale(zoom);
-    const origin = map.getPixelBounds().min!;
-    this.project(scale, origin.x, origin.y, w, h);
-
-    // Pixel pass: every individually drawn vehicle goes into the buffer; putImageData also clears the canvas.
-    const image = this.frameBuffer(ctx, canvas.width, canvas.height);
-    this.words.fill(0);
-    this.clustered = zoom < this.opts.clusterBelowZoom;
-    if (this.clustered) {
-      this.clusters = clusterOnScreen({
+    const view = map.getPixelBounds().min!;
+    const frame: DrawFrame = {
+      zoom,
+      ox: view.x - pad,
+      oy: view.y - pad,
+      width,
+      height,
+      pad,
+      dpr,
+      clustered: zoom < this.opts.clusterBelowZoom,
+      clusters: [],
+      inView: 0,
+      marks: 0,
+      alarmClusters: 0,
+      shown: 0,
+      buildMs: 0,
+    };
+    this.project(frame, scale);
+    const { state, moving, headingRad } = this.opts.points;
+    let n = 0;
+    let b: ReturnType<typeof buffers>;
+    if (frame.clustered) {
+      frame.clusters = clusterOnScreen({
         xs: this.xs,
         ys: this.ys,
         idx: this.visIdx,
         n: this.visN,
-        state: this.opts.points.state,
+        state,
         stateCount: STATE_ORDER.length,
-        originX: origin.x,
-        originY: origin.y,
-        width: w,
-        height: h,
+        originX: frame.ox,
+        originY: frame.oy,
+        width,
+        height,
         cellPx: CLUSTER_CELL_PX,
       });
-      this.stampSingles(image, zoom, dpr);
+      b = buffers(frame.clusters.length);
+      for (const cl of frame.clusters) {
+        const inView = this.inView(frame, cl.x, cl.y);
+        if (inView) frame.marks++;
+        if (inView && cl.count > 1 && (cl.byState[ALARM_CODE] ?? 0) > 0) frame.alarmClusters++;
+        if (cl.count !== 1) continue; // drawn as a vector shape on top
+        const i = cl.single;
+        b.x[n] = cl.x;
+        b.y[n] = cl.y;
+        b.state[n] = state[i]!;
+        b.moving[n] = moving[i]!;
+        b.heading[n] = headingRad[i]!;
+        n++;
+      }
     } else {
-      this.clusters = [];
-      this.stampVehicles(image, zoom, dpr);
+      b = buffers(this.visN);
+      const { xs, ys, visIdx } = this;
+      for (let k = 0; k < this.visN; k++) {
+        const i = visIdx[k]!;
+        b.x[k] = xs[k]!;
+        b.y[k] = ys[k]!;
+        b.state[k] = state[i]!;
+        b.moving[k] = moving[i]!;
+        b.heading[k] = headingRad[i]!;
+      }
+      n = this.visN;
+      frame.marks = frame.inView;
     }
-    ctx.putImageData(image, 0, 0);
-
-    // Vector pass on top: clusters and the selection halo (a few hundred shapes at most).
-    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    if (this.clustered) this.drawClusters(ctx);
-    let alarmClusters = 0;
-    for (const cl of this.clusters) if (cl.count > 1 && (cl.byState[ALARM_CODE] ?? 0) > 0) alarmClusters++;
-    const selected = this.drawSelection(ctx, scale, origin.x, origin.y, zoom);
-
-    const ms = performance.now() - t0;
-    this.opts.onDraw({
-      drawn: this.visN,
-      total: this.opts.points.size,
-      clusters: this.clusters.length,
-      marks: this.clustered ? this.clusters.length : this.visN,
-      shown: this.shownN,
-      alarmClusters,
-      ms,
-      selected,
-    });
-    // Things moved under a still pointer: re-test, and keep a vehicle's tooltip on the vehicle.
-    if (this.pointer) this.updateHover(this.pointer, true);
+    frame.buildMs = performance.now() - t0;
+    const job: RasterJob = {
+      seq,
+      width: Math.round(width * dpr),
+      height: Math.round(height * dpr),
+      dpr,
+      radius: vehicleRadius(zoom),
+      n,
+      ...b,
+    };
+    return { job, meta: frame };
   }
 
-  /** Screen-project every vehicle, keeping those inside the viewport (+margin). */
-  private project(scale: number, ox: number, oy: number, w: number, h: number): void {
+  private inView(f: DrawFrame, x: number, y: number): boolean {
+    const m = CULL_MARGIN_PX;
+    return x >= f.pad - m && y >= f.pad - m && x <= f.width - f.pad + m && y <= f.height - f.pad + m;
+  }
+
+  /** Project every shown vehicle into the drawn area, keeping those inside it (+margin). */
+  private project(f: DrawFrame, scale: number): void {
     const { size, mx, my, shown } = this.opts.points;
     if (this.xs.length < size) {
       this.xs = new Float32Array(size);
       this.ys = new Float32Array(size);
       this.visIdx = new Int32Array(size);
     }
-    const xs = this.xs;
-    const ys = this.ys;
-    const visIdx = this.visIdx;
-    const minX = -CULL_MARGIN_PX;
-    const minY = -CULL_MARGIN_PX;
-    const maxX = w + CULL_MARGIN_PX;
-    const maxY = h + CULL_MARGIN_PX;
+    const { xs, ys, visIdx } = this;
+    const m = CULL_MARGIN_PX;
+    const maxX = f.width + m;
+    const maxY = f.height + m;
+    const viewMinX = f.pad - m;
+    const viewMinY = f.pad - m;
+    const viewMaxX = f.width - f.pad + m;
+    const viewMaxY = f.height - f.pad + m;
     let n = 0;
     let shownN = 0;
+    let inView = 0;
     for (let i = 0; i < size; i++) {
       if (!shown[i]) continue; // hidden in the legend, or not matching the search
       shownN++;
-      const x = mx[i]! * scale - ox;
-      const y = my[i]! * scale - oy;
-      if (x < minX || y < minY || x > maxX || y > maxY) continue;
+      const x = mx[i]! * scale - f.ox;
+      const y = my[i]! * scale - f.oy;
+      if (x < -m || y < -m || x > maxX || y > maxY) continue;
+      if (x >= viewMinX && y >= viewMinY && x <= viewMaxX && y <= viewMaxY) inView++;
       xs[n] = x;
       ys[n] = y;
       visIdx[n] = i;
       n++;
     }
     this.visN = n;
-    this.shownN = shownN;
+    this.proj = f;
+    f.shown = shownN;
+    f.inView = inView;
   }
 
-  private frameBuffer(ctx: CanvasRenderingContext2D, width: number, height: number): ImageData {
-    if (!this.image || this.image.width !== width || this.image.height !== height) {
-      this.image = ctx.createImageData(width, height);
-      this.words = new Uint32Array(this.image.data.buffer);
+  /** The worker's picture for `frame`: show it with its vector shapes, in one step, where it was drawn for. */
+  private show(done: RasterDone, frame: DrawFrame): void {
+    const map = this.leafletMap;
+    const raster = this.raster;
+    const canvas = this.canvas;
+    const ctx = this.ctx;
+    if (!map || !raster || !canvas || !ctx || !this.rasterCtx || !this.container) {
+      done.bitmap.close();
+      return;
     }
-    return this.image;
-  }
-
-  private stampVehicles(image: ImageData, zoom: number, dpr: number): void {
-    const { state, moving, headingRad } = this.opts.points;
-    const r = vehicleRadius(zoom);
-    const { xs, ys, visIdx, visN: n, words } = this;
-    const bytes = image.data;
-    const { width, height } = image;
-    // State by state in STATE_ORDER, so alarms paint over everything and offline cars under everything.
-    for (let s = 0; s < STATE_ORDER.length; s++) {
-      for (let k = 0; k < n; k++) {
-        const i = visIdx[k]!;
-        if (state[i] !== s) continue;
-        stamp(
-          bytes,
-          words,
-          width,
-          height,
-          this.stamps.get(s, moving[i] === 1, r, headingRad[i]!, dpr),
-          Math.round(xs[k]! * dpr),
-          Math.round(ys[k]! * dpr),
-        );
+    const t0 = performance.now();
+    const { width, height, dpr } = frame;
+    for (const c of [raster, canvas]) {
+      if (c.style.width !== `${width}px` || c.style.height !== `${height}px`) {
+        c.style.width = `${width}px`;
+        c.style.height = `${height}px`;
       }
     }
-  }
-
-  private stampSingles(image: ImageData, zoom: number, dpr: number): void {
-    const { state, moving, headingRad } = this.opts.points;
-    const r = vehicleRadius(zoom);
-    for (const cl of this.clusters) {
-      if (cl.count !== 1) continue;
-      const i = cl.single;
-      const s = this.stamps.get(state[i]!, moving[i] === 1, r, headingRad[i]!, dpr);
-      stamp(image.data, this.words, image.width, image.height, s, Math.round(cl.x * dpr), Math.round(cl.y * dpr));
+    // the bitmap sets the raster canvas' size; the vector canvas matches it
+    this.rasterCtx.transferFromImageBitmap(done.bitmap);
+    if (canvas.width !== done.job.width || canvas.height !== done.job.height) {
+      canvas.width = done.job.width;
+      canvas.height = done.job.height;
+      this.overlayDirty = false;
     }
+    this.shownFrame = frame;
+    this.shownTopLeft = map.unproject([frame.ox, frame.oy], frame.zoom);
+    this.place();
+
+    // Vector pass on top: clusters and the selection halo (a few hundred shapes at most).
+    if (this.overlayDirty) {
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.clearRect(0, 0, canvas.width, canvas.height);
+      this.overlayDirty = false;
+    }
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    if (frame.clustered && frame.clusters.some((cl) => cl.count > 1)) {
+      this.drawClusters(ctx, frame.clusters);
+      this.overlayDirty = true;
+    }
+    const selected = this.drawSelection(ctx, frame);
+    if (selected) this.overlayDirty = true;
+
+    // where the map is now: the picture may have been drawn for a view the map has since panned away from
+    const view = map.getPixelBounds().min!;
+    this.opts.onDraw({
+      drawn: frame.inView,
+      total: this.opts.points.size,
+      clusters: frame.clusters.length,
+      marks: frame.marks,
+      shown: frame.shown,
+      alarmClusters: frame.alarmClusters,
+      ms: frame.buildMs + (performance.now() - t0),
+      rasterMs: done.ms,
+      selected: selected ? { x: selected.x + frame.ox - view.x, y: selected.y + frame.oy - view.y } : undefined,
+    });
+    // Things moved under a still pointer: re-test, and keep a vehicle's tooltip on the vehicle.
+    if (this.pointer) this.updateHover(this.pointer, true);
   }
 
-  private drawClusters(ctx: CanvasRenderingContext2D): void {
+  private drawClusters(ctx: CanvasRenderingContext2D, clusters: readonly ScreenCluster[]): void {
     ctx.textAlign = 'center';
     ctx.textBaseline = 'middle';
     ctx.font = '600 11px system-ui, -apple-system, "Segoe UI", Roboto, sans-serif';
-    for (const cl of this.clusters) {
+    for (const cl of clusters) {
       if (cl.count === 1) continue; // stamped in the pixel pass
       const radius = clusterRadius(cl.count);
       ctx.beginPath();
@@ -361,20 +496,15 @@ export class FleetCanvasLayer extends L.Layer {
     }
   }
 
-  /** The selected vehicle is always drawn on top with a halo, even inside a cluster. */
-  private drawSelection(
-    ctx: CanvasRenderingContext2D,
-    scale: number,
-    ox: number,
-    oy: number,
-    zoom: number,
-  ): { x: number; y: number } | undefined {
+  /** The selected vehicle is always drawn on top with a halo, even inside a cluster (drawn-area px). */
+  private drawSelection(ctx: CanvasRenderingContext2D, f: DrawFrame): { x: number; y: number } | undefined {
     if (!this.selectedId) return undefined;
     const i = this.opts.points.indexOf(this.selectedId);
     if (i === undefined) return undefined;
-    const x = this.opts.points.mx[i]! * scale - ox;
-    const y = this.opts.points.my[i]! * scale - oy;
-    const r = vehicleRadius(zoom) + 1.5;
+    const scale = this.leafletMap!.options.crs!.scale(f.zoom);
+    const x = this.opts.points.mx[i]! * scale - f.ox;
+    const y = this.opts.points.my[i]! * scale - f.oy;
+    const r = vehicleRadius(f.zoom) + 1.5;
     ctx.beginPath();
     ctx.arc(x, y, r + 7, 0, Math.PI * 2);
     ctx.fillStyle = 'rgba(250, 204, 21, 0.25)';
@@ -392,11 +522,29 @@ export class FleetCanvasLayer extends L.Layer {
     return { x, y };
   }
 
-  private hitTest(p: L.Point): HoverTarget | undefined {
-    if (this.clustered) {
+  /** Where a cluster of the last projection is on the map. */
+  private clusterLatLng(cl: ScreenCluster): L.LatLng | undefined {
+    const f = this.proj;
+    return f && this.leafletMap ? this.leafletMap.unproject([cl.x + f.ox, cl.y + f.oy], f.zoom) : undefined;
+  }
+
+  /** A container point in the coordinates of the last projection (clusters and points are kept in those). */
+  private toProjected(p: L.Point): L.Point | undefined {
+    const map = this.leafletMap;
+    const f = this.proj;
+    if (!map || !f || f.zoom !== map.getZoom()) return undefined;
+    const view = map.getPixelBounds().min!;
+    return L.point(p.x + view.x - f.ox, p.y + view.y - f.oy);
+  }
+
+  private hitTest(point: L.Point): HoverTarget | undefined {
+    const p = this.toProjected(point);
+    const f = this.proj;
+    if (!p || !f) return undefined;
+    if (f.clustered) {
       let best: ScreenCluster | undefined;
       let bestD = Infinity;
-      for (const cl of this.clusters) {
+      for (const cl of f.clusters) {
         const radius = cl.count === 1 ? HIT_RADIUS_PX : clusterRadius(cl.count) + 2;
         const d = (cl.x - p.x) ** 2 + (cl.y - p.y) ** 2;
         if (d <= radius * radius && d < bestD) {
@@ -445,7 +593,7 @@ export class FleetCanvasLayer extends L.Layer {
       target?.kind === 'vehicle'
         ? this.vehicleLatLng(target.id)
         : target?.kind === 'cluster'
-          ? this.leafletMap?.containerPointToLatLng([target.cluster.x, target.cluster.y])
+          ? this.clusterLatLng(target.cluster)
           : undefined;
     this.opts.onHover(target, latlng);
   }
@@ -471,7 +619,8 @@ export class FleetCanvasLayer extends L.Layer {
       return;
     }
     // A cluster: zoom in on it (far enough to split it; at the cluster threshold vehicles are drawn one by one).
-    const center = map.containerPointToLatLng([target.cluster.x, target.cluster.y]);
+    const center = this.clusterLatLng(target.cluster);
+    if (!center) return;
     map.setView(center, Math.max(map.getZoom() + 2, Math.min(this.opts.clusterBelowZoom, map.getMaxZoom())));
   }
 }

@@ -65,10 +65,7 @@ function renderStamp(stateCode: number, radius: number, bucket: number, dpr: num
   const reach = radius + (bucket >= 0 ? TICK_PX + 1 : alarm ? ALARM_RING_PX + 2 : 2);
   const half = Math.ceil(reach * dpr);
   const side = half * 2 + 1;
-  const canvas = document.createElement('canvas');
-  canvas.width = side;
-  canvas.height = side;
-  const ctx = canvas.getContext('2d', { willReadFrequently: true })!;
+  const ctx = stampContext(side);
   // centre of the middle pixel, so the marker is symmetric around the vehicle's pixel
   ctx.translate(half + 0.5, half + 0.5);
   ctx.scale(dpr, dpr);
@@ -128,6 +125,15 @@ function renderStamp(stateCode: number, radius: number, bucket: number, dpr: num
     opaqueOff: new Int32Array(opaque.dx.length),
     edgeOff: new Int32Array(edge.dx.length),
   };
+}
+
+/** A scratch 2D context of `side`² pixels: an OffscreenCanvas (also inside the raster worker, which has no document). */
+function stampContext(side: number): CanvasRenderingContext2D | OffscreenCanvasRenderingContext2D {
+  if (typeof OffscreenCanvas !== 'undefined') return new OffscreenCanvas(side, side).getContext('2d', { willReadFrequently: true })!;
+  const canvas = document.createElement('canvas');
+  canvas.width = side;
+  canvas.height = side;
+  return canvas.getContext('2d', { willReadFrequently: true })!;
 }
 
 function prepareOffsets(s: Stamp, w: number): void {
