@@ -455,8 +455,23 @@ function mulberry32(seed: number): () => number {
   };
 }
 
+/**
+ * autocannon's `duration` is taken at its next sample tick (every second) after the last answer, so a run of a fixed
+ * `amount` reported whole seconds (3,000 reservations in 2.3 s read as 3.01 s: "997 req/s"). For such runs the
+ * time is taken here, from the start to the last answer.
+ */
 function load(url: string, options: Partial<autocannon.Options>): Promise<autocannon.Result> {
-  return autocannon({ url, connections: CONNECTIONS, pipelining: 1, timeout: 10, ...options });
+  const started = performance.now();
+  let lastAnswer = started;
+  return new Promise((resolve, reject) => {
+    const run = autocannon({ url, connections: CONNECTIONS, pipelining: 1, timeout: 10, ...options }, (err, result) => {
+      if (err) reject(err instanceof Error ? err : new Error(String(err)));
+      else resolve(options.amount ? { ...result, duration: (lastAnswer - started) / 1000 } : result);
+    });
+    run.on('response', () => {
+      lastAnswer = performance.now();
+    });
+  });
 }
 
 /**
