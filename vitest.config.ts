@@ -33,8 +33,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 180_000,
           hookTimeout: 180_000,
-          // one file at a time: two desks in Chromium side by side made desk-polish's cached-tiles check miss its
-          // timing in a full run (it passes alone); integration and unit files still run two at a time
+          // one file at a time (integration and unit files run two at a time). Set when desk-polish's tile tests failed
+          // in full runs; their cause turned out to be a renderer race (useHostLink), since fixed — two at a time has
+          // not been tried again here
           fileParallelism: false,
         },
       },

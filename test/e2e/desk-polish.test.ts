@@ -44,6 +44,14 @@ async function expectUnder(page: Page, inputTestId: string): Promise<string> {
   return error.innerText();
 }
 
+/** A failed wait's rethrow that first prints the page's console warnings and errors (why a desk did not get there). */
+const withConsoleOf =
+  (desk: DeskPage) =>
+  (err: unknown): never => {
+    console.log(`the page's console:\n${desk.consoleLines.join('\n')}`);
+    throw err;
+  };
+
 describe('desk polish in Chromium at 1280×800', () => {
   let dataDir: string;
   let server: ServerHandle;
@@ -142,10 +150,7 @@ describe('desk polish in Chromium at 1280×800', () => {
   });
 
   it('serves the tiles seen once from Cache Storage when the tile server is gone', async () => {
-    await waitAttr(page, 'map-frame', 'data-tile-status', 'ok', 30_000).catch((err) => {
-      console.log(`the page's console:\n${deskPage.consoleLines.join('\n')}`);
-      throw err;
-    });
+    await waitAttr(page, 'map-frame', 'data-tile-status', 'ok', 30_000).catch(withConsoleOf(deskPage));
     await page.waitForFunction(() => document.querySelectorAll('.leaflet-tile-loaded').length >= 4, undefined, { timeout: 30_000 });
     expect(tiles.requests()).toBeGreaterThan(0);
     await page.getByTestId('open-timeline').click();
@@ -191,12 +196,10 @@ describe('desk polish in Chromium at 1280×800', () => {
       config: { tileUrl: tiles.url, staffCredentials: { email: staff('dispatcher').email, password: staff('dispatcher').password } },
     });
     try {
-      await waitAttr(dead.page, 'map-frame', 'data-tile-status', 'unreachable', 60_000).catch((err) => {
-        console.log(`the page's console:\n${dead.consoleLines.join('\n')}`);
-        throw err;
-      });
+      await waitAttr(dead.page, 'map-frame', 'data-tile-status', 'unreachable', 60_000).catch(withConsoleOf(dead));
       const notice = dead.page.getByTestId('tile-notice');
       expect(await notice.innerText()).toMatch(/Map tiles unavailable[\s\S]*cannot be reached/);
+      await dead.page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-6-no-tiles.png') });
       // the Health panel and the status bar say what the map says
       await dead.page.getByTestId('tab-health').click();
       const tilesRow = dead.page.locator('[data-testid="health-desk"] tr', { hasText: 'Map tiles' });
@@ -204,7 +207,6 @@ describe('desk polish in Chromium at 1280×800', () => {
       expect(await tilesRow.innerText()).toMatch(/cannot be reached/);
       expect(await dead.page.locator('.status-bar').innerText()).toContain('base map unavailable');
       await dead.page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-7-no-tiles-health.png') });
-      await dead.page.screenshot({ path: join(shots, 'e2e-polish-dispatcher-6-no-tiles.png') });
     } finally {
       await dead.close();
     }

@@ -92,11 +92,7 @@ export function FleetMap({
   const tileEvents = useMemo(
     () => ({
       tileerror: () => {
-        stats.tileErrors++;
         if (++errorsInARow.current >= TILE_ERRORS_BEFORE_NOTICE) setTileStatus(fromCache.current ? 'cached' : 'unreachable');
-      },
-      tileload: () => {
-        stats.tilesLoaded++;
       },
       tilesource: (e: L.LeafletEvent) => {
         const { source } = e as unknown as TileSourceEvent;
@@ -112,7 +108,7 @@ export function FleetMap({
         }
       },
     }),
-    [stats],
+    [],
   );
 
   return (

@@ -10,8 +10,6 @@ export interface MapStats {
   drawn: number;
   total: number;
   draws: number;
-  tileErrors: number;
-  tilesLoaded: number;
   /** the map's base tiles as the map itself sees them (the notice on the map says the same), and since when */
   tileStatus: TileStatus;
   tileStatusSince: number | undefined;
@@ -28,8 +26,6 @@ export function createMapStats(): MapStats {
     drawn: 0,
     total: 0,
     draws: 0,
-    tileErrors: 0,
-    tilesLoaded: 0,
     tileStatus: 'none',
     tileStatusSince: undefined,
   };
