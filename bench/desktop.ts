@@ -14,7 +14,11 @@
  *  - baseline: the console with an empty fleet (frame interval p50/p95/p99 and the map layer's draw time);
  *  - loaded: 20,000 vehicles at 1 Hz;
  *  - publish → on screen: a probe vehicle (not simulated) gets telemetry from this process every 200 ms; the time
- *    until its new position shows in the grid cell (the grid filtered to the probe's plate), p50/p99 over N samples.
+ *    until its new position shows in the grid cell (the grid filtered to the probe's plate), p50/p99 over N samples;
+ *  - the load-independent side, over the loaded pan and over the samples: CPU time from /proc per program and thread
+ *    (proc-cpu.ts) — the renderer's main thread per fleet frame, the raster worker per map draw, the console host per
+ *    broker message — and the renderer main thread's own split into script, layout and style (CDP). On a shared 2-core
+ *    machine a frame interval says how long a thread waited for a core as much as what it did; these say the work.
  * Stops by itself (bounded loops, < 4 minutes).
  *
  * BENCH_CUSTOMERS=N (default 0) adds the demo's customer driver (sim/customers, as `npm start` runs it): N
@@ -218,7 +222,8 @@ interface CpuMark {
 
 async function cpuMark(page: Page, host: BrowserConsole, cdp: CDPSession): Promise<CpuMark> {
   const tasks = await mainThreadMetrics(cdp);
-  const counts = (await page.evaluate(PROBE_COUNTS_SCRIPT)) as { frames: number };
+  // the baseline page has no probe (and no fleet frames)
+  const counts = (await page.evaluate(`window.__probe ? ${PROBE_COUNTS_SCRIPT} : { frames: 0 }`)) as { frames: number };
   const draws = Number(await page.evaluate(`document.querySelector('[data-testid="fleet-map"]')?.getAttribute('data-draws') ?? 0`));
   return {
     at: performance.now(),
@@ -366,7 +371,11 @@ async function main(): Promise<void> {
   const empty = await startServerChild(0);
   const baseHost: { console?: BrowserConsole } = {};
   const basePage = await openConsole(empty, baseHost);
+  const baseCdp = await basePage.context().newCDPSession(basePage);
+  await baseCdp.send('Performance.enable');
+  const basePanStart = await cpuMark(basePage, baseHost.console!, baseCdp);
   const baseline = await panAndMeasure(basePage);
+  const basePanWindow = cpuWindow('baseline pan (no vehicles)', basePanStart, await cpuMark(basePage, baseHost.console!, baseCdp));
   await basePage.close();
   await baseHost.console?.stop();
   await empty.stop();
@@ -520,7 +529,7 @@ async function main(): Promise<void> {
     console.log(
       `  during the samples: ${countsAfter.frames - countsBefore.frames} fleet frames reached the renderer, ${countsAfter.snapshots - countsBefore.snapshots} snapshot re-reads; console host (this process) CPU ${(hostCpuShare * 100).toFixed(0)} % of a core, event loop delay p50 ${f(hostLoop.percentile(50) / 1e6)} ms, p99 ${f(hostLoop.percentile(99) / 1e6)} ms, max ${f(hostLoop.max / 1e6)} ms`,
     );
-    printCpu([panWindow, samplesWindow]);
+    printCpu([basePanWindow, panWindow, samplesWindow]);
     // The bars (PRODUCT.md): frames ≤ 20 ms while panning; publish → on screen p99 < 250 ms, every sample seen.
     const frameP95 = pct(loaded.frames, 95);
     const screenP99 = pct(latencies, 99);
