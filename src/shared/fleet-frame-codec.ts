@@ -10,7 +10,7 @@
  *
  * Layout (little-endian): a header of 8 float64 (format version, seq, at, fromSeq or NaN, car count, registry bytes,
  * id bytes, reserved), the float64 columns (FLOAT_FIELDS order; `staleAgeMs` NaN when absent), one flag byte per
- * car (FLAGS), the UTF-16 length of each id (uint16), the ids concatenated (UTF-8), the registry as JSON (UTF-8).
+ * car (ignition 1, locked 2, doorsClosed 4, online 8), the UTF-16 length of each id (uint16), the ids concatenated (UTF-8), the registry as JSON (UTF-8).
  *
  * `decodeFleetFrame` checks every length against the bytes it got and throws on anything malformed: the caller drops
  * and counts such a message (a gap in the sequence then makes the store re-read the snapshot).
@@ -32,10 +32,14 @@ const FLOAT_FIELDS = [
   'receivedAt',
   'staleAgeMs',
 ] as const satisfies ReadonlyArray<keyof VehicleLive>;
-const FLAGS = ['ignition', 'locked', 'doorsClosed', 'online'] as const satisfies ReadonlyArray<keyof VehicleLive>;
 const HEADER = 8;
 /** a vehicle id is at most 64 characters (device protocol); anything up to this length still encodes */
 const MAX_ID_LENGTH = 0xffff;
+
+/** Where each FLOAT_FIELDS column starts in the float64 view of a frame of `n` cars. */
+function columnStarts(n: number): number[] {
+  return FLOAT_FIELDS.map((_, c) => HEADER + c * n);
+}
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
@@ -67,16 +71,21 @@ export function encodeFleetFrame(frame: FleetFrame): Uint8Array {
   f[4] = n;
   f[5] = registryBytes.length;
   f[6] = idBytes.length;
-  for (let c = 0; c < FLOAT_FIELDS.length; c++) {
-    const field = FLOAT_FIELDS[c]!;
-    const base = HEADER + c * n;
-    for (let i = 0; i < n; i++) f[base + i] = cars[i]![field] ?? NaN;
-  }
+  // one pass over the cars, each field read by name
+  const [lat, lon, speed, heading, energy, odometer, vseq, deviceTs, receivedAt, stale] = columnStarts(n);
   for (let i = 0; i < n; i++) {
     const v = cars[i]!;
-    let flags = 0;
-    for (let b = 0; b < FLAGS.length; b++) if (v[FLAGS[b]!]) flags |= 1 << b;
-    bytes[floatsEnd + i] = flags;
+    f[lat! + i] = v.lat;
+    f[lon! + i] = v.lon;
+    f[speed! + i] = v.speedKph;
+    f[heading! + i] = v.headingDeg;
+    f[energy! + i] = v.energyPct;
+    f[odometer! + i] = v.odometerKm;
+    f[vseq! + i] = v.seq;
+    f[deviceTs! + i] = v.deviceTs;
+    f[receivedAt! + i] = v.receivedAt;
+    f[stale! + i] = v.staleAgeMs ?? NaN;
+    bytes[floatsEnd + i] = (v.ignition ? 1 : 0) | (v.locked ? 2 : 0) | (v.doorsClosed ? 4 : 0) | (v.online ? 8 : 0);
   }
   new Uint16Array(bytes.buffer, lengthsAt, n).set(idLengths);
   bytes.set(idBytes, idsAt);
@@ -112,8 +121,7 @@ export function decodeFleetFrame(input: ArrayBuffer | Uint8Array): FleetFrame {
   }
   if (!Array.isArray(registry)) throw bad('registry');
   const upserts: VehicleLive[] = new Array<VehicleLive>(n!);
-  const col = (c: number) => HEADER + c * n!;
-  const [lat, lon, speed, heading, energy, odometer, vseq, deviceTs, receivedAt, stale] = FLOAT_FIELDS.map((_, c) => col(c)) as number[];
+  const [lat, lon, speed, heading, energy, odometer, vseq, deviceTs, receivedAt, stale] = columnStarts(n!);
   let idAt = 0;
   for (let i = 0; i < n!; i++) {
     const id = ids.slice(idAt, idAt + idLengths[i]!);
