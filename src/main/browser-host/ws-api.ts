@@ -4,9 +4,9 @@
  * host. Events are serialised once and fanned out. Fleet frames go as bytes (src/shared/fleet-frame-codec.ts) to a
  * client that asked for them on connecting (JSON events otherwise) and are flow-controlled per client (frame-link.ts,
  * shared with Electron's IPC): a renderer acknowledges the frames it applied, and one that falls behind gets the frames
- * meanwhile merged into one (every car's latest state) when it catches up — never a queue of stale frames. A client that does not acknowledge
- * (an older renderer) skips frames above `frameSkipBytes` instead (the seq gap makes it re-read the snapshot).
- * Either way our memory stays bounded.
+ * meanwhile merged into one (every car's latest state) when it catches up — never a queue of stale frames. A client
+ * that does not acknowledge (an older renderer) skips frames above `frameSkipBytes` instead (the seq gap makes it
+ * re-read the snapshot). Either way our memory stays bounded.
  */
 import type { WebSocket } from 'ws';
 import {
