@@ -2,7 +2,8 @@
  * bench:desktop's probe instrumentation: where the time from a telemetry publish to the grid cell goes.
  *
  * Nothing here is in the app. In the page, an init script wraps `WebSocket` (before the bridge opens its socket)
- * and notes, for every console message that carries the probe vehicle, when the renderer's main thread got to it,
+ * and notes, for every console message that carries the probe vehicle (fleet frames as bytes or, from an older
+ * renderer's host, as JSON), when the renderer's main thread got to it,
  * the host's receive time of that telemetry (`receivedAt`) and the frame's emit time (`at`); it also counts fleet
  * frames and snapshot re-reads (the store's resync after a gap). A MutationObserver notes when the probe's position
  * cell changed text and the next animation frame after it (the frame that paints it). Same machine, one clock:
@@ -39,8 +40,32 @@ export function probeInitScript(probeId: string): string {
       constructor(...args) {
         super(...args);
         this.addEventListener('message', (ev) => {
-          if (typeof ev.data !== 'string') return;
           const at = Date.now();
+          if (ev.data instanceof ArrayBuffer) {
+            // a fleet frame as bytes (src/shared/fleet-frame-codec.ts): header of 8 float64, then 10 float64 columns
+            // (lat first, receivedAt ninth), a flag byte per car, the ids' lengths (uint16) and the ids
+            rec.frames++;
+            try {
+              const h = new Float64Array(ev.data, 0, 8);
+              const n = h[4];
+              const floatsEnd = (8 + 10 * n) * 8;
+              const lengthsAt = floatsEnd + n + ((floatsEnd + n) & 1);
+              const lengths = new Uint16Array(ev.data, lengthsAt, n);
+              const ids = new TextDecoder().decode(new Uint8Array(ev.data, lengthsAt + 2 * n, h[6]));
+              let off = 0;
+              for (let i = 0; i < n; i++) {
+                if (lengths[i] === probe.length && ids.startsWith(probe, off)) {
+                  const f = new Float64Array(ev.data, 0, 8 + 10 * n);
+                  const key = f[8 + i].toFixed(5);
+                  if (!rec.arrivals.has(key)) rec.arrivals.set(key, { receivedAt: f[8 + 8 * n + i], frameAt: h[2], wsAt: at, viaSnapshot: false });
+                  break;
+                }
+                off += lengths[i];
+              }
+            } catch (e) {}
+            return;
+          }
+          if (typeof ev.data !== 'string') return;
           const s = ev.data;
           const isFrame = s.startsWith('{"kind":"event","event":"fleet:frame"');
           if (isFrame) rec.frames++;

@@ -14,7 +14,11 @@
  *  - baseline: the console with an empty fleet (frame interval p50/p95/p99 and the map layer's draw time);
  *  - loaded: 20,000 vehicles at 1 Hz;
  *  - publish → on screen: a probe vehicle (not simulated) gets telemetry from this process every 200 ms; the time
- *    until its new position shows in the grid cell (the grid filtered to the probe's plate), p50/p99 over N samples.
+ *    until its new position shows in the grid cell (the grid filtered to the probe's plate), p50/p99 over N samples;
+ *  - the load-independent side, over the loaded pan and over the samples: CPU time from /proc per program and thread
+ *    (proc-cpu.ts) — the renderer's main thread per fleet frame, the raster worker per map draw, the console host per
+ *    broker message — and the renderer main thread's own split into script, layout and style (CDP). On a shared 2-core
+ *    machine a frame interval says how long a thread waited for a core as much as what it did; these say the work.
  * Stops by itself (bounded loops, < 4 minutes).
  *
  * BENCH_CUSTOMERS=N (default 0) adds the demo's customer driver (sim/customers, as `npm start` runs it): N
@@ -37,13 +41,14 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
-import type { Page } from 'playwright-core';
+import type { CDPSession, Page } from 'playwright-core';
 import { DEMO_STAFF } from '../server/src/components/staff/index.js';
 import { startBrowserConsole, type BrowserConsole } from '../src/main/browser-host/host.js';
 import { demoVehicle, demoVehicleId } from '../src/shared/demo-fleet.js';
 import { deviceTopic } from '../src/shared/device-protocol.js';
 import { createTestDatabase, type TestDatabase } from '../server/src/testing/test-databases.js';
 import { launchChromium } from '../test/support/chromium.js';
+import { cpuDelta, cpuSnapshot, type CpuRole, type CpuSnapshot } from './proc-cpu.js';
 import { PROBE_COUNTS_SCRIPT, awaitSampleScript, probeInitScript, probeSteps, watchCellScript, type ProbeTimes } from './desktop-probe.js';
 
 const VEHICLES = Number(process.env['BENCH_VEHICLES'] ?? 20_000);
@@ -181,6 +186,92 @@ async function startServerChild(seedVehicles: number): Promise<ServerChild> {
   };
 }
 
+/** What one measured stretch cost: wall time, CPU per role (/proc), and the work done in it. */
+interface CpuWindow {
+  label: string;
+  wallMs: number;
+  cpu: Map<CpuRole, number>;
+  /** fleet frames that reached the renderer */
+  frames: number;
+  /** map draws (raster jobs shown) */
+  draws: number;
+  /** broker messages the console host accepted */
+  messages: number;
+  /** the renderer main thread's own account (CDP Performance.getMetrics), ms: tasks, of which script, layout, style */
+  tasks: Record<MainThreadMetric, number>;
+}
+
+const MAIN_THREAD_METRICS = ['TaskDuration', 'ScriptDuration', 'LayoutDuration', 'RecalcStyleDuration'] as const;
+type MainThreadMetric = (typeof MAIN_THREAD_METRICS)[number];
+
+async function mainThreadMetrics(cdp: CDPSession): Promise<Record<MainThreadMetric, number>> {
+  const { metrics } = (await cdp.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> };
+  const out = {} as Record<MainThreadMetric, number>;
+  for (const m of MAIN_THREAD_METRICS) out[m] = (metrics.find((x) => x.name === m)?.value ?? 0) * 1000;
+  return out;
+}
+
+interface CpuMark {
+  at: number;
+  cpu: CpuSnapshot;
+  frames: number;
+  draws: number;
+  messages: number;
+  tasks: Record<MainThreadMetric, number>;
+}
+
+async function cpuMark(page: Page, host: BrowserConsole, cdp: CDPSession): Promise<CpuMark> {
+  const tasks = await mainThreadMetrics(cdp);
+  // the baseline page has no probe (and no fleet frames)
+  const counts = (await page.evaluate(`window.__probe ? ${PROBE_COUNTS_SCRIPT} : { frames: 0 }`)) as { frames: number };
+  const draws = Number(await page.evaluate(`document.querySelector('[data-testid="fleet-map"]')?.getAttribute('data-draws') ?? 0`));
+  return {
+    at: performance.now(),
+    cpu: cpuSnapshot(),
+    frames: counts.frames,
+    draws,
+    messages: host.services.stats().messagesReceived,
+    tasks,
+  };
+}
+
+function cpuWindow(label: string, a: CpuMark, b: CpuMark): CpuWindow {
+  return {
+    label,
+    wallMs: b.at - a.at,
+    cpu: cpuDelta(a.cpu, b.cpu),
+    frames: b.frames - a.frames,
+    draws: b.draws - a.draws,
+    messages: b.messages - a.messages,
+    tasks: Object.fromEntries(MAIN_THREAD_METRICS.map((m) => [m, b.tasks[m] - a.tasks[m]])) as Record<MainThreadMetric, number>,
+  };
+}
+
+/** Load-independent figures: CPU ms per second of each stretch, per fleet frame / map draw, and µs per broker message. */
+function printCpu(windows: CpuWindow[]): void {
+  if (windows.every((w) => w.cpu.size === 0)) return;
+  console.log('');
+  console.log('CPU time (from /proc; load-independent: the work, not the wait for a core)');
+  for (const w of windows) {
+    const ms = (r: CpuRole) => w.cpu.get(r) ?? 0;
+    const perS = (r: CpuRole) => ((ms(r) / w.wallMs) * 1000).toFixed(0).padStart(5);
+    console.log(
+      `  ${w.label} (${(w.wallMs / 1000).toFixed(1)} s, ${w.frames} fleet frames, ${w.draws} map draws, ${w.messages} broker messages to the host):`,
+    );
+    console.log(
+      `    ms of CPU per s:  renderer main ${perS('renderer main')}, raster worker ${perS('renderer raster worker')}, renderer other threads ${perS('renderer other threads')}, chromium other processes ${perS('chromium other processes')}, console host ${perS('host')}, server ${perS('server')}, simulator ${perS('simulator')}`,
+    );
+    const perWall = (v: number) => ((v / w.wallMs) * 1000).toFixed(0);
+    const per = (num: number, den: number, unit: number) => (den > 0 ? ((num / den) * unit).toFixed(2) : '–');
+    console.log(
+      `    renderer main thread's tasks (its own clock, waits for a core included), ms per s: all ${perWall(w.tasks.TaskDuration)}, script ${perWall(w.tasks.ScriptDuration)}, layout ${perWall(w.tasks.LayoutDuration)}, style ${perWall(w.tasks.RecalcStyleDuration)}`,
+    );
+    console.log(
+      `    per fleet frame: renderer main ${per(ms('renderer main'), w.frames, 1)} ms; per map draw: raster worker ${per(ms('renderer raster worker'), w.draws, 1)} ms; console host ${per(ms('host'), w.messages, 1000)} µs per broker message`,
+    );
+  }
+}
+
 interface PanFigures {
   frames: number[];
   /** the map layer's main-thread time per draw */
@@ -280,7 +371,11 @@ async function main(): Promise<void> {
   const empty = await startServerChild(0);
   const baseHost: { console?: BrowserConsole } = {};
   const basePage = await openConsole(empty, baseHost);
+  const baseCdp = await basePage.context().newCDPSession(basePage);
+  await baseCdp.send('Performance.enable');
+  const basePanStart = await cpuMark(basePage, baseHost.console!, baseCdp);
   const baseline = await panAndMeasure(basePage);
+  const basePanWindow = cpuWindow('baseline pan (no vehicles)', basePanStart, await cpuMark(basePage, baseHost.console!, baseCdp));
   await basePage.close();
   await baseHost.console?.stop();
   await empty.stop();
@@ -334,13 +429,17 @@ async function main(): Promise<void> {
         : `bench:desktop: the desk shows only ${shownBefore} of ${VEHICLES} vehicles ${((Date.now() - openedAt) / 1000).toFixed(1)} s after opening; measuring anyway`,
     );
     // Zoom 13 over the centre: every vehicle drawn individually (the expensive case), none clustered.
+    const metricsCdp = await page.context().newCDPSession(page);
+    await metricsCdp.send('Performance.enable');
     const cdp = CPU_PROFILE ? await page.context().newCDPSession(page) : undefined;
     if (cdp) {
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
       await cdp.send('Profiler.start');
     }
+    const panStart = await cpuMark(page, host.console!, metricsCdp);
     const loaded = await panAndMeasure(page);
+    const panWindow = cpuWindow('loaded pan', panStart, await cpuMark(page, host.console!, metricsCdp));
     await page.screenshot({ path: join(shots, 'bench-desktop-20k.png') });
 
     // Publish → on screen, for a probe vehicle shown in the grid (filtered to its plate).
@@ -358,6 +457,7 @@ async function main(): Promise<void> {
     const hostCpu0 = process.cpuUsage();
     const hostT0 = performance.now();
     const hostProfiler = HOST_PROFILE ? await startHostProfile() : undefined;
+    const samplesStart = await cpuMark(page, host.console!, metricsCdp);
     let seq = 1;
     for (let i = 0; i < LATENCY_SAMPLES; i++) {
       const lat = 52.5 + i * 0.0001; // a new, unique position each time
@@ -395,6 +495,7 @@ async function main(): Promise<void> {
       }
       await new Promise((r) => setTimeout(r, 200));
     }
+    const samplesWindow = cpuWindow('latency samples', samplesStart, await cpuMark(page, host.console!, metricsCdp));
     hostLoop.disable();
     const hostCpu = process.cpuUsage(hostCpu0);
     const hostCpuShare = (hostCpu.user + hostCpu.system) / 1000 / (performance.now() - hostT0);
@@ -428,6 +529,7 @@ async function main(): Promise<void> {
     console.log(
       `  during the samples: ${countsAfter.frames - countsBefore.frames} fleet frames reached the renderer, ${countsAfter.snapshots - countsBefore.snapshots} snapshot re-reads; console host (this process) CPU ${(hostCpuShare * 100).toFixed(0)} % of a core, event loop delay p50 ${f(hostLoop.percentile(50) / 1e6)} ms, p99 ${f(hostLoop.percentile(99) / 1e6)} ms, max ${f(hostLoop.max / 1e6)} ms`,
     );
+    printCpu([basePanWindow, panWindow, samplesWindow]);
     // The bars (PRODUCT.md): frames ≤ 20 ms while panning; publish → on screen p99 < 250 ms, every sample seen.
     const frameP95 = pct(loaded.frames, 95);
     const screenP99 = pct(latencies, 99);

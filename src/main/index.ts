@@ -50,7 +50,8 @@ function createWindow(): BrowserWindow {
 }
 
 /** IPC is accepted only from our window's main frame showing the app itself. */
-const isTrustedSender = (event: IpcMainInvokeEvent): boolean => isTrustedIpcSender(event, mainWindow, location);
+const isTrustedSender = (event: Pick<IpcMainInvokeEvent, 'sender' | 'senderFrame'>): boolean =>
+  isTrustedIpcSender(event, mainWindow, location);
 
 async function main(): Promise<void> {
   let config: DesktopEnvConfig;
@@ -100,8 +101,9 @@ async function main(): Promise<void> {
     notifier: createElectronNotifier(() => mainWindow),
     ...(sessionVault ? { sessionVault } : {}),
   });
-  disposers.push(registerIpcHandlers(services.handlers, isTrustedSender, logger));
-  disposers.push(forwardEvents(services.events, () => mainWindow));
+  const forwarding = forwardEvents(services.events, () => mainWindow, isTrustedSender);
+  disposers.push(forwarding.dispose);
+  disposers.push(registerIpcHandlers(services.handlers, isTrustedSender, logger, forwarding.snapshotRead));
   await services.start();
 
   mainWindow = createWindow();

@@ -5,6 +5,7 @@
  */
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 import {
+  FLEET_ACK_CHANNEL,
   createDesktopApi,
   isDesktopChannel,
   isDesktopEvent,
@@ -13,6 +14,7 @@ import {
   type DesktopReply,
   type DesktopTransport,
 } from '../shared/desktop-api.js';
+import { deliverFleetFrame } from '../shared/fleet-frame-codec.js';
 
 const transport: DesktopTransport = {
   async invoke(channel, ...args) {
@@ -30,7 +32,14 @@ const transport: DesktopTransport = {
   },
   subscribe(event, cb) {
     if (!isDesktopEvent(event)) throw new Error(`unknown event: ${String(event)}`);
-    const listener = (_e: IpcRendererEvent, payload: unknown): void => cb(payload as never);
+    // fleet frames come as bytes: decoded, handed on, then acknowledged (flow control, as over the console's WebSocket)
+    const listener =
+      event === 'fleet:frame'
+        ? (_e: IpcRendererEvent, payload: unknown): void => {
+            if (!deliverFleetFrame(payload, cb as never, (seq) => ipcRenderer.send(FLEET_ACK_CHANNEL, seq)))
+              console.warn('[preload] dropped a fleet frame that could not be read');
+          }
+        : (_e: IpcRendererEvent, payload: unknown): void => cb(payload as never);
     ipcRenderer.on(event, listener);
     return () => {
       ipcRenderer.removeListener(event, listener);

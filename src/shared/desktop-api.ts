@@ -325,5 +325,11 @@ export type ConsoleClientMessage = { kind: 'invoke'; id: number; channel: Deskto
 export type ConsoleServerMessage =
   ({ kind: 'result'; id: number } & DesktopReply) | { kind: 'event'; event: DesktopEvent; payload: unknown };
 
+/**
+ * Electron: the renderer's acknowledgement of the fleet frames it applied (`seq`), sent one-way (not an invoke) —
+ * the same flow control as the console's `ack` message (src/main/services/frame-link.ts).
+ */
+export const FLEET_ACK_CHANNEL = 'fleet:ack';
+
 /** Path of the console's WebSocket endpoint; the per-launch token goes in the `token` query parameter. */
 export const CONSOLE_WS_PATH = '/desktop-api';

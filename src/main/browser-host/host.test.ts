@@ -18,6 +18,7 @@ import {
   type FleetSnapshot,
 } from '../../shared/desktop-api.js';
 import { deviceTopic } from '../../shared/device-protocol.js';
+import { decodeFleetFrame, FLEET_FRAME_FORMAT } from '../../shared/fleet-frame-codec.js';
 import { silentLogger } from '../log.js';
 import { startTestBroker, type TestBroker } from '../testing/aedes-broker.js';
 import { startFakeServer, type FakeServer } from '../testing/fake-server.js';
@@ -107,8 +108,14 @@ function connect(query: string, headers: { origin?: string } = { origin: '' }): 
 class Client {
   private nextId = 1;
   readonly messages: ConsoleServerMessage[] = [];
+  /** fleet frames that came as bytes */
+  binaryFrames = 0;
   constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => this.messages.push(JSON.parse(String(data)) as ConsoleServerMessage));
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) return void this.messages.push(JSON.parse(String(data)) as ConsoleServerMessage);
+      this.binaryFrames++;
+      this.messages.push({ kind: 'event', event: 'fleet:frame', payload: decodeFleetFrame(new Uint8Array(data as Buffer)) });
+    });
   }
   async invoke<T>(channel: string, args: unknown[] = []): Promise<{ ok: true; result: T } | { ok: false; error: DesktopError }> {
     const id = this.nextId++;
@@ -176,10 +183,17 @@ describe('browser console', () => {
         if (r.ok && r.result.broker.status === 'connected') break;
         await new Promise((r) => setTimeout(r, 20));
       }
+      // a renderer that reads frames as bytes says so on connecting (the app's own bridge does)
+      const binary = new Client((await connect(`?token=${console_.token}&frames=${FLEET_FRAME_FORMAT}`)) as WebSocket);
       const pub = await mqtt.connectAsync(broker.url, { reconnectPeriod: 0 });
       try {
         await pub.publishAsync(deviceTopic('car-1', 'telemetry'), JSON.stringify(telemetry(6, { lat: 52.55 })));
         await waitFor(() => client.frames().some((f) => f.upserts.some((v) => v.id === 'car-1' && v.seq === 6)), 'frame with car-1 seq 6');
+        await waitFor(() => binary.frames().some((f) => f.upserts.some((v) => v.id === 'car-1' && v.seq === 6)), 'bytes with car-1 seq 6');
+        expect(binary.binaryFrames).toBe(binary.frames().length);
+        expect(client.binaryFrames).toBe(0);
+        const withSix = (c: Client) => c.frames().find((f) => f.upserts.some((v) => v.id === 'car-1' && v.seq === 6));
+        expect(withSix(binary)).toEqual(withSix(client)); // the same frame, either way
         const frame = client.frames().find((f) => f.upserts.some((v) => v.id === 'car-1' && v.seq === 6))!;
         expect(frame.seq).toBeGreaterThan(0);
         expect(frame.upserts.find((v) => v.id === 'car-1')).toMatchObject({ lat: 52.55, online: true });
@@ -188,6 +202,7 @@ describe('browser console', () => {
         expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
       } finally {
         await pub.endAsync(true);
+        binary.ws.close();
       }
 
       const counts = await client.invoke<FleetCounts>('fleet:getCounts');

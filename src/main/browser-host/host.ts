@@ -14,6 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
 import { CONSOLE_WS_PATH } from '../../shared/desktop-api.js';
+import { FLEET_FRAME_FORMAT } from '../../shared/fleet-frame-codec.js';
 import { buildContentSecurityPolicy, originOf } from '../csp.js';
 import { createLogger, type Logger } from '../log.js';
 import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices, type DesktopServicesConfig } from '../services/desktop-services.js';
@@ -91,7 +92,9 @@ export async function startBrowserConsole(options: BrowserConsoleOptions): Promi
       rejectUpgrade(socket, verdict);
       return;
     }
-    wss.handleUpgrade(req, socket, head, (ws) => api?.attach(ws));
+    // a renderer that reads fleet frames as bytes says so (bridge/index.ts); any other gets them as JSON
+    const binaryFrames = new URL(req.url ?? '/', 'http://localhost').searchParams.get('frames') === String(FLEET_FRAME_FORMAT);
+    wss.handleUpgrade(req, socket, head, (ws) => api?.attach(ws, { binaryFrames }));
   });
   server.on('clientError', (_err, socket) => socket.destroy());
 

@@ -4,6 +4,7 @@ import type { WebSocket } from 'ws';
 import type { DesktopEvent, DesktopEventMap, DesktopHandlers, FleetFrame } from '../../shared/desktop-api.js';
 import { silentLogger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
+import { decodeFleetFrame } from '../../shared/fleet-frame-codec.js';
 import { WsApi } from './ws-api.js';
 
 /** Just enough of a ws socket to observe what the API sends and to fake a slow reader. */
@@ -12,9 +13,11 @@ class FakeSocket extends EventEmitter {
   readyState = 1;
   bufferedAmount = 0;
   sent: string[] = [];
+  binary: Uint8Array[] = [];
   terminated = false;
-  send(text: string): void {
-    this.sent.push(text);
+  send(data: string | Uint8Array): void {
+    if (typeof data === 'string') this.sent.push(data);
+    else this.binary.push(data);
   }
   terminate(): void {
     this.terminated = true;
@@ -133,6 +136,27 @@ describe('WsApi backpressure', () => {
 
     // malformed acknowledgements are ignored
     ws.emit('message', Buffer.from(JSON.stringify({ kind: 'ack', seq: 'x' })), false);
+    api.close();
+  });
+
+  it('sends fleet frames as bytes to a client that reads them (encoded once for all), JSON events to one that does not', () => {
+    const events = new Events();
+    const api = new WsApi({ handlers: {} as DesktopHandlers, events, logger: silentLogger() });
+    const a = new FakeSocket();
+    const b = new FakeSocket();
+    const old = new FakeSocket();
+    api.attach(a as unknown as WebSocket, { binaryFrames: true });
+    api.attach(b as unknown as WebSocket, { binaryFrames: true });
+    api.attach(old as unknown as WebSocket);
+    const f: FleetFrame = { ...frame(1), upserts: [{ id: 'veh-1', lat: 52.5, lon: 13.4, seq: 3 } as never] };
+    events.emit('fleet:frame', f);
+    events.emit('auth:change', { status: 'signed_out' });
+    expect(a.binary).toHaveLength(1);
+    expect(b.binary[0]).toBe(a.binary[0]); // one encoding
+    expect(decodeFleetFrame(a.binary[0]!)).toMatchObject({ seq: 1, upserts: [{ id: 'veh-1', lat: 52.5, lon: 13.4, seq: 3 }] });
+    expect(a.sent.map((t) => (JSON.parse(t) as { event: string }).event)).toEqual(['auth:change']); // other events stay JSON
+    expect(old.binary).toHaveLength(0);
+    expect(seqsSent(old)).toEqual([1]);
     api.close();
   });
 });

@@ -1,11 +1,12 @@
 /**
  * The DesktopApi over a WebSocket: `ConsoleClientMessage` invokes in, `ConsoleServerMessage` results and events
  * out (src/shared/desktop-api.ts). Every incoming message is validated; nothing a client sends can crash the
- * host. Events are serialised once and fanned out. Fleet frames are flow-controlled per client (frame-flow.ts): a
- * renderer acknowledges the frames it applied, and one that falls behind gets the frames meanwhile merged into one
- * (every car's latest state) when it catches up — never a queue of stale frames. A client that does not acknowledge
- * (an older renderer) skips frames above `frameSkipBytes` instead (the seq gap makes it re-read the snapshot).
- * Either way our memory stays bounded.
+ * host. Events are serialised once and fanned out. Fleet frames go as bytes (src/shared/fleet-frame-codec.ts) to a
+ * client that asked for them on connecting (JSON events otherwise) and are flow-controlled per client (frame-link.ts,
+ * shared with Electron's IPC): a renderer acknowledges the frames it applied, and one that falls behind gets the frames
+ * meanwhile merged into one (every car's latest state) when it catches up — never a queue of stale frames. A client
+ * that does not acknowledge (an older renderer) skips frames above `frameSkipBytes` instead (the seq gap makes it
+ * re-read the snapshot). Either way our memory stays bounded.
  */
 import type { WebSocket } from 'ws';
 import {
@@ -21,7 +22,7 @@ import {
 } from '../../shared/desktop-api.js';
 import type { Logger } from '../log.js';
 import type { DesktopEvents } from '../services/desktop-services.js';
-import { FrameFlow } from './frame-flow.js';
+import { FrameLink, sharedEncoder } from '../services/frame-link.js';
 
 export interface WsApiOptions {
   handlers: DesktopHandlers;
@@ -38,7 +39,12 @@ export interface WsApiOptions {
 interface ClientState {
   alive: boolean;
   skippedFrames: number;
-  flow: FrameFlow;
+  link: FrameLink;
+}
+
+export interface AttachOptions {
+  /** the client reads fleet frames as bytes (src/shared/fleet-frame-codec.ts); otherwise they go as JSON events */
+  binaryFrames?: boolean;
 }
 
 const MAX_ARGS = 16;
@@ -47,6 +53,9 @@ export class WsApi {
   private readonly clients = new Map<WebSocket, ClientState>();
   private readonly unsubscribers: Unsubscribe[] = [];
   private readonly pingTimer: NodeJS.Timeout;
+  /** a frame's bytes and JSON text, made once for every client that gets the frame as it is */
+  private readonly frameBytes = sharedEncoder();
+  private lastJson: { frame: FleetFrame; text: string } | undefined;
 
   constructor(private readonly options: WsApiOptions) {
     for (const event of DESKTOP_EVENTS) {
@@ -60,8 +69,13 @@ export class WsApi {
     return this.clients.size;
   }
 
-  attach(ws: WebSocket): void {
-    const state: ClientState = { alive: true, skippedFrames: 0, flow: new FrameFlow() };
+  attach(ws: WebSocket, options: AttachOptions = {}): void {
+    const link = new FrameLink((frame) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (options.binaryFrames) ws.send(this.frameBytes(frame), { binary: true });
+      else ws.send(this.frameJson(frame));
+    });
+    const state: ClientState = { alive: true, skippedFrames: 0, link };
     this.clients.set(ws, state);
     ws.on('pong', () => {
       state.alive = true;
@@ -93,9 +107,7 @@ export class WsApi {
     if (typeof msg !== 'object' || msg === null) return;
     const { kind, id, channel, args, seq } = msg as Record<string, unknown>;
     if (kind === 'ack') {
-      if (typeof seq !== 'number' || !Number.isSafeInteger(seq)) return;
-      const next = state.flow.ack(seq);
-      if (next) this.sendFrame(ws, next);
+      state.link.ack(seq);
       return;
     }
     if (kind !== 'invoke' || typeof id !== 'number' || !Number.isSafeInteger(id)) return;
@@ -114,7 +126,7 @@ export class WsApi {
     }
     const reply = await replyTo(this.options.handlers, channel, (args as unknown[] | undefined) ?? []);
     // the snapshot supersedes the frames held back for this client up to its seq
-    if (channel === 'fleet:getSnapshot' && reply.ok) state.flow.snapshotRead((reply.result as FleetSnapshot).seq);
+    if (channel === 'fleet:getSnapshot' && reply.ok) state.link.snapshotRead((reply.result as FleetSnapshot).seq);
     this.send(ws, { kind: 'result', id, ...reply });
   }
 
@@ -131,17 +143,13 @@ export class WsApi {
         continue;
       }
       if (event === 'fleet:frame') {
-        const frame = payload as FleetFrame;
-        if (!state.flow.controlled && ws.bufferedAmount > skipBytes) {
+        if (!state.link.controlled && ws.bufferedAmount > skipBytes) {
           state.skippedFrames += 1;
           continue;
         }
-        const out = state.flow.offer(frame);
-        if (!out) continue; // held back, merged into the next frame this client gets
-        if (out !== frame) {
-          this.sendFrame(ws, out);
-          continue;
-        }
+        // sent now, or held back and merged into the next frame this client gets
+        state.link.offer(payload as FleetFrame);
+        continue;
       }
       // serialised once for every client that gets the event as it is
       text ??= JSON.stringify({ kind: 'event', event, payload } satisfies ConsoleServerMessage);
@@ -149,8 +157,13 @@ export class WsApi {
     }
   }
 
-  private sendFrame(ws: WebSocket, frame: FleetFrame): void {
-    this.send(ws, { kind: 'event', event: 'fleet:frame', payload: frame });
+  private frameJson(frame: FleetFrame): string {
+    if (this.lastJson?.frame !== frame)
+      this.lastJson = {
+        frame,
+        text: JSON.stringify({ kind: 'event', event: 'fleet:frame', payload: frame } satisfies ConsoleServerMessage),
+      };
+    return this.lastJson.text;
   }
 
   private send(ws: WebSocket, msg: ConsoleServerMessage): void {

@@ -13,12 +13,14 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { DESKTOP_CHANNELS } from '../../shared/desktop-api.js';
+import { DESKTOP_CHANNELS, FLEET_ACK_CHANNEL, type FleetFrame } from '../../shared/desktop-api.js';
+import { decodeFleetFrame } from '../../shared/fleet-frame-codec.js';
 import { silentLogger } from '../log.js';
 
 const recorded = vi.hoisted(() => ({
   schemes: [] as unknown[],
   handlers: new Map<string, (event: unknown, ...args: unknown[]) => Promise<unknown>>(),
+  listeners: new Map<string, Set<(event: unknown, ...args: unknown[]) => void>>(),
 }));
 
 vi.mock('electron', () => ({
@@ -27,13 +29,18 @@ vi.mock('electron', () => ({
   ipcMain: {
     handle: (channel: string, fn: (event: unknown, ...args: unknown[]) => Promise<unknown>) => recorded.handlers.set(channel, fn),
     removeHandler: (channel: string) => recorded.handlers.delete(channel),
+    on: (channel: string, fn: (event: unknown, ...args: unknown[]) => void) => {
+      if (!recorded.listeners.has(channel)) recorded.listeners.set(channel, new Set());
+      recorded.listeners.get(channel)!.add(fn);
+    },
+    removeListener: (channel: string, fn: (event: unknown, ...args: unknown[]) => void) => recorded.listeners.get(channel)?.delete(fn),
   },
 }));
 
 const { denyAllPermissions, installContentSecurityPolicy, isAppUrl, isTrustedIpcSender, lockDownWebContents, mainWindowOptions } =
   await import('./security.js');
 const { registerAppScheme, rendererUrl, serveRenderer } = await import('./security.js');
-const { registerIpcHandlers } = await import('./ipc.js');
+const { forwardEvents, registerIpcHandlers } = await import('./ipc.js');
 
 const APP = { kind: 'app', root: '/opt/fleetdesk/resources/app.asar/out/renderer' } as const;
 const root = join(import.meta.dirname, '../../..');
@@ -210,6 +217,43 @@ describe('IPC (checklist 17)', () => {
     expect(await recorded.handlers.get(first)!({ trusted: true })).toMatchObject({ ok: true });
     off();
     expect(recorded.handlers.size).toBe(0);
+  });
+
+  it('sends fleet frames to our window as bytes, flow-controlled by acknowledgements from our renderer only', async () => {
+    const sent: Array<{ event: string; payload: unknown }> = [];
+    const webContents = { isDestroyed: () => false, send: (event: string, payload: unknown) => sent.push({ event, payload }) };
+    const win = { isDestroyed: () => false, webContents };
+    const emitters = new Map<string, (payload: unknown) => void>();
+    const events = { on: (event: string, cb: (payload: unknown) => void) => (emitters.set(event, cb), () => emitters.delete(event)) };
+    const trusted = (event: { trusted: boolean }) => event.trusted;
+    const forwarding = forwardEvents(events as never, () => win as never, trusted as never);
+    const frame = (seq: number): FleetFrame => ({ seq, at: seq, upserts: [], registry: [] });
+    const ack = (seq: number, from: { trusted: boolean; sender: unknown }) =>
+      recorded.listeners.get(FLEET_ACK_CHANNEL)!.forEach((fn) => fn(from, seq));
+    const frames = () => sent.filter((m) => m.event === 'fleet:frame').map((m) => decodeFleetFrame(m.payload as Uint8Array));
+
+    emitters.get('fleet:frame')!(frame(1));
+    expect(frames().map((f) => f.seq)).toEqual([1]);
+    ack(1, { trusted: true, sender: webContents });
+    for (let s = 2; s <= 6; s++) emitters.get('fleet:frame')!(frame(s));
+    expect(frames().map((f) => f.seq)).toEqual([1, 2, 3]); // two unacknowledged, the rest held and merged
+    ack(3, { trusted: false, sender: webContents }); // a foreign frame cannot release anything
+    ack(3, { trusted: true, sender: { other: true } }); // nor another renderer
+    expect(frames()).toHaveLength(3);
+    ack(3, { trusted: true, sender: webContents });
+    expect(frames().at(-1)).toMatchObject({ fromSeq: 4, seq: 6 });
+    // the snapshot as of frame 9 supersedes frames held up to it
+    ack(6, { trusted: true, sender: webContents });
+    for (let s = 7; s <= 9; s++) emitters.get('fleet:frame')!(frame(s));
+    forwarding.snapshotRead(9);
+    ack(8, { trusted: true, sender: webContents });
+    expect(frames().map((f) => f.seq)).toEqual([1, 2, 3, 6, 7, 8]);
+    // other events go as they are
+    emitters.get('auth:change')!({ status: 'signed_out' });
+    expect(sent.at(-1)).toEqual({ event: 'auth:change', payload: { status: 'signed_out' } });
+    forwarding.dispose();
+    expect(recorded.listeners.get(FLEET_ACK_CHANNEL)!.size).toBe(0);
+    expect(emitters.size).toBe(0);
   });
 });
 

@@ -84,6 +84,16 @@ export interface DesktopServices {
   start(): Promise<void>;
   /** Stops everything and disposes every socket, timer and listener. Idempotent. */
   stop(): Promise<void>;
+  /** running totals for benchmarks and diagnostics (not part of the DesktopApi) */
+  stats(): DesktopServicesStats;
+}
+
+export interface DesktopServicesStats {
+  /** broker messages accepted (telemetry and status) */
+  messagesReceived: number;
+  /** fleet frames emitted, and the vehicle states they carried */
+  framesEmitted: number;
+  vehiclesEmitted: number;
 }
 
 class TypedEmitter implements DesktopEvents {
@@ -121,9 +131,18 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
   const logger = config.logger ?? createLogger('desktop');
   const events = new TypedEmitter(logger);
   const fleet = new LiveFleet(config.heartbeatTimeoutMs !== undefined ? { heartbeatTimeoutMs: config.heartbeatTimeoutMs } : {});
-  const coalescer = new FrameCoalescer(fleet, (frame) => events.emit('fleet:frame', frame), {
-    ...(config.frameIntervalMs !== undefined ? { intervalMs: config.frameIntervalMs } : {}),
-  });
+  const emitted = { frames: 0, vehicles: 0 };
+  const coalescer = new FrameCoalescer(
+    fleet,
+    (frame) => {
+      emitted.frames++;
+      emitted.vehicles += frame.upserts.length;
+      events.emit('fleet:frame', frame);
+    },
+    {
+      ...(config.frameIntervalMs !== undefined ? { intervalMs: config.frameIntervalMs } : {}),
+    },
+  );
   const unsubscribeFleet = fleet.onChange((c) => (c.kind === 'vehicle' ? coalescer.markVehicle(c.id) : coalescer.markRegistry(c.id)));
 
   const connectionState = (): ConnectionState => ({ broker: feed.getLinkState(), server: server.getLinkState() });
@@ -204,6 +223,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
   return {
     handlers,
     events,
+    stats: () => ({ messagesReceived: feed.getReceivedCount(), framesEmitted: emitted.frames, vehiclesEmitted: emitted.vehicles }),
     async start() {
       if (started) return;
       started = true;

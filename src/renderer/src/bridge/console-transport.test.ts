@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ConsoleClientMessage } from '../../../shared/desktop-api.js';
+import { encodeFleetFrame } from '../../../shared/fleet-frame-codec.js';
+import { liveVehicle } from '../testing/fixtures';
 import { createConsoleTransport, type ConsoleTransport } from './console-transport';
 
 /** Just enough of a browser WebSocket for the transport; tests drive open/message/close by hand. */
@@ -9,7 +11,7 @@ class FakeSocket {
   readyState = 0;
   sent: ConsoleClientMessage[] = [];
   onopen: (() => void) | null = null;
-  onmessage: ((ev: { data: string }) => void) | null = null;
+  onmessage: ((ev: { data: string | ArrayBuffer }) => void) | null = null;
   onclose: ((ev: { code: number; reason: string }) => void) | null = null;
   onerror: (() => void) | null = null;
   constructor(readonly url: string) {
@@ -31,6 +33,9 @@ class FakeSocket {
   }
   receive(msg: unknown) {
     this.onmessage?.({ data: JSON.stringify(msg) });
+  }
+  receiveBytes(bytes: Uint8Array) {
+    this.onmessage?.({ data: bytes.slice().buffer });
   }
   drop(code = 1006) {
     this.readyState = 3;
@@ -112,5 +117,29 @@ describe('console transport', () => {
       { kind: 'ack', seq: 7 },
       { kind: 'ack', seq: 8 },
     ]);
+  });
+
+  it('reads fleet frames sent as bytes, acknowledges them once applied, and drops (and counts) bytes that are not a frame', () => {
+    const t = make();
+    const ws = FakeSocket.instances[0]!;
+    ws.open();
+    const got: unknown[] = [];
+    t.subscribe('fleet:frame', (f) => got.push(f));
+    const frame = {
+      seq: 4,
+      fromSeq: 2,
+      at: 10,
+      upserts: [liveVehicle('veh-1', { speedKph: 30, headingDeg: 90, seq: 9, deviceTs: 5, receivedAt: 6 })],
+      registry: [],
+    };
+    ws.receiveBytes(encodeFleetFrame(frame));
+    expect(got).toEqual([frame]);
+    expect(ws.sent).toEqual([{ kind: 'ack', seq: 4 }]);
+    vi.spyOn(console, 'warn').mockImplementation(() => undefined);
+    ws.receiveBytes(new Uint8Array([1, 2, 3]));
+    expect(got).toHaveLength(1);
+    expect(ws.sent).toHaveLength(1); // not acknowledged: the gap makes the store re-read the snapshot
+    expect(t.droppedFrames()).toBe(1);
+    vi.restoreAllMocks();
   });
 });

@@ -24,10 +24,13 @@ import type {
 } from '../../../shared/desktop-api.js';
 import { backoffDelay, EQUAL_JITTER } from '../../../shared/backoff.js';
 import { isDesktopEvent } from '../../../shared/desktop-api.js';
+import { deliverFleetFrame } from '../../../shared/fleet-frame-codec.js';
 import { AppError } from '../../../shared/errors.js';
 
 export interface ConsoleTransport extends DesktopTransport {
   link(): LinkState;
+  /** binary messages dropped because they were not well-formed fleet frames */
+  droppedFrames(): number;
   onLinkChange(cb: (state: LinkState) => void): Unsubscribe;
   dispose(): void;
 }
@@ -69,6 +72,8 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
   let reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   let disposed = false;
   let nextId = 1;
+  /** binary messages that were not fleet frames (dropped; the store's sequence check re-reads the snapshot) */
+  let droppedFrames = 0;
   let state: LinkState = { status: 'connecting', since: Date.now(), attempts: 0 };
 
   const pending = new Map<number, Pending>();
@@ -96,6 +101,8 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
       return;
     }
     socket = ws;
+    // fleet frames come as bytes (src/shared/fleet-frame-codec.ts); everything else as JSON text
+    ws.binaryType = 'arraybuffer';
     ws.onopen = () => {
       if (socket !== ws) return;
       state = { ...state, lastOkAt: Date.now() };
@@ -142,7 +149,28 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
     }
   }
 
+  function dispatch(event: DesktopEvent, payload: unknown): void {
+    for (const cb of [...(eventListeners.get(event) ?? [])]) {
+      try {
+        cb(payload);
+      } catch (err) {
+        // one faulty listener must not starve the others of live data
+        console.error(`[bridge] listener for ${event} failed`, err);
+      }
+    }
+  }
+
   function onMessage(data: unknown): void {
+    if (data instanceof ArrayBuffer) {
+      // Flow control: the frame is applied (the listeners ran), then acknowledged: the host may send the next one. A
+      // host holds back and merges frames for a client that is behind, so the renderer never works through a queue of
+      // stale frames.
+      if (!deliverFleetFrame(data, (frame) => dispatch('fleet:frame', frame), ack)) {
+        droppedFrames++;
+        console.warn('[bridge] dropped a binary console message that is not a fleet frame');
+      }
+      return;
+    }
     let msg: ConsoleServerMessage;
     try {
       msg = JSON.parse(typeof data === 'string' ? data : String(data)) as ConsoleServerMessage;
@@ -160,25 +188,16 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
       return;
     }
     if (msg?.kind === 'event' && isDesktopEvent(msg.event)) {
-      const listeners = eventListeners.get(msg.event);
-      for (const cb of [...(listeners ?? [])]) {
-        try {
-          cb(msg.payload);
-        } catch (err) {
-          // one faulty listener must not starve the others of live data
-          console.error(`[bridge] listener for ${msg.event} failed`, err);
-        }
-      }
-      // Flow control: the frame is applied (the listeners ran), the host may send the next one. A host holds back and
-      // merges frames for a client that is behind, so the renderer never works through a queue of stale frames.
-      if (msg.event === 'fleet:frame') ack((msg.payload as { seq?: unknown } | null)?.seq);
+      // a host that sends fleet frames as JSON: the same delivery and acknowledgement
+      if (msg.event === 'fleet:frame') deliverFleetFrame(msg.payload, (frame) => dispatch('fleet:frame', frame), ack);
+      else dispatch(msg.event, msg.payload);
       return;
     }
     console.warn('[bridge] dropped an unknown console message', (msg as { kind?: unknown })?.kind);
   }
 
-  function ack(seq: unknown): void {
-    if (typeof seq !== 'number' || !socket || socket.readyState !== WS.OPEN) return;
+  function ack(seq: number): void {
+    if (!socket || socket.readyState !== WS.OPEN) return;
     const msg: ConsoleClientMessage = { kind: 'ack', seq };
     try {
       socket.send(JSON.stringify(msg));
@@ -241,6 +260,7 @@ export function createConsoleTransport(options: ConsoleTransportOptions): Consol
     invoke,
     subscribe,
     link: () => state,
+    droppedFrames: () => droppedFrames,
     onLinkChange(cb) {
       linkListeners.add(cb);
       return () => {

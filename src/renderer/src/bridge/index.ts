@@ -8,6 +8,7 @@
  */
 import type { DesktopApi, LinkState, Unsubscribe } from '../../../shared/desktop-api.js';
 import { CONSOLE_WS_PATH, createDesktopApi } from '../../../shared/desktop-api.js';
+import { FLEET_FRAME_FORMAT } from '../../../shared/fleet-frame-codec.js';
 import { takeConsoleToken } from './console-token';
 import { createConsoleTransport, type ConsoleTransport } from './console-transport';
 import { createWebNotifications } from './web-notifications';
@@ -34,7 +35,8 @@ function createBridge(): Bridge {
   }
   const token = takeConsoleToken();
   const scheme = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const url = `${scheme}//${location.host}${CONSOLE_WS_PATH}?token=${encodeURIComponent(token ?? '')}`;
+  // frames=…: this renderer reads fleet frames as bytes of that format (a host sends JSON to a client that does not say so)
+  const url = `${scheme}//${location.host}${CONSOLE_WS_PATH}?token=${encodeURIComponent(token ?? '')}&frames=${FLEET_FRAME_FORMAT}`;
   const transport: ConsoleTransport = createConsoleTransport({
     url,
     ...(token ? {} : { hint: 'no console token: open the URL the console host printed (…/#token=…)' }),

@@ -71,4 +71,30 @@ describe('GridBatch (one grid transaction per animation frame)', () => {
     batch.note(delta([], ['a']));
     expect(batch.take(s.rows)).toMatchObject({ liveOnly: true, update: [{ id: 'a' }] });
   });
+
+  it('hands a live-only batch over as ids (rows updated in place), and leaves any other batch for the transaction', () => {
+    const s = source();
+    for (const id of ['a', 'b']) s.live.set(id, liveVehicle(id));
+    const batch = new GridBatch(['a', 'b']);
+    expect(batch.takeLive()).toBeUndefined(); // nothing noted
+    batch.note(delta([liveVehicle('a', { speedKph: 5 })], ['b']));
+    batch.note(delta([liveVehicle('a', { speedKph: 6 })]));
+    expect([...batch.takeLive()!].sort()).toEqual(['a', 'b']); // each car once, a restyled car too
+    expect(batch.take(s.rows)).toBeUndefined(); // taken
+    // a car the grid does not hold yet: only a transaction can add its row
+    const c = liveVehicle('c');
+    s.live.set('c', c);
+    batch.note(delta([liveVehicle('a', { speedKph: 7 }), c]));
+    expect(batch.takeLive()).toBeUndefined();
+    const tx = batch.take(s.rows)!;
+    expect(tx.add.map((r) => r.id)).toEqual(['c']);
+    expect(tx.update.map((r) => r.id)).toEqual(['a']);
+    // a registry change or a reset is never live-only
+    batch.note(delta([], [], [info('a', 'B-A 3')]));
+    expect(batch.takeLive()).toBeUndefined();
+    expect(batch.take(s.rows)?.liveOnly).toBe(false);
+    batch.note({ kind: 'reset' });
+    expect(batch.takeLive()).toBeUndefined();
+    expect(batch.take(s.rows)?.liveOnly).toBe(false);
+  });
 });

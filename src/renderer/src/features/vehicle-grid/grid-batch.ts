@@ -46,6 +46,20 @@ export class GridBatch {
     return this.reset || this.pending.size > 0;
   }
 
+  /**
+   * The cars of a live-only batch (every one already a row, no reset, no registry change), taken; undefined — and the
+   * batch left for `take` — otherwise. For a grid whose order and filters rest on static columns alone: such a batch
+   * cannot move a row or change which rows show, so the rows' data can be updated in place and only the rows on screen
+   * redrawn, instead of a transaction that makes the grid visit every changed row.
+   */
+  takeLive(): Set<string> | undefined {
+    if (this.reset || this.registry || this.pending.size === 0) return undefined;
+    for (const id of this.pending) if (!this.inGrid.has(id)) return undefined;
+    const ids = this.pending;
+    this.pending = new Set();
+    return ids;
+  }
+
   /** The transaction for everything noted since the last take (the latest rows from `source`), or undefined if none. */
   take(source: GridRowSource): GridTransaction | undefined {
     const add: VehicleRow[] = [];
