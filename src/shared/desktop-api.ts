@@ -81,6 +81,12 @@ export interface FleetFrame {
   upserts: VehicleLive[];
   /** registry entries that changed since the last frame (rare) */
   registry: VehicleInfo[];
+  /**
+   * vehicles that left the fleet since the last frame (retired: gone from the server's registry) — rare; the
+   * renderer drops them from the map and the grid. Applied before `registry` and `upserts` (a car reinstated later
+   * in a merged frame comes back through those).
+   */
+  removed?: string[];
 }
 
 export interface FleetSnapshot {

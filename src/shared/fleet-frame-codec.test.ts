@@ -45,6 +45,29 @@ describe("fleet frame codec (the console WebSocket's binary frames)", () => {
     expect(bytes.byteLength).toBeLessThan(JSON.stringify(big).length / 2);
   });
 
+  it('carries the ids of cars that left the fleet (retired), with upserts and registry beside them', () => {
+    const frame: FleetFrame = {
+      seq: 12,
+      at: 13,
+      upserts: [car('veh-00003', 3)],
+      registry: [{ id: 'veh-00003', plate: 'B-FD 3', make: 'VW', model: 'ID.3', energyType: 'electric', homeZone: 'mitte' }],
+      removed: ['veh-00001', 'ünïcödé-id'],
+    };
+    expect(decodeFleetFrame(encodeFleetFrame(frame))).toEqual(frame);
+    const removedOnly: FleetFrame = { seq: 14, at: 15, upserts: [], registry: [], removed: ['veh-00002'] };
+    expect(decodeFleetFrame(encodeFleetFrame(removedOnly))).toEqual(removedOnly);
+    // an empty list is not sent at all
+    expect('removed' in decodeFleetFrame(encodeFleetFrame({ ...removedOnly, removed: [] }))).toBe(false);
+    // removed ids that are not strings are not a frame
+    const bytes = encodeFleetFrame(removedOnly);
+    const tail = new TextEncoder().encode('["veh-00002"]');
+    const numbers = new TextEncoder().encode('[12345678901]');
+    expect(numbers.byteLength).toBe(tail.byteLength);
+    const bad = bytes.slice();
+    bad.set(numbers, bad.byteLength - numbers.byteLength);
+    expect(() => decodeFleetFrame(bad)).toThrow(/removed/);
+  });
+
   it('reads bytes at any offset (a slice of a larger buffer) and from an ArrayBuffer', () => {
     const frame: FleetFrame = { seq: 3, at: 4, upserts: [car('a', 1), car('b', 2)], registry: [] };
     const bytes = encodeFleetFrame(frame);

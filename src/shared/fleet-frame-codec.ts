@@ -9,8 +9,9 @@
  * registry entries a frame rarely carries stay JSON at the end.
  *
  * Layout (little-endian): a header of 8 float64 (format version, seq, at, fromSeq or NaN, car count, registry bytes,
- * id bytes, reserved), the float64 columns (FLOAT_FIELDS order; `staleAgeMs` NaN when absent), one flag byte per
- * car (ignition 1, locked 2, doorsClosed 4, online 8), the UTF-16 length of each id (uint16), the ids concatenated (UTF-8), the registry as JSON (UTF-8).
+ * id bytes, removed bytes), the float64 columns (FLOAT_FIELDS order; `staleAgeMs` NaN when absent), one flag byte
+ * per car (ignition 1, locked 2, doorsClosed 4, online 8), the UTF-16 length of each id (uint16), the ids
+ * concatenated (UTF-8), the registry as JSON (UTF-8), the removed ids as a JSON array (UTF-8; the rare retirement).
  *
  * `decodeFleetFrame` checks every length against the bytes it got and throws on anything malformed: the caller drops
  * and counts such a message (a gap in the sequence then makes the store re-read the snapshot).
@@ -58,11 +59,12 @@ export function encodeFleetFrame(frame: FleetFrame): Uint8Array {
   }
   const idBytes = encoder.encode(joined);
   const registryBytes = frame.registry.length > 0 ? encoder.encode(JSON.stringify(frame.registry)) : new Uint8Array(0);
+  const removedBytes = frame.removed?.length ? encoder.encode(JSON.stringify(frame.removed)) : new Uint8Array(0);
   const floatsEnd = (HEADER + FLOAT_FIELDS.length * n) * 8;
   const flagsEnd = floatsEnd + n;
   const lengthsAt = flagsEnd + (flagsEnd & 1); // uint16 alignment
   const idsAt = lengthsAt + 2 * n;
-  const bytes = new Uint8Array(idsAt + idBytes.length + registryBytes.length);
+  const bytes = new Uint8Array(idsAt + idBytes.length + registryBytes.length + removedBytes.length);
   const f = new Float64Array(bytes.buffer, 0, HEADER + FLOAT_FIELDS.length * n);
   f[0] = FLEET_FRAME_FORMAT;
   f[1] = frame.seq;
@@ -71,6 +73,7 @@ export function encodeFleetFrame(frame: FleetFrame): Uint8Array {
   f[4] = n;
   f[5] = registryBytes.length;
   f[6] = idBytes.length;
+  f[7] = removedBytes.length;
   // one pass over the cars, each field read by name
   const [lat, lon, speed, heading, energy, odometer, vseq, deviceTs, receivedAt, stale] = columnStarts(n);
   for (let i = 0; i < n; i++) {
@@ -90,6 +93,7 @@ export function encodeFleetFrame(frame: FleetFrame): Uint8Array {
   new Uint16Array(bytes.buffer, lengthsAt, n).set(idLengths);
   bytes.set(idBytes, idsAt);
   bytes.set(registryBytes, idsAt + idBytes.length);
+  bytes.set(removedBytes, idsAt + idBytes.length + registryBytes.length);
   return bytes;
 }
 
@@ -101,25 +105,30 @@ export function decodeFleetFrame(input: ArrayBuffer | Uint8Array): FleetFrame {
   if (bytes.byteLength < HEADER * 8) throw bad('too short');
   const header = new Float64Array(bytes.buffer, bytes.byteOffset, HEADER);
   if (header[0] !== FLEET_FRAME_FORMAT) throw bad(`format ${header[0]}`);
-  const [, seq, at, fromSeq, n, registryLength, idLength] = header as unknown as number[];
-  for (const x of [seq!, at!, n!, registryLength!, idLength!]) if (!Number.isSafeInteger(x) || x! < 0) throw bad('header');
+  const [, seq, at, fromSeq, n, registryLength, idLength, removedLength] = header as unknown as number[];
+  for (const x of [seq!, at!, n!, registryLength!, idLength!, removedLength!]) if (!Number.isSafeInteger(x) || x! < 0) throw bad('header');
   if (!Number.isNaN(fromSeq) && !(Number.isSafeInteger(fromSeq) && fromSeq! <= seq!)) throw bad('fromSeq');
   const floatsEnd = (HEADER + FLOAT_FIELDS.length * n!) * 8;
   const flagsEnd = floatsEnd + n!;
   const lengthsAt = flagsEnd + (flagsEnd & 1);
   const idsAt = lengthsAt + 2 * n!;
-  if (bytes.byteLength !== idsAt + idLength! + registryLength!) throw bad('length');
+  const registryAt = idsAt + idLength!;
+  const removedAt = registryAt + registryLength!;
+  if (bytes.byteLength !== removedAt + removedLength!) throw bad('length');
   const f = new Float64Array(bytes.buffer, bytes.byteOffset, HEADER + FLOAT_FIELDS.length * n!);
   const idLengths = new Uint16Array(bytes.buffer, bytes.byteOffset + lengthsAt, n!);
   let ids: string;
   let registry: VehicleInfo[] = [];
+  let removed: unknown = [];
   try {
-    ids = decoder.decode(bytes.subarray(idsAt, idsAt + idLength!));
-    if (registryLength! > 0) registry = JSON.parse(decoder.decode(bytes.subarray(idsAt + idLength!))) as VehicleInfo[];
+    ids = decoder.decode(bytes.subarray(idsAt, registryAt));
+    if (registryLength! > 0) registry = JSON.parse(decoder.decode(bytes.subarray(registryAt, removedAt))) as VehicleInfo[];
+    if (removedLength! > 0) removed = JSON.parse(decoder.decode(bytes.subarray(removedAt)));
   } catch {
     throw bad('text');
   }
   if (!Array.isArray(registry)) throw bad('registry');
+  if (!Array.isArray(removed) || !removed.every((id) => typeof id === 'string')) throw bad('removed');
   const upserts: VehicleLive[] = new Array<VehicleLive>(n!);
   const [lat, lon, speed, heading, energy, odometer, vseq, deviceTs, receivedAt, stale] = columnStarts(n!);
   let idAt = 0;
@@ -148,7 +157,14 @@ export function decodeFleetFrame(input: ArrayBuffer | Uint8Array): FleetFrame {
     upserts[i] = v;
   }
   if (idAt !== ids.length) throw bad('ids');
-  return { seq: seq!, ...(Number.isNaN(fromSeq) ? {} : { fromSeq: fromSeq! }), at: at!, upserts, registry };
+  return {
+    seq: seq!,
+    ...(Number.isNaN(fromSeq) ? {} : { fromSeq: fromSeq! }),
+    at: at!,
+    upserts,
+    registry,
+    ...(removedLength! > 0 ? { removed: removed as string[] } : {}),
+  };
 }
 
 /**

@@ -208,6 +208,15 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
     await shot('9-register');
     await page.getByTestId('vehicle-submit').click();
     await expect.poll(() => page.getByTestId('vehicles-message').innerText()).toBe('Registered B-FD 77.');
+    // the operations desk lists the new car (registered, never heard from: offline) …
+    const deskRows = async () => {
+      await page.getByTestId('view-operations').click();
+      return Number(await page.getByTestId('vehicle-grid').getAttribute('data-row-count'));
+    };
+    await expect.poll(deskRows, { timeout: 30_000 }).toBe(FLEET + 1);
+    await expect.poll(() => page.getByTestId('count-offline').getAttribute('data-value')).toBe('1');
+    await page.getByTestId('view-back-office').click();
+    await page.getByTestId('back-office-vehicles').click();
     await page.getByTestId('vehicles-search').fill('B-FD 77');
     const row = page.locator('[data-testid="vehicle-row"]');
     await expect.poll(() => row.count()).toBe(1);
@@ -220,6 +229,9 @@ describe('an admin onboards a fleet of 500 cars from the desk', () => {
     await expect.poll(() => page.getByTestId('vehicles-message').innerText()).toBe('Retired B-FD 77.');
     await expect.poll(() => row.count()).toBe(0); // retired cars are listed only with "Show retired"
     expect(await page.getByTestId('vehicles-count').innerText()).toBe('500 vehicles in the fleet');
+    // … and drops it once retired, without a reload (the replica and the desk's registry both say it left)
+    await expect.poll(deskRows, { timeout: 45_000 }).toBe(FLEET);
+    await expect.poll(() => page.getByTestId('count-offline').getAttribute('data-value')).toBe('0');
   });
 
   it('revokes one device with a reason: its session ends', async () => {

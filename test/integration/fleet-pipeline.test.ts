@@ -59,6 +59,8 @@ describe.each(cases)('fleet pipeline on $name', (c) => {
       serverUrl: server.httpUrl,
       host: 'browser',
       frameIntervalMs: 100,
+      // the registry re-read every half second (30 s in the app), so a retirement reaches the desktop in the test's time
+      tuning: { serverRefreshMs: 500 },
       ...demoDesktopCredentials(server),
       // the seeded demo dispatcher (README "Demo accounts"): the desktop signs in to read the registry
       staffCredentials: { email: 'dispatcher@fleetdesk.local', password: 'demo-dispatcher-pass' },
@@ -152,5 +154,29 @@ describe.each(cases)('fleet pipeline on $name', (c) => {
     // the others stay online
     const live = await serverLive(server);
     expect(sim.vehicleIds.filter((id) => id !== victim).every((id) => live.get(id)?.online)).toBe(true);
+  });
+
+  it('a car retired by an admin leaves the desktop: one frame says so, the snapshot and counts no longer hold it', async () => {
+    const retired = sim.vehicleIds[5]!;
+    await waitFor(async () => (await desktop.handlers['fleet:getSnapshot']()).vehicles.some((v) => v.id === retired), {
+      timeoutMs: 15_000,
+      what: 'the car on the desktop',
+    });
+    const before = await desktop.handlers['fleet:getCounts']();
+    const res = await fetch(`${server.httpUrl}/ops/v1/vehicles/${retired}`, {
+      method: 'PATCH',
+      headers: { ...(await staffHeaders(server, 'admin')), 'content-type': 'application/json' },
+      body: JSON.stringify({ retired: true, reason: 'sold' }),
+    });
+    expect(res.status).toBe(200);
+    await waitFor(async () => frames.some((f) => f.removed?.includes(retired)), { timeoutMs: 15_000, what: 'a frame removing the car' });
+    // its device may still be talking for a moment (2 reports a second): that does not bring it back
+    await new Promise((r) => setTimeout(r, 1_500));
+    const snapshot = await desktop.handlers['fleet:getSnapshot']();
+    expect(snapshot.vehicles.some((v) => v.id === retired)).toBe(false);
+    expect(snapshot.registry.some((r) => r.id === retired)).toBe(false);
+    expect((await desktop.handlers['fleet:getCounts']()).total).toBe(before.total - 1);
+    // the others stay
+    expect(sim.vehicleIds.filter((id) => id !== retired).every((id) => snapshot.vehicles.some((v) => v.id === id))).toBe(true);
   });
 });

@@ -19,7 +19,7 @@ import {
 } from '../../shared/desktop-api.js';
 import { createLogger, type Logger } from '../log.js';
 import type { BackoffOptions } from './backoff.js';
-import { FrameCoalescer } from './frame-coalescer.js';
+import { FrameCoalescer, markFleetChanges } from './frame-coalescer.js';
 import { LiveFleet } from './live-fleet.js';
 import { ServerLink } from './server-link.js';
 import { StaffSession, type SessionVault } from './staff-session.js';
@@ -143,7 +143,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
       ...(config.frameIntervalMs !== undefined ? { intervalMs: config.frameIntervalMs } : {}),
     },
   );
-  const unsubscribeFleet = fleet.onChange((c) => (c.kind === 'vehicle' ? coalescer.markVehicle(c.id) : coalescer.markRegistry(c.id)));
+  const unsubscribeFleet = markFleetChanges(fleet, coalescer);
 
   const connectionState = (): ConnectionState => ({ broker: feed.getLinkState(), server: server.getLinkState() });
   let started = false;
@@ -181,7 +181,7 @@ export function createDesktopServices(config: DesktopServicesConfig): DesktopSer
     serverUrl: config.serverUrl,
     authHeaders: () => session.authHeaders(),
     onUnauthorized: () => session.invalidateAccessToken(),
-    onRegistry: (vehicles) => fleet.setRegistry(vehicles),
+    onRegistry: (vehicles, complete) => fleet.setRegistry(vehicles, { complete }),
     onSeed: (vehicles) => fleet.seed(vehicles),
     onLinkChange: emitConnection,
     logger: logger.child({ component: 'server-link' }),

@@ -1,14 +1,14 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { FleetFrame } from '../../shared/desktop-api.js';
 import { telemetry, vehicleInfo } from '../testing/fixtures.js';
-import { FrameCoalescer } from './frame-coalescer.js';
+import { FrameCoalescer, markFleetChanges } from './frame-coalescer.js';
 import { LiveFleet } from './live-fleet.js';
 
 function setup(intervalMs = 100) {
   const fleet = new LiveFleet();
   const frames: FleetFrame[] = [];
   const coalescer = new FrameCoalescer(fleet, (f) => frames.push(f), { intervalMs });
-  fleet.onChange((c) => (c.kind === 'vehicle' ? coalescer.markVehicle(c.id) : coalescer.markRegistry(c.id)));
+  markFleetChanges(fleet, coalescer);
   coalescer.start();
   return { fleet, frames, coalescer };
 }
@@ -63,6 +63,26 @@ describe('FrameCoalescer', () => {
     fleet.setRegistry([vehicleInfo('car-1')]); // unchanged: no extra entry
     vi.advanceTimersByTime(100);
     expect(frames).toEqual([{ seq: 1, at: 1_000, upserts: [], registry: [vehicleInfo('car-1')] }]);
+    coalescer.stop();
+  });
+
+  it('says which cars left the fleet (retired), once; a car back before the frame is sent as it is', () => {
+    vi.useFakeTimers({ now: 0 });
+    const { fleet, frames, coalescer } = setup(100);
+    fleet.setRegistry([vehicleInfo('car-1'), vehicleInfo('car-2')], { complete: true });
+    fleet.applyTelemetry('car-1', telemetry(1));
+    vi.advanceTimersByTime(100);
+    expect(frames).toHaveLength(1);
+    fleet.setRegistry([vehicleInfo('car-2')], { complete: true });
+    vi.advanceTimersByTime(100);
+    expect(frames[1]).toEqual({ seq: 2, at: 100, upserts: [], registry: [], removed: ['car-1'] });
+    expect(coalescer.getSnapshot().vehicles).toEqual([]);
+    expect(coalescer.getSnapshot().registry.map((r) => r.id)).toEqual(['car-2']);
+    // removed and reinstated within one interval: the frame carries the entry, not the removal
+    fleet.setRegistry([vehicleInfo('car-1')], { complete: true }); // car-2 leaves, car-1 is back
+    fleet.setRegistry([vehicleInfo('car-1'), vehicleInfo('car-2')], { complete: true }); // car-2 is back too
+    vi.advanceTimersByTime(100);
+    expect(frames[2]).toEqual({ seq: 3, at: 200, upserts: [], registry: [vehicleInfo('car-1'), vehicleInfo('car-2')] });
     coalescer.stop();
   });
 

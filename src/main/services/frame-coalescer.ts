@@ -8,14 +8,27 @@
  * state (which may already include changes still pending). A client that applies frames with seq > snapshot.seq
  * on top of the snapshot converges to the right state, because upserts carry full latest states.
  */
-import type { FleetFrame, FleetSnapshot } from '../../shared/desktop-api.js';
+import type { FleetFrame, FleetSnapshot, Unsubscribe } from '../../shared/desktop-api.js';
 import type { VehicleInfo, VehicleLive } from '../../shared/fleet.js';
+import type { LiveFleetChange } from './live-fleet.js';
 
 export interface FrameSource {
   getVehicle(id: string): VehicleLive | undefined;
   getRegistryEntry(id: string): VehicleInfo | undefined;
   vehicles(): Iterable<VehicleLive>;
   registryEntries(): Iterable<VehicleInfo>;
+}
+
+/** Every change of the live fleet marked for the next frame (vehicle state, registry entry, a car that left). */
+export function markFleetChanges(
+  fleet: { onChange(listener: (change: LiveFleetChange) => void): Unsubscribe },
+  coalescer: FrameCoalescer,
+): Unsubscribe {
+  return fleet.onChange((c) => {
+    if (c.kind === 'vehicle') coalescer.markVehicle(c.id);
+    else if (c.kind === 'registry') coalescer.markRegistry(c.id);
+    else coalescer.markRemoved(c.id);
+  });
 }
 
 export interface FrameCoalescerOptions {
@@ -27,6 +40,7 @@ export interface FrameCoalescerOptions {
 export class FrameCoalescer {
   private readonly pendingVehicles = new Set<string>();
   private readonly pendingRegistry = new Set<string>();
+  private readonly pendingRemoved = new Set<string>();
   private readonly intervalMs: number;
   private readonly now: () => number;
   private timer: NodeJS.Timeout | null = null;
@@ -69,6 +83,12 @@ export class FrameCoalescer {
     this.schedule();
   }
 
+  /** The vehicle left the fleet: the next frame says so (and carries no state of it, unless it is back by then). */
+  markRemoved(id: string): void {
+    this.pendingRemoved.add(id);
+    this.schedule();
+  }
+
   getSnapshot(): FleetSnapshot {
     return {
       seq: this.frameSeq,
@@ -92,20 +112,23 @@ export class FrameCoalescer {
       const r = this.source.getRegistryEntry(id);
       if (r) registry.push(r);
     }
+    // a car removed and back before this frame (reinstated) is sent as it is now, not as removed
+    const removed = [...this.pendingRemoved].filter((id) => !this.source.getRegistryEntry(id) && !this.source.getVehicle(id));
     this.pendingVehicles.clear();
     this.pendingRegistry.clear();
-    if (upserts.length === 0 && registry.length === 0) return null;
+    this.pendingRemoved.clear();
+    if (upserts.length === 0 && registry.length === 0 && removed.length === 0) return null;
     const at = this.now();
     this.lastEmitAt = at;
     this.frameSeq += 1;
-    const frame: FleetFrame = { seq: this.frameSeq, at, upserts, registry };
+    const frame: FleetFrame = { seq: this.frameSeq, at, upserts, registry, ...(removed.length > 0 ? { removed } : {}) };
     this.emit(frame);
     return frame;
   }
 
   private schedule(): void {
     if (!this.running || this.timer) return;
-    if (this.pendingVehicles.size === 0 && this.pendingRegistry.size === 0) return;
+    if (this.pendingVehicles.size === 0 && this.pendingRegistry.size === 0 && this.pendingRemoved.size === 0) return;
     const wait = Math.max(0, this.lastEmitAt + this.intervalMs - this.now());
     this.timer = setTimeout(() => {
       this.timer = null;

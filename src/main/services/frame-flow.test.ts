@@ -105,4 +105,18 @@ describe('FrameFlow (fleet frames to one console client)', () => {
     expect(flow.ack(Number.NaN)).toBeUndefined();
     expect(flow.ack(2)).toEqual(frame(3, [car('a', 3)]));
   });
+
+  it('a merge keeps which cars left the fleet: their earlier states go, a later frame that brings one back wins', () => {
+    const flow = new FrameFlow(1);
+    flow.offer(frame(1));
+    flow.ack(1);
+    flow.offer(frame(2));
+    // held while frame 2 is unacknowledged
+    expect(flow.offer(frame(3, [car('a', 3), car('b', 3)], [info('a', 'B-A 1')]))).toBeUndefined();
+    expect(flow.offer({ ...frame(4), removed: ['a', 'b'] })).toBeUndefined();
+    expect(flow.offer(frame(5, [car('b', 5)], [info('b', 'B-B 1')]))).toBeUndefined(); // b reinstated
+    const merged = flow.ack(2)!;
+    expect(merged).toEqual({ seq: 5, fromSeq: 3, at: 500, upserts: [car('b', 5)], registry: [info('b', 'B-B 1')], removed: ['a', 'b'] });
+    // (the store applies removed first, then registry and upserts: fleet-store.test.ts)
+  });
 });

@@ -21,6 +21,8 @@ interface Held {
   at: number;
   upserts: Map<string, VehicleLive>;
   registry: Map<string, VehicleInfo>;
+  /** cars that left the fleet in a held frame (applied first: a later frame may bring one back) */
+  removed: Set<string>;
 }
 
 export class FrameFlow {
@@ -74,6 +76,7 @@ export class FrameFlow {
       at: held.at,
       upserts: [...held.upserts.values()],
       registry: [...held.registry.values()],
+      ...(held.removed.size > 0 ? { removed: [...held.removed] } : {}),
     });
   }
 
@@ -91,13 +94,19 @@ export class FrameFlow {
         at: frame.at,
         upserts: new Map(),
         registry: new Map(),
+        removed: new Set(),
       };
     } else {
       this.merged++;
     }
     held.seq = frame.seq;
     held.at = frame.at;
-    // frames come in order: a later state of a car replaces the earlier one
+    // frames come in order: a later state of a car replaces the earlier one; a car that left drops what came before
+    for (const id of frame.removed ?? []) {
+      held.upserts.delete(id);
+      held.registry.delete(id);
+      held.removed.add(id);
+    }
     for (const v of frame.upserts) held.upserts.set(v.id, v);
     for (const r of frame.registry) held.registry.set(r.id, r);
   }

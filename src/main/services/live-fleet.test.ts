@@ -115,4 +115,31 @@ describe('LiveFleet', () => {
     ]);
     expect(fleet.getRegistryEntry('car-2')?.plate).toBe('B-NEW 1');
   });
+
+  it('registry: a complete list takes a registered car that is missing as gone (retired); a partial one keeps it', () => {
+    const fleet = new LiveFleet();
+    const changes: LiveFleetChange[] = [];
+    fleet.setRegistry([vehicleInfo('car-1'), vehicleInfo('car-2')]);
+    fleet.applyTelemetry('car-1', telemetry(1));
+    fleet.applyTelemetry('mqtt-only', telemetry(1)); // heard, not registered (yet)
+    fleet.onChange((c) => changes.push(c));
+    // not complete (the server link skipped invalid entries): nothing is taken as gone
+    expect(fleet.setRegistry([vehicleInfo('car-2')])).toBe(0);
+    expect(fleet.getVehicle('car-1')).toBeDefined();
+    expect(changes).toEqual([]);
+    expect(fleet.setRegistry([vehicleInfo('car-2')], { complete: true })).toBe(1);
+    expect(changes).toEqual([{ kind: 'removed', id: 'car-1' }]);
+    expect(fleet.getVehicle('car-1')).toBeUndefined();
+    expect(fleet.getRegistryEntry('car-1')).toBeUndefined();
+    expect([...fleet.vehicles()].map((v) => v.id)).toEqual(['mqtt-only']); // never registered: kept
+    expect(fleet.countByState()).toEqual({ moving: 1, parked: 0, offline: 0 });
+    // its device still talking (a broker that has not cut it yet) does not bring it back
+    expect(fleet.applyTelemetry('car-1', telemetry(2))).toBe('unknown_vehicle');
+    expect(fleet.applyStatus('car-1', { v: 1, state: 'online', ts: 1 })).toBe('unknown_vehicle');
+    expect(fleet.seed([vehicleLive('car-1', 3)])).toBe(0);
+    expect(fleet.getVehicle('car-1')).toBeUndefined();
+    // reinstated: back through the registry and its next report
+    expect(fleet.setRegistry([vehicleInfo('car-1'), vehicleInfo('car-2')], { complete: true })).toBe(1);
+    expect(fleet.applyTelemetry('car-1', telemetry(1))).toBeNull(); // its seq starts afresh
+  });
 });

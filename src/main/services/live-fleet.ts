@@ -27,7 +27,11 @@ export interface LiveFleetOptions {
   now?: () => number;
 }
 
-export type LiveFleetChange = { kind: 'vehicle'; id: string } | { kind: 'registry'; id: string };
+export type LiveFleetChange =
+  | { kind: 'vehicle'; id: string }
+  | { kind: 'registry'; id: string }
+  /** the vehicle left the fleet (retired): its registry entry and live state are gone */
+  | { kind: 'removed'; id: string };
 
 export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 120_000;
 
@@ -38,6 +42,8 @@ export class LiveFleet {
   private readonly pendingOnline = new Map<string, boolean>();
   /** last message of any kind, receiver clock; the heartbeat basis */
   private readonly lastHeardAt = new Map<string, number>();
+  /** vehicles that left the fleet (retired): their messages are dropped ('unknown_vehicle') until reinstated */
+  private readonly retired = new Set<string>();
   private readonly listeners = new Set<(change: LiveFleetChange) => void>();
   private readonly now: () => number;
   private readonly heartbeatTimeoutMs: number;
@@ -70,6 +76,7 @@ export class LiveFleet {
   }
 
   applyTelemetry(id: string, t: Telemetry, receivedAt: number = this.now()): DropReason | null {
+    if (this.retired.has(id)) return 'unknown_vehicle';
     const cur = this.live.get(id);
     if (cur) {
       if (t.seq === cur.seq) return 'duplicate';
@@ -82,6 +89,7 @@ export class LiveFleet {
   }
 
   applyStatus(id: string, s: DeviceStatus, receivedAt: number = this.now()): DropReason | null {
+    if (this.retired.has(id)) return 'unknown_vehicle';
     const online = s.state === 'online';
     this.lastHeardAt.set(id, receivedAt);
     const cur = this.live.get(id);
@@ -98,6 +106,7 @@ export class LiveFleet {
     const now = this.now();
     let applied = 0;
     for (const v of vehicles) {
+      if (this.retired.has(v.id)) continue;
       const cur = this.live.get(v.id);
       if (cur && v.seq <= cur.seq) continue;
       const receivedAt = Math.min(v.receivedAt, now);
@@ -113,9 +122,29 @@ export class LiveFleet {
     return applied;
   }
 
-  /** Upserts registry entries; notifies only for entries that changed. Entries missing from the list are kept. */
-  setRegistry(entries: readonly VehicleInfo[]): number {
+  /**
+   * Upserts registry entries; notifies only for entries that changed. With `complete` (the list is the server's whole
+   * active fleet, nothing skipped), a registered vehicle missing from it has left the fleet (retired): its entry and
+   * live state go, listeners hear `removed`, and its device's messages are dropped until a list holds it again (a
+   * broker that does not cut a revoked device at once). A car we only heard over MQTT and never saw registered is
+   * kept (its telemetry can arrive before the registry read that lists it).
+   */
+  setRegistry(entries: readonly VehicleInfo[], options: { complete?: boolean } = {}): number {
     let changed = 0;
+    if (options.complete) {
+      const listed = new Set(entries.map((e) => e.id));
+      for (const id of [...this.registry.keys()]) {
+        if (listed.has(id)) continue;
+        this.registry.delete(id);
+        this.live.delete(id);
+        this.lastHeardAt.delete(id);
+        this.pendingOnline.delete(id);
+        this.retired.add(id);
+        changed += 1;
+        this.emit({ kind: 'removed', id });
+      }
+    }
+    for (const e of entries) this.retired.delete(e.id);
     for (const e of entries) {
       const cur = this.registry.get(e.id);
       if (cur && sameInfo(cur, e)) continue;

@@ -8,11 +8,16 @@ import { FLEET_LIVE_PATH, ServerLink, VEHICLES_PATH } from './server-link.js';
 
 function startLink(serverUrl: string, refreshIntervalMs = 60_000) {
   const registries: VehicleInfo[][] = [];
+  /** whether each registry read was the server's whole list (no entry skipped) */
+  const complete: boolean[] = [];
   const seeds: VehicleLive[][] = [];
   const states: LinkState[] = [];
   const link = new ServerLink({
     serverUrl,
-    onRegistry: (v) => registries.push(v),
+    onRegistry: (v, whole) => {
+      registries.push(v);
+      complete.push(whole);
+    },
     onSeed: (v) => seeds.push(v),
     onLinkChange: (s) => states.push(s),
     logger: silentLogger(),
@@ -21,7 +26,7 @@ function startLink(serverUrl: string, refreshIntervalMs = 60_000) {
     backoff: { initialMs: 30, maxMs: 200 },
   });
   link.start();
-  return { link, registries, seeds, states };
+  return { link, registries, complete, seeds, states };
 }
 
 describe('ServerLink', () => {
@@ -42,6 +47,7 @@ describe('ServerLink', () => {
     link = started.link;
     await waitFor(() => started.registries.length >= 3, 'three registry fetches');
     expect(started.registries[0]).toEqual(server.registry);
+    expect(started.complete.slice(0, 3)).toEqual([true, true, true]);
     expect(started.seeds).toEqual([server.live]);
     expect(server.hits.get(FLEET_LIVE_PATH)).toBe(1);
     expect(server.hits.get(VEHICLES_PATH)).toBeGreaterThanOrEqual(3);
@@ -61,6 +67,8 @@ describe('ServerLink', () => {
     link = started.link;
     await waitFor(() => started.seeds.length === 1, 'seed');
     expect(started.registries[0]!.map((v) => v.id)).toEqual(['car-1']);
+    // entries were skipped: the list is not the whole fleet, so no registered car is taken as retired
+    expect(started.complete[0]).toBe(false);
     expect(started.seeds[0]!.map((v) => v.id)).toEqual(['car-1']);
   });
 

@@ -23,7 +23,8 @@ export interface ServerLinkOptions {
   authHeaders?: () => Promise<Record<string, string> | undefined>;
   /** the server refused our token (401): the session should refresh it */
   onUnauthorized?: () => void;
-  onRegistry: (vehicles: VehicleInfo[]) => void;
+  /** the server's active fleet; `complete` false when invalid entries were skipped (then nothing is taken as gone) */
+  onRegistry: (vehicles: VehicleInfo[], complete: boolean) => void;
   onSeed: (vehicles: VehicleLive[]) => void;
   onLinkChange?: (state: LinkState) => void;
   logger: Logger;
@@ -96,11 +97,11 @@ export class ServerLink {
   private async runCycle(): Promise<void> {
     if (!this.running) return;
     try {
-      const vehicles = await this.getList(VEHICLES_PATH, isVehicleInfo);
+      const { items: vehicles, skipped } = await this.getList(VEHICLES_PATH, isVehicleInfo);
       if (!this.running) return;
-      this.options.onRegistry(vehicles);
+      this.options.onRegistry(vehicles, skipped === 0);
       if (!this.seeded) {
-        const live = await this.getList(FLEET_LIVE_PATH, isVehicleLive);
+        const { items: live } = await this.getList(FLEET_LIVE_PATH, isVehicleLive);
         if (!this.running) return;
         this.options.onSeed(live);
         this.seeded = true;
@@ -136,7 +137,8 @@ export class ServerLink {
     }, ms);
   }
 
-  private async getList<T>(path: string, isItem: (x: unknown) => x is T): Promise<T[]> {
+  /** The list's valid items, and how many invalid ones were skipped. */
+  private async getList<T>(path: string, isItem: (x: unknown) => x is T): Promise<{ items: T[]; skipped: number }> {
     const url = new URL(path, this.options.serverUrl).toString();
     const signals = [AbortSignal.timeout(this.options.requestTimeoutMs ?? 10_000)];
     if (this.abort) signals.push(this.abort.signal);
@@ -160,7 +162,7 @@ export class ServerLink {
     if (valid.length !== list.length) {
       this.options.logger.warn('server sent invalid entries; skipped', { path, invalid: list.length - valid.length });
     }
-    return valid;
+    return { items: valid, skipped: list.length - valid.length };
   }
 }
 

@@ -35,7 +35,8 @@ function harness(snapshots: Array<FleetSnapshot | Error>) {
       pending.shift()?.();
       await new Promise((r) => setTimeout(r, 0));
     },
-    frame: (seq: number, upserts: VehicleLive[] = []) => frameCb?.({ seq, at: 0, upserts, registry: [] }),
+    frame: (seq: number, upserts: VehicleLive[] = [], more: Partial<FleetFrame> = {}) =>
+      frameCb?.({ seq, at: 0, upserts, registry: [], ...more }),
     mergedFrame: (fromSeq: number, seq: number, upserts: VehicleLive[] = []) => frameCb?.({ fromSeq, seq, at: 0, upserts, registry: [] }),
     link: (status: LinkState['status']) => {
       link = { status, since: 0, attempts: 0 };
@@ -176,5 +177,43 @@ describe('FleetStore', () => {
     expect(h.store.live.get('a')).toMatchObject({ online: true, receivedAt: 5_000 });
     // a car the host itself has as offline takes the replica's newer last-known position
     expect(h.store.live.get('b')).toMatchObject({ online: false, receivedAt: 9_000, lat: 7 });
+  });
+
+  it('drops a car that left the fleet (retired) and rebuilds; the replica does not bring it back until the host does', async () => {
+    const info = (id: string) => ({ id, plate: `P-${id}`, make: 'm', model: 'm', energyType: 'fuel' as const, homeZone: 'z' });
+    const h = harness([
+      { seq: 1, at: 0, vehicles: [vehicle('a'), vehicle('b')], registry: [info('a'), info('b')] },
+      { seq: 9, at: 0, vehicles: [vehicle('b')], registry: [info('b')] },
+    ]);
+    h.store.start();
+    await h.answer();
+    // the replica has not heard of the retirement yet
+    h.store.setLastKnown([
+      { info: info('a'), live: vehicle('a', { online: false, receivedAt: 1 }) },
+      { info: info('b'), live: undefined },
+      { info: info('r'), live: vehicle('r', { online: false, receivedAt: 1 }) }, // known only to the replica
+    ]);
+    h.frame(2, [vehicle('b', { speedKph: 40 })], { removed: ['a'] });
+    expect(h.store.seq).toBe(2);
+    expect(h.store.live.has('a')).toBe(false);
+    expect(h.store.registry.has('a')).toBe(false);
+    expect(h.store.live.get('b')!.speedKph).toBe(40);
+    // the layers rebuild from the store (the business-state index, the map and the grid drop the car)
+    expect(h.changes.at(-1)).toEqual({ kind: 'reset' });
+    expect([...h.store.allIds()].sort()).toEqual(['b', 'r']);
+    // a snapshot re-read with the replica still listing it: it stays gone
+    h.link('reconnecting');
+    h.link('connected');
+    await h.answer();
+    expect([...h.store.allIds()].sort()).toEqual(['b', 'r']);
+    // the replica drops the car it alone held (retired too): gone, and the layers rebuild
+    const resets = h.changes.filter((c) => c.kind === 'reset').length;
+    h.store.setLastKnown([{ info: info('b'), live: undefined }]);
+    expect([...h.store.allIds()]).toEqual(['b']);
+    expect(h.changes.filter((c) => c.kind === 'reset').length).toBe(resets + 1);
+    // reinstated: the host registers it again
+    h.frame(10, [vehicle('a', { speedKph: 5 })], { registry: [info('a')] });
+    expect(h.store.registry.get('a')!.plate).toBe('P-a');
+    expect(h.store.live.get('a')!.speedKph).toBe(5);
   });
 });

@@ -54,6 +54,10 @@ export class FleetStore {
    * host always wins, and a snapshot re-read keeps them for the vehicles the host does not know.
    */
   private lastKnown: ReadonlyArray<{ info: VehicleInfo; live: VehicleLive | undefined }> = [];
+  /** ids held only because the replica lists them (the host never registered them) */
+  private readonly onlyLastKnown = new Set<string>();
+  /** ids the host said left the fleet (retired) and has not brought back */
+  private readonly removedByHost = new Set<string>();
   private buffer: FleetFrame[] = [];
   private syncing = false;
   private syncAgain = false;
@@ -92,19 +96,35 @@ export class FleetStore {
     };
   }
 
-  /** Replaces the last-known fallback (see `lastKnown`) and applies it where the host has nothing newer. */
+  /**
+   * Replaces the last-known fallback (see `lastKnown`) and applies it where the host has nothing newer. A car the
+   * store holds only from the replica and the replica no longer lists (retired) goes.
+   */
   setLastKnown(entries: ReadonlyArray<{ info: VehicleInfo; live: VehicleLive | undefined }>): void {
     this.lastKnown = entries;
+    const listed = new Set(entries.map((e) => e.info.id));
+    let dropped = false;
+    for (const id of this.onlyLastKnown) {
+      if (listed.has(id)) continue;
+      this.onlyLastKnown.delete(id);
+      this.registry.delete(id);
+      this.live.delete(id);
+      dropped = true;
+    }
     const change = this.mergeLastKnown();
-    if (change.upserts.length > 0 || change.registry.length > 0) this.emit({ kind: 'delta', ...change });
+    if (dropped) this.emit({ kind: 'reset' });
+    else if (change.upserts.length > 0 || change.registry.length > 0) this.emit({ kind: 'delta', ...change });
   }
 
   private mergeLastKnown(): { upserts: VehicleLive[]; registry: VehicleInfo[] } {
     const upserts: VehicleLive[] = [];
     const registry: VehicleInfo[] = [];
     for (const { info, live } of this.lastKnown) {
+      // the host said this car left the fleet: a replica that has not heard yet does not bring it back
+      if (this.removedByHost.has(info.id)) continue;
       if (!this.registry.has(info.id)) {
         this.registry.set(info.id, info);
+        this.onlyLastKnown.add(info.id);
         registry.push(info);
       }
       const current = this.live.get(info.id);
@@ -140,7 +160,9 @@ export class FleetStore {
       return;
     }
     this.applyFrame(frame);
-    this.emit({ kind: 'delta', upserts: frame.upserts, registry: frame.registry });
+    // a car that left the fleet (retired, rare): the layers rebuild from the store, which no longer holds it
+    if (frame.removed?.length) this.emit({ kind: 'reset' });
+    else this.emit({ kind: 'delta', upserts: frame.upserts, registry: frame.registry });
   }
 
   private bufferFrame(frame: FleetFrame): void {
@@ -152,8 +174,14 @@ export class FleetStore {
   }
 
   private applyFrame(frame: FleetFrame): void {
-    for (const v of frame.upserts) this.live.set(v.id, v);
-    for (const info of frame.registry) this.registry.set(info.id, info);
+    for (const id of frame.removed ?? []) {
+      this.live.delete(id);
+      this.registry.delete(id);
+      this.onlyLastKnown.delete(id);
+      this.removedByHost.add(id);
+    }
+    for (const v of frame.upserts) this.hostHolds(v.id).live.set(v.id, v);
+    for (const info of frame.registry) this.hostHolds(info.id).registry.set(info.id, info);
     this.seq = frame.seq;
     this.lastDataAt = Date.now();
     this.framesApplied++;
@@ -193,11 +221,19 @@ export class FleetStore {
     if (this.syncAgain) void this.resync();
   }
 
+  /** The host vouches for this car (again): it is neither replica-only nor gone. */
+  private hostHolds(id: string): this {
+    this.onlyLastKnown.delete(id);
+    this.removedByHost.delete(id);
+    return this;
+  }
+
   private loadSnapshot(snapshot: FleetSnapshot): void {
     this.live.clear();
     this.registry.clear();
-    for (const v of snapshot.vehicles) this.live.set(v.id, v);
-    for (const info of snapshot.registry) this.registry.set(info.id, info);
+    this.onlyLastKnown.clear();
+    for (const v of snapshot.vehicles) this.hostHolds(v.id).live.set(v.id, v);
+    for (const info of snapshot.registry) this.hostHolds(info.id).registry.set(info.id, info);
     this.mergeLastKnown();
     this.seq = snapshot.seq;
     this.lastDataAt = Date.now();
