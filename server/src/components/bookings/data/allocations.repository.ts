@@ -8,8 +8,8 @@
  * - a writer that checks before it claims (the car free after a hold, no active rental, the customer's open
  *   bookings and reservations) takes the claimant locks of that car and customer FIRST (before locking any row):
  *   `claimCarChecked` (reservations, bookings: the customer's and the car's checks, the locks, the claim's checks
- *   and the insert in one statement, `fleetdesk_claim_checked` of 029_claim_checked.sql around `fleetdesk_claim`
- *   of 027_claim_function.sql) or `lockClaimants(tx, …)` at the start of a transaction (rentals, staff). It serializes the claims on that car and by that customer across instances — and only
+ *   and the insert in one statement, `fleetdesk_claim_checked` of 030_claim_one_function.sql; `fleetdesk_claim` is
+ *   the same without the customer's and the car's checks) or `lockClaimants(tx, …)` at the start of a transaction (rentals, staff). It serializes the claims on that car and by that customer across instances — and only
  *   those — so such checks cannot race. Overlaps themselves are the exclusion constraint's to refuse in any case;
  * - an overlapping insert/update fails with SQLSTATE 23P01 (`isExclusionViolation`) → answer 409;
  * - times are epoch ms in and out (the caller's clock, stored exactly).
@@ -159,7 +159,7 @@ export interface NewClaim {
   tariffVersionId?: string | null;
 }
 
-/** Why `claimCar` refused (nothing written): see `fleetdesk_claim` in 027_claim_function.sql. */
+/** Why `claimCar` refused (nothing written): see `fleetdesk_claim_checked` in 030_claim_one_function.sql. */
 export type ClaimRefusal = 'reservation_limit' | 'booking_limit' | 'active_rental' | 'conflict';
 
 /** What a new claim is checked against under the claimant locks (the caller's rules, evaluated in the database). */
@@ -176,7 +176,7 @@ export interface ClaimRules {
   refuseConflict?: { from: number; until: number };
 }
 
-/** The parameters $1–$17 both claim functions share ($10: what each says about the tariff version). */
+/** The parameters $1–$17 both claim functions share ($10: the tariff version stored with the claim). */
 function claimParams(c: NewClaim, rules: ClaimRules, tenth: unknown): unknown[] {
   return [
     c.id,
@@ -235,7 +235,7 @@ export async function claimCar(
   return row.refusal === null ? { record: toRecord(row) } : { refusal: row.refusal };
 }
 
-/** Why `claimCarChecked` refused before the claim's own rules (nothing written): see 029_claim_checked.sql. */
+/** Why `claimCarChecked` refused before the claim's own rules (nothing written): see 030_claim_one_function.sql. */
 export type ClaimCheckRefusal =
   | 'customer_unknown'
   | 'customer_blocked'
@@ -260,7 +260,7 @@ export type CheckedClaim =
   { record: AllocationRecord; tariff: Tariff } | { refusal: ClaimRefusal | ClaimCheckRefusal; licenceStatus: string | null };
 
 /**
- * A claim with everything it is checked against, in ONE statement (fleetdesk_claim_checked, 029): the customer
+ * A claim with everything it is checked against, in ONE statement (fleetdesk_claim_checked, 030): the customer
  * (exists, not blocked, a verified licence not past its expiry date, an active payment method), the car (exists,
  * has a tariff in force — returned for the answer —, in service, and with `needsOnline` online with a position
  * heard recently enough), then claimCar's locks, rules and insert. The first refusal in that order comes back as
@@ -280,8 +280,8 @@ export async function claimCarChecked(q: Queryable, c: NewClaim, rules: ClaimRul
     'fleetdesk_claim_checked',
     `select f.refusal, f.licence_status, f.tariff,
             (select to_jsonb(r) from (select ${NEW_CLAIM_COLUMNS} from (select (f.claim).*) a) r where f.refusal is null) as claim
-       from fleetdesk_claim_checked(${CLAIM_ARGS}, ${ts('$18')}, $19, ${ts('$20')}) f`,
-    [...claimParams(c, rules, checks.storeTariffVersion), checks.tariffAt ?? null, checks.needsOnline, checks.listableSince],
+       from fleetdesk_claim_checked(${CLAIM_ARGS}, true, $18, ${ts('$19')}, $20, ${ts('$21')}) f`,
+    [...claimParams(c, rules, null), checks.storeTariffVersion, checks.tariffAt ?? null, checks.needsOnline, checks.listableSince],
   );
   if (row.refusal !== null) return { refusal: row.refusal, licenceStatus: row.licence_status };
   return { record: toRecord(row.claim!), tariff: row.tariff! };
