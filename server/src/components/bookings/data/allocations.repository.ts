@@ -407,7 +407,7 @@ export interface OpenClaimRow {
 
 /**
  * What holds cars now or soon (the availability index): active rentals, and reservations/bookings whose period
- * meets [now, horizon). `vehicleId`: one car only.
+ * meets [now, horizon). `vehicleId`: one car only (found by the exclusion constraint's key, the id's hash: 030).
  */
 export async function openClaimsAround(q: Queryable, now: number, horizon: number, vehicleId?: string): Promise<OpenClaimRow[]> {
   const { rows } = await q.query<{
@@ -418,7 +418,8 @@ export async function openClaimsAround(q: Queryable, now: number, horizon: numbe
     period_end_ms: number | null;
   }>(
     `select vehicle_id, kind, status, ${ms('lower(period)')} as period_start_ms, ${ms('upper(period)')} as period_end_ms from allocations
-      where status in ('held', 'confirmed', 'active') and ($3::text is null or vehicle_id = $3)
+      where status in ('held', 'confirmed', 'active')
+        and ($3::text is null or (hashtextextended(vehicle_id, 0) = hashtextextended($3, 0) and vehicle_id = $3))
         and (status = 'active' or period && tstzrange(${ts('$1')}, ${ts('$2')}, '[)'))`,
     [now, horizon, vehicleId ?? null],
   );
