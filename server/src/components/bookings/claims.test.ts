@@ -15,6 +15,7 @@ import { loadTariff } from '../pricing/index.js';
 import {
   claimCar,
   claimCarChecked,
+  getAllocation,
   lockClaimants,
   type ClaimChecks,
   type ClaimRules,
@@ -330,6 +331,8 @@ describe.each(dbBackends())('claimCarChecked on $name', (backend) => {
     const claimed = await claimCarChecked(db, r, reserveRules(r), checks);
     const tariff = await loadTariff(db, 'car-1');
     expect(claimed).toMatchObject({ record: { id: 'res-a1', status: 'held', rentalId: null }, tariff });
+    // the record answered is the row stored, field for field (only its status and server_seq are read back)
+    expect('record' in claimed && claimed.record).toEqual(await getAllocation(db, 'res-a1'));
     // a booking far ahead, of a car offline now: not asked to be online, the version stored with it
     await carState('car-1', { online: false, receivedAt: null });
     const b = booking('bkg-a1', 'car-1', 'cus-a', T0 + 24 * 60 * MIN);
@@ -340,6 +343,7 @@ describe.each(dbBackends())('claimCarChecked on $name', (backend) => {
       { tariffAt: b.startsAt, storeTariffVersion: true, needsOnline: false, listableSince: since },
     );
     expect(booked).toMatchObject({ record: { id: 'bkg-a1', status: 'confirmed' }, tariff });
+    expect('record' in booked && booked.record).toEqual(await getAllocation(db, 'bkg-a1'));
     const { rows } = await db.query<{ id: string; tariff_version_id: string | null }>(
       `select id, tariff_version_id from allocations where customer_id = 'cus-a' order by id`,
     );

@@ -267,24 +267,52 @@ export type CheckedClaim =
  * `{ refusal }` (nothing written; `licenceStatus`: the effective status for 'licence_not_verified').
  */
 export async function claimCarChecked(q: Queryable, c: NewClaim, rules: ClaimRules, checks: ClaimChecks): Promise<CheckedClaim> {
-  // the claim as one JSON object (the columns of an AllocationDbRow): one field for the driver to describe and
-  // parse instead of 23 on every claim
+  // Of the inserted row only what the database decided comes back (its status and server_seq): the rest is this
+  // claim's own values, stored exactly (epoch ms ↔ timestamptz) — building the row's JSON with its times as epoch ms
+  // cost PostgreSQL ~0.05 ms per claim, about a tenth of it.
   const row = await runClaim<{
     refusal: ClaimRefusal | ClaimCheckRefusal | null;
     licence_status: string | null;
     tariff: Tariff | null;
-    claim: AllocationDbRow | null;
+    status: AllocationStatus | null;
+    server_seq: number | null;
   }>(
     q,
     c.vehicleId,
     'fleetdesk_claim_checked',
-    `select f.refusal, f.licence_status, f.tariff,
-            (select to_jsonb(r) from (select ${NEW_CLAIM_COLUMNS} from (select (f.claim).*) a) r where f.refusal is null) as claim
+    `select f.refusal, f.licence_status, f.tariff, (f.claim).status, (f.claim).server_seq::float8 as server_seq
        from fleetdesk_claim_checked(${CLAIM_ARGS}, true, $18, ${ts('$19')}, $20, ${ts('$21')}) f`,
     [...claimParams(c, rules, null), checks.storeTariffVersion, checks.tariffAt ?? null, checks.needsOnline, checks.listableSince],
   );
   if (row.refusal !== null) return { refusal: row.refusal, licenceStatus: row.licence_status };
-  return { record: toRecord(row.claim!), tariff: row.tariff! };
+  return { record: newClaimRecord(c, row.status!, Number(row.server_seq)), tariff: row.tariff! };
+}
+
+/** The record of a claim just inserted (fleetdesk_claim_checked's insert): nothing can have changed it yet. */
+function newClaimRecord(c: NewClaim, status: AllocationStatus, serverSeq: number): AllocationRecord {
+  return {
+    id: c.id,
+    kind: c.kind,
+    status,
+    vehicleId: c.vehicleId,
+    customerId: c.customerId,
+    periodStart: c.periodStart,
+    periodEnd: c.periodEnd,
+    startsAt: c.startsAt,
+    endsAt: c.endsAt,
+    startedAt: null,
+    endedAt: null,
+    returnBy: null,
+    sourceId: null,
+    rentalId: null,
+    cancelReason: null,
+    cancelledBy: null,
+    totalCents: null,
+    currency: null,
+    createdAt: c.createdAt,
+    updatedAt: c.createdAt,
+    serverSeq,
+  };
 }
 
 export interface AllocationScope {
