@@ -1,7 +1,8 @@
 /**
  * `npm run bench:api` — the customer API under load, against PostgreSQL (DATABASE_URL's server, default
  * postgres://postgres@127.0.0.1:5432/postgres; a fresh `fleetdesk_bench_<random>` database, dropped at the end).
- * Loopback only; stops by itself (< 4 min).
+ * Loopback only; stops by itself (< 4 min). BENCH_KEEP_DATABASE=1 keeps the database afterwards (to EXPLAIN its
+ * statements on the data the runs left).
  *
  * - Seeding (this process, before the server starts): 20,000 demo vehicles registered through the fleet
  *   component's own registerVehicles, each given one telemetry sample through its own ingestion path
@@ -262,8 +263,11 @@ async function main(): Promise<void> {
   } finally {
     clearTimeout(deadline);
     for (const c of children.reverse()) await stopChild(c);
-    await db.drop();
-    console.log(`bench: database ${db.name} dropped`);
+    if (process.env.BENCH_KEEP_DATABASE === '1') console.log(`bench: database ${db.name} kept (BENCH_KEEP_DATABASE=1)`);
+    else {
+      await db.drop();
+      console.log(`bench: database ${db.name} dropped`);
+    }
   }
 }
 

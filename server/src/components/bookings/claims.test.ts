@@ -1,8 +1,8 @@
 /**
- * claimCar — a reservation or booking in one statement (fleetdesk_claim, 027_claim_function.sql): the checks under
+ * claimCar — a reservation or booking in one statement (fleetdesk_claim, 030_claim_one_function.sql): the checks under
  * the claimant locks, their refusals in order, the database's own refusals as 409 problems, and — on PostgreSQL,
  * where transactions overlap — that a claim waiting for the locks checks what the holder committed meanwhile.
- * claimCarChecked (fleetdesk_claim_checked, 029_claim_checked.sql) — the customer's and the car's checks before
+ * claimCarChecked (fleetdesk_claim_checked, 030_claim_one_function.sql) — the customer's and the car's checks before
  * it in the same statement, refusing in the old order, with the tariff for the answer; claimWithChecks types a car
  * the pricing component has not typed yet.
  */
@@ -15,6 +15,7 @@ import { loadTariff } from '../pricing/index.js';
 import {
   claimCar,
   claimCarChecked,
+  getAllocation,
   lockClaimants,
   type ClaimChecks,
   type ClaimRules,
@@ -138,6 +139,29 @@ describe.each(dbBackends())('claimCar on $name', (backend) => {
     const again = await claimCar(db, second, { expireReservations: false, refuseActiveRental: false }).catch((e: unknown) => e);
     expect(again).toMatchObject({ code: 'reservation_limit', status: 409 });
     expect(await statuses(db, 'cus-c')).toEqual([{ id: 'ren-1', status: 'active' }]);
+  });
+
+  it('the exclusion constraint keys on the car (030: its hash): the same period is refused on that car and free on another', async () => {
+    const raw = (id: string, vehicleId: string, customerId: string) =>
+      db.query(
+        `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
+         values ($1, 'booking', $2, $3, 'confirmed', tstzrange(to_timestamp($4::float8 / 1000), to_timestamp($5::float8 / 1000), '[)'),
+                 to_timestamp($4::float8 / 1000), to_timestamp($5::float8 / 1000), fleetdesk_next_seq())`,
+        [id, vehicleId, customerId, T0 + 72 * 60 * MIN, T0 + 73 * 60 * MIN],
+      );
+    await raw('raw-1', 'car-3', 'cus-c');
+    await expect(raw('raw-2', 'car-3', 'cus-b')).rejects.toMatchObject({ code: '23P01' });
+    await raw('raw-3', 'car-1', 'cus-b');
+    // the claim's conflict rule finds the car's open claims by the same key
+    const onBooked = booking('bkg-9', 'car-3', 'cus-a', T0 + 72 * 60 * MIN + 30 * MIN);
+    expect(
+      await claimCar(db, onBooked, {
+        expireReservations: false,
+        refuseActiveRental: false,
+        refuseConflict: { from: onBooked.periodStart, until: onBooked.periodEnd },
+      }),
+    ).toEqual({ refusal: 'conflict' });
+    await db.query(`delete from allocations where id in ('raw-1', 'raw-3')`);
   });
 
   it("expires the customer's lapsed hold first, in the same statement", async () => {
@@ -307,6 +331,8 @@ describe.each(dbBackends())('claimCarChecked on $name', (backend) => {
     const claimed = await claimCarChecked(db, r, reserveRules(r), checks);
     const tariff = await loadTariff(db, 'car-1');
     expect(claimed).toMatchObject({ record: { id: 'res-a1', status: 'held', rentalId: null }, tariff });
+    // the record answered is the row stored, field for field (only its status and server_seq are read back)
+    expect('record' in claimed && claimed.record).toEqual(await getAllocation(db, 'res-a1'));
     // a booking far ahead, of a car offline now: not asked to be online, the version stored with it
     await carState('car-1', { online: false, receivedAt: null });
     const b = booking('bkg-a1', 'car-1', 'cus-a', T0 + 24 * 60 * MIN);
@@ -317,6 +343,7 @@ describe.each(dbBackends())('claimCarChecked on $name', (backend) => {
       { tariffAt: b.startsAt, storeTariffVersion: true, needsOnline: false, listableSince: since },
     );
     expect(booked).toMatchObject({ record: { id: 'bkg-a1', status: 'confirmed' }, tariff });
+    expect('record' in booked && booked.record).toEqual(await getAllocation(db, 'bkg-a1'));
     const { rows } = await db.query<{ id: string; tariff_version_id: string | null }>(
       `select id, tariff_version_id from allocations where customer_id = 'cus-a' order by id`,
     );

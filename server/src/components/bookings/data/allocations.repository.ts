@@ -8,8 +8,8 @@
  * - a writer that checks before it claims (the car free after a hold, no active rental, the customer's open
  *   bookings and reservations) takes the claimant locks of that car and customer FIRST (before locking any row):
  *   `claimCarChecked` (reservations, bookings: the customer's and the car's checks, the locks, the claim's checks
- *   and the insert in one statement, `fleetdesk_claim_checked` of 029_claim_checked.sql around `fleetdesk_claim`
- *   of 027_claim_function.sql) or `lockClaimants(tx, …)` at the start of a transaction (rentals, staff). It serializes the claims on that car and by that customer across instances — and only
+ *   and the insert in one statement, `fleetdesk_claim_checked` of 030_claim_one_function.sql; `fleetdesk_claim` is
+ *   the same without the customer's and the car's checks) or `lockClaimants(tx, …)` at the start of a transaction (rentals, staff). It serializes the claims on that car and by that customer across instances — and only
  *   those — so such checks cannot race. Overlaps themselves are the exclusion constraint's to refuse in any case;
  * - an overlapping insert/update fails with SQLSTATE 23P01 (`isExclusionViolation`) → answer 409;
  * - times are epoch ms in and out (the caller's clock, stored exactly).
@@ -159,7 +159,7 @@ export interface NewClaim {
   tariffVersionId?: string | null;
 }
 
-/** Why `claimCar` refused (nothing written): see `fleetdesk_claim` in 027_claim_function.sql. */
+/** Why `claimCar` refused (nothing written): see `fleetdesk_claim_checked` in 030_claim_one_function.sql. */
 export type ClaimRefusal = 'reservation_limit' | 'booking_limit' | 'active_rental' | 'conflict';
 
 /** What a new claim is checked against under the claimant locks (the caller's rules, evaluated in the database). */
@@ -176,7 +176,7 @@ export interface ClaimRules {
   refuseConflict?: { from: number; until: number };
 }
 
-/** The parameters $1–$17 both claim functions share ($10: what each says about the tariff version). */
+/** The parameters $1–$17 both claim functions share ($10: the tariff version stored with the claim). */
 function claimParams(c: NewClaim, rules: ClaimRules, tenth: unknown): unknown[] {
   return [
     c.id,
@@ -235,7 +235,7 @@ export async function claimCar(
   return row.refusal === null ? { record: toRecord(row) } : { refusal: row.refusal };
 }
 
-/** Why `claimCarChecked` refused before the claim's own rules (nothing written): see 029_claim_checked.sql. */
+/** Why `claimCarChecked` refused before the claim's own rules (nothing written): see 030_claim_one_function.sql. */
 export type ClaimCheckRefusal =
   | 'customer_unknown'
   | 'customer_blocked'
@@ -260,31 +260,59 @@ export type CheckedClaim =
   { record: AllocationRecord; tariff: Tariff } | { refusal: ClaimRefusal | ClaimCheckRefusal; licenceStatus: string | null };
 
 /**
- * A claim with everything it is checked against, in ONE statement (fleetdesk_claim_checked, 029): the customer
+ * A claim with everything it is checked against, in ONE statement (fleetdesk_claim_checked, 030): the customer
  * (exists, not blocked, a verified licence not past its expiry date, an active payment method), the car (exists,
  * has a tariff in force — returned for the answer —, in service, and with `needsOnline` online with a position
  * heard recently enough), then claimCar's locks, rules and insert. The first refusal in that order comes back as
  * `{ refusal }` (nothing written; `licenceStatus`: the effective status for 'licence_not_verified').
  */
 export async function claimCarChecked(q: Queryable, c: NewClaim, rules: ClaimRules, checks: ClaimChecks): Promise<CheckedClaim> {
-  // the claim as one JSON object (the columns of an AllocationDbRow): one field for the driver to describe and
-  // parse instead of 23 on every claim
+  // Of the inserted row only what the database decided comes back (its status and server_seq): the rest is this
+  // claim's own values, stored exactly (epoch ms ↔ timestamptz) — building the row's JSON with its times as epoch ms
+  // cost PostgreSQL ~0.05 ms per claim, about a tenth of it.
   const row = await runClaim<{
     refusal: ClaimRefusal | ClaimCheckRefusal | null;
     licence_status: string | null;
     tariff: Tariff | null;
-    claim: AllocationDbRow | null;
+    status: AllocationStatus | null;
+    server_seq: number | null;
   }>(
     q,
     c.vehicleId,
     'fleetdesk_claim_checked',
-    `select f.refusal, f.licence_status, f.tariff,
-            (select to_jsonb(r) from (select ${NEW_CLAIM_COLUMNS} from (select (f.claim).*) a) r where f.refusal is null) as claim
-       from fleetdesk_claim_checked(${CLAIM_ARGS}, ${ts('$18')}, $19, ${ts('$20')}) f`,
-    [...claimParams(c, rules, checks.storeTariffVersion), checks.tariffAt ?? null, checks.needsOnline, checks.listableSince],
+    `select f.refusal, f.licence_status, f.tariff, (f.claim).status, (f.claim).server_seq::float8 as server_seq
+       from fleetdesk_claim_checked(${CLAIM_ARGS}, true, $18, ${ts('$19')}, $20, ${ts('$21')}) f`,
+    [...claimParams(c, rules, null), checks.storeTariffVersion, checks.tariffAt ?? null, checks.needsOnline, checks.listableSince],
   );
   if (row.refusal !== null) return { refusal: row.refusal, licenceStatus: row.licence_status };
-  return { record: toRecord(row.claim!), tariff: row.tariff! };
+  return { record: newClaimRecord(c, row.status!, Number(row.server_seq)), tariff: row.tariff! };
+}
+
+/** The record of a claim just inserted (fleetdesk_claim_checked's insert): nothing can have changed it yet. */
+function newClaimRecord(c: NewClaim, status: AllocationStatus, serverSeq: number): AllocationRecord {
+  return {
+    id: c.id,
+    kind: c.kind,
+    status,
+    vehicleId: c.vehicleId,
+    customerId: c.customerId,
+    periodStart: c.periodStart,
+    periodEnd: c.periodEnd,
+    startsAt: c.startsAt,
+    endsAt: c.endsAt,
+    startedAt: null,
+    endedAt: null,
+    returnBy: null,
+    sourceId: null,
+    rentalId: null,
+    cancelReason: null,
+    cancelledBy: null,
+    totalCents: null,
+    currency: null,
+    createdAt: c.createdAt,
+    updatedAt: c.createdAt,
+    serverSeq,
+  };
 }
 
 export interface AllocationScope {
@@ -407,7 +435,7 @@ export interface OpenClaimRow {
 
 /**
  * What holds cars now or soon (the availability index): active rentals, and reservations/bookings whose period
- * meets [now, horizon). `vehicleId`: one car only.
+ * meets [now, horizon). `vehicleId`: one car only (found by the exclusion constraint's key, the id's hash: 030).
  */
 export async function openClaimsAround(q: Queryable, now: number, horizon: number, vehicleId?: string): Promise<OpenClaimRow[]> {
   const { rows } = await q.query<{
@@ -418,7 +446,8 @@ export async function openClaimsAround(q: Queryable, now: number, horizon: numbe
     period_end_ms: number | null;
   }>(
     `select vehicle_id, kind, status, ${ms('lower(period)')} as period_start_ms, ${ms('upper(period)')} as period_end_ms from allocations
-      where status in ('held', 'confirmed', 'active') and ($3::text is null or vehicle_id = $3)
+      where status in ('held', 'confirmed', 'active')
+        and ($3::text is null or (hashtextextended(vehicle_id, 0) = hashtextextended($3, 0) and vehicle_id = $3))
         and (status = 'active' or period && tstzrange(${ts('$1')}, ${ts('$2')}, '[)'))`,
     [now, horizon, vehicleId ?? null],
   );

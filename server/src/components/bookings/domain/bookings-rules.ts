@@ -58,7 +58,7 @@ export interface ClaimDeps {
 }
 
 /**
- * Claims a car with every check, in one statement (claimCarChecked, 029_claim_checked.sql): may this customer
+ * Claims a car with every check, in one statement (claimCarChecked, 030_claim_one_function.sql): may this customer
  * claim at all — an existing, unblocked customer with a verified driver licence (403 `licence_not_verified`) and a
  * payment method (402 `payment_method_required`): an account that could never start a rental cannot hold cars
  * either (issue 13 §4: a script could otherwise sign up and book the whole fleet) —, the car (404 unknown, its

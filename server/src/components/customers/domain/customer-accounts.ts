@@ -87,7 +87,7 @@ export function todayUtc(now: number = Date.now()): string {
 
 /**
  * The licence status as it stands today: a verified licence past its expiry date reads `expired`. (A reservation's
- * or booking's claim checks the same in its one statement: fleetdesk_claim_checked, 029_claim_checked.sql.)
+ * or booking's claim checks the same in its one statement: fleetdesk_claim_checked, 030_claim_one_function.sql.)
  */
 export function effectiveLicenceStatus(licence: CustomerRecord['licence'], today: string): LicenceStatus {
   if (licence.status === 'verified' && licence.expiresOn !== null && licence.expiresOn < today) return 'expired';
