@@ -29,7 +29,7 @@ import { now, type RxCollection, type RxStorageInstance } from 'rxdb';
 import type { PullResponse } from '../../../shared/sync-protocol.js';
 import type { ReplicaDatabase } from './database';
 
-/** RxDB's fork checkpoint on Dexie and memory storages: the newest write by (`_meta.lwt`, primary key). */
+/** RxDB's fork checkpoint on the Dexie, memory and memory-mapped storages: the newest write by (`_meta.lwt`, primary key). */
 export interface ForkCheckpoint {
   id: string;
   lwt: number;

@@ -195,6 +195,7 @@ async function release(mapped: Mapped): Promise<void> {
   const done = closing.then(() => {
     mapped.idb.close();
     mapped.releaseLock();
+    mapped.memory.collectionStates.clear(); // the documents in memory go with the mapping
   });
   CLOSING.set(mapped.name, done);
   await done;
@@ -238,7 +239,7 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
   constructor(
     params: RxStorageInstanceCreationParams<RxDocType, MemoryMappedSettings>,
     private readonly mapped: Mapped,
-    private readonly memory: RxStorageInstance<RxDocType, MemoryStorageInternals<RxDocType>, object, Checkpoint>,
+    memory: RxStorageInstance<RxDocType, MemoryStorageInternals<RxDocType>, object, Checkpoint>,
     private readonly primaryPath: string,
     private readonly factory: IDBFactory,
   ) {
@@ -247,6 +248,16 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
     this.schema = params.schema;
     this.options = params.options;
     this.internals = { indexedDbName: mapped.name };
+    this.memory = memory;
+  }
+
+  /** the memory instance while open: dropped on close, so a closed instance RxDB still references holds no documents */
+  private memory: RxStorageInstance<RxDocType, MemoryStorageInternals<RxDocType>, object, Checkpoint> | undefined;
+
+  /** `queued`: a write accepted before a close began (the close waits for it) */
+  private live(queued = false): RxStorageInstance<RxDocType, MemoryStorageInternals<RxDocType>, object, Checkpoint> {
+    if ((this.closed && !queued) || !this.memory) throw new Error(`memory-mapped storage: ${this.mapped.name} is closed`);
+    return this.memory;
   }
 
   /** Runs after every earlier write of this collection (in any instance of it), whatever their outcome. */
@@ -256,15 +267,12 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
     return run;
   }
 
-  private ensureOpen(): void {
-    if (this.closed) throw new Error(`memory-mapped storage: ${this.mapped.name} is closed`);
-  }
-
   bulkWrite(rows: BulkWriteRow<RxDocType>[], context: string): Promise<RxStorageBulkWriteResponse<RxDocType>> {
-    this.ensureOpen();
+    this.live();
     return this.serialized(async () => {
+      const memory = this.live(true);
       const ids = rows.map((r) => (r.document as Record<string, unknown>)[this.primaryPath] as string);
-      const inMemory = await this.memory.findDocumentsById(ids, true);
+      const inMemory = await memory.findDocumentsById(ids, true);
       const docsInDb = new Map(inMemory.map((d) => [(d as Record<string, unknown>)[this.primaryPath] as string, d]));
       const categorized = categorizeBulkWriteRows(this, this.primaryPath as never, docsInDb, rows, context);
       const writes = categorized.bulkInsertDocs.length + categorized.bulkUpdateDocs.length;
@@ -277,7 +285,7 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
         await done;
       }
       // durable: now the memory state (the same checks against the same state give the same result) and the event
-      const result = await this.memory.bulkWrite(rows, context);
+      const result = await memory.bulkWrite(rows, context);
       if (result.error.length !== categorized.errors.length)
         throw new Error(`memory-mapped storage: ${this.mapped.name} changed during a write (memory and IndexedDB disagree)`);
       return result;
@@ -285,18 +293,15 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
   }
 
   findDocumentsById(ids: string[], withDeleted: boolean): Promise<Array<RxDocumentData<RxDocType>>> {
-    this.ensureOpen();
-    return this.memory.findDocumentsById(ids, withDeleted);
+    return this.live().findDocumentsById(ids, withDeleted);
   }
 
   query(preparedQuery: PreparedQuery<RxDocType>): Promise<RxStorageQueryResult<RxDocType>> {
-    this.ensureOpen();
-    return this.memory.query(preparedQuery);
+    return this.live().query(preparedQuery);
   }
 
   count(preparedQuery: PreparedQuery<RxDocType>): Promise<RxStorageCountResult> {
-    this.ensureOpen();
-    return this.memory.count(preparedQuery);
+    return this.live().count(preparedQuery);
   }
 
   /** RxDB's changes index (`_meta.lwt`, primary key), deleted documents included, from memory (RxDB's own query). */
@@ -304,8 +309,7 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
     limit: number,
     checkpoint?: Checkpoint,
   ): Promise<{ documents: Array<RxDocumentData<RxDocType>>; checkpoint: Checkpoint }> {
-    this.ensureOpen();
-    return getChangedDocumentsSince(this.memory, limit, checkpoint);
+    return getChangedDocumentsSince(this.live(), limit, checkpoint);
   }
 
   getAttachmentData(documentId: string, attachmentId: string): Promise<never> {
@@ -315,13 +319,14 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
   }
 
   changeStream(): Observable<EventBulk<RxStorageChangeEvent<RxDocType>, Checkpoint>> {
-    return this.memory.changeStream();
+    return this.live().changeStream();
   }
 
   /** Tombstones older than `minimumDeletedTime` ms: purged from IndexedDB, then from memory (the same bound). */
   cleanup(minimumDeletedTime: number): Promise<boolean> {
-    this.ensureOpen();
+    this.live();
     return this.serialized(async () => {
+      const memory = this.live(true);
       const startedAt = now();
       const bound = startedAt - minimumDeletedTime;
       const query = prepareQuery<RxDocType>(
@@ -331,7 +336,7 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
           index: ['_deleted', '_meta.lwt', this.primaryPath],
         }),
       );
-      const { documents } = await this.memory.query(query);
+      const { documents } = await memory.query(query);
       if (documents.length > 0) {
         const tx = this.mapped.idb.transaction(STORE, 'readwrite', { durability: 'default' });
         const done = idbRequest(tx);
@@ -340,14 +345,15 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
         await done;
       }
       // the memory storage's bound is its own now() − minimumDeletedTime: shifted so it is the bound used above
-      return this.memory.cleanup(minimumDeletedTime + (now() - startedAt));
+      return memory.cleanup(minimumDeletedTime + (now() - startedAt));
     });
   }
 
   close(): Promise<void> {
     this.closed ??= (async () => {
       await this.mapped.queue;
-      await this.memory.close();
+      await this.memory?.close();
+      this.memory = undefined;
       await release(this.mapped);
     })();
     return this.closed;
@@ -355,10 +361,13 @@ export class MemoryMappedStorageInstance<RxDocType> implements RxStorageInstance
 
   /** The collection's documents gone: from memory, and its IndexedDB database deleted. */
   async remove(): Promise<void> {
-    this.ensureOpen();
-    await this.mapped.queue;
-    await this.memory.remove();
-    this.closed = release(this.mapped);
+    const memory = this.live();
+    this.closed = (async () => {
+      await this.mapped.queue;
+      await memory.remove();
+      this.memory = undefined;
+      await release(this.mapped);
+    })();
     await this.closed;
     await new Promise<void>((resolve, reject) => {
       const req = this.factory.deleteDatabase(this.mapped.name);
