@@ -386,15 +386,22 @@ async function main(): Promise<void> {
     const floorBeforeMs = await rawFloor();
     const rxdbMs = await bench<number>(`rxdbWrite('tasks')`);
 
-    // BENCH_CPU_PROFILE=1: a CPU profile of the page during the initial sync (open it in Chrome DevTools), written
+    // BENCH_CPU_PROFILE=1: a CPU profile of the page during each initial sync (open it in Chrome DevTools), written
     // under the git-ignored var/profiles/ — never at the repository root, whatever the variable holds
-    const profileFile = process.env['BENCH_CPU_PROFILE'] ? benchProfilePath('sync-tasks') : undefined;
-    const cdp = profileFile ? await context.newCDPSession(page) : undefined;
-    if (cdp) {
+    const cdp = process.env['BENCH_CPU_PROFILE'] ? await context.newCDPSession(page) : undefined;
+    const profiled = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      if (!cdp) return run();
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
       await cdp.send('Profiler.start');
-    }
+      const result = await run();
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
+      const file = benchProfilePath(name);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`CPU profile written to ${file}`);
+      printTopFunctions(profile, 25);
+      return result;
+    };
 
     // 1. initial sync through the app's replica
     t = performance.now();
@@ -406,14 +413,8 @@ async function main(): Promise<void> {
           ).bench.initialSync(n, c),
         [n, collection] as [number, string],
       );
-    const sync = await initialSync(DOCS, 'tasks');
+    const sync = await profiled('sync-tasks', () => initialSync(DOCS, 'tasks'));
     const syncWallS = (performance.now() - t) / 1000;
-    if (cdp && profileFile) {
-      const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
-      writeFileSync(profileFile, JSON.stringify(profile));
-      console.log(`CPU profile written to ${profileFile}`);
-      printTopFunctions(profile, 25);
-    }
 
     const floorAfterMs = await rawFloor();
     await bench('dropFloorDocs()');
@@ -479,7 +480,7 @@ async function main(): Promise<void> {
     console.log(`  seeded ${DOCS} rentals (ended, one customer) in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
     const rentalsLoaded = await loadFloor('rentals');
     const rentalsFloorBeforeMs = await rawFloor();
-    const rentals = await initialSync(DOCS, 'rentals');
+    const rentals = await profiled('sync-rentals', () => initialSync(DOCS, 'rentals'));
     const rentalsFloorAfterMs = await rawFloor();
     await bench('dropFloorDocs()');
     console.log('Initial sync of one read-only collection (rentals) into Chromium (IndexedDB)');
