@@ -221,6 +221,18 @@ describe('memory-mapped storage', () => {
     expect((await f.persisted()).map((d) => d.id).sort()).toEqual(['s1', 's2']);
   });
 
+  it('an instance opened while the last other one closes gets a working mapping', async () => {
+    const f = fixture();
+    const a = await f.instance();
+    await a.bulkWrite([{ document: doc('m1', 1) }], 'test');
+    const opening = f.instance();
+    await a.close();
+    const b = await opening;
+    await b.bulkWrite([{ document: doc('m2', 2) }], 'test');
+    expect((await all(b)).documents.map((d) => d.id)).toEqual(['m1', 'm2']);
+    expect((await f.persisted()).map((d) => d.id).sort()).toEqual(['m1', 'm2']);
+  });
+
   it('a reopening right after a close sees the writes the close waited for', async () => {
     const f = fixture();
     const a = await f.instance();

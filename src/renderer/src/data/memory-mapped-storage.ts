@@ -96,13 +96,19 @@ export function getRxStorageMemoryMapped(settings: MemoryMappedSettings = {}): R
       if (!factory) throw new Error('memory-mapped storage: no IndexedDB in this runtime');
       const name = `${settings.databaseNamePrefix ?? 'rxdb-mmap-'}${params.databaseName}--${params.schema.version}--${params.collectionName}`;
       const primaryPath = getPrimaryFieldOfPrimaryKey(params.schema.primaryKey) as string;
-      let opening = OPEN.get(name);
-      if (!opening) {
-        opening = openMapping(name, factory, primaryPath, params);
-        OPEN.set(name, opening);
-        opening.catch(() => OPEN.delete(name));
+      let mapped: Mapped;
+      for (;;) {
+        let opening = OPEN.get(name);
+        if (!opening) {
+          const created = openMapping(name, factory, primaryPath, params);
+          OPEN.set(name, created);
+          created.catch(() => OPEN.get(name) === created && OPEN.delete(name));
+          opening = created;
+        }
+        mapped = await opening;
+        // its last instance may have closed it meanwhile: then open it again (after that close)
+        if (OPEN.get(name) === opening) break;
       }
-      const mapped = await opening;
       mapped.refs += 1;
       try {
         const memory = (await mapped.memory.createStorageInstance(params)) as RxStorageInstance<
