@@ -380,10 +380,27 @@ async function main(): Promise<void> {
       return loaded;
     };
     const rawFloor = () => bench<number>('rawFloor()');
+    /** The page's main thread busy time during `run` (Chromium's TaskDuration: CPU of the renderer, whatever the load;
+     * IndexedDB's own writing happens in the browser process and is not in it) */
+    const perf = await context.newCDPSession(page);
+    await perf.send('Performance.enable');
+    const taskSeconds = async () =>
+      ((await perf.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }).metrics.find(
+        (m) => m.name === 'TaskDuration',
+      )?.value ?? NaN;
+    const busy = async <T>(run: () => Promise<T>): Promise<{ result: T; busyS: number }> => {
+      const before = await taskSeconds();
+      const result = await run();
+      return { result, busyS: (await taskSeconds()) - before };
+    };
+    const printBusy = (sync: number, floor: number, pull: number) =>
+      console.log(
+        `  renderer main thread busy (CPU, load-independent): sync ${sync.toFixed(2)} s, floor ${floor.toFixed(2)} s, pull alone ${pull.toFixed(2)} s`,
+      );
 
     // 1. the floor: raw IndexedDB bulk put of the same documents
-    const loaded = await loadFloor('tasks');
-    const floorBeforeMs = await rawFloor();
+    const { result: loaded, busyS: pullBusy } = await busy(() => loadFloor('tasks'));
+    const { result: floorBeforeMs, busyS: floorBusy } = await busy(rawFloor);
     const rxdbMs = await bench<number>(`rxdbWrite('tasks')`);
 
     // BENCH_CPU_PROFILE=1: a CPU profile of the page during each initial sync (open it in Chrome DevTools), written
@@ -413,7 +430,7 @@ async function main(): Promise<void> {
           ).bench.initialSync(n, c),
         [n, collection] as [number, string],
       );
-    const sync = await profiled('sync-tasks', () => initialSync(DOCS, 'tasks'));
+    const { result: sync, busyS: syncBusy } = await busy(() => profiled('sync-tasks', () => initialSync(DOCS, 'tasks')));
     const syncWallS = (performance.now() - t) / 1000;
 
     const floorAfterMs = await rawFloor();
@@ -426,6 +443,7 @@ async function main(): Promise<void> {
       `  replica (${STORAGE_LABEL}, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s; of which opening the empty replica ${(sync.openMs / 1000).toFixed(2)} s)`,
     );
     printFloor(floorBeforeMs, floorAfterMs);
+    printBusy(syncBusy, floorBusy, pullBusy);
     console.log('  where the time goes (same documents, same page, each step alone):');
     console.log(`    pull all pages through the proxy + JSON.parse, no writes: ${(loaded.ms / 1000).toFixed(2)} s`);
     console.log(`    RxDB bulkInsert (${STORAGE}), pages of 1,000, no replication: ${(rxdbMs / 1000).toFixed(2)} s`);
@@ -478,9 +496,9 @@ async function main(): Promise<void> {
     await seedRentals(server, vehicleIds, DOCS);
     console.log('');
     console.log(`  seeded ${DOCS} rentals (ended, one customer) in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const rentalsLoaded = await loadFloor('rentals');
-    const rentalsFloorBeforeMs = await rawFloor();
-    const rentals = await profiled('sync-rentals', () => initialSync(DOCS, 'rentals'));
+    const { result: rentalsLoaded, busyS: rentalsPullBusy } = await busy(() => loadFloor('rentals'));
+    const { result: rentalsFloorBeforeMs, busyS: rentalsFloorBusy } = await busy(rawFloor);
+    const { result: rentals, busyS: rentalsBusy } = await busy(() => profiled('sync-rentals', () => initialSync(DOCS, 'rentals')));
     const rentalsFloorAfterMs = await rawFloor();
     await bench('dropFloorDocs()');
     console.log('Initial sync of one read-only collection (rentals) into Chromium (IndexedDB)');
@@ -488,6 +506,7 @@ async function main(): Promise<void> {
       `  replica (${STORAGE_LABEL}, HTTP pull via the console proxy): ${(rentals.ms / 1000).toFixed(2)} s  ${Math.round(rentals.count / (rentals.ms / 1000))} docs/s  (${rentals.count} docs; of which opening the empty replica ${(rentals.openMs / 1000).toFixed(2)} s)`,
     );
     printFloor(rentalsFloorBeforeMs, rentalsFloorAfterMs);
+    printBusy(rentalsBusy, rentalsFloorBusy, rentalsPullBusy);
     console.log(
       `  where the time goes: pull all pages through the proxy + JSON.parse, no writes: ${(rentalsLoaded.ms / 1000).toFixed(2)} s`,
     );
