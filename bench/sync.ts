@@ -2,13 +2,15 @@
  * `npm run bench:sync` — the offline replica's two figures, in real Chromium, loopback only, < 3 min on a quiet machine (deadline BENCH_DEADLINE_S, 900):
  *
  * 1. Initial sync: a server with 50,000 documents in one collection (`tasks`, inserted in SQL with server_seq),
- *    replicated into the renderer's own replica (src/renderer/src/data: RxDB + Dexie/IndexedDB, the app's
+ *    replicated into the renderer's own replica (src/renderer/src/data: RxDB on the desk's storage, the app's
  *    replication over HTTP + SSE through the browser console's /sync/v1 proxy) — seconds and docs/s — beside a
  *    raw IndexedDB bulk put of the same 50,000 documents in the same browser, same run (the floor).
  * 2. Change propagation: 1,000 tasks created through the staff API, one by one; per note, the time from just
  *    before the server write to the document appearing in the open replica (insert event) — p50 / p95 / p99.
  * 3. Initial sync of 50,000 rentals (a read-only collection) into a fresh replica, beside the raw IndexedDB floor
  *    of the same rentals.
+ * 4. (BENCH_MEMORY=0 skips it) A replica of 50,000 tasks + 50,000 rentals: the renderer's JS heap with it open
+ *    beside the same page without it, and the time to open it again after a restart with the server gone.
  * Each floor is measured just before and just after its sync (the mean is the baseline: the machine's load moves);
  * one SUMMARY line per collection: seconds, × the floor, bar (issue 12 bar 5: ≤ 2× the floor and < 15 s) met or
  * missed, with the load average.
@@ -18,7 +20,8 @@
  *
  * The page is a minimal bundle (esbuild) of the replica modules, served with the console's sync proxy; IndexedDB
  * is on disk (a persistent Chromium profile in a temp dir). Env: BENCH_DOCS (50000), BENCH_CHANGES (1000),
- * BENCH_CHANGE_GAP_MS (10), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created), BENCH_DEBUG=1
+ * BENCH_CHANGE_GAP_MS (10), BENCH_STORAGE (memory-mapped: the desk's;
+ * `dexie`: RxDB's Dexie storage, the desk's before), DATABASE_URL (PostgreSQL instead of PGlite; a fresh database is created), BENCH_DEBUG=1
  * (the page's console, and the replica's state every 500 ms during an initial sync).
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +43,9 @@ const DOCS = Number(process.env['BENCH_DOCS'] ?? 50_000);
 const CHANGES = Number(process.env['BENCH_CHANGES'] ?? 1_000);
 const GAP_MS = Number(process.env['BENCH_CHANGE_GAP_MS'] ?? 10);
 const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_S'] ?? 900) * 1000;
+/** the replica's storage: the desk's (memory-mapped, src/renderer/src/data/memory-mapped-storage.ts) or `dexie` (before) */
+const STORAGE = process.env['BENCH_STORAGE'] === 'dexie' ? 'dexie' : 'memory-mapped';
+const STORAGE_LABEL = STORAGE === 'dexie' ? 'RxDB + Dexie' : 'RxDB + memory-mapped';
 
 const root = resolve(import.meta.dirname, '..');
 
@@ -47,9 +53,13 @@ const root = resolve(import.meta.dirname, '..');
 const PAGE_ENTRY = `
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { openReplicaDatabase } from './src/renderer/src/data/database';
+import { getRxStorageMemoryMapped } from './src/renderer/src/data/memory-mapped-storage';
 import { Replica } from './src/renderer/src/data/replication';
 
 const operator = { id: 'bench', role: 'dispatcher' };
+// BENCH_STORAGE: the desk's storage (memory-mapped) or RxDB's Dexie storage (the desk's before issue 12 bar 5)
+const storage = () => (BENCH_STORAGE === 'dexie' ? getRxStorageDexie() : getRxStorageMemoryMapped());
+let dbName = '';
 // a staff access token handed in by the bench (the app gets it from its host the same way)
 let token = '';
 const headers = () => ({ authorization: 'Bearer ' + token });
@@ -76,9 +86,9 @@ window.bench = {
     }
     return { count: floorDocs.length, ms: performance.now() - t0 };
   },
-  /** RxDB's own write path on Dexie, no replication: bulk inserts of the same documents, pages of 1,000. */
+  /** RxDB's own write path on the storage, no replication: bulk inserts of the same documents, pages of 1,000. */
   async rxdbWrite(collection) {
-    const wdb = await openReplicaDatabase({ name: 'bench-w-' + Math.random().toString(36).slice(2), storage: getRxStorageDexie(), role: operator.role });
+    const wdb = await openReplicaDatabase({ name: 'bench-w-' + Math.random().toString(36).slice(2), storage: storage(), role: operator.role });
     const t0 = performance.now();
     for (let i = 0; i < floorDocs.length; i += 1000) await wdb[collection].bulkInsert(floorDocs.slice(i, i + 1000));
     const ms = performance.now() - t0;
@@ -116,7 +126,9 @@ window.bench = {
       await db.remove();
     }
     const t0 = performance.now();
-    db = await openReplicaDatabase({ name: 'bench-' + Math.random().toString(36).slice(2), storage: getRxStorageDexie(), role: operator.role });
+    dbName = 'bench-' + Math.random().toString(36).slice(2);
+    db = await openReplicaDatabase({ name: dbName, storage: storage(), role: operator.role });
+    const openMs = performance.now() - t0;
     replica = new Replica(db, { syncUrl: location.origin, operator, accessToken: async () => token, retryMs: 1000 });
     await replica.start();
     let lastLog = 0;
@@ -127,17 +139,30 @@ window.bench = {
       }
       if (replica.view().status === 'synced') {
         const n = await db[collection].count().exec();
-        if (n >= expected) return { ms: performance.now() - t0, count: n };
+        if (n >= expected) return { ms: performance.now() - t0, count: n, openMs };
       }
       await new Promise((r) => setTimeout(r, 50));
     }
   },
+  /** An app restart with the server gone: the open replica closed (kept), the database opened again, all counted. */
+  async reopen(collections) {
+    await replica.dispose();
+    replica = undefined;
+    await db.close();
+    const t0 = performance.now();
+    db = await openReplicaDatabase({ name: dbName, storage: storage(), role: operator.role });
+    const opened = performance.now() - t0;
+    const counts = {};
+    for (const c of collections) counts[c] = await db[c].count().exec();
+    return { ms: opened, counts };
+  },
   /** The open replica disposed and its database removed (before the next collection is seeded: it would sync it too). */
   async closeReplica() {
-    if (!replica) return;
-    await replica.dispose();
+    if (!db) return;
+    await replica?.dispose();
     await db.remove();
     replica = undefined;
+    db = undefined;
   },
   watch() {
     db.tasks.insert$.subscribe((e) => arrivals.set(e.documentId, now()));
@@ -162,7 +187,7 @@ async function bundle(): Promise<string> {
     // BENCH_CPU_PROFILE: readable function names in the profile
     minify: !process.env['BENCH_CPU_PROFILE'],
     write: false,
-    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"' },
+    define: { 'import.meta.env.DEV': 'false', 'process.env.NODE_ENV': '"production"', BENCH_STORAGE: JSON.stringify(STORAGE) },
     logLevel: 'error',
   });
   return out.outputFiles[0]!.text;
@@ -314,7 +339,7 @@ async function main(): Promise<void> {
     });
     cleanups.push(() => server.stop());
     console.log(
-      `bench:sync — ${DOCS} tasks, ${CHANGES} changes, ${DOCS} rentals, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + Dexie (IndexedDB on disk)`,
+      `bench:sync — ${DOCS} tasks, ${CHANGES} changes, ${DOCS} rentals, database ${pg ? 'PostgreSQL' : 'PGlite'}, Chromium + ${STORAGE_LABEL} (IndexedDB on disk)`,
     );
 
     let t = performance.now();
@@ -355,41 +380,58 @@ async function main(): Promise<void> {
       return loaded;
     };
     const rawFloor = () => bench<number>('rawFloor()');
+    /** The page's main thread busy time during `run` (Chromium's TaskDuration: CPU of the renderer, whatever the load;
+     * IndexedDB's own writing happens in the browser process and is not in it) */
+    const perf = await context.newCDPSession(page);
+    await perf.send('Performance.enable');
+    const taskSeconds = async () =>
+      ((await perf.send('Performance.getMetrics')) as { metrics: Array<{ name: string; value: number }> }).metrics.find(
+        (m) => m.name === 'TaskDuration',
+      )?.value ?? NaN;
+    const busy = async <T>(run: () => Promise<T>): Promise<{ result: T; busyS: number }> => {
+      const before = await taskSeconds();
+      const result = await run();
+      return { result, busyS: (await taskSeconds()) - before };
+    };
+    const printBusy = (sync: number, floor: number, pull: number) =>
+      console.log(
+        `  renderer main thread busy (CPU, load-independent): sync ${sync.toFixed(2)} s, floor ${floor.toFixed(2)} s, pull alone ${pull.toFixed(2)} s`,
+      );
 
     // 1. the floor: raw IndexedDB bulk put of the same documents
-    const loaded = await loadFloor('tasks');
-    const floorBeforeMs = await rawFloor();
+    const { result: loaded, busyS: pullBusy } = await busy(() => loadFloor('tasks'));
+    const { result: floorBeforeMs, busyS: floorBusy } = await busy(rawFloor);
     const rxdbMs = await bench<number>(`rxdbWrite('tasks')`);
 
-    // BENCH_CPU_PROFILE=1: a CPU profile of the page during the initial sync (open it in Chrome DevTools), written
+    // BENCH_CPU_PROFILE=1: a CPU profile of the page during each initial sync (open it in Chrome DevTools), written
     // under the git-ignored var/profiles/ — never at the repository root, whatever the variable holds
-    const profileFile = process.env['BENCH_CPU_PROFILE'] ? benchProfilePath('sync-tasks') : undefined;
-    const cdp = profileFile ? await context.newCDPSession(page) : undefined;
-    if (cdp) {
+    const cdp = process.env['BENCH_CPU_PROFILE'] ? await context.newCDPSession(page) : undefined;
+    const profiled = async <T>(name: string, run: () => Promise<T>): Promise<T> => {
+      if (!cdp) return run();
       await cdp.send('Profiler.enable');
       await cdp.send('Profiler.setSamplingInterval', { interval: 200 });
       await cdp.send('Profiler.start');
-    }
+      const result = await run();
+      const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
+      const file = benchProfilePath(name);
+      writeFileSync(file, JSON.stringify(profile));
+      console.log(`CPU profile written to ${file}`);
+      printTopFunctions(profile, 25);
+      return result;
+    };
 
     // 1. initial sync through the app's replica
     t = performance.now();
     const initialSync = (n: number, collection: string) =>
       page.evaluate(
         ([n, c]) =>
-          (window as never as { bench: { initialSync(n: number, c: string): Promise<{ ms: number; count: number }> } }).bench.initialSync(
-            n,
-            c,
-          ),
+          (
+            window as never as { bench: { initialSync(n: number, c: string): Promise<{ ms: number; count: number; openMs: number }> } }
+          ).bench.initialSync(n, c),
         [n, collection] as [number, string],
       );
-    const sync = await initialSync(DOCS, 'tasks');
+    const { result: sync, busyS: syncBusy } = await busy(() => profiled('sync-tasks', () => initialSync(DOCS, 'tasks')));
     const syncWallS = (performance.now() - t) / 1000;
-    if (cdp && profileFile) {
-      const { profile } = (await cdp.send('Profiler.stop')) as { profile: CpuProfile };
-      writeFileSync(profileFile, JSON.stringify(profile));
-      console.log(`CPU profile written to ${profileFile}`);
-      printTopFunctions(profile, 25);
-    }
 
     const floorAfterMs = await rawFloor();
     await bench('dropFloorDocs()');
@@ -398,12 +440,13 @@ async function main(): Promise<void> {
     console.log('');
     console.log('Initial sync of one editable collection (tasks) into Chromium (IndexedDB)');
     console.log(
-      `  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s)`,
+      `  replica (${STORAGE_LABEL}, HTTP pull via the console proxy): ${(sync.ms / 1000).toFixed(2)} s  ${Math.round(sync.count / (sync.ms / 1000))} docs/s  (${sync.count} docs; wall ${syncWallS.toFixed(2)} s; of which opening the empty replica ${(sync.openMs / 1000).toFixed(2)} s)`,
     );
     printFloor(floorBeforeMs, floorAfterMs);
+    printBusy(syncBusy, floorBusy, pullBusy);
     console.log('  where the time goes (same documents, same page, each step alone):');
     console.log(`    pull all pages through the proxy + JSON.parse, no writes: ${(loaded.ms / 1000).toFixed(2)} s`);
-    console.log(`    RxDB bulkInsert on Dexie, pages of 1,000, no replication:  ${(rxdbMs / 1000).toFixed(2)} s`);
+    console.log(`    RxDB bulkInsert (${STORAGE}), pages of 1,000, no replication: ${(rxdbMs / 1000).toFixed(2)} s`);
     summaries.push(summary('tasks', sync.ms, floorMs));
 
     // 2. change propagation: server write → document in the open replica
@@ -453,20 +496,52 @@ async function main(): Promise<void> {
     await seedRentals(server, vehicleIds, DOCS);
     console.log('');
     console.log(`  seeded ${DOCS} rentals (ended, one customer) in SQL in ${((performance.now() - t) / 1000).toFixed(1)} s`);
-    const rentalsLoaded = await loadFloor('rentals');
-    const rentalsFloorBeforeMs = await rawFloor();
-    const rentals = await initialSync(DOCS, 'rentals');
+    const { result: rentalsLoaded, busyS: rentalsPullBusy } = await busy(() => loadFloor('rentals'));
+    const { result: rentalsFloorBeforeMs, busyS: rentalsFloorBusy } = await busy(rawFloor);
+    const { result: rentals, busyS: rentalsBusy } = await busy(() => profiled('sync-rentals', () => initialSync(DOCS, 'rentals')));
     const rentalsFloorAfterMs = await rawFloor();
     await bench('dropFloorDocs()');
     console.log('Initial sync of one read-only collection (rentals) into Chromium (IndexedDB)');
     console.log(
-      `  replica (RxDB + Dexie, HTTP pull via the console proxy): ${(rentals.ms / 1000).toFixed(2)} s  ${Math.round(rentals.count / (rentals.ms / 1000))} docs/s  (${rentals.count} docs)`,
+      `  replica (${STORAGE_LABEL}, HTTP pull via the console proxy): ${(rentals.ms / 1000).toFixed(2)} s  ${Math.round(rentals.count / (rentals.ms / 1000))} docs/s  (${rentals.count} docs; of which opening the empty replica ${(rentals.openMs / 1000).toFixed(2)} s)`,
     );
     printFloor(rentalsFloorBeforeMs, rentalsFloorAfterMs);
+    printBusy(rentalsBusy, rentalsFloorBusy, rentalsPullBusy);
     console.log(
       `  where the time goes: pull all pages through the proxy + JSON.parse, no writes: ${(rentalsLoaded.ms / 1000).toFixed(2)} s`,
     );
     summaries.push(summary('rentals', rentals.ms, (rentalsFloorBeforeMs + rentalsFloorAfterMs) / 2));
+
+    // 4. what the desk pays for the replica's storage with 2 × DOCS documents (tasks and rentals): the renderer's JS
+    // heap (after a garbage collection) with the replica open, against the same page with no replica; and the
+    // time to open it again after a restart with the server gone (the memory-mapped storage reads everything then)
+    if (process.env['BENCH_MEMORY'] !== '0') {
+      await bench('closeReplica()');
+      await seedTasks(server, vehicleIds, DOCS);
+      const heapCdp = await context.newCDPSession(page);
+      const heapMb = async () => {
+        await heapCdp.send('HeapProfiler.collectGarbage');
+        const { usedSize } = (await heapCdp.send('Runtime.getHeapUsage')) as { usedSize: number };
+        return usedSize / 1024 / 1024;
+      };
+      const emptyMb = await heapMb();
+      const both = await initialSync(DOCS, 'rentals');
+      const syncedMb = await heapMb();
+      const reopened = await bench<{ ms: number; counts: Record<string, number> }>(`reopen(['tasks', 'rentals'])`);
+      const reopenedMb = await heapMb();
+      await bench('closeReplica()');
+      const afterMb = await heapMb();
+      const n = Object.values(reopened.counts).reduce((a, b) => a + b, 0);
+      console.log('');
+      console.log(`The replica with ${DOCS} tasks + ${DOCS} rentals (${STORAGE_LABEL})`);
+      console.log(`  initial sync of both: ${(both.ms / 1000).toFixed(2)} s`);
+      console.log(
+        `  renderer JS heap after GC: ${syncedMb.toFixed(0)} MB synced and open, ${reopenedMb.toFixed(0)} MB reopened (${n} documents); baseline, same page with no replica: ${emptyMb.toFixed(0)} MB before, ${afterMb.toFixed(0)} MB after — the replica: +${(reopenedMb - afterMb).toFixed(0)} MB`,
+      );
+      console.log(
+        `  reopen after a restart (server gone): openReplicaDatabase ${(reopened.ms / 1000).toFixed(2)} s, then ${JSON.stringify(reopened.counts)}`,
+      );
+    }
     console.log('');
     const [l1, l5] = loadavg();
     for (const line of summaries) console.log(`${line}; load average ${l1!.toFixed(1)} / ${l5!.toFixed(1)} (1 / 5 min)`);

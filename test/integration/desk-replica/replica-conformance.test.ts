@@ -1,8 +1,8 @@
 /**
  * Sync conformance with the desk's OWN replica code — src/renderer/src/data: `Replica` (bootstrap of an empty
  * collection, RxDB pulls and pushes, the one multiplexed SSE stream, the conflict handler) and `ReplicaActions`
- * (the outbox) — against the real server, on the desk's storage (RxDB's Dexie storage, here over fake-indexeddb:
- * IndexedDB for Node), PGlite always and PostgreSQL when DATABASE_URL is set. Nothing mocked: the server is
+ * (the outbox) — against the real server, on the desk's storage (memory-mapped-storage.ts: RxDB's memory storage
+ * persisted to IndexedDB, here fake-indexeddb: IndexedDB for Node), PGlite always and PostgreSQL when DATABASE_URL is set. Nothing mocked: the server is
  * stopped and started again on the same port and database where the desk would see it go away.
  *
  * - a bootstrap of more than 1,000 tasks cut off mid-way (the server stops after the first page) resumes when
@@ -13,8 +13,8 @@
  * - the server stopped in the middle of a push (the request arrived, the answer never did): after the restart
  *   every edit is on the server exactly once.
  */
-import { IDBKeyRange, indexedDB } from 'fake-indexeddb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
+import { indexedDB } from 'fake-indexeddb';
+import type { RxStorage } from 'rxdb';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { durableDbBackends } from '../../../server/src/testing/backends.js';
 import { startServer, type ServerHandle } from '../../../server/src/app.js';
@@ -22,6 +22,7 @@ import { staffHeaders } from '../../../server/src/testing/auth.js';
 import { freePort, raiseCrashAlert, serverDocs, staffCall } from '../../../server/src/testing/staff-api.js';
 import { ReplicaActions } from '../../../src/renderer/src/data/actions';
 import { openReplicaDatabase, type ReplicaDatabase } from '../../../src/renderer/src/data/database';
+import { getRxStorageMemoryMapped } from '../../../src/renderer/src/data/memory-mapped-storage';
 import { Replica } from '../../../src/renderer/src/data/replication';
 import type { AlertDoc, TaskDoc } from '../../../src/shared/sync-protocol.js';
 
@@ -62,7 +63,7 @@ describe.each(backends)('the desk replica against the real server on $name', (ba
   async function openDeskReplica(): Promise<{ replica: Replica; db: ReplicaDatabase; actions: ReplicaActions }> {
     const db = await openReplicaDatabase({
       name: `desk-${backend.name}-${Math.random().toString(36).slice(2)}`,
-      storage: getRxStorageDexie({ indexedDB, IDBKeyRange }),
+      storage: getRxStorageMemoryMapped({ indexedDB }) as RxStorage<unknown, unknown>,
       role: 'dispatcher',
     });
     const replica = new Replica(db, {

@@ -29,7 +29,7 @@ import { now, type RxCollection, type RxStorageInstance } from 'rxdb';
 import type { PullResponse } from '../../../shared/sync-protocol.js';
 import type { ReplicaDatabase } from './database';
 
-/** RxDB's fork checkpoint on Dexie and memory storages: the newest write by (`_meta.lwt`, primary key). */
+/** RxDB's fork checkpoint on the Dexie, memory and memory-mapped storages: the newest write by (`_meta.lwt`, primary key). */
 export interface ForkCheckpoint {
   id: string;
   lwt: number;
@@ -50,7 +50,8 @@ export const bootstrapKey = (collection: string): string => `bootstrap:${collect
 /** The state of a collection's bootstrap, if it ever ran (completed or not). */
 export async function readBootstrap(db: ReplicaDatabase, collection: string): Promise<BootstrapState | undefined> {
   const doc = await db.meta.findOne(bootstrapKey(collection)).exec();
-  const data = doc?.data as BootstrapState | undefined;
+  // (toJSON: the stored JSON — `doc.data` is a Proxy of it, which a storage that clones cannot store back)
+  const data = doc?.toJSON().data as BootstrapState | undefined;
   return data && typeof data.seq === 'number' ? data : undefined;
 }
 

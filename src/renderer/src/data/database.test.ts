@@ -1,32 +1,26 @@
 import 'fake-indexeddb/auto';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { RX_SCHEMAS, type RequestDoc, type TaskDoc } from '../../../shared/sync-protocol.js';
+import { taskDoc } from '../testing/fixtures';
 import { openReplicaDatabase, readableCollections, type ReplicaDatabase } from './database';
+import { getRxStorageMemoryMapped } from './memory-mapped-storage';
 
-const storage = () => getRxStorageDexie({ indexedDB, IDBKeyRange });
+/** The desk's storage (memory-mapped) and RxDB's Dexie storage (the desk's before), both on fake-indexeddb. */
+const STORAGES: Array<[string, () => RxStorage<unknown, unknown>]> = [
+  ['memory-mapped', () => getRxStorageMemoryMapped({ indexedDB }) as RxStorage<unknown, unknown>],
+  ['Dexie', () => getRxStorageDexie({ indexedDB, IDBKeyRange }) as RxStorage<unknown, unknown>],
+];
 let open: ReplicaDatabase[] = [];
 afterEach(async () => {
   for (const db of open) if (!db.closed) await db.close();
   open = [];
 });
 
-const task = (id: string): TaskDoc => ({
-  id,
-  updatedAt: 0,
-  vehicleId: 'veh-1',
-  kind: 'cleaning',
-  status: 'open',
-  assignee: null,
-  note: 'seats dirty',
-  alertId: null,
-  createdBy: 'op-1',
-  createdAt: 1_700_000_000_000,
-  dueAt: null,
-  completedAt: null,
-});
+const task = (id: string): TaskDoc => taskDoc({ id });
 
-describe('replica database', () => {
+describe.each(STORAGES)('replica database (%s storage)', (_, storage) => {
   it('creates every collection the role may read plus conflicts and meta', async () => {
     const db = await openReplicaDatabase({ name: `t${Date.now()}a`, storage: storage(), role: 'support' });
     open.push(db);

@@ -1,5 +1,6 @@
 /**
- * The desktop's offline replica: one RxDB database (Dexie/IndexedDB in the app) holding the sync collections of
+ * The desktop's offline replica: one RxDB database (in the app on memory-mapped-storage.ts: RxDB's memory storage,
+ * every write persisted to IndexedDB) holding the sync collections of
  * src/shared/sync-protocol.ts that the operator's role may read, plus two local-only collections:
  * `conflicts` (never replicated; see conflicts.ts), `meta` (last successful sync time) and `outbox` (local
  * changes not yet accepted by the server).

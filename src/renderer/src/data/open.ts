@@ -1,17 +1,18 @@
 /**
- * Opens the app's replica for an operator: Dexie (IndexedDB) storage, dev-mode + schema validation in dev builds
+ * Opens the app's replica for an operator: the memory-mapped storage (memory-mapped-storage.ts: RxDB's memory
+ * storage, every write persisted to IndexedDB before it resolves), dev-mode + schema validation in dev builds
  * only, and the replication to `syncUrl` with the operator's access tokens. The last signed-in operator is
  * remembered (localStorage: server URL, staff id, name, role — no secret) so the replica opens from IndexedDB
  * before the host answers, and with the server down after a restart (offline mode: edits queue up and are sent
  * once the operator is signed in again).
  */
 import { addRxPlugin, type RxStorage } from 'rxdb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { AppInfo, AuthState, OperatorInfo } from '../../../shared/desktop-api.js';
 import { OPERATOR_ROLES } from '../../../shared/operator-role.js';
 import type { TokenSource } from './access-token';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type ReplicaDatabase } from './database';
+import { getRxStorageMemoryMapped } from './memory-mapped-storage';
 import { Replica } from './replication';
 
 export interface OpenReplica {
@@ -130,8 +131,8 @@ export function replicaDbName(i: ReplicaIdentity): string {
 
 let devReady: Promise<(s: RxStorage<unknown, unknown>) => RxStorage<unknown, unknown>> | undefined;
 async function storage(): Promise<RxStorage<unknown, unknown>> {
-  const dexie = getRxStorageDexie() as RxStorage<unknown, unknown>;
-  if (!import.meta.env.DEV) return dexie;
+  const mapped = getRxStorageMemoryMapped() as RxStorage<unknown, unknown>;
+  if (!import.meta.env.DEV) return mapped;
   devReady ??= (async () => {
     const [{ RxDBDevModePlugin, disableWarnings }, { wrappedValidateZSchemaStorage }] = await Promise.all([
       import('rxdb/plugins/dev-mode'),
@@ -141,7 +142,7 @@ async function storage(): Promise<RxStorage<unknown, unknown>> {
     addRxPlugin(RxDBDevModePlugin);
     return (s) => wrappedValidateZSchemaStorage({ storage: s }) as RxStorage<unknown, unknown>;
   })();
-  return (await devReady)(dexie);
+  return (await devReady)(mapped);
 }
 
 export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource): Promise<OpenReplica> {

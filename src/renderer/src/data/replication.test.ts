@@ -8,6 +8,7 @@ import { RX_SCHEMAS, type PushRow } from '../../../shared/sync-protocol.js';
 import { alertDoc, rentalDoc } from '../testing/fixtures';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type OpenReplicaOptions, type ReplicaDatabase } from './database';
+import { getRxStorageMemoryMapped } from './memory-mapped-storage';
 import { Replica } from './replication';
 
 type Doc = Record<string, unknown> & { id: string };
@@ -131,10 +132,14 @@ afterEach(async () => {
   cleanup = [];
 });
 
-/** The app's storage (Dexie, here on fake-indexeddb) or RxDB's memory storage (faster: most tests). */
-const STORAGES: Record<'memory' | 'Dexie', () => RxStorage<unknown, unknown>> = {
+/**
+ * The app's storage (memory-mapped: RxDB's memory storage persisted to IndexedDB, here fake-indexeddb), RxDB's Dexie
+ * storage (the app's before) or RxDB's memory storage (nothing kept across a close; faster: most tests).
+ */
+const STORAGES: Record<'memory' | 'Dexie' | 'memory-mapped', () => RxStorage<unknown, unknown>> = {
   memory: () => getRxStorageMemory(),
   Dexie: () => getRxStorageDexie({ indexedDB, IDBKeyRange }),
+  'memory-mapped': () => getRxStorageMemoryMapped({ indexedDB }) as RxStorage<unknown, unknown>,
 };
 
 async function setup(
@@ -335,7 +340,7 @@ describe('Replica', () => {
     expect(replica.view().pending).toBe(0);
   });
 
-  describe.each(['memory', 'Dexie'] as const)('first sync of an empty collection by bootstrap (%s storage)', (storage) => {
+  describe.each(['memory', 'memory-mapped', 'Dexie'] as const)('first sync of an empty collection by bootstrap (%s storage)', (storage) => {
     const many = manyAlerts;
     /** setup() on this storage */
     const setupHere = (
@@ -412,15 +417,15 @@ describe('Replica', () => {
     });
   });
 
-  // on Dexie only: RxDB's memory storage keeps nothing across a close
-  describe('a bootstrapped collection and a schema version bump (Dexie storage)', () => {
+  // on the storages that keep their documents across a close (RxDB's memory storage keeps nothing)
+  describe.each(['memory-mapped', 'Dexie'] as const)('a bootstrapped collection and a schema version bump (%s storage)', (storage) => {
     it('a bootstrapped collection migrated to a new schema version (other indexes) keeps its documents and checkpoints and goes on replicating', async () => {
-      const first = await setup((s) => manyAlerts(s, 300), true, 50, { storage: 'Dexie' }); // (RxDB's migration on fake-indexeddb is slow: a few hundred)
+      const first = await setup((s) => manyAlerts(s, 300), true, 50, { storage }); // (RxDB's migration on fake-indexeddb is slow: a few hundred)
       await first.close();
       const { server } = first;
       const pullsBefore = server.pulls.length;
       const { db, actions } = await setup(() => undefined, true, 50, {
-        storage: 'Dexie',
+        storage,
         server,
         name: first.name,
         schemas: { alerts: { ...RX_SCHEMAS.alerts, version: 1, indexes: ['vehicleId'] } },

@@ -1,6 +1,6 @@
 /** Test support: replica documents as the server sends them, valid by the shared sync schemas. See README.md. */
 import type { VehicleLive } from '../../../shared/fleet.js';
-import type { AlertDoc, RentalDoc, VehicleDoc } from '../../../shared/sync-protocol.js';
+import type { AlertDoc, RentalDoc, TaskDoc, VehicleDoc } from '../../../shared/sync-protocol.js';
 
 /** An open, unassigned low-battery warning, seen once at t = 1. */
 export function alertDoc(overrides: Partial<AlertDoc> = {}): AlertDoc {
@@ -20,6 +20,25 @@ export function alertDoc(overrides: Partial<AlertDoc> = {}): AlertDoc {
     acknowledgedAt: null,
     resolvedBy: null,
     resolvedAt: null,
+    ...overrides,
+  };
+}
+
+/** An open, unassigned cleaning task of veh-1 with no due date. */
+export function taskDoc(overrides: Partial<TaskDoc> = {}): TaskDoc {
+  return {
+    id: 't1',
+    updatedAt: 0,
+    vehicleId: 'veh-1',
+    kind: 'cleaning',
+    status: 'open',
+    assignee: null,
+    note: 'seats dirty',
+    alertId: null,
+    createdBy: 'op-1',
+    createdAt: 1_700_000_000_000,
+    dueAt: null,
+    completedAt: null,
     ...overrides,
   };
 }
