@@ -2,7 +2,7 @@
  * The offline replica end to end in real Chromium: server (PGlite on a temp dir — and, with DATABASE_URL, again on a
  * fresh PostgreSQL database — on a fixed free port so the
  * console's server URL stays valid across restarts) → browser console (its /sync/v1 proxy) → the built renderer
- * with RxDB + Dexie (IndexedDB). Syncs; the server stops and the console restarts (same port, so same origin and
+ * with RxDB on the memory-mapped storage (IndexedDB). Syncs; the server stops and the console restarts (same port, so same origin and
  * IndexedDB, nothing in the host's memory); the reloaded page still shows vehicles and alerts from IndexedDB and
  * says how old the data is; offline edits queue up (pending > 0); the same alert is changed
  * through the staff API meanwhile; the server comes back on the same data → the edits arrive exactly as made,
@@ -107,7 +107,8 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     mqttUrl = server.mqttUrl;
     desk = await startConsole(0);
     browser = await launchChromium();
-    page = await browser.newPage({ viewport: { width: 1600, height: 900 } });
+    // one context (profile) whose pages share IndexedDB and Web Locks: a second window opens in it
+    page = await (await browser.newContext({ viewport: { width: 1600, height: 900 } })).newPage();
     page.on('pageerror', (err) => pageErrors.push(err.message));
     if (process.env['E2E_DEBUG']) page.on('console', (m) => console.log(`[page] ${m.type()} ${m.text().slice(0, 300)}`));
     await page.goto(desk.url);
@@ -133,6 +134,20 @@ describe.each(BACKENDS)('offline replica in Chromium, server on $name', ({ suffi
     );
     expect(await page.locator(`[data-testid="alerts-panel"] [data-alert-id="${alertA.id}"]`).getAttribute('data-status')).toBe('open');
     await page.screenshot({ path: join(shots, `e2e-replica-1-synced${suffix}.png`) });
+  });
+
+  it('a second window of the same desk is told the replica is open in the first, which keeps working', async () => {
+    const second = await page.context().newPage(); // same origin, same IndexedDB and Web Locks
+    try {
+      await second.goto(desk.url);
+      await waitIndicator(second, 'error', 30_000);
+      expect(await second.getByTestId('sync-indicator').getAttribute('title')).toContain('open in another window of this desk');
+      expect(await second.getByTestId('sync-indicator').innerText()).toContain('Sync error');
+      await second.screenshot({ path: join(shots, `e2e-replica-1b-second-window${suffix}.png`) });
+    } finally {
+      await second.close();
+    }
+    expect(await indicator(page, 'data-status')).toBe('synced');
   });
 
   it('with the server stopped and the console restarted, the page shows vehicles, alerts and plates from IndexedDB and says how old they are', async () => {

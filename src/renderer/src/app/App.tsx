@@ -159,7 +159,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
     setSelection((prev) => ({ id, source, nonce: prev.nonce + 1 }));
   }, []);
 
-  const replica = useOpenReplica(identity, tokens);
+  const { replica, error: replicaError } = useOpenReplica(identity, tokens);
   useEffect(() => (replica && index ? feedBusinessState(replica.db, index) : undefined), [replica, index]);
   const zones = useLiveQuery<ZoneDoc>(replica?.db.zones, ALL_ZONES, 'zones');
   const zoneKinds = useMemo(() => ZONE_KINDS.filter((k) => zones.some((z) => z.kind === k)), [zones]);
@@ -180,7 +180,7 @@ function Desk({ api, store, identity, signedIn, authOffline, authError, autoSign
   const supportDesk = canSeeCustomerData(operator.role);
   // The replica's last-known vehicles fill in what the host cannot give (offline start, server and broker down).
   useReplicaLastKnown(store);
-  const syncView = useSyncView(replica);
+  const syncView = useSyncView(replica, replicaError);
   // the replicated collections the business states come from, while their first pull of this session still runs
   const stateSourcesLoading = useMemo(
     () => syncView.collections.filter((c) => STATE_SOURCES.includes(c.name) && !c.initialDone).map((c) => c.name),

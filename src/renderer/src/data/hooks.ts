@@ -1,5 +1,5 @@
 /** React access to the replica: the open replica (context), live queries, the sync view. */
-import { createContext, useContext, useEffect, useState, useSyncExternalStore } from 'react';
+import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { MangoQuery, RxCollection } from 'rxdb';
 import type { OpenReplica } from './open';
 import type { SyncView } from './sync-status';
@@ -20,10 +20,15 @@ const NO_VIEW: SyncView = {
   collections: [],
 };
 
-export function useSyncView(r: OpenReplica | undefined): SyncView {
-  return useSyncExternalStore(
+/** `openError`: the replica could not be opened (no replica): shown as a sync error with its reason. */
+export function useSyncView(r: OpenReplica | undefined, openError?: string): SyncView {
+  const view = useSyncExternalStore(
     (cb) => (r ? r.replica.subscribe(cb) : () => undefined),
     () => (r ? r.replica.view() : NO_VIEW),
+  );
+  return useMemo(
+    () => (!r && openError ? { ...NO_VIEW, status: 'error', progress: undefined, detail: openError } : view),
+    [r, openError, view],
   );
 }
 

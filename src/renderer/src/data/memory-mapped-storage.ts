@@ -171,6 +171,14 @@ async function openMapping<RxDocType>(
   }
 }
 
+/** The replica is open in another window of this origin (two in-memory copies would overwrite each other's writes). */
+export class ReplicaInUseError extends Error {
+  constructor(readonly storageName: string) {
+    super(`memory-mapped storage: ${storageName} is open in another window; the replica can be open in one window at a time`);
+    this.name = 'ReplicaInUseError';
+  }
+}
+
 /** One window at a time per collection (Web Locks; a runtime without them — Node tests — has one realm anyway). */
 async function exclusiveLock(name: string): Promise<() => void> {
   const locks = (globalThis.navigator as Navigator | undefined)?.locks;
@@ -185,7 +193,7 @@ async function exclusiveLock(name: string): Promise<() => void> {
       })
       .catch(reject);
   });
-  if (!got) throw new Error(`memory-mapped storage: ${name} is open in another window; the replica can be open in one window at a time`);
+  if (!got) throw new ReplicaInUseError(name);
   return release;
 }
 
