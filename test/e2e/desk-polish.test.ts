@@ -239,6 +239,11 @@ describe('desk polish in Chromium at 1280×800', () => {
         await p.getByTestId('open-timeline').click();
         await p.locator('[data-testid="timeline-entries"] li.timeline-entry').first().waitFor({ timeout: 20_000 });
         await p.screenshot({ path: join(shots, `e2e-polish-${role}-3-timeline.png`) });
+        // the back office is not covered by the operations view's timeline; it is there again on the way back
+        await p.getByTestId('view-back-office').click();
+        await p.getByTestId('vehicle-timeline').waitFor({ state: 'hidden', timeout: 5_000 });
+        await p.getByTestId('view-operations').click();
+        await p.getByTestId('vehicle-timeline').waitFor({ state: 'visible', timeout: 5_000 });
         await p.getByTestId('open-timeline').click();
         await p.getByTestId('tab-tasks').click();
         await p.screenshot({ path: join(shots, `e2e-polish-${role}-4-tasks.png`) });

@@ -67,7 +67,12 @@ export function VehicleTimeline({ vehicleId, now }: { vehicleId: string; now: nu
         {place ? 'Hide timeline' : 'Timeline'}
       </button>
       {place
-        ? createPortal(<TimelineDrawer vehicleId={vehicleId} now={now} place={place} onClose={() => setPlace(undefined)} />, document.body)
+        ? createPortal(
+            <TimelineDrawer vehicleId={vehicleId} now={now} place={place} onClose={() => setPlace(undefined)} />,
+            // into the operations workspace, not the page: it hides with the workspace (the back office open) instead of
+            // lying over the back office's sections
+            button.current?.closest('.workspace') ?? document.body,
+          )
         : null}
     </>
   );
