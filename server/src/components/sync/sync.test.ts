@@ -581,6 +581,47 @@ describe.runIf(process.env.DATABASE_URL)('sync across two server instances on on
     }
   });
 
+  it('the snapshot copy does not wait for nor skip a car whose claim is in flight (its foreign-key lock on the car)', async () => {
+    const [pgCase] = dbBackends().filter((b) => b.name === 'postgres');
+    const { overrides, cleanup } = await pgCase!.create();
+    const a = await startServer({ ...quiet, ...overrides });
+    let release: () => void = () => undefined;
+    let claim: Promise<void> | undefined;
+    try {
+      const [vehicle] = uniqueTestVehicles(1);
+      await a.registerVehicles([vehicle!]);
+      await a.db.query(
+        `insert into vehicle_state (vehicle_id, lat, lon, energy_pct, online, received_at) values ($1, 52.5, 13.4, 77, true, now())
+         on conflict (vehicle_id) do update set lat = 52.5, lon = 13.4, energy_pct = 77, online = true, received_at = now()`,
+        [vehicle!.id],
+      );
+      await waitFor(async () => (await a.copyVehicleSnapshot()) >= 0 && (await onlineOf(a, vehicle!.id)) === true, { what: 'first copy' });
+
+      // An open transaction holds the lock an insert referencing the car takes (allocations, commands: the
+      // foreign-key check's `for key share`), as a claim does until it commits.
+      const held = new Promise<void>((r) => (release = r));
+      const locked = new Promise<void>((taken) => {
+        claim = a.db.transaction(async (tx) => {
+          await tx.query('select 1 from vehicles where id = $1 for key share', [vehicle!.id]);
+          taken();
+          await held;
+        });
+      });
+      await locked;
+      await a.db.query('update vehicle_state set online = false where vehicle_id = $1', [vehicle!.id]);
+      // copied while the claim is still open (a copy that locked `for update` skipped the car, or waited)
+      await waitFor(async () => (await a.copyVehicleSnapshot()) >= 0 && (await onlineOf(a, vehicle!.id)) === false, {
+        timeoutMs: 3_000,
+        what: 'the car copied while its claim is open',
+      });
+    } finally {
+      release();
+      await claim;
+      await a.stop();
+      await cleanup();
+    }
+  });
+
   it('a slow transaction on instance A holds an early seq while later writes through A and B commit: a client pulling and streaming from B never skips it', async () => {
     const [pgCase] = dbBackends().filter((b) => b.name === 'postgres');
     const { overrides, cleanup } = await pgCase!.create();
@@ -670,3 +711,8 @@ describe.runIf(process.env.DATABASE_URL)('sync across two server instances on on
     }
   }, 90_000);
 });
+
+async function onlineOf(server: ServerHandle, vehicleId: string): Promise<boolean | null> {
+  const { rows } = await server.db.query<{ online: boolean | null }>('select online from vehicles where id = $1', [vehicleId]);
+  return rows[0]?.online ?? null;
+}

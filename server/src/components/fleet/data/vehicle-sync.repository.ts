@@ -53,6 +53,10 @@ export class VehicleSyncRepository {
   /**
    * Copies the live state (`vehicle_state`) into the vehicles' coarse snapshot: online changes first and at
    * once, other changes at most every `minAgeS` per vehicle; at most `limit` rows per call. Returns the rows copied.
+   * The rows are locked `for no key update` (what the update takes anyway: it changes no key column) and `skip
+   * locked`: instances never copy the same car at once and the copy never waits for a writer of the car (a
+   * service-state change, an admin edit), yet it does not block the foreign-key lock (`for key share`) that a
+   * claim, a command or a state row inserted for the car takes — `for update` did, until the copy committed.
    */
   async copySnapshot(minAgeS: number, limit: number): Promise<number> {
     return this.db.transaction(async (tx) => {
@@ -65,7 +69,7 @@ export class VehicleSyncRepository {
                    and (v.snapshot_at is null or v.snapshot_at < now() - make_interval(secs => $1::float8)))
             order by (v.online is distinct from s.online) desc, v.snapshot_at nulls first
             limit $2
-            for update of v skip locked
+            for no key update of v skip locked
          )
          update vehicles v
             set lat = due.lat, lon = due.lon, online = due.online, energy_pct = due.energy_pct, last_seen_at = due.received_at,
