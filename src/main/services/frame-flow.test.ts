@@ -101,9 +101,28 @@ describe('FrameFlow (fleet frames to one console client)', () => {
     flow.ack(1);
     flow.offer(frame(2));
     flow.offer(frame(3, [car('a', 3)]));
-    flow.snapshotRead(2);
+    // frame 2 (sent) is covered by the snapshot: the window opens and the held frame 3 goes now
+    expect(flow.snapshotRead(2)).toEqual(frame(3, [car('a', 3)]));
     expect(flow.ack(Number.NaN)).toBeUndefined();
-    expect(flow.ack(2)).toEqual(frame(3, [car('a', 3)]));
+    expect(flow.ack(3)).toBeUndefined();
+  });
+
+  it('a page reloaded in the same window (reads the snapshot, never acknowledges the frames its predecessor got) gets frames again', () => {
+    const flow = new FrameFlow(2);
+    flow.offer(frame(1));
+    flow.ack(1); // flow-controlled from here
+    expect(flow.offer(frame(2))).toBeDefined();
+    expect(flow.offer(frame(3))).toBeDefined();
+    // the page reloads: frames 2 and 3 were never applied and will never be acknowledged
+    expect(flow.offer(frame(4, [car('a', 4)]))).toBeUndefined();
+    expect(flow.offer(frame(5, [car('b', 5)]))).toBeUndefined();
+    // the new page reads the snapshot as of frame 5: everything up to it is covered, nothing waits
+    expect(flow.snapshotRead(5)).toBeUndefined();
+    // and the next frames flow again (without the fix they were held for good: the window stayed full)
+    expect(flow.offer(frame(6, [car('a', 6)]))).toEqual(frame(6, [car('a', 6)]));
+    expect(flow.offer(frame(7))).toEqual(frame(7));
+    expect(flow.offer(frame(8))).toBeUndefined(); // two unacknowledged again: held until the page acknowledges
+    expect(flow.ack(7)).toEqual(frame(8));
   });
 
   it('a merge keeps which cars left the fleet: their earlier states go, a later frame that brings one back wins', () => {

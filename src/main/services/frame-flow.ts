@@ -60,10 +60,16 @@ export class FrameFlow {
 
   /**
    * The client read the snapshot as of frame `seq`: a held merge of frames up to it is superseded (the snapshot
-   * holds newer states of the same cars). Frames already sent stay counted until acknowledged.
+   * holds newer states of the same cars), and so are the frames sent up to it — they no longer count against the
+   * window. (A page reloaded in the same Electron window reads the snapshot first and never acknowledges what the
+   * page before it was sent: counting those would hold every later frame for good.) Returns a held frame newer than
+   * the snapshot that can go now.
    */
-  snapshotRead(seq: number): void {
+  snapshotRead(seq: number): FleetFrame | undefined {
+    if (!Number.isSafeInteger(seq)) return undefined;
     if (this.held && this.held.seq <= seq) this.held = undefined;
+    while (this.unacked.length > 0 && this.unacked[0]! <= seq) this.unacked.shift();
+    return this.release();
   }
 
   private release(): FleetFrame | undefined {

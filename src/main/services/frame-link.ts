@@ -46,9 +46,13 @@ export class FrameLink {
     if (next) this.emit(next);
   }
 
-  /** The renderer read the snapshot as of frame `seq`: held frames it covers are dropped (it holds newer states). */
+  /**
+   * The renderer read the snapshot as of frame `seq`: held frames and frames sent that it covers are dropped (it
+   * holds newer states); a held frame newer than it goes out if the window allows.
+   */
   snapshotRead(seq: number): void {
-    this.flow.snapshotRead(seq);
+    const next = this.flow.snapshotRead(seq);
+    if (next) this.emit(next);
   }
 
   private emit(frame: FleetFrame): void {
