@@ -6,7 +6,6 @@ import { RX_SCHEMAS, type RequestDoc, type TaskDoc } from '../../../shared/sync-
 import { taskDoc } from '../testing/fixtures';
 import { openReplicaDatabase, readableCollections, type ReplicaDatabase } from './database';
 import { getRxStorageMemoryMapped } from './memory-mapped-storage';
-import { replicaStorageKind } from './open';
 
 /** The desk's storage (memory-mapped) and RxDB's Dexie storage (the desk's before), both on fake-indexeddb. */
 const STORAGES: Array<[string, () => RxStorage<unknown, unknown>]> = [
@@ -91,22 +90,5 @@ describe.each(STORAGES)('replica database (%s storage)', (_, storage) => {
       payload: { bookingId: 'bk-1', endsAt: '2031-07-01T13:00:00.000Z', reason: 'late' },
     });
     expect((await current.requests!.findOne('rq-extend').exec())?.kind).toBe('extend_booking');
-  });
-});
-
-describe('which storage a desk opens its replica on (open.ts)', () => {
-  it('a replica this computer holds on Dexie stays there (its unsent edits live there); a new one starts memory-mapped', async () => {
-    const legacy = `legacy${Date.now()}`;
-    const old = await openReplicaDatabase({ name: legacy, storage: STORAGES[1]![1](), role: 'dispatcher' });
-    await old.outbox.insert({ id: 'tasks/task-offline', collectionName: 'tasks', docId: 'task-offline', at: 1 });
-    await old.close();
-    expect(await replicaStorageKind(legacy, indexedDB)).toBe('dexie');
-    const fresh = `fresh${Date.now()}`;
-    expect(await replicaStorageKind(fresh, indexedDB)).toBe('memory-mapped');
-    const db = await openReplicaDatabase({ name: fresh, storage: STORAGES[0]![1](), role: 'dispatcher' });
-    open.push(db);
-    expect(await replicaStorageKind(fresh, indexedDB)).toBe('memory-mapped');
-    // a name that merely starts like another replica's is not taken for it
-    expect(await replicaStorageKind(legacy.slice(0, -1), indexedDB)).toBe('memory-mapped');
   });
 });

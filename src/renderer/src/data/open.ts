@@ -7,7 +7,6 @@
  * once the operator is signed in again).
  */
 import { addRxPlugin, type RxStorage } from 'rxdb';
-import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import type { AppInfo, AuthState, OperatorInfo } from '../../../shared/desktop-api.js';
 import { OPERATOR_ROLES } from '../../../shared/operator-role.js';
 import type { TokenSource } from './access-token';
@@ -130,31 +129,9 @@ export function replicaDbName(i: ReplicaIdentity): string {
   return `fleetdesk-replica-${h.toString(16).padStart(8, '0')}`;
 }
 
-/**
- * Which storage a replica opens on: the memory-mapped one, unless this computer still holds the replica on RxDB's
- * Dexie storage (a desk from before the switch): its documents, checkpoints and local changes not yet accepted by
- * the server live there, and a storage of another layout would start empty beside them — unsent edits would be
- * stranded. Such a desk keeps Dexie (its first sync was done long ago); a new replica starts memory-mapped.
- * (Carrying an old replica over, with its replication state, is left to do.)
- */
-export async function replicaStorageKind(
-  dbName: string,
-  idb: IDBFactory | undefined = globalThis.indexedDB,
-): Promise<'memory-mapped' | 'dexie'> {
-  try {
-    const names = (await idb?.databases?.()) ?? [];
-    return names.some((d) => d.name?.startsWith(`rxdb-dexie-${dbName}--`)) ? 'dexie' : 'memory-mapped';
-  } catch {
-    return 'memory-mapped';
-  }
-}
-
 let devReady: Promise<(s: RxStorage<unknown, unknown>) => RxStorage<unknown, unknown>> | undefined;
-async function storage(dbName: string): Promise<RxStorage<unknown, unknown>> {
-  const mapped = ((await replicaStorageKind(dbName)) === 'dexie' ? getRxStorageDexie() : getRxStorageMemoryMapped()) as RxStorage<
-    unknown,
-    unknown
-  >;
+async function storage(): Promise<RxStorage<unknown, unknown>> {
+  const mapped = getRxStorageMemoryMapped() as RxStorage<unknown, unknown>;
   if (!import.meta.env.DEV) return mapped;
   devReady ??= (async () => {
     const [{ RxDBDevModePlugin, disableWarnings }, { wrappedValidateZSchemaStorage }] = await Promise.all([
@@ -170,8 +147,7 @@ async function storage(dbName: string): Promise<RxStorage<unknown, unknown>> {
 
 export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource): Promise<OpenReplica> {
   const operator = { id: identity.operator.id, role: identity.operator.role };
-  const name = replicaDbName(identity);
-  const db = await openReplicaDatabase({ name, storage: await storage(name), role: operator.role });
+  const db = await openReplicaDatabase({ name: replicaDbName(identity), storage: await storage(), role: operator.role });
   const replica = new Replica(db, {
     syncUrl: identity.syncUrl,
     operator,
