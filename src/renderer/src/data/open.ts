@@ -12,7 +12,8 @@ import { OPERATOR_ROLES } from '../../../shared/operator-role.js';
 import type { TokenSource } from './access-token';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type ReplicaDatabase } from './database';
-import { getRxStorageMemoryMapped } from './memory-mapped-storage';
+import { carryOverDexieReplica } from './dexie-carry-over';
+import { getRxStorageMemoryMapped, ReplicaInUseError } from './memory-mapped-storage';
 import { Replica } from './replication';
 
 export interface OpenReplica {
@@ -130,9 +131,8 @@ export function replicaDbName(i: ReplicaIdentity): string {
 }
 
 let devReady: Promise<(s: RxStorage<unknown, unknown>) => RxStorage<unknown, unknown>> | undefined;
-async function storage(): Promise<RxStorage<unknown, unknown>> {
-  const mapped = getRxStorageMemoryMapped() as RxStorage<unknown, unknown>;
-  if (!import.meta.env.DEV) return mapped;
+async function withDevChecks(base: RxStorage<unknown, unknown>): Promise<RxStorage<unknown, unknown>> {
+  if (!import.meta.env.DEV) return base;
   devReady ??= (async () => {
     const [{ RxDBDevModePlugin, disableWarnings }, { wrappedValidateZSchemaStorage }] = await Promise.all([
       import('rxdb/plugins/dev-mode'),
@@ -142,12 +142,46 @@ async function storage(): Promise<RxStorage<unknown, unknown>> {
     addRxPlugin(RxDBDevModePlugin);
     return (s) => wrappedValidateZSchemaStorage({ storage: s }) as RxStorage<unknown, unknown>;
   })();
-  return (await devReady)(mapped);
+  return (await devReady)(base);
+}
+
+/**
+ * The storage the replica opens on: the memory-mapped one — after carrying over a replica this computer still
+ * holds on RxDB's Dexie storage (the desk's storage before; dexie-carry-over.ts: its documents, checkpoints and
+ * local changes not yet sent come along). Should the carry-over fail, the replica opens on Dexie as before (its
+ * waiting changes stay usable) and the next start tries again. One window at a time carries over (Web Locks).
+ */
+export async function replicaStorage(dbName: string): Promise<RxStorage<unknown, unknown>> {
+  const mapped = getRxStorageMemoryMapped() as RxStorage<unknown, unknown>;
+  const idb = globalThis.indexedDB;
+  if (!idb || typeof idb.databases !== 'function') return withDevChecks(mapped);
+  const legacyStorage = async () => {
+    const { getRxStorageDexie } = await import('rxdb/plugins/storage-dexie');
+    return getRxStorageDexie() as RxStorage<unknown, unknown>;
+  };
+  const carry = async (): Promise<RxStorage<unknown, unknown>> => {
+    const names = await idb.databases();
+    if (!names.some((d) => d.name?.startsWith(`rxdb-dexie-${dbName}--`))) return mapped;
+    try {
+      const result = await carryOverDexieReplica(dbName, { legacy: await legacyStorage(), target: mapped, idb });
+      if (result.kind === 'carried')
+        console.info(`replica ${dbName}: carried over from Dexie (${result.instances} stores, ${result.documents} documents)`);
+      if (result.kind === 'left') console.warn(`replica ${dbName}: ${result.reason}`);
+      return mapped;
+    } catch (err) {
+      if (err instanceof ReplicaInUseError) throw err;
+      console.error(`replica ${dbName}: could not carry it over from Dexie, opened on Dexie this time:`, err);
+      return legacyStorage();
+    }
+  };
+  const locks = (globalThis.navigator as Navigator | undefined)?.locks;
+  return withDevChecks(locks ? await locks.request(`fleetdesk-replica-carry-over:${dbName}`, carry) : await carry());
 }
 
 export async function openReplica(identity: ReplicaIdentity, tokens: TokenSource): Promise<OpenReplica> {
   const operator = { id: identity.operator.id, role: identity.operator.role };
-  const db = await openReplicaDatabase({ name: replicaDbName(identity), storage: await storage(), role: operator.role });
+  const name = replicaDbName(identity);
+  const db = await openReplicaDatabase({ name, storage: await replicaStorage(name), role: operator.role });
   const replica = new Replica(db, {
     syncUrl: identity.syncUrl,
     operator,

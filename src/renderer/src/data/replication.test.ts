@@ -8,6 +8,7 @@ import { RX_SCHEMAS, type PushRow } from '../../../shared/sync-protocol.js';
 import { alertDoc, rentalDoc } from '../testing/fixtures';
 import { ReplicaActions } from './actions';
 import { openReplicaDatabase, type OpenReplicaOptions, type ReplicaDatabase } from './database';
+import { carryOverDexieReplica } from './dexie-carry-over';
 import { getRxStorageMemoryMapped } from './memory-mapped-storage';
 import { Replica } from './replication';
 
@@ -447,5 +448,104 @@ describe('Replica', () => {
       expect(rows).toHaveLength(1);
       expect(rows[0]!.assumedMasterState).toMatchObject({ id: 'a00042', status: 'open' });
     });
+  });
+});
+
+describe('a replica held on Dexie (the storage before) carried over to the memory-mapped storage (dexie-carry-over.ts)', () => {
+  const carry = (name: string, afterInstance?: (c: string) => void) =>
+    carryOverDexieReplica(name, {
+      legacy: STORAGES.Dexie(),
+      target: STORAGES['memory-mapped'](),
+      idb: indexedDB,
+      batchSize: 100, // several pages per store
+      ...(afterInstance ? { afterInstance } : {}),
+    });
+  const stores = async (name: string, kind: 'dexie' | 'mmap') =>
+    (await indexedDB.databases()).flatMap((d) => (d.name?.startsWith(`rxdb-${kind}-${name}--`) ? [d.name] : []));
+
+  /** a Dexie replica of 300 bootstrapped alerts + one that arrived live, both acknowledged while the server was down */
+  async function dexieReplicaWithWaitingChanges() {
+    const first = await setup((s) => manyAlerts(s, 300), true, 50, { storage: 'Dexie' });
+    const { server } = first;
+    // arrived by replication, not by the bootstrap: RxDB's meta instance holds its assumed master state
+    server.write('alerts', { ...(alert as unknown as Doc), id: 'live-1' });
+    await expect.poll(async () => (await first.db.alerts!.findOne('live-1').exec()) !== null, { timeout: 10_000 }).toBe(true);
+    server.setDown(true);
+    await first.actions.acknowledgeAlert('a00042');
+    await first.actions.acknowledgeAlert('live-1');
+    await expect.poll(() => first.replica.view().pending, { timeout: 10_000 }).toBe(2);
+    await first.close();
+    return first;
+  }
+
+  it('opens as the same replica: offline at once, its waiting changes pushed against the state the operator saw, pulls resumed from its checkpoints', async () => {
+    const first = await dexieReplicaWithWaitingChanges();
+    const { server } = first;
+    const result = await carry(first.name);
+    expect(result).toMatchObject({ kind: 'carried' });
+    expect(result.kind === 'carried' && result.documents).toBeGreaterThan(301);
+    expect(await stores(first.name, 'dexie')).toEqual([]);
+    const pullsBefore = server.pulls.length;
+    // still offline: everything is there
+    const second = await setup(() => undefined, false, 50, { storage: 'memory-mapped', server, name: first.name });
+    expect(await second.db.alerts!.count().exec()).toBe(301);
+    expect((await second.db.alerts!.findOne('a00042').exec())?.status).toBe('acknowledged');
+    await expect.poll(() => second.replica.view().pending, { timeout: 10_000 }).toBe(2);
+    server.setDown(false);
+    await expect.poll(() => second.replica.view().pending, { timeout: 20_000 }).toBe(0);
+    expect(server.docs.get('alerts/a00042')?.doc.status).toBe('acknowledged');
+    expect(server.docs.get('alerts/live-1')?.doc.status).toBe('acknowledged');
+    const rows = server.pushes.flatMap((p) => p.rows);
+    expect(rows.map((r) => r.newDocumentState.id).sort()).toEqual(['a00042', 'live-1']);
+    for (const r of rows) expect(r.assumedMasterState).toMatchObject({ status: 'open' });
+    expect(await second.db.conflicts.count().exec()).toBe(0);
+    // nothing pulled again from the start
+    const again = server.pulls.slice(pullsBefore).filter((p) => p.collection === 'alerts');
+    expect(again.length).toBeGreaterThan(0);
+    expect(again.every((p) => p.checkpoint >= 301)).toBe(true);
+    await second.close();
+    expect(await carry(first.name)).toEqual({ kind: 'none' });
+  });
+
+  it('a carry-over cut off part-way leaves the Dexie replica whole and is done again from the start at the next open', async () => {
+    const first = await dexieReplicaWithWaitingChanges();
+    const dexieStores = await stores(first.name, 'dexie');
+    let copied = 0;
+    await expect(
+      carry(first.name, () => {
+        if (++copied === 3) throw new Error('the window closed');
+      }),
+    ).rejects.toThrow('the window closed');
+    expect(await stores(first.name, 'dexie')).toEqual(dexieStores);
+    expect((await stores(first.name, 'mmap')).length).toBeGreaterThan(0); // the part copied
+    expect(await carry(first.name)).toMatchObject({ kind: 'carried' });
+    const second = await setup(() => undefined, false, 50, { storage: 'memory-mapped', server: first.server, name: first.name });
+    expect(await second.db.alerts!.count().exec()).toBe(301);
+    await expect.poll(() => second.replica.view().pending, { timeout: 10_000 }).toBe(2);
+  });
+
+  it('beside a memory-mapped replica already in use: the one with changes waiting wins; both with changes: the Dexie one is left untouched', async () => {
+    const first = await dexieReplicaWithWaitingChanges();
+    first.server.setDown(false);
+    // a memory-mapped replica opened beside it (a desk that ran the first build with the new storage), nothing waiting
+    const other = await setup(() => undefined, true, 50, { storage: 'memory-mapped', server: first.server, name: first.name });
+    await other.close();
+    first.server.setDown(true);
+    expect(await carry(first.name)).toMatchObject({ kind: 'carried' }); // the Dexie one, with its 2 waiting changes
+    const carried = await setup(() => undefined, false, 50, { storage: 'memory-mapped', server: first.server, name: first.name });
+    await expect.poll(() => carried.replica.view().pending, { timeout: 10_000 }).toBe(2);
+    expect((await carried.db.alerts!.findOne('live-1').exec())?.status).toBe('acknowledged');
+    await carried.close();
+
+    const again = await dexieReplicaWithWaitingChanges();
+    again.server.setDown(false);
+    const mapped = await setup(() => undefined, true, 50, { storage: 'memory-mapped', server: again.server, name: again.name });
+    again.server.setDown(true);
+    await mapped.actions.acknowledgeAlert('a00007');
+    await mapped.close();
+    const left = await carry(again.name);
+    expect(left).toMatchObject({ kind: 'left' });
+    expect(left.kind === 'left' && left.reason).toContain('memory-mapped 1, Dexie 2');
+    expect((await stores(again.name, 'dexie')).length).toBeGreaterThan(0);
   });
 });
