@@ -102,9 +102,12 @@ describe('the back office in Chromium: payments needing attention, the audit, re
     await page.screenshot({ path: join(shots, 'e2e-back-office-2-retry-form.png') });
     await page.getByTestId('retry-reason').fill('first try: the provider may be back');
     await page.getByTestId('retry-confirm').click();
-    // still failing at the provider: queued, then failed again — live
-    await rowStatus(page, failedOperationId, 'failed');
-    await expect.poll(() => failedRow.textContent(), { timeout: 30_000 }).toContain('retried 1×');
+    // still failing at the provider: queued, then failed again — live. Both at once: the row still says "failed"
+    // before the retry's answer (the old state) and "retried 1×" while it runs; healing the provider before it
+    // failed again would let this retry settle, and the second retry below would have no row to retry.
+    await expect
+      .poll(async () => `${await failedRow.getAttribute('data-status')} ${await failedRow.textContent()}`, { timeout: 30_000 })
+      .toMatch(/^failed .*retried 1×/);
 
     server.payments.sandbox!.updateSettings({ errorRate: 0 });
     await retry(page, failedOperationId, 'provider healed (status page)');
