@@ -56,8 +56,12 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
     return JSON.parse(text) as T;
   }
 
-  /** Reserve (once the car is in the availability index) and start: the car acknowledges the unlock. */
-  async function rent(car: SimulatedCar): Promise<string> {
+  /**
+   * Reserve (once the car is in the availability index) and start: the car acknowledges the unlock. With
+   * `refusedFirst` the car refuses the first unlock ("door jammed": 502, the reservation kept) and the customer tries
+   * again.
+   */
+  async function rent(car: SimulatedCar, refusedFirst = false): Promise<string> {
     const reservationId = await waitFor(
       async () => {
         const res = await fetch(`${server.httpUrl}/v1/reservations`, {
@@ -70,6 +74,16 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
       },
       { timeoutMs: 15_000, what: `a reservation of ${car.vehicleId}` },
     );
+    if (refusedFirst) {
+      car.device.behaviour = 'fail';
+      const refused = await fetch(`${server.httpUrl}/v1/rentals`, {
+        method: 'POST',
+        headers: { ...customer.headers, 'content-type': 'application/json', 'idempotency-key': randomUUID() },
+        body: JSON.stringify({ reservationId }),
+      });
+      expect(refused.status, await refused.text()).toBe(502);
+      car.device.behaviour = 'succeed';
+    }
     const started = await post<{ rentalId: string; unlock: { status: string } }>('/v1/rentals', { reservationId }, customer.headers);
     expect(started.unlock.status).toBe('succeeded');
     return started.rentalId;
@@ -110,7 +124,7 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
 
     // the first rental, start to end, with a damage report
     const [first, second] = cars as [SimulatedCar, SimulatedCar];
-    endedRentalId = await rent(first);
+    endedRentalId = await rent(first, true);
     await drive(first, 4);
     await first.report({ speedKph: 0, ignition: false, doorsClosed: true });
     await first.settled(server, support);
@@ -166,6 +180,14 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
     await page.locator(`[data-testid="customer-results"] [data-customer-id="${customer.customerId}"]`).click({ timeout: 20_000 });
     const card = page.locator(`[data-testid="rental-card"][data-rental-id="${endedRentalId}"]`);
     await card.waitFor({ timeout: 20_000 });
+    // the start the car refused before this rental began: in the customer 360, in words
+    const failedStart = page.locator('[data-testid="customer-failed-starts"] [data-testid="failed-start"]');
+    await failedStart.first().waitFor({ timeout: 20_000 });
+    expect(await failedStart.count()).toBe(1);
+    expect(await failedStart.getAttribute('data-failure')).toBe('unlock_failed');
+    expect(await failedStart.innerText()).toMatch(
+      /the car refused the unlock: door jammed[\s\S]*reservation of .* kept, payment hold released/,
+    );
     await card.getByTestId('open-evidence').click();
 
     const evidence = page.getByTestId('rental-evidence');
@@ -182,6 +204,11 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
     const kinds = await entries.evaluateAll((els) => els.map((e) => e.getAttribute('data-kind')));
     // in order: where it came from, the hold, the unlock, the start and trip, the end, the lock
     expect(kinds[0]).toBe('source');
+    // the refused first try, before the start that worked
+    expect(kinds[1]).toBe('start-failed');
+    expect(await evidence.locator('[data-kind="start-failed"]').innerText()).toMatch(
+      /Start failed: the car refused the unlock: door jammed/,
+    );
     expect(kinds.indexOf('payment')).toBeLessThan(kinds.indexOf('command'));
     expect(kinds.indexOf('command')).toBeLessThan(kinds.indexOf('start'));
     expect(kinds.indexOf('start')).toBeLessThan(kinds.indexOf('end'));

@@ -37,6 +37,8 @@ import {
   StaffRentalEndedResponse,
   StaffRentalListResponse,
   StaffRentalsQuery,
+  StaffStartAttemptsQuery,
+  StaffStartAttemptsResponse,
   StartRentalBody,
 } from './rentals.schema.js';
 
@@ -208,6 +210,22 @@ export function rentalStaffRoutes(rentals: Rentals): FastifyPluginAsyncTypebox {
         },
       },
       async (request) => ({ rentals: await rentals.listForStaff(request.query) }),
+    );
+
+    app.get(
+      '/rentals/start-attempts',
+      {
+        config: { auth: staffCan('rental.read') },
+        schema: {
+          tags: STAFF_TAGS,
+          summary: 'A customer’s starts that failed (payment hold refused, unlock not confirmed…), newest first',
+          description:
+            'Each failed start kept its reservation or booking and voided its hold; this is what the customer tried and why it did not work. A reservation or booking keeps its first 50.',
+          querystring: StaffStartAttemptsQuery,
+          response: { 200: StaffStartAttemptsResponse },
+        },
+      },
+      async (request) => ({ startAttempts: await rentals.startAttemptsOfCustomer(request.query.customerId, request.query.limit) }),
     );
 
     app.get(

@@ -1,6 +1,7 @@
 /** HTTP schemas of the rental routes (customer /v1 and staff /ops/v1): validation, static types and OpenAPI. */
 import { Type } from '@fastify/type-provider-typebox';
 import { END_BLOCKER_CODES } from '../domain/rentals.js';
+import { START_FAILURES } from '../../../../../src/shared/start-failures.js';
 
 const oneOf = <T extends string>(values: readonly T[], description?: string) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], ...(description ? { description } : {}) });
@@ -190,6 +191,33 @@ export const StaffRentalListResponse = Type.Object({ rentals: Type.Array(StaffRe
 
 export const StaffRentalEndedResponse = Type.Object({ ...RentalEndedResponse.properties, rental: StaffRentalSchema });
 
+/** A start of a reservation or booking that failed (the reservation kept, the hold voided). */
+export const StartAttemptSchema = Type.Object({
+  sourceId: Type.String({ description: 'the reservation or booking' }),
+  attemptId: Type.String({ description: 'the rental id the attempt would have had (its hold and unlock command carry it)' }),
+  at: Type.Number({ description: 'epoch ms' }),
+  failure: oneOf(START_FAILURES),
+  detail: Type.Union([Type.String(), Type.Null()], {
+    description: 'in words where there is more: the provider’s decline reason, the car’s reason for a refused unlock',
+  }),
+  unlockCommandId: Type.Union([Type.String(), Type.Null()]),
+  paymentId: Type.Union([Type.String(), Type.Null()]),
+});
+
+export const StaffStartAttemptsQuery = Type.Object({
+  customerId: Type.String({ minLength: 1, maxLength: 100 }),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 50 }),
+});
+export const StaffStartAttemptsResponse = Type.Object({
+  startAttempts: Type.Array(
+    Type.Object({
+      ...StartAttemptSchema.properties,
+      sourceKind: oneOf(['reservation', 'booking'] as const),
+      vehicleId: Type.String(),
+    }),
+  ),
+});
+
 export const StaffRentalDetailResponse = Type.Object({
   rental: StaffRentalSchema,
   price: Type.Union([PriceSchema, Type.Null()]),
@@ -233,6 +261,9 @@ export const StaffRentalDetailResponse = Type.Object({
       }),
       { description: 'ends refused by their blockers, oldest first (the first 50)' },
     ),
+    startAttempts: Type.Array(StartAttemptSchema, {
+      description: 'starts of its reservation or booking that failed before this one succeeded, oldest first (the first 50)',
+    }),
     audit: Type.Array(
       Type.Object({
         id: Type.Number(),

@@ -5,7 +5,8 @@
  *
  * Times are epoch ms in and out (the caller's clock, stored exactly).
  */
-import type { Db } from '../../../platform/db/index.js';
+import type { Db, Queryable } from '../../../platform/db/index.js';
+import type { StartFailure } from '../../../../../src/shared/start-failures.js';
 import type { EndZone, LatestVehicleState, UsageSample } from '../model.js';
 
 /** Epoch ms (an integer parameter) as timestamptz, exactly. */
@@ -40,6 +41,21 @@ export interface EndAttemptRow {
 
 /** refused ends kept per rental */
 export const MAX_END_ATTEMPTS = 50;
+
+/** A start of a reservation or booking that failed (the reservation kept, the hold voided). */
+export interface StartAttemptRow {
+  sourceId: string;
+  /** the rental id the attempt would have had (its hold and unlock command carry it) */
+  attemptId: string;
+  at: number;
+  failure: StartFailure;
+  detail: string | null;
+  unlockCommandId: string | null;
+  paymentId: string | null;
+}
+
+/** failed starts kept per reservation or booking */
+export const MAX_START_ATTEMPTS = 50;
 
 export class RentalsRepository {
   constructor(private readonly db: Db) {}
@@ -121,6 +137,43 @@ export class RentalsRepository {
     );
   }
 
+  /** Records a failed start (in the caller's transaction; at most MAX_START_ATTEMPTS per source are kept). */
+  async recordStartAttempt(q: Queryable, a: StartAttemptRow): Promise<void> {
+    await q.query(
+      `insert into rental_start_attempts (source_id, attempt_id, at, failure, detail, unlock_command_id, payment_id)
+       select $1, $2, ${ts('$3')}, $4, $5, $6, $7
+        where (select count(*) from rental_start_attempts where source_id = $1) < ${MAX_START_ATTEMPTS}`,
+      [a.sourceId, a.attemptId, a.at, a.failure, a.detail, a.unlockCommandId, a.paymentId],
+    );
+  }
+
+  /** A customer's failed starts (of any reservation or booking), newest first, with what they were for. */
+  async listStartAttemptsOfCustomer(
+    customerId: string,
+    limit: number,
+  ): Promise<Array<StartAttemptRow & { sourceKind: 'reservation' | 'booking'; vehicleId: string }>> {
+    const { rows } = await this.db.query<StartAttemptDbRow & { source_kind: 'reservation' | 'booking'; vehicle_id: string }>(
+      `select t.source_id, s.kind as source_kind, s.vehicle_id, t.attempt_id, ${ms('t.at')} as at_ms, t.failure, t.detail,
+              t.unlock_command_id, t.payment_id
+         from rental_start_attempts t join allocations s on s.id = t.source_id
+        where s.customer_id = $1
+        order by t.at desc, t.id desc limit $2`,
+      [customerId, limit],
+    );
+    return rows.map((r) => ({ ...startAttempt(r), sourceKind: r.source_kind, vehicleId: r.vehicle_id }));
+  }
+
+  /** The failed starts of these reservations/bookings, oldest first. */
+  async listStartAttempts(sourceIds: readonly string[]): Promise<StartAttemptRow[]> {
+    if (sourceIds.length === 0) return [];
+    const { rows } = await this.db.query<StartAttemptDbRow>(
+      `select source_id, attempt_id, ${ms('at')} as at_ms, failure, detail, unlock_command_id, payment_id
+         from rental_start_attempts where source_id = any($1::text[]) order by at, id`,
+      [sourceIds],
+    );
+    return rows.map(startAttempt);
+  }
+
   async listEndAttempts(rentalId: string): Promise<EndAttemptRow[]> {
     const { rows } = await this.db.query<{ at_ms: number; by_kind: 'customer' | 'staff'; by_id: string; blockers: unknown }>(
       `select ${ms('at')} as at_ms, by_kind, by_id, blockers from rental_end_attempts where rental_id = $1 order by at, id`,
@@ -186,4 +239,26 @@ function isRing(value: unknown): value is Array<[number, number]> {
     value.length >= 3 &&
     value.every((p) => Array.isArray(p) && p.length >= 2 && p.every((n) => typeof n === 'number'))
   );
+}
+
+interface StartAttemptDbRow {
+  source_id: string;
+  attempt_id: string;
+  at_ms: number;
+  failure: StartFailure;
+  detail: string | null;
+  unlock_command_id: string | null;
+  payment_id: string | null;
+}
+
+function startAttempt(r: StartAttemptDbRow): StartAttemptRow {
+  return {
+    sourceId: r.source_id,
+    attemptId: r.attempt_id,
+    at: Number(r.at_ms),
+    failure: r.failure,
+    detail: r.detail,
+    unlockCommandId: r.unlock_command_id,
+    paymentId: r.payment_id,
+  };
 }

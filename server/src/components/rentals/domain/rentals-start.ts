@@ -20,6 +20,8 @@ import type { StartSource } from '../../bookings/index.js';
 import { commandReason } from '../../../../../src/shared/command-reasons.js';
 import type { CommandRecord } from '../../commands/index.js';
 import { customerCommandActor, type RentalsContext } from './rentals-context.js';
+import type { StartFailure } from '../../../../../src/shared/start-failures.js';
+import type { StartAttemptRow } from '../data/rentals.repository.js';
 
 export type RentalStartInput = { customerId: string } & (
   { reservationId: string; bookingId?: undefined } | { bookingId: string; reservationId?: undefined }
@@ -130,7 +132,11 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
       ctx.settings.holdDeadlineMs,
     );
     if (hold.status !== 'authorized') {
-      await releaseQuietly(ctx, source.id, rentalId);
+      await releaseQuietly(ctx, source.id, rentalId, {
+        failure: hold.status === 'declined' ? 'payment_declined' : 'payment_unavailable',
+        detail: hold.reason,
+        paymentId: null,
+      });
       ctx.metrics.startFailed.inc({ reason: hold.status === 'declined' ? 'payment_declined' : 'payment_unavailable' });
       if (hold.status === 'declined')
         throw new AppError(
@@ -147,7 +153,7 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     paymentId = hold.paymentId;
   } catch (err) {
     if (err instanceof AppError) throw err;
-    await releaseQuietly(ctx, source.id, rentalId);
+    await releaseQuietly(ctx, source.id, rentalId, { failure: 'payment_unavailable', detail: null, paymentId: null });
     ctx.metrics.startFailed.inc({ reason: 'payment_unavailable' });
     slog.error('payment hold failed', errorFields(err));
     throw new AppError('payment_provider_unavailable', 'the payment hold could not be placed; nothing was charged, try again', {
@@ -166,13 +172,27 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
     const actor = customerCommandActor(input.customerId);
     await ctx.commands.cancelCommand(unlockCommandId, commandReason.rentalStartFailed(rentalId), actor).catch(() => undefined);
     const unlock = await ctx.commands.getCommand(unlockCommandId).catch(() => null);
-    await undoStart(ctx, { source, rentalId, paymentId, unlock, why: 'unlock could not be issued' });
+    await undoStart(ctx, {
+      source,
+      rentalId,
+      paymentId,
+      unlock,
+      failure: 'unlock_not_issued',
+      detail: err instanceof Error ? err.message : null,
+    });
     if (err instanceof AppError && err.status < 500)
       throw new AppError('vehicle_unavailable', `the car cannot be unlocked: ${err.message}`, { status: 409, cause: err });
     throw err;
   }
   if (!outcome.ok) {
-    await undoStart(ctx, { source, rentalId, paymentId, unlock: outcome.command, why: outcome.failure });
+    await undoStart(ctx, {
+      source,
+      rentalId,
+      paymentId,
+      unlock: outcome.command,
+      failure: outcome.failure,
+      detail: outcome.failure === 'unlock_failed' ? (outcome.command?.lastResultReason ?? null) : null,
+    });
     ctx.metrics.startFailed.inc({ reason: outcome.failure });
     if (outcome.failure === 'vehicle_unreachable') {
       const since = ctx.vehicleLink?.brokerDownSince();
@@ -236,13 +256,20 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
         conflict = 'another reservation, booking or rental of the car overlaps';
         continue;
       }
-      await undoStart(ctx, { source, rentalId, paymentId, unlock: outcome.command, why: 'the rental could not be recorded' });
+      await undoStart(ctx, {
+        source,
+        rentalId,
+        paymentId,
+        unlock: outcome.command,
+        failure: 'not_recorded',
+        detail: err instanceof Error ? err.message : null,
+      });
       ctx.metrics.startFailed.inc({ reason: 'conflict' });
       throw err;
     }
   }
   if (!committed) {
-    await undoStart(ctx, { source, rentalId, paymentId, unlock: outcome.command, why: conflict });
+    await undoStart(ctx, { source, rentalId, paymentId, unlock: outcome.command, failure: 'start_conflict', detail: conflict });
     ctx.metrics.startFailed.inc({ reason: 'conflict' });
     throw new AppError(
       'rental_start_conflict',
@@ -382,10 +409,24 @@ function brokerDown(ctx: RentalsContext): boolean {
  * Undoes a start that will not happen: a lock when the unlock may have reached the car (it could execute late),
  * the hold voided and the lease released in one transaction (the void goes through the payments outbox).
  */
+/** how a failure is worded in the re-lock command's reason and the void's reason (the failure code otherwise) */
+const START_FAILURE_WHY: Partial<Record<StartFailure, string>> = {
+  unlock_not_issued: 'unlock could not be issued',
+  not_recorded: 'the rental could not be recorded',
+};
+
 async function undoStart(
   ctx: RentalsContext,
-  a: { source: StartSource; rentalId: string; paymentId: string; unlock: CommandRecord | null; why: string },
+  a: {
+    source: StartSource;
+    rentalId: string;
+    paymentId: string;
+    unlock: CommandRecord | null;
+    failure: StartFailure;
+    detail: string | null;
+  },
 ): Promise<void> {
+  const why = a.failure === 'start_conflict' && a.detail ? a.detail : (START_FAILURE_WHY[a.failure] ?? a.failure);
   const log = ctx.log.child({ rentalId: a.rentalId, vehicleId: a.source.vehicleId });
   const mayHaveUnlocked = a.unlock !== null && a.unlock.sentAt !== null && a.unlock.status !== 'failed';
   if (mayHaveUnlocked) {
@@ -393,7 +434,7 @@ async function undoStart(
       await ctx.commands.issueCommand({
         vehicleId: a.source.vehicleId,
         type: 'lock',
-        reason: commandReason.rentalRelock(a.rentalId, a.why),
+        reason: commandReason.rentalRelock(a.rentalId, why),
         ttlSeconds: 3_600,
         actor: customerCommandActor(a.source.customerId),
         commandId: `relock-${a.rentalId}`,
@@ -404,18 +445,35 @@ async function undoStart(
   }
   try {
     await ctx.repo.database.transaction(async (tx) => {
-      await ctx.payments.enqueueVoid(tx, { rentalId: a.rentalId, paymentId: a.paymentId, reason: `rental start failed: ${a.why}` });
+      await ctx.payments.enqueueVoid(tx, { rentalId: a.rentalId, paymentId: a.paymentId, reason: `rental start failed: ${why}` });
       await ctx.claims.releaseStartSource(tx, a.source.id, a.rentalId);
+      await ctx.repo.recordStartAttempt(tx, {
+        sourceId: a.source.id,
+        attemptId: a.rentalId,
+        at: ctx.now(),
+        failure: a.failure,
+        detail: a.detail,
+        unlockCommandId: a.unlock?.commandId ?? null,
+        paymentId: a.paymentId,
+      });
     });
   } catch (err) {
     // the lease expires by itself; the hold would stay until the provider drops it — say so loudly
     log.error('voiding the hold of a failed rental start failed', { paymentId: a.paymentId, ...errorFields(err) });
   }
-  log.warn('rental start undone', { why: a.why, relocked: mayHaveUnlocked, unlockStatus: a.unlock?.status ?? null });
+  log.warn('rental start undone', { why, relocked: mayHaveUnlocked, unlockStatus: a.unlock?.status ?? null });
 }
 
-async function releaseQuietly(ctx: RentalsContext, sourceId: string, attemptId: string): Promise<void> {
+async function releaseQuietly(
+  ctx: RentalsContext,
+  sourceId: string,
+  attemptId: string,
+  failed: Pick<StartAttemptRow, 'failure' | 'detail' | 'paymentId'>,
+): Promise<void> {
   await ctx.repo.database
-    .transaction((tx) => ctx.claims.releaseStartSource(tx, sourceId, attemptId))
+    .transaction(async (tx) => {
+      await ctx.claims.releaseStartSource(tx, sourceId, attemptId);
+      await ctx.repo.recordStartAttempt(tx, { sourceId, attemptId, at: ctx.now(), unlockCommandId: null, ...failed });
+    })
     .catch((err: unknown) => ctx.log.warn('releasing a rental start lease failed', errorFields(err)));
 }

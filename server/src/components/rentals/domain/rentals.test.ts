@@ -427,6 +427,45 @@ describe.each(dbBackends())('rental start and end on $name', (backend) => {
     expect(await allocation(r.reservationId)).toMatchObject({ status: 'held' });
   });
 
+  it('every failed start is kept for support, with why: the rental that finally started lists them, the customer’s list newest first', async () => {
+    const r = await reservation();
+    const tryStart = () => rentals.start({ customerId: r.customerId, reservationId: r.reservationId }).catch((e: unknown) => e);
+    payments.hold = 'declined';
+    await tryStart();
+    payments.hold = 'authorized';
+    commands.behaviour = { unlock: 'silent' };
+    await tryStart();
+    commands.behaviour = { unlock: 'fail' };
+    await tryStart();
+    link.downSince = Date.now();
+    await tryStart();
+    link.downSince = null;
+    commands.behaviour = {};
+    const started = await rentals.start({ customerId: r.customerId, reservationId: r.reservationId });
+
+    const detail = await rentals.staffDetail(started.rentalId);
+    const attempts = detail.evidence.startAttempts;
+    expect(attempts.map((a) => a.failure)).toEqual(['payment_declined', 'unlock_timeout', 'unlock_failed', 'vehicle_unreachable']);
+    expect(attempts.every((a) => a.sourceId === r.reservationId && a.attemptId !== started.rentalId)).toBe(true);
+    expect(new Set(attempts.map((a) => a.attemptId)).size).toBe(4);
+    expect(attempts[0]).toMatchObject({ paymentId: null, unlockCommandId: null });
+    expect(attempts[0]!.detail).toBeTruthy(); // the provider's decline reason
+    // the unlock that timed out and the refused one: their commands (the evidence links them), the voided holds
+    expect(attempts[1]).toMatchObject({ unlockCommandId: `unlock-${attempts[1]!.attemptId}` });
+    expect(attempts[1]!.paymentId).not.toBeNull();
+    expect(attempts[2]).toMatchObject({ unlockCommandId: `unlock-${attempts[2]!.attemptId}`, detail: 'door jammed' });
+    expect(attempts[3]).toMatchObject({ unlockCommandId: null });
+    expect(attempts.map((a) => a.at)).toEqual([...attempts.map((a) => a.at)].sort((a, b) => a - b));
+
+    const mine = await rentals.startAttemptsOfCustomer(r.customerId, 10);
+    expect(mine.map((a) => a.failure)).toEqual(['vehicle_unreachable', 'unlock_failed', 'unlock_timeout', 'payment_declined']);
+    expect(mine.every((a) => a.sourceKind === 'reservation' && a.vehicleId === r.vehicleId)).toBe(true);
+    expect(await rentals.startAttemptsOfCustomer(r.customerId, 2)).toHaveLength(2);
+    // another customer's: none of these
+    const other = await reservation();
+    expect(await rentals.startAttemptsOfCustomer(other.customerId, 10)).toEqual([]);
+  });
+
   it('an acknowledgement that lands just after the timeout still starts the rental (the cancel finds it succeeded)', async () => {
     const r = await reservation();
     commands.behaviour = { unlock: 'succeed-late' };

@@ -17,7 +17,7 @@ import { listAudit, type AuditRecord } from '../../audit/index.js';
 import { rentalClaims, type RentalFilter } from '../../bookings/index.js';
 import type { CommandWithTransitions } from '../../commands/index.js';
 import { estimateHoldCents, loadTariff, priceRental } from '../../pricing/index.js';
-import { RentalsRepository } from '../data/rentals.repository.js';
+import { RentalsRepository, type StartAttemptRow } from '../data/rentals.repository.js';
 import {
   buildReceipt,
   createRentalMetrics,
@@ -105,8 +105,14 @@ export interface StaffRentalDetail {
     audit: AuditRecord[];
     /** ends refused by their blockers, oldest first (who: `customer` or a staff id) */
     endAttempts: Array<{ at: number; byKind: 'customer' | 'staff'; byId: string; blockers: Array<{ code: string; message: string }> }>;
+    /** starts of its reservation or booking that failed before this one succeeded, oldest first */
+    startAttempts: StartAttemptView[];
   };
 }
+
+/** A failed start of a reservation or booking, as staff see it. */
+export type StartAttemptView = StartAttemptRow;
+export type CustomerStartAttempt = StartAttemptRow & { sourceKind: 'reservation' | 'booking'; vehicleId: string };
 
 export interface Rentals {
   start(input: RentalStartInput): Promise<RentalStarted>;
@@ -119,6 +125,8 @@ export interface Rentals {
   listRentalsForCustomer(customerId: string, limit: number): Promise<StaffRentalView[]>;
   listForStaff(filter: RentalFilter): Promise<StaffRentalView[]>;
   staffDetail(rentalId: string): Promise<StaffRentalDetail>;
+  /** a customer's failed starts (reservations and bookings kept, holds voided), newest first */
+  startAttemptsOfCustomer(customerId: string, limit: number): Promise<CustomerStartAttempt[]>;
   /** the end check (blockers from the latest telemetry) without ending */
   endCheck(rentalId: string): Promise<RentalEndCheck>;
   createDamageReport(a: { rentalId: string; customerId: string; parts: AsyncIterable<DamageReportPart> }): Promise<DamageReportView>;
@@ -208,10 +216,11 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
       const commands = (await Promise.all(commandIds.map((id) => options.commands.getCommand(id).catch(() => null)))).filter(
         (c): c is CommandWithTransitions => c !== null,
       );
-      const [reports, audit, attempts] = await Promise.all([
+      const [reports, audit, attempts, starts] = await Promise.all([
         repo.listDamageReports(row.id),
         listAudit(options.db, { targetType: 'rental', targetId: row.id, limit: 100 }),
         repo.listEndAttempts(row.id),
+        repo.listStartAttempts(row.sourceId ? [row.sourceId] : []),
       ]);
       return {
         rental: staffRentalView(row),
@@ -223,9 +232,11 @@ export async function createRentals(options: RentalsOptions): Promise<Rentals> {
           damageReports: reports.map(damageReportView),
           audit,
           endAttempts: attempts.map(({ at, byKind, byId, blockers }) => ({ at, byKind, byId, blockers })),
+          startAttempts: starts,
         },
       };
     },
+    startAttemptsOfCustomer: (customerId, limit) => repo.listStartAttemptsOfCustomer(customerId, limit),
     endCheck: (rentalId) => checkRentalEnd(ctx, rentalId),
     createDamageReport: (a) => createDamageReport(ctx, store, a),
     damagePhoto: (rentalId, reportId, n) => damagePhotoFile(ctx, store, rentalId, reportId, n),

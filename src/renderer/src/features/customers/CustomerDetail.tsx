@@ -11,6 +11,7 @@ import { formatAgo, formatDateTime } from '../../lib/format';
 import { noteProblem, reasonProblem } from '../../lib/validation';
 import { useConfirm } from '../panels/ConfirmDialog';
 import { FieldInput, useFieldProblems } from '../panels/Field';
+import { FailedStarts } from './FailedStarts';
 import { RentalCard } from './RentalCard';
 import { RequestOutcome } from './RequestOutcome';
 
@@ -139,6 +140,8 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
           </ul>
         </section>
       ) : null}
+
+      <FailedStarts customerId={customer.id} now={now} plateOf={plateOf} />
 
       <section>
         <h3 className="section-title">

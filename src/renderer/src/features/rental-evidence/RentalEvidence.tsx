@@ -9,6 +9,7 @@
 import { useEffect, useState } from 'react';
 import { createPortal } from 'react-dom';
 import type { CommandDoc, CustomerDoc, NoteDoc, RentalDoc } from '../../../../shared/sync-protocol.js';
+import { startFailureWords } from '../../../../shared/start-failures.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { StaffApiError } from '../../data/open';
 import { formatClock, formatDateTime, formatDuration, formatMoney, formatWhen } from '../../lib/format';
@@ -119,6 +120,7 @@ function RentalEvidence({ rentalId, now, plateOf, tileUrl }: HostProps & { renta
         notes,
         audit: detail?.evidence.audit ?? [],
         endAttempts: detail?.evidence.endAttempts ?? [],
+        startAttempts: detail?.evidence.startAttempts ?? [],
       })
     : [];
 
@@ -265,6 +267,11 @@ function EntryRow({ entry: e, facts, now, staffName }: { entry: EvidenceEntry; f
       ) : null;
       break;
     }
+    case 'start-failed':
+      title = `Start failed: ${startFailureWords(e.attempt.failure, e.attempt.detail)}`;
+      who = 'customer';
+      body = <div className="muted">{e.attempt.paymentId ? 'payment hold released; ' : ''}the customer could try again</div>;
+      break;
     case 'end-refused':
       title = `End refused: ${e.attempt.blockers.map((b) => blockerWords(b.code)).join(', ')}`;
       who = e.attempt.byKind === 'customer' ? 'customer' : staffName(e.attempt.byId);

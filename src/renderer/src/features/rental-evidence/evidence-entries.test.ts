@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { startFailureWords } from '../../../../shared/start-failures.js';
 import type { CommandDoc, NoteDoc, RentalDoc } from '../../../../shared/sync-protocol.js';
 import { commandDocOf, evidenceEntries, factsFromDetail, operationWords, overriddenBlockers, type RentalFacts } from './evidence-entries';
 import type { RentalEvidenceDetail } from './evidence-types';
@@ -75,6 +76,18 @@ describe('a rental’s evidence in order', () => {
       damageReports: [{ reportId: 'd1', text: 'dent', photos: [], createdAt: new Date(T + 50 * MIN).toISOString() }],
       notes: [{ id: 'n1', targetType: 'rental', targetId: 'r1', text: 'called', author: 'agent-1', createdAt: T + 70 * MIN } as NoteDoc],
       endAttempts: [{ at: T + 38 * MIN, byKind: 'customer', byId: 'c1', blockers: [{ code: 'doors_open', message: 'A door is open' }] }],
+      // the first try of the reservation: the car did not confirm the unlock
+      startAttempts: [
+        {
+          sourceId: 'res1',
+          attemptId: 'try-1',
+          at: T - 2 * MIN,
+          failure: 'unlock_timeout',
+          detail: null,
+          unlockCommandId: 'unlock-try-1',
+          paymentId: 'p0',
+        },
+      ],
       audit: [
         // the customer's own end is the end entry: not a staff action
         { id: 6, at: T + 40 * MIN, actor: 'c1', role: 'customer', action: 'rental.ended', reason: null, before: null, after: null },
@@ -92,6 +105,7 @@ describe('a rental’s evidence in order', () => {
     });
     expect(entries.map((e) => (e.kind === 'command' ? `${e.kind}:${e.role}` : e.kind))).toEqual([
       'source',
+      'start-failed',
       'start',
       'payment',
       'command:unlock',
@@ -105,6 +119,15 @@ describe('a rental’s evidence in order', () => {
       'note',
     ]);
     expect(entries.find((e) => e.kind === 'end')).toMatchObject({ overridden: ['doors_open'] });
+  });
+
+  it('a failed start in words, with what the server kept', () => {
+    expect(startFailureWords('unlock_failed', 'door jammed')).toBe('the car refused the unlock: door jammed');
+    expect(startFailureWords('unlock_timeout', null)).toBe('the car did not confirm the unlock in time');
+    expect(startFailureWords('start_conflict', 'another reservation, booking or rental of the car overlaps')).toBe(
+      'another reservation, booking or rental of the car overlaps',
+    );
+    expect(startFailureWords('a_new_code', null)).toBe('a new code');
   });
 
   it('an override without a list, or no override, names no blockers', () => {

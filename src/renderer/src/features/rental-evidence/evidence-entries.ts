@@ -6,7 +6,15 @@
  * when the server answers, else from what the replica holds (`facts` either way). Pure: the view renders it.
  */
 import type { CommandDoc, NoteDoc, RentalDoc, RentalPrice } from '../../../../shared/sync-protocol.js';
-import type { ApiCommand, AuditEntry, DamageReport, EndAttempt, PaymentOperation, RentalEvidenceDetail } from './evidence-types';
+import type {
+  ApiCommand,
+  AuditEntry,
+  DamageReport,
+  EndAttempt,
+  PaymentOperation,
+  StartAttempt,
+  RentalEvidenceDetail,
+} from './evidence-types';
 
 /** A rental as both sources can tell it (epoch ms times). */
 export interface RentalFacts {
@@ -93,6 +101,7 @@ export type EvidenceEntry =
   | { kind: 'payment'; key: string; at: number; operation: PaymentOperation }
   | { kind: 'command'; key: string; at: number; role: 'unlock' | 'lock'; command: CommandDoc }
   | { kind: 'trip'; key: string; at: number; from: number; to: number | null }
+  | { kind: 'start-failed'; key: string; at: number; attempt: StartAttempt }
   | { kind: 'end-refused'; key: string; at: number; attempt: EndAttempt }
   | { kind: 'end'; key: string; at: number; overridden: string[] }
   | { kind: 'damage'; key: string; at: number; report: DamageReport }
@@ -111,11 +120,14 @@ export interface EvidenceInput {
   audit: AuditEntry[];
   /** ends refused by their blockers */
   endAttempts: EndAttempt[];
+  /** starts of the reservation or booking that failed before */
+  startAttempts?: StartAttempt[];
 }
 
 /** Within one instant: the order things happen in a rental. */
 const ORDER: Record<EvidenceEntry['kind'], number> = {
   source: 0,
+  'start-failed': 1,
   start: 1,
   payment: 2,
   command: 3,
@@ -147,6 +159,8 @@ export function evidenceEntries(x: EvidenceInput): EvidenceEntry[] {
     const role = c.id === f.lockCommandId ? 'lock' : 'unlock';
     out.push({ kind: 'command', key: `cmd-${c.id}`, at: c.createdAt, role, command: c });
   }
+  for (const attempt of x.startAttempts ?? [])
+    out.push({ kind: 'start-failed', key: `start-failed-${attempt.attemptId}`, at: attempt.at, attempt });
   x.endAttempts.forEach((attempt, i) => out.push({ kind: 'end-refused', key: `end-refused-${i}`, at: attempt.at, attempt }));
   if (f.endedAt !== null) out.push({ kind: 'end', key: 'end', at: f.endedAt, overridden: overriddenBlockers(x.audit) });
   for (const r of x.damageReports) out.push({ kind: 'damage', key: `damage-${r.reportId}`, at: Date.parse(r.createdAt), report: r });

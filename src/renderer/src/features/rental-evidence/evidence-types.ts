@@ -79,7 +79,25 @@ export interface RentalEvidenceDetail {
     status: string;
     operations: PaymentOperation[];
   } | null;
-  evidence: { commands: ApiCommand[]; damageReports: DamageReport[]; audit: AuditEntry[]; endAttempts: EndAttempt[] };
+  evidence: {
+    commands: ApiCommand[];
+    damageReports: DamageReport[];
+    audit: AuditEntry[];
+    endAttempts: EndAttempt[];
+    /** starts of its reservation or booking that failed before this one (a server before them: absent) */
+    startAttempts?: StartAttempt[];
+  };
+}
+
+/** A start that failed: the reservation kept, the hold voided (`failure`: src/shared/start-failures.ts). */
+export interface StartAttempt {
+  sourceId: string;
+  attemptId: string;
+  at: number;
+  failure: string;
+  detail: string | null;
+  unlockCommandId: string | null;
+  paymentId: string | null;
 }
 
 /** An end refused by its blockers: who tried (a customer, or a staff id), when, what blocked it. */
