@@ -56,3 +56,30 @@ begin
     from idempotency_keys k
    where k.scope = p_scope and k.key = p_key and k.expires_at > now();
 end $$;
+
+-- 2. The claim's checks could not keep their plans (030 §3 only bounded the window). Each check finds the car's or
+--    the customer's few open claims through an index made for it (the exclusion constraint's gist for the car's
+--    conflicts, allocations_one_held_reservation_per_customer for the customer's hold and the expiry of lapsed
+--    ones, allocations_one_active_rental_per_vehicle for the car's rental). But the planner may also read an index
+--    that does not name the car or the customer, when its partial predicate is implied by the check's `status = …`:
+--    allocations_open_idx (kind, status), whose index condition `kind = 'reservation' and status = 'held'` selects
+--    every held claim, or any such partial index read whole. It prices those reads by how many rows the statistics
+--    say have that status, and statistics taken while nothing was held say none: the read then looks free, and
+--    every claim reads every held claim until the next analyze (bench:api's database, 8,500 held: the conflict
+--    check 1.4–1.6 ms and the customer's 0.9 ms instead of 0.02–0.04 ms; with the gist read whole instead, 3.7 ms).
+--    Two changes, both needed (each alone was measured to leave a trap):
+--    - allocations_open_idx is keyed by the car: a check by car finds only that car's open claims through it, and
+--      a check by customer can only read it whole, never through an index condition on kind and status.
+--      Its readers — the sweeper (expireDue, hasDue) and the availability index's open claims — read all open
+--      claims through it, as before (a few more: the active rentals too, for the sweeper);
+--    - `status` and `kind` keep no statistics: their estimates are PostgreSQL's fixed defaults (an equality 0.5 %
+--      of the table, so an open-status index read whole is priced at a few percent of the table, what open claims
+--      are at a busy moment), whatever was held when the table was analyzed. Their present statistics are dropped
+--      by re-declaring the columns' type (the same type: no table rewrite; the table's indexes are rebuilt once,
+--      here), which the table's owner may do (deleting from pg_statistic needs a superuser). Every other column
+--      keeps its statistics, and 030's analyze threshold stays.
+
+drop index allocations_open_idx;
+create index allocations_open_idx on allocations (vehicle_id) where status in ('held', 'confirmed', 'active');
+alter table allocations alter column status type text, alter column kind type text;
+alter table allocations alter column status set statistics 0, alter column kind set statistics 0;
