@@ -83,3 +83,13 @@ drop index allocations_open_idx;
 create index allocations_open_idx on allocations (vehicle_id) where status in ('held', 'confirmed', 'active');
 alter table allocations alter column status type text, alter column kind type text;
 alter table allocations alter column status set statistics 0, alter column kind set statistics 0;
+
+-- 3. The claim's statements always run their generic plans (made once per connection, for any car, customer and
+--    time). PostgreSQL's plan cache otherwise plans each call afresh for as long as its estimate of the generic plan
+--    exceeds the average of the custom ones — which these checks' estimates (a period overlap, the defaults of §2)
+--    can make it do for good: measured on bench:api's database, 0.93 ms of backend CPU per claim planned per call
+--    against 0.58–0.63 ms with the generic plans (forced custom plans: 1.2–1.3 ms). The generic plans are the ones
+--    §2 is about: each check through its car's or its customer's index, whatever the statistics said.
+alter function fleetdesk_claim_checked(text, text, text, text, timestamptz, timestamptz, timestamptz, timestamptz, timestamptz,
+  text, boolean, int, int, boolean, boolean, timestamptz, timestamptz, boolean, boolean, timestamptz, boolean, timestamptz)
+  set plan_cache_mode = force_generic_plan;
