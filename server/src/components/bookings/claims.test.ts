@@ -8,8 +8,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AppError } from '../../../../src/shared/errors.js';
-import type { Db } from '../../platform/db/index.js';
+import { openDatabase, type Db } from '../../platform/db/index.js';
 import { DomainEvents } from '../../platform/domain-events.js';
+import { createLogger } from '../../platform/log.js';
 import { dbBackends, openTestDatabase } from '../../testing/backends.js';
 import { loadTariff } from '../pricing/index.js';
 import {
@@ -374,5 +375,87 @@ describe.each(dbBackends())('claimCarChecked on $name', (backend) => {
         status: 409,
       },
     );
+  });
+});
+
+describe.runIf(process.env.DATABASE_URL)('claimCar on PostgreSQL, after an ANALYZE taken while nothing was held', () => {
+  const HELD = 500;
+  let db: Db;
+  let claimer: Db;
+  let cleanup: (() => Promise<void>) | undefined;
+
+  beforeAll(async () => {
+    const created = await dbBackends()
+      .find((b) => b.name === 'postgres')!
+      .create();
+    cleanup = created.cleanup;
+    db = await openDatabase(created.overrides, createLogger({ level: 'silent' }));
+    // a fleet in service: HELD cars held now by as many customers, and each car's past reservations
+    await db.query(
+      `insert into vehicles (id, plate, make, model, energy_type, home_zone)
+       select 'car-' || i, 'car-' || i, 'Volkswagen', 'ID.3', 'electric', 'mitte' from generate_series(1, $1) i`,
+      [HELD + 20],
+    );
+    await db.query(
+      `insert into customers (id, email, name, phone, server_seq)
+       select 'cus-' || i, 'cus-' || i || '@example.test', 'cus-' || i, '+49301234567', fleetdesk_next_seq() from generate_series(1, $1) i`,
+      [HELD + 20],
+    );
+    await db.query(
+      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
+       select 'past-' || i || '-' || d, 'reservation', 'car-' || i, 'cus-' || i, 'expired', tstzrange(t, t + interval '15 minutes', '[)'),
+              t, t + interval '15 minutes', fleetdesk_next_seq()
+         from generate_series(1, $1) i, generate_series(1, 3) d, lateral (select to_timestamp($2::float8 / 1000) - d * interval '1 day' as t) p`,
+      [HELD + 20, T0],
+    );
+    await db.query(
+      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, starts_at, ends_at, server_seq)
+       select 'held-' || i, 'reservation', 'car-' || i, 'cus-' || i, 'held', tstzrange(t, t + interval '15 minutes', '[)'),
+              t, t + interval '15 minutes', fleetdesk_next_seq()
+         from generate_series(1, $1) i, lateral (select to_timestamp($2::float8 / 1000) as t) p`,
+      [HELD, T0],
+    );
+    // the statistics of a quiet night: nothing held when the table was analyzed — then the day's holds again
+    await db.query(`update allocations set status = 'expired' where id like 'held-%'`);
+    await db.exec('analyze allocations');
+    await db.query(`update allocations set status = 'held' where id like 'held-%'`);
+    // a new connection: its plans are made with those statistics
+    claimer = await openDatabase({ ...created.overrides, dbPoolMax: 1 }, createLogger({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await claimer?.close();
+    await db?.close();
+    await cleanup?.();
+  });
+
+  /** Index entries of `allocations` read so far (cumulative statistics; the claiming backend flushes its own first). */
+  const indexTuplesRead = async () => {
+    await claimer.query('select pg_stat_force_next_flush()');
+    await claimer.query('select 1');
+    await db.query('select pg_stat_clear_snapshot()');
+    const { rows } = await db.query<{ n: number }>(
+      `select coalesce(sum(idx_tup_read), 0)::float8 as n from pg_stat_user_indexes where relname = 'allocations'`,
+    );
+    return rows[0]!.n;
+  };
+
+  it("claims read the car's and the customer's few claims, not every held one (the plans do not follow the held count)", async () => {
+    // what the setup's connections read reaches the statistics within a second of their last statement
+    let before = await indexTuplesRead();
+    for (let settled = false; !settled;) {
+      await new Promise((r) => setTimeout(r, 1_100));
+      const now = await indexTuplesRead();
+      settled = now === before;
+      before = now;
+    }
+    const claims = 20;
+    for (let i = 1; i <= claims; i++) {
+      const c = reservation(`res-${i}`, `car-${HELD + i}`, `cus-${HELD + i}`);
+      expect('record' in (await claimCar(claimer, c, reserveRules(c)))).toBe(true);
+    }
+    // each claim's checks read the few entries of its car and customer (and the insert's unique checks); with the
+    // held claims' statuses estimated from those statistics, each read all HELD of them, twice
+    const perClaim = ((await indexTuplesRead()) - before) / claims;
+    expect(perClaim).toBeLessThan(20);
   });
 });

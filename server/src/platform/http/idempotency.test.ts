@@ -134,11 +134,13 @@ describe.each(dbBackends())('Idempotency-Key ($name)', (backend) => {
   let a: Instance;
   let b: Instance;
   let db: Db;
+  let overrides: { databaseUrl?: string; dataDir: string };
   const order = '/v1/test/shops/berlin/orders';
 
   beforeAll(async () => {
     const created = await backend.create();
     cleanup = created.cleanup;
+    overrides = created.overrides;
     const log = createLogger({ level: 'silent' });
     db = await openDatabase(created.overrides, log);
     dbs.push(db);
@@ -348,6 +350,25 @@ describe.each(dbBackends())('Idempotency-Key ($name)', (backend) => {
     expect(await purgeExpiredKeys(db)).toBeGreaterThanOrEqual(1);
     const { rows } = await db.query('select count(*)::int as n from idempotency_keys where key = $1', [key]);
     expect(rows[0]).toEqual({ n: 0 });
+  });
+
+  it('takes a key without waiting for its WAL flush in that transaction only: the connection commits synchronously afterwards', async () => {
+    // one connection, so the statements below run where the key was taken
+    const one = await openDatabase({ ...overrides, dbPoolMax: 1 }, createLogger({ level: 'silent' }));
+    try {
+      const key = randomUUID();
+      const begin = 'select claimed, taken_over from fleetdesk_idempotency_begin($1, $2, $3, $4, 60000, 86400000)';
+      const inside = await one.transaction(async (tx) => {
+        const { rows } = await tx.query(begin, ['customer:wal', key, 'f'.repeat(64), 'token-1']);
+        return { rows, setting: (await tx.query<{ s: string }>('select current_setting($1) as s', ['synchronous_commit'])).rows[0] };
+      });
+      expect(inside).toEqual({ rows: [{ claimed: true, taken_over: false }], setting: { s: 'off' } });
+      const held = await one.query(begin, ['customer:wal', key, 'f'.repeat(64), 'token-2']);
+      expect(held.rows).toEqual([{ claimed: false, taken_over: null }]);
+      expect((await one.query('select current_setting($1) as s', ['synchronous_commit'])).rows).toEqual([{ s: 'on' }]);
+    } finally {
+      await one.close();
+    }
   });
 
   it('leaves routes without `idempotent` alone', async () => {

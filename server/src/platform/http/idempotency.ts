@@ -60,14 +60,20 @@ interface Claim {
   token: string;
 }
 
+/** The row holding a key (all null: none any more). */
 interface KeyRow {
-  fingerprint: string;
-  state: 'in_flight' | 'done';
-  lock_token: string | null;
-  locked: boolean;
+  fingerprint: string | null;
+  state: 'in_flight' | 'done' | null;
+  locked: boolean | null;
   status_code: number | null;
   response_headers: Record<string, string> | null;
   response_body: string | null;
+}
+
+/** fleetdesk_idempotency_begin's answer: the key taken (`claimed`), or the row holding it. */
+interface BeginRow extends KeyRow {
+  claimed: boolean;
+  taken_over: boolean | null;
 }
 
 const claims = new WeakMap<FastifyRequest, Claim>();
@@ -101,29 +107,20 @@ export function installIdempotency(app: HttpApp, options: IdempotencyOptions): v
     const scope = requestScope(request);
     const fingerprint = requestFingerprint(request);
     const token = randomUUID();
-    // Two attempts: the row we conflicted with may be released (5xx) or purged before we read it.
+    // Two attempts: the row we conflicted with may be released (5xx) or purged before it is read.
     for (let attempt = 0; attempt < 2; attempt++) {
-      const { rows: claimed } = await db.query<{ lock_token: string; taken_over: boolean }>(CLAIM_SQL, [
-        scope,
-        raw,
-        fingerprint,
-        token,
-        lockTtlMs,
-        retentionMs,
-      ]);
-      if (claimed[0]?.lock_token === token) {
+      // one round trip: the key taken, or the row that holds it (fleetdesk_idempotency_begin, 031_reserve_cpu.sql)
+      const { rows } = await db.query<BeginRow>(BEGIN_SQL, [scope, raw, fingerprint, token, lockTtlMs, retentionMs], {
+        prepared: 'fleetdesk_idempotency_begin',
+      });
+      const row = rows[0]!;
+      if (row.claimed) {
         claims.set(request, { scope, key: raw, token });
-        count(claimed[0].taken_over ? 'lock_taken_over' : 'executed');
-        if (claimed[0].taken_over) log.warn('idempotency key taken over after its lock expired', { reqId: request.id, scope });
+        count(row.taken_over ? 'lock_taken_over' : 'executed');
+        if (row.taken_over) log.warn('idempotency key taken over after its lock expired', { reqId: request.id, scope });
         return;
       }
-      const { rows } = await db.query<KeyRow>(
-        `select fingerprint, state, lock_token, locked_until > now() as locked, status_code, response_headers, response_body
-           from idempotency_keys where scope = $1 and key = $2 and expires_at > now()`,
-        [scope, raw],
-      );
-      const row = rows[0];
-      if (!row) continue;
+      if (row.fingerprint === null) continue;
       if (row.fingerprint !== fingerprint) {
         count('key_reuse');
         return sendProblem(
@@ -178,6 +175,7 @@ export function installIdempotency(app: HttpApp, options: IdempotencyOptions): v
         `update idempotency_keys set state = 'done', status_code = $4, response_headers = $5::jsonb, response_body = $6, lock_token = null, locked_until = null
           where scope = $1 and key = $2 and lock_token = $3 and state = 'in_flight'`,
         [claim.scope, claim.key, claim.token, status, JSON.stringify(headers), body],
+        { prepared: 'fleetdesk_idempotency_store' },
       );
       if (rowCount === 0) {
         // The lock expired while we ran and a retry took the key over: it will store its own response.
@@ -217,19 +215,12 @@ export async function purgeExpiredKeys(db: Db): Promise<number> {
 }
 
 /**
- * Insert the key as in flight — or take over a row that has expired, or whose executing request's lock expired
- * (same request only: a different body is a key reuse). Returns our token when we now hold the key.
+ * Takes the key as in flight — or takes over a row that has expired, or whose executing request's lock expired
+ * (same request only: a different body is a key reuse) — and when another request holds it, reads that row: see
+ * fleetdesk_idempotency_begin in 031_reserve_cpu.sql (its commit does not wait for the WAL flush, and why that loses
+ * nothing).
  */
-const CLAIM_SQL = `
-  insert into idempotency_keys as k (scope, key, fingerprint, state, lock_token, locked_until, created_at, expires_at)
-  values ($1, $2, $3, 'in_flight', $4, now() + $5::integer * interval '1 millisecond', now(), now() + $6::bigint * interval '1 millisecond')
-  on conflict (scope, key) do update
-     set fingerprint = excluded.fingerprint, state = 'in_flight', lock_token = excluded.lock_token,
-         locked_until = excluded.locked_until, status_code = null, response_headers = null, response_body = null,
-         created_at = excluded.created_at, expires_at = excluded.expires_at
-   where k.expires_at <= now()
-      or (k.state = 'in_flight' and k.locked_until <= now() and k.fingerprint = excluded.fingerprint)
-  returning k.lock_token, (k.xmax::text <> '0') as taken_over`;
+const BEGIN_SQL = 'select * from fleetdesk_idempotency_begin($1, $2, $3, $4, $5, $6)';
 
 function requestScope(request: FastifyRequest): string {
   const route = `${request.method} ${request.routeOptions.url ?? request.url}`;
