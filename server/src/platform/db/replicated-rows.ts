@@ -16,8 +16,8 @@ export interface ReplicatedTable<D> {
   /** a live row, or a tombstone's last state (may lack columns added since it was written) */
   toDoc(row: ReplicatedRow): D;
   /**
-   * The table's closed rows leave the replica past the history horizon (SYNC_HISTORY_DAYS; the table has
-   * `sync_retired_at` and the unretire trigger of migration 032): `closed` is the SQL predicate (on `t`) of a row
+   * The table's closed rows leave the replica past the history horizon (SYNC_HISTORY_DAYS, migration 032: a
+   * retired row's server_seq is negative, so no pull reads it): `closed` is the SQL predicate (on `t`) of a row
    * that can no longer change by itself — the same as the table's `*_sync_closed_idx` predicate.
    */
   horizon?: { closed: string };
@@ -26,10 +26,6 @@ export interface ReplicatedTable<D> {
 /** A `horizon.closed` predicate: the row's status is one of these (literal identifiers from src/shared only). */
 export const statusIn = (statuses: readonly string[]): string =>
   `t.status in (${statuses.map((x) => `'${x.replaceAll("'", "''")}'`).join(', ')})`;
-
-/** The SQL predicate (on `t`) of the table's rows that are in the replica: all but those retired past the horizon. */
-export const replicatedLive = (sql: Pick<ReplicatedTable<unknown>, 'horizon'>): string =>
-  sql.horizon ? 't.sync_retired_at is null' : 'true';
 
 /** Date (driver), ISO string (jsonb), number → epoch ms. */
 export function ms(v: unknown): number {

@@ -13,7 +13,7 @@ import {
   type SyncDocMap,
 } from '../../../../../src/shared/sync-protocol.js';
 import { isSaturatedSeq, SEQ_WATERMARK, settledSeq, type Queryable } from '../../../platform/db/index.js';
-import { json, ms, replicatedLive, type ReplicatedRow, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
+import { json, ms, type ReplicatedRow, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
 
 /** Every collection's table: the owning components' descriptions (composed in app.ts) and the sync component's own. */
 export type SyncTables = { [C in SyncCollection]: ReplicatedTable<SyncDocMap[C]> };
@@ -75,7 +75,7 @@ type PullRow = {
  */
 function pullSelect(sql: ReplicatedTable<unknown>, filter: { live: string; dead: string }, range: string, floor: string): string {
   return `(select t.server_seq::float8 as _seq, false as dead, ${sql.rowJson ?? 'to_jsonb(t)'} as row, null::text as doc_id, null::timestamptz as deleted_at, not (${filter.live}) as hidden
-        from ${sql.table} t where ${range.replaceAll('@', 't.server_seq')} and ${replicatedLive(sql)} order by t.server_seq limit $2)
+        from ${sql.table} t where ${range.replaceAll('@', 't.server_seq')} order by t.server_seq limit $2)
      union all
      (select server_seq::float8, true, row, doc_id, deleted_at, not (${filter.dead})
         from sync_tombstones where collection = $3 and ${range.replaceAll('@', 'server_seq')} and server_seq > ${floor} order by server_seq limit $2)`;
@@ -107,7 +107,6 @@ export async function pullCollection<C extends SyncCollection>(
   // page takes the first `limit` rows after the checkpoint (one bound: an index scan that stops at the limit, the
   // row JSON built for those rows only) and keeps those below the watermark — the same rows, as a prefix in seq
   // order; "anything at or above the watermark" is the highest seq (an index look-up), not a scan for one.
-  const live = replicatedLive(sql);
   const { rows } = await q.query<PullRow>(
     `with w as materialized (select ${SEQ_WATERMARK} as w),
      page as (select * from (${pullSelect(sql, filter, '@ > $1', 'case when $1 = 0 then (select w from w) else $4 end')} order by 1 limit $2) p
@@ -115,7 +114,7 @@ export async function pullCollection<C extends SyncCollection>(
      select *, null::boolean as held_back, null::float8 as w from page
      union all
      select null, false, null, null, null, true,
-            coalesce((select max(t.server_seq) from ${sql.table} t where ${live}) >= (select w from w), false)
+            coalesce((select max(server_seq) from ${sql.table}) >= (select w from w), false)
               or coalesce((select max(server_seq) from sync_tombstones where collection = $3) >= (select w from w), false),
             (select w from w)::float8
      order by 1 nulls last`,
@@ -173,8 +172,8 @@ export function currentSeq(q: Queryable): Promise<number> {
 
 /** Every collection's highest server_seq, live rows and tombstones (one statement; index-only look-ups). */
 export async function collectionHeads(q: Queryable, tables: SyncTables): Promise<Map<string, number>> {
-  const live = Object.entries(tables as Record<string, ReplicatedTable<unknown>>).map(
-    ([c, t]) => `select '${c}' as c, (select max(t.server_seq) from ${t.table} t where ${replicatedLive(t)})::float8 as seq`,
+  const live = Object.entries(tables as Record<string, { table: string }>).map(
+    ([c, t]) => `select '${c}' as c, (select max(server_seq) from ${t.table})::float8 as seq`,
   );
   const { rows } = await q.query<{ c: string; seq: number | null }>(
     `${live.join(' union all ')} union all select 'tombstones:' || collection, max(server_seq)::float8 from sync_tombstones group by collection`,
@@ -216,12 +215,9 @@ export async function purgeTombstones(tx: Queryable, tables: SyncTables, cutoffM
        on conflict (collection) do update set purged_through_seq = greatest(sync_retention.purged_through_seq, excluded.purged_through_seq)`,
       [r.collection, r.seq],
     );
-    // (not the rows retired past the history horizon: they are not in the replica, and a new seq would bring them back)
-    const sql = (tables as Record<string, ReplicatedTable<unknown> | undefined>)[r.collection];
-    if (sql)
-      await tx.query(`update ${sql.table} t set server_seq = fleetdesk_next_seq() where t.server_seq <= $1 and ${replicatedLive(sql)}`, [
-        r.seq,
-      ]);
+    // (not the rows retired past the history horizon, seq < 0: they are not in the replica, a new seq would bring them back)
+    const sql = (tables as Record<string, { table: string } | undefined>)[r.collection];
+    if (sql) await tx.query(`update ${sql.table} set server_seq = fleetdesk_next_seq() where server_seq > 0 and server_seq <= $1`, [r.seq]);
     await tx.query(`update sync_tombstones set server_seq = fleetdesk_next_seq() where collection = $1 and server_seq <= $2`, [
       r.collection,
       r.seq,
@@ -232,9 +228,9 @@ export async function purgeTombstones(tx: Queryable, tables: SyncTables, cutoffM
 
 /**
  * Moves up to `batch` closed rows of one collection untouched since before `cutoffMs` out of the replica (the
- * history horizon, migration 032): each is marked retired and gets a tombstone — its last state, with a seq of
- * this transaction — so a desk that held it receives a deletion through the usual pull and stream (and a desk
- * starting from nothing never receives it: the pull reads only unretired rows). Rows a writer holds are skipped
+ * history horizon, migration 032): each one's server_seq becomes negative (no pull reads it any more: every pull
+ * reads seqs above a checkpoint ≥ 0) and it gets a tombstone — its last state, with a seq of this transaction —
+ * so a desk that held it receives a deletion through the usual pull and stream. Rows a writer holds are skipped
  * (the next run takes them); a row changed meanwhile is judged on its new version (READ COMMITTED re-check).
  * Returns how many were retired.
  */
@@ -246,12 +242,12 @@ export async function retireClosed(
   batch: number,
 ): Promise<number> {
   if (!sql.horizon) return 0;
-  const candidate = `t.sync_retired_at is null and ${sql.horizon.closed} and t.updated_at < to_timestamp($1::float8 / 1000)`;
+  const candidate = `t.server_seq > 0 and ${sql.horizon.closed} and t.updated_at < to_timestamp($1::float8 / 1000)`;
   const { rows } = await tx.query<{ n: number }>(
     `with picked as (
        select t.${sql.idColumn} as id from ${sql.table} t where ${candidate} order by t.updated_at limit $2 for update skip locked),
      retired as (
-       update ${sql.table} t set sync_retired_at = now() from picked where t.${sql.idColumn} = picked.id and ${candidate}
+       update ${sql.table} t set server_seq = -t.server_seq from picked where t.${sql.idColumn} = picked.id and ${candidate}
        returning t.${sql.idColumn}::text as doc_id, ${sql.rowJson ?? 'to_jsonb(t)'} as row),
      stones as (
        insert into sync_tombstones (collection, doc_id, row, server_seq)
