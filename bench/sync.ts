@@ -269,22 +269,34 @@ function printTopFunctions(profile: CpuProfile, n: number): void {
     console.log(`    ${ms.toFixed(0).padStart(7)} ms  ${((100 * ms) / total).toFixed(1).padStart(5)} %  ${k}`);
 }
 
-/** `n` ended rentals of one customer, spread over the vehicles one hour apart (the no-overlap constraint holds). */
+/**
+ * `n` ended rentals of one customer, spread over the vehicles, all closed within the last 28 days — inside the
+ * replica's history horizon (SYNC_HISTORY_DAYS, default 30: a rental closed, i.e. last changed, longer ago is not
+ * sent to a desk at all), so the first sync still carries all `n`. 50,000 over 50 cars: one every ~40 minutes per
+ * car, each 30 minutes long (the no-overlap constraint holds); `updated_at` = the end, as the rentals component writes it.
+ */
 async function seedRentals(server: ServerHandle, vehicleIds: string[], n: number): Promise<void> {
   await server.db.transaction(async (tx) => {
     await tx.query(
       `insert into customers (id, email, name, phone, server_seq) values ('bench-customer', 'bench@example.test', 'Bench Customer', '+4930000', fleetdesk_next_seq()) on conflict do nothing`,
     );
     await tx.query(
-      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, ended_at, total_cents, currency, price, server_seq)
+      `insert into allocations (id, kind, vehicle_id, customer_id, status, period, started_at, ended_at, total_cents, currency, price, updated_at, server_seq)
        select 'bench-r-' || lpad(g::text, 6, '0'), 'rental', ($2::text[])[(g % array_length($2::text[], 1)) + 1], 'bench-customer', 'ended',
-              tstzrange(ts, ts + interval '42 minutes'), ts, ts + interval '42 minutes', 1218, 'EUR',
-              '{"currency":"EUR","lines":[{"code":"driving","description":"Driving","quantity":42,"unit":"minute","unitCents":29,"amountCents":1218}],"subtotalCents":1218,"totalCents":1218}'::jsonb,
-              fleetdesk_next_seq()
-       from generate_series(1, $1::int) g, lateral (select timestamptz '2020-01-01' + (g / array_length($2::text[], 1)) * interval '1 hour' as ts) x`,
+              tstzrange(ts, ts + interval '30 minutes'), ts, ts + interval '30 minutes', 870, 'EUR',
+              '{"currency":"EUR","lines":[{"code":"driving","description":"Driving","quantity":30,"unit":"minute","unitCents":29,"amountCents":870}],"subtotalCents":870,"totalCents":870}'::jsonb,
+              ts + interval '30 minutes', fleetdesk_next_seq()
+       from generate_series(1, $1::int) g,
+            lateral (select now() - interval '28 days'
+                            + (g / array_length($2::text[], 1)) * (interval '28 days' / (ceil($1::float8 / array_length($2::text[], 1)) + 1)) as ts) x`,
       [n, vehicleIds],
     );
   });
+  // the history horizon's job must leave every one of them in the replica
+  const { rows } = await server.db.query<{ n: number }>(
+    `select count(*)::int as n from allocations where customer_id = 'bench-customer' and updated_at < now() - interval '29 days'`,
+  );
+  if (rows[0]!.n > 0) throw new Error(`seedRentals: ${rows[0]!.n} rentals closed outside the history horizon`);
 }
 
 function pct(sorted: number[], p: number): number {

@@ -391,6 +391,7 @@ export async function startServer(overrides: Partial<ServerConfig> = {}): Promis
       creators: (id) => staff.accounts.find(id),
       staffTokens: auth.accessTokens,
       tombstoneDays: config.syncTombstoneDays,
+      historyDays: config.syncHistoryDays,
     });
     disposers.push({ name: 'sync', dispose: () => sync.stop() });
 

@@ -401,11 +401,33 @@ export const requestKindsVisibleTo = (role: string): readonly RequestKind[] =>
 
 // ---------------------------------------------------------------------------------------------- wire shapes
 
-/** GET {prefix}/{collection}/pull?checkpoint=<seq>&limit=<n> → */
+/** GET {prefix}/{collection}/pull?checkpoint=<seq>&limit=<n>[&floor=<seq>] → */
 export interface PullResponse<D> {
   documents: D[];
   checkpoint: SyncCheckpoint;
+  /**
+   * (the answer to checkpoint 0) every tombstone at or below this seq is of a document deleted before that pull:
+   * a client that started from nothing sends it as `floor` on its later pulls and is never sent those
+   */
+  floor?: number;
+  /**
+   * (collections with a history horizon: `HISTORY_HORIZON`) closed documents untouched for this many days are not
+   * in the replica (SYNC_HISTORY_DAYS on the server): read them from the staff API
+   */
+  historyDays?: number;
 }
+
+/**
+ * The collections whose closed documents leave the replica once untouched for SYNC_HISTORY_DAYS (a deletion on
+ * every desk that held one; a later change brings it back): ended/converted/cancelled/expired allocations, done and
+ * cancelled tasks. Everything open stays, however old.
+ */
+export const HISTORY_HORIZON = {
+  rentals: { closedStatuses: ['ended', 'converted', 'cancelled', 'expired'] as readonly RentalStatus[] },
+  tasks: { closedStatuses: ['done', 'cancelled'] as readonly TaskStatus[] },
+} as const satisfies Partial<Record<SyncCollection, { closedStatuses: readonly string[] }>>;
+
+export const hasHistoryHorizon = (c: SyncCollection): c is keyof typeof HISTORY_HORIZON => c in HISTORY_HORIZON;
 
 /** POST {prefix}/{collection}/push body: RxDB's rows */
 export interface PushRow<D> {

@@ -128,6 +128,22 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
       server.payments.enqueueCapture(tx, { rentalId: 'e2e-rental-ended', paymentId: hold.paymentId, amountCents: 1468, currency: 'EUR' }),
     );
     await server.payments.drainOutbox();
+    // history past the replica's horizon (SYNC_HISTORY_DAYS, 30): a rental closed 40 days ago, in no desk's replica
+    const closed40d = Date.now() - 40 * 86_400_000;
+    await allocation({
+      id: 'e2e-rental-40d',
+      kind: 'rental',
+      vehicle_id: vehicleIds[1],
+      customer_id: greta,
+      status: 'ended',
+      period: `[${new Date(closed40d - 1_800_000).toISOString()},${new Date(closed40d).toISOString()})`,
+      started_at: new Date(closed40d - 1_800_000).toISOString(),
+      ended_at: new Date(closed40d).toISOString(),
+      updated_at: new Date(closed40d).toISOString(),
+      total_cents: 990,
+      currency: 'EUR',
+    });
+    if ((await server.sync.retireHistory()) < 1) throw new Error('the 40-day-old rental did not leave the replica');
     // no auto sign-in: the page signs in
     desk = await startBrowserConsole({
       config: { mqttUrl: server.mqttUrl, serverUrl: server.httpUrl, tileUrl: '', logger: silentLogger() },
@@ -252,6 +268,15 @@ describe('support desk in Chromium: sign-in, one multiplexed stream, the support
     const receipt = page.locator('[data-rental-id="e2e-rental-ended"] [data-testid="receipt"]');
     expect(await receipt.innerText()).toMatch(/Driving[\s\S]*Parked[\s\S]*Total/);
     expect(await page.getByTestId('customer-notes').innerText()).toContain('called about a parking ticket');
+    // rentals closed past the server's history horizon are not held on this desk: it says so, and reads them online
+    expect(await page.getByTestId('history-horizon-note').innerText()).toContain(
+      'Rentals closed more than 30 days ago are not held on this desk',
+    );
+    expect(await page.locator('[data-testid="customer-rentals"] [data-rental-id="e2e-rental-40d"]').count()).toBe(0);
+    await page.getByTestId('older-history-load').click();
+    const older = page.locator('[data-testid="older-history-list"] [data-rental-id="e2e-rental-40d"]');
+    await older.waitFor({ timeout: 10_000 });
+    expect(await older.innerText()).toMatch(/^rental · ended · .*9[.,]90/);
 
     // block with a reason: a request, executed by the server through the staff route
     await page.getByTestId('block-reason').fill('chargeback fraud suspected');

@@ -49,6 +49,7 @@ describe('loadConfig', () => {
       MQTT_USERNAME: 'service.server-1',
       MQTT_PASSWORD: 's3cret',
       SYNC_TOMBSTONE_DAYS: '90',
+      SYNC_HISTORY_DAYS: '14',
       DESKTOP_ORIGINS: 'null, http://localhost:5173',
       RESERVATION_HOLD_MIN: '20',
       RESERVATION_MAX_HOLD_MIN: '45',
@@ -143,6 +144,7 @@ describe('loadConfig', () => {
       mqttUsername: 'service.server-1',
       mqttPassword: 's3cret',
       syncTombstoneDays: 90,
+      syncHistoryDays: 14,
       desktopOrigins: ['null', 'http://localhost:5173'],
       reservationHoldMin: 20,
       reservationMaxHoldMin: 45,
@@ -234,6 +236,7 @@ describe('loadConfig', () => {
     ],
     [{ TELEMETRY_RETENTION_DAYS: '0' }, 'Invalid configuration: TELEMETRY_RETENTION_DAYS must be an integer 1–3650 (got "0")'],
     [{ SYNC_TOMBSTONE_DAYS: '0' }, 'Invalid configuration: SYNC_TOMBSTONE_DAYS must be an integer 1–3650 (got "0")'],
+    [{ SYNC_HISTORY_DAYS: 'a month' }, 'Invalid configuration: SYNC_HISTORY_DAYS must be an integer 1–3650 (got "a month")'],
     [
       { DESKTOP_ORIGINS: '*' },
       'Invalid configuration: DESKTOP_ORIGINS must be a comma list of origins (scheme://host[:port]) or null, never * (got "*")',

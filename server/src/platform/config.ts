@@ -312,6 +312,13 @@ const SETTINGS = {
     3_650,
     'sync: tombstones (deleted replica documents) are kept this many days; a desktop offline longer resyncs fully',
   ),
+  syncHistoryDays: integer(
+    'SYNC_HISTORY_DAYS',
+    30,
+    1,
+    3_650,
+    'sync: closed allocations and tasks untouched this many days leave the desks’ replicas (read from the staff API instead)',
+  ),
   paymentProviderUrl: optionalText(
     'PAYMENT_PROVIDER_URL',
     "payments: the provider's base URL; absent → the sandbox provider started in-process on a random port",

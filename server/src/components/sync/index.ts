@@ -10,9 +10,10 @@ import type { HttpApp } from '../../platform/http/index.js';
 import { errorFields, type Logger } from '../../platform/log.js';
 import { AppError } from '../../../../src/shared/errors.js';
 import type { OperatorRole } from '../../../../src/shared/operator-role.js';
+import type { SyncCollection } from '../../../../src/shared/sync-protocol.js';
 import { recordAudit } from '../audit/index.js';
 import { syncRoutes } from './api/sync.routes.js';
-import { collectionHeads, purgeTombstones, type SyncTables } from './data/collections.js';
+import { collectionHeads, purgeTombstones, retireClosed, type SyncTables } from './data/collections.js';
 import { requestDocs } from './data/request-docs.js';
 import { PushHandler, type PushPorts } from './domain/push.js';
 import { RequestExecutor, type CommandsPort, type CreatorLookup, type SupportPorts } from './domain/requests.js';
@@ -48,6 +49,12 @@ export interface SyncOptions {
   requestRetryMs?: number;
   /** tombstones older than this are purged (SYNC_TOMBSTONE_DAYS) */
   tombstoneDays: number;
+  /**
+   * closed allocations and tasks untouched this many days leave the replica (SYNC_HISTORY_DAYS; migration 032):
+   * checked at start and every `historyIntervalMs` (default 10 min)
+   */
+  historyDays: number;
+  historyIntervalMs?: number;
   retentionIntervalMs?: number;
   stream?: { minIntervalMs?: number; heartbeatMs?: number; safetyPollMs?: number; headsPollMs?: number };
   now?: () => number;
@@ -57,12 +64,16 @@ export interface SyncComponent {
   registerRoutes(app: HttpApp, prefix: string): Promise<void>;
   /** Purges expired tombstones now (also hourly); returns how many. */
   purgeTombstones(now?: number): Promise<number>;
+  /** Moves the closed rows past the history horizon out of the replica now (also periodically); returns how many. */
+  retireHistory(now?: number): Promise<number>;
   /** Open SSE streams on this instance. */
   streamCount(): number;
   stop(): Promise<void>;
 }
 
 const DAY_MS = 86_400_000;
+/** rows retired per transaction (each takes a tombstone and a seq) */
+const RETIRE_BATCH = 5_000;
 
 export async function startSyncComponent(options: SyncOptions): Promise<SyncComponent> {
   const log = options.log.child({ component: 'sync' });
@@ -95,7 +106,7 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
     tables,
     options.creators,
   );
-  const service = new SyncService(options.db, pushHandler, tables);
+  const service = new SyncService(options.db, pushHandler, tables, options.historyDays);
   const hub = new StreamHub({
     heads: () => collectionHeads(options.db, tables),
     pull: (collection, checkpoint, limit, role) => service.pull(collection, checkpoint, limit, role),
@@ -111,6 +122,32 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
     if (n > 0) log.info('sync tombstones purged', { count: n, olderThanDays: options.tombstoneDays });
     return n;
   };
+  // Batches of RETIRE_BATCH rows, each its own short transaction (the first run after an upgrade retires the
+  // whole history past the horizon); one run at a time on this instance (instances skip each other's rows).
+  let retiring: Promise<number> | undefined;
+  const retireHistory = (at = now()): Promise<number> =>
+    (retiring ??= (async () => {
+      let total = 0;
+      try {
+        for (const [collection, sql] of Object.entries(tables) as Array<[SyncCollection, SyncTables[SyncCollection]]>) {
+          for (;;) {
+            const n = await options.db.transaction((tx) =>
+              retireClosed(tx, sql, collection, at - options.historyDays * DAY_MS, RETIRE_BATCH),
+            );
+            total += n;
+            if (n < RETIRE_BATCH) break;
+          }
+        }
+      } finally {
+        retiring = undefined;
+      }
+      if (total > 0) log.info('sync history past the horizon left the replica', { count: total, olderThanDays: options.historyDays });
+      return total;
+    })());
+  const retire = () => void retireHistory().catch((err: unknown) => log.warn('retiring sync history failed; will retry', errorFields(err)));
+  retire();
+  const historyTimer = setInterval(retire, options.historyIntervalMs ?? 600_000);
+  historyTimer.unref();
   const retentionTimer = setInterval(() => {
     purge().catch((err: unknown) => log.warn('purging sync tombstones failed; will retry', errorFields(err)));
   }, options.retentionIntervalMs ?? 3_600_000);
@@ -131,10 +168,13 @@ export async function startSyncComponent(options: SyncOptions): Promise<SyncComp
       await app.register(syncRoutes(service, hub), { prefix });
     },
     purgeTombstones: purge,
+    retireHistory: (at) => retireHistory(at),
     streamCount: () => hub.size,
     stop: () =>
       (stopping ??= (async () => {
         clearInterval(retentionTimer);
+        clearInterval(historyTimer);
+        await retiring?.catch(() => undefined);
         clearInterval(retryTimer);
         await hub.stop();
         await requests.settle();

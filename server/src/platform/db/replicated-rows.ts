@@ -15,7 +15,17 @@ export interface ReplicatedTable<D> {
   rowJson?: string;
   /** a live row, or a tombstone's last state (may lack columns added since it was written) */
   toDoc(row: ReplicatedRow): D;
+  /**
+   * The table's closed rows leave the replica past the history horizon (SYNC_HISTORY_DAYS, migration 032: a
+   * retired row's server_seq is negative, so no pull reads it): `closed` is the SQL predicate (on `t`) of a row
+   * that can no longer change by itself — the same as the table's `*_sync_closed_idx` predicate.
+   */
+  horizon?: { closed: string };
 }
+
+/** A `horizon.closed` predicate: the row's status is one of these (literal identifiers from src/shared only). */
+export const statusIn = (statuses: readonly string[]): string =>
+  `t.status in (${statuses.map((x) => `'${x.replaceAll("'", "''")}'`).join(', ')})`;
 
 /** Date (driver), ISO string (jsonb), number → epoch ms. */
 export function ms(v: unknown): number {

@@ -43,6 +43,12 @@ export interface BootstrapState {
   /** documents written */
   docs: number;
   done: boolean;
+  /**
+   * the answer to the first page (checkpoint 0): every deletion at or below this seq is of a document this replica
+   * never held — sent as `floor` on every later pull of the collection, the server leaves those out (a first sync
+   * never pages through the history that left the replica)
+   */
+  floor?: number;
 }
 
 export const bootstrapKey = (collection: string): string => `bootstrap:${collection}`;
@@ -81,8 +87,8 @@ export interface BootstrapOptions {
   collection: RxCollection;
   /** the identifier given to replicateRxCollection (RxDB hashes 'rxdbreplication' + it) */
   replicationIdentifier: string;
-  /** one page of the server's pull */
-  fetchPage: (seq: number, limit: number) => Promise<PullResponse<Record<string, unknown>>>;
+  /** one page of the server's pull (`floor`: BootstrapState.floor, once known) */
+  fetchPage: (seq: number, limit: number, floor?: number) => Promise<PullResponse<Record<string, unknown>>>;
   pageSize: number;
   /** stop early (the replica is being disposed) */
   cancelled: () => boolean;
@@ -115,7 +121,9 @@ export async function bootstrapCollection(opts: BootstrapOptions): Promise<Boots
     for (;;) {
       while (buffer.length >= MAX_BUFFERED_PAGES && !opts.cancelled()) await changed();
       if (opts.cancelled()) return;
-      const page = await opts.fetchPage(seq, opts.pageSize);
+      const page = await opts.fetchPage(seq, opts.pageSize, state.floor);
+      // (kept with the state once its page is written: a resumed bootstrap still has it)
+      if (seq === 0 && typeof page.floor === 'number') state.floor ??= page.floor;
       buffer.push(page);
       signal();
       if (page.documents.length < opts.pageSize || page.checkpoint.seq <= seq) return;

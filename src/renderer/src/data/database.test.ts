@@ -4,7 +4,7 @@ import type { RxStorage } from 'rxdb';
 import { getRxStorageDexie } from 'rxdb/plugins/storage-dexie';
 import { RX_SCHEMAS, type RequestDoc, type TaskDoc } from '../../../shared/sync-protocol.js';
 import { taskDoc } from '../testing/fixtures';
-import { openReplicaDatabase, readableCollections, type ReplicaDatabase } from './database';
+import { CLEANUP_POLICY, openReplicaDatabase, readableCollections, type ReplicaDatabase } from './database';
 import { getRxStorageMemoryMapped } from './memory-mapped-storage';
 
 /** The desk's storage (memory-mapped) and RxDB's Dexie storage (the desk's before), both on fake-indexeddb. */
@@ -90,5 +90,27 @@ describe.each(STORAGES)('replica database (%s storage)', (_, storage) => {
       payload: { bookingId: 'bk-1', endsAt: '2031-07-01T13:00:00.000Z', reason: 'late' },
     });
     expect((await current.requests!.findOne('rq-extend').exec())?.kind).toBe('extend_booking');
+  });
+
+  it('purges deleted documents (the history the server moved past its horizon) after CLEANUP_POLICY.minimumDeletedTime, from storage and on reopening', async () => {
+    const name = `t${Date.now()}cleanup`;
+    const db = await openReplicaDatabase({ name, storage: storage(), role: 'dispatcher' });
+    open.push(db);
+    await db.tasks!.bulkInsert([task('t-gone'), task('t-kept')]);
+    await (await db.tasks!.findOne('t-gone').exec())!.remove();
+    const stored = async (d: ReplicaDatabase) =>
+      (await d.tasks!.storageInstance.findDocumentsById(['t-gone', 't-kept'], true)).map((x) => [x.id, x._deleted]);
+    // a deletion younger than the policy's bound stays (as RxDB's tombstone)
+    await db.tasks!.cleanup(CLEANUP_POLICY.minimumDeletedTime);
+    expect((await stored(db)).sort()).toEqual([
+      ['t-gone', true],
+      ['t-kept', false],
+    ]);
+    await db.tasks!.cleanup(0);
+    expect(await stored(db)).toEqual([['t-kept', false]]);
+    await db.close();
+    const again = await openReplicaDatabase({ name, storage: storage(), role: 'dispatcher' });
+    open.push(again);
+    expect(await stored(again)).toEqual([['t-kept', false]]);
   });
 });

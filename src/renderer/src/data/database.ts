@@ -18,12 +18,27 @@ import {
   type RxJsonSchema,
   type RxStorage,
 } from 'rxdb';
+import { RxDBCleanupPlugin } from 'rxdb/plugins/cleanup';
 import { RxDBMigrationSchemaPlugin } from 'rxdb/plugins/migration-schema';
 import type { OperatorRole } from '../../../shared/operator-role.js';
 import { RX_SCHEMAS, SYNC_ACCESS, SYNC_COLLECTIONS, type SyncCollection, type SyncDocMap } from '../../../shared/sync-protocol.js';
 import { createConflictHandler, type ConflictRecord } from './conflicts';
 
 addRxPlugin(RxDBMigrationSchemaPlugin);
+addRxPlugin(RxDBCleanupPlugin);
+
+/**
+ * Deleted documents are purged a day after their deletion (RxDB keeps them otherwise, in memory and on disk, read
+ * at every opening): the server's history horizon (SYNC_HISTORY_DAYS) deletes every closed rental and task from
+ * the replica once it is old enough, tens of thousands a day at fleet scale. The server is the master of every
+ * deletion (a desk never deletes a replicated document; `delete_not_allowed`), so nothing purged is ever pushed.
+ */
+export const CLEANUP_POLICY = {
+  minimumDeletedTime: 24 * 3_600_000,
+  runEach: 10 * 60_000,
+  awaitReplicationsInSync: false,
+  waitForLeadership: false,
+} as const;
 
 export interface MetaDoc {
   id: string;
@@ -139,6 +154,7 @@ export async function openReplicaDatabase(opts: OpenReplicaOptions): Promise<Rep
     storage: opts.storage,
     multiInstance: false,
     closeDuplicates: true,
+    cleanupPolicy: CLEANUP_POLICY,
   });
   try {
     const record = async (c: ConflictRecord) => {

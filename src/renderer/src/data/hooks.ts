@@ -1,7 +1,9 @@
 /** React access to the replica: the open replica (context), live queries, the sync view. */
 import { createContext, useContext, useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type { MangoQuery, RxCollection } from 'rxdb';
+import type { MetaDoc } from './database';
 import type { OpenReplica } from './open';
+import { HISTORY_DAYS_KEY } from './replication';
 import type { SyncView } from './sync-status';
 
 export const ReplicaContext = createContext<OpenReplica | undefined>(undefined);
@@ -45,4 +47,13 @@ export function useLiveQuery<T>(collection: RxCollection<T> | undefined, query: 
     // the query is described by `key`
   }, [collection, key]);
   return docs;
+}
+
+/**
+ * The server's history horizon (SYNC_HISTORY_DAYS) as this replica last heard it: closed rentals and tasks untouched
+ * for longer are not held on this desk (undefined: not told yet, or a server without one).
+ */
+export function useHistoryDays(r: OpenReplica | undefined): number | undefined {
+  const [doc] = useLiveQuery<MetaDoc>(r?.db.meta, { selector: { id: HISTORY_DAYS_KEY } }, HISTORY_DAYS_KEY);
+  return doc?.value;
 }

@@ -25,7 +25,9 @@ function fakeServer() {
   /** pulls of a collection answered before its pulls fail (a bootstrap cut off mid-way) */
   const pullsLeft = new Map<string, number>();
   const pushes: Array<{ collection: string; rows: PushRow<Doc>[] }> = [];
-  const pulls: Array<{ collection: string; checkpoint: number }> = [];
+  const pulls: Array<{ collection: string; checkpoint: number; floor?: number }> = [];
+  /** deletions a pull answered (a client starting from nothing should get none of those made before it began) */
+  let deletionsSent = 0;
   /** a domain rule of the server: a refused row is answered with the master and `syncRejection` */
   let refuse: (c: string, doc: Doc) => { code: string; message: string } | undefined = () => undefined;
   const enc = new TextEncoder();
@@ -62,14 +64,32 @@ function fakeServer() {
     }
     const [, , , c, verb] = url.pathname.split('/') as [string, string, string, string, string];
     if (verb === 'pull') {
-      pulls.push({ collection: c, checkpoint: Number(url.searchParams.get('checkpoint')) });
+      const given = url.searchParams.get('floor');
+      pulls.push({
+        collection: c,
+        checkpoint: Number(url.searchParams.get('checkpoint')),
+        ...(given === null ? {} : { floor: Number(given) }),
+      });
       const left = pullsLeft.get(c) ?? Infinity;
       pullsLeft.set(c, left - 1);
       if (left <= 0) throw new TypeError('Failed to fetch'); // this collection's pulls only
       const after = Number(url.searchParams.get('checkpoint'));
-      const rows = [...docs.entries()].filter(([k, v]) => k.startsWith(`${c}/`) && v.seq > after).sort((a, b) => a[1].seq - b[1].seq);
-      const limited = rows.slice(0, Number(url.searchParams.get('limit')));
-      return Response.json({ documents: limited.map(([, v]) => v.doc), checkpoint: { seq: limited.at(-1)?.[1].seq ?? after } });
+      // the server's floor rule (docs/sync-protocol.md): from checkpoint 0 no deletion, else none at or below `floor`
+      const floor = after === 0 ? seq : Number(given ?? 0);
+      const rows = [...docs.entries()]
+        .filter(([k, v]) => k.startsWith(`${c}/`) && v.seq > after && (!v.doc._deleted || v.seq > floor))
+        .sort((a, b) => a[1].seq - b[1].seq);
+      const limit = Number(url.searchParams.get('limit'));
+      const limited = rows.slice(0, limit);
+      deletionsSent += limited.filter(([, v]) => v.doc._deleted).length;
+      let checkpoint = limited.at(-1)?.[1].seq ?? after;
+      if (limited.length < limit && after > 0 && floor > checkpoint) checkpoint = floor;
+      return Response.json({
+        documents: limited.map(([, v]) => v.doc),
+        checkpoint: { seq: checkpoint },
+        ...(after === 0 ? { floor: seq } : {}),
+        ...(c === 'rentals' || c === 'tasks' ? { historyDays: 30 } : {}),
+      });
     }
     if (verb === 'push') {
       const conflicts: Doc[] = [];
@@ -113,6 +133,7 @@ function fakeServer() {
     headers,
     pushes,
     pulls,
+    deletionsSent: () => deletionsSent,
     streamUrls,
     openStreams: () => streams.size,
     setDown,
@@ -415,6 +436,31 @@ describe('Replica', () => {
       expect(local.get('a00003')?.severity).toBe('critical');
       expect(local.has('a00004')).toBe(false);
       expect(server.pushes).toEqual([]);
+    });
+
+    it('history horizon: a first sync sends its floor and gets none of the history that left before; later deletions arrive; the horizon is kept', async () => {
+      const rental = rentalDoc() as unknown as Doc;
+      const { server, db } = await setupHere((s) => {
+        // 1,500 rentals held, 700 that left the replica (past the horizon) before this desk began, interleaved
+        for (let i = 0; i < 2_200; i++) s.write('rentals', { ...rental, id: `r${String(i).padStart(5, '0')}` });
+        for (let i = 0; i < 2_200; i += 3) if (i / 3 < 700) s.remove('rentals', `r${String(i).padStart(5, '0')}`);
+      });
+      await expect
+        .poll(async () => (await db.meta.findOne('bootstrap:rentals').exec())?.toJSON().data?.['done'], { timeout: 10_000 })
+        .toBe(true);
+      expect(await db.rentals!.count().exec()).toBe(1_500);
+      expect(server.deletionsSent()).toBe(0);
+      const rentalPulls = server.pulls.filter((p) => p.collection === 'rentals');
+      const floor = (await db.meta.findOne('bootstrap:rentals').exec())?.toJSON().data?.['floor'] as number;
+      expect(floor).toBeGreaterThan(0);
+      expect(rentalPulls[0]).toEqual({ collection: 'rentals', checkpoint: 0 });
+      for (const p of rentalPulls.slice(1)) if (p.checkpoint < floor) expect(p.floor).toBe(floor);
+      // the horizon as the server told it, kept locally (known offline too)
+      await expect.poll(async () => (await db.meta.findOne('syncHistoryDays').exec())?.value, { timeout: 10_000 }).toBe(30);
+      // a rental this desk holds crossing the horizon later: a deletion like any other (here by the stream)
+      server.remove('rentals', 'r00001');
+      await expect.poll(async () => (await db.rentals!.findOne('r00001').exec()) === null, { timeout: 10_000 }).toBe(true);
+      expect(await db.rentals!.count().exec()).toBe(1_499);
     });
   });
 

@@ -65,6 +65,8 @@ class HttpError extends Error {
 }
 
 const LAST_SYNC_KEY = 'lastSyncAt';
+/** `meta` id of the server's history horizon in days (PullResponse.historyDays): the desk knows it offline too */
+export const HISTORY_DAYS_KEY = 'syncHistoryDays';
 /**
  * HTTP statuses that mean "the server is not reachable" (the console's proxy answers 502/503/504 then) — unless the
  * server itself answered with a problem code: a 503 `database_unavailable` is a server that answers while its database
@@ -262,6 +264,26 @@ export class Replica {
   }
 
   /**
+   * One page of the server's pull. `floor`: this replica's copy of the collection began from nothing there (the
+   * answer to its pull from checkpoint 0): the server leaves out older deletions. Notes the history horizon.
+   */
+  private async pull(c: SyncCollection, seq: number, limit: number, floor?: number): Promise<PullResponse<Record<string, unknown>>> {
+    const query = `?checkpoint=${seq}&limit=${limit}${floor !== undefined && floor > seq ? `&floor=${floor}` : ''}`;
+    const res = await this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', query));
+    if (typeof res.historyDays === 'number') this.noteHistoryDays(res.historyDays);
+    return res;
+  }
+
+  private historyDays: number | undefined;
+  private noteHistoryDays(days: number): void {
+    if (days === this.historyDays) return;
+    this.historyDays = days;
+    this.db.meta
+      .upsert({ id: HISTORY_DAYS_KEY, value: days })
+      .catch((err: unknown) => console.warn('[replica] could not store the history horizon', err));
+  }
+
+  /**
    * A collection never synced here and empty is first filled by bootstrap (resumed if it was cut off), retried
    * with backoff while the server cannot be reached; RxDB's replication then starts where it ended.
    */
@@ -283,8 +305,7 @@ export class Replica {
           collection,
           replicationIdentifier: identifier,
           pageSize: SYNC_LIMITS.maxPullLimit,
-          fetchPage: (seq, limit) =>
-            this.request<PullResponse<Record<string, unknown>>>(c, this.url(c, 'pull', `?checkpoint=${seq}&limit=${limit}`)),
+          fetchPage: (seq, limit, floor) => this.pull(c, seq, limit, floor),
           cancelled: () => this.disposed,
         });
       } catch (err) {
@@ -335,10 +356,8 @@ export class Replica {
         handler: async (checkpoint, batchSize) => {
           const seq = checkpoint?.seq ?? 0;
           seen(seq);
-          const res = await this.request<PullResponse<Record<string, unknown>>>(
-            c,
-            this.url(c, 'pull', `?checkpoint=${seq}&limit=${batchSize}`),
-          );
+          // (a collection filled by bootstrap: its floor, so a pull below it is not sent deletions it never held)
+          const res = await this.pull(c, seq, batchSize, boot?.floor);
           seen(res.checkpoint.seq);
           return { documents: res.documents as never, checkpoint: res.checkpoint };
         },

@@ -5,9 +5,10 @@
  * when open-ended) for rentals. Period bounds come as `starts_ms`/`ends_ms` from the pull's row expression, or
  * parsed from the range text (tombstones).
  */
-import type { RentalDoc } from '../../../../../src/shared/sync-protocol.js';
+import { HISTORY_HORIZON, type RentalDoc } from '../../../../../src/shared/sync-protocol.js';
 import {
   intOrNull,
+  statusIn,
   json,
   ms,
   msOrNull,
@@ -67,4 +68,6 @@ export const allocationDocs: ReplicatedTable<RentalDoc> = {
       'starts_ms', extract(epoch from lower(t.period)) * 1000,
       'ends_ms', case when upper_inf(t.period) or upper(t.period) = 'infinity' then null else extract(epoch from upper(t.period)) * 1000 end)`,
   toDoc: rentalDoc,
+  // (the predicate of allocations_sync_closed_idx, migration 032)
+  horizon: { closed: statusIn(HISTORY_HORIZON.rentals.closedStatuses) },
 };

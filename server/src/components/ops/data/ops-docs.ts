@@ -2,8 +2,8 @@
  * The ops tables as the replica's `tasks`, `notes` and `zones` collections (read by the sync component's pull).
  * From the row as JSON (`to_jsonb`, tombstones), unlike ops.repository.ts's own queries.
  */
-import type { NoteDoc, TaskDoc, ZoneDoc } from '../../../../../src/shared/sync-protocol.js';
-import { json, ms, msOrNull, str, strOrNull, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
+import { HISTORY_HORIZON, type NoteDoc, type TaskDoc, type ZoneDoc } from '../../../../../src/shared/sync-protocol.js';
+import { json, ms, msOrNull, statusIn, str, strOrNull, type ReplicatedTable } from '../../../platform/db/replicated-rows.js';
 
 export const taskDocs: ReplicatedTable<TaskDoc> = {
   table: 'tasks',
@@ -22,6 +22,8 @@ export const taskDocs: ReplicatedTable<TaskDoc> = {
     dueAt: msOrNull(r.due_at),
     completedAt: msOrNull(r.completed_at),
   }),
+  // (the predicate of tasks_sync_closed_idx, migration 032)
+  horizon: { closed: statusIn(HISTORY_HORIZON.tasks.closedStatuses) },
 };
 
 export const noteDocs: ReplicatedTable<NoteDoc> = {

@@ -11,6 +11,7 @@ import type { OperatorRole } from '../../../../../src/shared/operator-role.js';
 import {
   isSyncCollection,
   SYNC_LIMITS,
+  type PullResponse,
   type PushRow,
   type SyncCollection,
   type SyncDocMap,
@@ -26,6 +27,8 @@ const CollectionParams = Type.Object({ collection: Type.String({ maxLength: 40 }
 const PullQuery = Type.Object({
   checkpoint: Type.Integer({ minimum: 0, default: 0 }),
   limit: Type.Integer({ minimum: 1, maximum: SYNC_LIMITS.maxPullLimit, default: SYNC_LIMITS.defaultPullLimit }),
+  /** the `floor` the answer to this client's pull from checkpoint 0 gave: older tombstones are not sent */
+  floor: Type.Integer({ minimum: 0, default: 0 }),
 });
 const StreamQuery = Type.Object({ checkpoint: Type.Optional(Type.Integer({ minimum: 0 })) });
 const MultiStreamQuery = Type.Object({
@@ -47,8 +50,15 @@ export function syncRoutes(service: SyncService, hub: StreamHub): FastifyPluginA
       const collection = collectionOf(request.params.collection);
       const actor = requestActor(request);
       service.assertRead(collection, actor);
-      const page = await service.pull(collection, request.query.checkpoint, request.query.limit, actor.role as OperatorRole);
-      return { documents: page.documents, checkpoint: { seq: page.checkpoint } };
+      const { checkpoint, limit, floor } = request.query;
+      const page = await service.pull(collection, checkpoint, limit, actor.role as OperatorRole, floor);
+      const historyDays = service.historyDaysOf(collection);
+      return {
+        documents: page.documents,
+        checkpoint: { seq: page.checkpoint },
+        ...(page.floor !== undefined ? { floor: page.floor } : {}),
+        ...(historyDays !== undefined ? { historyDays } : {}),
+      } satisfies PullResponse<unknown>;
     });
 
     app.post(

@@ -12,7 +12,14 @@ export class SyncService {
     private readonly db: Db,
     private readonly pushHandler: PushHandler,
     private readonly tables: SyncTables,
+    /** SYNC_HISTORY_DAYS: told to the desks with every pull of a collection that has a history horizon */
+    private readonly historyDays: number,
   ) {}
+
+  /** Closed documents of `collection` untouched this many days are not in the replica (undefined: all are). */
+  historyDaysOf(collection: SyncCollection): number | undefined {
+    return this.tables[collection].horizon ? this.historyDays : undefined;
+  }
 
   assertRead(collection: SyncCollection, actor: Actor): void {
     if (!canRead(collection, actor.role))
@@ -32,15 +39,19 @@ export class SyncService {
     }
   }
 
-  /** `role` filters what the role may not see (notes about customers: see SYNC_ACCESS / canSeeCustomerData). */
+  /**
+   * `role` filters what the role may not see (notes about customers: see SYNC_ACCESS / canSeeCustomerData);
+   * `floor`: the client started from nothing at this seq (PullPage.floor), older tombstones are not its concern.
+   */
   async pull(
     collection: SyncCollection,
     checkpoint: number,
     limit: number,
     role: OperatorRole,
+    floor = 0,
   ): Promise<PullPage<SyncDocMap[SyncCollection]>> {
     await this.assertCheckpoint(collection, checkpoint);
-    return pullCollection(this.db, this.tables[collection], collection, checkpoint, limit, role);
+    return pullCollection(this.db, this.tables[collection], collection, checkpoint, limit, role, floor);
   }
 
   push(

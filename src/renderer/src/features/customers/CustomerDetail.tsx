@@ -1,7 +1,8 @@
 /**
  * Customer 360 from the replica (offline too): profile, licence, block/unblock with a reason, rentals with their
  * receipts and the support actions (end on behalf, refund, extend or cancel a booking), notes. Actions are `requests` (executed once by the
- * server, never after their expiry): their outcome shows under "Requests" as it replicates back.
+ * server, never after their expiry): their outcome shows under "Requests" as it replicates back. Rentals closed more than
+ * the server's history horizon ago are not in the replica: it says so, and reads them from the server on demand.
  */
 import { useState } from 'react';
 import type { CustomerDoc, NoteDoc, RentalDoc, RequestDoc } from '../../../../shared/sync-protocol.js';
@@ -14,6 +15,7 @@ import { FieldInput, useFieldProblems } from '../panels/Field';
 import { FailedStarts } from './FailedStarts';
 import { RentalCard } from './RentalCard';
 import { RequestOutcome } from './RequestOutcome';
+import { OlderHistory } from '../panels/OlderHistory';
 
 interface CustomerDetailProps {
   customerId: string;
@@ -160,6 +162,7 @@ export function CustomerDetail({ customerId, now, plateOf, onSelectVehicle }: Cu
             />
           ))}
         </div>
+        <OlderHistory of={{ customerId: customer.id }} held={rentalIds} plateOf={plateOf} now={now} />
       </section>
 
       <section>

@@ -4,7 +4,7 @@
  * filter by kind, more pages as the list scrolls, new entries every few seconds while open, each entry opening
  * what it names (command, alert, task, rental, customer for support/admin) from the replica — a rental's whole
  * evidence one click further (support/admin). Offline it shows
- * what the replica holds and says what it cannot.
+ * what the replica holds and says what it cannot (including the history past the server's horizon).
  */
 import { alertKindLabel } from '../../../../shared/alert-kinds.js';
 import { outcomeWords } from '../commands/command-words';
@@ -13,7 +13,7 @@ import { createPortal } from 'react-dom';
 import type { AlertDoc, CommandDoc, CustomerDoc, NoteDoc, RentalDoc, TaskDoc } from '../../../../shared/sync-protocol.js';
 import { canSeeCustomerData } from '../../../../shared/permissions.js';
 import { TIMELINE_KINDS, type TimelineEntry, type TimelineKind, type TimelinePage } from '../../../../shared/timeline.js';
-import { useLiveQuery, useReplica } from '../../data/hooks';
+import { useHistoryDays, useLiveQuery, useReplica } from '../../data/hooks';
 import { formatAgo, formatDateTime, formatWhen, plainServerText } from '../../lib/format';
 import { useReplay } from '../replay/replay-store';
 import { rentalEvidence } from '../rental-evidence/evidence-store';
@@ -87,6 +87,7 @@ interface Placement {
 
 function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string; now: number; place: Placement; onClose: () => void }) {
   const r = useReplica();
+  const historyDays = useHistoryDays(r);
   const staffName = useStaffNames(); // actors and assignees by name
   const withCustomers = r ? canSeeCustomerData(r.identity.operator.role) : false;
   const [kinds, setKinds] = useState<ReadonlySet<TimelineKind>>(new Set());
@@ -250,7 +251,8 @@ function TimelineDrawer({ vehicleId, now, place, onClose }: { vehicleId: string;
       {mode === 'offline' ? (
         <div className="timeline-offline" data-testid="timeline-offline">
           The server is not reachable{error ? ` (${error})` : ''}: this is what the local replica holds. Not available offline:{' '}
-          {REPLICA_CANNOT_SHOW}.
+          {REPLICA_CANNOT_SHOW}
+          {historyDays !== undefined ? `, and rentals and tasks closed more than ${historyDays} days ago (not held on this desk)` : ''}.
         </div>
       ) : null}
       <ol ref={list} className="timeline-list" data-testid="timeline-entries">

@@ -1,11 +1,13 @@
 /**
  * The selected car's rentals from the replica (offline too): the current rental, the reservations and bookings
- * ahead, and the last ones. Customers' names only for roles that may see customer data (support, admin).
+ * ahead, and the last ones — and that those closed more than the server's history horizon ago are not held here (the
+ * older ones read from the server on demand). Customers' names only for roles that may see customer data (support, admin).
  */
 import type { RentalDoc } from '../../../../shared/sync-protocol.js';
 import { useLiveQuery, useReplica } from '../../data/hooks';
 import { formatDateTime, formatDuration } from '../../lib/format';
 import { replicaCustomers } from '../../data/customer-index';
+import { OlderHistory } from '../panels/OlderHistory';
 
 const UPCOMING = new Set(['held', 'confirmed']);
 
@@ -52,6 +54,7 @@ export function VehicleRentals({ vehicleId, now }: { vehicleId: string; now: num
           ))}
         </ul>
       ) : null}
+      <OlderHistory of={{ vehicleId }} held={new Set(rentals.map((x) => x.id))} now={now} />
     </div>
   );
 }
