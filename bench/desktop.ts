@@ -37,7 +37,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver, type PerformanceEntry } from 'node:perf_hooks';
 import { Session } from 'node:inspector';
 import { dirname, join } from 'node:path';
 import mqtt from 'mqtt';
@@ -83,6 +83,15 @@ async function startHostProfile(): Promise<{ stop(file: string): Promise<void> }
       session.disconnect();
     },
   };
+}
+
+/** The console host's GC pauses over the samples: how many, their total, and the major (mark-compact) ones apart. */
+function describeGc(entries: PerformanceEntry[]): string {
+  const kind = (e: PerformanceEntry) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind;
+  const major = entries.filter((e) => kind(e) === perfConstants.NODE_PERFORMANCE_GC_MAJOR).map((e) => e.duration);
+  const all = entries.map((e) => e.duration);
+  const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
+  return `console host GC pauses: ${all.length}, ${sum(all).toFixed(0)} ms in all, p99 ${f(pct(all, 99))} ms, max ${f(Math.max(0, ...all))} ms; of them major (mark-compact) ${major.length}, ${sum(major).toFixed(0)} ms, max ${f(Math.max(0, ...major))} ms`;
 }
 
 function pct(values: number[], p: number): number {
@@ -454,6 +463,10 @@ async function main(): Promise<void> {
     // the console host runs in this process (as the main process does in Electron): how long its event loop waits
     const hostLoop = monitorEventLoopDelay({ resolution: 10 });
     hostLoop.enable();
+    // and how much of that is its garbage collector (each pause stops the event loop)
+    const hostGc: PerformanceEntry[] = [];
+    const gcObserver = new PerformanceObserver((list) => hostGc.push(...list.getEntries()));
+    gcObserver.observe({ entryTypes: ['gc'] });
     const hostCpu0 = process.cpuUsage();
     const hostT0 = performance.now();
     const hostProfiler = HOST_PROFILE ? await startHostProfile() : undefined;
@@ -497,6 +510,7 @@ async function main(): Promise<void> {
     }
     const samplesWindow = cpuWindow('latency samples', samplesStart, await cpuMark(page, host.console!, metricsCdp));
     hostLoop.disable();
+    gcObserver.disconnect();
     const hostCpu = process.cpuUsage(hostCpu0);
     const hostCpuShare = (hostCpu.user + hostCpu.system) / 1000 / (performance.now() - hostT0);
     if (hostProfiler) {
@@ -529,6 +543,7 @@ async function main(): Promise<void> {
     console.log(
       `  during the samples: ${countsAfter.frames - countsBefore.frames} fleet frames reached the renderer, ${countsAfter.snapshots - countsBefore.snapshots} snapshot re-reads; console host (this process) CPU ${(hostCpuShare * 100).toFixed(0)} % of a core, event loop delay p50 ${f(hostLoop.percentile(50) / 1e6)} ms, p99 ${f(hostLoop.percentile(99) / 1e6)} ms, max ${f(hostLoop.max / 1e6)} ms`,
     );
+    console.log(`  ${describeGc(hostGc)}`);
     printCpu([basePanWindow, panWindow, samplesWindow]);
     // The bars (PRODUCT.md): frames ≤ 20 ms while panning; publish → on screen p99 < 250 ms, every sample seen.
     const frameP95 = pct(loaded.frames, 95);

@@ -3,7 +3,21 @@ import { DESKTOP_CHANNELS, type ConnectionState, type FleetFrame } from '../../s
 import { silentLogger } from '../log.js';
 import { startFakeServer, type FakeServer } from '../testing/fake-server.js';
 import { vehicleInfo, vehicleLive, waitFor } from '../testing/fixtures.js';
-import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices } from './desktop-services.js';
+import { createDesktopServices, DEFAULT_TILE_URL, type DesktopServices, type DesktopServicesConfig } from './desktop-services.js';
+
+/** Services signed in as a dispatcher of the fake server (no broker: nothing listens on :1), frames every 20 ms. */
+function signedInServices(server: FakeServer, tuning: DesktopServicesConfig['tuning'] = {}): DesktopServices {
+  server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
+  return createDesktopServices({
+    mqttUrl: 'mqtt://127.0.0.1:1',
+    serverUrl: server.url,
+    staffCredentials: { email: 'dana@ops.example', password: 'pw-dana' },
+    host: 'browser',
+    logger: silentLogger(),
+    frameIntervalMs: 20,
+    tuning: { brokerBackoff: { initialMs: 20, maxMs: 100 }, ...tuning },
+  });
+}
 
 describe('createDesktopServices', () => {
   let services: DesktopServices | null = null;
@@ -115,20 +129,30 @@ describe('createDesktopServices', () => {
     expect(await services.handlers['app:getInfo']()).toMatchObject({ tileUrl: '', tileAttribution: '' });
   });
 
+  it("a car gone from the server's registry leaves the fleet, also when the reads before were answered 304", async () => {
+    server = await startFakeServer();
+    server.registry = [vehicleInfo('car-1'), vehicleInfo('car-2')];
+    server.live = [vehicleLive('car-1', 4), vehicleLive('car-2', 4)];
+    services = signedInServices(server, { serverRefreshMs: 20 });
+    const frames: FleetFrame[] = [];
+    services.events.on('fleet:frame', (f) => frames.push(f));
+    await services.start();
+    await waitFor(() => server!.notModified >= 2, 'unchanged registry re-reads');
+    let snap = await services.handlers['fleet:getSnapshot']();
+    expect(snap.registry.map((r) => r.id).sort()).toEqual(['car-1', 'car-2']);
+    expect(snap.vehicles.map((v) => v.id).sort()).toEqual(['car-1', 'car-2']);
+    server.registry = [vehicleInfo('car-1')];
+    await waitFor(() => frames.some((f) => f.removed?.includes('car-2')), 'a frame removing car-2');
+    snap = await services.handlers['fleet:getSnapshot']();
+    expect(snap.registry.map((r) => r.id)).toEqual(['car-1']);
+    expect(snap.vehicles.map((v) => v.id)).toEqual(['car-1']);
+  });
+
   it('seeds from the server, emits frames and connection changes; stop() unsubscribes everything', async () => {
     server = await startFakeServer();
     server.registry = [vehicleInfo('car-1')];
     server.live = [vehicleLive('car-1', 4)];
-    server.accounts.set('dana@ops.example', { password: 'pw-dana', staff: { id: 'staff-dana', name: 'Dana', role: 'dispatcher' } });
-    services = createDesktopServices({
-      mqttUrl: 'mqtt://127.0.0.1:1',
-      serverUrl: server.url,
-      staffCredentials: { email: 'dana@ops.example', password: 'pw-dana' },
-      host: 'browser',
-      logger: silentLogger(),
-      frameIntervalMs: 20,
-      tuning: { brokerBackoff: { initialMs: 20, maxMs: 100 } },
-    });
+    services = signedInServices(server);
     const frames: FleetFrame[] = [];
     const changes: ConnectionState[] = [];
     services.events.on('fleet:frame', (f) => frames.push(f));

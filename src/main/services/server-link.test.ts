@@ -45,14 +45,56 @@ describe('ServerLink', () => {
     server.live = [vehicleLive('car-1', 3)];
     const started = startLink(server.url, 50);
     link = started.link;
-    await waitFor(() => started.registries.length >= 3, 'three registry fetches');
+    await waitFor(() => (server!.hits.get(VEHICLES_PATH) ?? 0) >= 3, 'three registry fetches');
     expect(started.registries[0]).toEqual(server.registry);
-    expect(started.complete.slice(0, 3)).toEqual([true, true, true]);
+    expect(started.complete[0]).toBe(true);
     expect(started.seeds).toEqual([server.live]);
     expect(server.hits.get(FLEET_LIVE_PATH)).toBe(1);
     expect(server.hits.get(VEHICLES_PATH)).toBeGreaterThanOrEqual(3);
     expect(link.getLinkState()).toMatchObject({ status: 'connected', attempts: 0 });
     expect(started.states.map((s) => s.status)).toEqual(['connecting', 'connected']);
+  });
+
+  it('re-reads the registry conditionally: an unchanged list (304) is not handed on, a changed one is, whole', async () => {
+    server = await startFakeServer();
+    server.registry = [vehicleInfo('car-1'), vehicleInfo('car-2')];
+    const started = startLink(server.url, 20);
+    link = started.link;
+    await waitFor(() => server!.notModified >= 3, 'three 304s');
+    expect(started.registries).toEqual([[vehicleInfo('car-1'), vehicleInfo('car-2')]]);
+    expect(link.getLinkState().status).toBe('connected');
+    // car-2 retired on the server: the next read is a 200 with the whole list, which the fleet takes as complete
+    server.registry = [vehicleInfo('car-1')];
+    await waitFor(() => started.registries.length === 2, 'the changed list');
+    expect(started.registries[1]).toEqual([vehicleInfo('car-1')]);
+    expect(started.complete).toEqual([true, true]);
+    const after = server.notModified;
+    await waitFor(() => server!.notModified >= after + 2, 'unchanged again');
+    expect(started.registries).toHaveLength(2);
+  });
+
+  it('a read that skipped invalid entries keeps no tag: the next read is whole again', async () => {
+    server = await startFakeServer();
+    server.registry = [vehicleInfo('car-1'), { id: 'bad/id' } as unknown as VehicleInfo];
+    const started = startLink(server.url, 20);
+    link = started.link;
+    await waitFor(() => started.registries.length >= 3, 'three full reads');
+    expect(server.notModified).toBe(0);
+    expect(started.complete.slice(0, 3)).toEqual([false, false, false]);
+    // fixed on the server: one complete read, then 304s
+    server.registry = [vehicleInfo('car-1')];
+    await waitFor(() => server!.notModified >= 2, 'conditional reads once complete');
+    expect(started.complete.at(-1)).toBe(true);
+  });
+
+  it('without an ETag from the server every read is whole, as before', async () => {
+    server = await startFakeServer();
+    server.conditional = false;
+    server.registry = [vehicleInfo('car-1')];
+    const started = startLink(server.url, 20);
+    link = started.link;
+    await waitFor(() => started.registries.length >= 3, 'three full reads');
+    expect(started.complete.slice(0, 3)).toEqual([true, true, true]);
   });
 
   it('skips invalid entries and treats a response without the list as a failure', async () => {
@@ -114,9 +156,9 @@ describe('ServerLink', () => {
     link = started.link;
     await waitFor(() => started.registries.length >= 1, 'first fetch');
     await link.stop();
-    const count = started.registries.length;
+    const count = server.hits.get(VEHICLES_PATH);
     await new Promise((r) => setTimeout(r, 60));
-    expect(started.registries.length).toBe(count);
+    expect(server.hits.get(VEHICLES_PATH)).toBe(count);
     expect(link.getLinkState()).toMatchObject({ status: 'offline', detail: 'stopped' });
   });
 });

@@ -3,6 +3,7 @@
  * (our own contract: GET /ops/v1/vehicles, GET /ops/v1/fleet/live, POST /ops/v1/auth/login|refresh|logout).
  * Can be taken down and brought back. With `requireAuth`, the two GETs want a bearer token it issued.
  */
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { VehicleInfo, VehicleLive } from '../../shared/fleet.js';
@@ -24,6 +25,10 @@ export interface FakeServer {
   /** issued tokens: access → staff id, refresh → staff id (delete one to revoke it) */
   accessTokens: Map<string, string>;
   refreshTokens: Map<string, string>;
+  /** GET /ops/v1/vehicles carries an ETag and answers a matching If-None-Match with 304 (default true) */
+  conditional: boolean;
+  /** 304s answered */
+  notModified: number;
   /** `authorization` headers seen on the GETs */
   seenAuth: string[];
   close(): Promise<void>;
@@ -41,6 +46,8 @@ export async function startFakeServer(port = 0): Promise<FakeServer> {
     accessTokens: new Map(),
     refreshTokens: new Map(),
     seenAuth: [],
+    conditional: true,
+    notModified: 0,
   };
   let counter = 0;
   const issue = (staffId: string) => {
@@ -97,7 +104,18 @@ export async function startFakeServer(port = 0): Promise<FakeServer> {
     if (req.method === 'GET') state.seenAuth.push(req.headers.authorization ?? '');
     if (state.requireAuth && !state.accessTokens.has((req.headers.authorization ?? '').replace(/^Bearer /, '')))
       return json(401, { code: 'unauthorized', title: 'Unauthorized' });
-    if (req.method === 'GET' && path === '/ops/v1/vehicles') return json(200, { vehicles: state.registry });
+    if (req.method === 'GET' && path === '/ops/v1/vehicles') {
+      // conditional, as the server's: the ETag changes exactly when the list does
+      const body = JSON.stringify({ vehicles: state.registry });
+      const etag = `"${createHash('sha1').update(body).digest('hex')}"`;
+      if (state.conditional && req.headers['if-none-match'] === etag) {
+        state.notModified += 1;
+        res.writeHead(304, { etag });
+        return res.end();
+      }
+      res.writeHead(200, { 'content-type': 'application/json', ...(state.conditional ? { etag } : {}) });
+      return res.end(body);
+    }
     if (req.method === 'GET' && path === '/ops/v1/fleet/live') return json(200, { vehicles: state.live });
     return json(404, { title: 'not found' });
   });

@@ -7,6 +7,8 @@ import type { VehicleRegistry } from './vehicle-registry.js';
 
 export interface FleetQueries {
   listVehicles(): Promise<VehicleInfo[]>;
+  /** changes exactly when `listVehicles()`'s answer does: the registry list's entity tag */
+  vehicleListTag(): Promise<string>;
   liveFleet(): Promise<VehicleLive[]>;
 }
 
@@ -18,6 +20,7 @@ export function createFleetQueries(
 ): FleetQueries {
   return {
     listVehicles: () => registry.list(),
+    vehicleListTag: () => registry.listTag(),
     async liveFleet() {
       const stored = await states.listLive();
       const at = now();

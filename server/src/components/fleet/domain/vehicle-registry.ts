@@ -62,4 +62,9 @@ export class VehicleRegistry {
   list(): Promise<VehicleInfo[]> {
     return this.repo.list();
   }
+
+  /** Changes exactly when `list()`'s answer does (see VehiclesRepository.listTag). */
+  listTag(): Promise<string> {
+    return this.repo.listTag();
+  }
 }
