@@ -9,7 +9,7 @@
  * steps, the track, the price lines, the damage photo (thumbnail and full view, read through the staff route); then
  * opens the blocked rental by its id from the top bar's search, sees its blockers, ends it anyway with a reason and
  * sees the override in the rental's own timeline, by name and with the reason; the car's timeline opens the same
- * evidence. With the server down, the replica's part shows, and says so. Screenshots go to test-results/.
+ * evidence. With the server down, the replica's part shows, and says so. Screenshots go to test-results/ (the customer 360 with the refused first start, the evidence, the photo, the blocked rental).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -188,6 +188,7 @@ describe('rental evidence and the end on the customer’s behalf at the desk in 
     expect(await failedStart.innerText()).toMatch(
       /the car refused the unlock: door jammed[\s\S]*reservation of .* kept, payment hold released/,
     );
+    await page.screenshot({ path: join(shots, 'e2e-evidence-0-customer-failed-start.png') });
     await card.getByTestId('open-evidence').click();
 
     const evidence = page.getByTestId('rental-evidence');

@@ -57,7 +57,7 @@ export function FailedStarts({ customerId, now, plateOf }: { customerId: string;
     <section data-testid="customer-failed-starts">
       <h3 className="section-title">Failed starts {starts?.length ? <span className="muted">(last {starts.length})</span> : null}</h3>
       {offline && !starts ? <div className="muted">Shown when the server answers (not kept on this desk).</div> : null}
-      <ul className="ops-list">
+      <ul className="failed-starts">
         {(starts ?? []).map((s) => (
           <li key={s.attemptId} data-testid="failed-start" data-failure={s.failure}>
             <div>{startFailureWords(s.failure, s.detail)}</div>
