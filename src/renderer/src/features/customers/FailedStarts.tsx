@@ -10,7 +10,7 @@ import { useReplica } from '../../data/hooks';
 import { formatAgo, formatDateTime } from '../../lib/format';
 
 const REFRESH_MS = 15_000;
-/** the last days a support agent needs here (the call is about today's tries) */
+/** the latest ones (the call is about today's tries) */
 const SHOWN = 10;
 
 interface FailedStart {
@@ -55,7 +55,9 @@ export function FailedStarts({ customerId, now, plateOf }: { customerId: string;
   if (!starts?.length && !offline) return null;
   return (
     <section data-testid="customer-failed-starts">
-      <h3 className="section-title">Failed starts {starts?.length ? <span className="muted">(last {starts.length})</span> : null}</h3>
+      <h3 className="section-title">
+        Failed starts {starts?.length ? <span className="muted">({starts.length < SHOWN ? starts.length : `last ${SHOWN}`})</span> : null}
+      </h3>
       {offline && !starts ? <div className="muted">Shown when the server answers (not kept on this desk).</div> : null}
       <ul className="failed-starts">
         {(starts ?? []).map((s) => (
