@@ -37,8 +37,8 @@ export type CarryOverResult =
   | { kind: 'left'; reason: string };
 
 export interface CarryOverOptions {
-  /** RxDB's Dexie storage on `idb` */
-  legacy: RxStorage<unknown, unknown>;
+  /** RxDB's Dexie storage on `idb` (asked for only when this computer holds a replica on it) */
+  legacy: () => RxStorage<unknown, unknown> | Promise<RxStorage<unknown, unknown>>;
   /** the memory-mapped storage on `idb` */
   target: RxStorage<unknown, unknown>;
   idb: IDBFactory;
@@ -72,26 +72,28 @@ type InternalDoc = RxDocumentData<{
   } & Record<string, unknown>;
 }>;
 
-const dexieName = (db: string, version: number, collection: string) => `rxdb-dexie-${db}--${version}--${collection}`;
+/** The IndexedDB database names of one replica on each storage (RxDB's Dexie storage and memory-mapped-storage.ts). */
 const prefixOf = (kind: 'dexie' | 'mmap', db: string) => `rxdb-${kind}-${db}--`;
+const storeName = (kind: 'dexie' | 'mmap', db: string, version: number, collection: string) =>
+  `${prefixOf(kind, db)}${version}--${collection}`;
 
 export async function carryOverDexieReplica(dbName: string, opts: CarryOverOptions): Promise<CarryOverResult> {
   const existing = await databaseNames(opts.idb);
-  if (!existing) return { kind: 'none' };
   const dexie = existing.filter((n) => n.startsWith(prefixOf('dexie', dbName)));
-  const internalName = dexieName(dbName, INTERNAL_STORE_SCHEMA.version, INTERNAL_STORAGE_NAME);
+  if (dexie.length === 0) return { kind: 'none' };
+  const internalName = storeName('dexie', dbName, INTERNAL_STORE_SCHEMA.version, INTERNAL_STORAGE_NAME);
   if (!dexie.includes(internalName)) {
     // a carry-over that was cut off while deleting: what is left is no longer part of any replica
     await deleteAll(opts.idb, dexie);
     return { kind: 'none' };
   }
+  const legacyStorage = await opts.legacy();
   const mapped = existing.filter((n) => n.startsWith(prefixOf('mmap', dbName)));
-  const mappedInternal = `${prefixOf('mmap', dbName)}${INTERNAL_STORE_SCHEMA.version}--${INTERNAL_STORAGE_NAME}`;
-  if (mapped.includes(mappedInternal)) {
+  if (mapped.includes(storeName('mmap', dbName, INTERNAL_STORE_SCHEMA.version, INTERNAL_STORAGE_NAME))) {
     const target = await readReplica(opts.target, dbName, opts.batchSize);
     // copied completely before (only the deletions were cut off), or nothing on Dexie waits to be sent: the
     // memory-mapped replica is the one to keep
-    const legacy = target.marker ? undefined : await readReplica(opts.legacy, dbName, opts.batchSize);
+    const legacy = target.marker ? undefined : await readReplica(legacyStorage, dbName, opts.batchSize);
     if (!legacy || legacy.waiting === 0) {
       await deleteAll(opts.idb, [internalName, ...dexie]);
       return { kind: 'none' };
@@ -106,15 +108,19 @@ export async function carryOverDexieReplica(dbName: string, opts: CarryOverOptio
   }
   // nothing of the new storage worth keeping (a copy cut off, or a replica with nothing waiting): start clean
   await deleteAll(opts.idb, mapped);
-  const copied = await copyReplica(dbName, opts);
+  const copied = await copyReplica(dbName, legacyStorage, new Set(dexie), opts);
   await deleteAll(opts.idb, [internalName, ...dexie]);
   return { kind: 'carried', ...copied };
 }
 
 /** Every instance of the replica, internal store last (with the marker): the copy is complete once it is there. */
-async function copyReplica(dbName: string, opts: CarryOverOptions): Promise<{ instances: number; documents: number }> {
-  const existing = new Set(await databaseNames(opts.idb));
-  const internal = await allDocs<InternalDoc>(opts.legacy, dbName, INTERNAL_STORAGE_NAME, INTERNAL_SCHEMA, opts.batchSize);
+async function copyReplica(
+  dbName: string,
+  legacy: RxStorage<unknown, unknown>,
+  dexie: ReadonlySet<string>,
+  opts: CarryOverOptions,
+): Promise<{ instances: number; documents: number }> {
+  const internal = await allDocs<InternalDoc>(legacy, dbName, INTERNAL_STORAGE_NAME, INTERNAL_SCHEMA, opts.batchSize);
   const refs: InstanceRef[] = [];
   for (const doc of internal) {
     if (doc._deleted || doc.context !== INTERNAL_CONTEXT_COLLECTION || !doc.data.name || !doc.data.schema) continue;
@@ -125,8 +131,8 @@ async function copyReplica(dbName: string, opts: CarryOverOptions): Promise<{ in
   let instances = 0;
   for (const ref of refs) {
     // an instance RxDB listed but never created (a replication that never started) has nothing to carry
-    if (!existing.has(dexieName(dbName, ref.schema.version, ref.collectionName))) continue;
-    const docs = await allDocs(opts.legacy, dbName, ref.collectionName, ref.schema, opts.batchSize);
+    if (!dexie.has(storeName('dexie', dbName, ref.schema.version, ref.collectionName))) continue;
+    const docs = await allDocs(legacy, dbName, ref.collectionName, ref.schema, opts.batchSize);
     await writeAll(opts.target, dbName, ref.collectionName, ref.schema, docs, opts.batchSize);
     documents += docs.length;
     instances += 1;
@@ -158,7 +164,7 @@ async function readReplica(storage: RxStorage<unknown, unknown>, dbName: string,
   return { marker, waiting };
 }
 
-function instanceParams(dbName: string, collectionName: string, schema: RxJsonSchema<RxDocumentData<unknown>>) {
+function instanceParams(dbName: string, collectionName: string, schema: Schema) {
   return {
     databaseName: dbName,
     collectionName,
@@ -219,8 +225,9 @@ async function writeAll(
   }
 }
 
-async function databaseNames(idb: IDBFactory): Promise<string[] | undefined> {
-  if (typeof idb.databases !== 'function') return undefined;
+/** Every IndexedDB database of this origin (none where the runtime cannot list them: nothing to carry over then). */
+async function databaseNames(idb: IDBFactory): Promise<string[]> {
+  if (typeof idb.databases !== 'function') return [];
   return (await idb.databases()).flatMap((d) => (d.name ? [d.name] : []));
 }
 

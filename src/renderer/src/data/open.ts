@@ -154,16 +154,15 @@ async function withDevChecks(base: RxStorage<unknown, unknown>): Promise<RxStora
 export async function replicaStorage(dbName: string): Promise<RxStorage<unknown, unknown>> {
   const mapped = getRxStorageMemoryMapped() as RxStorage<unknown, unknown>;
   const idb = globalThis.indexedDB;
-  if (!idb || typeof idb.databases !== 'function') return withDevChecks(mapped);
+  if (!idb) return withDevChecks(mapped);
+  // (RxDB's Dexie storage is loaded only for a replica still on it)
   const legacyStorage = async () => {
     const { getRxStorageDexie } = await import('rxdb/plugins/storage-dexie');
     return getRxStorageDexie() as RxStorage<unknown, unknown>;
   };
   const carry = async (): Promise<RxStorage<unknown, unknown>> => {
-    const names = await idb.databases();
-    if (!names.some((d) => d.name?.startsWith(`rxdb-dexie-${dbName}--`))) return mapped;
     try {
-      const result = await carryOverDexieReplica(dbName, { legacy: await legacyStorage(), target: mapped, idb });
+      const result = await carryOverDexieReplica(dbName, { legacy: legacyStorage, target: mapped, idb });
       if (result.kind === 'carried')
         console.info(`replica ${dbName}: carried over from Dexie (${result.instances} stores, ${result.documents} documents)`);
       if (result.kind === 'left') console.warn(`replica ${dbName}: ${result.reason}`);

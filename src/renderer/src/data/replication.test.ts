@@ -500,7 +500,7 @@ describe('Replica', () => {
 describe('a replica held on Dexie (the storage before) carried over to the memory-mapped storage (dexie-carry-over.ts)', () => {
   const carry = (name: string, afterInstance?: (c: string) => void) =>
     carryOverDexieReplica(name, {
-      legacy: STORAGES.Dexie(),
+      legacy: STORAGES.Dexie,
       target: STORAGES['memory-mapped'](),
       idb: indexedDB,
       batchSize: 100, // several pages per store
