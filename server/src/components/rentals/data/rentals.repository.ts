@@ -54,6 +54,9 @@ export interface StartAttemptRow {
   paymentId: string | null;
 }
 
+/** A customer's failed start, with what it was for. */
+export type CustomerStartAttemptRow = StartAttemptRow & { sourceKind: 'reservation' | 'booking'; vehicleId: string };
+
 /** failed starts kept per reservation or booking */
 export const MAX_START_ATTEMPTS = 50;
 
@@ -148,10 +151,7 @@ export class RentalsRepository {
   }
 
   /** A customer's failed starts (of any reservation or booking), newest first, with what they were for. */
-  async listStartAttemptsOfCustomer(
-    customerId: string,
-    limit: number,
-  ): Promise<Array<StartAttemptRow & { sourceKind: 'reservation' | 'booking'; vehicleId: string }>> {
+  async listStartAttemptsOfCustomer(customerId: string, limit: number): Promise<CustomerStartAttemptRow[]> {
     const { rows } = await this.db.query<StartAttemptDbRow & { source_kind: 'reservation' | 'booking'; vehicle_id: string }>(
       `select t.source_id, s.kind as source_kind, s.vehicle_id, t.attempt_id, ${ms('t.at')} as at_ms, t.failure, t.detail,
               t.unlock_command_id, t.payment_id

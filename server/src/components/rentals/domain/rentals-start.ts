@@ -132,12 +132,9 @@ export async function startRental(ctx: RentalsContext, input: RentalStartInput):
       ctx.settings.holdDeadlineMs,
     );
     if (hold.status !== 'authorized') {
-      await releaseQuietly(ctx, source.id, rentalId, {
-        failure: hold.status === 'declined' ? 'payment_declined' : 'payment_unavailable',
-        detail: hold.reason,
-        paymentId: null,
-      });
-      ctx.metrics.startFailed.inc({ reason: hold.status === 'declined' ? 'payment_declined' : 'payment_unavailable' });
+      const failure = hold.status === 'declined' ? 'payment_declined' : 'payment_unavailable';
+      await releaseQuietly(ctx, source.id, rentalId, { failure, detail: hold.reason, paymentId: null });
+      ctx.metrics.startFailed.inc({ reason: failure });
       if (hold.status === 'declined')
         throw new AppError(
           'payment_declined',
@@ -405,16 +402,17 @@ function brokerDown(ctx: RentalsContext): boolean {
   return (ctx.vehicleLink?.brokerDownSince() ?? null) !== null;
 }
 
-/**
- * Undoes a start that will not happen: a lock when the unlock may have reached the car (it could execute late),
- * the hold voided and the lease released in one transaction (the void goes through the payments outbox).
- */
 /** how a failure is worded in the re-lock command's reason and the void's reason (the failure code otherwise) */
 const START_FAILURE_WHY: Partial<Record<StartFailure, string>> = {
   unlock_not_issued: 'unlock could not be issued',
   not_recorded: 'the rental could not be recorded',
 };
 
+/**
+ * Undoes a start that will not happen: a lock when the unlock may have reached the car (it could execute late),
+ * the hold voided, the lease released and the failed start recorded in one transaction (the void goes through the
+ * payments outbox).
+ */
 async function undoStart(
   ctx: RentalsContext,
   a: {

@@ -17,7 +17,7 @@ import { listAudit, type AuditRecord } from '../../audit/index.js';
 import { rentalClaims, type RentalFilter } from '../../bookings/index.js';
 import type { CommandWithTransitions } from '../../commands/index.js';
 import { estimateHoldCents, loadTariff, priceRental } from '../../pricing/index.js';
-import { RentalsRepository, type StartAttemptRow } from '../data/rentals.repository.js';
+import { RentalsRepository, type CustomerStartAttemptRow, type StartAttemptRow } from '../data/rentals.repository.js';
 import {
   buildReceipt,
   createRentalMetrics,
@@ -106,13 +106,9 @@ export interface StaffRentalDetail {
     /** ends refused by their blockers, oldest first (who: `customer` or a staff id) */
     endAttempts: Array<{ at: number; byKind: 'customer' | 'staff'; byId: string; blockers: Array<{ code: string; message: string }> }>;
     /** starts of its reservation or booking that failed before this one succeeded, oldest first */
-    startAttempts: StartAttemptView[];
+    startAttempts: StartAttemptRow[];
   };
 }
-
-/** A failed start of a reservation or booking, as staff see it. */
-export type StartAttemptView = StartAttemptRow;
-export type CustomerStartAttempt = StartAttemptRow & { sourceKind: 'reservation' | 'booking'; vehicleId: string };
 
 export interface Rentals {
   start(input: RentalStartInput): Promise<RentalStarted>;
@@ -126,7 +122,7 @@ export interface Rentals {
   listForStaff(filter: RentalFilter): Promise<StaffRentalView[]>;
   staffDetail(rentalId: string): Promise<StaffRentalDetail>;
   /** a customer's failed starts (reservations and bookings kept, holds voided), newest first */
-  startAttemptsOfCustomer(customerId: string, limit: number): Promise<CustomerStartAttempt[]>;
+  startAttemptsOfCustomer(customerId: string, limit: number): Promise<CustomerStartAttemptRow[]>;
   /** the end check (blockers from the latest telemetry) without ending */
   endCheck(rentalId: string): Promise<RentalEndCheck>;
   createDamageReport(a: { rentalId: string; customerId: string; parts: AsyncIterable<DamageReportPart> }): Promise<DamageReportView>;
