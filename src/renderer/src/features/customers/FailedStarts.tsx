@@ -4,9 +4,8 @@
  * "the car won't open". Read from the staff API (`GET /ops/v1/rentals/start-attempts`, support/admin) and kept
  * fresh while shown; the replica does not hold them, so offline the section says it needs the server.
  */
-import { useEffect, useState } from 'react';
 import { startFailureWords } from '../../../../shared/start-failures.js';
-import { useReplica } from '../../data/hooks';
+import { useStaffPoll } from '../../data/use-staff-poll';
 import { formatAgo, formatDateTime } from '../../lib/format';
 
 const REFRESH_MS = 15_000;
@@ -25,33 +24,12 @@ interface FailedStart {
 }
 
 export function FailedStarts({ customerId, now, plateOf }: { customerId: string; now: number; plateOf: (vehicleId: string) => string }) {
-  const r = useReplica();
-  const [starts, setStarts] = useState<FailedStart[] | undefined>(undefined);
-  const [offline, setOffline] = useState(false);
-  useEffect(() => {
-    if (!r) return;
-    const ctrl = new AbortController();
-    const load = () =>
-      r
-        .staffGet<{ startAttempts: FailedStart[] }>(
-          `/ops/v1/rentals/start-attempts?customerId=${encodeURIComponent(customerId)}&limit=${SHOWN}`,
-          ctrl.signal,
-        )
-        .then(
-          (res) => {
-            setStarts(res.startAttempts);
-            setOffline(false);
-          },
-          () => !ctrl.signal.aborted && setOffline(true),
-        );
-    void load();
-    const timer = setInterval(() => void load(), REFRESH_MS);
-    return () => {
-      ctrl.abort();
-      clearInterval(timer);
-    };
-  }, [r, customerId]);
-
+  const read = useStaffPoll<{ startAttempts: FailedStart[] }>(
+    `/ops/v1/rentals/start-attempts?customerId=${encodeURIComponent(customerId)}&limit=${SHOWN}`,
+    REFRESH_MS,
+  );
+  const starts = read.data?.startAttempts;
+  const offline = read.error !== undefined;
   if (!starts?.length && !offline) return null;
   return (
     <section data-testid="customer-failed-starts">

@@ -1,7 +1,6 @@
 /** The server's integration health (`GET /ops/v1/health/integrations`), re-read every few seconds while mounted. */
-import { useEffect, useState } from 'react';
 import type { IntegrationChange, IntegrationName, IntegrationsHealth } from '../../../../shared/timeline.js';
-import { useReplica } from '../../data/hooks';
+import { useStaffPoll } from '../../data/use-staff-poll';
 
 export interface IntegrationHealthRead {
   health: IntegrationsHealth | undefined;
@@ -10,25 +9,8 @@ export interface IntegrationHealthRead {
 }
 
 export function useIntegrationHealth(intervalMs = 5_000): IntegrationHealthRead {
-  const r = useReplica();
-  const [read, setRead] = useState<IntegrationHealthRead>({ health: undefined, error: undefined });
-  useEffect(() => {
-    if (!r) return;
-    const abort = new AbortController();
-    const load = () =>
-      r.staffGet<IntegrationsHealth>('/ops/v1/health/integrations', abort.signal).then(
-        (health) => setRead({ health, error: undefined }),
-        (err: unknown) =>
-          !abort.signal.aborted && setRead((prev) => ({ ...prev, error: err instanceof Error ? err.message : String(err) })),
-      );
-    void load();
-    const timer = setInterval(() => void load(), intervalMs);
-    return () => {
-      abort.abort();
-      clearInterval(timer);
-    };
-  }, [r, intervalMs]);
-  return read;
+  const { data: health, error } = useStaffPoll<IntegrationsHealth>('/ops/v1/health/integrations', intervalMs);
+  return { health, error };
 }
 
 export const INTEGRATION_LABELS: Record<IntegrationName, string> = {
